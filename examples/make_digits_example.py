@@ -8,10 +8,10 @@ This script needs TensorFlow; tfjs-infer itself does not. Run it from the
 repository root in an environment with the fixture tools (versions pinned in
 ``tests/fixtures/requirements-fixtures.txt``)::
 
-    python -m venv /tmp/fixenv
-    /tmp/fixenv/bin/pip install -r tests/fixtures/requirements-fixtures.txt
-    /tmp/fixenv/bin/pip install --no-deps tensorflowjs==4.22.0
-    TF_USE_LEGACY_KERAS=1 /tmp/fixenv/bin/python examples/make_digits_example.py
+    python -m venv .venv-fixtures
+    .venv-fixtures/bin/pip install -r tests/fixtures/requirements-fixtures.txt
+    .venv-fixtures/bin/pip install --no-deps tensorflowjs==4.22.0
+    TF_USE_LEGACY_KERAS=1 .venv-fixtures/bin/python examples/make_digits_example.py
 
 ``TF_USE_LEGACY_KERAS=1`` makes ``tf.keras`` the Keras 2 line (``tf_keras``),
 which is what the converter handles.
