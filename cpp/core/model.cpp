@@ -1,0 +1,283 @@
+#include "core/model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/threading.h"
+#include "ops/registry.h"
+
+namespace tfjs_infer {
+
+namespace {
+constexpr size_t kAlign = 64;
+constexpr size_t kMaxPlans = 64;  // distinct input-shape sets kept; then the cache restarts
+constexpr size_t kNotPlanned = static_cast<size_t>(-1);
+
+size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+}  // namespace
+
+// Everything that depends on the concrete input shapes, computed once per
+// shape set: every value's type, its arena offset, and the arena size.
+struct CompiledModel::Plan {
+  std::vector<ValueType> types;
+  std::vector<size_t> offsets;      // arena offset per value, kNotPlanned for external
+  std::vector<bool> output_copied;  // per model output: computed in the arena, then copied
+  size_t arena_bytes = 0;
+  size_t scratch_offset = 0;
+
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<Workspace>> pool;
+};
+
+// Per-call memory: the arena and prebuilt views (no allocation per call once
+// a workspace exists for the plan).
+struct CompiledModel::Workspace {
+  Buffer<uint8_t> arena;
+  std::vector<void*> ptrs;  // per value
+  std::vector<std::vector<TensorView>> in_views, out_views;  // per op
+};
+
+CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
+    : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
+  set_num_threads(options.num_threads);
+  if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
+  if (options.optimize) {
+    remove_identities(graph_);
+    fold_batch_norm(graph_);
+    fuse_activations(graph_);
+  }
+  ops_.reserve(graph_.nodes.size());
+  for (OpNode& node : graph_.nodes) {
+    ops_.push_back(make_op(node, *kernels_));
+    node.weights.clear();  // the op holds its own (packed) copy
+  }
+  last_use_.assign(graph_.values.size(), -1);
+  for (size_t i = 0; i < graph_.nodes.size(); ++i)
+    for (int v : graph_.nodes[i].inputs) last_use_[v] = static_cast<int>(i);
+  for (int v : graph_.outputs) last_use_[v] = static_cast<int>(graph_.nodes.size());
+
+  // Validate the whole graph once at load with batch 1 (unknown dims -> 1),
+  // so a broken model fails here and not at the first predict.
+  std::vector<Shape> probe;
+  for (int id : graph_.inputs) {
+    Shape s = graph_.values[id].shape;
+    for (int64_t& d : s)
+      if (d < 0) d = 1;
+    probe.push_back(s);
+  }
+  try {
+    plan_for(probe);
+  } catch (const Error& e) {
+    if (e.kind() == ErrorKind::kInputShape) fail(ErrorKind::kInvalidModel, e.what());
+    throw;
+  }
+}
+
+CompiledModel::~CompiledModel() = default;
+
+void CompiledModel::set_num_threads(int n) {
+  num_threads_ = n > 0 ? n : default_num_threads();
+  if (num_threads_ > 256) num_threads_ = 256;
+}
+
+const char* CompiledModel::isa() const { return isa_name(kernels_->isa); }
+
+std::vector<OpSummary> CompiledModel::ops() const {
+  std::vector<OpSummary> out;
+  for (const OpNode& n : graph_.nodes) out.push_back({n.name, n.type, n.inputs, n.outputs});
+  return out;
+}
+
+size_t CompiledModel::num_plans() const {
+  std::lock_guard<std::mutex> lock(plans_mutex_);
+  return plans_.size();
+}
+
+void CompiledModel::check_inputs(const std::vector<Shape>& shapes) const {
+  if (shapes.size() != graph_.inputs.size())
+    fail(ErrorKind::kInputShape, "the model takes " + std::to_string(graph_.inputs.size()) +
+                                     " inputs, received " + std::to_string(shapes.size()));
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const ValueInfo& info = graph_.values[graph_.inputs[i]];
+    bool ok = shapes[i].size() == info.shape.size();
+    for (size_t d = 0; ok && d < shapes[i].size(); ++d)
+      ok = shapes[i][d] >= 0 && (info.shape[d] < 0 || info.shape[d] == shapes[i][d]);
+    if (!ok)
+      fail(ErrorKind::kInputShape, "input '" + info.name + "': expected shape " +
+                                       shape_str(info.shape) + ", received " +
+                                       shape_str(shapes[i]));
+  }
+}
+
+std::shared_ptr<CompiledModel::Plan> CompiledModel::make_plan(
+    const std::vector<Shape>& input_shapes) const {
+  check_inputs(input_shapes);
+  auto plan = std::make_shared<Plan>();
+  const size_t n_values = graph_.values.size();
+  plan->types.resize(n_values);
+  plan->offsets.assign(n_values, kNotPlanned);
+  std::vector<bool> defined(n_values, false);
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    const int id = graph_.inputs[i];
+    plan->types[id] = {input_shapes[i], graph_.values[id].dtype};
+    defined[id] = true;
+  }
+
+  // Model outputs written straight into the caller's arrays when an op
+  // produces them and they appear once; others are computed, then copied.
+  std::vector<int> direct(n_values, 0);
+  for (int v : graph_.outputs) direct[v]++;
+  plan->output_copied.resize(graph_.outputs.size());
+  for (size_t j = 0; j < graph_.outputs.size(); ++j) {
+    const int v = graph_.outputs[j];
+    const bool is_input =
+        std::find(graph_.inputs.begin(), graph_.inputs.end(), v) != graph_.inputs.end();
+    plan->output_copied[j] = is_input || direct[v] != 1;
+  }
+  auto is_direct_output = [&](int v) {
+    for (size_t j = 0; j < graph_.outputs.size(); ++j)
+      if (graph_.outputs[j] == v && !plan->output_copied[j]) return true;
+    return false;
+  };
+
+  struct Live {
+    size_t offset, bytes;
+    int last_use;
+  };
+  std::vector<Live> live;
+  size_t arena = 0, scratch = 0;
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    const OpNode& node = graph_.nodes[i];
+    std::vector<ValueType> in;
+    for (int v : node.inputs) {
+      if (!defined[v]) fail(ErrorKind::kInvalidModel, node.where() + ": input used before defined");
+      in.push_back(plan->types[v]);
+    }
+    std::vector<ValueType> out = ops_[i]->infer(in);
+    if (out.size() != node.outputs.size())
+      fail(ErrorKind::kInvalidModel, node.where() + ": op returned the wrong number of outputs");
+    scratch = std::max(scratch, align_up(ops_[i]->scratch_bytes(in)));
+    // Free blocks whose last reader ran before this op.
+    live.erase(std::remove_if(live.begin(), live.end(),
+                              [&](const Live& b) { return b.last_use < static_cast<int>(i); }),
+               live.end());
+    for (size_t j = 0; j < out.size(); ++j) {
+      const int v = node.outputs[j];
+      checked_num_elements(out[j].shape);
+      plan->types[v] = out[j];
+      defined[v] = true;
+      if (is_direct_output(v)) continue;
+      const size_t bytes =
+          align_up(checked_mul(static_cast<size_t>(num_elements(out[j].shape)), 4));
+      // First fit in the gaps between live blocks (sorted by offset).
+      std::sort(live.begin(), live.end(),
+                [](const Live& a, const Live& b) { return a.offset < b.offset; });
+      size_t offset = 0;
+      for (const Live& b : live) {
+        if (offset + bytes <= b.offset) break;
+        offset = std::max(offset, b.offset + b.bytes);
+      }
+      const int last = last_use_[v] < 0 ? static_cast<int>(i) : last_use_[v];
+      live.push_back({offset, bytes, last});
+      plan->offsets[v] = offset;
+      arena = std::max(arena, offset + bytes);
+    }
+  }
+  plan->scratch_offset = arena;
+  plan->arena_bytes = arena + scratch;
+  return plan;
+}
+
+std::shared_ptr<CompiledModel::Plan> CompiledModel::plan_for(
+    const std::vector<Shape>& input_shapes) const {
+  {
+    std::lock_guard<std::mutex> lock(plans_mutex_);
+    auto it = plans_.find(input_shapes);
+    if (it != plans_.end()) return it->second;
+  }
+  auto plan = make_plan(input_shapes);
+  std::lock_guard<std::mutex> lock(plans_mutex_);
+  if (plans_.size() >= kMaxPlans) plans_.clear();
+  return plans_.emplace(input_shapes, plan).first->second;
+}
+
+std::vector<ValueType> CompiledModel::value_types(const std::vector<Shape>& input_shapes) const {
+  return plan_for(input_shapes)->types;
+}
+
+std::vector<ValueType> CompiledModel::output_types(const std::vector<Shape>& input_shapes) const {
+  auto plan = plan_for(input_shapes);
+  std::vector<ValueType> out;
+  for (int v : graph_.outputs) out.push_back(plan->types[v]);
+  return out;
+}
+
+void CompiledModel::run(const std::vector<TensorView>& inputs,
+                        const std::vector<TensorView>& outputs) const {
+  std::vector<Shape> shapes;
+  shapes.reserve(inputs.size());
+  for (const TensorView& t : inputs) shapes.push_back(t.shape);
+  auto plan = plan_for(shapes);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ValueInfo& info = graph_.values[graph_.inputs[i]];
+    if (inputs[i].dtype != info.dtype)
+      fail(ErrorKind::kInputDtype, "input '" + info.name + "': expected dtype " +
+                                       dtype_name(info.dtype) + ", received " +
+                                       dtype_name(inputs[i].dtype));
+  }
+  if (outputs.size() != graph_.outputs.size())
+    fail(ErrorKind::kInvalidModel, "wrong number of output buffers");
+  for (size_t j = 0; j < outputs.size(); ++j)
+    if (outputs[j].shape != plan->types[graph_.outputs[j]].shape)
+      fail(ErrorKind::kInvalidModel, "output buffer " + std::to_string(j) + " has the wrong shape");
+
+  // Take a workspace from the plan's pool (or build one the first time).
+  std::unique_ptr<Workspace> ws;
+  {
+    std::lock_guard<std::mutex> lock(plan->pool_mutex);
+    if (!plan->pool.empty()) {
+      ws = std::move(plan->pool.back());
+      plan->pool.pop_back();
+    }
+  }
+  if (!ws) {
+    ws = std::make_unique<Workspace>();
+    ws->arena.reset(plan->arena_bytes);
+    ws->ptrs.assign(graph_.values.size(), nullptr);
+    ws->in_views.resize(graph_.nodes.size());
+    ws->out_views.resize(graph_.nodes.size());
+    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+      for (int v : graph_.nodes[i].inputs)
+        ws->in_views[i].push_back({nullptr, plan->types[v].shape, plan->types[v].dtype});
+      for (int v : graph_.nodes[i].outputs)
+        ws->out_views[i].push_back({nullptr, plan->types[v].shape, plan->types[v].dtype});
+    }
+  }
+  uint8_t* base = ws->arena.data();
+  for (size_t v = 0; v < graph_.values.size(); ++v)
+    ws->ptrs[v] = plan->offsets[v] == kNotPlanned ? nullptr : base + plan->offsets[v];
+  for (size_t i = 0; i < inputs.size(); ++i) ws->ptrs[graph_.inputs[i]] = inputs[i].data;
+  for (size_t j = 0; j < outputs.size(); ++j)
+    if (!plan->output_copied[j]) ws->ptrs[graph_.outputs[j]] = outputs[j].data;
+
+  RunContext ctx;
+  ctx.kernels = kernels_;
+  ctx.num_threads = num_threads_;
+  ctx.scratch = base ? base + plan->scratch_offset : nullptr;
+  for (size_t i = 0; i < ops_.size(); ++i) {
+    const OpNode& node = graph_.nodes[i];
+    for (size_t j = 0; j < node.inputs.size(); ++j) ws->in_views[i][j].data = ws->ptrs[node.inputs[j]];
+    for (size_t j = 0; j < node.outputs.size(); ++j)
+      ws->out_views[i][j].data = ws->ptrs[node.outputs[j]];
+    ops_[i]->run(ctx, ws->in_views[i], ws->out_views[i]);
+  }
+  for (size_t j = 0; j < outputs.size(); ++j)
+    if (plan->output_copied[j])
+      std::memcpy(outputs[j].data, ws->ptrs[graph_.outputs[j]],
+                  static_cast<size_t>(outputs[j].size()) * 4);
+
+  std::lock_guard<std::mutex> lock(plan->pool_mutex);
+  plan->pool.push_back(std::move(ws));
+}
+
+}  // namespace tfjs_infer

@@ -1,0 +1,132 @@
+// Graph rewrites done once at compile: drop inference no-ops, fold
+// BatchNormalization into the preceding dense/conv, fuse activations into
+// epilogues. Each pass keeps the graph's values and outputs valid.
+#include <cmath>
+#include <set>
+
+#include "core/model.h"
+
+namespace tfjs_infer {
+
+namespace {
+
+// How many ops read value `v`, plus one if it is a model output.
+int use_count(const Graph& g, int v) {
+  int n = 0;
+  for (const OpNode& node : g.nodes)
+    for (int in : node.inputs) n += in == v;
+  for (int out : g.outputs) n += out == v;
+  return n;
+}
+
+int producer_of(const Graph& g, int v) {
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    for (int out : g.nodes[i].outputs)
+      if (out == v) return static_cast<int>(i);
+  return -1;
+}
+
+void replace_uses(Graph& g, int from, int to) {
+  for (OpNode& node : g.nodes)
+    for (int& in : node.inputs)
+      if (in == from) in = to;
+  for (int& out : g.outputs)
+    if (out == from) out = to;
+}
+
+// Ops whose weights are "kernel" viewed as (-1, C_out) and "bias" (C_out), with
+// channels on the output's last axis, and that run an activation epilogue.
+const std::set<std::string>& epilogue_ops() {
+  static const std::set<std::string> ops = {"dense", "conv1d", "conv2d", "conv3d",
+                                            "depthwise_conv2d", "depthwise_conv1d"};
+  return ops;
+}
+
+bool channels_last(const OpNode& node) {
+  return node.attr_str("data_format", "channels_last") == "channels_last";
+}
+
+bool has_linear_activation(const OpNode& node) {
+  return node.attr_str("activation", "linear") == "linear";
+}
+
+}  // namespace
+
+void remove_identities(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size();) {
+    if (g.nodes[i].type == "identity" && g.nodes[i].inputs.size() == 1) {
+      replace_uses(g, g.nodes[i].outputs[0], g.nodes[i].inputs[0]);
+      g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    } else {
+      ++i;
+    }
+  }
+}
+
+// y = (x W + b) * s + t  ==  x (W s) + (b s + t), per output channel.
+void fold_batch_norm(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size();) {
+    OpNode& bn = g.nodes[i];
+    const bool last_axis = bn.type == "batch_norm" && bn.attr_int("axis", -1) == -1;
+    const int p = last_axis ? producer_of(g, bn.inputs[0]) : -1;
+    if (p < 0 || !epilogue_ops().count(g.nodes[p].type) || !channels_last(g.nodes[p]) ||
+        !has_linear_activation(g.nodes[p]) || use_count(g, bn.inputs[0]) != 1) {
+      ++i;
+      continue;
+    }
+    OpNode& prod = g.nodes[p];
+    auto kit = prod.weights.find("kernel");
+    if (kit == prod.weights.end() || kit->second.shape.empty()) {
+      ++i;
+      continue;
+    }
+    WeightTensor& kernel = kit->second;
+    const int64_t channels = kernel.shape.back();
+    const WeightTensor* mean = bn.weight("moving_mean");
+    const WeightTensor* var = bn.weight("moving_variance");
+    if (!mean || !var || mean->size() != channels || var->size() != channels) {
+      ++i;
+      continue;
+    }
+    const WeightTensor* gamma = bn.weight("gamma");
+    const WeightTensor* beta = bn.weight("beta");
+    const double eps = bn.attr_float("epsilon", 1e-3);
+    if (prod.weights.find("bias") == prod.weights.end()) {
+      WeightTensor zero;
+      zero.shape = {channels};
+      zero.f32.assign(static_cast<size_t>(channels), 0.0f);
+      prod.weights["bias"] = zero;
+    }
+    WeightTensor& bias = prod.weights["bias"];
+    for (int64_t c = 0; c < channels; ++c) {
+      const double scale = (gamma ? gamma->f32[c] : 1.0) / std::sqrt(var->f32[c] + eps);
+      const double shift = (beta ? beta->f32[c] : 0.0) - mean->f32[c] * scale;
+      for (size_t r = static_cast<size_t>(c); r < kernel.f32.size(); r += channels)
+        kernel.f32[r] = static_cast<float>(kernel.f32[r] * scale);
+      bias.f32[c] = static_cast<float>(bias.f32[c] * scale + shift);
+    }
+    replace_uses(g, bn.outputs[0], prod.outputs[0]);
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+  }
+}
+
+void fuse_activations(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size();) {
+    OpNode& act = g.nodes[i];
+    const int p = act.type == "activation" ? producer_of(g, act.inputs[0]) : -1;
+    if (p < 0 || !epilogue_ops().count(g.nodes[p].type) || !has_linear_activation(g.nodes[p]) ||
+        use_count(g, act.inputs[0]) != 1) {
+      ++i;
+      continue;
+    }
+    OpNode& prod = g.nodes[p];
+    for (const char* key : {"activation", "act_alpha", "act_beta", "act_gamma"}) {
+      auto it = act.attrs.find(key);
+      if (it != act.attrs.end()) prod.attrs[key] = it->second;
+    }
+    replace_uses(g, act.outputs[0], prod.outputs[0]);
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+  }
+}
+
+}  // namespace tfjs_infer

@@ -1,0 +1,125 @@
+// Fills one KernelTable per built ISA. Compiled with baseline flags: it only
+// takes the addresses of the ISA functions, after the CPU check.
+#include <cstdlib>
+#include <string>
+
+#include "core/cpu_features.h"
+#include "core/errors.h"
+#include "kernels/isa_kernels.h"
+#include "kernels/kernels.h"
+
+namespace tfjs_infer {
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kGeneric:
+      return "generic";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kNeon:
+      return "neon";
+  }
+  return "unknown";
+}
+
+namespace {
+
+#define TFJS_INFER_FILL_TABLE(ns, isa_value)                \
+  [] {                                                      \
+    KernelTable t;                                          \
+    t.isa = isa_value;                                      \
+    t.gemm_nr = kernels::ns::kGemmNr;                       \
+    t.gemm_packed_b_size = &kernels::ns::gemm_packed_b_size; \
+    t.gemm_pack_b = &kernels::ns::gemm_pack_b;              \
+    t.gemm_f32 = &kernels::ns::gemm_f32;                    \
+    t.activation_f32 = &kernels::ns::activation_f32;        \
+    t.softmax_f32 = &kernels::ns::softmax_f32;              \
+    return t;                                               \
+  }()
+
+struct Tables {
+  KernelTable generic = TFJS_INFER_FILL_TABLE(generic, Isa::kGeneric);
+#ifdef TFJS_INFER_HAVE_AVX2
+  KernelTable avx2 = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
+#endif
+#ifdef TFJS_INFER_HAVE_AVX512
+  KernelTable avx512 = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
+#endif
+#ifdef TFJS_INFER_HAVE_NEON
+  KernelTable neon = TFJS_INFER_FILL_TABLE(neon, Isa::kNeon);
+#endif
+};
+
+const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+Isa parse_isa(const std::string& name) {
+  if (name == "generic") return Isa::kGeneric;
+  if (name == "avx2") return Isa::kAvx2;
+  if (name == "avx512") return Isa::kAvx512;
+  if (name == "neon") return Isa::kNeon;
+  fail(ErrorKind::kDeviceUnavailable,
+       "unknown ISA '" + name + "': expected one of generic, avx2, avx512, neon");
+}
+
+}  // namespace
+
+const KernelTable* kernels_for(Isa isa) {
+  const CpuFeatures& cpu = cpu_features();
+  switch (isa) {
+    case Isa::kGeneric:
+      return &tables().generic;
+    case Isa::kAvx2:
+#ifdef TFJS_INFER_HAVE_AVX2
+      if (cpu.avx2_fma) return &tables().avx2;
+#endif
+      return nullptr;
+    case Isa::kAvx512:
+#ifdef TFJS_INFER_HAVE_AVX512
+      if (cpu.avx512) return &tables().avx512;
+#endif
+      return nullptr;
+    case Isa::kNeon:
+#ifdef TFJS_INFER_HAVE_NEON
+      if (cpu.neon) return &tables().neon;
+#endif
+      return nullptr;
+  }
+  (void)cpu;
+  return nullptr;
+}
+
+std::vector<Isa> available_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kGeneric, Isa::kAvx2, Isa::kAvx512, Isa::kNeon})
+    if (kernels_for(isa)) out.push_back(isa);
+  return out;
+}
+
+const KernelTable& kernels_by_name(const std::string& name) {
+  if (name.empty()) return best_kernels();
+  const Isa isa = parse_isa(name);
+  const KernelTable* table = kernels_for(isa);
+  if (!table) {
+    std::string have;
+    for (Isa a : available_isas()) have += std::string(have.empty() ? "" : ", ") + isa_name(a);
+    fail(ErrorKind::kDeviceUnavailable, "ISA '" + name +
+                                            "' is not available on this CPU or build; available: " +
+                                            have);
+  }
+  return *table;
+}
+
+const KernelTable& best_kernels() {
+  const char* forced = std::getenv("TFJS_INFER_ISA");
+  if (forced && *forced) return kernels_by_name(forced);
+  for (Isa isa : {Isa::kAvx512, Isa::kAvx2, Isa::kNeon})
+    if (const KernelTable* t = kernels_for(isa)) return *t;
+  return tables().generic;
+}
+
+}  // namespace tfjs_infer

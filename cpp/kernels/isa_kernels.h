@@ -1,0 +1,24 @@
+// Declarations of the per-ISA kernel entry points. Only dispatch.cpp (built
+// with baseline flags) takes their addresses; the definitions live in
+// kernels/<isa dir>/<family>_<isa>.cpp, compiled with that ISA's flags.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernel_args.h"
+
+#define TFJS_INFER_DECLARE_KERNELS(ns)                                          \
+  namespace tfjs_infer::kernels::ns {                                           \
+  extern const int64_t kGemmNr;                                                 \
+  size_t gemm_packed_b_size(int64_t k, int64_t n);                              \
+  void gemm_pack_b(const float* b, int64_t k, int64_t n, float* packed);        \
+  void gemm_f32(const GemmArgs& args);                                          \
+  void activation_f32(const ActParams& p, float* x, int64_t n);                 \
+  void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log);          \
+  }
+
+TFJS_INFER_DECLARE_KERNELS(generic)
+TFJS_INFER_DECLARE_KERNELS(avx2)
+TFJS_INFER_DECLARE_KERNELS(avx512)
+TFJS_INFER_DECLARE_KERNELS(neon)

@@ -1,0 +1,67 @@
+// Plain-data argument structs shared by every kernel implementation.
+//
+// This is the only project header the ISA-specific translation units include:
+// it holds no inline functions and no STL, so nothing compiled with -mavx2 or
+// -mavx512f can leak into code that runs before the CPU check.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tfjs_infer {
+
+// Element-wise activations, applied in place by `activation_f32` and in GEMM
+// epilogues. The parameters live in ActParams; their meaning is per kind.
+enum class ActKind : int32_t {
+  kLinear = 0,
+  kRelu,             // max(x, 0)
+  kRelu6,            // min(max(x, 0), 6)
+  kReluGeneral,      // Keras ReLU layer: alpha = max_value (inf: none), beta = threshold,
+                     // gamma = negative_slope: x >= beta ? min(x, alpha) : gamma * (x - beta)
+  kLeakyRelu,        // x >= 0 ? x : alpha * x
+  kElu,              // x >= 0 ? x : alpha * (exp(x) - 1)
+  kSelu,             // 1.0507009873554805 * (x >= 0 ? x : 1.6732632423543772 * (exp(x) - 1))
+  kSigmoid,          // 1 / (1 + exp(-x))
+  kHardSigmoid,      // clip(alpha * x + beta, 0, 1): TF.js/Keras 2 alpha 0.2, Keras 3 1/6
+  kSoftplus,         // log(1 + exp(x)) with TF.js's thresholds
+  kSoftsign,         // x / (1 + |x|)
+  kTanh,             // tanh(x)
+  kSwish,            // x * sigmoid(x)
+  kMish,             // x * tanh(softplus(x))
+  kGelu,             // 0.5 x (1 + erf(x / sqrt 2)), erf exact (Keras)
+  kGeluTfjs,         // 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz-Stegun 7.1.26 (TF.js)
+  kGeluTanh,         // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  kThresholdedRelu,  // x > alpha ? x : 0
+  kExp,              // exp(x)
+  kCount
+};
+
+struct ActParams {
+  ActKind kind = ActKind::kLinear;
+  float alpha = 0.0f;
+  float beta = 0.0f;
+  float gamma = 0.0f;
+};
+
+// C[0:m, n_begin:n_end] = act(A[0:m, 0:k] . B[0:k, n_begin:n_end] + bias + residual)
+//
+// B was packed by `gemm_pack_b` of the same KernelTable. n_begin must be a
+// multiple of the table's gemm_nr (callers split columns on panel borders).
+// Every output element is accumulated in one register lane over k = 0..k-1 in
+// order, so a row's result does not depend on m, on the m-split or on the
+// n-split: predictions are bitwise identical for any batch size and thread count.
+struct GemmArgs {
+  int64_t m = 0, n = 0, k = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  const float* packed_b = nullptr;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  int64_t n_begin = 0, n_end = 0;
+  const float* bias = nullptr;      // [n] or nullptr
+  const float* residual = nullptr;  // added after bias, before act: [m, ldr] or nullptr
+  int64_t ldr = 0;
+  ActParams act;
+};
+
+}  // namespace tfjs_infer

@@ -1,0 +1,44 @@
+// The kernel table: one set of function pointers per instruction set, filled
+// once (dispatch.cpp) and handed to every op when a model is compiled.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel_args.h"
+
+namespace tfjs_infer {
+
+enum class Isa : int32_t { kGeneric = 0, kAvx2, kAvx512, kNeon };
+
+const char* isa_name(Isa isa);
+
+struct KernelTable {
+  Isa isa = Isa::kGeneric;
+
+  // GEMM with a weight matrix packed once at load. gemm_nr is the column
+  // panel width of the packed layout.
+  int64_t gemm_nr = 1;
+  size_t (*gemm_packed_b_size)(int64_t k, int64_t n) = nullptr;  // in floats
+  void (*gemm_pack_b)(const float* b, int64_t k, int64_t n, float* packed) = nullptr;
+  void (*gemm_f32)(const GemmArgs& args) = nullptr;
+
+  // In-place element-wise activation over n contiguous floats.
+  void (*activation_f32)(const ActParams& p, float* x, int64_t n) = nullptr;
+  // In-place softmax (or log-softmax when log != 0) over each row of a
+  // [rows, cols] row-major block.
+  void (*softmax_f32)(float* x, int64_t rows, int64_t cols, int32_t log) = nullptr;
+};
+
+// The table for `isa`, or nullptr when it was not built or the CPU lacks it.
+const KernelTable* kernels_for(Isa isa);
+// The best table for this CPU, lowered by TFJS_INFER_ISA=generic|avx2|avx512|neon.
+// Throws tfjs_infer::Error when the variable names an ISA that is unavailable.
+const KernelTable& best_kernels();
+// Parses an ISA name ("" means best_kernels()); throws on unknown/unavailable.
+const KernelTable& kernels_by_name(const std::string& name);
+std::vector<Isa> available_isas();
+
+}  // namespace tfjs_infer

@@ -1,0 +1,28 @@
+// Shared parsing of the core activation attributes ("activation", "act_alpha",
+// "act_beta", "act_gamma") used by the activation op and by every op with a
+// fused epilogue (dense, conv, ...).
+#pragma once
+
+#include <string>
+
+#include "core/graph.h"
+#include "kernels/kernels.h"
+
+namespace tfjs_infer {
+
+enum class RowOp { kNone, kSoftmax, kLogSoftmax };
+
+struct Activation {
+  ActParams params;           // element-wise part (kLinear when none)
+  RowOp row_op = RowOp::kNone;  // softmax over the last axis, applied after
+
+  bool is_linear() const { return params.kind == ActKind::kLinear && row_op == RowOp::kNone; }
+};
+
+Activation parse_activation(const OpNode& node);
+
+// Applies `act` in place to a [rows, cols] block (cols = last axis).
+void apply_activation(const KernelTable& k, const Activation& act, float* x, int64_t rows,
+                      int64_t cols);
+
+}  // namespace tfjs_infer

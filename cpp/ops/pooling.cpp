@@ -1,0 +1,8 @@
+// Op family 'pooling': filled in by its own issue.
+#include "ops/registry.h"
+
+namespace tfjs_infer {
+
+void register_pooling_ops(OpRegistry& /*r*/) {}
+
+}  // namespace tfjs_infer

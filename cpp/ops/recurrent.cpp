@@ -1,0 +1,8 @@
+// Op family 'recurrent': filled in by its own issue.
+#include "ops/registry.h"
+
+namespace tfjs_infer {
+
+void register_recurrent_ops(OpRegistry& /*r*/) {}
+
+}  // namespace tfjs_infer

@@ -1,0 +1,49 @@
+"""tfjs_infer: run TensorFlow.js LayersModels and Keras models natively.
+
+>>> import tfjs_infer as ti
+>>> model = ti.load_model(ti.examples.digits_path())
+>>> model.inputs[0].shape
+(None, 64)
+"""
+
+from __future__ import annotations
+
+from . import errors, examples
+from ._runtime import available_isas, build_info, show_runtime
+from .errors import (
+    DeviceUnavailableError,
+    InputDtypeError,
+    InputShapeError,
+    InputValueError,
+    InvalidModelError,
+    TfjsInferError,
+    UnsupportedLayerError,
+    WeightsError,
+)
+from .frontend import supported_layers
+from .model import Model, load_model
+from .postprocess import argmax, top_k
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeviceUnavailableError",
+    "InputDtypeError",
+    "InputShapeError",
+    "InputValueError",
+    "InvalidModelError",
+    "Model",
+    "TfjsInferError",
+    "UnsupportedLayerError",
+    "WeightsError",
+    "__version__",
+    "argmax",
+    "available_isas",
+    "build_info",
+    "errors",
+    "examples",
+    "load_model",
+    "show_runtime",
+    "supported_layers",
+    "top_k",
+]

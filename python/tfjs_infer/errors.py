@@ -1,0 +1,60 @@
+"""The exceptions tfjs_infer raises on purpose.
+
+Every class takes the message as its only positional argument (so the C++ core
+can raise it and pickling round-trips it); structured details are keyword-only
+attributes. Each also subclasses the matching built-in (ValueError, TypeError,
+...) so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TfjsInferError(Exception):
+    """Base class of every error tfjs_infer raises on purpose."""
+
+    def __init__(self, message: str = "", **details: Any) -> None:
+        super().__init__(message)
+        for key, value in details.items():
+            setattr(self, key, value)
+
+
+class InvalidModelError(TfjsInferError, ValueError):
+    """The model file or folder is malformed, truncated or inconsistent."""
+
+
+class UnsupportedLayerError(InvalidModelError):
+    """The model uses a layer class or option tfjs_infer does not implement."""
+
+
+class WeightsError(InvalidModelError):
+    """A weight shard is missing, truncated, oversized, or a weight is unmatched."""
+
+
+class InputShapeError(TfjsInferError, ValueError):
+    """An input array does not match the model's declared input shape."""
+
+
+class InputDtypeError(TfjsInferError, TypeError):
+    """An input array has a dtype that cannot be cast to the model's input dtype."""
+
+
+class InputValueError(TfjsInferError, ValueError):
+    """Input values are out of range (for example embedding ids past the table)."""
+
+
+class DeviceUnavailableError(TfjsInferError, RuntimeError):
+    """An instruction set or device was requested that this machine or build lacks."""
+
+
+__all__ = [
+    "DeviceUnavailableError",
+    "InputDtypeError",
+    "InputShapeError",
+    "InputValueError",
+    "InvalidModelError",
+    "TfjsInferError",
+    "UnsupportedLayerError",
+    "WeightsError",
+]

@@ -1,0 +1,3 @@
+"""Layer family: attention (filled in by its own issue)."""
+
+from __future__ import annotations

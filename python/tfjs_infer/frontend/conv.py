@@ -1,0 +1,3 @@
+"""Layer family: conv (filled in by its own issue)."""
+
+from __future__ import annotations

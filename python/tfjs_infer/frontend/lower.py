@@ -1,0 +1,71 @@
+"""lower_model: ModelSpec -> core graph plus the facts Model needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import _core
+from ..errors import WeightsError
+from ..io.spec import ModelSpec
+from .registry import GraphBuilder, Shape, WeightStore
+from .topology import BuildContext, build_top_level
+
+
+@dataclass
+class TensorInfo:
+    """A model input or output: its name, shape (None = any size) and dtype."""
+
+    name: str
+    shape: Shape
+    dtype: str
+
+    def __repr__(self) -> str:
+        return f"TensorInfo(name={self.name!r}, shape={self.shape}, dtype={self.dtype!r})"
+
+
+@dataclass
+class LoweredModel:
+    graph: Any  # _core.Graph
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    output_keys: list[str] | None
+    layers: list[dict[str, Any]]
+
+
+def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
+    """Lower every layer of `spec` into a core graph.
+
+    With `strict`, weights in the file that no layer used are an error, as in
+    TF.js's strict loading.
+    """
+    store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
+    builder = GraphBuilder()
+    ctx = BuildContext(builder=builder, semantics=spec.semantics, store=store, source=spec.source,
+                       ordered=spec.keras_weights)
+    built = build_top_level(spec.topology, ctx)
+    if store is not None and strict:
+        unused = store.unused()
+        if unused:
+            shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
+            raise WeightsError(
+                f"{spec.source}: {len(unused)} weight(s) in the file match no layer variable: {shown}"
+            )
+    builder.graph.set_outputs([t.id for t in built.outputs])
+    inputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(built.input_names, built.inputs)]
+    names = _unique(built.output_names)
+    outputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(names, built.outputs)]
+    return LoweredModel(builder.graph, inputs, outputs, built.output_keys, builder.layers)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}_{k}")
+    return out
+
+
+__all__ = ["LoweredModel", "TensorInfo", "_core", "lower_model"]

@@ -1,0 +1,3 @@
+"""Layer family: recurrent (filled in by its own issue)."""
+
+from __future__ import annotations

@@ -1,0 +1,333 @@
+"""The lowering registry and the objects every lowering works with.
+
+A lowering turns one call of one Keras layer into core ops::
+
+    @lowering("Dense")
+    def lower_dense(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+        units = layer.config_int("units", minimum=1)
+        ...
+        return [b.op("dense", layer, layer.inputs, attrs=..., weights=..., shape=...)]
+
+Keras/TF.js spellings live only here and in the family modules beside it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .. import _core
+from ..errors import InvalidModelError, UnsupportedLayerError
+
+Shape = tuple  # of int | None; index 0 is the batch axis
+
+
+@dataclass
+class Tensor:
+    """A value of the graph being built: core value id, static shape, dtype, Keras mask."""
+
+    id: int
+    shape: Shape
+    dtype: str = "float32"
+    mask: Tensor | None = None
+
+
+LoweringFn = Callable[["LayerCall", "GraphBuilder"], "list[Tensor]"]
+_LOWERINGS: dict[str, LoweringFn] = {}
+_ALIASES = {
+    "Functional": "Model",
+    "BatchNormalizationV1": "BatchNormalization",
+    "UnifiedGRU": "GRU",
+    "UnifiedLSTM": "LSTM",
+    "Convolution1D": "Conv1D",
+    "Convolution2D": "Conv2D",
+    "Convolution3D": "Conv3D",
+    "Convolution2DTranspose": "Conv2DTranspose",
+    "Convolution3DTranspose": "Conv3DTranspose",
+    "SeparableConvolution1D": "SeparableConv1D",
+    "SeparableConvolution2D": "SeparableConv2D",
+    "AvgPool1D": "AveragePooling1D",
+    "AvgPool2D": "AveragePooling2D",
+    "AvgPool3D": "AveragePooling3D",
+    "MaxPool1D": "MaxPooling1D",
+    "MaxPool2D": "MaxPooling2D",
+    "MaxPool3D": "MaxPooling3D",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D",
+    "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalAvgPool3D": "GlobalAveragePooling3D",
+    "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D",
+    "GlobalMaxPool3D": "GlobalMaxPooling3D",
+}
+
+
+def canonical_class(name: str) -> str:
+    return _ALIASES.get(name, name)
+
+
+def lowering(*class_names: str) -> Callable[[LoweringFn], LoweringFn]:
+    """Register a lowering for one or more Keras class names."""
+
+    def register(fn: LoweringFn) -> LoweringFn:
+        for name in class_names:
+            if name in _LOWERINGS:
+                raise RuntimeError(f"two lowerings registered for {name}")
+            _LOWERINGS[name] = fn
+        return fn
+
+    return register
+
+
+def get_lowering(class_name: str, layer_name: str) -> LoweringFn:
+    fn = _LOWERINGS.get(canonical_class(class_name))
+    if fn is None:
+        hint = ""
+        if class_name in ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer"):
+            hint = " It runs arbitrary code, which tfjs_infer never executes."
+        raise UnsupportedLayerError(
+            f"layer '{layer_name}' has class '{class_name}', which tfjs_infer does not support."
+            f"{hint} See the supported-layers table in the README.",
+            layer=layer_name,
+            class_name=class_name,
+        )
+    return fn
+
+
+def supported_layers() -> list[str]:
+    """Every Keras/TF.js class name that has a lowering."""
+    return sorted(set(_LOWERINGS) | {a for a, c in _ALIASES.items() if c in _LOWERINGS})
+
+
+def snake_case(key: str) -> str:
+    """camelCase -> snake_case (TF.js writes snake_case; hand-made files may not)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def norm_enum(value: Any) -> str:
+    """Compare enum strings ignoring case and underscores: hardSigmoid == hard_sigmoid."""
+    return str(value).replace("_", "").lower()
+
+
+class WeightStore:
+    """Matches the file's weight names to the variables each layer asks for.
+
+    TFJS-FORMAT.md 3.3: exact name, then TF.js's fallback (drop the
+    second-to-last component), then a suffix match. Unused entries are
+    reported at the end (strict, like TF.js).
+    """
+
+    def __init__(self, weights: dict[str, np.ndarray], source: str) -> None:
+        self.weights = weights
+        self.source = source
+        self.used: set[str] = set()
+        self._short: dict[str, list[str]] = {}
+        for name in weights:
+            parts = name.split("/")
+            if len(parts) >= 3:
+                self._short.setdefault("/".join([*parts[:-2], parts[-1]]), []).append(name)
+
+    def find(self, candidates: Sequence[str]) -> str | None:
+        for want in candidates:
+            if want in self.weights:
+                return want
+        for want in candidates:
+            hits = self._short.get(want, [])
+            if len(hits) == 1:
+                return hits[0]
+        for want in candidates:
+            hits = [n for n in self.weights if n.endswith("/" + want)]
+            if len(hits) == 1:
+                return hits[0]
+        return None
+
+    def take(self, name: str) -> np.ndarray:
+        self.used.add(name)
+        return self.weights[name]
+
+    def unused(self) -> list[str]:
+        return [n for n in self.weights if n not in self.used]
+
+
+@dataclass
+class LayerCall:
+    """One call of one Keras layer, as a lowering sees it."""
+
+    class_name: str
+    name: str
+    config: dict[str, Any]
+    inputs: list[Tensor]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    semantics: str = "tfjs"
+    call_index: int = 0
+    scope: tuple[str, ...] = ()
+    store: WeightStore | None = None
+    # Keras files give each layer its weights in order (TF.js files: None).
+    ordered_weights: list[np.ndarray] | None = None
+    ordered_names: list[str] | None = None
+    params: int = 0  # parameters taken by this call, for summaries
+
+    # -- errors ---------------------------------------------------------------
+    def error(self, message: str) -> InvalidModelError:
+        return InvalidModelError(f"layer '{self.name}' ({self.class_name}): {message}")
+
+    def unsupported(self, message: str) -> UnsupportedLayerError:
+        return UnsupportedLayerError(
+            f"layer '{self.name}' ({self.class_name}): {message}",
+            layer=self.name,
+            class_name=self.class_name,
+        )
+
+    # -- config ---------------------------------------------------------------
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.config.get(key, default)
+        return default if value is None else value
+
+    def config_int(self, key: str, default: int | None = None, minimum: int | None = None) -> int:
+        value = self.config.get(key, default)
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.error(f"config '{key}' must be an integer, found {value!r}")
+        if minimum is not None and value < minimum:
+            raise self.error(f"config '{key}' must be at least {minimum}, found {value}")
+        return value
+
+    def config_float(self, key: str, default: float | None = None) -> float:
+        value = self.config.get(key, default)
+        if value is None:
+            value = default
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self.error(f"config '{key}' must be a number, found {value!r}")
+        return float(value)
+
+    def config_bool(self, key: str, default: bool) -> bool:
+        value = self.config.get(key, default)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.error(f"config '{key}' must be true or false, found {value!r}")
+        return value
+
+    def config_ints(self, key: str, length: int, default: Any = None) -> tuple[int, ...]:
+        """An int or a list of ints, expanded to `length` values."""
+        value = self.config.get(key, default)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return (value,) * length
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) == length
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            return tuple(value)
+        raise self.error(f"config '{key}' must be an integer or {length} integers, found {value!r}")
+
+    def config_enum(self, key: str, choices: Sequence[str], default: str) -> str:
+        value = self.config.get(key, default)
+        if value is None:
+            value = default
+        for choice in choices:
+            if norm_enum(choice) == norm_enum(value):
+                return choice
+        raise self.error(f"config '{key}' must be one of {list(choices)}, found {value!r}")
+
+    # -- weights --------------------------------------------------------------
+    def weight(self, name: str, shape: Sequence[int | None] | None = None, index: int | None = None) -> np.ndarray:
+        """The layer's variable `name` (float32), checked against `shape` (None = any).
+
+        `index` is its position in the layer's canonical variable order
+        (TFJS-FORMAT.md 3.4), used for Keras files that store weights in order.
+        """
+        arr = self._find_weight(name, index)
+        if arr is None:
+            raise self.error(f"weight '{name}' was not found in the model's weights")
+        arr = np.asarray(arr)
+        if arr.dtype != np.float32:
+            arr = arr.astype(np.float32)
+        if shape is not None:
+            ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape))
+            if not ok:
+                want = tuple("?" if s is None else s for s in shape)
+                raise self.error(f"weight '{name}' has shape {arr.shape}, expected {want}")
+        self.params += int(arr.size) if self.call_index == 0 else 0
+        return arr
+
+    def has_weight(self, name: str, index: int | None = None) -> bool:
+        if self.ordered_weights is not None:
+            return index is not None and index < len(self.ordered_weights)
+        return self.store is not None and self.store.find(self._candidates(name)) is not None
+
+    def _candidates(self, name: str) -> list[str]:
+        path = "/".join([*self.scope, self.name, name])
+        return [path, f"{self.name}/{name}"]
+
+    def _find_weight(self, name: str, index: int | None) -> np.ndarray | None:
+        if self.ordered_weights is not None:
+            if self.ordered_names is not None:
+                for i, wname in enumerate(self.ordered_names):
+                    if wname.split("/")[-1].split(":")[0] == name:
+                        return self.ordered_weights[i]
+            if index is not None and index < len(self.ordered_weights):
+                return self.ordered_weights[index]
+            return None
+        if self.store is None:
+            return None
+        found = self.store.find(self._candidates(name))
+        return None if found is None else self.store.take(found)
+
+
+class GraphBuilder:
+    """Builds the core graph; remembers per-layer facts for Model.summary()."""
+
+    def __init__(self) -> None:
+        self.graph = _core.Graph()
+        self.layers: list[dict[str, Any]] = []  # name, class, output shapes, params
+        self._seen_layers: dict[str, dict[str, Any]] = {}
+
+    def input(self, name: str, shape: Shape, dtype: str = "float32") -> Tensor:
+        return Tensor(self.graph.add_input(name, list(shape), dtype), tuple(shape), dtype)
+
+    def op(
+        self,
+        op_type: str,
+        layer: LayerCall | str,
+        inputs: Sequence[Tensor],
+        attrs: dict[str, Any] | None = None,
+        weights: dict[str, np.ndarray | None] | None = None,
+        shape: Shape | None = None,
+        shapes: Sequence[Shape] | None = None,
+        dtype: str = "float32",
+    ) -> Any:
+        """Add one core op. Returns a Tensor (or a list of them when `shapes` is given)."""
+        name = layer if isinstance(layer, str) else layer.name
+        w = {k: np.ascontiguousarray(v) for k, v in (weights or {}).items() if v is not None}
+        out_shapes = list(shapes) if shapes is not None else [shape]
+        if any(s is None for s in out_shapes):
+            raise RuntimeError(f"lowering of {name} did not give output shapes")
+        ids = self.graph.add_op(op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes))
+        outs = [Tensor(i, tuple(s), dtype) for i, s in zip(ids, out_shapes)]
+        return outs if shapes is not None else outs[0]
+
+    def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:
+        entry = self._seen_layers.get(call.name)
+        if entry is None:
+            entry = {"name": call.name, "class_name": call.class_name, "output_shapes": [], "params": 0}
+            self._seen_layers[call.name] = entry
+            self.layers.append(entry)
+        entry["output_shapes"].extend(t.shape for t in outputs)
+        entry["params"] += call.params
+
+
+def require_rank(layer: LayerCall, t: Tensor, *ranks: int) -> None:
+    if len(t.shape) not in ranks:
+        want = " or ".join(str(r) for r in ranks)
+        raise layer.error(f"expected an input of rank {want}, received shape {fmt_shape(t.shape)}")
+
+
+def fmt_shape(shape: Shape) -> str:
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,408 @@
+"""Walks a Keras model config (Sequential or Functional, nested to any depth,
+Keras 2 / TF.js or Keras 3 dialect) and lowers every layer call into core ops.
+
+TFJS-FORMAT.md section 4 is the reference: node formats are decided per node
+(a list is Keras 2 style, a dict Keras 3 style), and references to a nested
+model count its first call as node 1 in Keras 2 / TF.js files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidModelError, UnsupportedLayerError
+from .registry import (
+    GraphBuilder,
+    LayerCall,
+    Tensor,
+    WeightStore,
+    canonical_class,
+    get_lowering,
+    snake_case,
+)
+
+MODEL_CLASSES = ("Sequential", "Model", "Functional")
+TensorKey = tuple  # (layer name, node index, tensor index)
+
+
+@dataclass
+class BuildContext:
+    """What every layer call needs besides its own config."""
+
+    builder: GraphBuilder
+    semantics: str
+    store: WeightStore | None
+    source: str
+    # Keras files: per layer path (tuple of names), the ordered weights.
+    ordered: dict[tuple[str, ...], tuple[list[str] | None, list[np.ndarray]]] | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class BuiltModel:
+    inputs: list[Tensor]
+    input_names: list[str]
+    outputs: list[Tensor]
+    output_names: list[str]
+    output_keys: list[str] | None  # set when the model's outputs are a dict
+
+
+def normalize_keys(obj: Any) -> Any:
+    """snake_case every dict key (values untouched)."""
+    if isinstance(obj, dict):
+        return {snake_case(k) if isinstance(k, str) else k: normalize_keys(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [normalize_keys(v) for v in obj]
+    return obj
+
+
+def build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
+    """Lower the whole model; graph inputs come from its InputLayers."""
+    cls = canonical_class(str(topology.get("class_name")))
+    config = normalize_keys(topology.get("config"))
+    if cls == "Sequential":
+        return _build_sequential(config, ctx, None, ())
+    if cls == "Model":
+        return _build_functional(config, ctx, None, ())
+    raise UnsupportedLayerError(
+        f"{ctx.source}: the top-level model class '{topology.get('class_name')}' is not a "
+        "Sequential or Functional model (subclassed models have no usable config)"
+    )
+
+
+# -- Sequential ----------------------------------------------------------------
+
+
+def _sequential_layers(config: Any, source: str) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+    if isinstance(config, list):  # Keras 2.0/2.1 and TF.js before 1.3: a bare list
+        return "sequential", config, {}
+    if isinstance(config, dict) and isinstance(config.get("layers"), list):
+        return str(config.get("name", "sequential")), config["layers"], config
+    raise InvalidModelError(f"{source}: a Sequential config must hold a 'layers' list")
+
+
+def _input_shape_from_layer(cfg: dict[str, Any]) -> tuple[list[Any] | None, str | None]:
+    """A layer config's declared batch input shape and dtype, when it has one."""
+    for key in ("batch_input_shape", "batch_shape"):
+        if isinstance(cfg.get(key), list):
+            return list(cfg[key]), cfg.get("dtype") if isinstance(cfg.get("dtype"), str) else None
+    if isinstance(cfg.get("input_shape"), list):
+        return [cfg.get("batch_size"), *cfg["input_shape"]], None
+    if isinstance(cfg.get("input_dim"), int) and "units" in cfg:  # Keras 2 Dense(input_dim=)
+        return [None, cfg["input_dim"]], None
+    if isinstance(cfg.get("input_length"), int):  # Embedding(input_length=)
+        return [None, cfg["input_length"]], None
+    return None, None
+
+
+def _policy_dtype(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _policy_dtype((value.get("config") or {}).get("name"))
+    return None
+
+
+def _build_sequential(
+    config: Any, ctx: BuildContext, inputs: list[Tensor] | None, scope: tuple[str, ...]
+) -> BuiltModel:
+    name, layers, seq_config = _sequential_layers(config, ctx.source)
+    if not layers:
+        raise InvalidModelError(f"{ctx.source}: Sequential model '{name}' has no layers")
+    first = layers[0]
+    body = layers
+    if inputs is None:
+        if canonical_class(first.get("class_name", "")) == "InputLayer":
+            shape, dtype = _input_shape_from_layer(first.get("config") or {})
+            input_name = (first.get("config") or {}).get("name", "input")
+            body = layers[1:]
+        else:
+            shape, dtype = _input_shape_from_layer(first.get("config") or {})
+            if shape is None:
+                bis = seq_config.get("build_input_shape")
+                shape = list(bis) if isinstance(bis, list) else None
+            if shape is None:
+                build = first.get("build_config") or {}
+                shape = list(build["input_shape"]) if isinstance(build.get("input_shape"), list) else None
+            input_name = f"{(first.get('config') or {}).get('name', name)}_input"
+        if shape is None:
+            raise InvalidModelError(
+                f"{ctx.source}: Sequential model '{name}': the first layer declares no input "
+                "shape (batch_input_shape / batch_shape), so the model cannot be built"
+            )
+        dtype = _policy_dtype(dtype or (first.get("config") or {}).get("dtype")) or "float32"
+        x = _make_input(ctx, input_name, shape, dtype)
+        graph_inputs, names = [x], [input_name]
+    else:
+        if canonical_class(first.get("class_name", "")) == "InputLayer":
+            body = layers[1:]
+        x = inputs[0]
+        graph_inputs, names = inputs, []
+    for entry in body:
+        outs = _call_layer(entry, [x], {}, ctx, scope, call_index=0)
+        if len(outs) != 1:
+            raise InvalidModelError(
+                f"{ctx.source}: layer '{_entry_name(entry)}' in Sequential '{name}' gives "
+                f"{len(outs)} outputs; a Sequential layer must give one"
+            )
+        x = outs[0]
+    return BuiltModel(graph_inputs, names, [x], [name], None)
+
+
+# -- Functional ----------------------------------------------------------------
+
+
+def _is_leaf_ref(obj: Any) -> bool:
+    return isinstance(obj, list) and len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int)
+
+
+def _flatten_refs(obj: Any) -> tuple[list[TensorKey], list[str] | None]:
+    """input_layers / output_layers: a triple, a list of triples, or a dict of triples."""
+    if _is_leaf_ref(obj):
+        return [tuple(obj[:3])], None
+    if isinstance(obj, dict):
+        keys = list(obj)
+        return [tuple(obj[k][:3]) for k in keys], keys
+    if isinstance(obj, list):
+        out: list[TensorKey] = []
+        for item in obj:
+            sub, _ = _flatten_refs(item)
+            out.extend(sub)
+        return out, None
+    raise InvalidModelError(f"bad input/output layer reference {obj!r}")
+
+
+def _nested_offset(entry: dict[str, Any], dialect_keras3: bool) -> int:
+    """Keras 2 / TF.js: a nested model with a defined input owns node 0."""
+    cls = canonical_class(entry.get("class_name", ""))
+    if dialect_keras3 or cls not in MODEL_CLASSES:
+        return 0
+    if cls == "Model":
+        return 1
+    _, layers, _ = _sequential_layers(entry.get("config"), "")
+    if not layers:
+        return 0
+    first = layers[0]
+    if canonical_class(first.get("class_name", "")) == "InputLayer":
+        return 1
+    shape, _ = _input_shape_from_layer(first.get("config") or {})
+    return 1 if shape is not None else 0
+
+
+class _NodeArgs:
+    """A parsed inbound node: the positional input refs and kwargs."""
+
+    def __init__(self, node: Any, source: str, layer: str) -> None:
+        self.refs: list[TensorKey] = []
+        self.kwargs: dict[str, Any] = {}
+        self.kwarg_refs: dict[str, Any] = {}
+        self.keras3 = isinstance(node, dict)
+        if isinstance(node, dict):  # Keras 3: {"args": [...], "kwargs": {...}}
+            args = node.get("args") or []
+            if len(args) == 1 and isinstance(args[0], (list, tuple)):
+                args = args[0]
+            for a in args:
+                ref = _keras3_ref(a)
+                if ref is None:
+                    raise UnsupportedLayerError(
+                        f"{source}: layer '{layer}' is called with a non-tensor positional "
+                        f"argument {str(a)[:80]}; not supported"
+                    )
+                self.refs.append(ref)
+            for k, v in (node.get("kwargs") or {}).items():
+                self._kwarg(k, v, _keras3_ref)
+        elif isinstance(node, list):  # Keras 2 / TF.js: [[name, node, tensor, kwargs], ...]
+            for item in node:
+                if not _is_leaf_ref(item):
+                    raise InvalidModelError(f"{source}: layer '{layer}' has a bad inbound node {item!r}")
+                if item[0] == "_CONSTANT_VALUE":
+                    raise UnsupportedLayerError(
+                        f"{source}: layer '{layer}' takes a constant input; not supported"
+                    )
+                self.refs.append(tuple(item[:3]))
+                if len(item) > 3 and isinstance(item[3], dict):
+                    self.kwargs = {}
+                    self.kwarg_refs = {}
+                    for k, v in item[3].items():
+                        self._kwarg(k, v, lambda o: tuple(o[:3]) if _is_leaf_ref(o) else None)
+        else:
+            raise InvalidModelError(f"{source}: layer '{layer}' has a bad inbound node {node!r}")
+
+    def _kwarg(self, key: str, value: Any, as_ref: Any) -> None:
+        ref = as_ref(value)
+        if ref is not None:
+            self.kwarg_refs[key] = ref
+        elif isinstance(value, list) and value and all(as_ref(v) is not None for v in value):
+            self.kwarg_refs[key] = [as_ref(v) for v in value]
+        else:
+            self.kwargs[key] = value
+
+    def all_refs(self) -> list[TensorKey]:
+        out = list(self.refs)
+        for v in self.kwarg_refs.values():
+            out.extend(v if isinstance(v, list) else [v])
+        return out
+
+
+def _keras3_ref(obj: Any) -> TensorKey | None:
+    if isinstance(obj, dict) and obj.get("class_name") == "__keras_tensor__":
+        hist = (obj.get("config") or {}).get("keras_history")
+        if _is_leaf_ref(hist):
+            return tuple(hist[:3])
+    return None
+
+
+def _build_functional(
+    config: Any, ctx: BuildContext, inputs: list[Tensor] | None, scope: tuple[str, ...]
+) -> BuiltModel:
+    if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        raise InvalidModelError(f"{ctx.source}: a Functional config must hold a 'layers' list")
+    model_name = str(config.get("name", "model"))
+    layers = config["layers"]
+    by_name = {_entry_name(e): e for e in layers}
+    in_refs, _ = _flatten_refs(config.get("input_layers", []))
+    out_refs, out_keys = _flatten_refs(config.get("output_layers", []))
+    if not in_refs or not out_refs:
+        raise InvalidModelError(f"{ctx.source}: model '{model_name}' has no inputs or outputs")
+    keras3 = any(isinstance(n, dict) for e in layers for n in (e.get("inbound_nodes") or []))
+
+    tensors: dict[TensorKey, Tensor] = {}
+    graph_inputs: list[Tensor] = []
+    input_names: list[str] = []
+    for i, ref in enumerate(in_refs):
+        entry = by_name.get(ref[0])
+        if entry is None or canonical_class(entry.get("class_name", "")) != "InputLayer":
+            raise InvalidModelError(f"{ctx.source}: model input '{ref[0]}' is not an InputLayer")
+        if inputs is None:
+            cfg = entry.get("config") or {}
+            shape, dtype = _input_shape_from_layer(cfg)
+            if shape is None:
+                raise InvalidModelError(f"{ctx.source}: InputLayer '{ref[0]}' has no shape")
+            t = _make_input(ctx, ref[0], shape, _policy_dtype(dtype or cfg.get("dtype")) or "float32")
+        else:
+            if i >= len(inputs):
+                raise InvalidModelError(
+                    f"{ctx.source}: nested model '{model_name}' takes {len(in_refs)} inputs, "
+                    f"called with {len(inputs)}"
+                )
+            t = inputs[i]
+        tensors[(ref[0], 0, 0)] = t
+        graph_inputs.append(t)
+        input_names.append(ref[0])
+
+    # Lower nodes as their inputs become ready (configs are not always sorted).
+    pending = [
+        (entry, k, node)
+        for entry in layers
+        if canonical_class(entry.get("class_name", "")) != "InputLayer"
+        for k, node in enumerate(entry.get("inbound_nodes") or [])
+    ]
+    while pending:
+        progressed = False
+        rest = []
+        for entry, k, node in pending:
+            name = _entry_name(entry)
+            args = _NodeArgs(node, ctx.source, name)
+            if not all(r in tensors for r in args.all_refs()):
+                rest.append((entry, k, node))
+                continue
+            ins = [tensors[r] for r in args.refs]
+            kwargs = dict(args.kwargs)
+            for key, ref in args.kwarg_refs.items():
+                kwargs[key] = [tensors[r] for r in ref] if isinstance(ref, list) else tensors[ref]
+            if not args.keras3 and canonical_class(entry.get("class_name", "")) not in MODEL_CLASSES:
+                # Keras 2 / TF.js: extra inputs of an RNN are its initial states.
+                pass
+            outs = _call_layer(entry, ins, kwargs, ctx, scope, call_index=k)
+            offset = _nested_offset(entry, keras3)
+            for j, t in enumerate(outs):
+                tensors[(name, k + offset, j)] = t
+            progressed = True
+        if not progressed:
+            missing = sorted({r[0] for e, _, n in rest for r in _NodeArgs(n, ctx.source, "").all_refs() if r not in tensors})
+            raise InvalidModelError(
+                f"{ctx.source}: model '{model_name}': layers "
+                f"{sorted({_entry_name(e) for e, _, _ in rest})} wait for inputs that are never "
+                f"produced (from {missing})"
+            )
+        pending = rest
+
+    outputs: list[Tensor] = []
+    for ref in out_refs:
+        key = tuple(ref)
+        if key not in tensors and keras3:
+            # Keras 3 offsets output references to a nested Functional by one.
+            key = (ref[0], ref[1] - 1, ref[2])
+        if key not in tensors:
+            raise InvalidModelError(f"{ctx.source}: model output {list(ref)} is never produced")
+        outputs.append(tensors[key])
+    output_names = [r[0] for r in out_refs]
+    return BuiltModel(graph_inputs, input_names, outputs, output_names, out_keys)
+
+
+# -- one layer call ------------------------------------------------------------
+
+
+def _entry_name(entry: dict[str, Any]) -> str:
+    return str(entry.get("name") or (entry.get("config") or {}).get("name") or "?")
+
+
+def _make_input(ctx: BuildContext, name: str, shape: list[Any], dtype: str) -> Tensor:
+    if not shape:
+        raise InvalidModelError(f"{ctx.source}: input '{name}' has an empty shape")
+    dims: list[int | None] = []
+    for d in shape:
+        if d is None or (isinstance(d, int) and d == -1):
+            dims.append(None)
+        elif isinstance(d, int) and not isinstance(d, bool) and 0 < d < (1 << 31):
+            dims.append(d)
+        else:
+            raise InvalidModelError(f"{ctx.source}: input '{name}' has a bad dimension {d!r} in {shape}")
+    dims[0] = None  # predict batches along axis 0 whatever the file says
+    core_dtype = "int32" if dtype in ("int32", "int64", "int16", "int8", "uint8", "bool") else "float32"
+    return ctx.builder.input(name, tuple(dims), core_dtype)
+
+
+def _call_layer(
+    entry: dict[str, Any],
+    inputs: list[Tensor],
+    kwargs: dict[str, Any],
+    ctx: BuildContext,
+    scope: tuple[str, ...],
+    call_index: int,
+) -> list[Tensor]:
+    class_name = str(entry.get("class_name", ""))
+    cls = canonical_class(class_name)
+    config = entry.get("config")
+    name = _entry_name(entry)
+    if cls == "Sequential":
+        return _build_sequential(config, ctx, inputs, (*scope, name)).outputs
+    if cls == "Model":
+        return _build_functional(config, ctx, inputs, (*scope, name)).outputs
+    if not isinstance(config, dict):
+        raise InvalidModelError(f"{ctx.source}: layer '{name}' has no config object")
+    fn = get_lowering(class_name, name)
+    ordered_names, ordered = (None, None)
+    if ctx.ordered is not None:
+        ordered_names, ordered = ctx.ordered.get((*scope, name), (None, []))
+    call = LayerCall(
+        class_name=cls,
+        name=name,
+        config=config,
+        inputs=list(inputs),
+        kwargs=kwargs,
+        semantics=ctx.semantics,
+        call_index=call_index,
+        scope=scope,
+        store=ctx.store,
+        ordered_weights=ordered,
+        ordered_names=ordered_names,
+    )
+    if not inputs:
+        raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
+    outs = fn(call, ctx.builder)
+    ctx.builder.record_layer(call, outs)
+    return outs

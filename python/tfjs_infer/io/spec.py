@@ -1,0 +1,48 @@
+"""ModelSpec: what a format reader hands to the frontend (pure data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# Which framework's numerics a file asks for (TFJS-FORMAT.md, appendix A):
+# "tfjs" for model.json files TF.js runs, "keras2" for tf.keras files,
+# "keras3" for Keras 3 files.
+SEMANTICS = ("tfjs", "keras2", "keras3")
+
+
+@dataclass
+class ModelSpec:
+    """A model as read from disk, before lowering.
+
+    Attributes
+    ----------
+    topology:
+        The Keras model config, ``{"class_name": ..., "config": ...}``.
+    weights:
+        Weight name -> array (float32 or int32), dequantized.
+    semantics:
+        ``"tfjs"``, ``"keras2"`` or ``"keras3"``.
+    source:
+        Where the model came from (a path or URL), for messages.
+    keras_weights:
+        For Keras files: per layer path, the ordered weight list (filled by
+        the Keras readers; the TF.js reader matches by name instead).
+    """
+
+    topology: dict[str, Any]
+    weights: dict[str, np.ndarray]
+    semantics: str = "tfjs"
+    source: str = ""
+    format: str = "tfjs-layers"
+    keras_version: str | None = None
+    generated_by: str | None = None
+    converted_by: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    user_defined_metadata: dict[str, Any] | None = None
+    labels: list[str] | None = None
+    keras_weights: dict[str, list[np.ndarray]] | None = None
+    folder: Path | None = None

@@ -1,0 +1,264 @@
+"""Reader for TF.js LayersModel files: model.json plus binary weight shards.
+
+Follows TFJS-FORMAT.md sections 1 and 2: every modelTopology variant, weight
+groups over several shards read as one byte stream, quantized entries
+dequantized exactly as TF.js does (float64 arithmetic, then float32), and
+strict checks on every size and path from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InvalidModelError, UnsupportedLayerError, WeightsError
+from .spec import ModelSpec
+
+MAX_JSON_BYTES = 256 << 20
+MAX_WEIGHT_BYTES = 8 << 30
+MAX_ELEMENTS = 1 << 34
+
+# Bytes per element on disk, by storage dtype.
+_ELEMENT_BYTES = {"float32": 4, "int32": 4, "bool": 1, "float16": 2, "uint16": 2, "uint8": 1}
+
+ShardReader = Callable[[str], bytes]
+
+
+def read_tfjs(path: Path) -> ModelSpec:
+    """Read ``model.json`` (or a folder holding one) from the local disk."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.json"
+    if not path.is_file():
+        raise InvalidModelError(f"{path}: no such model.json file")
+    size = path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        raise InvalidModelError(f"{path}: {size} bytes is too large for a model.json")
+    folder = path.parent.resolve()
+
+    def read_shard(rel: str) -> bytes:
+        target = _confined_path(folder, rel, path)
+        if not target.is_file():
+            raise WeightsError(f"{path}: weight shard '{rel}' is missing (looked for {target.name})")
+        return target.read_bytes()
+
+    spec = parse_model_json(path.read_bytes(), read_shard, source=str(path))
+    spec.folder = folder
+    spec.metadata.update(_read_sidecar_metadata(folder))
+    if spec.labels is None and isinstance(spec.metadata.get("labels"), list):
+        spec.labels = [str(x) for x in spec.metadata["labels"]]
+    return spec
+
+
+def parse_model_json(text: bytes | str, read_shard: ShardReader, source: str = "model.json") -> ModelSpec:
+    """Parse model.json content; ``read_shard(relative_path)`` returns a shard's bytes."""
+    try:
+        doc = json.loads(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidModelError(f"{source}: not valid JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InvalidModelError(f"{source}: expected a JSON object, found {type(doc).__name__}")
+    if doc.get("format") == "graph-model":
+        raise UnsupportedLayerError(
+            f"{source}: this is a TF.js GraphModel (format 'graph-model'); tfjs_infer runs "
+            "LayersModels (format 'layers-model')"
+        )
+    topo = doc.get("modelTopology")
+    if topo is None:
+        raise InvalidModelError(
+            f"{source}: 'modelTopology' is missing or null (a weights-only file cannot be run)"
+        )
+    if not isinstance(topo, dict):
+        raise InvalidModelError(f"{source}: 'modelTopology' must be an object")
+    keras_version = topo.get("keras_version")
+    model_config = topo.get("model_config", topo)
+    if not isinstance(model_config, dict) or "class_name" not in model_config:
+        raise InvalidModelError(f"{source}: the model topology has no 'class_name'")
+    topology = {"class_name": model_config["class_name"], "config": model_config.get("config")}
+
+    manifest = doc.get("weightsManifest")
+    if manifest is None:
+        raise WeightsError(f"{source}: 'weightsManifest' is missing: the model has no weights")
+    weights = decode_manifest(manifest, read_shard, source)
+    semantics = "keras3" if _is_keras3_dialect(topology, weights) else "tfjs"
+    udm = doc.get("userDefinedMetadata")
+    spec = ModelSpec(
+        topology=topology,
+        weights=weights,
+        semantics=semantics,
+        source=source,
+        format="tfjs-layers",
+        keras_version=str(keras_version) if keras_version is not None else None,
+        generated_by=doc.get("generatedBy"),
+        converted_by=doc.get("convertedBy"),
+        user_defined_metadata=udm if isinstance(udm, dict) else None,
+    )
+    if isinstance(udm, dict):
+        labels = udm.get("labels") or (udm.get("metadata") or {}).get("labels")
+        if isinstance(labels, list):
+            spec.labels = [str(x) for x in labels]
+    return spec
+
+
+def decode_manifest(manifest: Any, read_shard: ShardReader, source: str) -> dict[str, np.ndarray]:
+    """Concatenate every shard in manifest order and cut each weight from it."""
+    if not isinstance(manifest, list):
+        raise WeightsError(f"{source}: 'weightsManifest' must be a list of groups")
+    specs: list[dict[str, Any]] = []
+    paths: list[str] = []
+    for g, group in enumerate(manifest):
+        if not isinstance(group, dict) or not isinstance(group.get("paths"), list):
+            raise WeightsError(f"{source}: weightsManifest group {g} has no 'paths' list")
+        if not isinstance(group.get("weights"), list):
+            raise WeightsError(f"{source}: weightsManifest group {g} has no 'weights' list")
+        for p in group["paths"]:
+            if not isinstance(p, str):
+                raise WeightsError(f"{source}: group {g} has a non-string shard path {p!r}")
+            paths.append(p)
+        specs.extend(group["weights"])
+
+    layouts = [_entry_layout(e, source) for e in specs]
+    expected = sum(nbytes for _, nbytes in layouts)
+    if expected > MAX_WEIGHT_BYTES:
+        raise WeightsError(f"{source}: the manifest declares {expected} bytes of weights: too large")
+    chunks, total = [], 0
+    for p in paths:
+        data = read_shard(p)
+        total += len(data)
+        if total > expected + (64 << 20) or total > MAX_WEIGHT_BYTES:
+            raise WeightsError(
+                f"{source}: shard '{p}' makes the weights {total} bytes, "
+                f"but the manifest declares {expected}"
+            )
+        chunks.append(data)
+    stream = b"".join(chunks)
+    shard_list = ", ".join(paths) or "(none)"
+    if len(stream) < expected:
+        raise WeightsError(
+            f"{source}: weight shards are truncated: the manifest declares {expected} bytes, "
+            f"the shards ({shard_list}) hold {len(stream)}"
+        )
+    if len(stream) > expected:
+        raise WeightsError(
+            f"{source}: weight shards are oversized: the manifest declares {expected} bytes, "
+            f"the shards ({shard_list}) hold {len(stream)}"
+        )
+
+    weights: dict[str, np.ndarray] = {}
+    offset = 0
+    for entry, (shape, nbytes) in zip(specs, layouts):
+        raw = stream[offset : offset + nbytes]
+        offset += nbytes
+        if entry.get("group") == "optimizer":
+            continue
+        name = entry["name"]
+        if name in weights:
+            raise WeightsError(f"{source}: weight '{name}' appears twice in the manifest")
+        weights[name] = _decode_entry(entry, raw, shape, source)
+    return weights
+
+
+def _entry_layout(entry: Any, source: str) -> tuple[tuple[int, ...], int]:
+    """Validate one manifest entry; return its shape and its size on disk."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        raise WeightsError(f"{source}: a weightsManifest entry has no 'name'")
+    name = entry["name"]
+    shape = entry.get("shape")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise WeightsError(
+            f"{source}: weight '{name}': shape must be a list of non-negative integers, "
+            f"found {shape!r}"
+        )
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise WeightsError(f"{source}: weight '{name}': shape {shape} is absurdly large")
+    dtype = entry.get("dtype")
+    if dtype not in ("float32", "int32", "bool"):
+        raise WeightsError(
+            f"{source}: weight '{name}': dtype {dtype!r} is not supported "
+            "(expected float32, int32 or bool)"
+        )
+    storage = dtype
+    quant = entry.get("quantization")
+    if quant is not None:
+        if not isinstance(quant, dict) or quant.get("dtype") not in ("uint8", "uint16", "float16"):
+            got = quant.get("dtype") if isinstance(quant, dict) else quant
+            raise WeightsError(
+                f"{source}: weight '{name}': quantization dtype {got!r} is not supported "
+                "(expected uint8, uint16 or float16)"
+            )
+        storage = quant["dtype"]
+        if storage == "float16" and dtype != "float32":
+            raise WeightsError(f"{source}: weight '{name}': float16 quantization needs dtype float32")
+        if storage != "float16":
+            for key in ("scale", "min"):
+                v = quant.get(key)
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v):
+                    raise WeightsError(
+                        f"{source}: weight '{name}': quantization '{key}' must be a finite "
+                        f"number, found {v!r}"
+                    )
+    return tuple(shape), count * _ELEMENT_BYTES[storage]
+
+
+def _decode_entry(entry: dict[str, Any], raw: bytes, shape: tuple[int, ...], source: str) -> np.ndarray:
+    dtype = entry["dtype"]
+    quant = entry.get("quantization")
+    if quant is None:
+        np_dtype = {"float32": "<f4", "int32": "<i4", "bool": "u1"}[dtype]
+        arr = np.frombuffer(raw, dtype=np_dtype)
+        arr = arr.astype(np.float32 if dtype == "float32" else np.int32)
+        return arr.reshape(shape)
+    storage = quant["dtype"]
+    if storage == "float16":
+        return np.frombuffer(raw, dtype="<f2").astype(np.float32).reshape(shape)
+    q = np.frombuffer(raw, dtype="<u1" if storage == "uint8" else "<u2").astype(np.float64)
+    # TF.js computes q * scale + min in float64, then rounds once to the target.
+    value = q * float(quant["scale"]) + float(quant["min"])
+    if dtype == "int32":
+        return np.floor(value + 0.5).astype(np.int32).reshape(shape)  # JS Math.round
+    return value.astype(np.float32).reshape(shape)
+
+
+def _confined_path(folder: Path, rel: str, model_path: Path) -> Path:
+    """Resolve a shard path inside the model folder; refuse escapes."""
+    if "://" in rel or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
+        raise WeightsError(
+            f"{model_path}: weight shard path '{rel}' is absolute; only paths inside the "
+            "model's folder are allowed"
+        )
+    if ".." in Path(rel).parts or "\x00" in rel:
+        raise WeightsError(
+            f"{model_path}: weight shard path '{rel}' leaves the model's folder; refused"
+        )
+    target = (folder / rel).resolve()
+    if folder != target and folder not in target.parents:
+        raise WeightsError(f"{model_path}: weight shard path '{rel}' resolves outside the model's folder")
+    return target
+
+
+def _read_sidecar_metadata(folder: Path) -> dict[str, Any]:
+    """Teachable Machine's metadata.json beside model.json, when present."""
+    meta = folder / "metadata.json"
+    if not meta.is_file() or meta.stat().st_size > (16 << 20):
+        return {}
+    try:
+        doc = json.loads(meta.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def _is_keras3_dialect(topology: dict[str, Any], weights: dict[str, np.ndarray]) -> bool:
+    """Converter output from a .keras file keeps Keras 3 configs and index weight names."""
+    if any(name.startswith("layers/") and "/vars/" in name for name in weights):
+        return True
+    text = json.dumps(topology.get("config"))
+    return '"batch_shape"' in text or '"keras_history"' in text
