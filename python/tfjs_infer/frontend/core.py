@@ -64,6 +64,8 @@ def lower_flatten(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_reshape(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     target = layer.config.get("target_shape")
+    if isinstance(target, list):  # TF.js saves -1 as null
+        target = [-1 if d is None else d for d in target]
     if not isinstance(target, list) or not all(isinstance(d, int) for d in target):
         raise layer.error(f"target_shape must be a list of integers, found {target!r}")
     if any(d is None for d in x.shape[1:]) and -1 in target:

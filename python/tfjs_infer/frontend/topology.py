@@ -98,6 +98,34 @@ def _input_shape_from_layer(cfg: dict[str, Any]) -> tuple[list[Any] | None, str 
     return None, None
 
 
+def _entry_input_shape(entry: dict[str, Any]) -> tuple[list[Any] | None, str | None]:
+    """The input shape a layer entry declares, looking inside nested models."""
+    cls = canonical_class(str(entry.get("class_name", "")))
+    config = entry.get("config")
+    if cls == "Sequential":
+        try:
+            _, layers, seq_config = _sequential_layers(config, "")
+        except InvalidModelError:
+            return None, None
+        if layers:
+            shape, dtype = _entry_input_shape(layers[0])
+            if shape is not None:
+                return shape, dtype
+        bis = seq_config.get("build_input_shape") if isinstance(seq_config, dict) else None
+        return (list(bis), None) if isinstance(bis, list) else (None, None)
+    if cls == "Model" and isinstance(config, dict):
+        refs, _ = _flatten_refs(config.get("input_layers", []))
+        by_name = {_entry_name(e): e for e in config.get("layers") or []}
+        if len(refs) == 1 and refs[0][0] in by_name:
+            return _entry_input_shape(by_name[refs[0][0]])
+        return None, None
+    cfg = config if isinstance(config, dict) else {}
+    shape, dtype = _input_shape_from_layer(cfg)
+    if shape is None and isinstance((entry.get("build_config") or {}).get("input_shape"), list):
+        shape = list(entry["build_config"]["input_shape"])
+    return shape, dtype or _policy_dtype(cfg.get("dtype"))
+
+
 def _policy_dtype(value: Any) -> str | None:
     if isinstance(value, str):
         return value
@@ -120,13 +148,10 @@ def _build_sequential(
             input_name = (first.get("config") or {}).get("name", "input")
             body = layers[1:]
         else:
-            shape, dtype = _input_shape_from_layer(first.get("config") or {})
+            shape, dtype = _entry_input_shape(first)
             if shape is None:
                 bis = seq_config.get("build_input_shape")
                 shape = list(bis) if isinstance(bis, list) else None
-            if shape is None:
-                build = first.get("build_config") or {}
-                shape = list(build["input_shape"]) if isinstance(build.get("input_shape"), list) else None
             input_name = f"{(first.get('config') or {}).get('name', name)}_input"
         if shape is None:
             raise InvalidModelError(
@@ -141,7 +166,9 @@ def _build_sequential(
             body = layers[1:]
         x = inputs[0]
         graph_inputs, names = inputs, []
+    out_name = names[0] if names else name
     for entry in body:
+        out_name = _entry_name(entry)
         outs = _call_layer(entry, [x], {}, ctx, scope, call_index=0)
         if len(outs) != 1:
             raise InvalidModelError(
@@ -149,7 +176,7 @@ def _build_sequential(
                 f"{len(outs)} outputs; a Sequential layer must give one"
             )
         x = outs[0]
-    return BuiltModel(graph_inputs, names, [x], [name], None)
+    return BuiltModel(graph_inputs, names, [x], [out_name], None)
 
 
 # -- Functional ----------------------------------------------------------------
