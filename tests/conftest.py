@@ -1,0 +1,8 @@
+"""Test configuration: fixture helpers live in tests/fixture_utils.py."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))

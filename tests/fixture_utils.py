@@ -1,0 +1,89 @@
+"""Shared checks for fixture cases: a folder holding a model file and an
+io.json with the inputs and the reference outputs computed by real TF.js or
+Keras (never by tfjs_infer). Family test files call these helpers.
+
+io.json: {"inputs": [{"name", "shape", "dtype", "data"}], "outputs": [...],
+"batch_size": int, optional "model_file" (default model.json)}.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import tfjs_infer
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+RTOL = 1e-4
+ATOL = 1e-5
+
+
+def case_dirs(*subdirs: str) -> list[Path]:
+    """Every case folder (holding io.json) under tests/fixtures/<subdir>/."""
+    out: list[Path] = []
+    for sub in subdirs:
+        root = FIXTURES / sub
+        if root.is_dir():
+            out += sorted(p for p in root.iterdir() if (p / "io.json").is_file())
+    return out
+
+
+def case_id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+@functools.lru_cache(maxsize=None)
+def read_io(case: Path) -> dict[str, Any]:
+    return json.loads((case / "io.json").read_text(encoding="utf-8"))
+
+
+def arrays(records: list[dict[str, Any]]) -> list[np.ndarray]:
+    return [np.asarray(r["data"], dtype=np.dtype(r["dtype"])).reshape(r["shape"]) for r in records]
+
+
+def model_path(case: Path) -> Path:
+    return case / read_io(case).get("model_file", "model.json")
+
+
+@functools.lru_cache(maxsize=None)
+def load(case: Path, isa: str | None = None) -> tfjs_infer.Model:
+    return tfjs_infer.load_model(model_path(case), isa=isa)
+
+
+def as_list(got: Any, n: int) -> list[np.ndarray]:
+    if isinstance(got, dict):
+        got = list(got.values())
+    if n == 1 and isinstance(got, np.ndarray):
+        return [got]
+    assert isinstance(got, (list, tuple)) and len(got) == n, f"expected {n} outputs, got {type(got)}"
+    return [np.asarray(g) for g in got]
+
+
+def check_case(case: Path, isa: str | None = None, refs_key: str = "outputs") -> None:
+    """Predict the case's inputs and compare with its reference outputs."""
+    io = read_io(case)
+    xs = arrays(io["inputs"])
+    refs = arrays(io[refs_key])
+    model = load(case, isa)
+    got = as_list(model.predict(xs[0] if len(xs) == 1 else xs, batch_size=io.get("batch_size", 32)), len(refs))
+    for i, (g, r) in enumerate(zip(got, refs)):
+        what = f"case {case_id(case)}, output {i} ({io[refs_key][i].get('name')})"
+        assert g.shape == r.shape, f"{what}: shape {g.shape}, reference {r.shape}"
+        np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL, err_msg=what)
+
+
+def check_batch_invariance(case: Path) -> None:
+    """Bitwise-identical outputs whatever the batch size."""
+    io = read_io(case)
+    xs = arrays(io["inputs"])
+    n = len(io["outputs"])
+    model = load(case)
+    x = xs[0] if len(xs) == 1 else xs
+    full = as_list(model.predict(x), n)
+    small = as_list(model.predict(x, batch_size=3), n)
+    for a, b in zip(full, small):
+        np.testing.assert_array_equal(a, b)
