@@ -98,8 +98,9 @@ def get_lowering(class_name: str, layer_name: str) -> LoweringFn:
 
 
 def supported_layers() -> list[str]:
-    """Every Keras/TF.js class name that has a lowering."""
-    return sorted(set(_LOWERINGS) | {a for a, c in _ALIASES.items() if c in _LOWERINGS})
+    """Every Keras/TF.js class name that has a lowering (aliases such as
+    ``Convolution2D`` or ``BatchNormalizationV1`` are accepted too)."""
+    return sorted(_LOWERINGS)
 
 
 def snake_case(key: str) -> str:

@@ -1,0 +1,115 @@
+"""Shared benchmark helpers: TF.js-format model writing for synthetic models,
+interleaved timing with medians, environment header."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+
+def header() -> None:
+    import tfjs_infer
+
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, tfjs_infer {tfjs_infer.__version__}")
+    info = tfjs_infer.build_info()
+    print(f"tfjs_infer: isa={info['isa_selected']} (available {info['isas_available']}), "
+          f"openmp={info['openmp']}, cores={os.cpu_count()}")
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        print(f"cpu: {cpu}")
+    except (OSError, StopIteration):
+        pass
+
+
+def write_dense_model(folder: Path, sizes: list[int], acts: list[str], seed: int = 0) -> dict[str, np.ndarray]:
+    """Write a Sequential Dense stack as TF.js model.json + weights.bin; return the weights."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    layers, specs, blobs, weights = [], [], [], {}
+    for i, (k, n, act) in enumerate(zip(sizes[:-1], sizes[1:], acts)):
+        name = f"dense_{i}"
+        cfg = {"name": name, "units": n, "activation": act, "use_bias": True}
+        if i == 0:
+            cfg["batch_input_shape"] = [None, k]
+        layers.append({"class_name": "Dense", "config": cfg})
+        w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        b = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        for wname, arr in (("kernel", w), ("bias", b)):
+            specs.append({"name": f"{name}/{wname}", "shape": list(arr.shape), "dtype": "float32"})
+            blobs.append(arr.tobytes())
+            weights[f"{name}/{wname}"] = arr
+    doc = {
+        "format": "layers-model",
+        "modelTopology": {"class_name": "Sequential", "config": {"name": "mlp", "layers": layers}},
+        "weightsManifest": [{"paths": ["weights.bin"], "weights": specs}],
+    }
+    (folder / "model.json").write_text(json.dumps(doc))
+    (folder / "weights.bin").write_bytes(b"".join(blobs))
+    return weights
+
+
+def onnx_dense_session(weights: dict[str, np.ndarray], acts: list[str], threads: int):
+    """The same Dense stack as an ONNX model in onnxruntime, or None if not installed."""
+    try:
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError:
+        return None
+    names = sorted({k.split("/")[0] for k in weights}, key=lambda s: int(s.split("_")[1]))
+    nodes, inits = [], []
+    prev = "x"
+    for i, name in enumerate(names):
+        w, b = weights[f"{name}/kernel"], weights[f"{name}/bias"]
+        inits += [numpy_helper.from_array(w, f"{name}_w"), numpy_helper.from_array(b, f"{name}_b")]
+        out = f"h{i}"
+        nodes.append(helper.make_node("Gemm", [prev, f"{name}_w", f"{name}_b"], [out + "_pre"]))
+        op = {"relu": "Relu", "softmax": "Softmax", "sigmoid": "Sigmoid", "tanh": "Tanh"}.get(acts[i])
+        if op is None:
+            nodes.append(helper.make_node("Identity", [out + "_pre"], [out]))
+        else:
+            nodes.append(helper.make_node(op, [out + "_pre"], [out], **({"axis": -1} if op == "Softmax" else {})))
+        prev = out
+    k = weights[f"{names[0]}/kernel"].shape[0]
+    n = weights[f"{names[-1]}/kernel"].shape[1]
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, k])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [None, n])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    return lambda x: sess.run(None, {"x": x})[0]
+
+
+def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, inner: int) -> dict[str, float]:
+    """Median seconds per call for each candidate, interleaving candidates every
+    round and reversing their order each round so machine noise hits all alike."""
+    names = list(candidates)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for fn in candidates.values():  # warm up
+        for _ in range(3):
+            fn()
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        for n in order:
+            fn = candidates[n]
+            t = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            samples[n].append((time.perf_counter() - t) / inner)
+    return {n: float(np.median(v)) for n, v in samples.items()}
