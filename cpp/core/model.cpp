@@ -44,6 +44,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
   if (options.optimize) {
     remove_identities(graph_);
     fold_batch_norm(graph_);
+    fuse_residual_adds(graph_);
     fuse_activations(graph_);
   }
   ops_.reserve(graph_.nodes.size());

@@ -65,6 +65,7 @@ class CompiledModel {
 // Graph passes (passes.cpp).
 void remove_identities(Graph& g);
 void fold_batch_norm(Graph& g);
+void fuse_residual_adds(Graph& g);
 void fuse_activations(Graph& g);
 
 }  // namespace tfjs_infer

@@ -42,6 +42,12 @@ const std::set<std::string>& epilogue_ops() {
   return ops;
 }
 
+// Epilogue ops whose kernels also add a residual input (GemmArgs::residual).
+const std::set<std::string>& residual_ops() {
+  static const std::set<std::string> ops = {"dense"};
+  return ops;
+}
+
 bool channels_last(const OpNode& node) {
   return node.attr_str("data_format", "channels_last") == "channels_last";
 }
@@ -107,6 +113,34 @@ void fold_batch_norm(Graph& g) {
     }
     replace_uses(g, bn.outputs[0], prod.outputs[0]);
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+  }
+}
+
+// add(op(x), r) -> op(x, residual=r) when the frontend marked the add as
+// shape-preserving (attr same_shape) and r is ready before op runs, so the
+// epilogue adds r and each output is written once.
+void fuse_residual_adds(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size();) {
+    OpNode& add = g.nodes[i];
+    bool fused = false;
+    if (add.type == "add" && add.inputs.size() == 2 && add.attr_int("same_shape", 0) == 1) {
+      for (int side = 0; side < 2 && !fused; ++side) {
+        const int v = add.inputs[side], other = add.inputs[1 - side];
+        const int p = producer_of(g, v);
+        if (p < 0 || v == other || !residual_ops().count(g.nodes[p].type)) continue;
+        OpNode& prod = g.nodes[p];
+        if (!has_linear_activation(prod) || prod.attr_int("has_residual", 0) ||
+            use_count(g, v) != 1 || prod.outputs.size() != 1)
+          continue;
+        if (producer_of(g, other) >= p) continue;  // must exist before prod runs
+        prod.inputs.push_back(other);
+        prod.attrs["has_residual"] = int64_t{1};
+        replace_uses(g, add.outputs[0], prod.outputs[0]);
+        g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+        fused = true;
+      }
+    }
+    if (!fused) ++i;
   }
 }
 

@@ -12,8 +12,9 @@ namespace {
 
 class DenseOp final : public Op {
  public:
-  DenseOp(const OpNode& node, const KernelTable& k) : Op(node), act_(parse_activation(node)) {
-    node.require_inputs(1, 1);
+  DenseOp(const OpNode& node, const KernelTable& k)
+      : Op(node), act_(parse_activation(node)), residual_(node.attr_int("has_residual", 0) != 0) {
+    node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     const WeightTensor& kernel = node.require_weight("kernel", {-1, -1});
     in_ = kernel.shape[0];
     units_ = kernel.shape[1];
@@ -37,6 +38,9 @@ class DenseOp final : public Op {
     if (in[0].dtype != DType::kFloat32) shape_error("expected a float32 input");
     Shape o = s;
     o.back() = units_;
+    if (residual_ && in[1].shape != o)
+      shape_error("fused residual of shape " + shape_str(in[1].shape) + " does not match " +
+                  shape_str(o));
     return {{o, DType::kFloat32}};
   }
 
@@ -75,6 +79,10 @@ class DenseOp final : public Op {
       g.m = r1 - r0;
       g.a = in[0].f32() + r0 * in_;
       g.c = out[0].f32() + r0 * units_;
+      if (residual_) {
+        g.residual = in[1].f32() + r0 * units_;
+        g.ldr = units_;
+      }
       if (g.m > 0 && g.n_end > g.n_begin) k.gemm_f32(g);
       if (row_op_in_task && act_.row_op != RowOp::kNone)
         k.softmax_f32(g.c, g.m, units_, act_.row_op == RowOp::kLogSoftmax);
@@ -86,6 +94,7 @@ class DenseOp final : public Op {
  private:
   int64_t in_ = 0, units_ = 0;
   Activation act_;
+  bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
   Buffer<float> packed_;
   Buffer<float> bias_;
 };

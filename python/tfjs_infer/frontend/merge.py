@@ -35,7 +35,11 @@ def lower_merge(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise layer.error(f"expected at least 2 inputs, received {len(ins)}")
     if layer.class_name == "Subtract" and len(ins) != 2:
         raise layer.error(f"Subtract takes exactly 2 inputs, received {len(ins)}")
-    out = b.op(_MERGES[layer.class_name], layer, ins, shape=_broadcast_shape(layer, ins))
+    shape = _broadcast_shape(layer, ins)
+    attrs = {}
+    if all(t.shape == shape and None not in t.shape[1:] for t in ins):
+        attrs["same_shape"] = 1  # lets the core fuse the add into a GEMM epilogue
+    out = b.op(_MERGES[layer.class_name], layer, ins, attrs=attrs, shape=shape)
     return [out]
 
 
