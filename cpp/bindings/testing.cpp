@@ -1,4 +1,376 @@
-// Raw-kernel hooks for tests: filled in by the kernel work.
+// Raw-kernel hooks for the test suite and bench/gemm.py: tfjs_infer._core._testing.
+//
+// Every function takes an ISA name ("generic", "avx2", "avx512", "neon") and
+// calls that KernelTable directly, so tests compare every built ISA in one
+// process. Not a public API.
 #include "bindings/testing.h"
 
-void register_testing(pybind11::module_& m) { m.def_submodule("_testing", "raw kernels for tests"); }
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "kernels/kernels.h"
+
+namespace py = pybind11;
+
+namespace tfjs_infer {
+namespace {
+
+using F32Array = py::array_t<float, py::array::forcecast>;
+
+ActKind parse_kind(const std::string& name) {
+  static const std::pair<const char*, ActKind> kinds[] = {
+      {"linear", ActKind::kLinear},
+      {"relu", ActKind::kRelu},
+      {"relu6", ActKind::kRelu6},
+      {"relu_general", ActKind::kReluGeneral},
+      {"leaky_relu", ActKind::kLeakyRelu},
+      {"elu", ActKind::kElu},
+      {"selu", ActKind::kSelu},
+      {"sigmoid", ActKind::kSigmoid},
+      {"hard_sigmoid", ActKind::kHardSigmoid},
+      {"softplus", ActKind::kSoftplus},
+      {"softsign", ActKind::kSoftsign},
+      {"tanh", ActKind::kTanh},
+      {"swish", ActKind::kSwish},
+      {"mish", ActKind::kMish},
+      {"gelu", ActKind::kGelu},
+      {"gelu_tfjs", ActKind::kGeluTfjs},
+      {"gelu_tanh", ActKind::kGeluTanh},
+      {"thresholded_relu", ActKind::kThresholdedRelu},
+      {"exp", ActKind::kExp},
+  };
+  for (const auto& k : kinds)
+    if (name == k.first) return k.second;
+  throw py::value_error("unknown activation '" + name + "'");
+}
+
+const KernelTable& table(const std::string& isa) { return kernels_by_name(isa); }
+
+// A float buffer whose end touches an inaccessible page (Linux), so a kernel
+// that reads or writes one float past the end faults instead of passing.
+class GuardedFloats {
+ public:
+  GuardedFloats(size_t n, bool guard) : n_(n) {
+#if defined(__linux__)
+    if (guard) {
+      page_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+      const size_t bytes = (n * sizeof(float) + page_ - 1) / page_ * page_;
+      map_len_ = bytes + page_;
+      void* p = mmap(nullptr, map_len_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+      map_ = static_cast<char*>(p);
+      mprotect(map_ + bytes, page_, PROT_NONE);
+      data_ = reinterpret_cast<float*>(map_ + bytes) - n;
+      return;
+    }
+#endif
+    (void)guard;
+    void* p = nullptr;
+    if (posix_memalign(&p, 64, std::max<size_t>(n, 1) * sizeof(float)) != 0) throw std::bad_alloc();
+    heap_ = static_cast<float*>(p);
+    data_ = heap_;
+  }
+  ~GuardedFloats() {
+#if defined(__linux__)
+    if (map_) munmap(map_, map_len_);
+#endif
+    std::free(heap_);
+  }
+  GuardedFloats(const GuardedFloats&) = delete;
+  GuardedFloats& operator=(const GuardedFloats&) = delete;
+  float* data() { return data_; }
+  size_t size() const { return n_; }
+
+ private:
+  size_t n_ = 0;
+  float* data_ = nullptr;
+  float* heap_ = nullptr;
+  char* map_ = nullptr;
+  size_t map_len_ = 0;
+  size_t page_ = 0;
+};
+
+// Packed weights of one table.
+struct PackedB {
+  std::string isa;
+  int64_t k = 0, n = 0;
+  std::shared_ptr<GuardedFloats> data;
+};
+
+PackedB pack_b(const std::string& isa, const F32Array& b_in) {
+  const KernelTable& t = table(isa);
+  py::array_t<float, py::array::c_style | py::array::forcecast> b(b_in);
+  if (b.ndim() != 2) throw py::value_error("b must be 2-D [k, n]");
+  PackedB p;
+  p.isa = isa;
+  p.k = b.shape(0);
+  p.n = b.shape(1);
+  if (p.k < 1 || p.n < 1) throw py::value_error("b must be non-empty");
+  p.data = std::make_shared<GuardedFloats>(t.gemm_packed_b_size(p.k, p.n), true);
+  t.gemm_pack_b(b.data(), p.k, p.n, p.data->data());
+  return p;
+}
+
+// A 2-D float32 view with unit column stride (row stride free), or throws.
+struct View2D {
+  const float* data;
+  int64_t rows, cols, ld;
+};
+
+View2D view2d(const py::array& arr, const char* what) {
+  if (arr.ndim() != 2 || !py::isinstance<py::array_t<float>>(arr))
+    throw py::value_error(std::string(what) + " must be a 2-D float32 array");
+  if (arr.strides(1) != static_cast<py::ssize_t>(sizeof(float)) ||
+      arr.strides(0) % static_cast<py::ssize_t>(sizeof(float)) != 0 || arr.strides(0) < 0)
+    throw py::value_error(std::string(what) + " must have unit column stride");
+  return {static_cast<const float*>(arr.data()), arr.shape(0), arr.shape(1),
+          arr.shape(0) > 1 ? static_cast<int64_t>(arr.strides(0) / sizeof(float)) : arr.shape(1)};
+}
+
+// Copies rows x cols of a strided view into a guarded buffer with row stride ld.
+std::unique_ptr<GuardedFloats> guarded_copy(const View2D& v, int64_t ld, bool guard) {
+  const size_t n = v.rows > 0 ? static_cast<size_t>((v.rows - 1) * ld + v.cols) : 0;
+  auto g = std::make_unique<GuardedFloats>(n, guard);
+  std::fill(g->data(), g->data() + n, 0.0f);
+  for (int64_t r = 0; r < v.rows; ++r)
+    std::memcpy(g->data() + r * ld, v.data + r * v.ld, sizeof(float) * v.cols);
+  return g;
+}
+
+// C = act(A . B + bias + residual) through one table's gemm_f32.
+//
+// a: [m, k] float32, row stride free (lda = its row stride, >= k).
+// b: a PackedB from pack_b() of the same ISA, or a [k, n] array packed here.
+// out: optional [m, n] array written in place; columns outside
+//   [n_begin, n_end) and the padding of strided rows must stay untouched.
+// n_split / m_split: the column range is cut into n_split parts on panel
+//   borders and the rows into m_split parts; every part is its own gemm_f32
+//   call (threads > 1 runs them in an OpenMP team).
+// guard: A, bias, residual and C live in buffers that end at an inaccessible
+//   page, so any read or write past their ends faults.
+py::array gemm(const std::string& isa, const py::array& a_arr, const py::object& b_obj,
+               const std::optional<py::array>& bias_arr, const std::optional<py::array>& res_arr,
+               const std::string& act, float alpha, float beta, float gamma, int64_t n_split,
+               int64_t m_split, int threads, const std::optional<py::array>& out_arr,
+               int64_t n_begin, int64_t n_end, bool guard, int64_t reps) {
+  const KernelTable& t = table(isa);
+  PackedB packed;
+  if (py::isinstance<PackedB>(b_obj)) {
+    packed = b_obj.cast<PackedB>();
+    if (packed.isa != isa && kernels_by_name(packed.isa).isa != t.isa)
+      throw py::value_error("packed for another ISA");
+  } else {
+    packed = pack_b(isa, b_obj.cast<F32Array>());
+  }
+  const View2D a = view2d(a_arr, "a");
+  if (a.cols != packed.k)
+    throw py::value_error("a has " + std::to_string(a.cols) + " columns, b has " +
+                          std::to_string(packed.k) + " rows");
+  const int64_t m = a.rows, k = packed.k, n = packed.n;
+  if (n_end < 0) n_end = n;
+  if (n_begin < 0 || n_begin > n_end || n_end > n || n_begin % t.gemm_nr != 0)
+    throw py::value_error("bad column range");
+  if (n_split < 1 || m_split < 1 || reps < 1) throw py::value_error("splits and reps must be >= 1");
+
+  const bool copy_inputs = guard;
+  std::unique_ptr<GuardedFloats> a_buf, bias_buf, res_buf;
+  const float* a_ptr = a.data;
+  int64_t lda = a.ld;
+  if (copy_inputs) {
+    a_buf = guarded_copy(a, a.ld, true);
+    a_ptr = a_buf->data();
+  }
+  const float* bias_ptr = nullptr;
+  py::array_t<float, py::array::c_style | py::array::forcecast> bias_c;
+  if (bias_arr) {
+    bias_c = py::array_t<float, py::array::c_style | py::array::forcecast>(*bias_arr);
+    if (bias_c.ndim() != 1 || bias_c.shape(0) != n) throw py::value_error("bias must be [n]");
+    bias_ptr = bias_c.data();
+    if (copy_inputs) {
+      bias_buf = guarded_copy({bias_c.data(), 1, n, n}, n, true);
+      bias_ptr = bias_buf->data();
+    }
+  }
+  const float* res_ptr = nullptr;
+  int64_t ldr = 0;
+  View2D res{};
+  if (res_arr) {
+    res = view2d(*res_arr, "residual");
+    if (res.rows != m || res.cols != n) throw py::value_error("residual must be [m, n]");
+    res_ptr = res.data;
+    ldr = res.ld;
+    if (copy_inputs) {
+      res_buf = guarded_copy(res, res.ld, true);
+      res_ptr = res_buf->data();
+    }
+  }
+
+  py::array out;
+  if (out_arr) {
+    out = *out_arr;
+    const View2D o = view2d(out, "out");
+    if (o.rows != m || o.cols != n) throw py::value_error("out must be [m, n]");
+    if (!out.writeable()) throw py::value_error("out must be writeable");
+  } else {
+    out = py::array_t<float>({m, n});
+  }
+  const View2D o = view2d(out, "out");
+  float* c_ptr = static_cast<float*>(out.mutable_data());
+  std::unique_ptr<GuardedFloats> c_buf;
+  if (copy_inputs) {
+    c_buf = guarded_copy(o, o.ld, true);
+    c_ptr = c_buf->data();
+  }
+
+  ActParams p;
+  p.kind = parse_kind(act);
+  p.alpha = alpha;
+  p.beta = beta;
+  p.gamma = gamma;
+
+  // Work items: m_split row ranges x n_split panel ranges.
+  const int64_t nr = t.gemm_nr;
+  const int64_t p0 = n_begin / nr, p1 = (n_end + nr - 1) / nr;
+  const int64_t tasks = m_split * n_split;
+  auto run_task = [&](int64_t task) {
+    const int64_t mi = task / n_split, ni = task % n_split;
+    const int64_t r0 = m * mi / m_split, r1 = m * (mi + 1) / m_split;
+    GemmArgs g;
+    g.m = r1 - r0;
+    g.n = n;
+    g.k = k;
+    g.a = a_ptr + r0 * lda;
+    g.lda = lda;
+    g.packed_b = packed.data->data();
+    g.c = c_ptr + r0 * o.ld;
+    g.ldc = o.ld;
+    g.n_begin = std::min(n_end, (p0 + (p1 - p0) * ni / n_split) * nr);
+    g.n_end = std::min(n_end, (p0 + (p1 - p0) * (ni + 1) / n_split) * nr);
+    g.bias = bias_ptr;
+    g.residual = res_ptr ? res_ptr + r0 * ldr : nullptr;
+    g.ldr = ldr;
+    g.act = p;
+    if (g.m > 0 && g.n_end > g.n_begin) t.gemm_f32(g);
+  };
+  {
+    py::gil_scoped_release release;
+    for (int64_t rep = 0; rep < reps; ++rep) {
+#ifdef _OPENMP
+      if (threads > 1 && tasks > 1) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+        for (int64_t task = 0; task < tasks; ++task) run_task(task);
+        continue;
+      }
+#endif
+      (void)threads;
+      for (int64_t task = 0; task < tasks; ++task) run_task(task);
+    }
+  }
+  if (c_buf) {
+    float* dst = static_cast<float*>(out.mutable_data());
+    for (int64_t r = 0; r < m; ++r)
+      std::memcpy(dst + r * o.ld, c_buf->data() + r * o.ld, sizeof(float) * n);
+  }
+  return out;
+}
+
+py::array_t<float> activation(const std::string& isa, const std::string& kind, const F32Array& x_in,
+                              float alpha, float beta, float gamma, int64_t offset) {
+  const KernelTable& t = table(isa);
+  py::array_t<float, py::array::c_style | py::array::forcecast> x(x_in);
+  const int64_t n = x.size();
+  if (offset < 0 || offset > 64) throw py::value_error("offset must be in [0, 64]");
+  ActParams p;
+  p.kind = parse_kind(kind);
+  p.alpha = alpha;
+  p.beta = beta;
+  p.gamma = gamma;
+  // The kernel runs on a guarded copy starting `offset` floats into a buffer
+  // (misaligned starts), whose end touches an inaccessible page.
+  GuardedFloats buf(static_cast<size_t>(n + offset), true);
+  std::fill(buf.data(), buf.data() + offset, 12345.0f);
+  std::memcpy(buf.data() + offset, x.data(), sizeof(float) * n);
+  {
+    py::gil_scoped_release release;
+    t.activation_f32(p, buf.data() + offset, n);
+  }
+  for (int64_t i = 0; i < offset; ++i)
+    if (buf.data()[i] != 12345.0f) throw std::runtime_error("activation wrote before its start");
+  py::array_t<float> out(x.request().shape);
+  std::memcpy(out.mutable_data(), buf.data() + offset, sizeof(float) * n);
+  return out;
+}
+
+py::array_t<float> softmax(const std::string& isa, const F32Array& x_in, bool log) {
+  const KernelTable& t = table(isa);
+  py::array_t<float, py::array::c_style | py::array::forcecast> x(x_in);
+  if (x.ndim() != 2) throw py::value_error("x must be 2-D [rows, cols]");
+  const int64_t rows = x.shape(0), cols = x.shape(1);
+  GuardedFloats buf(static_cast<size_t>(rows * cols), true);
+  std::memcpy(buf.data(), x.data(), sizeof(float) * rows * cols);
+  {
+    py::gil_scoped_release release;
+    t.softmax_f32(buf.data(), rows, cols, log ? 1 : 0);
+  }
+  py::array_t<float> out({rows, cols});
+  std::memcpy(out.mutable_data(), buf.data(), sizeof(float) * rows * cols);
+  return out;
+}
+
+}  // namespace
+}  // namespace tfjs_infer
+
+void register_testing(pybind11::module_& m) {
+  using namespace tfjs_infer;
+  py::module_ t = m.def_submodule("_testing", "raw kernels for tests (not a public API)");
+  t.def("available_isas", [] {
+    std::vector<std::string> out;
+    for (Isa isa : available_isas()) out.push_back(isa_name(isa));
+    return out;
+  });
+  t.def("gemm_nr", [](const std::string& isa) { return table(isa).gemm_nr; }, py::arg("isa"));
+  t.def("openmp", [] {
+#ifdef _OPENMP
+    return true;
+#else
+    return false;
+#endif
+  });
+  py::class_<PackedB>(t, "PackedB")
+      .def_readonly("isa", &PackedB::isa)
+      .def_readonly("k", &PackedB::k)
+      .def_readonly("n", &PackedB::n)
+      .def("data", [](const PackedB& p) {
+        py::array_t<float> out(static_cast<py::ssize_t>(p.data->size()));
+        std::memcpy(out.mutable_data(), p.data->data(), sizeof(float) * p.data->size());
+        return out;
+      });
+  t.def("pack_b", &pack_b, py::arg("isa"), py::arg("b"));
+  t.def("gemm", &gemm, py::arg("isa"), py::arg("a"), py::arg("b"), py::arg("bias") = py::none(),
+        py::arg("residual") = py::none(), py::arg("act") = "linear", py::arg("alpha") = 0.0f,
+        py::arg("beta") = 0.0f, py::arg("gamma") = 0.0f, py::arg("n_split") = 1,
+        py::arg("m_split") = 1, py::arg("threads") = 1, py::arg("out") = py::none(),
+        py::arg("n_begin") = 0, py::arg("n_end") = -1, py::arg("guard") = false,
+        py::arg("reps") = 1);
+  t.def("activation", &activation, py::arg("isa"), py::arg("kind"), py::arg("x"),
+        py::arg("alpha") = 0.0f, py::arg("beta") = 0.0f, py::arg("gamma") = 0.0f,
+        py::arg("offset") = 0);
+  t.def("softmax", &softmax, py::arg("isa"), py::arg("x"), py::arg("log") = false);
+}

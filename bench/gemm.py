@@ -1,0 +1,146 @@
+"""GEMM kernel throughput: tfjs_infer's packed-B kernels (every built ISA) vs numpy.
+
+    python bench/gemm.py                 # 1 thread, all shapes
+    python bench/gemm.py --threads 2     # ops-style split over 2 OpenMP threads
+    python bench/gemm.py --shapes 1x1024x1024 --reps 31
+
+Calls the raw kernels through tfjs_infer._core._testing with B packed once
+(as a model does at load) and C preallocated; numpy gets np.matmul(out=...).
+Each repetition times every candidate once, in turn (interleaved, so machine
+noise hits them alike); the table shows medians. GFLOP/s counts 2 m n k.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+PEAK_PER_CORE = 117.0  # measured fp32 GFLOP/s per core (Zen 4, AVX2 and AVX-512 alike)
+SHAPES = [
+    (1, 1024, 1024),
+    (32, 1024, 1024),
+    (3136, 144, 32),
+    (12544, 32, 64),
+    (256, 784, 512),
+    (1024, 1024, 1024),
+]
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--reps", type=int, default=15, help="interleaved repetitions (median)")
+    p.add_argument("--min-time", type=float, default=0.02, help="seconds per timed sample")
+    p.add_argument("--shapes", nargs="*", help="MxKxN ...")
+    p.add_argument("--isa", nargs="*", help="ISAs to run (default: all built but generic)")
+    return p.parse_args()
+
+
+def split(threads, m, n, nr):
+    """(m_split, n_split) as the ops split work: rows when many, else column panels."""
+    if threads == 1:
+        return 1, 1
+    if m >= 4 * threads:
+        return threads, 1
+    return 1, min(threads, (n + nr - 1) // nr)
+
+
+def numpy_runner(np, a, b, out):
+    def run(reps):
+        for _ in range(reps):
+            np.matmul(a, b, out=out)
+
+    return run
+
+
+def kernel_runner(t, isa, a, packed, out, m_split, n_split, threads):
+    def run(reps):
+        t.gemm(
+            isa, a, packed, out=out, m_split=m_split, n_split=n_split, threads=threads, reps=reps
+        )
+
+    return run
+
+
+def main():
+    args = parse_args()
+    # numpy's BLAS reads its thread count at import.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+    import numpy as np
+
+    from tfjs_infer import _core
+
+    t = _core._testing
+    isas = args.isa or [i for i in t.available_isas() if i != "generic"]
+    shapes = SHAPES
+    if args.shapes:
+        shapes = [tuple(int(v) for v in s.lower().split("x")) for s in args.shapes]
+
+    print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
+    print(
+        f"cpu: {platform.processor() or platform.machine()}, threads: {args.threads}, "
+        f"numpy {np.__version__}, peak {PEAK_PER_CORE * args.threads:.0f} GFLOP/s"
+    )
+    try:
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        print(f"numpy blas: {info.get('name')} {info.get('version')}")
+    except Exception:  # older numpy
+        pass
+    peak = PEAK_PER_CORE * args.threads
+    header = f"{'shape (m x k . k x n)':>24} {'numpy':>8}"
+    for isa in isas:
+        header += f" {isa:>8} {'%peak':>6} {'x np':>5}"
+    print(header)
+    rng = np.random.default_rng(0)
+    for m, k, n in shapes:
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        c_np = np.empty((m, n), np.float32)
+        outs = {isa: np.empty((m, n), np.float32) for isa in isas}
+        packed = {isa: t.pack_b(isa, b) for isa in isas}
+        nr = {isa: t.gemm_nr(isa) for isa in isas}
+        flops = 2.0 * m * n * k
+
+        runners = {"numpy": numpy_runner(np, a, b, c_np)}
+        for isa in isas:
+            ms, ns = split(args.threads, m, n, nr[isa])
+            runners[isa] = kernel_runner(t, isa, a, packed[isa], outs[isa], ms, ns, args.threads)
+        # Inner repeat count so one sample takes about min_time.
+        inner = {}
+        for name, fn in runners.items():
+            fn(1)
+            r = 1
+            while True:
+                t0 = time.perf_counter()
+                fn(r)
+                dt = time.perf_counter() - t0
+                if dt >= args.min_time or r >= 1 << 20:
+                    break
+                r *= 2
+            inner[name] = r
+        samples = {name: [] for name in runners}
+        for _ in range(args.reps):
+            for name, fn in runners.items():
+                t0 = time.perf_counter()
+                fn(inner[name])
+                samples[name].append((time.perf_counter() - t0) / inner[name])
+        med = {name: float(np.median(v)) for name, v in samples.items()}
+        ref = a.astype(np.float64) @ b.astype(np.float64)
+        for isa in isas:
+            err = np.abs(outs[isa] - ref).max() / max(1.0, np.abs(ref).max())
+            if err > 1e-4:
+                print(f"  !! {isa} result differs from float64 matmul: {err:.2e}")
+        g_np = flops / med["numpy"] / 1e9
+        line = f"{f'{m}x{k} . {k}x{n}':>24} {g_np:8.1f}"
+        for isa in isas:
+            g = flops / med[isa] / 1e9
+            line += f" {g:8.1f} {100 * g / peak:5.0f}% {g / g_np:5.2f}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()

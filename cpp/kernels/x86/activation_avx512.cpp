@@ -1,0 +1,18 @@
+// AVX-512 element-wise activations and row softmax (vector math and error
+// bounds: vecmath.h, activation_x86.h).
+#include "kernels/isa_kernels.h"
+#include "kernels/x86/activation_x86.h"
+#include "kernels/x86/simd_avx512.h"
+
+namespace tfjs_infer::kernels::avx512 {
+
+void activation_f32(const ActParams& p, float* x, int64_t n) {
+  if (p.kind == ActKind::kLinear) return;
+  act_apply<VecAvx512>(p, x, x, n);
+}
+
+void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log) {
+  softmax_rows<VecAvx512>(x, rows, cols, log);
+}
+
+}  // namespace tfjs_infer::kernels::avx512

@@ -1,0 +1,34 @@
+// AVX2 GEMM: 16-column panels (two ymm), 6 x 16 register tiles (12
+// accumulators) on the blocked path, all-rows x several-panels tiles for
+// m <= 4. Algorithm and determinism contract: gemm_x86.h.
+#include "kernels/isa_kernels.h"
+#include "kernels/x86/gemm_x86.h"
+#include "kernels/x86/simd_avx2.h"
+
+namespace tfjs_infer::kernels::avx2 {
+namespace {
+
+struct Cfg {
+  using V = VecAvx2;
+  static constexpr int NV = 2;
+  static constexpr int NR = NV * V::kW;  // 16
+  static constexpr int MR = 6;
+  static constexpr int kSmallM = 4;
+  // Panels per small-m tile, by m: 8, 12, 12, 8 accumulators.
+  static constexpr int kSmallNp[5] = {1, 4, 3, 2, 1};
+  static constexpr int64_t kL2Bytes = 512 * 1024;
+};
+
+}  // namespace
+
+const int64_t kGemmNr = Cfg::NR;
+
+size_t gemm_packed_b_size(int64_t k, int64_t n) { return packed_b_size<Cfg::V, Cfg::NR>(k, n); }
+
+void gemm_pack_b(const float* b, int64_t k, int64_t n, float* packed) {
+  pack_b<Cfg::V, Cfg::NR>(b, k, n, packed);
+}
+
+void gemm_f32(const GemmArgs& args) { gemm<Cfg>(args); }
+
+}  // namespace tfjs_infer::kernels::avx2

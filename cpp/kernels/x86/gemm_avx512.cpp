@@ -1,0 +1,34 @@
+// AVX-512 GEMM: 32-column panels (two zmm), 12 x 32 register tiles (24
+// accumulators) on the blocked path, all-rows x several-panels tiles for
+// m <= 4. Algorithm and determinism contract: gemm_x86.h.
+#include "kernels/isa_kernels.h"
+#include "kernels/x86/gemm_x86.h"
+#include "kernels/x86/simd_avx512.h"
+
+namespace tfjs_infer::kernels::avx512 {
+namespace {
+
+struct Cfg {
+  using V = VecAvx512;
+  static constexpr int NV = 2;
+  static constexpr int NR = NV * V::kW;  // 32
+  static constexpr int MR = 12;
+  static constexpr int kSmallM = 4;
+  // Panels per small-m tile, by m: 8, 12, 12, 16 accumulators.
+  static constexpr int kSmallNp[5] = {1, 4, 3, 2, 2};
+  static constexpr int64_t kL2Bytes = 512 * 1024;
+};
+
+}  // namespace
+
+const int64_t kGemmNr = Cfg::NR;
+
+size_t gemm_packed_b_size(int64_t k, int64_t n) { return packed_b_size<Cfg::V, Cfg::NR>(k, n); }
+
+void gemm_pack_b(const float* b, int64_t k, int64_t n, float* packed) {
+  pack_b<Cfg::V, Cfg::NR>(b, k, n, packed);
+}
+
+void gemm_f32(const GemmArgs& args) { gemm<Cfg>(args); }
+
+}  // namespace tfjs_infer::kernels::avx512

@@ -1,0 +1,287 @@
+// Packed-B GEMM over a traits class V, shared by the AVX2 and AVX-512 kernels.
+//
+//   C[0:m, n_begin:n_end] = act(A . B + bias + residual)
+//
+// Packed layout: column panels of NR = NV * W floats; panel p holds columns
+// [p NR, p NR + NR) as k rows of NR floats (zero padded past n), panels one
+// after the other. The kernels stream a panel once per row tile.
+//
+// Determinism: every C element is one register lane that starts at +0 and
+// takes acc = fma(a[i][kk], b[kk][j], acc) for kk = 0, 1, ..., k-1 in order,
+// whatever the tile shape (MR rows x NP panels), the row count m, the column
+// range or the path (small-m "GEMV" tiles or the blocked path). No split-k and
+// no partial accumulators, so a row's bits never depend on the batch it came
+// in or on how callers split rows and panels over threads. The epilogue is
+// (acc + bias) + residual then the activation, in that order, in float32.
+//
+// A is read in place (no packing: rows are broadcast from memory), C and the
+// residual are touched only inside [0, m) x [n_begin, n_end), A rows only in
+// [0, k), with masked loads and stores at the column edge.
+//
+// Include after one simd_*.h; all in an anonymous namespace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernel_args.h"
+#include "kernels/x86/activation_x86.h"
+
+namespace tfjs_infer::kernels {
+namespace {
+
+struct TileArgs {
+  int64_t k;
+  const float* a;  // row 0 of the tile
+  int64_t lda;
+  const float* b;        // first packed panel of the tile
+  int64_t panel_stride;  // k * NR
+  float* c;              // row 0, first column of the tile
+  int64_t ldc;
+  const float* bias;  // at the first column, or nullptr
+  const float* res;   // row 0, first column, or nullptr
+  int64_t ldr;
+  int64_t cols;  // valid columns from the first one (<= NP * NR)
+  const ActParams* act;
+};
+
+// Epilogue modes: the cheap activations are applied in registers; the rest go
+// through a small stack tile and the vectorized activation, so C is still
+// written exactly once.
+enum class Epi { kLinear, kRelu, kRelu6, kGeneral };
+
+template <class V, int NR, int MR, int NP, int NV, Epi E>
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+void gemm_tile(const TileArgs& t) {
+  using F = typename V::F;
+  constexpr int W = V::kW;
+  constexpr int NC = NP * NV;  // accumulator vectors per row
+  static_assert(NV * W <= NR, "tile wider than a panel");
+
+  F acc[MR][NC];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < NC; ++j) acc[i][j] = V::zero();
+
+  const float* a = t.a;
+  const float* b = t.b;
+  const int64_t lda = t.lda;
+  const int64_t ps = t.panel_stride;
+  for (int64_t kk = 0; kk < t.k; ++kk) {
+    F bv[NC];
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) bv[p * NV + v] = V::loadu(b + p * ps + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const F av = V::set1(a[i * lda + kk]);
+#pragma GCC unroll 16
+      for (int j = 0; j < NC; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+    }
+    b += NR;
+  }
+
+  // Epilogue.
+  alignas(64) float buf[E == Epi::kGeneral ? MR * NP * NR : 1];
+  const F zero = V::zero();
+  const F six = V::set1(6.0f);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        const int64_t off = p * NR + v * W;
+        const int64_t left = t.cols - off;
+        if (left <= 0) continue;
+        const bool full = left >= W;
+        F x = acc[i][p * NV + v];
+        if (t.bias) x = V::add(x, full ? V::loadu(t.bias + off) : V::load_n(t.bias + off, left));
+        if (t.res) {
+          const float* r = t.res + i * t.ldr + off;
+          x = V::add(x, full ? V::loadu(r) : V::load_n(r, left));
+        }
+        if constexpr (E == Epi::kRelu) x = V::max(x, zero);
+        if constexpr (E == Epi::kRelu6) x = V::min(V::max(x, zero), six);
+        if constexpr (E == Epi::kGeneral) {
+          V::storeu(buf + (i * NP + p) * NR + v * W, x);
+        } else {
+          float* c = t.c + i * t.ldc + off;
+          if (full) {
+            V::storeu(c, x);
+          } else {
+            V::store_n(c, x, left);
+          }
+        }
+      }
+    }
+  }
+  if constexpr (E == Epi::kGeneral) {
+    for (int i = 0; i < MR; ++i) act_apply<V>(*t.act, buf + i * NP * NR, t.c + i * t.ldc, t.cols);
+  }
+}
+
+using TileFn = void (*)(const TileArgs&);
+
+template <class V, int NR, int MR, int NP, int NV>
+TileFn pick_epi(ActKind kind) {
+  switch (kind) {
+    case ActKind::kLinear:
+      return &gemm_tile<V, NR, MR, NP, NV, Epi::kLinear>;
+    case ActKind::kRelu:
+      return &gemm_tile<V, NR, MR, NP, NV, Epi::kRelu>;
+    case ActKind::kRelu6:
+      return &gemm_tile<V, NR, MR, NP, NV, Epi::kRelu6>;
+    default:
+      return &gemm_tile<V, NR, MR, NP, NV, Epi::kGeneral>;
+  }
+}
+
+// Tile function for mr rows (R..RMAX), NP panels, NV vectors per panel.
+template <class V, int NR, int NP, int NV, int RMAX, int R = 1>
+TileFn pick_tile(int mr, ActKind kind) {
+  if constexpr (R > RMAX) {
+    return nullptr;
+  } else {
+    if (mr == R) return pick_epi<V, NR, R, NP, NV>(kind);
+    return pick_tile<V, NR, NP, NV, RMAX, R + 1>(mr, kind);
+  }
+}
+
+template <class V, int NR>
+size_t packed_b_size(int64_t k, int64_t n) {
+  const int64_t panels = (n + NR - 1) / NR;
+  return static_cast<size_t>(panels * k * NR);
+}
+
+template <class V, int NR>
+void pack_b(const float* b, int64_t k, int64_t n, float* packed) {
+  constexpr int W = V::kW;
+  const int64_t panels = (n + NR - 1) / NR;
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t col0 = p * NR;
+    const int64_t cols = n - col0 < NR ? n - col0 : NR;
+    float* dst = packed + p * k * NR;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      const float* src = b + kk * n + col0;
+      for (int v = 0; v < NR; v += W) {
+        const int64_t left = cols - v;
+        typename V::F x = left >= W ? V::loadu(src + v) : V::load_n(src + v, left > 0 ? left : 0);
+        V::storeu(dst + kk * NR + v, x);
+      }
+    }
+  }
+}
+
+// Per-ISA configuration (see gemm_avx2.cpp / gemm_avx512.cpp):
+//   V; NR = NV * V::kW panel width; MR rows of the blocked path's tile;
+//   small_m: rows handled by the small-m path (the batch-1 GEMV case), whose
+//   tiles take all m rows and NP panels at once (kSmallNp[m]) so that enough
+//   independent accumulators hide the FMA latency while the packed panels
+//   stream at memory bandwidth; l2_bytes: budget for the block of packed B
+//   panels that the blocked path keeps in L2 while it sweeps the row tiles.
+template <class Cfg>
+TileFn pick_small(int m, ActKind kind) {
+  using V = typename Cfg::V;
+  switch (m) {
+    case 1:
+      return pick_epi<V, Cfg::NR, 1, Cfg::kSmallNp[1], Cfg::NV>(kind);
+    case 2:
+      return pick_epi<V, Cfg::NR, 2, Cfg::kSmallNp[2], Cfg::NV>(kind);
+    case 3:
+      return pick_epi<V, Cfg::NR, 3, Cfg::kSmallNp[3], Cfg::NV>(kind);
+    case 4:
+      return pick_epi<V, Cfg::NR, 4, Cfg::kSmallNp[4], Cfg::NV>(kind);
+    default:
+      return nullptr;
+  }
+}
+
+// Tiles of one row block over the columns [col, col_end): groups of np full
+// panels with `wide` (when np > 1), then single panels; a last panel of at
+// most W valid columns uses one vector per row.
+template <class Cfg>
+void run_row_block(const GemmArgs& g, TileArgs& t, int np, TileFn wide, TileFn one, TileFn half,
+                   int64_t row0, int64_t col, int64_t col_end) {
+  constexpr int NR = Cfg::NR;
+  constexpr int W = Cfg::V::kW;
+  t.a = g.a + row0 * g.lda;
+  float* c_row = g.c + row0 * g.ldc;
+  const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
+  while (col < col_end) {
+    const int64_t left = col_end - col;
+    t.b = g.packed_b + (col / NR) * t.panel_stride;
+    t.c = c_row + col;
+    t.bias = g.bias ? g.bias + col : nullptr;
+    t.res = r_row ? r_row + col : nullptr;
+    if (np > 1 && left >= np * NR) {
+      t.cols = np * NR;
+      wide(t);
+      col += np * NR;
+    } else {
+      t.cols = left < NR ? left : NR;
+      (t.cols <= W ? half : one)(t);
+      col += NR;
+    }
+  }
+}
+
+template <class Cfg>
+void gemm(const GemmArgs& g) {
+  using V = typename Cfg::V;
+  constexpr int NR = Cfg::NR;
+  constexpr int MR = Cfg::MR;
+  if (g.m <= 0 || g.n_end <= g.n_begin) return;
+  const ActKind kind = g.act.kind;
+  TileArgs t;
+  t.k = g.k;
+  t.lda = g.lda;
+  t.panel_stride = g.k * NR;
+  t.ldc = g.ldc;
+  t.ldr = g.ldr;
+  t.act = &g.act;
+
+  if (g.m <= Cfg::kSmallM) {
+    const int m = static_cast<int>(g.m);
+    run_row_block<Cfg>(g, t, Cfg::kSmallNp[m], pick_small<Cfg>(m, kind),
+                       pick_tile<V, NR, 1, Cfg::NV, Cfg::kSmallM>(m, kind),
+                       pick_tile<V, NR, 1, 1, Cfg::kSmallM>(m, kind), 0, g.n_begin, g.n_end);
+    return;
+  }
+
+  // Balanced row tiles: m = tiles * base + extra, the first `extra` tiles
+  // take base + 1 rows (tile shapes never change results, only speed).
+  const int64_t tiles = (g.m + MR - 1) / MR;
+  const int64_t base = g.m / tiles;
+  const int64_t extra = g.m % tiles;
+  const int mr_hi = static_cast<int>(base + (extra ? 1 : 0));
+  const int mr_lo = static_cast<int>(base);
+  const TileFn one_hi = pick_tile<V, NR, 1, Cfg::NV, MR>(mr_hi, kind);
+  const TileFn half_hi = pick_tile<V, NR, 1, 1, MR>(mr_hi, kind);
+  const TileFn one_lo = pick_tile<V, NR, 1, Cfg::NV, MR>(mr_lo, kind);
+  const TileFn half_lo = pick_tile<V, NR, 1, 1, MR>(mr_lo, kind);
+
+  // Column blocks whose packed panels fit the L2 budget; the block stays in
+  // L2 while every row tile passes over it.
+  const int64_t panel_bytes = g.k * NR * static_cast<int64_t>(sizeof(float));
+  int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
+  if (block_panels < 1) block_panels = 1;
+  const int64_t block_cols = block_panels * NR;
+  for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
+    const int64_t c1 = g.n_end - c0 < block_cols ? g.n_end : c0 + block_cols;
+    int64_t row0 = 0;
+    for (int64_t tile = 0; tile < tiles; ++tile) {
+      const bool hi = tile < extra;
+      run_row_block<Cfg>(g, t, 1, nullptr, hi ? one_hi : one_lo, hi ? half_hi : half_lo, row0, c0,
+                         c1);
+      row0 += hi ? mr_hi : mr_lo;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tfjs_infer::kernels
