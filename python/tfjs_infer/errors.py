@@ -44,6 +44,10 @@ class InputValueError(TfjsInferError, ValueError):
     """Input values are out of range (for example embedding ids past the table)."""
 
 
+class MissingDependencyError(TfjsInferError, ImportError):
+    """An optional dependency (an extra such as ``tfjs-infer[keras]``) is not installed."""
+
+
 class DeviceUnavailableError(TfjsInferError, RuntimeError):
     """An instruction set or device was requested that this machine or build lacks."""
 
@@ -54,6 +58,7 @@ __all__ = [
     "InputShapeError",
     "InputValueError",
     "InvalidModelError",
+    "MissingDependencyError",
     "TfjsInferError",
     "UnsupportedLayerError",
     "WeightsError",

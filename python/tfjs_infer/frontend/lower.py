@@ -51,6 +51,19 @@ def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
             raise WeightsError(
                 f"{spec.source}: {len(unused)} weight(s) in the file match no layer variable: {shown}"
             )
+    if spec.keras_weights is not None and strict:
+        unused = [
+            (names[i] if names else "/".join(key) + f"/vars/{i}")
+            for key, (names, arrays) in spec.keras_weights.items()
+            for i in range(len(arrays))
+            if (key, i) not in ctx.used_weights
+        ]
+        if unused:
+            shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
+            raise WeightsError(
+                f"{spec.source}: {len(unused)} weight(s) in the file were not used by any layer "
+                f"(a layer's variables do not match its config): {shown}"
+            )
     builder.graph.set_outputs([t.id for t in built.outputs])
     inputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(built.input_names, built.inputs)]
     names = _unique(built.output_names)

@@ -24,6 +24,8 @@ from .. import _core
 from ..errors import InvalidModelError, UnsupportedLayerError
 
 Shape = tuple  # of int | None; index 0 is the batch axis
+# ModelSpec.keras_weights: layer key -> (weight names or None, arrays in order).
+KerasWeightTree = dict
 
 
 @dataclass
@@ -80,6 +82,15 @@ def lowering(*class_names: str) -> Callable[[LoweringFn], LoweringFn]:
         return fn
 
     return register
+
+
+# Lowerings of keras.ops calls recorded in Keras 3 graphs are registered as
+# OPS_PREFIX + the operation's class name ("keras.ops.Add").
+OPS_PREFIX = "keras.ops."
+
+
+def has_lowering(class_name: str) -> bool:
+    return canonical_class(class_name) in _LOWERINGS
 
 
 def get_lowering(class_name: str, layer_name: str) -> LoweringFn:
@@ -170,6 +181,12 @@ class LayerCall:
     ordered_weights: list[np.ndarray] | None = None
     ordered_names: list[str] | None = None
     params: int = 0  # parameters taken by this call, for summaries
+    # Keras files: the whole per-layer weight table (ModelSpec.keras_weights),
+    # this layer's key in it, and the set of (key, index) pairs taken so far.
+    weight_tree: KerasWeightTree | None = None
+    weight_key: tuple[str, ...] = ()
+    used_weights: set[tuple[tuple[str, ...], int]] | None = None
+    parent: LayerCall | None = None  # set on sub-layer views (see sub())
 
     # -- errors ---------------------------------------------------------------
     def error(self, message: str) -> InvalidModelError:
@@ -255,31 +272,128 @@ class LayerCall:
             if not ok:
                 want = tuple("?" if s is None else s for s in shape)
                 raise self.error(f"weight '{name}' has shape {arr.shape}, expected {want}")
-        self.params += int(arr.size) if self.call_index == 0 else 0
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        root.params += int(arr.size) if self.call_index == 0 else 0
         return arr
 
     def has_weight(self, name: str, index: int | None = None) -> bool:
         if self.ordered_weights is not None:
-            return index is not None and index < len(self.ordered_weights)
+            if self.ordered_names is not None and any(
+                _short_name(w) == name for w in self.ordered_names
+            ):
+                return True
+            return index is not None and index < len(self._ordered()[1])
         return self.store is not None and self.store.find(self._candidates(name)) is not None
+
+    def sub(
+        self,
+        keras_paths: str | Sequence[str],
+        scope_name: str | None,
+        *,
+        class_name: str | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> LayerCall:
+        """A view of a sub-object's variables (RNN cell, wrapped layer, the
+        projections of MultiHeadAttention...), to call ``weight()`` on.
+
+        `keras_paths`: its attribute path(s) inside the layer in ``.keras``
+        files (``"query_dense"``, ``"forward_layer/cell"``; alternatives are
+        tried in order, e.g. tf.keras's ``"_query_dense"``). `scope_name`: the
+        name component its variables carry in weight names (``"query"`` for
+        ``mha/query/kernel``; ``forward_lstm`` for TF.js's
+        ``bidi/forward_lstm/kernel``); None when they carry none (TF.js and
+        Keras 2 TimeDistributed).
+        """
+        view = LayerCall(
+            class_name=class_name or self.class_name,
+            name=scope_name or self.name,
+            config=self.config if config is None else config,
+            inputs=self.inputs,
+            kwargs=self.kwargs,
+            semantics=self.semantics,
+            call_index=self.call_index,
+            scope=(*self.scope, self.name) if scope_name else self.scope,
+            store=self.store,
+            weight_tree=self.weight_tree,
+            used_weights=self.used_weights,
+            parent=self,
+        )
+        if self.ordered_weights is None:
+            return view  # TF.js files: matched by name under the new scope
+        if self.ordered_names is None:  # .keras: addressed by path
+            paths = [keras_paths] if isinstance(keras_paths, str) else list(keras_paths)
+            tree = self.weight_tree or {}
+            view.weight_key = (*self.weight_key, *paths[0].split("/"))
+            for p in paths:
+                key = (*self.weight_key, *p.split("/"))
+                if key in tree:
+                    view.weight_key = key
+                    break
+            view.ordered_names, view.ordered_weights = tree.get(view.weight_key, (None, []))
+            return view
+        # .h5: the names of the layer's weights that carry scope_name after
+        # the layer's own name component.
+        names: list[str] = []
+        arrays: list[np.ndarray] = []
+        for wname, arr in zip(self.ordered_names, self.ordered_weights):
+            comps = wname.split("/")[:-1]
+            start = comps.index(self.name) + 1 if self.name in comps else 0
+            if scope_name is None or scope_name in comps[start:]:
+                names.append(wname)
+                arrays.append(arr)
+        view.weight_key = self.weight_key
+        view.ordered_names, view.ordered_weights = names, arrays
+        return view
 
     def _candidates(self, name: str) -> list[str]:
         path = "/".join([*self.scope, self.name, name])
         return [path, f"{self.name}/{name}"]
 
+    def _ordered(self) -> tuple[tuple[str, ...], list[np.ndarray]]:
+        """(key, arrays) of this layer's own variables in a Keras file.
+
+        An RNN layer keeps its variables in its cell (``lstm/cell/vars`` in
+        ``.keras`` files): when the layer itself has none, its cell's are used.
+        """
+        arrays = self.ordered_weights or []
+        if not arrays and self.ordered_names is None and self.weight_tree:
+            cell = (*self.weight_key, "cell")
+            if cell in self.weight_tree:
+                return cell, self.weight_tree[cell][1]
+        return self.weight_key, arrays
+
+    def _mark(self, key: tuple[str, ...], i: int) -> None:
+        if self.used_weights is not None:
+            self.used_weights.add((key, i))
+
     def _find_weight(self, name: str, index: int | None) -> np.ndarray | None:
         if self.ordered_weights is not None:
             if self.ordered_names is not None:
                 for i, wname in enumerate(self.ordered_names):
-                    if wname.split("/")[-1].split(":")[0] == name:
+                    if _short_name(wname) == name:
+                        self._mark_name(wname)
                         return self.ordered_weights[i]
-            if index is not None and index < len(self.ordered_weights):
-                return self.ordered_weights[index]
+            key, arrays = self._ordered()
+            if index is not None and index < len(arrays):
+                if self.ordered_names is not None:
+                    self._mark_name(self.ordered_names[index])
+                else:
+                    self._mark(key, index)
+                return arrays[index]
             return None
         if self.store is None:
             return None
         found = self.store.find(self._candidates(name))
         return None if found is None else self.store.take(found)
+
+    def _mark_name(self, wname: str) -> None:
+        # .h5 weights are tracked by their full name within the layer's key.
+        tree = self.weight_tree or {}
+        names = tree.get(self.weight_key, (None, []))[0] or []
+        if wname in names:
+            self._mark(self.weight_key, names.index(wname))
 
 
 class GraphBuilder:
@@ -322,6 +436,11 @@ class GraphBuilder:
             self.layers.append(entry)
         entry["output_shapes"].extend(t.shape for t in outputs)
         entry["params"] += call.params
+
+
+def _short_name(weight_name: str) -> str:
+    """'dense/kernel:0' -> 'kernel'."""
+    return weight_name.split("/")[-1].split(":")[0]
 
 
 def require_rank(layer: LayerCall, t: Tensor, *ranks: int) -> None:

@@ -19,8 +19,10 @@ from .registry import (
     LayerCall,
     Tensor,
     WeightStore,
+    OPS_PREFIX,
     canonical_class,
     get_lowering,
+    has_lowering,
     snake_case,
 )
 
@@ -39,6 +41,8 @@ class BuildContext:
     # Keras files: per layer path (tuple of names), the ordered weights.
     ordered: dict[tuple[str, ...], tuple[list[str] | None, list[np.ndarray]]] | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    # Keras files: the (layer key, index) pairs of the variables lowerings took.
+    used_weights: set[tuple[tuple[str, ...], int]] = field(default_factory=set)
 
 
 @dataclass
@@ -224,6 +228,8 @@ class _NodeArgs:
 
     def __init__(self, node: Any, source: str, layer: str) -> None:
         self.refs: list[TensorKey] = []
+        # (position among the positional arguments, value) of non-tensor ones.
+        self.constants: list[tuple[int, Any]] = []
         self.kwargs: dict[str, Any] = {}
         self.kwarg_refs: dict[str, Any] = {}
         self.keras3 = isinstance(node, dict)
@@ -234,10 +240,9 @@ class _NodeArgs:
             for a in args:
                 ref = _keras3_ref(a)
                 if ref is None:
-                    raise UnsupportedLayerError(
-                        f"{source}: layer '{layer}' is called with a non-tensor positional "
-                        f"argument {str(a)[:80]}; not supported"
-                    )
+                    # A constant operand (keras.ops calls such as x * 0.5).
+                    self.constants.append((len(self.refs) + len(self.constants), _constant(a)))
+                    continue
                 self.refs.append(ref)
             for k, v in (node.get("kwargs") or {}).items():
                 self._kwarg(k, v, _keras3_ref)
@@ -272,6 +277,20 @@ class _NodeArgs:
         for v in self.kwarg_refs.values():
             out.extend(v if isinstance(v, list) else [v])
         return out
+
+
+def _constant(obj: Any) -> Any:
+    """A Keras 3 serialized constant argument: plain JSON, or a __numpy__ /
+    __tensor__ object (nothing else is accepted: nothing is ever evaluated)."""
+    if isinstance(obj, dict):
+        cls = obj.get("class_name")
+        if cls in ("__numpy__", "__tensor__"):
+            cfg = obj.get("config") or {}
+            return np.asarray(cfg.get("value"), dtype=str(cfg.get("dtype") or "float32"))
+        if cls == "__lambda__":
+            raise UnsupportedLayerError("a lambda argument cannot be loaded (nothing is executed)")
+        raise UnsupportedLayerError(f"unsupported call argument {str(obj)[:80]}")
+    return obj
 
 
 def _keras3_ref(obj: Any) -> TensorKey | None:
@@ -338,6 +357,8 @@ def _build_functional(
                 continue
             ins = [tensors[r] for r in args.refs]
             kwargs = dict(args.kwargs)
+            if args.constants:
+                kwargs["__constants__"] = list(args.constants)
             for key, ref in args.kwarg_refs.items():
                 kwargs[key] = [tensors[r] for r in ref] if isinstance(ref, list) else tensors[ref]
             if not args.keras3 and canonical_class(entry.get("class_name", "")) not in MODEL_CLASSES:
@@ -360,8 +381,10 @@ def _build_functional(
     outputs: list[Tensor] = []
     for ref in out_refs:
         key = tuple(ref)
-        if key not in tensors and keras3:
-            # Keras 3 offsets output references to a nested Functional by one.
+        entry = by_name.get(ref[0])
+        if keras3 and entry is not None and canonical_class(entry.get("class_name", "")) == "Model":
+            # Keras 3 offsets output references to a nested Functional by one
+            # (its own built-in node); inbound references are 0-based.
             key = (ref[0], ref[1] - 1, ref[2])
         if key not in tensors:
             raise InvalidModelError(f"{ctx.source}: model output {list(ref)} is never produced")
@@ -371,6 +394,30 @@ def _build_functional(
 
 
 # -- one layer call ------------------------------------------------------------
+
+
+def is_keras_op(entry: dict[str, Any]) -> bool:
+    """A keras.ops call recorded in a Keras 3 Functional graph (not a layer)."""
+    module = entry.get("module")
+    return isinstance(module, str) and module.startswith("keras.src.ops")
+
+
+def _refuse_custom(entry: dict[str, Any], name: str, source: str) -> None:
+    """Custom (user-registered) classes have no config tfjs_infer can trust."""
+    module = entry.get("module")
+    registered = entry.get("registered_name")
+    cls = str(entry.get("class_name", ""))
+    custom = isinstance(registered, str) and ">" in registered
+    if isinstance(module, str) and not module.startswith(("keras", "tf_keras", "tensorflow")):
+        custom = True
+    if custom:
+        raise UnsupportedLayerError(
+            f"{source}: layer '{name}' is a custom object ({registered or module}.{cls}); custom "
+            "layers run user code, which tfjs_infer never executes. See the supported-layers "
+            "table in the README.",
+            layer=name, class_name=cls,
+        )
+
 
 
 def _entry_name(entry: dict[str, Any]) -> str:
@@ -411,10 +458,24 @@ def _call_layer(
         return _build_functional(config, ctx, inputs, (*scope, name)).outputs
     if not isinstance(config, dict):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' has no config object")
-    fn = get_lowering(class_name, name)
+    _refuse_custom(entry, name, ctx.source)
+    # A keras.ops call; in a legacy .h5 (no "module" key) known by its class
+    # having only an ops lowering, or by constant operands (x * 0.5).
+    is_op = is_keras_op(entry) or (
+        has_lowering(OPS_PREFIX + class_name)
+        and (not has_lowering(class_name) or "__constants__" in kwargs)
+    )
+    fn = get_lowering(OPS_PREFIX + class_name if is_op else class_name, name)
+    if "__constants__" in kwargs and not is_op:
+        raise UnsupportedLayerError(
+            f"{ctx.source}: layer '{name}' is called with a non-tensor positional argument "
+            f"{str(kwargs['__constants__'][0][1])[:80]}; not supported",
+            layer=name, class_name=class_name,
+        )
     ordered_names, ordered = (None, None)
+    key = (*scope, name)
     if ctx.ordered is not None:
-        ordered_names, ordered = ctx.ordered.get((*scope, name), (None, []))
+        ordered_names, ordered = ctx.ordered.get(key, (None, []))
     call = LayerCall(
         class_name=cls,
         name=name,
@@ -427,6 +488,9 @@ def _call_layer(
         store=ctx.store,
         ordered_weights=ordered,
         ordered_names=ordered_names,
+        weight_tree=ctx.ordered,
+        weight_key=key,
+        used_weights=ctx.used_weights,
     )
     if not inputs:
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
