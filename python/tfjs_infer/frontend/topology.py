@@ -412,7 +412,7 @@ def _refuse_custom(entry: dict[str, Any], name: str, source: str) -> None:
         custom = True
     if custom:
         raise UnsupportedLayerError(
-            f"{source}: layer '{name}' is a custom object ({registered or module}.{cls}); custom "
+            f"{source}: layer '{name}' is a custom object ('{registered or f'{module}.{cls}'}'); custom "
             "layers run user code, which tfjs_infer never executes. See the supported-layers "
             "table in the README.",
             layer=name, class_name=cls,

@@ -34,7 +34,10 @@ from .spec import ModelSpec
 MAX_CONFIG_BYTES = 64 << 20
 MAX_METADATA_BYTES = 1 << 20
 MAX_WEIGHTS_BYTES = 8 << 30
-MAX_EXPANSION = 1000  # uncompressed / compressed size beyond which a member is a bomb
+# A member expanding more than MAX_EXPANSION times, past BOMB_FLOOR bytes, is a
+# zip bomb (as Keras's own loader rules); reads are bounded by the limits anyway.
+MAX_EXPANSION = 100
+BOMB_FLOOR = 256 << 20
 MAX_ARRAY_ELEMENTS = 1 << 32
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -148,11 +151,9 @@ def _member_bytes(zf: zipfile.ZipFile, path: Path, name: str, limit: int) -> byt
     info = zf.getinfo(name)
     if info.file_size > limit:
         raise InvalidModelError(f"{path}: member {name} is {info.file_size} bytes (limit {limit})")
-    if info.compress_size and info.file_size > MAX_EXPANSION * info.compress_size and info.file_size > (1 << 20):
-        raise InvalidModelError(
-            f"{path}: member {name} expands {info.file_size // max(info.compress_size, 1)}x "
-            "(refused as a zip bomb)"
-        )
+    ratio = info.file_size // max(info.compress_size, 1)
+    if info.file_size > BOMB_FLOOR and ratio > MAX_EXPANSION:
+        raise InvalidModelError(f"{path}: member {name} expands {ratio}x (refused as a zip bomb)")
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
@@ -210,7 +211,9 @@ def _collect_vars(h5py: Any, group: Any, prefix: str, out: dict, path: Path, dep
 def _vars_arrays(h5py: Any, group: Any, where: str, path: Path) -> list[np.ndarray]:
     keys = list(group.keys())
     if any(not k.isdigit() for k in keys) or sorted(int(k) for k in keys) != list(range(len(keys))):
-        raise WeightsError(f"{path}: {where} holds {sorted(keys)}, expected datasets 0..{len(keys) - 1}")
+        raise WeightsError(
+            f"{path}: {where} holds {sorted(keys)}, expected datasets 0..{len(keys) - 1}"
+        )
     return [_dataset(h5py, group[str(i)], f"{where}/{i}", path) for i in range(len(keys))]
 
 
@@ -294,7 +297,9 @@ def _map_archive_weights(
     ):
         list_attr = "_layer_checkpoint_dependencies"
     claimed: set[str] = set()
-    _map_container(_class(topology), topology.get("config"), "", (), by_path, out, list_attr, claimed, path)
+    _map_container(
+        _class(topology), topology.get("config"), "", (), by_path, out, list_attr, claimed, path
+    )
     return out
 
 
@@ -323,8 +328,17 @@ def _map_container(
         layer_path = f"{prefix}{list_attr}/{comp}"
         name = _entry_name(entry)
         if ecls in MODEL_CLASSES:
-            _map_container(ecls, entry.get("config"), layer_path + "/", (*scope, name), by_path, out,
-                           list_attr, claimed, path)
+            _map_container(
+                ecls,
+                entry.get("config"),
+                layer_path + "/",
+                (*scope, name),
+                by_path,
+                out,
+                list_attr,
+                claimed,
+                path,
+            )
             continue
         own = by_path.get(layer_path)
         if own is not None and own[0] is not None and own[0] != name:
@@ -336,7 +350,7 @@ def _map_container(
         claimed.add(layer_path)
         for p, (_, arrays) in by_path.items():
             if p.startswith(layer_path + "/") and arrays:
-                rel = p[len(layer_path) + 1:].split("/")
+                rel = p[len(layer_path) + 1 :].split("/")
                 out[(*scope, name, *rel)] = (None, list(arrays))
 
 
@@ -371,13 +385,15 @@ def _parse_legacy_h5(h5py: Any, f: Any, path: Path) -> ModelSpec:
         raise InvalidModelError(f"{path}: model_config is not valid JSON ({exc})") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise InvalidModelError(f"{path}: model_config has no model 'class_name'")
-    weights_root = f["model_weights"] if "model_weights" in f else None
+    weights_root = f.get("model_weights")
     version = _attr_str(f.attrs.get("keras_version"))
     if version is None and weights_root is not None:
         version = _attr_str(weights_root.attrs.get("keras_version"))
     version = version or "2"
     if version.startswith("1."):
-        raise InvalidModelError(f"{path}: Keras {version} files are not supported (Keras 2 or 3 only)")
+        raise InvalidModelError(
+            f"{path}: Keras {version} files are not supported (Keras 2 or 3 only)"
+        )
     semantics = "keras3" if version.startswith("3") else "keras2"
     topology = {"class_name": config["class_name"], "config": config.get("config")}
     out: KerasWeights = {}
@@ -410,7 +426,13 @@ def _chunked_attr(attrs: Any, name: str) -> list[str]:
 
 
 def _map_h5_container(
-    h5py: Any, cls: str, config: Any, root: Any, scope: tuple[str, ...], out: KerasWeights, path: Path
+    h5py: Any,
+    cls: str,
+    config: Any,
+    root: Any,
+    scope: tuple[str, ...],
+    out: KerasWeights,
+    path: Path,
 ) -> None:
     for entry in _container_layers(cls, config):
         name = _entry_name(entry)
@@ -468,7 +490,7 @@ def _split_nested(
             if cands:
                 # The same layer name in two nested models: prefer the one
                 # whose model names appear before it in the weight name.
-                target = max(cands, key=lambda k: sum(m in comps[:i] for m in k[len(scope):-1]))
+                target = max(cands, key=lambda k: sum(m in comps[:i] for m in k[len(scope) : -1]))
                 break
         if target is None:
             raise WeightsError(
