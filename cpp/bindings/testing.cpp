@@ -24,6 +24,10 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+#include <chrono>
 
 #include "kernels/kernels.h"
 
@@ -334,6 +338,57 @@ py::array_t<float> softmax(const std::string& isa, const F32Array& x_in, bool lo
   return out;
 }
 
+// FMA throughput of one core for bench/gemm.py's "% of peak": 12 independent
+// chains of vector FMAs (enough to cover latency x ports on current x86
+// cores). Compiled per function with the ISA's target attribute and called
+// only when that table exists, so this baseline file stays SIGILL-safe.
+#if defined(__x86_64__) && defined(__GNUC__)
+// One FMA per chain; the empty asm keeps every chain alive and in a register.
+#define TFJS_INFER_FMA(fma, c) \
+  c = fma(c, a, b);            \
+  __asm__ volatile("" : "+v"(c));
+#define TFJS_INFER_PEAK_BODY(T, set1, fma, lanes)                                                  \
+  const T a = set1(0.999999f), b = set1(1e-7f);                                                    \
+  T c0 = set1(1.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0,       \
+    c9 = c0, c10 = c0, c11 = c0;                                                                   \
+  const auto t0 = std::chrono::steady_clock::now();                                                \
+  for (int64_t i = 0; i < iters; ++i) {                                                            \
+    TFJS_INFER_FMA(fma, c0)                                                                        \
+    TFJS_INFER_FMA(fma, c1) TFJS_INFER_FMA(fma, c2) TFJS_INFER_FMA(fma, c3)                        \
+        TFJS_INFER_FMA(fma, c4) TFJS_INFER_FMA(fma, c5) TFJS_INFER_FMA(fma, c6)                    \
+            TFJS_INFER_FMA(fma, c7) TFJS_INFER_FMA(fma, c8) TFJS_INFER_FMA(fma, c9)                \
+                TFJS_INFER_FMA(fma, c10) TFJS_INFER_FMA(fma, c11)                                  \
+  }                                                                                                \
+  const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); \
+  return 2.0 * (lanes) * 12 * static_cast<double>(iters) / sec / 1e9;
+
+__attribute__((target("avx2,fma"))) double fma_peak_avx2(int64_t iters) {
+  TFJS_INFER_PEAK_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8)
+}
+
+__attribute__((target("avx512f,avx2,fma"))) double fma_peak_avx512(int64_t iters){
+    TFJS_INFER_PEAK_BODY(__m512, _mm512_set1_ps, _mm512_fmadd_ps, 16)}
+#undef TFJS_INFER_PEAK_BODY
+#undef TFJS_INFER_FMA
+#endif
+
+// GFLOP/s of the FMA loop for `isa`, or None where there is no probe.
+py::object fma_peak(const std::string& isa, int64_t iters) {
+  const Isa which = table(isa).isa;
+  double gflops = -1.0;
+  {
+    py::gil_scoped_release release;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (which == Isa::kAvx2) gflops = fma_peak_avx2(iters);
+    if (which == Isa::kAvx512) gflops = fma_peak_avx512(iters);
+#endif
+  }
+  (void)iters;
+  (void)which;
+  if (gflops < 0) return py::none();
+  return py::float_(gflops);
+}
+
 }  // namespace
 }  // namespace tfjs_infer
 
@@ -372,5 +427,6 @@ void register_testing(pybind11::module_& m) {
   t.def("activation", &activation, py::arg("isa"), py::arg("kind"), py::arg("x"),
         py::arg("alpha") = 0.0f, py::arg("beta") = 0.0f, py::arg("gamma") = 0.0f,
         py::arg("offset") = 0);
+  t.def("fma_peak", &fma_peak, py::arg("isa"), py::arg("iters") = 20000000);
   t.def("softmax", &softmax, py::arg("isa"), py::arg("x"), py::arg("log") = false);
 }

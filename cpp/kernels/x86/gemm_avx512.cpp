@@ -1,6 +1,6 @@
-// AVX-512 GEMM: 32-column panels (two zmm), 12 x 32 register tiles (24
-// accumulators) on the blocked path, all-rows x several-panels tiles for
-// m <= 4. Algorithm and determinism contract: gemm_x86.h.
+// AVX-512 GEMM: 32-column panels (two zmm), 6 x 64 register tiles (two
+// panels, 24 accumulators) on the blocked path, all-rows x several-panels
+// tiles for m <= 4. Algorithm and determinism contract: gemm_x86.h.
 #include "kernels/isa_kernels.h"
 #include "kernels/x86/gemm_x86.h"
 #include "kernels/x86/simd_avx512.h"
@@ -12,7 +12,8 @@ struct Cfg {
   using V = VecAvx512;
   static constexpr int NV = 2;
   static constexpr int NR = NV * V::kW;  // 32
-  static constexpr int MR = 12;
+  static constexpr int MR = 6;
+  static constexpr int kBlockNp = 2;
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 12, 12, 16 accumulators.
   static constexpr int kSmallNp[5] = {1, 4, 3, 2, 2};

@@ -50,6 +50,53 @@ struct TileArgs {
 // written exactly once.
 enum class Epi { kLinear, kRelu, kRelu6, kGeneral };
 
+template <class V, Epi E>
+inline typename V::F epi_simple(typename V::F x) {
+  if constexpr (E == Epi::kRelu) return V::max(x, V::zero());
+  if constexpr (E == Epi::kRelu6) return V::min(V::max(x, V::zero()), V::set1(6.0f));
+  return x;
+}
+
+// Stores a full MR x (NP NR) tile: acc (+ bias) (+ residual), then the
+// activation (in registers, or through a stack tile for the general kinds).
+template <class V, int NR, int MR, int NP, int NV, Epi E, bool kBias, bool kRes>
+inline void tile_store(const typename V::F (&acc)[MR][NP * NV], float* c, int64_t ldc,
+                       const float* bias, const float* res, int64_t ldr, const ActParams* act) {
+  using F = typename V::F;
+  constexpr int W = V::kW;
+  constexpr int NC = NP * NV;
+  F bv[NC];
+  if constexpr (kBias) {
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) bv[p * NV + v] = V::loadu(bias + p * NR + v * W);
+  }
+  alignas(64) float buf[E == Epi::kGeneral ? MR * NP * NR : 1];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 16
+    for (int p = 0; p < NP; ++p) {
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) {
+        const int off = p * NR + v * W;
+        F x = acc[i][p * NV + v];
+        if constexpr (kBias) x = V::add(x, bv[p * NV + v]);
+        if constexpr (kRes) x = V::add(x, V::loadu(res + i * ldr + off));
+        x = epi_simple<V, E>(x);
+        if constexpr (E == Epi::kGeneral) {
+          V::storeu(buf + (i * NP + p) * NR + v * W, x);
+        } else {
+          V::storeu(c + i * ldc + off, x);
+        }
+      }
+    }
+  }
+  if constexpr (E == Epi::kGeneral) {
+    for (int i = 0; i < MR; ++i) act_apply<V>(*act, buf + i * NP * NR, c + i * ldc, NP * NR);
+  }
+}
+
 template <class V, int NR, int MR, int NP, int NV, Epi E>
 #if defined(__GNUC__)
 __attribute__((noinline))
@@ -85,10 +132,30 @@ void gemm_tile(const TileArgs& t) {
     b += NR;
   }
 
-  // Epilogue.
+  // Epilogue. TileArgs fields are copied to locals first: C stores could
+  // alias them as far as the compiler knows, and reloading them per vector
+  // costs more than the stores on small-k tiles.
+  const int64_t cols = t.cols, ldc = t.ldc, ldr = t.ldr;
+  float* const c = t.c;
+  const float* const bias = t.bias;
+  const float* const res = t.res;
+  if (cols == NP * NR) {
+    // Full tile: straight-line code per bias / residual combination.
+    if (bias) {
+      if (res) {
+        tile_store<V, NR, MR, NP, NV, E, true, true>(acc, c, ldc, bias, res, ldr, t.act);
+      } else {
+        tile_store<V, NR, MR, NP, NV, E, true, false>(acc, c, ldc, bias, res, ldr, t.act);
+      }
+    } else if (res) {
+      tile_store<V, NR, MR, NP, NV, E, false, true>(acc, c, ldc, bias, res, ldr, t.act);
+    } else {
+      tile_store<V, NR, MR, NP, NV, E, false, false>(acc, c, ldc, bias, res, ldr, t.act);
+    }
+    return;
+  }
+  // Right edge: masked loads and stores past the last valid column.
   alignas(64) float buf[E == Epi::kGeneral ? MR * NP * NR : 1];
-  const F zero = V::zero();
-  const F six = V::set1(6.0f);
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 16
@@ -96,32 +163,28 @@ void gemm_tile(const TileArgs& t) {
 #pragma GCC unroll 16
       for (int v = 0; v < NV; ++v) {
         const int64_t off = p * NR + v * W;
-        const int64_t left = t.cols - off;
+        const int64_t left = cols - off;
         if (left <= 0) continue;
         const bool full = left >= W;
         F x = acc[i][p * NV + v];
-        if (t.bias) x = V::add(x, full ? V::loadu(t.bias + off) : V::load_n(t.bias + off, left));
-        if (t.res) {
-          const float* r = t.res + i * t.ldr + off;
+        if (bias) x = V::add(x, full ? V::loadu(bias + off) : V::load_n(bias + off, left));
+        if (res) {
+          const float* r = res + i * ldr + off;
           x = V::add(x, full ? V::loadu(r) : V::load_n(r, left));
         }
-        if constexpr (E == Epi::kRelu) x = V::max(x, zero);
-        if constexpr (E == Epi::kRelu6) x = V::min(V::max(x, zero), six);
+        x = epi_simple<V, E>(x);
         if constexpr (E == Epi::kGeneral) {
           V::storeu(buf + (i * NP + p) * NR + v * W, x);
+        } else if (full) {
+          V::storeu(c + i * ldc + off, x);
         } else {
-          float* c = t.c + i * t.ldc + off;
-          if (full) {
-            V::storeu(c, x);
-          } else {
-            V::store_n(c, x, left);
-          }
+          V::store_n(c + i * ldc + off, x, left);
         }
       }
     }
   }
   if constexpr (E == Epi::kGeneral) {
-    for (int i = 0; i < MR; ++i) act_apply<V>(*t.act, buf + i * NP * NR, t.c + i * t.ldc, t.cols);
+    for (int i = 0; i < MR; ++i) act_apply<V>(*t.act, buf + i * NP * NR, c + i * ldc, cols);
   }
 }
 
@@ -178,7 +241,8 @@ void pack_b(const float* b, int64_t k, int64_t n, float* packed) {
 }
 
 // Per-ISA configuration (see gemm_avx2.cpp / gemm_avx512.cpp):
-//   V; NR = NV * V::kW panel width; MR rows of the blocked path's tile;
+//   V; NR = NV * V::kW panel width; MR rows x kBlockNp panels: the blocked
+//   path's register tile (single panels at the right edge);
 //   small_m: rows handled by the small-m path (the batch-1 GEMV case), whose
 //   tiles take all m rows and NP panels at once (kSmallNp[m]) so that enough
 //   independent accumulators hide the FMA latency while the packed panels
@@ -264,11 +328,15 @@ void gemm(const GemmArgs& g) {
   const TileFn half_hi = pick_tile<V, NR, 1, 1, MR>(mr_hi, kind);
   const TileFn one_lo = pick_tile<V, NR, 1, Cfg::NV, MR>(mr_lo, kind);
   const TileFn half_lo = pick_tile<V, NR, 1, 1, MR>(mr_lo, kind);
+  constexpr int BNP = Cfg::kBlockNp;
+  const TileFn wide_hi = pick_tile<V, NR, BNP, Cfg::NV, MR>(mr_hi, kind);
+  const TileFn wide_lo = pick_tile<V, NR, BNP, Cfg::NV, MR>(mr_lo, kind);
 
   // Column blocks whose packed panels fit the L2 budget; the block stays in
   // L2 while every row tile passes over it.
   const int64_t panel_bytes = g.k * NR * static_cast<int64_t>(sizeof(float));
   int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
+  if (block_panels > BNP) block_panels -= block_panels % BNP;  // whole wide tiles
   if (block_panels < 1) block_panels = 1;
   const int64_t block_cols = block_panels * NR;
   for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
@@ -276,8 +344,8 @@ void gemm(const GemmArgs& g) {
     int64_t row0 = 0;
     for (int64_t tile = 0; tile < tiles; ++tile) {
       const bool hi = tile < extra;
-      run_row_block<Cfg>(g, t, 1, nullptr, hi ? one_hi : one_lo, hi ? half_hi : half_lo, row0, c0,
-                         c1);
+      run_row_block<Cfg>(g, t, BNP, hi ? wide_hi : wide_lo, hi ? one_hi : one_lo,
+                         hi ? half_hi : half_lo, row0, c0, c1);
       row0 += hi ? mr_hi : mr_lo;
     }
   }
