@@ -16,6 +16,7 @@ const OpRegistry& op_registry() {
     register_resize_ops(r);
     register_recurrent_ops(r);
     register_attention_ops(r);
+    register_keras_norm_ops(r);
     return r;
   }();
   return registry;

@@ -31,5 +31,6 @@ void register_pooling_ops(OpRegistry& r);
 void register_resize_ops(OpRegistry& r);
 void register_recurrent_ops(OpRegistry& r);
 void register_attention_ops(OpRegistry& r);
+void register_keras_norm_ops(OpRegistry& r);  // keras_norm.cpp: Keras 3 normalizations
 
 }  // namespace tfjs_infer

@@ -111,7 +111,7 @@ def get_lowering(class_name: str, layer_name: str) -> LoweringFn:
 def supported_layers() -> list[str]:
     """Every Keras/TF.js class name that has a lowering (aliases such as
     ``Convolution2D`` or ``BatchNormalizationV1`` are accepted too)."""
-    return sorted(_LOWERINGS)
+    return sorted(n for n in _LOWERINGS if not n.startswith(OPS_PREFIX))
 
 
 def snake_case(key: str) -> str:
