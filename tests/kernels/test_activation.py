@@ -3,7 +3,7 @@
 The references are the formulas of kernels/generic/activation_scalar.h in
 float64 (the gelus rewritten without cancellation for x << 0, which is the same
 function). Each SIMD kind is held to the error bound stated in
-cpp/kernels/x86/activation_x86.h: |got - ref| <= rtol |ref| + atol.
+cpp/kernels/simd/activation_simd.h: |got - ref| <= rtol |ref| + atol.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ PARAMS = {
 }
 # Bitwise equal to the generic kernel (one rounding of the same expression).
 EXACT = ["linear", "relu", "relu6", "leaky_relu", "hard_sigmoid", "thresholded_relu"]
-# SIMD error bounds in ulp (relative, for |ref| >= TINY), see activation_x86.h.
+# SIMD error bounds in ulp (relative, for |ref| >= TINY), see activation_simd.h.
 ULPS = {
     "linear": 0.5,
     "relu": 0.5,

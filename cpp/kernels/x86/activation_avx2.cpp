@@ -1,7 +1,7 @@
 // AVX2 element-wise activations and row softmax (vector math and error
-// bounds: vecmath.h, activation_x86.h).
+// bounds: vecmath.h, activation_simd.h).
 #include "kernels/isa_kernels.h"
-#include "kernels/x86/activation_x86.h"
+#include "kernels/simd/activation_simd.h"
 #include "kernels/x86/simd_avx2.h"
 
 namespace tfjs_infer::kernels::avx2 {

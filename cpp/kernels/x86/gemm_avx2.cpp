@@ -1,8 +1,8 @@
 // AVX2 GEMM: 16-column panels (two ymm), 6 x 16 register tiles (12
 // accumulators) on the blocked path, all-rows x several-panels tiles for
-// m <= 4. Algorithm and determinism contract: gemm_x86.h.
+// m <= 4. Algorithm and determinism contract: gemm_simd.h.
 #include "kernels/isa_kernels.h"
-#include "kernels/x86/gemm_x86.h"
+#include "kernels/simd/gemm_simd.h"
 #include "kernels/x86/simd_avx2.h"
 
 namespace tfjs_infer::kernels::avx2 {

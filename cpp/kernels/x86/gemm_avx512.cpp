@@ -1,8 +1,8 @@
 // AVX-512 GEMM: 32-column panels (two zmm), 6 x 64 register tiles (two
 // panels, 24 accumulators) on the blocked path, all-rows x several-panels
-// tiles for m <= 4. Algorithm and determinism contract: gemm_x86.h.
+// tiles for m <= 4. Algorithm and determinism contract: gemm_simd.h.
 #include "kernels/isa_kernels.h"
-#include "kernels/x86/gemm_x86.h"
+#include "kernels/simd/gemm_simd.h"
 #include "kernels/x86/simd_avx512.h"
 
 namespace tfjs_infer::kernels::avx512 {

@@ -1,9 +1,9 @@
 // Element-wise activations and row softmax over a traits class V, shared by
-// the AVX2 and AVX-512 kernels (and the GEMM epilogues). Same formulas as
+// the SIMD kernels and their GEMM epilogues. Same formulas as
 // kernels/generic/activation_scalar.h (which evaluates in float64), including
 // TF.js's softplus thresholds and its Abramowitz-Stegun erf for kGeluTfjs.
 //
-// Include after one simd_*.h; all in an anonymous namespace.
+// Include only from one ISA's translation units; all in an anonymous namespace.
 //
 // Max error against the float64 formula of activation_scalar.h, measured by
 // tests/kernels/test_activation.py (dense sweeps over [-120, 120] plus special
@@ -25,7 +25,7 @@
 #include <cstdint>
 
 #include "kernels/kernel_args.h"
-#include "kernels/x86/vecmath.h"
+#include "kernels/simd/vecmath.h"
 
 namespace tfjs_infer::kernels {
 namespace {

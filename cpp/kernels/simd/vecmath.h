@@ -1,9 +1,11 @@
-// Vectorized float32 math shared by the AVX2 and AVX-512 kernels, written
-// once over a traits class V (simd_avx2.h / simd_avx512.h). Both ISAs run the
-// same operation sequence, so they give bitwise identical results.
+// Vectorized float32 math shared by the SIMD kernels, written once over a
+// traits class V (x86/simd_avx2.h, x86/simd_avx512.h, arm/simd_neon.h). Every
+// ISA runs the same operation sequence (explicit FMAs, x86 min/max NaN rules),
+// so AVX2 and AVX-512 give bitwise identical results, and NEON should too.
 //
-// Include after one simd_*.h, only from that ISA's translation units; all in
-// an anonymous namespace (internal linkage, see simd_avx2.h).
+// Include only from one ISA's translation units, with that ISA's traits; all
+// in an anonymous namespace (internal linkage: no inline symbol compiled with
+// ISA flags can be merged into baseline code).
 //
 // Accuracy, measured against float64 over every float32 input (or dense
 // sweeps of the interesting range), in units of the float32 result's ulp;
@@ -15,7 +17,7 @@
 //   tanh_v     <= 2 ulp.
 //   sigmoid_v  <= 2 ulp; sigmoid(x) for x << 0 keeps relative accuracy down to
 //              the subnormal range (abs <= 1.5e-45 there).
-// The activation errors are listed in activation_x86.h.
+// The activation errors are listed in activation_simd.h.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Packed-B GEMM over a traits class V, shared by the AVX2 and AVX-512 kernels.
+// Packed-B GEMM over a traits class V, shared by the SIMD kernels (AVX2, AVX-512, NEON).
 //
 //   C[0:m, n_begin:n_end] = act(A . B + bias + residual)
 //
@@ -18,14 +18,14 @@
 // residual are touched only inside [0, m) x [n_begin, n_end), A rows only in
 // [0, k), with masked loads and stores at the column edge.
 //
-// Include after one simd_*.h; all in an anonymous namespace.
+// Include only from one ISA's translation units; all in an anonymous namespace.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
 #include "kernels/kernel_args.h"
-#include "kernels/x86/activation_x86.h"
+#include "kernels/simd/activation_simd.h"
 
 namespace tfjs_infer::kernels {
 namespace {
