@@ -25,6 +25,8 @@ Files written to ``python/tfjs_infer/examples/digits/``:
   ``keras_probs`` (float32, shape (N, 10), Keras's predicted probabilities).
 - ``example.json``: labels, the accuracy Keras measured on exactly those
   samples, and a SHA-256 of Keras's predicted classes.
+- ``metadata.json``: the class names in output order (``labels``, the key
+  Teachable Machine uses), so that ``model.labels`` gives them.
 
 Training uses fixed seeds and TensorFlow's deterministic ops, so rerunning the
 script on the same software versions should give the same files.
@@ -136,6 +138,8 @@ def main() -> None:
         "input_scaling": "x / 16",
     }
     (OUT_DIR / "example.json").write_text(json.dumps(info, indent=2) + "\n")
+    metadata = {"modelName": "digits_mlp", "labels": info["labels"]}
+    (OUT_DIR / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     total = sum(p.stat().st_size for p in OUT_DIR.iterdir() if p.is_file())
     print(f"wrote {OUT_DIR} ({total} bytes); Keras accuracy on {len(y_test)} "
           f"held-out samples: {accuracy:.4f}")

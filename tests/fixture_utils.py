@@ -65,10 +65,14 @@ def as_list(got: Any, n: int) -> list[np.ndarray]:
 
 def check_case(case: Path, isa: str | None = None, refs_key: str = "outputs") -> None:
     """Predict the case's inputs and compare with its reference outputs."""
+    check_model(load(case, isa), case, refs_key)
+
+
+def check_model(model: tfjs_infer.Model, case: Path, refs_key: str = "outputs") -> None:
+    """Compare an already loaded model (from a URL, bytes, a pickle...) with the case's references."""
     io = read_io(case)
     xs = arrays(io["inputs"])
     refs = arrays(io[refs_key])
-    model = load(case, isa)
     got = as_list(model.predict(xs[0] if len(xs) == 1 else xs, batch_size=io.get("batch_size", 32)), len(refs))
     for i, (g, r) in enumerate(zip(got, refs)):
         what = f"case {case_id(case)}, output {i} ({io[refs_key][i].get('name')})"

@@ -12,6 +12,7 @@ from . import errors, examples
 from ._runtime import available_isas, build_info, show_runtime
 from .errors import (
     DeviceUnavailableError,
+    DownloadError,
     InputDtypeError,
     InputShapeError,
     InputValueError,
@@ -23,12 +24,14 @@ from .errors import (
 )
 from .frontend import supported_layers
 from .model import Model, load_model
-from .postprocess import argmax, top_k
+from .postprocess import Denormalize, TopK, argmax, decode_multilabel, threshold, top_k
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Denormalize",
     "DeviceUnavailableError",
+    "DownloadError",
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",
@@ -36,16 +39,19 @@ __all__ = [
     "MissingDependencyError",
     "Model",
     "TfjsInferError",
+    "TopK",
     "UnsupportedLayerError",
     "WeightsError",
     "__version__",
     "argmax",
     "available_isas",
     "build_info",
+    "decode_multilabel",
     "errors",
     "examples",
     "load_model",
     "show_runtime",
     "supported_layers",
+    "threshold",
     "top_k",
 ]

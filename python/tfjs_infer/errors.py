@@ -52,8 +52,17 @@ class DeviceUnavailableError(TfjsInferError, RuntimeError):
     """An instruction set or device was requested that this machine or build lacks."""
 
 
+class DownloadError(TfjsInferError, OSError):
+    """Fetching a model from a URL failed: network error, HTTP status, timeout,
+    size limit, or a redirect to a scheme other than http/https.
+
+    Attributes: ``url`` (what was being fetched) and, for HTTP errors, ``status``.
+    """
+
+
 __all__ = [
     "DeviceUnavailableError",
+    "DownloadError",
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",

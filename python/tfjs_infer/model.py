@@ -2,38 +2,55 @@
 
 from __future__ import annotations
 
-import os
+import math
+import warnings
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import numpy as np
 
 from . import _core
-from .errors import InputDtypeError, InputShapeError
+from ._progress import Progress
+from .errors import InputDtypeError, InputShapeError, InvalidModelError
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
-from .io import ModelSpec, read_model
+from .io import DEFAULT_MAX_BYTES, ModelSpec, Source, WeightsSource, read_model
+from .io.http import DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT
+from .postprocess import top_k
 
 ArrayLike = Union[np.ndarray, Sequence[Any]]
 Inputs = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike]]
 
 _DEFAULT_BATCH = 32
+_PICKLE_FORMAT = 1
 
 
 def load_model(
-    source: str | os.PathLike[str],
+    source: Source,
     *,
     num_threads: int | None = None,
     isa: str | None = None,
     strict: bool = True,
+    weights: WeightsSource | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    headers: dict[str, str] | None = None,
 ) -> Model:
-    """Load a TF.js LayersModel (model.json or its folder) or a Keras model.
+    """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
     Parameters
     ----------
     source:
-        Path to ``model.json``, a folder holding one, a ``.keras`` or an ``.h5`` file.
+        - a path to ``model.json``, a folder holding one, a ``.keras`` or an
+          ``.h5`` file, or a ``.zip`` of a model folder;
+        - an ``http://`` / ``https://`` URL of ``model.json`` (its weight shards
+          are fetched from beside it, with its query string, as
+          ``tf.loadLayersModel`` does) or of a zip, .keras or .h5 file;
+        - ``bytes`` or a binary file object holding any of these, recognised
+          by content (model.json text needs `weights`).
+        Teachable Machine's ``metadata.json`` or ``labels.txt`` beside the model
+        provide :attr:`Model.labels`.
     num_threads:
         Threads the compute core may use per call (default: all cores).
     isa:
@@ -41,6 +58,17 @@ def load_model(
         default: the best this CPU has (or ``TFJS_INFER_ISA``).
     strict:
         Refuse files holding weights that no layer uses (as TF.js does).
+    weights:
+        When `source` is model.json content: the weight shards, as their bytes
+        concatenated in manifest order, a dict ``{shard path: bytes}``, a file
+        object, or the folder holding them.
+    timeout, total_timeout:
+        For URLs: seconds allowed for each connection or read, and for the
+        whole download.
+    max_bytes:
+        The most bytes downloaded from URLs or read from memory and archives.
+    headers:
+        Extra HTTP request headers for URLs (e.g. authorization).
 
     Returns
     -------
@@ -49,16 +77,29 @@ def load_model(
     Raises
     ------
     InvalidModelError, WeightsError, UnsupportedLayerError
-        The file is malformed or uses something tfjs_infer does not support.
+        The model is malformed or uses something tfjs_infer does not support.
+    DownloadError
+        A URL could not be fetched (HTTP error, timeout, size limit, redirect).
+
+    Examples
+    --------
+    >>> import tfjs_infer as ti
+    >>> model = ti.load_model(ti.examples.digits_path())
+    >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
+    (2, 10)
     """
-    spec = read_model(source)
+    spec = read_model(source, weights=weights, timeout=timeout, total_timeout=total_timeout,
+                      max_bytes=max_bytes, headers=headers)
     return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
 
 
 class Model:
     """A compiled model: call :meth:`predict` with numpy arrays.
 
-    Immutable after loading; many threads may call ``predict`` at once.
+    Immutable after loading: many threads may call :meth:`predict` on one
+    Model at once (the core releases the GIL and gives each call its own
+    workspace). A Model pickles with its weights (for Dask, Ray, Spark
+    workers); unpickling recompiles it for the receiving machine's CPU.
     """
 
     def __init__(
@@ -66,12 +107,44 @@ class Model:
         strict: bool = True,
     ) -> None:
         self._spec = spec
+        self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
         lowered = lower_model(spec, strict=strict)
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
         self._core = _core.CompiledModel(lowered.graph, isa=isa or "", num_threads=num_threads or 0)
+        self._check_labels()
+
+    def _check_labels(self) -> None:
+        labels = self._spec.labels
+        if not labels:
+            return
+        sizes = [t.shape[-1] for t in self._outputs if t.shape]
+        if len(labels) not in sizes and any(d is not None for d in sizes):
+            warnings.warn(
+                f"{self.source}: {len(labels)} labels were found but no output has "
+                f"{len(labels)} classes (outputs: "
+                + ", ".join(f"{t.name} {_fmt(t.shape)}" for t in self._outputs) + ")",
+                stacklevel=3,
+            )
+
+    # -- pickling ---------------------------------------------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        # The spec is pure data (topology, weight arrays, semantics, metadata):
+        # the receiving side needs no file. Paths stay behind.
+        spec = self._spec
+        data = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f != "folder"}
+        return {"format": _PICKLE_FORMAT, "spec": data, "options": dict(self._options)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state.get("format") != _PICKLE_FORMAT:
+            raise InvalidModelError(
+                f"this pickled Model has format {state.get('format')!r}; this tfjs_infer "
+                f"({_version()}) reads format {_PICKLE_FORMAT}"
+            )
+        options = dict(state["options"])
+        Model.__init__(self, ModelSpec(**state["spec"]), **options)
 
     # -- description -----------------------------------------------------------
     @property
@@ -92,6 +165,7 @@ class Model:
     @num_threads.setter
     def num_threads(self, n: int) -> None:
         self._core.num_threads = int(n)
+        self._options["num_threads"] = int(n) if int(n) > 0 else None
 
     @property
     def isa(self) -> str:
@@ -100,12 +174,21 @@ class Model:
 
     @property
     def labels(self) -> list[str] | None:
-        """Class labels from the model's metadata (Teachable Machine), if any."""
-        return self._spec.labels
+        """Class names in output order, or None.
+
+        From, in this order: ``userDefinedMetadata`` in model.json (``labels``),
+        Teachable Machine's ``metadata.json`` beside the model (``labels``, or
+        ``wordLabels`` for audio models), ``labels.txt`` beside the model
+        (``"<index> <label>"`` lines, Teachable Machine's Keras export).
+        """
+        return None if self._spec.labels is None else list(self._spec.labels)
 
     @property
     def metadata(self) -> dict[str, Any]:
-        """metadata.json beside the model, and userDefinedMetadata from model.json."""
+        """The model's metadata: metadata.json beside it (Teachable Machine:
+        ``imageSize``, ``grayscale``, ``packageName``...), and model.json's
+        ``userDefinedMetadata`` under the key ``"user_defined"``.
+        """
         meta = dict(self._spec.metadata)
         if self._spec.user_defined_metadata:
             meta.setdefault("user_defined", self._spec.user_defined_metadata)
@@ -113,31 +196,76 @@ class Model:
 
     @property
     def source(self) -> str:
+        """Where the model was loaded from (a path or URL; ``<bytes>`` for memory)."""
         return self._spec.source
 
-    def summary(self, print_fn: Any = print) -> str:
-        """A Keras-style table of layers, output shapes and parameter counts."""
-        rows = [("Layer (type)", "Output Shape", "Param #")]
-        total = 0
+    @property
+    def name(self) -> str:
+        """The model's name from its config (``sequential_1``, ...)."""
+        config = self._spec.topology.get("config")
+        name = config.get("name") if isinstance(config, dict) else None
+        return str(name) if name else "model"
+
+    def summary(
+        self, print_fn: Callable[[str], Any] | None = print, line_length: int | None = None
+    ) -> str:
+        """A Keras-style table of the layers: name (class), output shape, parameters.
+
+        Layers of nested models are indented under their model. The footer
+        gives the total, trainable and non-trainable parameter counts (with
+        their float32 size) and the model's inputs and outputs.
+
+        Parameters
+        ----------
+        print_fn:
+            Called with the whole text (default ``print``); None to only return it.
+        line_length:
+            Total width of the table (default: as wide as the content needs).
+
+        Returns
+        -------
+        str
+            The summary text.
+        """
+        header = ("Layer (type)", "Output Shape", "Param #")
+        rows = []
+        total = non_trainable = 0
         for layer in self._layers:
             shapes = layer["output_shapes"] or [()]
-            shape_text = ", ".join(_fmt(s) for s in shapes[:2]) + (" ..." if len(shapes) > 2 else "")
-            rows.append((f"{layer['name']} ({layer['class_name']})", shape_text, f"{layer['params']:,}"))
+            shape_text = ", ".join(_fmt(s) for s in shapes[:2])
+            shape_text += " ..." if len(shapes) > 2 else ""
+            depth = layer["scope"].count("/") + 1 if layer.get("scope") else 0
+            name = "  " * depth + f"{layer['name']} ({layer['class_name']})"
+            rows.append((name, shape_text, f"{layer['params']:,}"))
             total += layer["params"]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
-        line = "=" * (sum(widths) + 6)
-        out = [f'Model: "{Path(self.source).name or "model"}"', line]
-        out.append("  ".join(c.ljust(w) for c, w in zip(rows[0], widths)))
-        out.append(line)
-        out += ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows[1:]]
-        out.append(line)
-        out.append(f"Total params: {total:,}")
-        out.append("Inputs: " + ", ".join(f"{t.name} {_fmt(t.shape)} {t.dtype}" for t in self._inputs))
-        out.append("Outputs: " + ", ".join(f"{t.name} {_fmt(t.shape)} {t.dtype}" for t in self._outputs))
+            non_trainable += layer.get("non_trainable", 0)
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+        if line_length is not None and line_length > sum(widths) + 4:
+            widths[0] += line_length - (sum(widths) + 4)
+        width = sum(widths) + 4
+        out = [f'Model: "{self.name}"', "=" * width]
+        out.append(_row(header, widths))
+        out.append("=" * width)
+        out += [_row(r, widths) for r in rows]
+        out.append("=" * width)
+        out.append(f"Total params: {total:,} ({_size(total * 4)})")
+        trainable = total - non_trainable
+        out.append(f"Trainable params: {trainable:,} ({_size(trainable * 4)})")
+        out.append(f"Non-trainable params: {non_trainable:,} ({_size(non_trainable * 4)})")
+        out.append("_" * width)
+        out.append("Inputs:  " + ", ".join(_describe(t) for t in self._inputs))
+        out.append("Outputs: " + ", ".join(_describe(t) for t in self._outputs))
+        if self.labels:
+            shown = ", ".join(self.labels[:10]) + (" ..." if len(self.labels) > 10 else "")
+            out.append(f"Labels:  {len(self.labels)} ({shown})")
         text = "\n".join(out)
         if print_fn is not None:
             print_fn(text)
         return text
+
+    def count_params(self) -> int:
+        """The number of parameters (weights) of the model."""
+        return sum(layer["params"] for layer in self._layers)
 
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}{_fmt(t.shape)}" for t in self._inputs)
@@ -145,7 +273,7 @@ class Model:
         return f"<tfjs_infer.Model {ins} -> {outs}, isa={self.isa}, threads={self.num_threads}>"
 
     # -- prediction -------------------------------------------------------------
-    def predict(self, x: Inputs, batch_size: int | None = None, verbose: int = 0) -> Any:
+    def predict(self, x: Inputs, batch_size: int | None = None, verbose: int | str = 0) -> Any:
         """Run the model on `x` in batches, like Keras/TF.js ``predict``.
 
         Parameters
@@ -156,7 +284,10 @@ class Model:
         batch_size:
             Rows per core call (default 32). Results do not depend on it.
         verbose:
-            Accepted for Keras compatibility.
+            0 silent (default); 1 (or ``"auto"``) a Keras-style progress bar on
+            stderr when it is a terminal; 2 one line when done. The environment
+            variable ``TFJS_INFER_PROGRESS=always`` draws the bar even when
+            stderr is not a terminal, ``never`` silences it.
 
         Returns
         -------
@@ -165,12 +296,14 @@ class Model:
         Raises
         ------
         InputShapeError, InputDtypeError
-            An input does not fit the model; the message names it.
+            An input does not fit the model; the message names it and gives
+            the expected and received shapes.
         """
         arrays = self._prepare_inputs(x)
         bs = _DEFAULT_BATCH if batch_size is None else batch_size
         if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
             raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}")
+        bs = int(bs)
         n = arrays[0].shape[0]
         for info, a in zip(self._inputs, arrays):
             if a.shape[0] != n:
@@ -178,16 +311,104 @@ class Model:
                     f"input '{info.name}' has {a.shape[0]} rows but input "
                     f"'{self._inputs[0].name}' has {n}", name=info.name,
                 )
+        steps = max(1, math.ceil(n / bs))
+        progress = Progress(steps, verbose) if verbose else None
         if n <= bs:
-            return self._structure(self._core.run(arrays))
-        parts: list[list[np.ndarray]] = []
-        for start in range(0, n, int(bs)):
-            parts.append(self._core.run([a[start : start + bs] for a in arrays]))
-        outs = [np.concatenate([p[j] for p in parts], axis=0) for j in range(len(self._outputs))]
+            outs = self._core.run(arrays)
+        else:
+            parts: list[list[np.ndarray]] = []
+            for step, start in enumerate(range(0, n, bs)):
+                parts.append(self._core.run([a[start : start + bs] for a in arrays]))
+                if progress is not None:
+                    progress.update(step + 1)
+            outs = [np.concatenate([p[j] for p in parts]) for j in range(len(self._outputs))]
+        if progress is not None:
+            progress.update(steps)
+            progress.close()
         return self._structure(outs)
 
+    def predict_labels(
+        self,
+        x: Inputs,
+        k: int = 1,
+        *,
+        output: int | str | None = None,
+        labels: Sequence[str] | None = None,
+        batch_size: int | None = None,
+        verbose: int | str = 0,
+    ) -> list[Any]:
+        """The `k` most likely class names of each row, best first.
+
+        Parameters
+        ----------
+        x:
+            The inputs, as for :meth:`predict`.
+        k:
+            1 gives one label per row; more gives a list of `k` labels per row.
+        output:
+            For multi-output models: the output's name or index (default: the
+            one whose class count matches the labels).
+        labels:
+            Class names to use instead of :attr:`labels`. Without either, the
+            class indices are returned as strings ("0", "1", ...).
+        batch_size, verbose:
+            As for :meth:`predict`.
+
+        Returns
+        -------
+        list
+            ``["cat", "dog", ...]`` for k=1, ``[["cat", "cow"], ...]`` for k>1.
+            Use :func:`tfjs_infer.top_k` on :meth:`predict`'s output for scores.
+
+        Ties between equal scores go to the lower class index.
+
+        >>> import tfjs_infer as ti
+        >>> model = ti.load_model(ti.examples.digits_path())
+        >>> x, y = ti.examples.digits_samples()
+        >>> model.predict_labels(x[:3]), y[:3].tolist()
+        (['0', '7', '0'], [0, 7, 0])
+        """
+        j = self._output_index(output, labels)
+        probs = self.predict(x, batch_size=batch_size, verbose=verbose)
+        if isinstance(probs, dict):
+            probs = list(probs.values())
+        if isinstance(probs, list):
+            probs = probs[j]
+        names = labels if labels is not None else self.labels
+        if names is None:
+            names = [str(i) for i in range(probs.shape[-1])]
+        best = top_k(probs, k=k, labels=names).labels
+        assert best is not None
+        return [row[0] for row in best] if k == 1 else best
+
+    def _output_index(self, output: int | str | None, labels: Sequence[str] | None) -> int:
+        outs = self._outputs
+        if output is None:
+            if len(outs) == 1:
+                return 0
+            names = labels if labels is not None else self.labels
+            if names is not None:
+                fits = [i for i, t in enumerate(outs) if t.shape and t.shape[-1] == len(names)]
+                if len(fits) == 1:
+                    return fits[0]
+            raise InputShapeError(
+                "the model has several outputs (" + ", ".join(t.name for t in outs)
+                + "): choose one with output=<name or index>"
+            )
+        if isinstance(output, str):
+            keys = self._output_keys or [t.name for t in outs]
+            if output not in keys:
+                raise InputShapeError(f"no output named '{output}'; the outputs are {keys}")
+            return keys.index(output)
+        if not -len(outs) <= int(output) < len(outs):
+            raise InputShapeError(f"output index {output} is out of range for {len(outs)} outputs")
+        return int(output) % len(outs)
+
     def predict_on_batch(self, x: Inputs) -> Any:
-        """Run the model on `x` as one batch."""
+        """Run the model on `x` as one batch (one core call, no splitting).
+
+        Same inputs and outputs as :meth:`predict`; also available as ``model(x)``.
+        """
         return self._structure(self._core.run(self._prepare_inputs(x)))
 
     __call__ = predict_on_batch
@@ -208,9 +429,9 @@ class Model:
                     f"received keys {list(x)}"
                 )
             items = [x[s.name] for s in specs]
-        elif isinstance(x, (list, tuple)) and len(specs) > 1:
-            items = list(x)
-        elif isinstance(x, (list, tuple)) and len(x) == 1 and isinstance(x[0], np.ndarray):
+        elif isinstance(x, (list, tuple)) and (
+            len(specs) > 1 or (len(x) == 1 and isinstance(x[0], np.ndarray))
+        ):
             items = list(x)
         else:
             items = [x]
@@ -261,3 +482,24 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
 def _fmt(shape: Any) -> str:
     shape = tuple(shape)
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _describe(t: TensorInfo) -> str:
+    return f"{t.name} {_fmt(t.shape)} {t.dtype}"
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.2f} {unit}"
+    return f"{nbytes} B"
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

@@ -164,6 +164,10 @@ class WeightStore:
         return [n for n in self.weights if n not in self.used]
 
 
+# Variables Keras counts as non-trainable whatever the layer's `trainable` flag.
+_NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
+
+
 @dataclass
 class LayerCall:
     """One call of one Keras layer, as a lowering sees it."""
@@ -187,6 +191,7 @@ class LayerCall:
     weight_key: tuple[str, ...] = ()
     used_weights: set[tuple[tuple[str, ...], int]] | None = None
     parent: LayerCall | None = None  # set on sub-layer views (see sub())
+    non_trainable: int = 0  # of which non-trainable (BatchNorm statistics, frozen layers)
 
     # -- errors ---------------------------------------------------------------
     def error(self, message: str) -> InvalidModelError:
@@ -275,7 +280,10 @@ class LayerCall:
         root = self
         while root.parent is not None:
             root = root.parent
-        root.params += int(arr.size) if self.call_index == 0 else 0
+        if self.call_index == 0:
+            root.params += int(arr.size)
+            if name in _NON_TRAINABLE or root.config.get("trainable") is False:
+                root.non_trainable += int(arr.size)
         return arr
 
     def has_weight(self, name: str, index: int | None = None) -> bool:
@@ -431,11 +439,13 @@ class GraphBuilder:
     def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:
         entry = self._seen_layers.get(call.name)
         if entry is None:
-            entry = {"name": call.name, "class_name": call.class_name, "output_shapes": [], "params": 0}
+            entry = {"name": call.name, "class_name": call.class_name, "output_shapes": [],
+                     "params": 0, "non_trainable": 0, "scope": "/".join(call.scope)}
             self._seen_layers[call.name] = entry
             self.layers.append(entry)
         entry["output_shapes"].extend(t.shape for t in outputs)
         entry["params"] += call.params
+        entry["non_trainable"] += call.non_trainable
 
 
 def _short_name(weight_name: str) -> str:

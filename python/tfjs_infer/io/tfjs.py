@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidModelError, UnsupportedLayerError, WeightsError
+from .sidecar import attach_sidecars, labels_from_metadata, read_limited
 from .spec import ModelSpec
 
 MAX_JSON_BYTES = 256 << 20
@@ -49,10 +50,7 @@ def read_tfjs(path: Path) -> ModelSpec:
 
     spec = parse_model_json(path.read_bytes(), read_shard, source=str(path))
     spec.folder = folder
-    spec.metadata.update(_read_sidecar_metadata(folder))
-    if spec.labels is None and isinstance(spec.metadata.get("labels"), list):
-        spec.labels = [str(x) for x in spec.metadata["labels"]]
-    return spec
+    return attach_sidecars(spec, lambda name: read_limited(folder / name))
 
 
 def parse_model_json(text: bytes | str, read_shard: ShardReader, source: str = "model.json") -> ModelSpec:
@@ -99,9 +97,13 @@ def parse_model_json(text: bytes | str, read_shard: ShardReader, source: str = "
         user_defined_metadata=udm if isinstance(udm, dict) else None,
     )
     if isinstance(udm, dict):
-        labels = udm.get("labels") or (udm.get("metadata") or {}).get("labels")
-        if isinstance(labels, list):
-            spec.labels = [str(x) for x in labels]
+        # TF.js model.setUserDefinedMetadata({...}): labels at the top or under "metadata".
+        nested = udm.get("metadata")
+        for candidate in (udm, nested if isinstance(nested, dict) else {}):
+            labels = labels_from_metadata(candidate)
+            if labels is not None:
+                spec.labels = labels
+                break
     return spec
 
 
@@ -227,33 +229,30 @@ def _decode_entry(entry: dict[str, Any], raw: bytes, shape: tuple[int, ...], sou
     return value.astype(np.float32).reshape(shape)
 
 
-def _confined_path(folder: Path, rel: str, model_path: Path) -> Path:
-    """Resolve a shard path inside the model folder; refuse escapes."""
+def shard_relpath(rel: str, source: str) -> str:
+    """Check a manifest shard path and return it normalized ("./a/b.bin" -> "a/b.bin").
+
+    Absolute paths, URLs, drive letters and ``..`` that would leave the model's
+    folder are refused (TFJS-FORMAT.md 1.4), whatever the storage: a folder,
+    a zip, or a URL.
+    """
     if "://" in rel or rel.startswith(("/", "\\")) or (len(rel) > 1 and rel[1] == ":"):
         raise WeightsError(
-            f"{model_path}: weight shard path '{rel}' is absolute; only paths inside the "
+            f"{source}: weight shard path '{rel}' is absolute; only paths inside the "
             "model's folder are allowed"
         )
-    if ".." in Path(rel).parts or "\x00" in rel:
-        raise WeightsError(
-            f"{model_path}: weight shard path '{rel}' leaves the model's folder; refused"
-        )
-    target = (folder / rel).resolve()
+    parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts or "\x00" in rel or not parts:
+        raise WeightsError(f"{source}: weight shard path '{rel}' leaves the model's folder; refused")
+    return "/".join(parts)
+
+
+def _confined_path(folder: Path, rel: str, model_path: Path) -> Path:
+    """Resolve a shard path inside the model folder; refuse escapes (also through links)."""
+    target = (folder / shard_relpath(rel, str(model_path))).resolve()
     if folder != target and folder not in target.parents:
         raise WeightsError(f"{model_path}: weight shard path '{rel}' resolves outside the model's folder")
     return target
-
-
-def _read_sidecar_metadata(folder: Path) -> dict[str, Any]:
-    """Teachable Machine's metadata.json beside model.json, when present."""
-    meta = folder / "metadata.json"
-    if not meta.is_file() or meta.stat().st_size > (16 << 20):
-        return {}
-    try:
-        doc = json.loads(meta.read_bytes())
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return doc if isinstance(doc, dict) else {}
 
 
 def _is_keras3_dialect(topology: dict[str, Any], weights: dict[str, np.ndarray]) -> bool:
