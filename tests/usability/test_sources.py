@@ -143,3 +143,32 @@ def test_keras_content_is_recognised() -> None:
         with pytest.raises(InvalidModelError) as info:
             ti.load_model(data)
         assert "unrecognised content" not in str(info.value)
+
+
+KERAS_H5 = FIXTURES / "keras2" / "mlp_sequential"  # tf_keras computed the references
+KERAS_V3 = FIXTURES / "keras2" / "mlp_sequential_keras"
+
+
+def test_keras_files_as_bytes_and_file_objects() -> None:
+    h5 = (KERAS_H5 / "model.h5").read_bytes()
+    check_model(ti.load_model(h5), KERAS_H5)
+    check_model(ti.load_model(io.BytesIO(h5)), KERAS_H5)
+    archive = (KERAS_V3 / "model.keras").read_bytes()
+    model = ti.load_model(archive)
+    check_model(model, KERAS_V3)
+    assert model.source == "<bytes>"
+    with (KERAS_V3 / "model.keras").open("rb") as f:
+        check_model(ti.load_model(f), KERAS_V3)
+
+
+def test_teachable_machine_keras_export_with_labels_txt(tmp_path: Path) -> None:
+    n = ti.load_model(KERAS_H5 / "model.h5").outputs[0].shape[-1]
+    labels_txt = "".join(f"{i} Class {i + 1}\n" for i in range(n)).encode()
+    data = _zip({"keras_model.h5": (KERAS_H5 / "model.h5").read_bytes(), "labels.txt": labels_txt})
+    model = ti.load_model(data)
+    check_model(model, KERAS_H5)
+    assert model.labels == [f"Class {i + 1}" for i in range(n)]
+    # The unzipped export: labels.txt beside keras_model.h5.
+    (tmp_path / "keras_model.h5").write_bytes((KERAS_H5 / "model.h5").read_bytes())
+    (tmp_path / "labels.txt").write_bytes(labels_txt)
+    assert ti.load_model(tmp_path / "keras_model.h5").labels == model.labels
