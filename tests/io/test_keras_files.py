@@ -374,3 +374,57 @@ def test_missing_h5py_names_the_extra(monkeypatch):
             tfjs_infer.load_model(path)
     with pytest.raises(ImportError):  # also an ImportError, for generic handlers
         tfjs_infer.load_model(SRC)
+
+
+# -- layers with sub-objects: RNN cells, Bidirectional, TimeDistributed -----------------------
+
+
+def _digests(arrays: list[np.ndarray]) -> list[list]:
+    import hashlib
+
+    return [
+        [list(a.shape), hashlib.sha256(np.ascontiguousarray(a, np.float32).tobytes()).hexdigest()]
+        for a in arrays
+    ]
+
+
+@pytest.mark.parametrize("family", ["keras3", "keras2"])
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_sub_object_weights_in_keras_order(family, fmt):
+    """Every layer's weights come out in Keras's own layer.weights order
+    (forward before backward, stacked cells in order), from both formats."""
+    folder = FIXTURES / family / "mapping"
+    want = json.loads((folder / "weights.json").read_text())
+    spec = read_model(folder / f"rnn_wrappers.{fmt}")
+    for name, digests in want.items():
+        _, arrays_ = spec.keras_weights.get((name,), (None, []))
+        assert _digests(arrays_) == digests, f"{family} {fmt} layer {name}"
+
+
+def test_tf_keras_213_layer_checkpoint_dependencies(tmp_path):
+    """tf.keras 2.13-2.15 archives name the layer lists _layer_checkpoint_dependencies."""
+    src = K2 / "mapping" / "rnn_wrappers.keras"
+
+    def rename(f):
+        def groups(g, prefix=""):
+            for key in list(g):
+                if isinstance(g[key], h5py.Group):
+                    yield from groups(g[key], f"{prefix}{key}/")
+                    if key == "layers":
+                        yield f"{prefix}{key}"
+
+        for path in list(groups(f)):  # deepest first
+            parent, _, _ = path.rpartition("/")
+            f.move(
+                path,
+                f"{parent}/_layer_checkpoint_dependencies"
+                if parent
+                else "_layer_checkpoint_dependencies",
+            )
+
+    bad = _rewrite_archive(src, tmp_path, replace={"model.weights.h5": _edit_weights(src, rename)})
+    want = read_model(src).keras_weights
+    got = read_model(bad).keras_weights
+    assert got.keys() == want.keys()
+    for key in want:
+        assert _digests(got[key][1]) == _digests(want[key][1]), key

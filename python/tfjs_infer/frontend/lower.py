@@ -56,7 +56,7 @@ def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
             (names[i] if names else "/".join(key) + f"/vars/{i}")
             for key, (names, arrays) in spec.keras_weights.items()
             for i in range(len(arrays))
-            if (key, i) not in ctx.used_weights
+            if id(arrays[i]) not in ctx.used_weights
         ]
         if unused:
             shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")

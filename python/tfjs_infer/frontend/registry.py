@@ -189,7 +189,7 @@ class LayerCall:
     # this layer's key in it, and the set of (key, index) pairs taken so far.
     weight_tree: KerasWeightTree | None = None
     weight_key: tuple[str, ...] = ()
-    used_weights: set[tuple[tuple[str, ...], int]] | None = None
+    used_weights: set[int] | None = None  # ids of the arrays taken
     parent: LayerCall | None = None  # set on sub-layer views (see sub())
     non_trainable: int = 0  # of which non-trainable (BatchNorm statistics, frozen layers)
 
@@ -360,48 +360,30 @@ class LayerCall:
         return [path, f"{self.name}/{name}"]
 
     def _ordered(self) -> tuple[tuple[str, ...], list[np.ndarray]]:
-        """(key, arrays) of this layer's own variables in a Keras file.
+        """(key, arrays) of this layer's own variables in a Keras file."""
+        return self.weight_key, self.ordered_weights or []
 
-        An RNN layer keeps its variables in its cell (``lstm/cell/vars`` in
-        ``.keras`` files): when the layer itself has none, its cell's are used.
-        """
-        arrays = self.ordered_weights or []
-        if not arrays and self.ordered_names is None and self.weight_tree:
-            cell = (*self.weight_key, "cell")
-            if cell in self.weight_tree:
-                return cell, self.weight_tree[cell][1]
-        return self.weight_key, arrays
-
-    def _mark(self, key: tuple[str, ...], i: int) -> None:
+    def _mark(self, arr: np.ndarray) -> np.ndarray:
+        # Keras files: taken arrays are tracked by identity, which survives
+        # any slicing of ordered_weights into cells or directions.
         if self.used_weights is not None:
-            self.used_weights.add((key, i))
+            self.used_weights.add(id(arr))
+        return arr
 
     def _find_weight(self, name: str, index: int | None) -> np.ndarray | None:
         if self.ordered_weights is not None:
             if self.ordered_names is not None:
                 for i, wname in enumerate(self.ordered_names):
                     if _short_name(wname) == name:
-                        self._mark_name(wname)
-                        return self.ordered_weights[i]
-            key, arrays = self._ordered()
+                        return self._mark(self.ordered_weights[i])
+            _, arrays = self._ordered()
             if index is not None and index < len(arrays):
-                if self.ordered_names is not None:
-                    self._mark_name(self.ordered_names[index])
-                else:
-                    self._mark(key, index)
-                return arrays[index]
+                return self._mark(arrays[index])
             return None
         if self.store is None:
             return None
         found = self.store.find(self._candidates(name))
         return None if found is None else self.store.take(found)
-
-    def _mark_name(self, wname: str) -> None:
-        # .h5 weights are tracked by their full name within the layer's key.
-        tree = self.weight_tree or {}
-        names = tree.get(self.weight_key, (None, []))[0] or []
-        if wname in names:
-            self._mark(self.weight_key, names.index(wname))
 
 
 class GraphBuilder:

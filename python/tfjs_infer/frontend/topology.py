@@ -41,8 +41,8 @@ class BuildContext:
     # Keras files: per layer path (tuple of names), the ordered weights.
     ordered: dict[tuple[str, ...], tuple[list[str] | None, list[np.ndarray]]] | None = None
     state: dict[str, Any] = field(default_factory=dict)
-    # Keras files: the (layer key, index) pairs of the variables lowerings took.
-    used_weights: set[tuple[tuple[str, ...], int]] = field(default_factory=set)
+    # Keras files: the ids of the weight arrays lowerings took.
+    used_weights: set[int] = field(default_factory=set)
 
 
 @dataclass

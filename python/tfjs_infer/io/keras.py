@@ -346,12 +346,71 @@ def _map_container(
                 f"{path}: the weights at {layer_path} belong to layer '{own[0]}', but the config "
                 f"puts layer '{name}' there"
             )
-        out[(*scope, name)] = (None, list(own[1]) if own else [])
-        claimed.add(layer_path)
+        consumed: set[str] = set()
+        flat = _flat_vars(ecls, entry.get("config"), layer_path, by_path, consumed)
+        out[(*scope, name)] = (None, flat)
         for p, (_, arrays) in by_path.items():
-            if p.startswith(layer_path + "/") and arrays:
+            if p.startswith(layer_path + "/") and arrays and p not in consumed:
                 rel = p[len(layer_path) + 1 :].split("/")
                 out[(*scope, name, *rel)] = (None, list(arrays))
+
+
+# Layers whose variables live in a cell sub-object ("<path>/cell/vars").
+RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
+
+
+def _flat_vars(
+    cls: str,
+    config: Any,
+    layer_path: str,
+    by_path: dict[str, tuple[str | None, list[np.ndarray]]],
+    consumed: set[str],
+) -> list[np.ndarray]:
+    """A layer's variables in canonical order (TFJS-FORMAT.md 3.4), gathering
+    those Keras stores in sub-objects: an RNN's cell (or its stacked cells in
+    list order), Bidirectional's forward then backward layer, TimeDistributed's
+    wrapped layer. Other layers: their own ``vars``."""
+
+    def own(p: str) -> list[np.ndarray]:
+        consumed.add(p)
+        return list(by_path.get(p, (None, []))[1])
+
+    def inner(key: str) -> tuple[str, Any]:
+        obj = config.get(key) if isinstance(config, dict) else None
+        if not isinstance(obj, dict):
+            return "", None
+        return _class(obj), obj.get("config")
+
+    arrays = own(layer_path)
+    if cls in RNN_LAYERS:
+        return arrays + own(f"{layer_path}/cell")
+    if cls == "RNN":
+        cell = config.get("cell") if isinstance(config, dict) else None
+        cells = cell if isinstance(cell, list) else None
+        if isinstance(cell, dict) and _class(cell) == "StackedRNNCells":
+            cells = (cell.get("config") or {}).get("cells")
+        if not isinstance(cells, list):
+            return arrays + own(f"{layer_path}/cell")
+        used: dict[str, int] = {}
+        for c in cells:
+            base = to_snake_case(_class(c) if isinstance(c, dict) else "")
+            n = used.get(base)
+            used[base] = 0 if n is None else n + 1
+            comp = base if n is None else f"{base}_{n + 1}"
+            arrays += own(f"{layer_path}/cell/cells/{comp}")
+        return arrays
+    if cls == "Bidirectional":
+        fcls, fcfg = inner("layer")
+        bcls, bcfg = inner("backward_layer")
+        if not bcls:
+            bcls, bcfg = fcls, fcfg
+        forward = _flat_vars(fcls, fcfg, f"{layer_path}/forward_layer", by_path, consumed)
+        backward = _flat_vars(bcls, bcfg, f"{layer_path}/backward_layer", by_path, consumed)
+        return arrays + forward + backward
+    if cls == "TimeDistributed":
+        icls, icfg = inner("layer")
+        return arrays + _flat_vars(icls, icfg, f"{layer_path}/layer", by_path, consumed)
+    return arrays
 
 
 # -- legacy HDF5 ------------------------------------------------------------------
