@@ -1,5 +1,6 @@
 """keras.ops calls recorded in Keras 3 Functional graphs (``x + y``,
-``x * 0.5``...), registered as ``keras.ops.<Class>``.
+``x * 0.5``...), registered as ``keras.ops.<Class>``, and tf.keras's
+TFOpLambda layers (TensorFlow functions called on symbolic tensors).
 
 Tensor operands of the same rank combine element-wise with broadcasting;
 a constant operand (a number, or a vector over the last axis) becomes a
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from .activations import activation_attrs
 from .merge import _broadcast_shape
 from .registry import OPS_PREFIX, GraphBuilder, LayerCall, Tensor, lowering
 
@@ -56,34 +58,101 @@ def _scale_shift(
     )
 )
 def lower_binary_op(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    op = (
-        layer.class_name[len(OPS_PREFIX) :]
-        if layer.class_name.startswith(OPS_PREFIX)
-        else layer.class_name
-    )
+    op = layer.class_name.removeprefix(OPS_PREFIX)
     ops = _operands(layer)
     if len(ops) != 2:
         raise layer.error(f"expects 2 operands, received {len(ops)}")
-    a, c = ops
+    return [binary(b, layer, op, ops[0], ops[1])]
+
+
+def binary(b: GraphBuilder, layer: LayerCall, op: str, a: Any, c: Any) -> Tensor:
+    """a <op> c where either operand is a Tensor or a constant."""
+    if op == "TrueDivide":
+        op = "Divide"
     if isinstance(a, Tensor) and isinstance(c, Tensor):
         if op not in _MERGE:
             raise layer.unsupported(f"{op} of two tensors is not supported")
         if len(a.shape) != len(c.shape):
             raise layer.unsupported("operands of different ranks")
-        return [b.op(_MERGE[op], layer, [a, c], shape=_broadcast_shape(layer, [a, c]))]
+        return b.op(_MERGE[op], layer, [a, c], shape=_broadcast_shape(layer, [a, c]))
     if not isinstance(a, Tensor) and not isinstance(c, Tensor):
         raise layer.unsupported("an operation on constants only")
     x = a if isinstance(a, Tensor) else c
     k = _const_vector(layer, c if x is a else a, x)
     one, zero = np.ones(1), np.zeros(1)
     if op == "Add":
-        return [_scale_shift(b, layer, x, one, k)]
+        return _scale_shift(b, layer, x, one, k)
     if op == "Multiply":
-        return [_scale_shift(b, layer, x, k, zero)]
+        return _scale_shift(b, layer, x, k, zero)
     if op == "Subtract":
-        return [
-            _scale_shift(b, layer, x, one, -k) if x is a else _scale_shift(b, layer, x, -one, k)
-        ]
-    if op in ("Divide", "TrueDivide") and x is a:
-        return [_scale_shift(b, layer, x, 1.0 / k, zero)]
+        return _scale_shift(b, layer, x, one, -k) if x is a else _scale_shift(b, layer, x, -one, k)
+    if op == "Divide" and x is a:
+        return _scale_shift(b, layer, x, 1.0 / k, zero)
     raise layer.unsupported(f"{op} with a constant operand in this position")
+
+
+# tf.keras (Keras 2) records TensorFlow calls on symbolic tensors as TFOpLambda
+# layers naming the function; these are the element-wise ones supported.
+_TF_BINARY = {
+    "__operators__.add": "Add",
+    "math.add": "Add",
+    "math.subtract": "Subtract",
+    "math.multiply": "Multiply",
+    "math.truediv": "Divide",
+    "math.divide": "Divide",
+    "math.maximum": "Maximum",
+    "math.minimum": "Minimum",
+}
+_TF_UNARY = {
+    "nn.relu": "relu",
+    "math.sigmoid": "sigmoid",
+    "nn.sigmoid": "sigmoid",
+    "math.tanh": "tanh",
+    "nn.tanh": "tanh",
+    "math.exp": "exponential",
+    "nn.relu6": "relu6",
+    "nn.silu": "swish",
+    "nn.swish": "swish",
+    "math.softplus": "softplus",
+    "nn.softplus": "softplus",
+    "nn.elu": "elu",
+    "nn.selu": "selu",
+    "math.softsign": "softsign",
+    "nn.softsign": "softsign",
+}
+_TF_OTHER = ("nn.gelu", "nn.leaky_relu", "nn.softmax")
+
+
+@lowering("TFOpLambda")
+def lower_tf_op_lambda(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    fn = layer.config.get("function")
+    ops = _operands(layer)
+    if fn in _TF_BINARY:
+        x = ops[0] if ops else layer.kwargs.get("x")
+        y = ops[1] if len(ops) > 1 else layer.kwargs.get("y")
+        if x is None or y is None:
+            raise layer.error(f"tf.{fn} needs two operands")
+        return [binary(b, layer, _TF_BINARY[fn], x, y)]
+    if fn not in _TF_UNARY and fn not in _TF_OTHER:
+        supported = sorted([*_TF_BINARY, *_TF_UNARY, *_TF_OTHER])
+        raise layer.unsupported(
+            f"TensorFlow function tf.{fn} (supported: "
+            + ", ".join(f"tf.{f}" for f in supported)
+            + ")"
+        )
+    x = ops[0] if ops else layer.kwargs.get("features", layer.kwargs.get("x"))
+    if not isinstance(x, Tensor):
+        raise layer.unsupported(f"tf.{fn} of a constant")
+    if fn == "nn.softmax":
+        axis = layer.kwargs.get("axis", -1)
+        if not isinstance(axis, int):
+            raise layer.unsupported(f"tf.nn.softmax over axis {axis!r}")
+        return [b.op("softmax", layer, [x], attrs={"axis": axis}, shape=x.shape)]
+    if fn == "nn.gelu":
+        approx = bool(layer.kwargs.get("approximate", False))
+        attrs: dict[str, Any] = {"activation": "gelu_tanh" if approx else "gelu"}
+    elif fn == "nn.leaky_relu":
+        attrs = {"activation": "leaky_relu", "act_alpha": float(layer.kwargs.get("alpha", 0.2))}
+    else:
+        attrs = activation_attrs(_TF_UNARY[fn], "keras2", layer)
+    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]

@@ -97,7 +97,7 @@ def get_lowering(class_name: str, layer_name: str) -> LoweringFn:
     fn = _LOWERINGS.get(canonical_class(class_name))
     if fn is None:
         hint = ""
-        if class_name in ("Lambda", "TFOpLambda", "SlicingOpLambda", "TFSMLayer"):
+        if class_name in ("Lambda", "SlicingOpLambda", "TFSMLayer"):
             hint = " It runs arbitrary code, which tfjs_infer never executes."
         raise UnsupportedLayerError(
             f"layer '{layer_name}' has class '{class_name}', which tfjs_infer does not support."

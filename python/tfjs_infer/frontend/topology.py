@@ -247,14 +247,16 @@ class _NodeArgs:
             for k, v in (node.get("kwargs") or {}).items():
                 self._kwarg(k, v, _keras3_ref)
         elif isinstance(node, list):  # Keras 2 / TF.js: [[name, node, tensor, kwargs], ...]
+            if _is_leaf_ref(node):  # one flat element (tf.keras TFOpLambda nodes)
+                node = [node]
             for item in node:
                 if not _is_leaf_ref(item):
                     raise InvalidModelError(f"{source}: layer '{layer}' has a bad inbound node {item!r}")
                 if item[0] == "_CONSTANT_VALUE":
-                    raise UnsupportedLayerError(
-                        f"{source}: layer '{layer}' takes a constant input; not supported"
-                    )
-                self.refs.append(tuple(item[:3]))
+                    # A constant operand of a tf-op call (3.0 - x): its value is item[2].
+                    self.constants.append((len(self.refs) + len(self.constants), item[2]))
+                else:
+                    self.refs.append(tuple(item[:3]))
                 if len(item) > 3 and isinstance(item[3], dict):
                     self.kwargs = {}
                     self.kwarg_refs = {}
@@ -466,7 +468,7 @@ def _call_layer(
         and (not has_lowering(class_name) or "__constants__" in kwargs)
     )
     fn = get_lowering(OPS_PREFIX + class_name if is_op else class_name, name)
-    if "__constants__" in kwargs and not is_op:
+    if "__constants__" in kwargs and not is_op and cls != "TFOpLambda":
         raise UnsupportedLayerError(
             f"{ctx.source}: layer '{name}' is called with a non-tensor positional argument "
             f"{str(kwargs['__constants__'][0][1])[:80]}; not supported",
@@ -492,7 +494,7 @@ def _call_layer(
         weight_key=key,
         used_weights=ctx.used_weights,
     )
-    if not inputs:
+    if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
     outs = fn(call, ctx.builder)
     ctx.builder.record_layer(call, outs)
