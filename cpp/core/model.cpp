@@ -77,8 +77,8 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
 CompiledModel::~CompiledModel() = default;
 
 void CompiledModel::set_num_threads(int n) {
-  num_threads_ = n > 0 ? n : default_num_threads();
-  if (num_threads_ > 256) num_threads_ = 256;
+  int t = n > 0 ? n : default_num_threads();
+  num_threads_.store(t > 256 ? 256 : t, std::memory_order_relaxed);
 }
 
 const char* CompiledModel::isa() const { return isa_name(kernels_->isa); }
@@ -263,7 +263,7 @@ void CompiledModel::run(const std::vector<TensorView>& inputs,
 
   RunContext ctx;
   ctx.kernels = kernels_;
-  ctx.num_threads = num_threads_;
+  ctx.num_threads = num_threads();  // read once: a concurrent set applies to the next call
   ctx.scratch = base ? base + plan->scratch_offset : nullptr;
   for (size_t i = 0; i < ops_.size(); ++i) {
     const OpNode& node = graph_.nodes[i];

@@ -3,6 +3,7 @@
 // run() may be called from many threads at once.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,7 +39,7 @@ class CompiledModel {
   // Runs the graph. `outputs` must point to buffers of output_types() shapes.
   void run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) const;
 
-  int num_threads() const { return num_threads_; }
+  int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
   void set_num_threads(int n);
   const char* isa() const;
   const Graph& graph() const { return graph_; }
@@ -54,7 +55,8 @@ class CompiledModel {
 
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
-  int num_threads_ = 1;
+  // Atomic: Python may set it while other threads are inside run().
+  std::atomic<int> num_threads_{1};
   std::vector<OpPtr> ops_;
   std::vector<int> last_use_;  // per value: index of the last op reading it
 
