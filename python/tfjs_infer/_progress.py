@@ -55,12 +55,14 @@ class Progress:
         if self.mode != 1:
             return
         now = time.perf_counter()
-        if done < self.total and now - self.last_draw < _REDRAW_S:
-            return
+        if done >= self.total or now - self.last_draw < _REDRAW_S:
+            return  # the final line is close()'s
         self.last_draw = now
         self._write("\r" + self._line(now))
 
     def close(self) -> None:
+        """Print the final line (all steps done)."""
+        self.done = self.total
         if self.mode == 0:
             return
         now = time.perf_counter()

@@ -1,110 +1,435 @@
-"""The ``tfjs-infer`` command: demo, summary, predict, bench."""
+"""The ``tfjs-infer`` command: demo, summary, predict, bench.
+
+    tfjs-infer demo                          predict the bundled digits example
+    tfjs-infer summary MODEL                 Keras-style layer table
+    tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
+    tfjs-infer bench MODEL [--batch-size N]  latency and throughput
+
+MODEL is anything ``tfjs_infer.load_model`` takes: model.json or its folder,
+.keras, .h5, a .zip, or an http(s) URL. INPUT is .npy, .npz, .json or .csv
+data, or image files (or a folder of images), which are resized and scaled as
+the model's metadata says (Teachable Machine: centre crop, imageSize, x/127-1).
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import os
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import examples
-from .errors import TfjsInferError
-from .model import load_model
+from . import __version__, examples
+from .errors import InputShapeError, InputValueError, TfjsInferError
+from .model import Model, load_model
 from .postprocess import top_k
 
+_DATA_SUFFIXES = (".npy", ".npz", ".json", ".csv")
 
+
+# -- demo ---------------------------------------------------------------------
 def _demo(args: argparse.Namespace) -> int:
     model = load_model(examples.digits_path())
     x, y = examples.digits_samples()
     info = examples.digits_info()
-    labels = info.get("labels")
+    labels = model.labels or info.get("labels")
     start = time.perf_counter()
     probs = model.predict(x, batch_size=args.batch_size)
     elapsed = time.perf_counter() - start
     best = top_k(probs, k=3, labels=labels)
+    assert best.labels is not None
     print(f"tfjs-infer demo: {examples.digits_path().parent.name} model, {len(x)} held-out samples")
     for i in range(min(args.show, len(x))):
         tops = ", ".join(f"{lab} {s:.3f}" for lab, s in zip(best.labels[i], best.scores[i]))
         print(f"  sample {i:3d}: true {y[i]}  top-3: {tops}")
     accuracy = float(np.mean(best.indices[:, 0] == y))
     keras = info.get("keras_accuracy")
-    print(f"accuracy: {accuracy:.4f} ({int(round(accuracy * len(x)))}/{len(x)})"
-          + (f"; Keras measured {keras:.4f}" if keras is not None else ""))
-    print(f"predict time: {elapsed * 1e3:.2f} ms for {len(x)} rows ({model.isa}, {model.num_threads} threads)")
+    print(
+        f"accuracy: {accuracy:.4f} ({round(accuracy * len(x))}/{len(x)})"
+        + (f"; Keras measured {keras:.4f}" if keras is not None else "")
+    )
+    print(
+        f"predict time: {elapsed * 1e3:.2f} ms for {len(x)} rows "
+        f"({model.isa}, {model.num_threads} threads)"
+    )
     if keras is not None and abs(accuracy - keras) > 1e-9:
         print("MISMATCH: accuracy differs from what Keras measured", file=sys.stderr)
         return 1
     return 0
 
 
+# -- summary ------------------------------------------------------------------
 def _summary(args: argparse.Namespace) -> int:
-    load_model(args.model).summary()
+    model = _load(args)
+    model.summary(line_length=args.line_length)
+    print(f"Source: {model.source}")
     return 0
 
 
+# -- predict ------------------------------------------------------------------
 def _predict(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
-    x = np.load(args.input)
-    probs = model.predict(x, batch_size=args.batch_size)
-    if args.top_k:
-        r = top_k(probs, k=args.top_k, labels=model.labels)
-        for i in range(len(r.indices)):
-            names = r.labels[i] if r.labels else r.indices[i].tolist()
-            print(i, ", ".join(f"{n}:{s:.4f}" for n, s in zip(names, r.scores[i])))
-    elif args.out:
-        np.save(args.out, probs)
-    else:
-        np.set_printoptions(precision=5, suppress=True)
-        print(probs)
+    model = _load(args)
+    names, x = read_inputs(model, args.inputs, normalization=args.normalize)
+    if args.progress != "auto":
+        os.environ["TFJS_INFER_PROGRESS"] = args.progress
+    outputs = model.predict(
+        x, batch_size=args.batch_size, verbose=0 if args.progress == "never" else 1
+    )
+    out_list = _as_list(outputs)
+    out_names = [t.name for t in model.outputs]
+    labels = _read_labels_file(args.labels_file) if args.labels_file else model.labels
+    ranked = None
+    if args.top_k or args.labels or args.labels_file:
+        j = model._output_index(args.output, labels)
+        probs = out_list[j]
+        k = args.top_k or 1
+        if labels is not None and len(labels) != probs.shape[-1]:
+            raise InputShapeError(
+                f"{len(labels)} labels for output '{out_names[j]}' with {probs.shape[-1]} classes"
+            )
+        if (args.labels or args.labels_file) and labels is None:
+            print("tfjs-infer: the model has no labels; printing class indices", file=sys.stderr)
+        use = labels if (args.labels or args.labels_file) else None
+        ranked = top_k(probs, k=k, labels=use)
+    if args.out:
+        _write_out(Path(args.out), names, out_list, out_names, ranked)
+        print(f"wrote {args.out} ({len(names)} rows)", file=sys.stderr)
+        return 0
+    if ranked is not None:
+        cls = ranked.labels if ranked.labels is not None else ranked.indices.tolist()
+        for name, row, scores in zip(names, cls, ranked.scores.tolist()):
+            print(f"{name}: " + ", ".join(f"{c} {s:.4f}" for c, s in zip(row, scores)))
+        return 0
+    with np.printoptions(precision=6, suppress=True, linewidth=120, threshold=1000):
+        for j, out in enumerate(out_list):
+            if len(out_list) > 1:
+                print(f"# output {j}: {out_names[j]} {out.shape}")
+            for name, row in zip(names, out):
+                print(f"{name}: {np.array2string(np.asarray(row), separator=', ')}")
     return 0
 
 
+def read_inputs(
+    model: Model, paths: Sequence[str], normalization: str | None = None
+) -> tuple[list[str], Any]:
+    """Read INPUT arguments into what ``model.predict`` takes, plus a name per row.
+
+    Image files (and folders of them) become one batch; .npy/.npz/.json/.csv
+    files give arrays (several files: one per model input, in order).
+    """
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            from .images import is_image_path
+
+            found = sorted(q for q in p.iterdir() if q.is_file() and is_image_path(q))
+            if not found:
+                raise InputValueError(f"{p}: the folder holds no image files")
+            files += found
+        elif not p.exists():
+            raise InputValueError(f"{p}: no such file")
+        else:
+            files.append(p)
+    from .images import is_image_path, load_images
+
+    images = [f for f in files if is_image_path(f)]
+    if images:
+        if len(images) != len(files):
+            raise InputValueError("give either image files or data files (.npy, .npz, .json, .csv)")
+        return [f.name for f in images], load_images(images, model, normalization=normalization)
+    for f in files:
+        if f.suffix.lower() not in _DATA_SUFFIXES:
+            raise InputValueError(
+                f"{f}: unknown input type '{f.suffix}'; expected .npy, .npz, .json, .csv or images"
+            )
+    if len(files) == 1:
+        data = _read_data_file(files[0], model)
+    else:
+        arrays = [_read_data_file(f, model) for f in files]
+        if any(isinstance(a, (dict, list)) for a in arrays):
+            raise InputValueError("with several input files, each must hold one array")
+        data = arrays
+    first = (
+        next(iter(data.values()))
+        if isinstance(data, dict)
+        else (data[0] if isinstance(data, list) else data)
+    )
+    n = len(first) if np.ndim(first) > 0 else 1
+    return [str(i) for i in range(n)], data
+
+
+def _read_data_file(path: Path, model: Model) -> Any:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            names = [t.name for t in model.inputs]
+            if set(names) <= set(arrays):
+                return {k: arrays[k] for k in names}
+            if len(arrays) == len(names):
+                return list(arrays.values()) if len(names) > 1 else next(iter(arrays.values()))
+            raise InputValueError(
+                f"{path}: holds arrays {sorted(arrays)}; the model's inputs are {names}"
+            )
+        if suffix == ".json":
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(doc, dict):
+                return {k: np.asarray(v) for k, v in doc.items()}
+            return np.asarray(doc)
+        return _read_csv(path, model)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, TfjsInferError):
+            raise
+        raise InputValueError(f"{path}: cannot read ({exc})") from None
+
+
+def _read_csv(path: Path, model: Model) -> np.ndarray:
+    """Numeric CSV, one row per sample; a non-numeric first row is a header."""
+    rows = [r for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))) if r]
+    if rows and not _numeric(rows[0]):
+        rows = rows[1:]
+    try:
+        x = np.asarray([[float(v) for v in r] for r in rows], dtype=np.float64)
+    except ValueError as exc:
+        raise InputValueError(f"{path}: not a numeric CSV ({exc})") from None
+    shape = model.inputs[0].shape
+    fixed = shape[1:]
+    flat_rows = len(shape) > 2 and all(d is not None for d in fixed) and x.ndim == 2
+    if flat_rows and x.shape[1] == int(np.prod(fixed)):
+        x = x.reshape((len(x), *fixed))  # flattened rows of an image-like input
+    return x
+
+
+def _numeric(row: Sequence[str]) -> bool:
+    try:
+        [float(v) for v in row]
+    except ValueError:
+        return False
+    return True
+
+
+def _read_labels_file(path: str) -> list[str]:
+    from .io.sidecar import labels_from_metadata, parse_labels_txt
+
+    data = Path(path).read_bytes()
+    if path.lower().endswith(".json"):
+        doc = json.loads(data)
+        labels = doc if isinstance(doc, list) else labels_from_metadata(doc)
+        if not isinstance(labels, list):
+            raise InputValueError(f"{path}: no labels list found")
+        return [str(v) for v in labels]
+    labels = parse_labels_txt(data, path)
+    if labels is None:
+        raise InputValueError(f"{path}: no labels found")
+    return labels
+
+
+def _as_list(outputs: Any) -> list[np.ndarray]:
+    if isinstance(outputs, dict):
+        return list(outputs.values())
+    return list(outputs) if isinstance(outputs, list) else [outputs]
+
+
+def _write_out(
+    path: Path, names: list[str], outs: list[np.ndarray], out_names: list[str], ranked: Any
+) -> None:
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        if len(outs) != 1:
+            raise InputValueError("the model has several outputs: write them to .npz or .json")
+        np.save(path, outs[0])
+    elif suffix == ".npz":
+        np.savez(path, **dict(zip(out_names, outs)))
+    elif suffix == ".json":
+        rows: list[dict[str, Any]] = []
+        for i, name in enumerate(names):
+            row: dict[str, Any] = {"input": name}
+            row.update({o: outs[j][i].tolist() for j, o in enumerate(out_names)})
+            if ranked is not None:
+                row["top_k"] = ranked.indices[i].tolist()
+                row["scores"] = ranked.scores[i].tolist()
+                if ranked.labels is not None:
+                    row["labels"] = ranked.labels[i]
+            rows.append(row)
+        path.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    elif suffix == ".csv":
+        with path.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            if ranked is not None:
+                k = ranked.indices.shape[-1]
+                head = ["input"] + [f"{c}{r}" for r in range(1, k + 1) for c in ("class", "score")]
+                w.writerow(head)
+                cls = ranked.labels if ranked.labels is not None else ranked.indices.tolist()
+                for i, name in enumerate(names):
+                    cells = [v for pair in zip(cls[i], ranked.scores[i].tolist()) for v in pair]
+                    w.writerow([name, *cells])
+            else:
+                flat = [o.reshape(len(o), -1) for o in outs]
+                head = ["input"] + [
+                    f"{o}[{c}]" for o, f_ in zip(out_names, flat) for c in range(f_.shape[1])
+                ]
+                w.writerow(head)
+                for i, name in enumerate(names):
+                    w.writerow([name] + [repr(float(v)) for f_ in flat for v in f_[i]])
+    else:
+        raise InputValueError(f"--out {path}: use .npy, .npz, .json or .csv")
+
+
+# -- bench --------------------------------------------------------------------
 def _bench(args: argparse.Namespace) -> int:
-    model = load_model(args.model)
-    shape = [args.batch_size if d is None else d for d in model.inputs[0].shape]
-    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
-    for _ in range(5):
+    t0 = time.perf_counter()
+    model = _load(args)
+    load_s = time.perf_counter() - t0
+    rng = np.random.default_rng(0)
+    xs = []
+    for t in model.inputs:
+        shape = [args.batch_size] + [args.dim if d is None else d for d in t.shape[1:]]
+        if t.dtype == "int32":
+            xs.append(rng.integers(0, 2, size=shape, dtype=np.int32))
+        else:
+            xs.append(rng.standard_normal(shape).astype(np.float32))
+    x: Any = xs[0] if len(xs) == 1 else xs
+    t1 = time.perf_counter()
+    model.predict_on_batch(x)
+    first = time.perf_counter() - t1
+    for _ in range(args.warmup):
         model.predict_on_batch(x)
     times = []
+    deadline = time.perf_counter() + args.max_seconds
     for _ in range(args.repeats):
         t = time.perf_counter()
         model.predict_on_batch(x)
         times.append(time.perf_counter() - t)
-    med = float(np.median(times))
-    print(f"batch {args.batch_size}: median {med * 1e3:.3f} ms, {args.batch_size / med:.1f} rows/s")
+        if time.perf_counter() > deadline:
+            break
+    arr = np.array(times)
+    med, p90, best = (float(v) for v in (np.median(arr), np.percentile(arr, 90), arr.min()))
+    shapes = ", ".join(f"{a.shape}" for a in xs)
+    result = {
+        "model": model.source,
+        "isa": model.isa,
+        "num_threads": model.num_threads,
+        "batch_size": args.batch_size,
+        "inputs": shapes,
+        "load_ms": load_s * 1e3,
+        "first_call_ms": first * 1e3,
+        "median_ms": med * 1e3,
+        "p90_ms": p90 * 1e3,
+        "min_ms": best * 1e3,
+        "rows_per_s": args.batch_size / med,
+        "calls": len(times),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"model: {model.source} ({model.isa}, {model.num_threads} threads); inputs {shapes}")
+    print(f"load {load_s * 1e3:.1f} ms; first call {first * 1e3:.3f} ms")
+    print(
+        f"batch {args.batch_size}: median {med * 1e3:.3f} ms, p90 {p90 * 1e3:.3f} ms, "
+        f"min {best * 1e3:.3f} ms over {len(times)} calls; "
+        f"throughput {args.batch_size / med:,.1f} rows/s"
+    )
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="tfjs-infer", description=__doc__)
+# -- main ---------------------------------------------------------------------
+def _load(args: argparse.Namespace) -> Model:
+    return load_model(args.model, num_threads=args.threads, isa=args.isa)
+
+
+def _model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="model.json, its folder, .keras, .h5, .zip or an http(s) URL")
+    p.add_argument("--threads", type=int, default=None, help="core threads per call (default: all)")
+    p.add_argument("--isa", choices=["generic", "avx2", "avx512", "neon"], default=None)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, received {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``tfjs-infer``."""
+    parser = argparse.ArgumentParser(
+        prog="tfjs-infer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"tfjs-infer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
     p = sub.add_parser("demo", help="predict the bundled digits example and print its accuracy")
-    p.add_argument("--show", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--show", type=int, default=5, help="predictions to print")
+    p.add_argument("--batch-size", type=_positive, default=32)
     p.set_defaults(fn=_demo)
+
     p = sub.add_parser("summary", help="print a Keras-style summary of MODEL")
-    p.add_argument("model")
+    _model_options(p)
+    p.add_argument("--line-length", type=int, default=None)
     p.set_defaults(fn=_summary)
-    p = sub.add_parser("predict", help="predict INPUT.npy with MODEL")
-    p.add_argument("model")
-    p.add_argument("input")
-    p.add_argument("--top-k", type=int, default=0)
-    p.add_argument("--out")
-    p.add_argument("--batch-size", type=int, default=32)
+
+    p = sub.add_parser("predict", help="predict INPUT files with MODEL")
+    _model_options(p)
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help=".npy/.npz/.json/.csv data, or image files or folders",
+    )
+    p.add_argument("--top-k", type=_positive, default=0, help="print the K best classes per row")
+    p.add_argument("--labels", action="store_true", help="print class names (model labels)")
+    p.add_argument("--labels-file", help="labels.txt or a JSON list to use as class names")
+    p.add_argument("--output", default=None, help="which output to rank (name or index)")
+    p.add_argument("--out", help="write results to FILE (.npy, .npz, .json, .csv)")
+    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument(
+        "--normalize",
+        choices=["tm-js", "tm-keras", "unit", "raw"],
+        default=None,
+        help="image scaling (default: tm-js for Teachable Machine models, else raw)",
+    )
+    p.add_argument(
+        "--progress",
+        choices=["auto", "always", "never"],
+        default="auto",
+        help="progress bar on stderr (auto: when it is a terminal)",
+    )
     p.set_defaults(fn=_predict)
+
     p = sub.add_parser("bench", help="time predict on random input")
-    p.add_argument("model")
-    p.add_argument("--batch-size", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=200)
+    _model_options(p)
+    p.add_argument("--batch-size", type=_positive, default=1)
+    p.add_argument("--repeats", type=_positive, default=200)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--max-seconds", type=float, default=20.0)
+    p.add_argument("--dim", type=_positive, default=16, help="size for unknown non-batch dims")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``tfjs-infer`` script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "output", None) is not None and str(args.output).lstrip("-").isdigit():
+        args.output = int(args.output)
     try:
         return int(args.fn(args))
     except TfjsInferError as exc:
         print(f"tfjs-infer: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
 
 
 if __name__ == "__main__":

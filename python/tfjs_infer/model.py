@@ -323,7 +323,6 @@ class Model:
                     progress.update(step + 1)
             outs = [np.concatenate([p[j] for p in parts]) for j in range(len(self._outputs))]
         if progress is not None:
-            progress.update(steps)
             progress.close()
         return self._structure(outs)
 
