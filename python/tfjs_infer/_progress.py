@@ -13,6 +13,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .errors import InputValueError
+
 _WIDTH = 30
 _REDRAW_S = 0.1  # redraw at most this often: the bar must cost nothing per batch
 
@@ -23,7 +25,7 @@ def resolve_verbose(verbose: Any) -> int:
         return 1
     if isinstance(verbose, bool) or verbose in (0, 1, 2):
         return int(verbose)
-    raise ValueError(f"verbose must be 0, 1, 2 or 'auto', received {verbose!r}")
+    raise InputValueError(f"verbose must be 0, 1, 2 or 'auto', received {verbose!r}")
 
 
 class Progress:

@@ -249,7 +249,7 @@ def _write_out(
             raise InputValueError("the model has several outputs: write them to .npz or .json")
         np.save(path, outs[0])
     elif suffix == ".npz":
-        np.savez(path, **dict(zip(out_names, outs)))
+        np.savez(path, **dict(zip(out_names, outs)))  # type: ignore[arg-type]  # numpy's stub
     elif suffix == ".json":
         rows: list[dict[str, Any]] = []
         for i, name in enumerate(names):
@@ -307,9 +307,9 @@ def _bench(args: argparse.Namespace) -> int:
     times = []
     deadline = time.perf_counter() + args.max_seconds
     for _ in range(args.repeats):
-        t = time.perf_counter()
+        tic = time.perf_counter()
         model.predict_on_batch(x)
-        times.append(time.perf_counter() - t)
+        times.append(time.perf_counter() - tic)
         if time.perf_counter() > deadline:
             break
     arr = np.array(times)

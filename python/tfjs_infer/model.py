@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _core
 from ._progress import Progress
-from .errors import InputDtypeError, InputShapeError, InvalidModelError
+from .errors import InputDtypeError, InputShapeError, InputValueError, InvalidModelError
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
 from .io import DEFAULT_MAX_BYTES, ModelSpec, Source, WeightsSource, read_model
@@ -302,7 +302,7 @@ class Model:
         arrays = self._prepare_inputs(x)
         bs = _DEFAULT_BATCH if batch_size is None else batch_size
         if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
-            raise ValueError(f"batch_size must be a positive integer, received {batch_size!r}")
+            raise InputValueError(f"batch_size must be a positive integer, received {batch_size!r}")
         bs = int(bs)
         n = arrays[0].shape[0]
         for info, a in zip(self._inputs, arrays):

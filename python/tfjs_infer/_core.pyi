@@ -1,0 +1,68 @@
+# Hand-written stub of the compiled module tfjs_infer._core (cpp/bindings/module.cpp).
+# tests/usability/test_typing.py checks that its names match the compiled module:
+# when you add or remove a binding, update this file.
+from collections.abc import Mapping, Sequence
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+_Shape = Sequence[int | None]
+_ValueType = tuple[tuple[int | None, ...], str]  # (shape, dtype name)
+
+_testing: ModuleType  # raw kernels for the test suite; not a public API
+
+class Graph:
+    """A graph of core ops under construction (built by tfjs_infer.frontend)."""
+
+    def __init__(self) -> None: ...
+    def add_input(self, name: str, shape: _Shape, dtype: str = "float32") -> int:
+        """Declare a model input (None = any size); returns its value id."""
+    def add_op(
+        self,
+        type: str,
+        name: str,
+        inputs: Sequence[int],
+        attrs: Mapping[str, Any] = ...,
+        weights: Mapping[str, np.ndarray | None] = ...,
+        num_outputs: int = 1,
+    ) -> list[int]:
+        """Append an op reading value ids `inputs`; returns its output value ids."""
+    def set_outputs(self, outputs: Sequence[int], /) -> None:
+        """The value ids the model returns, in order."""
+    @property
+    def num_values(self) -> int: ...
+    @property
+    def num_ops(self) -> int: ...
+
+class CompiledModel:
+    """A graph after passes, with prepacked weights; run() is thread-safe."""
+
+    def __init__(
+        self, graph: Graph, isa: str = "", num_threads: int = 0, optimize: bool = True
+    ) -> None: ...
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
+    def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
+        """The outputs' (shape, dtype) for these concrete input shapes (validates them)."""
+    def value_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
+        """Every graph value's (shape, dtype) for these input shapes."""
+    def ops(self) -> list[tuple[str, str, list[int], list[int]]]:
+        """(name, op type, input ids, output ids) of each op after the passes."""
+    @property
+    def num_threads(self) -> int: ...
+    @num_threads.setter
+    def num_threads(self, value: int) -> None: ...
+    @property
+    def isa(self) -> str: ...
+    @property
+    def num_plans(self) -> int: ...
+
+def build_info() -> dict[str, Any]:
+    """ISAs built and selected, OpenMP, CUDA and compiler facts."""
+
+def available_isas() -> list[str]:
+    """Instruction sets this build can run on this CPU."""
+
+def registered_ops() -> list[str]:
+    """Every core op type the registry knows."""
