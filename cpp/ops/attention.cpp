@@ -1,7 +1,7 @@
 // Op "attention": the core of Keras MultiHeadAttention, Attention and
 // AdditiveAttention after their projections.
 //
-// Inputs: q (N, Tq, H*Dk), k (N, Tk, H*Dk), v (N, Tk, H*Dv), then the masks
+// Inputs: q (N, Tq, H*Dk), k (N, Tk, G*Dk), v (N, Tk, G*Dv), then the masks
 // named by the attr "masks" in order: "full" (N|1, Tq|1, Tk), "query" (N, Tq)
 // (rows of masked queries are masked), "key" (N, Tk), "query_out" (N, Tq)
 // (outputs of masked queries are zeroed, as Keras Attention does). A mask
@@ -15,7 +15,9 @@
 // when "zero_masked" (Keras's Softmax-layer path) or the mean of v otherwise
 // (the fused dot-product path, where all logits are equally large negative).
 // Outputs: o (N, Tq, H*Dv) and, with "return_scores", the probabilities
-// (N, H, Tq, Tk).
+// (N, H, Tq, Tk). G = "kv_heads" (default H) key/value heads serve H / G
+// query heads each (GroupedQueryAttention: query head h reads kv head
+// h / (H / G)).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,9 +32,11 @@ namespace {
 enum class MaskKind { kFull, kQuery, kKey, kQueryOut };
 
 class AttentionOp final : public Op {
-public:
-  AttentionOp(const OpNode &node, const KernelTable &)
-      : Op(node), heads_(node.attr_int("heads", 1)),
+ public:
+  AttentionOp(const OpNode& node, const KernelTable&)
+      : Op(node),
+        heads_(node.attr_int("heads", 1)),
+        kv_heads_(node.attr_int("kv_heads", node.attr_int("heads", 1))),
         scale_(node.attr_float("scale", 1.0)),
         causal_(node.attr_int("causal", 0) != 0),
         window_(node.attr_int("window", 0)),
@@ -42,12 +46,11 @@ public:
         outer_(node.attr_float("add_outer", 1.0)) {
     const std::string mode = node.attr_str("score", "dot");
     if (mode != "dot" && mode != "additive")
-      fail(ErrorKind::kInvalidModel,
-           where() + ": unknown score '" + mode + "'");
+      fail(ErrorKind::kInvalidModel, where() + ": unknown score '" + mode + "'");
     additive_ = mode == "additive";
-    if (heads_ < 1 || window_ < 0)
-      fail(ErrorKind::kInvalidModel, where() + ": bad heads or window");
-    for (const std::string &m : split(node.attr_str("masks", ""))) {
+    if (heads_ < 1 || kv_heads_ < 1 || heads_ % kv_heads_ || window_ < 0)
+      fail(ErrorKind::kInvalidModel, where() + ": bad heads, kv_heads or window");
+    for (const std::string& m : split(node.attr_str("masks", ""))) {
       if (m == "full")
         masks_.push_back(MaskKind::kFull);
       else if (m == "query")
@@ -57,154 +60,133 @@ public:
       else if (m == "query_out")
         masks_.push_back(MaskKind::kQueryOut);
       else
-        fail(ErrorKind::kInvalidModel,
-             where() + ": unknown mask kind '" + m + "'");
+        fail(ErrorKind::kInvalidModel, where() + ": unknown mask kind '" + m + "'");
     }
     node.require_inputs(3 + masks_.size(), 3 + masks_.size());
-    if (const WeightTensor *s = node.weight("add_scale")) {
+    if (const WeightTensor* s = node.weight("add_scale")) {
       add_scale_.reset(s->f32.size());
       std::copy(s->f32.begin(), s->f32.end(), add_scale_.data());
     }
   }
 
-  std::vector<ValueType>
-  infer(const std::vector<ValueType> &in) const override {
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape &q = in[0].shape, &k = in[1].shape, &v = in[2].shape;
     for (size_t i = 0; i < 3; ++i)
       if (in[i].shape.size() != 3 || in[i].dtype != DType::kFloat32)
-        shape_error(
-            "query, key and value must be float32 of rank 3, received " +
-            shape_str(in[i].shape));
+        shape_error("query, key and value must be float32 of rank 3, received " +
+                    shape_str(in[i].shape));
     if (k[0] != q[0] || v[0] != q[0] || k[1] != v[1])
-      shape_error("key " + shape_str(k) + " and value " + shape_str(v) +
-                  " do not fit query " + shape_str(q));
-    if (q[2] != k[2] || q[2] % heads_ || v[2] % heads_)
-      shape_error("query " + shape_str(q) + " and key " + shape_str(k) +
-                  " do not split into " + std::to_string(heads_) + " heads");
-    if (additive_ && add_scale_.size() &&
-        static_cast<int64_t>(add_scale_.size()) != q[2])
-      shape_error("additive scale of size " +
-                  std::to_string(add_scale_.size()) + " does not fit query " +
+      shape_error("key " + shape_str(k) + " and value " + shape_str(v) + " do not fit query " +
                   shape_str(q));
+    if (q[2] % heads_ || k[2] % kv_heads_ || v[2] % kv_heads_ || q[2] / heads_ != k[2] / kv_heads_)
+      shape_error("query " + shape_str(q) + " and key " + shape_str(k) + " do not split into " +
+                  std::to_string(heads_) + " and " + std::to_string(kv_heads_) + " heads");
+    if (additive_ && add_scale_.size() && static_cast<int64_t>(add_scale_.size()) != q[2])
+      shape_error("additive scale of size " + std::to_string(add_scale_.size()) +
+                  " does not fit query " + shape_str(q));
     for (size_t m = 0; m < masks_.size(); ++m) {
-      const Shape &s = in[3 + m].shape;
+      const Shape& s = in[3 + m].shape;
       bool ok;
       switch (masks_[m]) {
-      case MaskKind::kFull:
-        ok = s.size() == 3 && (s[0] == q[0] || s[0] == 1) &&
-             (s[1] == q[1] || s[1] == 1) && s[2] == k[1];
-        break;
-      case MaskKind::kKey:
-        ok = s.size() == 2 && s[0] == q[0] && s[1] == k[1];
-        break;
-      default:
-        ok = s.size() == 2 && s[0] == q[0] && s[1] == q[1];
+        case MaskKind::kFull:
+          ok = s.size() == 3 && (s[0] == q[0] || s[0] == 1) && (s[1] == q[1] || s[1] == 1) &&
+               s[2] == k[1];
+          break;
+        case MaskKind::kKey:
+          ok = s.size() == 2 && s[0] == q[0] && s[1] == k[1];
+          break;
+        default:
+          ok = s.size() == 2 && s[0] == q[0] && s[1] == q[1];
       }
       if (!ok)
-        shape_error("attention mask of shape " + shape_str(s) +
-                    " does not fit query " + shape_str(q) + " and key " +
-                    shape_str(k));
+        shape_error("attention mask of shape " + shape_str(s) + " does not fit query " +
+                    shape_str(q) + " and key " + shape_str(k));
     }
-    std::vector<ValueType> out = {{{q[0], q[1], v[2]}, DType::kFloat32}};
-    if (return_scores_)
-      out.push_back({{q[0], heads_, q[1], k[1]}, DType::kFloat32});
+    std::vector<ValueType> out = {{{q[0], q[1], v[2] / kv_heads_ * heads_}, DType::kFloat32}};
+    if (return_scores_) out.push_back({{q[0], heads_, q[1], k[1]}, DType::kFloat32});
     return out;
   }
 
-  size_t scratch_bytes(const std::vector<ValueType> &in) const override {
+  size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     // One logits row per thread (at most 64 threads).
     return static_cast<size_t>(in[1].shape[1]) * sizeof(float) * 64;
   }
 
-  void run(const RunContext &ctx, const std::vector<TensorView> &in,
-           const std::vector<TensorView> &out) const override {
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
     const int64_t n = in[0].shape[0], tq = in[0].shape[1], tk = in[1].shape[1];
     const int64_t rows = n * heads_ * tq;
-    if (rows == 0)
-      return;
-    const int64_t dk = in[0].shape[2] / heads_, dv = in[2].shape[2] / heads_;
+    if (rows == 0) return;
+    const int64_t dk = in[0].shape[2] / heads_, dv = in[2].shape[2] / kv_heads_;
     const int64_t work = rows * tk * (dk + dv) * 2;
     const int threads = std::min(threads_for(ctx.num_threads, work, rows), 64);
-    float *scratch = static_cast<float *>(ctx.scratch);
+    float* scratch = static_cast<float*>(ctx.scratch);
     parallel_for(threads, threads, [&](int64_t t) {
-      float *logits = scratch + t * tk;
+      float* logits = scratch + t * tk;
       for (int64_t r = rows * t / threads; r < rows * (t + 1) / threads; ++r)
         row(in, out, r, tq, tk, dk, dv, logits);
     });
   }
 
-private:
-  static std::vector<std::string> split(const std::string &s) {
+ private:
+  static std::vector<std::string> split(const std::string& s) {
     std::vector<std::string> parts;
     size_t start = 0;
     while (start < s.size()) {
       size_t end = s.find(',', start);
-      if (end == std::string::npos)
-        end = s.size();
-      if (end > start)
-        parts.push_back(s.substr(start, end - start));
+      if (end == std::string::npos) end = s.size();
+      if (end > start) parts.push_back(s.substr(start, end - start));
       start = end + 1;
     }
     return parts;
   }
 
-  static bool keep(const TensorView &m, int64_t index) {
-    return m.dtype == DType::kInt32 ? m.i32()[index] != 0
-                                    : m.f32()[index] != 0.0f;
+  static bool keep(const TensorView& m, int64_t index) {
+    return m.dtype == DType::kInt32 ? m.i32()[index] != 0 : m.f32()[index] != 0.0f;
   }
 
   // Whether key j may be attended from query i of batch b.
-  bool allowed(const std::vector<TensorView> &in, int64_t b, int64_t i,
-               int64_t j, int64_t tq, int64_t tk) const {
-    if (causal_ && j > i)
-      return false;
-    if (window_ && std::abs(i - j) >= window_)
-      return false;
+  bool allowed(const std::vector<TensorView>& in, int64_t b, int64_t i, int64_t j, int64_t tq,
+               int64_t tk) const {
+    if (causal_ && j > i) return false;
+    if (window_ && std::abs(i - j) >= window_) return false;
     for (size_t m = 0; m < masks_.size(); ++m) {
-      const TensorView &t = in[3 + m];
+      const TensorView& t = in[3 + m];
       switch (masks_[m]) {
-      case MaskKind::kFull: {
-        const int64_t bb = t.shape[0] == 1 ? 0 : b,
-                      ii = t.shape[1] == 1 ? 0 : i;
-        if (!keep(t, (bb * t.shape[1] + ii) * tk + j))
-          return false;
-        break;
-      }
-      case MaskKind::kQuery:
-        if (!keep(t, b * tq + i))
-          return false;
-        break;
-      case MaskKind::kKey:
-        if (!keep(t, b * tk + j))
-          return false;
-        break;
-      case MaskKind::kQueryOut:
-        break;
+        case MaskKind::kFull: {
+          const int64_t bb = t.shape[0] == 1 ? 0 : b, ii = t.shape[1] == 1 ? 0 : i;
+          if (!keep(t, (bb * t.shape[1] + ii) * tk + j)) return false;
+          break;
+        }
+        case MaskKind::kQuery:
+          if (!keep(t, b * tq + i)) return false;
+          break;
+        case MaskKind::kKey:
+          if (!keep(t, b * tk + j)) return false;
+          break;
+        case MaskKind::kQueryOut:
+          break;
       }
     }
     return true;
   }
 
-  bool zero_output(const std::vector<TensorView> &in, int64_t b, int64_t i,
-                   int64_t tq) const {
+  bool zero_output(const std::vector<TensorView>& in, int64_t b, int64_t i, int64_t tq) const {
     for (size_t m = 0; m < masks_.size(); ++m)
-      if (masks_[m] == MaskKind::kQueryOut && !keep(in[3 + m], b * tq + i))
-        return true;
+      if (masks_[m] == MaskKind::kQueryOut && !keep(in[3 + m], b * tq + i)) return true;
     return false;
   }
 
-  void row(const std::vector<TensorView> &in,
-           const std::vector<TensorView> &out, int64_t r, int64_t tq,
-           int64_t tk, int64_t dk, int64_t dv, float *logits) const {
+  void row(const std::vector<TensorView>& in, const std::vector<TensorView>& out, int64_t r,
+           int64_t tq, int64_t tk, int64_t dk, int64_t dv, float* logits) const {
     const int64_t i = r % tq, h = (r / tq) % heads_, b = r / (tq * heads_);
-    const int64_t qstride = heads_ * dk, vstride = heads_ * dv;
-    const float *q = in[0].f32() + (b * tq + i) * qstride + h * dk;
-    const float *k = in[1].f32() + b * tk * qstride + h * dk;
-    const float *v = in[2].f32() + b * tk * vstride + h * dv;
-    float *o = out[0].f32() + (b * tq + i) * vstride + h * dv;
-    float *scores = return_scores_
-                        ? out[1].f32() + ((b * heads_ + h) * tq + i) * tk
-                        : nullptr;
+    const int64_t qstride = heads_ * dk, kstride = kv_heads_ * dk, vstride = kv_heads_ * dv;
+    const int64_t g = h / (heads_ / kv_heads_);  // the key/value head of query head h
+    const float* q = in[0].f32() + (b * tq + i) * qstride + h * dk;
+    const float* k = in[1].f32() + b * tk * kstride + g * dk;
+    const float* v = in[2].f32() + b * tk * vstride + g * dv;
+    float* o = out[0].f32() + (b * tq + i) * heads_ * dv + h * dv;
+    float* scores = return_scores_ ? out[1].f32() + ((b * heads_ + h) * tq + i) * tk : nullptr;
     const float neg = -std::numeric_limits<float>::infinity();
     float best = neg;
     for (int64_t j = 0; j < tk; ++j) {
@@ -212,7 +194,7 @@ private:
         logits[j] = neg;
         continue;
       }
-      const float *kj = k + j * qstride;
+      const float* kj = k + j * kstride;
       float s = 0.0f;
       if (additive_) {
         for (int64_t d = 0; d < dk; ++d) {
@@ -221,8 +203,7 @@ private:
         }
         s *= static_cast<float>(outer_);
       } else {
-        for (int64_t d = 0; d < dk; ++d)
-          s += q[d] * kj[d];
+        for (int64_t d = 0; d < dk; ++d) s += q[d] * kj[d];
         s *= static_cast<float>(scale_);
       }
       logits[j] = s;
@@ -231,29 +212,24 @@ private:
     const bool none = best == neg;
     double sum = 0.0;
     for (int64_t j = 0; j < tk; ++j) {
-      const float p =
-          none ? (zero_masked_ ? 0.0f : 1.0f)
-               : (logits[j] == neg ? 0.0f : std::exp(logits[j] - best));
+      const float p = none ? (zero_masked_ ? 0.0f : 1.0f)
+                           : (logits[j] == neg ? 0.0f : std::exp(logits[j] - best));
       logits[j] = p;
       sum += p;
     }
     const float inv = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
-    for (int64_t d = 0; d < dv; ++d)
-      o[d] = 0.0f;
+    for (int64_t d = 0; d < dv; ++d) o[d] = 0.0f;
     const bool zero = zero_output(in, b, i, tq);
     for (int64_t j = 0; j < tk; ++j) {
       const float p = logits[j] * inv;
-      if (scores)
-        scores[j] = p;
-      if (p == 0.0f || zero)
-        continue;
-      const float *vj = v + j * vstride;
-      for (int64_t d = 0; d < dv; ++d)
-        o[d] += p * vj[d];
+      if (scores) scores[j] = p;
+      if (p == 0.0f || zero) continue;
+      const float* vj = v + j * vstride;
+      for (int64_t d = 0; d < dv; ++d) o[d] += p * vj[d];
     }
   }
 
-  int64_t heads_;
+  int64_t heads_, kv_heads_;
   double scale_;
   bool causal_;
   int64_t window_;
@@ -263,12 +239,12 @@ private:
   Buffer<float> add_scale_;
 };
 
-} // namespace
+}  // namespace
 
-void register_attention_ops(OpRegistry &r) {
-  r["attention"] = [](const OpNode &n, const KernelTable &k) {
+void register_attention_ops(OpRegistry& r) {
+  r["attention"] = [](const OpNode& n, const KernelTable& k) {
     return std::make_unique<AttentionOp>(n, k);
   };
 }
 
-} // namespace tfjs_infer
+}  // namespace tfjs_infer

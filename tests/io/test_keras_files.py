@@ -428,3 +428,24 @@ def test_tf_keras_213_layer_checkpoint_dependencies(tmp_path):
     assert got.keys() == want.keys()
     for key in want:
         assert _digests(got[key][1]) == _digests(want[key][1]), key
+
+
+def test_archive_without_vars_names(tmp_path):
+    """Archives from Keras before 3.6 have no name attribute on vars groups:
+    the class-name walk alone must place every weight (GroupQueryAttention is
+    saved under its Python class name GroupedQueryAttention)."""
+    case = K3 / "grouped_query_attention"
+    src = case / "model.keras"
+
+    def strip(f):
+        def visit(name, obj):
+            if isinstance(obj, h5py.Group) and "name" in obj.attrs:
+                del obj.attrs["name"]
+
+        f.visititems(visit)
+        if "name" in f["vars"].attrs:
+            del f["vars"].attrs["name"]
+
+    bad = _rewrite_archive(src, tmp_path, replace={"model.weights.h5": _edit_weights(src, strip)})
+    for a, b in zip(_predict(bad, case), _predict(src, case)):
+        np.testing.assert_array_equal(a, b)

@@ -115,12 +115,34 @@ def lower_multi_head_attention(layer: LayerCall, b: GraphBuilder) -> list[Tensor
     if any(not isinstance(d, int) or d < 1 for d in out_dims) or query.shape[-1] is None:
         raise layer.error(f"bad output_shape {out_shape!r} or query {fmt_shape(query.shape)}")
 
+    return _heads_attention(
+        layer, b, query, value, key, heads, heads, key_dim, value_dim, use_bias, out_dims, window
+    )
+
+
+def _heads_attention(
+    layer: LayerCall,
+    b: GraphBuilder,
+    query: Tensor,
+    value: Tensor,
+    key: Tensor,
+    heads: int,
+    kv_heads: int,
+    key_dim: int,
+    value_dim: int,
+    use_bias: bool,
+    out_dims: list[int],
+    window: int | None,
+) -> list[Tensor]:
+    """Projections, the attention core and the output projection shared by
+    MultiHeadAttention (kv_heads == heads) and GroupedQueryAttention."""
+    rank = len(query.shape)
     q = _projection(
         b, layer, query, ["query_dense", "_query_dense"], "query", heads, key_dim, use_bias
     )
-    k = _projection(b, layer, key, ["key_dense", "_key_dense"], "key", heads, key_dim, use_bias)
+    k = _projection(b, layer, key, ["key_dense", "_key_dense"], "key", kv_heads, key_dim, use_bias)
     v = _projection(
-        b, layer, value, ["value_dense", "_value_dense"], "value", heads, value_dim, use_bias
+        b, layer, value, ["value_dense", "_value_dense"], "value", kv_heads, value_dim, use_bias
     )
     try:
         q, k, v = (
@@ -170,6 +192,7 @@ def lower_multi_head_attention(layer: LayerCall, b: GraphBuilder) -> list[Tensor
     )
     attrs = {
         "heads": heads,
+        "kv_heads": kv_heads,
         "scale": 1.0 / math.sqrt(float(key_dim)),
         "causal": int(causal),
         "window": int(window or 0),
@@ -221,6 +244,44 @@ def lower_multi_head_attention(layer: LayerCall, b: GraphBuilder) -> list[Tensor
             )
         result.append(scores)
     return result
+
+
+@lowering("GroupQueryAttention", "GroupedQueryAttention")
+def lower_grouped_query_attention(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """Keras 3 GroupedQueryAttention: num_key_value_heads key/value heads,
+    each shared by num_query_heads / num_key_value_heads query heads."""
+    query = layer.inputs[0]
+    value = _tensor_arg(layer, 1, "value")
+    if value is None:
+        raise layer.error("called without a value tensor")
+    key = _tensor_arg(layer, 2, "key") or value
+    heads = layer.config_int("num_query_heads", minimum=1)
+    kv_heads = layer.config_int("num_key_value_heads", minimum=1)
+    head_dim = layer.config_int("head_dim", minimum=1)
+    if heads % kv_heads:
+        raise layer.error(f"{heads} query heads do not split into {kv_heads} key/value groups")
+    if _flag(layer.config.get("use_gate")):
+        raise layer.unsupported("use_gate=True is not supported")
+    window = layer.config.get("sliding_window")
+    if window is not None and (not isinstance(window, int) or window < 1):
+        raise layer.error(f"sliding_window must be a positive integer, found {window!r}")
+    for t in (query, value, key):
+        if len(t.shape) != 3 or t.shape[-1] is None:
+            raise layer.error(f"inputs must have rank 3, received {fmt_shape(t.shape)}")
+    return _heads_attention(
+        layer,
+        b,
+        query,
+        value,
+        key,
+        heads,
+        kv_heads,
+        head_dim,
+        head_dim,
+        layer.config_bool("use_bias", True),
+        [query.shape[-1]],
+        window,
+    )
 
 
 def _luong_inputs(layer: LayerCall) -> tuple[Tensor, Tensor, Tensor]:

@@ -315,18 +315,25 @@ def _map_container(
     path: Path,
 ) -> None:
     used: dict[str, int] = {}
+    # Keras 3.6+ names every vars group after its layer: prefer that to the
+    # class-name walk (a class may be exported under another name).
+    children: dict[str, str] = {}
+    for p, (owner, _) in by_path.items():
+        rest = p[len(prefix) :] if p.startswith(prefix) else ""
+        if owner is not None and rest.startswith(list_attr + "/") and rest.count("/") == 1:
+            children[owner] = "" if owner in children else p  # "" marks an ambiguous name
     for entry in _container_layers(cls, config):
         ecls = _class(entry)
         if is_keras_op(entry):
             continue  # operations are not in model.layers
         if cls == "Sequential" and ecls == "InputLayer":
             continue  # Keras 3 Sequential.layers omits its InputLayer
-        base = to_snake_case(ecls)
+        base = to_snake_case(PYTHON_CLASS.get(ecls, ecls))
         n = used.get(base)
         used[base] = 0 if n is None else n + 1
         comp = base if n is None else f"{base}_{n + 1}"
-        layer_path = f"{prefix}{list_attr}/{comp}"
         name = _entry_name(entry)
+        layer_path = children.get(name) or f"{prefix}{list_attr}/{comp}"
         if ecls in MODEL_CLASSES:
             _map_container(
                 ecls,
@@ -354,6 +361,9 @@ def _map_container(
                 rel = p[len(layer_path) + 1 :].split("/")
                 out[(*scope, name, *rel)] = (None, list(arrays))
 
+
+# Serialized class names that differ from the Python class the save walk names.
+PYTHON_CLASS = {"GroupQueryAttention": "GroupedQueryAttention"}
 
 # Layers whose variables live in a cell sub-object ("<path>/cell/vars").
 RNN_LAYERS = ("LSTM", "GRU", "SimpleRNN", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D")
