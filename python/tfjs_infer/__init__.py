@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from . import errors, examples
+from . import errors, examples, images
 from ._runtime import available_isas, build_info, show_runtime
 from .errors import (
     DeviceUnavailableError,
@@ -49,6 +49,7 @@ __all__ = [
     "decode_multilabel",
     "errors",
     "examples",
+    "images",
     "load_model",
     "show_runtime",
     "supported_layers",

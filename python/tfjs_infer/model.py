@@ -14,8 +14,15 @@ from ._progress import Progress
 from .errors import InputDtypeError, InputShapeError, InputValueError, InvalidModelError
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
-from .io import DEFAULT_MAX_BYTES, ModelSpec, Source, WeightsSource, read_model
-from .io.http import DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT
+from .io import (
+    DEFAULT_MAX_BYTES,
+    DEFAULT_TIMEOUT,
+    DEFAULT_TOTAL_TIMEOUT,
+    ModelSpec,
+    Source,
+    WeightsSource,
+    read_model,
+)
 from .postprocess import top_k
 
 ArrayLike = Union[np.ndarray, Sequence[Any]]

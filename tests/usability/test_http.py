@@ -62,7 +62,9 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @pytest.fixture()
-def server(tmp_path: Path) -> Iterator[tuple[str, _Server]]:
+def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, _Server]]:
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)  # talk to 127.0.0.1 directly
     root = tmp_path / "www"
     shutil.copytree(SHARDED, root / "sharded")
     shutil.copytree(TM, root / "tm")

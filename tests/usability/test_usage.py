@@ -56,3 +56,22 @@ def test_usage_example_runs_and_prints_what_keras_predicted() -> None:
     assert first.startswith(repr(keras_top3)), (first, keras_top3)
     assert "TensorInfo(name='pixels', shape=(None, 64), dtype='float32')" in out
     assert 'Model: "' in out and "Total params: 4,810" in out
+
+
+def test_docstring_examples_across_the_package() -> None:
+    """Every ``>>>`` example in the user-facing modules runs and prints what it shows."""
+    import doctest
+    import importlib
+
+    attempted = 0
+    for name in (
+        "tfjs_infer",
+        "tfjs_infer.model",
+        "tfjs_infer.postprocess",
+        "tfjs_infer.io.sidecar",
+    ):
+        module = importlib.import_module(name)
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0, f"{name}: {result.failed} docstring example(s) failed"
+        attempted += result.attempted
+    assert attempted >= 25

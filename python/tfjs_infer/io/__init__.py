@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import BinaryIO, Union
 
 from ..errors import InvalidModelError
-from .http import DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url, read_url
-from .memory import DEFAULT_MAX_BYTES, WeightsSource, keras_reader, read_bytes, read_stream
+from .limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url
+from .memory import WeightsSource, keras_reader, read_bytes, read_stream
 from .sidecar import attach_sidecars, read_limited
 from .spec import ModelSpec
 from .tfjs import parse_model_json, read_tfjs
@@ -27,6 +27,8 @@ Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_TIMEOUT",
+    "DEFAULT_TOTAL_TIMEOUT",
     "ModelSpec",
     "Source",
     "WeightsSource",
@@ -65,6 +67,8 @@ def read_model(
         )
     text = os.fspath(source)
     if isinstance(text, str) and is_url(text):
+        from .http import read_url  # urllib loads only when a URL is given
+
         return read_url(
             text, timeout=timeout, total_timeout=total_timeout, max_bytes=max_bytes, headers=headers
         )

@@ -16,7 +16,6 @@ Standard library only (urllib).
 
 from __future__ import annotations
 
-import re
 import socket
 import time
 import urllib.error
@@ -25,21 +24,14 @@ import urllib.request
 from typing import Any
 
 from ..errors import DownloadError, InvalidModelError
+from .limits import DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url
 from .memory import read_bytes, sniff
 from .sidecar import MAX_SIDECAR_BYTES, attach_sidecars
 from .spec import ModelSpec
 from .tfjs import parse_model_json, shard_relpath
 
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_TOTAL_TIMEOUT = 600.0
 _CHUNK = 1 << 20
 _SCHEMES = ("http", "https")
-_URL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")  # two letters at least: not C://
-
-
-def is_url(text: str) -> bool:
-    """True for strings that look like a URL with a scheme (``scheme://...``)."""
-    return _URL_RE.match(text) is not None
 
 
 class _SafeRedirects(urllib.request.HTTPRedirectHandler):

@@ -19,20 +19,18 @@ from __future__ import annotations
 import io
 import os
 import posixpath
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Union
 
 from ..errors import InvalidModelError, WeightsError
+from .limits import DEFAULT_MAX_BYTES
 from .sidecar import MAX_SIDECAR_BYTES, attach_sidecars, read_limited
 from .spec import ModelSpec
 from .tfjs import _confined_path, parse_model_json, shard_relpath
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-DEFAULT_MAX_BYTES = 4 << 30
 
 # What `weights=` may be when model.json arrives as bytes: the shards'
 # concatenated byte stream, a mapping shard path -> bytes, a folder, or a file object.
@@ -150,13 +148,15 @@ def _read_model_json_bytes(
 class _ZipBudget:
     """Reads zip members while keeping the total under a byte budget."""
 
-    def __init__(self, zf: zipfile.ZipFile, source: str, max_bytes: int) -> None:
+    def __init__(self, zf: Any, source: str, max_bytes: int) -> None:
         self.zf = zf
         self.source = source
         self.left = max_bytes
         self.names = {i.filename: i for i in zf.infolist() if not i.is_dir()}
 
     def read(self, name: str, limit: int | None = None) -> bytes:
+        import zipfile  # already loaded by _read_zip
+
         info = self.names[name]
         cap = self.left if limit is None else min(limit, self.left)
         if info.file_size > cap:
@@ -178,6 +178,8 @@ class _ZipBudget:
 
 
 def _read_zip(data: bytes, source: str, max_bytes: int) -> ModelSpec:
+    import zipfile  # only when a zip arrives (keeps `import tfjs_infer` light)
+
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError) as exc:
@@ -260,6 +262,8 @@ def read_keras_bytes(data: bytes, suffix: str, source: str) -> ModelSpec:
         spec = reader(data, source=source)
     else:
         # The reader takes paths only: hand it a private temporary copy.
+        import tempfile
+
         with tempfile.TemporaryDirectory(prefix="tfjs_infer_") as tmp:
             path = Path(tmp) / f"model{suffix}"
             path.write_bytes(data)
