@@ -126,3 +126,12 @@ def test_raised_errors_pickle_too(tmp_path: Path) -> None:
     with pytest.raises(errors.InvalidModelError) as info2:
         ti.load_model(bad)
     assert str(pickle.loads(pickle.dumps(info2.value))) == str(info2.value)
+
+
+@pytest.mark.parametrize(
+    "case", ["keras2/mlp_sequential", "keras2/mlp_sequential_keras", "keras3/embedding"]
+)
+def test_round_trip_of_keras_files_matches_keras(case: str) -> None:
+    path = FIXTURES / case
+    model = ti.load_model(path / read_io(path)["model_file"])
+    check_model(pickle.loads(pickle.dumps(model)), path)
