@@ -1,8 +1,270 @@
-// Op family 'pooling': filled in by its own issue.
+// Op family 'pooling': "pool" (max or average over sliding windows in 1, 2 or
+// 3 spatial dimensions) and "global_pool" (max or mean over every spatial
+// position).
+//
+// Layout is channels-last: (N, S1..Sk, C). Channels are the innermost,
+// contiguous axis, so every window step is a vector operation over C that
+// the compiler vectorizes. Work is split over output rows; each output element
+// is reduced by one thread in a fixed order, so results do not depend on the
+// batch size or the thread count.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "core/threading.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
 
-void register_pooling_ops(OpRegistry& /*r*/) {}
+namespace {
+
+enum class PoolMode { kMax, kAvg };
+
+PoolMode parse_mode(const OpNode& node) {
+  const std::string m = node.attr_str("mode");
+  if (m == "max") return PoolMode::kMax;
+  if (m == "avg") return PoolMode::kAvg;
+  fail(ErrorKind::kInvalidModel, node.where() + ": pooling mode must be 'max' or 'avg', got '" +
+                                     m + "'");
+}
+
+// One spatial axis of a windowed pooling: TF's padding rule
+// (tfjs-core conv_util getPadAndOutInfo).
+struct AxisPlan {
+  int64_t in = 1, out = 1, k = 1, s = 1, pad_before = 0;
+};
+
+class PoolOp final : public Op {
+ public:
+  PoolOp(const OpNode& node, const KernelTable&) : Op(node), mode_(parse_mode(node)) {
+    node.require_inputs(1, 1);
+    pool_ = node.attr_ints("pool_size");
+    strides_ = node.attr_ints("strides", pool_);
+    const std::string padding = node.attr_str("padding", "valid");
+    if (padding != "valid" && padding != "same")
+      fail(ErrorKind::kInvalidModel,
+           where() + ": padding must be 'valid' or 'same', got '" + padding + "'");
+    same_ = padding == "same";
+    if (pool_.empty() || pool_.size() > 3 || strides_.size() != pool_.size())
+      fail(ErrorKind::kInvalidModel, where() + ": pool_size " + shape_str(pool_) +
+                                         " and strides " + shape_str(strides_) +
+                                         " must both have 1, 2 or 3 entries");
+    for (size_t i = 0; i < pool_.size(); ++i)
+      if (pool_[i] < 1 || strides_[i] < 1)
+        fail(ErrorKind::kInvalidModel, where() + ": pool_size " + shape_str(pool_) +
+                                           " and strides " + shape_str(strides_) +
+                                           " must be positive");
+  }
+
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    const Shape& s = in[0].shape;
+    const size_t k = pool_.size();
+    if (s.size() != k + 2)
+      shape_error("expected an input of rank " + std::to_string(k + 2) +
+                  " (batch, spatial axes, channels), received " + shape_str(s));
+    if (in[0].dtype != DType::kFloat32) shape_error("pooling expects a float32 input");
+    Shape o = s;
+    for (size_t i = 0; i < k; ++i) {
+      const AxisPlan a = plan_axis(s[i + 1], i);
+      if (a.out <= 0)
+        shape_error("pool_size " + std::to_string(pool_[i]) + " is larger than the input size " +
+                    std::to_string(s[i + 1]) + " of spatial axis " + std::to_string(i + 1) +
+                    " with 'valid' padding: the output would be empty (input " + shape_str(s) +
+                    ")");
+      o[i + 1] = a.out;
+    }
+    return {{o, DType::kFloat32}};
+  }
+
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const Shape& s = in[0].shape;
+    const size_t k = pool_.size();
+    // View every case as (N, D, H, W, C); missing leading axes have size 1.
+    AxisPlan ax[3];
+    for (size_t i = 0; i < k; ++i) ax[3 - k + i] = plan_axis(s[i + 1], i);
+    const int64_t n = s[0], c = s.back();
+    const AxisPlan &ad = ax[0], &ah = ax[1], &aw = ax[2];
+    const float* x = in[0].f32();
+    float* y = out[0].f32();
+    const int64_t rows = n * ad.out * ah.out;
+    const int64_t window = ad.k * ah.k * aw.k;
+    const int threads =
+        threads_for(ctx.num_threads, rows * aw.out * c * window, rows);
+    parallel_for(rows, threads, [&](int64_t row) {
+      const int64_t oh = row % ah.out;
+      const int64_t od = (row / ah.out) % ad.out;
+      const int64_t b = row / (ah.out * ad.out);
+      const int64_t d0 = clamp_lo(od * ad.s - ad.pad_before), d1 = clamp_hi(od, ad);
+      const int64_t h0 = clamp_lo(oh * ah.s - ah.pad_before), h1 = clamp_hi(oh, ah);
+      float* yrow = y + row * aw.out * c;
+      for (int64_t ow = 0; ow < aw.out; ++ow) {
+        const int64_t w0 = clamp_lo(ow * aw.s - aw.pad_before), w1 = clamp_hi(ow, aw);
+        float* yo = yrow + ow * c;
+        if (mode_ == PoolMode::kMax) {
+          for (int64_t ch = 0; ch < c; ++ch) yo[ch] = -std::numeric_limits<float>::infinity();
+        } else {
+          for (int64_t ch = 0; ch < c; ++ch) yo[ch] = 0.0f;
+        }
+        for (int64_t d = d0; d < d1; ++d)
+          for (int64_t h = h0; h < h1; ++h) {
+            const float* xr = x + (((b * ad.in + d) * ah.in + h) * aw.in) * c;
+            for (int64_t w = w0; w < w1; ++w) {
+              const float* xv = xr + w * c;
+              if (mode_ == PoolMode::kMax) {
+                // `v > m ? v : m` skips NaN inputs as TF.js's pool kernel does.
+                for (int64_t ch = 0; ch < c; ++ch) yo[ch] = xv[ch] > yo[ch] ? xv[ch] : yo[ch];
+              } else {
+                for (int64_t ch = 0; ch < c; ++ch) yo[ch] += xv[ch];
+              }
+            }
+          }
+        if (mode_ == PoolMode::kAvg) {
+          // TF excludes padded cells: divide by the number of real cells.
+          const float count = static_cast<float>((d1 - d0) * (h1 - h0) * (w1 - w0));
+          for (int64_t ch = 0; ch < c; ++ch) yo[ch] /= count;
+        }
+      }
+    });
+  }
+
+ private:
+  AxisPlan plan_axis(int64_t in, size_t i) const {
+    AxisPlan a;
+    a.in = in;
+    a.k = pool_[i];
+    a.s = strides_[i];
+    if (same_) {
+      a.out = (in + a.s - 1) / a.s;
+      const int64_t total = std::max<int64_t>((a.out - 1) * a.s + a.k - in, 0);
+      a.pad_before = total / 2;  // the odd cell of padding goes after, as in TF
+    } else {
+      a.out = in >= a.k ? (in - a.k) / a.s + 1 : 0;
+    }
+    return a;
+  }
+  static int64_t clamp_lo(int64_t v) { return v < 0 ? 0 : v; }
+  static int64_t clamp_hi(int64_t o, const AxisPlan& a) {
+    const int64_t end = o * a.s - a.pad_before + a.k;
+    return end > a.in ? a.in : end;
+  }
+
+  PoolMode mode_;
+  Shape pool_, strides_;
+  bool same_ = false;
+};
+
+// Max or mean over all spatial positions. channels_last: (N, S..., C) ->
+// (N, C); channels_first: (N, C, S...) -> (N, C). With keepdims the spatial
+// axes stay as size 1.
+class GlobalPoolOp final : public Op {
+ public:
+  GlobalPoolOp(const OpNode& node, const KernelTable&)
+      : Op(node),
+        mode_(parse_mode(node)),
+        keepdims_(node.attr_int("keepdims", 0) != 0),
+        channels_first_(node.attr_int("channels_first", 0) != 0) {
+    node.require_inputs(1, 1);
+  }
+
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    const Shape& s = in[0].shape;
+    if (s.size() < 3)
+      shape_error("expected an input of rank 3 or more (batch, spatial axes, channels), received " +
+                  shape_str(s));
+    if (in[0].dtype != DType::kFloat32) shape_error("global pooling expects a float32 input");
+    const size_t rank = s.size();
+    for (size_t d = 1; d < rank; ++d)
+      if (d != channel_axis(rank) && s[d] == 0)
+        shape_error("cannot pool over an empty spatial axis (input " + shape_str(s) + ")");
+    Shape o;
+    if (keepdims_) {
+      o = Shape(rank, 1);
+      o[0] = s[0];
+      o[channel_axis(rank)] = s[channel_axis(rank)];
+    } else {
+      o = {s[0], s[channel_axis(rank)]};
+    }
+    return {{o, DType::kFloat32}};
+  }
+
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const Shape& s = in[0].shape;
+    const int64_t n = s[0], c = s[channel_axis(s.size())];
+    const int64_t positions = in[0].size() / (n > 0 && c > 0 ? n * c : 1);
+    const float* x = in[0].f32();
+    float* y = out[0].f32();
+    if (channels_first_) {
+      // Each (n, c) pair reduces a contiguous run of positions.
+      const int64_t tasks = n * c;
+      const int threads = threads_for(ctx.num_threads, tasks * positions, tasks);
+      parallel_for(tasks, threads, [&](int64_t t) {
+        y[t] = reduce_contiguous(x + t * positions, positions);
+      });
+      return;
+    }
+    // channels_last: accumulate position by position over a block of channels.
+    const int64_t blocks = (c + kBlock - 1) / kBlock;
+    const int64_t tasks = n * blocks;
+    const int threads = threads_for(ctx.num_threads, n * positions * c, tasks);
+    parallel_for(tasks, threads, [&](int64_t t) {
+      const int64_t b = t / blocks;
+      const int64_t c0 = (t % blocks) * kBlock;
+      const int64_t len = c - c0 < kBlock ? c - c0 : kBlock;
+      const float* xb = x + b * positions * c + c0;
+      float* yb = y + b * c + c0;
+      if (mode_ == PoolMode::kMax) {
+        float acc[kBlock];
+        for (int64_t j = 0; j < len; ++j) acc[j] = -std::numeric_limits<float>::infinity();
+        for (int64_t p = 0; p < positions; ++p) {
+          const float* xv = xb + p * c;
+          for (int64_t j = 0; j < len; ++j) acc[j] = xv[j] > acc[j] ? xv[j] : acc[j];
+        }
+        std::memcpy(yb, acc, static_cast<size_t>(len) * sizeof(float));
+      } else {
+        // Sums in double: a long sequence (GlobalAveragePooling1D over many
+        // steps) keeps full float32 accuracy, as TF.js's float64 sum does.
+        double acc[kBlock];
+        for (int64_t j = 0; j < len; ++j) acc[j] = 0.0;
+        for (int64_t p = 0; p < positions; ++p) {
+          const float* xv = xb + p * c;
+          for (int64_t j = 0; j < len; ++j) acc[j] += xv[j];
+        }
+        for (int64_t j = 0; j < len; ++j)
+          yb[j] = static_cast<float>(acc[j] / static_cast<double>(positions));
+      }
+    });
+  }
+
+ private:
+  static constexpr int64_t kBlock = 64;
+
+  size_t channel_axis(size_t rank) const { return channels_first_ ? 1 : rank - 1; }
+
+  float reduce_contiguous(const float* x, int64_t len) const {
+    if (mode_ == PoolMode::kMax) {
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t i = 0; i < len; ++i) m = x[i] > m ? x[i] : m;
+      return m;
+    }
+    double sum = 0.0;
+    for (int64_t i = 0; i < len; ++i) sum += x[i];
+    return static_cast<float>(sum / static_cast<double>(len));
+  }
+
+  PoolMode mode_;
+  bool keepdims_, channels_first_;
+};
+
+}  // namespace
+
+void register_pooling_ops(OpRegistry& r) {
+  r["pool"] = [](const OpNode& n, const KernelTable& k) { return std::make_unique<PoolOp>(n, k); };
+  r["global_pool"] = [](const OpNode& n, const KernelTable& k) {
+    return std::make_unique<GlobalPoolOp>(n, k);
+  };
+}
 
 }  // namespace tfjs_infer
