@@ -59,18 +59,25 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
 
   // Validate the whole graph once at load with batch 1 (unknown dims -> 1),
   // so a broken model fails here and not at the first predict.
+  // An input with unknown non-batch dims (a fully convolutional model) may
+  // not fit size 1 (a 'valid' pooling window of 2, say): then a shape error is
+  // the probe's, not the model's, and predict checks the real shapes.
   std::vector<Shape> probe;
+  bool guessed_dims = false;
   for (int id : graph_.inputs) {
     Shape s = graph_.values[id].shape;
-    for (int64_t& d : s)
-      if (d < 0) d = 1;
+    for (size_t d = 0; d < s.size(); ++d)
+      if (s[d] < 0) {
+        s[d] = 1;
+        guessed_dims = guessed_dims || d > 0;
+      }
     probe.push_back(s);
   }
   try {
     plan_for(probe);
   } catch (const Error& e) {
-    if (e.kind() == ErrorKind::kInputShape) fail(ErrorKind::kInvalidModel, e.what());
-    throw;
+    if (e.kind() != ErrorKind::kInputShape) throw;
+    if (!guessed_dims) fail(ErrorKind::kInvalidModel, e.what());
   }
 }
 

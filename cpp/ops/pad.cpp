@@ -18,7 +18,8 @@ void register_pad_ops(OpRegistry& r);
 
 namespace {
 
-// Row-major strides of the input over axes [0, rank-1), in rows of the last axis.
+// Row-major strides of the input over axes [0, rank-1), in rows of the last
+// axis.
 std::vector<int64_t> row_strides(const Shape& s) {
   std::vector<int64_t> st(s.size() - 1, 1);
   for (size_t d = s.size() - 1; d-- > 1;) st[d - 1] = st[d] * s[d];
@@ -40,16 +41,15 @@ class PadOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (s.size() != begin_.size() + 1)
-      shape_error("expected an input of rank " + std::to_string(begin_.size() + 1) +
-                  ", received " + shape_str(s));
+      shape_error("expected an input of rank " + std::to_string(begin_.size() + 1) + ", received " +
+                  shape_str(s));
     Shape o = s;
     for (size_t i = 0; i < begin_.size(); ++i) {
       o[i + 1] = s[i + 1] + begin_[i] + end_[i];
       if (o[i + 1] <= 0)
         shape_error("cropping (" + std::to_string(-begin_[i]) + ", " + std::to_string(-end_[i]) +
-                    ") removes every one of the " + std::to_string(s[i + 1]) +
-                    " entries of axis " + std::to_string(i + 1) + " (input " + shape_str(s) +
-                    ")");
+                    ") removes every one of the " + std::to_string(s[i + 1]) + " entries of axis " +
+                    std::to_string(i + 1) + " (input " + shape_str(s) + ")");
     }
     return {{o, in[0].dtype}};
   }
@@ -108,15 +108,15 @@ class UpsampleOp final : public Op {
       fail(ErrorKind::kInvalidModel, where() + ": repeats must have one entry per axis");
     for (int64_t r : reps_)
       if (r < 1)
-        fail(ErrorKind::kInvalidModel, where() + ": repeats " + shape_str(reps_) +
-                                           " must be positive");
+        fail(ErrorKind::kInvalidModel,
+             where() + ": repeats " + shape_str(reps_) + " must be positive");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (s.size() != reps_.size() + 1)
-      shape_error("expected an input of rank " + std::to_string(reps_.size() + 1) +
-                  ", received " + shape_str(s));
+      shape_error("expected an input of rank " + std::to_string(reps_.size() + 1) + ", received " +
+                  shape_str(s));
     Shape o = s;
     for (size_t i = 0; i < reps_.size(); ++i) o[i + 1] = s[i + 1] * reps_[i];
     return {{o, in[0].dtype}};

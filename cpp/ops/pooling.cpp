@@ -25,8 +25,8 @@ PoolMode parse_mode(const OpNode& node) {
   const std::string m = node.attr_str("mode");
   if (m == "max") return PoolMode::kMax;
   if (m == "avg") return PoolMode::kAvg;
-  fail(ErrorKind::kInvalidModel, node.where() + ": pooling mode must be 'max' or 'avg', got '" +
-                                     m + "'");
+  fail(ErrorKind::kInvalidModel,
+       node.where() + ": pooling mode must be 'max' or 'avg', got '" + m + "'");
 }
 
 // One spatial axis of a windowed pooling: TF's padding rule
@@ -47,9 +47,8 @@ class PoolOp final : public Op {
            where() + ": padding must be 'valid' or 'same', got '" + padding + "'");
     same_ = padding == "same";
     if (pool_.empty() || pool_.size() > 3 || strides_.size() != pool_.size())
-      fail(ErrorKind::kInvalidModel, where() + ": pool_size " + shape_str(pool_) +
-                                         " and strides " + shape_str(strides_) +
-                                         " must both have 1, 2 or 3 entries");
+      fail(ErrorKind::kInvalidModel, where() + ": pool_size " + shape_str(pool_) + " and strides " +
+                                         shape_str(strides_) + " must both have 1, 2 or 3 entries");
     for (size_t i = 0; i < pool_.size(); ++i)
       if (pool_[i] < 1 || strides_[i] < 1)
         fail(ErrorKind::kInvalidModel, where() + ": pool_size " + shape_str(pool_) +
@@ -90,8 +89,7 @@ class PoolOp final : public Op {
     float* y = out[0].f32();
     const int64_t rows = n * ad.out * ah.out;
     const int64_t window = ad.k * ah.k * aw.k;
-    const int threads =
-        threads_for(ctx.num_threads, rows * aw.out * c * window, rows);
+    const int threads = threads_for(ctx.num_threads, rows * aw.out * c * window, rows);
     parallel_for(rows, threads, [&](int64_t row) {
       const int64_t oh = row % ah.out;
       const int64_t od = (row / ah.out) % ad.out;
@@ -171,8 +169,10 @@ class GlobalPoolOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (s.size() < 3)
-      shape_error("expected an input of rank 3 or more (batch, spatial axes, channels), received " +
-                  shape_str(s));
+      shape_error(
+          "expected an input of rank 3 or more (batch, spatial axes, "
+          "channels), received " +
+          shape_str(s));
     if (in[0].dtype != DType::kFloat32) shape_error("global pooling expects a float32 input");
     const size_t rank = s.size();
     for (size_t d = 1; d < rank; ++d)
@@ -200,9 +200,8 @@ class GlobalPoolOp final : public Op {
       // Each (n, c) pair reduces a contiguous run of positions.
       const int64_t tasks = n * c;
       const int threads = threads_for(ctx.num_threads, tasks * positions, tasks);
-      parallel_for(tasks, threads, [&](int64_t t) {
-        y[t] = reduce_contiguous(x + t * positions, positions);
-      });
+      parallel_for(tasks, threads,
+                   [&](int64_t t) { y[t] = reduce_contiguous(x + t * positions, positions); });
       return;
     }
     // channels_last: accumulate position by position over a block of channels.

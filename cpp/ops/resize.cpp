@@ -24,6 +24,7 @@
 namespace tfjs_infer {
 
 void register_pad_ops(OpRegistry& r);
+void register_category_encoding_ops(OpRegistry& r);
 
 namespace {
 
@@ -53,8 +54,8 @@ class ResizeOp final : public Op {
     else if (m == "bilinear")
       method_ = Method::kBilinear;
     else
-      fail(ErrorKind::kUnsupported, where() + ": interpolation '" + m +
-                                        "' is not supported (nearest, bilinear)");
+      fail(ErrorKind::kUnsupported,
+           where() + ": interpolation '" + m + "' is not supported (nearest, bilinear)");
     const std::string c = node.attr_str("coords", "half_pixel");
     if (c == "asymmetric")
       coords_ = Coords::kAsymmetric;
@@ -85,8 +86,10 @@ class ResizeOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (s.size() != 4)
-      shape_error("expected an input of rank 4 (batch, height, width, channels), received " +
-                  shape_str(s));
+      shape_error(
+          "expected an input of rank 4 (batch, height, width, "
+          "channels), received " +
+          shape_str(s));
     if (s[1] < 1 || s[2] < 1) shape_error("cannot resize an empty image " + shape_str(s));
     const Shape o = {s[0], out_h(s[1]), out_w(s[2]), s[3]};
     return {{o, DType::kFloat32}};
@@ -237,6 +240,7 @@ void register_resize_ops(OpRegistry& r) {
     return std::make_unique<ResizeOp>(n, k);
   };
   register_pad_ops(r);
+  register_category_encoding_ops(r);
 }
 
 }  // namespace tfjs_infer

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from fixture_utils import case_dirs, case_id, check_batch_invariance, check_case, load
 
 import tfjs_infer
+from fixture_utils import case_dirs, case_id, check_batch_invariance, check_case, load
 
 TFJS_CASES = case_dirs("tfjs_pool")
 ISAS = tfjs_infer.available_isas()
@@ -40,3 +40,23 @@ def test_teachable_machine_metadata() -> None:
     assert model.outputs[0].shape == (None, 4)
     probs = model.predict(np.zeros((2, 15, 15, 3), np.float32))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+KERAS_CASES = case_dirs("keras_pool")
+
+
+def test_keras_fixtures_present() -> None:
+    names = {c.name for c in KERAS_CASES}
+    assert sum(n.startswith("k2_") for n in names) >= 50
+    assert sum(n.startswith("k3_") for n in names) >= 50
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("case", KERAS_CASES, ids=case_id)
+def test_matches_keras(case, isa: str) -> None:
+    check_case(case, isa=isa)
+
+
+@pytest.mark.parametrize("case", KERAS_CASES, ids=case_id)
+def test_keras_batch_invariance(case) -> None:
+    check_batch_invariance(case)

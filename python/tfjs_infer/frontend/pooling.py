@@ -29,19 +29,33 @@ def to_channels_last(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
     """(N, C, S...) -> (N, S..., C)."""
     rank = len(x.shape)
     perm = [0, *range(2, rank), 1]
-    return b.op("transpose", layer.name + "/to_channels_last", [x], attrs={"perm": perm},
-                shape=tuple(x.shape[p] for p in perm), dtype=x.dtype)
+    return b.op(
+        "transpose",
+        layer.name + "/to_channels_last",
+        [x],
+        attrs={"perm": perm},
+        shape=tuple(x.shape[p] for p in perm),
+        dtype=x.dtype,
+    )
 
 
 def to_channels_first(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
     """(N, S..., C) -> (N, C, S...)."""
     rank = len(x.shape)
     perm = [0, rank - 1, *range(1, rank - 1)]
-    return b.op("transpose", layer.name + "/to_channels_first", [x], attrs={"perm": perm},
-                shape=tuple(x.shape[p] for p in perm), dtype=x.dtype)
+    return b.op(
+        "transpose",
+        layer.name + "/to_channels_first",
+        [x],
+        attrs={"perm": perm},
+        shape=tuple(x.shape[p] for p in perm),
+        dtype=x.dtype,
+    )
 
 
-def positive_ints(layer: LayerCall, key: str, k: int, default: int | tuple[int, ...]) -> tuple[int, ...]:
+def positive_ints(
+    layer: LayerCall, key: str, k: int, default: int | tuple[int, ...]
+) -> tuple[int, ...]:
     """An int or k ints (pool_size, strides, size); missing or null means `default`."""
     value = layer.config.get(key)
     if value is None:

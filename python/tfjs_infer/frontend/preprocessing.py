@@ -42,12 +42,19 @@ def amount_pairs(layer: LayerCall, key: str, k: int, default: int | tuple) -> li
         elif len(value) == k and all(_is_int(v) for v in value):
             pairs = [(v, v) for v in value]
         elif len(value) == k and all(
-            isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_int(v) for v in p) for p in value
+            isinstance(p, (list, tuple)) and len(p) == 2 and all(_is_int(v) for v in p)
+            for p in value
         ):
             pairs = [tuple(p) for p in value]
     if pairs is None or any(v < 0 for p in pairs for v in p):
-        forms = "an int, a (before, after) pair" if k == 1 else f"an int, {k} ints or {k} (before, after) pairs"
-        raise layer.error(f"config '{key}' must be {forms} of non-negative integers, found {value!r}")
+        forms = (
+            "an int, a (before, after) pair"
+            if k == 1
+            else f"an int, {k} ints or {k} (before, after) pairs"
+        )
+        raise layer.error(
+            f"config '{key}' must be {forms} of non-negative integers, found {value!r}"
+        )
     return [(int(a), int(b_)) for a, b_ in pairs]
 
 
@@ -58,7 +65,9 @@ def _spatial_axes(layer: LayerCall, k: int, rank: int) -> list[int]:
     return list(range(1, 1 + k))
 
 
-def _pad_op(layer: LayerCall, b: GraphBuilder, x: Tensor, pairs: list[tuple[int, int]], sign: int) -> Tensor:
+def _pad_op(
+    layer: LayerCall, b: GraphBuilder, x: Tensor, pairs: list[tuple[int, int]], sign: int
+) -> Tensor:
     k = len(pairs)
     rank = len(x.shape)
     axes = _spatial_axes(layer, k, rank)
@@ -75,7 +84,9 @@ def _pad_op(layer: LayerCall, b: GraphBuilder, x: Tensor, pairs: list[tuple[int,
                     f"cropping {(before, after)} removes every entry of axis {axis} of the input "
                     f"{fmt_shape(x.shape)}"
                 )
-    return b.op("pad", layer, [x], attrs={"begin": begin, "end": end}, shape=tuple(shape), dtype=x.dtype)
+    return b.op(
+        "pad", layer, [x], attrs={"begin": begin, "end": end}, shape=tuple(shape), dtype=x.dtype
+    )
 
 
 @lowering("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
@@ -138,7 +149,9 @@ def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         for axis, f in zip(axes, size):
             reps[axis - 1] = f
             shape[axis] = _times(shape[axis], f)
-        return [b.op("upsample", layer, [x], attrs={"repeats": reps}, shape=tuple(shape), dtype=x.dtype)]
+        return [
+            b.op("upsample", layer, [x], attrs={"repeats": reps}, shape=tuple(shape), dtype=x.dtype)
+        ]
     channels_first = axes[0] == 2
     if channels_first:
         x = to_channels_last(layer, b, x)
@@ -157,15 +170,22 @@ def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 # -- Resizing, CenterCrop, RandomCrop ----------------------------------------------
 
 
-def _image_op(layer: LayerCall, b: GraphBuilder, attrs: dict[str, Any], height: int, width: int) -> Tensor:
+def _image_op(
+    layer: LayerCall, b: GraphBuilder, attrs: dict[str, Any], height: int, width: int
+) -> Tensor:
     """A "resize" op on an NHWC (or, Keras 3, NCHW) image batch to (height, width)."""
     x = layer.inputs[0]
     require_rank(layer, x, 4)
     channels_first = "data_format" in layer.config and data_format(layer) == "channels_first"
     if channels_first:
         x = to_channels_last(layer, b, x)
-    y = b.op("resize", layer, [x], attrs={**attrs, "size": [height, width]},
-             shape=(x.shape[0], height, width, x.shape[3]))
+    y = b.op(
+        "resize",
+        layer,
+        [x],
+        attrs={**attrs, "size": [height, width]},
+        shape=(x.shape[0], height, width, x.shape[3]),
+    )
     if channels_first:
         y = to_channels_first(layer, b, y)
     return y
@@ -202,11 +222,13 @@ def lower_center_crop(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 @lowering("RandomCrop")
 def lower_random_crop(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """At inference no random crop happens. Keras 2 (tf_keras) then always
-    applies smart_resize to (height, width); Keras 3 (3.15 random_crop.py)
-    plainly resizes (bilinear) when the size differs."""
+    applies smart_resize to (height, width). Keras 3.15 returns the input
+    unchanged (random_crop.py resizes only inside ``if training``), whatever
+    its declared output shape says; verified by the k3_random_crop_* fixtures."""
+    if layer.semantics == "keras3":
+        return lower_augmentation(layer, b)
     height, width = _target(layer)
-    crop = "none" if layer.semantics == "keras3" else "aspect"
-    attrs = {"method": "bilinear", "coords": "half_pixel", "crop": crop}
+    attrs = {"method": "bilinear", "coords": "half_pixel", "crop": "aspect"}
     return [_image_op(layer, b, attrs, height, width)]
 
 
@@ -217,12 +239,32 @@ def lower_random_crop(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 # core.py. AutoContrast and ContrastLimitedAdaptiveHistogramEqualization
 # transform at inference too and are not supported.
 AUGMENTATION_IDENTITY = (
-    "RandomFlip", "RandomRotation", "RandomTranslation", "RandomZoom", "RandomContrast",
-    "RandomBrightness", "RandomErasing", "RandomGrayscale", "RandomHue", "RandomSaturation",
-    "RandomSharpness", "RandomShear", "RandomPerspective", "RandomPosterization", "RandomInvert",
-    "RandomColorDegeneration", "RandomColorJitter", "RandomElasticTransform",
-    "RandomGaussianBlur", "RandAugment", "AugMix", "CutMix", "MixUp", "Equalization",
-    "Solarization", "MaxNumBoundingBoxes",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "RandomContrast",
+    "RandomBrightness",
+    "RandomErasing",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomShear",
+    "RandomPerspective",
+    "RandomPosterization",
+    "RandomInvert",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomElasticTransform",
+    "RandomGaussianBlur",
+    "RandAugment",
+    "AugMix",
+    "CutMix",
+    "MixUp",
+    "Equalization",
+    "Solarization",
+    "MaxNumBoundingBoxes",
 )
 
 
@@ -233,3 +275,57 @@ def lower_augmentation(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     out = b.op("identity", layer, [x], shape=x.shape, dtype=x.dtype)
     out.mask = x.mask
     return [out]
+
+
+# -- CategoryEncoding ----------------------------------------------------------------
+
+
+@lowering("CategoryEncoding")
+def lower_category_encoding(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """Ids -> one_hot / multi_hot / count vectors of num_tokens floats.
+
+    one_hot: an input whose last axis is 1 gives (..., T) in TF.js and Keras;
+    other inputs get a new axis (Keras 3), which TF.js and Keras 2 limit to rank-1 inputs.
+    """
+    x = layer.inputs[0]
+    tokens = layer.config_int("num_tokens", minimum=1)
+    mode = layer.config_enum(
+        "output_mode", ["one_hot", "multi_hot", "count", "int", "tf_idf"], "multi_hot"
+    )
+    if mode in ("int", "tf_idf"):
+        raise layer.unsupported(
+            f"output_mode '{mode}' is not supported (one_hot, multi_hot, count)"
+        )
+    if layer.config_bool("sparse", False):
+        raise layer.unsupported("sparse=True is not supported")
+    if "count_weights" in layer.kwargs:
+        raise layer.unsupported("count_weights is not supported")
+    if mode == "one_hot" and len(x.shape) >= 2 and x.shape[-1] == 1:
+        mode = "multi_hot"  # one id per row: the same vector
+    elif mode == "one_hot":
+        if layer.semantics != "keras3" and len(x.shape) != 1:
+            raise layer.error(
+                f"one_hot of {fmt_shape(x.shape)} would have rank 3 (TF.js, Keras 2: at most 2)"
+            )
+        shape = (*x.shape, tokens)
+        return [
+            b.op(
+                "category_encoding",
+                layer,
+                [x],
+                attrs={"num_tokens": tokens, "mode": mode},
+                shape=shape,
+            )
+        ]
+    if len(x.shape) < 2:
+        raise layer.unsupported(f"{mode} of a rank-1 input {fmt_shape(x.shape)} is not supported")
+    if layer.semantics != "keras3" and len(x.shape) > 2:
+        raise layer.error(
+            f"{mode} of {fmt_shape(x.shape)} would have rank > 2 (TF.js, Keras 2: at most 2)"
+        )
+    shape = (*x.shape[:-1], tokens)
+    return [
+        b.op(
+            "category_encoding", layer, [x], attrs={"num_tokens": tokens, "mode": mode}, shape=shape
+        )
+    ]
