@@ -104,6 +104,7 @@ def test_weights_are_mapped_by_layer_path():
         ("lambda", ["triple", "Lambda"]),
         ("custom_layer", ["doubler", "custom"]),
         ("subclassed", ["Subclassed"]),
+        ("quantized_int8", ["dense_int8", "int8", "quantized"]),
     ],
 )
 def test_code_carrying_models_are_refused(name, words):

@@ -404,6 +404,22 @@ def is_keras_op(entry: dict[str, Any]) -> bool:
     return isinstance(module, str) and module.startswith("keras.src.ops")
 
 
+def _refuse_quantized(config: dict[str, Any], name: str, cls: str, source: str) -> None:
+    """Keras 3 quantized layers (int8/int4/float8 dtype policies) store other
+    variables (int8 kernels, scales): refuse them rather than misread them."""
+    policy = config.get("dtype")
+    if isinstance(policy, dict):
+        kind = str(policy.get("class_name", ""))
+        pcfg = policy.get("config") or {}
+        pname = str(pcfg.get("name") or pcfg.get("mode") or "")
+        if kind.startswith("Quantized") or "_from_" in pname or kind == "GPTQDTypePolicy":
+            raise UnsupportedLayerError(
+                f"{source}: layer '{name}' is quantized (dtype policy '{pname or kind}'); "
+                "quantized Keras layers are not supported",
+                layer=name, class_name=cls,
+            )
+
+
 def _refuse_custom(entry: dict[str, Any], name: str, source: str) -> None:
     """Custom (user-registered) classes have no config tfjs_infer can trust."""
     module = entry.get("module")
@@ -461,6 +477,7 @@ def _call_layer(
     if not isinstance(config, dict):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' has no config object")
     _refuse_custom(entry, name, ctx.source)
+    _refuse_quantized(config, name, class_name, ctx.source)
     # A keras.ops call; in a legacy .h5 (no "module" key) known by its class
     # having only an ops lowering, or by constant operands (x * 0.5).
     is_op = is_keras_op(entry) or (
