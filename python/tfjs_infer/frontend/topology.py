@@ -15,11 +15,11 @@ import numpy as np
 
 from ..errors import InvalidModelError, UnsupportedLayerError
 from .registry import (
+    OPS_PREFIX,
     GraphBuilder,
     LayerCall,
     Tensor,
     WeightStore,
-    OPS_PREFIX,
     canonical_class,
     get_lowering,
     has_lowering,
