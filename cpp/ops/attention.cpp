@@ -31,6 +31,8 @@ namespace {
 
 enum class MaskKind { kFull, kQuery, kKey, kQueryOut };
 
+constexpr int64_t kMaxThreads = 64;
+
 class AttentionOp final : public Op {
  public:
   AttentionOp(const OpNode& node, const KernelTable&)
@@ -108,23 +110,31 @@ class AttentionOp final : public Op {
   }
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
-    // One logits row per thread (at most 64 threads).
-    return static_cast<size_t>(in[1].shape[1]) * sizeof(float) * 64;
+    // Per thread (at most kMaxThreads): the keys of one head transposed to
+    // (Dk, Tk) and one logits row.
+    const size_t tk = static_cast<size_t>(in[1].shape[1]);
+    const size_t dk = static_cast<size_t>(in[0].shape[2] / heads_);
+    return (dk + 1) * tk * sizeof(float) * kMaxThreads;
   }
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const int64_t n = in[0].shape[0], tq = in[0].shape[1], tk = in[1].shape[1];
-    const int64_t rows = n * heads_ * tq;
-    if (rows == 0) return;
+    const int64_t pairs = n * heads_;  // one task per (batch row, head)
+    if (pairs == 0 || tq == 0) return;
     const int64_t dk = in[0].shape[2] / heads_, dv = in[2].shape[2] / kv_heads_;
-    const int64_t work = rows * tk * (dk + dv) * 2;
-    const int threads = std::min(threads_for(ctx.num_threads, work, rows), 64);
+    const int64_t work = pairs * tq * tk * (dk + dv) * 2;
+    const int threads =
+        static_cast<int>(std::min<int64_t>(threads_for(ctx.num_threads, work, pairs), kMaxThreads));
     float* scratch = static_cast<float*>(ctx.scratch);
     parallel_for(threads, threads, [&](int64_t t) {
-      float* logits = scratch + t * tk;
-      for (int64_t r = rows * t / threads; r < rows * (t + 1) / threads; ++r)
-        row(in, out, r, tq, tk, dk, dv, logits);
+      float* keys_t = scratch + t * (dk + 1) * tk;
+      float* logits = keys_t + dk * tk;
+      for (int64_t pair = pairs * t / threads; pair < pairs * (t + 1) / threads; ++pair) {
+        const int64_t b = pair / heads_, h = pair % heads_;
+        if (!additive_) transpose_keys(in[1], b, h, tk, dk, keys_t);
+        for (int64_t i = 0; i < tq; ++i) row(in, out, b, h, i, tq, tk, dk, dv, keys_t, logits);
+      }
     });
   }
 
@@ -177,9 +187,20 @@ class AttentionOp final : public Op {
     return false;
   }
 
-  void row(const std::vector<TensorView>& in, const std::vector<TensorView>& out, int64_t r,
-           int64_t tq, int64_t tk, int64_t dk, int64_t dv, float* logits) const {
-    const int64_t i = r % tq, h = (r / tq) % heads_, b = r / (tq * heads_);
+  // Keys of batch row b for query head h, as (Dk, Tk): the logits loop then
+  // runs over contiguous keys (vectorizable), each logit still summed over d
+  // in order.
+  void transpose_keys(const TensorView& k, int64_t b, int64_t h, int64_t tk, int64_t dk,
+                      float* keys_t) const {
+    const int64_t kstride = kv_heads_ * dk, g = h / (heads_ / kv_heads_);
+    const float* src = k.f32() + b * tk * kstride + g * dk;
+    for (int64_t j = 0; j < tk; ++j)
+      for (int64_t d = 0; d < dk; ++d) keys_t[d * tk + j] = src[j * kstride + d];
+  }
+
+  void row(const std::vector<TensorView>& in, const std::vector<TensorView>& out, int64_t b,
+           int64_t h, int64_t i, int64_t tq, int64_t tk, int64_t dk, int64_t dv,
+           const float* keys_t, float* logits) const {
     const int64_t qstride = heads_ * dk, kstride = kv_heads_ * dk, vstride = kv_heads_ * dv;
     const int64_t g = h / (heads_ / kv_heads_);  // the key/value head of query head h
     const float* q = in[0].f32() + (b * tq + i) * qstride + h * dk;
@@ -188,26 +209,33 @@ class AttentionOp final : public Op {
     float* o = out[0].f32() + (b * tq + i) * heads_ * dv + h * dv;
     float* scores = return_scores_ ? out[1].f32() + ((b * heads_ + h) * tq + i) * tk : nullptr;
     const float neg = -std::numeric_limits<float>::infinity();
+    if (additive_) {
+      for (int64_t j = 0; j < tk; ++j) {
+        const float* kj = k + j * kstride;
+        float s = 0.0f;
+        for (int64_t d = 0; d < dk; ++d) {
+          const float w = add_scale_.size() ? add_scale_[h * dk + d] : 1.0f;
+          s += w * std::tanh(static_cast<float>(inner_) * (q[d] + kj[d]));
+        }
+        logits[j] = s * static_cast<float>(outer_);
+      }
+    } else {
+      for (int64_t j = 0; j < tk; ++j) logits[j] = 0.0f;
+      for (int64_t d = 0; d < dk; ++d) {
+        const float qd = q[d];
+        const float* kd = keys_t + d * tk;
+        for (int64_t j = 0; j < tk; ++j) logits[j] += qd * kd[j];
+      }
+      const float scale = static_cast<float>(scale_);
+      for (int64_t j = 0; j < tk; ++j) logits[j] *= scale;
+    }
     float best = neg;
     for (int64_t j = 0; j < tk; ++j) {
       if (!allowed(in, b, i, j, tq, tk)) {
         logits[j] = neg;
         continue;
       }
-      const float* kj = k + j * kstride;
-      float s = 0.0f;
-      if (additive_) {
-        for (int64_t d = 0; d < dk; ++d) {
-          const float w = add_scale_.size() ? add_scale_[h * dk + d] : 1.0f;
-          s += w * std::tanh(static_cast<float>(inner_) * (q[d] + kj[d]));
-        }
-        s *= static_cast<float>(outer_);
-      } else {
-        for (int64_t d = 0; d < dk; ++d) s += q[d] * kj[d];
-        s *= static_cast<float>(scale_);
-      }
-      logits[j] = s;
-      best = std::max(best, s);
+      best = std::max(best, logits[j]);
     }
     const bool none = best == neg;
     double sum = 0.0;

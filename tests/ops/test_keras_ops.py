@@ -147,3 +147,24 @@ def test_group_norm_rejects_indivisible_channels():
 
     with pytest.raises(TfjsInferError, match=r"does not fit|do not split"):
         run_op("group_norm", [np.zeros((2, 7), np.float32)], {"axis": 1, "groups": 2})
+
+
+def test_attention_is_bitwise_stable_across_threads_and_batches():
+    q = RNG.normal(size=(6, 48, 64)).astype(np.float32)
+    k = RNG.normal(size=(6, 40, 32)).astype(np.float32)
+    v = RNG.normal(size=(6, 40, 32)).astype(np.float32)
+    attrs = {"heads": 4, "kv_heads": 2, "scale": 0.25, "causal": 1}
+    (one,) = run_op("attention", [q, k, v], attrs, num_threads=1)
+    (two,) = run_op("attention", [q, k, v], attrs, num_threads=2)
+    (part,) = run_op("attention", [q[2:3], k[2:3], v[2:3]], attrs, num_threads=2)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one[2:3], part)
+    ro, _ = _attention_ref(
+        q,
+        np.repeat(k.reshape(6, 40, 2, 16), 2, axis=2).reshape(6, 40, 64),
+        np.repeat(v.reshape(6, 40, 2, 16), 2, axis=2).reshape(6, 40, 64),
+        4,
+        0.25,
+        causal=True,
+    )
+    np.testing.assert_allclose(one, ro, rtol=1e-5, atol=1e-5)
