@@ -450,3 +450,32 @@ def test_archive_without_vars_names(tmp_path):
     bad = _rewrite_archive(src, tmp_path, replace={"model.weights.h5": _edit_weights(src, strip)})
     for a, b in zip(_predict(bad, case), _predict(src, case)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_bfloat16_variables_are_widened(tmp_path):
+    """Keras stores a bfloat16 variable as its raw 16 bits with dtype="bfloat16"."""
+    case = K3 / "mlp_sequential"
+
+    def kernel_to_bf16(f, raw):
+        ds = f["layers/dense/vars/0"]
+        bits = np.asarray(ds[()], np.float32).view(np.uint32) & np.uint32(0xFFFF0000)
+        del f["layers/dense/vars/0"]
+        if raw:
+            new = f["layers/dense/vars"].create_dataset("0", data=(bits >> 16).astype(np.uint16))
+            new.attrs["dtype"] = "bfloat16"
+        else:
+            f["layers/dense/vars"].create_dataset("0", data=bits.view(np.float32))
+
+    raw = _rewrite_archive(
+        SRC,
+        tmp_path,
+        name="raw.keras",
+        replace={"model.weights.h5": _edit_weights(SRC, lambda f: kernel_to_bf16(f, True))},
+    )
+    wide = _rewrite_archive(
+        SRC,
+        tmp_path,
+        name="wide.keras",
+        replace={"model.weights.h5": _edit_weights(SRC, lambda f: kernel_to_bf16(f, False))},
+    )
+    np.testing.assert_array_equal(_predict(raw, case)[0], _predict(wide, case)[0])

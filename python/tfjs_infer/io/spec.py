@@ -29,8 +29,12 @@ class ModelSpec:
     source:
         Where the model came from (a path or URL), for messages.
     keras_weights:
-        For Keras files: per layer path, the ordered weight list (filled by
-        the Keras readers; the TF.js reader matches by name instead).
+        For Keras files (io/keras.py): layer key -> (weight names or None,
+        arrays in canonical order). The key is the nested model names plus the
+        layer name; a sub-object kept apart (MultiHeadAttention's
+        ``query_dense``...) adds its path components. ``.h5`` files give the
+        names (``dense/kernel:0``), ``.keras`` files None. The TF.js reader
+        leaves this None and matches ``weights`` by name instead.
     """
 
     topology: dict[str, Any]
@@ -44,5 +48,5 @@ class ModelSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
     user_defined_metadata: dict[str, Any] | None = None
     labels: list[str] | None = None
-    keras_weights: dict[str, list[np.ndarray]] | None = None
+    keras_weights: dict[tuple[str, ...], tuple[list[str] | None, list[np.ndarray]]] | None = None
     folder: Path | None = None
