@@ -322,6 +322,31 @@ py::array_t<float> activation(const std::string& isa, const std::string& kind, c
   return out;
 }
 
+// Seconds per activation_f32 call over x (median of `reps`; the input is
+// restored before every call and only the kernel is timed).
+double time_activation(const std::string& isa, const std::string& kind, const F32Array& x_in,
+                       int64_t reps) {
+  const KernelTable& t = table(isa);
+  py::array_t<float, py::array::c_style | py::array::forcecast> x(x_in);
+  const int64_t n = x.size();
+  ActParams p;
+  p.kind = parse_kind(kind);
+  p.alpha = 1.0f;
+  std::vector<float> work(static_cast<size_t>(n));
+  std::vector<double> times;
+  {
+    py::gil_scoped_release release;
+    for (int64_t r = 0; r < std::max<int64_t>(reps, 1); ++r) {
+      std::memcpy(work.data(), x.data(), sizeof(float) * n);
+      const auto t0 = std::chrono::steady_clock::now();
+      t.activation_f32(p, work.data(), n);
+      times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+  }
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return times[times.size() / 2];
+}
+
 py::array_t<float> softmax(const std::string& isa, const F32Array& x_in, bool log) {
   const KernelTable& t = table(isa);
   py::array_t<float, py::array::c_style | py::array::forcecast> x(x_in);
@@ -354,10 +379,11 @@ py::array_t<float> softmax(const std::string& isa, const F32Array& x_in, bool lo
   const auto t0 = std::chrono::steady_clock::now();                                                \
   for (int64_t i = 0; i < iters; ++i) {                                                            \
     TFJS_INFER_FMA(fma, c0)                                                                        \
-    TFJS_INFER_FMA(fma, c1) TFJS_INFER_FMA(fma, c2) TFJS_INFER_FMA(fma, c3)                        \
-        TFJS_INFER_FMA(fma, c4) TFJS_INFER_FMA(fma, c5) TFJS_INFER_FMA(fma, c6)                    \
-            TFJS_INFER_FMA(fma, c7) TFJS_INFER_FMA(fma, c8) TFJS_INFER_FMA(fma, c9)                \
-                TFJS_INFER_FMA(fma, c10) TFJS_INFER_FMA(fma, c11)                                  \
+    TFJS_INFER_FMA(fma, c1)                                                                        \
+    TFJS_INFER_FMA(fma, c2) TFJS_INFER_FMA(fma, c3) TFJS_INFER_FMA(fma, c4)                        \
+        TFJS_INFER_FMA(fma, c5) TFJS_INFER_FMA(fma, c6) TFJS_INFER_FMA(fma, c7)                    \
+            TFJS_INFER_FMA(fma, c8) TFJS_INFER_FMA(fma, c9) TFJS_INFER_FMA(fma, c10)               \
+                TFJS_INFER_FMA(fma, c11)                                                           \
   }                                                                                                \
   const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); \
   return 2.0 * (lanes) * 12 * static_cast<double>(iters) / sec / 1e9;
@@ -428,5 +454,7 @@ void register_testing(pybind11::module_& m) {
         py::arg("alpha") = 0.0f, py::arg("beta") = 0.0f, py::arg("gamma") = 0.0f,
         py::arg("offset") = 0);
   t.def("fma_peak", &fma_peak, py::arg("isa"), py::arg("iters") = 20000000);
+  t.def("time_activation", &time_activation, py::arg("isa"), py::arg("kind"), py::arg("x"),
+        py::arg("reps") = 21);
   t.def("softmax", &softmax, py::arg("isa"), py::arg("x"), py::arg("log") = false);
 }

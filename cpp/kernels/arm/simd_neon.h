@@ -79,6 +79,18 @@ struct VecNeon {
     const float64x2_t s = vaddq_f64(lo, hi);
     return vgetq_lane_f64(s, 0) + vgetq_lane_f64(s, 1);
   }
+  // float64 halves of a float vector (lanes [0, W/2) and [W/2, W)), and back.
+  static void widen(F v, D2& lo, D2& hi) {
+    lo = vcvt_f64_f32(vget_low_f32(v));
+    hi = vcvt_high_f64_f32(v);
+  }
+  static F narrow(D2 lo, D2 hi) { return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi); }
+  static D2 dset1(double x) { return vdupq_n_f64(x); }
+  static D2 dadd(D2 a, D2 b) { return vaddq_f64(a, b); }
+  static D2 dsub(D2 a, D2 b) { return vsubq_f64(a, b); }
+  static D2 dmul(D2 a, D2 b) { return vmulq_f64(a, b); }
+  static D2 ddiv(D2 a, D2 b) { return vdivq_f64(a, b); }
+  static D2 dfmadd(D2 a, D2 b, D2 c) { return vfmaq_f64(c, a, b); }  // a*b + c
   // Lane max; NaN lanes may or may not win (callers do not depend on it).
   static float hmax(F v) { return vmaxvq_f32(v); }
   // float64 lanes: (float(v) - a) - b rounded once to float.

@@ -82,6 +82,21 @@ struct VecAvx2 {
     const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
   }
+  // float64 halves of a float vector (lanes [0, W/2) and [W/2, W)), and back.
+  static void widen(F v, D2& lo, D2& hi) {
+    lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+    hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+  }
+  static F narrow(D2 lo, D2 hi) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm256_cvtpd_ps(lo)), _mm256_cvtpd_ps(hi),
+                                1);
+  }
+  static D2 dset1(double x) { return _mm256_set1_pd(x); }
+  static D2 dadd(D2 a, D2 b) { return _mm256_add_pd(a, b); }
+  static D2 dsub(D2 a, D2 b) { return _mm256_sub_pd(a, b); }
+  static D2 dmul(D2 a, D2 b) { return _mm256_mul_pd(a, b); }
+  static D2 ddiv(D2 a, D2 b) { return _mm256_div_pd(a, b); }
+  static D2 dfmadd(D2 a, D2 b, D2 c) { return _mm256_fmadd_pd(a, b, c); }
   // Lane max; NaN lanes may or may not win (callers do not depend on it).
   static float hmax(F v) {
     __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
