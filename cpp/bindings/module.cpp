@@ -5,6 +5,10 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "backends/backend.h"
 #include "bindings/testing.h"
 #include "core/cpu_features.h"
@@ -85,47 +89,177 @@ WeightTensor weight_from_py(const std::string& key, const py::array& a) {
   return w;
 }
 
-TensorView view_of(const py::array& a, size_t index) {
-  TensorView v;
-  const auto flags = py::detail::array_proxy(a.ptr())->flags;
-  if (!(flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_))
-    fail(ErrorKind::kInputDtype,
-         "input " + std::to_string(index) + " must be a C-contiguous array");
-  if (py::isinstance<py::array_t<float>>(a))
-    v.dtype = DType::kFloat32;
-  else if (py::isinstance<py::array_t<int32_t>>(a))
-    v.dtype = DType::kInt32;
-  else
-    fail(ErrorKind::kInputDtype, "input " + std::to_string(index) + ": expected float32 or " +
-                                     "int32, received " + std::string(py::str(a.dtype())));
-  v.data = const_cast<void*>(a.data());
-  for (py::ssize_t i = 0; i < a.ndim(); ++i) v.shape.push_back(a.shape(i));
-  return v;
+// The hot path reads numpy's array struct directly: no py::array temporaries,
+// no shape vectors, and the data pointer handed to the core unchanged.
+constexpr size_t kFastInputs = 8, kFastDims = 64, kFastOutputs = 8;
+
+// Address of the last input 0 the core read, for the no-copy test.
+std::atomic<const void*> g_last_input0{nullptr};
+
+bool native_order(char byteorder) {
+  const uint16_t probe = 1;
+  const bool little = *reinterpret_cast<const uint8_t*>(&probe) == 1;
+  return byteorder != (little ? '>' : '<');
 }
 
-py::list run_model(const CompiledModel& m, const py::list& arrays) {
-  std::vector<py::array> keep;  // holds the inputs alive while the GIL is released
-  std::vector<TensorView> inputs;
-  std::vector<Shape> shapes;
-  for (size_t i = 0; i < arrays.size(); ++i) {
-    keep.push_back(py::reinterpret_borrow<py::array>(arrays[i]));
-    inputs.push_back(view_of(keep.back(), i));
-    shapes.push_back(inputs.back().shape);
+// Validates one input array and fills its InputRef; dims go to `dims`.
+void input_ref(PyObject* obj, size_t index, InputRef* ref, int64_t* dims) {
+  auto& api = py::detail::npy_api::get();
+  if (!api.PyArray_Check_(obj))
+    fail(ErrorKind::kInputDtype, "input " + std::to_string(index) + " must be a numpy array");
+  const auto* a = py::detail::array_proxy(obj);
+  const auto* d = py::detail::array_descriptor_proxy(a->descr);
+  using npy = py::detail::npy_api;
+  const int needed = npy::NPY_ARRAY_C_CONTIGUOUS_ | npy::NPY_ARRAY_ALIGNED_;
+  if ((a->flags & needed) != needed)
+    fail(ErrorKind::kInputDtype,
+         "input " + std::to_string(index) + " must be a C-contiguous, aligned array");
+  const bool native = native_order(d->byteorder);
+  if (d->type_num == npy::NPY_FLOAT_ && native) {
+    ref->dtype = DType::kFloat32;
+  } else if (d->type_num == npy::NPY_INT32_ && native) {
+    ref->dtype = DType::kInt32;
+  } else {
+    fail(ErrorKind::kInputDtype, "input " + std::to_string(index) + ": expected float32 or " +
+                                     "int32 in native byte order, received " +
+                                     std::string(py::str(py::handle(a->descr))));
   }
-  const std::vector<ValueType> out_types = m.output_types(shapes);
-  py::list results;
-  std::vector<TensorView> outputs;
-  for (const ValueType& t : out_types) {
-    py::array arr = t.dtype == DType::kInt32 ? py::array(py::array_t<int32_t>(t.shape))
-                                             : py::array(py::array_t<float>(t.shape));
-    outputs.push_back({arr.mutable_data(), t.shape, t.dtype});
-    results.append(arr);
+  for (int k = 0; k < a->nd; ++k) dims[k] = static_cast<int64_t>(a->dimensions[k]);
+  ref->data = a->data;
+  ref->dims = dims;
+  ref->rank = a->nd;
+}
+
+int api_ndim(PyObject* obj) {
+  return py::detail::npy_api::get().PyArray_Check_(obj) ? py::detail::array_proxy(obj)->nd : 0;
+}
+
+// A new C-contiguous numpy array of this type (steals nothing on failure).
+py::object new_array(const ValueType& t) {
+  auto& api = py::detail::npy_api::get();
+  using npy = py::detail::npy_api;
+  Py_intptr_t dims[32];
+  std::vector<Py_intptr_t> big;
+  Py_intptr_t* p = dims;
+  if (t.shape.size() > 32) {
+    big.resize(t.shape.size());
+    p = big.data();
+  }
+  for (size_t k = 0; k < t.shape.size(); ++k) p[k] = static_cast<Py_intptr_t>(t.shape[k]);
+  PyObject* descr =
+      api.PyArray_DescrFromType_(t.dtype == DType::kInt32 ? npy::NPY_INT32_ : npy::NPY_FLOAT_);
+  PyObject* arr = api.PyArray_NewFromDescr_(
+      api.PyArray_Type_, descr, static_cast<int>(t.shape.size()), p, nullptr, nullptr, 0, nullptr);
+  if (!arr) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(arr);
+}
+
+// Runs the model on `n` arrays; returns the list of outputs, or the array
+// itself for a single-output model when `unwrap` is set.
+py::object run_arrays(const CompiledModel& m, PyObject* const* arrays, size_t n, bool unwrap) {
+  InputRef small_refs[kFastInputs];
+  int64_t small_dims[kFastDims];
+  std::vector<InputRef> big_refs;
+  std::vector<int64_t> big_dims;
+  InputRef* refs = small_refs;
+  int64_t* dims = small_dims;
+  size_t total_dims = 0;
+  for (size_t i = 0; i < n; ++i) total_dims += api_ndim(arrays[i]);
+  if (n > kFastInputs) {
+    big_refs.resize(n);
+    refs = big_refs.data();
+  }
+  if (total_dims > kFastDims) {
+    big_dims.resize(total_dims);
+    dims = big_dims.data();
+  }
+  for (size_t i = 0, used = 0; i < n; ++i) {
+    input_ref(arrays[i], i, &refs[i], dims + used);
+    used += static_cast<size_t>(refs[i].rank);
+  }
+  const CompiledModel::PlanPtr plan = m.plan_for(refs, n);
+  g_last_input0.store(n ? refs[0].data : nullptr, std::memory_order_relaxed);
+
+  const size_t n_out = m.num_outputs();
+  py::object small_objs[kFastOutputs];
+  void* small_ptrs[kFastOutputs];
+  std::vector<py::object> big_objs;
+  std::vector<void*> big_ptrs;
+  py::object* objs = small_objs;
+  void** out_ptrs = small_ptrs;
+  if (n_out > kFastOutputs) {
+    big_objs.resize(n_out);
+    big_ptrs.resize(n_out);
+    objs = big_objs.data();
+    out_ptrs = big_ptrs.data();
+  }
+  for (size_t j = 0; j < n_out; ++j) {
+    objs[j] = new_array(m.output_type(*plan, j));
+    out_ptrs[j] = py::detail::array_proxy(objs[j].ptr())->data;
   }
   {
+    // The inputs stay alive: the caller's list or argument holds them, and
+    // run_list keeps its own references.
     py::gil_scoped_release nogil;
-    m.run(inputs, outputs);
+    m.run(*plan, refs, out_ptrs);
   }
-  return results;
+  if (unwrap && n_out == 1) return std::move(objs[0]);
+  py::list results(n_out);
+  for (size_t j = 0; j < n_out; ++j) PyList_SET_ITEM(results.ptr(), j, objs[j].release().ptr());
+  return std::move(results);
+}
+
+// CompiledModel.run(list of arrays) -> list of arrays.
+py::object run_list(const CompiledModel& m, const py::list& arrays) {
+  const size_t n = arrays.size();
+  // Own references: another thread may change the list while the GIL is out.
+  PyObject* small[kFastInputs];
+  std::vector<PyObject*> big;
+  PyObject** items = small;
+  if (n > kFastInputs) {
+    big.resize(n);
+    items = big.data();
+  }
+  for (size_t i = 0; i < n; ++i) items[i] = PyList_GET_ITEM(arrays.ptr(), i);
+  for (size_t i = 0; i < n; ++i) Py_INCREF(items[i]);
+  struct Release {
+    PyObject** items;
+    size_t n;
+    ~Release() {
+      for (size_t i = 0; i < n; ++i) Py_DECREF(items[i]);
+    }
+  } release{items, n};
+  return run_arrays(m, items, n, false);
+}
+
+// Exercises the pool directly (tests): every task must run exactly once,
+// worker indices stay below `threads`, nested loops run inline.
+py::dict pool_run(int64_t tasks, int threads, double task_us, int nested) {
+  std::vector<int> runs(tasks, 0), worker(tasks, -1);
+  std::vector<size_t> thread(tasks, 0);
+  std::vector<std::atomic<int>> nested_runs(tasks);
+  {
+    py::gil_scoped_release nogil;
+    reserve_threads(threads);
+    parallel_for_indexed(tasks, threads, [&](int64_t t, int w) {
+      runs[t] += 1;
+      worker[t] = w;
+      thread[t] = std::hash<std::thread::id>()(std::this_thread::get_id());
+      const auto until =
+          std::chrono::steady_clock::now() + std::chrono::duration<double, std::micro>(task_us);
+      while (std::chrono::steady_clock::now() < until) {
+      }
+      parallel_for(nested, threads, [&](int64_t) { nested_runs[t].fetch_add(1); });
+    });
+  }
+  std::vector<int> nested_out(tasks);
+  for (int64_t t = 0; t < tasks; ++t) nested_out[t] = nested_runs[t].load();
+  py::dict d;
+  d["runs"] = runs;
+  d["worker"] = worker;
+  d["thread"] = thread;
+  d["nested"] = nested_out;
+  return d;
 }
 
 py::dict build_info() {
@@ -135,6 +269,7 @@ py::dict build_info() {
   d["isas_available"] = isas;
   d["isa_selected"] = isa_name(best_kernels().isa);
   d["openmp"] = openmp_enabled();
+  d["thread_pool"] = "tfjs_infer (spin " + std::to_string(pool_spin_us()) + " us, then sleep)";
   d["default_num_threads"] = default_num_threads();
   d["cuda_compiled"] = cuda_backend() != nullptr;
   d["cuda_devices"] = cuda_backend() ? cuda_backend()->devices() : std::vector<std::string>{};
@@ -205,7 +340,16 @@ PYBIND11_MODULE(_core, m) {
            }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
            py::arg("optimize") = true)
-      .def("run", &run_model, py::arg("inputs"))
+      .def("run", &run_list, py::arg("inputs"),
+           "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
+           "returns the list of outputs.")
+      .def(
+          "run1",
+          [](const CompiledModel& m, py::handle x) {
+            PyObject* arrays[1] = {x.ptr()};
+            return run_arrays(m, arrays, 1, true);
+          },
+          py::arg("x"), "run([x]) for a single-input model; a single output is returned bare.")
       .def(
           "output_types",
           [](const CompiledModel& m, const std::vector<std::vector<int64_t>>& shapes) {
@@ -241,4 +385,14 @@ PYBIND11_MODULE(_core, m) {
   });
   m.def("registered_ops", &registered_op_types);
   register_testing(m);
+  py::module_ testing = m.attr("_testing");
+  testing.def(
+      "last_input_address",
+      [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },
+      "Address of the buffer the core read as input 0 in the latest run (no-copy tests).");
+  testing.def("pool_workers", &pool_workers, "Worker threads the pool holds.");
+  testing.def("pool_run", &pool_run, py::arg("tasks"), py::arg("threads"), py::arg("task_us") = 0.0,
+              py::arg("nested") = 0,
+              "Runs parallel_for_indexed with the GIL released; returns per task (runs, worker, "
+              "thread, nested runs).");
 }

@@ -12,6 +12,7 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kMaxPlans = 64;  // distinct input-shape sets kept; then the cache restarts
 constexpr size_t kNotPlanned = static_cast<size_t>(-1);
+constexpr size_t kRecentPlans = 4;  // compared on the hot path before the map
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
@@ -19,15 +20,29 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 // Everything that depends on the concrete input shapes, computed once per
 // shape set: every value's type, its arena offset, and the arena size.
 struct CompiledModel::Plan {
+  std::vector<Shape> input_shapes;
   std::vector<ValueType> types;
   std::vector<size_t> offsets;      // arena offset per value, kNotPlanned for external
   std::vector<bool> output_copied;  // per model output: computed in the arena, then copied
   size_t arena_bytes = 0;
   size_t scratch_offset = 0;
 
-  std::mutex pool_mutex;
-  std::vector<std::unique_ptr<Workspace>> pool;
+  // Workspaces not in use; one per concurrent call at most.
+  mutable std::mutex pool_mutex;
+  mutable std::vector<std::unique_ptr<Workspace>> pool;
 };
+
+namespace {
+bool same_shapes(const std::vector<Shape>& shapes, const InputRef* in, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const Shape& s = shapes[i];
+    if (s.size() != static_cast<size_t>(in[i].rank)) return false;
+    for (size_t d = 0; d < s.size(); ++d)
+      if (s[d] != in[i].dims[d]) return false;
+  }
+  return true;
+}
+}  // namespace
 
 // Per-call memory: the arena and prebuilt views (no allocation per call once
 // a workspace exists for the plan).
@@ -73,19 +88,26 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
       }
     probe.push_back(s);
   }
+  std::shared_ptr<Plan> plan;
   try {
-    plan_for(probe);
+    plan = plan_for(probe);
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::kInputShape) throw;
     if (!guessed_dims) fail(ErrorKind::kInvalidModel, e.what());
   }
+  // Nothing lazy: the probe shapes' plan is the hot one and its workspace
+  // (arena, views) exists before the first call.
+  recent_.push_back(plan);
+  plan->pool.push_back(make_workspace(*plan));
 }
 
 CompiledModel::~CompiledModel() = default;
 
 void CompiledModel::set_num_threads(int n) {
-  int t = n > 0 ? n : default_num_threads();
-  num_threads_.store(t > 256 ? 256 : t, std::memory_order_relaxed);
+  n = n > 0 ? n : default_num_threads();
+  if (n > 256) n = 256;
+  num_threads_.store(n, std::memory_order_relaxed);
+  reserve_threads(n);  // start the pool's workers now, not at the first call
 }
 
 const char* CompiledModel::isa() const { return isa_name(kernels_->isa); }
@@ -121,6 +143,7 @@ std::shared_ptr<CompiledModel::Plan> CompiledModel::make_plan(
     const std::vector<Shape>& input_shapes) const {
   check_inputs(input_shapes);
   auto plan = std::make_shared<Plan>();
+  plan->input_shapes = input_shapes;
   const size_t n_values = graph_.values.size();
   plan->types.resize(n_values);
   plan->offsets.assign(n_values, kNotPlanned);
@@ -220,72 +243,124 @@ std::vector<ValueType> CompiledModel::output_types(const std::vector<Shape>& inp
   return out;
 }
 
-void CompiledModel::run(const std::vector<TensorView>& inputs,
-                        const std::vector<TensorView>& outputs) const {
-  std::vector<Shape> shapes;
-  shapes.reserve(inputs.size());
-  for (const TensorView& t : inputs) shapes.push_back(t.shape);
-  auto plan = plan_for(shapes);
-  for (size_t i = 0; i < inputs.size(); ++i) {
+void CompiledModel::check_dtypes(const InputRef* inputs, size_t n) const {
+  for (size_t i = 0; i < n; ++i) {
     const ValueInfo& info = graph_.values[graph_.inputs[i]];
     if (inputs[i].dtype != info.dtype)
       fail(ErrorKind::kInputDtype, "input '" + info.name + "': expected dtype " +
                                        dtype_name(info.dtype) + ", received " +
                                        dtype_name(inputs[i].dtype));
   }
+}
+
+CompiledModel::PlanPtr CompiledModel::plan_for(const InputRef* inputs, size_t n) const {
+  if (n != graph_.inputs.size())
+    fail(ErrorKind::kInputShape, "the model takes " + std::to_string(graph_.inputs.size()) +
+                                     " inputs, received " + std::to_string(n));
+  check_dtypes(inputs, n);
+  {
+    std::lock_guard<std::mutex> lock(plans_mutex_);
+    for (size_t r = 0; r < recent_.size(); ++r) {
+      if (!same_shapes(recent_[r]->input_shapes, inputs, n)) continue;
+      if (r > 0) std::rotate(recent_.begin(), recent_.begin() + r, recent_.begin() + r + 1);
+      return recent_.front();
+    }
+  }
+  // First call with these shapes: the slow path may allocate.
+  std::vector<Shape> shapes;
+  for (size_t i = 0; i < n; ++i) {
+    if (inputs[i].rank < 0 || (inputs[i].rank > 0 && !inputs[i].dims))
+      fail(ErrorKind::kInputShape, "input " + std::to_string(i) + " has no shape");
+    shapes.emplace_back(inputs[i].dims, inputs[i].dims + inputs[i].rank);
+  }
+  std::shared_ptr<Plan> plan = plan_for(shapes);
+  std::lock_guard<std::mutex> lock(plans_mutex_);
+  if (std::find(recent_.begin(), recent_.end(), plan) == recent_.end()) {
+    recent_.insert(recent_.begin(), plan);
+    if (recent_.size() > kRecentPlans) recent_.pop_back();
+  }
+  return plan;
+}
+
+const ValueType& CompiledModel::output_type(const Plan& plan, size_t j) const {
+  return plan.types[graph_.outputs[j]];
+}
+
+std::unique_ptr<CompiledModel::Workspace> CompiledModel::make_workspace(const Plan& plan) const {
+  auto ws = std::make_unique<Workspace>();
+  ws->arena.reset(plan.arena_bytes);
+  ws->ptrs.assign(graph_.values.size(), nullptr);
+  ws->in_views.resize(graph_.nodes.size());
+  ws->out_views.resize(graph_.nodes.size());
+  for (size_t i = 0; i < graph_.nodes.size(); ++i) {
+    for (int v : graph_.nodes[i].inputs)
+      ws->in_views[i].push_back({nullptr, plan.types[v].shape, plan.types[v].dtype});
+    for (int v : graph_.nodes[i].outputs)
+      ws->out_views[i].push_back({nullptr, plan.types[v].shape, plan.types[v].dtype});
+  }
+  return ws;
+}
+
+void CompiledModel::run(const std::vector<TensorView>& inputs,
+                        const std::vector<TensorView>& outputs) const {
+  std::vector<InputRef> refs(inputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    refs[i] = {inputs[i].data, inputs[i].shape.data(), static_cast<int>(inputs[i].shape.size()),
+               inputs[i].dtype};
+  PlanPtr plan = plan_for(refs.data(), refs.size());
   if (outputs.size() != graph_.outputs.size())
     fail(ErrorKind::kInvalidModel, "wrong number of output buffers");
-  for (size_t j = 0; j < outputs.size(); ++j)
+  std::vector<void*> out_ptrs(outputs.size());
+  for (size_t j = 0; j < outputs.size(); ++j) {
     if (outputs[j].shape != plan->types[graph_.outputs[j]].shape)
       fail(ErrorKind::kInvalidModel, "output buffer " + std::to_string(j) + " has the wrong shape");
+    out_ptrs[j] = outputs[j].data;
+  }
+  run(*plan, refs.data(), out_ptrs.data());
+}
 
-  // Take a workspace from the plan's pool (or build one the first time).
+void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* outputs) const {
+  const int threads = num_threads_.load(std::memory_order_relaxed);
+  reserve_threads(threads);  // a no-op unless this process was forked since load
+
+  // Take a workspace from the plan's pool (or build one for a concurrent call).
   std::unique_ptr<Workspace> ws;
   {
-    std::lock_guard<std::mutex> lock(plan->pool_mutex);
-    if (!plan->pool.empty()) {
-      ws = std::move(plan->pool.back());
-      plan->pool.pop_back();
+    std::lock_guard<std::mutex> lock(plan.pool_mutex);
+    if (!plan.pool.empty()) {
+      ws = std::move(plan.pool.back());
+      plan.pool.pop_back();
     }
   }
-  if (!ws) {
-    ws = std::make_unique<Workspace>();
-    ws->arena.reset(plan->arena_bytes);
-    ws->ptrs.assign(graph_.values.size(), nullptr);
-    ws->in_views.resize(graph_.nodes.size());
-    ws->out_views.resize(graph_.nodes.size());
-    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
-      for (int v : graph_.nodes[i].inputs)
-        ws->in_views[i].push_back({nullptr, plan->types[v].shape, plan->types[v].dtype});
-      for (int v : graph_.nodes[i].outputs)
-        ws->out_views[i].push_back({nullptr, plan->types[v].shape, plan->types[v].dtype});
-    }
-  }
+  if (!ws) ws = make_workspace(plan);
   uint8_t* base = ws->arena.data();
   for (size_t v = 0; v < graph_.values.size(); ++v)
-    ws->ptrs[v] = plan->offsets[v] == kNotPlanned ? nullptr : base + plan->offsets[v];
-  for (size_t i = 0; i < inputs.size(); ++i) ws->ptrs[graph_.inputs[i]] = inputs[i].data;
-  for (size_t j = 0; j < outputs.size(); ++j)
-    if (!plan->output_copied[j]) ws->ptrs[graph_.outputs[j]] = outputs[j].data;
+    ws->ptrs[v] = plan.offsets[v] == kNotPlanned ? nullptr : base + plan.offsets[v];
+  // Inputs are read in place: the ops see the caller's buffers.
+  for (size_t i = 0; i < graph_.inputs.size(); ++i)
+    ws->ptrs[graph_.inputs[i]] = const_cast<void*>(inputs[i].data);
+  for (size_t j = 0; j < graph_.outputs.size(); ++j)
+    if (!plan.output_copied[j]) ws->ptrs[graph_.outputs[j]] = outputs[j];
 
   RunContext ctx;
   ctx.kernels = kernels_;
-  ctx.num_threads = num_threads();  // read once: a concurrent set applies to the next call
-  ctx.scratch = base ? base + plan->scratch_offset : nullptr;
+  ctx.num_threads = threads;  // read once: a concurrent set applies to the next call
+  ctx.scratch = base ? base + plan.scratch_offset : nullptr;
   for (size_t i = 0; i < ops_.size(); ++i) {
     const OpNode& node = graph_.nodes[i];
-    for (size_t j = 0; j < node.inputs.size(); ++j) ws->in_views[i][j].data = ws->ptrs[node.inputs[j]];
+    for (size_t j = 0; j < node.inputs.size(); ++j)
+      ws->in_views[i][j].data = ws->ptrs[node.inputs[j]];
     for (size_t j = 0; j < node.outputs.size(); ++j)
       ws->out_views[i][j].data = ws->ptrs[node.outputs[j]];
     ops_[i]->run(ctx, ws->in_views[i], ws->out_views[i]);
   }
-  for (size_t j = 0; j < outputs.size(); ++j)
-    if (plan->output_copied[j])
-      std::memcpy(outputs[j].data, ws->ptrs[graph_.outputs[j]],
-                  static_cast<size_t>(outputs[j].size()) * 4);
+  for (size_t j = 0; j < graph_.outputs.size(); ++j)
+    if (plan.output_copied[j])
+      std::memcpy(outputs[j], ws->ptrs[graph_.outputs[j]],
+                  static_cast<size_t>(num_elements(plan.types[graph_.outputs[j]].shape)) * 4);
 
-  std::lock_guard<std::mutex> lock(plan->pool_mutex);
-  plan->pool.push_back(std::move(ws));
+  std::lock_guard<std::mutex> lock(plan.pool_mutex);
+  plan.pool.push_back(std::move(ws));
 }
 
 }  // namespace tfjs_infer

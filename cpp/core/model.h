@@ -21,6 +21,15 @@ struct CompileOptions {
   bool optimize = true;  // run the graph passes
 };
 
+// One input of a hot-path run: a dense row-major array owned by the caller,
+// read in place (never copied).
+struct InputRef {
+  const void* data = nullptr;
+  const int64_t* dims = nullptr;
+  int rank = 0;
+  DType dtype = DType::kFloat32;
+};
+
 struct OpSummary {
   std::string name, type;
   std::vector<int> inputs, outputs;
@@ -28,6 +37,11 @@ struct OpSummary {
 
 class CompiledModel {
  public:
+  // Everything that depends on the concrete input shapes (types, arena
+  // layout), built once per shape set and reused.
+  struct Plan;
+  using PlanPtr = std::shared_ptr<const Plan>;
+
   CompiledModel(Graph graph, const CompileOptions& options);
   ~CompiledModel();
 
@@ -39,6 +53,15 @@ class CompiledModel {
   // Runs the graph. `outputs` must point to buffers of output_types() shapes.
   void run(const std::vector<TensorView>& inputs, const std::vector<TensorView>& outputs) const;
 
+  // The hot path, split so the caller can allocate the outputs in between:
+  // plan_for() validates shapes and dtypes and finds the plan (no allocation
+  // once these shapes were seen); run() then writes each output j, of type
+  // output_type(plan, j), to outputs[j]. Neither copies the inputs.
+  PlanPtr plan_for(const InputRef* inputs, size_t n) const;
+  const ValueType& output_type(const Plan& plan, size_t j) const;
+  size_t num_outputs() const { return graph_.outputs.size(); }
+  void run(const Plan& plan, const InputRef* inputs, void* const* outputs) const;
+
   int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
   void set_num_threads(int n);
   const char* isa() const;
@@ -47,11 +70,12 @@ class CompiledModel {
   size_t num_plans() const;
 
  private:
-  struct Plan;
   struct Workspace;
   std::shared_ptr<Plan> plan_for(const std::vector<Shape>& input_shapes) const;
   std::shared_ptr<Plan> make_plan(const std::vector<Shape>& input_shapes) const;
   void check_inputs(const std::vector<Shape>& shapes) const;
+  void check_dtypes(const InputRef* inputs, size_t n) const;
+  std::unique_ptr<Workspace> make_workspace(const Plan& plan) const;
 
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
@@ -62,6 +86,9 @@ class CompiledModel {
 
   mutable std::mutex plans_mutex_;
   mutable std::map<std::vector<Shape>, std::shared_ptr<Plan>> plans_;
+  // The most recently used plans, newest first: the hot path compares the
+  // call's dims with these without building a key.
+  mutable std::vector<std::shared_ptr<Plan>> recent_;
 };
 
 // Graph passes (passes.cpp).

@@ -1,13 +1,19 @@
-// Parallel loops for ops. Work is split into whole tasks (row blocks, column
-// panels); a reduction is never split, so results do not depend on the thread
-// count.
+// Parallel loops for ops, on tfjs_infer's own thread pool (threading.cpp).
+//
+// Work is split into whole tasks (row blocks, column panels); a reduction is
+// never split, and each task computes the same outputs whichever thread runs
+// it, so results do not depend on the thread count or on the schedule.
+//
+// Why not OpenMP: libgomp's workers spin for a long time and then sleep in a
+// way that makes the first parallel region after ~20 ms of idle cost several
+// milliseconds on virtual machines, and a spinning waiter starves the worker
+// it waits for when the cores are shared. This pool spins briefly, sleeps on a
+// futex, and lets the calling thread claim every task a late worker has not
+// started yet, so a slow wake-up never makes a call slower than one thread.
 #pragma once
 
 #include <cstdint>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <type_traits>
 
 namespace tfjs_infer {
 
@@ -22,35 +28,49 @@ inline int threads_for(int max_threads, int64_t total_work, int64_t tasks) {
   return t < 1 ? 1 : static_cast<int>(t);
 }
 
-// Calls fn(task) for task in [0, tasks), on up to `threads` threads.
-// fn must not throw (validation happens before run()).
+namespace detail {
+using TaskFn = void (*)(void* ctx, int64_t task, int worker);
+// Runs fn(ctx, t, worker) for t in [0, tasks) on up to `threads` threads.
+void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx);
+}  // namespace detail
+
+// Calls fn(task, worker) for task in [0, tasks), on up to `threads` threads;
+// `worker` is in [0, threads) and no two concurrent calls share one (for
+// per-thread scratch). Which worker runs which task is not fixed. fn must not
+// throw (validation happens before run()).
 template <typename Fn>
-void parallel_for(int64_t tasks, int threads, Fn&& fn) {
-#ifdef _OPENMP
-  if (threads > 1 && tasks > 1) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-    for (int64_t t = 0; t < tasks; ++t) fn(t);
+void parallel_for_indexed(int64_t tasks, int threads, Fn&& fn) {
+  if (threads <= 1 || tasks <= 1) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
     return;
   }
-#endif
-  (void)threads;
-  for (int64_t t = 0; t < tasks; ++t) fn(t);
+  using F = std::remove_reference_t<Fn>;
+  detail::run_parallel(
+      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
+      const_cast<void*>(static_cast<const void*>(&fn)));
 }
 
-inline bool openmp_enabled() {
-#ifdef _OPENMP
-  return true;
-#else
-  return false;
-#endif
+// Calls fn(task) for task in [0, tasks), on up to `threads` threads.
+template <typename Fn>
+void parallel_for(int64_t tasks, int threads, Fn&& fn) {
+  parallel_for_indexed(tasks, threads, [&fn](int64_t t, int) { fn(t); });
 }
 
-inline int default_num_threads() {
-#ifdef _OPENMP
-  return omp_get_num_procs();
-#else
-  return 1;
-#endif
-}
+// Starts pool workers now (at model load) so that `threads` threads can run a
+// loop; never shrinks. Cheap when they already exist.
+void reserve_threads(int threads);
+
+// Workers the pool holds (for tests and build_info).
+int pool_workers();
+
+// How long an idle worker spins before it sleeps, in microseconds
+// (TFJS_INFER_SPIN_US, default 200).
+int pool_spin_us();
+
+// Whether the build found OpenMP (the pool does not use it).
+bool openmp_enabled();
+
+// Cores this process may run on (its affinity mask).
+int default_num_threads();
 
 }  // namespace tfjs_infer

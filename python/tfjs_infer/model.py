@@ -122,6 +122,7 @@ class Model:
         self._layers = lowered.layers
         self._core = _core.CompiledModel(lowered.graph, isa=isa or "", num_threads=num_threads or 0)
         self._check_labels()
+        self._init_fast_path()
 
     def _check_labels(self) -> None:
         labels = self._spec.labels
@@ -152,6 +153,16 @@ class Model:
             )
         options = dict(state["options"])
         Model.__init__(self, ModelSpec(**state["spec"]), **options)
+
+    def _init_fast_path(self) -> None:
+        """Precompute what predict's fast path compares (single input, known row shape)."""
+        self._fast_tail: tuple[int, ...] | None = None
+        if len(self._inputs) == 1 and all(d is not None for d in self._inputs[0].shape[1:]):
+            spec = self._inputs[0]
+            self._fast_tail = tuple(spec.shape[1:])
+            self._fast_rank = len(spec.shape)
+            self._fast_dtype = np.dtype(spec.dtype)
+        self._fast_bare = self._output_keys is None and len(self._outputs) == 1
 
     # -- description -----------------------------------------------------------
     @property
@@ -306,11 +317,15 @@ class Model:
             An input does not fit the model; the message names it and gives
             the expected and received shapes.
         """
-        arrays = self._prepare_inputs(x)
         bs = _DEFAULT_BATCH if batch_size is None else batch_size
         if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
             raise InputValueError(f"batch_size must be a positive integer, received {batch_size!r}")
         bs = int(bs)
+        # Fast path: one array of the model's dtype and row shape in one batch
+        # goes to the core as is (read in place, never copied).
+        if type(x) is np.ndarray and self._fits_fast_path(x) and x.shape[0] <= bs and not verbose:
+            return self._core.run1(x) if self._fast_bare else self._structure(self._core.run([x]))
+        arrays = self._prepare_inputs(x)
         n = arrays[0].shape[0]
         for info, a in zip(self._inputs, arrays):
             if a.shape[0] != n:
@@ -415,9 +430,18 @@ class Model:
 
         Same inputs and outputs as :meth:`predict`; also available as ``model(x)``.
         """
+        if type(x) is np.ndarray and self._fits_fast_path(x):
+            return self._core.run1(x) if self._fast_bare else self._structure(self._core.run([x]))
         return self._structure(self._core.run(self._prepare_inputs(x)))
 
     __call__ = predict_on_batch
+
+    def _fits_fast_path(self, x: np.ndarray) -> bool:
+        """Whether `x` can go to the core unchanged (see _init_fast_path)."""
+        return (
+            self._fast_tail is not None and x.dtype is self._fast_dtype and x.ndim == self._fast_rank
+            and x.shape[1:] == self._fast_tail and x.flags.c_contiguous and x.flags.aligned
+        )
 
     def _structure(self, outs: list[np.ndarray]) -> Any:
         if self._output_keys is not None:
@@ -482,7 +506,7 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
             if arr.size and (arr.min() < info.min or arr.max() > info.max):
                 raise InputDtypeError(f"input '{spec.name}': values do not fit int32", name=spec.name)
             arr = arr.astype(np.int32)
-    return np.ascontiguousarray(arr)
+    return np.require(arr, requirements=("C", "A"))
 
 
 def _fmt(shape: Any) -> str:

@@ -1,0 +1,296 @@
+// The thread pool behind parallel_for (see threading.h for why not OpenMP).
+//
+// One process-wide pool of persistent workers. A loop is a "job": the caller
+// publishes it, wakes the workers it wants, then claims tasks itself from a
+// shared ticket until none are left, and finally waits only for tasks that a
+// worker has already started. A worker that wakes late finds nothing to claim
+// and goes back to waiting, so the call never waits for a wake-up.
+//
+// Idle workers spin for pool_spin_us() (the gaps between the ops of one call,
+// and between calls in a busy loop, are far shorter), then sleep on a futex
+// (a condition variable off Linux).
+//
+// One job runs at a time. A caller that finds the pool busy (another Python
+// thread is predicting, or a task itself calls parallel_for) runs its loop
+// inline on its own thread: concurrent calls stay correct and never deadlock.
+#include "core/threading.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <thread>
+
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <condition_variable>
+#endif
+
+#if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
+#include <immintrin.h>
+#define TFJS_INFER_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define TFJS_INFER_PAUSE() __asm__ __volatile__("yield")
+#else
+#define TFJS_INFER_PAUSE() ((void)0)
+#endif
+
+namespace tfjs_infer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxWorkers = 255;
+// The ticket holds the job generation (high 32 bits) and the next unclaimed
+// task (low 32 bits). A finished job's ticket is closed with kClosed so a
+// worker holding a stale view of it can never claim from it.
+constexpr uint64_t kClosed = 0xffffffffu;
+constexpr int64_t kMaxTicketTasks = int64_t{1} << 30;
+
+int spin_us_from_env() {
+  const char* s = std::getenv("TFJS_INFER_SPIN_US");
+  if (!s || !*s) return 200;
+  const long v = std::strtol(s, nullptr, 10);
+  return static_cast<int>(std::clamp<long>(v, 0, 1000000));
+}
+
+// A worker's mailbox: the caller stores the job generation in `seq` and wakes
+// the worker if it is asleep.
+struct alignas(64) Worker {
+  std::atomic<uint32_t> seq{0};
+  std::atomic<uint32_t> sleeping{0};
+#if !defined(__linux__)
+  std::mutex m;
+  std::condition_variable cv;
+#endif
+};
+
+void sleep_until_changed(Worker& w, uint32_t seen) {
+#if defined(__linux__)
+  while (w.seq.load(std::memory_order_seq_cst) == seen)
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w.seq), FUTEX_WAIT_PRIVATE, seen, nullptr,
+            nullptr, 0);
+#else
+  std::unique_lock<std::mutex> lock(w.m);
+  w.cv.wait(lock, [&] { return w.seq.load(std::memory_order_seq_cst) != seen; });
+#endif
+}
+
+void wake(Worker& w) {
+#if defined(__linux__)
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w.seq), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
+          0);
+#else
+  std::lock_guard<std::mutex> lock(w.m);
+  w.cv.notify_one();
+#endif
+}
+
+// Set on pool workers, and on a caller while its job runs: a nested
+// parallel_for on such a thread runs inline.
+thread_local bool tls_in_pool = false;
+
+class Pool {
+ public:
+  static Pool& get() {
+    // Leaked on purpose: workers outlive static destruction at exit.
+    static Pool* pool = new Pool();
+    return *pool;
+  }
+
+  int workers() const { return n_workers_.load(std::memory_order_acquire); }
+  int spin_us() const { return spin_us_; }
+
+  void reserve(int workers) {
+    workers = std::min(workers, kMaxWorkers);
+    if (n_workers_.load(std::memory_order_acquire) >= workers) return;
+    std::lock_guard<std::mutex> lock(grow_);
+    for (int i = n_workers_.load(std::memory_order_relaxed); i < workers; ++i) {
+      Worker* w = new Worker();
+      workers_[i].store(w, std::memory_order_release);
+      std::thread([this, w, i] { worker_loop(*w, i + 1); }).detach();
+      n_workers_.store(i + 1, std::memory_order_release);
+    }
+  }
+
+  void run(int64_t tasks, int threads, detail::TaskFn fn, void* ctx) {
+    const int helpers = std::min<int64_t>({threads - 1, tasks - 1, workers()});
+    if (helpers <= 0 || tls_in_pool || busy_.exchange(true, std::memory_order_acquire)) {
+      for (int64_t t = 0; t < tasks; ++t) fn(ctx, t, 0);
+      return;
+    }
+    tls_in_pool = true;
+    uint32_t gen = ++gen_;
+    if (gen == 0) gen = ++gen_;  // 0 is every worker's initial "seen" value
+    // Release stores: a worker that reads any of these then knows the ticket
+    // of the previous job was closed before (see claim()).
+    fn_.store(fn, std::memory_order_release);
+    ctx_.store(ctx, std::memory_order_release);
+    tasks_.store(tasks, std::memory_order_release);
+    done_.store(0, std::memory_order_relaxed);
+    ticket_.store(uint64_t{gen} << 32, std::memory_order_release);
+    for (int i = 0; i < helpers; ++i) {
+      Worker& w = *workers_[i].load(std::memory_order_acquire);
+      w.seq.store(gen, std::memory_order_seq_cst);
+      if (w.sleeping.load(std::memory_order_seq_cst)) wake(w);
+    }
+    int64_t mine = 0, t;
+    while (claim(gen, tasks, &t)) {
+      fn(ctx, t, 0);
+      ++mine;
+    }
+    // Only tasks a worker has started remain; wait for them.
+    const int64_t theirs = tasks - mine;
+    for (uint32_t spins = 0; done_.load(std::memory_order_acquire) != theirs; ++spins) {
+      if (spins < 4096) {
+        TFJS_INFER_PAUSE();
+      } else {
+        std::this_thread::yield();  // that worker may have lost its core
+      }
+    }
+    ticket_.store((uint64_t{gen} << 32) | kClosed, std::memory_order_release);
+    tls_in_pool = false;
+    busy_.store(false, std::memory_order_release);
+  }
+
+  // In a forked child only the forking thread exists: forget the workers
+  // (leaked; their threads are gone). The next model run starts new ones
+  // (CompiledModel::run calls reserve_threads); until then loops run inline.
+  void after_fork_in_child() {
+    n_workers_.store(0, std::memory_order_relaxed);
+    busy_.store(false, std::memory_order_relaxed);
+    new (&grow_) std::mutex();
+    tls_in_pool = false;
+  }
+
+ private:
+  Pool() : spin_us_(spin_us_from_env()) {
+#if defined(__linux__)
+    pthread_atfork(nullptr, nullptr, [] { Pool::get().after_fork_in_child(); });
+#endif
+  }
+
+  // Takes the next task of job `gen` if it is still open and below `limit`.
+  bool claim(uint32_t gen, int64_t limit, int64_t* task) {
+    uint64_t cur = ticket_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((cur >> 32) != gen) return false;
+      const int64_t next = static_cast<int64_t>(cur & 0xffffffffu);
+      if (next >= limit) return false;
+      if (ticket_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                        std::memory_order_acquire)) {
+        *task = next;
+        return true;
+      }
+    }
+  }
+
+  uint32_t wait_for_job(Worker& w, uint32_t seen) {
+    const auto deadline = Clock::now() + std::chrono::microseconds(spin_us_);
+    for (uint32_t spins = 1;; ++spins) {
+      const uint32_t s = w.seq.load(std::memory_order_acquire);
+      if (s != seen) return s;
+      TFJS_INFER_PAUSE();
+      if ((spins & 255) == 0 && Clock::now() >= deadline) break;
+    }
+    // Announce sleep, then re-check: the caller stores seq before it reads
+    // `sleeping`, so one of the two sees the other.
+    w.sleeping.store(1, std::memory_order_seq_cst);
+    sleep_until_changed(w, seen);
+    w.sleeping.store(0, std::memory_order_relaxed);
+    return w.seq.load(std::memory_order_acquire);
+  }
+
+  void worker_loop(Worker& w, int index) {
+    tls_in_pool = true;
+    uint32_t seen = 0;
+    for (;;) {
+      const uint32_t gen = wait_for_job(w, seen);
+      seen = gen;
+      // These may already belong to a newer job; claim() then fails because
+      // this job's ticket was closed before they were written.
+      const detail::TaskFn fn = fn_.load(std::memory_order_acquire);
+      void* const ctx = ctx_.load(std::memory_order_acquire);
+      const int64_t limit = tasks_.load(std::memory_order_acquire);
+      int64_t t;
+      while (claim(gen, limit, &t)) {
+        fn(ctx, t, index);
+        done_.fetch_add(1, std::memory_order_release);
+      }
+    }
+  }
+
+  const int spin_us_;
+  std::mutex grow_;
+  std::atomic<int> n_workers_{0};
+  std::atomic<Worker*> workers_[kMaxWorkers] = {};
+
+  alignas(64) std::atomic<bool> busy_{false};
+  uint32_t gen_ = 0;  // written only by the caller holding busy_
+  std::atomic<detail::TaskFn> fn_{nullptr};
+  std::atomic<void*> ctx_{nullptr};
+  std::atomic<int64_t> tasks_{0};
+  alignas(64) std::atomic<uint64_t> ticket_{kClosed};
+  alignas(64) std::atomic<int64_t> done_{0};
+};
+
+// Splits a loop with more tasks than the ticket can count into chunks.
+struct Chunked {
+  detail::TaskFn fn;
+  void* ctx;
+  int64_t tasks, per_chunk;
+};
+
+}  // namespace
+
+namespace detail {
+void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx) {
+  if (tasks < kMaxTicketTasks) {
+    Pool::get().run(tasks, threads, fn, ctx);
+    return;
+  }
+  Chunked c{fn, ctx, tasks, (tasks + kMaxTicketTasks / 2 - 1) / (kMaxTicketTasks / 2)};
+  Pool::get().run((tasks + c.per_chunk - 1) / c.per_chunk, threads,
+                  [](void* p, int64_t chunk, int worker) {
+                    const Chunked& c = *static_cast<const Chunked*>(p);
+                    const int64_t end = std::min(c.tasks, (chunk + 1) * c.per_chunk);
+                    for (int64_t t = chunk * c.per_chunk; t < end; ++t) c.fn(c.ctx, t, worker);
+                  },
+                  &c);
+}
+}  // namespace detail
+
+void reserve_threads(int threads) { Pool::get().reserve(threads - 1); }
+
+int pool_workers() { return Pool::get().workers(); }
+
+int pool_spin_us() { return Pool::get().spin_us(); }
+
+bool openmp_enabled() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+int default_num_threads() {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+#endif
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+}  // namespace tfjs_infer
