@@ -43,6 +43,8 @@ class CompiledModel:
     ) -> None: ...
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
+    def run1(self, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
+        """run([x]) for a single-input model; a single output is returned bare."""
     def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
         """The outputs' (shape, dtype) for these concrete input shapes (validates them)."""
     def value_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
