@@ -96,9 +96,11 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     if (!guessed_dims) fail(ErrorKind::kInvalidModel, e.what());
   }
   // Nothing lazy: the probe shapes' plan is the hot one and its workspace
-  // (arena, views) exists before the first call.
-  recent_.push_back(plan);
-  plan->pool.push_back(make_workspace(*plan));
+  // (arena, views) exists before the first call (unless its sizes were guesses).
+  if (plan && !guessed_dims) {
+    recent_.push_back(plan);
+    plan->pool.push_back(make_workspace(*plan));
+  }
 }
 
 CompiledModel::~CompiledModel() = default;
