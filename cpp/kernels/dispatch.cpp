@@ -36,6 +36,7 @@ namespace {
     t.gemm_f32 = &kernels::ns::gemm_f32;                    \
     t.activation_f32 = &kernels::ns::activation_f32;        \
     t.softmax_f32 = &kernels::ns::softmax_f32;              \
+    t.pool_f32 = &kernels::ns::pool_f32;                    \
     return t;                                               \
   }()
 

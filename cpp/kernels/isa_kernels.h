@@ -16,6 +16,7 @@
   void gemm_f32(const GemmArgs& args);                                          \
   void activation_f32(const ActParams& p, float* x, int64_t n);                 \
   void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log);          \
+  void pool_f32(const PoolArgs& args);                                         \
   }
 
 TFJS_INFER_DECLARE_KERNELS(generic)

@@ -64,4 +64,23 @@ struct GemmArgs {
   ActParams act;
 };
 
+// Windowed max/average pooling over channels-last data viewed as
+// (N, D, H, W, C) (1D and 2D pooling use size-1 leading axes). Computes the
+// output rows [row_begin, row_end) of the flattened (N, out_d, out_h) axis.
+// Window cells are visited in (d, h, w) order and each output element is
+// reduced in one lane: the result does not depend on how rows are split.
+// Padded cells are skipped; average divides by the number of real cells.
+struct PoolArgs {
+  int32_t max = 1;  // 1: max, 0: average
+  const float* x = nullptr;
+  float* y = nullptr;
+  int64_t c = 0;
+  int64_t in_d = 1, in_h = 1, in_w = 1;
+  int64_t out_d = 1, out_h = 1, out_w = 1;
+  int64_t k_d = 1, k_h = 1, k_w = 1;
+  int64_t s_d = 1, s_h = 1, s_w = 1;
+  int64_t pad_d = 0, pad_h = 0, pad_w = 0;  // cells of padding before each axis
+  int64_t row_begin = 0, row_end = 0;
+};
+
 }  // namespace tfjs_infer

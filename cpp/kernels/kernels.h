@@ -30,6 +30,9 @@ struct KernelTable {
   // In-place softmax (or log-softmax when log != 0) over each row of a
   // [rows, cols] row-major block.
   void (*softmax_f32)(float* x, int64_t rows, int64_t cols, int32_t log) = nullptr;
+
+  // Windowed pooling of a range of output rows (PoolArgs).
+  void (*pool_f32)(const PoolArgs& args) = nullptr;
 };
 
 // The table for `isa`, or nullptr when it was not built or the CPU lacks it.

@@ -3,8 +3,10 @@
 // "upsample": repeats every element `r` times along each non-batch axis
 // (UpSampling1D/3D, and nearest UpSampling2D with Keras semantics).
 //
-// Both walk the output as rows of the innermost axis; a row maps to one
-// source row (or to zeros), so each row is a copy and rows run in parallel.
+// Both first merge trailing axes that are copied whole (no padding, no
+// repeat) into the innermost one, then walk the output as rows of that axis:
+// a row maps to one source row (or to zeros), so each row is a few memcpy
+// calls and rows run in parallel. No allocation at run time.
 #include <cstring>
 
 #include "core/threading.h"
@@ -18,12 +20,19 @@ void register_pad_ops(OpRegistry& r);
 
 namespace {
 
-// Row-major strides of the input over axes [0, rank-1), in rows of the last
-// axis.
-std::vector<int64_t> row_strides(const Shape& s) {
-  std::vector<int64_t> st(s.size() - 1, 1);
-  for (size_t d = s.size() - 1; d-- > 1;) st[d - 1] = st[d] * s[d];
-  return st;
+constexpr size_t kMaxRank = 8;
+
+// A tensor shape with trailing axes merged: dims[0..rank), per-axis begin/end
+// (pad) or repeat counts.
+struct Folded {
+  size_t rank = 0;
+  int64_t in[kMaxRank] = {}, out[kMaxRank] = {}, a[kMaxRank] = {}, b[kMaxRank] = {};
+};
+
+// Row-major row strides (in rows of the last axis) of the first rank - 1 axes.
+void row_strides(const int64_t* dims, size_t rank, int64_t* st) {
+  st[rank - 2] = 1;
+  for (size_t d = rank - 2; d-- > 0;) st[d] = st[d + 1] * dims[d + 1];
 }
 
 // begin[i] / end[i] (axis i + 1) add rows when positive, remove them when
@@ -56,18 +65,35 @@ class PadOp final : public Op {
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
-    const Shape& is = in[0].shape;
-    const Shape& os = out[0].shape;
-    const size_t rank = os.size();
-    const int64_t in_len = is.back(), out_len = os.back();
-    const int64_t b_last = begin_.back();
+    // Fold: an unpadded trailing axis joins the one before it (whose pads
+    // scale by its size), e.g. NHWC padded on H, W only -> (N, H, W * C).
+    Folded f;
+    f.rank = out[0].shape.size();
+    for (size_t d = 0; d < f.rank; ++d) {
+      f.in[d] = in[0].shape[d];
+      f.out[d] = out[0].shape[d];
+      f.a[d] = d == 0 ? 0 : begin_[d - 1];
+      f.b[d] = d == 0 ? 0 : end_[d - 1];
+    }
+    while (f.rank > 2 && f.a[f.rank - 1] == 0 && f.b[f.rank - 1] == 0) {
+      const int64_t inner = f.in[f.rank - 1];
+      --f.rank;
+      f.in[f.rank - 1] *= inner;
+      f.out[f.rank - 1] *= inner;
+      f.a[f.rank - 1] *= inner;
+      f.b[f.rank - 1] *= inner;
+    }
+    const size_t rank = f.rank;
+    const int64_t in_len = f.in[rank - 1], out_len = f.out[rank - 1];
+    const int64_t b_last = f.a[rank - 1];
     // The source span of a row along the last axis: output [lo, hi) reads
     // input [lo - b_last, hi - b_last); the rest is zero.
     const int64_t lo = b_last > 0 ? b_last : 0;
     const int64_t hi = in_len + b_last < out_len ? in_len + b_last : out_len;
-    const std::vector<int64_t> in_st = row_strides(is);
+    int64_t in_st[kMaxRank];
+    row_strides(f.in, rank, in_st);
     int64_t rows = 1;
-    for (size_t d = 0; d + 1 < rank; ++d) rows *= os[d];
+    for (size_t d = 0; d + 1 < rank; ++d) rows *= f.out[d];
     const uint32_t* x = static_cast<const uint32_t*>(in[0].data);
     uint32_t* y = static_cast<uint32_t*>(out[0].data);
     const int threads = threads_for(ctx.num_threads, rows * out_len, rows);
@@ -76,10 +102,10 @@ class PadOp final : public Op {
       int64_t rem = row, src = 0;
       bool inside = true;
       for (size_t d = rank - 1; d-- > 0;) {
-        const int64_t o = rem % os[d];
-        rem /= os[d];
-        const int64_t i = d == 0 ? o : o - begin_[d - 1];
-        if (i < 0 || i >= is[d]) {
+        const int64_t o = rem % f.out[d];
+        rem /= f.out[d];
+        const int64_t i = o - f.a[d];
+        if (i < 0 || i >= f.in[d]) {
           inside = false;
           break;
         }
@@ -124,30 +150,57 @@ class UpsampleOp final : public Op {
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
-    const Shape& is = in[0].shape;
-    const Shape& os = out[0].shape;
-    const size_t rank = os.size();
-    const int64_t out_len = os.back(), in_len = is.back(), rep_last = reps_.back();
-    const std::vector<int64_t> in_st = row_strides(is);
+    // Fold trailing unrepeated axes into an element block of `inner` values:
+    // NHWC upsampled on H, W -> (N, H, W) rows of W blocks of C values.
+    Folded f;
+    f.rank = out[0].shape.size();
+    for (size_t d = 0; d < f.rank; ++d) {
+      f.in[d] = in[0].shape[d];
+      f.out[d] = out[0].shape[d];
+      f.a[d] = d == 0 ? 1 : reps_[d - 1];
+    }
+    int64_t inner = 1;
+    while (f.rank > 2 && f.a[f.rank - 1] == 1) inner *= f.in[--f.rank];
+    const size_t rank = f.rank;
+    const int64_t in_len = f.in[rank - 1], rep = f.a[rank - 1];
+    const int64_t out_row = in_len * rep * inner;
+    int64_t in_st[kMaxRank];
+    row_strides(f.in, rank, in_st);
     int64_t rows = 1;
-    for (size_t d = 0; d + 1 < rank; ++d) rows *= os[d];
+    for (size_t d = 0; d + 1 < rank; ++d) rows *= f.out[d];
     const uint32_t* x = static_cast<const uint32_t*>(in[0].data);
     uint32_t* y = static_cast<uint32_t*>(out[0].data);
-    const int threads = threads_for(ctx.num_threads, rows * out_len, rows);
-    parallel_for(rows, threads, [&](int64_t row) {
-      int64_t rem = row, src = 0;
-      for (size_t d = rank - 1; d-- > 0;) {
-        const int64_t o = rem % os[d];
-        rem /= os[d];
-        src += (d == 0 ? o : o / reps_[d - 1]) * in_st[d];
-      }
-      const uint32_t* xr = x + src * in_len;
-      uint32_t* yr = y + row * out_len;
-      if (rep_last == 1) {
-        std::memcpy(yr, xr, static_cast<size_t>(in_len) * 4);
-      } else {
-        for (int64_t i = 0; i < in_len; ++i)
-          for (int64_t r = 0; r < rep_last; ++r) yr[i * rep_last + r] = xr[i];
+    const int threads = threads_for(ctx.num_threads, rows * out_row, rows);
+    // Contiguous row ranges per thread, so a row that repeats the one above
+    // it (a repeat along the second-to-last folded axis) copies that row in
+    // one block from this thread's own output.
+    const int64_t rep_rows = f.a[rank - 2], len_rows = f.out[rank - 2];
+    parallel_for(threads, threads, [&](int64_t t) {
+      const int64_t r0 = rows * t / threads, r1 = rows * (t + 1) / threads;
+      for (int64_t row = r0; row < r1; ++row) {
+        uint32_t* yr = y + row * out_row;
+        if (row > r0 && (row % len_rows) % rep_rows != 0) {
+          std::memcpy(yr, yr - out_row, static_cast<size_t>(out_row) * 4);
+          continue;
+        }
+        int64_t rem = row, src = 0;
+        for (size_t d = rank - 1; d-- > 0;) {
+          const int64_t o = rem % f.out[d];
+          rem /= f.out[d];
+          src += (o / f.a[d]) * in_st[d];
+        }
+        const uint32_t* xr = x + src * in_len * inner;
+        if (rep == 1) {
+          std::memcpy(yr, xr, static_cast<size_t>(out_row) * 4);
+        } else if (inner == 1) {
+          for (int64_t i = 0; i < in_len; ++i)
+            for (int64_t r = 0; r < rep; ++r) yr[i * rep + r] = xr[i];
+        } else {
+          const size_t bytes = static_cast<size_t>(inner) * 4;
+          for (int64_t i = 0; i < in_len; ++i)
+            for (int64_t r = 0; r < rep; ++r)
+              std::memcpy(yr + (i * rep + r) * inner, xr + i * inner, bytes);
+        }
       }
     });
   }

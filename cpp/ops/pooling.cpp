@@ -83,47 +83,26 @@ class PoolOp final : public Op {
     // View every case as (N, D, H, W, C); missing leading axes have size 1.
     AxisPlan ax[3];
     for (size_t i = 0; i < k; ++i) ax[3 - k + i] = plan_axis(s[i + 1], i);
-    const int64_t n = s[0], c = s.back();
-    const AxisPlan &ad = ax[0], &ah = ax[1], &aw = ax[2];
-    const float* x = in[0].f32();
-    float* y = out[0].f32();
-    const int64_t rows = n * ad.out * ah.out;
-    const int64_t window = ad.k * ah.k * aw.k;
-    const int threads = threads_for(ctx.num_threads, rows * aw.out * c * window, rows);
-    parallel_for(rows, threads, [&](int64_t row) {
-      const int64_t oh = row % ah.out;
-      const int64_t od = (row / ah.out) % ad.out;
-      const int64_t b = row / (ah.out * ad.out);
-      const int64_t d0 = clamp_lo(od * ad.s - ad.pad_before), d1 = clamp_hi(od, ad);
-      const int64_t h0 = clamp_lo(oh * ah.s - ah.pad_before), h1 = clamp_hi(oh, ah);
-      float* yrow = y + row * aw.out * c;
-      for (int64_t ow = 0; ow < aw.out; ++ow) {
-        const int64_t w0 = clamp_lo(ow * aw.s - aw.pad_before), w1 = clamp_hi(ow, aw);
-        float* yo = yrow + ow * c;
-        if (mode_ == PoolMode::kMax) {
-          for (int64_t ch = 0; ch < c; ++ch) yo[ch] = -std::numeric_limits<float>::infinity();
-        } else {
-          for (int64_t ch = 0; ch < c; ++ch) yo[ch] = 0.0f;
-        }
-        for (int64_t d = d0; d < d1; ++d)
-          for (int64_t h = h0; h < h1; ++h) {
-            const float* xr = x + (((b * ad.in + d) * ah.in + h) * aw.in) * c;
-            for (int64_t w = w0; w < w1; ++w) {
-              const float* xv = xr + w * c;
-              if (mode_ == PoolMode::kMax) {
-                // `v > m ? v : m` skips NaN inputs as TF.js's pool kernel does.
-                for (int64_t ch = 0; ch < c; ++ch) yo[ch] = xv[ch] > yo[ch] ? xv[ch] : yo[ch];
-              } else {
-                for (int64_t ch = 0; ch < c; ++ch) yo[ch] += xv[ch];
-              }
-            }
-          }
-        if (mode_ == PoolMode::kAvg) {
-          // TF excludes padded cells: divide by the number of real cells.
-          const float count = static_cast<float>((d1 - d0) * (h1 - h0) * (w1 - w0));
-          for (int64_t ch = 0; ch < c; ++ch) yo[ch] /= count;
-        }
-      }
+    PoolArgs a;
+    a.max = mode_ == PoolMode::kMax ? 1 : 0;
+    a.x = in[0].f32();
+    a.y = out[0].f32();
+    a.c = s.back();
+    a.in_d = ax[0].in, a.in_h = ax[1].in, a.in_w = ax[2].in;
+    a.out_d = ax[0].out, a.out_h = ax[1].out, a.out_w = ax[2].out;
+    a.k_d = ax[0].k, a.k_h = ax[1].k, a.k_w = ax[2].k;
+    a.s_d = ax[0].s, a.s_h = ax[1].s, a.s_w = ax[2].s;
+    a.pad_d = ax[0].pad_before, a.pad_h = ax[1].pad_before, a.pad_w = ax[2].pad_before;
+    const int64_t rows = s[0] * a.out_d * a.out_h;
+    const int64_t work = rows * a.out_w * a.c * a.k_d * a.k_h * a.k_w;
+    const int threads = threads_for(ctx.num_threads, work, rows);
+    // Contiguous row ranges, one per thread: each output row is computed
+    // whole by one thread, so the split never changes a result.
+    parallel_for(threads, threads, [&](int64_t t) {
+      PoolArgs part = a;
+      part.row_begin = rows * t / threads;
+      part.row_end = rows * (t + 1) / threads;
+      ctx.kernels->pool_f32(part);
     });
   }
 
@@ -141,11 +120,6 @@ class PoolOp final : public Op {
       a.out = in >= a.k ? (in - a.k) / a.s + 1 : 0;
     }
     return a;
-  }
-  static int64_t clamp_lo(int64_t v) { return v < 0 ? 0 : v; }
-  static int64_t clamp_hi(int64_t o, const AxisPlan& a) {
-    const int64_t end = o * a.s - a.pad_before + a.k;
-    return end > a.in ? a.in : end;
   }
 
   PoolMode mode_;

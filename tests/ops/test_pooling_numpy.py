@@ -134,6 +134,33 @@ def test_pool_matches_numpy(case) -> None:
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
 
 
+@settings(max_examples=60, deadline=None)
+@given(pool_cases)
+def test_pool_simd_is_bitwise_generic(case) -> None:
+    """The SIMD kernels visit window cells in the generic kernel's order."""
+    _, spatial, pool, strides, same, mode, n, c = case
+    assume(same or all(s >= p for s, p in zip(spatial, pool)))
+    x = rand(n, *spatial, c)
+    attrs = {
+        "mode": mode,
+        "pool_size": pool,
+        "strides": strides,
+        "padding": "same" if same else "valid",
+    }
+    (ref,) = run_op("pool", [x], attrs, isa="generic")
+    for isa in ISAS:
+        (got,) = run_op("pool", [x], attrs, isa=isa, num_threads=2)
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_pool_max_skips_nan() -> None:
+    # TF.js's pool kernel keeps the running max when a NaN arrives.
+    x = np.array([[[1.0], [np.nan], [3.0], [np.nan]]], np.float32)
+    for isa in ISAS:
+        (got,) = run_op("pool", [x], {"mode": "max", "pool_size": [2], "strides": [2]}, isa=isa)
+        np.testing.assert_array_equal(got.ravel(), [1.0, 3.0])
+
+
 def test_pool_odd_same_stride2_puts_extra_padding_after() -> None:
     # 1 x 5 x 1: same, pool 2, stride 2 -> windows [0,1], [2,3], [4] (pad after only).
     x = np.array([[[1], [2], [3], [4], [5]]], np.float32)
@@ -261,6 +288,16 @@ def test_upsample_matches_repeat(dims) -> None:
         want = np.repeat(want, r, axis=axis)
     (got,) = run_op("upsample", [x], {"repeats": [r for _, r in dims]}, num_threads=2)
     np.testing.assert_array_equal(got, want)
+
+
+def test_upsample_and_pad_large_on_two_threads() -> None:
+    # Big enough to split rows over two threads (repeated rows are copied
+    # from the row above only within one thread's range).
+    x = rand(3, 41, 50, 64)
+    (got,) = run_op("upsample", [x], {"repeats": [3, 2, 1]}, num_threads=2)
+    np.testing.assert_array_equal(got, np.repeat(np.repeat(x, 3, axis=1), 2, axis=2))
+    (got,) = run_op("pad", [x], {"begin": [2, -1, 0], "end": [1, 3, 0]}, num_threads=2)
+    np.testing.assert_array_equal(got, np.pad(x, [(0, 0), (2, 1), (0, 3), (0, 0)])[:, :, 1:])
 
 
 # -- resize ------------------------------------------------------------------------------

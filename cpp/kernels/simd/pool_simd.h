@@ -1,0 +1,93 @@
+// Windowed max/average pooling over a vector traits class V (PoolArgs).
+// Channels are the contiguous axis: each block of up to 4 vectors of
+// channels keeps its accumulators in registers while the window cells stream
+// by, in the same (d, h, w) order as kernels/generic/pool_generic.cpp, so the
+// sums (and of course the maxima) are bitwise those of the generic kernel.
+//
+// Include only from one ISA's translation units; all in an anonymous namespace.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/kernel_args.h"
+
+namespace tfjs_infer::kernels {
+namespace {
+
+inline int64_t pool_lo(int64_t o, int64_t s, int64_t pad) {
+  const int64_t v = o * s - pad;
+  return v < 0 ? 0 : v;
+}
+inline int64_t pool_hi(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in) {
+  const int64_t v = o * s - pad + k;
+  return v > in ? in : v;
+}
+
+// One output pixel, channels [c0, c0 + U * kW) (the last vector may be partial:
+// `tail` lanes, 0 meaning full).
+template <class V, bool kMax, int U>
+inline void pool_block(const PoolArgs& a, const float* base, int64_t d0, int64_t d1, int64_t h0,
+                       int64_t h1, int64_t w0, int64_t w1, int64_t c0, int64_t tail, float* yo) {
+  using F = typename V::F;
+  const F init = kMax ? V::set1(-__builtin_inff()) : V::zero();
+  F acc[U];
+  for (int u = 0; u < U; ++u) acc[u] = init;
+  const int64_t row_stride = a.in_w * a.c, plane_stride = a.in_h * row_stride;
+  for (int64_t d = d0; d < d1; ++d)
+    for (int64_t h = h0; h < h1; ++h) {
+      const float* p = base + d * plane_stride + h * row_stride + w0 * a.c + c0;
+      for (int64_t w = w0; w < w1; ++w, p += a.c) {
+        for (int u = 0; u < U; ++u) {
+          const bool partial = tail != 0 && u == U - 1;
+          const F v = partial ? V::load_n_or(p + u * V::kW, tail, init) : V::loadu(p + u * V::kW);
+          // max(v, acc): x86 returns acc when v is NaN, as the generic `v > m ? v : m`.
+          acc[u] = kMax ? V::max(v, acc[u]) : V::add(acc[u], v);
+        }
+      }
+    }
+  if (!kMax) {
+    const F count = V::set1(static_cast<float>((d1 - d0) * (h1 - h0) * (w1 - w0)));
+    for (int u = 0; u < U; ++u) acc[u] = V::div(acc[u], count);
+  }
+  for (int u = 0; u < U; ++u) {
+    if (tail != 0 && u == U - 1)
+      V::store_n(yo + c0 + u * V::kW, acc[u], tail);
+    else
+      V::storeu(yo + c0 + u * V::kW, acc[u]);
+  }
+}
+
+template <class V, bool kMax>
+void pool_rows(const PoolArgs& a) {
+  const int64_t c = a.c, w = V::kW;
+  for (int64_t row = a.row_begin; row < a.row_end; ++row) {
+    const int64_t oh = row % a.out_h;
+    const int64_t od = (row / a.out_h) % a.out_d;
+    const int64_t b = row / (a.out_h * a.out_d);
+    const int64_t d0 = pool_lo(od, a.s_d, a.pad_d), d1 = pool_hi(od, a.s_d, a.pad_d, a.k_d, a.in_d);
+    const int64_t h0 = pool_lo(oh, a.s_h, a.pad_h), h1 = pool_hi(oh, a.s_h, a.pad_h, a.k_h, a.in_h);
+    const float* base = a.x + b * a.in_d * a.in_h * a.in_w * c;
+    for (int64_t ow = 0; ow < a.out_w; ++ow) {
+      const int64_t w0 = pool_lo(ow, a.s_w, a.pad_w),
+                    w1 = pool_hi(ow, a.s_w, a.pad_w, a.k_w, a.in_w);
+      float* yo = a.y + (row * a.out_w + ow) * c;
+      int64_t c0 = 0;
+      for (; c0 + 4 * w <= c; c0 += 4 * w)
+        pool_block<V, kMax, 4>(a, base, d0, d1, h0, h1, w0, w1, c0, 0, yo);
+      for (; c0 + w <= c; c0 += w)
+        pool_block<V, kMax, 1>(a, base, d0, d1, h0, h1, w0, w1, c0, 0, yo);
+      if (c0 < c) pool_block<V, kMax, 1>(a, base, d0, d1, h0, h1, w0, w1, c0, c - c0, yo);
+    }
+  }
+}
+
+template <class V>
+void pool_simd(const PoolArgs& a) {
+  if (a.max)
+    pool_rows<V, true>(a);
+  else
+    pool_rows<V, false>(a);
+}
+
+}  // namespace
+}  // namespace tfjs_infer::kernels
