@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import header  # noqa: E402
+from _harness import header
 
-import tfjs_infer  # noqa: E402
-from tfjs_infer import _core  # noqa: E402
+import tfjs_infer
+from tfjs_infer import _core
 
 # name, NHWC shape, tfjs_infer op and attrs, ONNX op and attrs (None: no peer)
 CASES = [
@@ -164,7 +164,7 @@ def main() -> None:
             us = float(np.median(times[c])) * 1e6
             gbs = (x.nbytes + out_bytes[c]) / us / 1e3
             cells.append(f"{us:9.1f} ({gbs:5.1f} GB/s)")
-        print(f"{name:24s} {str(shape):20s} " + " ".join(cells))
+        print(f"{name:24s} {shape!s:20s} " + " ".join(cells))
 
 
 if __name__ == "__main__":
