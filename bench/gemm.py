@@ -4,6 +4,10 @@
     python bench/gemm.py --threads 2     # ops-style split over 2 OpenMP threads
     python bench/gemm.py --shapes 1x1024x1024 --reps 31
 
+With one thread every candidate runs on the calling thread and is timed by its
+CPU time (time.thread_time), so time the OS gives to other processes on a
+shared machine does not count; with more threads, wall time.
+
 "%peak" is against the FMA throughput of one core per ISA, measured in the same
 run (_testing.fma_peak, interleaved like the rest) times the thread count: on a
 Zen 5 core AVX-512 has twice the AVX2 peak. --peak overrides it.
@@ -72,7 +76,7 @@ def kernel_runner(t, isa, a, packed, out, m_split, n_split, threads):
     return run
 
 
-def time_samples(runners, reps, min_time, np, pause=0.0):
+def time_samples(runners, reps, min_time, np, pause=0.0, clock=time.perf_counter):
     """Median seconds per call of each runner, interleaved over `reps` rounds.
 
     pause: seconds to sleep before each sample, so that the previous
@@ -84,9 +88,9 @@ def time_samples(runners, reps, min_time, np, pause=0.0):
         fn(1)
         r = 1
         while True:
-            t0 = time.perf_counter()
+            t0 = clock()
             fn(r)
-            if time.perf_counter() - t0 >= min_time or r >= 1 << 20:
+            if clock() - t0 >= min_time or r >= 1 << 20:
                 break
             r *= 2
         inner[name] = r
@@ -95,9 +99,9 @@ def time_samples(runners, reps, min_time, np, pause=0.0):
         for name, fn in runners.items():
             if pause:
                 time.sleep(pause)
-            t0 = time.perf_counter()
+            t0 = clock()
             fn(inner[name])
-            samples[name].append((time.perf_counter() - t0) / inner[name])
+            samples[name].append((clock() - t0) / inner[name])
     return {name: float(np.median(v)) for name, v in samples.items()}
 
 
@@ -157,7 +161,10 @@ def main():
             runners[isa] = kernel_runner(
                 t, isa, a, t.pack_b(isa, b), outs[isa], ms, ns, args.threads
             )
-        med = time_samples(runners, args.reps, args.min_time, np, 0.05 if args.threads > 1 else 0)
+        if args.threads == 1:
+            med = time_samples(runners, args.reps, args.min_time, np, clock=time.thread_time)
+        else:
+            med = time_samples(runners, args.reps, args.min_time, np, pause=0.05)
         ref = a.astype(np.float64) @ b.astype(np.float64)
         for isa in isas:
             err = np.abs(outs[isa] - ref).max() / max(1.0, np.abs(ref).max())

@@ -28,6 +28,7 @@
 #include <immintrin.h>
 #endif
 #include <chrono>
+#include <ctime>
 
 #include "kernels/kernels.h"
 
@@ -367,26 +368,36 @@ py::array_t<float> softmax(const std::string& isa, const F32Array& x_in, bool lo
 // chains of vector FMAs (enough to cover latency x ports on current x86
 // cores). Compiled per function with the ISA's target attribute and called
 // only when that table exists, so this baseline file stays SIGILL-safe.
+// CPU time of the calling thread (wall time where unavailable): the probe must
+// not count time the OS gave to other processes.
+double thread_seconds() {
+#if defined(__linux__)
+  timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0) return ts.tv_sec + 1e-9 * ts.tv_nsec;
+#endif
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 // One FMA per chain; the empty asm keeps every chain alive and in a register.
+// clang-format off
 #define TFJS_INFER_FMA(fma, c) \
   c = fma(c, a, b);            \
   __asm__ volatile("" : "+v"(c));
-#define TFJS_INFER_PEAK_BODY(T, set1, fma, lanes)                                                  \
-  const T a = set1(0.999999f), b = set1(1e-7f);                                                    \
-  T c0 = set1(1.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0,       \
-    c9 = c0, c10 = c0, c11 = c0;                                                                   \
-  const auto t0 = std::chrono::steady_clock::now();                                                \
-  for (int64_t i = 0; i < iters; ++i) {                                                            \
-    TFJS_INFER_FMA(fma, c0)                                                                        \
-    TFJS_INFER_FMA(fma, c1)                                                                        \
-    TFJS_INFER_FMA(fma, c2) TFJS_INFER_FMA(fma, c3) TFJS_INFER_FMA(fma, c4)                        \
-        TFJS_INFER_FMA(fma, c5) TFJS_INFER_FMA(fma, c6) TFJS_INFER_FMA(fma, c7)                    \
-            TFJS_INFER_FMA(fma, c8) TFJS_INFER_FMA(fma, c9) TFJS_INFER_FMA(fma, c10)               \
-                TFJS_INFER_FMA(fma, c11)                                                           \
-  }                                                                                                \
-  const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); \
+#define TFJS_INFER_PEAK_BODY(T, set1, fma, lanes)                                        \
+  const T a = set1(0.999999f), b = set1(1e-7f);                                          \
+  T c0 = set1(1.0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0,      \
+    c8 = c0, c9 = c0, c10 = c0, c11 = c0;                                                \
+  const double t0 = thread_seconds();                                                    \
+  for (int64_t i = 0; i < iters; ++i) {                                                  \
+    TFJS_INFER_FMA(fma, c0) TFJS_INFER_FMA(fma, c1) TFJS_INFER_FMA(fma, c2)              \
+    TFJS_INFER_FMA(fma, c3) TFJS_INFER_FMA(fma, c4) TFJS_INFER_FMA(fma, c5)              \
+    TFJS_INFER_FMA(fma, c6) TFJS_INFER_FMA(fma, c7) TFJS_INFER_FMA(fma, c8)              \
+    TFJS_INFER_FMA(fma, c9) TFJS_INFER_FMA(fma, c10) TFJS_INFER_FMA(fma, c11)            \
+  }                                                                                      \
+  const double sec = thread_seconds() - t0;                                              \
   return 2.0 * (lanes) * 12 * static_cast<double>(iters) / sec / 1e9;
+// clang-format on
 
 __attribute__((target("avx2,fma"))) double fma_peak_avx2(int64_t iters) {
   TFJS_INFER_PEAK_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, 8)

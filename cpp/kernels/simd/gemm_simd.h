@@ -240,9 +240,10 @@ void pack_b(const float* b, int64_t k, int64_t n, float* packed) {
   }
 }
 
-// Per-ISA configuration (see gemm_avx2.cpp / gemm_avx512.cpp):
-//   V; NR = NV * V::kW panel width; MR rows x kBlockNp panels: the blocked
-//   path's register tile (single panels at the right edge);
+// Per-ISA configuration (see gemm_*.cpp):
+//   V; NR = NV * V::kW panel width; the blocked path's register tiles: MR rows
+//   x kBlockNp panels, MR1 rows x 1 panel, MRH rows x 1 vector (a last panel
+//   with at most W valid columns);
 //   small_m: rows handled by the small-m path (the batch-1 GEMV case), whose
 //   tiles take all m rows and NP panels at once (kSmallNp[m]) so that enough
 //   independent accumulators hide the FMA latency while the packed panels
@@ -294,11 +295,41 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int np, TileFn wide, TileFn o
   }
 }
 
+// All rows over the columns [col, col + ncols) with one tile kind: NP panels
+// x NV vectors per row, row tiles of balanced heights <= R (m = tiles * base +
+// extra, the first `extra` tiles one row taller). Tile shapes never change
+// results, only speed.
+template <class Cfg, int NP, int NV, int R>
+void sweep(const GemmArgs& g, TileArgs& t, int64_t ncols, int64_t col) {
+  using V = typename Cfg::V;
+  constexpr int NR = Cfg::NR;
+  const int64_t tiles = (g.m + R - 1) / R;
+  const int64_t base = g.m / tiles;
+  const int64_t extra = g.m % tiles;
+  const TileFn fn_hi = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base + 1), g.act.kind);
+  const TileFn fn_lo = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base), g.act.kind);
+  int64_t row0 = 0;
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    const bool hi = tile < extra;
+    t.a = g.a + row0 * g.lda;
+    float* c_row = g.c + row0 * g.ldc;
+    const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
+    for (int64_t c = col; c < col + ncols; c += NP * NR) {
+      t.b = g.packed_b + (c / NR) * t.panel_stride;
+      t.c = c_row + c;
+      t.bias = g.bias ? g.bias + c : nullptr;
+      t.res = r_row ? r_row + c : nullptr;
+      t.cols = col + ncols - c < NP * NR ? col + ncols - c : NP * NR;
+      (hi ? fn_hi : fn_lo)(t);
+    }
+    row0 += hi ? base + 1 : base;
+  }
+}
+
 template <class Cfg>
 void gemm(const GemmArgs& g) {
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
-  constexpr int MR = Cfg::MR;
   if (g.m <= 0 || g.n_end <= g.n_begin) return;
   const ActKind kind = g.act.kind;
   TileArgs t;
@@ -317,23 +348,13 @@ void gemm(const GemmArgs& g) {
     return;
   }
 
-  // Balanced row tiles: m = tiles * base + extra, the first `extra` tiles
-  // take base + 1 rows (tile shapes never change results, only speed).
-  const int64_t tiles = (g.m + MR - 1) / MR;
-  const int64_t base = g.m / tiles;
-  const int64_t extra = g.m % tiles;
-  const int mr_hi = static_cast<int>(base + (extra ? 1 : 0));
-  const int mr_lo = static_cast<int>(base);
-  const TileFn one_hi = pick_tile<V, NR, 1, Cfg::NV, MR>(mr_hi, kind);
-  const TileFn half_hi = pick_tile<V, NR, 1, 1, MR>(mr_hi, kind);
-  const TileFn one_lo = pick_tile<V, NR, 1, Cfg::NV, MR>(mr_lo, kind);
-  const TileFn half_lo = pick_tile<V, NR, 1, 1, MR>(mr_lo, kind);
-  constexpr int BNP = Cfg::kBlockNp;
-  const TileFn wide_hi = pick_tile<V, NR, BNP, Cfg::NV, MR>(mr_hi, kind);
-  const TileFn wide_lo = pick_tile<V, NR, BNP, Cfg::NV, MR>(mr_lo, kind);
-
   // Column blocks whose packed panels fit the L2 budget; the block stays in
-  // L2 while every row tile passes over it.
+  // L2 while every row tile passes over it. Within a block: pairs (kBlockNp)
+  // of full panels with MR-row tiles, then the remaining panels one at a time
+  // with taller MR1-row tiles (same accumulator count), then a trailing panel
+  // of at most W valid columns with MRH-row one-vector tiles.
+  constexpr int BNP = Cfg::kBlockNp;
+  constexpr int W = V::kW;
   const int64_t panel_bytes = g.k * NR * static_cast<int64_t>(sizeof(float));
   int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
   if (block_panels > BNP) block_panels -= block_panels % BNP;  // whole wide tiles
@@ -341,13 +362,12 @@ void gemm(const GemmArgs& g) {
   const int64_t block_cols = block_panels * NR;
   for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
     const int64_t c1 = g.n_end - c0 < block_cols ? g.n_end : c0 + block_cols;
-    int64_t row0 = 0;
-    for (int64_t tile = 0; tile < tiles; ++tile) {
-      const bool hi = tile < extra;
-      run_row_block<Cfg>(g, t, BNP, hi ? wide_hi : wide_lo, hi ? one_hi : one_lo,
-                         hi ? half_hi : half_lo, row0, c0, c1);
-      row0 += hi ? mr_hi : mr_lo;
-    }
+    const int64_t full = (c1 - c0) / NR, rem = (c1 - c0) % NR;
+    const int64_t wide_end = BNP > 1 ? c0 + full / BNP * BNP * NR : c0;
+    const int64_t one_end = rem > 0 && rem <= W ? c1 - rem : c1;
+    if (wide_end > c0) sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, wide_end - c0, c0);
+    if (one_end > wide_end) sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, one_end - wide_end, wide_end);
+    if (c1 > one_end) sweep<Cfg, 1, 1, Cfg::MRH>(g, t, c1 - one_end, one_end);
   }
 }
 

@@ -13,6 +13,8 @@ struct Cfg {
   static constexpr int NV = 2;
   static constexpr int NR = NV * V::kW;  // 16
   static constexpr int MR = 6;
+  static constexpr int MR1 = 6;
+  static constexpr int MRH = 12;
   static constexpr int kBlockNp = 1;
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 12, 12, 8 accumulators.

@@ -13,6 +13,8 @@ struct Cfg {
   static constexpr int NV = 2;
   static constexpr int NR = NV * V::kW;  // 32
   static constexpr int MR = 6;
+  static constexpr int MR1 = 12;
+  static constexpr int MRH = 12;
   static constexpr int kBlockNp = 2;
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 12, 12, 16 accumulators.
