@@ -37,6 +37,7 @@ namespace {
     t.activation_f32 = &kernels::ns::activation_f32;        \
     t.softmax_f32 = &kernels::ns::softmax_f32;              \
     t.pool_f32 = &kernels::ns::pool_f32;                    \
+    t.depthwise_f32 = &kernels::ns::depthwise_f32;          \
     return t;                                               \
   }()
 

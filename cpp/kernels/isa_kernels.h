@@ -17,6 +17,7 @@
   void activation_f32(const ActParams& p, float* x, int64_t n);                 \
   void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log);          \
   void pool_f32(const PoolArgs& args);                                         \
+  void depthwise_f32(const DepthwiseArgs& args);                                \
   }
 
 TFJS_INFER_DECLARE_KERNELS(generic)

@@ -83,4 +83,31 @@ struct PoolArgs {
   int64_t row_begin = 0, row_end = 0;
 };
 
+// One image's depthwise convolution over output rows [row_begin, row_end):
+//
+//   y[oy, ox, c] = act(sum_{ky, kx} x[oy sh - pad_top + ky dh, ox sw - pad_left + kx dw, c]
+//                        * w[ky, kx, c]  + bias[c])
+//
+// x is [in_h, in_w, c], w is [kh, kw, c] and y is [out_h, out_w, c], all
+// channels-last and contiguous. Taps that fall in the padding are skipped
+// (they would add zeros). Each output is accumulated from +0 over the taps in
+// (ky, kx) order, then the bias is added, then the activation: the same order
+// whatever the row range, so splitting rows over threads changes no bits.
+// act.kind must be kLinear, kRelu or kRelu6 (callers apply other activations
+// to the finished rows).
+struct DepthwiseArgs {
+  const float* x = nullptr;
+  const float* w = nullptr;
+  const float* bias = nullptr;  // [c] or nullptr
+  float* y = nullptr;
+  int64_t in_h = 0, in_w = 0, c = 0;
+  int64_t out_h = 0, out_w = 0;
+  int64_t kh = 1, kw = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t dil_h = 1, dil_w = 1;
+  int64_t pad_top = 0, pad_left = 0;
+  int64_t row_begin = 0, row_end = 0;
+  ActParams act;
+};
+
 }  // namespace tfjs_infer

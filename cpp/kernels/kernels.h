@@ -33,6 +33,10 @@ struct KernelTable {
 
   // Windowed pooling of a range of output rows (PoolArgs).
   void (*pool_f32)(const PoolArgs& args) = nullptr;
+
+  // Direct depthwise convolution of one image over a range of output rows
+  // (DepthwiseArgs), bias and a cheap activation fused.
+  void (*depthwise_f32)(const DepthwiseArgs& args) = nullptr;
 };
 
 // The table for `isa`, or nullptr when it was not built or the CPU lacks it.

@@ -1,0 +1,71 @@
+// Window geometry shared by the convolution ops (conv, transposed conv,
+// depthwise): kernel extents, strides, dilations and the padding rule, and the
+// TF/TF.js formulas for output sizes and padding (TFJS-FORMAT.md 5.2).
+//
+// Every op works on channels-last tensors of rank 3..5; the geometry keeps
+// three spatial dims (D, H, W) and a lower-rank op leaves the leading ones at
+// size 1 (kernel 1, stride 1, dilation 1), so one code path serves 1D, 2D and 3D.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/graph.h"
+#include "ops/registry.h"
+
+namespace tfjs_infer {
+
+enum class PadMode { kValid, kSame, kCausal };
+
+struct ConvGeometry {
+  int rank = 2;                      // spatial dims the op has (1, 2 or 3)
+  std::array<int64_t, 3> k{1, 1, 1};  // kernel extent per D, H, W
+  std::array<int64_t, 3> s{1, 1, 1};  // stride
+  std::array<int64_t, 3> d{1, 1, 1};  // dilation
+  PadMode pad = PadMode::kValid;
+
+  int64_t k_eff(int i) const { return (k[i] - 1) * d[i] + 1; }
+  int64_t kernel_volume() const { return k[0] * k[1] * k[2]; }
+
+  // Output length of a forward window op along dim i (0 or less: too small).
+  //   valid: ceil((in - k_eff + 1) / s); same: ceil(in / s);
+  //   causal: left-pad (k - 1) d, then valid, so ceil(in / s).
+  int64_t out_size(int i, int64_t in) const {
+    if (pad == PadMode::kValid) {
+      const int64_t span = in - k_eff(i) + 1;
+      return span <= 0 ? 0 : (span + s[i] - 1) / s[i];
+    }
+    return (in + s[i] - 1) / s[i];
+  }
+
+  // Zeros padded before the first input element along dim i. For 'same' the
+  // total is max((out - 1) s + k_eff - in, 0) and the odd one goes after (at
+  // the bottom/right), as TF does.
+  int64_t pad_before(int i, int64_t in) const {
+    if (pad == PadMode::kValid) return 0;
+    if (pad == PadMode::kCausal) return k_eff(i) - 1;
+    const int64_t total = (out_size(i, in) - 1) * s[i] + k_eff(i) - in;
+    return total > 0 ? total / 2 : 0;
+  }
+};
+
+// Reads "strides", "dilations" and "padding" for an op with `rank` spatial
+// dims and kernel extents `kernel` (outermost first); validates them the way
+// TF does (positive values; no stride > 1 together with dilation > 1; causal
+// only in 1D). Throws kInvalidModel naming the layer.
+ConvGeometry parse_conv_geometry(const OpNode& node, int rank, const std::vector<int64_t>& kernel,
+                                 bool allow_causal);
+
+// Spatial sizes (D, H, W) of a channels-last input of rank `rank` + 2.
+std::array<int64_t, 3> spatial_dims(const Shape& shape, int rank);
+
+// Threads that may each own a slice of an op's scratch memory: ops size their
+// per-thread scratch for this many and never run more tasks at once.
+int scratch_thread_slots();
+
+// Registered from register_conv_ops (depthwise.cpp).
+void register_depthwise_ops(OpRegistry& r);
+
+}  // namespace tfjs_infer
