@@ -36,7 +36,7 @@ def case_id(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def read_io(case: Path) -> dict[str, Any]:
     return json.loads((case / "io.json").read_text(encoding="utf-8"))
 
@@ -49,7 +49,7 @@ def model_path(case: Path) -> Path:
     return case / read_io(case).get("model_file", "model.json")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(case: Path, isa: str | None = None) -> tfjs_infer.Model:
     return tfjs_infer.load_model(model_path(case), isa=isa)
 

@@ -47,7 +47,7 @@ def _as_list(got, n_outputs: int, case: str) -> list[np.ndarray]:
     return [np.asarray(g) for g in got]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _model(case: str):
     return tfjs_infer.load_model(str(FIXTURES / case / "model.json"))
 

@@ -1,0 +1,407 @@
+"""The core convolution ops against direct numpy convolutions, across random
+shapes (hypothesis) and every ISA this machine has.
+
+The references below are written from the definitions (TFJS-FORMAT.md 5.2) in
+float64: a direct sum over kernel taps for the forward and depthwise ops, and
+the scatter form of the gradient of the forward convolution for the
+transposed ops. They share no code with tfjs_infer.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tfjs_infer
+from tfjs_infer import _core
+
+ISAS = tfjs_infer.available_isas()
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# -- references ---------------------------------------------------------------------
+def pads_for(n: int, k: int, s: int, d: int, padding: str) -> tuple[int, int, int]:
+    """(pad_before, pad_after, out) for one spatial dim, TF's rule."""
+    ke = (k - 1) * d + 1
+    if padding == "valid":
+        return 0, 0, max(0, -(-(n - ke + 1) // s))
+    if padding == "causal":
+        return ke - 1, 0, -(-n // s)
+    out = -(-n // s)
+    total = max((out - 1) * s + ke - n, 0)
+    return total // 2, total - total // 2, out
+
+
+def ref_conv(x, w, b, strides, dilations, padding, groups=1):
+    """x (N, *sp, cin), w (*k, cin/g, cout): direct sum over taps, float64."""
+    rank = x.ndim - 2
+    geo = [
+        pads_for(x.shape[1 + i], w.shape[i], strides[i], dilations[i], padding) for i in range(rank)
+    ]
+    xp = np.pad(x.astype(np.float64), [(0, 0), *[(p0, p1) for p0, p1, _ in geo], (0, 0)])
+    out_sp = [o for _, _, o in geo]
+    cin_g, cout = w.shape[-2], w.shape[-1]
+    cout_g = cout // groups
+    y = np.zeros((x.shape[0], *out_sp, cout))
+    for tap in itertools.product(*[range(k) for k in w.shape[:rank]]):
+        sl = tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, s, o in zip(tap, dilations, strides, out_sp)
+        )
+        patch = xp[(slice(None), *sl)]
+        for g in range(groups):
+            y[..., g * cout_g : (g + 1) * cout_g] += (
+                patch[..., g * cin_g : (g + 1) * cin_g] @ w[tap][:, g * cout_g : (g + 1) * cout_g]
+            )
+    return y + (0 if b is None else b)
+
+
+def ref_depthwise(x, w, b, strides, dilations, padding):
+    """w (*k, cin, dm): output channel c * dm + m."""
+    rank = x.ndim - 2
+    cin, dm = w.shape[-2], w.shape[-1]
+    geo = [
+        pads_for(x.shape[1 + i], w.shape[i], strides[i], dilations[i], padding) for i in range(rank)
+    ]
+    xp = np.pad(x.astype(np.float64), [(0, 0), *[(p0, p1) for p0, p1, _ in geo], (0, 0)])
+    out_sp = [o for _, _, o in geo]
+    y = np.zeros((x.shape[0], *out_sp, cin, dm))
+    for tap in itertools.product(*[range(k) for k in w.shape[:rank]]):
+        sl = tuple(
+            slice(t * d, t * d + (o - 1) * s + 1, s)
+            for t, d, s, o in zip(tap, dilations, strides, out_sp)
+        )
+        y += xp[(slice(None), *sl)][..., None] * w[tap]
+    y = y.reshape(*y.shape[:-2], cin * dm)
+    return y + (0 if b is None else b)
+
+
+def ref_conv_transpose(x, w, b, strides, dilations, padding, out_sp):
+    """w (*k, cout, cin); out[i s - pb + k d] += x[i] . W[k]^T (the gradient of
+    the forward convolution of the output)."""
+    rank = x.ndim - 2
+    cout = w.shape[-2]
+    pb = []
+    for i in range(rank):
+        ke = (w.shape[i] - 1) * dilations[i] + 1
+        total = (x.shape[1 + i] - 1) * strides[i] + ke - out_sp[i]
+        pb.append(max(total, 0) // 2 if padding == "same" else 0)
+    y = np.zeros((x.shape[0], *out_sp, cout))
+    x64 = x.astype(np.float64)
+    for pos in itertools.product(*[range(n) for n in x.shape[1:-1]]):
+        for tap in itertools.product(*[range(k) for k in w.shape[:rank]]):
+            o = [p * s - q + t * d for p, s, q, t, d in zip(pos, strides, pb, tap, dilations)]
+            if all(0 <= oi < n for oi, n in zip(o, out_sp)):
+                y[(slice(None), *o)] += x64[(slice(None), *pos)] @ w[tap].T
+    return y + (0 if b is None else b)
+
+
+# -- running one core op ---------------------------------------------------------------
+def run_op(op_type, x, attrs, weights, isa, num_threads=1, out_shape=None):
+    g = _core.Graph()
+    xin = g.add_input("x", [None, *x.shape[1:]], "float32")
+    (y,) = g.add_op(op_type, "op", [xin], attrs, weights, 1)
+    g.set_outputs([y])
+    model = _core.CompiledModel(g, isa=isa, num_threads=num_threads, optimize=False)
+    return model.run([np.ascontiguousarray(x, np.float32)])[0]
+
+
+def rand(rng, shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def close(got, ref, k):
+    # float32 accumulation over k products of O(1) values
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=2e-6 * math.sqrt(k) + 1e-5)
+
+
+# -- forward convolution -----------------------------------------------------------------
+@st.composite
+def conv_case(draw, rank=None):
+    rank = rank or draw(st.integers(1, 3))
+    groups = draw(st.sampled_from([1, 1, 1, 2, 3]))
+    cin = groups * draw(st.integers(1, 5))
+    cout = groups * draw(st.integers(1, 6 if rank == 3 else 12))
+    k = [draw(st.integers(1, 4)) for _ in range(rank)]
+    dilated = draw(st.booleans())
+    s = [1] * rank if dilated else [draw(st.integers(1, 3)) for _ in range(rank)]
+    d = [draw(st.integers(1, 3)) for _ in range(rank)] if dilated else [1] * rank
+    pads = ["valid", "same"] + (["causal"] if rank == 1 else [])
+    padding = draw(st.sampled_from(pads))
+    sp = [draw(st.integers(1, 12 if rank < 3 else 6)) for _ in range(rank)]
+    if padding == "valid":
+        sp = [max(n, (kk - 1) * dd + 1) for n, kk, dd in zip(sp, k, d)]
+    batch = draw(st.integers(1, 3))
+    bias = draw(st.booleans())
+    seed = draw(st.integers(0, 2**31))
+    return rank, groups, cin, cout, k, s, d, padding, sp, batch, bias, seed
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@SETTINGS
+@given(case=conv_case())
+def test_conv_matches_numpy(isa, case):
+    rank, groups, cin, cout, k, s, d, padding, sp, batch, bias, seed = case
+    rng = np.random.default_rng(seed)
+    x = rand(rng, (batch, *sp, cin))
+    w = rand(rng, (*k, cin // groups, cout), 1 / math.sqrt(np.prod(k) * cin))
+    b = rand(rng, (cout,)) if bias else None
+    attrs = {"strides": s, "dilations": d, "padding": padding, "groups": groups}
+    got = run_op(f"conv{rank}d", x, attrs, {"kernel": w, "bias": b}, isa)
+    ref = ref_conv(x, w, b, s, d, padding, groups)
+    assert got.shape == ref.shape
+    close(got, ref, np.prod(k) * cin)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("activation", ["relu", "relu6", "sigmoid", "tanh", "elu", "softmax"])
+def test_conv_fused_activation(isa, activation):
+    rng = np.random.default_rng(7)
+    x = rand(rng, (2, 9, 7, 5))
+    w = rand(rng, (3, 3, 5, 11), 0.6)
+    b = rand(rng, (11,))
+    attrs = {"strides": [2, 1], "padding": "same", "activation": activation}
+    if activation == "elu":
+        attrs["act_alpha"] = 1.0
+    got = run_op("conv2d", x, attrs, {"kernel": w, "bias": b}, isa)
+    z = ref_conv(x, w, b, [2, 1], [1, 1], "same")
+    ref = {
+        "relu": lambda v: np.maximum(v, 0),
+        "relu6": lambda v: np.clip(v, 0, 6),
+        "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+        "tanh": np.tanh,
+        "elu": lambda v: np.where(v > 0, v, np.expm1(np.minimum(v, 0))),
+        "softmax": lambda v: (
+            np.exp(v - v.max(-1, keepdims=True))
+            / np.exp(v - v.max(-1, keepdims=True)).sum(-1, keepdims=True)
+        ),
+    }[activation](z)
+    close(got, ref, 45)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize(
+    "shape,k,cin,cout",
+    [
+        ((1, 40, 37), (3, 3), 48, 70),  # several im2col tiles per image, panel tail
+        ((3, 19, 23), (5, 5), 64, 17),  # K = 1600: a tile of a few dozen rows
+        ((2, 30, 30), (1, 1), 33, 65),  # pointwise, rows split over threads
+        ((1, 7, 7), (3, 3), 64, 96),  # batch 1 and few pixels: columns split
+    ],
+)
+def test_conv_threads_and_batch_do_not_change_bits(isa, shape, k, cin, cout):
+    rng = np.random.default_rng(11)
+    n, h, wd = shape
+    x = rand(rng, (n, h, wd, cin))
+    w = rand(rng, (*k, cin, cout), 1 / math.sqrt(np.prod(k) * cin))
+    b = rand(rng, (cout,))
+    attrs = {"padding": "same", "activation": "relu"}
+    one = run_op("conv2d", x, attrs, {"kernel": w, "bias": b}, isa, num_threads=1)
+    two = run_op("conv2d", x, attrs, {"kernel": w, "bias": b}, isa, num_threads=2)
+    rows = np.concatenate(
+        [
+            run_op("conv2d", x[i : i + 1], attrs, {"kernel": w, "bias": b}, isa, num_threads=2)
+            for i in range(n)
+        ]
+    )
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, rows)
+    close(one, np.maximum(ref_conv(x, w, b, [1, 1], [1, 1], "same"), 0), np.prod(k) * cin)
+
+
+# -- depthwise ------------------------------------------------------------------------
+@st.composite
+def depthwise_case(draw):
+    rank = draw(st.integers(1, 2))
+    cin = draw(st.integers(1, 40))
+    dm = draw(st.sampled_from([1, 1, 2, 3]))
+    k = [draw(st.integers(1, 5)) for _ in range(rank)]
+    dilated = draw(st.booleans())
+    s = [1] * rank if dilated else [draw(st.integers(1, 3)) for _ in range(rank)]
+    d = [draw(st.integers(1, 3)) for _ in range(rank)] if dilated else [1] * rank
+    padding = draw(st.sampled_from(["valid", "same"]))
+    sp = [draw(st.integers(1, 13)) for _ in range(rank)]
+    if padding == "valid":
+        sp = [max(n, (kk - 1) * dd + 1) for n, kk, dd in zip(sp, k, d)]
+    return (
+        rank,
+        cin,
+        dm,
+        k,
+        s,
+        d,
+        padding,
+        sp,
+        draw(st.integers(1, 3)),
+        draw(st.booleans()),
+        draw(st.sampled_from(["linear", "relu", "relu6", "tanh"])),
+        draw(st.integers(0, 2**31)),
+    )
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@SETTINGS
+@given(case=depthwise_case())
+def test_depthwise_matches_numpy(isa, case):
+    rank, cin, dm, k, s, d, padding, sp, batch, bias, act, seed = case
+    rng = np.random.default_rng(seed)
+    x = rand(rng, (batch, *sp, cin), 2.0)
+    w = rand(rng, (*k, cin, dm), 1 / math.sqrt(np.prod(k)))
+    b = rand(rng, (cin * dm,)) if bias else None
+    attrs = {
+        "strides": s,
+        "dilations": d,
+        "padding": padding,
+        "depth_multiplier": dm,
+        "activation": act,
+    }
+    got = run_op(
+        f"depthwise_conv{rank}d",
+        x,
+        attrs,
+        {"kernel": w.reshape(*k, cin * dm), "bias": b},
+        isa,
+        num_threads=2,
+    )
+    z = ref_depthwise(x, w, b, s, d, padding)
+    ref = {"linear": z, "relu": np.maximum(z, 0), "relu6": np.clip(z, 0, 6), "tanh": np.tanh(z)}[
+        act
+    ]
+    assert got.shape == ref.shape
+    close(got, ref, np.prod(k))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_depthwise_threads_and_batch_do_not_change_bits(isa):
+    rng = np.random.default_rng(5)
+    x = rand(rng, (3, 29, 31, 37))
+    w = rand(rng, (3, 3, 37), 0.3)
+    b = rand(rng, (37,))
+    attrs = {"strides": [2, 2], "padding": "same", "activation": "relu6"}
+    one = run_op("depthwise_conv2d", x, attrs, {"kernel": w, "bias": b}, isa, num_threads=1)
+    two = run_op("depthwise_conv2d", x, attrs, {"kernel": w, "bias": b}, isa, num_threads=2)
+    rows = np.concatenate(
+        [
+            run_op(
+                "depthwise_conv2d",
+                x[i : i + 1],
+                attrs,
+                {"kernel": w, "bias": b},
+                isa,
+                num_threads=2,
+            )
+            for i in range(3)
+        ]
+    )
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(one, rows)
+
+
+# -- transposed -----------------------------------------------------------------------
+@st.composite
+def transpose_case(draw):
+    rank = draw(st.integers(1, 3))
+    cin = draw(st.integers(1, 5))
+    cout = draw(st.integers(1, 7))
+    k = [draw(st.integers(1, 4)) for _ in range(rank)]
+    dilated = draw(st.booleans())
+    s = [1] * rank if dilated else [draw(st.integers(1, 3)) for _ in range(rank)]
+    d = [draw(st.integers(1, 3)) for _ in range(rank)] if dilated else [1] * rank
+    padding = draw(st.sampled_from(["valid", "same"]))
+    sp = [draw(st.integers(1, 6 if rank < 3 else 3)) for _ in range(rank)]
+    op = [draw(st.one_of(st.just(-1), st.integers(0, si - 1))) for si in s]
+    return (
+        rank,
+        cin,
+        cout,
+        k,
+        s,
+        d,
+        padding,
+        sp,
+        op,
+        draw(st.integers(1, 2)),
+        draw(st.integers(0, 2**31)),
+    )
+
+
+def deconv_len(n, k, s, d, padding, op):
+    ke = (k - 1) * d + 1
+    if op < 0:
+        return n * s if padding == "same" else n * s + max(ke - s, 0)
+    return (n - 1) * s + ke - 2 * (ke // 2 if padding == "same" else 0) + op
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@SETTINGS
+@given(case=transpose_case())
+def test_conv_transpose_matches_numpy(isa, case):
+    rank, cin, cout, k, s, d, padding, sp, op, batch, seed = case
+    out_sp = [deconv_len(n, kk, ss, dd, padding, o) for n, kk, ss, dd, o in zip(sp, k, s, d, op)]
+    # TF refuses lengths whose forward convolution does not give the input back.
+    consistent = all(
+        n2 >= 1 and pads_for(n2, kk, ss, dd, padding)[2] == n
+        for n2, n, kk, ss, dd in zip(out_sp, sp, k, s, d)
+    )
+    rng = np.random.default_rng(seed)
+    x = rand(rng, (batch, *sp, cin))
+    w = rand(rng, (*k, cout, cin), 1 / math.sqrt(np.prod(k) * cin))
+    b = rand(rng, (cout,))
+    attrs = {"strides": s, "dilations": d, "padding": padding, "output_padding": op}
+    if not consistent:
+        with pytest.raises(tfjs_infer.InvalidModelError, match="inconsistent"):
+            run_op(f"conv{rank}d_transpose", x, attrs, {"kernel": w, "bias": b}, isa)
+        return
+    got = run_op(f"conv{rank}d_transpose", x, attrs, {"kernel": w, "bias": b}, isa, num_threads=2)
+    ref = ref_conv_transpose(x, w, b, s, d, padding, out_sp)
+    assert got.shape == ref.shape
+    close(got, ref, np.prod(k) * cin)
+
+
+# -- errors ------------------------------------------------------------------------------
+def test_conv_rejects_stride_with_dilation():
+    x = np.zeros((1, 8, 8, 2), np.float32)
+    w = np.zeros((3, 3, 2, 4), np.float32)
+    with pytest.raises(tfjs_infer.InvalidModelError, match="dilation_rate"):
+        run_op("conv2d", x, {"strides": [2, 2], "dilations": [2, 1]}, {"kernel": w}, "generic")
+
+
+def test_conv_rejects_bad_groups_and_padding():
+    x = np.zeros((1, 8, 8, 4), np.float32)
+    with pytest.raises(tfjs_infer.InvalidModelError, match="divisible by groups"):
+        run_op(
+            "conv2d", x, {"groups": 2}, {"kernel": np.zeros((3, 3, 2, 5), np.float32)}, "generic"
+        )
+    with pytest.raises(tfjs_infer.InvalidModelError, match="padding 'causal'"):
+        run_op(
+            "conv2d",
+            x,
+            {"padding": "causal"},
+            {"kernel": np.zeros((3, 3, 4, 5), np.float32)},
+            "generic",
+        )
+
+
+def test_conv_input_too_small_for_valid_window():
+    g = _core.Graph()
+    xin = g.add_input("x", [None, None, None, None], "float32")
+    (y,) = g.add_op(
+        "conv2d",
+        "conv",
+        [xin],
+        {"padding": "valid"},
+        {"kernel": np.zeros((5, 5, 3, 2), np.float32)},
+        1,
+    )
+    g.set_outputs([y])
+    model = _core.CompiledModel(g, isa="generic")
+    with pytest.raises(tfjs_infer.InputShapeError, match="smaller than the kernel window"):
+        model.run([np.zeros((1, 4, 9, 3), np.float32)])
+    with pytest.raises(tfjs_infer.InputShapeError, match="input channels"):
+        model.run([np.zeros((1, 9, 9, 2), np.float32)])
+    assert model.run([np.zeros((2, 5, 9, 3), np.float32)])[0].shape == (2, 1, 5, 2)
