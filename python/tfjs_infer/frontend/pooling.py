@@ -53,6 +53,22 @@ def to_channels_first(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
     )
 
 
+def as_float(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
+    """Integer images (an int32 model input) are cast to float32 first, as
+    Keras's pooling and resizing layers compute in float."""
+    if x.dtype == "float32":
+        return x
+    out = b.op(
+        "scale_shift",
+        layer.name + "/to_float",
+        [x],
+        attrs={"scale": [1.0], "offset": [0.0]},
+        shape=x.shape,
+    )
+    out.mask = x.mask
+    return out
+
+
 def positive_ints(
     layer: LayerCall, key: str, k: int, default: int | tuple[int, ...]
 ) -> tuple[int, ...]:
@@ -80,7 +96,7 @@ def pooled_length(size: int | None, pool: int, stride: int, same: bool) -> int |
 def lower_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Windowed max/average pooling; average divides by the real (unpadded) cells."""
     k = spatial_rank(layer)
-    x = layer.inputs[0]
+    x = as_float(layer, b, layer.inputs[0])
     require_rank(layer, x, k + 2)
     pool = positive_ints(layer, "pool_size", k, 2)
     strides = positive_ints(layer, "strides", k, pool)  # strides default to pool_size
@@ -118,7 +134,7 @@ def lower_global_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     TF.js itself ignores it (the output is always (N, C) there).
     """
     k = spatial_rank(layer)
-    x = layer.inputs[0]
+    x = as_float(layer, b, layer.inputs[0])
     require_rank(layer, x, k + 2)
     average = layer.class_name.startswith("GlobalAverage")
     if average and k == 1 and x.mask is not None and layer.semantics != "tfjs":

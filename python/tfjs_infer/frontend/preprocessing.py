@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pooling import data_format, positive_ints, to_channels_first, to_channels_last
+from .pooling import as_float, data_format, positive_ints, to_channels_first, to_channels_last
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
 
 # -- ZeroPadding / Cropping ------------------------------------------------------
@@ -153,6 +153,7 @@ def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             b.op("upsample", layer, [x], attrs={"repeats": reps}, shape=tuple(shape), dtype=x.dtype)
         ]
     channels_first = axes[0] == 2
+    x = as_float(layer, b, x)
     if channels_first:
         x = to_channels_last(layer, b, x)
     attrs = {
@@ -174,7 +175,7 @@ def _image_op(
     layer: LayerCall, b: GraphBuilder, attrs: dict[str, Any], height: int, width: int
 ) -> Tensor:
     """A "resize" op on an NHWC (or, Keras 3, NCHW) image batch to (height, width)."""
-    x = layer.inputs[0]
+    x = as_float(layer, b, layer.inputs[0])
     require_rank(layer, x, 4)
     channels_first = "data_format" in layer.config and data_format(layer) == "channels_first"
     if channels_first:
