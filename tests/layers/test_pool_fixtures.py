@@ -30,6 +30,15 @@ def test_tfjs_batch_invariance(case) -> None:
     check_batch_invariance(case)
 
 
+def test_teachable_machine_conv_metadata() -> None:
+    case = next(c for c in TFJS_CASES if c.name == "teachable_machine_conv")
+    model = load(case)
+    assert model.labels == ["Background", "Thumbs up", "Thumbs down"]
+    assert model.metadata["packageName"] == "@teachablemachine/image"
+    assert model.metadata["imageSize"] == 17
+    assert model.inputs[0].shape == (None, 17, 17, 3)
+
+
 def test_teachable_machine_metadata() -> None:
     case = next(c for c in TFJS_CASES if c.name == "teachable_machine")
     model = load(case)
