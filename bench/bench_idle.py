@@ -78,16 +78,22 @@ def main() -> None:
                 m = tfjs_infer.load_model(Path(tmp) / str(i) / "model.json", num_threads=threads)
                 fns[(name, threads)] = lambda m=m, x=x: m.predict(x)
     res = measure(fns, args.idle_ms / 1e3, args.rounds, 50)
-    print(f"\nbatch-1 predict, {args.rounds} interleaved rounds, "
-          f"{args.idle_ms:g} ms idle before each 'idle' call")
-    print(f"{'model':>24} {'thr':>3} {'hot us':>9} {'idle us':>9} {'idle p90':>9} "
-          f"{'idle/hot':>9} {'hot 2t/1t':>10}")
+    print(
+        f"\nbatch-1 predict, {args.rounds} interleaved rounds, "
+        f"{args.idle_ms:g} ms idle before each 'idle' call"
+    )
+    print(
+        f"{'model':>24} {'thr':>3} {'hot us':>9} {'idle us':>9} {'idle p90':>9} "
+        f"{'idle/hot':>9} {'hot 2t/1t':>10}"
+    )
     for name in names:
         for threads in (1, 2):
             hot, idle, p90 = res[(name, threads)]
             ratio = f"{hot / res[(name, 1)][0]:10.2f}" if threads == 2 else f"{'':>10}"
-            print(f"{name:>24} {threads:>3} {hot * 1e6:9.1f} {idle * 1e6:9.1f} {p90 * 1e6:9.1f} "
-                  f"{idle / hot:9.2f} {ratio}")
+            print(
+                f"{name:>24} {threads:>3} {hot * 1e6:9.1f} {idle * 1e6:9.1f} {p90 * 1e6:9.1f} "
+                f"{idle / hot:9.2f} {ratio}"
+            )
 
 
 if __name__ == "__main__":

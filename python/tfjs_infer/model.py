@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Union
@@ -163,6 +164,18 @@ class Model:
             self._fast_rank = len(spec.shape)
             self._fast_dtype = np.dtype(spec.dtype)
         self._fast_bare = self._output_keys is None and len(self._outputs) == 1
+        # Warm up at load with batch-1 calls on zeros through predict, so the
+        # first real call finds code, branch predictors and weights hot (a
+        # second call where it is cheap: one does not train them all).
+        if all(d is not None for t in self._inputs for d in t.shape[1:]):
+            zeros = [np.zeros((1, *t.shape[1:]), t.dtype) for t in self._inputs]
+            start = time.perf_counter()
+            self.predict(zeros[0] if len(zeros) == 1 else zeros)
+            if time.perf_counter() - start < 2e-3:
+                self.predict(zeros[0] if len(zeros) == 1 else zeros)
+            reset = getattr(self, "reset_states", None)
+            if reset is not None:  # stateful RNNs start from zero state
+                reset()
 
     # -- description -----------------------------------------------------------
     @property
