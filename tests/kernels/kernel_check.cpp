@@ -110,6 +110,24 @@ void check_gemm() {
             if (!same_bits(one[j], got[r * n + j])) fail("gemm row bits", m, n, r, one[j], 0);
         }
       }
+  // Large k (the k-blocked path, with several row chunks): rows alone give the same bits.
+  {
+    const int64_t m = 200, k = 4099, n = 37;
+    auto a = rand_vec(m * k), b = rand_vec(k * n), bias = rand_vec(n);
+    auto want = run_gemm(gen::gemm_pack_b, gen::gemm_packed_b_size, gen::gemm_f32, gen::kGemmNr, a,
+                         b, bias.data(), nullptr, m, k, n, ti::ActKind::kLinear, 1);
+    auto got = run_gemm(isa::gemm_pack_b, isa::gemm_packed_b_size, isa::gemm_f32, isa::kGemmNr, a,
+                        b, bias.data(), nullptr, m, k, n, ti::ActKind::kLinear, 1);
+    for (int64_t i = 0; i < m * n; ++i)
+      if (!(std::fabs(got[i] - want[i]) <= 1e-3f)) fail("gemm large k", m, n, k, got[i], want[i]);
+    for (int64_t r : {int64_t{0}, int64_t{101}, int64_t{199}}) {
+      std::vector<float> row(a.begin() + r * k, a.begin() + (r + 1) * k);
+      auto one = run_gemm(isa::gemm_pack_b, isa::gemm_packed_b_size, isa::gemm_f32, isa::kGemmNr,
+                          row, b, bias.data(), nullptr, 1, k, n, ti::ActKind::kLinear, 1);
+      for (int64_t j = 0; j < n; ++j)
+        if (!same_bits(one[j], got[r * n + j])) fail("gemm large k row bits", r, j, k, one[j], 0);
+    }
+  }
   // The epilogue of every activation equals the activation kernel on the linear result.
   for (int kind = 0; kind < static_cast<int>(ti::ActKind::kCount); ++kind) {
     const int64_t m = 7, k = 13, n = 37;

@@ -11,18 +11,23 @@
 // whatever the tile shape (MR rows x NP panels), the row count m, the column
 // range or the path (small-m "GEMV" tiles or the blocked path). No split-k and
 // no partial accumulators, so a row's bits never depend on the batch it came
-// in or on how callers split rows and panels over threads. The epilogue is
-// (acc + bias) + residual then the activation, in that order, in float32.
+// in or on how callers split rows and panels over threads. For large k the
+// blocked path cuts k into blocks and parks each lane's running sum in a
+// float buffer between blocks: a float store and reload is exact, so this is
+// the same sequence of FMAs. The epilogue is (acc + bias) + residual then the
+// activation, in that order, in float32.
 //
 // A is read in place (no packing: rows are broadcast from memory), C and the
 // residual are touched only inside [0, m) x [n_begin, n_end), A rows only in
-// [0, k), with masked loads and stores at the column edge.
+// [0, k), with masked loads and stores at the column edge. The residual may
+// be C itself (an element's residual is read before its C value is written).
 //
 // Include only from one ISA's translation units; all in an anonymous namespace.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/activation_simd.h"
@@ -43,6 +48,13 @@ struct TileArgs {
   int64_t ldr;
   int64_t cols;  // valid columns from the first one (<= NP * NR)
   const ActParams* act;
+  // k-blocked path: partial sums of the tile (full vectors, row stride ldp).
+  // acc_in: start from them instead of +0; acc_out: store the raw sums there
+  // instead of running the epilogue. A float store and reload is exact, so
+  // the blocked sums equal the unblocked ones bit for bit.
+  const float* acc_in;
+  float* acc_out;
+  int64_t ldp;
 };
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
@@ -108,10 +120,20 @@ void gemm_tile(const TileArgs& t) {
   static_assert(NV * W <= NR, "tile wider than a panel");
 
   F acc[MR][NC];
+  if (t.acc_in) {
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 16
-    for (int j = 0; j < NC; ++j) acc[i][j] = V::zero();
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v)
+          acc[i][p * NV + v] = V::loadu(t.acc_in + i * t.ldp + p * NR + v * W);
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+      for (int j = 0; j < NC; ++j) acc[i][j] = V::zero();
+  }
 
   const float* a = t.a;
   const float* b = t.b;
@@ -130,6 +152,16 @@ void gemm_tile(const TileArgs& t) {
       for (int j = 0; j < NC; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
     }
     b += NR;
+  }
+  if (t.acc_out) {
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v)
+          V::storeu(t.acc_out + i * t.ldp + p * NR + v * W, acc[i][p * NV + v]);
+    return;
   }
 
   // Epilogue. TileArgs fields are copied to locals first: C stores could
@@ -295,31 +327,40 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int np, TileFn wide, TileFn o
   }
 }
 
-// All rows over the columns [col, col + ncols) with one tile kind: NP panels
-// x NV vectors per row, row tiles of balanced heights <= R (m = tiles * base +
-// extra, the first `extra` tiles one row taller). Tile shapes never change
-// results, only speed.
+// Rows [row_begin, row_end) over the columns [col, col + ncols) with one tile
+// kind: NP panels x NV vectors per row, row tiles of balanced heights <= R
+// (the first `extra` tiles one row taller). Tile shapes never change results,
+// only speed. t.k, the k offset k0 and the partial-sum buffer (k-blocked
+// path: part holds rows from row_begin and columns from part_col0) are set by
+// the caller.
 template <class Cfg, int NP, int NV, int R>
-void sweep(const GemmArgs& g, TileArgs& t, int64_t ncols, int64_t col) {
+void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, int64_t col,
+           int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last) {
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
-  const int64_t tiles = (g.m + R - 1) / R;
-  const int64_t base = g.m / tiles;
-  const int64_t extra = g.m % tiles;
+  const int64_t m = row_end - row_begin;
+  const int64_t tiles = (m + R - 1) / R;
+  const int64_t base = m / tiles;
+  const int64_t extra = m % tiles;
   const TileFn fn_hi = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base + 1), g.act.kind);
   const TileFn fn_lo = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base), g.act.kind);
-  int64_t row0 = 0;
+  int64_t row0 = row_begin;
   for (int64_t tile = 0; tile < tiles; ++tile) {
     const bool hi = tile < extra;
-    t.a = g.a + row0 * g.lda;
+    t.a = g.a + row0 * g.lda + k0;
     float* c_row = g.c + row0 * g.ldc;
     const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
     for (int64_t c = col; c < col + ncols; c += NP * NR) {
-      t.b = g.packed_b + (c / NR) * t.panel_stride;
+      t.b = g.packed_b + (c / NR) * t.panel_stride + k0 * NR;
       t.c = c_row + c;
       t.bias = g.bias ? g.bias + c : nullptr;
       t.res = r_row ? r_row + c : nullptr;
       t.cols = col + ncols - c < NP * NR ? col + ncols - c : NP * NR;
+      if (part) {
+        float* p = part + (row0 - row_begin) * t.ldp + (c - part_col0);
+        t.acc_in = first ? nullptr : p;
+        t.acc_out = last ? nullptr : p;
+      }
       (hi ? fn_hi : fn_lo)(t);
     }
     row0 += hi ? base + 1 : base;
@@ -339,6 +380,9 @@ void gemm(const GemmArgs& g) {
   t.ldc = g.ldc;
   t.ldr = g.ldr;
   t.act = &g.act;
+  t.acc_in = nullptr;
+  t.acc_out = nullptr;
+  t.ldp = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
@@ -348,27 +392,64 @@ void gemm(const GemmArgs& g) {
     return;
   }
 
-  // Column blocks whose packed panels fit the L2 budget; the block stays in
-  // L2 while every row tile passes over it. Within a block: pairs (kBlockNp)
-  // of full panels with MR-row tiles, then the remaining panels one at a time
-  // with taller MR1-row tiles (same accumulator count), then a trailing panel
-  // of at most W valid columns with MRH-row one-vector tiles.
+  // Column blocks whose packed panels (k rows of them, or kc rows on the
+  // k-blocked path) fit the L2 budget; the block stays in L2 while the row
+  // tiles pass over it. Within a block: pairs (kBlockNp) of full panels with
+  // MR-row tiles, then the remaining panels one at a time with taller MR1-row
+  // tiles (same accumulator count), then a trailing panel of at most W valid
+  // columns with MRH-row one-vector tiles.
+  //
+  // Large k (> kKBlock): k is cut into nkb nearly equal blocks (depending on k
+  // only) and rows into chunks of kRowChunk; each block's partial sums go to a
+  // heap buffer and come back exactly, so the result is the unblocked one.
   constexpr int BNP = Cfg::kBlockNp;
   constexpr int W = V::kW;
-  const int64_t panel_bytes = g.k * NR * static_cast<int64_t>(sizeof(float));
-  int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
-  if (block_panels > BNP) block_panels -= block_panels % BNP;  // whole wide tiles
-  if (block_panels < 1) block_panels = 1;
-  const int64_t block_cols = block_panels * NR;
+  const int64_t k = g.k;
+  int64_t nkb = k > Cfg::kKBlock ? (k + Cfg::kKBlock - 1) / Cfg::kKBlock : 1;
+  int64_t kc = 0, block_cols = 0;
+  auto plan = [&] {
+    kc = (k + nkb - 1) / nkb;
+    const int64_t panel_bytes = kc * NR * static_cast<int64_t>(sizeof(float));
+    int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
+    if (block_panels > BNP) block_panels -= block_panels % BNP;  // whole wide tiles
+    if (block_panels < 1) block_panels = 1;
+    block_cols = block_panels * NR;
+  };
+  plan();
+  float* part = nullptr;
+  if (nkb > 1) {
+    part = static_cast<float*>(std::malloc(sizeof(float) * Cfg::kRowChunk * block_cols));
+    if (!part) {  // no memory for partial sums: one k block (same bits, slower)
+      nkb = 1;
+      plan();
+    }
+  }
+  const int64_t row_chunk = nkb > 1 ? Cfg::kRowChunk : g.m;
+  t.ldp = block_cols;
   for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
     const int64_t c1 = g.n_end - c0 < block_cols ? g.n_end : c0 + block_cols;
     const int64_t full = (c1 - c0) / NR, rem = (c1 - c0) % NR;
     const int64_t wide_end = BNP > 1 ? c0 + full / BNP * BNP * NR : c0;
     const int64_t one_end = rem > 0 && rem <= W ? c1 - rem : c1;
-    if (wide_end > c0) sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, wide_end - c0, c0);
-    if (one_end > wide_end) sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, one_end - wide_end, wide_end);
-    if (c1 > one_end) sweep<Cfg, 1, 1, Cfg::MRH>(g, t, c1 - one_end, one_end);
+    for (int64_t r0 = 0; r0 < g.m; r0 += row_chunk) {
+      const int64_t r1 = g.m - r0 < row_chunk ? g.m : r0 + row_chunk;
+      for (int64_t kb = 0; kb < nkb; ++kb) {
+        const int64_t k0 = kb * kc;
+        t.k = k - k0 < kc ? k - k0 : kc;
+        const bool first = kb == 0, last = kb == nkb - 1;
+        if (wide_end > c0)
+          sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, r0, r1, c0, wide_end - c0, k0, part, c0, first,
+                                            last);
+        if (one_end > wide_end)
+          sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, one_end - wide_end, k0, part, c0,
+                                           first, last);
+        if (c1 > one_end)
+          sweep<Cfg, 1, 1, Cfg::MRH>(g, t, r0, r1, one_end, c1 - one_end, k0, part, c0, first,
+                                     last);
+      }
+    }
   }
+  std::free(part);
 }
 
 }  // namespace
