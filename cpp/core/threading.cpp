@@ -53,6 +53,8 @@ constexpr int kMaxWorkers = 255;
 // worker holding a stale view of it can never claim from it.
 constexpr uint64_t kClosed = 0xffffffffu;
 constexpr int64_t kMaxTicketTasks = int64_t{1} << 30;
+// Pause-spins (a few microseconds) before a waiting thread starts yielding.
+constexpr uint32_t kPauseSpins = 256;
 
 int spin_us_from_env() {
   const char* s = std::getenv("TFJS_INFER_SPIN_US");
@@ -71,6 +73,16 @@ struct alignas(64) Worker {
   std::condition_variable cv;
 #endif
 };
+
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
+
+bool on_cpu(int cpu) { return cpu >= 0 && current_cpu() == cpu; }
 
 void sleep_until_changed(Worker& w, uint32_t seen) {
 #if defined(__linux__)
@@ -139,20 +151,24 @@ class Pool {
     for (int i = 0; i < helpers; ++i) {
       Worker& w = *workers_[i].load(std::memory_order_acquire);
       w.seq.store(gen, std::memory_order_seq_cst);
-      if (w.sleeping.load(std::memory_order_seq_cst)) wake(w);
+      if (w.sleeping.load(std::memory_order_seq_cst)) {
+        caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
+        wake(w);
+      }
     }
     int64_t mine = 0, t;
     while (claim(gen, tasks, &t)) {
       fn(ctx, t, 0);
       ++mine;
     }
-    // Only tasks a worker has started remain; wait for them.
+    // Only tasks a worker has started remain; wait for them. Briefly with
+    // pause, then yielding: that worker may be queued behind us on this core.
     const int64_t theirs = tasks - mine;
     for (uint32_t spins = 0; done_.load(std::memory_order_acquire) != theirs; ++spins) {
-      if (spins < 4096) {
+      if (spins < kPauseSpins) {
         TFJS_INFER_PAUSE();
       } else {
-        std::this_thread::yield();  // that worker may have lost its core
+        std::this_thread::yield();
       }
     }
     ticket_.store((uint64_t{gen} << 32) | kClosed, std::memory_order_release);
@@ -192,20 +208,33 @@ class Pool {
     }
   }
 
+  // Waits for the next job: pause-spins for a moment, then spins yielding
+  // the core (so a caller queued on it runs at once) until pool_spin_us(),
+  // then sleeps.
   uint32_t wait_for_job(Worker& w, uint32_t seen) {
-    const auto deadline = Clock::now() + std::chrono::microseconds(spin_us_);
-    for (uint32_t spins = 1;; ++spins) {
+    for (uint32_t spins = 0; spins < kPauseSpins; ++spins) {
       const uint32_t s = w.seq.load(std::memory_order_acquire);
       if (s != seen) return s;
       TFJS_INFER_PAUSE();
-      if ((spins & 255) == 0 && Clock::now() >= deadline) break;
+    }
+    const auto deadline = Clock::now() + std::chrono::microseconds(spin_us_);
+    for (;;) {
+      const uint32_t s = w.seq.load(std::memory_order_acquire);
+      if (s != seen) return s;
+      if (Clock::now() >= deadline) break;
+      std::this_thread::yield();
     }
     // Announce sleep, then re-check: the caller stores seq before it reads
     // `sleeping`, so one of the two sees the other.
     w.sleeping.store(1, std::memory_order_seq_cst);
     sleep_until_changed(w, seen);
     w.sleeping.store(0, std::memory_order_relaxed);
-    return w.seq.load(std::memory_order_acquire);
+    const uint32_t s = w.seq.load(std::memory_order_acquire);
+    // Woken onto the caller's own core (the others busy), this worker has
+    // just preempted the caller: hand the core back first, or the caller
+    // waits while we run its tasks one by one.
+    if (on_cpu(caller_cpu_.load(std::memory_order_relaxed))) std::this_thread::yield();
+    return s;
   }
 
   void worker_loop(Worker& w, int index) {
@@ -237,6 +266,7 @@ class Pool {
   std::atomic<detail::TaskFn> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
   std::atomic<int64_t> tasks_{0};
+  std::atomic<int> caller_cpu_{-1};  // core of the last caller that woke a sleeper
   alignas(64) std::atomic<uint64_t> ticket_{kClosed};
   alignas(64) std::atomic<int64_t> done_{0};
 };
