@@ -1,6 +1,7 @@
-// NEON GEMM: 16-column panels (four q registers), 6 x 16 register tiles (24
-// accumulators) on the blocked path, all-rows x several-panels tiles for
-// m <= 4. Algorithm and determinism contract: kernels/simd/gemm_simd.h.
+// NEON GEMM: 16-column panels (four q registers). Blocked path: 6 x 16
+// register tiles (24 accumulators), 12 x 4 for a last panel of <= 4 columns;
+// all-rows x several-panels tiles for m <= 4. Algorithm and determinism
+// contract: kernels/simd/gemm_simd.h.
 //
 // Checked on this project's x86 machines only by cross-compiling and running a
 // standalone comparison against the generic kernels under qemu-aarch64

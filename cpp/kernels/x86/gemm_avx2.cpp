@@ -1,6 +1,7 @@
-// AVX2 GEMM: 16-column panels (two ymm), 6 x 16 register tiles (12
-// accumulators) on the blocked path, all-rows x several-panels tiles for
-// m <= 4. Algorithm and determinism contract: gemm_simd.h.
+// AVX2 GEMM: 16-column panels (two ymm). Blocked path: 6 x 16 register tiles
+// (12 accumulators), 12 x 8 for a last panel of <= 8 columns; all-rows x
+// several-panels tiles for m <= 4. Algorithm and determinism contract:
+// kernels/simd/gemm_simd.h.
 #include "kernels/isa_kernels.h"
 #include "kernels/simd/gemm_simd.h"
 #include "kernels/x86/simd_avx2.h"

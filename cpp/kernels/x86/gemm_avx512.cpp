@@ -1,6 +1,7 @@
-// AVX-512 GEMM: 32-column panels (two zmm), 6 x 64 register tiles (two
-// panels, 24 accumulators) on the blocked path, all-rows x several-panels
-// tiles for m <= 4. Algorithm and determinism contract: gemm_simd.h.
+// AVX-512 GEMM: 32-column panels (two zmm). Blocked path: 6 x 64 register
+// tiles (two panels, 24 accumulators), 12 x 32 for single panels, 12 x 16 for
+// a last panel of <= 16 columns; all-rows x several-panels tiles for m <= 4.
+// Algorithm and determinism contract: kernels/simd/gemm_simd.h.
 #include "kernels/isa_kernels.h"
 #include "kernels/simd/gemm_simd.h"
 #include "kernels/x86/simd_avx512.h"
@@ -17,8 +18,8 @@ struct Cfg {
   static constexpr int MRH = 12;
   static constexpr int kBlockNp = 2;
   static constexpr int kSmallM = 4;
-  // Panels per small-m tile, by m: 8, 12, 12, 16 accumulators.
-  static constexpr int kSmallNp[5] = {1, 4, 3, 2, 2};
+  // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
+  static constexpr int kSmallNp[5] = {1, 4, 4, 2, 2};
   static constexpr int64_t kL2Bytes = 512 * 1024;
   // k above this is cut into blocks (exact partial sums; rows in chunks).
   static constexpr int64_t kKBlock = 2048;
