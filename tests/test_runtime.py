@@ -182,11 +182,18 @@ def test_public_predict_converts_foreign_byte_order() -> None:
     np.testing.assert_array_equal(model.predict(x.astype(">f4")), model.predict(x))
 
 
-def test_hot_path_plans_are_reused() -> None:
-    model = _mlp(1)
+def test_hot_path_reuses_plans_and_workspaces() -> None:
+    model = _mlp(2)
     x1 = np.zeros((1, 784), np.float32)
     x8 = np.zeros((8, 784), np.float32)
-    for _ in range(3):
+    before = testing.workspaces_made()
+    model.run1(x1)
+    assert testing.workspaces_made() == before  # batch 1's was built at load
+    model.run1(x8)
+    assert testing.workspaces_made() == before + 1
+    for _ in range(50):
         model.run1(x1)
         model.run1(x8)
+        model.run([x8])
+    assert testing.workspaces_made() == before + 1
     assert model.num_plans == 2  # the load-time probe (batch 1) and batch 8

@@ -391,6 +391,8 @@ PYBIND11_MODULE(_core, m) {
       [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },
       "Address of the buffer the core read as input 0 in the latest run (no-copy tests).");
   testing.def("pool_workers", &pool_workers, "Worker threads the pool holds.");
+  testing.def("workspaces_made", &workspaces_made,
+              "Workspaces (arena + views) built so far by all models.");
   testing.def("pool_run", &pool_run, py::arg("tasks"), py::arg("threads"), py::arg("task_us") = 0.0,
               py::arg("nested") = 0,
               "Runs parallel_for_indexed with the GIL released; returns per task (runs, worker, "

@@ -288,7 +288,12 @@ const ValueType& CompiledModel::output_type(const Plan& plan, size_t j) const {
   return plan.types[graph_.outputs[j]];
 }
 
+std::atomic<size_t> g_workspaces_made{0};
+
+size_t workspaces_made() { return g_workspaces_made.load(std::memory_order_relaxed); }
+
 std::unique_ptr<CompiledModel::Workspace> CompiledModel::make_workspace(const Plan& plan) const {
+  g_workspaces_made.fetch_add(1, std::memory_order_relaxed);
   auto ws = std::make_unique<Workspace>();
   ws->arena.reset(plan.arena_bytes);
   ws->ptrs.assign(graph_.values.size(), nullptr);

@@ -91,6 +91,10 @@ class CompiledModel {
   mutable std::vector<std::shared_ptr<Plan>> recent_;
 };
 
+// Workspaces (per-call arenas and views) built so far by all models: the
+// hot path builds none once a shape set has been seen (tests).
+size_t workspaces_made();
+
 // Graph passes (passes.cpp).
 void remove_identities(Graph& g);
 void fold_batch_norm(Graph& g);

@@ -1,6 +1,7 @@
 // Shapes, dtypes, owning aligned buffers and non-owning tensor views.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -55,9 +56,12 @@ class Buffer {
     size_ = 0;
     if (count == 0) return;
     const size_t bytes = (checked_mul(count, sizeof(T)) + 63) / 64 * 64;
-    data_ = static_cast<T*>(std::aligned_alloc(64, bytes));
-    if (!data_) throw std::bad_alloc();
-    for (size_t i = 0; i < count; ++i) data_[i] = T();
+    T* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+    if (!p) throw std::bad_alloc();
+    // Through a local: stores through a uint8_t* may alias data_, which
+    // kept this loop byte by byte. Zeroing also faults the pages in now.
+    std::fill(p, p + count, T());
+    data_ = p;
     size_ = count;
   }
   T* data() { return data_; }

@@ -13,6 +13,7 @@ Keras/TF.js spellings live only here and in the family modules beside it.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +115,7 @@ def supported_layers() -> list[str]:
     return sorted(n for n in _LOWERINGS if not n.startswith(OPS_PREFIX))
 
 
+@functools.lru_cache(maxsize=4096)  # config keys repeat: thousands per model, few distinct
 def snake_case(key: str) -> str:
     """camelCase -> snake_case (TF.js writes snake_case; hand-made files may not)."""
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()

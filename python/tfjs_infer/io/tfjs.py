@@ -153,8 +153,9 @@ def decode_manifest(manifest: Any, read_shard: ShardReader, source: str) -> dict
 
     weights: dict[str, np.ndarray] = {}
     offset = 0
+    view = memoryview(stream)  # slices of it are not copies
     for entry, (shape, nbytes) in zip(specs, layouts):
-        raw = stream[offset : offset + nbytes]
+        raw = view[offset : offset + nbytes]
         offset += nbytes
         if entry.get("group") == "optimizer":
             continue
@@ -210,7 +211,7 @@ def _entry_layout(entry: Any, source: str) -> tuple[tuple[int, ...], int]:
     return tuple(shape), count * _ELEMENT_BYTES[storage]
 
 
-def _decode_entry(entry: dict[str, Any], raw: bytes, shape: tuple[int, ...], source: str) -> np.ndarray:
+def _decode_entry(entry: dict[str, Any], raw: bytes | memoryview, shape: tuple[int, ...], source: str) -> np.ndarray:
     dtype = entry["dtype"]
     quant = entry.get("quantization")
     if quant is None:
