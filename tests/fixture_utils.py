@@ -4,6 +4,11 @@ Keras (never by tfjs_infer). Family test files call these helpers.
 
 io.json: {"inputs": [{"name", "shape", "dtype", "data"}], "outputs": [...],
 "batch_size": int, optional "model_file" (default model.json)}.
+
+Stateful models record a sequence of predict calls on one model instead:
+{"calls": [{"reset_before": bool, "inputs": [...], "outputs": [...]}, ...],
+"batch_size": int}; "reset_before" means reset_states() came first (see
+check_calls).
 """
 
 from __future__ import annotations
@@ -91,3 +96,27 @@ def check_batch_invariance(case: Path) -> None:
     small = as_list(model.predict(x, batch_size=3), n)
     for a, b in zip(full, small):
         np.testing.assert_array_equal(a, b)
+
+
+def check_calls(
+    case: Path, isa: str | None = None, num_threads: int | None = None
+) -> list[list[np.ndarray]]:
+    """Run the io.json "calls" in order on one freshly loaded model (stateful
+    layers carry their states from call to call) and compare each with its
+    reference. Returns what each call gave."""
+    io = read_io(case)
+    model = tfjs_infer.load_model(model_path(case), isa=isa, num_threads=num_threads)
+    results = []
+    for k, call in enumerate(io["calls"]):
+        if call.get("reset_before"):
+            model.reset_states()
+        xs = arrays(call["inputs"])
+        refs = arrays(call["outputs"])
+        x = xs[0] if len(xs) == 1 else xs
+        got = as_list(model.predict(x, batch_size=io.get("batch_size")), len(refs))
+        for i, (g, r) in enumerate(zip(got, refs)):
+            what = f"case {case_id(case)}, call {k}, output {i} ({call['outputs'][i].get('name')})"
+            assert g.shape == r.shape, f"{what}: shape {g.shape}, reference {r.shape}"
+            np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL, err_msg=what)
+        results.append(got)
+    return results

@@ -38,6 +38,7 @@ namespace {
     t.softmax_f32 = &kernels::ns::softmax_f32;              \
     t.pool_f32 = &kernels::ns::pool_f32;                    \
     t.depthwise_f32 = &kernels::ns::depthwise_f32;          \
+    t.rnn_gates_f32 = &kernels::ns::rnn_gates_f32;          \
     return t;                                               \
   }()
 

@@ -18,6 +18,7 @@
   void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log);          \
   void pool_f32(const PoolArgs& args);                                         \
   void depthwise_f32(const DepthwiseArgs& args);                                \
+  void rnn_gates_f32(const RnnGateArgs& args);                                  \
   }
 
 TFJS_INFER_DECLARE_KERNELS(generic)

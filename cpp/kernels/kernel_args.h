@@ -110,4 +110,34 @@ struct DepthwiseArgs {
   ActParams act;
 };
 
+// One recurrent step's gate math for `m` rows (rows at the given leading
+// dimensions), after the recurrent matrix product. Per kind:
+//   kSimple:        h = act(pre)                                  pre: [u]
+//   kLstm:          i, f, g, o = ract(pre[0:u]), ract(pre[u:2u]), act(pre[2u:3u]),
+//                   ract(pre[3u:4u]); c = f * c + i * g; h = o * act(c)      pre: [4u]
+//   kGruResetAfter: z = ract(x[0:u] + pre[0:u]); r = ract(x[u:2u] + pre[u:2u]);
+//                   hh = act(x[2u:3u] + r * pre[2u:3u]); h = z * h + (1 - z) * hh
+//                   (x: input projection with the input bias; pre: h U + recurrent bias)
+//   kGruZr:         z = ract(pre[0:u]) written back to pre[0:u]; aux = ract(pre[u:2u]) * h
+//   kGruH:          hh = act(pre[0:u]); h = z * h + (1 - z) * hh, z read from aux
+// Every element is computed the same way whatever m is, so a row's result
+// does not depend on the batch size or on how rows are split across threads.
+enum class RnnGateKind : int32_t { kSimple = 0, kLstm, kGruResetAfter, kGruZr, kGruH };
+
+struct RnnGateArgs {
+  RnnGateKind kind = RnnGateKind::kLstm;
+  int64_t m = 0, units = 0;
+  ActParams act, ract;
+  const float* x = nullptr;
+  int64_t ldx = 0;
+  float* pre = nullptr;
+  int64_t ldp = 0;
+  float* h = nullptr;
+  int64_t ldh = 0;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  float* aux = nullptr;
+  int64_t lda = 0;
+};
+
 }  // namespace tfjs_infer

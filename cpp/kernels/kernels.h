@@ -37,6 +37,8 @@ struct KernelTable {
   // Direct depthwise convolution of one image over a range of output rows
   // (DepthwiseArgs), bias and a cheap activation fused.
   void (*depthwise_f32)(const DepthwiseArgs& args) = nullptr;
+  // Gate math of one recurrent step (SimpleRNN, LSTM, GRU) over a row block.
+  void (*rnn_gates_f32)(const RnnGateArgs& args) = nullptr;
 };
 
 // The table for `isa`, or nullptr when it was not built or the CPU lacks it.

@@ -1,8 +1,415 @@
-// Op family 'recurrent': filled in by its own issue.
+// Op family 'recurrent': "rnn" (one SimpleRNN, LSTM or GRU cell run over a
+// sequence), plus the sequence helpers in sequence_ops.cpp (masks, masked
+// mean, time folding for TimeDistributed).
+//
+// "rnn" inputs: x (N, T, F) float32; then the mask (N, T) float32 (0 = skip
+// the step) when attr has_mask = 1; then, optionally, the initial states
+// (N, units) each: [h] for simple_rnn and gru, [h, c] for lstm.
+// Outputs: y ((N, T, units) with return_sequences, else (N, units)); then the
+// final states when return_state = 1.
+//
+// Attributes:
+//   cell                 "simple_rnn" | "lstm" | "gru"
+//   units                state width u
+//   activation, act_*    the cell activation (element-wise kinds only)
+//   recurrent_activation, ract_*   the gate activation (lstm, gru)
+//   reset_after          gru: 1 = Keras reset_after=True (bias (2, 3u))
+//   go_backwards         process t = T-1 .. 0
+//   return_sequences, return_state
+//   reverse_output       with return_sequences: write processing step s at
+//                        position T-1-s instead of s (Bidirectional's backward
+//                        copy, chained stacked cells that go backwards)
+//   mask_output          what a masked step outputs: "state" (TF.js: the
+//                        carried h), "previous" (Keras: the previous output,
+//                        zeros before the first unmasked step), "zero" (Keras
+//                        zero_output_for_mask)
+// Weights: kernel (F, G u), recurrent_kernel (u, G u), bias (G u) or, for
+// gru with reset_after, (2, 3u): row 0 input bias, row 1 recurrent bias.
+// G = 1, 4, 3 for simple_rnn, lstm, gru; gate blocks i f c o (lstm), z r h (gru).
+//
+// Work plan: the input projection x W + b for all steps of a row block is one
+// packed GEMM (in chunks of steps, to bound scratch); then each step is one
+// small GEMM h U (+ the projection as the GEMM's residual) and one fused gate
+// kernel. Batch rows are split across threads in blocks that run all steps on
+// their own: no barrier per step, and no reduction is ever split, so a row's
+// result does not depend on the batch size or the thread count.
+#include <algorithm>
+#include <cstring>
+
+#include "core/threading.h"
+#include "ops/activation.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
 
-void register_recurrent_ops(OpRegistry& /*r*/) {}
+void register_sequence_ops(OpRegistry& r);  // sequence_ops.cpp
+
+namespace {
+
+enum class Cell { kSimple, kLstm, kGru };
+enum class MaskOutput { kState, kPrevious, kZero };
+
+// Upper bound on the projection buffer; longer sequences are projected in
+// chunks of steps.
+constexpr int64_t kProjectionFloats = int64_t{4} << 20;
+
+int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
+
+ActParams parse_elementwise(const OpNode& node, const std::string& prefix, const std::string& key,
+                            const std::string& fallback) {
+  OpNode tmp;
+  tmp.name = node.name;
+  tmp.type = node.type;
+  tmp.attrs["activation"] = node.attr_str(key, fallback);
+  for (const char* p : {"alpha", "beta", "gamma"}) {
+    const std::string k = prefix + "_" + p;
+    if (node.has_attr(k)) tmp.attrs[std::string("act_") + p] = node.attr_float(k);
+  }
+  const Activation a = parse_activation(tmp);
+  if (a.row_op != RowOp::kNone)
+    fail(ErrorKind::kUnsupported,
+         node.where() + ": a softmax cell activation ('" + key + "') is not supported");
+  return a.params;
+}
+
+class RnnOp final : public Op {
+ public:
+  RnnOp(const OpNode& node, const KernelTable& k) : Op(node) {
+    const std::string cell = node.attr_str("cell");
+    if (cell == "simple_rnn") {
+      cell_ = Cell::kSimple;
+      gates_ = 1;
+    } else if (cell == "lstm") {
+      cell_ = Cell::kLstm;
+      gates_ = 4;
+    } else if (cell == "gru") {
+      cell_ = Cell::kGru;
+      gates_ = 3;
+    } else {
+      fail(ErrorKind::kInvalidModel, where() + ": unknown cell '" + cell + "'");
+    }
+    units_ = node.attr_int("units");
+    if (units_ < 1) fail(ErrorKind::kInvalidModel, where() + ": units must be positive");
+    reset_after_ = cell_ == Cell::kGru && node.attr_int("reset_after", 0) != 0;
+    act_ = parse_elementwise(node, "act", "activation", "tanh");
+    ract_ = parse_elementwise(node, "ract", "recurrent_activation", "sigmoid");
+    go_backwards_ = node.attr_int("go_backwards", 0) != 0;
+    return_sequences_ = node.attr_int("return_sequences", 0) != 0;
+    return_state_ = node.attr_int("return_state", 0) != 0;
+    reverse_output_ = node.attr_int("reverse_output", 0) != 0;
+    has_mask_ = node.attr_int("has_mask", 0) != 0;
+    const std::string mo = node.attr_str("mask_output", "state");
+    if (mo == "state") {
+      mask_output_ = MaskOutput::kState;
+    } else if (mo == "previous") {
+      mask_output_ = MaskOutput::kPrevious;
+    } else if (mo == "zero") {
+      mask_output_ = MaskOutput::kZero;
+    } else {
+      fail(ErrorKind::kInvalidModel, where() + ": unknown mask_output '" + mo + "'");
+    }
+    num_states_ = cell_ == Cell::kLstm ? 2 : 1;
+    const size_t fixed = 1 + (has_mask_ ? 1 : 0);
+    node.require_inputs(fixed, fixed + num_states_);
+    if (node.inputs.size() != fixed && node.inputs.size() != fixed + num_states_)
+      fail(ErrorKind::kInvalidModel,
+           where() + ": expected 0 or " + std::to_string(num_states_) + " initial states");
+    has_states_ = node.inputs.size() == fixed + num_states_;
+
+    const int64_t gu = gates_ * units_;
+    const WeightTensor& kernel = node.require_weight("kernel", {-1, gu});
+    features_ = kernel.shape[0];
+    if (features_ < 1) fail(ErrorKind::kInvalidModel, where() + ": kernel has no rows");
+    const WeightTensor& rec = node.require_weight("recurrent_kernel", {units_, gu});
+    packed_w_.reset(k.gemm_packed_b_size(features_, gu));
+    k.gemm_pack_b(kernel.f32.data(), features_, gu, packed_w_.data());
+    if (cell_ == Cell::kGru && !reset_after_) {
+      // reset_after=False multiplies r into h before the candidate's product:
+      // two products per step, h U[:, :2u] and (r h) U[:, 2u:].
+      std::vector<float> zr(static_cast<size_t>(units_ * 2 * units_));
+      std::vector<float> hh(static_cast<size_t>(units_ * units_));
+      for (int64_t r = 0; r < units_; ++r) {
+        std::copy_n(rec.f32.data() + r * gu, 2 * units_, zr.data() + r * 2 * units_);
+        std::copy_n(rec.f32.data() + r * gu + 2 * units_, units_, hh.data() + r * units_);
+      }
+      packed_u_.reset(k.gemm_packed_b_size(units_, 2 * units_));
+      k.gemm_pack_b(zr.data(), units_, 2 * units_, packed_u_.data());
+      packed_uh_.reset(k.gemm_packed_b_size(units_, units_));
+      k.gemm_pack_b(hh.data(), units_, units_, packed_uh_.data());
+    } else {
+      packed_u_.reset(k.gemm_packed_b_size(units_, gu));
+      k.gemm_pack_b(rec.f32.data(), units_, gu, packed_u_.data());
+    }
+    if (const WeightTensor* b = node.weight("bias")) {
+      if (reset_after_) {
+        node.require_weight("bias", {2, gu});
+        bias_rec_.reset(static_cast<size_t>(gu));
+        std::copy_n(b->f32.data() + gu, gu, bias_rec_.data());
+      } else {
+        node.require_weight("bias", {gu});
+      }
+      bias_in_.reset(static_cast<size_t>(gu));
+      std::copy_n(b->f32.data(), gu, bias_in_.data());
+    }
+  }
+
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    const Shape& s = in[0].shape;
+    if (s.size() != 3 || s[2] != features_ || in[0].dtype != DType::kFloat32)
+      shape_error("expected a float32 input of shape (batch, steps, " + std::to_string(features_) +
+                  "), received " + shape_str(s));
+    if (s[1] < 1) shape_error("the input has no time steps: " + shape_str(s));
+    size_t i = 1;
+    if (has_mask_) {
+      if (in[i].shape != Shape{s[0], s[1]} || in[i].dtype != DType::kFloat32)
+        shape_error("expected a mask of shape " + shape_str({s[0], s[1]}) + ", received " +
+                    shape_str(in[i].shape));
+      ++i;
+    }
+    for (; i < in.size(); ++i)
+      if (in[i].shape != Shape{s[0], units_} || in[i].dtype != DType::kFloat32)
+        shape_error("expected initial states of shape " + shape_str({s[0], units_}) +
+                    ", received " + shape_str(in[i].shape));
+    std::vector<ValueType> out;
+    out.push_back(
+        {return_sequences_ ? Shape{s[0], s[1], units_} : Shape{s[0], units_}, DType::kFloat32});
+    if (return_state_)
+      for (int j = 0; j < num_states_; ++j) out.push_back({{s[0], units_}, DType::kFloat32});
+    return out;
+  }
+
+  size_t scratch_bytes(const std::vector<ValueType>& in) const override {
+    const Layout l = layout(in[0].shape[0], in[0].shape[1]);
+    return static_cast<size_t>(l.total) * sizeof(float);
+  }
+
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const int64_t n = in[0].shape[0], steps = in[0].shape[1];
+    if (n == 0) return;
+    const Layout l = layout(n, steps);
+    const int64_t gu = gates_ * units_;
+    const int64_t flops = 2 * n * steps * gu * (features_ + units_);
+    const int threads = threads_for(ctx.num_threads, flops, n);
+    parallel_for(threads, threads, [&](int64_t t) {
+      const int64_t r0 = n * t / threads, r1 = n * (t + 1) / threads;
+      if (r1 > r0) run_rows(ctx, in, out, l, r0, r1);
+    });
+  }
+
+ private:
+  // Scratch offsets in floats, for n rows of `steps` steps.
+  struct Layout {
+    int64_t chunk = 0;  // steps projected at once
+    int64_t xw = 0, h = 0, c = 0, pre = 0, aux = 0, seen = 0, total = 0;
+  };
+
+  Layout layout(int64_t n, int64_t steps) const {
+    const int64_t gu = gates_ * units_;
+    Layout l;
+    l.chunk =
+        std::max<int64_t>(1, std::min(steps, kProjectionFloats / std::max<int64_t>(1, n * gu)));
+    int64_t at = 0;
+    auto take = [&at](int64_t floats) {
+      const int64_t off = at;
+      at += align16(floats);
+      return off;
+    };
+    l.xw = take(n * l.chunk * gu);
+    l.h = take(n * units_);
+    l.c = take(n * units_);
+    l.pre = take(n * gu);
+    l.aux = take(n * units_);
+    l.seen = take(n);
+    l.total = at;
+    return l;
+  }
+
+  void gemm(const KernelTable& k, int64_t m, const float* a, int64_t lda, const float* packed,
+            int64_t cols, int64_t depth, const float* bias, const float* residual, int64_t ldr,
+            float* c, int64_t ldc) const {
+    GemmArgs g;
+    g.m = m;
+    g.n = cols;
+    g.k = depth;
+    g.a = a;
+    g.lda = lda;
+    g.packed_b = packed;
+    g.c = c;
+    g.ldc = ldc;
+    g.n_begin = 0;
+    g.n_end = cols;
+    g.bias = bias;
+    g.residual = residual;
+    g.ldr = ldr;
+    k.gemm_f32(g);
+  }
+
+  // Rows [r0, r1) through every step.
+  void run_rows(const RunContext& ctx, const std::vector<TensorView>& in,
+                const std::vector<TensorView>& out, const Layout& l, int64_t r0, int64_t r1) const {
+    const KernelTable& k = *ctx.kernels;
+    const int64_t steps = in[0].shape[1], u = units_, gu = gates_ * units_;
+    const int64_t nb = r1 - r0;
+    float* base = static_cast<float*>(ctx.scratch);
+    float* xw = base + l.xw + r0 * l.chunk * gu;
+    float* h = base + l.h + r0 * u;
+    float* c = base + l.c + r0 * u;
+    float* pre = base + l.pre + r0 * gu;
+    float* aux = base + l.aux + r0 * u;
+    float* seen = base + l.seen + r0;
+    const float* x = in[0].f32();
+    const float* mask = has_mask_ ? in[1].f32() : nullptr;
+    const size_t first_state = has_mask_ ? 2 : 1;
+
+    for (int64_t s = 0; s < num_states_; ++s) {
+      float* dst = s == 0 ? h : c;
+      if (has_states_)
+        std::memcpy(dst, in[first_state + s].f32() + r0 * u, static_cast<size_t>(nb * u) * 4);
+      else
+        std::fill_n(dst, nb * u, 0.0f);
+    }
+    std::fill_n(seen, nb, 0.0f);
+    float* y = out[0].f32();
+
+    RnnGateArgs ga;
+    ga.units = u;
+    ga.act = act_;
+    ga.ract = ract_;
+
+    for (int64_t s0 = 0; s0 < steps; s0 += l.chunk) {
+      const int64_t sc = std::min(l.chunk, steps - s0);
+      const int64_t tlo = go_backwards_ ? steps - s0 - sc : s0;
+      // Input projection of steps [tlo, tlo + sc) for the block's rows.
+      const float* bias = bias_in_.size() ? bias_in_.data() : nullptr;
+      if (sc == steps) {
+        gemm(k, nb * steps, x + r0 * steps * features_, features_, packed_w_.data(), gu, features_,
+             bias, nullptr, 0, xw, gu);
+      } else {
+        for (int64_t r = 0; r < nb; ++r)
+          gemm(k, sc, x + ((r0 + r) * steps + tlo) * features_, features_, packed_w_.data(), gu,
+               features_, bias, nullptr, 0, xw + r * l.chunk * gu, gu);
+      }
+      const int64_t ldx = l.chunk * gu;  // between rows of the projection
+      for (int64_t s = s0; s < s0 + sc; ++s) {
+        const int64_t t = go_backwards_ ? steps - 1 - s : s;
+        const float* xw_t = xw + (t - tlo) * gu;
+        bool all_keep = true;
+        if (mask)
+          for (int64_t r = 0; r < nb && all_keep; ++r)
+            all_keep = mask[(r0 + r) * steps + t] != 0.0f;
+        step(k, ga, nb, xw_t, ldx, h, c, pre, aux, mask, r0, steps, t, all_keep);
+        const bool last = s == steps - 1;
+        if (!return_sequences_ && !last) {
+          if (mask)
+            for (int64_t r = 0; r < nb; ++r)
+              seen[r] = seen[r] != 0.0f || keep(mask, r0 + r, steps, t);
+          continue;
+        }
+        const int64_t pos = reverse_output_ ? steps - 1 - s : s;
+        for (int64_t r = 0; r < nb; ++r) {
+          const bool kept = keep(mask, r0 + r, steps, t);
+          if (kept) seen[r] = 1.0f;
+          float* dst = return_sequences_ ? y + ((r0 + r) * steps + pos) * u : y + (r0 + r) * u;
+          const bool carry = kept || mask_output_ == MaskOutput::kState ||
+                             (mask_output_ == MaskOutput::kPrevious && seen[r] != 0.0f);
+          if (carry)
+            std::memcpy(dst, h + r * u, static_cast<size_t>(u) * 4);
+          else
+            std::fill_n(dst, u, 0.0f);
+        }
+      }
+    }
+    if (return_state_)
+      for (int64_t s = 0; s < num_states_; ++s)
+        std::memcpy(out[1 + s].f32() + r0 * u, s == 0 ? h : c, static_cast<size_t>(nb * u) * 4);
+  }
+
+  static bool keep(const float* mask, int64_t row, int64_t steps, int64_t t) {
+    return !mask || mask[row * steps + t] != 0.0f;
+  }
+
+  // Applies the gate kernel to the rows that the mask keeps at step t (all
+  // rows at once when none is masked; masked rows keep their states).
+  void gates(const KernelTable& k, RnnGateArgs ga, int64_t nb, const float* mask, int64_t r0,
+             int64_t steps, int64_t t, bool all_keep) const {
+    if (all_keep) {
+      ga.m = nb;
+      k.rnn_gates_f32(ga);
+      return;
+    }
+    RnnGateArgs one = ga;
+    one.m = 1;
+    for (int64_t r = 0; r < nb; ++r) {
+      if (!keep(mask, r0 + r, steps, t)) continue;
+      one.x = ga.x ? ga.x + r * ga.ldx : nullptr;
+      one.pre = ga.pre + r * ga.ldp;
+      one.h = ga.h + r * ga.ldh;
+      one.c = ga.c ? ga.c + r * ga.ldc : nullptr;
+      one.aux = ga.aux ? ga.aux + r * ga.lda : nullptr;
+      k.rnn_gates_f32(one);
+    }
+  }
+
+  void step(const KernelTable& k, RnnGateArgs ga, int64_t nb, const float* xw_t, int64_t ldx,
+            float* h, float* c, float* pre, float* aux, const float* mask, int64_t r0,
+            int64_t steps, int64_t t, bool all_keep) const {
+    const int64_t u = units_, gu = gates_ * units_;
+    ga.h = h;
+    ga.ldh = u;
+    ga.pre = pre;
+    ga.ldp = gu;
+    switch (cell_) {
+      case Cell::kSimple:
+        gemm(k, nb, h, u, packed_u_.data(), u, u, nullptr, xw_t, ldx, pre, gu);
+        ga.kind = RnnGateKind::kSimple;
+        break;
+      case Cell::kLstm:
+        gemm(k, nb, h, u, packed_u_.data(), gu, u, nullptr, xw_t, ldx, pre, gu);
+        ga.kind = RnnGateKind::kLstm;
+        ga.c = c;
+        ga.ldc = u;
+        break;
+      case Cell::kGru:
+        if (reset_after_) {
+          gemm(k, nb, h, u, packed_u_.data(), gu, u, bias_rec_.size() ? bias_rec_.data() : nullptr,
+               nullptr, 0, pre, gu);
+          ga.kind = RnnGateKind::kGruResetAfter;
+          ga.x = xw_t;
+          ga.ldx = ldx;
+        } else {
+          gemm(k, nb, h, u, packed_u_.data(), 2 * u, u, nullptr, xw_t, ldx, pre, gu);
+          ga.kind = RnnGateKind::kGruZr;
+          ga.aux = aux;
+          ga.lda = u;
+          gates(k, ga, nb, mask, r0, steps, t, all_keep);
+          // Candidate: (r h) U_h + x_h, into pre[2u:3u]; z stays in pre[0:u].
+          gemm(k, nb, aux, u, packed_uh_.data(), u, u, nullptr, xw_t + 2 * u, ldx, pre + 2 * u, gu);
+          ga.kind = RnnGateKind::kGruH;
+          ga.pre = pre + 2 * u;
+          ga.aux = pre;
+          ga.lda = gu;
+        }
+        break;
+    }
+    gates(k, ga, nb, mask, r0, steps, t, all_keep);
+  }
+
+  Cell cell_ = Cell::kLstm;
+  int64_t gates_ = 4, units_ = 0, features_ = 0;
+  int num_states_ = 2;
+  bool reset_after_ = false, go_backwards_ = false, return_sequences_ = false;
+  bool return_state_ = false, reverse_output_ = false, has_mask_ = false, has_states_ = false;
+  MaskOutput mask_output_ = MaskOutput::kState;
+  ActParams act_, ract_;
+  Buffer<float> packed_w_, packed_u_, packed_uh_, bias_in_, bias_rec_;
+};
+
+}  // namespace
+
+void register_recurrent_ops(OpRegistry& r) {
+  r["rnn"] = [](const OpNode& n, const KernelTable& k) { return std::make_unique<RnnOp>(n, k); };
+  register_sequence_ops(r);
+}
 
 }  // namespace tfjs_infer

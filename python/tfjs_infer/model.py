@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -108,6 +109,11 @@ class Model:
     Model at once (the core releases the GIL and gives each call its own
     workspace). A Model pickles with its weights (for Dask, Ray, Spark
     workers); unpickling recompiles it for the receiving machine's CPU.
+
+    Models with stateful RNN layers are the exception to immutability: they
+    carry their states from batch to batch and from call to call (as TF.js
+    and Keras do) until :meth:`reset_states`. Their ``predict`` calls are
+    serialized by a lock, in whatever order the threads arrive.
     """
 
     def __init__(
@@ -122,6 +128,10 @@ class Model:
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
         self._core = _core.CompiledModel(lowered.graph, isa=isa or "", num_threads=num_threads or 0)
+        self._states = lowered.states
+        self._state_values: list[np.ndarray] = []
+        self._state_lock = threading.Lock()
+        self.reset_states()
         self._check_labels()
         self._init_fast_path()
 
@@ -144,7 +154,10 @@ class Model:
         # the receiving side needs no file. Paths stay behind.
         spec = self._spec
         data = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f != "folder"}
-        return {"format": _PICKLE_FORMAT, "spec": data, "options": dict(self._options)}
+        with self._state_lock:
+            states = [v.copy() for v in self._state_values]
+        return {"format": _PICKLE_FORMAT, "spec": data, "options": dict(self._options),
+                "states": states}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if state.get("format") != _PICKLE_FORMAT:
@@ -154,11 +167,21 @@ class Model:
             )
         options = dict(state["options"])
         Model.__init__(self, ModelSpec(**state["spec"]), **options)
+        saved = state.get("states") or []
+        if len(saved) == len(self._state_values) and all(
+            a.shape == b.shape for a, b in zip(saved, self._state_values)
+        ):
+            self._state_values = [np.ascontiguousarray(a, dtype=np.float32) for a in saved]
 
     def _init_fast_path(self) -> None:
         """Precompute what predict's fast path compares (single input, known row shape)."""
         self._fast_tail: tuple[int, ...] | None = None
-        if len(self._inputs) == 1 and all(d is not None for d in self._inputs[0].shape[1:]):
+        # Stateful models always take the slow path, which feeds their states.
+        if (
+            len(self._inputs) == 1
+            and all(d is not None for d in self._inputs[0].shape[1:])
+            and not self._states
+        ):
             spec = self._inputs[0]
             self._fast_tail = tuple(spec.shape[1:])
             self._fast_rank = len(spec.shape)
@@ -303,6 +326,57 @@ class Model:
         outs = ", ".join(f"{t.name}{_fmt(t.shape)}" for t in self._outputs)
         return f"<tfjs_infer.Model {ins} -> {outs}, isa={self.isa}, threads={self.num_threads}>"
 
+    # -- state -------------------------------------------------------------------
+    @property
+    def stateful(self) -> bool:
+        """True when the model has stateful RNN layers (see :meth:`reset_states`)."""
+        return bool(self._states)
+
+    def reset_states(self) -> None:
+        """Zero the states of the model's stateful RNN layers (no-op without any).
+
+        Stateful layers carry their final states into the next batch and the
+        next ``predict`` call, as TF.js's ``resetStates()`` and Keras's
+        ``reset_states()`` define; such a model runs on batches of exactly
+        the batch size its input declares.
+        """
+        with self._state_lock:
+            self._state_values = [np.zeros(s.shape, np.float32) for s in self._states]
+
+    def _run_stateful(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        """One core call that feeds the states and keeps their new values."""
+        n = len(self._outputs)
+        outs = self._core.run([*arrays, *self._state_values])
+        self._state_values = [np.ascontiguousarray(v) for v in outs[n:]]
+        return list(outs[:n])
+
+    def _predict_stateful(
+        self, arrays: list[np.ndarray], batch_size: int | None, progress: Progress | None = None
+    ) -> list[np.ndarray]:
+        fixed = int(self._states[0].shape[0])
+        if batch_size is not None and int(batch_size) != fixed:
+            raise ValueError(
+                f"this model has stateful RNN layers built for batches of {fixed} rows; "
+                f"batch_size must be {fixed} (or None), received {batch_size}"
+            )
+        n = arrays[0].shape[0]
+        if n % fixed:
+            raise InputShapeError(
+                f"this model has stateful RNN layers built for batches of {fixed} rows; "
+                f"the input has {n} rows, which is not a multiple of {fixed}",
+                name=self._inputs[0].name,
+            )
+        if n == 0:  # empty outputs, states untouched
+            empty = self._core.run([*arrays, *(v[:0] for v in self._state_values)])
+            return list(empty[: len(self._outputs)])
+        parts = []
+        with self._state_lock:
+            for step, start in enumerate(range(0, n, fixed)):
+                parts.append(self._run_stateful([a[start : start + fixed] for a in arrays]))
+                if progress is not None:
+                    progress.update(step + 1)
+        return [np.concatenate([p[j] for p in parts]) for j in range(len(self._outputs))]
+
     # -- prediction -------------------------------------------------------------
     def predict(self, x: Inputs, batch_size: int | None = None, verbose: int | str = 0) -> Any:
         """Run the model on `x` in batches, like Keras/TF.js ``predict``.
@@ -346,9 +420,13 @@ class Model:
                     f"input '{info.name}' has {a.shape[0]} rows but input "
                     f"'{self._inputs[0].name}' has {n}", name=info.name,
                 )
+        if self._states:
+            bs = int(self._states[0].shape[0])
         steps = max(1, math.ceil(n / bs))
         progress = Progress(steps, verbose) if verbose else None
-        if n <= bs:
+        if self._states:
+            outs = self._predict_stateful(arrays, batch_size, progress)
+        elif n <= bs:
             outs = self._core.run(arrays)
         else:
             parts: list[list[np.ndarray]] = []
@@ -443,6 +521,8 @@ class Model:
 
         Same inputs and outputs as :meth:`predict`; also available as ``model(x)``.
         """
+        if self._states:
+            return self._structure(self._predict_stateful(self._prepare_inputs(x), None))
         if type(x) is np.ndarray and self._fits_fast_path(x):
             return self._core.run1(x) if self._fast_bare else self._structure(self._core.run([x]))
         return self._structure(self._core.run(self._prepare_inputs(x)))

@@ -59,6 +59,12 @@ def activation_attrs(value: Any, semantics: str, where: LayerCall) -> dict[str, 
     raise where.unsupported(f"activation '{value}' is not supported")
 
 
+def _keep_mask(x: Tensor, out: Tensor) -> Tensor:
+    """Activation layers pass the Keras mask through (Keras 3; TF.js for most)."""
+    out.mask = x.mask
+    return out
+
+
 def apply_activation(
     b: GraphBuilder, layer: LayerCall, x: Tensor, attrs: dict[str, Any]
 ) -> Tensor:
@@ -73,7 +79,7 @@ def lower_activation(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     attrs = activation_attrs(layer.config.get("activation"), layer.semantics, layer)
     if attrs["activation"] in ("softmax", "log_softmax") and len(x.shape) < 2:
         raise layer.error("softmax needs an input of rank 2 or more")
-    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
 
 @lowering("ReLU")
@@ -88,7 +94,7 @@ def lower_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     else:
         cap = math.inf if max_value is None else float(max_value)
         attrs = {"activation": "relu_general", "act_alpha": cap, "act_beta": threshold, "act_gamma": slope}
-    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
 
 @lowering("LeakyReLU")
@@ -100,7 +106,7 @@ def lower_leaky_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         key = "negative_slope" if "negative_slope" in layer.config else "alpha"
         alpha = layer.config_float(key, 0.3)
     attrs = {"activation": "leaky_relu", "act_alpha": alpha}
-    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
 
 @lowering("ELU")
@@ -108,14 +114,14 @@ def lower_elu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     alpha = layer.config_float("alpha", 1.0)
     attrs = {"activation": "elu", "act_alpha": alpha}
-    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
 
 @lowering("ThresholdedReLU")
 def lower_thresholded_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     attrs = {"activation": "thresholded_relu", "act_alpha": layer.config_float("theta", 1.0)}
-    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
 
 @lowering("Softmax")
@@ -130,7 +136,7 @@ def lower_softmax(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         axis = axis[0]
     if not isinstance(axis, int) or not -rank <= axis < rank:
         raise layer.error(f"axis {axis!r} is out of range for input rank {rank}")
-    return [b.op("softmax", layer, [x], attrs={"axis": axis}, shape=x.shape)]
+    return [_keep_mask(x, b.op("softmax", layer, [x], attrs={"axis": axis}, shape=x.shape))]
 
 
 @lowering("PReLU")
@@ -145,4 +151,4 @@ def lower_prelu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             raise layer.error(f"shared axis {axis!r} is out of range")
         want[axis - 1] = 1
     alpha = layer.weight("alpha", shape=want, index=0)
-    return [b.op("prelu", layer, [x], weights={"alpha": alpha}, shape=x.shape)]
+    return [_keep_mask(x, b.op("prelu", layer, [x], weights={"alpha": alpha}, shape=x.shape))]

@@ -104,8 +104,10 @@ def lower_embedding(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     output_dim = layer.config_int("output_dim", minimum=1)
     table = layer.weight("embeddings", shape=(input_dim, output_dim), index=0)
     out = b.op("embedding", layer, [x], weights={"embeddings": table}, shape=(*x.shape, output_dim))
-    # mask_zero: the Keras mask (ids != 0) is attached by the sequence-model
-    # work (frontend/recurrent.py), where masks are consumed.
+    if layer.config_bool("mask_zero", False):
+        from .recurrent import embedding_mask
+
+        out.mask = embedding_mask(b, layer, x)
     return [out]
 
 

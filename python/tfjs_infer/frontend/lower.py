@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _core
@@ -31,6 +31,17 @@ class LoweredModel:
     outputs: list[TensorInfo]
     output_keys: list[str] | None
     layers: list[dict[str, Any]]
+    # Stateful layers' states: hidden graph inputs after the model's inputs,
+    # and hidden graph outputs (their new values) after the model's outputs.
+    states: list[StateInfo] = field(default_factory=list)
+
+
+@dataclass
+class StateInfo:
+    """One state a stateful layer carries across predict calls."""
+
+    name: str
+    shape: Shape  # (batch, units)
 
 
 def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
@@ -64,11 +75,18 @@ def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
                 f"{spec.source}: {len(unused)} weight(s) in the file were not used by any layer "
                 f"(a layer's variables do not match its config): {shown}"
             )
-    builder.graph.set_outputs([t.id for t in built.outputs])
+    missing = [s.name for s in builder.states if s.output is None]
+    if missing:
+        raise RuntimeError(f"stateful lowering left states without new values: {missing}")
+    user_ids = [t.id for t in built.inputs]
+    if any(s.input.id < max(user_ids) for s in builder.states):
+        raise RuntimeError("state inputs must come after the model inputs")
+    builder.graph.set_outputs([t.id for t in built.outputs] + [s.output.id for s in builder.states])
+    states = [StateInfo(s.name, (s.batch, *s.shape[1:])) for s in builder.states]
     inputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(built.input_names, built.inputs)]
     names = _unique(built.output_names)
     outputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(names, built.outputs)]
-    return LoweredModel(builder.graph, inputs, outputs, built.output_keys, builder.layers)
+    return LoweredModel(builder.graph, inputs, outputs, built.output_keys, builder.layers, states)
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -3,6 +3,7 @@ Concatenate, Dot."""
 
 from __future__ import annotations
 
+from .recurrent import and_masks
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 _MERGES = {"Add": "add", "Subtract": "sub", "Multiply": "mul", "Average": "mean",
@@ -40,6 +41,7 @@ def lower_merge(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if all(t.shape == shape and None not in t.shape[1:] for t in ins):
         attrs["same_shape"] = 1  # lets the core fuse the add into a GEMM epilogue
     out = b.op(_MERGES[layer.class_name], layer, ins, attrs=attrs, shape=shape)
+    out.mask = and_masks(b, layer.name, [t.mask for t in ins])  # Keras ANDs the masks
     return [out]
 
 
@@ -61,7 +63,29 @@ def lower_concatenate(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     total = sum(t.shape[a] for t in ins) if all(t.shape[a] is not None for t in ins) else None
     shape = list(ins[0].shape)
     shape[a] = total
-    return [b.op("concat", layer, ins, attrs={"axis": a}, shape=tuple(shape))]
+    out = b.op("concat", layer, ins, attrs={"axis": a}, shape=tuple(shape))
+    out.mask = _concat_mask(b, layer, ins, a)
+    return [out]
+
+
+def _concat_mask(b: GraphBuilder, layer: LayerCall, ins: list[Tensor], axis: int) -> Tensor | None:
+    """Keras: missing masks count as all true; masks concatenate with the
+    inputs, then `all` over the last axis. So a concatenation of features
+    ANDs the masks, and one along the steps of (N, T, F) inputs joins them."""
+    if all(t.mask is None for t in ins):
+        return None
+    rank = len(ins[0].shape)
+    if axis == rank - 1:
+        return and_masks(b, layer.name, [t.mask for t in ins])
+    if axis == 1 and rank == 3:
+        parts = [t.mask if t.mask is not None else
+                 b.op("ones_mask", f"{layer.name}/ones_{i}", [t], shape=t.shape[:-1])
+                 for i, t in enumerate(ins)]
+        known = all(p.shape[1] is not None for p in parts)
+        steps = sum(p.shape[1] for p in parts) if known else None
+        shape = (ins[0].shape[0], steps)
+        return b.op("concat", layer.name + "/mask", parts, attrs={"axis": 1}, shape=shape)
+    return None
 
 
 @lowering("Dot")

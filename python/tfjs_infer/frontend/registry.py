@@ -388,6 +388,22 @@ class LayerCall:
         return None if found is None else self.store.take(found)
 
 
+@dataclass
+class StateSlot:
+    """A state a stateful layer keeps between predict calls.
+
+    The core graph stays a pure function: the state enters as a hidden graph
+    input and its new value leaves as a hidden graph output; Model stores it
+    between calls (see Model.reset_states).
+    """
+
+    name: str
+    shape: Shape  # (None, units): the batch is fixed by `batch`, checked by Model
+    batch: int
+    input: Tensor
+    output: Tensor | None = None
+
+
 class GraphBuilder:
     """Builds the core graph; remembers per-layer facts for Model.summary()."""
 
@@ -395,6 +411,17 @@ class GraphBuilder:
         self.graph = _core.Graph()
         self.layers: list[dict[str, Any]] = []  # name, class, output shapes, params
         self._seen_layers: dict[str, dict[str, Any]] = {}
+        # The fixed batch size a model input declares (batch_input_shape[0]),
+        # which stateful layers need.
+        self.declared_batch: int | None = None
+        self.states: list[StateSlot] = []
+
+    def state_input(self, name: str, shape: Shape, batch: int) -> StateSlot:
+        """A hidden graph input holding a state carried across predict calls."""
+        t = Tensor(self.graph.add_input(name, list(shape), "float32"), tuple(shape))
+        slot = StateSlot(name, tuple(shape), batch, t)
+        self.states.append(slot)
+        return slot
 
     def input(self, name: str, shape: Shape, dtype: str = "float32") -> Tensor:
         return Tensor(self.graph.add_input(name, list(shape), dtype), tuple(shape), dtype)

@@ -453,6 +453,8 @@ def _make_input(ctx: BuildContext, name: str, shape: list[Any], dtype: str) -> T
             dims.append(d)
         else:
             raise InvalidModelError(f"{ctx.source}: input '{name}' has a bad dimension {d!r} in {shape}")
+    if dims[0] is not None and ctx.builder.declared_batch is None:
+        ctx.builder.declared_batch = dims[0]  # stateful RNNs need it
     dims[0] = None  # predict batches along axis 0 whatever the file says
     core_dtype = "int32" if dtype in ("int32", "int64", "int16", "int8", "uint8", "bool") else "float32"
     return ctx.builder.input(name, tuple(dims), core_dtype)

@@ -1,0 +1,159 @@
+// Gate math of one recurrent step (RnnGateArgs in kernel_args.h) over a
+// traits class V: the vector activations of activation_simd.h, fused with the
+// cell update so each gate value goes from register to state without a trip
+// through memory. The common pair (tanh, sigmoid) is compiled with both
+// activations inlined; any other pair dispatches per vector on the kind.
+//
+// Every row is processed by the same instruction sequence (full vectors, then
+// one masked tail vector), whatever m is: a row's result does not depend on
+// the batch size or the row split.
+//
+// Include only from one ISA's translation units; all in an anonymous namespace.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/kernel_args.h"
+#include "kernels/simd/activation_simd.h"
+
+namespace tfjs_infer::kernels {
+namespace {
+
+// An activation fixed at compile time.
+template <class V, ActKind K>
+struct FixedAct {
+  const ActParams& p;
+  typename V::F operator()(typename V::F x) const { return act_one<V, K>(p, x); }
+};
+
+// An activation chosen at run time (loop-invariant branch).
+template <class V>
+struct AnyAct {
+  const ActParams& p;
+  typename V::F operator()(typename V::F x) const {
+    switch (p.kind) {
+#define TFJS_INFER_RNN_ACT(K) \
+  case ActKind::K:            \
+    return act_one<V, ActKind::K>(p, x);
+      TFJS_INFER_RNN_ACT(kLinear)
+      TFJS_INFER_RNN_ACT(kRelu)
+      TFJS_INFER_RNN_ACT(kRelu6)
+      TFJS_INFER_RNN_ACT(kReluGeneral)
+      TFJS_INFER_RNN_ACT(kLeakyRelu)
+      TFJS_INFER_RNN_ACT(kElu)
+      TFJS_INFER_RNN_ACT(kSelu)
+      TFJS_INFER_RNN_ACT(kSigmoid)
+      TFJS_INFER_RNN_ACT(kHardSigmoid)
+      TFJS_INFER_RNN_ACT(kSoftplus)
+      TFJS_INFER_RNN_ACT(kSoftsign)
+      TFJS_INFER_RNN_ACT(kTanh)
+      TFJS_INFER_RNN_ACT(kSwish)
+      TFJS_INFER_RNN_ACT(kMish)
+      TFJS_INFER_RNN_ACT(kGelu)
+      TFJS_INFER_RNN_ACT(kGeluTfjs)
+      TFJS_INFER_RNN_ACT(kGeluTanh)
+      TFJS_INFER_RNN_ACT(kThresholdedRelu)
+      TFJS_INFER_RNN_ACT(kExp)
+#undef TFJS_INFER_RNN_ACT
+      case ActKind::kCount:
+        break;
+    }
+    return x;
+  }
+};
+
+// Calls body(j, n) for the vectors of a row of `units` floats: full vectors,
+// then one tail of n < W lanes.
+template <class V, class Body>
+inline void for_vectors(int64_t units, Body&& body) {
+  int64_t j = 0;
+  for (; j + V::kW <= units; j += V::kW) body(j, static_cast<int64_t>(V::kW));
+  if (j < units) body(j, units - j);
+}
+
+template <class V>
+inline typename V::F load(const float* p, int64_t n) {
+  return n == V::kW ? V::loadu(p) : V::load_n(p, n);
+}
+template <class V>
+inline void store(float* p, typename V::F v, int64_t n) {
+  if (n == V::kW)
+    V::storeu(p, v);
+  else
+    V::store_n(p, v, n);
+}
+
+template <class V, class Act, class Ract>
+void gates_rows(const RnnGateArgs& a, Act act, Ract ract) {
+  using F = typename V::F;
+  const int64_t u = a.units;
+  const F one = V::set1(1.0f);
+  for (int64_t r = 0; r < a.m; ++r) {
+    float* pre = a.pre + r * a.ldp;
+    float* h = a.h + r * a.ldh;
+    switch (a.kind) {
+      case RnnGateKind::kSimple:
+        for_vectors<V>(u,
+                       [&](int64_t j, int64_t n) { store<V>(h + j, act(load<V>(pre + j, n)), n); });
+        break;
+      case RnnGateKind::kLstm: {
+        float* c = a.c + r * a.ldc;
+        for_vectors<V>(u, [&](int64_t j, int64_t n) {
+          const F i = ract(load<V>(pre + j, n));
+          const F f = ract(load<V>(pre + u + j, n));
+          const F g = act(load<V>(pre + 2 * u + j, n));
+          const F o = ract(load<V>(pre + 3 * u + j, n));
+          const F cn = V::add(V::mul(f, load<V>(c + j, n)), V::mul(i, g));
+          store<V>(c + j, cn, n);
+          store<V>(h + j, V::mul(o, act(cn)), n);
+        });
+        break;
+      }
+      case RnnGateKind::kGruResetAfter: {
+        const float* x = a.x + r * a.ldx;
+        for_vectors<V>(u, [&](int64_t j, int64_t n) {
+          const F z = ract(V::add(load<V>(x + j, n), load<V>(pre + j, n)));
+          const F rr = ract(V::add(load<V>(x + u + j, n), load<V>(pre + u + j, n)));
+          const F hh =
+              act(V::add(load<V>(x + 2 * u + j, n), V::mul(rr, load<V>(pre + 2 * u + j, n))));
+          const F hv = load<V>(h + j, n);
+          store<V>(h + j, V::add(V::mul(z, hv), V::mul(V::sub(one, z), hh)), n);
+        });
+        break;
+      }
+      case RnnGateKind::kGruZr: {
+        float* rh = a.aux + r * a.lda;
+        for_vectors<V>(u, [&](int64_t j, int64_t n) {
+          store<V>(pre + j, ract(load<V>(pre + j, n)), n);
+          store<V>(rh + j, V::mul(ract(load<V>(pre + u + j, n)), load<V>(h + j, n)), n);
+        });
+        break;
+      }
+      case RnnGateKind::kGruH: {
+        const float* z = a.aux + r * a.lda;
+        for_vectors<V>(u, [&](int64_t j, int64_t n) {
+          const F hh = act(load<V>(pre + j, n));
+          const F zv = load<V>(z + j, n);
+          const F hv = load<V>(h + j, n);
+          store<V>(h + j, V::add(V::mul(zv, hv), V::mul(V::sub(one, zv), hh)), n);
+        });
+        break;
+      }
+    }
+  }
+}
+
+template <class V>
+void rnn_gates(const RnnGateArgs& a) {
+  if (a.act.kind == ActKind::kTanh && a.ract.kind == ActKind::kSigmoid) {
+    gates_rows<V>(a, FixedAct<V, ActKind::kTanh>{a.act}, FixedAct<V, ActKind::kSigmoid>{a.ract});
+  } else if (a.act.kind == ActKind::kTanh && a.ract.kind == ActKind::kHardSigmoid) {
+    gates_rows<V>(a, FixedAct<V, ActKind::kTanh>{a.act},
+                  FixedAct<V, ActKind::kHardSigmoid>{a.ract});
+  } else {
+    gates_rows<V>(a, AnyAct<V>{a.act}, AnyAct<V>{a.ract});
+  }
+}
+
+}  // namespace
+}  // namespace tfjs_infer::kernels
