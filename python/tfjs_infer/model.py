@@ -191,14 +191,13 @@ class Model:
         # first real call finds code, branch predictors and weights hot (a
         # second call where it is cheap: one does not train them all).
         if all(d is not None for t in self._inputs for d in t.shape[1:]):
-            zeros = [np.zeros((1, *t.shape[1:]), t.dtype) for t in self._inputs]
+            rows = int(self._states[0].shape[0]) if self._states else 1  # stateful: fixed batch
+            zeros = [np.zeros((rows, *t.shape[1:]), t.dtype) for t in self._inputs]
             start = time.perf_counter()
             self.predict(zeros[0] if len(zeros) == 1 else zeros)
             if time.perf_counter() - start < 2e-3:
                 self.predict(zeros[0] if len(zeros) == 1 else zeros)
-            reset = getattr(self, "reset_states", None)
-            if reset is not None:  # stateful RNNs start from zero state
-                reset()
+            self.reset_states()  # stateful RNNs start from zero state
 
     # -- description -----------------------------------------------------------
     @property
