@@ -134,6 +134,11 @@ def mobilenet_v2():
     return model, "MobileNetV2 1.0 224 (keras.applications, seeded weights)"
 
 
+def mobilenet_v1_025():
+    model = keras.applications.MobileNet(input_shape=(224, 224, 3), alpha=0.25, weights=None)
+    return model, "MobileNetV1 0.25 224 (keras.applications, seeded weights)"
+
+
 def resnet50():
     model = keras.applications.ResNet50(input_shape=(224, 224, 3), weights=None)
     return model, "ResNet50 224 (keras.applications, seeded weights)"
@@ -173,6 +178,7 @@ def text_cnn():
 MODELS = {
     "mlp": mlp,
     "mnist_cnn": mnist_cnn,
+    "mobilenet_v1_025": mobilenet_v1_025,
     "mobilenet_v2": mobilenet_v2,
     "resnet50": resnet50,
     "lstm": lstm,

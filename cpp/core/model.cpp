@@ -58,6 +58,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
   if (options.optimize) {
     remove_identities(graph_);
+    fold_pads_into_convs(graph_);
     fold_batch_norm(graph_);
     fuse_residual_adds(graph_);
     fuse_activations(graph_);

@@ -2,6 +2,7 @@
 // BatchNormalization into the preceding dense/conv, fuse activations into
 // epilogues. Each pass keeps the graph's values and outputs valid.
 #include <cmath>
+#include <map>
 #include <set>
 #include <vector>
 
@@ -45,7 +46,7 @@ const std::set<std::string>& epilogue_ops() {
 
 // Epilogue ops whose kernels also add a residual input (GemmArgs::residual).
 const std::set<std::string>& residual_ops() {
-  static const std::set<std::string> ops = {"dense"};
+  static const std::set<std::string> ops = {"dense", "conv1d", "conv2d", "conv3d"};
   return ops;
 }
 
@@ -146,6 +147,50 @@ void fuse_residual_adds(Graph& g) {
       }
     }
     if (!fused) ++i;
+  }
+}
+
+// pad(x) -> conv(., 'valid') becomes conv(x, padding 'explicit', pads): the
+// convolution skips the taps that would read zeros, and the padded copy (a
+// full pass over the activation in MobileNets' stride-2 blocks) is never made.
+void fold_pads_into_convs(Graph& g) {
+  static const std::map<std::string, int> spatial_rank = {
+      {"conv1d", 1}, {"conv2d", 2}, {"conv3d", 3}, {"depthwise_conv1d", 1}, {"depthwise_conv2d", 2}};
+  for (size_t i = 0; i < g.nodes.size();) {
+    const OpNode& pad = g.nodes[i];
+    int c = -1;
+    if (pad.type == "pad" && pad.inputs.size() == 1 && pad.outputs.size() == 1 &&
+        use_count(g, pad.outputs[0]) == 1) {
+      for (size_t j = 0; j < g.nodes.size() && c < 0; ++j)
+        if (!g.nodes[j].inputs.empty() && g.nodes[j].inputs[0] == pad.outputs[0])
+          c = static_cast<int>(j);
+    }
+    auto rank_it = c < 0 ? spatial_rank.end() : spatial_rank.find(g.nodes[c].type);
+    bool ok = rank_it != spatial_rank.end() &&
+              g.nodes[c].attr_str("padding", "valid") == "valid" && pad.has_attr("begin");
+    std::vector<int64_t> begin, end;
+    if (ok) {
+      begin = pad.attr_ints("begin");
+      end = pad.attr_ints("end");
+      const size_t rank = static_cast<size_t>(rank_it->second);
+      ok = begin.size() == rank + 1 && end.size() == rank + 1 && begin[rank] == 0 &&
+           end[rank] == 0;  // channels untouched
+      for (size_t d = 0; ok && d < rank; ++d) ok = begin[d] >= 0 && end[d] >= 0;
+    }
+    if (!ok) {
+      ++i;
+      continue;
+    }
+    OpNode& conv = g.nodes[c];
+    std::vector<int64_t> pads;
+    for (int d = 0; d < rank_it->second; ++d) {
+      pads.push_back(begin[d]);
+      pads.push_back(end[d]);
+    }
+    conv.attrs["padding"] = std::string("explicit");
+    conv.attrs["pads"] = pads;
+    conv.inputs[0] = pad.inputs[0];
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
   }
 }
 

@@ -77,6 +77,18 @@ ConvGeometry parse_conv_geometry(const OpNode& node, int rank, const std::vector
     g.pad = PadMode::kSame;
   } else if (pad == "causal" && allow_causal && rank == 1) {
     g.pad = PadMode::kCausal;
+  } else if (pad == "explicit") {
+    g.pad = PadMode::kExplicit;
+    const std::vector<int64_t> pads = node.attr_ints("pads");
+    if (pads.size() != static_cast<size_t>(2 * rank))
+      bad(node, "pads must hold " + std::to_string(2 * rank) + " values, found " + ints_str(pads));
+    for (int i = 0; i < rank; ++i) {
+      g.pad_b[off + i] = pads[2 * i];
+      g.pad_a[off + i] = pads[2 * i + 1];
+      if (pads[2 * i] < 0 || pads[2 * i + 1] < 0 || pads[2 * i] > kMaxWindow ||
+          pads[2 * i + 1] > kMaxWindow)
+        bad(node, "pads must be non-negative, found " + ints_str(pads));
+    }
   } else {
     bad(node, "padding '" + pad + "' is not supported here (expected " +
                   (allow_causal && rank == 1 ? "'valid', 'same' or 'causal')"
@@ -97,6 +109,26 @@ int scratch_thread_slots() {
 }
 
 namespace {
+
+// Short copies (a few channels of a tap) dominate im2col for thin inputs:
+// fixed-size chunks compile to plain vector moves instead of memcpy calls.
+inline void copy_floats(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 64);
+  if (i + 8 <= n) {
+    std::memcpy(dst + i, src + i, 32);
+    i += 8;
+  }
+  if (i + 4 <= n) {
+    std::memcpy(dst + i, src + i, 16);
+    i += 4;
+  }
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+inline void fill_zero(float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
+}
 
 // Runs C[0:m] = act(A B + bias) on up to `threads` threads, splitting rows
 // when there are many and column panels otherwise (the batch-1 case); neither
@@ -119,6 +151,7 @@ void gemm_parallel(const KernelTable& k, GemmArgs g, int threads) {
       a.m = r1 - r0;
       a.a = g.a + r0 * g.lda;
       a.c = g.c + r0 * g.ldc;
+      if (g.residual) a.residual = g.residual + r0 * g.ldr;
     } else {
       a.n_begin = n_begin + panels * t / tasks * nr;
       a.n_end = std::min(g.n_end, n_begin + panels * (t + 1) / tasks * nr);
@@ -136,13 +169,13 @@ void apply_row_op(const KernelTable& k, const Activation& act, float* y, int64_t
 // ---------------------------------------------------------------------------
 // Forward convolution: "conv1d" / "conv2d" / "conv3d".
 //
-// attrs: strides, dilations, padding ('valid' | 'same' | 'causal' in 1D),
-//        groups (default 1), the activation attrs.
+// attrs: strides, dilations, padding ('valid' | 'same' | 'causal' in 1D |
+//        'explicit' with pads), groups (default 1), the activation attrs,
+//        has_residual (passes.cpp: a second input added in the epilogue).
 // weights: kernel (k..., cin / groups, cout), bias (cout) optional.
 class ConvOp final : public Op {
  public:
   ConvOp(const OpNode& node, const KernelTable& k, int rank) : Op(node), act_(parse_activation(node)) {
-    node.require_inputs(1, 1);
     Shape want(static_cast<size_t>(rank + 2), -1);
     const WeightTensor& kernel = node.require_weight("kernel", want);
     const std::vector<int64_t> ksize(kernel.shape.begin(), kernel.shape.begin() + rank);
@@ -158,7 +191,10 @@ class ConvOp final : public Op {
     cin_ = cin_g_ * groups_;
     cout_g_ = cout_ / groups_;
     kg_ = geo_.kernel_volume() * cin_g_;
-    pointwise_ = geo_.kernel_volume() == 1 && geo_.s == std::array<int64_t, 3>{1, 1, 1};
+    pointwise_ = geo_.kernel_volume() == 1 && geo_.s == std::array<int64_t, 3>{1, 1, 1} &&
+                 !has_padding(geo_);
+    residual_ = node.attr_int("has_residual", 0) != 0;
+    node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     if (const WeightTensor* b = node.weight("bias")) {
       node.require_weight("bias", {cout_});
       bias_.reset(static_cast<size_t>(cout_));
@@ -197,6 +233,9 @@ class ConvOp final : public Op {
       o[static_cast<size_t>(1 + i - (3 - geo_.rank))] = n;
     }
     o.back() = cout_;
+    if (residual_ && (in[1].shape != o || in[1].dtype != DType::kFloat32))
+      shape_error("fused residual of shape " + shape_str(in[1].shape) + " does not match the "
+                  "output " + shape_str(o));
     return {{o, DType::kFloat32}};
   }
 
@@ -212,8 +251,9 @@ class ConvOp final : public Op {
     const int64_t batch = in[0].dim(0);
     const int64_t m_img = out_rows_per_image(in[0].shape);
     if (batch == 0 || m_img == 0) return;
+    const float* res = residual_ ? in[1].f32() : nullptr;
     if (pointwise_) {
-      run_pointwise(ctx, in[0], out[0], batch * m_img);
+      run_pointwise(ctx, in[0], res, out[0], batch * m_img);
       return;
     }
     const int64_t tm = std::min(tile_rows(), m_img);
@@ -247,6 +287,7 @@ class ConvOp final : public Op {
         const int64_t rows = std::min(tm, m_img - r0);
         const float* x = in[0].f32() + img * dims_in[0] * dims_in[1] * dims_in[2] * cin_;
         float* y = out[0].f32() + (img * m_img + r0) * cout_;
+        const float* r = res ? res + (img * m_img + r0) * cout_ : nullptr;
         for (int64_t g = 0; g < groups_; ++g) {
           im2col(x, dims_in, dims_out, g, r0, rows, buf);
           GemmArgs a;
@@ -261,6 +302,8 @@ class ConvOp final : public Op {
           a.n_begin = n0;
           a.n_end = n1;
           a.bias = bias_.size() ? bias_.data() + g * cout_g_ : nullptr;
+          a.residual = r ? r + g * cout_g_ : nullptr;
+          a.ldr = cout_;
           a.act = act_.params;
           k.gemm_f32(a);
         }
@@ -288,8 +331,8 @@ class ConvOp final : public Op {
 
   // 1x1 stride-1: the input is the GEMM's A (group g reads its channel slice
   // in place with lda = cin), no copy.
-  void run_pointwise(const RunContext& ctx, const TensorView& x, const TensorView& y,
-                     int64_t m) const {
+  void run_pointwise(const RunContext& ctx, const TensorView& x, const float* res,
+                     const TensorView& y, int64_t m) const {
     const KernelTable& k = *ctx.kernels;
     const int threads = threads_for(ctx.num_threads, 2 * m * cin_ * cout_, m * groups_);
     for (int64_t g = 0; g < groups_; ++g) {
@@ -305,6 +348,8 @@ class ConvOp final : public Op {
       a.n_begin = 0;
       a.n_end = cout_g_;
       a.bias = bias_.size() ? bias_.data() + g * cout_g_ : nullptr;
+      a.residual = res ? res + g * cout_g_ : nullptr;
+      a.ldr = cout_;
       a.act = act_.params;
       gemm_parallel(k, a, threads);
     }
@@ -313,34 +358,52 @@ class ConvOp final : public Op {
 
   // Rows [r0, r0 + rows) of one image's im2col matrix for group g: row r is
   // output pixel r, columns (kd, kh, kw, ci) in the kernel's order; taps in
-  // the padding are zeros.
+  // the padding are zeros. Without groups or dilation along W, the kw taps of
+  // a pixel inside the row are one contiguous run of kw * cin floats.
   void im2col(const float* x, const std::array<int64_t, 3>& in_dims,
               const std::array<int64_t, 3>& out_dims, int64_t g, int64_t r0, int64_t rows,
               float* buf) const {
     const int64_t pb[3] = {geo_.pad_before(0, in_dims[0]), geo_.pad_before(1, in_dims[1]),
                            geo_.pad_before(2, in_dims[2])};
-    const size_t run = static_cast<size_t>(cin_g_) * sizeof(float);
+    const int64_t in_row = in_dims[2] * cin_, in_plane = in_dims[1] * in_row;
+    const int64_t kw = geo_.k[2], taps_run = kw * cin_g_;
+    const bool runs = groups_ == 1 && geo_.d[2] == 1;
+    int64_t ox = r0 % out_dims[2];
+    int64_t oy = (r0 / out_dims[2]) % out_dims[1];
+    int64_t oz = r0 / (out_dims[2] * out_dims[1]);
     for (int64_t r = 0; r < rows; ++r) {
-      const int64_t p = r0 + r;
-      const int64_t ox = p % out_dims[2];
-      const int64_t oy = (p / out_dims[2]) % out_dims[1];
-      const int64_t oz = p / (out_dims[2] * out_dims[1]);
       float* dst = buf + r * kg_;
+      const int64_t ix0 = ox * geo_.s[2] - pb[2];
+      const bool x_inside = ix0 >= 0 && ix0 + (kw - 1) * geo_.d[2] < in_dims[2];
       for (int64_t kz = 0; kz < geo_.k[0]; ++kz) {
         const int64_t iz = oz * geo_.s[0] - pb[0] + kz * geo_.d[0];
         const bool z_ok = iz >= 0 && iz < in_dims[0];
-        for (int64_t ky = 0; ky < geo_.k[1]; ++ky) {
+        for (int64_t ky = 0; ky < geo_.k[1]; ++ky, dst += taps_run) {
           const int64_t iy = oy * geo_.s[1] - pb[1] + ky * geo_.d[1];
-          const bool zy_ok = z_ok && iy >= 0 && iy < in_dims[1];
-          for (int64_t kx = 0; kx < geo_.k[2]; ++kx, dst += cin_g_) {
-            const int64_t ix = ox * geo_.s[2] - pb[2] + kx * geo_.d[2];
-            if (zy_ok && ix >= 0 && ix < in_dims[2]) {
-              std::memcpy(dst, x + ((iz * in_dims[1] + iy) * in_dims[2] + ix) * cin_ + g * cin_g_,
-                          run);
+          if (!z_ok || iy < 0 || iy >= in_dims[1]) {
+            fill_zero(dst, taps_run);
+            continue;
+          }
+          const float* src = x + iz * in_plane + iy * in_row + g * cin_g_;
+          if (runs && x_inside) {
+            copy_floats(dst, src + ix0 * cin_, taps_run);
+            continue;
+          }
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const int64_t ix = ix0 + kx * geo_.d[2];
+            if (ix >= 0 && ix < in_dims[2]) {
+              copy_floats(dst + kx * cin_g_, src + ix * cin_, cin_g_);
             } else {
-              std::memset(dst, 0, run);
+              fill_zero(dst + kx * cin_g_, cin_g_);
             }
           }
+        }
+      }
+      if (++ox == out_dims[2]) {
+        ox = 0;
+        if (++oy == out_dims[1]) {
+          oy = 0;
+          ++oz;
         }
       }
     }
@@ -350,6 +413,7 @@ class ConvOp final : public Op {
   Activation act_;
   int64_t groups_ = 1, cin_ = 0, cin_g_ = 0, cout_ = 0, cout_g_ = 0, kg_ = 0;
   bool pointwise_ = false;
+  bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
   std::vector<Buffer<float>> packed_;
   Buffer<float> bias_;
 };

@@ -17,7 +17,9 @@
 
 namespace tfjs_infer {
 
-enum class PadMode { kValid, kSame, kCausal };
+// kExplicit: zeros given per dim (pad_b before, pad_a after), set by the
+// pass that folds a ZeroPadding layer into the following convolution.
+enum class PadMode { kValid, kSame, kCausal, kExplicit };
 
 struct ConvGeometry {
   int rank = 2;                      // spatial dims the op has (1, 2 or 3)
@@ -25,16 +27,19 @@ struct ConvGeometry {
   std::array<int64_t, 3> s{1, 1, 1};  // stride
   std::array<int64_t, 3> d{1, 1, 1};  // dilation
   PadMode pad = PadMode::kValid;
+  std::array<int64_t, 3> pad_b{0, 0, 0};  // kExplicit only
+  std::array<int64_t, 3> pad_a{0, 0, 0};
 
   int64_t k_eff(int i) const { return (k[i] - 1) * d[i] + 1; }
   int64_t kernel_volume() const { return k[0] * k[1] * k[2]; }
 
   // Output length of a forward window op along dim i (0 or less: too small).
-  //   valid: ceil((in - k_eff + 1) / s); same: ceil(in / s);
+  //   valid: ceil((in - k_eff + 1) / s); explicit: valid on the padded length;
+  //   same: ceil(in / s);
   //   causal: left-pad (k - 1) d, then valid, so ceil(in / s).
   int64_t out_size(int i, int64_t in) const {
-    if (pad == PadMode::kValid) {
-      const int64_t span = in - k_eff(i) + 1;
+    if (pad == PadMode::kValid || pad == PadMode::kExplicit) {
+      const int64_t span = in + pad_b[i] + pad_a[i] - k_eff(i) + 1;
       return span <= 0 ? 0 : (span + s[i] - 1) / s[i];
     }
     return (in + s[i] - 1) / s[i];
@@ -45,6 +50,7 @@ struct ConvGeometry {
   // the bottom/right), as TF does.
   int64_t pad_before(int i, int64_t in) const {
     if (pad == PadMode::kValid) return 0;
+    if (pad == PadMode::kExplicit) return pad_b[i];
     if (pad == PadMode::kCausal) return k_eff(i) - 1;
     const int64_t total = (out_size(i, in) - 1) * s[i] + k_eff(i) - in;
     return total > 0 ? total / 2 : 0;
@@ -54,12 +60,22 @@ struct ConvGeometry {
 // Reads "strides", "dilations" and "padding" for an op with `rank` spatial
 // dims and kernel extents `kernel` (outermost first); validates them the way
 // TF does (positive values; no stride > 1 together with dilation > 1; causal
-// only in 1D). Throws kInvalidModel naming the layer.
+// only in 1D); padding 'explicit' reads "pads" (before, after per spatial
+// dim). Throws kInvalidModel naming the layer.
 ConvGeometry parse_conv_geometry(const OpNode& node, int rank, const std::vector<int64_t>& kernel,
                                  bool allow_causal);
 
 // Spatial sizes (D, H, W) of a channels-last input of rank `rank` + 2.
 std::array<int64_t, 3> spatial_dims(const Shape& shape, int rank);
+
+// Whether padding adds zeros anywhere (a 1x1 stride-1 convolution without
+// them reads its input as the GEMM's A in place).
+inline bool has_padding(const ConvGeometry& g) {
+  if (g.pad != PadMode::kExplicit) return false;
+  for (int i = 0; i < 3; ++i)
+    if (g.pad_b[i] || g.pad_a[i]) return true;
+  return false;
+}
 
 // Threads that may each own a slice of an op's scratch memory: ops size their
 // per-thread scratch for this many and never run more tasks at once.

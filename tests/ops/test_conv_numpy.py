@@ -25,9 +25,13 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 
 # -- references ---------------------------------------------------------------------
-def pads_for(n: int, k: int, s: int, d: int, padding: str) -> tuple[int, int, int]:
-    """(pad_before, pad_after, out) for one spatial dim, TF's rule."""
+def pads_for(n: int, k: int, s: int, d: int, padding) -> tuple[int, int, int]:
+    """(pad_before, pad_after, out) for one spatial dim, TF's rule; padding may
+    be an explicit (before, after) pair."""
     ke = (k - 1) * d + 1
+    if isinstance(padding, tuple):
+        b, a = padding
+        return b, a, max(0, -(-(n + b + a - ke + 1) // s))
     if padding == "valid":
         return 0, 0, max(0, -(-(n - ke + 1) // s))
     if padding == "causal":
@@ -37,11 +41,23 @@ def pads_for(n: int, k: int, s: int, d: int, padding: str) -> tuple[int, int, in
     return total // 2, total - total // 2, out
 
 
+def per_dim(padding, i):
+    return tuple(padding[i]) if isinstance(padding, list) else padding
+
+
+def op_padding(padding) -> dict:
+    """Core attrs for a padding given as a name or as per-dim (before, after) pairs."""
+    if isinstance(padding, list):
+        return {"padding": "explicit", "pads": [v for pair in padding for v in pair]}
+    return {"padding": padding}
+
+
 def ref_conv(x, w, b, strides, dilations, padding, groups=1):
     """x (N, *sp, cin), w (*k, cin/g, cout): direct sum over taps, float64."""
     rank = x.ndim - 2
     geo = [
-        pads_for(x.shape[1 + i], w.shape[i], strides[i], dilations[i], padding) for i in range(rank)
+        pads_for(x.shape[1 + i], w.shape[i], strides[i], dilations[i], per_dim(padding, i))
+        for i in range(rank)
     ]
     xp = np.pad(x.astype(np.float64), [(0, 0), *[(p0, p1) for p0, p1, _ in geo], (0, 0)])
     out_sp = [o for _, _, o in geo]
@@ -66,7 +82,8 @@ def ref_depthwise(x, w, b, strides, dilations, padding):
     rank = x.ndim - 2
     cin, dm = w.shape[-2], w.shape[-1]
     geo = [
-        pads_for(x.shape[1 + i], w.shape[i], strides[i], dilations[i], padding) for i in range(rank)
+        pads_for(x.shape[1 + i], w.shape[i], strides[i], dilations[i], per_dim(padding, i))
+        for i in range(rank)
     ]
     xp = np.pad(x.astype(np.float64), [(0, 0), *[(p0, p1) for p0, p1, _ in geo], (0, 0)])
     out_sp = [o for _, _, o in geo]
@@ -131,11 +148,15 @@ def conv_case(draw, rank=None):
     dilated = draw(st.booleans())
     s = [1] * rank if dilated else [draw(st.integers(1, 3)) for _ in range(rank)]
     d = [draw(st.integers(1, 3)) for _ in range(rank)] if dilated else [1] * rank
-    pads = ["valid", "same"] + (["causal"] if rank == 1 else [])
+    pads = ["valid", "same", "explicit"] + (["causal"] if rank == 1 else [])
     padding = draw(st.sampled_from(pads))
     sp = [draw(st.integers(1, 12 if rank < 3 else 6)) for _ in range(rank)]
-    if padding == "valid":
-        sp = [max(n, (kk - 1) * dd + 1) for n, kk, dd in zip(sp, k, d)]
+    if padding == "explicit":  # a folded ZeroPadding: any (before, after) per dim
+        padding = [(draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(rank)]
+    if padding == "valid" or isinstance(padding, list):
+        extra = [0] * rank if padding == "valid" else [b + a for b, a in padding]
+        sp = [max(n, (kk - 1) * dd + 1 - e) for n, kk, dd, e in zip(sp, k, d, extra)]
+        sp = [max(n, 1) for n in sp]
     batch = draw(st.integers(1, 3))
     bias = draw(st.booleans())
     seed = draw(st.integers(0, 2**31))
@@ -151,7 +172,7 @@ def test_conv_matches_numpy(isa, case):
     x = rand(rng, (batch, *sp, cin))
     w = rand(rng, (*k, cin // groups, cout), 1 / math.sqrt(np.prod(k) * cin))
     b = rand(rng, (cout,)) if bias else None
-    attrs = {"strides": s, "dilations": d, "padding": padding, "groups": groups}
+    attrs = {"strides": s, "dilations": d, "groups": groups, **op_padding(padding)}
     got = run_op(f"conv{rank}d", x, attrs, {"kernel": w, "bias": b}, isa)
     ref = ref_conv(x, w, b, s, d, padding, groups)
     assert got.shape == ref.shape
@@ -214,6 +235,29 @@ def test_conv_threads_and_batch_do_not_change_bits(isa, shape, k, cin, cout):
     close(one, np.maximum(ref_conv(x, w, b, [1, 1], [1, 1], "same"), 0), np.prod(k) * cin)
 
 
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("k,stride", [(1, 1), (3, 1), (3, 2)])
+def test_conv_fused_residual(isa, k, stride):
+    """has_residual (set by the Add-fusion pass): act(conv(x) + bias + r)."""
+    rng = np.random.default_rng(3)
+    x = rand(rng, (2, 9, 8, 6))
+    w = rand(rng, (k, k, 6, 10), 0.3)
+    b = rand(rng, (10,))
+    oh, ow = -(-9 // stride), -(-8 // stride)
+    r = rand(rng, (2, oh, ow, 10))
+    g = _core.Graph()
+    xin = g.add_input("x", [None, 9, 8, 6], "float32")
+    rin = g.add_input("r", [None, oh, ow, 10], "float32")
+    attrs = {"strides": [stride] * 2, "padding": "same", "has_residual": 1, "activation": "relu"}
+    (y,) = g.add_op("conv2d", "conv", [xin, rin], attrs, {"kernel": w, "bias": b}, 1)
+    g.set_outputs([y])
+    for threads in (1, 2):
+        model = _core.CompiledModel(g, isa=isa, num_threads=threads, optimize=False)
+        got = model.run([x, r])[0]
+        ref = np.maximum(ref_conv(x, w, b, [stride] * 2, [1, 1], "same") + r, 0)
+        close(got, ref, k * k * 6)
+
+
 # -- depthwise ------------------------------------------------------------------------
 @st.composite
 def depthwise_case(draw):
@@ -224,10 +268,13 @@ def depthwise_case(draw):
     dilated = draw(st.booleans())
     s = [1] * rank if dilated else [draw(st.integers(1, 3)) for _ in range(rank)]
     d = [draw(st.integers(1, 3)) for _ in range(rank)] if dilated else [1] * rank
-    padding = draw(st.sampled_from(["valid", "same"]))
+    padding = draw(st.sampled_from(["valid", "same", "explicit"]))
     sp = [draw(st.integers(1, 13)) for _ in range(rank)]
-    if padding == "valid":
-        sp = [max(n, (kk - 1) * dd + 1) for n, kk, dd in zip(sp, k, d)]
+    if padding == "explicit":
+        padding = [(draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(rank)]
+    if padding == "valid" or isinstance(padding, list):
+        extra = [0] * rank if padding == "valid" else [b + a for b, a in padding]
+        sp = [max(n, (kk - 1) * dd + 1 - e, 1) for n, kk, dd, e in zip(sp, k, d, extra)]
     return (
         rank,
         cin,
@@ -256,7 +303,7 @@ def test_depthwise_matches_numpy(isa, case):
     attrs = {
         "strides": s,
         "dilations": d,
-        "padding": padding,
+        **op_padding(padding),
         "depth_multiplier": dm,
         "activation": act,
     }
@@ -405,3 +452,21 @@ def test_conv_input_too_small_for_valid_window():
     with pytest.raises(tfjs_infer.InputShapeError, match="input channels"):
         model.run([np.zeros((1, 9, 9, 2), np.float32)])
     assert model.run([np.zeros((2, 5, 9, 3), np.float32)])[0].shape == (2, 1, 5, 2)
+
+
+# -- graph passes around convolutions ------------------------------------------------
+@pytest.mark.parametrize("op", ["conv2d", "depthwise_conv2d"])
+def test_zero_padding_folds_into_valid_convolution(op):
+    rng = np.random.default_rng(9)
+    x = rand(rng, (2, 7, 6, 4))
+    kernel = rand(rng, (3, 3, 4, 5) if op == "conv2d" else (3, 3, 4), 0.3)
+    g = _core.Graph()
+    xin = g.add_input("x", [None, 7, 6, 4], "float32")
+    (p,) = g.add_op("pad", "pad", [xin], {"begin": [1, 0, 0], "end": [2, 1, 0]}, {}, 1)
+    (y,) = g.add_op(op, "conv", [p], {"strides": [2, 1]}, {"kernel": kernel}, 1)
+    g.set_outputs([y])
+    fused = _core.CompiledModel(g, num_threads=1)
+    plain = _core.CompiledModel(g, num_threads=1, optimize=False)
+    assert [o[1] for o in fused.ops()] == [op]
+    assert [o[1] for o in plain.ops()] == ["pad", op]
+    np.testing.assert_array_equal(fused.run([x])[0], plain.run([x])[0])
