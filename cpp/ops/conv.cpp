@@ -113,17 +113,20 @@ namespace {
 // Short copies (a few channels of a tap) dominate im2col for thin inputs:
 // fixed-size chunks compile to plain vector moves instead of memcpy calls.
 inline void copy_floats(float* dst, const float* src, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 64);
-  if (i + 8 <= n) {
-    std::memcpy(dst + i, src + i, 32);
-    i += 8;
+  // Fixed-size chunks, the last one overlapping the previous: no scalar tail.
+  if (n >= 16) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 64);
+    if (i < n) std::memcpy(dst + n - 16, src + n - 16, 64);
+  } else if (n >= 8) {
+    std::memcpy(dst, src, 32);
+    std::memcpy(dst + n - 8, src + n - 8, 32);
+  } else if (n >= 4) {
+    std::memcpy(dst, src, 16);
+    std::memcpy(dst + n - 4, src + n - 4, 16);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
   }
-  if (i + 4 <= n) {
-    std::memcpy(dst + i, src + i, 16);
-    i += 4;
-  }
-  for (; i < n; ++i) dst[i] = src[i];
 }
 
 inline void fill_zero(float* dst, int64_t n) {
@@ -142,7 +145,10 @@ void gemm_parallel(const KernelTable& k, GemmArgs g, int threads) {
     if (m > 0) k.gemm_f32(g);
     return;
   }
-  const bool split_rows = m >= 4 * threads || panels < threads;
+  // Weight-heavy (fewer rows than columns, e.g. 7x7 maps at batch 1): each
+  // thread streams only its share of B. Otherwise rows, when there are enough.
+  const int64_t n = g.n_end - n_begin;
+  const bool split_rows = panels < threads || (m >= n && m >= 4 * threads);
   const int64_t tasks = split_rows ? std::min<int64_t>(threads, m) : threads;
   parallel_for(tasks, threads, [&](int64_t t) {
     GemmArgs a = g;
@@ -241,7 +247,7 @@ class ConvOp final : public Op {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     if (pointwise_) return 0;
-    const int64_t rows = std::min(tile_rows(), out_rows_per_image(in[0].shape));
+    const int64_t rows = tile_rows(out_rows_per_image(in[0].shape));
     return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(rows * kg_) * 4;
   }
 
@@ -256,7 +262,7 @@ class ConvOp final : public Op {
       run_pointwise(ctx, in[0], res, out[0], batch * m_img);
       return;
     }
-    const int64_t tm = std::min(tile_rows(), m_img);
+    const int64_t tm = tile_rows(m_img);
     const int64_t tiles_per_image = (m_img + tm - 1) / tm;
     const int64_t tiles = batch * tiles_per_image;
     const int64_t nr = k.gemm_nr;
@@ -264,9 +270,10 @@ class ConvOp final : public Op {
     const int64_t flops = 2 * batch * m_img * kg_ * cout_;
     int threads = threads_for(ctx.num_threads, flops, tiles * panels * groups_);
     threads = std::min(threads, scratch_thread_slots());
-    // Few tiles (small images at batch 1): split the filters instead; each
-    // thread then gathers the same tiles for its own columns.
-    const bool split_cols = groups_ == 1 && tiles < 2 * threads && panels >= threads;
+    // Weight-heavy layers, or too few tiles to share: split the filters
+    // instead; each thread gathers the same tiles and streams its part of B.
+    const bool split_cols =
+        groups_ == 1 && panels >= threads && (weight_heavy(m_img) || tiles < 2 * threads);
     const auto dims_in = spatial_dims(in[0].shape, geo_.rank);
     const auto dims_out = spatial_dims(out[0].shape, geo_.rank);
     float* scratch = static_cast<float*>(ctx.scratch);
@@ -314,12 +321,17 @@ class ConvOp final : public Op {
   }
 
  private:
-  // Output pixels per im2col tile: enough rows to amortise streaming B, few
-  // enough that the tile stays in L2 beside B's panels.
-  int64_t tile_rows() const {
-    constexpr int64_t kTileBytes = 192 * 1024;
-    const int64_t rows = kTileBytes / (kg_ * 4);
-    return std::max<int64_t>(16, std::min<int64_t>(rows, 512));
+  // A per image smaller than B: few output pixels, many weights.
+  bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }
+
+  // Output pixels per im2col tile. Each tile streams all of B once, so the
+  // tile holds enough rows to amortise that, and stays in L2 beside B's panel
+  // block; weight-heavy layers take up to 1 MiB of rows (often the whole
+  // image), since streaming their B again costs more than an L2 miss on A.
+  int64_t tile_rows(int64_t m_img) const {
+    const int64_t bytes = weight_heavy(m_img) ? 1024 * 1024 : 192 * 1024;
+    const int64_t rows = bytes / (kg_ * 4);
+    return std::min(m_img, std::max<int64_t>(16, std::min<int64_t>(rows, 512)));
   }
 
   int64_t out_rows_per_image(const Shape& in_shape) const {
@@ -358,54 +370,64 @@ class ConvOp final : public Op {
 
   // Rows [r0, r0 + rows) of one image's im2col matrix for group g: row r is
   // output pixel r, columns (kd, kh, kw, ci) in the kernel's order; taps in
-  // the padding are zeros. Without groups or dilation along W, the kw taps of
-  // a pixel inside the row are one contiguous run of kw * cin floats.
+  // the padding are zeros. Walked one output row (oz, oy) at a time so the
+  // vertical taps are resolved once per row; without groups or dilation along
+  // W, the kw taps of a pixel inside the row are one run of kw * cin floats.
   void im2col(const float* x, const std::array<int64_t, 3>& in_dims,
               const std::array<int64_t, 3>& out_dims, int64_t g, int64_t r0, int64_t rows,
               float* buf) const {
     const int64_t pb[3] = {geo_.pad_before(0, in_dims[0]), geo_.pad_before(1, in_dims[1]),
                            geo_.pad_before(2, in_dims[2])};
     const int64_t in_row = in_dims[2] * cin_, in_plane = in_dims[1] * in_row;
-    const int64_t kw = geo_.k[2], taps_run = kw * cin_g_;
-    const bool runs = groups_ == 1 && geo_.d[2] == 1;
-    int64_t ox = r0 % out_dims[2];
-    int64_t oy = (r0 / out_dims[2]) % out_dims[1];
-    int64_t oz = r0 / (out_dims[2] * out_dims[1]);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* dst = buf + r * kg_;
-      const int64_t ix0 = ox * geo_.s[2] - pb[2];
-      const bool x_inside = ix0 >= 0 && ix0 + (kw - 1) * geo_.d[2] < in_dims[2];
-      for (int64_t kz = 0; kz < geo_.k[0]; ++kz) {
+    const int64_t kw = geo_.k[2], taps_run = kw * cin_g_, sw = geo_.s[2], dw = geo_.d[2];
+    const bool runs = groups_ == 1 && dw == 1;
+    const int64_t span = (kw - 1) * dw;
+    // Output columns whose kw taps are all inside the input row.
+    const int64_t ox_in_lo = pb[2] <= 0 ? 0 : (pb[2] + sw - 1) / sw;
+    const int64_t ox_in_hi = in_dims[2] - 1 - span + pb[2] < 0
+                                 ? 0
+                                 : (in_dims[2] - 1 - span + pb[2]) / sw + 1;
+    const int64_t nkv = geo_.k[0] * geo_.k[1];
+    const float* srcs[64];  // per (kz, ky): input row, or nullptr for padding
+    const bool cache_rows = nkv <= 64;
+    for (int64_t p = r0; p < r0 + rows;) {
+      const int64_t ox0 = p % out_dims[2];
+      const int64_t oy = (p / out_dims[2]) % out_dims[1];
+      const int64_t oz = p / (out_dims[2] * out_dims[1]);
+      const int64_t ox1 = std::min(out_dims[2], ox0 + (r0 + rows - p));
+      auto row_src = [&](int64_t kz, int64_t ky) -> const float* {
         const int64_t iz = oz * geo_.s[0] - pb[0] + kz * geo_.d[0];
-        const bool z_ok = iz >= 0 && iz < in_dims[0];
-        for (int64_t ky = 0; ky < geo_.k[1]; ++ky, dst += taps_run) {
-          const int64_t iy = oy * geo_.s[1] - pb[1] + ky * geo_.d[1];
-          if (!z_ok || iy < 0 || iy >= in_dims[1]) {
+        const int64_t iy = oy * geo_.s[1] - pb[1] + ky * geo_.d[1];
+        if (iz < 0 || iz >= in_dims[0] || iy < 0 || iy >= in_dims[1]) return nullptr;
+        return x + iz * in_plane + iy * in_row + g * cin_g_;
+      };
+      if (cache_rows)
+        for (int64_t kz = 0; kz < geo_.k[0]; ++kz)
+          for (int64_t ky = 0; ky < geo_.k[1]; ++ky) srcs[kz * geo_.k[1] + ky] = row_src(kz, ky);
+      float* dst_row = buf + (p - r0) * kg_;
+      for (int64_t ox = ox0; ox < ox1; ++ox, dst_row += kg_) {
+        const int64_t ix0 = ox * sw - pb[2];
+        const bool inside = runs && ox >= ox_in_lo && ox < ox_in_hi;
+        float* dst = dst_row;
+        for (int64_t t = 0; t < nkv; ++t, dst += taps_run) {
+          const float* src = cache_rows ? srcs[t] : row_src(t / geo_.k[1], t % geo_.k[1]);
+          if (!src) {
             fill_zero(dst, taps_run);
-            continue;
-          }
-          const float* src = x + iz * in_plane + iy * in_row + g * cin_g_;
-          if (runs && x_inside) {
+          } else if (inside) {
             copy_floats(dst, src + ix0 * cin_, taps_run);
-            continue;
-          }
-          for (int64_t kx = 0; kx < kw; ++kx) {
-            const int64_t ix = ix0 + kx * geo_.d[2];
-            if (ix >= 0 && ix < in_dims[2]) {
-              copy_floats(dst + kx * cin_g_, src + ix * cin_, cin_g_);
-            } else {
-              fill_zero(dst + kx * cin_g_, cin_g_);
+          } else {
+            for (int64_t kx = 0; kx < kw; ++kx) {
+              const int64_t ix = ix0 + kx * dw;
+              if (ix >= 0 && ix < in_dims[2]) {
+                copy_floats(dst + kx * cin_g_, src + ix * cin_, cin_g_);
+              } else {
+                fill_zero(dst + kx * cin_g_, cin_g_);
+              }
             }
           }
         }
       }
-      if (++ox == out_dims[2]) {
-        ox = 0;
-        if (++oy == out_dims[1]) {
-          oy = 0;
-          ++oz;
-        }
-      }
+      p += ox1 - ox0;
     }
   }
 
