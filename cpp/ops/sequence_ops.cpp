@@ -11,8 +11,13 @@
 //                     (N, F) or (N, 1, F) with keepdims: Keras's masked
 //                     GlobalAveragePooling1D (a fully masked row gives NaN, as
 //                     in Keras)
+//   "fill_like":      x -> a float32 tensor of x's shape filled with attr value
+//                     (keras.ops zeros_like / ones_like in Keras 3 mask graphs)
+//   "reduce_mask":    any (attr all = 0) or all (all = 1) of x != 0 over attr
+//                     axis, keepdims as attr (keras.ops any / all on masks)
 //   "time_fold":      (N, T, ...) -> (N*T, ...), for TimeDistributed
 //   "time_unfold":    y (N*T, ...), ref (N, T, ...) -> (N, T, ...y's rest)
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -134,6 +139,77 @@ class MaskedMeanOp final : public Op {
   bool keepdims_;
 };
 
+class FillLikeOp final : public Op {
+ public:
+  FillLikeOp(const OpNode& node, const KernelTable&)
+      : Op(node), value_(static_cast<float>(node.attr_float("value", 0.0))) {
+    node.require_inputs(1, 1);
+  }
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    return {{in[0].shape, DType::kFloat32}};
+  }
+  void run(const RunContext&, const std::vector<TensorView>&,
+           const std::vector<TensorView>& out) const override {
+    std::fill_n(out[0].f32(), out[0].size(), value_);
+  }
+
+ private:
+  float value_;
+};
+
+class ReduceMaskOp final : public Op {
+ public:
+  ReduceMaskOp(const OpNode& node, const KernelTable&)
+      : Op(node),
+        axis_(node.attr_int("axis", -1)),
+        all_(node.attr_int("all", 0) != 0),
+        keepdims_(node.attr_int("keepdims", 0) != 0) {
+    node.require_inputs(1, 1);
+  }
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    const Shape& s = in[0].shape;
+    const int64_t a = axis(s);
+    Shape o = s;
+    if (keepdims_)
+      o[a] = 1;
+    else
+      o.erase(o.begin() + a);
+    return {{o, DType::kFloat32}};
+  }
+  void run(const RunContext&, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const Shape& s = in[0].shape;
+    const int64_t a = axis(s);
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < a; ++d) outer *= s[d];
+    for (size_t d = a + 1; d < s.size(); ++d) inner *= s[d];
+    const int64_t len = s[a];
+    float* y = out[0].f32();
+    for (int64_t o = 0; o < outer; ++o) {
+      for (int64_t i = 0; i < inner; ++i) {
+        bool acc = all_;
+        for (int64_t k = 0; k < len; ++k) {
+          const int64_t at = (o * len + k) * inner + i;
+          const bool v =
+              in[0].dtype == DType::kInt32 ? in[0].i32()[at] != 0 : in[0].f32()[at] != 0.0f;
+          acc = all_ ? (acc && v) : (acc || v);
+        }
+        y[o * inner + i] = acc ? 1.0f : 0.0f;
+      }
+    }
+  }
+
+ private:
+  int64_t axis(const Shape& s) const {
+    const int64_t r = static_cast<int64_t>(s.size());
+    if (axis_ < -r || axis_ >= r || r == 0)
+      shape_error("axis " + std::to_string(axis_) + " is out of range for " + shape_str(s));
+    return axis_ < 0 ? axis_ + r : axis_;
+  }
+  int64_t axis_;
+  bool all_, keepdims_;
+};
+
 class TimeFoldOp final : public Op {
  public:
   TimeFoldOp(const OpNode& node, const KernelTable&) : Op(node) { node.require_inputs(1, 1); }
@@ -182,6 +258,8 @@ void register_sequence_ops(OpRegistry& r) {
   r["masking"] = factory<MaskingOp>();
   r["ones_mask"] = factory<OnesMaskOp>();
   r["masked_mean"] = factory<MaskedMeanOp>();
+  r["fill_like"] = factory<FillLikeOp>();
+  r["reduce_mask"] = factory<ReduceMaskOp>();
   r["time_fold"] = factory<TimeFoldOp>();
   r["time_unfold"] = factory<TimeUnfoldOp>();
 }

@@ -41,7 +41,7 @@ def lower_merge(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if all(t.shape == shape and None not in t.shape[1:] for t in ins):
         attrs["same_shape"] = 1  # lets the core fuse the add into a GEMM epilogue
     out = b.op(_MERGES[layer.class_name], layer, ins, attrs=attrs, shape=shape)
-    out.mask = and_masks(b, layer.name, [t.mask for t in ins])  # Keras ANDs the masks
+    out.mask = and_masks(b, layer.name, [t.mask for t in ins], layer.semantics)
     return [out]
 
 
@@ -76,7 +76,7 @@ def _concat_mask(b: GraphBuilder, layer: LayerCall, ins: list[Tensor], axis: int
         return None
     rank = len(ins[0].shape)
     if axis == rank - 1:
-        return and_masks(b, layer.name, [t.mask for t in ins])
+        return and_masks(b, layer.name, [t.mask for t in ins], "keras2")  # `all` over the axis
     if axis == 1 and rank == 3:
         parts = [t.mask if t.mask is not None else
                  b.op("ones_mask", f"{layer.name}/ones_{i}", [t], shape=t.shape[:-1])

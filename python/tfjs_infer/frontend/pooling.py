@@ -8,6 +8,7 @@ transpose on each side (Keras semantics; TF.js's Pooling1D ignores
 
 from __future__ import annotations
 
+from .recurrent import layer_mask, masked_global_average_1d
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
 
 POOL_CLASSES = tuple(f"{kind}Pooling{k}D" for kind in ("Max", "Average") for k in (1, 2, 3))
@@ -137,8 +138,9 @@ def lower_global_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = as_float(layer, b, layer.inputs[0])
     require_rank(layer, x, k + 2)
     average = layer.class_name.startswith("GlobalAverage")
-    if average and k == 1 and x.mask is not None and layer.semantics != "tfjs":
-        return [masked_global_average_pooling_1d(layer, b, x)]
+    mask = layer_mask(layer)
+    if average and k == 1 and mask is not None and layer.semantics != "tfjs":
+        return [masked_global_average_pooling_1d(layer, b, x, mask)]
     channels_first = data_format(layer) == "channels_first"
     keepdims = layer.semantics != "tfjs" and layer.config_bool("keepdims", False)
     channel_axis = 1 if channels_first else k + 1
@@ -157,14 +159,13 @@ def lower_global_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     return [b.op("global_pool", layer, [x], attrs=attrs, shape=shape)]
 
 
-def masked_global_average_pooling_1d(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
-    """Hook for Keras's masked GlobalAveragePooling1D: sum(x * mask) / sum(mask)
-    over the steps (TFJS-FORMAT.md 5.3; TF.js ignores the mask).
-
-    Masks are produced and consumed by the sequence-model work
-    (frontend/recurrent.py); until that lands a masked input is refused rather
-    than averaged over the padded steps.
-    """
-    raise layer.unsupported(
-        "a masked input (Keras averages only the unmasked steps) is not supported yet"
-    )
+def masked_global_average_pooling_1d(
+    layer: LayerCall, b: GraphBuilder, x: Tensor, mask: Tensor
+) -> Tensor:
+    """Keras's masked GlobalAveragePooling1D: sum(x * mask) / sum(mask) over
+    the steps (TFJS-FORMAT.md 5.3; TF.js ignores the mask). A fully masked row
+    gives NaN, as in Keras."""
+    if data_format(layer) == "channels_first":
+        raise layer.unsupported("a masked channels_first input")
+    keepdims = layer.config_bool("keepdims", False)
+    return masked_global_average_1d(b, layer, x, mask, keepdims=keepdims)

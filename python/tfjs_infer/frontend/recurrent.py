@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .activations import activation_attrs
-from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
+from .registry import OPS_PREFIX, GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 _LAYER_CELLS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
 _CELL_CLASSES = {"SimpleRNNCell": "simple_rnn", "LSTMCell": "lstm", "GRUCell": "gru"}
@@ -188,13 +188,18 @@ def _stacked_cell_by_keras_name(
     layer: LayerCall, cfg: dict[str, Any], index: int, first: int, count: int
 ) -> LayerCall:
     """Converter files name stacked cell weights after the Keras cell names
-    (`rnn/stacked_rnn_cells/lstm_cell_1/kernel`): look the cell up by name."""
+    (``rnn/stacked_rnn_cells_2/lstm_cell/kernel``): find the weights under the
+    layer whose second-to-last component is the cell's name."""
     cell_name = cfg.get("name")
     if isinstance(cell_name, str) and layer.store is not None:
-        for prefix in (f"{layer.name}/stacked_rnn_cells", layer.name):
-            call = sub_call(layer, f"{prefix}/{cell_name}", layer.class_name, cfg, first, count)
-            if call.has_weight("kernel", 0):
-                return call
+        prefix = "/".join([*layer.scope, layer.name]) + "/"
+        for wname in layer.store.weights:
+            parts = wname.split("/")
+            if wname.startswith(prefix) and len(parts) >= 3 and parts[-2] == cell_name:
+                scope = tuple(parts[:-2])
+                call = sub_call(layer, cell_name, layer.class_name, cfg, first, count, scope)
+                if call.has_weight("kernel", 0):
+                    return call
     raise layer.error(
         f"the weights of stacked cell {index} ('{cell_name}') were not found in the model's weights"
     )
@@ -230,10 +235,15 @@ def rnn_options(layer: LayerCall) -> RnnOptions:
 
 def layer_mask(layer: LayerCall) -> Tensor | None:
     """The Keras mask a layer call receives: an explicit `mask` kwarg, else
-    the first input's mask."""
+    the first input's mask. Keras 3 files record every mask a layer received
+    as its `mask` kwarg (computed by keras.ops nodes), so there a layer
+    without one got none (Keras 3 drops the mask of an RNN called with
+    initial_state, for instance)."""
     m = layer.kwargs.get("mask")
     if isinstance(m, Tensor):
         return m
+    if layer.semantics == "keras3":
+        return None
     return layer.inputs[0].mask
 
 
@@ -413,6 +423,107 @@ def lower_masking(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     return [y]
 
 
+@lowering(OPS_PREFIX + "NotEqual")
+def lower_not_equal(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """keras.ops.not_equal(x, c): Keras 3 files record the Embedding(mask_zero)
+    mask as this op (ids != 0) and pass it to later layers as their `mask`."""
+    from .keras_ops import _operands
+
+    ops = _operands(layer)
+    tensors = [o for o in ops if isinstance(o, Tensor)]
+    consts = [o for o in ops if not isinstance(o, Tensor)]
+    if len(ops) != 2 or len(tensors) != 1 or np.asarray(consts[0]).size != 1:
+        raise layer.unsupported("not_equal other than between a tensor and a scalar")
+    x = tensors[0]
+    value = float(np.asarray(consts[0]).reshape(()))
+    return [b.op("not_equal_mask", layer, [x], attrs={"value": value}, shape=x.shape)]
+
+
+# Keras 3 files record how each mask is computed (merges, Concatenate, Masking)
+# as keras.ops nodes on boolean tensors, and pass the result to the layers
+# that consume it as their `mask`. Masks are float 0/1 tensors here.
+
+
+def _tensor_operands(layer: LayerCall, count: int) -> list[Tensor]:
+    from .keras_ops import _operands
+
+    ops = _operands(layer)
+    if len(ops) != count or not all(isinstance(o, Tensor) for o in ops):
+        raise layer.unsupported(f"expects {count} tensor operand(s) (a mask computation)")
+    return ops
+
+
+def _axis(layer: LayerCall, rank: int, key: str = "axis") -> int:
+    axis = layer.config.get(key)
+    if isinstance(axis, list) and len(axis) == 1:
+        axis = axis[0]
+    if not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
+        raise layer.unsupported(f"{key}={axis!r} on a tensor of rank {rank}")
+    return axis % rank
+
+
+@lowering(OPS_PREFIX + "ExpandDims")
+def lower_expand_dims(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    axis = _axis(layer, len(x.shape) + 1)
+    shape = (*x.shape[:axis], 1, *x.shape[axis:])
+    target = [-1 if d is None else d for d in shape[1:]]
+    if target.count(-1) > 1:
+        raise layer.unsupported(f"expand_dims of {fmt_shape(x.shape)} (several unknown sizes)")
+    return [b.op("reshape", layer, [x], attrs={"shape": target}, shape=shape, dtype=x.dtype)]
+
+
+@lowering(OPS_PREFIX + "ZerosLike", OPS_PREFIX + "OnesLike")
+def lower_fill_like(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    value = 1.0 if layer.class_name.endswith("OnesLike") else 0.0
+    return [b.op("fill_like", layer, [x], attrs={"value": value}, shape=x.shape)]
+
+
+@lowering(OPS_PREFIX + "LogicalOr", OPS_PREFIX + "LogicalAnd")
+def lower_logical(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    from .merge import _broadcast_shape
+
+    a, c = _tensor_operands(layer, 2)
+    if len(a.shape) != len(c.shape):
+        raise layer.unsupported("operands of different ranks")
+    op = "max" if layer.class_name.endswith("Or") else "min"  # on 0/1 values
+    return [b.op(op, layer, [a, c], shape=_broadcast_shape(layer, [a, c]))]
+
+
+@lowering(OPS_PREFIX + "LogicalNot")
+def lower_logical_not(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    attrs = {"scale": [-1.0], "offset": [1.0]}
+    return [b.op("scale_shift", layer, [x], attrs=attrs, shape=x.shape)]
+
+
+@lowering(OPS_PREFIX + "Any", OPS_PREFIX + "All")
+def lower_reduce_mask(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    axis = _axis(layer, len(x.shape))
+    keepdims = layer.config_bool("keepdims", False)
+    shape = list(x.shape)
+    if keepdims:
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    attrs = {"axis": axis, "keepdims": int(keepdims), "all": int(layer.class_name.endswith("All"))}
+    return [b.op("reduce_mask", layer, [x], attrs=attrs, shape=tuple(shape))]
+
+
+@lowering(OPS_PREFIX + "Concatenate")
+def lower_ops_concatenate(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    ins = layer.inputs
+    if not ins or not all(len(t.shape) == len(ins[0].shape) for t in ins):
+        raise layer.unsupported("concatenate of tensors of different ranks")
+    axis = _axis(layer, len(ins[0].shape))
+    shape = list(ins[0].shape)
+    sizes = [t.shape[axis] for t in ins]
+    shape[axis] = None if None in sizes else sum(sizes)
+    return [b.op("concat", layer, ins, attrs={"axis": axis}, shape=tuple(shape))]
+
+
 def embedding_mask(b: GraphBuilder, layer: LayerCall, ids: Tensor) -> Tensor:
     """The mask of Embedding(mask_zero=True): ids != 0 (on the raw ids)."""
     return b.op(
@@ -420,16 +531,23 @@ def embedding_mask(b: GraphBuilder, layer: LayerCall, ids: Tensor) -> Tensor:
     )
 
 
-def and_masks(b: GraphBuilder, name: str, masks: list[Tensor | None]) -> Tensor | None:
-    """Keras ANDs the masks of merged inputs; absent masks count as all true."""
+def and_masks(
+    b: GraphBuilder, name: str, masks: list[Tensor | None], semantics: str = "keras2"
+) -> Tensor | None:
+    """The mask of an element-wise merge. Keras 2 (and TF.js, as far as it
+    works) ANDs the masks present; Keras 3 ORs them, and gives none when one
+    input has none."""
     present = [m for m in masks if m is not None]
     if not present:
+        return None
+    if semantics == "keras3" and len(present) != len(masks):
         return None
     if len(present) == 1:
         return present[0]
     if any(m.shape != present[0].shape for m in present):
         return None
-    return b.op("mul", name + "/mask", present, shape=present[0].shape)
+    op = "max" if semantics == "keras3" else "mul"
+    return b.op(op, name + "/mask", present, shape=present[0].shape)
 
 
 def masked_global_average_1d(

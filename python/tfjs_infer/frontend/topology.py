@@ -223,6 +223,26 @@ def _nested_offset(entry: dict[str, Any], dialect_keras3: bool) -> int:
     return 1 if shape is not None else 0
 
 
+def _leaves(value: list[Any]) -> list[Any]:
+    """The non-list elements of nested lists, in order."""
+    out: list[Any] = []
+    for v in value:
+        out += _leaves(v) if isinstance(v, list) else [v]
+    return out
+
+
+def _flat_items(node: list[Any]) -> list[Any]:
+    """A Keras 2 node's elements with nested lists flattened: an RNN called
+    with the states of stacked cells records them nested, [[h1], [h2, c2]]."""
+    out: list[Any] = []
+    for item in node:
+        if isinstance(item, list) and item and all(isinstance(i, list) for i in item):
+            out += _flat_items(item)
+        else:
+            out.append(item)
+    return out
+
+
 class _NodeArgs:
     """A parsed inbound node: the positional input refs and kwargs."""
 
@@ -249,7 +269,7 @@ class _NodeArgs:
         elif isinstance(node, list):  # Keras 2 / TF.js: [[name, node, tensor, kwargs], ...]
             if _is_leaf_ref(node):  # one flat element (tf.keras TFOpLambda nodes)
                 node = [node]
-            for item in node:
+            for item in _flat_items(node):
                 if not _is_leaf_ref(item):
                     raise InvalidModelError(f"{source}: layer '{layer}' has a bad inbound node {item!r}")
                 if item[0] == "_CONSTANT_VALUE":
@@ -271,6 +291,11 @@ class _NodeArgs:
             self.kwarg_refs[key] = ref
         elif isinstance(value, list) and value and all(as_ref(v) is not None for v in value):
             self.kwarg_refs[key] = [as_ref(v) for v in value]
+        elif isinstance(value, list) and value and _leaves(value) and all(
+            as_ref(v) is not None for v in _leaves(value)
+        ):
+            # Nested tensor lists (the initial states of stacked RNN cells): flattened.
+            self.kwarg_refs[key] = [as_ref(v) for v in _leaves(value)]
         else:
             self.kwargs[key] = value
 
