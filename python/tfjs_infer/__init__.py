@@ -24,7 +24,15 @@ from .errors import (
 )
 from .frontend import supported_layers
 from .model import Model, load_model
-from .postprocess import Denormalize, TopK, argmax, decode_multilabel, threshold, top_k
+from .postprocess import (
+    Denormalize,
+    TopK,
+    argmax,
+    decode_multilabel,
+    sample,
+    threshold,
+    top_k,
+)
 
 __version__ = "0.1.0"
 
@@ -51,6 +59,7 @@ __all__ = [
     "examples",
     "images",
     "load_model",
+    "sample",
     "show_runtime",
     "supported_layers",
     "threshold",

@@ -28,6 +28,7 @@ __all__ = [
     "TopK",
     "argmax",
     "decode_multilabel",
+    "sample",
     "threshold",
     "top_k",
 ]
@@ -349,3 +350,55 @@ class Denormalize:
 
     def __repr__(self) -> str:
         return f"Denormalize(mean={self.offset.tolist()}, std={self.scale.tolist()})"
+
+
+def sample(
+    probs: ArrayLike,
+    temperature: float = 1.0,
+    rng: np.random.Generator | int | None = None,
+) -> Any:
+    """Draw one class per row from probabilities, for sequence generation.
+
+    `probs` holds non-negative scores over the last axis (a softmax output):
+    ``(classes,)`` gives an ``int``; ``(batch, classes)`` (the last step) or
+    ``(batch, steps, classes)`` (every step) give an int64 array of the
+    leading shape. Each row is renormalized first.
+
+    `temperature` reshapes the distribution as ``p ** (1 / temperature)``
+    (renormalized): below 1 it sharpens it, above 1 flattens it; 0 means
+    greedy (the most likely class, the lower index on ties).
+
+    `rng` is a ``numpy.random.Generator`` (or a seed for one); with a seeded
+    generator the draws are reproducible. One uniform number is drawn per row
+    in row-major order, so a row's class depends only on its probabilities
+    and on that number.
+
+    >>> rng = np.random.default_rng(0)
+    >>> sample(np.array([0.1, 0.0, 0.9]), temperature=0.5, rng=rng)
+    2
+    """
+    p = _scores(probs).astype(np.float64)
+    t = float(temperature)
+    if not np.isfinite(t) or t < 0:
+        raise InputValueError(f"temperature must be a finite number >= 0, received {temperature!r}")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise InputValueError("probs: expected finite, non-negative scores")
+    total = p.sum(axis=-1, keepdims=True)
+    if np.any(total <= 0):
+        raise InputValueError("probs: a row has no positive score to sample from")
+    if t == 0:
+        idx = np.argmax(p, axis=-1)
+    else:
+        # p ** (1/t) in the log domain, scaled by the row maximum so that small
+        # temperatures neither overflow nor underflow to an all-zero row.
+        with np.errstate(divide="ignore"):
+            logp = np.log(p / total) / t
+        w = np.exp(logp - logp.max(axis=-1, keepdims=True))
+        cdf = np.cumsum(w, axis=-1)
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        u = gen.random(p.shape[:-1])[..., None] * cdf[..., -1:]
+        idx = np.minimum((cdf <= u).sum(axis=-1), p.shape[-1] - 1)
+        # A zero-weight class is never drawn: (cdf <= u) counts past it only
+        # when u reaches the next positive weight.
+    idx = np.asarray(idx, dtype=np.int64)
+    return int(idx) if idx.ndim == 0 else idx
