@@ -34,8 +34,16 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import_s = time.perf_counter() - t
 
+    class DepthwiseConv2D(keras.layers.DepthwiseConv2D):
+        """tf_keras writes groups=1 into DepthwiseConv2D configs; Keras 3 refuses it."""
+
+        def __init__(self, *args, groups=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
     t = time.perf_counter()
-    model = keras.saving.load_model(model_path, compile=False)
+    model = keras.saving.load_model(
+        model_path, compile=False, custom_objects={"DepthwiseConv2D": DepthwiseConv2D}
+    )
     load_s = time.perf_counter() - t
 
     rows = np.load(input_path)

@@ -331,15 +331,19 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 
   py::class_<CompiledModel>(m, "CompiledModel")
-      .def(py::init([](const Graph& g, const std::string& isa, int num_threads, bool optimize) {
+      .def(py::init([](Graph& g, const std::string& isa, int num_threads, bool optimize,
+                       bool consume) {
              CompileOptions o;
              o.isa = isa;
              o.num_threads = num_threads;
              o.optimize = optimize;
-             return std::make_unique<CompiledModel>(g, o);
+             // consume: the caller is done with `g`; its weights move instead
+             // of being copied (the graph is left empty).
+             return consume ? std::make_unique<CompiledModel>(std::move(g), o)
+                            : std::make_unique<CompiledModel>(Graph(g), o);
            }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
-           py::arg("optimize") = true)
+           py::arg("optimize") = true, py::arg("consume") = false)
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")

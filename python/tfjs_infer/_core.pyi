@@ -39,8 +39,14 @@ class CompiledModel:
     """A graph after passes, with prepacked weights; run() is thread-safe."""
 
     def __init__(
-        self, graph: Graph, isa: str = "", num_threads: int = 0, optimize: bool = True
-    ) -> None: ...
+        self,
+        graph: Graph,
+        isa: str = "",
+        num_threads: int = 0,
+        optimize: bool = True,
+        consume: bool = False,
+    ) -> None:
+        """Compile `graph`; with consume=True its weights move into the model (graph left empty)."""
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
     def run1(self, x: np.ndarray) -> np.ndarray | list[np.ndarray]:

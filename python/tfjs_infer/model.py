@@ -127,7 +127,9 @@ class Model:
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
-        self._core = _core.CompiledModel(lowered.graph, isa=isa or "", num_threads=num_threads or 0)
+        self._core = _core.CompiledModel(
+            lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
+        )
         self._states = lowered.states
         self._state_values: list[np.ndarray] = []
         self._state_lock = threading.Lock()

@@ -217,7 +217,10 @@ def _decode_entry(entry: dict[str, Any], raw: bytes | memoryview, shape: tuple[i
     if quant is None:
         np_dtype = {"float32": "<f4", "int32": "<i4", "bool": "u1"}[dtype]
         arr = np.frombuffer(raw, dtype=np_dtype)
-        arr = arr.astype(np.float32 if dtype == "float32" else np.int32)
+        # Aligned float32/int32 data is used in place (a read-only view of the
+        # shards); the rest is converted (copied).
+        keep = arr.dtype != np.uint8 and arr.flags.aligned
+        arr = arr.astype(np.float32 if dtype == "float32" else np.int32, copy=not keep)
         return arr.reshape(shape)
     storage = quant["dtype"]
     if storage == "float16":
