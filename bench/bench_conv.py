@@ -10,9 +10,10 @@ of bench/make_bench_models.py (bench/.models/<name>/, needs TensorFlow:
 tfjs_infer loads the Keras model.h5 (the tensorflowjs conversion of
 MobileNetV1 cannot run as TF.js: TF.js ignores GlobalAveragePooling2D's
 keepdims, which keras.applications' MobileNet relies on); onnxruntime (CPU
-EP, same intra-op thread count, sequential) runs tf2onnx's export; TF.js runs the same model.json on its wasm backend in Node
-(bench/tfjs_wasm_bench.cjs, its own process) when NODE_PATH reaches
-@tensorflow/tfjs and @tensorflow/tfjs-backend-wasm.
+EP, same intra-op thread count, sequential) runs tf2onnx's export; TF.js runs
+the same model.json on its wasm backend in Node (bench/tfjs_wasm_bench.cjs,
+its own process) when NODE_PATH reaches @tensorflow/tfjs and
+@tensorflow/tfjs-backend-wasm.
 
 Outputs are checked against onnxruntime's before timing. Timing: medians over
 interleaved rounds (engines alternate, order reversed each round, so noise

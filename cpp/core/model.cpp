@@ -62,6 +62,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     fold_batch_norm(graph_);
     fuse_residual_adds(graph_);
     fuse_activations(graph_);
+    fuse_conv_chains(graph_);
   }
   ops_.reserve(graph_.nodes.size());
   for (OpNode& node : graph_.nodes) {

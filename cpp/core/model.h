@@ -100,6 +100,7 @@ void remove_identities(Graph& g);
 void fold_batch_norm(Graph& g);
 void fuse_residual_adds(Graph& g);
 void fold_pads_into_convs(Graph& g);
+void fuse_conv_chains(Graph& g);
 void fuse_activations(Graph& g);
 
 }  // namespace tfjs_infer

@@ -194,6 +194,100 @@ void fold_pads_into_convs(Graph& g) {
   }
 }
 
+namespace {
+
+// A conv2d that is a plain 1x1 stride-1 GEMM (no groups, pads or residual).
+bool is_pointwise_conv2d(const OpNode& n) {
+  if (n.type != "conv2d" || n.attr_int("groups", 1) != 1 || n.attr_int("has_residual", 0) ||
+      n.attr_str("padding", "valid") == "explicit" || n.outputs.size() != 1)
+    return false;
+  const WeightTensor* k = n.weight("kernel");
+  if (!k || k->shape.size() != 4 || k->shape[0] != 1 || k->shape[1] != 1) return false;
+  for (int64_t s : n.attr_ints("strides", {1, 1}))
+    if (s != 1) return false;
+  return true;
+}
+
+bool elementwise_activation(const OpNode& n) {
+  const std::string a = n.attr_str("activation", "linear");
+  return a != "softmax" && a != "log_softmax";
+}
+
+void move_stage_attrs(const OpNode& from, OpNode& to, const std::string& prefix) {
+  for (const char* key : {"activation", "act_alpha", "act_beta", "act_gamma"}) {
+    auto it = from.attrs.find(key);
+    if (it != from.attrs.end()) to.attrs[prefix + key] = it->second;
+  }
+}
+
+}  // namespace
+
+// [1x1 expand conv ->] depthwise -> 1x1 project conv (+ fused residual)
+// becomes one "conv_chain" op, which keeps the wide intermediate activations
+// in per-thread scratch (ops/conv_chain.cpp). Runs after the BatchNorm,
+// residual and activation folds, so each stage already carries its epilogue.
+void fuse_conv_chains(Graph& g) {
+  for (size_t next = 0; next < g.nodes.size();) {
+    const size_t i = next++;
+    const OpNode& d = g.nodes[i];
+    if (d.type != "depthwise_conv2d" || d.attr_int("depth_multiplier", 1) != 1 ||
+        !elementwise_activation(d) || d.inputs.size() != 1 || d.outputs.size() != 1 ||
+        use_count(g, d.outputs[0]) != 1)
+      continue;
+    const WeightTensor* dk = d.weight("kernel");
+    if (!dk || dk->shape.size() != 3) continue;
+    int p = -1;
+    for (size_t j = i + 1; j < g.nodes.size() && p < 0; ++j)
+      if (!g.nodes[j].inputs.empty() && g.nodes[j].inputs[0] == d.outputs[0])
+        p = static_cast<int>(j);
+    if (p < 0 || g.nodes[p].type != "conv2d" || g.nodes[p].attr_int("groups", 1) != 1 ||
+        g.nodes[p].attr_str("padding", "valid") == "explicit")
+      continue;
+    const OpNode& proj = g.nodes[p];
+    const WeightTensor* pk = proj.weight("kernel");
+    bool proj_ok = pk && pk->shape.size() == 4 && pk->shape[0] == 1 && pk->shape[1] == 1 &&
+                   pk->shape[2] == dk->shape[2];
+    for (int64_t s : proj.attr_ints("strides", {1, 1})) proj_ok = proj_ok && s == 1;
+    if (!proj_ok) continue;
+    const int e = producer_of(g, d.inputs[0]);
+    const bool expand = e >= 0 && is_pointwise_conv2d(g.nodes[e]) &&
+                        use_count(g, d.inputs[0]) == 1 && elementwise_activation(g.nodes[e]) &&
+                        g.nodes[e].weight("kernel")->shape[3] == dk->shape[2];
+    OpNode chain;
+    chain.type = "conv_chain";
+    chain.name = proj.name;
+    chain.inputs = {expand ? g.nodes[e].inputs[0] : d.inputs[0]};
+    if (proj.attr_int("has_residual", 0)) chain.inputs.push_back(proj.inputs[1]);
+    chain.outputs = proj.outputs;
+    chain.attrs["has_expand"] = int64_t{expand ? 1 : 0};
+    chain.attrs["has_residual"] = proj.attr_int("has_residual", 0);
+    for (const char* key : {"strides", "dilations", "padding", "pads"}) {
+      auto it = d.attrs.find(key);
+      if (it != d.attrs.end()) chain.attrs[key] = it->second;
+    }
+    move_stage_attrs(d, chain, "dw.");
+    move_stage_attrs(proj, chain, "");
+    auto take = [&](OpNode& from, const char* key, const char* as) {
+      auto it = from.weights.find(key);
+      if (it != from.weights.end()) chain.weights[as] = std::move(it->second);
+    };
+    if (expand) {
+      move_stage_attrs(g.nodes[e], chain, "expand.");
+      take(g.nodes[e], "kernel", "expand_kernel");
+      take(g.nodes[e], "bias", "expand_bias");
+    }
+    take(g.nodes[i], "kernel", "dw_kernel");
+    take(g.nodes[i], "bias", "dw_bias");
+    take(g.nodes[p], "kernel", "project_kernel");
+    take(g.nodes[p], "bias", "project_bias");
+    // The chain takes the project's place (all its inputs exist by then).
+    g.nodes[p] = std::move(chain);
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    if (expand) g.nodes.erase(g.nodes.begin() + e);
+    next = expand ? static_cast<size_t>(e) : i;  // the nodes after shifted down
+  }
+}
+
 void fuse_activations(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     OpNode& act = g.nodes[i];

@@ -650,6 +650,7 @@ void register_conv_ops(OpRegistry& r) {
   r["conv2d_transpose"] = factory<ConvTransposeOp, 2>();
   r["conv3d_transpose"] = factory<ConvTransposeOp, 3>();
   register_depthwise_ops(r);
+  register_conv_chain_ops(r);
 }
 
 }  // namespace tfjs_infer

@@ -81,7 +81,8 @@ inline bool has_padding(const ConvGeometry& g) {
 // per-thread scratch for this many and never run more tasks at once.
 int scratch_thread_slots();
 
-// Registered from register_conv_ops (depthwise.cpp).
+// Registered from register_conv_ops (depthwise.cpp, conv_chain.cpp).
 void register_depthwise_ops(OpRegistry& r);
+void register_conv_chain_ops(OpRegistry& r);
 
 }  // namespace tfjs_infer

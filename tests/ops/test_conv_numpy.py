@@ -470,3 +470,75 @@ def test_zero_padding_folds_into_valid_convolution(op):
     assert [o[1] for o in fused.ops()] == [op]
     assert [o[1] for o in plain.ops()] == ["pad", op]
     np.testing.assert_array_equal(fused.run([x])[0], plain.run([x])[0])
+
+
+@st.composite
+def chain_case(draw):
+    return {
+        "h": draw(st.integers(1, 23)),
+        "w": draw(st.integers(1, 23)),
+        "cin": draw(st.integers(1, 20)),
+        "e": draw(st.integers(1, 70)),
+        "cout": draw(st.integers(1, 20)),
+        "k": draw(st.sampled_from([1, 2, 3, 5])),
+        "s": draw(st.sampled_from([1, 2])),
+        "d": draw(st.sampled_from([1, 1, 2])),
+        "padding": draw(st.sampled_from(["same", "valid", "pad"])),
+        "expand": draw(st.booleans()),
+        "residual": draw(st.booleans()),
+        "acts": draw(st.tuples(*[st.sampled_from(["linear", "relu6", "tanh"])] * 3)),
+        "batch": draw(st.integers(1, 3)),
+        "threads": draw(st.sampled_from([1, 2])),
+        "seed": draw(st.integers(0, 2**31)),
+    }
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@SETTINGS
+@given(c=chain_case())
+def test_conv_chain_fusion_is_bitwise_invisible(isa, c):
+    """expand 1x1 -> (pad ->) depthwise -> project 1x1 (+ Add): the fused
+    "conv_chain" op gives exactly the bits of the three ops run one by one."""
+    if c["s"] > 1 and c["d"] > 1:
+        c["d"] = 1
+    ke = (c["k"] - 1) * c["d"] + 1
+    if c["padding"] != "same":
+        c["h"], c["w"] = max(c["h"], ke), max(c["w"], ke)
+    rng = np.random.default_rng(c["seed"])
+    cin = c["cin"] if c["expand"] else c["e"]
+    x = rand(rng, (c["batch"], c["h"], c["w"], cin))
+    g = _core.Graph()
+    xin = g.add_input("x", [None, c["h"], c["w"], cin], "float32")
+    v = xin
+    act = lambda a: {"activation": a}  # noqa: E731
+    if c["expand"]:
+        wk = {"kernel": rand(rng, (1, 1, cin, c["e"]), 0.5), "bias": rand(rng, (c["e"],))}
+        (v,) = g.add_op("conv2d", "expand", [v], act(c["acts"][0]), wk, 1)
+    if c["padding"] == "pad":
+        (v,) = g.add_op("pad", "pad", [v], {"begin": [1, 0, 0], "end": [0, 1, 0]}, {}, 1)
+    dw = {"kernel": rand(rng, (c["k"], c["k"], c["e"]), 0.5), "bias": rand(rng, (c["e"],))}
+    dattrs = {"strides": [c["s"]] * 2, "dilations": [c["d"]] * 2, **act(c["acts"][1])}
+    dattrs["padding"] = "same" if c["padding"] == "same" else "valid"
+    (v,) = g.add_op("depthwise_conv2d", "dw", [v], dattrs, dw, 1)
+    pw = {"kernel": rand(rng, (1, 1, c["e"], c["cout"]), 0.3), "bias": rand(rng, (c["cout"],))}
+    (y,) = g.add_op("conv2d", "project", [v], {}, pw, 1)
+    feeds = [x]
+    if c["residual"]:
+        pad = {"same": ["same"] * 2, "valid": ["valid"] * 2, "pad": [(1, 0), (0, 1)]}
+        shape = (
+            [None]
+            + [
+                pads_for(n, c["k"], c["s"], c["d"], pd)[2]
+                for n, pd in zip((c["h"], c["w"]), pad[c["padding"]])
+            ]
+            + [c["cout"]]
+        )
+        rin = g.add_input("r", shape, "float32")
+        (y,) = g.add_op("add", "add", [y, rin], {"same_shape": 1}, {}, 1)
+        feeds.append(rand(rng, (c["batch"], *shape[1:])))
+    (y,) = g.add_op("activation", "act", [y], act(c["acts"][2]), {}, 1)
+    g.set_outputs([y])
+    fused = _core.CompiledModel(g, isa=isa, num_threads=c["threads"])
+    plain = _core.CompiledModel(g, isa=isa, num_threads=1, optimize=False)
+    assert [o[1] for o in fused.ops()] == ["conv_chain"]
+    np.testing.assert_array_equal(fused.run(feeds)[0], plain.run(feeds)[0])

@@ -1,0 +1,270 @@
+// Op "conv_chain": [1x1 expand conv ->] depthwise conv -> 1x1 project conv
+// (+ residual), the MobileNet block, run band by band so the wide expanded
+// and depthwise activations live only in per-thread scratch (L2) instead of
+// making a round trip through memory. Built by passes.cpp from the three ops;
+// every output is bitwise what the three ops give one after the other (same
+// GEMM rows, same depthwise tap order), so the fusion is invisible.
+//
+// attrs: has_expand, has_residual; the depthwise geometry (strides,
+//        dilations, padding, pads); per stage activations "expand.activation",
+//        "dw.activation" (+ act_alpha/beta/gamma, same prefixes) and the
+//        project's under the plain names.
+// weights: expand_kernel (1, 1, cin, e) + expand_bias, dw_kernel (kh, kw, e)
+//          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
+//          optional).
+#include <algorithm>
+#include <cstring>
+
+#include "core/threading.h"
+#include "ops/activation.h"
+#include "ops/conv_geometry.h"
+#include "ops/registry.h"
+
+namespace tfjs_infer {
+
+namespace {
+
+// The attrs of one stage as a node parse_activation understands.
+OpNode stage_node(const OpNode& node, const std::string& prefix) {
+  OpNode s;
+  s.name = node.name;
+  s.type = node.type;
+  for (const char* key : {"activation", "act_alpha", "act_beta", "act_gamma"}) {
+    auto it = node.attrs.find(prefix + key);
+    if (it != node.attrs.end()) s.attrs[key] = it->second;
+  }
+  return s;
+}
+
+bool kernel_fuses(ActKind kind) {
+  return kind == ActKind::kLinear || kind == ActKind::kRelu || kind == ActKind::kRelu6;
+}
+
+class ConvChainOp final : public Op {
+ public:
+  ConvChainOp(const OpNode& node, const KernelTable& k)
+      : Op(node),
+        expand_act_(parse_activation(stage_node(node, "expand."))),
+        dw_act_(parse_activation(stage_node(node, "dw."))),
+        act_(parse_activation(node)) {
+    has_expand_ = node.attr_int("has_expand", 0) != 0;
+    residual_ = node.attr_int("has_residual", 0) != 0;
+    node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
+    if (expand_act_.row_op != RowOp::kNone || dw_act_.row_op != RowOp::kNone)
+      fail(ErrorKind::kInvalidModel, where() + ": inner stages cannot end in softmax");
+    const WeightTensor& dw = node.require_weight("dw_kernel", {-1, -1, -1});
+    geo_ = parse_conv_geometry(node, 2, {dw.shape[0], dw.shape[1]}, false);
+    e_ = dw.shape[2];
+    const WeightTensor& pk = node.require_weight("project_kernel", {1, 1, e_, -1});
+    cout_ = pk.shape[3];
+    if (has_expand_) {
+      const WeightTensor& ek = node.require_weight("expand_kernel", {1, 1, -1, e_});
+      cin_ = ek.shape[2];
+      expand_.reset(k.gemm_packed_b_size(cin_, e_));
+      k.gemm_pack_b(ek.f32.data(), cin_, e_, expand_.data());
+      copy_bias(node, "expand_bias", e_, expand_bias_);
+    } else {
+      cin_ = e_;
+    }
+    dw_w_.reset(dw.f32.size());
+    std::copy(dw.f32.begin(), dw.f32.end(), dw_w_.data());
+    copy_bias(node, "dw_bias", e_, dw_bias_);
+    project_.reset(k.gemm_packed_b_size(e_, cout_));
+    k.gemm_pack_b(pk.f32.data(), e_, cout_, project_.data());
+    copy_bias(node, "project_bias", cout_, project_bias_);
+    dw_fused_ = dw_act_.params;
+    if (!kernel_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
+  }
+
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    const Shape& s = in[0].shape;
+    if (in[0].dtype != DType::kFloat32) shape_error("expected a float32 input");
+    if (s.size() != 4 || s[3] != cin_)
+      shape_error("expected an input (N, H, W, " + std::to_string(cin_) + "), received " +
+                  shape_str(s));
+    Shape o = s;
+    for (int i = 1; i < 3; ++i) {
+      o[static_cast<size_t>(i)] = geo_.out_size(i, s[static_cast<size_t>(i)]);
+      if (o[static_cast<size_t>(i)] < 1)
+        shape_error("input " + shape_str(s) + " is smaller than the depthwise window");
+    }
+    o[3] = cout_;
+    if (residual_ && in[1].shape != o)
+      shape_error("fused residual of shape " + shape_str(in[1].shape) + " does not match " +
+                  shape_str(o));
+    return {{o, DType::kFloat32}};
+  }
+
+  size_t scratch_bytes(const std::vector<ValueType>& in) const override {
+    const Band b = band(in[0].shape);
+    return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(b.floats) * 4;
+  }
+
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const KernelTable& k = *ctx.kernels;
+    const Shape& s = in[0].shape;
+    const int64_t batch = s[0], h = s[1], w = s[2];
+    const int64_t oh = out[0].shape[1], ow = out[0].shape[2];
+    if (batch == 0) return;
+    const Band b = band(s);
+    const int64_t flops = 2 * batch * (has_expand_ ? h * w * cin_ * e_ : 0) +
+                          2 * batch * oh * ow * e_ * (geo_.kernel_volume() + cout_);
+    // Tasks are (image, chunk of output rows); several chunks per image only
+    // when there are fewer images than threads.
+    int threads = threads_for(ctx.num_threads, flops, batch * oh);
+    threads = std::min(threads, scratch_thread_slots());
+    const int64_t chunks = batch >= 2 * threads ? 1 : std::min<int64_t>(threads, oh);
+    const int64_t tasks = batch * chunks;
+    float* scratch = static_cast<float*>(ctx.scratch);
+    parallel_for(threads, threads, [&](int64_t t) {
+      float* ebuf = scratch + t * b.floats;
+      float* dbuf = ebuf + b.e_floats;
+      for (int64_t task = tasks * t / threads; task < tasks * (t + 1) / threads; ++task) {
+        const int64_t img = task / chunks, c = task % chunks;
+        const float* x = in[0].f32() + img * h * w * cin_;
+        float* y = out[0].f32() + img * oh * ow * cout_;
+        const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
+        run_rows(k, x, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf,
+                 dbuf);
+      }
+    });
+  }
+
+ private:
+  struct Band {
+    int64_t rows = 1;         // output rows per band
+    int64_t e_rows = 0;       // expanded input rows a band needs at most
+    int64_t e_floats = 0, floats = 0;
+  };
+
+  static void copy_bias(const OpNode& node, const char* key, int64_t n, Buffer<float>& dst) {
+    if (const WeightTensor* b = node.weight(key)) {
+      node.require_weight(key, {n});
+      dst.reset(static_cast<size_t>(n));
+      std::copy(b->f32.begin(), b->f32.end(), dst.data());
+    }
+  }
+
+  // Output rows per band: the expanded rows it reads plus its depthwise
+  // output fit in about 512 KiB, half of a core's L2.
+  Band band(const Shape& s) const {
+    const int64_t w = s[2], ow = geo_.out_size(2, w);
+    const int64_t in_row = w * e_, out_row = std::max<int64_t>(ow, 1) * e_;
+    constexpr int64_t kBudget = 512 * 1024 / 4;
+    Band b;
+    auto need = [&](int64_t rows) { return (rows - 1) * geo_.s[1] + geo_.k_eff(1); };
+    while (b.rows < s[1] && (need(b.rows + 1) * in_row + (b.rows + 1) * out_row) <= kBudget)
+      ++b.rows;
+    b.e_rows = has_expand_ ? need(b.rows) : 0;
+    b.e_floats = b.e_rows * in_row;
+    b.floats = b.e_floats + b.rows * out_row;
+    return b;
+  }
+
+  // Output rows [oy_begin, oy_end) of one image, band by band. Expanded rows
+  // shared by consecutive bands are moved, not recomputed.
+  void run_rows(const KernelTable& k, const float* x, const float* res, float* y, int64_t h,
+                int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end,
+                const Band& b, float* ebuf, float* dbuf) const {
+    const int64_t pad_top = geo_.pad_before(1, h), pad_left = geo_.pad_before(2, w);
+    const int64_t sh = geo_.s[1];
+    int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
+    for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
+      const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
+      const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
+      const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
+      const float* src = x + lo * w * cin_;
+      if (has_expand_) {
+        int64_t from = lo;
+        if (have_hi > lo && have_lo <= lo) {  // keep the overlap
+          std::memmove(ebuf, ebuf + (lo - have_lo) * w * e_,
+                       static_cast<size_t>((have_hi - lo) * w * e_) * sizeof(float));
+          from = have_hi;
+        }
+        if (hi > from) expand_rows(k, x + from * w * cin_, (hi - from) * w,
+                                   ebuf + (from - lo) * w * e_);
+        have_lo = lo;
+        have_hi = hi;
+        src = ebuf;
+      }
+      DepthwiseArgs a;
+      a.x = src;
+      a.w = dw_w_.data();
+      a.bias = dw_bias_.size() ? dw_bias_.data() : nullptr;
+      a.y = dbuf;
+      a.in_h = hi - lo;
+      a.in_w = w;
+      a.c = e_;
+      a.out_h = oy1 - oy0;
+      a.out_w = ow;
+      a.kh = geo_.k[1];
+      a.kw = geo_.k[2];
+      a.stride_h = sh;
+      a.stride_w = geo_.s[2];
+      a.dil_h = geo_.d[1];
+      a.dil_w = geo_.d[2];
+      // Band row 0 is output row oy0 and buffer row 0 is input row lo.
+      a.pad_top = pad_top + lo - oy0 * sh;
+      a.pad_left = pad_left;
+      a.row_begin = 0;
+      a.row_end = oy1 - oy0;
+      a.act = dw_fused_;
+      k.depthwise_f32(a);
+      const int64_t pixels = (oy1 - oy0) * ow;
+      if (!kernel_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
+      GemmArgs g;
+      g.m = pixels;
+      g.n = cout_;
+      g.k = e_;
+      g.a = dbuf;
+      g.lda = e_;
+      g.packed_b = project_.data();
+      g.c = y + oy0 * ow * cout_;
+      g.ldc = cout_;
+      g.n_begin = 0;
+      g.n_end = cout_;
+      g.bias = project_bias_.size() ? project_bias_.data() : nullptr;
+      g.residual = res ? res + oy0 * ow * cout_ : nullptr;
+      g.ldr = cout_;
+      g.act = act_.params;
+      k.gemm_f32(g);
+      if (act_.row_op != RowOp::kNone)
+        k.softmax_f32(g.c, pixels, cout_, act_.row_op == RowOp::kLogSoftmax ? 1 : 0);
+    }
+  }
+
+  void expand_rows(const KernelTable& k, const float* x, int64_t pixels, float* dst) const {
+    GemmArgs g;
+    g.m = pixels;
+    g.n = e_;
+    g.k = cin_;
+    g.a = x;
+    g.lda = cin_;
+    g.packed_b = expand_.data();
+    g.c = dst;
+    g.ldc = e_;
+    g.n_begin = 0;
+    g.n_end = e_;
+    g.bias = expand_bias_.size() ? expand_bias_.data() : nullptr;
+    g.act = expand_act_.params;
+    k.gemm_f32(g);
+  }
+
+  ConvGeometry geo_;
+  Activation expand_act_, dw_act_, act_;
+  ActParams dw_fused_;
+  bool has_expand_ = false, residual_ = false;
+  int64_t cin_ = 0, e_ = 0, cout_ = 0;
+  Buffer<float> expand_, expand_bias_, dw_w_, dw_bias_, project_, project_bias_;
+};
+
+}  // namespace
+
+void register_conv_chain_ops(OpRegistry& r) {
+  r["conv_chain"] = [](const OpNode& n, const KernelTable& k) {
+    return std::make_unique<ConvChainOp>(n, k);
+  };
+}
+
+}  // namespace tfjs_infer
