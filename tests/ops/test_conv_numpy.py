@@ -542,3 +542,23 @@ def test_conv_chain_fusion_is_bitwise_invisible(isa, c):
     plain = _core.CompiledModel(g, isa=isa, num_threads=1, optimize=False)
     assert [o[1] for o in fused.ops()] == ["conv_chain"]
     np.testing.assert_array_equal(fused.run(feeds)[0], plain.run(feeds)[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("k", [3, 5])
+@pytest.mark.parametrize(
+    "s,d",
+    [((1, 1), (2, 1)), ((1, 1), (1, 2)), ((1, 1), (2, 2)), ((2, 2), (1, 1)), ((2, 1), (1, 1))],
+)
+@pytest.mark.parametrize("c", [16, 37])
+def test_depthwise_kernel_paths(isa, k, s, d, c):
+    """Every SIMD path of the depthwise kernel (register-held K x K weights,
+    shared input columns for stride 1 and 2, 8/4/2/1-pixel groups, border
+    pixels) on a wide image, against numpy."""
+    rng = np.random.default_rng(k * 100 + c)
+    x = rand(rng, (2, 13, 29, c))
+    w = rand(rng, (k, k, c, 1), 0.4)
+    b = rand(rng, (c,))
+    attrs = {"strides": list(s), "dilations": list(d), "padding": "same", "activation": "relu6"}
+    got = run_op("depthwise_conv2d", x, attrs, {"kernel": w.reshape(k, k, c), "bias": b}, isa)
+    close(got, np.clip(ref_depthwise(x, w, b, s, d, "same"), 0, 6), k * k)

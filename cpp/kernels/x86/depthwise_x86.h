@@ -221,7 +221,7 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
   using F = typename V::F;
   constexpr int J = (G - 1) * S + K;  // input columns the G pixels read
   const int64_t C = a.c;
-  const int64_t row_step = a.in_w * C;
+  const int64_t row_step = a.dil_h * a.in_w * C;
   const float* base = x_row0 + ox * S * C + c;
   F acc[G];
 #pragma GCC unroll 8
