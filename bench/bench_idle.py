@@ -7,7 +7,10 @@ For each model and thread count, one interleaved run measures
 and prints idle/hot (targets: <= 1.15x at 1 thread, <= 1.3x at 2 threads) and
 hot(2 threads)/hot(1 thread) (target: <= 1.0 for small models).
 
-    python bench/bench_idle.py [--idle-ms 50] [--rounds 41]
+    python bench/bench_idle.py [--idle-ms 50] [--rounds 41] [--models "Dense 10->10,..."]
+                               [--bench-models mlp,mnist_cnn,lstm,text_cnn,mobilenet_v2]
+
+--bench-models adds models from bench/.models (bench/make_bench_models.py).
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def main() -> None:
     ap.add_argument("--idle-ms", type=float, default=50.0)
     ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--bench-models", default="")
     args = ap.parse_args()
     header()
     info = tfjs_infer.build_info()
@@ -77,7 +81,14 @@ def main() -> None:
             for threads in (1, 2):
                 m = tfjs_infer.load_model(Path(tmp) / str(i) / "model.json", num_threads=threads)
                 fns[(name, threads)] = lambda m=m, x=x: m.predict(x)
-    res = measure(fns, args.idle_ms / 1e3, args.rounds, 50)
+    for name in filter(None, args.bench_models.split(",")):
+        folder = Path(__file__).resolve().parent / ".models" / name
+        x = np.ascontiguousarray(np.load(folder / "input.npy")[:1])
+        for threads in (1, 2):
+            m = tfjs_infer.load_model(folder / "tfjs" / "model.json", num_threads=threads)
+            fns[(name, threads)] = lambda m=m, x=x: m.predict(x)
+        names.append(name)
+    res = measure(fns, args.idle_ms / 1e3, args.rounds, 20)
     print(
         f"\nbatch-1 predict, {args.rounds} interleaved rounds, "
         f"{args.idle_ms:g} ms idle before each 'idle' call"
