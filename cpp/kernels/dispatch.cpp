@@ -39,6 +39,9 @@ namespace {
     t.pool_f32 = &kernels::ns::pool_f32;                    \
     t.depthwise_f32 = &kernels::ns::depthwise_f32;          \
     t.rnn_gates_f32 = &kernels::ns::rnn_gates_f32;          \
+    t.rnn_gemv_packed_size = &kernels::ns::rnn_gemv_packed_size; \
+    t.rnn_gemv_pack = &kernels::ns::rnn_gemv_pack;          \
+    t.rnn_gemv_f32 = &kernels::ns::rnn_gemv_f32;            \
     return t;                                               \
   }()
 

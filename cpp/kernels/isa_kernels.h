@@ -19,6 +19,9 @@
   void pool_f32(const PoolArgs& args);                                         \
   void depthwise_f32(const DepthwiseArgs& args);                                \
   void rnn_gates_f32(const RnnGateArgs& args);                                  \
+  size_t rnn_gemv_packed_size(int64_t k, int64_t n);                            \
+  void rnn_gemv_pack(const float* b, int64_t k, int64_t n, float* packed);      \
+  void rnn_gemv_f32(const RnnGemvArgs& args);                                   \
   }
 
 TFJS_INFER_DECLARE_KERNELS(generic)

@@ -140,4 +140,19 @@ struct RnnGateArgs {
   int64_t lda = 0;
 };
 
+// One row's recurrent product for batch-1 latency: y[0:n] = (x[0:k] . B +
+// bias) + residual, B packed by rnn_gemv_pack into column blocks that are one
+// contiguous stream each (k rows of the block's columns), so the per-step read
+// of the whole recurrent kernel is sequential. Every y element starts at +0
+// and takes fma(x[kk], b[kk][j], acc) for kk = 0..k-1 in order, then the bias,
+// then the residual: the same bits as gemm_f32 of the same ISA gives the row.
+struct RnnGemvArgs {
+  int64_t k = 0, n = 0;
+  const float* x = nullptr;
+  const float* packed = nullptr;
+  const float* bias = nullptr;      // [n] or nullptr
+  const float* residual = nullptr;  // [n] or nullptr
+  float* y = nullptr;
+};
+
 }  // namespace tfjs_infer

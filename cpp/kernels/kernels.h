@@ -39,6 +39,11 @@ struct KernelTable {
   void (*depthwise_f32)(const DepthwiseArgs& args) = nullptr;
   // Gate math of one recurrent step (SimpleRNN, LSTM, GRU) over a row block.
   void (*rnn_gates_f32)(const RnnGateArgs& args) = nullptr;
+  // One row's recurrent product over a B packed in sequential column blocks
+  // (RnnGemvArgs); equal bit for bit to gemm_f32 on that row.
+  size_t (*rnn_gemv_packed_size)(int64_t k, int64_t n) = nullptr;  // in floats
+  void (*rnn_gemv_pack)(const float* b, int64_t k, int64_t n, float* packed) = nullptr;
+  void (*rnn_gemv_f32)(const RnnGemvArgs& args) = nullptr;
 };
 
 // The table for `isa`, or nullptr when it was not built or the CPU lacks it.

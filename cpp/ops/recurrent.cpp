@@ -72,6 +72,23 @@ ActParams parse_elementwise(const OpNode& node, const std::string& prefix, const
   return a.params;
 }
 
+// A recurrent kernel (u rows x cols) packed twice: for the GEMM (several batch
+// rows per step) and for the one-row GEMV (batch-1 latency: one sequential
+// stream per column block). Both give a row the same bits.
+struct RecurrentKernel {
+  int64_t rows = 0, cols = 0;
+  Buffer<float> gemm, gemv;
+
+  void pack(const KernelTable& k, const float* b, int64_t r, int64_t c) {
+    rows = r;
+    cols = c;
+    gemm.reset(k.gemm_packed_b_size(r, c));
+    k.gemm_pack_b(b, r, c, gemm.data());
+    gemv.reset(k.rnn_gemv_packed_size(r, c));
+    k.rnn_gemv_pack(b, r, c, gemv.data());
+  }
+};
+
 class RnnOp final : public Op {
  public:
   RnnOp(const OpNode& node, const KernelTable& k) : Op(node) {
@@ -132,13 +149,10 @@ class RnnOp final : public Op {
         std::copy_n(rec.f32.data() + r * gu, 2 * units_, zr.data() + r * 2 * units_);
         std::copy_n(rec.f32.data() + r * gu + 2 * units_, units_, hh.data() + r * units_);
       }
-      packed_u_.reset(k.gemm_packed_b_size(units_, 2 * units_));
-      k.gemm_pack_b(zr.data(), units_, 2 * units_, packed_u_.data());
-      packed_uh_.reset(k.gemm_packed_b_size(units_, units_));
-      k.gemm_pack_b(hh.data(), units_, units_, packed_uh_.data());
+      u_.pack(k, zr.data(), units_, 2 * units_);
+      uh_.pack(k, hh.data(), units_, units_);
     } else {
-      packed_u_.reset(k.gemm_packed_b_size(units_, gu));
-      k.gemm_pack_b(rec.f32.data(), units_, gu, packed_u_.data());
+      u_.pack(k, rec.f32.data(), units_, gu);
     }
     if (const WeightTensor* b = node.weight("bias")) {
       if (reset_after_) {
@@ -243,6 +257,25 @@ class RnnOp final : public Op {
     g.residual = residual;
     g.ldr = ldr;
     k.gemm_f32(g);
+  }
+
+  // c[0:m, 0:cols] = (a[0:m] . U + bias) + residual[0:m]: the one-row GEMV
+  // at batch 1, the GEMM otherwise (the same bits per row).
+  void matvec(const KernelTable& k, int64_t m, const float* a, const RecurrentKernel& w,
+              const float* bias, const float* residual, int64_t ldr, float* c, int64_t ldc) const {
+    if (m == 1) {
+      RnnGemvArgs g;
+      g.k = w.rows;
+      g.n = w.cols;
+      g.x = a;
+      g.packed = w.gemv.data();
+      g.bias = bias;
+      g.residual = residual;
+      g.y = c;
+      k.rnn_gemv_f32(g);
+      return;
+    }
+    gemm(k, m, a, w.rows, w.gemm.data(), w.cols, w.rows, bias, residual, ldr, c, ldc);
   }
 
   // Rows [r0, r1) through every step.
@@ -361,30 +394,29 @@ class RnnOp final : public Op {
     ga.ldp = gu;
     switch (cell_) {
       case Cell::kSimple:
-        gemm(k, nb, h, u, packed_u_.data(), u, u, nullptr, xw_t, ldx, pre, gu);
+        matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
         ga.kind = RnnGateKind::kSimple;
         break;
       case Cell::kLstm:
-        gemm(k, nb, h, u, packed_u_.data(), gu, u, nullptr, xw_t, ldx, pre, gu);
+        matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
         ga.kind = RnnGateKind::kLstm;
         ga.c = c;
         ga.ldc = u;
         break;
       case Cell::kGru:
         if (reset_after_) {
-          gemm(k, nb, h, u, packed_u_.data(), gu, u, bias_rec_.size() ? bias_rec_.data() : nullptr,
-               nullptr, 0, pre, gu);
+          matvec(k, nb, h, u_, bias_rec_.size() ? bias_rec_.data() : nullptr, nullptr, 0, pre, gu);
           ga.kind = RnnGateKind::kGruResetAfter;
           ga.x = xw_t;
           ga.ldx = ldx;
         } else {
-          gemm(k, nb, h, u, packed_u_.data(), 2 * u, u, nullptr, xw_t, ldx, pre, gu);
+          matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
           ga.kind = RnnGateKind::kGruZr;
           ga.aux = aux;
           ga.lda = u;
           gates(k, ga, nb, mask, r0, steps, t, all_keep);
           // Candidate: (r h) U_h + x_h, into pre[2u:3u]; z stays in pre[0:u].
-          gemm(k, nb, aux, u, packed_uh_.data(), u, u, nullptr, xw_t + 2 * u, ldx, pre + 2 * u, gu);
+          matvec(k, nb, aux, uh_, nullptr, xw_t + 2 * u, ldx, pre + 2 * u, gu);
           ga.kind = RnnGateKind::kGruH;
           ga.pre = pre + 2 * u;
           ga.aux = pre;
@@ -402,7 +434,8 @@ class RnnOp final : public Op {
   bool return_state_ = false, reverse_output_ = false, has_mask_ = false, has_states_ = false;
   MaskOutput mask_output_ = MaskOutput::kState;
   ActParams act_, ract_;
-  Buffer<float> packed_w_, packed_u_, packed_uh_, bias_in_, bias_rec_;
+  Buffer<float> packed_w_, bias_in_, bias_rec_;
+  RecurrentKernel u_, uh_;  // uh_: GRU reset_after=False only
 };
 
 }  // namespace

@@ -22,7 +22,7 @@ def test_shapes_and_types() -> None:
     assert tfjs_infer.sample(p[:, -1], rng=rng).shape == (4,)
     out = tfjs_infer.sample(p, rng=rng)
     assert out.shape == (4, 6) and out.dtype == np.int64
-    assert ((0 <= out) & (out < 9)).all()
+    assert ((out >= 0) & (out < 9)).all()
 
 
 def test_seeded_generator_is_reproducible() -> None:

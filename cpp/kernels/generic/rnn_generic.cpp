@@ -78,4 +78,39 @@ void rnn_gates_f32(const RnnGateArgs& a) {
   }
 }
 
+namespace {
+constexpr int64_t kGemvBlock = 8;  // columns per block, as the generic GEMM's panel
+}  // namespace
+
+size_t rnn_gemv_packed_size(int64_t k, int64_t n) {
+  return static_cast<size_t>((n + kGemvBlock - 1) / kGemvBlock * k * kGemvBlock);
+}
+
+// Block b holds columns [b B, b B + B) as k rows of B floats, zero padded.
+void rnn_gemv_pack(const float* b, int64_t k, int64_t n, float* packed) {
+  for (int64_t c0 = 0; c0 < n; c0 += kGemvBlock)
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < kGemvBlock; ++j) *packed++ = c0 + j < n ? b[kk * n + c0 + j] : 0.0f;
+}
+
+// Same arithmetic as the generic gemm_f32 on one row: acc += a * b in k order
+// (no contraction), then + bias, then + residual.
+void rnn_gemv_f32(const RnnGemvArgs& g) {
+  const float* blk = g.packed;
+  for (int64_t c0 = 0; c0 < g.n; c0 += kGemvBlock, blk += g.k * kGemvBlock) {
+    float acc[kGemvBlock] = {};
+    for (int64_t kk = 0; kk < g.k; ++kk) {
+      const float av = g.x[kk];
+      for (int64_t j = 0; j < kGemvBlock; ++j) acc[j] += av * blk[kk * kGemvBlock + j];
+    }
+    const int64_t cols = g.n - c0 < kGemvBlock ? g.n - c0 : kGemvBlock;
+    for (int64_t j = 0; j < cols; ++j) {
+      float v = acc[j];
+      if (g.bias) v += g.bias[c0 + j];
+      if (g.residual) v += g.residual[c0 + j];
+      g.y[c0 + j] = v;
+    }
+  }
+}
+
 }  // namespace tfjs_infer::kernels::generic

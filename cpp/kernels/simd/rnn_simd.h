@@ -11,6 +11,7 @@
 // Include only from one ISA's translation units; all in an anonymous namespace.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "kernels/kernel_args.h"
@@ -152,6 +153,51 @@ void rnn_gates(const RnnGateArgs& a) {
                   FixedAct<V, ActKind::kHardSigmoid>{a.ract});
   } else {
     gates_rows<V>(a, AnyAct<V>{a.act}, AnyAct<V>{a.ract});
+  }
+}
+
+// One-row recurrent product (RnnGemvArgs): column blocks of NB vectors, each
+// block one sequential stream of k rows, NB accumulators per block.
+template <class V, int NB>
+size_t gemv_packed_size(int64_t k, int64_t n) {
+  constexpr int64_t B = NB * V::kW;
+  return static_cast<size_t>((n + B - 1) / B * k * B);
+}
+
+template <class V, int NB>
+void gemv_pack(const float* b, int64_t k, int64_t n, float* packed) {
+  constexpr int64_t B = NB * V::kW;
+  for (int64_t c0 = 0; c0 < n; c0 += B)
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int64_t j = 0; j < B; ++j) *packed++ = c0 + j < n ? b[kk * n + c0 + j] : 0.0f;
+}
+
+template <class V, int NB>
+void gemv(const RnnGemvArgs& g) {
+  using F = typename V::F;
+  constexpr int64_t W = V::kW, B = NB * W;
+  const float* blk = g.packed;
+  for (int64_t c0 = 0; c0 < g.n; c0 += B, blk += g.k * B) {
+    F acc[NB];
+#pragma GCC unroll 16
+    for (int v = 0; v < NB; ++v) acc[v] = V::zero();
+    const float* p = blk;
+    for (int64_t kk = 0; kk < g.k; ++kk, p += B) {
+      const F xv = V::set1(g.x[kk]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NB; ++v) acc[v] = V::fmadd(xv, V::loadu(p + v * W), acc[v]);
+    }
+    // Epilogue as the GEMM's: (acc + bias) + residual.
+#pragma GCC unroll 16
+    for (int v = 0; v < NB; ++v) {
+      const int64_t off = c0 + v * W;
+      if (off >= g.n) break;
+      const int64_t left = g.n - off < W ? g.n - off : W;
+      F y = acc[v];
+      if (g.bias) y = V::add(y, load<V>(g.bias + off, left));
+      if (g.residual) y = V::add(y, load<V>(g.residual + off, left));
+      store<V>(g.y + off, y, left);
+    }
   }
 }
 
