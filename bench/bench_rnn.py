@@ -313,7 +313,7 @@ def bench(
     print(f"{'batch':>6} {'tfjs_infer':>12} {'onnxruntime':>12} {'ours/ort':>9} {'TF.js wasm':>12}")
     for batch in batches:
         xb = np.ascontiguousarray(np.resize(x, (batch, *x.shape[1:])))
-        cands = {"ours": lambda xb=xb: model.predict(xb, batch_size=batch)}
+        cands = {"ours": lambda xb=xb, batch=batch: model.predict(xb, batch_size=batch)}
         if ort is not None:
             np.testing.assert_allclose(
                 model.predict(xb, batch_size=batch), ort(xb), rtol=1e-4, atol=1e-5
