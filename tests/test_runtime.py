@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,20 @@ def test_pool_uses_its_workers() -> None:
     assert r["runs"] == [1] * 16
     assert set(r["worker"]) == {0, 1}
     assert len(set(r["thread"])) == 2
+
+
+def test_sleeping_workers_can_be_left_asleep() -> None:
+    # After idle the worker sleeps (it spins 200 us): a short call after idle
+    # leaves it asleep and runs every task on the caller; a call that may wake
+    # it gets its help (tasks of 2 ms: the woken worker arrives in time).
+    testing.pool_run(2, 2)
+    time.sleep(0.05)
+    r = testing.pool_run(8, 2, task_us=2000.0, keep_asleep=True)
+    assert r["runs"] == [1] * 8
+    assert set(r["worker"]) == {0}
+    time.sleep(0.05)
+    r = testing.pool_run(16, 2, task_us=2000.0)
+    assert set(r["worker"]) == {0, 1}
 
 
 def test_pool_nested_loop_runs_inline() -> None:

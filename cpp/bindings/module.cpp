@@ -234,13 +234,14 @@ py::object run_list(const CompiledModel& m, const py::list& arrays) {
 
 // Exercises the pool directly (tests): every task must run exactly once,
 // worker indices stay below `threads`, nested loops run inline.
-py::dict pool_run(int64_t tasks, int threads, double task_us, int nested) {
+py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool keep_asleep) {
   std::vector<int> runs(tasks, 0), worker(tasks, -1);
   std::vector<size_t> thread(tasks, 0);
   std::vector<std::atomic<int>> nested_runs(tasks);
   {
     py::gil_scoped_release nogil;
     reserve_threads(threads);
+    KeepSleepersAsleep keep(keep_asleep);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int w) {
       runs[t] += 1;
       worker[t] = w;
@@ -398,7 +399,7 @@ PYBIND11_MODULE(_core, m) {
   testing.def("workspaces_made", &workspaces_made,
               "Workspaces (arena + views) built so far by all models.");
   testing.def("pool_run", &pool_run, py::arg("tasks"), py::arg("threads"), py::arg("task_us") = 0.0,
-              py::arg("nested") = 0,
+              py::arg("nested") = 0, py::arg("keep_asleep") = false,
               "Runs parallel_for_indexed with the GIL released; returns per task (runs, worker, "
               "thread, nested runs).");
 }

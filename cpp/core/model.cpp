@@ -1,6 +1,7 @@
 #include "core/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 #include "core/threading.h"
@@ -13,6 +14,16 @@ constexpr size_t kAlign = 64;
 constexpr size_t kMaxPlans = 64;  // distinct input-shape sets kept; then the cache restarts
 constexpr size_t kNotPlanned = static_cast<size_t>(-1);
 constexpr size_t kRecentPlans = 4;  // compared on the hot path before the map
+// Calls further apart than this are "after idle"; shorter than kShortCallNs
+// they do not wake sleeping pool workers (see run()).
+constexpr int64_t kBurstGapNs = 1000000;
+constexpr int64_t kShortCallNs = 100000;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 }  // namespace
@@ -28,6 +39,8 @@ struct CompiledModel::Plan {
   size_t scratch_offset = 0;
 
   // Workspaces not in use; one per concurrent call at most.
+  // Typical duration of a call, nanoseconds (an average; racy updates are fine).
+  mutable std::atomic<int64_t> avg_run_ns{0};
   mutable std::mutex pool_mutex;
   mutable std::vector<std::unique_ptr<Workspace>> pool;
 };
@@ -331,6 +344,13 @@ void CompiledModel::run(const std::vector<TensorView>& inputs,
 void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* outputs) const {
   const int threads = num_threads_.load(std::memory_order_relaxed);
   reserve_threads(threads);  // a no-op unless this process was forked since load
+  // A short call after idle runs on the threads that are awake: waking a
+  // sleeping worker costs more than it could save. A burst of calls (or a
+  // long one) wakes them.
+  const int64_t start = now_ns();
+  const int64_t gap = start - last_call_ns_.exchange(start, std::memory_order_relaxed);
+  KeepSleepersAsleep keep(threads > 1 && gap > kBurstGapNs &&
+                          plan.avg_run_ns.load(std::memory_order_relaxed) < kShortCallNs);
 
   // Take a workspace from the plan's pool (or build one for a concurrent call).
   std::unique_ptr<Workspace> ws;
@@ -367,6 +387,10 @@ void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* o
     if (plan.output_copied[j])
       std::memcpy(outputs[j], ws->ptrs[graph_.outputs[j]],
                   static_cast<size_t>(num_elements(plan.types[graph_.outputs[j]].shape)) * 4);
+
+  const int64_t took = now_ns() - start;
+  const int64_t avg = plan.avg_run_ns.load(std::memory_order_relaxed);
+  plan.avg_run_ns.store(avg == 0 ? took : avg + (took - avg) / 8, std::memory_order_relaxed);
 
   std::lock_guard<std::mutex> lock(plan.pool_mutex);
   plan.pool.push_back(std::move(ws));

@@ -81,6 +81,7 @@ class CompiledModel {
   const KernelTable* kernels_;
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
+  mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()
   std::vector<OpPtr> ops_;
   std::vector<int> last_use_;  // per value: index of the last op reading it
 

@@ -108,6 +108,8 @@ void wake(Worker& w) {
 // Set on pool workers, and on a caller while its job runs: a nested
 // parallel_for on such a thread runs inline.
 thread_local bool tls_in_pool = false;
+// Set by KeepSleepersAsleep.
+thread_local bool tls_keep_asleep = false;
 
 class Pool {
  public:
@@ -150,6 +152,7 @@ class Pool {
     ticket_.store(uint64_t{gen} << 32, std::memory_order_release);
     for (int i = 0; i < helpers; ++i) {
       Worker& w = *workers_[i].load(std::memory_order_acquire);
+      if (tls_keep_asleep && w.sleeping.load(std::memory_order_relaxed)) continue;
       w.seq.store(gen, std::memory_order_seq_cst);
       if (w.sleeping.load(std::memory_order_seq_cst)) {
         caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
@@ -296,6 +299,12 @@ void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx) {
                   &c);
 }
 }  // namespace detail
+
+KeepSleepersAsleep::KeepSleepersAsleep(bool on) : previous_(tls_keep_asleep) {
+  tls_keep_asleep = on;
+}
+
+KeepSleepersAsleep::~KeepSleepersAsleep() { tls_keep_asleep = previous_; }
 
 void reserve_threads(int threads) { Pool::get().reserve(threads - 1); }
 

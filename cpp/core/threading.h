@@ -56,6 +56,21 @@ void parallel_for(int64_t tasks, int threads, Fn&& fn) {
   parallel_for_indexed(tasks, threads, [&fn](int64_t t, int) { fn(t); });
 }
 
+// While alive, parallel loops on this thread leave sleeping workers asleep
+// (awake, spinning ones still help) when `on`. For a short call after idle:
+// waking a worker costs the caller a syscall (7-20 us on VMs) and the worker
+// arrives too late to take a share of a call that lasts only tens of us.
+class KeepSleepersAsleep {
+ public:
+  explicit KeepSleepersAsleep(bool on);
+  ~KeepSleepersAsleep();
+  KeepSleepersAsleep(const KeepSleepersAsleep&) = delete;
+  KeepSleepersAsleep& operator=(const KeepSleepersAsleep&) = delete;
+
+ private:
+  bool previous_;
+};
+
 // Starts pool workers now (at model load) so that `threads` threads can run a
 // loop; never shrinks. Cheap when they already exist.
 void reserve_threads(int threads);
