@@ -42,7 +42,8 @@
 
 namespace tfjs_infer {
 
-void register_sequence_ops(OpRegistry& r);  // sequence_ops.cpp
+void register_sequence_ops(OpRegistry& r);   // sequence_ops.cpp
+void register_conv_lstm_ops(OpRegistry& r);  // conv_lstm.cpp
 
 namespace {
 
@@ -443,6 +444,7 @@ class RnnOp final : public Op {
 void register_recurrent_ops(OpRegistry& r) {
   r["rnn"] = [](const OpNode& n, const KernelTable& k) { return std::make_unique<RnnOp>(n, k); };
   register_sequence_ops(r);
+  register_conv_lstm_ops(r);
 }
 
 }  // namespace tfjs_infer

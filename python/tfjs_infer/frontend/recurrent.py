@@ -1,6 +1,7 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU, the generic RNN layer with
-SimpleRNNCell / LSTMCell / GRUCell / StackedRNNCells, plus the sequence
-helpers Masking and the masked global average (used by pooling).
+SimpleRNNCell / LSTMCell / GRUCell / StackedRNNCells, ConvLSTM2D, plus the
+sequence helpers: Masking, Keras 3 mask graphs (keras.ops on masks) and the
+masked global average (used by pooling).
 
 Semantics (TFJS-FORMAT.md 5.3 "Recurrent", 5.5, pitfalls 3, 4, 8, 15):
 - gate blocks i f c o (LSTM) and z r h (GRU); GRU reset_after=True keeps a
@@ -403,6 +404,100 @@ def lower_rnn_layer(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if layer.config_bool("return_state", False):
         return [y, *states]
     return [y]
+
+
+@lowering("ConvLSTM2D")
+def lower_conv_lstm2d(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """ConvLSTM2D: the input convolution of every step as one "conv2d" over the
+    (N*T, H, W, C) folding, then the "conv_lstm2d" recurrence (the state is
+    convolved with 'same' padding, stride 1, as TF.js and Keras do)."""
+    from .conv import _Conv
+
+    x = layer.inputs[0]
+    conv = _Conv(layer, 2, allow_causal=False)
+    if conv.channels_first:
+        raise layer.unsupported("data_format='channels_first'")
+    if len(x.shape) != 5 or x.shape[-1] is None:
+        raise layer.error(
+            f"expected an input (batch, steps, h, w, channels), received {fmt_shape(x.shape)}"
+        )
+    if layer_mask(layer) is not None:
+        raise layer.unsupported("a masked input")
+    filters = layer.config_int("filters", minimum=1)
+    cin = x.shape[-1]
+    kh, kw = conv.kernel_size
+    kernel = layer.weight("kernel", shape=(kh, kw, cin, 4 * filters), index=0)
+    rec = layer.weight("recurrent_kernel", shape=(kh, kw, filters, 4 * filters), index=1)
+    bias = layer.weight("bias", shape=(4 * filters,), index=2) if conv.use_bias else None
+    act = activation_attrs(layer.config.get("activation", "tanh"), layer.semantics, layer)
+    default = "hard_sigmoid" if layer.semantics == "tfjs" else "sigmoid"
+    ract = activation_attrs(
+        layer.config.get("recurrent_activation", default), layer.semantics, layer
+    )
+    opts = rnn_options(layer)
+    want_states = layer.config_bool("return_state", False)
+    ho, wo = conv.out_spatial(x.shape[2:4])
+    folded = b.op("time_fold", layer.name + "/fold", [x], shape=(None, *x.shape[2:]))
+    xw = b.op(
+        "conv2d",
+        layer.name + "/input_conv",
+        [folded],
+        attrs=conv.attrs(groups=1),
+        weights={"kernel": kernel, "bias": bias},
+        shape=(None, ho, wo, 4 * filters),
+    )
+    xw = b.op(
+        "time_unfold",
+        layer.name + "/unfold",
+        [xw, x],
+        shape=(x.shape[0], x.shape[1], ho, wo, 4 * filters),
+    )
+    states = initial_states(layer)
+    state_shape = (x.shape[0], ho, wo, filters)
+    slots = []
+    if not states and opts.stateful:
+        batch = _stateful_batch(layer, b)
+        slots = [
+            b.state_input(f"{layer.name}/state_{j}", (None, ho, wo, filters), batch)
+            for j in range(2)
+        ]
+        states = [s.input for s in slots]
+    if states and len(states) != 2:
+        raise layer.error(f"expects 2 initial states (h, c), received {len(states)}")
+    attrs = {
+        "filters": filters,
+        "kernel_size": [kh, kw],
+        **act,
+        "recurrent_activation": ract["activation"],
+        **{f"ract_{k[4:]}": v for k, v in ract.items() if k.startswith("act_")},
+        "go_backwards": int(opts.go_backwards),
+        "return_sequences": int(opts.return_sequences),
+        "return_state": int(want_states or bool(slots)),
+    }
+    out_shape = (x.shape[0], x.shape[1], ho, wo, filters) if opts.return_sequences else state_shape
+    inputs = [xw, *states]
+    if attrs["return_state"]:
+        y, h, c = b.op(
+            "conv_lstm2d",
+            layer,
+            inputs,
+            attrs=attrs,
+            weights={"recurrent_kernel": rec},
+            shapes=[out_shape, state_shape, state_shape],
+        )
+        for slot, t in zip(slots, (h, c)):
+            slot.output = t
+        return [y, h, c] if want_states else [y]
+    return [
+        b.op(
+            "conv_lstm2d",
+            layer,
+            inputs,
+            attrs=attrs,
+            weights={"recurrent_kernel": rec},
+            shape=out_shape,
+        )
+    ]
 
 
 # -- masks --------------------------------------------------------------------------
