@@ -149,7 +149,11 @@ void gemm_parallel(const KernelTable& k, GemmArgs g, int threads) {
   // thread streams only its share of B. Otherwise rows, when there are enough.
   const int64_t n = g.n_end - n_begin;
   const bool split_rows = panels < threads || (m >= n && m >= 4 * threads);
-  const int64_t tasks = split_rows ? std::min<int64_t>(threads, m) : threads;
+  // A few tasks per thread: the pool hands them out as threads arrive, so a
+  // late worker (a busy core) costs little. Row tasks keep >= 64 rows so B is
+  // not streamed too often; column tasks are whole panel groups.
+  const int64_t tasks = split_rows ? std::max<int64_t>(1, std::min<int64_t>(4 * threads, m / 64))
+                                   : std::min<int64_t>(panels, 2 * threads);
   parallel_for(tasks, threads, [&](int64_t t) {
     GemmArgs a = g;
     if (split_rows) {
@@ -277,15 +281,19 @@ class ConvOp final : public Op {
     const auto dims_in = spatial_dims(in[0].shape, geo_.rank);
     const auto dims_out = spatial_dims(out[0].shape, geo_.rank);
     float* scratch = static_cast<float*>(ctx.scratch);
-    parallel_for(threads, threads, [&](int64_t t) {
-      float* buf = scratch + t * tm * kg_;
+    // A few tasks per thread, taken by whichever worker is free (the scratch
+    // slot is the worker's): runs of whole tiles, or blocks of columns.
+    const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
+                                     : std::min<int64_t>(tiles, 4 * threads);
+    parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
+      float* buf = scratch + worker * tm * kg_;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
       if (split_cols) {
-        n0 = panels * t / threads * nr;
-        n1 = std::min(cout_g_, panels * (t + 1) / threads * nr);
+        n0 = panels * t / tasks * nr;
+        n1 = std::min(cout_g_, panels * (t + 1) / tasks * nr);
       } else {
-        t0 = tiles * t / threads;
-        t1 = tiles * (t + 1) / threads;
+        t0 = tiles * t / tasks;
+        t1 = tiles * (t + 1) / tasks;
       }
       if (n1 <= n0) return;
       for (int64_t tile = t0; tile < t1; ++tile) {
@@ -542,6 +550,7 @@ class ConvTransposeOp final : public Op {
     const int64_t out_rows = dout[0] * dout[1];
     const int gather_threads =
         threads_for(ctx.num_threads, m_out * geo_.kernel_volume() * cout_, out_rows);
+    const int64_t gather_tasks = std::min<int64_t>(out_rows, 4 * gather_threads);
     for (int64_t img = 0; img < batch; ++img) {
       const float* x = in[0].f32() + img * m_in * cin_;
       float* y = out[0].f32() + img * m_out * cout_;
@@ -559,8 +568,8 @@ class ConvTransposeOp final : public Op {
         a.n_end = cols_;
         gemm_parallel(k, a, gemm_threads);
       }
-      parallel_for(gather_threads, gather_threads, [&](int64_t t) {
-        const int64_t r0 = out_rows * t / gather_threads, r1 = out_rows * (t + 1) / gather_threads;
+      parallel_for(gather_tasks, gather_threads, [&](int64_t t) {
+        const int64_t r0 = out_rows * t / gather_tasks, r1 = out_rows * (t + 1) / gather_tasks;
         for (int64_t r = r0; r < r1; ++r) gather_row(col, di, dout, pb, r, y);
         float* rows = y + r0 * dout[2] * cout_;
         const int64_t n = (r1 - r0) * dout[2];

@@ -110,24 +110,23 @@ class ConvChainOp final : public Op {
     const Band b = band(s);
     const int64_t flops = 2 * batch * (has_expand_ ? h * w * cin_ * e_ : 0) +
                           2 * batch * oh * ow * e_ * (geo_.kernel_volume() + cout_);
-    // Tasks are (image, chunk of output rows); several chunks per image only
-    // when there are fewer images than threads.
+    // Tasks are (image, chunk of output rows), taken by workers as they come
+    // (scratch is per worker); an image is cut into chunks (each recomputing
+    // a halo of expanded rows) only when there are few images per thread.
     int threads = threads_for(ctx.num_threads, flops, batch * oh);
     threads = std::min(threads, scratch_thread_slots());
-    const int64_t chunks = batch >= 2 * threads ? 1 : std::min<int64_t>(threads, oh);
+    const int64_t chunks =
+        threads == 1 || batch >= 4 * threads ? 1 : std::min<int64_t>(2 * threads, oh);
     const int64_t tasks = batch * chunks;
     float* scratch = static_cast<float*>(ctx.scratch);
-    parallel_for(threads, threads, [&](int64_t t) {
-      float* ebuf = scratch + t * b.floats;
+    parallel_for_indexed(tasks, threads, [&](int64_t task, int worker) {
+      float* ebuf = scratch + worker * b.floats;
       float* dbuf = ebuf + b.e_floats;
-      for (int64_t task = tasks * t / threads; task < tasks * (t + 1) / threads; ++task) {
-        const int64_t img = task / chunks, c = task % chunks;
-        const float* x = in[0].f32() + img * h * w * cin_;
-        float* y = out[0].f32() + img * oh * ow * cout_;
-        const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-        run_rows(k, x, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf,
-                 dbuf);
-      }
+      const int64_t img = task / chunks, c = task % chunks;
+      const float* x = in[0].f32() + img * h * w * cin_;
+      float* y = out[0].f32() + img * oh * ow * cout_;
+      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
+      run_rows(k, x, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf);
     });
   }
 

@@ -122,9 +122,11 @@ class DepthwiseOp final : public Op {
     const int64_t rows = batch * dout[1];
     const int64_t work = 2 * batch * out_pixels * cout_ * geo_.kernel_volume();
     const int threads = threads_for(ctx.num_threads, work, rows);
+    // A few blocks per thread, so a worker that wakes late takes fewer.
+    const int64_t tasks = threads == 1 ? 1 : std::min<int64_t>(rows, 4 * threads);
     float* y = out[0].f32();
-    parallel_for(threads, threads, [&](int64_t t) {
-      const int64_t r0 = rows * t / threads, r1 = rows * (t + 1) / threads;
+    parallel_for(tasks, threads, [&](int64_t t) {
+      const int64_t r0 = rows * t / tasks, r1 = rows * (t + 1) / tasks;
       for (int64_t r = r0; r < r1;) {
         const int64_t img = r / dout[1];
         const int64_t row_end = std::min(r1, (img + 1) * dout[1]);
