@@ -18,18 +18,26 @@ def header() -> None:
     import tfjs_infer
 
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"python {platform.python_version()}, numpy {np.__version__}, tfjs_infer {tfjs_infer.__version__}")
+    print(
+        f"python {platform.python_version()}, numpy {np.__version__}, "
+        f"tfjs_infer {tfjs_infer.__version__}"
+    )
     info = tfjs_infer.build_info()
-    print(f"tfjs_infer: isa={info['isa_selected']} (available {info['isas_available']}), "
-          f"openmp={info['openmp']}, cores={os.cpu_count()}")
+    print(
+        f"tfjs_infer: isa={info['isa_selected']} (available {info['isas_available']}), "
+        f"openmp={info['openmp']}, cores={os.cpu_count()}"
+    )
     try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
         print(f"cpu: {cpu}")
     except (OSError, StopIteration):
         pass
 
 
-def write_dense_model(folder: Path, sizes: list[int], acts: list[str], seed: int = 0) -> dict[str, np.ndarray]:
+def write_dense_model(
+    folder: Path, sizes: list[int], acts: list[str], seed: int = 0
+) -> dict[str, np.ndarray]:
     """Write a Sequential Dense stack as TF.js model.json + weights.bin; return the weights."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -59,7 +67,6 @@ def write_dense_model(folder: Path, sizes: list[int], acts: list[str], seed: int
 def onnx_dense_session(weights: dict[str, np.ndarray], acts: list[str], threads: int):
     """The same Dense stack as an ONNX model in onnxruntime, or None if not installed."""
     try:
-        import onnx
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
@@ -72,16 +79,23 @@ def onnx_dense_session(weights: dict[str, np.ndarray], acts: list[str], threads:
         inits += [numpy_helper.from_array(w, f"{name}_w"), numpy_helper.from_array(b, f"{name}_b")]
         out = f"h{i}"
         nodes.append(helper.make_node("Gemm", [prev, f"{name}_w", f"{name}_b"], [out + "_pre"]))
-        op = {"relu": "Relu", "softmax": "Softmax", "sigmoid": "Sigmoid", "tanh": "Tanh"}.get(acts[i])
+        op = {"relu": "Relu", "softmax": "Softmax", "sigmoid": "Sigmoid", "tanh": "Tanh"}.get(
+            acts[i]
+        )
         if op is None:
             nodes.append(helper.make_node("Identity", [out + "_pre"], [out]))
         else:
-            nodes.append(helper.make_node(op, [out + "_pre"], [out], **({"axis": -1} if op == "Softmax" else {})))
+            nodes.append(
+                helper.make_node(
+                    op, [out + "_pre"], [out], **({"axis": -1} if op == "Softmax" else {})
+                )
+            )
         prev = out
     k = weights[f"{names[0]}/kernel"].shape[0]
     n = weights[f"{names[-1]}/kernel"].shape[1]
     graph = helper.make_graph(
-        nodes, "mlp",
+        nodes,
+        "mlp",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, k])],
         [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [None, n])],
         inits,
@@ -96,7 +110,9 @@ def onnx_dense_session(weights: dict[str, np.ndarray], acts: list[str], threads:
     return lambda x: sess.run(None, {"x": x})[0]
 
 
-def interleaved(candidates: dict[str, Callable[[], object]], rounds: int, inner: int) -> dict[str, float]:
+def interleaved(
+    candidates: dict[str, Callable[[], object]], rounds: int, inner: int
+) -> dict[str, float]:
     """Median seconds per call for each candidate, interleaving candidates every
     round and reversing their order each round so machine noise hits all alike."""
     names = list(candidates)

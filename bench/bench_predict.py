@@ -22,17 +22,24 @@ def _flops(sizes: list[int]) -> int:
     return sum(2 * k * n for k, n in zip(sizes[:-1], sizes[1:]))
 
 
-def bench_model(title: str, sizes: list[int], acts: list[str], folder: Path, threads: int, rounds: int) -> None:
+def bench_model(
+    title: str, sizes: list[int], acts: list[str], folder: Path, threads: int, rounds: int
+) -> None:
     weights = write_dense_model(folder, sizes, acts)
     model = tfjs_infer.load_model(folder / "model.json", num_threads=threads)
     ort = onnx_dense_session(weights, acts, threads)
     print(f"\n{title} ({'-'.join(map(str, sizes))}), {threads} thread(s)")
-    print(f"{'batch':>6} {'tfjs_infer predict':>20} {'onnxruntime':>14} {'ratio ours/ort':>15} {'ours GFLOP/s':>13}")
+    print(
+        f"{'batch':>6} {'tfjs_infer predict':>20} {'onnxruntime':>14} "
+        f"{'ratio ours/ort':>15} {'ours GFLOP/s':>13}"
+    )
     for batch in (1, 256):
         x = np.random.default_rng(batch).standard_normal((batch, sizes[0])).astype(np.float32)
-        cands = {"ours": lambda x=x: model.predict(x, batch_size=batch)}
+        cands = {"ours": lambda x=x, batch=batch: model.predict(x, batch_size=batch)}
         if ort is not None:
-            np.testing.assert_allclose(model.predict(x, batch_size=batch), ort(x), rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(
+                model.predict(x, batch_size=batch), ort(x), rtol=1e-4, atol=1e-5
+            )
             cands["ort"] = lambda x=x: ort(x)
         inner = 200 if batch == 1 else 5
         t = interleaved(cands, rounds, inner)
@@ -73,13 +80,28 @@ def main() -> None:
         model = tfjs_infer.load_model(tfjs_infer.examples.digits_path(), num_threads=args.threads)
         x, _ = tfjs_infer.examples.digits_samples()
         x256 = np.resize(x, (256, x.shape[1])).astype(np.float32)
-        t = interleaved({"b1": lambda: model.predict(x[:1]), "b256": lambda: model.predict(x256, batch_size=256)},
-                        args.rounds, 50)
+        t = interleaved(
+            {
+                "b1": lambda: model.predict(x[:1]),
+                "b256": lambda: model.predict(x256, batch_size=256),
+            },
+            args.rounds,
+            50,
+        )
         fl = _flops([64, 64, 10])
         print(f"\ndigits example (64-64-10), {args.threads} thread(s)")
-        print(f"  batch 1: {t['b1'] * 1e6:.1f} us; batch 256: {t['b256'] * 1e6:.1f} us "
-              f"({fl * 256 / t['b256'] / 1e9:.1f} GFLOP/s)")
-        bench_model("MLP", [784, 512, 512, 10], ["relu", "relu", "softmax"], tmp / "mlp", args.threads, args.rounds)
+        print(
+            f"  batch 1: {t['b1'] * 1e6:.1f} us; batch 256: {t['b256'] * 1e6:.1f} us "
+            f"({fl * 256 / t['b256'] / 1e9:.1f} GFLOP/s)"
+        )
+        bench_model(
+            "MLP",
+            [784, 512, 512, 10],
+            ["relu", "relu", "softmax"],
+            tmp / "mlp",
+            args.threads,
+            args.rounds,
+        )
         bench_overhead(tmp / "small", args.threads, args.rounds)
 
 

@@ -77,10 +77,10 @@ int main(int argc, char** argv) {
   }
   const char* spin = std::getenv("GOMP_SPINCOUNT");
   const char* policy = std::getenv("OMP_WAIT_POLICY");
-  std::printf("%d threads, %d tasks of %.0f us, %d ms idle, %d rounds (GOMP_SPINCOUNT=%s, "
-              "OMP_WAIT_POLICY=%s)\n",
-              threads, threads, task_us, idle_ms, rounds, spin ? spin : "unset",
-              policy ? policy : "unset");
+  std::printf(
+      "%d threads, %d tasks of %.0f us, %d ms idle, %d rounds (GOMP_SPINCOUNT=%s, "
+      "OMP_WAIT_POLICY=%s)\n",
+      threads, threads, task_us, idle_ms, rounds, spin ? spin : "unset", policy ? policy : "unset");
   for (int k = 0; k < 2; ++k)
     std::printf("  %-16s hot median %8.1f us  p90 %8.1f | after idle median %8.1f us  p90 %8.1f\n",
                 names[k], median(hot[k]), p90(hot[k]), median(idle[k]), p90(idle[k]));

@@ -46,7 +46,7 @@ from pathlib import Path
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 SEED = 1234
 N_SAMPLES = 360  # held-out samples (20 % of the 1797 digits)
@@ -62,8 +62,12 @@ def import_tensorflowjs():
     are not needed to convert a Keras ``.h5`` file (and no TFDF build matches
     TF 2.21), so empty placeholder modules stand in for them when missing.
     """
-    for name in ("tensorflow_decision_forests", "jax", "jax.experimental",
-                 "jax.experimental.jax2tf"):
+    for name in (
+        "tensorflow_decision_forests",
+        "jax",
+        "jax.experimental",
+        "jax.experimental.jax2tf",
+    ):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -71,19 +75,20 @@ def import_tensorflowjs():
     sys.modules["jax.experimental"].jax2tf = sys.modules["jax.experimental.jax2tf"]
     import tensorflowjs
     from tensorflowjs.converters import converter
+
     return tensorflowjs, converter
 
 
 def main() -> None:
     import tensorflow as tf
+    import tf_keras
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
-    import tf_keras
-
     keras = tf.keras
     assert keras.__name__.startswith("tf_keras"), (
-        "set TF_USE_LEGACY_KERAS=1 so that tf.keras is tf_keras (Keras 2)")
+        "set TF_USE_LEGACY_KERAS=1 so that tf.keras is tf_keras (Keras 2)"
+    )
     tfjs, converter = import_tensorflowjs()
 
     keras.utils.set_random_seed(SEED)
@@ -93,7 +98,8 @@ def main() -> None:
     x = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
-        x, y, test_size=N_SAMPLES, random_state=SEED, stratify=y)
+        x, y, test_size=N_SAMPLES, random_state=SEED, stratify=y
+    )
 
     model = keras.Sequential(
         [
@@ -104,8 +110,11 @@ def main() -> None:
         ],
         name="digits_mlp",
     )
-    model.compile(optimizer=keras.optimizers.Adam(1e-2),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-2),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x_train, y_train, epochs=40, batch_size=32, shuffle=True, verbose=0)
 
     probs = model.predict(x_test, batch_size=32, verbose=0).astype(np.float32)
@@ -120,29 +129,35 @@ def main() -> None:
         h5_path = os.path.join(tmp, "digits.h5")
         model.save(h5_path, save_format="h5", include_optimizer=False)
         converter.dispatch_keras_h5_to_tfjs_layers_model_conversion(
-            h5_path, output_dir=str(OUT_DIR))
+            h5_path, output_dir=str(OUT_DIR)
+        )
 
     np.savez_compressed(OUT_DIR / "samples.npz", x=x_test, y=y_test, keras_probs=probs)
     info = {
         "labels": [str(i) for i in range(10)],
         "keras_accuracy": accuracy,
         "keras_predictions_sha": pred_sha,
-        "keras_predictions_sha_of": "sha256 of argmax(keras_probs, axis=1) as little-endian int32 bytes",
-        "num_samples": int(len(y_test)),
+        "keras_predictions_sha_of": (
+            "sha256 of argmax(keras_probs, axis=1) as little-endian int32 bytes"
+        ),
+        "num_samples": len(y_test),
         "description": (
             "8x8 handwritten digits classifier (scikit-learn load_digits), "
             "Dense(64, relu) -> Dropout(0.2) -> Dense(10, softmax), trained with "
             f"tf_keras {tf_keras.__version__} (seed {SEED}) on {len(y_train)} digits and "
             f"converted by tensorflowjs {tfjs.__version__}; samples.npz holds "
-            f"{len(y_test)} held-out digits"),
+            f"{len(y_test)} held-out digits"
+        ),
         "input_scaling": "x / 16",
     }
     (OUT_DIR / "example.json").write_text(json.dumps(info, indent=2) + "\n")
     metadata = {"modelName": "digits_mlp", "labels": info["labels"]}
     (OUT_DIR / "metadata.json").write_text(json.dumps(metadata, indent=2) + "\n")
     total = sum(p.stat().st_size for p in OUT_DIR.iterdir() if p.is_file())
-    print(f"wrote {OUT_DIR} ({total} bytes); Keras accuracy on {len(y_test)} "
-          f"held-out samples: {accuracy:.4f}")
+    print(
+        f"wrote {OUT_DIR} ({total} bytes); Keras accuracy on {len(y_test)} "
+        f"held-out samples: {accuracy:.4f}"
+    )
 
 
 if __name__ == "__main__":

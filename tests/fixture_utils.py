@@ -64,7 +64,9 @@ def as_list(got: Any, n: int) -> list[np.ndarray]:
         got = list(got.values())
     if n == 1 and isinstance(got, np.ndarray):
         return [got]
-    assert isinstance(got, (list, tuple)) and len(got) == n, f"expected {n} outputs, got {type(got)}"
+    assert isinstance(got, (list, tuple)) and len(got) == n, (
+        f"expected {n} outputs, got {type(got)}"
+    )
     return [np.asarray(g) for g in got]
 
 
@@ -74,11 +76,14 @@ def check_case(case: Path, isa: str | None = None, refs_key: str = "outputs") ->
 
 
 def check_model(model: tfjs_infer.Model, case: Path, refs_key: str = "outputs") -> None:
-    """Compare an already loaded model (from a URL, bytes, a pickle...) with the case's references."""
+    """Compare an already loaded model (from a URL, bytes, a pickle...) with the
+    case's references."""
     io = read_io(case)
     xs = arrays(io["inputs"])
     refs = arrays(io[refs_key])
-    got = as_list(model.predict(xs[0] if len(xs) == 1 else xs, batch_size=io.get("batch_size", 32)), len(refs))
+    got = as_list(
+        model.predict(xs[0] if len(xs) == 1 else xs, batch_size=io.get("batch_size", 32)), len(refs)
+    )
     for i, (g, r) in enumerate(zip(got, refs)):
         what = f"case {case_id(case)}, output {i} ({io[refs_key][i].get('name')})"
         assert g.shape == r.shape, f"{what}: shape {g.shape}, reference {r.shape}"

@@ -41,7 +41,9 @@ def test_mlp_rows_identical_across_batches_and_threads(isa: str) -> None:
             np.testing.assert_array_equal(np.concatenate(parts), full)
 
 
-@pytest.mark.parametrize("case", ["converter/mlp_batchnorm", "converter/functional_2in_2out", "tfjs/dense_mlp"])
+@pytest.mark.parametrize(
+    "case", ["converter/mlp_batchnorm", "converter/functional_2in_2out", "tfjs/dense_mlp"]
+)
 def test_fixture_models_identical_across_batches_and_threads(case: str) -> None:
     model = tfjs_infer.load_model(FIXTURES / case / "model.json")
     rng = np.random.default_rng(11)

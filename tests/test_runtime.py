@@ -156,8 +156,13 @@ def test_contiguous_float32_input_is_not_copied() -> None:
     model = tfjs_infer.load_model(FIXTURES / "tfjs" / "dense_mlp" / "model.json")
     width = model.inputs[0].shape[1]
     x = np.random.default_rng(0).standard_normal((4, width)).astype(np.float32)
-    for call in (lambda: model.predict(x), lambda: model.predict_on_batch(x), lambda: model(x),
-                 lambda: model.predict([x]), lambda: model._core.run([x])):
+    for call in (
+        lambda: model.predict(x),
+        lambda: model.predict_on_batch(x),
+        lambda: model(x),
+        lambda: model.predict([x]),
+        lambda: model._core.run([x]),
+    ):
         call()
         assert testing.last_input_address() == _address(x)
     # A view into a larger C-contiguous buffer is read in place too.

@@ -303,7 +303,9 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "add_input",
           [](Graph& g, const std::string& name, const py::sequence& shape,
-             const std::string& dtype) { return g.add_input(name, shape_from_py(shape), parse_dtype(dtype)); },
+             const std::string& dtype) {
+            return g.add_input(name, shape_from_py(shape), parse_dtype(dtype));
+          },
           py::arg("name"), py::arg("shape"), py::arg("dtype") = "float32")
       .def(
           "add_op",
@@ -332,17 +334,17 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 
   py::class_<CompiledModel>(m, "CompiledModel")
-      .def(py::init([](Graph& g, const std::string& isa, int num_threads, bool optimize,
-                       bool consume) {
-             CompileOptions o;
-             o.isa = isa;
-             o.num_threads = num_threads;
-             o.optimize = optimize;
-             // consume: the caller is done with `g`; its weights move instead
-             // of being copied (the graph is left empty).
-             return consume ? std::make_unique<CompiledModel>(std::move(g), o)
-                            : std::make_unique<CompiledModel>(Graph(g), o);
-           }),
+      .def(py::init(
+               [](Graph& g, const std::string& isa, int num_threads, bool optimize, bool consume) {
+                 CompileOptions o;
+                 o.isa = isa;
+                 o.num_threads = num_threads;
+                 o.optimize = optimize;
+                 // consume: the caller is done with `g`; its weights move instead
+                 // of being copied (the graph is left empty).
+                 return consume ? std::make_unique<CompiledModel>(std::move(g), o)
+                                : std::make_unique<CompiledModel>(Graph(g), o);
+               }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
            py::arg("optimize") = true, py::arg("consume") = false)
       .def("run", &run_list, py::arg("inputs"),
@@ -355,22 +357,20 @@ PYBIND11_MODULE(_core, m) {
             return run_arrays(m, arrays, 1, true);
           },
           py::arg("x"), "run([x]) for a single-input model; a single output is returned bare.")
-      .def(
-          "output_types",
-          [](const CompiledModel& m, const std::vector<std::vector<int64_t>>& shapes) {
-            py::list out;
-            for (const ValueType& t : m.output_types(shapes))
-              out.append(py::make_tuple(shape_to_py(t.shape), dtype_name(t.dtype)));
-            return out;
-          })
-      .def(
-          "value_types",
-          [](const CompiledModel& m, const std::vector<std::vector<int64_t>>& shapes) {
-            py::list out;
-            for (const ValueType& t : m.value_types(shapes))
-              out.append(py::make_tuple(shape_to_py(t.shape), dtype_name(t.dtype)));
-            return out;
-          })
+      .def("output_types",
+           [](const CompiledModel& m, const std::vector<std::vector<int64_t>>& shapes) {
+             py::list out;
+             for (const ValueType& t : m.output_types(shapes))
+               out.append(py::make_tuple(shape_to_py(t.shape), dtype_name(t.dtype)));
+             return out;
+           })
+      .def("value_types",
+           [](const CompiledModel& m, const std::vector<std::vector<int64_t>>& shapes) {
+             py::list out;
+             for (const ValueType& t : m.value_types(shapes))
+               out.append(py::make_tuple(shape_to_py(t.shape), dtype_name(t.dtype)));
+             return out;
+           })
       .def("ops",
            [](const CompiledModel& m) {
              py::list out;

@@ -80,10 +80,9 @@ const WeightTensor& OpNode::require_weight(const std::string& key, const Shape& 
 
 void OpNode::require_inputs(size_t min_count, size_t max_count) const {
   if (inputs.size() < min_count || inputs.size() > max_count)
-    fail(ErrorKind::kInvalidModel,
-         where() + ": expected " + std::to_string(min_count) +
-             (max_count != min_count ? " or more" : "") + " inputs, received " +
-             std::to_string(inputs.size()));
+    fail(ErrorKind::kInvalidModel, where() + ": expected " + std::to_string(min_count) +
+                                       (max_count != min_count ? " or more" : "") +
+                                       " inputs, received " + std::to_string(inputs.size()));
 }
 
 int Graph::add_input(const std::string& name, const Shape& shape, DType dtype) {

@@ -61,7 +61,7 @@ bool same_shapes(const std::vector<Shape>& shapes, const InputRef* in, size_t n)
 // a workspace exists for the plan).
 struct CompiledModel::Workspace {
   Buffer<uint8_t> arena;
-  std::vector<void*> ptrs;  // per value
+  std::vector<void*> ptrs;                                   // per value
   std::vector<std::vector<TensorView>> in_views, out_views;  // per op
 };
 

@@ -39,8 +39,8 @@ void replace_uses(Graph& g, int from, int to) {
 // Ops whose weights are "kernel" viewed as (-1, C_out) and "bias" (C_out), with
 // channels on the output's last axis, and that run an activation epilogue.
 const std::set<std::string>& epilogue_ops() {
-  static const std::set<std::string> ops = {"dense", "conv1d", "conv2d", "conv3d",
-                                            "depthwise_conv2d", "depthwise_conv1d"};
+  static const std::set<std::string> ops = {"dense",  "conv1d",           "conv2d",
+                                            "conv3d", "depthwise_conv2d", "depthwise_conv1d"};
   return ops;
 }
 
@@ -154,8 +154,11 @@ void fuse_residual_adds(Graph& g) {
 // convolution skips the taps that would read zeros, and the padded copy (a
 // full pass over the activation in MobileNets' stride-2 blocks) is never made.
 void fold_pads_into_convs(Graph& g) {
-  static const std::map<std::string, int> spatial_rank = {
-      {"conv1d", 1}, {"conv2d", 2}, {"conv3d", 3}, {"depthwise_conv1d", 1}, {"depthwise_conv2d", 2}};
+  static const std::map<std::string, int> spatial_rank = {{"conv1d", 1},
+                                                          {"conv2d", 2},
+                                                          {"conv3d", 3},
+                                                          {"depthwise_conv1d", 1},
+                                                          {"depthwise_conv2d", 2}};
   for (size_t i = 0; i < g.nodes.size();) {
     const OpNode& pad = g.nodes[i];
     int c = -1;
@@ -166,8 +169,8 @@ void fold_pads_into_convs(Graph& g) {
           c = static_cast<int>(j);
     }
     auto rank_it = c < 0 ? spatial_rank.end() : spatial_rank.find(g.nodes[c].type);
-    bool ok = rank_it != spatial_rank.end() &&
-              g.nodes[c].attr_str("padding", "valid") == "valid" && pad.has_attr("begin");
+    bool ok = rank_it != spatial_rank.end() && g.nodes[c].attr_str("padding", "valid") == "valid" &&
+              pad.has_attr("begin");
     std::vector<int64_t> begin, end;
     if (ok) {
       begin = pad.attr_ints("begin");

@@ -26,23 +26,23 @@ const char* isa_name(Isa isa) {
 
 namespace {
 
-#define TFJS_INFER_FILL_TABLE(ns, isa_value)                \
-  [] {                                                      \
-    KernelTable t;                                          \
-    t.isa = isa_value;                                      \
-    t.gemm_nr = kernels::ns::kGemmNr;                       \
-    t.gemm_packed_b_size = &kernels::ns::gemm_packed_b_size; \
-    t.gemm_pack_b = &kernels::ns::gemm_pack_b;              \
-    t.gemm_f32 = &kernels::ns::gemm_f32;                    \
-    t.activation_f32 = &kernels::ns::activation_f32;        \
-    t.softmax_f32 = &kernels::ns::softmax_f32;              \
-    t.pool_f32 = &kernels::ns::pool_f32;                    \
-    t.depthwise_f32 = &kernels::ns::depthwise_f32;          \
-    t.rnn_gates_f32 = &kernels::ns::rnn_gates_f32;          \
+#define TFJS_INFER_FILL_TABLE(ns, isa_value)                     \
+  [] {                                                           \
+    KernelTable t;                                               \
+    t.isa = isa_value;                                           \
+    t.gemm_nr = kernels::ns::kGemmNr;                            \
+    t.gemm_packed_b_size = &kernels::ns::gemm_packed_b_size;     \
+    t.gemm_pack_b = &kernels::ns::gemm_pack_b;                   \
+    t.gemm_f32 = &kernels::ns::gemm_f32;                         \
+    t.activation_f32 = &kernels::ns::activation_f32;             \
+    t.softmax_f32 = &kernels::ns::softmax_f32;                   \
+    t.pool_f32 = &kernels::ns::pool_f32;                         \
+    t.depthwise_f32 = &kernels::ns::depthwise_f32;               \
+    t.rnn_gates_f32 = &kernels::ns::rnn_gates_f32;               \
     t.rnn_gemv_packed_size = &kernels::ns::rnn_gemv_packed_size; \
-    t.rnn_gemv_pack = &kernels::ns::rnn_gemv_pack;          \
-    t.rnn_gemv_f32 = &kernels::ns::rnn_gemv_f32;            \
-    return t;                                               \
+    t.rnn_gemv_pack = &kernels::ns::rnn_gemv_pack;               \
+    t.rnn_gemv_f32 = &kernels::ns::rnn_gemv_f32;                 \
+    return t;                                                    \
   }()
 
 struct Tables {
@@ -113,9 +113,8 @@ const KernelTable& kernels_by_name(const std::string& name) {
   if (!table) {
     std::string have;
     for (Isa a : available_isas()) have += std::string(have.empty() ? "" : ", ") + isa_name(a);
-    fail(ErrorKind::kDeviceUnavailable, "ISA '" + name +
-                                            "' is not available on this CPU or build; available: " +
-                                            have);
+    fail(ErrorKind::kDeviceUnavailable,
+         "ISA '" + name + "' is not available on this CPU or build; available: " + have);
   }
   return *table;
 }

@@ -12,15 +12,24 @@ namespace tfjs_infer {
 
 Activation parse_activation(const OpNode& node) {
   static const std::map<std::string, ActKind> kinds = {
-      {"linear", ActKind::kLinear},       {"relu", ActKind::kRelu},
-      {"relu6", ActKind::kRelu6},         {"relu_general", ActKind::kReluGeneral},
-      {"leaky_relu", ActKind::kLeakyRelu}, {"elu", ActKind::kElu},
-      {"selu", ActKind::kSelu},           {"sigmoid", ActKind::kSigmoid},
-      {"hard_sigmoid", ActKind::kHardSigmoid}, {"softplus", ActKind::kSoftplus},
-      {"softsign", ActKind::kSoftsign},   {"tanh", ActKind::kTanh},
-      {"swish", ActKind::kSwish},         {"mish", ActKind::kMish},
-      {"gelu", ActKind::kGelu},           {"gelu_tfjs", ActKind::kGeluTfjs},
-      {"gelu_tanh", ActKind::kGeluTanh},  {"thresholded_relu", ActKind::kThresholdedRelu},
+      {"linear", ActKind::kLinear},
+      {"relu", ActKind::kRelu},
+      {"relu6", ActKind::kRelu6},
+      {"relu_general", ActKind::kReluGeneral},
+      {"leaky_relu", ActKind::kLeakyRelu},
+      {"elu", ActKind::kElu},
+      {"selu", ActKind::kSelu},
+      {"sigmoid", ActKind::kSigmoid},
+      {"hard_sigmoid", ActKind::kHardSigmoid},
+      {"softplus", ActKind::kSoftplus},
+      {"softsign", ActKind::kSoftsign},
+      {"tanh", ActKind::kTanh},
+      {"swish", ActKind::kSwish},
+      {"mish", ActKind::kMish},
+      {"gelu", ActKind::kGelu},
+      {"gelu_tfjs", ActKind::kGeluTfjs},
+      {"gelu_tanh", ActKind::kGeluTanh},
+      {"thresholded_relu", ActKind::kThresholdedRelu},
       {"exp", ActKind::kExp}};
   Activation act;
   const std::string name = node.attr_str("activation", "linear");

@@ -13,7 +13,7 @@ namespace tfjs_infer {
 enum class RowOp { kNone, kSoftmax, kLogSoftmax };
 
 struct Activation {
-  ActParams params;           // element-wise part (kLinear when none)
+  ActParams params;             // element-wise part (kLinear when none)
   RowOp row_op = RowOp::kNone;  // softmax over the last axis, applied after
 
   bool is_linear() const { return params.kind == ActKind::kLinear && row_op == RowOp::kNone; }

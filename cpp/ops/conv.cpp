@@ -90,9 +90,9 @@ ConvGeometry parse_conv_geometry(const OpNode& node, int rank, const std::vector
         bad(node, "pads must be non-negative, found " + ints_str(pads));
     }
   } else {
-    bad(node, "padding '" + pad + "' is not supported here (expected " +
-                  (allow_causal && rank == 1 ? "'valid', 'same' or 'causal')"
-                                             : "'valid' or 'same')"));
+    bad(node,
+        "padding '" + pad + "' is not supported here (expected " +
+            (allow_causal && rank == 1 ? "'valid', 'same' or 'causal')" : "'valid' or 'same')"));
   }
   return g;
 }
@@ -185,7 +185,8 @@ void apply_row_op(const KernelTable& k, const Activation& act, float* y, int64_t
 // weights: kernel (k..., cin / groups, cout), bias (cout) optional.
 class ConvOp final : public Op {
  public:
-  ConvOp(const OpNode& node, const KernelTable& k, int rank) : Op(node), act_(parse_activation(node)) {
+  ConvOp(const OpNode& node, const KernelTable& k, int rank)
+      : Op(node), act_(parse_activation(node)) {
     Shape want(static_cast<size_t>(rank + 2), -1);
     const WeightTensor& kernel = node.require_weight("kernel", want);
     const std::vector<int64_t> ksize(kernel.shape.begin(), kernel.shape.begin() + rank);
@@ -244,8 +245,10 @@ class ConvOp final : public Op {
     }
     o.back() = cout_;
     if (residual_ && (in[1].shape != o || in[1].dtype != DType::kFloat32))
-      shape_error("fused residual of shape " + shape_str(in[1].shape) + " does not match the "
-                  "output " + shape_str(o));
+      shape_error("fused residual of shape " + shape_str(in[1].shape) +
+                  " does not match the "
+                  "output " +
+                  shape_str(o));
     return {{o, DType::kFloat32}};
   }
 
@@ -283,8 +286,8 @@ class ConvOp final : public Op {
     float* scratch = static_cast<float*>(ctx.scratch);
     // A few tasks per thread, taken by whichever worker is free (the scratch
     // slot is the worker's): runs of whole tiles, or blocks of columns.
-    const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
-                                     : std::min<int64_t>(tiles, 4 * threads);
+    const int64_t tasks =
+        split_cols ? std::min<int64_t>(panels, 2 * threads) : std::min<int64_t>(tiles, 4 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
       float* buf = scratch + worker * tm * kg_;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
@@ -392,9 +395,8 @@ class ConvOp final : public Op {
     const int64_t span = (kw - 1) * dw;
     // Output columns whose kw taps are all inside the input row.
     const int64_t ox_in_lo = pb[2] <= 0 ? 0 : (pb[2] + sw - 1) / sw;
-    const int64_t ox_in_hi = in_dims[2] - 1 - span + pb[2] < 0
-                                 ? 0
-                                 : (in_dims[2] - 1 - span + pb[2]) / sw + 1;
+    const int64_t ox_in_hi =
+        in_dims[2] - 1 - span + pb[2] < 0 ? 0 : (in_dims[2] - 1 - span + pb[2]) / sw + 1;
     const int64_t nkv = geo_.k[0] * geo_.k[1];
     const float* srcs[64];  // per (kz, ky): input row, or nullptr for padding
     const bool cache_rows = nkv <= 64;
@@ -481,8 +483,9 @@ class ConvTransposeOp final : public Op {
       const int dim = 3 - rank + i;
       out_pad_[dim] = op[i];
       if (op[i] >= 0 && op[i] >= geo_.s[dim])
-        bad(node, "output_padding " + ints_str(op) + " must be smaller than the strides (Keras "
-                  "refuses it)");
+        bad(node, "output_padding " + ints_str(op) +
+                      " must be smaller than the strides (Keras "
+                      "refuses it)");
     }
     if (const WeightTensor* b = node.weight("bias")) {
       node.require_weight("bias", {cout_});
@@ -520,7 +523,8 @@ class ConvTransposeOp final : public Op {
       // with 'same' padding and output_padding 0.
       if (dims[i] > 0 && (n < 1 || geo_.out_size(i, n) != dims[i]))
         shape_error("the output length " + std::to_string(n) + " computed for input " +
-                    shape_str(s) + " is inconsistent with the kernel, strides and padding (TF "
+                    shape_str(s) +
+                    " is inconsistent with the kernel, strides and padding (TF "
                     "refuses this configuration)");
       if (n > (int64_t{1} << 31)) shape_error("the output is absurdly large");
       o[static_cast<size_t>(1 + i - (3 - geo_.rank))] = n;

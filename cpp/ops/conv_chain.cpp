@@ -132,8 +132,8 @@ class ConvChainOp final : public Op {
 
  private:
   struct Band {
-    int64_t rows = 1;         // output rows per band
-    int64_t e_rows = 0;       // expanded input rows a band needs at most
+    int64_t rows = 1;    // output rows per band
+    int64_t e_rows = 0;  // expanded input rows a band needs at most
     int64_t e_floats = 0, floats = 0;
   };
 
@@ -164,8 +164,8 @@ class ConvChainOp final : public Op {
   // Output rows [oy_begin, oy_end) of one image, band by band. Expanded rows
   // shared by consecutive bands are moved, not recomputed.
   void run_rows(const KernelTable& k, const float* x, const float* res, float* y, int64_t h,
-                int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end,
-                const Band& b, float* ebuf, float* dbuf) const {
+                int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end, const Band& b,
+                float* ebuf, float* dbuf) const {
     const int64_t pad_top = geo_.pad_before(1, h), pad_left = geo_.pad_before(2, w);
     const int64_t sh = geo_.s[1];
     int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
@@ -181,8 +181,8 @@ class ConvChainOp final : public Op {
                        static_cast<size_t>((have_hi - lo) * w * e_) * sizeof(float));
           from = have_hi;
         }
-        if (hi > from) expand_rows(k, x + from * w * cin_, (hi - from) * w,
-                                   ebuf + (from - lo) * w * e_);
+        if (hi > from)
+          expand_rows(k, x + from * w * cin_, (hi - from) * w, ebuf + (from - lo) * w * e_);
         have_lo = lo;
         have_hi = hi;
         src = ebuf;

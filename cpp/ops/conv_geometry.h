@@ -22,7 +22,7 @@ namespace tfjs_infer {
 enum class PadMode { kValid, kSame, kCausal, kExplicit };
 
 struct ConvGeometry {
-  int rank = 2;                      // spatial dims the op has (1, 2 or 3)
+  int rank = 2;                       // spatial dims the op has (1, 2 or 3)
   std::array<int64_t, 3> k{1, 1, 1};  // kernel extent per D, H, W
   std::array<int64_t, 3> s{1, 1, 1};  // stride
   std::array<int64_t, 3> d{1, 1, 1};  // dilation

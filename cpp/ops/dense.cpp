@@ -19,8 +19,8 @@ class DenseOp final : public Op {
     in_ = kernel.shape[0];
     units_ = kernel.shape[1];
     if (in_ < 1 || units_ < 1)
-      fail(ErrorKind::kInvalidModel, where() + ": kernel shape " + shape_str(kernel.shape) +
-                                         " has an empty dimension");
+      fail(ErrorKind::kInvalidModel,
+           where() + ": kernel shape " + shape_str(kernel.shape) + " has an empty dimension");
     if (const WeightTensor* b = node.weight("bias")) {
       node.require_weight("bias", {units_});
       bias_.reset(static_cast<size_t>(units_));
@@ -55,7 +55,8 @@ class DenseOp final : public Op {
     // Many rows: split rows; few rows (the batch-1 GEMV case): split column
     // panels. Neither changes any element's reduction order.
     const bool split_rows = rows >= 4 * threads;
-    const int64_t tasks = threads == 1 ? 1 : (split_rows ? threads : std::min<int64_t>(panels, threads));
+    const int64_t tasks =
+        threads == 1 ? 1 : (split_rows ? threads : std::min<int64_t>(panels, threads));
     const bool row_op_in_task = split_rows || tasks == 1;
     parallel_for(tasks, threads, [&](int64_t t) {
       GemmArgs g;
@@ -110,8 +111,7 @@ class BatchDotOp final : public Op {
         norm_eps_(node.attr_float("norm_eps", 1e-12)),
         norm_eps_on_norm_(node.attr_int("norm_eps_on_norm", 0) != 0) {
     node.require_inputs(2, 2);
-    if (axes_.size() != 2)
-      fail(ErrorKind::kInvalidModel, where() + ": 'axes' must hold two axes");
+    if (axes_.size() != 2) fail(ErrorKind::kInvalidModel, where() + ": 'axes' must hold two axes");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -134,9 +134,9 @@ class BatchDotOp final : public Op {
   }
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
-    return normalize_ ? static_cast<size_t>(num_elements(in[0].shape) +
-                                            num_elements(in[1].shape)) * 4
-                      : 0;
+    return normalize_
+               ? static_cast<size_t>(num_elements(in[0].shape) + num_elements(in[1].shape)) * 4
+               : 0;
   }
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
@@ -204,7 +204,9 @@ class BatchDotOp final : public Op {
 }  // namespace
 
 void register_dense_ops(OpRegistry& r) {
-  r["dense"] = [](const OpNode& n, const KernelTable& k) { return std::make_unique<DenseOp>(n, k); };
+  r["dense"] = [](const OpNode& n, const KernelTable& k) {
+    return std::make_unique<DenseOp>(n, k);
+  };
   r["batch_dot"] = [](const OpNode& n, const KernelTable& k) {
     return std::make_unique<BatchDotOp>(n, k);
   };

@@ -217,8 +217,8 @@ class ScaleShiftOp final : public Op {
       const size_t ch = static_cast<size_t>(j % c);
       const double s = scale_.size() == 1 ? scale_[0] : scale_[ch];
       const double o = offset_.size() == 1 ? offset_[0] : offset_[ch];
-      y[j] = static_cast<float>(static_cast<float>(x) * static_cast<float>(s) +
-                                static_cast<float>(o));
+      y[j] =
+          static_cast<float>(static_cast<float>(x) * static_cast<float>(s) + static_cast<float>(o));
     }
   }
 

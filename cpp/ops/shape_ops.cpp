@@ -116,8 +116,8 @@ class RepeatVectorOp final : public Op {
     if (n_ < 1) fail(ErrorKind::kInvalidModel, where() + ": n must be positive");
   }
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
-    if (in[0].shape.size() != 2) shape_error("expected a rank-2 input, received " +
-                                             shape_str(in[0].shape));
+    if (in[0].shape.size() != 2)
+      shape_error("expected a rank-2 input, received " + shape_str(in[0].shape));
     return {{{in[0].shape[0], n_, in[0].shape[1]}, in[0].dtype}};
   }
   void run(const RunContext&, const std::vector<TensorView>& in,

@@ -97,8 +97,14 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
-    spec = read_model(source, weights=weights, timeout=timeout, total_timeout=total_timeout,
-                      max_bytes=max_bytes, headers=headers)
+    spec = read_model(
+        source,
+        weights=weights,
+        timeout=timeout,
+        total_timeout=total_timeout,
+        max_bytes=max_bytes,
+        headers=headers,
+    )
     return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
 
 
@@ -117,7 +123,11 @@ class Model:
     """
 
     def __init__(
-        self, spec: ModelSpec, *, num_threads: int | None = None, isa: str | None = None,
+        self,
+        spec: ModelSpec,
+        *,
+        num_threads: int | None = None,
+        isa: str | None = None,
         strict: bool = True,
     ) -> None:
         self._spec = spec
@@ -146,7 +156,8 @@ class Model:
             warnings.warn(
                 f"{self.source}: {len(labels)} labels were found but no output has "
                 f"{len(labels)} classes (outputs: "
-                + ", ".join(f"{t.name} {_fmt(t.shape)}" for t in self._outputs) + ")",
+                + ", ".join(f"{t.name} {_fmt(t.shape)}" for t in self._outputs)
+                + ")",
                 stacklevel=3,
             )
 
@@ -158,8 +169,12 @@ class Model:
         data = {f: getattr(spec, f) for f in spec.__dataclass_fields__ if f != "folder"}
         with self._state_lock:
             states = [v.copy() for v in self._state_values]
-        return {"format": _PICKLE_FORMAT, "spec": data, "options": dict(self._options),
-                "states": states}
+        return {
+            "format": _PICKLE_FORMAT,
+            "spec": data,
+            "options": dict(self._options),
+            "states": states,
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if state.get("format") != _PICKLE_FORMAT:
@@ -419,7 +434,8 @@ class Model:
             if a.shape[0] != n:
                 raise InputShapeError(
                     f"input '{info.name}' has {a.shape[0]} rows but input "
-                    f"'{self._inputs[0].name}' has {n}", name=info.name,
+                    f"'{self._inputs[0].name}' has {n}",
+                    name=info.name,
                 )
         if self._states:
             bs = int(self._states[0].shape[0])
@@ -505,7 +521,8 @@ class Model:
                 if len(fits) == 1:
                     return fits[0]
             raise InputShapeError(
-                "the model has several outputs (" + ", ".join(t.name for t in outs)
+                "the model has several outputs ("
+                + ", ".join(t.name for t in outs)
                 + "): choose one with output=<name or index>"
             )
         if isinstance(output, str):
@@ -533,8 +550,12 @@ class Model:
     def _fits_fast_path(self, x: np.ndarray) -> bool:
         """Whether `x` can go to the core unchanged (see _init_fast_path)."""
         return (
-            self._fast_tail is not None and x.dtype is self._fast_dtype and x.ndim == self._fast_rank
-            and x.shape[1:] == self._fast_tail and x.flags.c_contiguous and x.flags.aligned
+            self._fast_tail is not None
+            and x.dtype is self._fast_dtype
+            and x.ndim == self._fast_rank
+            and x.shape[1:] == self._fast_tail
+            and x.flags.c_contiguous
+            and x.flags.aligned
         )
 
     def _structure(self, outs: list[np.ndarray]) -> Any:
@@ -549,7 +570,8 @@ class Model:
             missing = [s.name for s in specs if s.name not in x]
             if missing:
                 raise InputShapeError(
-                    f"missing input(s) {missing}; the model's inputs are {[s.name for s in specs]}, "
+                    f"missing input(s) {missing}; the model's inputs are "
+                    f"{[s.name for s in specs]}, "
                     f"received keys {list(x)}"
                 )
             items = [x[s.name] for s in specs]
@@ -561,7 +583,8 @@ class Model:
             items = [x]
         if len(items) != len(specs):
             raise InputShapeError(
-                f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, received {len(items)}"
+                f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, "
+                f"received {len(items)}"
             )
         return [_prepare_one(spec, item) for spec, item in zip(specs, items)]
 
@@ -573,7 +596,8 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
         raise InputDtypeError(f"input '{spec.name}': cannot convert to an array ({exc})") from None
     if arr.dtype.kind not in "biuf":
         raise InputDtypeError(
-            f"input '{spec.name}': expected {spec.dtype} numbers, received an array of dtype {arr.dtype}",
+            f"input '{spec.name}': expected {spec.dtype} numbers, "
+            f"received an array of dtype {arr.dtype}",
             name=spec.name,
         )
     rank = len(spec.shape)
@@ -582,10 +606,14 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
         arr = arr[..., None]
     elif arr.ndim == rank + 1 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    if arr.ndim != rank or any(d is not None and d != a for d, a in zip(spec.shape[1:], arr.shape[1:])):
+    if arr.ndim != rank or any(
+        d is not None and d != a for d, a in zip(spec.shape[1:], arr.shape[1:])
+    ):
         raise InputShapeError(
             f"input '{spec.name}': expected shape {_fmt(spec.shape)}, received {tuple(arr.shape)}",
-            name=spec.name, expected=spec.shape, received=tuple(arr.shape),
+            name=spec.name,
+            expected=spec.shape,
+            received=tuple(arr.shape),
         )
     if spec.dtype == "float32":
         if arr.dtype != np.float32:
@@ -593,19 +621,28 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
     else:
         if arr.dtype.kind == "f":
             if not np.all(np.isfinite(arr)):
-                raise InputDtypeError(f"input '{spec.name}': ids must be finite numbers", name=spec.name)
+                raise InputDtypeError(
+                    f"input '{spec.name}': ids must be finite numbers", name=spec.name
+                )
             arr = np.trunc(arr)
         if arr.dtype != np.int32:
             info = np.iinfo(np.int32)
             if arr.size and (arr.min() < info.min or arr.max() > info.max):
-                raise InputDtypeError(f"input '{spec.name}': values do not fit int32", name=spec.name)
+                raise InputDtypeError(
+                    f"input '{spec.name}': values do not fit int32", name=spec.name
+                )
             arr = arr.astype(np.int32)
     return np.require(arr, requirements=("C", "A"))
 
 
 def _fmt(shape: Any) -> str:
     shape = tuple(shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def _describe(t: TensorInfo) -> str:

@@ -18,7 +18,12 @@ def _decode(groups, shards: dict[str, bytes]):
 def test_uint8_dequantization_is_float64_then_float32() -> None:
     # [run] TF.js gives 4.000133557724439e-13 for q=20 (float32 arithmetic would give 0.0).
     q = {"dtype": "uint8", "scale": 0.00509803940852, "min": -0.10196078817}
-    groups = [{"paths": ["a"], "weights": [{"name": "w", "shape": [1], "dtype": "float32", "quantization": q}]}]
+    groups = [
+        {
+            "paths": ["a"],
+            "weights": [{"name": "w", "shape": [1], "dtype": "float32", "quantization": q}],
+        }
+    ]
     w = _decode(groups, {"a": bytes([20])})["w"]
     assert w.dtype == np.float32
     assert w[0] == np.float32(4.000133557724439e-13)
@@ -27,7 +32,12 @@ def test_uint8_dequantization_is_float64_then_float32() -> None:
 def test_int32_dequantization_rounds_half_up_like_math_round() -> None:
     # [run] Math.round: -2.5 -> -2, 2.5 -> 3 (numpy's round-half-even would give 2).
     q = {"dtype": "uint8", "scale": 0.5, "min": -3.0}
-    groups = [{"paths": ["a"], "weights": [{"name": "w", "shape": [2], "dtype": "int32", "quantization": q}]}]
+    groups = [
+        {
+            "paths": ["a"],
+            "weights": [{"name": "w", "shape": [2], "dtype": "int32", "quantization": q}],
+        }
+    ]
     w = _decode(groups, {"a": bytes([1, 11])})["w"]  # -2.5 and 2.5
     assert w.dtype == np.int32
     assert w.tolist() == [-2, 3]
@@ -36,7 +46,12 @@ def test_int32_dequantization_rounds_half_up_like_math_round() -> None:
 def test_float16_subnormal() -> None:
     # [run] 0x0001 decodes to 5.960464477539063e-08.
     q = {"dtype": "float16"}
-    groups = [{"paths": ["a"], "weights": [{"name": "w", "shape": [], "dtype": "float32", "quantization": q}]}]
+    groups = [
+        {
+            "paths": ["a"],
+            "weights": [{"name": "w", "shape": [], "dtype": "float32", "quantization": q}],
+        }
+    ]
     w = _decode(groups, {"a": b"\x01\x00"})["w"]
     assert w.shape == ()
     assert float(w) == 5.960464477539063e-08
@@ -44,7 +59,12 @@ def test_float16_subnormal() -> None:
 
 def test_uint16_little_endian() -> None:
     q = {"dtype": "uint16", "scale": 1.0, "min": 0.0}
-    groups = [{"paths": ["a"], "weights": [{"name": "w", "shape": [1], "dtype": "float32", "quantization": q}]}]
+    groups = [
+        {
+            "paths": ["a"],
+            "weights": [{"name": "w", "shape": [1], "dtype": "float32", "quantization": q}],
+        }
+    ]
     assert _decode(groups, {"a": b"\x02\x01"})["w"][0] == 258.0
 
 
@@ -52,8 +72,17 @@ def test_unaligned_float_after_uint8_and_weight_straddling_shards() -> None:
     value = np.array([1.5, -2.25], "<f4").tobytes()
     stream = bytes([7]) + value  # float32 weight at byte offset 1
     groups = [
-        {"paths": ["s1"], "weights": [{"name": "q", "shape": [1], "dtype": "float32",
-                                        "quantization": {"dtype": "uint8", "scale": 1.0, "min": 0.0}}]},
+        {
+            "paths": ["s1"],
+            "weights": [
+                {
+                    "name": "q",
+                    "shape": [1],
+                    "dtype": "float32",
+                    "quantization": {"dtype": "uint8", "scale": 1.0, "min": 0.0},
+                }
+            ],
+        },
         {"paths": ["s2", "s3"], "weights": [{"name": "f", "shape": [2], "dtype": "float32"}]},
     ]
     shards = {"s1": stream[:3], "s2": stream[3:6], "s3": stream[6:]}
@@ -64,10 +93,15 @@ def test_unaligned_float_after_uint8_and_weight_straddling_shards() -> None:
 
 def test_optimizer_entries_skipped_but_consumed() -> None:
     data = np.array([9.0], "<f4").tobytes() + np.array([3], "<i4").tobytes()
-    groups = [{"paths": ["a"], "weights": [
-        {"name": "opt/m", "shape": [1], "dtype": "float32", "group": "optimizer"},
-        {"name": "w", "shape": [1], "dtype": "int32"},
-    ]}]
+    groups = [
+        {
+            "paths": ["a"],
+            "weights": [
+                {"name": "opt/m", "shape": [1], "dtype": "float32", "group": "optimizer"},
+                {"name": "w", "shape": [1], "dtype": "int32"},
+            ],
+        }
+    ]
     out = _decode(groups, {"a": data})
     assert list(out) == ["w"]
     assert out["w"].tolist() == [3]
@@ -78,15 +112,21 @@ def test_bool_weights_decode_to_int() -> None:
     assert _decode(groups, {"a": bytes([1, 0, 1])})["b"].tolist() == [1, 0, 1]
 
 
-@pytest.mark.parametrize(("manifest", "match"), [
-    ({}, "list of groups"),
-    ([{"paths": "a", "weights": []}], "paths"),
-    ([{"paths": ["a"]}], "weights"),
-    ([{"paths": [3], "weights": []}], "non-string"),
-    ([{"paths": ["a"], "weights": [{"shape": [1], "dtype": "float32"}]}], "name"),
-    ([{"paths": ["a"], "weights": [{"name": "w", "shape": [1.5], "dtype": "float32"}]}], "non-negative"),
-    ([{"paths": ["a"], "weights": [{"name": "w", "shape": [1], "dtype": "string"}]}], "string"),
-])
+@pytest.mark.parametrize(
+    ("manifest", "match"),
+    [
+        ({}, "list of groups"),
+        ([{"paths": "a", "weights": []}], "paths"),
+        ([{"paths": ["a"]}], "weights"),
+        ([{"paths": [3], "weights": []}], "non-string"),
+        ([{"paths": ["a"], "weights": [{"shape": [1], "dtype": "float32"}]}], "name"),
+        (
+            [{"paths": ["a"], "weights": [{"name": "w", "shape": [1.5], "dtype": "float32"}]}],
+            "non-negative",
+        ),
+        ([{"paths": ["a"], "weights": [{"name": "w", "shape": [1], "dtype": "string"}]}], "string"),
+    ],
+)
 def test_malformed_manifests(manifest, match: str) -> None:
     with pytest.raises(WeightsError, match=match):
         _decode(manifest, {"a": b"\0" * 4})

@@ -69,7 +69,9 @@ def test_json_not_an_object(tmp_path: Path) -> None:
 
 
 def test_graph_model_refused(tmp_path: Path) -> None:
-    (tmp_path / "model.json").write_text(json.dumps({"format": "graph-model", "modelTopology": {"node": []}}))
+    (tmp_path / "model.json").write_text(
+        json.dumps({"format": "graph-model", "modelTopology": {"node": []}})
+    )
     with pytest.raises(UnsupportedLayerError, match="GraphModel"):
         tfjs_infer.load_model(tmp_path / "model.json")
 
@@ -112,11 +114,13 @@ def test_oversized_shard(tmp_path: Path) -> None:
         tfjs_infer.load_model(folder / "model.json")
 
 
-@pytest.mark.parametrize("bad", ["../outside.bin", "/etc/passwd", "sub/../../x.bin", "http://example.invalid/w.bin"])
+@pytest.mark.parametrize(
+    "bad", ["../outside.bin", "/etc/passwd", "sub/../../x.bin", "http://example.invalid/w.bin"]
+)
 def test_shard_path_escape_refused(tmp_path: Path, bad: str) -> None:
     folder = _copy(MLP, tmp_path)
     path = _edit(folder, lambda d: d["weightsManifest"][0]["paths"].__setitem__(0, bad))
-    with pytest.raises(WeightsError, match="refused|absolute|outside"):
+    with pytest.raises(WeightsError, match=r"refused|absolute|outside"):
         tfjs_infer.load_model(path)
 
 
@@ -136,14 +140,19 @@ def test_shape_mismatch_names_layer_and_shapes(tmp_path: Path) -> None:
 
 def test_absurd_dimension(tmp_path: Path) -> None:
     folder = _copy(MLP, tmp_path)
-    path = _edit(folder, lambda d: d["weightsManifest"][0]["weights"][0].__setitem__("shape", [1 << 40, 1 << 20]))
+    path = _edit(
+        folder,
+        lambda d: d["weightsManifest"][0]["weights"][0].__setitem__("shape", [1 << 40, 1 << 20]),
+    )
     with pytest.raises(WeightsError, match="large"):
         tfjs_infer.load_model(path)
 
 
 def test_negative_dimension(tmp_path: Path) -> None:
     folder = _copy(MLP, tmp_path)
-    path = _edit(folder, lambda d: d["weightsManifest"][0]["weights"][0].__setitem__("shape", [-1, 4]))
+    path = _edit(
+        folder, lambda d: d["weightsManifest"][0]["weights"][0].__setitem__("shape", [-1, 4])
+    )
     with pytest.raises(WeightsError, match="non-negative"):
         tfjs_infer.load_model(path)
 
@@ -182,7 +191,9 @@ def test_unknown_quantization_dtype(tmp_path: Path) -> None:
 
 def test_unknown_weight_dtype(tmp_path: Path) -> None:
     folder = _copy(MLP, tmp_path)
-    path = _edit(folder, lambda d: d["weightsManifest"][0]["weights"][0].__setitem__("dtype", "complex128"))
+    path = _edit(
+        folder, lambda d: d["weightsManifest"][0]["weights"][0].__setitem__("dtype", "complex128")
+    )
     with pytest.raises(WeightsError, match="complex128"):
         tfjs_infer.load_model(path)
 
@@ -205,7 +216,7 @@ def test_unmatched_weight_reported(tmp_path: Path) -> None:
         w = doc["weightsManifest"][0]["weights"][0]
         w["name"] = "unrelated_layer/" + w["name"].split("/")[-1]
 
-    with pytest.raises(InvalidModelError, match="not found|match no layer"):
+    with pytest.raises(InvalidModelError, match=r"not found|match no layer"):
         tfjs_infer.load_model(_edit(folder, rename))
 
 
@@ -228,7 +239,7 @@ def test_lambda_layer_refused_without_executing(tmp_path: Path) -> None:
         cfg["layers"][-1]["class_name"] = "Lambda"
         cfg["layers"][-1]["config"]["function"] = ["raise SystemExit(3)", None, None]
 
-    with pytest.raises(UnsupportedLayerError, match="Lambda.*never executes"):
+    with pytest.raises(UnsupportedLayerError, match=r"Lambda.*never executes"):
         tfjs_infer.load_model(_edit(folder, make_lambda))
 
 
@@ -308,7 +319,9 @@ def test_wrong_number_of_inputs() -> None:
 
 def test_mismatched_row_counts() -> None:
     model = tfjs_infer.load_model(FIXTURES / "converter" / "functional_2in_2out" / "model.json")
-    xs = [np.zeros((n, *(d for d in t.shape[1:])), np.float32) for n, t in zip((2, 3), model.inputs)]
+    xs = [
+        np.zeros((n, *(d for d in t.shape[1:])), np.float32) for n, t in zip((2, 3), model.inputs)
+    ]
     with pytest.raises(InputShapeError, match="rows"):
         model.predict(xs)
 

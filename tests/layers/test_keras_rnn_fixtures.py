@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
-from fixture_utils import ATOL, RTOL, arrays, as_list, case_dirs, case_id, check_calls, read_io
 
 import tfjs_infer
+from fixture_utils import ATOL, RTOL, arrays, as_list, case_dirs, case_id, check_calls, read_io
 
 CASES = case_dirs("keras_rnn")
 PLAIN = [c for c in CASES if "calls" not in read_io(c)]

@@ -18,7 +18,11 @@ import pytest
 import tfjs_infer
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tfjs"
-CASES = sorted(p.name for p in FIXTURES.iterdir() if (p / "io.json").is_file()) if FIXTURES.is_dir() else []
+CASES = (
+    sorted(p.name for p in FIXTURES.iterdir() if (p / "io.json").is_file())
+    if FIXTURES.is_dir()
+    else []
+)
 
 RTOL = 1e-4
 ATOL = 1e-5
@@ -40,9 +44,13 @@ def _inputs(io: dict):
 
 def _as_list(got, n_outputs: int, case: str) -> list[np.ndarray]:
     if n_outputs == 1:
-        assert isinstance(got, np.ndarray), f"{case}: single-output model should return an ndarray, got {type(got)}"
+        assert isinstance(got, np.ndarray), (
+            f"{case}: single-output model should return an ndarray, got {type(got)}"
+        )
         return [got]
-    assert isinstance(got, (list, tuple)), f"{case}: multi-output model should return a list, got {type(got)}"
+    assert isinstance(got, (list, tuple)), (
+        f"{case}: multi-output model should return a list, got {type(got)}"
+    )
     assert len(got) == n_outputs, f"{case}: expected {n_outputs} outputs, got {len(got)}"
     return [np.asarray(g) for g in got]
 
@@ -67,7 +75,10 @@ def test_matches_tfjs(case):
         assert g.shape == r.shape, f"{what}: shape {g.shape}, TF.js {r.shape}"
         assert g.dtype == r.dtype, f"{what}: dtype {g.dtype}, TF.js {r.dtype}"
         err = np.abs(g.astype(np.float64) - r.astype(np.float64))
-        print(f"{what}: max abs err {err.max():.3g}, max err/allowed {(err / (ATOL + RTOL * np.abs(r))).max():.3g}")
+        print(
+            f"{what}: max abs err {err.max():.3g}, "
+            f"max err/allowed {(err / (ATOL + RTOL * np.abs(r))).max():.3g}"
+        )
         np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL, err_msg=what)
 
 
@@ -81,4 +92,6 @@ def test_batch_size_does_not_change_result(case):
     for i, (d, s) in enumerate(zip(default, small)):
         what = f"case {case}, output {i}: batch_size=3 vs default"
         assert d.shape == s.shape and d.dtype == s.dtype, what
-        assert np.ascontiguousarray(d).tobytes() == np.ascontiguousarray(s).tobytes(), f"{what}: not bitwise equal"
+        assert np.ascontiguousarray(d).tobytes() == np.ascontiguousarray(s).tobytes(), (
+            f"{what}: not bitwise equal"
+        )

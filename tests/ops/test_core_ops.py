@@ -36,7 +36,10 @@ ACTIVATIONS = {
     "relu6": (lambda x: np.clip(x, 0, 6), {}),
     "leaky_relu": (lambda x: np.where(x >= 0, x, 0.3 * x), {"act_alpha": 0.3}),
     "elu": (lambda x: np.where(x >= 0, x, 0.7 * np.expm1(x)), {"act_alpha": 0.7}),
-    "selu": (lambda x: 1.0507009873554805 * np.where(x >= 0, x, 1.6732632423543772 * np.expm1(x)), {}),
+    "selu": (
+        lambda x: 1.0507009873554805 * np.where(x >= 0, x, 1.6732632423543772 * np.expm1(x)),
+        {},
+    ),
     "sigmoid": (lambda x: 1 / (1 + np.exp(-x)), {}),
     "hard_sigmoid": (lambda x: np.clip(0.2 * x + 0.5, 0, 1), {"act_alpha": 0.2, "act_beta": 0.5}),
     "softplus": (_softplus, {}),
@@ -45,7 +48,10 @@ ACTIVATIONS = {
     "swish": (lambda x: x / (1 + np.exp(-x)), {}),
     "mish": (lambda x: x * np.tanh(_softplus(x)), {}),
     "gelu": (lambda x: 0.5 * x * (1 + _erf(x / np.sqrt(2))), {}),
-    "gelu_tanh": (lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))), {}),
+    "gelu_tanh": (
+        lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+        {},
+    ),
     "thresholded_relu": (lambda x: np.where(x > 0.5, x, 0), {"act_alpha": 0.5}),
     "exp": (np.exp, {}),
     "relu_general": (
@@ -72,8 +78,17 @@ def test_activation_op(isa: str, name: str, n: int) -> None:
 def test_softmax_last_axis(isa: str, log: int, cols: int) -> None:
     x = rand(4, cols, scale=5.0).astype(np.float64)
     z = x - x.max(-1, keepdims=True)
-    want = z - np.log(np.exp(z).sum(-1, keepdims=True)) if log else np.exp(z) / np.exp(z).sum(-1, keepdims=True)
-    got = run_op("activation", [x.astype(np.float32)], {"activation": "log_softmax" if log else "softmax"}, isa=isa)[0]
+    want = (
+        z - np.log(np.exp(z).sum(-1, keepdims=True))
+        if log
+        else np.exp(z) / np.exp(z).sum(-1, keepdims=True)
+    )
+    got = run_op(
+        "activation",
+        [x.astype(np.float32)],
+        {"activation": "log_softmax" if log else "softmax"},
+        isa=isa,
+    )[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -87,7 +102,10 @@ def test_softmax_any_axis(axis: int) -> None:
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize(("rows", "k", "n"), [(1, 1, 1), (1, 64, 10), (3, 17, 33), (37, 100, 47), (5, 31, 129), (64, 9, 200)])
+@pytest.mark.parametrize(
+    ("rows", "k", "n"),
+    [(1, 1, 1), (1, 64, 10), (3, 17, 33), (37, 100, 47), (5, 31, 129), (64, 9, 200)],
+)
 @pytest.mark.parametrize("act", ["linear", "relu", "sigmoid", "softmax"])
 def test_dense(isa: str, rows: int, k: int, n: int, act: str) -> None:
     x, w, b = rand(rows, k), rand(k, n), rand(n)
@@ -114,14 +132,25 @@ def test_dense_bad_input_width() -> None:
         run_op("dense", [rand(2, 5)], {}, {"kernel": rand(4, 3)})
 
 
-MERGES = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
+MERGES = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "max": np.maximum,
+    "min": np.minimum,
+}
 
 
 @pytest.mark.parametrize("op", sorted(MERGES))
-@pytest.mark.parametrize(("sa", "sb"), [((3, 5), (3, 5)), ((3, 4, 5), (3, 1, 5)), ((3, 4, 5), (3, 5)), ((2, 1, 6), (2, 4, 1))])
+@pytest.mark.parametrize(
+    ("sa", "sb"),
+    [((3, 5), (3, 5)), ((3, 4, 5), (3, 1, 5)), ((3, 4, 5), (3, 5)), ((2, 1, 6), (2, 4, 1))],
+)
 def test_merge_broadcast(op: str, sa: tuple, sb: tuple) -> None:
     a, b = rand(*sa), rand(*sb)
-    bb = b.reshape(b.shape[0], 1, *b.shape[1:]) if b.ndim < a.ndim else b  # Keras: axis inserted at 1
+    bb = (
+        b.reshape(b.shape[0], 1, *b.shape[1:]) if b.ndim < a.ndim else b
+    )  # Keras: axis inserted at 1
     got = run_op(op, [a, b])[0]
     np.testing.assert_allclose(got, MERGES[op](a, bb), rtol=1e-6)
 
@@ -169,7 +198,12 @@ def test_repeat_vector() -> None:
 
 @pytest.mark.parametrize(
     ("sx", "sy", "axes"),
-    [((4, 6), (4, 6), [1, 1]), ((2, 3, 5), (2, 3, 4), [1, 1]), ((2, 3, 5), (2, 4, 5), [2, 2]), ((2, 3, 5), (2, 5), [2, 1])],
+    [
+        ((4, 6), (4, 6), [1, 1]),
+        ((2, 3, 5), (2, 3, 4), [1, 1]),
+        ((2, 3, 5), (2, 4, 5), [2, 2]),
+        ((2, 3, 5), (2, 5), [2, 1]),
+    ],
 )
 @pytest.mark.parametrize("normalize", [0, 1])
 def test_batch_dot(sx: tuple, sy: tuple, axes: list[int], normalize: int) -> None:
@@ -190,7 +224,9 @@ def test_batch_dot(sx: tuple, sy: tuple, axes: list[int], normalize: int) -> Non
     np.testing.assert_allclose(got, want.reshape(out_shape), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize(("shape", "axis"), [((5, 3), -1), ((2, 3, 4), 1), ((2, 3, 4, 5), -1), ((2, 3, 4, 5), 2)])
+@pytest.mark.parametrize(
+    ("shape", "axis"), [((5, 3), -1), ((2, 3, 4), 1), ((2, 3, 4, 5), -1), ((2, 3, 4, 5), 2)]
+)
 def test_batch_norm(shape: tuple, axis: int) -> None:
     c = shape[axis]
     x = rand(*shape)
@@ -198,13 +234,21 @@ def test_batch_norm(shape: tuple, axis: int) -> None:
     gamma, beta = rand(c), rand(c)
     bshape = [1] * len(shape)
     bshape[axis] = c
-    want = (x - mean.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-3) * gamma.reshape(bshape) + beta.reshape(bshape)
-    got = run_op("batch_norm", [x], {"axis": axis, "epsilon": 1e-3},
-                 {"moving_mean": mean, "moving_variance": var, "gamma": gamma, "beta": beta})[0]
+    want = (x - mean.reshape(bshape)) / np.sqrt(var.reshape(bshape) + 1e-3) * gamma.reshape(
+        bshape
+    ) + beta.reshape(bshape)
+    got = run_op(
+        "batch_norm",
+        [x],
+        {"axis": axis, "epsilon": 1e-3},
+        {"moving_mean": mean, "moving_variance": var, "gamma": gamma, "beta": beta},
+    )[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize(("shape", "axes"), [((4, 7), [-1]), ((2, 3, 5), [-1]), ((2, 3, 5), [1, 2]), ((2, 3, 5), [1])])
+@pytest.mark.parametrize(
+    ("shape", "axes"), [((4, 7), [-1]), ((2, 3, 5), [-1]), ((2, 3, 5), [1, 2]), ((2, 3, 5), [1])]
+)
 def test_layer_norm(shape: tuple, axes: list[int]) -> None:
     x = rand(*shape, scale=3.0).astype(np.float64)
     ax = tuple(a % len(shape) for a in axes)
@@ -214,17 +258,25 @@ def test_layer_norm(shape: tuple, axes: list[int]) -> None:
     gamma, beta = rand(*pshape), rand(*pshape)
     bshape = [shape[i] if i in ax else 1 for i in range(len(shape))]
     want = (x - mean) / np.sqrt(var + 1e-3) * gamma.reshape(bshape) + beta.reshape(bshape)
-    got = run_op("layer_norm", [x.astype(np.float32)], {"axes": axes, "epsilon": 1e-3},
-                 {"gamma": gamma.reshape(-1), "beta": beta.reshape(-1)})[0]
+    got = run_op(
+        "layer_norm",
+        [x.astype(np.float32)],
+        {"axes": axes, "epsilon": 1e-3},
+        {"gamma": gamma.reshape(-1), "beta": beta.reshape(-1)},
+    )[0]
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_embedding_int_and_float_ids() -> None:
     table = rand(10, 4)
     ids = np.array([[0, 9, 3], [2, 2, 7]], np.int32)
-    np.testing.assert_array_equal(run_op("embedding", [ids], {}, {"embeddings": table})[0], table[ids])
+    np.testing.assert_array_equal(
+        run_op("embedding", [ids], {}, {"embeddings": table})[0], table[ids]
+    )
     fids = np.array([[0.9, 9.5, 3.2], [2.0, 2.99, 7.1]], np.float32)  # truncated toward zero
-    np.testing.assert_array_equal(run_op("embedding", [fids], {}, {"embeddings": table})[0], table[ids])
+    np.testing.assert_array_equal(
+        run_op("embedding", [fids], {}, {"embeddings": table})[0], table[ids]
+    )
 
 
 def test_prelu_shared_axes() -> None:

@@ -26,8 +26,12 @@ def _types(model: _core.CompiledModel) -> list[str]:
 
 
 W = {"k1": _rand(6, 5), "b1": _rand(5), "k2": _rand(6, 5), "b2": _rand(5)}
-BN = {"gamma": _rand(5), "beta": _rand(5), "moving_mean": _rand(5) * 3,
-      "moving_variance": np.abs(_rand(5)) * 4 + 0.5}
+BN = {
+    "gamma": _rand(5),
+    "beta": _rand(5),
+    "moving_mean": _rand(5) * 3,
+    "moving_variance": np.abs(_rand(5)) * 4 + 0.5,
+}
 
 
 def _dense_bn_add_relu(g: _core.Graph) -> None:

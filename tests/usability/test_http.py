@@ -60,6 +60,9 @@ class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     requests: list[str]
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that stop reading on purpose (size limits) are expected here."""
+
 
 @pytest.fixture()
 def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, _Server]]:

@@ -91,8 +91,7 @@ void dw_pixel(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t ky
 
 // Four neighbouring interior pixels (all kw taps in range) at once.
 template <class V, DwAct A>
-void dw_pixels4(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t ky0,
-                int64_t ky1) {
+void dw_pixels4(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t ky0, int64_t ky1) {
   constexpr int W = V::kW;
   const int64_t C = a.c;
   const int64_t row_step = a.dil_h * a.in_w * C, col_step = a.dil_w * C;
@@ -259,9 +258,8 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
 }
 
 template <class V, DwAct A, int K, int S, bool Full>
-inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row,
-                           int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c,
-                           int64_t left) {
+inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
+                           int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
   using F = typename V::F;
   constexpr int P = V::kW == 16 ? 8 : 4;
   F w[K * K];
@@ -309,9 +307,8 @@ void depthwise_rows(const DepthwiseArgs& a) {
   // Output columns whose kw taps all fall inside the input row.
   const int64_t span = (a.kw - 1) * a.dil_w;
   int64_t ox_lo = ceil_div_nonneg(a.pad_left, a.stride_w);
-  int64_t ox_hi = a.in_w - 1 - span + a.pad_left < 0
-                      ? 0
-                      : (a.in_w - 1 - span + a.pad_left) / a.stride_w + 1;
+  int64_t ox_hi =
+      a.in_w - 1 - span + a.pad_left < 0 ? 0 : (a.in_w - 1 - span + a.pad_left) / a.stride_w + 1;
   if (ox_hi > a.out_w) ox_hi = a.out_w;
   if (ox_lo > ox_hi) ox_lo = ox_hi;
   for (int64_t oy = a.row_begin; oy < a.row_end; ++oy) {
@@ -319,9 +316,7 @@ void depthwise_rows(const DepthwiseArgs& a) {
     int64_t ky0, ky1;
     tap_range(iy0, a.dil_h, a.kh, a.in_h, ky0, ky1);
     // Address of tap (0, 0) of pixel ox; only taps in range are dereferenced.
-    auto x_at = [&](int64_t ox) {
-      return a.x + (iy0 * a.in_w + ox * a.stride_w - a.pad_left) * C;
-    };
+    auto x_at = [&](int64_t ox) { return a.x + (iy0 * a.in_w + ox * a.stride_w - a.pad_left) * C; };
     float* y_row = a.y + oy * a.out_w * C;
     auto border = [&](int64_t ox) {
       int64_t kx0, kx1;

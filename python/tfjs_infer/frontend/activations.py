@@ -65,9 +65,7 @@ def _keep_mask(x: Tensor, out: Tensor) -> Tensor:
     return out
 
 
-def apply_activation(
-    b: GraphBuilder, layer: LayerCall, x: Tensor, attrs: dict[str, Any]
-) -> Tensor:
+def apply_activation(b: GraphBuilder, layer: LayerCall, x: Tensor, attrs: dict[str, Any]) -> Tensor:
     if attrs.get("activation", "linear") == "linear":
         return x
     return b.op("activation", layer, [x], attrs=attrs, shape=x.shape)
@@ -93,7 +91,12 @@ def lower_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         attrs: dict[str, Any] = {"activation": "relu"}
     else:
         cap = math.inf if max_value is None else float(max_value)
-        attrs = {"activation": "relu_general", "act_alpha": cap, "act_beta": threshold, "act_gamma": slope}
+        attrs = {
+            "activation": "relu_general",
+            "act_alpha": cap,
+            "act_beta": threshold,
+            "act_gamma": slope,
+        }
     return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
 

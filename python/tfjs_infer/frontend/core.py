@@ -15,12 +15,22 @@ def lower_dense(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     units = layer.config_int("units", minimum=1)
     if len(x.shape) < 2 or x.shape[-1] is None:
-        raise layer.error(f"expected an input with a known last axis, received {fmt_shape(x.shape)}")
+        raise layer.error(
+            f"expected an input with a known last axis, received {fmt_shape(x.shape)}"
+        )
     kernel = layer.weight("kernel", shape=(x.shape[-1], units), index=0)
-    bias = layer.weight("bias", shape=(units,), index=1) if layer.config_bool("use_bias", True) else None
+    bias = (
+        layer.weight("bias", shape=(units,), index=1)
+        if layer.config_bool("use_bias", True)
+        else None
+    )
     attrs = activation_attrs(layer.config.get("activation"), layer.semantics, layer)
     out = b.op(
-        "dense", layer, [x], attrs=attrs, weights={"kernel": kernel, "bias": bias},
+        "dense",
+        layer,
+        [x],
+        attrs=attrs,
+        weights={"kernel": kernel, "bias": bias},
         shape=(*x.shape[:-1], units),
     )
     out.mask = x.mask
@@ -28,9 +38,17 @@ def lower_dense(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 
 @lowering(
-    "Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "GaussianNoise",
-    "GaussianDropout", "AlphaDropout", "ActivityRegularization", "Identity",
-    "RandomWidth", "RandomHeight",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "AlphaDropout",
+    "ActivityRegularization",
+    "Identity",
+    "RandomWidth",
+    "RandomHeight",
 )
 def lower_identity(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Layers that are the identity at inference (training=False)."""
@@ -44,7 +62,9 @@ def lower_identity(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_flatten(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     if len(x.shape) < 2:
-        return [b.op("reshape", layer, [x], attrs={"shape": [1]}, shape=(x.shape[0], 1), dtype=x.dtype)]
+        return [
+            b.op("reshape", layer, [x], attrs={"shape": [1]}, shape=(x.shape[0], 1), dtype=x.dtype)
+        ]
     if len(x.shape) == 2:
         return [b.op("identity", layer, [x], shape=x.shape, dtype=x.dtype)]
     if any(d is None for d in x.shape[1:]):
@@ -54,10 +74,20 @@ def lower_flatten(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         # Keras moves channels last before flattening.
         rank = len(x.shape)
         perm = [0, *range(2, rank), 1]
-        x = b.op("transpose", layer.name + "/to_channels_last", [x], attrs={"perm": perm},
-                 shape=tuple(x.shape[p] for p in perm), dtype=x.dtype)
+        x = b.op(
+            "transpose",
+            layer.name + "/to_channels_last",
+            [x],
+            attrs={"perm": perm},
+            shape=tuple(x.shape[p] for p in perm),
+            dtype=x.dtype,
+        )
     size = math.prod(x.shape[1:])
-    return [b.op("reshape", layer, [x], attrs={"shape": [size]}, shape=(x.shape[0], size), dtype=x.dtype)]
+    return [
+        b.op(
+            "reshape", layer, [x], attrs={"shape": [size]}, shape=(x.shape[0], size), dtype=x.dtype
+        )
+    ]
 
 
 @lowering("Reshape")
@@ -75,7 +105,16 @@ def lower_reshape(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     out = [size // known if d == -1 and known else d for d in target]
     if size is not None and math.prod(out) != size:
         raise layer.error(f"cannot reshape {fmt_shape(x.shape)} to (batch,) + {tuple(target)}")
-    return [b.op("reshape", layer, [x], attrs={"shape": list(target)}, shape=(x.shape[0], *out), dtype=x.dtype)]
+    return [
+        b.op(
+            "reshape",
+            layer,
+            [x],
+            attrs={"shape": list(target)},
+            shape=(x.shape[0], *out),
+            dtype=x.dtype,
+        )
+    ]
 
 
 @lowering("Permute")
@@ -85,8 +124,16 @@ def lower_permute(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if not isinstance(dims, list) or sorted(dims) != list(range(1, len(x.shape))):
         raise layer.error(f"dims {dims!r} is not a permutation of the axes 1..{len(x.shape) - 1}")
     perm = [0, *dims]
-    return [b.op("transpose", layer, [x], attrs={"perm": perm},
-                 shape=tuple(x.shape[p] for p in perm), dtype=x.dtype)]
+    return [
+        b.op(
+            "transpose",
+            layer,
+            [x],
+            attrs={"perm": perm},
+            shape=tuple(x.shape[p] for p in perm),
+            dtype=x.dtype,
+        )
+    ]
 
 
 @lowering("RepeatVector")

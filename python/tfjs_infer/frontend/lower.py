@@ -52,15 +52,21 @@ def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
     """
     store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
     builder = GraphBuilder()
-    ctx = BuildContext(builder=builder, semantics=spec.semantics, store=store, source=spec.source,
-                       ordered=spec.keras_weights)
+    ctx = BuildContext(
+        builder=builder,
+        semantics=spec.semantics,
+        store=store,
+        source=spec.source,
+        ordered=spec.keras_weights,
+    )
     built = build_top_level(spec.topology, ctx)
     if store is not None and strict:
         unused = store.unused()
         if unused:
             shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
             raise WeightsError(
-                f"{spec.source}: {len(unused)} weight(s) in the file match no layer variable: {shown}"
+                f"{spec.source}: {len(unused)} weight(s) in the file match no layer variable: "
+                f"{shown}"
             )
     if spec.keras_weights is not None and strict:
         unused = [

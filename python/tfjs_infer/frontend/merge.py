@@ -6,8 +6,14 @@ from __future__ import annotations
 from .recurrent import and_masks
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
-_MERGES = {"Add": "add", "Subtract": "sub", "Multiply": "mul", "Average": "mean",
-           "Maximum": "max", "Minimum": "min"}
+_MERGES = {
+    "Add": "add",
+    "Subtract": "sub",
+    "Multiply": "mul",
+    "Average": "mean",
+    "Maximum": "max",
+    "Minimum": "min",
+}
 
 
 def _broadcast_shape(layer: LayerCall, inputs: list[Tensor]) -> tuple:
@@ -23,8 +29,10 @@ def _broadcast_shape(layer: LayerCall, inputs: list[Tensor]) -> tuple:
             if out[d] in (1, None) or s[d] is None:
                 out[d] = s[d] if out[d] in (1,) else out[d]
                 continue
-            raise layer.error("inputs cannot be broadcast together: "
-                              + ", ".join(fmt_shape(u.shape) for u in inputs))
+            raise layer.error(
+                "inputs cannot be broadcast together: "
+                + ", ".join(fmt_shape(u.shape) for u in inputs)
+            )
     out[0] = None
     return tuple(out)
 
@@ -58,8 +66,10 @@ def lower_concatenate(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             d != a and t.shape[d] != ins[0].shape[d] and None not in (t.shape[d], ins[0].shape[d])
             for d in range(1, rank)
         ):
-            raise layer.error("inputs cannot be concatenated on axis "
-                              f"{axis}: " + ", ".join(fmt_shape(u.shape) for u in ins))
+            raise layer.error(
+                "inputs cannot be concatenated on axis "
+                f"{axis}: " + ", ".join(fmt_shape(u.shape) for u in ins)
+            )
     total = sum(t.shape[a] for t in ins) if all(t.shape[a] is not None for t in ins) else None
     shape = list(ins[0].shape)
     shape[a] = total
@@ -78,9 +88,12 @@ def _concat_mask(b: GraphBuilder, layer: LayerCall, ins: list[Tensor], axis: int
     if axis == rank - 1:
         return and_masks(b, layer.name, [t.mask for t in ins], "keras2")  # `all` over the axis
     if axis == 1 and rank == 3:
-        parts = [t.mask if t.mask is not None else
-                 b.op("ones_mask", f"{layer.name}/ones_{i}", [t], shape=t.shape[:-1])
-                 for i, t in enumerate(ins)]
+        parts = [
+            t.mask
+            if t.mask is not None
+            else b.op("ones_mask", f"{layer.name}/ones_{i}", [t], shape=t.shape[:-1])
+            for i, t in enumerate(ins)
+        ]
         known = all(p.shape[1] is not None for p in parts)
         steps = sum(p.shape[1] for p in parts) if known else None
         shape = (ins[0].shape[0], steps)

@@ -36,7 +36,10 @@ def lower_batch_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         i += 1
     mean = layer.weight("moving_mean", shape=(channels,), index=i)
     var = layer.weight("moving_variance", shape=(channels,), index=i + 1)
-    attrs = {"axis": -1 if axis == rank - 1 else axis, "epsilon": layer.config_float("epsilon", 1e-3)}
+    attrs = {
+        "axis": -1 if axis == rank - 1 else axis,
+        "epsilon": layer.config_float("epsilon", 1e-3),
+    }
     weights = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": var}
     out = b.op("batch_norm", layer, [x], attrs=attrs, weights=weights, shape=x.shape)
     out.mask = x.mask
@@ -58,8 +61,14 @@ def lower_layer_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     center = layer.config_bool("center", True) and not rms
     flat = (int(__import__("math").prod(param_shape)),)
     gamma = layer.weight("gamma", shape=param_shape, index=0).reshape(flat) if scale else None
-    beta = layer.weight("beta", shape=param_shape, index=1 if scale else 0).reshape(flat) if center else None
+    beta = (
+        layer.weight("beta", shape=param_shape, index=1 if scale else 0).reshape(flat)
+        if center
+        else None
+    )
     attrs = {"axes": axes, "epsilon": layer.config_float("epsilon", 1e-3), "rms_scaling": int(rms)}
-    out = b.op("layer_norm", layer, [x], attrs=attrs, weights={"gamma": gamma, "beta": beta}, shape=x.shape)
+    out = b.op(
+        "layer_norm", layer, [x], attrs=attrs, weights={"gamma": gamma, "beta": beta}, shape=x.shape
+    )
     out.mask = x.mask
     return [out]

@@ -262,7 +262,9 @@ class LayerCall:
         raise self.error(f"config '{key}' must be one of {list(choices)}, found {value!r}")
 
     # -- weights --------------------------------------------------------------
-    def weight(self, name: str, shape: Sequence[int | None] | None = None, index: int | None = None) -> np.ndarray:
+    def weight(
+        self, name: str, shape: Sequence[int | None] | None = None, index: int | None = None
+    ) -> np.ndarray:
         """The layer's variable `name` (float32), checked against `shape` (None = any).
 
         `index` is its position in the layer's canonical variable order
@@ -275,7 +277,9 @@ class LayerCall:
         if arr.dtype != np.float32:
             arr = arr.astype(np.float32)
         if shape is not None:
-            ok = arr.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, arr.shape))
+            ok = arr.ndim == len(shape) and all(
+                s is None or s == d for s, d in zip(shape, arr.shape)
+            )
             if not ok:
                 want = tuple("?" if s is None else s for s in shape)
                 raise self.error(f"weight '{name}' has shape {arr.shape}, expected {want}")
@@ -443,15 +447,23 @@ class GraphBuilder:
         out_shapes = list(shapes) if shapes is not None else [shape]
         if any(s is None for s in out_shapes):
             raise RuntimeError(f"lowering of {name} did not give output shapes")
-        ids = self.graph.add_op(op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes))
+        ids = self.graph.add_op(
+            op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes)
+        )
         outs = [Tensor(i, tuple(s), dtype) for i, s in zip(ids, out_shapes)]
         return outs if shapes is not None else outs[0]
 
     def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:
         entry = self._seen_layers.get(call.name)
         if entry is None:
-            entry = {"name": call.name, "class_name": call.class_name, "output_shapes": [],
-                     "params": 0, "non_trainable": 0, "scope": "/".join(call.scope)}
+            entry = {
+                "name": call.name,
+                "class_name": call.class_name,
+                "output_shapes": [],
+                "params": 0,
+                "non_trainable": 0,
+                "scope": "/".join(call.scope),
+            }
             self._seen_layers[call.name] = entry
             self.layers.append(entry)
         entry["output_shapes"].extend(t.shape for t in outputs)
@@ -471,4 +483,9 @@ def require_rank(layer: LayerCall, t: Tensor, *ranks: int) -> None:
 
 
 def fmt_shape(shape: Shape) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )

@@ -57,7 +57,9 @@ class BuiltModel:
 def normalize_keys(obj: Any) -> Any:
     """snake_case every dict key (values untouched)."""
     if isinstance(obj, dict):
-        return {snake_case(k) if isinstance(k, str) else k: normalize_keys(v) for k, v in obj.items()}
+        return {
+            snake_case(k) if isinstance(k, str) else k: normalize_keys(v) for k, v in obj.items()
+        }
     if isinstance(obj, list):
         return [normalize_keys(v) for v in obj]
     return obj
@@ -80,7 +82,9 @@ def build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
 # -- Sequential ----------------------------------------------------------------
 
 
-def _sequential_layers(config: Any, source: str) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
+def _sequential_layers(
+    config: Any, source: str
+) -> tuple[str, list[dict[str, Any]], dict[str, Any]]:
     if isinstance(config, list):  # Keras 2.0/2.1 and TF.js before 1.3: a bare list
         return "sequential", config, {}
     if isinstance(config, dict) and isinstance(config.get("layers"), list):
@@ -187,7 +191,12 @@ def _build_sequential(
 
 
 def _is_leaf_ref(obj: Any) -> bool:
-    return isinstance(obj, list) and len(obj) >= 3 and isinstance(obj[0], str) and isinstance(obj[1], int)
+    return (
+        isinstance(obj, list)
+        and len(obj) >= 3
+        and isinstance(obj[0], str)
+        and isinstance(obj[1], int)
+    )
 
 
 def _flatten_refs(obj: Any) -> tuple[list[TensorKey], list[str] | None]:
@@ -271,7 +280,9 @@ class _NodeArgs:
                 node = [node]
             for item in _flat_items(node):
                 if not _is_leaf_ref(item):
-                    raise InvalidModelError(f"{source}: layer '{layer}' has a bad inbound node {item!r}")
+                    raise InvalidModelError(
+                        f"{source}: layer '{layer}' has a bad inbound node {item!r}"
+                    )
                 if item[0] == "_CONSTANT_VALUE":
                     # A constant operand of a tf-op call (3.0 - x): its value is item[2].
                     self.constants.append((len(self.refs) + len(self.constants), item[2]))
@@ -291,8 +302,11 @@ class _NodeArgs:
             self.kwarg_refs[key] = ref
         elif isinstance(value, list) and value and all(as_ref(v) is not None for v in value):
             self.kwarg_refs[key] = [as_ref(v) for v in value]
-        elif isinstance(value, list) and value and _leaves(value) and all(
-            as_ref(v) is not None for v in _leaves(value)
+        elif (
+            isinstance(value, list)
+            and value
+            and _leaves(value)
+            and all(as_ref(v) is not None for v in _leaves(value))
         ):
             # Nested tensor lists (the initial states of stacked RNN cells): flattened.
             self.kwarg_refs[key] = [as_ref(v) for v in _leaves(value)]
@@ -354,7 +368,9 @@ def _build_functional(
             shape, dtype = _input_shape_from_layer(cfg)
             if shape is None:
                 raise InvalidModelError(f"{ctx.source}: InputLayer '{ref[0]}' has no shape")
-            t = _make_input(ctx, ref[0], shape, _policy_dtype(dtype or cfg.get("dtype")) or "float32")
+            t = _make_input(
+                ctx, ref[0], shape, _policy_dtype(dtype or cfg.get("dtype")) or "float32"
+            )
         else:
             if i >= len(inputs):
                 raise InvalidModelError(
@@ -388,7 +404,10 @@ def _build_functional(
                 kwargs["__constants__"] = list(args.constants)
             for key, ref in args.kwarg_refs.items():
                 kwargs[key] = [tensors[r] for r in ref] if isinstance(ref, list) else tensors[ref]
-            if not args.keras3 and canonical_class(entry.get("class_name", "")) not in MODEL_CLASSES:
+            if (
+                not args.keras3
+                and canonical_class(entry.get("class_name", "")) not in MODEL_CLASSES
+            ):
                 # Keras 2 / TF.js: extra inputs of an RNN are its initial states.
                 pass
             outs = _call_layer(entry, ins, kwargs, ctx, scope, call_index=k)
@@ -397,7 +416,14 @@ def _build_functional(
                 tensors[(name, k + offset, j)] = t
             progressed = True
         if not progressed:
-            missing = sorted({r[0] for e, _, n in rest for r in _NodeArgs(n, ctx.source, "").all_refs() if r not in tensors})
+            missing = sorted(
+                {
+                    r[0]
+                    for e, _, n in rest
+                    for r in _NodeArgs(n, ctx.source, "").all_refs()
+                    if r not in tensors
+                }
+            )
             raise InvalidModelError(
                 f"{ctx.source}: model '{model_name}': layers "
                 f"{sorted({_entry_name(e) for e, _, _ in rest})} wait for inputs that are never "
@@ -441,7 +467,8 @@ def _refuse_quantized(config: dict[str, Any], name: str, cls: str, source: str) 
             raise UnsupportedLayerError(
                 f"{source}: layer '{name}' is quantized (dtype policy '{pname or kind}'); "
                 "quantized Keras layers are not supported",
-                layer=name, class_name=cls,
+                layer=name,
+                class_name=cls,
             )
 
 
@@ -455,12 +482,13 @@ def _refuse_custom(entry: dict[str, Any], name: str, source: str) -> None:
         custom = True
     if custom:
         raise UnsupportedLayerError(
-            f"{source}: layer '{name}' is a custom object ('{registered or f'{module}.{cls}'}'); custom "
+            f"{source}: layer '{name}' is a custom object "
+            f"('{registered or f'{module}.{cls}'}'); custom "
             "layers run user code, which tfjs_infer never executes. See the supported-layers "
             "table in the README.",
-            layer=name, class_name=cls,
+            layer=name,
+            class_name=cls,
         )
-
 
 
 def _entry_name(entry: dict[str, Any]) -> str:
@@ -477,11 +505,15 @@ def _make_input(ctx: BuildContext, name: str, shape: list[Any], dtype: str) -> T
         elif isinstance(d, int) and not isinstance(d, bool) and 0 < d < (1 << 31):
             dims.append(d)
         else:
-            raise InvalidModelError(f"{ctx.source}: input '{name}' has a bad dimension {d!r} in {shape}")
+            raise InvalidModelError(
+                f"{ctx.source}: input '{name}' has a bad dimension {d!r} in {shape}"
+            )
     if dims[0] is not None and ctx.builder.declared_batch is None:
         ctx.builder.declared_batch = dims[0]  # stateful RNNs need it
     dims[0] = None  # predict batches along axis 0 whatever the file says
-    core_dtype = "int32" if dtype in ("int32", "int64", "int16", "int8", "uint8", "bool") else "float32"
+    core_dtype = (
+        "int32" if dtype in ("int32", "int64", "int16", "int8", "uint8", "bool") else "float32"
+    )
     return ctx.builder.input(name, tuple(dims), core_dtype)
 
 
@@ -516,7 +548,8 @@ def _call_layer(
         raise UnsupportedLayerError(
             f"{ctx.source}: layer '{name}' is called with a non-tensor positional argument "
             f"{str(kwargs['__constants__'][0][1])[:80]}; not supported",
-            layer=name, class_name=class_name,
+            layer=name,
+            class_name=class_name,
         )
     ordered_names, ordered = (None, None)
     key = (*scope, name)

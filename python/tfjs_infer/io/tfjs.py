@@ -45,7 +45,9 @@ def read_tfjs(path: Path) -> ModelSpec:
     def read_shard(rel: str) -> bytes:
         target = _confined_path(folder, rel, path)
         if not target.is_file():
-            raise WeightsError(f"{path}: weight shard '{rel}' is missing (looked for {target.name})")
+            raise WeightsError(
+                f"{path}: weight shard '{rel}' is missing (looked for {target.name})"
+            )
         return target.read_bytes()
 
     spec = parse_model_json(path.read_bytes(), read_shard, source=str(path))
@@ -53,7 +55,9 @@ def read_tfjs(path: Path) -> ModelSpec:
     return attach_sidecars(spec, lambda name: read_limited(folder / name))
 
 
-def parse_model_json(text: bytes | str, read_shard: ShardReader, source: str = "model.json") -> ModelSpec:
+def parse_model_json(
+    text: bytes | str, read_shard: ShardReader, source: str = "model.json"
+) -> ModelSpec:
     """Parse model.json content; ``read_shard(relative_path)`` returns a shard's bytes."""
     try:
         doc = json.loads(text)
@@ -127,7 +131,9 @@ def decode_manifest(manifest: Any, read_shard: ShardReader, source: str) -> dict
     layouts = [_entry_layout(e, source) for e in specs]
     expected = sum(nbytes for _, nbytes in layouts)
     if expected > MAX_WEIGHT_BYTES:
-        raise WeightsError(f"{source}: the manifest declares {expected} bytes of weights: too large")
+        raise WeightsError(
+            f"{source}: the manifest declares {expected} bytes of weights: too large"
+        )
     chunks, total = [], 0
     for p in paths:
         data = read_shard(p)
@@ -199,7 +205,9 @@ def _entry_layout(entry: Any, source: str) -> tuple[tuple[int, ...], int]:
             )
         storage = quant["dtype"]
         if storage == "float16" and dtype != "float32":
-            raise WeightsError(f"{source}: weight '{name}': float16 quantization needs dtype float32")
+            raise WeightsError(
+                f"{source}: weight '{name}': float16 quantization needs dtype float32"
+            )
         if storage != "float16":
             for key in ("scale", "min"):
                 v = quant.get(key)
@@ -211,7 +219,9 @@ def _entry_layout(entry: Any, source: str) -> tuple[tuple[int, ...], int]:
     return tuple(shape), count * _ELEMENT_BYTES[storage]
 
 
-def _decode_entry(entry: dict[str, Any], raw: bytes | memoryview, shape: tuple[int, ...], source: str) -> np.ndarray:
+def _decode_entry(
+    entry: dict[str, Any], raw: bytes | memoryview, shape: tuple[int, ...], source: str
+) -> np.ndarray:
     dtype = entry["dtype"]
     quant = entry.get("quantization")
     if quant is None:
@@ -247,7 +257,9 @@ def shard_relpath(rel: str, source: str) -> str:
         )
     parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
     if ".." in parts or "\x00" in rel or not parts:
-        raise WeightsError(f"{source}: weight shard path '{rel}' leaves the model's folder; refused")
+        raise WeightsError(
+            f"{source}: weight shard path '{rel}' leaves the model's folder; refused"
+        )
     return "/".join(parts)
 
 
@@ -255,7 +267,9 @@ def _confined_path(folder: Path, rel: str, model_path: Path) -> Path:
     """Resolve a shard path inside the model folder; refuse escapes (also through links)."""
     target = (folder / shard_relpath(rel, str(model_path))).resolve()
     if folder != target and folder not in target.parents:
-        raise WeightsError(f"{model_path}: weight shard path '{rel}' resolves outside the model's folder")
+        raise WeightsError(
+            f"{model_path}: weight shard path '{rel}' resolves outside the model's folder"
+        )
     return target
 
 
