@@ -22,6 +22,25 @@ os.environ.pop("TF_USE_LEGACY_KERAS", None)  # Keras 3, not tf_keras
 import numpy as np
 
 
+def compat(keras) -> dict:
+    """Layer classes that accept the tf_keras config keys Keras 3 refuses
+    (DepthwiseConv2D's groups=1, the RNNs' time_major=False)."""
+
+    def dropping(base, *keys):
+        def __init__(self, *args, **kwargs):
+            for key in keys:
+                kwargs.pop(key, None)
+            base.__init__(self, *args, **kwargs)
+
+        return type(base.__name__, (base,), {"__init__": __init__})
+
+    layers = keras.layers
+    out = {"DepthwiseConv2D": dropping(layers.DepthwiseConv2D, "groups")}
+    for rnn in (layers.LSTM, layers.GRU, layers.SimpleRNN):
+        out[rnn.__name__] = dropping(rnn, "time_major")
+    return out
+
+
 def main() -> None:
     model_path, input_path, threads, rounds, idle_ms, batches = sys.argv[1:7]
     threads, rounds, idle_s = int(threads), int(rounds), float(idle_ms) / 1e3
@@ -34,16 +53,8 @@ def main() -> None:
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import_s = time.perf_counter() - t
 
-    class DepthwiseConv2D(keras.layers.DepthwiseConv2D):
-        """tf_keras writes groups=1 into DepthwiseConv2D configs; Keras 3 refuses it."""
-
-        def __init__(self, *args, groups=None, **kwargs):
-            super().__init__(*args, **kwargs)
-
     t = time.perf_counter()
-    model = keras.saving.load_model(
-        model_path, compile=False, custom_objects={"DepthwiseConv2D": DepthwiseConv2D}
-    )
+    model = keras.saving.load_model(model_path, compile=False, custom_objects=compat(keras))
     load_s = time.perf_counter() - t
 
     rows = np.load(input_path)
