@@ -143,9 +143,9 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-# -- cold figures: a fresh process per engine
+# -- cold figures: a fresh process per engine ---------------------------------------------
 # Import, load, then the first call on an input prepared before the load (so it
-# times the engine, not the first slicing of the input), then 20 more calls. --------------------------------------------
+# times the engine, not the first slicing of the input), then 20 more calls.
 COLD_SNIPPET = r"""
 import json, sys, time
 import numpy as np
