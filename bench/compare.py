@@ -200,11 +200,18 @@ def cold_figures(engine: str, folder: Path, threads: int, reps: int) -> dict | s
 
 # -- warm figures: interleaved in this process -------------------------------------------
 def interleave(
-    fns: dict[str, Callable[[], Any]], rounds: int, inner: int, idle_s: float = 0.0
+    fns: dict[str, Callable[[], Any]],
+    rounds: int,
+    inner: int,
+    idle_s: float = 0.0,
+    settle_s: float = 0.0,
 ) -> dict[str, list[float]]:
     """Per-call seconds of each candidate; candidates take turns every round
     and the order reverses each round. With idle_s, each timed call follows
-    that much sleep (the after-idle latency)."""
+    that much sleep (the after-idle latency). With settle_s (several threads),
+    each block starts with that much sleep and one untimed call: pools spin
+    for a while after a call (onnxruntime's for ~20 ms) and would otherwise
+    take the next engine's cores."""
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
@@ -217,6 +224,9 @@ def interleave(
                 fn()
                 samples[n].append(time.perf_counter() - t)
                 continue
+            if settle_s:
+                time.sleep(settle_s)
+                fn()
             for _ in range(inner):
                 t = time.perf_counter()
                 fn()
@@ -398,7 +408,7 @@ def measure_model(
         for peer, note in check_outputs(engines, xs[b]).items():
             notes[peer] = (notes.get(peer, "") + f" batch {b}: {note};").strip()
     rounds = max(5, args.rounds // 3) if big else args.rounds
-    figs = warm_figures(engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big)
+    figs = warm_figures(engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big, threads)
     first_vs_steady = None
     for e in engines:
         cold = cold_figures(e, folder, threads, 1 if big else args.cold_reps)
@@ -441,13 +451,15 @@ def warm_figures(
     inner: int,
     idle_ms: float,
     big: bool,
+    threads: int,
 ) -> dict[str, dict]:
     """Batch-1 median/p90, after-idle latency and throughput, interleaved."""
     fns = {e: (lambda eng=eng: eng.run(xs[1])) for e, eng in engines.items()}
     for fn in fns.values():
         for _ in range(3):
             fn()
-    b1 = interleave(fns, rounds, inner)
+    settle = 0.03 if threads > 1 else 0.0
+    b1 = interleave(fns, rounds, inner, settle_s=settle)
     idle = interleave(fns, rounds, 1, idle_s=idle_ms / 1e3)
     figs: dict[str, dict] = {
         e: {"b1_med": med(b1[e]), "b1_p90": p90(b1[e]), "idle": med(idle[e])} for e in engines
@@ -456,7 +468,7 @@ def warm_figures(
         fb = {e: (lambda eng=eng, x=xs[b]: eng.run(x)) for e, eng in engines.items()}
         for fn in fb.values():
             fn()
-        s = interleave(fb, 3 if big else 5, 1)
+        s = interleave(fb, 3 if big else 5, 1, settle_s=settle)
         for e in engines:
             figs[e][f"tput{b}"] = b / med(s[e])
     return figs

@@ -84,6 +84,25 @@ int current_cpu() {
 
 bool on_cpu(int cpu) { return cpu >= 0 && current_cpu() == cpu; }
 
+// Moves the calling thread off `cpu` now (allowed on every other core of its
+// affinity mask, which the kernel enforces by migrating it at once), then
+// restores the mask; false where that is impossible.
+bool move_off_cpu(int cpu) {
+#if defined(__linux__)
+  cpu_set_t allowed, others;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0 || !CPU_ISSET(cpu, &allowed))
+    return false;
+  others = allowed;
+  CPU_CLR(cpu, &others);
+  if (CPU_COUNT(&others) == 0 || sched_setaffinity(0, sizeof(others), &others) != 0) return false;
+  sched_setaffinity(0, sizeof(allowed), &allowed);
+  return true;
+#else
+  (void)cpu;
+  return false;
+#endif
+}
+
 void sleep_until_changed(Worker& w, uint32_t seen) {
 #if defined(__linux__)
   while (w.seq.load(std::memory_order_seq_cst) == seen)
@@ -233,10 +252,12 @@ class Pool {
     sleep_until_changed(w, seen);
     w.sleeping.store(0, std::memory_order_relaxed);
     const uint32_t s = w.seq.load(std::memory_order_acquire);
-    // Woken onto the caller's own core (the others busy), this worker has
-    // just preempted the caller: hand the core back first, or the caller
-    // waits while we run its tasks one by one.
-    if (on_cpu(caller_cpu_.load(std::memory_order_relaxed))) std::this_thread::yield();
+    // Woken onto the caller's own core, this worker can only run when the
+    // caller stops: it would then take its tasks one by one. Move to another
+    // core (an idle one is not always chosen for us on VMs); if there is none,
+    // hand this one back to the caller.
+    const int caller = caller_cpu_.load(std::memory_order_relaxed);
+    if (on_cpu(caller) && !move_off_cpu(caller)) std::this_thread::yield();
     return s;
   }
 
