@@ -47,6 +47,7 @@ MODEL_ORDER = ["mlp", "mnist_cnn", "mobilenet_v2", "resnet50", "lstm", "text_cnn
 BIG = {"mobilenet_v2", "resnet50"}  # fewer rounds; batch 256 only with --full
 IN_PROCESS = ["tfjs-infer", "onnxruntime", "LiteRT"]
 RTOL, ATOL = 1e-3, 1e-5  # across engines: float32 with different summation orders
+WARM_S = 0.005  # untimed calls before each hot block when several threads run
 
 # Issue targets, tfjs-infer batch-1 time / peer time (at 1 and 2 threads).
 TARGETS = {
@@ -209,9 +210,11 @@ def interleave(
     """Per-call seconds of each candidate; candidates take turns every round
     and the order reverses each round. With idle_s, each timed call follows
     that much sleep (the after-idle latency). With settle_s (several threads),
-    each block starts with that much sleep and one untimed call: pools spin
-    for a while after a call (onnxruntime's for ~20 ms) and would otherwise
-    take the next engine's cores."""
+    each block starts with that much sleep, then untimed calls for WARM_S:
+    pools spin for a while after a call (onnxruntime's for ~20 ms) and would
+    otherwise take the next engine's cores, and a virtual CPU left idle can
+    take milliseconds to come back, which belongs to the after-idle figure,
+    not to the hot ones."""
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
@@ -226,7 +229,10 @@ def interleave(
                 continue
             if settle_s:
                 time.sleep(settle_s)
+                warm_until = time.perf_counter() + WARM_S
                 fn()
+                while time.perf_counter() < warm_until:
+                    fn()
             for _ in range(inner):
                 t = time.perf_counter()
                 fn()

@@ -55,6 +55,8 @@ constexpr uint64_t kClosed = 0xffffffffu;
 constexpr int64_t kMaxTicketTasks = int64_t{1} << 30;
 // Pause-spins (a few microseconds) before a waiting thread starts yielding.
 constexpr uint32_t kPauseSpins = 256;
+// A sched_yield that returns later than this gave the core to another thread.
+constexpr int kBusyYieldUs = 20;
 
 int spin_us_from_env() {
   const char* s = std::getenv("TFJS_INFER_SPIN_US");
@@ -65,9 +67,13 @@ int spin_us_from_env() {
 
 // A worker's mailbox: the caller stores the job generation in `seq` and wakes
 // the worker if it is asleep.
+enum : uint32_t { kAwake = 0, kAsleep = 1, kWaking = 2 };
 struct alignas(64) Worker {
   std::atomic<uint32_t> seq{0};
-  std::atomic<uint32_t> sleeping{0};
+  // kAsleep: in (or entering) futex wait, a caller must wake it. kWaking: a
+  // caller did; later callers skip the syscall until the worker runs (a
+  // halted virtual CPU can take milliseconds to come back).
+  std::atomic<uint32_t> sleeping{kAwake};
 #if !defined(__linux__)
   std::mutex m;
   std::condition_variable cv;
@@ -105,10 +111,16 @@ bool move_off_cpu(int cpu) {
 
 void sleep_until_changed(Worker& w, uint32_t seen) {
 #if defined(__linux__)
-  while (w.seq.load(std::memory_order_seq_cst) == seen)
+  for (;;) {
+    // (Re)arm, then re-check: the caller stores seq before it reads
+    // `sleeping`, so one of the two sees the other.
+    w.sleeping.store(kAsleep, std::memory_order_seq_cst);
+    if (w.seq.load(std::memory_order_seq_cst) != seen) return;
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w.seq), FUTEX_WAIT_PRIVATE, seen, nullptr,
             nullptr, 0);
+  }
 #else
+  w.sleeping.store(kAsleep, std::memory_order_seq_cst);
   std::unique_lock<std::mutex> lock(w.m);
   w.cv.wait(lock, [&] { return w.seq.load(std::memory_order_seq_cst) != seen; });
 #endif
@@ -171,9 +183,10 @@ class Pool {
     ticket_.store(uint64_t{gen} << 32, std::memory_order_release);
     for (int i = 0; i < helpers; ++i) {
       Worker& w = *workers_[i].load(std::memory_order_acquire);
-      if (tls_keep_asleep && w.sleeping.load(std::memory_order_relaxed)) continue;
+      if (tls_keep_asleep && w.sleeping.load(std::memory_order_relaxed) != kAwake) continue;
       w.seq.store(gen, std::memory_order_seq_cst);
-      if (w.sleeping.load(std::memory_order_seq_cst)) {
+      uint32_t state = w.sleeping.load(std::memory_order_seq_cst);
+      if (state == kAsleep && w.sleeping.compare_exchange_strong(state, kWaking)) {
         caller_cpu_.store(current_cpu(), std::memory_order_relaxed);
         wake(w);
       }
@@ -240,17 +253,23 @@ class Pool {
       TFJS_INFER_PAUSE();
     }
     const auto deadline = Clock::now() + std::chrono::microseconds(spin_us_);
+    bool moved = false;
     for (;;) {
       const uint32_t s = w.seq.load(std::memory_order_acquire);
       if (s != seen) return s;
-      if (Clock::now() >= deadline) break;
+      const auto now = Clock::now();
+      if (now >= deadline) break;
       std::this_thread::yield();
+      // A yield that lasted this long ran someone else here: this core is
+      // busy (often with the caller, which we then could never help while
+      // another core idles). Move away, once per wait.
+      if (!moved && Clock::now() - now > std::chrono::microseconds(kBusyYieldUs)) {
+        moved = true;
+        move_off_cpu(current_cpu());
+      }
     }
-    // Announce sleep, then re-check: the caller stores seq before it reads
-    // `sleeping`, so one of the two sees the other.
-    w.sleeping.store(1, std::memory_order_seq_cst);
     sleep_until_changed(w, seen);
-    w.sleeping.store(0, std::memory_order_relaxed);
+    w.sleeping.store(kAwake, std::memory_order_relaxed);
     const uint32_t s = w.seq.load(std::memory_order_acquire);
     // Woken onto the caller's own core, this worker can only run when the
     // caller stops: it would then take its tasks one by one. Move to another
