@@ -217,3 +217,29 @@ def test_hot_path_reuses_plans_and_workspaces() -> None:
         model.run([x8])
     assert testing.workspaces_made() == before + 1
     assert model.num_plans == 2  # the load-time probe (batch 1) and batch 8
+
+
+def test_profile_times_every_op_of_the_compiled_graph() -> None:
+    model = tfjs_infer.load_model(FIXTURES / "tfjs_conv" / "mobilenetv2_block" / "model.json")
+    shape = [1 if d is None else d for d in model.inputs[0].shape]
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    rows = model.profile(x, rounds=5)
+    ops = model._core.ops()
+    assert [(r["name"], r["type"]) for r in rows] == [(name, t) for name, t, _, _ in ops]
+    assert any(r["type"] == "conv_chain" for r in rows)  # the fused block is one op
+    assert all(r["us"] > 0 for r in rows)
+    assert abs(sum(r["share"] for r in rows) - 1.0) < 1e-9
+
+
+@pytest.mark.parametrize("rounds", [0, -3, 2.5, True, "5"])
+def test_profile_refuses_bad_rounds(rounds: Any) -> None:
+    model = tfjs_infer.load_model(FIXTURES / "tfjs" / "dense_mlp" / "model.json")
+    with pytest.raises(tfjs_infer.errors.InputValueError, match="rounds must be a positive int"):
+        model.profile(np.zeros((1, model.inputs[0].shape[1]), np.float32), rounds=rounds)
+
+
+def test_profile_refuses_stateful_models() -> None:
+    model = tfjs_infer.load_model(FIXTURES / "tfjs_rnn" / "stateful_lstm" / "model.json")
+    shape = [1 if d is None else d for d in model.inputs[0].shape]
+    with pytest.raises(tfjs_infer.errors.TfjsInferError, match="stateful"):
+        model.profile(np.zeros(shape, np.float32))

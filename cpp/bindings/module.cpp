@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -232,6 +233,47 @@ py::object run_list(const CompiledModel& m, const py::list& arrays) {
   return run_arrays(m, items, n, false);
 }
 
+// CompiledModel.profile(list of arrays, rounds) -> per op (ops() order), the
+// median wall time in microseconds over `rounds` runs.
+std::vector<double> profile_list(const CompiledModel& m, const py::list& arrays, int rounds) {
+  rounds = std::max(rounds, 1);  // Model.profile validates it
+  const size_t n = arrays.size();
+  std::vector<InputRef> refs(n);
+  std::vector<int64_t> dims;
+  size_t total_dims = 0;
+  for (size_t i = 0; i < n; ++i) total_dims += api_ndim(PyList_GET_ITEM(arrays.ptr(), i));
+  dims.resize(total_dims);
+  for (size_t i = 0, used = 0; i < n; ++i) {
+    input_ref(PyList_GET_ITEM(arrays.ptr(), i), i, &refs[i], dims.data() + used);
+    used += static_cast<size_t>(refs[i].rank);
+  }
+  const CompiledModel::PlanPtr plan = m.plan_for(refs.data(), n);
+  std::vector<py::object> objs(m.num_outputs());
+  std::vector<void*> out_ptrs(m.num_outputs());
+  for (size_t j = 0; j < objs.size(); ++j) {
+    objs[j] = new_array(m.output_type(*plan, j));
+    out_ptrs[j] = py::detail::array_proxy(objs[j].ptr())->data;
+  }
+  const size_t n_ops = m.ops().size();
+  std::vector<std::vector<int64_t>> samples(n_ops, std::vector<int64_t>(rounds));
+  std::vector<int64_t> one(n_ops);
+  py::list keep = arrays;  // the arrays stay alive while the GIL is out
+  {
+    py::gil_scoped_release nogil;
+    for (int r = 0; r < rounds; ++r) {
+      m.run(*plan, refs.data(), out_ptrs.data(), one.data());
+      for (size_t i = 0; i < n_ops; ++i) samples[i][r] = one[i];
+    }
+  }
+  std::vector<double> medians(n_ops);
+  for (size_t i = 0; i < n_ops; ++i) {
+    std::vector<int64_t>& v = samples[i];
+    std::nth_element(v.begin(), v.begin() + rounds / 2, v.end());
+    medians[i] = static_cast<double>(v[rounds / 2]) / 1000.0;
+  }
+  return medians;
+}
+
 // Exercises the pool directly (tests): every task must run exactly once,
 // worker indices stay below `threads`, nested loops run inline.
 py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool keep_asleep) {
@@ -350,6 +392,8 @@ PYBIND11_MODULE(_core, m) {
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")
+      .def("profile", &profile_list, py::arg("inputs"), py::arg("rounds"),
+           "Runs the model `rounds` times; per op (ops() order) the median wall time in us.")
       .def(
           "run1",
           [](const CompiledModel& m, py::handle x) {

@@ -341,7 +341,8 @@ void CompiledModel::run(const std::vector<TensorView>& inputs,
   run(*plan, refs.data(), out_ptrs.data());
 }
 
-void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* outputs) const {
+void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* outputs,
+                        int64_t* op_ns) const {
   const int threads = num_threads_.load(std::memory_order_relaxed);
   reserve_threads(threads);  // a no-op unless this process was forked since load
   // A short call after idle runs on the threads that are awake: waking a
@@ -381,7 +382,13 @@ void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* o
       ws->in_views[i][j].data = ws->ptrs[node.inputs[j]];
     for (size_t j = 0; j < node.outputs.size(); ++j)
       ws->out_views[i][j].data = ws->ptrs[node.outputs[j]];
-    ops_[i]->run(ctx, ws->in_views[i], ws->out_views[i]);
+    if (op_ns) {
+      const int64_t t0 = now_ns();
+      ops_[i]->run(ctx, ws->in_views[i], ws->out_views[i]);
+      op_ns[i] = now_ns() - t0;
+    } else {
+      ops_[i]->run(ctx, ws->in_views[i], ws->out_views[i]);
+    }
   }
   for (size_t j = 0; j < graph_.outputs.size(); ++j)
     if (plan.output_copied[j])

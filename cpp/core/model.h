@@ -60,7 +60,10 @@ class CompiledModel {
   PlanPtr plan_for(const InputRef* inputs, size_t n) const;
   const ValueType& output_type(const Plan& plan, size_t j) const;
   size_t num_outputs() const { return graph_.outputs.size(); }
-  void run(const Plan& plan, const InputRef* inputs, void* const* outputs) const;
+  // op_ns, when given, receives each op's wall time in ns (ops() order):
+  // Model.profile's per-layer figures.
+  void run(const Plan& plan, const InputRef* inputs, void* const* outputs,
+           int64_t* op_ns = nullptr) const;
 
   int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
   void set_num_threads(int n);

@@ -49,6 +49,8 @@ class CompiledModel:
         """Compile `graph`; with consume=True its weights move into the model (graph left empty)."""
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
+    def profile(self, inputs: list[np.ndarray], rounds: int) -> list[float]:
+        """Run `rounds` times; per op (ops() order) the median wall time in microseconds."""
     def run1(self, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
         """run([x]) for a single-input model; a single output is returned bare."""
     def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:

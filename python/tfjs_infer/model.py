@@ -13,7 +13,13 @@ import numpy as np
 
 from . import _core
 from ._progress import Progress
-from .errors import InputDtypeError, InputShapeError, InputValueError, InvalidModelError
+from .errors import (
+    InputDtypeError,
+    InputShapeError,
+    InputValueError,
+    InvalidModelError,
+    TfjsInferError,
+)
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
 from .io import (
@@ -546,6 +552,35 @@ class Model:
         return self._structure(self._core.run(self._prepare_inputs(x)))
 
     __call__ = predict_on_batch
+
+    def profile(self, x: Inputs, rounds: int = 20) -> list[dict[str, Any]]:
+        """Per-op timing of one batch: where the time of a call goes.
+
+        Runs `x` as one batch `rounds` times (after one untimed call) and
+        returns, per op of the compiled graph in execution order, a dict
+        with ``name`` (the layer it computes; an op fused from several
+        layers, such as a MobileNet block or a conv with its BatchNorm and
+        activation, carries the name of its last layer), ``type`` (the op),
+        ``us`` (median wall time in microseconds) and ``share`` (of the
+        summed medians). The list is shorter than the model's layers where
+        layers were fused.
+
+        >>> rows = model.profile(x)  # doctest: +SKIP
+        >>> max(rows, key=lambda r: r["us"])["name"]  # doctest: +SKIP
+        'block_16_project'
+        """
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+            raise InputValueError(f"rounds must be a positive int, received {rounds!r}")
+        if self._states:
+            raise TfjsInferError("profile() does not run stateful models (their states would move)")
+        arrays = self._prepare_inputs(x)
+        self._core.run(arrays)
+        times = self._core.profile(arrays, rounds)
+        total = sum(times) or 1.0
+        return [
+            {"name": name, "type": op_type, "us": us, "share": us / total}
+            for (name, op_type, _, _), us in zip(self._core.ops(), times)
+        ]
 
     def _fits_fast_path(self, x: np.ndarray) -> bool:
         """Whether `x` can go to the core unchanged (see _init_fast_path)."""

@@ -89,6 +89,10 @@ def lower_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     threshold = 0.0 if layer.semantics == "tfjs" else layer.config_float("threshold", 0.0)
     if max_value is None and slope == 0.0 and threshold == 0.0:
         attrs: dict[str, Any] = {"activation": "relu"}
+    elif max_value is not None and float(max_value) == 6.0 and slope == 0.0 and threshold == 0.0:
+        # MobileNet's ReLU(6.): clip(relu(x), 0, 6) in TF.js, relu6 in Keras.
+        # The kernels fuse relu6 into GEMM and depthwise epilogues.
+        attrs = {"activation": "relu6"}
     else:
         cap = math.inf if max_value is None else float(max_value)
         attrs = {
