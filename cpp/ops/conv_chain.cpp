@@ -97,7 +97,9 @@ class ConvChainOp final : public Op {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     const Band b = band(in[0].shape);
-    return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(b.floats) * 4;
+    const size_t banded = static_cast<size_t>(scratch_thread_slots()) * b.floats * 4;
+    // The whole-image mode (see run) uses one shared image instead.
+    return std::max(banded, static_cast<size_t>(whole_image_floats(in[0].shape)) * 4);
   }
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
@@ -115,6 +117,10 @@ class ConvChainOp final : public Op {
     // a halo of expanded rows) only when there are few images per thread.
     int threads = threads_for(ctx.num_threads, flops, batch * oh);
     threads = std::min(threads, scratch_thread_slots());
+    if (use_whole_image(s, batch, threads)) {
+      run_whole_images(k, in, out, static_cast<float*>(ctx.scratch), threads);
+      return;
+    }
     const int64_t chunks =
         threads == 1 || batch >= 4 * threads ? 1 : std::min<int64_t>(2 * threads, oh);
     const int64_t tasks = batch * chunks;
@@ -136,6 +142,53 @@ class ConvChainOp final : public Op {
     int64_t e_rows = 0;  // expanded input rows a band needs at most
     int64_t e_floats = 0, floats = 0;
   };
+
+  // Small images on several threads: cutting an image's output rows into
+  // chunks makes each chunk expand its halo rows again (on a 7x7 map split
+  // four ways, about twice the expand work). Instead, while the expanded
+  // image and the depthwise output fit in a shared slice of L2-sized
+  // scratch, the threads first expand every pixel (rows split between
+  // them), then each takes chunks of output rows for the depthwise and the
+  // project. Every output is computed exactly as in the banded mode.
+  static constexpr int64_t kWholeImageBudget = 1536 * 1024 / 4;  // floats
+
+  int64_t whole_image_floats(const Shape& s) const {
+    if (!has_expand_) return 0;
+    const int64_t oh = geo_.out_size(1, s[1]), ow = geo_.out_size(2, s[2]);
+    const int64_t floats = s[1] * s[2] * e_ + oh * ow * e_;
+    return floats <= kWholeImageBudget ? floats : 0;
+  }
+
+  bool use_whole_image(const Shape& s, int64_t batch, int threads) const {
+    return threads > 1 && batch < 4 * threads && whole_image_floats(s) > 0;
+  }
+
+  void run_whole_images(const KernelTable& k, const std::vector<TensorView>& in,
+                        const std::vector<TensorView>& out, float* scratch, int threads) const {
+    const Shape& s = in[0].shape;
+    const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
+    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
+    float* ebuf = scratch;            // the expanded image, h * w * e
+    float* dbuf = ebuf + h * w * e_;  // the depthwise output, oh * ow * e
+    const int64_t pieces = std::min<int64_t>(2 * threads, h * w);
+    const int64_t chunks = std::min<int64_t>(2 * threads, oh);
+    for (int64_t img = 0; img < s[0]; ++img) {
+      const float* x = in[0].f32() + img * h * w * cin_;
+      float* y = out[0].f32() + img * oh * ow * cout_;
+      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
+      parallel_for(pieces, threads, [&](int64_t t) {
+        const int64_t p0 = h * w * t / pieces, p1 = h * w * (t + 1) / pieces;
+        expand_rows(k, x + p0 * cin_, p1 - p0, ebuf + p0 * e_);
+      });
+      parallel_for(chunks, threads, [&](int64_t c) {
+        const int64_t oy0 = oh * c / chunks, oy1 = oh * (c + 1) / chunks;
+        const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
+        const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
+        dw_project(k, ebuf + lo * w * e_, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow,
+                   dbuf + oy0 * ow * e_, y, r);
+      });
+    }
+  }
 
   static void copy_bias(const OpNode& node, const char* key, int64_t n, Buffer<float>& dst) {
     if (const WeightTensor* b = node.weight(key)) {
@@ -166,8 +219,7 @@ class ConvChainOp final : public Op {
   void run_rows(const KernelTable& k, const float* x, const float* res, float* y, int64_t h,
                 int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end, const Band& b,
                 float* ebuf, float* dbuf) const {
-    const int64_t pad_top = geo_.pad_before(1, h), pad_left = geo_.pad_before(2, w);
-    const int64_t sh = geo_.s[1];
+    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
     int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
     for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
       const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
@@ -187,50 +239,58 @@ class ConvChainOp final : public Op {
         have_hi = hi;
         src = ebuf;
       }
-      DepthwiseArgs a;
-      a.x = src;
-      a.w = dw_w_.data();
-      a.bias = dw_bias_.size() ? dw_bias_.data() : nullptr;
-      a.y = dbuf;
-      a.in_h = hi - lo;
-      a.in_w = w;
-      a.c = e_;
-      a.out_h = oy1 - oy0;
-      a.out_w = ow;
-      a.kh = geo_.k[1];
-      a.kw = geo_.k[2];
-      a.stride_h = sh;
-      a.stride_w = geo_.s[2];
-      a.dil_h = geo_.d[1];
-      a.dil_w = geo_.d[2];
-      // Band row 0 is output row oy0 and buffer row 0 is input row lo.
-      a.pad_top = pad_top + lo - oy0 * sh;
-      a.pad_left = pad_left;
-      a.row_begin = 0;
-      a.row_end = oy1 - oy0;
-      a.act = dw_fused_;
-      k.depthwise_f32(a);
-      const int64_t pixels = (oy1 - oy0) * ow;
-      if (!kernel_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
-      GemmArgs g;
-      g.m = pixels;
-      g.n = cout_;
-      g.k = e_;
-      g.a = dbuf;
-      g.lda = e_;
-      g.packed_b = project_.data();
-      g.c = y + oy0 * ow * cout_;
-      g.ldc = cout_;
-      g.n_begin = 0;
-      g.n_end = cout_;
-      g.bias = project_bias_.size() ? project_bias_.data() : nullptr;
-      g.residual = res ? res + oy0 * ow * cout_ : nullptr;
-      g.ldr = cout_;
-      g.act = act_.params;
-      k.gemm_f32(g);
-      if (act_.row_op != RowOp::kNone)
-        k.softmax_f32(g.c, pixels, cout_, act_.row_op == RowOp::kLogSoftmax ? 1 : 0);
+      dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res);
     }
+  }
+
+  // Output rows [oy0, oy1) of one image: the depthwise over `in_h` input rows
+  // at `src` (whose row 0 sits `pad_top_rel` rows below the window of output
+  // row oy0) into dbuf, then the project GEMM (+ residual) into y's rows.
+  void dw_project(const KernelTable& k, const float* src, int64_t in_h, int64_t w,
+                  int64_t pad_top_rel, int64_t oy0, int64_t oy1, int64_t ow, float* dbuf, float* y,
+                  const float* res) const {
+    DepthwiseArgs a;
+    a.x = src;
+    a.w = dw_w_.data();
+    a.bias = dw_bias_.size() ? dw_bias_.data() : nullptr;
+    a.y = dbuf;
+    a.in_h = in_h;
+    a.in_w = w;
+    a.c = e_;
+    a.out_h = oy1 - oy0;
+    a.out_w = ow;
+    a.kh = geo_.k[1];
+    a.kw = geo_.k[2];
+    a.stride_h = geo_.s[1];
+    a.stride_w = geo_.s[2];
+    a.dil_h = geo_.d[1];
+    a.dil_w = geo_.d[2];
+    a.pad_top = pad_top_rel;
+    a.pad_left = geo_.pad_before(2, w);
+    a.row_begin = 0;
+    a.row_end = oy1 - oy0;
+    a.act = dw_fused_;
+    k.depthwise_f32(a);
+    const int64_t pixels = (oy1 - oy0) * ow;
+    if (!kernel_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
+    GemmArgs g;
+    g.m = pixels;
+    g.n = cout_;
+    g.k = e_;
+    g.a = dbuf;
+    g.lda = e_;
+    g.packed_b = project_.data();
+    g.c = y + oy0 * ow * cout_;
+    g.ldc = cout_;
+    g.n_begin = 0;
+    g.n_end = cout_;
+    g.bias = project_bias_.size() ? project_bias_.data() : nullptr;
+    g.residual = res ? res + oy0 * ow * cout_ : nullptr;
+    g.ldr = cout_;
+    g.act = act_.params;
+    k.gemm_f32(g);
+    if (act_.row_op != RowOp::kNone)
+      k.softmax_f32(g.c, pixels, cout_, act_.row_op == RowOp::kLogSoftmax ? 1 : 0);
   }
 
   void expand_rows(const KernelTable& k, const float* x, int64_t pixels, float* dst) const {
