@@ -499,6 +499,36 @@ def chain_case(draw):
 def test_conv_chain_fusion_is_bitwise_invisible(isa, c):
     """expand 1x1 -> (pad ->) depthwise -> project 1x1 (+ Add): the fused
     "conv_chain" op gives exactly the bits of the three ops run one by one."""
+    check_conv_chain(isa, c)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("batch", [1, 3])
+@pytest.mark.parametrize("s", [1, 2])
+def test_conv_chain_whole_image_mode_on_two_threads(isa, batch, s):
+    """A MobileNetV2 14x14 block on 2 threads: the expanded image fits the
+    shared scratch, so the op expands whole images before the depthwise."""
+    c = {
+        "h": 14,
+        "w": 14,
+        "cin": 96,
+        "e": 576,
+        "cout": 96,
+        "k": 3,
+        "s": s,
+        "d": 1,
+        "padding": "same",
+        "expand": True,
+        "residual": s == 1,
+        "acts": ("relu6", "tanh", "linear"),
+        "batch": batch,
+        "threads": 2,
+        "seed": 5,
+    }
+    check_conv_chain(isa, c)
+
+
+def check_conv_chain(isa, c):
     if c["s"] > 1 and c["d"] > 1:
         c["d"] = 1
     ke = (c["k"] - 1) * c["d"] + 1
