@@ -41,18 +41,45 @@ def read_tfjs(path: Path) -> ModelSpec:
     if size > MAX_JSON_BYTES:
         raise InvalidModelError(f"{path}: {size} bytes is too large for a model.json")
     folder = path.parent.resolve()
-
-    def read_shard(rel: str) -> bytes:
-        target = _confined_path(folder, rel, path)
-        if not target.is_file():
-            raise WeightsError(
-                f"{path}: weight shard '{rel}' is missing (looked for {target.name})"
-            )
-        return target.read_bytes()
-
-    spec = parse_model_json(path.read_bytes(), read_shard, source=str(path))
+    spec = parse_model_json(path.read_bytes(), LocalShards(folder, path), source=str(path))
     spec.folder = folder
     return attach_sidecars(spec, lambda name: read_limited(folder / name))
+
+
+class LocalShards:
+    """Weight shards next to a model.json on the local disk.
+
+    Called with a shard's relative path it returns the bytes (the generic
+    ShardReader); decode_manifest also uses ``size`` and ``read_into`` to read
+    every shard straight into one buffer: no concatenation copy, and numpy
+    backs a large buffer with huge pages, so loading faults far fewer pages.
+    """
+
+    def __init__(self, folder: Path, model_json: Path) -> None:
+        self._folder = folder
+        self._model_json = model_json
+
+    def _target(self, rel: str) -> Path:
+        target = _confined_path(self._folder, rel, self._model_json)
+        if not target.is_file():
+            raise WeightsError(
+                f"{self._model_json}: weight shard '{rel}' is missing (looked for {target.name})"
+            )
+        return target
+
+    def __call__(self, rel: str) -> bytes:
+        return self._target(rel).read_bytes()
+
+    def size(self, rel: str) -> int:
+        return self._target(rel).stat().st_size
+
+    def read_into(self, rel: str, out: memoryview) -> int:
+        """Read the shard into ``out`` (exactly its size); return the bytes read."""
+        with open(self._target(rel), "rb") as f:
+            n = f.readinto(out)
+            if n != len(out) or f.read(1):
+                raise WeightsError(f"{self._model_json}: weight shard '{rel}' changed while read")
+        return n
 
 
 def parse_model_json(
@@ -134,32 +161,9 @@ def decode_manifest(manifest: Any, read_shard: ShardReader, source: str) -> dict
         raise WeightsError(
             f"{source}: the manifest declares {expected} bytes of weights: too large"
         )
-    chunks, total = [], 0
-    for p in paths:
-        data = read_shard(p)
-        total += len(data)
-        if total > expected + (64 << 20) or total > MAX_WEIGHT_BYTES:
-            raise WeightsError(
-                f"{source}: shard '{p}' makes the weights {total} bytes, "
-                f"but the manifest declares {expected}"
-            )
-        chunks.append(data)
-    stream = b"".join(chunks)
-    shard_list = ", ".join(paths) or "(none)"
-    if len(stream) < expected:
-        raise WeightsError(
-            f"{source}: weight shards are truncated: the manifest declares {expected} bytes, "
-            f"the shards ({shard_list}) hold {len(stream)}"
-        )
-    if len(stream) > expected:
-        raise WeightsError(
-            f"{source}: weight shards are oversized: the manifest declares {expected} bytes, "
-            f"the shards ({shard_list}) hold {len(stream)}"
-        )
-
+    view = _read_stream(paths, read_shard, expected, source)  # slices of it are not copies
     weights: dict[str, np.ndarray] = {}
     offset = 0
-    view = memoryview(stream)  # slices of it are not copies
     for entry, (shape, nbytes) in zip(specs, layouts):
         raw = view[offset : offset + nbytes]
         offset += nbytes
@@ -170,6 +174,49 @@ def decode_manifest(manifest: Any, read_shard: ShardReader, source: str) -> dict
             raise WeightsError(f"{source}: weight '{name}' appears twice in the manifest")
         weights[name] = _decode_entry(entry, raw, shape, source)
     return weights
+
+
+def _read_stream(
+    paths: list[str], read_shard: ShardReader, expected: int, source: str
+) -> memoryview:
+    """All shards in order as one byte stream of exactly `expected` bytes."""
+
+    def check_total(total: int) -> None:
+        shard_list = ", ".join(paths) or "(none)"
+        if total < expected:
+            raise WeightsError(
+                f"{source}: weight shards are truncated: the manifest declares {expected} bytes, "
+                f"the shards ({shard_list}) hold {total}"
+            )
+        if total > expected:
+            raise WeightsError(
+                f"{source}: weight shards are oversized: the manifest declares {expected} bytes, "
+                f"the shards ({shard_list}) hold {total}"
+            )
+
+    if isinstance(read_shard, LocalShards):
+        sizes = [read_shard.size(p) for p in paths]
+        check_total(sum(sizes))
+        stream = np.empty(expected, np.uint8)
+        view = memoryview(stream).cast("B")
+        offset = 0
+        for p, size in zip(paths, sizes):
+            read_shard.read_into(p, view[offset : offset + size])
+            offset += size
+        return view
+    chunks, total = [], 0
+    for p in paths:
+        data = read_shard(p)
+        total += len(data)
+        if total > expected + (64 << 20) or total > MAX_WEIGHT_BYTES:
+            raise WeightsError(
+                f"{source}: shard '{p}' makes the weights {total} bytes, "
+                f"but the manifest declares {expected}"
+            )
+        chunks.append(data)
+    stream_bytes = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    check_total(len(stream_bytes))
+    return memoryview(stream_bytes)
 
 
 def _entry_layout(entry: Any, source: str) -> tuple[tuple[int, ...], int]:
