@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 import threading
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable, Union
 
 import numpy as np
@@ -103,15 +105,30 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
-    spec = read_model(
-        source,
-        weights=weights,
-        timeout=timeout,
-        total_timeout=total_timeout,
-        max_bytes=max_bytes,
-        headers=headers,
-    )
-    return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
+    with _gc_paused():
+        spec = read_model(
+            source,
+            weights=weights,
+            timeout=timeout,
+            total_timeout=total_timeout,
+            max_bytes=max_bytes,
+            headers=headers,
+        )
+        return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: loading builds many small objects
+    (the parsed config, the lowering's tensors) that trigger collections
+    without making garbage cycles; they cost ~5 % of a MobileNet's load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Model:
