@@ -18,8 +18,8 @@ using AttrValue =
 struct WeightTensor {
   DType dtype = DType::kFloat32;
   Shape shape;
-  std::vector<float, LargeAllocator<float>> f32;      // when dtype == kFloat32
-  std::vector<int32_t, LargeAllocator<int32_t>> i32;  // when dtype == kInt32
+  std::vector<float> f32;    // when dtype == kFloat32
+  std::vector<int32_t> i32;  // when dtype == kInt32
 
   int64_t size() const { return num_elements(shape); }
 };

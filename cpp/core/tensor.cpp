@@ -1,9 +1,5 @@
 #include "core/tensor.h"
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 namespace tfjs_infer {
 
 std::string shape_str(const Shape& shape) {
@@ -14,29 +10,6 @@ std::string shape_str(const Shape& shape) {
   }
   if (shape.size() == 1) s += ",";
   return s + ")";
-}
-
-namespace {
-constexpr size_t kHugePage = size_t{2} << 20;
-}
-
-size_t buffer_alignment(size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  // Rounding up to whole huge pages adds less than half of the buffer.
-  if (bytes >= kHugePage) return kHugePage;
-#endif
-  (void)bytes;
-  return 64;
-}
-
-void advise_huge_pages(void* p, size_t bytes) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  // A hint: where it is refused (THP off) nothing changes.
-  if (bytes >= kHugePage) madvise(p, bytes, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)bytes;
-#endif
 }
 
 size_t checked_mul(size_t a, size_t b) {

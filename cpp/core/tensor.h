@@ -33,41 +33,6 @@ inline int64_t num_elements(const Shape& shape) {
 }
 size_t checked_mul(size_t a, size_t b);
 
-// Large buffers (packed weights, arenas) ask for transparent huge pages:
-// filling them then faults one 2 MiB page instead of 512 small ones, which
-// is most of the time a large model takes to load on a VM.
-// buffer_alignment gives 2 MiB for those (64 bytes for the rest);
-// advise_huge_pages is madvise(MADV_HUGEPAGE) on Linux and a no-op elsewhere.
-size_t buffer_alignment(size_t bytes);
-void advise_huge_pages(void* p, size_t bytes);
-
-// std::allocator with the same placement as Buffer: large vectors (model
-// weights on their way to packing) on huge pages.
-template <typename T>
-struct LargeAllocator {
-  using value_type = T;
-  LargeAllocator() = default;
-  template <typename U>
-  LargeAllocator(const LargeAllocator<U>&) noexcept {}  // NOLINT: allocator rebinding
-  T* allocate(size_t n) {
-    const size_t align = buffer_alignment(checked_mul(n, sizeof(T)));
-    const size_t bytes = (n * sizeof(T) + align - 1) / align * align;
-    void* p = std::aligned_alloc(align, bytes > 0 ? bytes : align);
-    if (!p) throw std::bad_alloc();
-    advise_huge_pages(p, bytes);
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, size_t) noexcept { std::free(p); }
-  template <typename U>
-  bool operator==(const LargeAllocator<U>&) const noexcept {
-    return true;
-  }
-  template <typename U>
-  bool operator!=(const LargeAllocator<U>&) const noexcept {
-    return false;
-  }
-};
-
 // A 64-byte aligned, owning, move-only buffer (RAII).
 template <typename T>
 class Buffer {
@@ -90,11 +55,9 @@ class Buffer {
     data_ = nullptr;
     size_ = 0;
     if (count == 0) return;
-    const size_t align = buffer_alignment(checked_mul(count, sizeof(T)));
-    const size_t bytes = (checked_mul(count, sizeof(T)) + align - 1) / align * align;
-    T* p = static_cast<T*>(std::aligned_alloc(align, bytes));
+    const size_t bytes = (checked_mul(count, sizeof(T)) + 63) / 64 * 64;
+    T* p = static_cast<T*>(std::aligned_alloc(64, bytes));
     if (!p) throw std::bad_alloc();
-    advise_huge_pages(p, bytes);
     // Through a local: stores through a uint8_t* may alias data_, which
     // kept this loop byte by byte. Zeroing also faults the pages in now.
     std::fill(p, p + count, T());
