@@ -76,6 +76,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     fuse_residual_adds(graph_);
     fuse_activations(graph_);
     fuse_conv_chains(graph_);
+    fuse_conv_pools(graph_);
   }
   ops_.reserve(graph_.nodes.size());
   for (OpNode& node : graph_.nodes) {

@@ -105,6 +105,7 @@ void fold_batch_norm(Graph& g);
 void fuse_residual_adds(Graph& g);
 void fold_pads_into_convs(Graph& g);
 void fuse_conv_chains(Graph& g);
+void fuse_conv_pools(Graph& g);
 void fuse_activations(Graph& g);
 
 }  // namespace tfjs_infer

@@ -291,6 +291,39 @@ void fuse_conv_chains(Graph& g) {
   }
 }
 
+// conv2d -> non-overlapping 'valid' 2D pooling (the MNIST-style Conv ->
+// MaxPool): the conv computes bands of output rows into per-thread scratch
+// and pools them there (ops/conv.cpp), so its full-size output, pool_h x
+// pool_w times the pooled one, never goes through memory. Runs after the
+// activation fold: the conv's epilogue comes before the pooling, as in the
+// unfused graph.
+void fuse_conv_pools(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size();) {
+    const OpNode& pool = g.nodes[i];
+    bool fused = false;
+    if (pool.type == "pool" && pool.inputs.size() == 1 && pool.outputs.size() == 1 &&
+        pool.attr_str("padding", "valid") == "valid") {
+      const std::vector<int64_t> size = pool.attr_ints("pool_size");
+      const int p = producer_of(g, pool.inputs[0]);
+      if (size.size() == 2 && pool.attr_ints("strides", size) == size && p >= 0) {
+        OpNode& conv = g.nodes[p];
+        const WeightTensor* k = conv.weight("kernel");
+        if (conv.type == "conv2d" && conv.attr_int("groups", 1) == 1 &&
+            !conv.attr_int("has_residual", 0) && elementwise_activation(conv) &&
+            channels_last(conv) && conv.outputs.size() == 1 && k && k->shape.size() == 4 &&
+            use_count(g, pool.inputs[0]) == 1 && !conv.attrs.count("pool_mode")) {
+          conv.attrs["pool_mode"] = pool.attr_str("mode");
+          conv.attrs["pool_size"] = size;
+          replace_uses(g, pool.outputs[0], conv.outputs[0]);
+          g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+          fused = true;
+        }
+      }
+    }
+    if (!fused) ++i;
+  }
+}
+
 void fuse_activations(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     OpNode& act = g.nodes[i];

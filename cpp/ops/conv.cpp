@@ -202,8 +202,18 @@ class ConvOp final : public Op {
     cin_ = cin_g_ * groups_;
     cout_g_ = cout_ / groups_;
     kg_ = geo_.kernel_volume() * cin_g_;
+    const std::string pool_mode = node.attr_str("pool_mode", "");
+    if (!pool_mode.empty()) {  // a fused pooling (passes.cpp fuse_conv_pools)
+      const std::vector<int64_t> ps = node.attr_ints("pool_size");
+      if ((pool_mode != "max" && pool_mode != "avg") || rank != 2 || groups_ != 1 ||
+          ps.size() != 2 || ps[0] < 1 || ps[1] < 1 || ps[0] > kMaxWindow || ps[1] > kMaxWindow)
+        bad(node, "malformed fused pooling");
+      pool_max_ = pool_mode == "max";
+      pool_h_ = ps[0];
+      pool_w_ = ps[1];
+    }
     pointwise_ = geo_.kernel_volume() == 1 && geo_.s == std::array<int64_t, 3>{1, 1, 1} &&
-                 !has_padding(geo_);
+                 !has_padding(geo_) && !pooled();
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     if (const WeightTensor* b = node.weight("bias")) {
@@ -244,6 +254,13 @@ class ConvOp final : public Op {
       o[static_cast<size_t>(1 + i - (3 - geo_.rank))] = n;
     }
     o.back() = cout_;
+    if (pooled()) {
+      if (o[1] < pool_h_ || o[2] < pool_w_)
+        shape_error("the convolution's output " + shape_str(o) + " is smaller than the fused " +
+                    std::to_string(pool_h_) + "x" + std::to_string(pool_w_) + " pooling window");
+      o[1] /= pool_h_;  // 'valid' pooling with strides equal to the window
+      o[2] /= pool_w_;
+    }
     if (residual_ && (in[1].shape != o || in[1].dtype != DType::kFloat32))
       shape_error("fused residual of shape " + shape_str(in[1].shape) +
                   " does not match the "
@@ -254,6 +271,11 @@ class ConvOp final : public Op {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     if (pointwise_) return 0;
+    if (pooled()) {
+      const PoolBand b = pool_band(in[0].shape);
+      return static_cast<size_t>(scratch_thread_slots()) *
+             static_cast<size_t>(b.pixels * (kg_ + cout_)) * 4;
+    }
     const int64_t rows = tile_rows(out_rows_per_image(in[0].shape));
     return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(rows * kg_) * 4;
   }
@@ -267,6 +289,10 @@ class ConvOp final : public Op {
     const float* res = residual_ ? in[1].f32() : nullptr;
     if (pointwise_) {
       run_pointwise(ctx, in[0], res, out[0], batch * m_img);
+      return;
+    }
+    if (pooled()) {
+      run_pooled(ctx, in[0], out[0]);
       return;
     }
     const int64_t tm = tile_rows(m_img);
@@ -350,6 +376,85 @@ class ConvOp final : public Op {
     int64_t m = 1;
     for (int i = 0; i < 3; ++i) m *= geo_.out_size(i, dims[i]);
     return m;
+  }
+
+  bool pooled() const { return pool_h_ > 0; }
+
+  // Fused pooling: conv output rows are made a band of whole pooling rows
+  // at a time (at least one, else about one im2col tile).
+  struct PoolBand {
+    int64_t conv_h = 0, conv_w = 0;  // the convolution's output
+    int64_t rows = 1;                // pooled output rows per band
+    int64_t pixels = 0;              // conv output pixels per band
+  };
+
+  PoolBand pool_band(const Shape& in_shape) const {
+    const auto dims = spatial_dims(in_shape, geo_.rank);
+    PoolBand b;
+    b.conv_h = geo_.out_size(1, dims[1]);
+    b.conv_w = geo_.out_size(2, dims[2]);
+    const int64_t per_row = pool_h_ * b.conv_w;
+    b.rows = std::max<int64_t>(1, tile_rows(b.conv_h * b.conv_w) / per_row);
+    b.rows = std::min(b.rows, std::max<int64_t>(1, b.conv_h / pool_h_));
+    b.pixels = b.rows * per_row;
+    return b;
+  }
+
+  // Conv + pooling: each task computes the conv rows of a band of pooled
+  // rows (im2col tile, GEMM with the epilogue) into scratch and pools them
+  // into y. Every element is the unfused one: the same GEMM rows, the same
+  // pooling kernel over the same cells in the same order.
+  void run_pooled(const RunContext& ctx, const TensorView& x, const TensorView& y) const {
+    const KernelTable& k = *ctx.kernels;
+    const PoolBand b = pool_band(x.shape);
+    const int64_t batch = x.dim(0), py_n = y.shape[1], px_n = y.shape[2];
+    const int64_t bands = (py_n + b.rows - 1) / b.rows;
+    const int64_t tasks = batch * bands;
+    const int64_t flops = 2 * batch * py_n * pool_h_ * b.conv_w * kg_ * cout_;
+    const int threads =
+        std::min(threads_for(ctx.num_threads, flops, tasks), scratch_thread_slots());
+    const auto dims_in = spatial_dims(x.shape, geo_.rank);
+    const std::array<int64_t, 3> dims_conv = {1, b.conv_h, b.conv_w};
+    const int64_t in_img = dims_in[1] * dims_in[2] * cin_;
+    float* scratch = static_cast<float*>(ctx.scratch);
+    parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
+      float* buf = scratch + worker * b.pixels * (kg_ + cout_);
+      float* conv_rows = buf + b.pixels * kg_;
+      const int64_t img = t / bands, py0 = (t % bands) * b.rows;
+      const int64_t py1 = std::min(py_n, py0 + b.rows);
+      const int64_t pixels = (py1 - py0) * pool_h_ * b.conv_w;
+      im2col(x.f32() + img * in_img, dims_in, dims_conv, 0, py0 * pool_h_ * b.conv_w, pixels, buf);
+      GemmArgs a;
+      a.m = pixels;
+      a.n = cout_;
+      a.k = kg_;
+      a.a = buf;
+      a.lda = kg_;
+      a.packed_b = packed_[0].data();
+      a.c = conv_rows;
+      a.ldc = cout_;
+      a.n_begin = 0;
+      a.n_end = cout_;
+      a.bias = bias_.size() ? bias_.data() : nullptr;
+      a.act = act_.params;
+      k.gemm_f32(a);
+      PoolArgs p;
+      p.max = pool_max_ ? 1 : 0;
+      p.x = conv_rows;
+      p.y = y.f32() + (img * py_n + py0) * px_n * cout_;
+      p.c = cout_;
+      p.in_h = (py1 - py0) * pool_h_;
+      p.in_w = b.conv_w;
+      p.out_h = py1 - py0;
+      p.out_w = px_n;
+      p.k_h = pool_h_;
+      p.k_w = pool_w_;
+      p.s_h = pool_h_;
+      p.s_w = pool_w_;
+      p.row_begin = 0;
+      p.row_end = py1 - py0;
+      k.pool_f32(p);
+    });
   }
 
   // 1x1 stride-1: the input is the GEMM's A (group g reads its channel slice
@@ -446,6 +551,9 @@ class ConvOp final : public Op {
   int64_t groups_ = 1, cin_ = 0, cin_g_ = 0, cout_ = 0, cout_g_ = 0, kg_ = 0;
   bool pointwise_ = false;
   bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
+  // A fused 'valid' pooling with strides equal to its window (0: none).
+  int64_t pool_h_ = 0, pool_w_ = 0;
+  bool pool_max_ = true;
   std::vector<Buffer<float>> packed_;
   Buffer<float> bias_;
 };

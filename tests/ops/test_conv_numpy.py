@@ -592,3 +592,90 @@ def test_depthwise_kernel_paths(isa, k, s, d, c):
     attrs = {"strides": list(s), "dilations": list(d), "padding": "same", "activation": "relu6"}
     got = run_op("depthwise_conv2d", x, attrs, {"kernel": w.reshape(k, k, c), "bias": b}, isa)
     close(got, np.clip(ref_depthwise(x, w, b, s, d, "same"), 0, 6), k * k)
+
+
+@st.composite
+def conv_pool_case(draw):
+    return {
+        "h": draw(st.integers(2, 30)),
+        "w": draw(st.integers(2, 30)),
+        "cin": draw(st.integers(1, 9)),
+        "cout": draw(st.integers(1, 40)),
+        "k": draw(st.sampled_from([1, 2, 3, 5])),
+        "s": draw(st.sampled_from([1, 2])),
+        "padding": draw(st.sampled_from(["same", "valid"])),
+        "pool": draw(st.sampled_from([(2, 2), (3, 3), (2, 3), (1, 2)])),
+        "mode": draw(st.sampled_from(["max", "avg"])),
+        "act": draw(st.sampled_from(["linear", "relu", "tanh"])),
+        "batch": draw(st.integers(1, 5)),
+        "threads": draw(st.sampled_from([1, 2])),
+        "seed": draw(st.integers(0, 2**31)),
+    }
+
+
+def check_conv_pool(isa, c):
+    rng = np.random.default_rng(c["seed"])
+    h = max(c["h"], c["k"] + c["pool"][0] * c["s"])
+    w = max(c["w"], c["k"] + c["pool"][1] * c["s"])
+    x = rand(rng, (c["batch"], h, w, c["cin"]))
+    g = _core.Graph()
+    xin = g.add_input("x", [None, h, w, c["cin"]], "float32")
+    wk = {"kernel": rand(rng, (c["k"], c["k"], c["cin"], c["cout"]), 0.5)}
+    wk["bias"] = rand(rng, (c["cout"],))
+    attrs = {"strides": [c["s"]] * 2, "padding": c["padding"], "activation": c["act"]}
+    (v,) = g.add_op("conv2d", "conv", [xin], attrs, wk, 1)
+    pattrs = {"mode": c["mode"], "pool_size": list(c["pool"]), "strides": list(c["pool"])}
+    (y,) = g.add_op("pool", "pool", [v], {**pattrs, "padding": "valid"}, {}, 1)
+    g.set_outputs([y])
+    fused = _core.CompiledModel(g, isa=isa, num_threads=c["threads"])
+    plain = _core.CompiledModel(g, isa=isa, num_threads=1, optimize=False)
+    assert [o[1] for o in fused.ops()] == ["conv2d"]
+    assert [o[1] for o in plain.ops()] == ["conv2d", "pool"]
+    np.testing.assert_array_equal(fused.run([x])[0], plain.run([x])[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@SETTINGS
+@given(c=conv_pool_case())
+def test_conv_pool_fusion_is_bitwise_invisible(isa, c):
+    """conv2d -> non-overlapping 'valid' pooling: the fused op (the conv
+    pools bands of its rows in scratch) gives exactly the unfused bits."""
+    check_conv_pool(isa, c)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_pool_fusion_mnist_shapes(isa, threads):
+    """The MNIST CNN's first layer: Conv(32, 3x3) on 28x28x1 -> MaxPool 2x2,
+    batch 64 (many bands and tasks)."""
+    c = {
+        "h": 28,
+        "w": 28,
+        "cin": 1,
+        "cout": 32,
+        "k": 3,
+        "s": 1,
+        "padding": "valid",
+        "pool": (2, 2),
+        "mode": "max",
+        "act": "relu",
+        "batch": 64,
+        "threads": threads,
+        "seed": 3,
+    }
+    check_conv_pool(isa, c)
+
+
+def test_overlapping_or_padded_pooling_is_not_fused():
+    rng = np.random.default_rng(0)
+    for pool_attrs in (
+        {"mode": "max", "pool_size": [3, 3], "strides": [2, 2], "padding": "valid"},
+        {"mode": "max", "pool_size": [2, 2], "strides": [2, 2], "padding": "same"},
+    ):
+        g = _core.Graph()
+        xin = g.add_input("x", [None, 12, 12, 3], "float32")
+        wk = {"kernel": rand(rng, (3, 3, 3, 8))}
+        (v,) = g.add_op("conv2d", "conv", [xin], {"strides": [1, 1], "padding": "same"}, wk, 1)
+        (y,) = g.add_op("pool", "pool", [v], pool_attrs, {}, 1)
+        g.set_outputs([y])
+        assert [o[1] for o in _core.CompiledModel(g).ops()] == ["conv2d", "pool"]
