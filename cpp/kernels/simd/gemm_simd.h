@@ -140,16 +140,6 @@ void gemm_tile(const TileArgs& t) {
   const int64_t lda = t.lda;
   const int64_t ps = t.panel_stride;
   for (int64_t kk = 0; kk < t.k; ++kk) {
-    // Small-m tiles (the batch-1 GEMV) stream NP panels at memory bandwidth:
-    // prefetching every panel 48 k-steps ahead keeps more lines in flight
-    // than the hardware prefetcher does (MLP batch 1: 27.2 -> 25.0 us,
-    // medians of 8 processes each). A prefetch past the end is harmless.
-    if constexpr (MR <= 4 && NP > 1) {
-#pragma GCC unroll 16
-      for (int p = 0; p < NP; ++p)
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) __builtin_prefetch(b + p * ps + 48 * NR + v * W, 0, 3);
-    }
     F bv[NC];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
