@@ -129,6 +129,13 @@ inline void copy_floats(float* dst, const float* src, int64_t n) {
   }
 }
 
+// n runs of N floats: dst rows ld apart, src rows ls apart.
+template <int N>
+inline void copy_thin(float* dst, int64_t ld, const float* src, int64_t ls, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int j = 0; j < N; ++j) dst[i * ld + j] = src[i * ls + j];
+}
+
 inline void fill_zero(float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
 }
@@ -519,28 +526,64 @@ class ConvOp final : public Op {
       if (cache_rows)
         for (int64_t kz = 0; kz < geo_.k[0]; ++kz)
           for (int64_t ky = 0; ky < geo_.k[1]; ++ky) srcs[kz * geo_.k[1] + ky] = row_src(kz, ky);
-      float* dst_row = buf + (p - r0) * kg_;
-      for (int64_t ox = ox0; ox < ox1; ++ox, dst_row += kg_) {
-        const int64_t ix0 = ox * sw - pb[2];
-        const bool inside = runs && ox >= ox_in_lo && ox < ox_in_hi;
-        float* dst = dst_row;
-        for (int64_t t = 0; t < nkv; ++t, dst += taps_run) {
-          const float* src = cache_rows ? srcs[t] : row_src(t / geo_.k[1], t % geo_.k[1]);
-          if (!src) {
-            fill_zero(dst, taps_run);
-          } else if (inside) {
-            copy_floats(dst, src + ix0 * cin_, taps_run);
-          } else {
-            for (int64_t kx = 0; kx < kw; ++kx) {
-              const int64_t ix = ix0 + kx * dw;
-              if (ix >= 0 && ix < in_dims[2]) {
-                copy_floats(dst + kx * cin_g_, src + ix * cin_, cin_g_);
-              } else {
-                fill_zero(dst + kx * cin_g_, cin_g_);
+      // Pixels [a, b) of this output row, pixel by pixel.
+      auto gather = [&](int64_t a, int64_t b) {
+        float* dst_row = buf + (p - r0 + a - ox0) * kg_;
+        for (int64_t ox = a; ox < b; ++ox, dst_row += kg_) {
+          const int64_t ix0 = ox * sw - pb[2];
+          const bool inside = runs && ox >= ox_in_lo && ox < ox_in_hi;
+          float* dst = dst_row;
+          for (int64_t t = 0; t < nkv; ++t, dst += taps_run) {
+            const float* src = cache_rows ? srcs[t] : row_src(t / geo_.k[1], t % geo_.k[1]);
+            if (!src) {
+              fill_zero(dst, taps_run);
+            } else if (inside) {
+              copy_floats(dst, src + ix0 * cin_, taps_run);
+            } else {
+              for (int64_t kx = 0; kx < kw; ++kx) {
+                const int64_t ix = ix0 + kx * dw;
+                if (ix >= 0 && ix < in_dims[2]) {
+                  copy_floats(dst + kx * cin_g_, src + ix * cin_, cin_g_);
+                } else {
+                  fill_zero(dst + kx * cin_g_, cin_g_);
+                }
               }
             }
           }
         }
+      };
+      if (cache_rows && runs && taps_run <= 4) {
+        // Thin inputs (a grayscale image's first conv: 3 floats per tap run):
+        // per-pixel bookkeeping costs more than the copies, so the pixels
+        // whose taps are all inside go tap by tap with fixed-size copies.
+        const int64_t lo = std::clamp(ox_in_lo, ox0, ox1), hi = std::clamp(ox_in_hi, lo, ox1);
+        gather(ox0, lo);
+        for (int64_t t = 0; t < nkv; ++t) {
+          float* d = buf + (p - r0 + lo - ox0) * kg_ + t * taps_run;
+          if (!srcs[t]) {
+            for (int64_t ox = lo; ox < hi; ++ox, d += kg_) fill_zero(d, taps_run);
+            continue;
+          }
+          const float* src = srcs[t] + (lo * sw - pb[2]) * cin_;
+          const int64_t n = hi - lo, ls = sw * cin_;
+          switch (taps_run) {
+            case 1:
+              copy_thin<1>(d, kg_, src, ls, n);
+              break;
+            case 2:
+              copy_thin<2>(d, kg_, src, ls, n);
+              break;
+            case 3:
+              copy_thin<3>(d, kg_, src, ls, n);
+              break;
+            default:
+              copy_thin<4>(d, kg_, src, ls, n);
+              break;
+          }
+        }
+        gather(hi, ox1);
+      } else {
+        gather(ox0, ox1);
       }
       p += ox1 - ox0;
     }
