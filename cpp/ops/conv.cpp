@@ -221,6 +221,7 @@ class ConvOp final : public Op {
     }
     pointwise_ = geo_.kernel_volume() == 1 && geo_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  !has_padding(geo_) && !pooled();
+    window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     if (const WeightTensor* b = node.weight("bias")) {
@@ -317,6 +318,13 @@ class ConvOp final : public Op {
     const auto dims_in = spatial_dims(in[0].shape, geo_.rank);
     const auto dims_out = spatial_dims(out[0].shape, geo_.rank);
     float* scratch = static_cast<float*>(ctx.scratch);
+    // Output columns whose windows lie inside the input (for window_rows_).
+    const int64_t pad_w = geo_.pad_before(2, dims_in[2]);
+    const int64_t direct_lo = pad_w <= 0 ? 0 : (pad_w + geo_.s[2] - 1) / geo_.s[2];
+    const int64_t direct_hi =
+        std::max<int64_t>(direct_lo, dims_in[2] - geo_.k_eff(2) + pad_w < 0
+                                         ? 0
+                                         : (dims_in[2] - geo_.k_eff(2) + pad_w) / geo_.s[2] + 1);
     // A few tasks per thread, taken by whichever worker is free (the scratch
     // slot is the worker's): runs of whole tiles, or blocks of columns.
     const int64_t tasks =
@@ -339,14 +347,18 @@ class ConvOp final : public Op {
         const float* x = in[0].f32() + img * dims_in[0] * dims_in[1] * dims_in[2] * cin_;
         float* y = out[0].f32() + (img * m_img + r0) * cout_;
         const float* r = res ? res + (img * m_img + r0) * cout_ : nullptr;
+        // 1D without groups or dilation: an output's im2col row is a
+        // contiguous window of the input (kw taps x cin), so inside tiles
+        // read it in place, one window every stride x cin floats.
+        const bool in_place = window_rows_ && r0 >= direct_lo && r0 + rows <= direct_hi;
         for (int64_t g = 0; g < groups_; ++g) {
-          im2col(x, dims_in, dims_out, g, r0, rows, buf);
+          if (!in_place) im2col(x, dims_in, dims_out, g, r0, rows, buf);
           GemmArgs a;
           a.m = rows;
           a.n = cout_g_;
           a.k = kg_;
-          a.a = buf;
-          a.lda = kg_;
+          a.a = in_place ? x + (r0 * geo_.s[2] - pad_w) * cin_ : buf;
+          a.lda = in_place ? geo_.s[2] * cin_ : kg_;
           a.packed_b = packed_[g].data();
           a.c = y + g * cout_g_;
           a.ldc = cout_;
@@ -593,7 +605,8 @@ class ConvOp final : public Op {
   Activation act_;
   int64_t groups_ = 1, cin_ = 0, cin_g_ = 0, cout_ = 0, cout_g_ = 0, kg_ = 0;
   bool pointwise_ = false;
-  bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
+  bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
+  bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
   // A fused 'valid' pooling with strides equal to its window (0: none).
   int64_t pool_h_ = 0, pool_w_ = 0;
   bool pool_max_ = true;

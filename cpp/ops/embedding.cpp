@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/threading.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
@@ -24,7 +25,7 @@ class EmbeddingOp final : public Op {
     o.push_back(dim_);
     return {{o, DType::kFloat32}};
   }
-  void run(const RunContext&, const std::vector<TensorView>& in,
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const int64_t n = in[0].size();
     for (int64_t i = 0; i < n; ++i) {  // validate every id before writing anything
@@ -34,11 +35,15 @@ class EmbeddingOp final : public Op {
                                          std::to_string(i) + " is not in [0, " +
                                          std::to_string(rows_ - 1) + "]");
     }
+    // Large batches gather megabytes: rows split over threads (copies only).
     float* y = out[0].f32();
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t id = static_cast<int64_t>(id_at(in[0], i));
-      std::memcpy(y + i * dim_, table_.data() + id * dim_, static_cast<size_t>(dim_) * 4);
-    }
+    const int threads = threads_for(ctx.num_threads, n * dim_, n);
+    parallel_for(threads, threads, [&](int64_t t) {
+      for (int64_t i = n * t / threads; i < n * (t + 1) / threads; ++i) {
+        const int64_t id = static_cast<int64_t>(id_at(in[0], i));
+        std::memcpy(y + i * dim_, table_.data() + id * dim_, static_cast<size_t>(dim_) * 4);
+      }
+    });
   }
 
  private:
