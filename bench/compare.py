@@ -416,8 +416,20 @@ def measure_model(
     rounds = max(5, args.rounds // 3) if big else args.rounds
     figs = warm_figures(engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big, threads)
     first_vs_steady = None
+    # Fresh processes, the engines taking turns rep by rep (a VM hands out
+    # never-touched memory slowly now and then: one sample per engine in a
+    # row would pin such a phase on one engine); medians per engine.
+    reps: dict[str, list[dict | str]] = {e: [] for e in engines}
+    for _ in range(args.cold_reps):
+        for e in engines:
+            reps[e].append(cold_figures(e, folder, threads, 1))
     for e in engines:
-        cold = cold_figures(e, folder, threads, 1 if big else args.cold_reps)
+        failed = [r for r in reps[e] if isinstance(r, str)]
+        cold = (
+            failed[0]
+            if failed
+            else {k: statistics.median(r[k] for r in reps[e]) for k in reps[e][0]}
+        )
         if isinstance(cold, str):
             notes[e] = (notes.get(e, "") + " cold start " + cold).strip()
             continue
