@@ -83,7 +83,20 @@ WeightTensor weight_from_py(const std::string& key, const py::array& a) {
     w.i32.assign(c.data(), c.data() + c.size());
   } else if (py::isinstance<py::array_t<float>>(a)) {
     auto c = py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
-    w.f32.assign(c.data(), c.data() + c.size());
+    const float* data = c.data();
+    const size_t count = static_cast<size_t>(c.size());
+    if (reinterpret_cast<uintptr_t>(data) % alignof(float) != 0) {
+      w.f32.assign(data, data + count);
+    } else {
+      // Borrowed, not copied: the array stays referenced until the core is
+      // done with it (after packing at compile time).
+      PyObject* ref = c.release().ptr();
+      std::shared_ptr<const void> lender(ref, [](const void* p) {
+        py::gil_scoped_acquire gil;
+        Py_DECREF(static_cast<PyObject*>(const_cast<void*>(p)));
+      });
+      w.f32.borrow(data, count, std::move(lender));
+    }
   } else {
     fail(ErrorKind::kInvalidModel, "weight '" + key + "' must be a float32 or int32 array");
   }

@@ -60,6 +60,87 @@ std::vector<double> OpNode::attr_floats(const std::string& key) const {
   missing(*this, key, "a list of numbers");
 }
 
+WeightData& WeightData::operator=(const WeightData& o) {
+  if (this == &o) return *this;
+  if (o.lender_) {
+    own_.clear();
+    ptr_ = o.ptr_;
+    n_ = o.n_;
+    lender_ = o.lender_;
+  } else {
+    own_ = o.own_;
+    point_at_own();
+  }
+  return *this;
+}
+
+WeightData& WeightData::operator=(WeightData&& o) noexcept {
+  if (this == &o) return *this;
+  own_ = std::move(o.own_);
+  lender_ = std::move(o.lender_);
+  if (lender_) {
+    ptr_ = o.ptr_;
+    n_ = o.n_;
+  } else {
+    point_at_own();
+  }
+  o.own_.clear();
+  o.ptr_ = nullptr;
+  o.n_ = 0;
+  return *this;
+}
+
+void WeightData::assign(const float* first, const float* last) {
+  own_.assign(first, last);
+  point_at_own();
+}
+
+void WeightData::assign(size_t n, float value) {
+  own_.assign(n, value);
+  point_at_own();
+}
+
+void WeightData::borrow(const float* p, size_t n, std::shared_ptr<const void> lender) {
+  own_.clear();
+  own_.shrink_to_fit();
+  ptr_ = p;
+  n_ = n;
+  lender_ = std::move(lender);
+}
+
+float* WeightData::mutable_data() {
+  if (lender_) {
+    own_.assign(ptr_, ptr_ + n_);
+    point_at_own();
+  }
+  return own_.data();
+}
+
+void WeightData::point_at_own() {
+  lender_.reset();
+  ptr_ = own_.data();
+  n_ = own_.size();
+}
+
+const float* WeightTensor::values(std::vector<float>& tmp) const {
+  if (scale.empty()) return f32.data();
+  const size_t channels = scale.size();
+  tmp.resize(f32.size());
+  // Row by row (the tensor viewed as (-1, channels)): the arithmetic of the
+  // fold, float(w * s), element for element.
+  for (size_t r = 0; r < f32.size(); r += channels)
+    for (size_t c = 0; c < channels; ++c) tmp[r + c] = static_cast<float>(f32[r + c] * scale[c]);
+  return tmp.data();
+}
+
+void WeightTensor::apply_scale() {
+  if (scale.empty()) return;
+  std::vector<float> tmp;
+  values(tmp);
+  f32.assign(tmp.data(), tmp.data() + tmp.size());
+  scale.clear();
+}
+
 const WeightTensor* OpNode::weight(const std::string& key) const {
   auto it = weights.find(key);
   return it == weights.end() ? nullptr : &it->second;

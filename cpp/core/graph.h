@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -14,14 +15,58 @@ namespace tfjs_infer {
 using AttrValue =
     std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
 
+// Float weight values: owned, or borrowed from memory whose lender keeps it
+// alive (the Python binding lends numpy arrays, so a model's weights are not
+// copied on their way to packing: on a VM, page faults of fresh memory are
+// much of a large model's load time). Read-only access; mutable_data() turns
+// a borrowed array into an owned copy first. Copies of a borrowed array
+// share the lender.
+class WeightData {
+ public:
+  WeightData() = default;
+  WeightData(const WeightData& o) { *this = o; }
+  WeightData(WeightData&& o) noexcept { *this = std::move(o); }
+  WeightData& operator=(const WeightData& o);
+  WeightData& operator=(WeightData&& o) noexcept;
+
+  const float* data() const { return ptr_; }
+  size_t size() const { return n_; }
+  bool empty() const { return n_ == 0; }
+  const float* begin() const { return ptr_; }
+  const float* end() const { return ptr_ + n_; }
+  const float& operator[](size_t i) const { return ptr_[i]; }
+
+  void assign(const float* first, const float* last);
+  void assign(size_t n, float value);
+  // Points at n floats at p, kept alive by `lender` until this is dropped.
+  void borrow(const float* p, size_t n, std::shared_ptr<const void> lender);
+  float* mutable_data();
+
+ private:
+  void point_at_own();
+  std::vector<float> own_;
+  const float* ptr_ = nullptr;
+  size_t n_ = 0;
+  std::shared_ptr<const void> lender_;
+};
+
 // A weight handed over at graph-build time, in the layout the op documents.
 struct WeightTensor {
   DType dtype = DType::kFloat32;
   Shape shape;
-  std::vector<float> f32;    // when dtype == kFloat32
+  WeightData f32;            // when dtype == kFloat32
   std::vector<int32_t> i32;  // when dtype == kInt32
+  // A folded BatchNorm's per-channel (last axis) scale, not yet applied: the
+  // values are float(f32[i] * scale[i % channels]) (see values()). Kept
+  // pending so that borrowed kernels are never copied just to be scaled.
+  std::vector<double> scale;
 
   int64_t size() const { return num_elements(shape); }
+  // The float values with any pending scale applied: f32 itself, or `tmp`
+  // filled with them.
+  const float* values(std::vector<float>& tmp) const;
+  // Applies a pending scale to the values (owned from then on).
+  void apply_scale();
 };
 
 struct OpNode {

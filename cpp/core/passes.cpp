@@ -106,17 +106,19 @@ void fold_batch_norm(Graph& g) {
       prod.weights["bias"] = zero;
     }
     WeightTensor& bias = prod.weights["bias"];
+    bias.apply_scale();
+    float* b = bias.f32.mutable_data();
     std::vector<double> scale(static_cast<size_t>(channels));
     for (int64_t c = 0; c < channels; ++c) {
       scale[c] = (gamma ? gamma->f32[c] : 1.0) / std::sqrt(var->f32[c] + eps);
       const double shift = (beta ? beta->f32[c] : 0.0) - mean->f32[c] * scale[c];
-      bias.f32[c] = static_cast<float>(bias.f32[c] * scale[c] + shift);
+      b[c] = static_cast<float>(b[c] * scale[c] + shift);
     }
-    // Row by row (the kernel viewed as (-1, channels)): contiguous, so large
-    // kernels fold at memory speed; each element gets the same arithmetic.
-    float* w = kernel.f32.data();
-    for (size_t r = 0; r < kernel.f32.size(); r += static_cast<size_t>(channels))
-      for (int64_t c = 0; c < channels; ++c) w[r + c] = static_cast<float>(w[r + c] * scale[c]);
+    // The kernel's scale stays pending (WeightTensor::values applies it, as
+    // float(w * s), when the op packs the kernel): a borrowed kernel is not
+    // copied here. A second fold applies the first one's scale first.
+    kernel.apply_scale();
+    kernel.scale = std::move(scale);
     replace_uses(g, bn.outputs[0], prod.outputs[0]);
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
   }

@@ -15,6 +15,7 @@
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
 #include "ops/registry.h"
+#include "ops/weights.h"
 
 namespace tfjs_infer {
 
@@ -230,15 +231,10 @@ class ConvOp final : public Op {
       std::copy(b->f32.begin(), b->f32.end(), bias_.data());
     }
     // One packed B per group: rows (kk, ci), columns this group's filters.
-    std::vector<float> block(static_cast<size_t>(kg_ * cout_g_));
     packed_.resize(static_cast<size_t>(groups_));
     for (int64_t g = 0; g < groups_; ++g) {
-      for (int64_t r = 0; r < kg_; ++r)
-        std::memcpy(&block[static_cast<size_t>(r * cout_g_)],
-                    &kernel.f32[static_cast<size_t>(r * cout_ + g * cout_g_)],
-                    static_cast<size_t>(cout_g_) * sizeof(float));
       packed_[g].reset(k.gemm_packed_b_size(kg_, cout_g_));
-      k.gemm_pack_b(block.data(), kg_, cout_g_, packed_[g].data());
+      pack_kernel(k, kernel, kg_, cout_, g * cout_g_, cout_g_, packed_[g].data());
     }
   }
 

@@ -19,6 +19,7 @@
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
 #include "ops/registry.h"
+#include "ops/weights.h"
 
 namespace tfjs_infer {
 
@@ -61,16 +62,16 @@ class ConvChainOp final : public Op {
       const WeightTensor& ek = node.require_weight("expand_kernel", {1, 1, -1, e_});
       cin_ = ek.shape[2];
       expand_.reset(k.gemm_packed_b_size(cin_, e_));
-      k.gemm_pack_b(ek.f32.data(), cin_, e_, expand_.data());
+      pack_kernel(k, ek, cin_, e_, 0, e_, expand_.data());
       copy_bias(node, "expand_bias", e_, expand_bias_);
     } else {
       cin_ = e_;
     }
     dw_w_.reset(dw.f32.size());
-    std::copy(dw.f32.begin(), dw.f32.end(), dw_w_.data());
+    copy_kernel(dw, dw_w_.data());
     copy_bias(node, "dw_bias", e_, dw_bias_);
     project_.reset(k.gemm_packed_b_size(e_, cout_));
-    k.gemm_pack_b(pk.f32.data(), e_, cout_, project_.data());
+    pack_kernel(k, pk, e_, cout_, 0, cout_, project_.data());
     copy_bias(node, "project_bias", cout_, project_bias_);
     dw_fused_ = dw_act_.params;
     if (!kernel_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;

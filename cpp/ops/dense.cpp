@@ -5,6 +5,7 @@
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/registry.h"
+#include "ops/weights.h"
 
 namespace tfjs_infer {
 
@@ -27,7 +28,7 @@ class DenseOp final : public Op {
       std::copy(b->f32.begin(), b->f32.end(), bias_.data());
     }
     packed_.reset(k.gemm_packed_b_size(in_, units_));
-    k.gemm_pack_b(kernel.f32.data(), in_, units_, packed_.data());
+    pack_kernel(k, kernel, in_, units_, 0, units_, packed_.data());
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {

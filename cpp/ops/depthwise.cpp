@@ -15,6 +15,7 @@
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
 #include "ops/registry.h"
+#include "ops/weights.h"
 
 namespace tfjs_infer {
 
@@ -40,7 +41,7 @@ class DepthwiseOp final : public Op {
                                          " does not fit depth_multiplier " + std::to_string(dm_));
     cin_ = cout_ / dm_;
     weights_.reset(kernel.f32.size());
-    std::copy(kernel.f32.begin(), kernel.f32.end(), weights_.data());
+    copy_kernel(kernel, weights_.data());
     if (const WeightTensor* b = node.weight("bias")) {
       node.require_weight("bias", {cout_});
       bias_.reset(static_cast<size_t>(cout_));

@@ -27,7 +27,11 @@ class Graph:
         weights: Mapping[str, np.ndarray | None] = ...,
         num_outputs: int = 1,
     ) -> list[int]:
-        """Append an op reading value ids `inputs`; returns its output value ids."""
+        """Append an op reading value ids `inputs`; returns its output value ids.
+
+        Aligned C-contiguous float32 weights are referenced, not copied (the
+        core keeps them alive and never writes into them): do not modify them
+        afterwards."""
     def set_outputs(self, outputs: Sequence[int], /) -> None:
         """The value ids the model returns, in order."""
     @property

@@ -75,3 +75,82 @@ def test_value_used_twice_is_not_fused(also_output: bool) -> None:
 
     types = _types(_compile(build, True))
     assert types == (["dense", "activation"] if also_output else ["dense"])
+
+
+def _bn(c: int) -> dict[str, np.ndarray]:
+    return {
+        "gamma": _rand(c),
+        "beta": _rand(c),
+        "moving_mean": _rand(c),
+        "moving_variance": np.abs(_rand(c)) + 0.5,
+    }
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_batch_norm_folds_into_conv_with_groups_and_twice(groups: int) -> None:
+    """The folded scale is applied on the packed panels (per group slice);
+    a second BatchNorm folds after the first one's scale is applied."""
+    kernel, bn1, bn2 = _rand(3, 3, 4 // groups, 40), _bn(40), _bn(40)
+
+    def build(g: _core.Graph) -> None:
+        x = g.add_input("x", [None, 7, 7, 4], "float32")
+        attrs = {"strides": [1, 1], "padding": "same", "groups": groups}
+        (h,) = g.add_op("conv2d", "c", [x], attrs, {"kernel": kernel}, 1)
+        (h,) = g.add_op("batch_norm", "bn1", [h], {"axis": -1}, bn1, 1)
+        (h,) = g.add_op("batch_norm", "bn2", [h], {"axis": -1}, bn2, 1)
+        g.set_outputs([h])
+
+    plain, fused = _compile(build, False), _compile(build, True)
+    assert _types(fused) == ["conv2d"]
+    x = _rand(2, 7, 7, 4)
+    np.testing.assert_allclose(fused.run([x])[0], plain.run([x])[0], rtol=1e-4, atol=1e-4)
+
+
+def test_batch_norm_folds_into_depthwise_and_mobilenet_block() -> None:
+    ke, kd, kp, kd2 = _rand(1, 1, 8, 24), _rand(3, 3, 24), _rand(1, 1, 24, 8), _rand(3, 3, 8)
+    bns = [_bn(24), _bn(24), _bn(8), _bn(8)]
+
+    def build(g: _core.Graph) -> None:
+        x = g.add_input("x", [None, 9, 9, 8], "float32")
+        (h,) = g.add_op("conv2d", "expand", [x], {}, {"kernel": ke}, 1)
+        (h,) = g.add_op("batch_norm", "bn1", [h], {"axis": -1}, bns[0], 1)
+        (h,) = g.add_op("activation", "relu1", [h], {"activation": "relu6"}, {}, 1)
+        attrs = {"strides": [1, 1], "padding": "same"}
+        (h,) = g.add_op("depthwise_conv2d", "dw", [h], attrs, {"kernel": kd}, 1)
+        (h,) = g.add_op("batch_norm", "bn2", [h], {"axis": -1}, bns[1], 1)
+        (h,) = g.add_op("activation", "relu2", [h], {"activation": "relu6"}, {}, 1)
+        (h,) = g.add_op("conv2d", "project", [h], {}, {"kernel": kp}, 1)
+        (h,) = g.add_op("batch_norm", "bn3", [h], {"axis": -1}, bns[2], 1)
+        (y,) = g.add_op("depthwise_conv2d", "dw2", [h], attrs, {"kernel": kd2}, 1)
+        (y,) = g.add_op("batch_norm", "bn4", [y], {"axis": -1}, bns[3], 1)
+        g.set_outputs([y])
+
+    plain, fused = _compile(build, False), _compile(build, True)
+    assert _types(fused) == ["conv_chain", "depthwise_conv2d"]
+    x = _rand(3, 9, 9, 8)
+    np.testing.assert_allclose(fused.run([x])[0], plain.run([x])[0], rtol=1e-4, atol=1e-4)
+
+
+def test_weights_are_borrowed_safely() -> None:
+    """add_op references the numpy arrays instead of copying them: the core
+    keeps them alive, compiling never writes into them, and a graph can be
+    compiled twice."""
+    import gc
+
+    k, b = _rand(6, 5), _rand(5)
+    k_before, b_before = k.copy(), b.copy()
+    g = _core.Graph()
+    x = g.add_input("x", [None, 6], "float32")
+    (h,) = g.add_op("dense", "d", [x], {}, {"kernel": k, "bias": b}, 1)
+    (h,) = g.add_op("batch_norm", "bn", [h], {"axis": -1}, _bn(5), 1)
+    g.set_outputs([h])
+    first = _core.CompiledModel(g)  # the graph is copied: weights shared
+    np.testing.assert_array_equal(k, k_before)  # the fold did not write into them
+    np.testing.assert_array_equal(b, b_before)
+    del k, b
+    gc.collect()
+    second = _core.CompiledModel(g, consume=True)
+    xs = _rand(4, 6)
+    np.testing.assert_array_equal(first.run([xs])[0], second.run([xs])[0])
+    ref = (xs.astype(np.float64) @ k_before + b_before).astype(np.float32)
+    assert np.all(np.isfinite(ref))

@@ -1,0 +1,47 @@
+#include "ops/weights.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace tfjs_infer {
+
+void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols,
+                 int64_t col0, int64_t cols, float* packed) {
+  const float* src = w.f32.data();
+  std::vector<float> block;
+  if (col0 != 0 || cols != w_cols) {  // a column slice (a conv group): gather it
+    block.resize(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(&block[static_cast<size_t>(r * cols)], src + r * w_cols + col0,
+                  static_cast<size_t>(cols) * sizeof(float));
+    src = block.data();
+  }
+  k.gemm_pack_b(src, rows, cols, packed);
+  if (w.scale.empty()) return;
+  // Packed layout (kernels/simd/gemm_simd.h): panels of nr columns, each
+  // `rows` rows of nr floats; columns past `cols` are zero padding.
+  const int64_t nr = k.gemm_nr;
+  for (int64_t p = 0; p * nr < cols; ++p) {
+    const int64_t width = std::min(nr, cols - p * nr);
+    const double* s = w.scale.data() + col0 + p * nr;
+    float* panel = packed + p * rows * nr;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < width; ++j)
+        panel[r * nr + j] = static_cast<float>(panel[r * nr + j] * s[j]);
+  }
+}
+
+void copy_kernel(const WeightTensor& w, float* dst) {
+  const size_t n = w.f32.size();
+  if (w.scale.empty()) {
+    std::copy_n(w.f32.data(), n, dst);
+    return;
+  }
+  const size_t channels = w.scale.size();
+  for (size_t r = 0; r < n; r += channels)
+    for (size_t c = 0; c < channels; ++c)
+      dst[r + c] = static_cast<float>(w.f32[r + c] * w.scale[c]);
+}
+
+}  // namespace tfjs_infer

@@ -1,0 +1,24 @@
+// Weights into ops at compile time. A BatchNorm folded into a dense or conv
+// layer leaves its per-channel scale pending on the kernel
+// (WeightTensor::scale, passes.cpp): these helpers apply it on the way into
+// the op's own buffers, so a kernel borrowed from Python is read once and
+// never copied just to be scaled. Every value is float(w * s), the fold's
+// arithmetic.
+#pragma once
+
+#include <cstdint>
+
+#include "core/graph.h"
+#include "kernels/kernels.h"
+
+namespace tfjs_infer {
+
+// Packs B = columns [col0, col0 + cols) of w viewed as (rows, w_cols) into
+// the GEMM's panel layout, scaled by w's pending scale when it has one.
+void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols,
+                 int64_t col0, int64_t cols, float* packed);
+
+// All of w's values, scaled by its pending scale when it has one, into dst.
+void copy_kernel(const WeightTensor& w, float* dst);
+
+}  // namespace tfjs_infer
