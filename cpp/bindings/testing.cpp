@@ -129,7 +129,7 @@ PackedB pack_b(const std::string& isa, const F32Array& b_in) {
   p.n = b.shape(1);
   if (p.k < 1 || p.n < 1) throw py::value_error("b must be non-empty");
   p.data = std::make_shared<GuardedFloats>(t.gemm_packed_b_size(p.k, p.n), true);
-  t.gemm_pack_b(b.data(), p.k, p.n, p.data->data());
+  t.gemm_pack_b(b.data(), p.k, p.n, nullptr, p.data->data());
   return p;
 }
 

@@ -8,20 +8,20 @@
 
 #include "kernels/kernel_args.h"
 
-#define TFJS_INFER_DECLARE_KERNELS(ns)                                     \
-  namespace tfjs_infer::kernels::ns {                                      \
-  extern const int64_t kGemmNr;                                            \
-  size_t gemm_packed_b_size(int64_t k, int64_t n);                         \
-  void gemm_pack_b(const float* b, int64_t k, int64_t n, float* packed);   \
-  void gemm_f32(const GemmArgs& args);                                     \
-  void activation_f32(const ActParams& p, float* x, int64_t n);            \
-  void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log);     \
-  void pool_f32(const PoolArgs& args);                                     \
-  void depthwise_f32(const DepthwiseArgs& args);                           \
-  void rnn_gates_f32(const RnnGateArgs& args);                             \
-  size_t rnn_gemv_packed_size(int64_t k, int64_t n);                       \
-  void rnn_gemv_pack(const float* b, int64_t k, int64_t n, float* packed); \
-  void rnn_gemv_f32(const RnnGemvArgs& args);                              \
+#define TFJS_INFER_DECLARE_KERNELS(ns)                                                            \
+  namespace tfjs_infer::kernels::ns {                                                             \
+  extern const int64_t kGemmNr;                                                                   \
+  size_t gemm_packed_b_size(int64_t k, int64_t n);                                                \
+  void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed); \
+  void gemm_f32(const GemmArgs& args);                                                            \
+  void activation_f32(const ActParams& p, float* x, int64_t n);                                   \
+  void softmax_f32(float* x, int64_t rows, int64_t cols, int32_t log);                            \
+  void pool_f32(const PoolArgs& args);                                                            \
+  void depthwise_f32(const DepthwiseArgs& args);                                                  \
+  void rnn_gates_f32(const RnnGateArgs& args);                                                    \
+  size_t rnn_gemv_packed_size(int64_t k, int64_t n);                                              \
+  void rnn_gemv_pack(const float* b, int64_t k, int64_t n, float* packed);                        \
+  void rnn_gemv_f32(const RnnGemvArgs& args);                                                     \
   }
 
 TFJS_INFER_DECLARE_KERNELS(generic)

@@ -22,7 +22,10 @@ struct KernelTable {
   // panel width of the packed layout.
   int64_t gemm_nr = 1;
   size_t (*gemm_packed_b_size)(int64_t k, int64_t n) = nullptr;  // in floats
-  void (*gemm_pack_b)(const float* b, int64_t k, int64_t n, float* packed) = nullptr;
+  // col_scale (or nullptr): a folded BatchNorm's per-column scale, packed
+  // values then float(b * col_scale[col]).
+  void (*gemm_pack_b)(const float* b, int64_t k, int64_t n, const double* col_scale,
+                      float* packed) = nullptr;
   void (*gemm_f32)(const GemmArgs& args) = nullptr;
 
   // In-place element-wise activation over n contiguous floats.

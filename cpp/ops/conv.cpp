@@ -661,7 +661,7 @@ class ConvTransposeOp final : public Op {
           b[static_cast<size_t>(ci * cols_ + kk * cout_ + co)] =
               kernel.f32[static_cast<size_t>((kk * cout_ + co) * cin_ + ci)];
     packed_.reset(k.gemm_packed_b_size(cin_, cols_));
-    k.gemm_pack_b(b.data(), cin_, cols_, packed_.data());
+    k.gemm_pack_b(b.data(), cin_, cols_, nullptr, packed_.data());
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {

@@ -67,7 +67,7 @@ class ConvLstmOp final : public Op {
         node.require_weight("recurrent_kernel", {kh_, kw_, filters_, 4 * filters_});
     depth_ = kh_ * kw_ * filters_;
     packed_.reset(k.gemm_packed_b_size(depth_, 4 * filters_));
-    k.gemm_pack_b(rec.f32.data(), depth_, 4 * filters_, packed_.data());
+    k.gemm_pack_b(rec.f32.data(), depth_, 4 * filters_, nullptr, packed_.data());
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {

@@ -84,7 +84,7 @@ struct RecurrentKernel {
     rows = r;
     cols = c;
     gemm.reset(k.gemm_packed_b_size(r, c));
-    k.gemm_pack_b(b, r, c, gemm.data());
+    k.gemm_pack_b(b, r, c, nullptr, gemm.data());
     gemv.reset(k.rnn_gemv_packed_size(r, c));
     k.rnn_gemv_pack(b, r, c, gemv.data());
   }
@@ -140,7 +140,7 @@ class RnnOp final : public Op {
     if (features_ < 1) fail(ErrorKind::kInvalidModel, where() + ": kernel has no rows");
     const WeightTensor& rec = node.require_weight("recurrent_kernel", {units_, gu});
     packed_w_.reset(k.gemm_packed_b_size(features_, gu));
-    k.gemm_pack_b(kernel.f32.data(), features_, gu, packed_w_.data());
+    k.gemm_pack_b(kernel.f32.data(), features_, gu, nullptr, packed_w_.data());
     if (cell_ == Cell::kGru && !reset_after_) {
       // reset_after=False multiplies r into h before the candidate's product:
       // two products per step, h U[:, :2u] and (r h) U[:, 2u:].

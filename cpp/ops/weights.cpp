@@ -17,19 +17,7 @@ void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int6
                   static_cast<size_t>(cols) * sizeof(float));
     src = block.data();
   }
-  k.gemm_pack_b(src, rows, cols, packed);
-  if (w.scale.empty()) return;
-  // Packed layout (kernels/simd/gemm_simd.h): panels of nr columns, each
-  // `rows` rows of nr floats; columns past `cols` are zero padding.
-  const int64_t nr = k.gemm_nr;
-  for (int64_t p = 0; p * nr < cols; ++p) {
-    const int64_t width = std::min(nr, cols - p * nr);
-    const double* s = w.scale.data() + col0 + p * nr;
-    float* panel = packed + p * rows * nr;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t j = 0; j < width; ++j)
-        panel[r * nr + j] = static_cast<float>(panel[r * nr + j] * s[j]);
-  }
+  k.gemm_pack_b(src, rows, cols, w.scale.empty() ? nullptr : w.scale.data() + col0, packed);
 }
 
 void copy_kernel(const WeightTensor& w, float* dst) {

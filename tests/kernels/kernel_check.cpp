@@ -58,7 +58,7 @@ std::vector<float> run_gemm(Pack pack, Size size, Gemm gemm, int64_t nr,
                             const float* bias, const float* res, int64_t m, int64_t k, int64_t n,
                             ti::ActKind act, int64_t n_split) {
   std::vector<float> packed(size(k, n));
-  pack(b.data(), k, n, packed.data());
+  pack(b.data(), k, n, nullptr, packed.data());
   std::vector<float> c(static_cast<size_t>(m * n), NAN);
   const int64_t panels = (n + nr - 1) / nr;
   for (int64_t s = 0; s < n_split; ++s) {

@@ -16,14 +16,15 @@ size_t gemm_packed_b_size(int64_t k, int64_t n) {
 
 // Layout: panel p holds columns [p*NR, p*NR+NR) as k rows of NR floats,
 // zero-padded past n.
-void gemm_pack_b(const float* b, int64_t k, int64_t n, float* packed) {
+void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed) {
   const int64_t panels = (n + kGemmNr - 1) / kGemmNr;
   for (int64_t p = 0; p < panels; ++p) {
     float* dst = packed + p * k * kGemmNr;
     for (int64_t kk = 0; kk < k; ++kk) {
       for (int64_t j = 0; j < kGemmNr; ++j) {
         const int64_t col = p * kGemmNr + j;
-        dst[kk * kGemmNr + j] = col < n ? b[kk * n + col] : 0.0f;
+        const float v = col < n ? b[kk * n + col] : 0.0f;
+        dst[kk * kGemmNr + j] = col < n && col_scale ? static_cast<float>(v * col_scale[col]) : v;
       }
     }
   }

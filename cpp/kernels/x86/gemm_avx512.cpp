@@ -17,6 +17,8 @@ struct Cfg {
   static constexpr int MR1 = 12;
   static constexpr int MRH = 12;
   static constexpr int kBlockNp = 2;
+  // Panels per interleaved group of the packed layout (gemm_simd.h).
+  static constexpr int kGroup = 4;
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
   static constexpr int kSmallNp[5] = {1, 4, 4, 2, 2};
@@ -32,8 +34,8 @@ const int64_t kGemmNr = Cfg::NR;
 
 size_t gemm_packed_b_size(int64_t k, int64_t n) { return packed_b_size<Cfg::V, Cfg::NR>(k, n); }
 
-void gemm_pack_b(const float* b, int64_t k, int64_t n, float* packed) {
-  pack_b<Cfg::V, Cfg::NR>(b, k, n, packed);
+void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed) {
+  pack_b<Cfg>(b, k, n, col_scale, packed);
 }
 
 void gemm_f32(const GemmArgs& args) { gemm<Cfg>(args); }
