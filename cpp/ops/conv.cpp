@@ -324,7 +324,7 @@ class ConvOp final : public Op {
     // A few tasks per thread, taken by whichever worker is free (the scratch
     // slot is the worker's): runs of whole tiles, or blocks of columns.
     const int64_t tasks =
-        split_cols ? std::min<int64_t>(panels, 2 * threads) : std::min<int64_t>(tiles, 4 * threads);
+        split_cols ? std::min<int64_t>(panels, 2 * threads) : std::min<int64_t>(tiles, 32 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
       float* buf = scratch + worker * tm * kg_;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
