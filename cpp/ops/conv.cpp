@@ -323,8 +323,8 @@ class ConvOp final : public Op {
                                          : (dims_in[2] - geo_.k_eff(2) + pad_w) / geo_.s[2] + 1);
     // A few tasks per thread, taken by whichever worker is free (the scratch
     // slot is the worker's): runs of whole tiles, or blocks of columns.
-    const int64_t tasks =
-        split_cols ? std::min<int64_t>(panels, 2 * threads) : std::min<int64_t>(tiles, 32 * threads);
+    const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
+                                     : std::min<int64_t>(tiles, 32 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
       float* buf = scratch + worker * tm * kg_;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
