@@ -560,10 +560,11 @@ class ConvOp final : public Op {
           }
         }
       };
-      if (cache_rows && runs && taps_run <= 4) {
-        // Thin inputs (a grayscale image's first conv: 3 floats per tap run):
+      if (cache_rows && runs && taps_run <= 32) {
+        // Thin inputs (first convs of images: 3 to 21 floats per tap run):
         // per-pixel bookkeeping costs more than the copies, so the pixels
-        // whose taps are all inside go tap by tap with fixed-size copies.
+        // whose taps are all inside go tap by tap, with fixed-size copies
+        // for the shortest runs.
         const int64_t lo = std::clamp(ox_in_lo, ox0, ox1), hi = std::clamp(ox_in_hi, lo, ox1);
         gather(ox0, lo);
         for (int64_t t = 0; t < nkv; ++t) {
@@ -584,8 +585,11 @@ class ConvOp final : public Op {
             case 3:
               copy_thin<3>(d, kg_, src, ls, n);
               break;
-            default:
+            case 4:
               copy_thin<4>(d, kg_, src, ls, n);
+              break;
+            default:
+              for (int64_t i = 0; i < n; ++i) copy_floats(d + i * kg_, src + i * ls, taps_run);
               break;
           }
         }
