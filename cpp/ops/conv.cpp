@@ -423,11 +423,15 @@ class ConvOp final : public Op {
     const KernelTable& k = *ctx.kernels;
     const PoolBand b = pool_band(x.shape);
     const int64_t batch = x.dim(0), py_n = y.shape[1], px_n = y.shape[2];
-    const int64_t bands = (py_n + b.rows - 1) / b.rows;
-    const int64_t tasks = batch * bands;
     const int64_t flops = 2 * batch * py_n * pool_h_ * b.conv_w * kg_ * cout_;
     const int threads =
-        std::min(threads_for(ctx.num_threads, flops, tasks), scratch_thread_slots());
+        std::min(threads_for(ctx.num_threads, flops, batch * py_n), scratch_thread_slots());
+    // Bands of at most b.rows pooled rows, cut evenly; with few images, at
+    // least two per thread, so the threads finish together.
+    int64_t bands = (py_n + b.rows - 1) / b.rows;
+    if (threads > 1 && batch * bands < 2 * threads)
+      bands = std::min(py_n, std::max(bands, (2 * threads + batch - 1) / batch));
+    const int64_t tasks = batch * bands;
     const auto dims_in = spatial_dims(x.shape, geo_.rank);
     const std::array<int64_t, 3> dims_conv = {1, b.conv_h, b.conv_w};
     const int64_t in_img = dims_in[1] * dims_in[2] * cin_;
@@ -435,8 +439,8 @@ class ConvOp final : public Op {
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
       float* buf = scratch + worker * b.pixels * (kg_ + cout_);
       float* conv_rows = buf + b.pixels * kg_;
-      const int64_t img = t / bands, py0 = (t % bands) * b.rows;
-      const int64_t py1 = std::min(py_n, py0 + b.rows);
+      const int64_t img = t / bands, band = t % bands;
+      const int64_t py0 = py_n * band / bands, py1 = py_n * (band + 1) / bands;
       const int64_t pixels = (py1 - py0) * pool_h_ * b.conv_w;
       im2col(x.f32() + img * in_img, dims_in, dims_conv, 0, py0 * pool_h_ * b.conv_w, pixels, buf);
       GemmArgs a;
