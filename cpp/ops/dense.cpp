@@ -53,9 +53,11 @@ class DenseOp final : public Op {
     const int64_t nr = k.gemm_nr;
     const int64_t panels = (units_ + nr - 1) / nr;
     const int threads = threads_for(ctx.num_threads, 2 * rows * in_ * units_, rows * panels);
-    // Many rows: split rows; few rows (the batch-1 GEMV case): split column
-    // panels. Neither changes any element's reduction order.
-    const bool split_rows = rows >= 4 * threads;
+    // Many rows: split rows; fewer than 16 per thread (batch 1 to ~31 on two
+    // threads): split column panels, so each thread streams only its part
+    // of the weights (MLP 784-512-512-10 batch 4 on 2 threads: 27 -> 19 us,
+    // batch 16: 56 -> 46 us). Neither changes any element's reduction order.
+    const bool split_rows = rows >= 16 * threads;
     const int64_t tasks =
         threads == 1 ? 1 : (split_rows ? threads : std::min<int64_t>(panels, threads));
     const bool row_op_in_task = split_rows || tasks == 1;
