@@ -31,6 +31,7 @@
 #include <ctime>
 
 #include "kernels/kernels.h"
+#include "ops/activation.h"
 
 namespace py = pybind11;
 
@@ -40,30 +41,9 @@ namespace {
 using F32Array = py::array_t<float, py::array::forcecast>;
 
 ActKind parse_kind(const std::string& name) {
-  static const std::pair<const char*, ActKind> kinds[] = {
-      {"linear", ActKind::kLinear},
-      {"relu", ActKind::kRelu},
-      {"relu6", ActKind::kRelu6},
-      {"relu_general", ActKind::kReluGeneral},
-      {"leaky_relu", ActKind::kLeakyRelu},
-      {"elu", ActKind::kElu},
-      {"selu", ActKind::kSelu},
-      {"sigmoid", ActKind::kSigmoid},
-      {"hard_sigmoid", ActKind::kHardSigmoid},
-      {"softplus", ActKind::kSoftplus},
-      {"softsign", ActKind::kSoftsign},
-      {"tanh", ActKind::kTanh},
-      {"swish", ActKind::kSwish},
-      {"mish", ActKind::kMish},
-      {"gelu", ActKind::kGelu},
-      {"gelu_tfjs", ActKind::kGeluTfjs},
-      {"gelu_tanh", ActKind::kGeluTanh},
-      {"thresholded_relu", ActKind::kThresholdedRelu},
-      {"exp", ActKind::kExp},
-  };
-  for (const auto& k : kinds)
-    if (name == k.first) return k.second;
-  throw py::value_error("unknown activation '" + name + "'");
+  ActKind kind = ActKind::kLinear;
+  if (!act_kind_by_name(name, &kind)) throw py::value_error("unknown activation '" + name + "'");
+  return kind;
 }
 
 const KernelTable& table(const std::string& isa) { return kernels_by_name(isa); }

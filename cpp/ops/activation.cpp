@@ -10,7 +10,7 @@
 
 namespace tfjs_infer {
 
-Activation parse_activation(const OpNode& node) {
+bool act_kind_by_name(const std::string& name, ActKind* kind) {
   static const std::map<std::string, ActKind> kinds = {
       {"linear", ActKind::kLinear},
       {"relu", ActKind::kRelu},
@@ -31,6 +31,13 @@ Activation parse_activation(const OpNode& node) {
       {"gelu_tanh", ActKind::kGeluTanh},
       {"thresholded_relu", ActKind::kThresholdedRelu},
       {"exp", ActKind::kExp}};
+  auto it = kinds.find(name);
+  if (it == kinds.end()) return false;
+  *kind = it->second;
+  return true;
+}
+
+Activation parse_activation(const OpNode& node) {
   Activation act;
   const std::string name = node.attr_str("activation", "linear");
   act.params.alpha = static_cast<float>(node.attr_float("act_alpha", 0.0));
@@ -41,10 +48,8 @@ Activation parse_activation(const OpNode& node) {
   } else if (name == "log_softmax") {
     act.row_op = RowOp::kLogSoftmax;
   } else {
-    auto it = kinds.find(name);
-    if (it == kinds.end())
+    if (!act_kind_by_name(name, &act.params.kind))
       fail(ErrorKind::kUnsupported, node.where() + ": unknown activation '" + name + "'");
-    act.params.kind = it->second;
   }
   return act;
 }

@@ -21,6 +21,10 @@ struct Activation {
 
 Activation parse_activation(const OpNode& node);
 
+// The element-wise kind for a core activation name ("relu", "gelu_tanh", ...);
+// false for unknown names (and for the row ops softmax / log_softmax).
+bool act_kind_by_name(const std::string& name, ActKind* kind);
+
 // Applies `act` in place to a [rows, cols] block (cols = last axis).
 void apply_activation(const KernelTable& k, const Activation& act, float* x, int64_t rows,
                       int64_t cols);
