@@ -1,5 +1,7 @@
 #include "core/graph.h"
 
+#include <algorithm>
+
 namespace tfjs_infer {
 
 std::string OpNode::where() const { return "layer '" + name + "' (" + type + ")"; }
@@ -122,22 +124,23 @@ void WeightData::point_at_own() {
   n_ = own_.size();
 }
 
-const float* WeightTensor::values(std::vector<float>& tmp) const {
-  if (scale.empty()) return f32.data();
-  const size_t channels = scale.size();
-  tmp.resize(f32.size());
+void WeightTensor::copy_values(float* dst) const {
+  if (scale.empty()) {
+    std::copy(f32.begin(), f32.end(), dst);
+    return;
+  }
   // Row by row (the tensor viewed as (-1, channels)): the arithmetic of the
   // fold, float(w * s), element for element.
+  const size_t channels = scale.size();
   for (size_t r = 0; r < f32.size(); r += channels)
-    for (size_t c = 0; c < channels; ++c) tmp[r + c] = static_cast<float>(f32[r + c] * scale[c]);
-  return tmp.data();
+    for (size_t c = 0; c < channels; ++c) dst[r + c] = static_cast<float>(f32[r + c] * scale[c]);
 }
 
 void WeightTensor::apply_scale() {
   if (scale.empty()) return;
-  std::vector<float> tmp;
-  values(tmp);
-  f32.assign(tmp.data(), tmp.data() + tmp.size());
+  std::vector<float> scaled(f32.size());
+  copy_values(scaled.data());
+  f32.assign(scaled.data(), scaled.data() + scaled.size());
   scale.clear();
 }
 

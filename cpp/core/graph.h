@@ -57,14 +57,14 @@ struct WeightTensor {
   WeightData f32;            // when dtype == kFloat32
   std::vector<int32_t> i32;  // when dtype == kInt32
   // A folded BatchNorm's per-channel (last axis) scale, not yet applied: the
-  // values are float(f32[i] * scale[i % channels]) (see values()). Kept
-  // pending so that borrowed kernels are never copied just to be scaled.
+  // values are float(f32[i] * scale[i % channels]). Kept pending so that
+  // borrowed kernels are never copied just to be scaled: ops apply it as they
+  // copy (copy_values) or pack (ops/weights.h) the kernel.
   std::vector<double> scale;
 
   int64_t size() const { return num_elements(shape); }
-  // The float values with any pending scale applied: f32 itself, or `tmp`
-  // filled with them.
-  const float* values(std::vector<float>& tmp) const;
+  // Writes the float values, with any pending scale applied, to dst.
+  void copy_values(float* dst) const;
   // Applies a pending scale to the values (owned from then on).
   void apply_scale();
 };

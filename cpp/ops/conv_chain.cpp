@@ -68,7 +68,7 @@ class ConvChainOp final : public Op {
       cin_ = e_;
     }
     dw_w_.reset(dw.f32.size());
-    copy_kernel(dw, dw_w_.data());
+    dw.copy_values(dw_w_.data());
     copy_bias(node, "dw_bias", e_, dw_bias_);
     project_.reset(k.gemm_packed_b_size(e_, cout_));
     pack_kernel(k, pk, e_, cout_, 0, cout_, project_.data());

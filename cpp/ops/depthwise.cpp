@@ -41,7 +41,7 @@ class DepthwiseOp final : public Op {
                                          " does not fit depth_multiplier " + std::to_string(dm_));
     cin_ = cout_ / dm_;
     weights_.reset(kernel.f32.size());
-    copy_kernel(kernel, weights_.data());
+    kernel.copy_values(weights_.data());
     if (const WeightTensor* b = node.weight("bias")) {
       node.require_weight("bias", {cout_});
       bias_.reset(static_cast<size_t>(cout_));

@@ -1,6 +1,5 @@
 #include "ops/weights.h"
 
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -18,18 +17,6 @@ void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int6
     src = block.data();
   }
   k.gemm_pack_b(src, rows, cols, w.scale.empty() ? nullptr : w.scale.data() + col0, packed);
-}
-
-void copy_kernel(const WeightTensor& w, float* dst) {
-  const size_t n = w.f32.size();
-  if (w.scale.empty()) {
-    std::copy_n(w.f32.data(), n, dst);
-    return;
-  }
-  const size_t channels = w.scale.size();
-  for (size_t r = 0; r < n; r += channels)
-    for (size_t c = 0; c < channels; ++c)
-      dst[r + c] = static_cast<float>(w.f32[r + c] * w.scale[c]);
 }
 
 }  // namespace tfjs_infer

@@ -277,9 +277,11 @@ inline int64_t group_width(int64_t panels, int64_t p) {
   return panels - first < Cfg::kGroup ? panels - first : Cfg::kGroup;
 }
 
+// Offset of panel p's first float: whole groups before it, then its place
+// in its group.
 template <class Cfg>
-inline const float* panel_at(const float* packed, int64_t k, int64_t p) {
-  return packed + (p / Cfg::kGroup) * k * Cfg::kGroup * Cfg::NR + (p % Cfg::kGroup) * Cfg::NR;
+inline int64_t panel_offset(int64_t k, int64_t p) {
+  return (p / Cfg::kGroup) * k * Cfg::kGroup * Cfg::NR + (p % Cfg::kGroup) * Cfg::NR;
 }
 
 template <class Cfg>
@@ -291,7 +293,7 @@ void pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float
   for (int64_t p = 0; p < panels; ++p) {
     const int64_t col0 = p * NR;
     const int64_t cols = n - col0 < NR ? n - col0 : NR;
-    float* dst = packed + (panel_at<Cfg>(packed, k, p) - packed);
+    float* dst = packed + panel_offset<Cfg>(k, p);
     const int64_t ks = group_width<Cfg>(panels, p) * NR;
     for (int64_t kk = 0; kk < k; ++kk) {
       const float* src = b + kk * n + col0;
@@ -352,7 +354,7 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int np, TileFn wide, TileFn o
     const int64_t left = col_end - col;
     const int64_t p = col / NR;
     const int64_t width = group_width<Cfg>(panels, p);
-    t.b = panel_at<Cfg>(g.packed_b, g.k, p);
+    t.b = g.packed_b + panel_offset<Cfg>(g.k, p);
     t.kstride = width * NR;
     t.c = c_row + col;
     t.bias = g.bias ? g.bias + col : nullptr;
@@ -395,7 +397,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
     const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
     for (int64_t c = col; c < col + ncols; c += NP * NR) {
       t.kstride = group_width<Cfg>(panels, c / NR) * NR;
-      t.b = panel_at<Cfg>(g.packed_b, g.k, c / NR) + k0 * t.kstride;
+      t.b = g.packed_b + panel_offset<Cfg>(g.k, c / NR) + k0 * t.kstride;
       t.c = c_row + c;
       t.bias = g.bias ? g.bias + c : nullptr;
       t.res = r_row ? r_row + c : nullptr;
