@@ -168,59 +168,92 @@ py::object new_array(const ValueType& t) {
   return py::reinterpret_steal<py::object>(arr);
 }
 
+// A call's inputs as InputRefs over the arrays' own memory (validated, never
+// copied): inline storage for the usual few small arrays, vectors beyond.
+class CallInputs {
+ public:
+  CallInputs(PyObject* const* arrays, size_t n) : n_(n) {
+    size_t total_dims = 0;
+    for (size_t i = 0; i < n; ++i) total_dims += api_ndim(arrays[i]);
+    if (n > kFastInputs) {
+      big_refs_.resize(n);
+      refs_ = big_refs_.data();
+    }
+    int64_t* dims = small_dims_;
+    if (total_dims > kFastDims) {
+      big_dims_.resize(total_dims);
+      dims = big_dims_.data();
+    }
+    for (size_t i = 0, used = 0; i < n; ++i) {
+      input_ref(arrays[i], i, &refs_[i], dims + used);
+      used += static_cast<size_t>(refs_[i].rank);
+    }
+  }
+  CallInputs(const CallInputs&) = delete;
+  CallInputs& operator=(const CallInputs&) = delete;
+  const InputRef* refs() const { return refs_; }
+  size_t size() const { return n_; }
+
+ private:
+  size_t n_;
+  InputRef small_refs_[kFastInputs];
+  int64_t small_dims_[kFastDims];
+  std::vector<InputRef> big_refs_;
+  std::vector<int64_t> big_dims_;
+  InputRef* refs_ = small_refs_;
+};
+
+// New numpy arrays for a call's outputs (shapes from the plan) and their
+// data pointers, as run() takes them.
+class CallOutputs {
+ public:
+  CallOutputs(const CompiledModel& m, const CompiledModel::Plan& plan) : n_(m.num_outputs()) {
+    if (n_ > kFastOutputs) {
+      big_objs_.resize(n_);
+      big_ptrs_.resize(n_);
+      objs_ = big_objs_.data();
+      ptrs_ = big_ptrs_.data();
+    }
+    for (size_t j = 0; j < n_; ++j) {
+      objs_[j] = new_array(m.output_type(plan, j));
+      ptrs_[j] = py::detail::array_proxy(objs_[j].ptr())->data;
+    }
+  }
+  CallOutputs(const CallOutputs&) = delete;
+  CallOutputs& operator=(const CallOutputs&) = delete;
+  void* const* ptrs() const { return ptrs_; }
+  // The outputs as a list, or the single output bare when `unwrap`.
+  py::object take(bool unwrap) {
+    if (unwrap && n_ == 1) return std::move(objs_[0]);
+    py::list results(n_);
+    for (size_t j = 0; j < n_; ++j) PyList_SET_ITEM(results.ptr(), j, objs_[j].release().ptr());
+    return std::move(results);
+  }
+
+ private:
+  size_t n_;
+  py::object small_objs_[kFastOutputs];
+  void* small_ptrs_[kFastOutputs];
+  std::vector<py::object> big_objs_;
+  std::vector<void*> big_ptrs_;
+  py::object* objs_ = small_objs_;
+  void** ptrs_ = small_ptrs_;
+};
+
 // Runs the model on `n` arrays; returns the list of outputs, or the array
 // itself for a single-output model when `unwrap` is set.
 py::object run_arrays(const CompiledModel& m, PyObject* const* arrays, size_t n, bool unwrap) {
-  InputRef small_refs[kFastInputs];
-  int64_t small_dims[kFastDims];
-  std::vector<InputRef> big_refs;
-  std::vector<int64_t> big_dims;
-  InputRef* refs = small_refs;
-  int64_t* dims = small_dims;
-  size_t total_dims = 0;
-  for (size_t i = 0; i < n; ++i) total_dims += api_ndim(arrays[i]);
-  if (n > kFastInputs) {
-    big_refs.resize(n);
-    refs = big_refs.data();
-  }
-  if (total_dims > kFastDims) {
-    big_dims.resize(total_dims);
-    dims = big_dims.data();
-  }
-  for (size_t i = 0, used = 0; i < n; ++i) {
-    input_ref(arrays[i], i, &refs[i], dims + used);
-    used += static_cast<size_t>(refs[i].rank);
-  }
-  const CompiledModel::PlanPtr plan = m.plan_for(refs, n);
-  g_last_input0.store(n ? refs[0].data : nullptr, std::memory_order_relaxed);
-
-  const size_t n_out = m.num_outputs();
-  py::object small_objs[kFastOutputs];
-  void* small_ptrs[kFastOutputs];
-  std::vector<py::object> big_objs;
-  std::vector<void*> big_ptrs;
-  py::object* objs = small_objs;
-  void** out_ptrs = small_ptrs;
-  if (n_out > kFastOutputs) {
-    big_objs.resize(n_out);
-    big_ptrs.resize(n_out);
-    objs = big_objs.data();
-    out_ptrs = big_ptrs.data();
-  }
-  for (size_t j = 0; j < n_out; ++j) {
-    objs[j] = new_array(m.output_type(*plan, j));
-    out_ptrs[j] = py::detail::array_proxy(objs[j].ptr())->data;
-  }
+  const CallInputs inputs(arrays, n);
+  const CompiledModel::PlanPtr plan = m.plan_for(inputs.refs(), n);
+  g_last_input0.store(n ? inputs.refs()[0].data : nullptr, std::memory_order_relaxed);
+  CallOutputs outputs(m, *plan);
   {
     // The inputs stay alive: the caller's list or argument holds them, and
     // run_list keeps its own references.
     py::gil_scoped_release nogil;
-    m.run(*plan, refs, out_ptrs);
+    m.run(*plan, inputs.refs(), outputs.ptrs());
   }
-  if (unwrap && n_out == 1) return std::move(objs[0]);
-  py::list results(n_out);
-  for (size_t j = 0; j < n_out; ++j) PyList_SET_ITEM(results.ptr(), j, objs[j].release().ptr());
-  return std::move(results);
+  return outputs.take(unwrap);
 }
 
 // CompiledModel.run(list of arrays) -> list of arrays.
@@ -250,31 +283,23 @@ py::object run_list(const CompiledModel& m, const py::list& arrays) {
 // median wall time in microseconds over `rounds` runs.
 std::vector<double> profile_list(const CompiledModel& m, const py::list& arrays, int rounds) {
   rounds = std::max(rounds, 1);  // Model.profile validates it
-  const size_t n = arrays.size();
-  std::vector<InputRef> refs(n);
-  std::vector<int64_t> dims;
-  size_t total_dims = 0;
-  for (size_t i = 0; i < n; ++i) total_dims += api_ndim(PyList_GET_ITEM(arrays.ptr(), i));
-  dims.resize(total_dims);
-  for (size_t i = 0, used = 0; i < n; ++i) {
-    input_ref(PyList_GET_ITEM(arrays.ptr(), i), i, &refs[i], dims.data() + used);
-    used += static_cast<size_t>(refs[i].rank);
+  // Own references: another thread may change the list while the GIL is out.
+  std::vector<py::object> held;
+  std::vector<PyObject*> items;
+  for (py::handle a : arrays) {
+    held.push_back(py::reinterpret_borrow<py::object>(a));
+    items.push_back(a.ptr());
   }
-  const CompiledModel::PlanPtr plan = m.plan_for(refs.data(), n);
-  std::vector<py::object> objs(m.num_outputs());
-  std::vector<void*> out_ptrs(m.num_outputs());
-  for (size_t j = 0; j < objs.size(); ++j) {
-    objs[j] = new_array(m.output_type(*plan, j));
-    out_ptrs[j] = py::detail::array_proxy(objs[j].ptr())->data;
-  }
+  const CallInputs inputs(items.data(), items.size());
+  const CompiledModel::PlanPtr plan = m.plan_for(inputs.refs(), inputs.size());
+  CallOutputs outputs(m, *plan);
   const size_t n_ops = m.ops().size();
   std::vector<std::vector<int64_t>> samples(n_ops, std::vector<int64_t>(rounds));
   std::vector<int64_t> one(n_ops);
-  py::list keep = arrays;  // the arrays stay alive while the GIL is out
   {
     py::gil_scoped_release nogil;
     for (int r = 0; r < rounds; ++r) {
-      m.run(*plan, refs.data(), out_ptrs.data(), one.data());
+      m.run(*plan, inputs.refs(), outputs.ptrs(), one.data());
       for (size_t i = 0; i < n_ops; ++i) samples[i][r] = one[i];
     }
   }
