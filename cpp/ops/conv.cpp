@@ -225,11 +225,7 @@ class ConvOp final : public Op {
     window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
-    if (const WeightTensor* b = node.weight("bias")) {
-      node.require_weight("bias", {cout_});
-      bias_.reset(static_cast<size_t>(cout_));
-      std::copy(b->f32.begin(), b->f32.end(), bias_.data());
-    }
+    copy_bias(node, "bias", cout_, bias_);
     // One packed B per group: rows (kk, ci), columns this group's filters.
     packed_.resize(static_cast<size_t>(groups_));
     for (int64_t g = 0; g < groups_; ++g) {
@@ -655,11 +651,7 @@ class ConvTransposeOp final : public Op {
                       " must be smaller than the strides (Keras "
                       "refuses it)");
     }
-    if (const WeightTensor* b = node.weight("bias")) {
-      node.require_weight("bias", {cout_});
-      bias_.reset(static_cast<size_t>(cout_));
-      std::copy(b->f32.begin(), b->f32.end(), bias_.data());
-    }
+    copy_bias(node, "bias", cout_, bias_);
     // B[ci, kk * cout + co] = W[kk, co, ci].
     cols_ = geo_.kernel_volume() * cout_;
     std::vector<float> b(static_cast<size_t>(cin_ * cols_));

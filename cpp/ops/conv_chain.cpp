@@ -191,14 +191,6 @@ class ConvChainOp final : public Op {
     }
   }
 
-  static void copy_bias(const OpNode& node, const char* key, int64_t n, Buffer<float>& dst) {
-    if (const WeightTensor* b = node.weight(key)) {
-      node.require_weight(key, {n});
-      dst.reset(static_cast<size_t>(n));
-      std::copy(b->f32.begin(), b->f32.end(), dst.data());
-    }
-  }
-
   // Output rows per band: the expanded rows it reads plus its depthwise
   // output fit in about 512 KiB, half of a core's L2.
   Band band(const Shape& s) const {

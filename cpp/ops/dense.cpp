@@ -22,11 +22,7 @@ class DenseOp final : public Op {
     if (in_ < 1 || units_ < 1)
       fail(ErrorKind::kInvalidModel,
            where() + ": kernel shape " + shape_str(kernel.shape) + " has an empty dimension");
-    if (const WeightTensor* b = node.weight("bias")) {
-      node.require_weight("bias", {units_});
-      bias_.reset(static_cast<size_t>(units_));
-      std::copy(b->f32.begin(), b->f32.end(), bias_.data());
-    }
+    copy_bias(node, "bias", units_, bias_);
     packed_.reset(k.gemm_packed_b_size(in_, units_));
     pack_kernel(k, kernel, in_, units_, 0, units_, packed_.data());
   }

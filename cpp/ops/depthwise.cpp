@@ -42,11 +42,7 @@ class DepthwiseOp final : public Op {
     cin_ = cout_ / dm_;
     weights_.reset(kernel.f32.size());
     kernel.copy_values(weights_.data());
-    if (const WeightTensor* b = node.weight("bias")) {
-      node.require_weight("bias", {cout_});
-      bias_.reset(static_cast<size_t>(cout_));
-      std::copy(b->f32.begin(), b->f32.end(), bias_.data());
-    }
+    copy_bias(node, "bias", cout_, bias_);
     fused_ = act_.params;
     if (!kernel_fuses(fused_.kind)) fused_.kind = ActKind::kLinear;
   }

@@ -1,5 +1,6 @@
 #include "ops/weights.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -17,6 +18,14 @@ void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int6
     src = block.data();
   }
   k.gemm_pack_b(src, rows, cols, w.scale.empty() ? nullptr : w.scale.data() + col0, packed);
+}
+
+void copy_bias(const OpNode& node, const char* key, int64_t n, Buffer<float>& dst) {
+  if (const WeightTensor* b = node.weight(key)) {
+    node.require_weight(key, {n});
+    dst.reset(static_cast<size_t>(n));
+    std::copy(b->f32.begin(), b->f32.end(), dst.data());
+  }
 }
 
 }  // namespace tfjs_infer

@@ -19,4 +19,8 @@ namespace tfjs_infer {
 void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols,
                  int64_t col0, int64_t cols, float* packed);
 
+// The optional float weight `key` of n values (checked) into dst; dst stays
+// empty when the node has none.
+void copy_bias(const OpNode& node, const char* key, int64_t n, Buffer<float>& dst);
+
 }  // namespace tfjs_infer
