@@ -50,16 +50,17 @@ class LocalShards:
     """Weight shards next to a model.json on the local disk.
 
     Called with a shard's relative path it returns the bytes (the generic
-    ShardReader); decode_manifest also uses ``size`` and ``read_into`` to read
-    every shard straight into one buffer, without the concatenation copy (on
-    a VM, page faults of fresh memory are much of a large model's load).
+    ShardReader); decode_manifest also uses ``locate`` to read every shard
+    straight into one buffer, without the concatenation copy (on a VM, page
+    faults of fresh memory are much of a large model's load).
     """
 
     def __init__(self, folder: Path, model_json: Path) -> None:
         self._folder = folder
         self._model_json = model_json
 
-    def _target(self, rel: str) -> Path:
+    def locate(self, rel: str) -> Path:
+        """The shard's file, confined to the model's folder; it must exist."""
         target = _confined_path(self._folder, rel, self._model_json)
         if not target.is_file():
             raise WeightsError(
@@ -68,18 +69,7 @@ class LocalShards:
         return target
 
     def __call__(self, rel: str) -> bytes:
-        return self._target(rel).read_bytes()
-
-    def size(self, rel: str) -> int:
-        return self._target(rel).stat().st_size
-
-    def read_into(self, rel: str, out: memoryview) -> int:
-        """Read the shard into ``out`` (exactly its size); return the bytes read."""
-        with open(self._target(rel), "rb") as f:
-            n = f.readinto(out)
-            if n != len(out) or f.read(1):
-                raise WeightsError(f"{self._model_json}: weight shard '{rel}' changed while read")
-        return n
+        return self.locate(rel).read_bytes()
 
 
 def parse_model_json(
@@ -195,15 +185,18 @@ def _read_stream(
             )
 
     if isinstance(read_shard, LocalShards):
-        sizes = [read_shard.size(p) for p in paths]
+        files = [read_shard.locate(p) for p in paths]
+        sizes = [f.stat().st_size for f in files]
         check_total(sum(sizes))
         # bytearray, not numpy: numpy asks for huge pages for large arrays,
         # and a VM backs never-touched huge pages slowly (ResNet50's 100 MB
         # took 190 ms of page faults instead of 50).
         view = memoryview(bytearray(expected))
         offset = 0
-        for p, size in zip(paths, sizes):
-            read_shard.read_into(p, view[offset : offset + size])
+        for p, f, size in zip(paths, files, sizes):
+            with open(f, "rb") as stream:
+                if stream.readinto(view[offset : offset + size]) != size or stream.read(1):
+                    raise WeightsError(f"{source}: weight shard '{p}' changed while it was read")
             offset += size
         return view
     chunks, total = [], 0
