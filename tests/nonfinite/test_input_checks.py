@@ -124,3 +124,21 @@ def test_check_finite_every_input(two_inputs: tfjs_infer.Model) -> None:
         two_inputs.predict([a, b], check_finite=True)
     with pytest.raises(InputValueError, match=r"input 'in1'"):
         two_inputs.predict({"in0": a, "in1": b}, check_finite=True)
+
+
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 200])
+def test_first_nonfinite_finds_every_position(n: int) -> None:
+    """The core's scan (blocks of 64): every position, every kind, and the
+    extreme finite values it must let through."""
+    from tfjs_infer import _core
+
+    x = np.full(n, np.finfo(np.float32).max, np.float32)
+    x[::3] = -0.0
+    x[1::5] = np.float32(1e-45)  # subnormal
+    assert _core.first_nonfinite(x) == -1
+    for bad in (np.nan, np.inf, -np.inf):
+        for i in {0, n // 2, n - 1}:
+            y = x.copy()
+            y[i] = bad
+            y[-1] = bad
+            assert _core.first_nonfinite(y) == i
