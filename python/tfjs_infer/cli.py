@@ -4,6 +4,7 @@
     tfjs-infer summary MODEL                 Keras-style layer table
     tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
     tfjs-infer bench MODEL [--batch-size N]  latency and throughput
+    tfjs-infer serve PATH [--port 8501]      serve over HTTP (TF Serving REST, OIP v2)
 
 MODEL is anything ``tfjs_infer.load_model`` takes: model.json or its folder,
 .keras, .h5, a .zip, or an http(s) URL. INPUT is .npy, .npz, .json or .csv
@@ -415,6 +416,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=_positive, default=16, help="size for unknown non-batch dims")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)
+
+    from .serve.cli import add_parser as add_serve_parser  # `serve`: its body lives in serve/
+
+    add_serve_parser(sub)
     return parser
 
 
