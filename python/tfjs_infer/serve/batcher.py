@@ -40,7 +40,8 @@ class Overloaded(RequestError):
     def __init__(self, model: str, limit: int) -> None:
         super().__init__(
             503,
-            f"model '{model}' is overloaded: {limit} requests are already queued; retry later",
+            f"model '{model}' is overloaded: {limit} requests are already waiting for it "
+            "(the limit, --max-queue); retry later",
             {"Retry-After": "1"},
         )
 
@@ -91,11 +92,12 @@ class Batcher:
         self._queue: collections.deque[_Pending] = collections.deque()
         self._arrived: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._admitted = 0  # requests accepted and not yet answered
 
     @property
     def depth(self) -> int:
-        """Requests waiting for a worker."""
-        return len(self._queue)
+        """Requests accepted and not yet answered (queued, gathering or computing)."""
+        return self._admitted
 
     def start(self) -> None:
         """Start the worker tasks on the running event loop."""
@@ -116,15 +118,24 @@ class Batcher:
         self._queue.clear()
 
     async def predict(self, arrays: list[np.ndarray]) -> Result:
-        """Queue one request's validated inputs; resolve with its outputs."""
-        if len(self._queue) >= self.max_queue:
+        """Queue one request's validated inputs; resolve with its outputs.
+
+        At most ``max_queue`` requests per model are accepted and unanswered
+        at once (their bodies are what the server holds in memory); past
+        that, :class:`Overloaded`.
+        """
+        if self._admitted >= self.max_queue:
             raise Overloaded(self.name, self.max_queue)
         key = tuple((a.shape[1:], a.dtype.str) for a in arrays)
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append(_Pending(arrays, int(arrays[0].shape[0]), key, future))
         assert self._arrived is not None, "Batcher.start() was not called"
         self._arrived.set()
-        return await future
+        self._admitted += 1
+        try:
+            return await future
+        finally:
+            self._admitted -= 1
 
     async def _work(self) -> None:
         assert self._arrived is not None

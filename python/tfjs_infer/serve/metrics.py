@@ -71,7 +71,7 @@ class Metrics:
         )
         self.queue_depth = Gauge(
             "tfjs_infer_queue_depth",
-            "Requests waiting for a worker",
+            "Requests accepted by a model and not yet answered",
             ["model", "version"],
             registry=r,
         )
