@@ -110,3 +110,38 @@ def test_repository_layouts(tmp_path: Path) -> None:
         discover(str(tmp_path / "missing"))
     with pytest.raises(InvalidModelError, match="model name 'bad name'"):
         discover(str(digits), "bad name")
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_deploy_files_run_this_cli() -> None:
+    """The Dockerfile and the KServe runtime cannot run here (no registry, no cluster);
+    what can be checked is that they hand the server options it takes."""
+    yaml = pytest.importorskip("yaml")
+    from tfjs_infer.cli import build_parser
+
+    lines = (DEPLOY / "Dockerfile").read_text().splitlines()
+    entry = json.loads(next(x for x in lines if x.startswith("ENTRYPOINT"))[len("ENTRYPOINT") :])
+    cmd = json.loads(next(x for x in lines if x.startswith("CMD"))[len("CMD") :])
+    assert entry == ["tfjs-infer", "serve"]
+    args = build_parser().parse_args([*entry[1:], *cmd])
+    assert (args.path, args.host, args.port) == ("/models", "0.0.0.0", 8080)
+
+    runtime = yaml.safe_load((DEPLOY / "kserve" / "servingruntime.yaml").read_text())
+    service = yaml.safe_load((DEPLOY / "kserve" / "inferenceservice.yaml").read_text())
+    container = runtime["spec"]["containers"][0]
+    argv = [a.replace("{{.Name}}", "digits") for a in container["args"]]
+    args = build_parser().parse_args(["serve", *argv])
+    assert (args.path, args.name, args.host, args.port) == (
+        "/mnt/models",
+        "digits",
+        "0.0.0.0",
+        8080,
+    )
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    predictor = service["spec"]["predictor"]["model"]
+    assert predictor["runtime"] == runtime["metadata"]["name"]
+    assert predictor["protocolVersion"] in runtime["spec"]["protocolVersions"]
+    formats = {f["name"] for f in runtime["spec"]["supportedModelFormats"]}
+    assert predictor["modelFormat"]["name"] in formats
