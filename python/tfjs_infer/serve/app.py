@@ -220,15 +220,13 @@ class Observe:
         protocol = info["protocol"]
         status = state["status"]
         if protocol:
-            model = info["model"]
-            code = str(status)
-            self.metrics.requests.labels(model, protocol, code).inc()
-            if status >= 400:
-                self.metrics.errors.labels(model, protocol, code).inc()
-            self.metrics.latency.labels(model, protocol).observe(elapsed)
+            series = self.metrics.for_request(info["model"], protocol, status)
+            series.requests.inc()
+            if series.errors is not None:
+                series.errors.inc()
+            series.latency.observe(elapsed)
             if "batch_rows" in info:
-                self.metrics.compute.labels(model).observe(info["compute_s"])
-                self.metrics.overhead.labels(model, protocol).observe(elapsed - info["compute_s"])
+                series.overhead.observe(elapsed - info["compute_s"])
         if self.access_log and ACCESS_LOG.isEnabledFor(logging.INFO):
             client = scope.get("client")
             record = {

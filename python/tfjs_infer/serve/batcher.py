@@ -21,7 +21,7 @@ import collections
 import contextlib
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -61,10 +61,17 @@ class _Pending:
     rows: int
     key: BatchKey
     future: asyncio.Future[Result] = field(repr=False)
+    alone: bool = False  # rerun by itself after its merged batch failed
 
 
 class Batcher:
-    """Queues requests for one model and runs them in merged predict calls."""
+    """Queues requests for one model and runs them in merged predict calls.
+
+    Callback-driven on the event loop: a request that finds a worker free
+    starts a batch at once (or a timer, with a batch timeout); a finished
+    batch hands out its slices and starts the next one. No task per worker,
+    so a request costs few event-loop turns.
+    """
 
     def __init__(
         self,
@@ -77,7 +84,7 @@ class Batcher:
         timeout_s: float = 0.0,
         max_queue: int = 256,
         workers: int = 1,
-        on_batch: Callable[[int, int], None] | None = None,
+        on_batch: Callable[[int, int, float], None] | None = None,
     ) -> None:
         self.name = name
         self.model = model
@@ -90,8 +97,9 @@ class Batcher:
         self.workers = max(1, workers)
         self.on_batch = on_batch
         self._queue: collections.deque[_Pending] = collections.deque()
-        self._arrived: asyncio.Event | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._running = 0  # batches computing
         self._admitted = 0  # requests accepted and not yet answered
 
     @property
@@ -100,21 +108,16 @@ class Batcher:
         return self._admitted
 
     def start(self) -> None:
-        """Start the worker tasks on the running event loop."""
-        self._arrived = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._work()) for _ in range(self.workers)]
+        """Bind to the running event loop (the server's lifespan start)."""
+        self._loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
-        """Stop the workers (after the server has finished its in-flight requests)."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Refuse what is still queued (the server has answered its in-flight requests)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         for pending in self._queue:
-            if not pending.future.done():
-                pending.future.set_exception(RequestError(503, "the server is shutting down"))
+            _fail(pending, RequestError(503, "the server is shutting down"))
         self._queue.clear()
 
     async def predict(self, arrays: list[np.ndarray]) -> Result:
@@ -126,87 +129,109 @@ class Batcher:
         """
         if self._admitted >= self.max_queue:
             raise Overloaded(self.name, self.max_queue)
+        assert self._loop is not None, "Batcher.start() was not called"
         key = tuple((a.shape[1:], a.dtype.str) for a in arrays)
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[Result] = self._loop.create_future()
         self._queue.append(_Pending(arrays, int(arrays[0].shape[0]), key, future))
-        assert self._arrived is not None, "Batcher.start() was not called"
-        self._arrived.set()
         self._admitted += 1
         try:
+            self._dispatch()
             return await future
         finally:
             self._admitted -= 1
 
-    async def _work(self) -> None:
-        assert self._arrived is not None
-        while True:
-            while not self._queue:
-                self._arrived.clear()
-                await self._arrived.wait()
-            batch = await self._gather()
-            if batch:
-                await self._run(batch)
-
-    async def _gather(self) -> list[_Pending]:
-        """Take the oldest live request and what may join it, waiting up to the timeout."""
-        batch: list[_Pending] = []
-        rows = 0
-        deadline = time.perf_counter() + self.timeout_s
-        while True:
-            while self._queue:
-                head = self._queue[0]
-                if head.future.done():  # cancelled: timed out or the client left
-                    self._queue.popleft()
-                    continue
-                if batch and (head.key != batch[0].key or rows + head.rows > self.max_batch_size):
-                    return batch
-                batch.append(self._queue.popleft())
-                rows += head.rows
-                if rows >= self.max_batch_size:
-                    return batch
-            left = deadline - time.perf_counter()
-            if not batch or left <= 0:
-                return batch
-            assert self._arrived is not None
-            self._arrived.clear()
-            try:
-                await asyncio.wait_for(self._arrived.wait(), left)
-            except asyncio.TimeoutError:
-                return batch
-
-    async def _run(self, batch: list[_Pending]) -> None:
-        loop = asyncio.get_running_loop()
-        if len(batch) == 1:
-            stacked = batch[0].arrays
-        else:
-            stacked = [
-                np.concatenate([p.arrays[i] for p in batch]) for i in range(len(batch[0].arrays))
-            ]
-        rows = sum(p.rows for p in batch)
-        try:
-            outs, seconds = await loop.run_in_executor(self.executor, self._compute, stacked)
-        except TfjsInferError as exc:
-            if len(batch) > 1:  # one bad request must not fail the others: run each alone
-                for pending in batch:
-                    await self._run([pending])
+    def _dispatch(self, timer_fired: bool = False) -> None:
+        """Start batches while workers are free and requests wait."""
+        while self._running < self.workers:
+            while self._queue and self._queue[0].future.done():
+                self._queue.popleft()  # cancelled: timed out or the client left
+            if not self._queue:
                 return
-            _fail(batch[0], RequestError(400, str(exc)))
-            return
+            if self.timeout_s > 0 and not timer_fired and not self._full_batch_waiting():
+                if self._timer is None:
+                    assert self._loop is not None
+                    self._timer = self._loop.call_later(self.timeout_s, self._on_timer)
+                return
+            timer_fired = False
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._launch(self._take())
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._dispatch(timer_fired=True)
+
+    def _full_batch_waiting(self) -> bool:
+        rows = 0
+        key = self._queue[0].key
+        for pending in self._queue:
+            if pending.alone or pending.key != key:
+                return True  # the head's batch cannot grow past this one
+            rows += pending.rows
+            if rows >= self.max_batch_size:
+                return True
+        return False
+
+    def _take(self) -> list[_Pending]:
+        """The head request and the live ones after it that may join its batch."""
+        batch = [self._queue.popleft()]
+        rows = batch[0].rows
+        while self._queue and not batch[0].alone and rows < self.max_batch_size:
+            head = self._queue[0]
+            if head.future.done():
+                self._queue.popleft()
+                continue
+            if head.alone or head.key != batch[0].key or rows + head.rows > self.max_batch_size:
+                break
+            batch.append(self._queue.popleft())
+            rows += head.rows
+        return batch
+
+    def _launch(self, batch: list[_Pending]) -> None:
+        loop = self._loop
+        assert loop is not None
+        self._running += 1
+        work = self.executor.submit(self._compute, [p.arrays for p in batch])
+
+        def done(_: Any) -> None:  # in the pool thread
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                loop.call_soon_threadsafe(self._finish, batch, work)
+
+        work.add_done_callback(done)
+
+    def _finish(self, batch: list[_Pending], work: Future[tuple[list[np.ndarray], float]]) -> None:
+        self._running -= 1
+        try:
+            outs, seconds = work.result()
+        except TfjsInferError as exc:
+            if len(batch) > 1:  # one bad request must not fail the others: rerun each alone
+                for pending in reversed(batch):
+                    pending.alone = True
+                    self._queue.appendleft(pending)
+            else:
+                _fail(batch[0], RequestError(400, str(exc)))
         except Exception as exc:
             for pending in batch:
                 _fail(pending, RequestError(500, f"prediction failed: {exc}"))
-            return
-        if self.on_batch is not None:
-            self.on_batch(rows, len(batch))
-        start = 0
-        for pending in batch:
-            part = [o[start : start + pending.rows] for o in outs]
-            start += pending.rows
-            if not pending.future.done():
-                pending.future.set_result(Result(part, seconds, rows))
+        else:
+            rows = sum(p.rows for p in batch)
+            if self.on_batch is not None:
+                self.on_batch(rows, len(batch), seconds)
+            start = 0
+            for pending in batch:
+                part = [o[start : start + pending.rows] for o in outs]
+                start += pending.rows
+                if not pending.future.done():
+                    pending.future.set_result(Result(part, seconds, rows))
+        self._dispatch()
 
-    def _compute(self, arrays: list[np.ndarray]) -> tuple[list[np.ndarray], float]:
-        """One predict call (in a pool thread): outputs in output order, and its time."""
+    def _compute(self, parts: list[list[np.ndarray]]) -> tuple[list[np.ndarray], float]:
+        """Stack the requests' rows and run one predict call (in a pool thread)."""
+        if len(parts) == 1:
+            arrays = parts[0]
+        else:
+            arrays = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
         start = time.perf_counter()
         out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
         seconds = time.perf_counter() - start

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, Callable, NamedTuple
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -16,11 +18,21 @@ _BATCH = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
+class RequestMetrics(NamedTuple):
+    """The children of the request metrics for one (model, protocol, status code)."""
+
+    requests: Any
+    errors: Any
+    latency: Any
+    overhead: Any
+
+
 class Metrics:
     """Requests, errors, latencies, batch sizes and queue depth, per model and protocol."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._children: dict[tuple[str, str, int], RequestMetrics] = {}
         r = self.registry
         self.requests = Counter(
             "tfjs_infer_requests",
@@ -43,7 +55,7 @@ class Metrics:
         )
         self.compute = Histogram(
             "tfjs_infer_compute_seconds",
-            "Time of the predict call that computed a request",
+            "Time of each predict call (one per batch)",
             ["model"],
             buckets=_LATENCY,
             registry=r,
@@ -79,16 +91,33 @@ class Metrics:
             "tfjs_infer_requests_in_flight", "Requests being handled", registry=r
         )
 
-    def batch_hook(self, model: str):  # type: ignore[no-untyped-def]
-        """A callback for the model's Batcher: observe each batch's rows and requests."""
+    def batch_hook(self, model: str) -> Callable[[int, int, float], None]:
+        """A callback for the model's Batcher: each batch's rows, requests and compute time."""
         rows_hist = self.batch_rows.labels(model)
         reqs_hist = self.batch_requests.labels(model)
+        compute_hist = self.compute.labels(model)
 
-        def observe(rows: int, requests: int) -> None:
+        def observe(rows: int, requests: int, seconds: float) -> None:
             rows_hist.observe(rows)
             reqs_hist.observe(requests)
+            compute_hist.observe(seconds)
 
         return observe
+
+    def for_request(self, model: str, protocol: str, code: int) -> RequestMetrics:
+        """The labelled series one request updates (looked up once per label set)."""
+        key = (model, protocol, code)
+        found = self._children.get(key)
+        if found is None:
+            labels = (model, protocol, str(code))
+            found = RequestMetrics(
+                self.requests.labels(*labels),
+                self.errors.labels(*labels) if code >= 400 else None,
+                self.latency.labels(model, protocol),
+                self.overhead.labels(model, protocol),
+            )
+            self._children[key] = found
+        return found
 
     def exposition(self) -> bytes:
         """The text format Prometheus scrapes."""
