@@ -214,10 +214,11 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
 
     time_in_process()
     rows: list[tuple[str, str, int, Point]] = []
-    for batching in (True, False):
+    for batching in [b == "on" for b in args.batching.split(",")]:
         proc, port = start_server(path, name, batching, log)
         try:
-            for protocol, request in requests.items():
+            for protocol in args.protocols.split(","):
+                request = requests[protocol]
                 asyncio.run(check_answer(port, request, protocol, want))
                 for c in args.concurrency:
                     seconds = args.seconds
@@ -253,6 +254,8 @@ def main() -> None:
     )
     ap.add_argument("--models", default="digits,mobilenet_v2")
     ap.add_argument("--concurrency", default="1,8,64")
+    ap.add_argument("--protocols", default="v1-json,v2-binary")
+    ap.add_argument("--batching", default="on,off")
     ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per point")
     ap.add_argument("--inproc-seconds", type=float, default=1.0)
     ap.add_argument("--models-dir", type=Path, default=HERE / ".models")

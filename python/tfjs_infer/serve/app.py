@@ -24,7 +24,7 @@ from starlette.routing import Route
 from . import tfserving, v2
 from .batcher import Batcher
 from .codec import RequestError, decompress, dump_json
-from .common import Limits, Server, with_timeout
+from .common import Limits, Server, expect_body, with_timeout
 from .metrics import CONTENT_TYPE, Metrics
 from .repository import Repository
 
@@ -88,8 +88,12 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
             return _error(exc)
 
     async def _v1_predict(request: Request, served: Any, info: dict[str, Any]) -> Any:
-        body = await read_body(request, limits.max_body_bytes)
-        return await tfserving.predict(server, served, body, info)
+        ticket = expect_body(server, served, info)
+        try:
+            body = await read_body(request, limits.max_body_bytes)
+            return await tfserving.predict(server, served, body, info)
+        finally:
+            ticket.release()
 
     async def v2_models(request: Request) -> Response:
         info = _info(request)
@@ -113,8 +117,13 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
             return _error(exc)
 
     async def _v2_infer(request: Request, served: Any, info: dict[str, Any]) -> Any:
-        body = await read_body(request, limits.max_body_bytes)
-        return await v2.infer(server, served, body, request.headers.get(v2.HEADER_LENGTH), info)
+        ticket = expect_body(server, served, info)
+        try:
+            body = await read_body(request, limits.max_body_bytes)
+            header_length = request.headers.get(v2.HEADER_LENGTH)
+            return await v2.infer(server, served, body, header_length, info)
+        finally:
+            ticket.release()
 
     async def v2_root(request: Request) -> Response:
         _info(request)["protocol"] = "v2"
@@ -145,13 +154,13 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
             status,
         )
 
-    routes = [
+    routes = [  # the inference routes first: Starlette tries them in order
+        Route("/v2/models/{rest:path}", v2_models, methods=["GET", "POST"]),
         Route("/v1/models/{rest:path}", v1_models, methods=["GET", "POST"]),
         Route("/v2", v2_root, methods=["GET"]),
         Route("/v2/health/live", v2_live, methods=["GET"]),
         Route("/v2/health/ready", v2_ready, methods=["GET"]),
         Route("/v2/repository/index", v2_index, methods=["POST"]),
-        Route("/v2/models/{rest:path}", v2_models, methods=["GET", "POST"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
     app = Starlette(

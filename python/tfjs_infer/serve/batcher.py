@@ -9,6 +9,13 @@ The core's results do not depend on batch composition (every row is
 computed in the same order whatever its neighbours), so a batched answer is
 bitwise the unbatched one.
 
+Without a timeout, a batch starts as soon as a worker is free, except
+while requests for the model are still being received (their headers are
+in, their bodies on the way): it waits for those, at most half the last
+batch's compute time. Under load this keeps batches full (the clients
+answered by one batch send their next requests together) at a cost bounded
+by the compute; a lone request never waits.
+
 Compute runs in a thread pool (the core releases the GIL), never on the
 event loop. One worker per model by default: each predict call gets all the
 core's threads, and while it runs the next batch gathers in the queue.
@@ -64,6 +71,22 @@ class _Pending:
     alone: bool = False  # rerun by itself after its merged batch failed
 
 
+class Ticket:
+    """A request for the model whose body is still being received (see Batcher.expect)."""
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.batcher: Batcher | None = batcher
+        batcher._incoming += 1
+
+    def release(self) -> None:
+        """The request is queued or abandoned: batches stop waiting for it."""
+        batcher, self.batcher = self.batcher, None
+        if batcher is not None:
+            batcher._incoming -= 1
+            if batcher._incoming == 0:
+                batcher._dispatch()
+
+
 class Batcher:
     """Queues requests for one model and runs them in merged predict calls.
 
@@ -100,6 +123,8 @@ class Batcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._running = 0  # batches computing
+        self._incoming = 0  # requests being received (Ticket)
+        self._last_compute_s = 0.0
         self._admitted = 0  # requests accepted and not yet answered
 
     @property
@@ -120,7 +145,11 @@ class Batcher:
             _fail(pending, RequestError(503, "the server is shutting down"))
         self._queue.clear()
 
-    async def predict(self, arrays: list[np.ndarray]) -> Result:
+    def expect(self) -> Ticket:
+        """Note a request whose body is being received; release it when queued or dropped."""
+        return Ticket(self)
+
+    async def predict(self, arrays: list[np.ndarray], ticket: Ticket | None = None) -> Result:
         """Queue one request's validated inputs; resolve with its outputs.
 
         At most ``max_queue`` requests per model are accepted and unanswered
@@ -135,7 +164,12 @@ class Batcher:
         self._queue.append(_Pending(arrays, int(arrays[0].shape[0]), key, future))
         self._admitted += 1
         try:
-            self._dispatch()
+            if ticket is not None and ticket.batcher is not None:
+                ticket.release()  # dispatches when it was the last one incoming
+                if self._incoming:
+                    self._dispatch()
+            else:
+                self._dispatch()
             return await future
         finally:
             self._admitted -= 1
@@ -147,10 +181,11 @@ class Batcher:
                 self._queue.popleft()  # cancelled: timed out or the client left
             if not self._queue:
                 return
-            if self.timeout_s > 0 and not timer_fired and not self._full_batch_waiting():
+            wait = self.timeout_s or (self._last_compute_s / 2 if self._incoming else 0.0)
+            if wait > 0 and not timer_fired and not self._full_batch_waiting():
                 if self._timer is None:
                     assert self._loop is not None
-                    self._timer = self._loop.call_later(self.timeout_s, self._on_timer)
+                    self._timer = self._loop.call_later(wait, self._on_timer)
                 return
             timer_fired = False
             if self._timer is not None:
@@ -216,6 +251,7 @@ class Batcher:
                 _fail(pending, RequestError(500, f"prediction failed: {exc}"))
         else:
             rows = sum(p.rows for p in batch)
+            self._last_compute_s = seconds
             if self.on_batch is not None:
                 self.on_batch(rows, len(batch), seconds)
             start = 0

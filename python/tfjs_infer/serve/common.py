@@ -47,10 +47,17 @@ class Server:
             raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
         info["rows"] = rows.pop()
         batcher = self.batchers[(served.name, served.version)]
-        result = await batcher.predict(arrays)
+        result = await batcher.predict(arrays, info.get("ticket"))
         info["compute_s"] = result.compute_s
         info["batch_rows"] = result.batch_rows
         return result
+
+
+def expect_body(server: Server, served: ServedModel, info: dict[str, Any]) -> Any:
+    """Tell the model's batcher a request is on its way (released by `infer` or the caller)."""
+    ticket = server.batchers[(served.name, served.version)].expect()
+    info["ticket"] = ticket
+    return ticket
 
 
 def note_model(info: dict[str, Any], served: ServedModel) -> None:
