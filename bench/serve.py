@@ -54,6 +54,13 @@ class Point:
     rps: float
     server_us: float  # median of the server's own time per request
     errors: int
+    loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
+
+
+def loop_cpu_s(pid: int) -> float:
+    """CPU seconds of a process's main thread (the server's event loop)."""
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def model_path(name: str, models_dir: Path) -> Path:
@@ -222,12 +229,16 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                 asyncio.run(check_answer(port, request, protocol, want))
                 for c in args.concurrency:
                     seconds = args.seconds
+                    cpu0 = loop_cpu_s(proc.pid)
                     point = asyncio.run(load(port, request, c, seconds))
+                    answered = point.rps * seconds * (1 + min(0.5, seconds / 4) / seconds)
+                    point.loop_cpu_us = (loop_cpu_s(proc.pid) - cpu0) / answered * 1e6
                     rows.append(("on" if batching else "off", protocol, c, point))
                     print(
                         f"  {name} batching {rows[-1][0]:3s} {protocol:9s} c={c:<3d} "
                         f"p50 {point.p50_ms:8.3f} ms  p99 {point.p99_ms:8.3f} ms  "
                         f"{point.rps:9.1f} req/s  server {point.server_us:7.1f} us  "
+                        f"loop cpu {point.loop_cpu_us:6.1f} us  "
                         f"errors {point.errors}",
                         flush=True,
                     )
@@ -239,11 +250,12 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
     out = [f"\n== {name} ({path}) ==", "in-process predict (median of runs before/after): "
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
-               f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'errors':>6s}")  # fmt: skip
+               f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'loop cpu us':>11s} "
+               f"{'errors':>6s}")  # fmt: skip
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
-            f"{p.rps / ip[64]:6.2f} {p.server_us:9.1f} {p.errors:6d}"
+            f"{p.rps / ip[64]:6.2f} {p.server_us:9.1f} {p.loop_cpu_us:11.1f} {p.errors:6d}"
         )
     return out
 

@@ -5,6 +5,7 @@ The served repository is laid out as TF Serving lays one out::
     repo/digits/model.json ...            the bundled digits example (labels)
     repo/multi/1/model.h5                 2 inputs, 2 outputs (tf_keras 2 fixture)
     repo/multi/2/model.keras              2 inputs, 2 dict outputs (Keras 3 fixture)
+    repo/ids/model.json                   int32 ids -> Embedding -> Dense (TF.js fixture)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import tfjs_infer as ti
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MULTI_V1 = FIXTURES / "keras2" / "functional_multi" / "model.h5"
 MULTI_V2 = FIXTURES / "keras3" / "functional_multi" / "model.keras"
+IDS = FIXTURES / "tfjs" / "embedding_int32"
 STARTUP_S = 60.0
 # Straight to 127.0.0.1, whatever proxy the environment names.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -105,6 +107,7 @@ def make_repository(root: Path) -> Path:
     (repo / "multi" / "2").mkdir(parents=True)
     shutil.copy(MULTI_V1, repo / "multi" / "1" / "model.h5")
     shutil.copy(MULTI_V2, repo / "multi" / "2" / "model.keras")
+    shutil.copytree(IDS, repo / "ids")
     return repo
 
 
@@ -125,6 +128,16 @@ def server(repository: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 @pytest.fixture(scope="session")
 def digits() -> ti.Model:
     return ti.load_model(ti.examples.digits_path())
+
+
+@pytest.fixture(scope="session")
+def ids_model() -> ti.Model:
+    return ti.load_model(IDS)
+
+
+def ids_rows(n: int, seed: int = 0) -> np.ndarray:
+    """`n` rows of valid int32 ids (the embedding has 10 entries)."""
+    return np.random.default_rng(seed).integers(0, 10, size=(n, 5), dtype=np.int32)
 
 
 @pytest.fixture(scope="session")

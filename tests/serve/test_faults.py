@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 import socket
 import threading
 import time
@@ -18,11 +19,14 @@ import pytest
 
 import tfjs_infer as ti
 from conftest import (
+    IDS,
     ServerProcess,
     assert_bitwise,
     digits_rows,
     http,
+    ids_rows,
     metric_value,
+    post_json,
     start_server,
 )
 
@@ -33,7 +37,10 @@ SLOW = ("--batch-timeout-us", "2000000", "--max-batch-size", "100000", "--max-qu
 
 @pytest.fixture(scope="module")
 def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = start_server(DIGITS, tmp_path_factory.mktemp("slow"), *SLOW)
+    repo = tmp_path_factory.mktemp("slow-repo")
+    shutil.copytree(DIGITS, repo / "digits")
+    shutil.copytree(IDS, repo / "ids")
+    proc = start_server(repo, tmp_path_factory.mktemp("slow"), *SLOW)
     yield proc
     assert proc.stop() == 0, proc.log_text()
 
@@ -116,8 +123,9 @@ def test_gzip_bodies_are_accepted(server, digits) -> None:
         b'"text"',
         b'{"instances": [[1, 2], [3]]}',
         b"{" * 100_000,
+        b"[" * 100_000 + b"]" * 100_000,
     ],
-    ids=["empty", "binary", "list", "string", "ragged", "deep"],
+    ids=["empty", "binary", "list", "string", "ragged", "deep", "deep-lists"],
 )
 def test_malformed_bodies_get_400(server, body: bytes) -> None:
     for path in ("/v1/models/digits:predict", "/v2/models/digits/infer"):
@@ -138,6 +146,19 @@ def test_batching_merges_requests_and_answers_exactly(slow_server, digits) -> No
     merged = metric_value(text, "tfjs_infer_batch_requests_sum") - before
     batches = metric_value(text, "tfjs_infer_batch_requests_count")
     assert merged == 6 and batches < 6 + 2, (merged, batches)  # several requests per predict call
+
+
+def test_a_bad_request_does_not_fail_its_batch(slow_server, ids_model) -> None:
+    inputs = [ids_rows(n, seed=70 + n) for n in (1, 2, 3)]
+    bad = ids_rows(2, seed=79)
+    bad[1, 3] = 12  # past the embedding's 10 rows: the core refuses the whole batch
+    url = slow_server.url + "/v1/models/ids:predict"
+    calls = [lambda x=x: post_json(url, {"instances": x.tolist()}) for x in [*inputs, bad]]
+    *good, refused = _concurrently(calls)
+    assert refused[0] == 400 and "id 12" in refused[1]["error"]
+    for x, (status, doc) in zip(inputs, good):
+        assert status == 200
+        assert_bitwise(doc["predictions"], ids_model.predict(x))
 
 
 def test_overload_answers_503_with_retry_after(slow_server, digits) -> None:

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from conftest import assert_bitwise, digits_rows, get_json, http, multi_rows, post_json
+from conftest import (
+    assert_bitwise,
+    digits_rows,
+    get_json,
+    http,
+    ids_rows,
+    multi_rows,
+    post_json,
+)
 
 
 def test_status_lists_versions_newest_first(server) -> None:
@@ -148,3 +156,16 @@ def test_unknown_models_and_versions_are_404(server) -> None:
     assert status == 400 and "classify" in doc["error"]
     status, doc = get_json(server.url + "/nothing/here")
     assert status == 404 and "error" in doc
+
+
+def test_int32_inputs(server, ids_model) -> None:
+    ids = ids_rows(5, seed=7)
+    status, doc = post_json(server.url + "/v1/models/ids:predict", {"instances": ids.tolist()})
+    assert status == 200
+    assert_bitwise(doc["predictions"], ids_model.predict(ids))
+    status, doc = post_json(server.url + "/v1/models/ids:predict", {"instances": [[0.5] * 5]})
+    assert status == 400 and "expected int32 integers, received floats" in doc["error"]
+    status, doc = post_json(
+        server.url + "/v1/models/ids:predict", {"instances": [[3, 2, 1, 0, 10]]}
+    )
+    assert status == 400 and "id 10" in doc["error"] and "not in [0, 9]" in doc["error"]

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import assert_bitwise, digits_rows, get_json, http, multi_rows
+from conftest import assert_bitwise, digits_rows, get_json, http, ids_rows, multi_rows
 
 httpclient = pytest.importorskip("tritonclient.http")
 aioclient = pytest.importorskip("tritonclient.http.aio")
@@ -42,6 +42,7 @@ def test_health_and_metadata(server) -> None:
     index = client.get_model_repository_index()
     assert {(m["name"], m["version"]) for m in index} == {
         ("digits", "1"),
+        ("ids", "1"),
         ("multi", "1"),
         ("multi", "2"),
     }
@@ -179,3 +180,23 @@ def test_raw_protocol_errors_have_status_codes(server) -> None:
     assert status == 404 and "error" in answer
     status, _, _ = http("GET", server.url + "/v2/models/digits/versions/2/ready")
     assert status == 404
+
+
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
+def test_int32_inputs(server, ids_model, binary) -> None:
+    client = _client(server)
+    ids = ids_rows(4, seed=15)
+    tensor = httpclient.InferInput("ids", list(ids.shape), "INT32")
+    tensor.set_data_from_numpy(ids, binary_data=binary)
+    result = client.infer("ids", [tensor])
+    assert_bitwise(result.as_numpy("dense"), ids_model.predict(ids))
+    with pytest.raises(InferenceServerException, match="expected datatype INT32, received 'FP32'"):
+        wrong = httpclient.InferInput("ids", list(ids.shape), "FP32")
+        wrong.set_data_from_numpy(ids.astype(np.float32))
+        client.infer("ids", [wrong])
+    with pytest.raises(InferenceServerException, match=r"id 99 .* not in \[0, 9\]"):
+        bad = ids.copy()
+        bad[0, 0] = 99
+        tensor.set_data_from_numpy(bad, binary_data=binary)
+        client.infer("ids", [tensor])
+    client.close()

@@ -41,6 +41,12 @@ def _error(exc: RequestError) -> Response:
     return _json({"error": exc.message}, exc.status, exc.headers)
 
 
+def _internal(exc: Exception) -> Response:
+    """A bug, not a bad request: log the traceback, answer 500 in the protocols' form."""
+    logging.getLogger("tfjs_infer.serve").exception("internal error")
+    return _json({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+
+
 def _info(request: Request) -> dict[str, Any]:
     return request.scope[_INFO_KEY]
 
@@ -86,6 +92,8 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
             return _json(tfserving.status(server, served, action == "status_all"))
         except RequestError as exc:
             return _error(exc)
+        except Exception as exc:
+            return _internal(exc)
 
     async def _v1_predict(request: Request, served: Any, info: dict[str, Any]) -> Any:
         ticket = expect_body(server, served, info)
@@ -115,6 +123,8 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
             return _json(v2.model_metadata(server, served, "/versions/" in rest))
         except RequestError as exc:
             return _error(exc)
+        except Exception as exc:
+            return _internal(exc)
 
     async def _v2_infer(request: Request, served: Any, info: dict[str, Any]) -> Any:
         ticket = expect_body(server, served, info)

@@ -63,7 +63,7 @@ def parse_json(body: bytes, what: str = "request body") -> Any:
     """Decode JSON, or raise a 400 that quotes the parser's complaint."""
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise bad_request(f"malformed JSON in the {what}: {exc}") from None
 
 
@@ -95,7 +95,7 @@ def json_tensor(values: Any, dtype: str, name: str) -> np.ndarray:
     """A JSON value (nested lists of numbers) as an array of the model's dtype."""
     try:
         arr = np.asarray(values)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise bad_request(
             f"input '{name}': expected a rectangular nested list of numbers, received ragged lists"
         ) from None
