@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import tfjs_infer as ti
-from conftest import MULTI_V2, digits_rows, get_json, http, metric_value, post_json
+from conftest import (
+    MULTI_V2,
+    assert_bitwise,
+    digits_rows,
+    get_json,
+    http,
+    metric_value,
+    post_json,
+    start_server,
+)
 from tfjs_infer.errors import InvalidModelError
 from tfjs_infer.serve.repository import discover
 
@@ -145,3 +156,43 @@ def test_deploy_files_run_this_cli() -> None:
     assert predictor["protocolVersion"] in runtime["spec"]["protocolVersions"]
     formats = {f["name"] for f in runtime["spec"]["supportedModelFormats"]}
     assert predictor["modelFormat"]["name"] in formats
+
+
+def test_serves_a_model_from_a_url(tmp_path: Path, digits) -> None:
+    """PATH may be an http(s) URL: the model is fetched once, at start-up."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    folder = ti.examples.digits_path().parent
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *a: None  # type: ignore[attr-defined]
+    files = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=files.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{files.server_address[1]}/model.json"
+        proc = start_server(url, tmp_path, "--name", "remote")
+        try:
+            x = digits_rows(3, seed=90)
+            status, doc = post_json(
+                proc.url + "/v1/models/remote:predict", {"instances": x.tolist()}
+            )
+            assert status == 200
+            assert_bitwise(doc["predictions"], digits.predict(x))
+        finally:
+            assert proc.stop() == 0, proc.log_text()
+    finally:
+        files.shutdown()
+        files.server_close()
+
+
+def test_without_the_serve_extra_the_error_says_what_to_install(tmp_path: Path) -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"
+        "from tfjs_infer.cli import main\n"
+        f"sys.exit(main(['serve', {str(ti.examples.digits_path())!r}]))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert 'pip install "tfjs-infer[serve]"' in r.stderr
