@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import errors, examples, images
 from ._runtime import available_isas, build_info, show_runtime
+from .batch import BatchPredictor
 from .errors import (
     DeviceUnavailableError,
     DownloadError,
@@ -37,6 +38,7 @@ from .postprocess import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchPredictor",
     "Denormalize",
     "DeviceUnavailableError",
     "DownloadError",

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, examples
+from .batch import command as batch_command
 from .errors import InputShapeError, InputValueError, TfjsInferError
 from .model import Model, load_model
 from .postprocess import top_k
@@ -77,6 +78,8 @@ def _summary(args: argparse.Namespace) -> int:
 # -- predict ------------------------------------------------------------------
 def _predict(args: argparse.Namespace) -> int:
     model = _load(args)
+    if batch_command.wants_tables(args):  # parquet / CSV / JSON Lines tables, streamed
+        return batch_command.run(args, model)
     names, x = read_inputs(model, args.inputs, normalization=args.normalize)
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
@@ -405,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: when it is a terminal)",
     )
+    batch_command.add_arguments(p)
     p.set_defaults(fn=_predict)
 
     p = sub.add_parser("bench", help="time predict on random input")
