@@ -16,8 +16,10 @@ from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
     MissingDependencyError,
+    ModelNotFoundError,
     TfjsInferError,
     UnsupportedLayerError,
     WeightsError,
@@ -43,8 +45,10 @@ __all__ = [
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",
+    "InvalidArgumentError",
     "InvalidModelError",
     "MissingDependencyError",
+    "ModelNotFoundError",
     "Model",
     "TfjsInferError",
     "TopK",
@@ -65,3 +69,7 @@ __all__ = [
     "threshold",
     "top_k",
 ]
+
+# `from __future__ import annotations` binds the name `annotations` here: keep
+# it out of dir(tfjs_infer) (the future import works at compile time only).
+del annotations

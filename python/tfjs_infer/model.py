@@ -14,6 +14,7 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from . import _core
+from ._arguments import check_load_arguments, check_num_threads
 from ._progress import Progress
 from .errors import (
     InputDtypeError,
@@ -105,6 +106,7 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
+    check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
     with _gc_paused():
         spec = read_model(
             source,
@@ -154,6 +156,7 @@ class Model:
         strict: bool = True,
     ) -> None:
         self._spec = spec
+        num_threads = check_num_threads(num_threads)
         self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
         lowered = lower_model(spec, strict=strict)
         self._inputs = lowered.inputs
@@ -256,9 +259,10 @@ class Model:
         return int(self._core.num_threads)
 
     @num_threads.setter
-    def num_threads(self, n: int) -> None:
-        self._core.num_threads = int(n)
-        self._options["num_threads"] = int(n) if int(n) > 0 else None
+    def num_threads(self, n: int | None) -> None:
+        count = check_num_threads(n)
+        self._core.num_threads = count or 0
+        self._options["num_threads"] = count
 
     @property
     def isa(self) -> str:

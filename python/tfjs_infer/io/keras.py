@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, MissingDependencyError, WeightsError
+from ..errors import InvalidModelError, ModelNotFoundError, MissingDependencyError, WeightsError
+from .hdf5_guard import check_global_heaps, check_global_heaps_file
 from .spec import ModelSpec
 
 MAX_CONFIG_BYTES = 64 << 20
@@ -50,7 +51,7 @@ def read_keras(path: str | Path) -> ModelSpec:
     """Read a ``.keras`` archive or a legacy ``.h5`` Keras model file."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidModelError(f"{path}: no such file")
+        raise ModelNotFoundError(f"{path}: no such file", filename=str(path))
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"PK"):
@@ -183,6 +184,7 @@ def _archive_weights_h5(data: bytes, path: Path) -> dict[str, tuple[str | None, 
     """Every ``<p>/vars`` group of model.weights.h5: p -> (name attr, arrays in index order)."""
     h5py = _h5py()
     out: dict[str, tuple[str | None, list[np.ndarray]]] = {}
+    check_global_heaps(data, f"{path}:model.weights.h5")
     f = _open_h5(h5py, io.BytesIO(data), path, "model.weights.h5")
     with f:
         try:
@@ -428,6 +430,7 @@ def _flat_vars(
 
 def _read_legacy_h5(path: Path) -> ModelSpec:
     h5py = _h5py()
+    check_global_heaps_file(path)
     f = _open_h5(h5py, str(path), path, "the file")
     with f:
         try:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, UnsupportedLayerError, WeightsError
+from ..errors import InvalidModelError, ModelNotFoundError, UnsupportedLayerError, WeightsError
 from .sidecar import attach_sidecars, labels_from_metadata, read_limited
 from .spec import ModelSpec
 
@@ -30,13 +30,25 @@ _ELEMENT_BYTES = {"float32": 4, "int32": 4, "bool": 1, "float16": 2, "uint16": 2
 ShardReader = Callable[[str], bytes]
 
 
+class BoundedShards:
+    """A ShardReader that can also stop reading a shard after `limit` bytes
+    (``read_at_most``): _read_stream asks it for no more than the manifest
+    still declares, so an endless body (a URL) is never buffered whole."""
+
+    def __init__(self, read_at_most: Callable[[str, int], bytes]) -> None:
+        self.read_at_most = read_at_most
+
+    def __call__(self, rel: str) -> bytes:
+        return self.read_at_most(rel, MAX_WEIGHT_BYTES)
+
+
 def read_tfjs(path: Path) -> ModelSpec:
     """Read ``model.json`` (or a folder holding one) from the local disk."""
     path = Path(path)
     if path.is_dir():
         path = path / "model.json"
     if not path.is_file():
-        raise InvalidModelError(f"{path}: no such model.json file")
+        raise ModelNotFoundError(f"{path}: no such model.json file", filename=str(path))
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
         raise InvalidModelError(f"{path}: {size} bytes is too large for a model.json")
@@ -201,7 +213,10 @@ def _read_stream(
         return view
     chunks, total = [], 0
     for p in paths:
-        data = read_shard(p)
+        if isinstance(read_shard, BoundedShards):
+            data = read_shard.read_at_most(p, expected - total)
+        else:
+            data = read_shard(p)
         total += len(data)
         if total > expected + (64 << 20) or total > MAX_WEIGHT_BYTES:
             raise WeightsError(
