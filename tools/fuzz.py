@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", type=Path, default=None, help="folder to keep findings in")
     args = p.parse_args(argv)
 
-    generated = {key: case for key, case in cases(args.seed, args.start, args.count)}
+    generated = dict(cases(args.seed, args.start, args.count))
     tally: collections.Counter = collections.Counter()
     findings = 0
     start = time.perf_counter()

@@ -34,7 +34,11 @@ class ModelNotFoundError(InvalidModelError, FileNotFoundError):
     def __init__(self, message: str = "", **details: Any) -> None:
         super().__init__(message, **details)
         self.errno = errno.ENOENT
+        self.strerror = "No such file or directory"
         self.filename = details.get("filename")
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno 2] ..." format
+        return str(self.args[0]) if self.args else ""
 
 
 class InvalidArgumentError(TfjsInferError, ValueError, TypeError):

@@ -71,7 +71,7 @@ def run_case(case: Case, folder: Path) -> tuple[str, str]:
         if not message.strip():
             return "bad", f"{type(exc).__name__} with an empty message"
         return "named", f"{type(exc).__name__}: {message[:400]}"
-    except BaseException as exc:  # noqa: BLE001 - every other exception is a finding
+    except BaseException as exc:
         if isinstance(exc, KeyboardInterrupt):
             raise
         return "bad", "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-3000:]
@@ -152,7 +152,7 @@ class Pool:
         pending = iter(cases)
         exhausted = False
         while True:
-            for i, w in enumerate(self.workers):
+            for _i, w in enumerate(self.workers):
                 if w.job is None and w.ready and not exhausted:
                     item = next(pending, None)
                     if item is None:

@@ -167,9 +167,7 @@ def mutate_json_tree(doc: Any, rng: random.Random) -> Any:
     parent = _get(doc, path[:-1])
     key = path[-1]
     action = rng.random()
-    if action < 0.2 and isinstance(parent, dict):
-        del parent[key]
-    elif action < 0.3 and isinstance(parent, list):
+    if (action < 0.2 and isinstance(parent, dict)) or (action < 0.3 and isinstance(parent, list)):
         del parent[key]
     elif action < 0.35 and isinstance(parent, dict):
         parent[f"{key}_extra"] = copy.deepcopy(parent[key])

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from ..errors import InvalidModelError, ModelNotFoundError
+from ..errors import ModelNotFoundError
 from .limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url
 from .memory import WeightsSource, keras_reader, read_bytes, read_stream
 from .sidecar import attach_sidecars, read_limited

@@ -53,7 +53,9 @@ def check_global_heaps_file(path: Path) -> None:
         raise InvalidModelError(f"{path}: cannot be read ({exc})") from None
 
 
-def _check_collection(data: bytes | bytearray | memoryview | mmap.mmap, at: int, source: str) -> None:
+def _check_collection(
+    data: bytes | bytearray | memoryview | mmap.mmap, at: int, source: str
+) -> None:
     if len(data) < at + _HEADER or data[at + 4] != 1 or data[at + 5 : at + 8] != b"\0\0\0":
         return  # not a version-1 collection header: libhdf5 refuses it by itself
     (size,) = _U64.unpack_from(data, at + 8)

@@ -16,6 +16,7 @@ Standard library only (urllib).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import math
 import socket
@@ -84,10 +85,8 @@ class _Watchdog:
 
 
 def _shutdown(sock: socket.socket) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # already closed
 
 
 def _watched(base: type, watchdog: _Watchdog) -> Any:

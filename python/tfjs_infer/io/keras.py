@@ -20,17 +20,19 @@ arrays are read as plain numeric datasets, and every size is checked first.
 from __future__ import annotations
 
 import io
-import json
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, ModelNotFoundError, MissingDependencyError, WeightsError
+from ..errors import InvalidModelError, MissingDependencyError, ModelNotFoundError, WeightsError
 from .hdf5_guard import check_global_heaps, check_global_heaps_file
 from .spec import ModelSpec
+from .validate import check_topology, loads_json
 
 MAX_CONFIG_BYTES = 64 << 20
 MAX_METADATA_BYTES = 1 << 20
@@ -94,7 +96,7 @@ def _h5py() -> Any:
 def _read_archive(path: Path) -> ModelSpec:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
         raise InvalidModelError(f"{path}: not a readable .keras zip archive ({exc})") from None
     with zf:
         names = set()
@@ -122,6 +124,7 @@ def _read_archive(path: Path) -> ModelSpec:
             raise WeightsError(f"{path}: the archive has no model.weights.h5")
     if not isinstance(config, dict) or "class_name" not in config:
         raise InvalidModelError(f"{path}: config.json has no model 'class_name'")
+    check_topology(config, f"{path}:config.json")
     version = str(metadata.get("keras_version", "3"))
     semantics = "keras2" if version.startswith(("1.", "2.")) else "keras3"
     topology = {"class_name": config["class_name"], "config": config.get("config")}
@@ -158,19 +161,20 @@ def _member_bytes(zf: zipfile.ZipFile, path: Path, name: str, limit: int) -> byt
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
         raise InvalidModelError(f"{path}: member {name} cannot be read ({exc})") from None
+    except (NotImplementedError, RuntimeError) as exc:  # a compression method, encryption
+        raise InvalidModelError(
+            f"{path}: member {name} cannot be read: {exc} (expected a member stored or "
+            "deflated, without encryption, as Keras writes them)"
+        ) from None
     if len(data) > limit:
         raise InvalidModelError(f"{path}: member {name} exceeds {limit} bytes")
     return data
 
 
 def _json_member(zf: zipfile.ZipFile, path: Path, name: str, limit: int) -> Any:
-    data = _member_bytes(zf, path, name, limit)
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidModelError(f"{path}: {name} is not valid JSON ({exc})") from None
+    return loads_json(_member_bytes(zf, path, name, limit), str(path), name)
 
 
 def _open_h5(h5py: Any, target: Any, path: Path, what: str) -> Any:
@@ -451,12 +455,10 @@ def _parse_legacy_h5(h5py: Any, f: Any, path: Path) -> ModelSpec:
     text = _attr_str(raw) or ""
     if len(text) > MAX_CONFIG_BYTES:
         raise InvalidModelError(f"{path}: model_config is too large")
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise InvalidModelError(f"{path}: model_config is not valid JSON ({exc})") from None
+    config = loads_json(text, str(path), "model_config")
     if not isinstance(config, dict) or "class_name" not in config:
         raise InvalidModelError(f"{path}: model_config has no model 'class_name'")
+    check_topology(config, f"{path}:model_config")
     weights_root = f.get("model_weights")
     version = _attr_str(f.attrs.get("keras_version"))
     if version is None and weights_root is not None:
