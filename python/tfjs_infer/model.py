@@ -15,11 +15,13 @@ import numpy as np
 
 from . import _core
 from ._arguments import check_load_arguments, check_num_threads
+from ._sizes import check_declared_sizes
 from ._progress import Progress
 from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
     TfjsInferError,
 )
@@ -159,6 +161,7 @@ class Model:
         num_threads = check_num_threads(num_threads)
         self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
         lowered = lower_model(spec, strict=strict)
+        check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
@@ -398,7 +401,7 @@ class Model:
     ) -> list[np.ndarray]:
         fixed = int(self._states[0].shape[0])
         if batch_size is not None and int(batch_size) != fixed:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"this model has stateful RNN layers built for batches of {fixed} rows; "
                 f"batch_size must be {fixed} (or None), received {batch_size}"
             )

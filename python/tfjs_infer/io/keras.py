@@ -499,6 +499,14 @@ def _chunked_attr(attrs: Any, name: str) -> list[str]:
     return [_attr_str(v) or "" for v in values]
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _map_h5_container(
     h5py: Any,
     cls: str,
@@ -510,6 +518,8 @@ def _map_h5_container(
 ) -> None:
     for entry in _container_layers(cls, config):
         name = _entry_name(entry)
+        if not _utf8(name):
+            raise InvalidModelError(f"{path}: layer name {name!r} is not valid UTF-8")
         if name not in root:
             continue  # layers without weights may have no group
         group = root[name]
@@ -518,6 +528,11 @@ def _map_h5_container(
         wnames = _chunked_attr(group.attrs, "weight_names")
         arrays = []
         for w in wnames:
+            if not _utf8(w):  # h5py hands undecodable bytes back as lone surrogates
+                raise WeightsError(
+                    f"{path}: layer '{name}': weight name {w!r} is not valid UTF-8 "
+                    "(expected names such as 'dense/kernel:0')"
+                )
             if w not in group:
                 raise WeightsError(f"{path}: weight '{w}' of layer '{name}' is listed but missing")
             arrays.append(_dataset(h5py, group[w], f"model_weights/{name}/{w}", path))
