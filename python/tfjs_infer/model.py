@@ -15,8 +15,8 @@ import numpy as np
 
 from . import _core
 from ._arguments import check_load_arguments, check_num_threads
-from ._sizes import check_declared_sizes
 from ._progress import Progress
+from ._sizes import check_declared_sizes
 from .errors import (
     InputDtypeError,
     InputShapeError,

@@ -307,7 +307,7 @@ def test_missing_model_path_is_also_file_not_found(tmp_path: Path) -> None:
         assert info.value.errno == errno.ENOENT
         assert str(info.value).startswith(str(missing))
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ti.ModelNotFoundError, match="the folder has no model.json"):
+    with pytest.raises(ti.ModelNotFoundError, match=r"the folder has no model\.json"):
         ti.load_model(tmp_path / "empty")
 
 
