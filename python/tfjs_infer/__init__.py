@@ -17,8 +17,10 @@ from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
     MissingDependencyError,
+    ModelNotFoundError,
     TfjsInferError,
     UnsupportedLayerError,
     WeightsError,
@@ -45,9 +47,11 @@ __all__ = [
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",
+    "InvalidArgumentError",
     "InvalidModelError",
     "MissingDependencyError",
     "Model",
+    "ModelNotFoundError",
     "TfjsInferError",
     "TopK",
     "UnsupportedLayerError",
@@ -67,3 +71,7 @@ __all__ = [
     "threshold",
     "top_k",
 ]
+
+# `from __future__ import annotations` binds the name `annotations` here: keep
+# it out of dir(tfjs_infer) (the future import works at compile time only).
+del annotations

@@ -14,11 +14,14 @@ from typing import Any, Callable, Union
 import numpy as np
 
 from . import _core
+from ._arguments import check_load_arguments, check_num_threads
 from ._progress import Progress
+from ._sizes import check_declared_sizes
 from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
     TfjsInferError,
 )
@@ -105,6 +108,7 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
+    check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
     with _gc_paused():
         spec = read_model(
             source,
@@ -154,8 +158,10 @@ class Model:
         strict: bool = True,
     ) -> None:
         self._spec = spec
+        num_threads = check_num_threads(num_threads)
         self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
         lowered = lower_model(spec, strict=strict)
+        check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
@@ -256,9 +262,10 @@ class Model:
         return int(self._core.num_threads)
 
     @num_threads.setter
-    def num_threads(self, n: int) -> None:
-        self._core.num_threads = int(n)
-        self._options["num_threads"] = int(n) if int(n) > 0 else None
+    def num_threads(self, n: int | None) -> None:
+        count = check_num_threads(n)
+        self._core.num_threads = count or 0
+        self._options["num_threads"] = count
 
     @property
     def isa(self) -> str:
@@ -394,7 +401,7 @@ class Model:
     ) -> list[np.ndarray]:
         fixed = int(self._states[0].shape[0])
         if batch_size is not None and int(batch_size) != fixed:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"this model has stateful RNN layers built for batches of {fixed} rows; "
                 f"batch_size must be {fixed} (or None), received {batch_size}"
             )
