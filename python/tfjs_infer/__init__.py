@@ -17,12 +17,14 @@ from .errors import (
     InputShapeError,
     InputValueError,
     InvalidModelError,
+    LayerNameError,
     MissingDependencyError,
     TfjsInferError,
     UnsupportedLayerError,
     WeightsError,
 )
 from .frontend import supported_layers
+from .inspect import LayerInfo
 from .model import Model, load_model
 from .postprocess import (
     Denormalize,
@@ -44,6 +46,8 @@ __all__ = [
     "InputShapeError",
     "InputValueError",
     "InvalidModelError",
+    "LayerInfo",
+    "LayerNameError",
     "MissingDependencyError",
     "Model",
     "TfjsInferError",

@@ -4,6 +4,8 @@
     tfjs-infer summary MODEL                 Keras-style layer table
     tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
     tfjs-infer bench MODEL [--batch-size N]  latency and throughput
+    tfjs-infer layers MODEL [INPUT... --out acts.npz]   layer table / layer outputs
+    tfjs-infer diff MODEL INPUT... --reference acts.npz compare layers with TF.js/Keras
 
 MODEL is anything ``tfjs_infer.load_model`` takes: model.json or its folder,
 .keras, .h5, a .zip, or an http(s) URL. INPUT is .npy, .npz, .json or .csv
@@ -415,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=_positive, default=16, help="size for unknown non-batch dims")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)
+
+    from . import cli_inspect  # layers, diff
+
+    cli_inspect.register(sub, _model_options, _positive)
     return parser
 
 

@@ -8,7 +8,8 @@ from typing import Any
 from .. import _core
 from ..errors import WeightsError
 from ..io.spec import ModelSpec
-from .registry import GraphBuilder, Shape, WeightStore
+from .registry import GraphBuilder, LayerRecord, Shape, Tensor, WeightStore
+from .select import check_inputs_suffice, needed_records, needed_values, select
 from .topology import BuildContext, build_top_level
 
 
@@ -34,6 +35,9 @@ class LoweredModel:
     # Stateful layers' states: hidden graph inputs after the model's inputs,
     # and hidden graph outputs (their new values) after the model's outputs.
     states: list[StateInfo] = field(default_factory=list)
+    # Every layer, nested model and input by path, in lowering order (those
+    # the outputs need, for a submodel).
+    records: dict[str, LayerRecord] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,11 +48,19 @@ class StateInfo:
     shape: Shape  # (batch, units)
 
 
-def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
+def lower_model(
+    spec: ModelSpec,
+    strict: bool = True,
+    outputs: str | list[str] | None = None,
+    inputs: list[str] | None = None,
+) -> LoweredModel:
     """Lower every layer of `spec` into a core graph.
 
     With `strict`, weights in the file that no layer used are an error, as in
-    TF.js's strict loading.
+    TF.js's strict loading. `outputs` and `inputs` name the tensors of a
+    submodel (frontend/select.py): its graph returns those outputs (one name:
+    a single output; a list: outputs keyed by name) and starts from those
+    inputs (default: the model's).
     """
     store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
     builder = GraphBuilder()
@@ -87,12 +99,52 @@ def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
     user_ids = [t.id for t in built.inputs]
     if any(s.input.id < max(user_ids) for s in builder.states):
         raise RuntimeError("state inputs must come after the model inputs")
-    builder.graph.set_outputs([t.id for t in built.outputs] + [s.output.id for s in builder.states])
-    states = [StateInfo(s.name, (s.batch, *s.shape[1:])) for s in builder.states]
-    inputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(built.input_names, built.inputs)]
     names = _unique(built.output_names)
-    outputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(names, built.outputs)]
-    return LoweredModel(builder.graph, inputs, outputs, built.output_keys, builder.layers, states)
+    out_tensors, out_keys = built.outputs, built.output_keys
+    in_names, in_tensors = built.input_names, built.inputs
+    records = builder.records
+    layers = builder.layers
+    state_ids = [s.output.id for s in builder.states]
+    if outputs is not None or inputs is not None:
+        named = dict(zip(names, built.outputs))
+        named.update(zip(built.output_keys or [], built.outputs))
+        if outputs is not None:
+            chosen = select(
+                [outputs] if isinstance(outputs, str) else outputs, records, named, "outputs"
+            )
+            names, out_tensors = chosen.names, chosen.tensors
+            out_keys = None if isinstance(outputs, str) else list(chosen.names)
+        if inputs is not None:
+            starts = select(inputs, records, named, "inputs")
+            in_names, in_tensors = starts.names, starts.tensors
+        stop = {t.id for t in in_tensors}
+        needed = needed_values(builder.edges, [t.id for t in out_tensors] + state_ids, stop)
+        model_inputs = {t.id: n for n, t in zip(built.input_names, built.inputs)}
+        check_inputs_suffice(needed, model_inputs, stop, names)
+        records = needed_records(records, needed)
+        kept = {r.name for r in records.values()}
+        layers = [entry for entry in layers if entry["name"] in kept]
+    # Outputs first: a cut rewires the outputs that are its tensor too.
+    builder.graph.set_outputs([t.id for t in out_tensors] + state_ids)
+    if inputs is not None:
+        _cut_inputs(builder, in_names, in_tensors, {t.id for t in built.inputs})
+    states = [StateInfo(s.name, (s.batch, *s.shape[1:])) for s in builder.states]
+    in_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(in_names, in_tensors)]
+    out_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(names, out_tensors)]
+    return LoweredModel(builder.graph, in_infos, out_infos, out_keys, layers, states, records)
+
+
+def _cut_inputs(
+    builder: GraphBuilder, names: list[str], tensors: list[Tensor], model_inputs: set[int]
+) -> None:
+    """Make the graph start from `tensors`: a model input stays; any other
+    tensor becomes a new graph input in its place (the ops before it that
+    nothing else needs are dropped at compile)."""
+    ids = [
+        t.id if t.id in model_inputs else builder.graph.cut_at(t.id, n, list(t.shape), t.dtype)
+        for n, t in zip(names, tensors)
+    ]
+    builder.graph.set_inputs(ids + [s.input.id for s in builder.states])
 
 
 def _unique(names: list[str]) -> list[str]:
