@@ -39,8 +39,9 @@ def _calls(model, layer) -> list:
             for k, node in enumerate(layer._inbound_nodes)
             if f"{layer.name}_ib-{k}" in model._network_nodes
         ]
+    graph = getattr(model, "_functional", None) or model  # a Keras 3 Sequential wraps one
     return [  # Keras 3: node keys are "<id(layer)>_ib-<index>"
-        node for k, node in enumerate(layer._inbound_nodes) if f"{id(layer)}_ib-{k}" in model._nodes
+        node for k, node in enumerate(layer._inbound_nodes) if f"{id(layer)}_ib-{k}" in graph._nodes
     ]
 
 

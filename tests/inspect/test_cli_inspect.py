@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -90,11 +90,11 @@ def test_layers_table_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2 and "nope.npz" in err
 
 
-@pytest.mark.skipif(shutil.which("tfjs-infer") is None, reason="console script not installed")
-def test_console_script() -> None:
+def test_as_a_command() -> None:
     name = "multi_output_keras"
+    ref = str(ROOT / name / "reference.npz")
     done = subprocess.run(
-        ["tfjs-infer", "diff", *_args(name), "--reference", str(ROOT / name / "reference.npz")],
+        [sys.executable, "-m", "tfjs_infer", "diff", *_args(name), "--reference", ref],
         capture_output=True,
         text=True,
         timeout=120,

@@ -127,7 +127,7 @@ def test_submodel_is_a_full_model() -> None:
     again = back.predict(xs)
     for k in whole:
         np.testing.assert_array_equal(again[k], whole[k])
-    assert_close(whole["block_2_add"][:2], reference(name)["block_2_add"], "block_2_add")
+    assert_close(whole["block_2_add"][:1], reference(name)["block_2_add"], "block_2_add")
 
 
 def test_submodel_shares_the_loaded_weights() -> None:

@@ -116,8 +116,17 @@ def needed_values(
 
 
 def needed_records(records: dict[str, LayerRecord], needed: set[int]) -> dict[str, LayerRecord]:
-    """The layers whose outputs are among the `needed` values."""
-    return {p: r for p, r in records.items() if any(t.id in needed for t in r.outputs)}
+    """The layers whose outputs are among the `needed` values, inside nested
+    models that are needed too (a nested model's InputLayer gives the value
+    it is called on, which a submodel may need without that model)."""
+    kept = {p: r for p, r in records.items() if any(t.id in needed for t in r.outputs)}
+    return {p: r for p, r in kept.items() if _scopes(p) <= kept.keys()}
+
+
+def _scopes(path: str) -> set[str]:
+    """'a/b/c' -> {'a', 'a/b'}: the nested models a layer lies in."""
+    parts = path.split("/")[:-1]
+    return {"/".join(parts[: i + 1]) for i in range(len(parts))}
 
 
 def check_inputs_suffice(
