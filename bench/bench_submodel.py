@@ -6,8 +6,9 @@ intermediate tensor beside the final output.
                                    [--batches 1,16] [--threads 2] [--rounds 15]
 
 Default model: MobileNetV2 1.0 224 from bench/make_bench_models.py. Cuts:
-the pooled embedding (``global_average_pooling2d``, what Teachable Machine
-keeps), the middle (``block_12_add``) and an early block (``block_5_add``).
+the pooled embedding (the last GlobalAveragePooling2D layer, what Teachable
+Machine keeps), the middle (``block_12_add``) and an early block
+(``block_5_add``).
 Figures are medians of interleaved rounds (every candidate once per round,
 in alternating order) in one process, as ratios to the full model; no peer
 engine is timed (a truncated graph is the same computation in each).
@@ -25,7 +26,7 @@ from _harness import header, interleaved
 import tfjs_infer
 
 HERE = Path(__file__).resolve().parent
-CUTS = ["global_average_pooling2d", "block_12_add", "block_5_add"]
+CUTS = ["<pooled>", "block_12_add", "block_5_add"]
 
 
 def main() -> None:
@@ -39,7 +40,8 @@ def main() -> None:
     header()
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     full = tfjs_infer.load_model(args.model, num_threads=args.threads or None)
-    cuts = args.cuts.split(",")
+    pooled = [i.name for i in full.layers if i.class_name == "GlobalAveragePooling2D"]
+    cuts = [pooled[-1] if c == "<pooled>" else c for c in args.cuts.split(",")]
     subs = {c: full.submodel(c) for c in cuts}
     final = full.outputs[0].name
     both = full.submodel([cuts[0], final])

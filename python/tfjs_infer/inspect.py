@@ -211,4 +211,46 @@ def _cached_submodel(model: Model, key: str | tuple[str, ...]) -> Model:
     return sub
 
 
-__all__ = ["LayerInfo", "get_layer", "get_weights", "layer_table", "predict_outputs", "submodel"]
+class Inspectable:
+    """The inspection methods of :class:`~tfjs_infer.Model` (kept here so that
+    model.py stays about prediction)."""
+
+    _records: dict[str, LayerRecord]
+
+    @property
+    def layers(self) -> list[LayerInfo]:
+        """Every layer in topological order: name (``"outer/inner"`` inside
+        nested models), class, output shapes, parameters, inbound layers."""
+        return layer_table(self._records)
+
+    def get_layer(self, name: str) -> LayerInfo:
+        """The :class:`LayerInfo` of layer `name`; unknown names raise
+        :class:`~tfjs_infer.LayerNameError` listing close matches."""
+        return get_layer(self, name)  # type: ignore[arg-type]
+
+    def get_weights(self, name: str) -> dict[str, np.ndarray]:
+        """Layer `name`'s weights as the file stores them (read-only arrays,
+        by their name in the file, in the file's order; a nested model: all
+        of its layers')."""
+        return get_weights(self, name)  # type: ignore[arg-type]
+
+    def submodel(self, outputs: str | Sequence[str], inputs: Sequence[str] | None = None) -> Model:
+        """A new Model returning the outputs of the named layers (a dict by
+        name; one name: a bare array), computing only what they need, from
+        `inputs` (layer names; default: the model's inputs). It shares this
+        model's loaded weights and is a full Model (batching, threads, pickle).
+
+        >>> embed = model.submodel("global_average_pooling2d")  # doctest: +SKIP
+        """
+        return submodel(self, outputs, inputs)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "Inspectable",
+    "LayerInfo",
+    "get_layer",
+    "get_weights",
+    "layer_table",
+    "predict_outputs",
+    "submodel",
+]

@@ -24,7 +24,7 @@ from .errors import (
 )
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
-from .inspect import LayerInfo
+from .inspect import Inspectable
 from .io import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -136,7 +136,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Model:
+class Model(Inspectable):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -365,32 +365,6 @@ class Model:
         if print_fn is not None:
             print_fn(text)
         return text
-
-    @property
-    def layers(self) -> list[LayerInfo]:
-        """Every layer in topological order: name (``"outer/inner"`` inside
-        nested models), class, output shapes, parameters, inbound layers."""
-        return inspect.layer_table(self._records)
-
-    def get_layer(self, name: str) -> LayerInfo:
-        """The :class:`LayerInfo` of layer `name`; unknown names raise
-        :class:`LayerNameError` listing close matches."""
-        return inspect.get_layer(self, name)
-
-    def get_weights(self, name: str) -> dict[str, np.ndarray]:
-        """Layer `name`'s weights as the file stores them (read-only arrays,
-        by their name in the file, in the file's order)."""
-        return inspect.get_weights(self, name)
-
-    def submodel(self, outputs: str | Sequence[str], inputs: Sequence[str] | None = None) -> Model:
-        """A new Model returning the outputs of the named layers (a dict by
-        name; one name: a bare array), computing only what they need, from
-        `inputs` (layer names; default the model's inputs). It shares this
-        model's loaded weights and is a full Model (batching, threads, pickle).
-
-        >>> embed = model.submodel(["global_average_pooling2d"])  # doctest: +SKIP
-        """
-        return inspect.submodel(self, outputs, inputs)
 
     def count_params(self) -> int:
         """The number of parameters (weights) of the model."""

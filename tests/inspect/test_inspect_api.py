@@ -156,3 +156,63 @@ def test_repr_and_summary_of_a_submodel() -> None:
     assert "dense_out" not in text and "conv1" in text
     assert "sequential_1" in repr(sub)
     assert [info.name for info in sub.layers][-1] == "sequential_1"
+
+
+def test_stateful_model_predict_outputs_carries_the_states() -> None:
+    """predict(outputs=...) on a stateful model uses and advances the model's
+    states, call after call, as a plain predict does (Keras reference)."""
+    from fixture_utils import FIXTURES, arrays, read_io
+
+    case_dir = FIXTURES / "keras_rnn" / "k2_stateful_gru_stack"
+    io = read_io(case_dir)
+    m = tfjs_infer.load_model(case_dir / io["model_file"])
+    final = m.outputs[0].name
+    inner = [info.name for info in m.layers if info.class_name == "GRU"][0]
+    for call in io["calls"]:
+        if call["reset_before"]:
+            m.reset_states()
+        got = m.predict(arrays(call["inputs"])[0], outputs=[inner, final])
+        ref = arrays(call["outputs"])[0]
+        np.testing.assert_allclose(got[final], ref, rtol=1e-4, atol=1e-5)
+        assert got[inner].shape[0] == ref.shape[0]
+
+
+def test_get_weights_of_an_h5_file() -> None:
+    from fixture_utils import FIXTURES
+
+    m = tfjs_infer.load_model(FIXTURES / "keras2" / "nested" / "model.h5")
+    dense = next(info.name for info in m.layers if info.class_name == "Dense")
+    got = m.get_weights(dense)
+    assert [k.rsplit("/", 1)[-1] for k in got] == ["kernel:0", "bias:0"]
+    assert got[next(iter(got))].ndim == 2
+
+
+def test_submodel_from_an_intermediate_tensor() -> None:
+    """inputs=[...] cuts the (fused) graph: the rest of MobileNetV2 run from
+    TF.js's block_5_add gives TF.js's embedding."""
+    name = "mobilenet_v2_tfjs"
+    m = model(name)
+    ref = reference(name)
+    rest = m.submodel(m.outputs[0].name, inputs=["block_5_add"])
+    assert rest.inputs[0].name == "block_5_add" and rest.inputs[0].shape == (None, 6, 6, 16)
+    assert len(rest._core.ops()) < len(m._core.ops())
+    assert_close(rest.predict(ref["block_5_add"]), ref[m.outputs[0].name], "embedding")
+    both = m.submodel(["block_5_add", "block_2_add"], inputs=["block_2_add"])
+    got = both.predict(ref["block_2_add"])
+    np.testing.assert_array_equal(got["block_2_add"], ref["block_2_add"])  # an input passed through
+    assert_close(got["block_5_add"], ref["block_5_add"], "block_5_add")
+
+
+def test_identity_layers_give_their_input() -> None:
+    """Dropout is removed at compile; asking for it gives the tensor it passes on."""
+    from fixture_utils import FIXTURES, arrays, read_io
+
+    case_dir = FIXTURES / "converter" / "mlp_batchnorm"
+    m = tfjs_infer.load_model(case_dir / "model.json")
+    drop = next(info for info in m.layers if info.class_name == "Dropout")
+    before = drop.inbound[0]
+    xs = arrays(read_io(case_dir)["inputs"])[0]
+    got = m.predict(xs, outputs=[drop.name, before, m.outputs[0].name])
+    np.testing.assert_array_equal(got[drop.name], got[before])
+    ref = arrays(read_io(case_dir)["outputs"])[0]
+    np.testing.assert_allclose(got[m.outputs[0].name], ref, rtol=1e-4, atol=1e-5)

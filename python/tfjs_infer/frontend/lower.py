@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _core
-from ..errors import WeightsError
+from ..errors import LayerNameError, WeightsError
 from ..io.spec import ModelSpec
 from .registry import GraphBuilder, LayerRecord, Shape, Tensor, WeightStore
 from .select import check_inputs_suffice, needed_records, needed_values, select
@@ -99,39 +99,74 @@ def lower_model(
     user_ids = [t.id for t in built.inputs]
     if any(s.input.id < max(user_ids) for s in builder.states):
         raise RuntimeError("state inputs must come after the model inputs")
-    names = _unique(built.output_names)
-    out_tensors, out_keys = built.outputs, built.output_keys
-    in_names, in_tensors = built.input_names, built.inputs
-    records = builder.records
-    layers = builder.layers
+    view = _View(
+        names=_unique(built.output_names),
+        out_tensors=built.outputs,
+        out_keys=built.output_keys,
+        in_names=built.input_names,
+        in_tensors=built.inputs,
+        records=builder.records,
+        layers=builder.layers,
+    )
     state_ids = [s.output.id for s in builder.states]
     if outputs is not None or inputs is not None:
-        named = dict(zip(names, built.outputs))
-        named.update(zip(built.output_keys or [], built.outputs))
-        if outputs is not None:
-            chosen = select(
-                [outputs] if isinstance(outputs, str) else outputs, records, named, "outputs"
-            )
-            names, out_tensors = chosen.names, chosen.tensors
-            out_keys = None if isinstance(outputs, str) else list(chosen.names)
-        if inputs is not None:
-            starts = select(inputs, records, named, "inputs")
-            in_names, in_tensors = starts.names, starts.tensors
-        stop = {t.id for t in in_tensors}
-        needed = needed_values(builder.edges, [t.id for t in out_tensors] + state_ids, stop)
-        model_inputs = {t.id: n for n, t in zip(built.input_names, built.inputs)}
-        check_inputs_suffice(needed, model_inputs, stop, names)
-        records = needed_records(records, needed)
-        kept = {r.name for r in records.values()}
-        layers = [entry for entry in layers if entry["name"] in kept]
+        view = _select(view, builder, state_ids, outputs, inputs)
     # Outputs first: a cut rewires the outputs that are its tensor too.
-    builder.graph.set_outputs([t.id for t in out_tensors] + state_ids)
+    builder.graph.set_outputs([t.id for t in view.out_tensors] + state_ids)
     if inputs is not None:
-        _cut_inputs(builder, in_names, in_tensors, {t.id for t in built.inputs})
+        _cut_inputs(builder, view.in_names, view.in_tensors, {t.id for t in built.inputs})
     states = [StateInfo(s.name, (s.batch, *s.shape[1:])) for s in builder.states]
-    in_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(in_names, in_tensors)]
-    out_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(names, out_tensors)]
-    return LoweredModel(builder.graph, in_infos, out_infos, out_keys, layers, states, records)
+    in_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(view.in_names, view.in_tensors)]
+    out_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(view.names, view.out_tensors)]
+    return LoweredModel(
+        builder.graph, in_infos, out_infos, view.out_keys, view.layers, states, view.records
+    )
+
+
+@dataclass
+class _View:
+    """What a (sub)model shows: its outputs and inputs, and its layers."""
+
+    names: list[str]
+    out_tensors: list[Tensor]
+    out_keys: list[str] | None
+    in_names: list[str]
+    in_tensors: list[Tensor]
+    records: dict[str, LayerRecord]
+    layers: list[dict[str, Any]]
+
+
+def _select(
+    full: _View,
+    builder: GraphBuilder,
+    state_ids: list[int],
+    outputs: str | list[str] | None,
+    inputs: list[str] | None,
+) -> _View:
+    """The submodel view: the named outputs and inputs, and only the layers
+    the outputs need (frontend/select.py resolves the names)."""
+    named = dict(zip(full.names, full.out_tensors))
+    named.update(zip(full.out_keys or [], full.out_tensors))
+    view = _View(**vars(full))
+    if outputs is not None:
+        chosen = select(
+            [outputs] if isinstance(outputs, str) else outputs, full.records, named, "outputs"
+        )
+        view.names, view.out_tensors = chosen.names, chosen.tensors
+        view.out_keys = None if isinstance(outputs, str) else list(chosen.names)
+    if inputs is not None:
+        starts = select(inputs, full.records, named, "inputs")
+        view.in_names, view.in_tensors = starts.names, starts.tensors
+        if len({t.id for t in view.in_tensors}) != len(view.in_tensors):
+            raise LayerNameError(f"inputs {view.in_names}: two names give the same tensor")
+    stop = {t.id for t in view.in_tensors}
+    needed = needed_values(builder.edges, [t.id for t in view.out_tensors] + state_ids, stop)
+    model_inputs = {t.id: n for n, t in zip(full.in_names, full.in_tensors)}
+    check_inputs_suffice(needed, model_inputs, stop, view.names)
+    view.records = needed_records(full.records, needed)
+    kept = {r.name for r in view.records.values()}
+    view.layers = [entry for entry in full.layers if entry["name"] in kept]
+    return view
 
 
 def _cut_inputs(
