@@ -8,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from intermediate_cases import assert_close, model, reference, x
+from intermediate_cases import assert_close, case_names, model, reference, x
 
 import tfjs_infer
 
@@ -99,3 +99,34 @@ def test_full_model_unchanged_when_a_submodel_exists() -> None:
     assert full._core.ops() == tfjs_infer.load_model(path)._core.ops()
     np.testing.assert_array_equal(full.predict(x(MOBILENET)), out_before)
     assert_close(out_before, reference(MOBILENET)[final(full)], "full output")
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_dead_op_removal_leaves_full_models_whole(name: str) -> None:
+    """Compiling drops ops no output needs; a full model has none to drop."""
+    from tfjs_infer import _core
+    from tfjs_infer.frontend import lower_model
+    from tfjs_infer.io import read_model
+
+    lowered = lower_model(read_model(model(name).source))
+    n = lowered.graph.num_ops
+    plain = _core.CompiledModel(lowered.graph, isa="", num_threads=1, optimize=False, consume=False)
+    assert len(plain.ops()) == n
+
+
+def test_graph_inputs_must_be_input_values() -> None:
+    from tfjs_infer import _core
+    from tfjs_infer.errors import InvalidModelError
+
+    g = _core.Graph()
+    a = g.add_input("a", [None, 3])
+    (y,) = g.add_op("activation", "relu", [a], {"activation": "relu"})
+    with pytest.raises(InvalidModelError, match="not an input value"):
+        g.set_inputs([y])
+    with pytest.raises(InvalidModelError, match="unknown value"):
+        g.cut_at(99, "x", [None, 3])
+    g.set_outputs([y])
+    cut = g.cut_at(y, "y", [None, 3])
+    g.set_inputs([cut])
+    m = _core.CompiledModel(g, isa="", num_threads=1, optimize=True, consume=True)
+    assert m.ops() == []  # the relu is dead: the output is the new input

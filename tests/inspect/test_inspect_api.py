@@ -167,7 +167,7 @@ def test_stateful_model_predict_outputs_carries_the_states() -> None:
     io = read_io(case_dir)
     m = tfjs_infer.load_model(case_dir / io["model_file"])
     final = m.outputs[0].name
-    inner = [info.name for info in m.layers if info.class_name == "GRU"][0]
+    inner = next(info.name for info in m.layers if info.class_name == "GRU")
     for call in io["calls"]:
         if call["reset_before"]:
             m.reset_states()
