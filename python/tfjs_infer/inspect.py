@@ -186,6 +186,8 @@ def predict_outputs(
     stateful model's states are used and updated as by a plain predict."""
     key = outputs if isinstance(outputs, str) else tuple(outputs)
     sub = _cached_submodel(model, key)
+    if sub.num_threads != model.num_threads:  # set on the model after caching
+        sub.num_threads = model.num_threads
     if not model.stateful:
         return sub.predict(x, batch_size=batch_size, verbose=verbose)
     with model._state_lock:

@@ -84,6 +84,9 @@ def test_layers_table_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(["layers", _args(name)[0]], capsys)
     assert code == 0
     assert "sequential_1/feature_model/conv1_bn" in out and "BatchNormalization" in out
+    code, out, _ = run(["layers", *_args(name), "--layer", "sequential_3/dense_out"], capsys)
+    assert code == 0 and out.startswith("sequential_3/dense_out") and "(3, 4)" in out
+    assert "min 0" in out and "max " in out  # softmax probabilities
     code, _, err = run(["layers", *_args(name), "--layer", "conv1"], capsys)
     assert code == 2 and "sequential_1/feature_model/conv1" in err
     code, _, err = run(["diff", *_args(name), "--reference", str(ROOT / "nope.npz")], capsys)
