@@ -30,7 +30,9 @@ from .frontend.select import resolve
 if TYPE_CHECKING:
     from .model import Model
 
-_CACHE_SIZE = 8  # submodels kept per model for predict(outputs=...)
+# Submodels kept per model for predict(outputs=...): each holds its own
+# packed weights (the file's arrays are shared), about the model's size.
+_CACHE_SIZE = 4
 _cache_lock = threading.Lock()
 
 
@@ -240,7 +242,9 @@ class Inspectable:
         """A new Model returning the outputs of the named layers (a dict by
         name; one name: a bare array), computing only what they need, from
         `inputs` (layer names; default: the model's inputs). It shares this
-        model's loaded weights and is a full Model (batching, threads, pickle).
+        model's loaded weight arrays (its compiled ops pack their own copy of
+        the weights they use, as a loaded model does) and is a full Model
+        (batching, threads, pickle).
 
         >>> embed = model.submodel("global_average_pooling2d")  # doctest: +SKIP
         """
