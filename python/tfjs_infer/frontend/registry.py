@@ -440,10 +440,17 @@ class LayerRecord:
     name: str
     class_name: str
     inputs: list[Tensor]  # of its first call
-    outputs: list[Tensor]  # of all its calls, in order
     params: int = 0
     non_trainable: int = 0
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # by name in the file
+    # (call index in the config, order lowered, outputs) of each call: the
+    # lowering meets a shared layer's calls as their inputs become ready.
+    calls: list[tuple[int, int, list[Tensor]]] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> list[Tensor]:
+        """The outputs of all its calls, in call order."""
+        return [t for _, _, outs in sorted(self.calls, key=lambda c: c[:2]) for t in outs]
 
 
 class GraphBuilder:
@@ -513,7 +520,9 @@ class GraphBuilder:
         entry["output_shapes"].extend(t.shape for t in outputs)
         entry["params"] += call.params
         entry["non_trainable"] += call.non_trainable
-        record = self.record(call.scope, call.name, call.class_name, call.inputs, outputs)
+        record = self.record(
+            call.scope, call.name, call.class_name, call.inputs, outputs, call.call_index
+        )
         record.params += call.params
         record.non_trainable += call.non_trainable
         record.weights.update(call.taken)
@@ -525,14 +534,17 @@ class GraphBuilder:
         class_name: str,
         inputs: Sequence[Tensor],
         outputs: Sequence[Tensor],
+        call_index: int = 0,
     ) -> LayerRecord:
         """Note one call of a layer, nested model or input for the inspection API."""
         path = "/".join((*scope, name))
         record = self.records.get(path)
         if record is None:
-            record = LayerRecord(path, name, class_name, list(inputs), [])
+            record = LayerRecord(path, name, class_name, list(inputs))
             self.records[path] = record
-        record.outputs.extend(outputs)
+        elif call_index < min(c[0] for c in record.calls):
+            record.inputs = list(inputs)
+        record.calls.append((call_index, len(record.calls), list(outputs)))
         return record
 
 

@@ -536,7 +536,7 @@ def _call_layer(
     if cls in MODEL_CLASSES:
         build = _build_sequential if cls == "Sequential" else _build_functional
         outs = build(config, ctx, inputs, (*scope, name)).outputs
-        ctx.builder.record(scope, name, class_name, inputs, outs)
+        ctx.builder.record(scope, name, class_name, inputs, outs, call_index)
         return outs
     if not isinstance(config, dict):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' has no config object")
