@@ -19,6 +19,7 @@ from .errors import (
     InputValueError,
     InvalidArgumentError,
     InvalidModelError,
+    LayerNameError,
     MissingDependencyError,
     ModelNotFoundError,
     TfjsInferError,
@@ -26,6 +27,7 @@ from .errors import (
     WeightsError,
 )
 from .frontend import supported_layers
+from .inspect import LayerInfo
 from .model import Model, load_model
 from .postprocess import (
     Denormalize,
@@ -49,6 +51,8 @@ __all__ = [
     "InputValueError",
     "InvalidArgumentError",
     "InvalidModelError",
+    "LayerInfo",
+    "LayerNameError",
     "MissingDependencyError",
     "Model",
     "ModelNotFoundError",

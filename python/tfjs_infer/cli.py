@@ -5,6 +5,8 @@
     tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
     tfjs-infer bench MODEL [--batch-size N]  latency and throughput
     tfjs-infer serve PATH [--port 8501]      serve over HTTP (TF Serving REST, OIP v2)
+    tfjs-infer layers MODEL [INPUT... --out acts.npz]   layer table / layer outputs
+    tfjs-infer diff MODEL INPUT... --reference acts.npz compare layers with TF.js/Keras
 
 MODEL is anything ``tfjs_infer.load_model`` takes: model.json or its folder,
 .keras, .h5, a .zip, or an http(s) URL. INPUT is .npy, .npz, .json or .csv
@@ -424,6 +426,10 @@ def build_parser() -> argparse.ArgumentParser:
     from .serve.cli import add_parser as add_serve_parser  # `serve`: its body lives in serve/
 
     add_serve_parser(sub)
+
+    from . import cli_inspect  # layers, diff
+
+    cli_inspect.register(sub, _model_options, _positive)
     return parser
 
 

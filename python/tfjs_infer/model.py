@@ -13,7 +13,7 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, inspect
 from ._arguments import check_load_arguments, check_num_threads
 from ._progress import Progress
 from ._sizes import check_declared_sizes
@@ -27,6 +27,7 @@ from .errors import (
 )
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
+from .inspect import Inspectable
 from .io import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -56,6 +57,7 @@ def load_model(
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: dict[str, str] | None = None,
+    outputs: str | Sequence[str] | None = None,
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -89,6 +91,9 @@ def load_model(
         The most bytes downloaded from URLs or read from memory and archives.
     headers:
         Extra HTTP request headers for URLs (e.g. authorization).
+    outputs:
+        Load a submodel instead (see :meth:`Model.submodel`): the layer
+        name(s) whose outputs it returns; only what they need is computed.
 
     Returns
     -------
@@ -118,7 +123,7 @@ def load_model(
             max_bytes=max_bytes,
             headers=headers,
         )
-        return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
+        return Model(spec, num_threads=num_threads, isa=isa, strict=strict, outputs=outputs)
 
 
 @contextlib.contextmanager
@@ -135,7 +140,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Model:
+class Model(Inspectable):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -156,16 +161,21 @@ class Model:
         num_threads: int | None = None,
         isa: str | None = None,
         strict: bool = True,
+        outputs: str | Sequence[str] | None = None,
+        inputs: Sequence[str] | None = None,
     ) -> None:
         self._spec = spec
         num_threads = check_num_threads(num_threads)
-        self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
-        lowered = lower_model(spec, strict=strict)
+        self._options: dict[str, Any] = {"num_threads": num_threads, "isa": isa, "strict": strict}
+        if outputs is not None or inputs is not None:  # a submodel (inspect.py)
+            self._options.update(outputs=outputs, inputs=inputs)
+        lowered = lower_model(spec, strict=strict, outputs=outputs, inputs=inputs)
         check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
+        self._records = lowered.records
         self._core = _core.CompiledModel(
             lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
         )
@@ -178,7 +188,7 @@ class Model:
 
     def _check_labels(self) -> None:
         labels = self._spec.labels
-        if not labels:
+        if not labels or "outputs" in self._options:  # a feature extractor has no classes
             return
         sizes = [t.shape[-1] for t in self._outputs if t.shape]
         if len(labels) not in sizes and any(d is not None for d in sizes):
@@ -424,7 +434,13 @@ class Model:
         return [np.concatenate([p[j] for p in parts]) for j in range(len(self._outputs))]
 
     # -- prediction -------------------------------------------------------------
-    def predict(self, x: Inputs, batch_size: int | None = None, verbose: int | str = 0) -> Any:
+    def predict(
+        self,
+        x: Inputs,
+        batch_size: int | None = None,
+        verbose: int | str = 0,
+        outputs: str | Sequence[str] | None = None,
+    ) -> Any:
         """Run the model on `x` in batches, like Keras/TF.js ``predict``.
 
         Parameters
@@ -439,6 +455,11 @@ class Model:
             stderr when it is a terminal; 2 one line when done. The environment
             variable ``TFJS_INFER_PROGRESS=always`` draws the bar even when
             stderr is not a terminal, ``never`` silences it.
+        outputs:
+            Layer names whose outputs to return instead (``"outer/inner"``
+            inside nested models, ``"name:i"`` for one of several outputs):
+            a dict by the names asked (one name: its array). See
+            :meth:`submodel`.
 
         Returns
         -------
@@ -450,6 +471,8 @@ class Model:
             An input does not fit the model; the message names it and gives
             the expected and received shapes.
         """
+        if outputs is not None:
+            return inspect.predict_outputs(self, x, outputs, batch_size, verbose)
         bs = _DEFAULT_BATCH if batch_size is None else batch_size
         if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
             raise InputValueError(f"batch_size must be a positive integer, received {batch_size!r}")
