@@ -453,6 +453,8 @@ PYBIND11_MODULE(_core, m) {
                out.append(py::make_tuple(shape_to_py(t.shape), dtype_name(t.dtype)));
              return out;
            })
+      .def("workspace_bytes", &CompiledModel::workspace_bytes, py::arg("input_shapes"),
+           "Bytes of one call's workspace (activations, scratch) for these input shapes.")
       .def("ops",
            [](const CompiledModel& m) {
              py::list out;

@@ -61,6 +61,8 @@ class CompiledModel:
         """The outputs' (shape, dtype) for these concrete input shapes (validates them)."""
     def value_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
         """Every graph value's (shape, dtype) for these input shapes."""
+    def workspace_bytes(self, input_shapes: Sequence[Sequence[int]]) -> int:
+        """Bytes of one call's workspace (activations, scratch) for these input shapes."""
     def ops(self) -> list[tuple[str, str, list[int], list[int]]]:
         """(name, op type, input ids, output ids) of each op after the passes."""
     @property
