@@ -89,9 +89,13 @@ def test_default_is_one_call_up_to_the_budget_and_calls_of_equal_size_past_it() 
     model.predict(x, memory_budget="16K")
     # One plan for all calls: equal sizes, the last call overlapping.
     assert model._core.num_plans <= plans + 1
-    assert model.auto_batch_size(x) >= 100_000  # the default budget: one call for 1000 rows
-    assert _batching.chunk_starts(10, 4) == [0, 4, 6]
-    assert _batching.chunk_starts(12, 4) == [0, 4, 8]
+    assert model.auto_batch_size(x) >= 10_000  # the default budget: one call for 1000 rows
+    assert _batching.split_calls(10, 4) == (4, [0, 4, 6])  # 3 calls of 4, 2 rows twice
+    assert _batching.split_calls(12, 4) == (4, [0, 4, 8])
+    assert _batching.split_calls(9, 8) == (5, [0, 4])  # not 8 + 8
+    assert _batching.split_calls(1000, 999) == (500, [0, 500])
+    assert _batching.split_calls(7, 7) == (7, [0])
+    assert _batching.split_calls(0, 7) == (0, [0])
 
 
 def test_rows_within_budget_search() -> None:
@@ -267,3 +271,33 @@ def test_peak_memory_stays_within_the_budget(tmp_path: Path) -> None:
     ignored = _grew(model, {"batch_size": _ROWS}, 64)
     assert ignored > 4 * (_BUDGET + slack), f"the control run grew only {ignored} bytes"
     assert within <= _BUDGET + slack, f"peak grew {within} bytes over a {_BUDGET}-byte budget"
+    default = _grew(model, {}, None)
+    assert default <= _batching.DEFAULT_MEMORY_BUDGET + slack
+
+
+def test_run_into_checks_the_output_arrays() -> None:
+    """The core writes the default path's calls straight into slices of the
+    result; arrays it cannot write exactly raise named errors, not crashes."""
+    from tfjs_infer.errors import InputDtypeError, InputShapeError
+
+    core = ti.load_model(DIGITS)._core
+    x = np.random.default_rng(0).random((6, 64), dtype=np.float32)
+    out = np.full((12, 10), -1.0, np.float32)
+    core.run_into([x], [out[3:9]])
+    np.testing.assert_array_equal(out[3:9], core.run([x])[0])
+    assert (out[:3] == -1).all() and (out[9:] == -1).all()
+    bad = [
+        (np.empty((5, 10), np.float32), InputShapeError),
+        (np.empty((6, 10), np.float64), InputDtypeError),
+        (np.empty((6, 20), np.float32)[:, ::2], InputDtypeError),  # not contiguous
+        (np.empty((6, 10), np.float32).view(np.dtype(">f4")), InputDtypeError),
+        ([[0.0] * 10] * 6, InputDtypeError),  # not an array
+    ]
+    readonly = np.empty((6, 10), np.float32)
+    readonly.flags.writeable = False
+    bad.append((readonly, InputDtypeError))
+    for arr, error in bad:
+        with pytest.raises(error, match="output array 0"):
+            core.run_into([x], [arr])
+    with pytest.raises(InputValueError, match="1 outputs, received 2"):
+        core.run_into([x], [out[:6], out[6:]])

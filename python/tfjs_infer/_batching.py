@@ -21,7 +21,12 @@ from typing import Any
 from .errors import InputValueError, TfjsInferError
 
 MEMORY_BUDGET_ENV = "TFJS_INFER_MEMORY_BUDGET"
-DEFAULT_MEMORY_BUDGET = 64 << 20
+# Small on purpose: measured per row, calls whose working set stays in the
+# cores' caches run as fast as or faster than larger ones (digits MLP and
+# LSTM ~5-25 % faster than with 64 MiB, the 784-512-512-10 MLP alike from
+# 256 KiB up), convolutional models run as fast one image per call as several,
+# and a model keeps the workspace of the calls it has made for reuse.
+DEFAULT_MEMORY_BUDGET = 4 << 20
 # Rows per call are searched up to this (a bound for the doubling search;
 # no input of more rows fits in memory anyway).
 MAX_ROWS = 1 << 31
@@ -112,10 +117,15 @@ def progress_rows(rows: int, n: int) -> int:
     return max(1, min(rows, max(_PROGRESS_MIN_ROWS, math.ceil(n / _PROGRESS_STEPS))))
 
 
-def chunk_starts(n: int, rows: int) -> list[int]:
-    """Start rows of calls of exactly `rows` rows covering ``range(n)``
-    (requires n > rows): the last call ends at n and overlaps the one
-    before it, so every call has the same shape (one plan, one workspace)."""
-    starts = list(range(0, n - rows, rows))
-    starts.append(n - rows)
-    return starts
+def split_calls(n: int, rows: int) -> tuple[int, list[int]]:
+    """Rows per call (at most `rows`) and the start row of each call covering
+    ``range(n)`` in the fewest calls of one size: the last call ends at n and
+    overlaps the one before it by fewer rows than there are calls, so every
+    call has the same shape (one plan, one workspace) and little is computed
+    twice."""
+    if n <= rows:
+        return n, [0]
+    size = math.ceil(n / math.ceil(n / rows))
+    starts = list(range(0, n - size, size))
+    starts.append(n - size)
+    return size, starts

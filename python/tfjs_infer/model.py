@@ -500,8 +500,8 @@ class Model:
         if self._states:
             starts = range(0, n, int(self._states[0].shape[0]))
         elif batch_size is None:
-            bs = self._default_rows(arrays, memory_budget, verbose)
-            starts = _batching.chunk_starts(n, bs) if n > bs else range(1)
+            rows = self._default_rows(arrays, memory_budget, verbose)
+            bs, starts = _batching.split_calls(n, rows)
         else:
             starts = range(0, n, bs)
         progress = Progress(max(1, len(starts)), verbose) if verbose else None
@@ -526,15 +526,13 @@ class Model:
         self, arrays: list[np.ndarray], starts: Sequence[int], rows: int, progress: Progress | None
     ) -> list[np.ndarray]:
         """Calls of `rows` rows each at `starts` (the last may overlap the one
-        before: same values), written into outputs allocated once."""
+        before: same values), the core writing straight into the outputs."""
         n = arrays[0].shape[0]
-        outs: list[np.ndarray] = []
+        types = self._core.output_types([[rows, *a.shape[1:]] for a in arrays])
+        outs = [np.empty((n, *shape[1:]), np.dtype(dtype)) for shape, dtype in types]
         for step, start in enumerate(starts):
-            part = self._core.run([a[start : start + rows] for a in arrays])
-            if not outs:
-                outs = [np.empty((n, *p.shape[1:]), p.dtype) for p in part]
-            for out, p in zip(outs, part):
-                out[start : start + rows] = p
+            stop = start + rows
+            self._core.run_into([a[start:stop] for a in arrays], [o[start:stop] for o in outs])
             if progress is not None:
                 progress.update(step + 1)
         return outs
@@ -546,7 +544,7 @@ class Model:
         scratch and outputs when no `batch_size` is given.
 
         Default: ``TFJS_INFER_MEMORY_BUDGET`` when the model was loaded (bytes,
-        or text such as ``"256M"``), else 64 MiB. Settable, also with text.
+        or text such as ``"256M"``), else 4 MiB. Settable, also with text.
         """
         return self._memory_budget
 
