@@ -106,6 +106,19 @@ def test_rows_within_budget_search() -> None:
     assert _batching.rows_within_budget(lambda r: 0, 10) == _batching.MAX_ROWS
 
 
+def test_rows_per_call_rule() -> None:
+    """The budget is a hard limit; below it, calls stay cache-sized (4 MiB)
+    but take at least 32 rows (what convolutional models need to run fast)."""
+    mib = 1 << 20
+    per_row_mib = lambda r: r * mib  # noqa: E731  (a large conv net)
+    assert _batching.rows_per_call(per_row_mib, 256 * mib) == 32
+    assert _batching.rows_per_call(per_row_mib, 20 * mib) == 20  # the budget wins
+    per_row_kib = lambda r: 4096 + r * 1024  # noqa: E731  (a small dense model)
+    assert _batching.rows_per_call(per_row_kib, 256 * mib) == (4 * mib - 4096) // 1024
+    assert _batching.rows_per_call(per_row_kib, 4096 + 8 * 1024) == 8
+    assert _batching.rows_per_call(per_row_kib, 1) == 1
+
+
 def test_workspace_grows_with_rows() -> None:
     model = ti.load_model(DIGITS)
     one = model._core.workspace_bytes([[1, 64]])

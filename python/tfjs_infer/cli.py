@@ -404,7 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-budget",
         default=None,
         help="bytes per call for the default batch size, e.g. 256M (default: "
-        "TFJS_INFER_MEMORY_BUDGET or 4M)",
+        "TFJS_INFER_MEMORY_BUDGET or 256M)",
     )
     p.add_argument(
         "--normalize",

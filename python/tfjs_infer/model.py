@@ -439,11 +439,12 @@ class Model:
             One array (single-input models), a list in input order, or a dict
             by input name. float64 and integer arrays are cast as Keras would.
         batch_size:
-            Rows per core call. Default (None): as many rows as keep one
-            call's activations and outputs within `memory_budget` (see
-            :meth:`auto_batch_size`), fewer with a progress bar so it moves.
-            Results never depend on it: every row's output is bitwise the
-            same in any batch.
+            Rows per core call. Default (None): chosen from the model's
+            memory plan so that one call's activations and outputs stay
+            within `memory_budget` and, where that is faster, the caches
+            (see :meth:`auto_batch_size`); fewer with a progress bar so it
+            moves. Results never depend on it: every row's output is
+            bitwise the same in any batch.
         verbose:
             0 silent (default); 1 (or ``"auto"``) a Keras-style progress bar on
             stderr when it is a terminal; 2 one line when done. The environment
@@ -544,7 +545,7 @@ class Model:
         scratch and outputs when no `batch_size` is given.
 
         Default: ``TFJS_INFER_MEMORY_BUDGET`` when the model was loaded (bytes,
-        or text such as ``"256M"``), else 4 MiB. Settable, also with text.
+        or text such as ``"256M"``), else 256 MiB. Settable, also with text.
         """
         return self._memory_budget
 
@@ -559,10 +560,12 @@ class Model:
         (before capping by the rows of `x` or for a progress bar).
 
         Only the shapes of `x` beyond the batch axis matter (one row is
-        enough): the most rows whose planned workspace (activations and
-        scratch) plus outputs fit `memory_budget` (default
-        :attr:`memory_budget`), at least 1. Stateful models: their fixed
-        batch size.
+        enough). A call's memory is the core's planned workspace (activations
+        and scratch) plus the call's outputs; the rows per call are the most
+        that fit `memory_budget` (default :attr:`memory_budget`; at least 1),
+        and no more than fit 4 MiB (the cores' caches) unless that is under
+        32 rows: larger calls measure no faster. Stateful models: their
+        fixed batch size.
 
         >>> import tfjs_infer as ti
         >>> model = ti.load_model(ti.examples.digits_path())
@@ -599,7 +602,7 @@ class Model:
                 shapes = [[r, *t] for t in tails]
                 return int(self._core.workspace_bytes(shapes)) + r * out_row_bytes
 
-            rows = _batching.rows_within_budget(need, budget)
+            rows = _batching.rows_per_call(need, budget)
             if len(self._rows_cache) >= 64:
                 self._rows_cache.clear()
             self._rows_cache[key] = rows
