@@ -86,7 +86,10 @@ def _predict(args: argparse.Namespace) -> int:
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
     outputs = model.predict(
-        x, batch_size=args.batch_size, verbose=0 if args.progress == "never" else 1
+        x,
+        batch_size=args.batch_size,
+        verbose=0 if args.progress == "never" else 1,
+        memory_budget=args.memory_budget,
     )
     out_list = _as_list(outputs)
     out_names = [t.name for t in model.outputs]
@@ -376,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="predict the bundled digits example and print its accuracy")
     p.add_argument("--show", type=int, default=5, help="predictions to print")
-    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument("--batch-size", type=_positive, default=None)
     p.set_defaults(fn=_demo)
 
     p = sub.add_parser("summary", help="print a Keras-style summary of MODEL")
@@ -397,7 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels-file", help="labels.txt or a JSON list to use as class names")
     p.add_argument("--output", default=None, help="which output to rank (name or index)")
     p.add_argument("--out", help="write results to FILE (.npy, .npz, .json, .csv)")
-    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help="rows per call (default: as many as fit --memory-budget; results are the same)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        default=None,
+        help="bytes per call for the default batch size, e.g. 256M (default: "
+        "TFJS_INFER_MEMORY_BUDGET or 256M)",
+    )
     p.add_argument(
         "--normalize",
         choices=["tm-js", "tm-keras", "unit", "raw"],
