@@ -23,6 +23,7 @@ from .errors import (
     WeightsError,
 )
 from .frontend import supported_layers
+from .frontend.semantics import Semantics, SemanticsWarning
 from .model import Model, load_model
 from .postprocess import (
     Denormalize,
@@ -46,6 +47,8 @@ __all__ = [
     "InvalidModelError",
     "MissingDependencyError",
     "Model",
+    "Semantics",
+    "SemanticsWarning",
     "TfjsInferError",
     "TopK",
     "UnsupportedLayerError",

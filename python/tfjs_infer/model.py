@@ -22,8 +22,8 @@ from .errors import (
     InvalidModelError,
     TfjsInferError,
 )
-from .frontend import lower_model
 from .frontend.lower import TensorInfo
+from .frontend.semantics import Semantics, check_choice, lower_with_semantics
 from .io import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -53,6 +53,7 @@ def load_model(
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: dict[str, str] | None = None,
+    semantics: str = "auto",
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -86,6 +87,13 @@ def load_model(
         The most bytes downloaded from URLs or read from memory and archives.
     headers:
         Extra HTTP request headers for URLs (e.g. authorization).
+    semantics:
+        Whose numbers to give where TF.js 4.22 and Keras compute differently
+        (README "Which numbers you get"): ``"auto"`` (TF.js's for a model.json
+        TF.js wrote, the writing Keras version's for any other file),
+        ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
+        ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
+        ``SemanticsWarning`` at load names the layers where the choice matters.
 
     Returns
     -------
@@ -105,6 +113,7 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
+    check_choice(semantics)
     with _gc_paused():
         spec = read_model(
             source,
@@ -114,7 +123,7 @@ def load_model(
             max_bytes=max_bytes,
             headers=headers,
         )
-        return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
+        return Model(spec, num_threads=num_threads, isa=isa, strict=strict, semantics=semantics)
 
 
 @contextlib.contextmanager
@@ -152,10 +161,17 @@ class Model:
         num_threads: int | None = None,
         isa: str | None = None,
         strict: bool = True,
+        semantics: str = "auto",
+        _quiet: bool = False,
     ) -> None:
         self._spec = spec
-        self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
-        lowered = lower_model(spec, strict=strict)
+        self._options = {
+            "num_threads": num_threads,
+            "isa": isa,
+            "strict": strict,
+            "semantics": semantics,
+        }
+        lowered, self._semantics = lower_with_semantics(spec, semantics, strict, quiet=_quiet)
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
@@ -206,7 +222,8 @@ class Model:
                 f"({_version()}) reads format {_PICKLE_FORMAT}"
             )
         options = dict(state["options"])
-        Model.__init__(self, ModelSpec(**state["spec"]), **options)
+        # The load already warned about the semantics; workers stay quiet.
+        Model.__init__(self, ModelSpec(**state["spec"]), **options, _quiet=True)
         saved = state.get("states") or []
         if len(saved) == len(self._state_values) and all(
             a.shape == b.shape for a, b in zip(saved, self._state_values)
@@ -293,6 +310,13 @@ class Model:
         return self._spec.source
 
     @property
+    def semantics(self) -> Semantics:
+        """Whose numbers this model gives (``.chosen``: "tfjs", "keras2" or
+        "keras3"), what was asked for, why, and the layers where TF.js 4.22 and
+        Keras differ on this file (see ``load_model(semantics=...)``)."""
+        return self._semantics
+
+    @property
     def name(self) -> str:
         """The model's name from its config (``sequential_1``, ...)."""
         config = self._spec.topology.get("config")
@@ -348,6 +372,7 @@ class Model:
         out.append("_" * width)
         out.append("Inputs:  " + ", ".join(_describe(t) for t in self._inputs))
         out.append("Outputs: " + ", ".join(_describe(t) for t in self._outputs))
+        out.append(f"Semantics: {self._semantics}")
         if self.labels:
             shown = ", ".join(self.labels[:10]) + (" ..." if len(self.labels) > 10 else "")
             out.append(f"Labels:  {len(self.labels)} ({shown})")

@@ -41,8 +41,10 @@ def _calls(io: dict[str, Any], refs: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"reset_before": False, "inputs": io["inputs"], "outputs": refs["outputs"]}]
 
 
-def _check(path: Path, calls: list[dict[str, Any]], batch_size: int, what: str) -> None:
-    model = tfjs_infer.load_model(path)
+def _check(
+    path: Path, calls: list[dict[str, Any]], batch_size: int, what: str, semantics: str = "auto"
+) -> None:
+    model = tfjs_infer.load_model(path, semantics=semantics)
     for k, call in enumerate(calls):
         if call["reset_before"]:
             model.reset_states()
@@ -77,8 +79,14 @@ def test_converted_model_json(case: Path) -> None:
     io = read_io(case)
     tfjs = io["tfjs"]
     refs = io if "error" in tfjs else tfjs
+    # semantics="tfjs": auto gives a converted file the numbers of its Keras
+    # (tests/semantics/test_converted_rnn.py checks those).
     _check(
-        case / tfjs["model_file"], _calls(io, refs), io["batch_size"], case_id(case) + " model.json"
+        case / tfjs["model_file"],
+        _calls(io, refs),
+        io["batch_size"],
+        case_id(case) + " model.json",
+        semantics="tfjs",
     )
 
 

@@ -34,6 +34,8 @@ class LoweredModel:
     # Stateful layers' states: hidden graph inputs after the model's inputs,
     # and hidden graph outputs (their new values) after the model's outputs.
     states: list[StateInfo] = field(default_factory=list)
+    # Per layer call: its ops (type, attrs, weights, shapes); see frontend/semantics.py.
+    signatures: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,17 +46,18 @@ class StateInfo:
     shape: Shape  # (batch, units)
 
 
-def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
+def lower_model(spec: ModelSpec, strict: bool = True, semantics: str | None = None) -> LoweredModel:
     """Lower every layer of `spec` into a core graph.
 
     With `strict`, weights in the file that no layer used are an error, as in
-    TF.js's strict loading.
+    TF.js's strict loading. `semantics` ("tfjs", "keras2", "keras3") overrides
+    the file's own (``spec.semantics``).
     """
     store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
     builder = GraphBuilder()
     ctx = BuildContext(
         builder=builder,
-        semantics=spec.semantics,
+        semantics=semantics or spec.semantics,
         store=store,
         source=spec.source,
         ordered=spec.keras_weights,
@@ -92,7 +95,15 @@ def lower_model(spec: ModelSpec, strict: bool = True) -> LoweredModel:
     inputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(built.input_names, built.inputs)]
     names = _unique(built.output_names)
     outputs = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(names, built.outputs)]
-    return LoweredModel(builder.graph, inputs, outputs, built.output_keys, builder.layers, states)
+    return LoweredModel(
+        builder.graph,
+        inputs,
+        outputs,
+        built.output_keys,
+        builder.layers,
+        states,
+        builder.signatures,
+    )
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -106,6 +106,8 @@ def lower_dot(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if len(layer.inputs) != 2:
         raise layer.error(f"Dot takes exactly 2 inputs, received {len(layer.inputs)}")
     x, y = layer.inputs
+    if max(len(x.shape), len(y.shape)) > 3:
+        layer.tfjs_refuses("TF.js 4.22's Dot stops at rank 3")
     axes = layer.config.get("axes")
     if isinstance(axes, int):
         axes = [axes, axes]

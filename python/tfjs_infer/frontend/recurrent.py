@@ -35,6 +35,17 @@ _GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN")
 
 
+def _gru_reset_after(call: LayerCall) -> bool:
+    """GRU reset_after. A config without the key was written by TF.js (which
+    has only reset_after=False) or by Keras before 2.1.3 (which added the
+    option; tf.keras and Keras 3 always write it): the bias tells, (3u,) for
+    False and (2, 3u) for True, and without a bias it is False."""
+    if call.config.get("reset_after") is not None:
+        return call.config_bool("reset_after", True)
+    bias = call._find_weight("bias", 2) if call.config_bool("use_bias", True) else None
+    return bias is not None and np.ndim(bias) == 2
+
+
 @dataclass
 class Cell:
     """One recurrent cell: its kind, width, core attrs and weights."""
@@ -118,7 +129,9 @@ def _parse_cell(call: LayerCall, kind: str, in_features: int) -> Cell:
     reset_after = False
     if kind == "gru":
         # TF.js (which rejects reset_after=True) defaults to False; Keras to True.
-        reset_after = call.config_bool("reset_after", call.semantics != "tfjs")
+        reset_after = _gru_reset_after(call)
+        if reset_after:
+            call.tfjs_refuses("TF.js 4.22's GRU has no reset_after=True")
         attrs["reset_after"] = int(reset_after)
     g = _GATES[kind] * units
     kernel = call.weight("kernel", shape=(in_features, g), index=0)

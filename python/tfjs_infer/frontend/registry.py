@@ -166,6 +166,82 @@ class WeightStore:
         return [n for n in self.weights if n not in self.used]
 
 
+class TfjsRefusal(Exception):
+    """A lowering under TF.js semantics met a layer TF.js 4.22 throws on."""
+
+
+# The layer classes TF.js 4.22 registers (TFJS-FORMAT.md 5.1): any other
+# class makes tf.loadLayersModel throw "Unknown layer".
+TFJS_LAYER_CLASSES = frozenset(
+    [
+        "Sequential",
+        "Model",
+        "Functional",
+        "InputLayer",
+        "Dense",
+        "Activation",
+        "Dropout",
+        "SpatialDropout1D",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "RepeatVector",
+        "Masking",
+        "Embedding",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "ThresholdedReLU",
+        "Softmax",
+        "Conv1D",
+        "Conv2D",
+        "Conv3D",
+        "Conv2DTranspose",
+        "Conv3DTranspose",
+        "SeparableConv2D",
+        "DepthwiseConv2D",
+        "ZeroPadding2D",
+        "Cropping2D",
+        "UpSampling2D",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "MaxPooling3D",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "AveragePooling3D",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Add",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+        "RNN",
+        "SimpleRNN",
+        "GRU",
+        "LSTM",
+        "ConvLSTM2D",
+        "TimeDistributed",
+        "Bidirectional",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "Rescaling",
+        "Resizing",
+        "CenterCrop",
+        "CategoryEncoding",
+        "RandomWidth",
+    ]
+)
+
+
 # Variables Keras counts as non-trainable whatever the layer's `trainable` flag.
 _NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
 
@@ -205,6 +281,12 @@ class LayerCall:
             layer=self.name,
             class_name=self.class_name,
         )
+
+    def tfjs_refuses(self, reason: str) -> None:
+        """Under TF.js semantics, stop: TF.js 4.22 cannot load or run this layer
+        (``reason`` says why), so the model follows Keras (frontend/semantics.py)."""
+        if self.semantics == "tfjs":
+            raise TfjsRefusal(f"layer '{self.name}' ({self.class_name}): {reason}")
 
     # -- config ---------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -419,6 +501,10 @@ class GraphBuilder:
         # which stateful layers need.
         self.declared_batch: int | None = None
         self.states: list[StateSlot] = []
+        # Per layer call (scope/name): what its ops are, to compare the
+        # lowerings of two semantics (frontend/semantics.py).
+        self.current_layer = ""
+        self.signatures: dict[str, list[tuple[Any, ...]]] = {}
 
     def state_input(self, name: str, shape: Shape, batch: int) -> StateSlot:
         """A hidden graph input holding a state carried across predict calls."""
@@ -451,6 +537,9 @@ class GraphBuilder:
             op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes)
         )
         outs = [Tensor(i, tuple(s), dtype) for i, s in zip(ids, out_shapes)]
+        self.signatures.setdefault(self.current_layer, []).append(
+            (op_type, sorted((attrs or {}).items(), key=str), w, out_shapes)
+        )
         return outs if shapes is not None else outs[0]
 
     def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InvalidModelError, UnsupportedLayerError
 from .registry import (
     OPS_PREFIX,
+    TFJS_LAYER_CLASSES,
     GraphBuilder,
     LayerCall,
     Tensor,
@@ -573,6 +574,9 @@ def _call_layer(
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
+    ctx.builder.current_layer = "/".join(key)
+    if cls not in TFJS_LAYER_CLASSES:
+        call.tfjs_refuses(f"TF.js 4.22 has no layer class '{class_name}' (Unknown layer)")
     outs = fn(call, ctx.builder)
     ctx.builder.record_layer(call, outs)
     return outs
