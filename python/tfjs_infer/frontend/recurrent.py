@@ -252,11 +252,12 @@ def layer_mask(layer: LayerCall) -> Tensor | None:
     the first input's mask. Keras 3 files record every mask a layer received
     as its `mask` kwarg (computed by keras.ops nodes), so there a layer
     without one got none (Keras 3 drops the mask of an RNN called with
-    initial_state, for instance)."""
+    initial_state, for instance). A Keras 3 Sequential records no mask nodes:
+    there each layer gets its input's mask (LayerCall.implicit_mask)."""
     m = layer.kwargs.get("mask")
     if isinstance(m, Tensor):
         return m
-    if layer.semantics == "keras3":
+    if layer.semantics == "keras3" and not layer.implicit_mask:
         return None
     return layer.inputs[0].mask
 

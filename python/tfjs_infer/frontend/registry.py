@@ -270,6 +270,8 @@ class LayerCall:
     used_weights: set[int] | None = None  # ids of the arrays taken
     parent: LayerCall | None = None  # set on sub-layer views (see sub())
     non_trainable: int = 0  # of which non-trainable (BatchNorm statistics, frozen layers)
+    # Called inside a Sequential: Keras 3 passes masks implicitly there.
+    implicit_mask: bool = False
 
     # -- errors ---------------------------------------------------------------
     def error(self, message: str) -> InvalidModelError:
@@ -409,6 +411,7 @@ class LayerCall:
             inputs=self.inputs,
             kwargs=self.kwargs,
             semantics=self.semantics,
+            implicit_mask=self.implicit_mask,
             call_index=self.call_index,
             scope=(*self.scope, self.name) if scope_name else self.scope,
             store=self.store,

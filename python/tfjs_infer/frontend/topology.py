@@ -176,6 +176,9 @@ def _build_sequential(
         x = inputs[0]
         graph_inputs, names = inputs, []
     out_name = names[0] if names else name
+    # A Keras 3 Sequential records no mask nodes (a Functional does): its
+    # layers get the previous layer's mask implicitly, as in Keras 2.
+    outer, ctx.state["implicit_masks"] = ctx.state.get("implicit_masks", False), True
     for entry in body:
         out_name = _entry_name(entry)
         outs = _call_layer(entry, [x], {}, ctx, scope, call_index=0)
@@ -185,6 +188,7 @@ def _build_sequential(
                 f"{len(outs)} outputs; a Sequential layer must give one"
             )
         x = outs[0]
+    ctx.state["implicit_masks"] = outer
     return BuiltModel(graph_inputs, names, [x], [out_name], None)
 
 
@@ -571,6 +575,7 @@ def _call_layer(
         weight_tree=ctx.ordered,
         weight_key=key,
         used_weights=ctx.used_weights,
+        implicit_mask=bool(ctx.state.get("implicit_masks", False)),
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
