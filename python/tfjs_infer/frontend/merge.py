@@ -126,9 +126,11 @@ def lower_dot(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     # l2 normalization's epsilon differs by framework (TFJS-FORMAT.md 5.3, Dot):
     # TF.js x / sqrt(max(sum x^2, 1e-7)); Keras 2 x * rsqrt(max(sum x^2, 1e-12));
     # Keras 3 x / max(norm(x), 1e-7).
-    if layer.semantics == "keras3":
+    # (Without normalize the epsilon is unused: one value for every semantics,
+    # so frontend/semantics.py sees no difference.)
+    if layer.semantics == "keras3" and normalize:
         eps_attrs = {"norm_eps": 1e-7, "norm_eps_on_norm": 1}
-    elif layer.semantics == "keras2":
+    elif layer.semantics == "keras2" and normalize:
         eps_attrs = {"norm_eps": 1e-12, "norm_eps_on_norm": 0}
     else:
         eps_attrs = {"norm_eps": 1e-7, "norm_eps_on_norm": 0}

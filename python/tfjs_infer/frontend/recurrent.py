@@ -291,6 +291,17 @@ def _stateful_batch(layer: LayerCall, b: GraphBuilder) -> int:
     )
 
 
+def _mask_output(opts: RnnOptions, mask: Tensor | None, states: list[Tensor] | None) -> str:
+    """TF.js's "state" (a masked step outputs the carried h) equals Keras's
+    "previous" (the previous output, zeros before the first kept step) unless
+    the states start non-zero (given initial states, stateful layers): name
+    it "previous" then, so that the TF.js and Keras lowerings of the same
+    layer compare equal in frontend/semantics.py. Without a mask it is unused."""
+    if mask is None or (opts.mask_output == "state" and not states and not opts.stateful):
+        return "previous"
+    return opts.mask_output
+
+
 def lower_cells(
     layer: LayerCall,
     b: GraphBuilder,
@@ -333,7 +344,7 @@ def lower_cells(
             "go_backwards": int(opts.go_backwards),
             "return_sequences": int(seq),
             "reverse_output": int(reverse),
-            "mask_output": opts.mask_output,
+            "mask_output": _mask_output(opts, mask, per_cell[i]),
             "has_mask": int(mask is not None),
         }
         need_states = want_states or opts.stateful
