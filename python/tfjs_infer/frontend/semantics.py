@@ -103,7 +103,7 @@ def lower_with_semantics(
     else:
         target, reason = spec.semantics, f"auto: {_provenance(spec)}"
     tfjs_error = None
-    if target == "tfjs" and spec.semantics == "keras3":
+    if spec.semantics == "keras3":
         # Keras 3 configs (InputLayer batch_shape, dict nodes...) do not load in TF.js.
         tfjs_error = "TF.js 4.22 cannot load Keras 3 model configs"
     lowered = None
@@ -113,7 +113,9 @@ def lower_with_semantics(
         target, reason = keras, f"{reason}, but TF.js 4.22 cannot run this model: {tfjs_error}"
     if lowered is None:
         lowered = lower_model(spec, strict=strict, semantics=target)
-    divergent = _divergent_layers(spec, lowered, target, keras, tfjs_error, strict, requested)
+    divergent: list[str] = []
+    if tfjs_error is None and (spec.format == "tfjs-layers" or requested != "auto"):
+        divergent, tfjs_error = _divergent_layers(spec, lowered, target, keras, strict)
     info = Semantics(target, requested, reason, tuple(divergent), tfjs_error)
     lowered.signatures = {}
     if not quiet and (divergent or (tfjs_error and requested == "tfjs")):
@@ -138,31 +140,23 @@ def _try_tfjs(spec: ModelSpec, strict: bool) -> tuple[LoweredModel | None, str |
 
 
 def _divergent_layers(
-    spec: ModelSpec,
-    lowered: LoweredModel,
-    target: str,
-    keras: str,
-    tfjs_error: str | None,
-    strict: bool,
-    requested: str,
-) -> list[str]:
-    """Layer calls whose ops differ between the TF.js and the Keras lowering.
-
-    Only where TF.js is a candidate: model.json files, or semantics forced.
-    """
-    if tfjs_error is not None or (spec.format != "tfjs-layers" and requested == "auto"):
-        return []
+    spec: ModelSpec, lowered: LoweredModel, target: str, keras: str, strict: bool
+) -> tuple[list[str], str | None]:
+    """Layer calls whose ops differ between the TF.js and the Keras lowering,
+    and why TF.js 4.22 cannot run the model when its lowering refuses it
+    (then no layer is listed: TF.js gives no numbers to compare)."""
     other_semantics = keras if target == "tfjs" else "tfjs"
     try:
         other = lower_model(spec, strict=strict, semantics=other_semantics)
-    except (TfjsRefusal, TfjsInferError):
-        return []
+    except (TfjsRefusal, TfjsInferError) as exc:
+        return [], str(exc) if other_semantics == "tfjs" else None
     mine, theirs = lowered.signatures, other.signatures
-    return [
+    names = [
         name
         for name in dict.fromkeys([*mine, *theirs])
         if name and not _same_ops(mine.get(name, []), theirs.get(name, []))
     ]
+    return names, None
 
 
 def _same_ops(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
