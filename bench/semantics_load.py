@@ -26,7 +26,7 @@ MODELS = Path(__file__).resolve().parent / ".models"
 def load_seconds(path: Path, check: bool) -> float:
     original = semantics_module._divergent_layers
     if not check:
-        semantics_module._divergent_layers = lambda *a, **k: []
+        semantics_module._divergent_layers = lambda *a, **k: ([], None)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

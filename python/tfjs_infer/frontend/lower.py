@@ -46,15 +46,18 @@ class StateInfo:
     shape: Shape  # (batch, units)
 
 
-def lower_model(spec: ModelSpec, strict: bool = True, semantics: str | None = None) -> LoweredModel:
+def lower_model(
+    spec: ModelSpec, strict: bool = True, semantics: str | None = None, dry: bool = False
+) -> LoweredModel:
     """Lower every layer of `spec` into a core graph.
 
     With `strict`, weights in the file that no layer used are an error, as in
     TF.js's strict loading. `semantics` ("tfjs", "keras2", "keras3") overrides
-    the file's own (``spec.semantics``).
+    the file's own (``spec.semantics``). `dry` builds no core graph, only the
+    per-layer op descriptions (LoweredModel.signatures).
     """
     store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
-    builder = GraphBuilder()
+    builder = GraphBuilder(dry=dry)
     ctx = BuildContext(
         builder=builder,
         semantics=semantics or spec.semantics,

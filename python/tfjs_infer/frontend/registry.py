@@ -493,11 +493,33 @@ class StateSlot:
     output: Tensor | None = None
 
 
+class DryGraph:
+    """Stands in for the core graph when only the ops' descriptions are wanted
+    (frontend/semantics.py compares two lowerings): hands out tensor ids,
+    checks and packs nothing."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def _ids(self, n: int) -> list[int]:
+        self._next += n
+        return list(range(self._next - n, self._next))
+
+    def add_input(self, name: str, shape: list[Any], dtype: str) -> int:
+        return self._ids(1)[0]
+
+    def add_op(self, op_type: str, name: str, inputs: list[int], *args: Any) -> list[int]:
+        return self._ids(int(args[-1]))
+
+    def set_outputs(self, ids: list[int]) -> None:
+        pass
+
+
 class GraphBuilder:
     """Builds the core graph; remembers per-layer facts for Model.summary()."""
 
-    def __init__(self) -> None:
-        self.graph = _core.Graph()
+    def __init__(self, dry: bool = False) -> None:
+        self.graph = DryGraph() if dry else _core.Graph()
         self.layers: list[dict[str, Any]] = []  # name, class, output shapes, params
         self._seen_layers: dict[str, dict[str, Any]] = {}
         # The fixed batch size a model input declares (batch_input_shape[0]),

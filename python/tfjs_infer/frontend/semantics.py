@@ -147,7 +147,7 @@ def _divergent_layers(
     (then no layer is listed: TF.js gives no numbers to compare)."""
     other_semantics = keras if target == "tfjs" else "tfjs"
     try:
-        other = lower_model(spec, strict=strict, semantics=other_semantics)
+        other = lower_model(spec, strict=strict, semantics=other_semantics, dry=True)
     except (TfjsRefusal, TfjsInferError) as exc:
         return [], str(exc) if other_semantics == "tfjs" else None
     mine, theirs = lowered.signatures, other.signatures
