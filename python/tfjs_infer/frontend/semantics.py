@@ -90,10 +90,15 @@ def check_choice(semantics: str) -> str:
 
 
 def lower_with_semantics(
-    spec: ModelSpec, requested: str = "auto", strict: bool = True, quiet: bool = False
+    spec: ModelSpec,
+    requested: str = "auto",
+    strict: bool = True,
+    quiet: bool = False,
+    **select: Any,
 ) -> tuple[LoweredModel, Semantics]:
     """Lower `spec` under the semantics `requested` resolves to; warn (unless
-    `quiet`) where TF.js 4.22 and Keras differ on this file."""
+    `quiet`) where TF.js 4.22 and Keras differ on this file. `select`: the
+    submodel's ``outputs``/``inputs`` (lower_model)."""
     check_choice(requested)
     keras = keras_semantics_of(spec)
     if requested == "keras":
@@ -108,11 +113,11 @@ def lower_with_semantics(
         tfjs_error = "TF.js 4.22 cannot load Keras 3 model configs"
     lowered = None
     if target == "tfjs" and tfjs_error is None:
-        lowered, tfjs_error = _try_tfjs(spec, strict)
+        lowered, tfjs_error = _try_tfjs(spec, strict, select)
     if target == "tfjs" and tfjs_error is not None:
         target, reason = keras, f"{reason}, but TF.js 4.22 cannot run this model: {tfjs_error}"
     if lowered is None:
-        lowered = lower_model(spec, strict=strict, semantics=target)
+        lowered = lower_model(spec, strict=strict, semantics=target, **select)
     divergent: list[str] = []
     if tfjs_error is None and (spec.format == "tfjs-layers" or requested != "auto"):
         divergent, tfjs_error = _divergent_layers(spec, lowered, target, keras, strict)
@@ -123,17 +128,19 @@ def lower_with_semantics(
     return lowered, info
 
 
-def _try_tfjs(spec: ModelSpec, strict: bool) -> tuple[LoweredModel | None, str | None]:
+def _try_tfjs(
+    spec: ModelSpec, strict: bool, select: dict[str, Any]
+) -> tuple[LoweredModel | None, str | None]:
     """The TF.js lowering, or why TF.js 4.22 cannot run the model."""
     try:
-        return lower_model(spec, strict=strict, semantics="tfjs"), None
+        return lower_model(spec, strict=strict, semantics="tfjs", **select), None
     except TfjsRefusal as exc:
         return None, str(exc)
     except TfjsInferError as exc:
         # TF.js's own reading of the config fails (a dropped keepdims leaves a
         # Conv2D a rank-2 input...): if Keras's reading works, TF.js refuses.
         try:
-            lower_model(spec, strict=strict, semantics=keras_semantics_of(spec))
+            lower_model(spec, strict=strict, semantics=keras_semantics_of(spec), dry=True)
         except TfjsInferError:
             raise exc from None
         return None, str(exc)
