@@ -353,13 +353,19 @@ def _bench(args: argparse.Namespace) -> int:
 
 # -- main ---------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> Model:
-    return load_model(args.model, num_threads=args.threads, isa=args.isa)
+    return load_model(args.model, num_threads=args.threads, isa=args.isa, semantics=args.semantics)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model.json, its folder, .keras, .h5, .zip or an http(s) URL")
     p.add_argument("--threads", type=int, default=None, help="core threads per call (default: all)")
     p.add_argument("--isa", choices=["generic", "avx2", "avx512", "neon"], default=None)
+    p.add_argument(
+        "--semantics",
+        choices=["auto", "tfjs", "keras"],
+        default="auto",
+        help="whose numbers where TF.js 4.22 and Keras differ (default: by who wrote the file)",
+    )
 
 
 def _positive(text: str) -> int:

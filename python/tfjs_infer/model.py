@@ -25,8 +25,8 @@ from .errors import (
     InvalidModelError,
     TfjsInferError,
 )
-from .frontend import lower_model
 from .frontend.lower import TensorInfo
+from .frontend.semantics import Semantics, check_choice, lower_with_semantics
 from .inspect import Inspectable
 from .io import (
     DEFAULT_MAX_BYTES,
@@ -57,6 +57,7 @@ def load_model(
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: dict[str, str] | None = None,
     outputs: str | Sequence[str] | None = None,
+    semantics: str = "auto",
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -93,6 +94,13 @@ def load_model(
     outputs:
         Load a submodel instead (see :meth:`Model.submodel`): the layer
         name(s) whose outputs it returns; only what they need is computed.
+    semantics:
+        Whose numbers to give where TF.js 4.22 and Keras compute differently
+        (README "Which numbers you get"): ``"auto"`` (TF.js's for a model.json
+        TF.js wrote, the writing Keras version's for any other file),
+        ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
+        ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
+        ``SemanticsWarning`` at load names the layers where the choice matters.
 
     Returns
     -------
@@ -113,6 +121,7 @@ def load_model(
     (2, 10)
     """
     check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
+    check_choice(semantics)
     with _gc_paused():
         spec = read_model(
             source,
@@ -122,7 +131,14 @@ def load_model(
             max_bytes=max_bytes,
             headers=headers,
         )
-        return Model(spec, num_threads=num_threads, isa=isa, strict=strict, outputs=outputs)
+        return Model(
+            spec,
+            num_threads=num_threads,
+            isa=isa,
+            strict=strict,
+            outputs=outputs,
+            semantics=semantics,
+        )
 
 
 @contextlib.contextmanager
@@ -162,13 +178,25 @@ class Model(Inspectable):
         strict: bool = True,
         outputs: str | Sequence[str] | None = None,
         inputs: Sequence[str] | None = None,
+        semantics: str = "auto",
+        _quiet: bool = False,
     ) -> None:
         self._spec = spec
         num_threads = check_num_threads(num_threads)
-        self._options: dict[str, Any] = {"num_threads": num_threads, "isa": isa, "strict": strict}
+        # Models made again from these options (unpickled, submodels) do not
+        # repeat the load's semantics warning: "_quiet".
+        self._options: dict[str, Any] = {
+            "num_threads": num_threads,
+            "isa": isa,
+            "strict": strict,
+            "semantics": semantics,
+            "_quiet": True,
+        }
         if outputs is not None or inputs is not None:  # a submodel (inspect.py)
             self._options.update(outputs=outputs, inputs=inputs)
-        lowered = lower_model(spec, strict=strict, outputs=outputs, inputs=inputs)
+        lowered, self._semantics = lower_with_semantics(
+            spec, semantics, strict, quiet=_quiet, outputs=outputs, inputs=inputs
+        )
         check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
@@ -224,6 +252,7 @@ class Model(Inspectable):
                 f"({_version()}) reads format {_PICKLE_FORMAT}"
             )
         options = dict(state["options"])
+        # The load already warned about the semantics; workers stay quiet.
         Model.__init__(self, ModelSpec(**state["spec"]), **options)
         saved = state.get("states") or []
         if "memory_budget" in state:
@@ -316,6 +345,13 @@ class Model(Inspectable):
         return self._spec.source
 
     @property
+    def semantics(self) -> Semantics:
+        """Whose numbers this model gives (``.chosen``: "tfjs", "keras2" or
+        "keras3"), what was asked for, why, and the layers where TF.js 4.22 and
+        Keras differ on this file (see ``load_model(semantics=...)``)."""
+        return self._semantics
+
+    @property
     def name(self) -> str:
         """The model's name from its config (``sequential_1``, ...)."""
         config = self._spec.topology.get("config")
@@ -371,6 +407,7 @@ class Model(Inspectable):
         out.append("_" * width)
         out.append("Inputs:  " + ", ".join(_describe(t) for t in self._inputs))
         out.append("Outputs: " + ", ".join(_describe(t) for t in self._outputs))
+        out.append(f"Semantics: {self._semantics}")
         if self.labels:
             shown = ", ".join(self.labels[:10]) + (" ..." if len(self.labels) > 10 else "")
             out.append(f"Labels:  {len(self.labels)} ({shown})")

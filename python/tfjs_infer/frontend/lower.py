@@ -38,6 +38,8 @@ class LoweredModel:
     # Every layer, nested model and input by path, in lowering order (those
     # the outputs need, for a submodel).
     records: dict[str, LayerRecord] = field(default_factory=dict)
+    # Per layer call: its ops (type, attrs, weights, shapes); see frontend/semantics.py.
+    signatures: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +55,8 @@ def lower_model(
     strict: bool = True,
     outputs: str | list[str] | None = None,
     inputs: list[str] | None = None,
+    semantics: str | None = None,
+    dry: bool = False,
 ) -> LoweredModel:
     """Lower every layer of `spec` into a core graph.
 
@@ -60,13 +64,15 @@ def lower_model(
     TF.js's strict loading. `outputs` and `inputs` name the tensors of a
     submodel (frontend/select.py): its graph returns those outputs (one name:
     a single output; a list: outputs keyed by name) and starts from those
-    inputs (default: the model's).
+    inputs (default: the model's). `semantics` ("tfjs", "keras2", "keras3")
+    overrides the file's own (``spec.semantics``). `dry` builds no core graph,
+    only the per-layer op descriptions (LoweredModel.signatures).
     """
     store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
-    builder = GraphBuilder()
+    builder = GraphBuilder(dry=dry)
     ctx = BuildContext(
         builder=builder,
-        semantics=spec.semantics,
+        semantics=semantics or spec.semantics,
         store=store,
         source=spec.source,
         ordered=spec.keras_weights,
@@ -119,7 +125,14 @@ def lower_model(
     in_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(view.in_names, view.in_tensors)]
     out_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(view.names, view.out_tensors)]
     return LoweredModel(
-        builder.graph, in_infos, out_infos, view.out_keys, view.layers, states, view.records
+        builder.graph,
+        in_infos,
+        out_infos,
+        view.out_keys,
+        view.layers,
+        states,
+        view.records,
+        builder.signatures,
     )
 
 

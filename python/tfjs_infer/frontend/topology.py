@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InvalidModelError, TfjsInferError, UnsupportedLayerError
 from .registry import (
     OPS_PREFIX,
+    TFJS_LAYER_CLASSES,
     GraphBuilder,
     LayerCall,
     Tensor,
@@ -203,6 +204,9 @@ def _build_sequential(
             ctx.builder.record(scope, _entry_name(first), "InputLayer", [x], [x])
         graph_inputs, names = inputs, []
     out_name = names[0] if names else name
+    # A Keras 3 Sequential records no mask nodes (a Functional does): its
+    # layers get the previous layer's mask implicitly, as in Keras 2.
+    outer, ctx.state["implicit_masks"] = ctx.state.get("implicit_masks", False), True
     for entry in body:
         out_name = _entry_name(entry)
         outs = _call_layer(entry, [x], {}, ctx, scope, call_index=0)
@@ -212,6 +216,7 @@ def _build_sequential(
                 f"{len(outs)} outputs; a Sequential layer must give one"
             )
         x = outs[0]
+    ctx.state["implicit_masks"] = outer
     return BuiltModel(graph_inputs, names, [x], [out_name], None)
 
 
@@ -602,9 +607,13 @@ def _call_layer(
         weight_tree=ctx.ordered,
         weight_key=key,
         used_weights=ctx.used_weights,
+        implicit_mask=bool(ctx.state.get("implicit_masks", False)),
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
+    ctx.builder.current_layer = "/".join(key)
+    if cls not in TFJS_LAYER_CLASSES:
+        call.tfjs_refuses(f"TF.js 4.22 has no layer class '{class_name}' (Unknown layer)")
     try:
         outs = fn(call, ctx.builder)
     except TfjsInferError:
