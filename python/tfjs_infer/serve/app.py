@@ -9,7 +9,6 @@ writes one JSON access-log line.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -22,13 +21,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import tfserving, v2
+from .accesslog import AccessLog
 from .batcher import Batcher
 from .codec import RequestError, decompress, dump_json
 from .common import Limits, Server, expect_body, with_timeout
 from .metrics import CONTENT_TYPE, Metrics
 from .repository import Repository
 
-ACCESS_LOG = logging.getLogger("tfjs_infer.serve.access")
 _JSON = "application/json"
 _INFO_KEY = "tfjs_infer"
 
@@ -71,8 +70,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return decompress(body, request.headers.get("content-encoding"), limit)
 
 
-def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = True) -> Starlette:
-    """The Starlette app serving `server`'s models over both protocols."""
+def build_app(
+    server: Server, *, max_batch_size: int = 1, access_log: AccessLog | None = None
+) -> Starlette:
+    """The Starlette app serving `server`'s models over both protocols (and the access
+    log, if given, one JSON line per request)."""
     limits = server.limits
 
     async def v1_models(request: Request) -> Response:
@@ -176,12 +178,12 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
     app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: not_found},
-        lifespan=_lifespan(server),
+        lifespan=_lifespan(server, access_log),
     )
     return Observe(app, server.metrics, access_log)  # type: ignore[return-value]
 
 
-def _lifespan(server: Server) -> Callable[[Any], Any]:
+def _lifespan(server: Server, access_log: AccessLog | None) -> Callable[[Any], Any]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         for batcher in server.batchers.values():
@@ -190,6 +192,8 @@ def _lifespan(server: Server) -> Callable[[Any], Any]:
         # uvicorn runs this after the in-flight requests have been answered.
         for batcher in server.batchers.values():
             await batcher.stop()
+        if access_log is not None:
+            access_log.flush()
 
     return lifespan
 
@@ -197,7 +201,7 @@ def _lifespan(server: Server) -> Callable[[Any], Any]:
 class Observe:
     """ASGI middleware: timing, the Server-Timing header, metrics and the access log."""
 
-    def __init__(self, app: Any, metrics: Metrics, access_log: bool) -> None:
+    def __init__(self, app: Any, metrics: Metrics, access_log: AccessLog | None) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
@@ -246,7 +250,7 @@ class Observe:
             series.latency.observe(elapsed)
             if "batch_rows" in info:
                 series.overhead.observe(elapsed - info["compute_s"])
-        if self.access_log and ACCESS_LOG.isEnabledFor(logging.INFO):
+        if self.access_log is not None:
             client = scope.get("client")
             record = {
                 "ts": round(time.time(), 6),
@@ -262,7 +266,7 @@ class Observe:
                     record[key] = info[key]
             if "batch_rows" in info:
                 record["compute_ms"] = round(info["compute_s"] * 1e3, 3)
-            ACCESS_LOG.info(json.dumps(record))
+            self.access_log.write(record)
 
 
 def make_server(
