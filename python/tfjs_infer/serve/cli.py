@@ -49,8 +49,9 @@ def add_parser(sub: Any) -> None:
         "--batch-timeout-us",
         type=_non_negative,
         default=0,
-        help="how long a batch waits for more requests (default 0: it takes what is queued "
-        "while the previous batch computes)",
+        help="how long a batch waits for more requests (default 0: it starts when a worker is "
+        "free, waiting only for requests already being received, at most half a batch's "
+        "compute time)",
     )
     p.add_argument("--num-threads", type=_positive, default=None, help="core threads per call")
     p.add_argument(
@@ -60,7 +61,10 @@ def add_parser(sub: Any) -> None:
         help="predict calls that may run at once per model (default 1: each gets every thread)",
     )
     p.add_argument(
-        "--max-queue", type=_positive, default=256, help="queued requests per model before 503"
+        "--max-queue",
+        type=_positive,
+        default=256,
+        help="requests per model accepted and not yet answered; past it 503 + Retry-After",
     )
     p.add_argument(
         "--max-body-mb", type=float, default=64.0, help="largest request body in MiB (413 past it)"
