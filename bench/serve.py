@@ -11,7 +11,9 @@ connections busy with one-row requests for ``--seconds``. It prints p50/p99
 latency, throughput, and the server's own time per request (received ->
 answered, minus compute, from the ``Server-Timing`` header the server
 writes). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
-same run, before and after each model's server rounds (medians).
+same run, before and after each model's server rounds (medians), and batch 64
+again just before and after each measured point: the "x b64" ratio divides the
+point's requests per second (one row each) by the mean of those two.
 
 The load generator is a few lines of asyncio over raw sockets with prebuilt
 request bytes (no HTTP library in the loop), so that it costs little; it
@@ -55,6 +57,7 @@ class Point:
     server_us: float  # median of the server's own time per request
     errors: int
     loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
+    b64_rows_s: float = float("nan")  # in-process batch-64 predict, just before and after
 
 
 def loop_cpu_s(pid: int) -> float:
@@ -159,13 +162,15 @@ async def check_answer(port: int, request: bytes, protocol: str, want: np.ndarra
     )
 
 
-def in_process(model: tfjs_infer.Model, x: np.ndarray, batch: int, seconds: float) -> float:
+def in_process(
+    model: tfjs_infer.Model, x: np.ndarray, batch: int, seconds: float, min_calls: int = 3
+) -> float:
     """Rows per second of model.predict on `batch` rows (median call time)."""
     xb = np.ascontiguousarray(np.repeat(x, batch, axis=0))
     model.predict(xb)
-    times = []
+    times: list[float] = []
     deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(times) < 5:
+    while time.perf_counter() < deadline or len(times) < min_calls:
         t = time.perf_counter()
         model.predict(xb)
         times.append(time.perf_counter() - t)
@@ -229,16 +234,20 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                 asyncio.run(check_answer(port, request, protocol, want))
                 for c in args.concurrency:
                     seconds = args.seconds
+                    before = in_process(model, x, 64, 0.2, min_calls=2)
                     cpu0 = loop_cpu_s(proc.pid)
                     point = asyncio.run(load(port, request, c, seconds))
                     answered = point.rps * seconds * (1 + min(0.5, seconds / 4) / seconds)
                     point.loop_cpu_us = (loop_cpu_s(proc.pid) - cpu0) / answered * 1e6
+                    after = in_process(model, x, 64, 0.2, min_calls=2)
+                    point.b64_rows_s = (before + after) / 2
                     rows.append(("on" if batching else "off", protocol, c, point))
                     print(
                         f"  {name} batching {rows[-1][0]:3s} {protocol:9s} c={c:<3d} "
                         f"p50 {point.p50_ms:8.3f} ms  p99 {point.p99_ms:8.3f} ms  "
                         f"{point.rps:9.1f} req/s  server {point.server_us:7.1f} us  "
                         f"loop cpu {point.loop_cpu_us:6.1f} us  "
+                        f"x in-process b64 {point.rps / point.b64_rows_s:5.2f}  "
                         f"errors {point.errors}",
                         flush=True,
                     )
@@ -247,7 +256,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
             proc.wait(60)
         time_in_process()
     ip = {b: statistics.median(v) for b, v in inproc.items()}
-    out = [f"\n== {name} ({path}) ==", "in-process predict (median of runs before/after): "
+    out = [f"\n== {name} ({path}) ==", "in-process predict (median, before/after the servers): "
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
                f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'loop cpu us':>11s} "
@@ -255,7 +264,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
-            f"{p.rps / ip[64]:6.2f} {p.server_us:9.1f} {p.loop_cpu_us:11.1f} {p.errors:6d}"
+            f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.loop_cpu_us:11.1f} {p.errors:6d}"
         )
     return out
 
