@@ -4,7 +4,7 @@
                           [--seconds 3] [--models-dir bench/.models]
 
 For each model, a real server subprocess per batching mode (on: the default
-``--max-batch-size 64``; off: ``--max-batch-size 1``), and for each protocol
+``--max-batch-size 64`` or this script's ``--max-batch-size``; off: 1), and for each protocol
 (TF Serving REST with JSON rows, OIP v2 with binary tensors) and each
 concurrency, an asyncio load generator keeps that many keep-alive
 connections busy with one-row requests for ``--seconds``. It prints p50/p99
@@ -178,7 +178,7 @@ def in_process(
 
 
 def start_server(
-    path: Path, name: str, batching: bool, log: Path
+    path: Path, name: str, batching: bool, max_batch_size: int, log: Path
 ) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -194,7 +194,7 @@ def start_server(
         "--port",
         str(port),
     ]
-    cmd += ["--max-batch-size", "64" if batching else "1"]
+    cmd += ["--max-batch-size", str(max_batch_size) if batching else "1"]
     with log.open("ab") as sink:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.time() + 120
@@ -227,7 +227,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
     time_in_process()
     rows: list[tuple[str, str, int, Point]] = []
     for batching in [b == "on" for b in args.batching.split(",")]:
-        proc, port = start_server(path, name, batching, log)
+        proc, port = start_server(path, name, batching, args.max_batch_size, log)
         try:
             for protocol in args.protocols.split(","):
                 request = requests[protocol]
@@ -277,6 +277,7 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--protocols", default="v1-json,v2-binary")
     ap.add_argument("--batching", default="on,off")
+    ap.add_argument("--max-batch-size", type=int, default=64, help="the server's, batching on")
     ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per point")
     ap.add_argument("--inproc-seconds", type=float, default=1.0)
     ap.add_argument("--models-dir", type=Path, default=HERE / ".models")
