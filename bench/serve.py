@@ -10,7 +10,10 @@ concurrency, an asyncio load generator keeps that many keep-alive
 connections busy with one-row requests for ``--seconds``. It prints p50/p99
 latency, throughput, and the server's own time per request (received ->
 answered, minus compute, from the ``Server-Timing`` header the server
-writes). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
+writes; "handoff" is the part of it spent handing a batch to a pool thread
+and back, which a loaded machine stretches) and the event-loop thread's CPU
+time per request (from /proc: what the server's own work costs, whatever the
+scheduler does). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
 same run, before and after each model's server rounds (medians), and batch 64
 again just before and after each measured point: the "x b64" ratio divides the
 point's requests per second (one row each) by the mean of those two.
@@ -44,7 +47,9 @@ from _harness import header
 import tfjs_infer
 
 HERE = Path(__file__).resolve().parent
-_TIMING = re.compile(rb"server-timing: compute;dur=([0-9.]+), server;dur=([0-9.]+)", re.I)
+_TIMING = re.compile(
+    rb"server-timing: compute;dur=([0-9.]+), server;dur=([0-9.]+), handoff;dur=([0-9.]+)", re.I
+)
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Point:
     p99_ms: float
     rps: float
     server_us: float  # median of the server's own time per request
+    handoff_us: float  # median of its part spent handing work to a pool thread and back
     errors: int
     loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
     b64_rows_s: float = float("nan")  # in-process batch-64 predict, just before and after
@@ -109,6 +115,7 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
     """`clients` connections, each sending `request` back to back for `seconds`."""
     latencies: list[float] = []
     own: list[float] = []
+    handoff: list[float] = []
     errors = 0
     warm_until = time.perf_counter() + min(0.5, seconds / 4)
     deadline = warm_until + seconds
@@ -131,6 +138,7 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
                 m = _TIMING.search(head)
                 if m:
                     own.append(float(m.group(2)) * 1e3)
+                    handoff.append(float(m.group(3)) * 1e3)
         finally:
             writer.close()
 
@@ -141,6 +149,7 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
         p99_ms=float(np.percentile(arr, 99)) * 1e3,
         rps=len(arr) / seconds,
         server_us=statistics.median(own) if own else float("nan"),
+        handoff_us=statistics.median(handoff) if handoff else float("nan"),
         errors=errors,
     )
 
@@ -245,7 +254,8 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                     print(
                         f"  {name} batching {rows[-1][0]:3s} {protocol:9s} c={c:<3d} "
                         f"p50 {point.p50_ms:8.3f} ms  p99 {point.p99_ms:8.3f} ms  "
-                        f"{point.rps:9.1f} req/s  server {point.server_us:7.1f} us  "
+                        f"{point.rps:9.1f} req/s  server {point.server_us:7.1f} us "
+                        f"(handoff {point.handoff_us:.1f})  "
                         f"loop cpu {point.loop_cpu_us:6.1f} us  "
                         f"x in-process b64 {point.rps / point.b64_rows_s:5.2f}  "
                         f"errors {point.errors}",
@@ -259,12 +269,13 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
     out = [f"\n== {name} ({path}) ==", "in-process predict (median, before/after the servers): "
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
-               f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'loop cpu us':>11s} "
-               f"{'errors':>6s}")  # fmt: skip
+               f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'handoff':>7s} "
+               f"{'loop cpu us':>11s} {'errors':>6s}")  # fmt: skip
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
-            f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.loop_cpu_us:11.1f} {p.errors:6d}"
+            f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.handoff_us:7.1f} "
+            f"{p.loop_cpu_us:11.1f} {p.errors:6d}"
         )
     return out
 

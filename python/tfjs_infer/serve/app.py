@@ -2,8 +2,10 @@
 
 Every response, error or not, goes through :class:`Observe`, which times the
 request (received -> answered), subtracts the compute time the handler
-recorded, exposes both in a ``Server-Timing`` header and in /metrics, and
-writes one JSON access-log line.
+recorded, exposes both in a ``Server-Timing`` header (``compute``, ``server``
+= the rest, and ``handoff``: the part of ``server`` spent handing the batch
+to a pool thread and back) and in /metrics, and writes one JSON access-log
+line.
 """
 
 from __future__ import annotations
@@ -220,7 +222,11 @@ class Observe:
                 state["status"] = message["status"]
                 compute = info["compute_s"]
                 own = time.perf_counter() - start - compute
-                timing = f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}"
+                handoff = info.get("handoff_s", 0.0)
+                timing = (
+                    f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}, "
+                    f"handoff;dur={handoff * 1e3:.4f}"
+                )
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"server-timing", timing.encode()),
