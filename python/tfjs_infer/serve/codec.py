@@ -169,7 +169,8 @@ def _flatten(data: Any, name: str) -> Any:
 
 
 def tensor_from_bytes(raw: memoryview, shape: list[int], datatype: str, name: str) -> np.ndarray:
-    """A binary tensor (raw little-endian values, row-major) as an array (no copy)."""
+    """A binary tensor (raw little-endian values, row-major) as an array (no copy
+    when the bytes are aligned)."""
     if datatype == "BYTES":
         raise bad_request(f"input '{name}': BYTES tensors are not model inputs here")
     dt = V2_TO_NUMPY[datatype]
@@ -179,7 +180,10 @@ def tensor_from_bytes(raw: memoryview, shape: list[int], datatype: str, name: st
             f"input '{name}': shape {shape} of {datatype} needs {need} bytes, "
             f"received binary_data_size {len(raw)}"
         )
-    return np.frombuffer(raw, dtype=dt).reshape(shape)
+    arr = np.frombuffer(raw, dtype=dt).reshape(shape)
+    # The JSON header's length puts the data at any byte offset: an unaligned
+    # view would cost a copy later anyway (the core reads aligned arrays).
+    return arr if arr.flags.aligned else arr.copy()
 
 
 def bytes_tensor_binary(items: Sequence[str]) -> bytes:
