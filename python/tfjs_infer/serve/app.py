@@ -17,10 +17,9 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
 
 from . import tfserving, v2
 from .accesslog import AccessLog
@@ -31,6 +30,8 @@ from .metrics import CONTENT_TYPE, Metrics
 from .repository import Repository
 
 _JSON = "application/json"
+# Routes take every method and answer a wrong one with a JSON 405 themselves.
+_ANY = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _INFO_KEY = "tfjs_infer"
 
 
@@ -74,9 +75,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def build_app(
     server: Server, *, max_batch_size: int = 1, access_log: AccessLog | None = None
-) -> Starlette:
-    """The Starlette app serving `server`'s models over both protocols (and the access
-    log, if given, one JSON line per request)."""
+) -> Observe:
+    """The ASGI app (Starlette routing) serving `server`'s models over both protocols
+    (and the access log, if given, one JSON line per request)."""
     limits = server.limits
 
     async def v1_models(request: Request) -> Response:
@@ -158,31 +159,35 @@ def build_app(
     async def metrics(request: Request) -> Response:
         return Response(server.metrics.exposition(), media_type=CONTENT_TYPE)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        return _json(
-            {
-                "error": f"no route {request.method} {request.url.path}; expected /v1/models/..., "
-                "/v2/..., or /metrics"
-            },
-            status,
-        )
+    async def not_found(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        message = f"no route {scope.get('method')} {path}; expected /v1/models/..., /v2/..."
+        await _json({"error": message + ", or /metrics"}, 404)(scope, receive, send)
 
-    routes = [  # the inference routes first: Starlette tries them in order
-        Route("/v2/models/{rest:path}", v2_models, methods=["GET", "POST"]),
-        Route("/v1/models/{rest:path}", v1_models, methods=["GET", "POST"]),
-        Route("/v2", v2_root, methods=["GET"]),
-        Route("/v2/health/live", v2_live, methods=["GET"]),
-        Route("/v2/health/ready", v2_ready, methods=["GET"]),
-        Route("/v2/repository/index", v2_index, methods=["POST"]),
-        Route("/metrics", metrics, methods=["GET"]),
+    # A bare Router (no Starlette middleware stack): every handler answers its own errors.
+    routes = [  # the inference routes first: they are tried in order
+        Route("/v2/models/{rest:path}", v2_models, methods=_ANY),
+        Route("/v1/models/{rest:path}", v1_models, methods=_ANY),
+        Route("/v2", _method("GET", v2_root), methods=_ANY),
+        Route("/v2/health/live", _method("GET", v2_live), methods=_ANY),
+        Route("/v2/health/ready", _method("GET", v2_ready), methods=_ANY),
+        Route("/v2/repository/index", _method("POST", v2_index), methods=_ANY),
+        Route("/metrics", _method("GET", metrics), methods=_ANY),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={404: not_found, 405: not_found},
-        lifespan=_lifespan(server, access_log),
-    )
-    return Observe(app, server.metrics, access_log)  # type: ignore[return-value]
+    router = Router(routes, default=not_found, lifespan=_lifespan(server, access_log))
+    return Observe(router, server.metrics, access_log)
+
+
+def _method(allowed: str, endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """`endpoint`, answering a JSON 405 to any other method (HEAD goes with GET)."""
+
+    async def checked(request: Request) -> Response:
+        if request.method != allowed and (allowed, request.method) != ("GET", "HEAD"):
+            message = f"{request.url.path} takes {allowed}, received {request.method}"
+            return _json({"error": message}, 405)
+        return await endpoint(request)
+
+    return checked
 
 
 def _lifespan(server: Server, access_log: AccessLog | None) -> Callable[[Any], Any]:
