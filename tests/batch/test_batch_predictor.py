@@ -105,6 +105,7 @@ def test_top_k_with_the_models_labels() -> None:
     assert labels == [str(i) for i in range(10)]
     best = ti.top_k(probs, k=3, labels=labels)
     out = ti.BatchPredictor(DIGITS, top_k=3)({"pixels": x})
+    assert out["top_labels"].shape == (40,)  # a list of labels per row
     assert out["top_labels"].tolist() == best.labels
     np.testing.assert_array_equal(out["top_scores"], best.scores)
     named = ti.BatchPredictor(DIGITS, top_k=1, labels=list("abcdefghij"))

@@ -62,7 +62,12 @@ class DictAdapter(Adapter):
 
     def with_columns(self, new: dict[str, np.ndarray]) -> dict[str, Any]:
         out = dict(self.batch)
-        out.update(new)
+        for name, values in new.items():
+            if values.dtype == object and values.ndim > 1:
+                # Text per row (top_labels): a list per cell, which engines (Ray
+                # Data) turn into a list<string> column; numbers stay ndarrays.
+                values = _object_rows(values)
+            out[name] = values
         return out
 
 
@@ -161,6 +166,12 @@ def _cells(values: np.ndarray) -> Any:
         return values
     cells = np.empty(len(values), dtype=object)
     cells[:] = list(values)  # views into one buffer, not copies
+    return cells
+
+
+def _object_rows(values: np.ndarray) -> np.ndarray:
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = [row.tolist() for row in values]
     return cells
 
 
