@@ -140,9 +140,7 @@ class Ray:
             num_cpus=1,
             batch_size=work.batch,
         )
-        ds.select_columns(["id", work.output]).write_parquet(
-            str(out / "ray"), ray_remote_args=light
-        )
+        ds.select_columns(["id", work.output]).write_parquet(str(out / "ray"))
         return time.perf_counter() - start
 
     def stop(self) -> None:
