@@ -17,13 +17,17 @@ from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
+    LayerNameError,
     MissingDependencyError,
+    ModelNotFoundError,
     TfjsInferError,
     UnsupportedLayerError,
     WeightsError,
 )
 from .frontend import supported_layers
+from .inspect import LayerInfo
 from .model import Model, load_model
 from .postprocess import (
     Denormalize,
@@ -45,9 +49,13 @@ __all__ = [
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",
+    "InvalidArgumentError",
     "InvalidModelError",
+    "LayerInfo",
+    "LayerNameError",
     "MissingDependencyError",
     "Model",
+    "ModelNotFoundError",
     "TfjsInferError",
     "TopK",
     "UnsupportedLayerError",
@@ -67,3 +75,7 @@ __all__ = [
     "threshold",
     "top_k",
 ]
+
+# `from __future__ import annotations` binds the name `annotations` here: keep
+# it out of dir(tfjs_infer) (the future import works at compile time only).
+del annotations
