@@ -263,6 +263,7 @@ def report(
             if engine is not None:
                 runner = engine()
                 starts[name] = timed(lambda: runner.start(args.workers))  # noqa: B023
+                print(f"  {name} started in {starts[name]:.1f} s", flush=True)
             for w in works:
                 out = folder / f"{name}-{w.name}-{round_}"
                 out.mkdir()
@@ -270,6 +271,7 @@ def report(
                 times.setdefault((w.name, name), []).append(seconds)
                 target = out / "cli.parquet" if runner_is_cli(name) else out / name
                 checks[(w.name, name)] = check_output(w, target, refs[w.name])
+                print(f"  {w.name} {name}: {seconds:.2f} s, {checks[(w.name, name)]}", flush=True)
                 shutil.rmtree(out)
             if engine is not None:
                 runner.stop()
