@@ -189,7 +189,9 @@ def check_output(work: Workload, folder: Path, reference: np.ndarray) -> str:
 
     table = pq.read_table(folder).sort_by("id") if folder.is_dir() else pq.read_table(folder)
     ids = table.column("id").to_numpy()
-    values = table.column(work.output).combine_chunks().flatten().to_numpy()
+    values = table.column(work.output).combine_chunks().to_numpy(zero_copy_only=False)
+    if values.dtype == object:  # a list per row (Ray's tensor columns give an ndarray)
+        values = np.stack(values)
     got = values.reshape(len(ids), -1)
     same = np.array_equal(ids, np.arange(work.rows)) and np.array_equal(got, reference)
     return "ok" if same else "MISMATCH"
