@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import errors, examples, images
 from ._runtime import available_isas, build_info, show_runtime
+from .batch import BatchPredictor
 from .errors import (
     DeviceUnavailableError,
     DownloadError,
@@ -18,6 +19,7 @@ from .errors import (
     InputValueError,
     InvalidArgumentError,
     InvalidModelError,
+    LayerNameError,
     MissingDependencyError,
     ModelNotFoundError,
     TfjsInferError,
@@ -25,6 +27,7 @@ from .errors import (
     WeightsError,
 )
 from .frontend import supported_layers
+from .inspect import LayerInfo
 from .model import Model, load_model
 from .postprocess import (
     Denormalize,
@@ -39,6 +42,7 @@ from .postprocess import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchPredictor",
     "Denormalize",
     "DeviceUnavailableError",
     "DownloadError",
@@ -47,6 +51,8 @@ __all__ = [
     "InputValueError",
     "InvalidArgumentError",
     "InvalidModelError",
+    "LayerInfo",
+    "LayerNameError",
     "MissingDependencyError",
     "Model",
     "ModelNotFoundError",

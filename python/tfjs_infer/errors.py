@@ -83,6 +83,15 @@ class DownloadError(TfjsInferError, OSError):
     """
 
 
+class LayerNameError(TfjsInferError, KeyError):
+    """A layer name (for intermediate outputs or submodels) that the model does
+    not have, or that does not designate one tensor; the message lists close
+    matches."""
+
+    def __str__(self) -> str:  # KeyError's own __str__ would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 __all__ = [
     "DeviceUnavailableError",
     "DownloadError",
@@ -91,6 +100,7 @@ __all__ = [
     "InputValueError",
     "InvalidArgumentError",
     "InvalidModelError",
+    "LayerNameError",
     "MissingDependencyError",
     "ModelNotFoundError",
     "TfjsInferError",
