@@ -88,6 +88,16 @@ MUTANTS = [
         "generic GRU reset_after=True: update gate blend swapped",
     ),
     Mutant(
+        "gru_blend_generic_by_fixtures",
+        "cpp/kernels/generic/rnn_generic.cpp",
+        "    const float hh = act(a.act, x[2 * u + j] + r * pre[2 * u + j]);\n"
+        "    h[j] = z * h[j] + (1.0f - z) * hh;",
+        "    const float hh = act(a.act, x[2 * u + j] + r * pre[2 * u + j]);\n"
+        "    h[j] = (1.0f - z) * h[j] + z * hh;",
+        ["tests/layers/test_keras_rnn_fixtures.py"],
+        "the same GRU bug, against the Keras RNN fixture suite alone (it missed it before)",
+    ),
+    Mutant(
         "lstm_gate_order_generic",
         "cpp/kernels/generic/rnn_generic.cpp",
         "    const float i = act(a.ract, pre[j]);\n    const float f = act(a.ract, pre[u + j]);",
@@ -134,6 +144,14 @@ MUTANTS = [
         "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
         ACT,
         "generic gelu tanh approximation replaced by the erf form",
+    ),
+    Mutant(
+        "gelu_tanh_uses_erf_by_fixtures",
+        "cpp/kernels/generic/activation_scalar.h",
+        "return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));",
+        "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
+        ["tests/layers/test_divergence_fixtures.py"],
+        "the same gelu bug, against the divergence fixtures alone",
     ),
     Mutant(
         "avg_pool_counts_padding",
@@ -198,7 +216,7 @@ MUTANTS = [
         "python/tfjs_infer/frontend/recurrent.py",
         'op = "max" if semantics == "keras3" else "mul"',
         'op = "mul"',
-        ["tests/layers/test_keras_fixtures.py", *RNN],
+        ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_divergence_fixtures.py"],
         "element-wise merge of masks: Keras 3's OR replaced by Keras 2's AND",
     ),
     Mutant(
