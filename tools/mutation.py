@@ -22,7 +22,9 @@ re-syncing them from the repository anyway.
 
 The report is a table: mutant -> the first test that failed ("KILLED"), or
 SURVIVED when every selected test passed. A mutant that does not apply (its
-text is gone after a refactor) is reported as STALE.
+text is gone after a refactor) is reported as STALE, one that does not compile
+as NO BUILD. After a C++ mutant the clean core is rebuilt before the next
+Python mutant runs.
 """
 
 from __future__ import annotations
@@ -382,6 +384,15 @@ def pytest_run(tests: list[str], isas: str) -> tuple[int, str]:
     return out.returncode, out.stdout + out.stderr
 
 
+def outcome(code: int, output: str) -> str:
+    """pytest's exit status as a verdict: 1 (tests failed) kills the mutant."""
+    if code == -1:
+        return "NO BUILD"
+    if code == 1 or (code == 2 and "error during collection" in output):
+        return "KILLED"
+    return {0: "SURVIVED", 124: "TIMEOUT"}.get(code, f"ERROR {code}")
+
+
 def first_failure(output: str) -> str:
     for line in output.splitlines():
         if line.startswith(("FAILED ", "ERROR ")):
@@ -421,8 +432,12 @@ def main() -> None:
     clean_core = build_core()
     check_baseline(clean_core)
     rows = []
+    core_is_mutant = False  # the installed _core was built from mutated sources
     for m in chosen:
         t0 = time.monotonic()
+        if core_is_mutant and not m.is_cpp:
+            install_core(build_core())  # sources restored: back to the clean core
+            core_is_mutant = False
         applied = apply(m)
         if applied is None:
             rows.append((m, "STALE", "mutation text not found", 0.0))
@@ -430,16 +445,17 @@ def main() -> None:
         target, original = applied
         try:
             if m.is_cpp:
+                core_is_mutant = True
                 install_core(build_core())
             code, out = pytest_run(m.tests, m.isas)
         except BuildError as e:
-            code, out = 1, f"FAILED build - {e}"
+            code, out = -1, f"FAILED build - {e}"
         finally:
             target.write_text(original, encoding="utf-8")
-        status = "SURVIVED" if code == 0 else ("TIMEOUT" if code == 124 else "KILLED")
+        status = outcome(code, out)
         rows.append((m, status, first_failure(out) if code else "", time.monotonic() - t0))
         print(f"{m.name}: {status} {rows[-1][2]} ({rows[-1][3]:.0f} s)", flush=True)
-    if any(m.is_cpp for m in chosen):
+    if core_is_mutant:
         install_core(build_core())  # leave the copy built from clean sources
     print()
     print("| mutant | where | planted bug | result | caught by |")
