@@ -171,10 +171,22 @@ def submodel(
     from .model import Model
 
     options = dict(model._options)
-    options["outputs"] = outputs if isinstance(outputs, str) else list(outputs)
+    options["outputs"] = _names(outputs, "outputs")
     if inputs is not None:
-        options["inputs"] = [inputs] if isinstance(inputs, str) else list(inputs)
+        names = _names(inputs, "inputs")
+        options["inputs"] = [names] if isinstance(names, str) else names
     return Model(model._spec, **options)
+
+
+def _names(value: Any, what: str) -> str | list[str]:
+    """A layer name or a list of them, checked to be strings."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        return list(value)
+    raise LayerNameError(
+        f"{what} must be a layer name or a list of layer names, received {value!r}"
+    )
 
 
 def predict_outputs(
@@ -186,7 +198,8 @@ def predict_outputs(
 ) -> Any:
     """``model.predict(x, outputs=...)``: through a cached submodel. A
     stateful model's states are used and updated as by a plain predict."""
-    key = outputs if isinstance(outputs, str) else tuple(outputs)
+    names = _names(outputs, "outputs")
+    key = names if isinstance(names, str) else tuple(names)
     sub = _cached_submodel(model, key)
     if sub.num_threads != model.num_threads:  # set on the model after caching
         sub.num_threads = model.num_threads

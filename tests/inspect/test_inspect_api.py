@@ -89,6 +89,12 @@ def test_selection_errors() -> None:
         rnn.submodel(["gru", "gru"])
     with pytest.raises(LayerNameError, match="empty"):
         rnn.submodel([])
+    with pytest.raises(LayerNameError, match="list of layer names, received 5"):
+        rnn.predict(x("rnn_stack_tfjs"), outputs=5)
+    with pytest.raises(LayerNameError, match=r"received \['gru', \['lstm'\]\]"):
+        rnn.predict(x("rnn_stack_tfjs"), outputs=["gru", ["lstm"]])
+    with pytest.raises(LayerNameError, match="received 3"):
+        rnn.submodel("gru", inputs=3)
     multi = model("multi_output_tfjs")
     with pytest.raises(LayerNameError, match=r"depend on the model input\(s\) \['b'\]"):
         multi.submodel(["reg"], inputs=["a"])
