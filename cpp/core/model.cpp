@@ -251,6 +251,10 @@ std::shared_ptr<CompiledModel::Plan> CompiledModel::plan_for(
   return plans_.emplace(input_shapes, plan).first->second;
 }
 
+size_t CompiledModel::workspace_bytes(const std::vector<Shape>& input_shapes) const {
+  return make_plan(input_shapes)->arena_bytes;
+}
+
 std::vector<ValueType> CompiledModel::value_types(const std::vector<Shape>& input_shapes) const {
   return plan_for(input_shapes)->types;
 }

@@ -337,6 +337,7 @@ void fuse_conv_pools(Graph& g) {
             use_count(g, pool.inputs[0]) == 1 && !conv.attrs.count("pool_mode")) {
           conv.attrs["pool_mode"] = pool.attr_str("mode");
           conv.attrs["pool_size"] = size;
+          conv.attrs["pool_max_from_lowest"] = pool.attr_int("max_from_lowest", 0);
           replace_uses(g, pool.outputs[0], conv.outputs[0]);
           g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
           fused = true;

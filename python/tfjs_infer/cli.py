@@ -4,6 +4,7 @@
     tfjs-infer summary MODEL                 Keras-style layer table
     tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
     tfjs-infer bench MODEL [--batch-size N]  latency and throughput
+    tfjs-infer serve PATH [--port 8501]      serve over HTTP (TF Serving REST, OIP v2)
     tfjs-infer layers MODEL [INPUT... --out acts.npz]   layer table / layer outputs
     tfjs-infer diff MODEL INPUT... --reference acts.npz compare layers with TF.js/Keras
 
@@ -29,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, examples
+from .batch import command as batch_command
 from .errors import InputShapeError, InputValueError, TfjsInferError
 from .model import Model, load_model
 from .postprocess import top_k
@@ -78,11 +80,16 @@ def _summary(args: argparse.Namespace) -> int:
 # -- predict ------------------------------------------------------------------
 def _predict(args: argparse.Namespace) -> int:
     model = _load(args)
+    if batch_command.wants_tables(args):  # parquet / CSV / JSON Lines tables, streamed
+        return batch_command.run(args, model)
     names, x = read_inputs(model, args.inputs, normalization=args.normalize)
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
     outputs = model.predict(
-        x, batch_size=args.batch_size, verbose=0 if args.progress == "never" else 1
+        x,
+        batch_size=args.batch_size,
+        verbose=0 if args.progress == "never" else 1,
+        memory_budget=args.memory_budget,
     )
     out_list = _as_list(outputs)
     out_names = [t.name for t in model.outputs]
@@ -372,7 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="predict the bundled digits example and print its accuracy")
     p.add_argument("--show", type=int, default=5, help="predictions to print")
-    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument("--batch-size", type=_positive, default=None)
     p.set_defaults(fn=_demo)
 
     p = sub.add_parser("summary", help="print a Keras-style summary of MODEL")
@@ -393,7 +400,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels-file", help="labels.txt or a JSON list to use as class names")
     p.add_argument("--output", default=None, help="which output to rank (name or index)")
     p.add_argument("--out", help="write results to FILE (.npy, .npz, .json, .csv)")
-    p.add_argument("--batch-size", type=_positive, default=32)
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help="rows per call (default: as many as fit --memory-budget; results are the same)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        default=None,
+        help="bytes per call for the default batch size, e.g. 256M (default: "
+        "TFJS_INFER_MEMORY_BUDGET or 256M)",
+    )
     p.add_argument(
         "--normalize",
         choices=["tm-js", "tm-keras", "unit", "raw"],
@@ -406,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: when it is a terminal)",
     )
+    batch_command.add_arguments(p)
     p.set_defaults(fn=_predict)
 
     p = sub.add_parser("bench", help="time predict on random input")
@@ -417,6 +436,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=_positive, default=16, help="size for unknown non-batch dims")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)
+
+    from .serve.cli import add_parser as add_serve_parser  # `serve`: its body lives in serve/
+
+    add_serve_parser(sub)
 
     from . import cli_inspect  # layers, diff
 

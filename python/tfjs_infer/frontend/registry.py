@@ -220,8 +220,8 @@ class LayerCall:
             value = value[0]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(f"config '{key}' must be an integer, found {value!r}")
+        if not _is_int32(value):
+            raise self.error(f"config '{key}' must be a 32-bit integer, found {value!r}")
         if minimum is not None and value < minimum:
             raise self.error(f"config '{key}' must be at least {minimum}, found {value}")
         return value
@@ -245,13 +245,9 @@ class LayerCall:
     def config_ints(self, key: str, length: int, default: Any = None) -> tuple[int, ...]:
         """An int or a list of ints, expanded to `length` values."""
         value = self.config.get(key, default)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _is_int32(value):
             return (value,) * length
-        if (
-            isinstance(value, (list, tuple))
-            and len(value) == length
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
+        if isinstance(value, (list, tuple)) and len(value) == length and all(map(_is_int32, value)):
             return tuple(value)
         raise self.error(f"config '{key}' must be an integer or {length} integers, found {value!r}")
 
@@ -546,6 +542,11 @@ class GraphBuilder:
             record.inputs = list(inputs)
         record.calls.append((call_index, len(record.calls), list(outputs)))
         return record
+
+
+def _is_int32(value: Any) -> bool:
+    """An int (not a bool) that the core's 32-bit attributes can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
 
 
 def _short_name(weight_name: str) -> str:

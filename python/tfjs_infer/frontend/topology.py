@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, UnsupportedLayerError
+from ..errors import InvalidModelError, TfjsInferError, UnsupportedLayerError
 from .registry import (
     OPS_PREFIX,
     GraphBuilder,
@@ -65,8 +65,35 @@ def normalize_keys(obj: Any) -> Any:
     return obj
 
 
+# What a lowering raises on a config value of an unexpected JSON type (a list
+# for a name, a huge number cast to a C++ int, ...): turned into an
+# InvalidModelError naming the layer (the original stays chained).
+MALFORMED_CONFIG_ERRORS = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ValueError,
+    OverflowError,
+    RecursionError,
+    RuntimeError,
+)
+
+
 def build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
     """Lower the whole model; graph inputs come from its InputLayers."""
+    try:
+        return _build_top_level(topology, ctx)
+    except TfjsInferError:
+        raise
+    except MALFORMED_CONFIG_ERRORS as exc:
+        raise InvalidModelError(
+            f"{ctx.source}: the model config has a value of an unexpected type or shape "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
     cls = canonical_class(str(topology.get("class_name")))
     config = normalize_keys(topology.get("config"))
     if cls == "Sequential":
@@ -578,6 +605,11 @@ def _call_layer(
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
-    outs = fn(call, ctx.builder)
+    try:
+        outs = fn(call, ctx.builder)
+    except TfjsInferError:
+        raise
+    except MALFORMED_CONFIG_ERRORS as exc:  # a config value of a type the lowering did not expect
+        raise call.error(f"its config cannot be lowered ({type(exc).__name__}: {exc})") from exc
     ctx.builder.record_layer(call, outs)
     return outs
