@@ -189,26 +189,21 @@ def _names(value: Any, what: str) -> str | list[str]:
     )
 
 
-def predict_outputs(
-    model: Model,
-    x: Any,
-    outputs: str | Sequence[str],
-    batch_size: int | None,
-    verbose: int | str,
-) -> Any:
-    """``model.predict(x, outputs=...)``: through a cached submodel. A
-    stateful model's states are used and updated as by a plain predict."""
+def predict_outputs(model: Model, x: Any, outputs: str | Sequence[str], **options: Any) -> Any:
+    """``model.predict(x, outputs=..., **options)``: through a cached
+    submodel. A stateful model's states are used and updated as by a plain
+    predict."""
     names = _names(outputs, "outputs")
     key = names if isinstance(names, str) else tuple(names)
     sub = _cached_submodel(model, key)
     if sub.num_threads != model.num_threads:  # set on the model after caching
         sub.num_threads = model.num_threads
     if not model.stateful:
-        return sub.predict(x, batch_size=batch_size, verbose=verbose)
+        return sub.predict(x, **options)
     with model._state_lock:
         sub._state_values = list(model._state_values)
         try:
-            return sub.predict(x, batch_size=batch_size, verbose=verbose)
+            return sub.predict(x, **options)
         finally:
             model._state_values = list(sub._state_values)
 

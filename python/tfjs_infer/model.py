@@ -491,7 +491,14 @@ class Model(Inspectable):
             `batch_size`, `verbose` or `memory_budget` is not a valid value.
         """
         if outputs is not None:
-            return inspect.predict_outputs(self, x, outputs, batch_size, verbose)
+            return inspect.predict_outputs(
+                self,
+                x,
+                outputs,
+                batch_size=batch_size,
+                verbose=verbose,
+                memory_budget=memory_budget,
+            )
         if memory_budget is not None:
             budget = _batching.parse_memory_budget(memory_budget)
         if batch_size is not None:
