@@ -9,8 +9,9 @@ Layer names: a layer's own name; ``"outer/inner"`` for a layer inside a
 nested model (each level of nesting adds its model's name, as in
 ``"sequential_1/dense_Dense1"``); ``"name:i"`` for output ``i`` of a layer
 with several outputs (an RNN with ``return_state``, or a shared layer called
-more than once: its calls' outputs in call order). The model's output names
-are accepted too.
+more than once: its calls' outputs in call order; so are the layers of a
+nested model called more than once). The model's output names are accepted
+too.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ CASES = case_names()
 
 
 def test_every_kind_of_case_is_present() -> None:
-    for kind in ("mobilenet_v2", "rnn_stack", "nested_tm", "multi_output"):
+    for kind in ("mobilenet_v2", "rnn_stack", "nested_tm", "multi_output", "siamese"):
         for source in ("tfjs", "keras"):
             assert f"{kind}_{source}" in CASES
 
@@ -65,6 +65,8 @@ def test_full_model_output_matches(name: str) -> None:
 def test_layer_table_matches_keras(name: str) -> None:
     """Names (outer/inner), classes and parameter counts as Keras reports them."""
     ours = {info.name: info for info in model(name).layers}
+    top = [k for k in case(name)["keras_layers"] if "/" not in k["name"]]
+    assert model(name).count_params() == sum(k["params"] for k in top)
     for k in case(name)["keras_layers"]:
         if k["class_name"] == "InputLayer" and k["name"] not in ours:
             continue  # Keras 3 Sequential models list no InputLayer; inputs vary in naming
@@ -107,3 +109,13 @@ def test_nested_head_from_an_embedding() -> None:
         head = m.submodel("sequential_3/dense_out", inputs=["sequential_1"])
         assert [t.name for t in head.inputs] == ["sequential_1"]
         assert_close(head.predict(ref["sequential_1"]), ref["sequential_3/dense_out"], name)
+
+
+def test_nested_model_called_twice() -> None:
+    """A nested model's layers give one output per call of the model."""
+    for name in ("siamese_tfjs", "siamese_keras"):
+        ref = reference(name)
+        assert {"encoder/enc_bn:0", "encoder/enc_bn:1", "encoder:0", "encoder:1"} <= set(ref)
+        got = model(name).predict(inputs(name), outputs=["encoder/enc_bn:1", "encoder:0"])
+        assert_close(got["encoder/enc_bn:1"], ref["encoder/enc_bn:1"], f"{name} second call")
+        assert_close(got["encoder:0"], ref["encoder:0"], f"{name} first call")
