@@ -26,7 +26,7 @@ import numpy as np
 
 from .errors import LayerNameError, TfjsInferError
 from .frontend.registry import LayerRecord, Shape
-from .frontend.select import resolve
+from .frontend.select import canonical, resolve
 
 if TYPE_CHECKING:
     from .model import Model
@@ -116,6 +116,7 @@ def _is_model(rec: LayerRecord) -> bool:
 def get_layer(model: Model, name: str) -> LayerInfo:
     """The LayerInfo of layer `name` (a path for nested layers)."""
     records = model._records
+    name = name if name in records else canonical(name, model._alias_of)
     if name not in records:
         # resolve() raises the error that lists close matches.
         resolve(name, records, {})
@@ -131,6 +132,7 @@ def get_weights(model: Model, name: str) -> dict[str, np.ndarray]:
     by their name in the file, in the file's order. A nested model gives
     those of all its layers."""
     records = model._records
+    name = name if name in records else canonical(name, model._alias_of)
     if name not in records:
         resolve(name, records, {})
         raise LayerNameError(f"'{name}' is an output of a layer, not a layer name")
@@ -229,6 +231,7 @@ class Inspectable:
     model.py stays about prediction)."""
 
     _records: dict[str, LayerRecord]
+    _alias_of: dict[str, str]
 
     @property
     def layers(self) -> list[LayerInfo]:

@@ -174,7 +174,7 @@ class Model(Inspectable):
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
-        self._records = lowered.records
+        self._records, self._alias_of = lowered.records, lowered.alias_of
         self._core = _core.CompiledModel(
             lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
         )
