@@ -409,7 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--memory-budget",
         default=None,
-        help="bytes per call for the default batch size, e.g. 256M (default: "
+        help="memory per call for the default batch size, and for table files the rows "
+        "in flight, e.g. 256M (default: "
         "TFJS_INFER_MEMORY_BUDGET or 256M)",
     )
     p.add_argument(

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _batching
 from .._progress import Progress
 from ..errors import InputShapeError, InputValueError
 from ..model import Model
@@ -43,13 +44,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         metavar="A,B,...",
         help="table input: the numeric columns that form a 1-D input, in order",
-    )
-    p.add_argument(
-        "--memory-budget",
-        type=float,
-        default=256.0,
-        metavar="MIB",
-        help="table input: MiB the rows in flight may use (default 256); sets the chunk size",
     )
 
 
@@ -80,7 +74,12 @@ def run(args: argparse.Namespace, model: Model) -> int:
     args.keep = list(dict.fromkeys(args.keep))
     if not source.is_file():
         raise InputValueError(f"{source}: no such file")
-    budget = max(1, int(args.memory_budget * _MIB))
+    # One --memory-budget for the whole CLI (text such as 256M; TFJS_INFER_MEMORY_BUDGET
+    # or 256 MiB by default): here it bounds the table rows in flight.
+    if args.memory_budget is None:
+        budget = _batching.budget_from_env()
+    else:
+        budget = _batching.parse_memory_budget(args.memory_budget, "--memory-budget")
     reader = files.open_reader(source, budget)
     schema = reader.schema()
     predictor = _predictor(args, model, schema)
