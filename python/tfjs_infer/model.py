@@ -202,7 +202,7 @@ class Model(Inspectable):
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
-        self._records = lowered.records
+        self._records, self._alias_of = lowered.records, lowered.alias_of
         self._core = _core.CompiledModel(
             lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
         )
@@ -535,7 +535,14 @@ class Model(Inspectable):
             ``check_finite=True`` and an input holds NaN or +-inf.
         """
         if outputs is not None:
-            return inspect.predict_outputs(self, x, outputs, batch_size, verbose)
+            return inspect.predict_outputs(
+                self,
+                x,
+                outputs,
+                batch_size=batch_size,
+                verbose=verbose,
+                memory_budget=memory_budget,
+            )
         if memory_budget is not None:
             budget = _batching.parse_memory_budget(memory_budget)
         if batch_size is not None:
