@@ -455,6 +455,14 @@ PYBIND11_MODULE(_core, m) {
           py::arg("type"), py::arg("name"), py::arg("inputs"), py::arg("attrs") = py::dict(),
           py::arg("weights") = py::dict(), py::arg("num_outputs") = 1)
       .def("set_outputs", &Graph::set_outputs)
+      .def("set_inputs", &Graph::set_inputs)
+      .def(
+          "cut_at",
+          [](Graph& g, int id, const std::string& name, const py::sequence& shape,
+             const std::string& dtype) {
+            return g.cut_at(id, name, shape_from_py(shape), parse_dtype(dtype));
+          },
+          py::arg("id"), py::arg("name"), py::arg("shape"), py::arg("dtype") = "float32")
       .def_property_readonly("num_values", [](const Graph& g) { return g.values.size(); })
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 

@@ -69,6 +69,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   set_num_threads(options.num_threads);
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
+  remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {
     remove_identities(graph_);
     fold_pads_into_convs(graph_);

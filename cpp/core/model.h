@@ -105,6 +105,7 @@ class CompiledModel {
 size_t workspaces_made();
 
 // Graph passes (passes.cpp).
+void remove_dead_ops(Graph& g);
 void remove_identities(Graph& g);
 void fold_batch_norm(Graph& g);
 void fuse_residual_adds(Graph& g);

@@ -60,6 +60,27 @@ bool has_linear_activation(const OpNode& node) {
 
 }  // namespace
 
+// Drops the ops no model output depends on (a submodel cut short of the full
+// model's outputs computes only what its outputs need). Nodes are in
+// execution order, so one backward sweep finds every needed value.
+void remove_dead_ops(Graph& g) {
+  std::vector<bool> needed(g.values.size(), false);
+  for (int v : g.outputs) needed[v] = true;
+  std::vector<bool> keep(g.nodes.size(), false);
+  for (size_t i = g.nodes.size(); i-- > 0;) {
+    for (int v : g.nodes[i].outputs) keep[i] = keep[i] || needed[v];
+    if (keep[i])
+      for (int v : g.nodes[i].inputs) needed[v] = true;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (keep[i]) {
+      if (kept != i) g.nodes[kept] = std::move(g.nodes[i]);
+      ++kept;
+    }
+  g.nodes.resize(kept);
+}
+
 void remove_identities(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     if (g.nodes[i].type == "identity" && g.nodes[i].inputs.size() == 1) {
@@ -316,6 +337,7 @@ void fuse_conv_pools(Graph& g) {
             use_count(g, pool.inputs[0]) == 1 && !conv.attrs.count("pool_mode")) {
           conv.attrs["pool_mode"] = pool.attr_str("mode");
           conv.attrs["pool_size"] = size;
+          conv.attrs["pool_max_from_lowest"] = pool.attr_int("max_from_lowest", 0);
           replace_uses(g, pool.outputs[0], conv.outputs[0]);
           g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
           fused = true;

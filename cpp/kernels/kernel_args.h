@@ -70,8 +70,12 @@ struct GemmArgs {
 // Window cells are visited in (d, h, w) order and each output element is
 // reduced in one lane: the result does not depend on how rows are split.
 // Padded cells are skipped; average divides by the number of real cells.
+// Max skips NaN cells (`v > m ? v : m`, as TF.js's and TF's max pooling) and
+// starts from max_init: -inf (TF.js) or the lowest finite float (TF's
+// MaxPool), what a window of only NaN / -inf gives.
 struct PoolArgs {
   int32_t max = 1;  // 1: max, 0: average
+  float max_init = -__builtin_inff();
   const float* x = nullptr;
   float* y = nullptr;
   int64_t c = 0;

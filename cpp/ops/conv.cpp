@@ -10,6 +10,7 @@
 // as A directly; the others gather tiles of A (im2col) into per-thread scratch.
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/threading.h"
 #include "ops/activation.h"
@@ -217,6 +218,8 @@ class ConvOp final : public Op {
           ps.size() != 2 || ps[0] < 1 || ps[1] < 1 || ps[0] > kMaxWindow || ps[1] > kMaxWindow)
         bad(node, "malformed fused pooling");
       pool_max_ = pool_mode == "max";
+      if (node.attr_int("pool_max_from_lowest", 0) != 0)  // as pooling.cpp's max_from_lowest
+        pool_max_init_ = std::numeric_limits<float>::lowest();
       pool_h_ = ps[0];
       pool_w_ = ps[1];
     }
@@ -455,6 +458,7 @@ class ConvOp final : public Op {
       k.gemm_f32(a);
       PoolArgs p;
       p.max = pool_max_ ? 1 : 0;
+      p.max_init = pool_max_init_;
       p.x = conv_rows;
       p.y = y.f32() + (img * py_n + py0) * px_n * cout_;
       p.c = cout_;
@@ -610,6 +614,7 @@ class ConvOp final : public Op {
   // A fused 'valid' pooling with strides equal to its window (0: none).
   int64_t pool_h_ = 0, pool_w_ = 0;
   bool pool_max_ = true;
+  float pool_max_init_ = -std::numeric_limits<float>::infinity();
   std::vector<Buffer<float>> packed_;
   Buffer<float> bias_;
 };

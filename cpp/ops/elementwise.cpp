@@ -92,10 +92,12 @@ class MergeOp final : public Op {
         return acc - v;
       case Merge::kMul:
         return acc * v;
+      // NaN from any input wins, as in TF.js's and TF's maximum/minimum
+      // (std::max would keep the first argument when the other is NaN).
       case Merge::kMax:
-        return std::max(acc, v);
+        return v > acc || v != v ? v : acc;
       case Merge::kMin:
-        return std::min(acc, v);
+        return v < acc || v != v ? v : acc;
     }
     return acc;
   }

@@ -46,6 +46,8 @@ class PoolOp final : public Op {
       fail(ErrorKind::kInvalidModel,
            where() + ": padding must be 'valid' or 'same', got '" + padding + "'");
     same_ = padding == "same";
+    // Keras semantics: TF's MaxPool starts from the lowest finite float.
+    if (node.attr_int("max_from_lowest", 0) != 0) max_init_ = std::numeric_limits<float>::lowest();
     if (pool_.empty() || pool_.size() > 3 || strides_.size() != pool_.size())
       fail(ErrorKind::kInvalidModel, where() + ": pool_size " + shape_str(pool_) + " and strides " +
                                          shape_str(strides_) + " must both have 1, 2 or 3 entries");
@@ -85,6 +87,7 @@ class PoolOp final : public Op {
     for (size_t i = 0; i < k; ++i) ax[3 - k + i] = plan_axis(s[i + 1], i);
     PoolArgs a;
     a.max = mode_ == PoolMode::kMax ? 1 : 0;
+    a.max_init = max_init_;
     a.x = in[0].f32();
     a.y = out[0].f32();
     a.c = s.back();
@@ -125,6 +128,7 @@ class PoolOp final : public Op {
   PoolMode mode_;
   Shape pool_, strides_;
   bool same_ = false;
+  float max_init_ = -std::numeric_limits<float>::infinity();
 };
 
 // Max or mean over all spatial positions. channels_last: (N, S..., C) ->
@@ -193,7 +197,7 @@ class GlobalPoolOp final : public Op {
         for (int64_t j = 0; j < len; ++j) acc[j] = -std::numeric_limits<float>::infinity();
         for (int64_t p = 0; p < positions; ++p) {
           const float* xv = xb + p * c;
-          for (int64_t j = 0; j < len; ++j) acc[j] = xv[j] > acc[j] ? xv[j] : acc[j];
+          for (int64_t j = 0; j < len; ++j) acc[j] = max_keep_nan(acc[j], xv[j]);
         }
         std::memcpy(yb, acc, static_cast<size_t>(len) * sizeof(float));
       } else {
@@ -214,12 +218,16 @@ class GlobalPoolOp final : public Op {
  private:
   static constexpr int64_t kBlock = 64;
 
+  // A global max is a reduce_max in TF.js and TF: a NaN anywhere gives NaN
+  // (unlike windowed max pooling, which skips NaN in both).
+  static float max_keep_nan(float acc, float v) { return v > acc || v != v ? v : acc; }
+
   size_t channel_axis(size_t rank) const { return channels_first_ ? 1 : rank - 1; }
 
   float reduce_contiguous(const float* x, int64_t len) const {
     if (mode_ == PoolMode::kMax) {
       float m = -std::numeric_limits<float>::infinity();
-      for (int64_t i = 0; i < len; ++i) m = x[i] > m ? x[i] : m;
+      for (int64_t i = 0; i < len; ++i) m = max_keep_nan(m, x[i]);
       return m;
     }
     double sum = 0.0;

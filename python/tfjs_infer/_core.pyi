@@ -34,6 +34,10 @@ class Graph:
         afterwards."""
     def set_outputs(self, outputs: Sequence[int], /) -> None:
         """The value ids the model returns, in order."""
+    def set_inputs(self, inputs: Sequence[int], /) -> None:
+        """The graph inputs, in order (each an input value id)."""
+    def cut_at(self, id: int, name: str, shape: _Shape, dtype: str = "float32") -> int:
+        """A new input value replacing value `id` for its readers and the outputs."""
     @property
     def num_values(self) -> int: ...
     @property

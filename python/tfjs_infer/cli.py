@@ -4,6 +4,9 @@
     tfjs-infer summary MODEL                 Keras-style layer table
     tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
     tfjs-infer bench MODEL [--batch-size N]  latency and throughput
+    tfjs-infer serve PATH [--port 8501]      serve over HTTP (TF Serving REST, OIP v2)
+    tfjs-infer layers MODEL [INPUT... --out acts.npz]   layer table / layer outputs
+    tfjs-infer diff MODEL INPUT... --reference acts.npz compare layers with TF.js/Keras
 
 MODEL is anything ``tfjs_infer.load_model`` takes: model.json or its folder,
 .keras, .h5, a .zip, or an http(s) URL. INPUT is .npy, .npz, .json or .csv
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, examples
+from .batch import command as batch_command
 from .errors import InputShapeError, InputValueError, TfjsInferError
 from .model import Model, load_model
 from .postprocess import top_k
@@ -76,6 +80,8 @@ def _summary(args: argparse.Namespace) -> int:
 # -- predict ------------------------------------------------------------------
 def _predict(args: argparse.Namespace) -> int:
     model = _load(args)
+    if batch_command.wants_tables(args):  # parquet / CSV / JSON Lines tables, streamed
+        return batch_command.run(args, model)
     names, x = read_inputs(model, args.inputs, normalization=args.normalize)
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
@@ -418,6 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="progress bar on stderr (auto: when it is a terminal)",
     )
+    batch_command.add_arguments(p)
     p.set_defaults(fn=_predict)
 
     p = sub.add_parser("bench", help="time predict on random input")
@@ -429,6 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dim", type=_positive, default=16, help="size for unknown non-batch dims")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)
+
+    from .serve.cli import add_parser as add_serve_parser  # `serve`: its body lives in serve/
+
+    add_serve_parser(sub)
+
+    from . import cli_inspect  # layers, diff
+
+    cli_inspect.register(sub, _model_options, _positive)
     return parser
 
 

@@ -13,17 +13,21 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from . import _batching, _core
+from . import _batching, _core, inspect
+from ._arguments import check_load_arguments, check_num_threads
 from ._progress import Progress
+from ._sizes import check_declared_sizes
 from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
     TfjsInferError,
 )
 from .frontend import lower_model
 from .frontend.lower import TensorInfo
+from .inspect import Inspectable
 from .io import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -52,6 +56,7 @@ def load_model(
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: dict[str, str] | None = None,
+    outputs: str | Sequence[str] | None = None,
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -85,6 +90,9 @@ def load_model(
         The most bytes downloaded from URLs or read from memory and archives.
     headers:
         Extra HTTP request headers for URLs (e.g. authorization).
+    outputs:
+        Load a submodel instead (see :meth:`Model.submodel`): the layer
+        name(s) whose outputs it returns; only what they need is computed.
 
     Returns
     -------
@@ -104,6 +112,7 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
+    check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
     with _gc_paused():
         spec = read_model(
             source,
@@ -113,7 +122,7 @@ def load_model(
             max_bytes=max_bytes,
             headers=headers,
         )
-        return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
+        return Model(spec, num_threads=num_threads, isa=isa, strict=strict, outputs=outputs)
 
 
 @contextlib.contextmanager
@@ -130,7 +139,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Model:
+class Model(Inspectable):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -151,14 +160,21 @@ class Model:
         num_threads: int | None = None,
         isa: str | None = None,
         strict: bool = True,
+        outputs: str | Sequence[str] | None = None,
+        inputs: Sequence[str] | None = None,
     ) -> None:
         self._spec = spec
-        self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
-        lowered = lower_model(spec, strict=strict)
+        num_threads = check_num_threads(num_threads)
+        self._options: dict[str, Any] = {"num_threads": num_threads, "isa": isa, "strict": strict}
+        if outputs is not None or inputs is not None:  # a submodel (inspect.py)
+            self._options.update(outputs=outputs, inputs=inputs)
+        lowered = lower_model(spec, strict=strict, outputs=outputs, inputs=inputs)
+        check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
+        self._records = lowered.records
         self._core = _core.CompiledModel(
             lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
         )
@@ -173,7 +189,7 @@ class Model:
 
     def _check_labels(self) -> None:
         labels = self._spec.labels
-        if not labels:
+        if not labels or "outputs" in self._options:  # a feature extractor has no classes
             return
         sizes = [t.shape[-1] for t in self._outputs if t.shape]
         if len(labels) not in sizes and any(d is not None for d in sizes):
@@ -262,9 +278,10 @@ class Model:
         return int(self._core.num_threads)
 
     @num_threads.setter
-    def num_threads(self, n: int) -> None:
-        self._core.num_threads = int(n)
-        self._options["num_threads"] = int(n) if int(n) > 0 else None
+    def num_threads(self, n: int | None) -> None:
+        count = check_num_threads(n)
+        self._core.num_threads = count or 0
+        self._options["num_threads"] = count
 
     @property
     def isa(self) -> str:
@@ -400,7 +417,7 @@ class Model:
     ) -> list[np.ndarray]:
         fixed = int(self._states[0].shape[0])
         if batch_size is not None and int(batch_size) != fixed:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"this model has stateful RNN layers built for batches of {fixed} rows; "
                 f"batch_size must be {fixed} (or None), received {batch_size}"
             )
@@ -428,6 +445,7 @@ class Model:
         x: Inputs,
         batch_size: int | None = None,
         verbose: int | str = 0,
+        outputs: str | Sequence[str] | None = None,
         *,
         memory_budget: int | str | None = None,
     ) -> Any:
@@ -450,6 +468,11 @@ class Model:
             stderr when it is a terminal; 2 one line when done. The environment
             variable ``TFJS_INFER_PROGRESS=always`` draws the bar even when
             stderr is not a terminal, ``never`` silences it.
+        outputs:
+            Layer names whose outputs to return instead (``"outer/inner"``
+            inside nested models, ``"name:i"`` for one of several outputs):
+            a dict by the names asked (one name: its array). See
+            :meth:`submodel`.
         memory_budget:
             Bytes (an int, or text such as ``"256M"``, ``"1G"``) for the
             default batch size; default :attr:`memory_budget`. Ignored when
@@ -467,6 +490,8 @@ class Model:
         InputValueError
             `batch_size`, `verbose` or `memory_budget` is not a valid value.
         """
+        if outputs is not None:
+            return inspect.predict_outputs(self, x, outputs, batch_size, verbose)
         if memory_budget is not None:
             budget = _batching.parse_memory_budget(memory_budget)
         if batch_size is not None:

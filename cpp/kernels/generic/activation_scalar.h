@@ -37,12 +37,20 @@ inline float apply_activation_scalar(const ActParams& p, float xf) {
   switch (p.kind) {
     case ActKind::kLinear:
       return xf;
+    // NaN stays NaN in every relu (TF.js's Math.max(0, x), TF's max(x, 0));
+    // each is written as the x86 max(0, x) / min(6, .) the SIMD kernels use
+    // (`a > b ? a : b` gives b when either is NaN), so the bits agree.
     case ActKind::kRelu:
-      return xf > 0.0f ? xf : 0.0f;
-    case ActKind::kRelu6:
-      return xf > 0.0f ? (xf < 6.0f ? xf : 6.0f) : 0.0f;
+      return 0.0f > xf ? 0.0f : xf;
+    case ActKind::kRelu6: {
+      const float r = 0.0f > xf ? 0.0f : xf;
+      return 6.0f < r ? 6.0f : r;
+    }
     case ActKind::kReluGeneral:
       if (xf >= p.beta) return xf < p.alpha ? xf : p.alpha;
+      if (xf != xf) return xf;
+      // With no negative slope the branch is a plain 0 (-inf too, not 0 * -inf).
+      if (p.gamma == 0.0f) return 0.0f;
       return static_cast<float>(static_cast<double>(p.gamma) * (x - p.beta));
     case ActKind::kLeakyRelu:
       return xf >= 0.0f ? xf : static_cast<float>(p.alpha * x);
@@ -76,7 +84,8 @@ inline float apply_activation_scalar(const ActParams& p, float xf) {
       return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));
     }
     case ActKind::kThresholdedRelu:
-      return xf > p.alpha ? xf : 0.0f;
+      // TF.js and Keras: x * (x > theta), so NaN and -inf give NaN.
+      return xf > p.alpha ? xf : xf * 0.0f;
     case ActKind::kExp:
       return static_cast<float>(std::exp(x));
     case ActKind::kCount:

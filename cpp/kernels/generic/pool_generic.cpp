@@ -29,7 +29,7 @@ void pool_f32(const PoolArgs& a) {
     for (int64_t ow = 0; ow < a.out_w; ++ow) {
       const int64_t w0 = lo(ow, a.s_w, a.pad_w), w1 = hi(ow, a.s_w, a.pad_w, a.k_w, a.in_w);
       float* __restrict yo = a.y + (row * a.out_w + ow) * c;
-      for (int64_t ch = 0; ch < c; ++ch) yo[ch] = a.max ? -INFINITY : 0.0f;
+      for (int64_t ch = 0; ch < c; ++ch) yo[ch] = a.max ? a.max_init : 0.0f;
       for (int64_t d = d0; d < d1; ++d)
         for (int64_t h = h0; h < h1; ++h)
           for (int64_t w = w0; w < w1; ++w) {

@@ -38,17 +38,21 @@ inline typename V::F act_one(const ActParams& p, typename V::F x) {
   if constexpr (K == ActKind::kLinear) {
     return x;
   } else if constexpr (K == ActKind::kRelu) {
-    return V::max(x, zero);  // NaN -> 0, -0 -> +0, as generic
+    return V::max(zero, x);  // NaN stays NaN (x86 rule: the second operand), as generic
   } else if constexpr (K == ActKind::kRelu6) {
-    return V::min(V::max(x, zero), V::set1(6.0f));
+    return V::min(V::set1(6.0f), V::max(zero, x));
   } else if constexpr (K == ActKind::kReluGeneral) {
     // gamma (x - beta) in float64, rounded once: the generic kernel's bits.
     using D = typename V::D2;
     D x_lo, x_hi;
     V::widen(x, x_lo, x_hi);
     const D g = V::dset1(p.gamma), b = V::dset1(p.beta);
-    const F neg = V::narrow(V::dmul(g, V::dsub(x_lo, b)), V::dmul(g, V::dsub(x_hi, b)));
-    return V::select(V::ge(x, V::set1(p.beta)), V::min(x, V::set1(p.alpha)), neg);
+    // No slope: 0 (also for -inf, where gamma (x - beta) would be NaN).
+    const F neg = p.gamma == 0.0f
+                      ? zero
+                      : V::narrow(V::dmul(g, V::dsub(x_lo, b)), V::dmul(g, V::dsub(x_hi, b)));
+    const F r = V::select(V::ge(x, V::set1(p.beta)), V::min(x, V::set1(p.alpha)), neg);
+    return V::select(V::is_nan(x), x, r);
   } else if constexpr (K == ActKind::kLeakyRelu) {
     return V::select(V::ge(x, zero), x, V::mul(V::set1(p.alpha), x));
   } else if constexpr (K == ActKind::kElu) {
@@ -152,7 +156,7 @@ inline typename V::F act_one(const ActParams& p, typename V::F x) {
     t = V::select(V::is_nan(tc), t, tc);
     return V::div(V::select(V::ge(y, zero), x, V::mul(x, t)), V::add(V::set1(1.0f), t));
   } else if constexpr (K == ActKind::kThresholdedRelu) {
-    return V::select(V::gt(x, V::set1(p.alpha)), x, zero);
+    return V::select(V::gt(x, V::set1(p.alpha)), x, V::mul(x, zero));  // x (x > theta)
   } else if constexpr (K == ActKind::kExp) {
     return exp_v<V>(x);
   } else {

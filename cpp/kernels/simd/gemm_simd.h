@@ -70,8 +70,9 @@ enum class Epi { kLinear, kRelu, kRelu6, kGeneral };
 
 template <class V, Epi E>
 inline typename V::F epi_simple(typename V::F x) {
-  if constexpr (E == Epi::kRelu) return V::max(x, V::zero());
-  if constexpr (E == Epi::kRelu6) return V::min(V::max(x, V::zero()), V::set1(6.0f));
+  // Operand order keeps NaN (x86 max/min return the second operand on NaN).
+  if constexpr (E == Epi::kRelu) return V::max(V::zero(), x);
+  if constexpr (E == Epi::kRelu6) return V::min(V::set1(6.0f), V::max(V::zero(), x));
   return x;
 }
 

@@ -29,7 +29,7 @@ template <class V, bool kMax, int U>
 inline void pool_block(const PoolArgs& a, const float* base, int64_t d0, int64_t d1, int64_t h0,
                        int64_t h1, int64_t w0, int64_t w1, int64_t c0, int64_t tail, float* yo) {
   using F = typename V::F;
-  const F init = kMax ? V::set1(-__builtin_inff()) : V::zero();
+  const F init = kMax ? V::set1(a.max_init) : V::zero();
   F acc[U];
   for (int u = 0; u < U; ++u) acc[u] = init;
   const int64_t row_stride = a.in_w * a.c, plane_stride = a.in_h * row_stride;

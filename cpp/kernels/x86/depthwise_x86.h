@@ -24,8 +24,9 @@ enum class DwAct { kLinear, kRelu, kRelu6 };
 template <class V, DwAct A>
 inline typename V::F dw_finish(typename V::F acc, const float* bias, int64_t c, int64_t left) {
   if (bias) acc = V::add(acc, left >= V::kW ? V::loadu(bias + c) : V::load_n(bias + c, left));
-  if constexpr (A == DwAct::kRelu) acc = V::max(acc, V::zero());
-  if constexpr (A == DwAct::kRelu6) acc = V::min(V::max(acc, V::zero()), V::set1(6.0f));
+  // Operand order keeps NaN (x86 max/min return the second operand on NaN).
+  if constexpr (A == DwAct::kRelu) acc = V::max(V::zero(), acc);
+  if constexpr (A == DwAct::kRelu6) acc = V::min(V::set1(6.0f), V::max(V::zero(), acc));
   return acc;
 }
 

@@ -121,6 +121,10 @@ def lower_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "strides": list(strides),
         "padding": padding,
     }
+    if attrs["mode"] == "max" and layer.semantics != "tfjs":
+        # TF's MaxPool starts from the lowest float, TF.js's from -inf: a
+        # window of only NaN / -inf gives -3.4e38 in Keras, -inf in TF.js.
+        attrs["max_from_lowest"] = 1
     y = b.op("pool", layer, [x], attrs=attrs, shape=(x.shape[0], *spatial, x.shape[-1]))
     if channels_first:
         y = to_channels_first(layer, b, y)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, UnsupportedLayerError
+from ..errors import InvalidModelError, TfjsInferError, UnsupportedLayerError
 from .registry import (
     OPS_PREFIX,
     GraphBuilder,
@@ -65,8 +65,35 @@ def normalize_keys(obj: Any) -> Any:
     return obj
 
 
+# What a lowering raises on a config value of an unexpected JSON type (a list
+# for a name, a huge number cast to a C++ int, ...): turned into an
+# InvalidModelError naming the layer (the original stays chained).
+MALFORMED_CONFIG_ERRORS = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ValueError,
+    OverflowError,
+    RecursionError,
+    RuntimeError,
+)
+
+
 def build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
     """Lower the whole model; graph inputs come from its InputLayers."""
+    try:
+        return _build_top_level(topology, ctx)
+    except TfjsInferError:
+        raise
+    except MALFORMED_CONFIG_ERRORS as exc:
+        raise InvalidModelError(
+            f"{ctx.source}: the model config has a value of an unexpected type or shape "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
     cls = canonical_class(str(topology.get("class_name")))
     config = normalize_keys(topology.get("config"))
     if cls == "Sequential":
@@ -170,9 +197,10 @@ def _build_sequential(
         x = _make_input(ctx, input_name, shape, dtype)
         graph_inputs, names = [x], [input_name]
     else:
+        x = inputs[0]
         if canonical_class(first.get("class_name", "")) == "InputLayer":
             body = layers[1:]
-        x = inputs[0]
+            ctx.builder.record(scope, _entry_name(first), "InputLayer", [x], [x])
         graph_inputs, names = inputs, []
     out_name = names[0] if names else name
     for entry in body:
@@ -378,6 +406,7 @@ def _build_functional(
                     f"called with {len(inputs)}"
                 )
             t = inputs[i]
+            ctx.builder.record(scope, ref[0], "InputLayer", [t], [t])
         tensors[(ref[0], 0, 0)] = t
         graph_inputs.append(t)
         input_names.append(ref[0])
@@ -514,7 +543,9 @@ def _make_input(ctx: BuildContext, name: str, shape: list[Any], dtype: str) -> T
     core_dtype = (
         "int32" if dtype in ("int32", "int64", "int16", "int8", "uint8", "bool") else "float32"
     )
-    return ctx.builder.input(name, tuple(dims), core_dtype)
+    t = ctx.builder.input(name, tuple(dims), core_dtype)
+    ctx.builder.record((), name, "InputLayer", [], [t])
+    return t
 
 
 def _call_layer(
@@ -529,10 +560,11 @@ def _call_layer(
     cls = canonical_class(class_name)
     config = entry.get("config")
     name = _entry_name(entry)
-    if cls == "Sequential":
-        return _build_sequential(config, ctx, inputs, (*scope, name)).outputs
-    if cls == "Model":
-        return _build_functional(config, ctx, inputs, (*scope, name)).outputs
+    if cls in MODEL_CLASSES:
+        build = _build_sequential if cls == "Sequential" else _build_functional
+        outs = build(config, ctx, inputs, (*scope, name)).outputs
+        ctx.builder.record(scope, name, class_name, inputs, outs, call_index)
+        return outs
     if not isinstance(config, dict):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' has no config object")
     _refuse_custom(entry, name, ctx.source)
@@ -573,6 +605,11 @@ def _call_layer(
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
-    outs = fn(call, ctx.builder)
+    try:
+        outs = fn(call, ctx.builder)
+    except TfjsInferError:
+        raise
+    except MALFORMED_CONFIG_ERRORS as exc:  # a config value of a type the lowering did not expect
+        raise call.error(f"its config cannot be lowered ({type(exc).__name__}: {exc})") from exc
     ctx.builder.record_layer(call, outs)
     return outs

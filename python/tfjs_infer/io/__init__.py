@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from ..errors import InvalidModelError
+from ..errors import ModelNotFoundError
 from .limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url
 from .memory import WeightsSource, keras_reader, read_bytes, read_stream
 from .sidecar import attach_sidecars, read_limited
@@ -81,9 +81,11 @@ def _read_path(path: Path, max_bytes: int) -> ModelSpec:
     if path.is_dir():
         if (path / "model.json").is_file():
             return read_tfjs(path / "model.json")
-        raise InvalidModelError(f"{path}: folder has no model.json")
+        raise ModelNotFoundError(
+            f"{path}: the folder has no model.json", filename=str(path / "model.json")
+        )
     if not path.exists():
-        raise InvalidModelError(f"{path}: no such file")
+        raise ModelNotFoundError(f"{path}: no such file or folder", filename=str(path))
     suffix = path.suffix.lower()
     if suffix in (".keras", ".h5", ".hdf5"):
         spec = _read_keras_path(path)
