@@ -86,10 +86,7 @@ def _predict(args: argparse.Namespace) -> int:
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
     outputs = model.predict(
-        x,
-        batch_size=args.batch_size,
-        verbose=0 if args.progress == "never" else 1,
-        memory_budget=args.memory_budget,
+        x, batch_size=args.batch_size, verbose=0 if args.progress == "never" else 1
     )
     out_list = _as_list(outputs)
     out_names = [t.name for t in model.outputs]
@@ -404,13 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--batch-size",
         type=_positive,
         default=None,
-        help="rows per call (default: as many as fit --memory-budget; results are the same)",
-    )
-    p.add_argument(
-        "--memory-budget",
-        default=None,
-        help="bytes per call for the default batch size, e.g. 256M (default: "
-        "TFJS_INFER_MEMORY_BUDGET or 256M)",
+        help="rows per call (default: chosen within TFJS_INFER_MEMORY_BUDGET, 256M unless "
+        "set; results are the same)",
     )
     p.add_argument(
         "--normalize",
