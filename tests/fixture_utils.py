@@ -15,16 +15,32 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tfjs_infer
+from tfjs_infer.io import read_model
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 RTOL = 1e-4
 ATOL = 1e-5
+
+
+def isas_under_test() -> list[str]:
+    """Every instruction set this machine runs (generic, avx2, avx512, neon),
+    narrowed by TFJS_INFER_TEST_ISAS="generic,avx2" when set (tools/mutation.py
+    uses it to rerun one ISA); fixture suites parametrize over these."""
+    isas = tfjs_infer.available_isas()
+    wanted = os.environ.get("TFJS_INFER_TEST_ISAS", "").strip()
+    if wanted:
+        isas = [i for i in isas if i in {w.strip() for w in wanted.split(",")}]
+    return isas
+
+
+ISAS = isas_under_test()
 
 
 def case_dirs(*subdirs: str) -> list[Path]:
@@ -55,8 +71,21 @@ def model_path(case: Path) -> Path:
 
 
 @functools.cache
+def read_spec(path: Path) -> object:
+    """The file read once (parsed topology + weights); every ISA compiles its
+    own model from it, so a suite run under N ISAs reads and decodes once."""
+    return read_model(path)
+
+
+@functools.cache
+def load_file(path: Path, isa: str | None = None) -> tfjs_infer.Model:
+    """The model file compiled for `isa` (None: this CPU's best), from the spec
+    read once."""
+    return tfjs_infer.Model(read_spec(path), isa=isa)
+
+
 def load(case: Path, isa: str | None = None) -> tfjs_infer.Model:
-    return tfjs_infer.load_model(model_path(case), isa=isa)
+    return load_file(model_path(case), isa)
 
 
 def as_list(got: Any, n: int) -> list[np.ndarray]:

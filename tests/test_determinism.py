@@ -1,5 +1,5 @@
 """The same row gives bitwise-identical output whatever batch it arrives in and
-whatever the thread count (DESIGN.md: reductions are never split)."""
+whatever the thread count (the core never splits a reduction across threads)."""
 
 from __future__ import annotations
 

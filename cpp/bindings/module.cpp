@@ -279,6 +279,51 @@ py::object run_list(const CompiledModel& m, const py::list& arrays) {
   return run_arrays(m, items, n, false);
 }
 
+// Data pointer of output j's array for run_into: the caller's array, checked
+// to be exactly what the plan writes (shape, dtype, dense, writable).
+void* output_ptr(const CompiledModel& m, const CompiledModel::Plan& plan, size_t j, PyObject* obj) {
+  using npy = py::detail::npy_api;
+  const ValueType& t = m.output_type(plan, j);
+  const std::string what = "output array " + std::to_string(j);
+  if (!npy::get().PyArray_Check_(obj)) fail(ErrorKind::kInputDtype, what + " must be an array");
+  const auto* a = py::detail::array_proxy(obj);
+  const auto* d = py::detail::array_descriptor_proxy(a->descr);
+  const int needed =
+      npy::NPY_ARRAY_C_CONTIGUOUS_ | npy::NPY_ARRAY_ALIGNED_ | npy::NPY_ARRAY_WRITEABLE_;
+  const int type = t.dtype == DType::kInt32 ? npy::NPY_INT32_ : npy::NPY_FLOAT_;
+  if ((a->flags & needed) != needed || d->type_num != type || !native_order(d->byteorder))
+    fail(ErrorKind::kInputDtype,
+         what + " must be a writable C-contiguous " + dtype_name(t.dtype) + " array");
+  bool same = a->nd == static_cast<int>(t.shape.size());
+  for (int k = 0; same && k < a->nd; ++k) same = a->dimensions[k] == t.shape[k];
+  if (!same) fail(ErrorKind::kInputShape, what + " must have shape " + shape_str(t.shape));
+  return a->data;
+}
+
+// CompiledModel.run_into(inputs, outputs): like run, but writes each output
+// into the caller's array (e.g. a slice of a larger result) instead of new
+// ones. The output arrays must not overlap the inputs.
+void run_into(const CompiledModel& m, const py::list& arrays, const py::list& outs) {
+  // Own references: another thread may change the lists while the GIL is out.
+  std::vector<py::object> held;
+  std::vector<PyObject*> items;
+  for (py::handle a : arrays) {
+    held.push_back(py::reinterpret_borrow<py::object>(a));
+    items.push_back(a.ptr());
+  }
+  for (py::handle o : outs) held.push_back(py::reinterpret_borrow<py::object>(o));
+  const CallInputs inputs(items.data(), items.size());
+  const CompiledModel::PlanPtr plan = m.plan_for(inputs.refs(), inputs.size());
+  if (outs.size() != m.num_outputs())
+    fail(ErrorKind::kInputValue, "the model has " + std::to_string(m.num_outputs()) +
+                                     " outputs, received " + std::to_string(outs.size()) +
+                                     " output arrays");
+  std::vector<void*> ptrs(outs.size());
+  for (size_t j = 0; j < ptrs.size(); ++j) ptrs[j] = output_ptr(m, *plan, j, outs[j].ptr());
+  py::gil_scoped_release nogil;
+  m.run(*plan, inputs.refs(), ptrs.data());
+}
+
 // CompiledModel.profile(list of arrays, rounds) -> per op (ops() order), the
 // median wall time in microseconds over `rounds` runs.
 std::vector<double> profile_list(const CompiledModel& m, const py::list& arrays, int rounds) {
@@ -410,6 +455,14 @@ PYBIND11_MODULE(_core, m) {
           py::arg("type"), py::arg("name"), py::arg("inputs"), py::arg("attrs") = py::dict(),
           py::arg("weights") = py::dict(), py::arg("num_outputs") = 1)
       .def("set_outputs", &Graph::set_outputs)
+      .def("set_inputs", &Graph::set_inputs)
+      .def(
+          "cut_at",
+          [](Graph& g, int id, const std::string& name, const py::sequence& shape,
+             const std::string& dtype) {
+            return g.cut_at(id, name, shape_from_py(shape), parse_dtype(dtype));
+          },
+          py::arg("id"), py::arg("name"), py::arg("shape"), py::arg("dtype") = "float32")
       .def_property_readonly("num_values", [](const Graph& g) { return g.values.size(); })
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 
@@ -430,6 +483,9 @@ PYBIND11_MODULE(_core, m) {
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")
+      .def("run_into", &run_into, py::arg("inputs"), py::arg("outputs"),
+           "Runs the model on a list of arrays, writing each output into the matching "
+           "array of `outputs` (writable, C-contiguous, of the output's shape and dtype).")
       .def("profile", &profile_list, py::arg("inputs"), py::arg("rounds"),
            "Runs the model `rounds` times; per op (ops() order) the median wall time in us.")
       .def(
@@ -453,6 +509,8 @@ PYBIND11_MODULE(_core, m) {
                out.append(py::make_tuple(shape_to_py(t.shape), dtype_name(t.dtype)));
              return out;
            })
+      .def("workspace_bytes", &CompiledModel::workspace_bytes, py::arg("input_shapes"),
+           "Bytes of one call's workspace (activations, scratch) for these input shapes.")
       .def("ops",
            [](const CompiledModel& m) {
              py::list out;

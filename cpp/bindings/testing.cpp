@@ -344,6 +344,155 @@ py::array_t<float> softmax(const std::string& isa, const F32Array& x_in, bool lo
   return out;
 }
 
+// -- recurrent kernels ---------------------------------------------------------
+
+// A [rows, cols] operand of rnn_gates at row stride cols + kRowPad, the padding
+// holding a sentinel that must survive the call (a kernel that ignores the
+// leading dimension or writes past a row's end is caught).
+constexpr int64_t kRowPad = 3;
+constexpr float kSentinel = -7777.0f;
+
+struct PaddedRows {
+  std::vector<float> buf;
+  int64_t rows = 0, cols = 0, ld = 0;
+  float* data() { return buf.data(); }
+};
+
+PaddedRows padded_rows(const F32Array& in, int64_t rows, int64_t min_cols, const char* what) {
+  py::array_t<float, py::array::c_style | py::array::forcecast> a(in);
+  if (a.ndim() != 2 || a.shape(0) != rows || a.shape(1) < min_cols)
+    throw py::value_error(std::string(what) + " must be 2-D [" + std::to_string(rows) +
+                          ", >= " + std::to_string(min_cols) + "]");
+  PaddedRows p;
+  p.rows = rows;
+  p.cols = a.shape(1);
+  p.ld = p.cols + kRowPad;
+  p.buf.assign(static_cast<size_t>(rows * p.ld), kSentinel);
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(p.data() + r * p.ld, a.data() + r * p.cols, sizeof(float) * p.cols);
+  return p;
+}
+
+py::array_t<float> unpad(const PaddedRows& p, const char* what) {
+  py::array_t<float> out({p.rows, p.cols});
+  float* dst = static_cast<float*>(out.mutable_data());
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const float* row = p.buf.data() + r * p.ld;
+    for (int64_t j = p.cols; j < p.ld; ++j)
+      if (row[j] != kSentinel)
+        throw std::runtime_error(std::string("rnn_gates wrote past ") + what);
+    std::memcpy(dst + r * p.cols, row, sizeof(float) * p.cols);
+  }
+  return out;
+}
+
+RnnGateKind parse_gate_kind(const std::string& name) {
+  if (name == "simple") return RnnGateKind::kSimple;
+  if (name == "lstm") return RnnGateKind::kLstm;
+  if (name == "gru_reset_after") return RnnGateKind::kGruResetAfter;
+  if (name == "gru_zr") return RnnGateKind::kGruZr;
+  if (name == "gru_h") return RnnGateKind::kGruH;
+  throw py::value_error("unknown gate kind '" + name + "'");
+}
+
+// Gate columns `pre` holds per unit for each kind (kernel_args.h, RnnGateArgs).
+int64_t gate_width(RnnGateKind kind) {
+  switch (kind) {
+    case RnnGateKind::kLstm:
+      return 4;
+    case RnnGateKind::kGruResetAfter:
+      return 3;
+    case RnnGateKind::kGruZr:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+// One table's rnn_gates_f32 on copies of the operands (rows of h give m and
+// its columns the units); returns the operands after the call as
+// (x, pre, h, c, aux). act/ract name the activation and recurrent activation,
+// ract_alpha/ract_beta the hard_sigmoid slope and offset.
+py::tuple rnn_gates(const std::string& isa, const std::string& kind_name, const F32Array& x_in,
+                    const F32Array& pre_in, const F32Array& h_in, const F32Array& c_in,
+                    const F32Array& aux_in, const std::string& act, const std::string& ract,
+                    float ract_alpha, float ract_beta) {
+  const KernelTable& t = table(isa);
+  const RnnGateKind kind = parse_gate_kind(kind_name);
+  py::array_t<float, py::array::c_style | py::array::forcecast> h_arr(h_in);
+  if (h_arr.ndim() != 2) throw py::value_error("h must be 2-D [m, units]");
+  const int64_t m = h_arr.shape(0), u = h_arr.shape(1);
+  const bool reset_after = kind == RnnGateKind::kGruResetAfter;
+  const bool uses_aux = kind == RnnGateKind::kGruZr || kind == RnnGateKind::kGruH;
+  PaddedRows x = padded_rows(x_in, m, reset_after ? 3 * u : 0, "x");
+  PaddedRows pre = padded_rows(pre_in, m, gate_width(kind) * u, "pre");
+  PaddedRows h = padded_rows(h_arr, m, u, "h");
+  PaddedRows c = padded_rows(c_in, m, kind == RnnGateKind::kLstm ? u : 0, "c");
+  PaddedRows aux = padded_rows(aux_in, m, uses_aux ? u : 0, "aux");
+  RnnGateArgs ga;
+  ga.kind = kind;
+  ga.m = m;
+  ga.units = u;
+  ga.act.kind = parse_kind(act);
+  ga.ract.kind = parse_kind(ract);
+  ga.ract.alpha = ract_alpha;
+  ga.ract.beta = ract_beta;
+  ga.x = x.data();
+  ga.ldx = x.ld;
+  ga.pre = pre.data();
+  ga.ldp = pre.ld;
+  ga.h = h.data();
+  ga.ldh = h.ld;
+  ga.c = c.data();
+  ga.ldc = c.ld;
+  ga.aux = aux.data();
+  ga.lda = aux.ld;
+  {
+    py::gil_scoped_release release;
+    t.rnn_gates_f32(ga);
+  }
+  return py::make_tuple(unpad(x, "x"), unpad(pre, "pre"), unpad(h, "h"), unpad(c, "c"),
+                        unpad(aux, "aux"));
+}
+
+// y = x . B + bias + residual for one row through one table's packed GEMV
+// (rnn_gemv_pack + rnn_gemv_f32); B and y live in guarded buffers.
+py::array_t<float> rnn_gemv(const std::string& isa, const F32Array& x_in, const F32Array& b_in,
+                            const py::object& bias_obj, const py::object& res_obj) {
+  const KernelTable& t = table(isa);
+  py::array_t<float, py::array::c_style | py::array::forcecast> x(x_in), b(b_in);
+  if (b.ndim() != 2 || x.ndim() != 1 || x.shape(0) != b.shape(0) || b.shape(1) < 1)
+    throw py::value_error("x must be [k] and b [k, n] with n >= 1");
+  const int64_t k = b.shape(0), n = b.shape(1);
+  auto vector_of = [n](const py::object& obj, const char* what) {
+    std::vector<float> v;
+    if (obj.is_none()) return v;
+    F32Array a = obj.cast<F32Array>();
+    if (a.ndim() != 1 || a.shape(0) != n) throw py::value_error(std::string(what) + " must be [n]");
+    v.assign(a.data(), a.data() + n);
+    return v;
+  };
+  const std::vector<float> bias = vector_of(bias_obj, "bias"), res = vector_of(res_obj, "residual");
+  GuardedFloats packed(t.rnn_gemv_packed_size(k, n), true);
+  GuardedFloats y(static_cast<size_t>(n), true);
+  t.rnn_gemv_pack(b.data(), k, n, packed.data());
+  RnnGemvArgs g;
+  g.k = k;
+  g.n = n;
+  g.x = x.data();
+  g.packed = packed.data();
+  g.bias = bias.empty() ? nullptr : bias.data();
+  g.residual = res.empty() ? nullptr : res.data();
+  g.y = y.data();
+  {
+    py::gil_scoped_release release;
+    t.rnn_gemv_f32(g);
+  }
+  py::array_t<float> out(n);
+  std::memcpy(out.mutable_data(), y.data(), sizeof(float) * n);
+  return out;
+}
+
 // FMA throughput of one core for bench/gemm.py's "% of peak": 12 independent
 // chains of vector FMAs (enough to cover latency x ports on current x86
 // cores). Compiled per function with the ISA's target attribute and called
@@ -448,4 +597,9 @@ void register_testing(pybind11::module_& m) {
   t.def("time_activation", &time_activation, py::arg("isa"), py::arg("kind"), py::arg("x"),
         py::arg("reps") = 21);
   t.def("softmax", &softmax, py::arg("isa"), py::arg("x"), py::arg("log") = false);
+  t.def("rnn_gates", &rnn_gates, py::arg("isa"), py::arg("kind"), py::arg("x"), py::arg("pre"),
+        py::arg("h"), py::arg("c"), py::arg("aux"), py::arg("act") = "tanh",
+        py::arg("ract") = "sigmoid", py::arg("ract_alpha") = 0.0f, py::arg("ract_beta") = 0.0f);
+  t.def("rnn_gemv", &rnn_gemv, py::arg("isa"), py::arg("x"), py::arg("b"),
+        py::arg("bias") = py::none(), py::arg("residual") = py::none());
 }

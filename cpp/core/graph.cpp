@@ -199,4 +199,25 @@ void Graph::set_outputs(const std::vector<int>& ids) {
   outputs = ids;
 }
 
+int Graph::cut_at(int id, const std::string& name, const Shape& shape, DType dtype) {
+  check_value(id, "submodel input '" + name + "'");
+  const int fresh = add_input(name, shape, dtype);
+  for (OpNode& node : nodes)
+    for (int& in : node.inputs)
+      if (in == id) in = fresh;
+  for (int& out : outputs)
+    if (out == id) out = fresh;
+  return fresh;
+}
+
+void Graph::set_inputs(const std::vector<int>& ids) {
+  for (int id : ids) {
+    check_value(id, "model inputs");
+    if (std::find(inputs.begin(), inputs.end(), id) == inputs.end())
+      fail(ErrorKind::kInvalidModel,
+           "model inputs: value " + std::to_string(id) + " is not an input value");
+  }
+  inputs = ids;
+}
+
 }  // namespace tfjs_infer

@@ -112,6 +112,12 @@ struct Graph {
   int add_input(const std::string& name, const Shape& shape, DType dtype);
   std::vector<int> add_op(OpNode node, int num_outputs);
   void set_outputs(const std::vector<int>& ids);
+  // Submodels that start inside the graph: a new input value (shape, dtype)
+  // takes value `id`'s place for every op that reads it and in the outputs;
+  // the op that produced `id` then runs only if something else needs it.
+  int cut_at(int id, const std::string& name, const Shape& shape, DType dtype);
+  // The graph inputs, in order (each an existing input value).
+  void set_inputs(const std::vector<int>& ids);
   void check_value(int id, const std::string& where) const;
 };
 

@@ -69,6 +69,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   set_num_threads(options.num_threads);
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
+  remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {
     remove_identities(graph_);
     fold_pads_into_convs(graph_);
@@ -248,6 +249,10 @@ std::shared_ptr<CompiledModel::Plan> CompiledModel::plan_for(
   std::lock_guard<std::mutex> lock(plans_mutex_);
   if (plans_.size() >= kMaxPlans) plans_.clear();
   return plans_.emplace(input_shapes, plan).first->second;
+}
+
+size_t CompiledModel::workspace_bytes(const std::vector<Shape>& input_shapes) const {
+  return make_plan(input_shapes)->arena_bytes;
 }
 
 std::vector<ValueType> CompiledModel::value_types(const std::vector<Shape>& input_shapes) const {

@@ -65,6 +65,11 @@ class CompiledModel {
   void run(const Plan& plan, const InputRef* inputs, void* const* outputs,
            int64_t* op_ns = nullptr) const;
 
+  // Bytes of one call's workspace (activations and scratch) for these input
+  // shapes, planned without caching the plan: what predict's automatic batch
+  // size weighs against its memory budget.
+  size_t workspace_bytes(const std::vector<Shape>& input_shapes) const;
+
   int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
   void set_num_threads(int n);
   const char* isa() const;
@@ -100,6 +105,7 @@ class CompiledModel {
 size_t workspaces_made();
 
 // Graph passes (passes.cpp).
+void remove_dead_ops(Graph& g);
 void remove_identities(Graph& g);
 void fold_batch_norm(Graph& g);
 void fuse_residual_adds(Graph& g);

@@ -60,6 +60,27 @@ bool has_linear_activation(const OpNode& node) {
 
 }  // namespace
 
+// Drops the ops no model output depends on (a submodel cut short of the full
+// model's outputs computes only what its outputs need). Nodes are in
+// execution order, so one backward sweep finds every needed value.
+void remove_dead_ops(Graph& g) {
+  std::vector<bool> needed(g.values.size(), false);
+  for (int v : g.outputs) needed[v] = true;
+  std::vector<bool> keep(g.nodes.size(), false);
+  for (size_t i = g.nodes.size(); i-- > 0;) {
+    for (int v : g.nodes[i].outputs) keep[i] = keep[i] || needed[v];
+    if (keep[i])
+      for (int v : g.nodes[i].inputs) needed[v] = true;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (keep[i]) {
+      if (kept != i) g.nodes[kept] = std::move(g.nodes[i]);
+      ++kept;
+    }
+  g.nodes.resize(kept);
+}
+
 void remove_identities(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     if (g.nodes[i].type == "identity" && g.nodes[i].inputs.size() == 1) {

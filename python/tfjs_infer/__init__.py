@@ -10,19 +10,25 @@ from __future__ import annotations
 
 from . import errors, examples, images
 from ._runtime import available_isas, build_info, show_runtime
+from .batch import BatchPredictor
 from .errors import (
     DeviceUnavailableError,
     DownloadError,
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
+    LayerNameError,
     MissingDependencyError,
+    ModelNotFoundError,
     TfjsInferError,
     UnsupportedLayerError,
     WeightsError,
 )
 from .frontend import supported_layers
+from .frontend.semantics import Semantics, SemanticsWarning
+from .inspect import LayerInfo
 from .model import Model, load_model
 from .postprocess import (
     Denormalize,
@@ -37,15 +43,22 @@ from .postprocess import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchPredictor",
     "Denormalize",
     "DeviceUnavailableError",
     "DownloadError",
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",
+    "InvalidArgumentError",
     "InvalidModelError",
+    "LayerInfo",
+    "LayerNameError",
     "MissingDependencyError",
     "Model",
+    "ModelNotFoundError",
+    "Semantics",
+    "SemanticsWarning",
     "TfjsInferError",
     "TopK",
     "UnsupportedLayerError",
@@ -65,3 +78,7 @@ __all__ = [
     "threshold",
     "top_k",
 ]
+
+# `from __future__ import annotations` binds the name `annotations` here: keep
+# it out of dir(tfjs_infer) (the future import works at compile time only).
+del annotations

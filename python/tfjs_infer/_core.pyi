@@ -34,6 +34,10 @@ class Graph:
         afterwards."""
     def set_outputs(self, outputs: Sequence[int], /) -> None:
         """The value ids the model returns, in order."""
+    def set_inputs(self, inputs: Sequence[int], /) -> None:
+        """The graph inputs, in order (each an input value id)."""
+    def cut_at(self, id: int, name: str, shape: _Shape, dtype: str = "float32") -> int:
+        """A new input value replacing value `id` for its readers and the outputs."""
     @property
     def num_values(self) -> int: ...
     @property
@@ -53,6 +57,8 @@ class CompiledModel:
         """Compile `graph`; with consume=True its weights move into the model (graph left empty)."""
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
+    def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+        """Run once, writing each output into the matching array of `outputs`."""
     def profile(self, inputs: list[np.ndarray], rounds: int) -> list[float]:
         """Run `rounds` times; per op (ops() order) the median wall time in microseconds."""
     def run1(self, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
@@ -61,6 +67,8 @@ class CompiledModel:
         """The outputs' (shape, dtype) for these concrete input shapes (validates them)."""
     def value_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
         """Every graph value's (shape, dtype) for these input shapes."""
+    def workspace_bytes(self, input_shapes: Sequence[Sequence[int]]) -> int:
+        """Bytes of one call's workspace (activations, scratch) for these input shapes."""
     def ops(self) -> list[tuple[str, str, list[int], list[int]]]:
         """(name, op type, input ids, output ids) of each op after the passes."""
     @property

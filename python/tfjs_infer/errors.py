@@ -8,6 +8,7 @@ attributes. Each also subclasses the matching built-in (ValueError, TypeError,
 
 from __future__ import annotations
 
+import errno
 from typing import Any
 
 
@@ -22,6 +23,28 @@ class TfjsInferError(Exception):
 
 class InvalidModelError(TfjsInferError, ValueError):
     """The model file or folder is malformed, truncated or inconsistent."""
+
+
+class ModelNotFoundError(InvalidModelError, FileNotFoundError):
+    """The model path names no file or folder (also a ``FileNotFoundError``).
+
+    Attributes: ``filename`` (the path) and ``errno`` (``ENOENT``).
+    """
+
+    def __init__(self, message: str = "", **details: Any) -> None:
+        super().__init__(message, **details)
+        self.errno = errno.ENOENT
+        self.strerror = "No such file or directory"
+        self.filename = details.get("filename")
+
+    def __str__(self) -> str:  # the message, not OSError's "[Errno 2] ..." format
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidArgumentError(TfjsInferError, ValueError, TypeError):
+    """An argument of a tfjs_infer function has the wrong type or value
+    (``num_threads="2"``, ``timeout=0``...). Also a ValueError and a TypeError.
+    """
 
 
 class UnsupportedLayerError(InvalidModelError):
@@ -60,14 +83,26 @@ class DownloadError(TfjsInferError, OSError):
     """
 
 
+class LayerNameError(TfjsInferError, KeyError):
+    """A layer name (for intermediate outputs or submodels) that the model does
+    not have, or that does not designate one tensor; the message lists close
+    matches."""
+
+    def __str__(self) -> str:  # KeyError's own __str__ would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
 __all__ = [
     "DeviceUnavailableError",
     "DownloadError",
     "InputDtypeError",
     "InputShapeError",
     "InputValueError",
+    "InvalidArgumentError",
     "InvalidModelError",
+    "LayerNameError",
     "MissingDependencyError",
+    "ModelNotFoundError",
     "TfjsInferError",
     "UnsupportedLayerError",
     "WeightsError",

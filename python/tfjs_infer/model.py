@@ -13,17 +13,21 @@ from typing import Any, Callable, Union
 
 import numpy as np
 
-from . import _core
+from . import _batching, _core, inspect
+from ._arguments import check_load_arguments, check_num_threads
 from ._progress import Progress
+from ._sizes import check_declared_sizes
 from .errors import (
     InputDtypeError,
     InputShapeError,
     InputValueError,
+    InvalidArgumentError,
     InvalidModelError,
     TfjsInferError,
 )
-from .frontend import lower_model
 from .frontend.lower import TensorInfo
+from .frontend.semantics import Semantics, check_choice, lower_with_semantics
+from .inspect import Inspectable
 from .io import (
     DEFAULT_MAX_BYTES,
     DEFAULT_TIMEOUT,
@@ -38,7 +42,6 @@ from .postprocess import top_k
 ArrayLike = Union[np.ndarray, Sequence[Any]]
 Inputs = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike]]
 
-_DEFAULT_BATCH = 32
 _PICKLE_FORMAT = 1
 
 
@@ -53,6 +56,8 @@ def load_model(
     total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: dict[str, str] | None = None,
+    outputs: str | Sequence[str] | None = None,
+    semantics: str = "auto",
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -86,6 +91,16 @@ def load_model(
         The most bytes downloaded from URLs or read from memory and archives.
     headers:
         Extra HTTP request headers for URLs (e.g. authorization).
+    outputs:
+        Load a submodel instead (see :meth:`Model.submodel`): the layer
+        name(s) whose outputs it returns; only what they need is computed.
+    semantics:
+        Whose numbers to give where TF.js 4.22 and Keras compute differently
+        (README "Which numbers you get"): ``"auto"`` (TF.js's for a model.json
+        TF.js wrote, the writing Keras version's for any other file),
+        ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
+        ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
+        ``SemanticsWarning`` at load names the layers where the choice matters.
 
     Returns
     -------
@@ -105,6 +120,8 @@ def load_model(
     >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
     (2, 10)
     """
+    check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
+    check_choice(semantics)
     with _gc_paused():
         spec = read_model(
             source,
@@ -114,7 +131,14 @@ def load_model(
             max_bytes=max_bytes,
             headers=headers,
         )
-        return Model(spec, num_threads=num_threads, isa=isa, strict=strict)
+        return Model(
+            spec,
+            num_threads=num_threads,
+            isa=isa,
+            strict=strict,
+            outputs=outputs,
+            semantics=semantics,
+        )
 
 
 @contextlib.contextmanager
@@ -131,7 +155,7 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-class Model:
+class Model(Inspectable):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -152,18 +176,39 @@ class Model:
         num_threads: int | None = None,
         isa: str | None = None,
         strict: bool = True,
+        outputs: str | Sequence[str] | None = None,
+        inputs: Sequence[str] | None = None,
+        semantics: str = "auto",
+        _quiet: bool = False,
     ) -> None:
         self._spec = spec
-        self._options = {"num_threads": num_threads, "isa": isa, "strict": strict}
-        lowered = lower_model(spec, strict=strict)
+        num_threads = check_num_threads(num_threads)
+        # Models made again from these options (unpickled, submodels) do not
+        # repeat the load's semantics warning: "_quiet".
+        self._options: dict[str, Any] = {
+            "num_threads": num_threads,
+            "isa": isa,
+            "strict": strict,
+            "semantics": semantics,
+            "_quiet": True,
+        }
+        if outputs is not None or inputs is not None:  # a submodel (inspect.py)
+            self._options.update(outputs=outputs, inputs=inputs)
+        lowered, self._semantics = lower_with_semantics(
+            spec, semantics, strict, quiet=_quiet, outputs=outputs, inputs=inputs
+        )
+        check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
+        self._records, self._alias_of = lowered.records, lowered.alias_of
         self._core = _core.CompiledModel(
             lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
         )
         self._states = lowered.states
+        self._memory_budget = _batching.budget_from_env()
+        self._rows_cache: dict[tuple[Any, ...], int] = {}
         self._state_values: list[np.ndarray] = []
         self._state_lock = threading.Lock()
         self.reset_states()
@@ -172,7 +217,7 @@ class Model:
 
     def _check_labels(self) -> None:
         labels = self._spec.labels
-        if not labels:
+        if not labels or "outputs" in self._options:  # a feature extractor has no classes
             return
         sizes = [t.shape[-1] for t in self._outputs if t.shape]
         if len(labels) not in sizes and any(d is not None for d in sizes):
@@ -197,6 +242,7 @@ class Model:
             "spec": data,
             "options": dict(self._options),
             "states": states,
+            "memory_budget": self._memory_budget,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -206,8 +252,11 @@ class Model:
                 f"({_version()}) reads format {_PICKLE_FORMAT}"
             )
         options = dict(state["options"])
+        # The load already warned about the semantics; workers stay quiet.
         Model.__init__(self, ModelSpec(**state["spec"]), **options)
         saved = state.get("states") or []
+        if "memory_budget" in state:
+            self.memory_budget = state["memory_budget"]
         if len(saved) == len(self._state_values) and all(
             a.shape == b.shape for a, b in zip(saved, self._state_values)
         ):
@@ -216,6 +265,7 @@ class Model:
     def _init_fast_path(self) -> None:
         """Precompute what predict's fast path compares (single input, known row shape)."""
         self._fast_tail: tuple[int, ...] | None = None
+        self._fast_rows = 0  # predict's default rows per call on the fast path
         # Stateful models always take the slow path, which feeds their states.
         if (
             len(self._inputs) == 1
@@ -226,6 +276,7 @@ class Model:
             self._fast_tail = tuple(spec.shape[1:])
             self._fast_rank = len(spec.shape)
             self._fast_dtype = np.dtype(spec.dtype)
+            self._fast_rows = self._rows_for_budget([(1, *self._fast_tail)], self._memory_budget)
         self._fast_bare = self._output_keys is None and len(self._outputs) == 1
         # Warm up at load with batch-1 calls on zeros through predict, so the
         # first real call finds code, branch predictors and weights hot (a
@@ -256,9 +307,10 @@ class Model:
         return int(self._core.num_threads)
 
     @num_threads.setter
-    def num_threads(self, n: int) -> None:
-        self._core.num_threads = int(n)
-        self._options["num_threads"] = int(n) if int(n) > 0 else None
+    def num_threads(self, n: int | None) -> None:
+        count = check_num_threads(n)
+        self._core.num_threads = count or 0
+        self._options["num_threads"] = count
 
     @property
     def isa(self) -> str:
@@ -291,6 +343,13 @@ class Model:
     def source(self) -> str:
         """Where the model was loaded from (a path or URL; ``<bytes>`` for memory)."""
         return self._spec.source
+
+    @property
+    def semantics(self) -> Semantics:
+        """Whose numbers this model gives (``.chosen``: "tfjs", "keras2" or
+        "keras3"), what was asked for, why, and the layers where TF.js 4.22 and
+        Keras differ on this file (see ``load_model(semantics=...)``)."""
+        return self._semantics
 
     @property
     def name(self) -> str:
@@ -348,6 +407,7 @@ class Model:
         out.append("_" * width)
         out.append("Inputs:  " + ", ".join(_describe(t) for t in self._inputs))
         out.append("Outputs: " + ", ".join(_describe(t) for t in self._outputs))
+        out.append(f"Semantics: {self._semantics}")
         if self.labels:
             shown = ", ".join(self.labels[:10]) + (" ..." if len(self.labels) > 10 else "")
             out.append(f"Labels:  {len(self.labels)} ({shown})")
@@ -394,7 +454,7 @@ class Model:
     ) -> list[np.ndarray]:
         fixed = int(self._states[0].shape[0])
         if batch_size is not None and int(batch_size) != fixed:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"this model has stateful RNN layers built for batches of {fixed} rows; "
                 f"batch_size must be {fixed} (or None), received {batch_size}"
             )
@@ -422,7 +482,9 @@ class Model:
         x: Inputs,
         batch_size: int | None = None,
         verbose: int | str = 0,
+        outputs: str | Sequence[str] | None = None,
         *,
+        memory_budget: int | str | None = None,
         check_finite: bool = False,
     ) -> Any:
         """Run the model on `x` in batches, like Keras/TF.js ``predict``.
@@ -433,12 +495,26 @@ class Model:
             One array (single-input models), a list in input order, or a dict
             by input name. float64 and integer arrays are cast as Keras would.
         batch_size:
-            Rows per core call (default 32). Results do not depend on it.
+            Rows per core call. Default (None): chosen from the model's
+            memory plan so that one call's activations and outputs stay
+            within `memory_budget` and, where that is faster, the caches
+            (see :meth:`auto_batch_size`); fewer with a progress bar so it
+            moves. Results never depend on it: every row's output is
+            bitwise the same in any batch.
         verbose:
             0 silent (default); 1 (or ``"auto"``) a Keras-style progress bar on
             stderr when it is a terminal; 2 one line when done. The environment
             variable ``TFJS_INFER_PROGRESS=always`` draws the bar even when
             stderr is not a terminal, ``never`` silences it.
+        outputs:
+            Layer names whose outputs to return instead (``"outer/inner"``
+            inside nested models, ``"name:i"`` for one of several outputs):
+            a dict by the names asked (one name: its array). See
+            :meth:`submodel`.
+        memory_budget:
+            Bytes (an int, or text such as ``"256M"``, ``"1G"``) for the
+            default batch size; default :attr:`memory_budget`. Ignored when
+            `batch_size` is given.
         check_finite:
             When True, an input holding NaN or +-inf (after the cast to the
             model's dtype) raises InputValueError naming the input and the
@@ -455,12 +531,36 @@ class Model:
             An input does not fit the model; the message names it and gives
             the expected and received shapes.
         InputValueError
+            `batch_size`, `verbose` or `memory_budget` is not a valid value.
             ``check_finite=True`` and an input holds NaN or +-inf.
         """
-        bs = _DEFAULT_BATCH if batch_size is None else batch_size
-        if not isinstance(bs, (int, np.integer)) or isinstance(bs, bool) or bs < 1:
-            raise InputValueError(f"batch_size must be a positive integer, received {batch_size!r}")
-        bs = int(bs)
+        if outputs is not None:
+            return inspect.predict_outputs(
+                self,
+                x,
+                outputs,
+                batch_size=batch_size,
+                verbose=verbose,
+                memory_budget=memory_budget,
+            )
+        if memory_budget is not None:
+            budget = _batching.parse_memory_budget(memory_budget)
+        if batch_size is not None:
+            if (
+                not isinstance(batch_size, (int, np.integer))
+                or isinstance(batch_size, bool)
+                or batch_size < 1
+            ):
+                raise InputValueError(
+                    f"batch_size must be a positive integer or None, received {batch_size!r}"
+                )
+            bs = int(batch_size)
+        elif memory_budget is None:
+            bs = self._fast_rows  # 0 where the fast path does not apply
+        elif self._fast_tail is not None:
+            bs = self._rows_for_budget([(1, *self._fast_tail)], budget)
+        else:
+            bs = 0
         # Fast path: one array of the model's dtype and row shape in one batch
         # goes to the core as is (read in place, never copied).
         if type(x) is np.ndarray and self._fits_fast_path(x) and x.shape[0] <= bs and not verbose:
@@ -479,16 +579,22 @@ class Model:
                     name=info.name,
                 )
         if self._states:
-            bs = int(self._states[0].shape[0])
-        steps = max(1, math.ceil(n / bs))
-        progress = Progress(steps, verbose) if verbose else None
+            starts = range(0, n, int(self._states[0].shape[0]))
+        elif batch_size is None:
+            rows = self._default_rows(arrays, memory_budget, verbose)
+            bs, starts = _batching.split_calls(n, rows)
+        else:
+            starts = range(0, n, bs)
+        progress = Progress(max(1, len(starts)), verbose) if verbose else None
         if self._states:
             outs = self._predict_stateful(arrays, batch_size, progress)
         elif n <= bs:
             outs = self._core.run(arrays)
+        elif batch_size is None:
+            outs = self._predict_equal_calls(arrays, starts, bs, progress)
         else:
             parts: list[list[np.ndarray]] = []
-            for step, start in enumerate(range(0, n, bs)):
+            for step, start in enumerate(starts):
                 parts.append(self._core.run([a[start : start + bs] for a in arrays]))
                 if progress is not None:
                     progress.update(step + 1)
@@ -496,6 +602,91 @@ class Model:
         if progress is not None:
             progress.close()
         return self._structure(outs)
+
+    def _predict_equal_calls(
+        self, arrays: list[np.ndarray], starts: Sequence[int], rows: int, progress: Progress | None
+    ) -> list[np.ndarray]:
+        """Calls of `rows` rows each at `starts` (the last may overlap the one
+        before: same values), the core writing straight into the outputs."""
+        n = arrays[0].shape[0]
+        types = self._core.output_types([[rows, *a.shape[1:]] for a in arrays])
+        outs = [np.empty((n, *shape[1:]), np.dtype(dtype)) for shape, dtype in types]
+        for step, start in enumerate(starts):
+            stop = start + rows
+            self._core.run_into([a[start:stop] for a in arrays], [o[start:stop] for o in outs])
+            if progress is not None:
+                progress.update(step + 1)
+        return outs
+
+    # -- automatic batch size ------------------------------------------------------
+    @property
+    def memory_budget(self) -> int:
+        """Bytes that one core call of ``predict(x)`` may use for activations,
+        scratch and outputs when no `batch_size` is given.
+
+        Default: ``TFJS_INFER_MEMORY_BUDGET`` when the model was loaded (bytes,
+        or text such as ``"256M"``), else 256 MiB. Settable, also with text.
+        """
+        return self._memory_budget
+
+    @memory_budget.setter
+    def memory_budget(self, value: int | str) -> None:
+        self._memory_budget = _batching.parse_memory_budget(value)
+        if self._fast_tail is not None:
+            self._fast_rows = self._rows_for_budget([(1, *self._fast_tail)], self._memory_budget)
+
+    def auto_batch_size(self, x: Inputs, memory_budget: int | str | None = None) -> int:
+        """Rows per core call that ``predict(x)`` uses without `batch_size`
+        (before capping by the rows of `x` or for a progress bar).
+
+        Only the shapes of `x` beyond the batch axis matter (one row is
+        enough). A call's memory is the core's planned workspace (activations
+        and scratch) plus the call's outputs; the rows per call are the most
+        that fit `memory_budget` (default :attr:`memory_budget`; at least 1),
+        and no more than fit 4 MiB (the cores' caches) unless that is under
+        32 rows: larger calls measure no faster. Stateful models: their
+        fixed batch size.
+
+        >>> import tfjs_infer as ti
+        >>> model = ti.load_model(ti.examples.digits_path())
+        >>> model.auto_batch_size(ti.examples.digits_samples()[0][:1], "1M") > 1000
+        True
+        """
+        if self._states:
+            return int(self._states[0].shape[0])
+        return self._default_rows(self._prepare_inputs(x), memory_budget, 0)
+
+    def _default_rows(
+        self, arrays: list[np.ndarray], memory_budget: int | str | None, verbose: int | str
+    ) -> int:
+        budget = (
+            self._memory_budget
+            if memory_budget is None
+            else _batching.parse_memory_budget(memory_budget)
+        )
+        rows = self._rows_for_budget([a.shape for a in arrays], budget)
+        return _batching.progress_rows(rows, arrays[0].shape[0]) if verbose else rows
+
+    def _rows_for_budget(self, shapes: Sequence[tuple[int, ...]], budget: int) -> int:
+        """The most rows per call whose workspace and outputs fit `budget`, for
+        inputs shaped like `shapes` past the batch axis (cached)."""
+        tails = tuple(tuple(s[1:]) for s in shapes)
+        key = (tails, budget)
+        rows = self._rows_cache.get(key)
+        if rows is None:
+            # The inputs' own shapes first: a shape error names what was received.
+            outs = self._core.output_types([list(s) for s in shapes])
+            out_row_bytes = sum(4 * math.prod(s[1:]) for s, _ in outs)
+
+            def need(r: int) -> int:
+                shapes = [[r, *t] for t in tails]
+                return int(self._core.workspace_bytes(shapes)) + r * out_row_bytes
+
+            rows = _batching.rows_per_call(need, budget)
+            if len(self._rows_cache) >= 64:
+                self._rows_cache.clear()
+            self._rows_cache[key] = rows
+        return rows
 
     def predict_labels(
         self,

@@ -195,12 +195,85 @@ void check_softmax() {
     }
 }
 
+// One recurrent step of every gate kind through `gates`, rows at padded
+// leading dimensions; returns every operand after the call, concatenated.
+template <class Gates>
+std::vector<float> run_gates(Gates gates, ti::RnnGateKind kind, int64_t m, int64_t u,
+                             ti::ActKind ract, uint64_t seed) {
+  rng_state = seed;
+  const int64_t ld = 4 * u + 3;  // room for any kind's widest operand plus padding
+  std::vector<float> x = rand_vec(m * ld, 2.0f), pre = rand_vec(m * ld, 2.0f);
+  std::vector<float> h = rand_vec(m * ld), c = rand_vec(m * ld), aux = rand_vec(m * ld);
+  ti::RnnGateArgs a;
+  a.kind = kind;
+  a.m = m;
+  a.units = u;
+  a.act.kind = ti::ActKind::kTanh;
+  a.ract.kind = ract;
+  a.ract.alpha = 0.2f;
+  a.ract.beta = 0.5f;
+  a.x = x.data();
+  a.pre = pre.data();
+  a.h = h.data();
+  a.c = c.data();
+  a.aux = aux.data();
+  a.ldx = a.ldp = a.ldh = a.ldc = a.lda = ld;
+  gates(a);
+  std::vector<float> all;
+  for (const auto* v : {&pre, &h, &c, &aux}) all.insert(all.end(), v->begin(), v->end());
+  return all;
+}
+
+void check_rnn_gates() {
+  const ti::RnnGateKind kinds[] = {ti::RnnGateKind::kSimple, ti::RnnGateKind::kLstm,
+                                   ti::RnnGateKind::kGruResetAfter, ti::RnnGateKind::kGruZr,
+                                   ti::RnnGateKind::kGruH};
+  for (ti::RnnGateKind kind : kinds)
+    for (ti::ActKind ract : {ti::ActKind::kSigmoid, ti::ActKind::kHardSigmoid})
+      for (int64_t u : {int64_t{1}, int64_t{3}, int64_t{4}, int64_t{7}, int64_t{13}, int64_t{17}}) {
+        const uint64_t seed = 1234567ull + static_cast<uint64_t>(u) * 31;
+        const auto got = run_gates(isa::rnn_gates_f32, kind, 3, u, ract, seed);
+        const auto want = run_gates(gen::rnn_gates_f32, kind, 3, u, ract, seed);
+        for (size_t i = 0; i < got.size(); ++i) {
+          const double g = got[i], w = want[i];
+          if (!(g == w || std::fabs(g - w) <= 1e-5 * std::fabs(w) + 1e-6))
+            fail("rnn gates", static_cast<long>(kind), u, static_cast<long>(i), g, w);
+        }
+      }
+}
+
+// The packed recurrent GEMV gives the bits of the same ISA's GEMM on one row.
+void check_rnn_gemv() {
+  for (int64_t k : {int64_t{1}, int64_t{5}, int64_t{33}})
+    for (int64_t n : {int64_t{1}, int64_t{7}, int64_t{17}, int64_t{100}}) {
+      auto x = rand_vec(k), b = rand_vec(k * n), bias = rand_vec(n), res = rand_vec(n);
+      std::vector<float> packed(isa::rnn_gemv_packed_size(k, n)), y(n, NAN);
+      isa::rnn_gemv_pack(b.data(), k, n, packed.data());
+      ti::RnnGemvArgs g;
+      g.k = k;
+      g.n = n;
+      g.x = x.data();
+      g.packed = packed.data();
+      g.bias = bias.data();
+      g.residual = res.data();
+      g.y = y.data();
+      isa::rnn_gemv_f32(g);
+      const auto want =
+          run_gemm(isa::gemm_pack_b, isa::gemm_packed_b_size, isa::gemm_f32, isa::kGemmNr, x, b,
+                   bias.data(), res.data(), 1, k, n, ti::ActKind::kLinear, 1);
+      for (int64_t j = 0; j < n; ++j)
+        if (!same_bits(y[j], want[j])) fail("rnn gemv bits", k, n, j, y[j], want[j]);
+    }
+}
+
 }  // namespace
 
 int main() {
   check_gemm();
   check_activations();
   check_softmax();
+  check_rnn_gates();
+  check_rnn_gemv();
   std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "ok", failures);
   return failures ? 1 : 0;
 }

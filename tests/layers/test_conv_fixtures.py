@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import pytest
 
-import tfjs_infer
 from fixture_utils import (
+    ISAS,
     case_dirs,
     case_id,
     check_batch_invariance,
     check_case,
 )
 
-ISAS = tfjs_infer.available_isas()
 TFJS_CASES = case_dirs("tfjs_conv")
 
 

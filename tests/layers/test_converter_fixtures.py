@@ -5,7 +5,7 @@ Fixtures: tests/fixtures/converter/<case>/ (model.json, shards, io.json), made b
 tests/fixtures/converter/make_fixtures.py. For quantized cases the reference is
 TF.js's output on the quantized weights, not Keras's output on the originals.
 For a case TF.js cannot load (io.json "reference": "keras"), Keras's outputs are
-the reference.
+the reference. Every case runs under every instruction set this machine has.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import tfjs_infer
+from fixture_utils import ISAS, load_file
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "converter"
@@ -46,11 +47,11 @@ def test_fixture_files_match_manifest():
             assert hashlib.sha256(data).hexdigest() == digest, f"{case}/{name} changed"
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", CASES)
-def test_converter_fixture(case):
+def test_converter_fixture(case, isa):
     io = _load_io(case)
-    case_dir = FIXTURES / case
-    m = tfjs_infer.load_model(case_dir / "model.json")
+    m = load_file(FIXTURES / case / "model.json", isa)
     inputs = [_array(t) for t in io["inputs"]]
     got = m.predict(inputs[0] if len(inputs) == 1 else inputs, batch_size=io["batch_size"])
     refs = [_array(t) for t in io["outputs"]]
@@ -61,14 +62,14 @@ def test_converter_fixture(case):
     for g, ref, meta in zip(got, refs, io["outputs"]):
         g = np.asarray(g)
         assert g.shape == ref.shape, (meta["name"], g.shape, ref.shape)
-        np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-5, err_msg=meta["name"])
+        np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-5, err_msg=f"{meta['name']} ({isa})")
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_converter_fixture_batch_size_independent(case):
     """Each row gives the same output whatever batch it arrives in."""
     io = _load_io(case)
-    m = tfjs_infer.load_model(FIXTURES / case / "model.json")
+    m = load_file(FIXTURES / case / "model.json")
     inputs = [_array(t) for t in io["inputs"]]
 
     def run(bs):

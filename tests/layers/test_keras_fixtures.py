@@ -3,7 +3,8 @@ tf_keras must predict what Keras itself predicted on them.
 
 Fixtures: tests/fixtures/keras3/<case>/ (tests/fixtures/keras3/make_fixtures.py)
 and tests/fixtures/keras2/<case>/ (tests/fixtures/keras2/make_fixtures.py);
-each io.json names its model file and holds Keras's own outputs.
+each io.json names its model file and holds Keras's own outputs. Every case
+runs under every instruction set this machine has.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 
 import pytest
 
-from fixture_utils import FIXTURES, case_dirs, case_id, check_batch_invariance, check_case
+from fixture_utils import FIXTURES, ISAS, case_dirs, case_id, check_batch_invariance, check_case
 
 CASES = case_dirs("keras3", "keras2")
 
@@ -33,9 +34,10 @@ def test_fixture_files_match_manifest(family):
             assert hashlib.sha256(data).hexdigest() == digest, f"{family}/{case}/{name} changed"
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", CASES, ids=case_id)
-def test_keras_fixture(case):
-    check_case(case)
+def test_keras_fixture(case, isa):
+    check_case(case, isa=isa)
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)

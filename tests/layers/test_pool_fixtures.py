@@ -8,11 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tfjs_infer
-from fixture_utils import case_dirs, case_id, check_batch_invariance, check_case, load
+from fixture_utils import ISAS, case_dirs, case_id, check_batch_invariance, check_case, load
 
 TFJS_CASES = case_dirs("tfjs_pool")
-ISAS = tfjs_infer.available_isas()
 
 
 def test_tfjs_fixtures_present() -> None:

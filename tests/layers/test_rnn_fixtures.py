@@ -1,6 +1,7 @@
 """Sequence models (issue 5) against real TF.js: every case under
 tests/fixtures/tfjs_rnn/ (made by its make_fixtures.mjs), plus bitwise
-invariance to batch size, thread count and call history."""
+invariance to batch size, thread count and call history. Every case runs under
+every instruction set this machine has."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 import tfjs_infer
 from fixture_utils import (
+    ISAS,
     arrays,
     as_list,
     case_dirs,
@@ -31,19 +33,16 @@ def test_fixtures_present() -> None:
     assert len(PLAIN) >= 60 and len(STATEFUL) >= 4
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", PLAIN, ids=case_id)
-def test_matches_tfjs(case: Path) -> None:
-    check_case(case)
+def test_matches_tfjs(case: Path, isa: str) -> None:
+    check_case(case, isa=isa)
 
 
-@pytest.mark.parametrize("case", PLAIN, ids=case_id)
-def test_matches_tfjs_generic_isa(case: Path) -> None:
-    check_case(case, isa="generic")
-
-
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", STATEFUL, ids=case_id)
-def test_stateful_calls_match_tfjs(case: Path) -> None:
-    check_calls(case)
+def test_stateful_calls_match_tfjs(case: Path, isa: str) -> None:
+    check_calls(case, isa=isa)
 
 
 @pytest.mark.parametrize("case", PLAIN, ids=case_id)

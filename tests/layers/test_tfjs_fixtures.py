@@ -3,19 +3,19 @@
 Every folder under tests/fixtures/tfjs/ that holds an io.json is one case: a
 model.json (+ weight shards) saved by TF.js 4.22 and the inputs/outputs of
 TF.js's LayersModel.predict on it. See tests/fixtures/tfjs/README.md for how
-the fixtures were made and how to regenerate them.
+the fixtures were made and how to regenerate them. Each case runs under every
+instruction set this machine has (the file is read once, compiled per ISA).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-import tfjs_infer
+from fixture_utils import ISAS, load_file
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tfjs"
 CASES = (
@@ -55,23 +55,23 @@ def _as_list(got, n_outputs: int, case: str) -> list[np.ndarray]:
     return [np.asarray(g) for g in got]
 
 
-@functools.cache
-def _model(case: str):
-    return tfjs_infer.load_model(str(FIXTURES / case / "model.json"))
+def _model(case: str, isa: str | None = None):
+    return load_file(FIXTURES / case / "model.json", isa)
 
 
 def test_fixtures_present():
     assert len(CASES) > 0, f"no TF.js fixtures found under {FIXTURES}"
 
 
+@pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", CASES)
-def test_matches_tfjs(case):
+def test_matches_tfjs(case, isa):
     io = _io(case)
     refs = _arrays(io["outputs"])
-    got = _model(case).predict(_inputs(io), batch_size=io["batch_size"])
+    got = _model(case, isa).predict(_inputs(io), batch_size=io["batch_size"])
     got = _as_list(got, len(refs), case)
     for i, (g, r, rec) in enumerate(zip(got, refs, io["outputs"])):
-        what = f"case {case}, output {i} ({rec['name']})"
+        what = f"case {case} ({isa}), output {i} ({rec['name']})"
         assert g.shape == r.shape, f"{what}: shape {g.shape}, TF.js {r.shape}"
         assert g.dtype == r.dtype, f"{what}: dtype {g.dtype}, TF.js {r.dtype}"
         err = np.abs(g.astype(np.float64) - r.astype(np.float64))

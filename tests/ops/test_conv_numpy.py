@@ -1,7 +1,7 @@
 """The core convolution ops against direct numpy convolutions, across random
 shapes (hypothesis) and every ISA this machine has.
 
-The references below are written from the definitions (TFJS-FORMAT.md 5.2) in
+The references below are written from TensorFlow's convolution definitions in
 float64: a direct sum over kernel taps for the forward and depthwise ops, and
 the scatter form of the gradient of the forward convolution for the
 transposed ops. They share no code with tfjs_infer.

@@ -6,7 +6,9 @@ outputs for 1 and 2 threads."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -327,15 +329,17 @@ def test_resize_matches_numpy(ih, iw, oh, ow, c, method, half_pixel) -> None:
 
 
 def test_resize_legacy_bilinear_row() -> None:
-    # TFJS-FORMAT.md 5.3: a 4 -> 8 TF.js upsample of 0..3 gives [0, .5, 1, 1.5, 2, 2.5, 3, 3];
-    # Keras's half-pixel centres give [0, .25, .75, 1.25, 1.75, 2.25, 2.75, 3].
-    x = np.arange(4, dtype=np.float32).reshape(1, 1, 4, 1)
+    # A 4 -> 8 bilinear UpSampling2D of 0..3 by real TF.js (asymmetric mapping) and
+    # real tf_keras (half-pixel centres): tests/fixtures/upsampling_row/make_*.
+    refs = Path(__file__).resolve().parents[1] / "fixtures" / "upsampling_row"
+    want = {k: json.loads((refs / f"{k}.json").read_text()) for k in ("tfjs", "keras")}
+    x = np.asarray(want["tfjs"]["input"], dtype=np.float32).reshape(1, 1, 4, 1)
     (tfjs,) = run_op("resize", [x], {"method": "bilinear", "coords": "asymmetric", "scale": [1, 2]})
     (keras,) = run_op(
         "resize", [x], {"method": "bilinear", "coords": "half_pixel", "scale": [1, 2]}
     )
-    np.testing.assert_allclose(tfjs.ravel(), [0, 0.5, 1, 1.5, 2, 2.5, 3, 3])
-    np.testing.assert_allclose(keras.ravel(), [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3])
+    np.testing.assert_allclose(tfjs.ravel(), want["tfjs"]["output"])
+    np.testing.assert_allclose(keras.ravel(), want["keras"]["output"])
 
 
 @settings(max_examples=60, deadline=None)

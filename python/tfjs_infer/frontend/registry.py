@@ -166,6 +166,82 @@ class WeightStore:
         return [n for n in self.weights if n not in self.used]
 
 
+class TfjsRefusal(Exception):
+    """A lowering under TF.js semantics met a layer TF.js 4.22 throws on."""
+
+
+# The layer classes TF.js 4.22 registers (TFJS-FORMAT.md 5.1): any other
+# class makes tf.loadLayersModel throw "Unknown layer".
+TFJS_LAYER_CLASSES = frozenset(
+    [
+        "Sequential",
+        "Model",
+        "Functional",
+        "InputLayer",
+        "Dense",
+        "Activation",
+        "Dropout",
+        "SpatialDropout1D",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "RepeatVector",
+        "Masking",
+        "Embedding",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "ThresholdedReLU",
+        "Softmax",
+        "Conv1D",
+        "Conv2D",
+        "Conv3D",
+        "Conv2DTranspose",
+        "Conv3DTranspose",
+        "SeparableConv2D",
+        "DepthwiseConv2D",
+        "ZeroPadding2D",
+        "Cropping2D",
+        "UpSampling2D",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "MaxPooling3D",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "AveragePooling3D",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Add",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+        "RNN",
+        "SimpleRNN",
+        "GRU",
+        "LSTM",
+        "ConvLSTM2D",
+        "TimeDistributed",
+        "Bidirectional",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "Rescaling",
+        "Resizing",
+        "CenterCrop",
+        "CategoryEncoding",
+        "RandomWidth",
+    ]
+)
+
+
 # Variables Keras counts as non-trainable whatever the layer's `trainable` flag.
 _NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
 
@@ -194,6 +270,11 @@ class LayerCall:
     used_weights: set[int] | None = None  # ids of the arrays taken
     parent: LayerCall | None = None  # set on sub-layer views (see sub())
     non_trainable: int = 0  # of which non-trainable (BatchNorm statistics, frozen layers)
+    # Called inside a Sequential: Keras 3 passes masks implicitly there.
+    implicit_mask: bool = False
+    # The file's arrays this call took, by their name in the file (the root
+    # call's list, for Model.get_weights).
+    taken: dict[str, np.ndarray] = field(default_factory=dict)
 
     # -- errors ---------------------------------------------------------------
     def error(self, message: str) -> InvalidModelError:
@@ -206,6 +287,12 @@ class LayerCall:
             class_name=self.class_name,
         )
 
+    def tfjs_refuses(self, reason: str) -> None:
+        """Under TF.js semantics, stop: TF.js 4.22 cannot load or run this layer
+        (``reason`` says why), so the model follows Keras (frontend/semantics.py)."""
+        if self.semantics == "tfjs":
+            raise TfjsRefusal(f"layer '{self.name}' ({self.class_name}): {reason}")
+
     # -- config ---------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
         value = self.config.get(key, default)
@@ -217,8 +304,8 @@ class LayerCall:
             value = value[0]
         if isinstance(value, float) and value.is_integer():
             value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(f"config '{key}' must be an integer, found {value!r}")
+        if not _is_int32(value):
+            raise self.error(f"config '{key}' must be a 32-bit integer, found {value!r}")
         if minimum is not None and value < minimum:
             raise self.error(f"config '{key}' must be at least {minimum}, found {value}")
         return value
@@ -242,13 +329,9 @@ class LayerCall:
     def config_ints(self, key: str, length: int, default: Any = None) -> tuple[int, ...]:
         """An int or a list of ints, expanded to `length` values."""
         value = self.config.get(key, default)
-        if isinstance(value, int) and not isinstance(value, bool):
+        if _is_int32(value):
             return (value,) * length
-        if (
-            isinstance(value, (list, tuple))
-            and len(value) == length
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
+        if isinstance(value, (list, tuple)) and len(value) == length and all(map(_is_int32, value)):
             return tuple(value)
         raise self.error(f"config '{key}' must be an integer or {length} integers, found {value!r}")
 
@@ -327,6 +410,7 @@ class LayerCall:
             inputs=self.inputs,
             kwargs=self.kwargs,
             semantics=self.semantics,
+            implicit_mask=self.implicit_mask,
             call_index=self.call_index,
             scope=(*self.scope, self.name) if scope_name else self.scope,
             store=self.store,
@@ -381,15 +465,36 @@ class LayerCall:
             if self.ordered_names is not None:
                 for i, wname in enumerate(self.ordered_names):
                     if _short_name(wname) == name:
-                        return self._mark(self.ordered_weights[i])
+                        return self._took(wname, self._mark(self.ordered_weights[i]))
             _, arrays = self._ordered()
             if index is not None and index < len(arrays):
-                return self._mark(arrays[index])
+                return self._took(self._keras_path(arrays[index]), self._mark(arrays[index]))
             return None
         if self.store is None:
             return None
         found = self.store.find(self._candidates(name))
-        return None if found is None else self.store.take(found)
+        return None if found is None else self._took(found, self.store.take(found))
+
+    def _root(self) -> LayerCall:
+        root = self
+        while root.parent is not None:
+            root = root.parent
+        return root
+
+    def _keras_path(self, arr: np.ndarray) -> str:
+        """A .keras weight's name as the file stores it: the sub-object path
+        inside the layer (if any), then ``vars/<index>``."""
+        root = self._root()
+        for i, a in enumerate(root.ordered_weights or []):
+            if a is arr:
+                return f"vars/{i}"
+        inner = self.weight_key[len(root.weight_key) :]
+        i = next(i for i, a in enumerate(self.ordered_weights or []) if a is arr)
+        return "/".join((*inner, "vars", str(i)))
+
+    def _took(self, file_name: str, arr: np.ndarray) -> np.ndarray:
+        self._root().taken.setdefault(file_name, arr)
+        return arr
 
 
 @dataclass
@@ -408,17 +513,69 @@ class StateSlot:
     output: Tensor | None = None
 
 
+class DryGraph:
+    """Stands in for the core graph when only the ops' descriptions are wanted
+    (frontend/semantics.py compares two lowerings): hands out tensor ids,
+    checks and packs nothing."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def _ids(self, n: int) -> list[int]:
+        self._next += n
+        return list(range(self._next - n, self._next))
+
+    def add_input(self, name: str, shape: list[Any], dtype: str) -> int:
+        return self._ids(1)[0]
+
+    def add_op(self, op_type: str, name: str, inputs: list[int], *args: Any) -> list[int]:
+        return self._ids(int(args[-1]))
+
+    def set_outputs(self, ids: list[int]) -> None:
+        pass
+
+
+@dataclass
+class LayerRecord:
+    """One layer (or nested model, or input) as the inspection API sees it."""
+
+    path: str  # "outer/inner" inside nested models
+    name: str
+    class_name: str
+    inputs: list[Tensor]  # of its first call
+    params: int = 0
+    non_trainable: int = 0
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # by name in the file
+    # (call index in the config, order lowered, outputs) of each call: the
+    # lowering meets a shared layer's calls as their inputs become ready.
+    calls: list[tuple[int, int, list[Tensor]]] = field(default_factory=list)
+
+    @property
+    def outputs(self) -> list[Tensor]:
+        """The outputs of all its calls, in call order."""
+        return [t for _, _, outs in sorted(self.calls, key=lambda c: c[:2]) for t in outs]
+
+
 class GraphBuilder:
     """Builds the core graph; remembers per-layer facts for Model.summary()."""
 
-    def __init__(self) -> None:
-        self.graph = _core.Graph()
+    def __init__(self, dry: bool = False) -> None:
+        self.graph = DryGraph() if dry else _core.Graph()
         self.layers: list[dict[str, Any]] = []  # name, class, output shapes, params
         self._seen_layers: dict[str, dict[str, Any]] = {}
         # The fixed batch size a model input declares (batch_input_shape[0]),
         # which stateful layers need.
         self.declared_batch: int | None = None
         self.states: list[StateSlot] = []
+        # Per layer call (scope/name): what its ops are, to compare the
+        # lowerings of two semantics (frontend/semantics.py).
+        self.current_layer = ""
+        self.signatures: dict[str, list[tuple[Any, ...]]] = {}
+        # For the inspection API (Model.layers, submodels): every layer and
+        # nested model by path, in the order they were lowered, and each op's
+        # (input ids, output ids).
+        self.records: dict[str, LayerRecord] = {}
+        self.edges: list[tuple[list[int], list[int]]] = []
 
     def state_input(self, name: str, shape: Shape, batch: int) -> StateSlot:
         """A hidden graph input holding a state carried across predict calls."""
@@ -450,7 +607,11 @@ class GraphBuilder:
         ids = self.graph.add_op(
             op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes)
         )
+        self.edges.append(([t.id for t in inputs], list(ids)))
         outs = [Tensor(i, tuple(s), dtype) for i, s in zip(ids, out_shapes)]
+        self.signatures.setdefault(self.current_layer, []).append(
+            (op_type, sorted((attrs or {}).items(), key=str), w, out_shapes)
+        )
         return outs if shapes is not None else outs[0]
 
     def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:
@@ -467,8 +628,41 @@ class GraphBuilder:
             self._seen_layers[call.name] = entry
             self.layers.append(entry)
         entry["output_shapes"].extend(t.shape for t in outputs)
-        entry["params"] += call.params
-        entry["non_trainable"] += call.non_trainable
+        # One call holds all of a layer's weights (a nested model called
+        # twice lowers its layers twice, each call counting them).
+        entry["params"] = max(entry["params"], call.params)
+        entry["non_trainable"] = max(entry["non_trainable"], call.non_trainable)
+        record = self.record(
+            call.scope, call.name, call.class_name, call.inputs, outputs, call.call_index
+        )
+        record.params = max(record.params, call.params)
+        record.non_trainable = max(record.non_trainable, call.non_trainable)
+        record.weights.update(call.taken)
+
+    def record(
+        self,
+        scope: Sequence[str],
+        name: str,
+        class_name: str,
+        inputs: Sequence[Tensor],
+        outputs: Sequence[Tensor],
+        call_index: int = 0,
+    ) -> LayerRecord:
+        """Note one call of a layer, nested model or input for the inspection API."""
+        path = "/".join((*scope, name))
+        record = self.records.get(path)
+        if record is None:
+            record = LayerRecord(path, name, class_name, list(inputs))
+            self.records[path] = record
+        elif call_index < min(c[0] for c in record.calls):
+            record.inputs = list(inputs)
+        record.calls.append((call_index, len(record.calls), list(outputs)))
+        return record
+
+
+def _is_int32(value: Any) -> bool:
+    """An int (not a bool) that the core's 32-bit attributes can hold."""
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
 
 
 def _short_name(weight_name: str) -> str:

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, UnsupportedLayerError
+from ..errors import InvalidModelError, TfjsInferError, UnsupportedLayerError
 from .registry import (
     OPS_PREFIX,
+    TFJS_LAYER_CLASSES,
     GraphBuilder,
     LayerCall,
     Tensor,
@@ -43,6 +44,11 @@ class BuildContext:
     state: dict[str, Any] = field(default_factory=dict)
     # Keras files: the ids of the weight arrays lowerings took.
     used_weights: set[int] = field(default_factory=set)
+    # Paths of nested models that TF.js flattens: the first layer of a
+    # Sequential (with no InputLayer before it) that is a model itself gives
+    # that Sequential its inputs and layers, so TF.js names its layers
+    # without the model's prefix (see select.aliases).
+    flattened: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -65,8 +71,35 @@ def normalize_keys(obj: Any) -> Any:
     return obj
 
 
+# What a lowering raises on a config value of an unexpected JSON type (a list
+# for a name, a huge number cast to a C++ int, ...): turned into an
+# InvalidModelError naming the layer (the original stays chained).
+MALFORMED_CONFIG_ERRORS = (
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    ValueError,
+    OverflowError,
+    RecursionError,
+    RuntimeError,
+)
+
+
 def build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
     """Lower the whole model; graph inputs come from its InputLayers."""
+    try:
+        return _build_top_level(topology, ctx)
+    except TfjsInferError:
+        raise
+    except MALFORMED_CONFIG_ERRORS as exc:
+        raise InvalidModelError(
+            f"{ctx.source}: the model config has a value of an unexpected type or shape "
+            f"({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _build_top_level(topology: dict[str, Any], ctx: BuildContext) -> BuiltModel:
     cls = canonical_class(str(topology.get("class_name")))
     config = normalize_keys(topology.get("config"))
     if cls == "Sequential":
@@ -170,11 +203,22 @@ def _build_sequential(
         x = _make_input(ctx, input_name, shape, dtype)
         graph_inputs, names = [x], [input_name]
     else:
+        x = inputs[0]
         if canonical_class(first.get("class_name", "")) == "InputLayer":
             body = layers[1:]
-        x = inputs[0]
+            ctx.builder.record(scope, _entry_name(first), "InputLayer", [x], [x])
+        elif _entry_input_shape(first)[0] is not None:  # Keras and TF.js make "<first>_input"
+            ctx.builder.record(scope, f"{_entry_name(first)}_input", "InputLayer", [x], [x])
         graph_inputs, names = inputs, []
+    # TF.js gives a Sequential whose first layer (no InputLayer before it) is
+    # a model that model's inputs and layers (see BuildContext.flattened).
+    flat_root = inputs is None or "/".join(scope) in ctx.flattened
+    if flat_root and canonical_class(first.get("class_name", "")) in MODEL_CLASSES:
+        ctx.flattened.add("/".join((*scope, _entry_name(first))))
     out_name = names[0] if names else name
+    # A Keras 3 Sequential records no mask nodes (a Functional does): its
+    # layers get the previous layer's mask implicitly, as in Keras 2.
+    outer, ctx.state["implicit_masks"] = ctx.state.get("implicit_masks", False), True
     for entry in body:
         out_name = _entry_name(entry)
         outs = _call_layer(entry, [x], {}, ctx, scope, call_index=0)
@@ -184,6 +228,7 @@ def _build_sequential(
                 f"{len(outs)} outputs; a Sequential layer must give one"
             )
         x = outs[0]
+    ctx.state["implicit_masks"] = outer
     return BuiltModel(graph_inputs, names, [x], [out_name], None)
 
 
@@ -378,6 +423,7 @@ def _build_functional(
                     f"called with {len(inputs)}"
                 )
             t = inputs[i]
+            ctx.builder.record(scope, ref[0], "InputLayer", [t], [t])
         tensors[(ref[0], 0, 0)] = t
         graph_inputs.append(t)
         input_names.append(ref[0])
@@ -514,7 +560,9 @@ def _make_input(ctx: BuildContext, name: str, shape: list[Any], dtype: str) -> T
     core_dtype = (
         "int32" if dtype in ("int32", "int64", "int16", "int8", "uint8", "bool") else "float32"
     )
-    return ctx.builder.input(name, tuple(dims), core_dtype)
+    t = ctx.builder.input(name, tuple(dims), core_dtype)
+    ctx.builder.record((), name, "InputLayer", [], [t])
+    return t
 
 
 def _call_layer(
@@ -529,10 +577,11 @@ def _call_layer(
     cls = canonical_class(class_name)
     config = entry.get("config")
     name = _entry_name(entry)
-    if cls == "Sequential":
-        return _build_sequential(config, ctx, inputs, (*scope, name)).outputs
-    if cls == "Model":
-        return _build_functional(config, ctx, inputs, (*scope, name)).outputs
+    if cls in MODEL_CLASSES:
+        build = _build_sequential if cls == "Sequential" else _build_functional
+        outs = build(config, ctx, inputs, (*scope, name)).outputs
+        ctx.builder.record(scope, name, class_name, inputs, outs, call_index)
+        return outs
     if not isinstance(config, dict):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' has no config object")
     _refuse_custom(entry, name, ctx.source)
@@ -570,9 +619,18 @@ def _call_layer(
         weight_tree=ctx.ordered,
         weight_key=key,
         used_weights=ctx.used_weights,
+        implicit_mask=bool(ctx.state.get("implicit_masks", False)),
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
-    outs = fn(call, ctx.builder)
+    ctx.builder.current_layer = "/".join(key)
+    if cls not in TFJS_LAYER_CLASSES:
+        call.tfjs_refuses(f"TF.js 4.22 has no layer class '{class_name}' (Unknown layer)")
+    try:
+        outs = fn(call, ctx.builder)
+    except TfjsInferError:
+        raise
+    except MALFORMED_CONFIG_ERRORS as exc:  # a config value of a type the lowering did not expect
+        raise call.error(f"its config cannot be lowered ({type(exc).__name__}: {exc})") from exc
     ctx.builder.record_layer(call, outs)
     return outs

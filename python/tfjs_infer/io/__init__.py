@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from ..errors import InvalidModelError
+from ..errors import InvalidArgumentError, ModelNotFoundError
 from .limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url
 from .memory import WeightsSource, keras_reader, read_bytes, read_stream
 from .sidecar import attach_sidecars, read_limited
@@ -61,7 +61,7 @@ def read_model(
         data = read_stream(source, max_bytes, name)  # type: ignore[arg-type]
         return read_bytes(data, weights=weights, source=name, max_bytes=max_bytes)
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
+        raise InvalidArgumentError(
             "load_model() takes a path, an http(s) URL, bytes or a binary file object; "
             f"received {type(source).__name__}"
         )
@@ -73,7 +73,9 @@ def read_model(
             text, timeout=timeout, total_timeout=total_timeout, max_bytes=max_bytes, headers=headers
         )
     if weights is not None:
-        raise TypeError("weights= is only used when the model.json content is given as bytes")
+        raise InvalidArgumentError(
+            "weights= is only used when the model.json content is given as bytes"
+        )
     return _read_path(Path(text), max_bytes)
 
 
@@ -81,9 +83,11 @@ def _read_path(path: Path, max_bytes: int) -> ModelSpec:
     if path.is_dir():
         if (path / "model.json").is_file():
             return read_tfjs(path / "model.json")
-        raise InvalidModelError(f"{path}: folder has no model.json")
+        raise ModelNotFoundError(
+            f"{path}: the folder has no model.json", filename=str(path / "model.json")
+        )
     if not path.exists():
-        raise InvalidModelError(f"{path}: no such file")
+        raise ModelNotFoundError(f"{path}: no such file or folder", filename=str(path))
     suffix = path.suffix.lower()
     if suffix in (".keras", ".h5", ".hdf5"):
         spec = _read_keras_path(path)

@@ -20,16 +20,19 @@ arrays are read as plain numeric datasets, and every size is checked first.
 from __future__ import annotations
 
 import io
-import json
 import re
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, MissingDependencyError, WeightsError
+from ..errors import InvalidModelError, MissingDependencyError, ModelNotFoundError, WeightsError
+from .hdf5_guard import check_global_heaps, check_global_heaps_file
 from .spec import ModelSpec
+from .validate import check_topology, loads_json
 
 MAX_CONFIG_BYTES = 64 << 20
 MAX_METADATA_BYTES = 1 << 20
@@ -50,7 +53,7 @@ def read_keras(path: str | Path) -> ModelSpec:
     """Read a ``.keras`` archive or a legacy ``.h5`` Keras model file."""
     path = Path(path)
     if not path.is_file():
-        raise InvalidModelError(f"{path}: no such file")
+        raise ModelNotFoundError(f"{path}: no such file", filename=str(path))
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(b"PK"):
@@ -93,7 +96,7 @@ def _h5py() -> Any:
 def _read_archive(path: Path) -> ModelSpec:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
         raise InvalidModelError(f"{path}: not a readable .keras zip archive ({exc})") from None
     with zf:
         names = set()
@@ -121,6 +124,7 @@ def _read_archive(path: Path) -> ModelSpec:
             raise WeightsError(f"{path}: the archive has no model.weights.h5")
     if not isinstance(config, dict) or "class_name" not in config:
         raise InvalidModelError(f"{path}: config.json has no model 'class_name'")
+    check_topology(config, f"{path}:config.json")
     version = str(metadata.get("keras_version", "3"))
     semantics = "keras2" if version.startswith(("1.", "2.")) else "keras3"
     topology = {"class_name": config["class_name"], "config": config.get("config")}
@@ -157,25 +161,26 @@ def _member_bytes(zf: zipfile.ZipFile, path: Path, name: str, limit: int) -> byt
     try:
         with zf.open(info) as f:
             data = f.read(limit + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, zlib.error) as exc:
         raise InvalidModelError(f"{path}: member {name} cannot be read ({exc})") from None
+    except (NotImplementedError, RuntimeError) as exc:  # a compression method, encryption
+        raise InvalidModelError(
+            f"{path}: member {name} cannot be read: {exc} (expected a member stored or "
+            "deflated, without encryption, as Keras writes them)"
+        ) from None
     if len(data) > limit:
         raise InvalidModelError(f"{path}: member {name} exceeds {limit} bytes")
     return data
 
 
 def _json_member(zf: zipfile.ZipFile, path: Path, name: str, limit: int) -> Any:
-    data = _member_bytes(zf, path, name, limit)
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidModelError(f"{path}: {name} is not valid JSON ({exc})") from None
+    return loads_json(_member_bytes(zf, path, name, limit), str(path), name)
 
 
 def _open_h5(h5py: Any, target: Any, path: Path, what: str) -> Any:
     try:
         return h5py.File(target, "r")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:
         raise WeightsError(f"{path}: {what} is not a readable HDF5 file ({exc})") from None
 
 
@@ -183,11 +188,12 @@ def _archive_weights_h5(data: bytes, path: Path) -> dict[str, tuple[str | None, 
     """Every ``<p>/vars`` group of model.weights.h5: p -> (name attr, arrays in index order)."""
     h5py = _h5py()
     out: dict[str, tuple[str | None, list[np.ndarray]]] = {}
+    check_global_heaps(data, f"{path}:model.weights.h5")
     f = _open_h5(h5py, io.BytesIO(data), path, "model.weights.h5")
     with f:
         try:
             _collect_vars(h5py, f, "", out, path, depth=0)
-        except (OSError, KeyError, RuntimeError) as exc:
+        except (OSError, KeyError, RuntimeError, OverflowError) as exc:
             raise WeightsError(f"{path}: model.weights.h5 is damaged ({exc})") from None
     return out
 
@@ -428,11 +434,12 @@ def _flat_vars(
 
 def _read_legacy_h5(path: Path) -> ModelSpec:
     h5py = _h5py()
+    check_global_heaps_file(path)
     f = _open_h5(h5py, str(path), path, "the file")
     with f:
         try:
             return _parse_legacy_h5(h5py, f, path)
-        except (OSError, KeyError, RuntimeError) as exc:
+        except (OSError, KeyError, RuntimeError, OverflowError) as exc:
             raise WeightsError(f"{path}: the HDF5 file is damaged or truncated ({exc})") from None
 
 
@@ -448,12 +455,10 @@ def _parse_legacy_h5(h5py: Any, f: Any, path: Path) -> ModelSpec:
     text = _attr_str(raw) or ""
     if len(text) > MAX_CONFIG_BYTES:
         raise InvalidModelError(f"{path}: model_config is too large")
-    try:
-        config = json.loads(text)
-    except ValueError as exc:
-        raise InvalidModelError(f"{path}: model_config is not valid JSON ({exc})") from None
+    config = loads_json(text, str(path), "model_config")
     if not isinstance(config, dict) or "class_name" not in config:
         raise InvalidModelError(f"{path}: model_config has no model 'class_name'")
+    check_topology(config, f"{path}:model_config")
     weights_root = f.get("model_weights")
     version = _attr_str(f.attrs.get("keras_version"))
     if version is None and weights_root is not None:
@@ -494,6 +499,14 @@ def _chunked_attr(attrs: Any, name: str) -> list[str]:
     return [_attr_str(v) or "" for v in values]
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _map_h5_container(
     h5py: Any,
     cls: str,
@@ -505,6 +518,8 @@ def _map_h5_container(
 ) -> None:
     for entry in _container_layers(cls, config):
         name = _entry_name(entry)
+        if not _utf8(name):
+            raise InvalidModelError(f"{path}: layer name {name!r} is not valid UTF-8")
         if name not in root:
             continue  # layers without weights may have no group
         group = root[name]
@@ -513,6 +528,11 @@ def _map_h5_container(
         wnames = _chunked_attr(group.attrs, "weight_names")
         arrays = []
         for w in wnames:
+            if not _utf8(w):  # h5py hands undecodable bytes back as lone surrogates
+                raise WeightsError(
+                    f"{path}: layer '{name}': weight name {w!r} is not valid UTF-8 "
+                    "(expected names such as 'dense/kernel:0')"
+                )
             if w not in group:
                 raise WeightsError(f"{path}: weight '{w}' of layer '{name}' is listed but missing")
             arrays.append(_dataset(h5py, group[w], f"model_weights/{name}/{w}", path))

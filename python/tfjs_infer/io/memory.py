@@ -19,11 +19,13 @@ from __future__ import annotations
 import io
 import os
 import posixpath
+import struct
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Union
 
-from ..errors import InvalidModelError, WeightsError
+from ..errors import InvalidArgumentError, InvalidModelError, WeightsError
 from .limits import DEFAULT_MAX_BYTES
 from .sidecar import MAX_SIDECAR_BYTES, attach_sidecars, read_limited
 from .spec import ModelSpec
@@ -31,6 +33,7 @@ from .tfjs import _confined_path, parse_model_json, shard_relpath
 
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+_READ_CHUNK = 16 << 20
 
 # What `weights=` may be when model.json arrives as bytes: the shards'
 # concatenated byte stream, a mapping shard path -> bytes, a folder, or a file object.
@@ -39,14 +42,22 @@ WeightsSource = Union[bytes, bytearray, memoryview, Mapping[str, Any], str, os.P
 
 def read_stream(stream: BinaryIO, limit: int, source: str) -> bytes:
     """Read a whole file object, refusing more than `limit` bytes."""
-    data = stream.read(limit + 1)
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise InvalidModelError(f"{source}: read() returned {type(data).__name__}, expected bytes")
-    if len(data) > limit:
-        raise InvalidModelError(f"{source}: larger than the limit of {limit} bytes")
-    return bytes(data)
+    # In chunks: read(limit + 1) would allocate the whole limit (4 GiB) up front.
+    chunks, size = [], 0
+    while True:
+        data = stream.read(min(_READ_CHUNK, limit + 1 - size))
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise InvalidModelError(
+                f"{source}: read() returned {type(data).__name__}, expected bytes"
+            )
+        if not data:
+            return b"".join(chunks)
+        size += len(data)
+        if size > limit:
+            raise InvalidModelError(f"{source}: larger than the limit of {limit} bytes")
+        chunks.append(bytes(data))
 
 
 def sniff(data: bytes) -> str:
@@ -139,7 +150,7 @@ def _read_model_json_bytes(
         spec = parse_model_json(data, read_shard, source=source)
         spec.folder = folder
         return attach_sidecars(spec, lambda name: read_limited(folder / name))
-    raise TypeError(
+    raise InvalidArgumentError(
         "weights= must be bytes, a file object, a dict shard path -> bytes, or a folder path; "
         f"received {type(weights).__name__}"
     )
@@ -152,7 +163,8 @@ class _ZipBudget:
         self.zf = zf
         self.source = source
         self.left = max_bytes
-        self.names = {i.filename: i for i in zf.infolist() if not i.is_dir()}
+        # Not is_dir(): it fails on an empty member name.
+        self.names = {i.filename: i for i in zf.infolist() if not i.filename.endswith("/")}
 
     def read(self, name: str, limit: int | None = None) -> bytes:
         import zipfile  # already loaded by _read_zip
@@ -167,7 +179,15 @@ class _ZipBudget:
         try:
             with self.zf.open(info) as f:
                 data = f.read(cap + 1)  # never trust the header's size alone
-        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            ValueError,
+            RuntimeError,  # encrypted
+            NotImplementedError,  # compression method
+            zlib.error,
+        ) as exc:
             raise InvalidModelError(f"{self.source}: cannot read member '{name}' ({exc})") from None
         if len(data) > cap:
             raise InvalidModelError(
@@ -182,7 +202,7 @@ def _read_zip(data: bytes, source: str, max_bytes: int) -> ModelSpec:
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
         raise InvalidModelError(f"{source}: not a readable zip archive ({exc})") from None
     with zf:
         z = _ZipBudget(zf, source, max_bytes)

@@ -16,9 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError, UnsupportedLayerError, WeightsError
+from ..errors import InvalidModelError, ModelNotFoundError, UnsupportedLayerError, WeightsError
+from .provenance import model_json_provenance
 from .sidecar import attach_sidecars, labels_from_metadata, read_limited
 from .spec import ModelSpec
+from .validate import check_topology, loads_json
 
 MAX_JSON_BYTES = 256 << 20
 MAX_WEIGHT_BYTES = 8 << 30
@@ -30,13 +32,25 @@ _ELEMENT_BYTES = {"float32": 4, "int32": 4, "bool": 1, "float16": 2, "uint16": 2
 ShardReader = Callable[[str], bytes]
 
 
+class BoundedShards:
+    """A ShardReader that can also stop reading a shard after `limit` bytes
+    (``read_at_most``): _read_stream asks it for no more than the manifest
+    still declares, so an endless body (a URL) is never buffered whole."""
+
+    def __init__(self, read_at_most: Callable[[str, int], bytes]) -> None:
+        self.read_at_most = read_at_most
+
+    def __call__(self, rel: str) -> bytes:
+        return self.read_at_most(rel, MAX_WEIGHT_BYTES)
+
+
 def read_tfjs(path: Path) -> ModelSpec:
     """Read ``model.json`` (or a folder holding one) from the local disk."""
     path = Path(path)
     if path.is_dir():
         path = path / "model.json"
     if not path.is_file():
-        raise InvalidModelError(f"{path}: no such model.json file")
+        raise ModelNotFoundError(f"{path}: no such model.json file", filename=str(path))
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
         raise InvalidModelError(f"{path}: {size} bytes is too large for a model.json")
@@ -69,17 +83,20 @@ class LocalShards:
         return target
 
     def __call__(self, rel: str) -> bytes:
-        return self.locate(rel).read_bytes()
+        path = self.locate(rel)
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise WeightsError(
+                f"{self._model_json}: weight shard '{rel}' cannot be read ({exc})"
+            ) from None
 
 
 def parse_model_json(
     text: bytes | str, read_shard: ShardReader, source: str = "model.json"
 ) -> ModelSpec:
     """Parse model.json content; ``read_shard(relative_path)`` returns a shard's bytes."""
-    try:
-        doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidModelError(f"{source}: not valid JSON ({exc})") from None
+    doc = loads_json(text, source, "model.json")
     if not isinstance(doc, dict):
         raise InvalidModelError(f"{source}: expected a JSON object, found {type(doc).__name__}")
     if doc.get("format") == "graph-model":
@@ -98,13 +115,14 @@ def parse_model_json(
     model_config = topo.get("model_config", topo)
     if not isinstance(model_config, dict) or "class_name" not in model_config:
         raise InvalidModelError(f"{source}: the model topology has no 'class_name'")
+    check_topology(model_config, source)
     topology = {"class_name": model_config["class_name"], "config": model_config.get("config")}
 
     manifest = doc.get("weightsManifest")
     if manifest is None:
         raise WeightsError(f"{source}: 'weightsManifest' is missing: the model has no weights")
     weights = decode_manifest(manifest, read_shard, source)
-    semantics = "keras3" if _is_keras3_dialect(topology, weights) else "tfjs"
+    semantics, provenance = model_json_provenance(doc, _is_keras3_dialect(topology, weights))
     udm = doc.get("userDefinedMetadata")
     spec = ModelSpec(
         topology=topology,
@@ -116,6 +134,7 @@ def parse_model_json(
         generated_by=doc.get("generatedBy"),
         converted_by=doc.get("convertedBy"),
         user_defined_metadata=udm if isinstance(udm, dict) else None,
+        provenance=provenance,
     )
     if isinstance(udm, dict):
         # TF.js model.setUserDefinedMetadata({...}): labels at the top or under "metadata".
@@ -194,14 +213,22 @@ def _read_stream(
         view = memoryview(bytearray(expected))
         offset = 0
         for p, f, size in zip(paths, files, sizes):
-            with open(f, "rb") as stream:
-                if stream.readinto(view[offset : offset + size]) != size or stream.read(1):
-                    raise WeightsError(f"{source}: weight shard '{p}' changed while it was read")
+            try:
+                with open(f, "rb") as stream:
+                    complete = stream.readinto(view[offset : offset + size]) == size
+                    complete = complete and not stream.read(1)
+            except OSError as exc:
+                raise WeightsError(f"{source}: weight shard '{p}' cannot be read ({exc})") from None
+            if not complete:
+                raise WeightsError(f"{source}: weight shard '{p}' changed while it was read")
             offset += size
         return view
     chunks, total = [], 0
     for p in paths:
-        data = read_shard(p)
+        if isinstance(read_shard, BoundedShards):
+            data = read_shard.read_at_most(p, expected - total)
+        else:
+            data = read_shard(p)
         total += len(data)
         if total > expected + (64 << 20) or total > MAX_WEIGHT_BYTES:
             raise WeightsError(
@@ -307,7 +334,13 @@ def shard_relpath(rel: str, source: str) -> str:
 
 def _confined_path(folder: Path, rel: str, model_path: Path) -> Path:
     """Resolve a shard path inside the model folder; refuse escapes (also through links)."""
-    target = (folder / shard_relpath(rel, str(model_path))).resolve()
+    try:
+        target = (folder / shard_relpath(rel, str(model_path))).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        raise WeightsError(
+            f"{model_path}: weight shard path '{rel}' cannot be resolved ({exc}); expected a "
+            "file inside the model's folder"
+        ) from None
     if folder != target and folder not in target.parents:
         raise WeightsError(
             f"{model_path}: weight shard path '{rel}' resolves outside the model's folder"

@@ -1,0 +1,201 @@
+"""``tfjs-infer predict MODEL data.parquet --out preds.parquet``: table files
+streamed through the model in chunks sized by a memory budget.
+
+The input table has a column per model input, named as the input (a list
+per row), or, for a model with one 1-D input, numeric feature columns. The
+output table has the ``--keep`` columns, then a column per model output
+named after it, then ``top_labels``/``top_scores`` with ``--top-k``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._progress import Progress
+from ..errors import InputShapeError, InputValueError
+from ..model import Model
+from . import files
+from .predictor import BatchPredictor
+
+_SAFETY = 12  # bytes in flight per estimated byte of a row: the parquet reader holds
+# values, repetition and definition levels and allocator slack (~8x), plus arrays and outputs
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The predict subcommand's options for table files."""
+    p.add_argument(
+        "--keep",
+        action="append",
+        default=[],
+        metavar="COLUMN",
+        help="table input: carry COLUMN (an id) into the output table (repeatable)",
+    )
+    p.add_argument(
+        "--feature-columns",
+        default=None,
+        metavar="A,B,...",
+        help="table input: the numeric columns that form a 1-D input, in order",
+    )
+    # --memory-budget (shared with predict's automatic batch size) bounds the rows
+    # in flight here: a table's chunks are sized to fit it.
+
+
+def wants_tables(args: argparse.Namespace) -> bool:
+    """Whether this predict call reads or writes a table file (parquet, CSV, JSON Lines)."""
+    source = Path(args.inputs[0]) if len(args.inputs) == 1 else None
+    out = Path(args.out) if args.out else None
+    table_in = source is not None and files.kind_of(source) in ("parquet", "jsonl")
+    table_out = out is not None and files.kind_of(out) in ("parquet", "jsonl")
+    csv_both = (
+        source is not None
+        and out is not None
+        and files.kind_of(source) == "csv" == files.kind_of(out)
+    )
+    return table_in or table_out or csv_both or bool(args.keep)
+
+
+def run(args: argparse.Namespace, model: Model) -> int:
+    """Stream the table file through `model`; write the output table."""
+    if len(args.inputs) != 1 or files.kind_of(Path(args.inputs[0])) is None:
+        raise InputValueError(
+            "table mode (parquet, CSV, JSON Lines, --keep) takes one input table file, "
+            f"received {args.inputs}"
+        )
+    if not args.out or files.kind_of(Path(args.out)) is None:
+        raise InputValueError("give --out FILE.parquet, .csv or .jsonl for a table input")
+    source, target = Path(args.inputs[0]), Path(args.out)
+    args.keep = list(dict.fromkeys(args.keep))
+    if not source.is_file():
+        raise InputValueError(f"{source}: no such file")
+    budget = _budget(args.memory_budget)
+    reader = files.open_reader(source, budget)
+    schema = reader.schema()
+    predictor = _predictor(args, model, schema)
+    columns = _columns_to_read(predictor, model, schema, args.keep)
+    rows = _chunk_rows(predictor, model, schema, columns, budget)
+    if args.progress != "auto":
+        os.environ["TFJS_INFER_PROGRESS"] = args.progress
+    progress = Progress(reader.total, 1)
+    writer = files.open_writer(target)
+    start, done = time.perf_counter(), 0
+    try:
+        for batch, position in reader.batches(columns, rows):
+            new = predictor.predict_columns(_adapter(batch))
+            kept = batch.select(args.keep)
+            writer.write(_append(kept, new))
+            done += batch.num_rows
+            progress.update(position)
+            _release_unused()
+    finally:
+        writer.close()
+    progress.close()
+    elapsed = time.perf_counter() - start
+    print(
+        f"wrote {target} ({done} rows in chunks of up to {rows}, "
+        f"{done / max(elapsed, 1e-9):,.0f} rows/s)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _budget(text: str | None) -> int:
+    """Bytes the rows in flight may use: --memory-budget, else the environment's
+    TFJS_INFER_MEMORY_BUDGET, else 256 MiB (as for predict's batch size)."""
+    from .._batching import budget_from_env, parse_memory_budget
+
+    return budget_from_env() if text is None else parse_memory_budget(text, "--memory-budget")
+
+
+def _predictor(args: argparse.Namespace, model: Model, schema: Any) -> BatchPredictor:
+    top = args.top_k or (1 if (args.labels or args.labels_file) else None)
+    labels = None
+    if args.labels_file:
+        from ..cli import _read_labels_file
+
+        labels = _read_labels_file(args.labels_file)
+    outputs = None
+    if args.output is not None:
+        names = [t.name for t in model.outputs]
+        outputs = [names[args.output] if isinstance(args.output, int) else args.output]
+    features = None
+    if args.feature_columns:
+        features = [c.strip() for c in args.feature_columns.split(",") if c.strip()]
+    elif not all(t.name in schema.names for t in model.inputs):
+        features = [n for n in schema.names if n not in args.keep and _numeric(schema, n)]
+    return BatchPredictor(
+        model, outputs=outputs, top_k=top, feature_columns=features, labels=labels
+    )
+
+
+def _numeric(schema: Any, name: str) -> bool:
+    import pyarrow as pa
+
+    kind = schema.field(name).type
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+
+
+def _columns_to_read(
+    predictor: BatchPredictor, model: Model, schema: Any, keep: list[str]
+) -> list[str]:
+    present = schema.names
+    missing = [k for k in keep if k not in present]
+    if missing:
+        raise InputValueError(f"--keep {missing}: no such column; the table has {present}")
+    if all(t.name in present for t in model.inputs):
+        wanted = [t.name for t in model.inputs]
+    else:
+        wanted = predictor.feature_columns or []
+        absent = [c for c in wanted if c not in present]
+        if absent or len(model.inputs) != 1 or not wanted:
+            raise InputShapeError(
+                f"the table needs a column per model input {[t.name for t in model.inputs]}"
+                + (
+                    ", or numeric feature columns for its one 1-D input"
+                    if len(model.inputs) == 1
+                    else ""
+                )
+                + f"; it has columns {present}"
+            )
+    return list(dict.fromkeys([*wanted, *keep]))
+
+
+def _chunk_rows(
+    predictor: BatchPredictor, model: Model, schema: Any, columns: list[str], budget: int
+) -> int:
+    """Rows per chunk so that `_SAFETY` copies of a chunk fit the budget."""
+    per_row = 0
+    for t in model.inputs:
+        dims = list(t.shape[1:])
+        if all(d is not None for d in dims):
+            per_row += int(np.prod(dims, dtype=np.int64)) * 8  # float64 features at worst
+    per_row += 8 * sum(1 for c in columns if c not in {t.name for t in model.inputs})
+    for _, row_shape, _ in predictor.output_columns():
+        per_row += int(np.prod(row_shape, dtype=np.int64)) * 8 + 16
+    return int(min(1 << 20, max(1, budget // (_SAFETY * max(per_row, 1)))))
+
+
+def _adapter(batch: Any) -> Any:
+    from .columns import ArrowAdapter
+
+    return ArrowAdapter(batch)
+
+
+def _append(batch: Any, new: dict[str, np.ndarray]) -> Any:
+    from .columns import ArrowAdapter
+
+    return ArrowAdapter(batch).with_columns(new)
+
+
+def _release_unused() -> None:
+    """Hand the allocator's freed chunks back to the OS between chunks (mimalloc
+    and jemalloc keep them otherwise, and RSS would grow past the budget)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()

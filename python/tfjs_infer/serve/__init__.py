@@ -1,0 +1,12 @@
+"""``tfjs-infer serve``: models over HTTP, speaking TF Serving's REST API and the
+Open Inference Protocol v2 (KServe, Triton clients) on one port, with request
+batching, Prometheus metrics, an access log, limits and a graceful shutdown.
+
+Needs the ``serve`` extra (Starlette, uvicorn, prometheus_client):
+``pip install "tfjs-infer[serve]"``. Modules: ``repository`` (which models),
+``batcher`` (request batching), ``codec`` (tensors on the wire),
+``tfserving`` and ``v2`` (the protocols), ``app`` (the ASGI app),
+``metrics``, ``cli`` (the command).
+"""
+
+from __future__ import annotations

@@ -1,0 +1,291 @@
+"""Request batching: concurrent requests for one model share one predict call.
+
+As TF Serving's batching and Triton's dynamic batcher: a request waits in
+its model's queue; a worker takes the oldest one and every queued request
+after it whose inputs have the same row shapes, up to ``max_batch_size``
+rows, waiting at most ``timeout_s`` for more to arrive, then runs one
+``predict`` on the rows stacked together and hands each request its slice.
+The core's results do not depend on batch composition (every row is
+computed in the same order whatever its neighbours), so a batched answer is
+bitwise the unbatched one.
+
+Without a timeout, a batch starts as soon as a worker is free, except
+while requests for the model are still being received (their headers are
+in, their bodies on the way): it waits for those, at most half the last
+batch's compute time. Under load this keeps batches full (the clients
+answered by one batch send their next requests together) at a cost bounded
+by the compute; a lone request never waits.
+
+Compute runs in a thread pool (the core releases the GIL), never on the
+event loop. One worker per model by default: each predict call gets all the
+core's threads, and while it runs the next batch gathers in the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import time
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import TfjsInferError
+from ..model import Model
+from .codec import RequestError
+
+BatchKey = tuple[Any, ...]
+_Computed = tuple[list[np.ndarray], float, float, float]
+
+
+class Overloaded(RequestError):
+    """The model's queue is full: 503 with Retry-After, never unbounded memory."""
+
+    def __init__(self, model: str, limit: int) -> None:
+        super().__init__(
+            503,
+            f"model '{model}' is overloaded: {limit} requests are already waiting for it "
+            "(the limit, --max-queue); retry later",
+            {"Retry-After": "1"},
+        )
+
+
+@dataclass
+class Result:
+    """A request's outputs (in output order) and the compute time of its batch."""
+
+    outputs: list[np.ndarray]
+    compute_s: float
+    batch_rows: int
+    # Thread hand-offs: submit -> the pool thread running, and predict done -> the loop.
+    handoff_s: float = 0.0
+
+
+@dataclass
+class _Pending:
+    arrays: list[np.ndarray]
+    rows: int
+    key: BatchKey
+    future: asyncio.Future[Result] = field(repr=False)
+    alone: bool = False  # rerun by itself after its merged batch failed
+
+
+class Ticket:
+    """A request for the model whose body is still being received (see Batcher.expect)."""
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.batcher: Batcher | None = batcher
+        batcher._incoming += 1
+
+    def release(self) -> None:
+        """The request is queued or abandoned: batches stop waiting for it."""
+        batcher, self.batcher = self.batcher, None
+        if batcher is not None:
+            batcher._incoming -= 1
+            if batcher._incoming == 0:
+                batcher._dispatch()
+
+
+class Batcher:
+    """Queues requests for one model and runs them in merged predict calls.
+
+    Callback-driven on the event loop: a request that finds a worker free
+    starts a batch at once (or a timer, with a batch timeout); a finished
+    batch hands out its slices and starts the next one. No task per worker,
+    so a request costs few event-loop turns.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        model: Model,
+        output_names: Sequence[str],
+        executor: Executor,
+        *,
+        max_batch_size: int = 64,
+        timeout_s: float = 0.0,
+        max_queue: int = 256,
+        workers: int = 1,
+        on_batch: Callable[[int, int, float], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.output_names = list(output_names)
+        self.executor = executor
+        # Stateful models carry state from call to call: never merge their requests.
+        self.max_batch_size = 1 if model.stateful else max(1, max_batch_size)
+        self.timeout_s = max(0.0, timeout_s)
+        self.max_queue = max(1, max_queue)
+        self.workers = max(1, workers)
+        self.on_batch = on_batch
+        self._queue: collections.deque[_Pending] = collections.deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._running = 0  # batches computing
+        self._incoming = 0  # requests being received (Ticket)
+        self._last_compute_s = 0.0
+        self._admitted = 0  # requests accepted and not yet answered
+
+    @property
+    def depth(self) -> int:
+        """Requests accepted and not yet answered (queued, gathering or computing)."""
+        return self._admitted
+
+    def start(self) -> None:
+        """Bind to the running event loop (the server's lifespan start)."""
+        self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        """Refuse what is still queued (the server has answered its in-flight requests)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for pending in self._queue:
+            _fail(pending, RequestError(503, "the server is shutting down"))
+        self._queue.clear()
+
+    def expect(self) -> Ticket:
+        """Note a request whose body is being received; release it when queued or dropped."""
+        return Ticket(self)
+
+    async def predict(self, arrays: list[np.ndarray], ticket: Ticket | None = None) -> Result:
+        """Queue one request's validated inputs; resolve with its outputs.
+
+        At most ``max_queue`` requests per model are accepted and unanswered
+        at once (their bodies are what the server holds in memory); past
+        that, :class:`Overloaded`.
+        """
+        if self._admitted >= self.max_queue:
+            raise Overloaded(self.name, self.max_queue)
+        assert self._loop is not None, "Batcher.start() was not called"
+        key = tuple((a.shape[1:], a.dtype.str) for a in arrays)
+        future: asyncio.Future[Result] = self._loop.create_future()
+        self._queue.append(_Pending(arrays, int(arrays[0].shape[0]), key, future))
+        self._admitted += 1
+        try:
+            if ticket is not None and ticket.batcher is not None:
+                ticket.release()  # dispatches when it was the last one incoming
+                if self._incoming:
+                    self._dispatch()
+            else:
+                self._dispatch()
+            return await future
+        finally:
+            self._admitted -= 1
+
+    def _dispatch(self, timer_fired: bool = False) -> None:
+        """Start batches while workers are free and requests wait."""
+        while self._running < self.workers:
+            while self._queue and self._queue[0].future.done():
+                self._queue.popleft()  # cancelled: timed out or the client left
+            if not self._queue:
+                return
+            wait = self.timeout_s or (self._last_compute_s / 2 if self._incoming else 0.0)
+            if wait > 0 and not timer_fired and not self._full_batch_waiting():
+                if self._timer is None:
+                    assert self._loop is not None
+                    self._timer = self._loop.call_later(wait, self._on_timer)
+                return
+            timer_fired = False
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self._launch(self._take())
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._dispatch(timer_fired=True)
+
+    def _full_batch_waiting(self) -> bool:
+        rows = 0
+        key = self._queue[0].key
+        for pending in self._queue:
+            if pending.alone or pending.key != key:
+                return True  # the head's batch cannot grow past this one
+            rows += pending.rows
+            if rows >= self.max_batch_size:
+                return True
+        return False
+
+    def _take(self) -> list[_Pending]:
+        """The head request and the live ones after it that may join its batch."""
+        batch = [self._queue.popleft()]
+        rows = batch[0].rows
+        while self._queue and not batch[0].alone and rows < self.max_batch_size:
+            head = self._queue[0]
+            if head.future.done():
+                self._queue.popleft()
+                continue
+            if head.alone or head.key != batch[0].key or rows + head.rows > self.max_batch_size:
+                break
+            batch.append(self._queue.popleft())
+            rows += head.rows
+        return batch
+
+    def _launch(self, batch: list[_Pending]) -> None:
+        loop = self._loop
+        assert loop is not None
+        self._running += 1
+        submitted = time.perf_counter()
+        work = self.executor.submit(self._compute, [p.arrays for p in batch])
+
+        def done(_: Any) -> None:  # in the pool thread
+            with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
+                loop.call_soon_threadsafe(self._finish, batch, work, submitted)
+
+        work.add_done_callback(done)
+
+    def _finish(self, batch: list[_Pending], work: Future[_Computed], submitted: float) -> None:
+        self._running -= 1
+        try:
+            outs, seconds, woke, ended = work.result()
+        except TfjsInferError as exc:
+            if len(batch) > 1:  # one bad request must not fail the others: rerun each alone
+                for pending in reversed(batch):
+                    pending.alone = True
+                    self._queue.appendleft(pending)
+            else:
+                _fail(batch[0], RequestError(400, str(exc)))
+        except Exception as exc:
+            for pending in batch:
+                _fail(pending, RequestError(500, f"prediction failed: {exc}"))
+        else:
+            rows = sum(p.rows for p in batch)
+            handoff = (woke - submitted) + (time.perf_counter() - ended)
+            self._last_compute_s = seconds
+            if self.on_batch is not None:
+                self.on_batch(rows, len(batch), seconds)
+            start = 0
+            for pending in batch:
+                part = [o[start : start + pending.rows] for o in outs]
+                start += pending.rows
+                if not pending.future.done():
+                    pending.future.set_result(Result(part, seconds, rows, handoff))
+        self._dispatch()
+
+    def _compute(self, parts: list[list[np.ndarray]]) -> _Computed:
+        """Stack the requests' rows and run one predict call (in a pool thread):
+        the outputs in output order, the call's seconds, when this thread woke
+        and when it finished."""
+        woke = time.perf_counter()
+        if len(parts) == 1:
+            arrays = parts[0]
+        else:
+            arrays = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
+        start = time.perf_counter()
+        out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
+        ended = time.perf_counter()
+        if isinstance(out, dict):
+            outs = [out[k] for k in self.output_names]
+        else:
+            outs = list(out) if isinstance(out, list) else [out]
+        return outs, ended - start, woke, time.perf_counter()
+
+
+def _fail(pending: _Pending, error: Exception) -> None:
+    if not pending.future.done():
+        pending.future.set_exception(error)

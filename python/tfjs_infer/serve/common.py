@@ -1,0 +1,113 @@
+"""What both protocols share: the served models, their batchers, one inference call."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import TfjsInferError
+from ..postprocess import TopK, top_k
+from .batcher import Batcher, Result
+from .codec import RequestError, bad_request, check_shape
+from .metrics import Metrics
+from .repository import Repository, ServedModel
+
+
+@dataclass
+class Limits:
+    """The server's limits on what one request may cost."""
+
+    max_body_bytes: int = 64 << 20
+    request_timeout_s: float = 30.0
+
+
+@dataclass
+class Server:
+    """Everything a request handler needs (one per server)."""
+
+    repository: Repository
+    batchers: dict[tuple[str, int], Batcher]
+    metrics: Metrics
+    limits: Limits = field(default_factory=Limits)
+
+    async def infer(
+        self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
+    ) -> Result:
+        """Validate `arrays` against the model, queue them, and wait for the outputs.
+
+        `info` is the request's log record: the compute time and batch rows go there.
+        """
+        for spec, arr in zip(served.model.inputs, arrays):
+            check_shape(arr, spec.shape, spec.name)
+        rows = {int(a.shape[0]) for a in arrays}
+        if len(rows) > 1:
+            raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
+        info["rows"] = rows.pop()
+        batcher = self.batchers[(served.name, served.version)]
+        result = await batcher.predict(arrays, info.get("ticket"))
+        info["compute_s"] = result.compute_s
+        info["handoff_s"] = result.handoff_s
+        info["batch_rows"] = result.batch_rows
+        return result
+
+
+def expect_body(server: Server, served: ServedModel, info: dict[str, Any]) -> Any:
+    """Tell the model's batcher a request is on its way (released by `infer` or the caller)."""
+    ticket = server.batchers[(served.name, served.version)].expect()
+    info["ticket"] = ticket
+    return ticket
+
+
+def note_model(info: dict[str, Any], served: ServedModel) -> None:
+    """Record which model a request reached (for the log and the metrics)."""
+    info["model"] = served.name
+    info["version"] = served.version
+
+
+def rank(served: ServedModel, outputs: list[np.ndarray], k: Any) -> tuple[TopK, int]:
+    """The `k` best classes per row of the model's class output, and that output's index."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise bad_request(f"top_k must be a positive integer, received {k!r}")
+    labels = served.model.labels
+    try:
+        j = served.model._output_index(None, labels)
+        classes = outputs[j].shape[-1]
+        if k > classes:
+            raise bad_request(f"top_k must be at most {classes} (the classes), received {k}")
+        use = labels if labels is not None and len(labels) == classes else None
+        return top_k(outputs[j], k=k, labels=use), j
+    except TfjsInferError as exc:
+        raise bad_request(f"top_k: {exc}") from None
+
+
+async def with_timeout(coro: Any, seconds: float) -> Any:
+    """Await `coro`, answering 504 when it takes longer than the request limit.
+
+    A timer cancels the current task (cheaper than ``asyncio.wait_for``,
+    which wraps the work in a task of its own on Python < 3.12).
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        task.cancel()
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
+    try:
+        return await coro
+    except asyncio.CancelledError:
+        if not fired:
+            raise
+        if hasattr(task, "uncancel"):  # Python >= 3.11: this cancel was ours, not a shutdown
+            task.uncancel()
+        raise RequestError(
+            504, f"the request took longer than the limit of {seconds:g} s"
+        ) from None
+    finally:
+        timer.cancel()

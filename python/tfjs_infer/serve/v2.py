@@ -1,0 +1,317 @@
+"""The Open Inference Protocol v2 over HTTP (KServe v2, Triton's HTTP API).
+
+    GET  /v2  /v2/health/live  /v2/health/ready
+    GET  /v2/models/{name}[/versions/{v}]          model metadata
+    GET  /v2/models/{name}[/versions/{v}]/ready    model readiness
+    GET  /v2/models/{name}[/versions/{v}]/config   Triton's model configuration
+    POST /v2/models/{name}[/versions/{v}]/infer    inference
+    POST /v2/repository/index                      the served models
+
+Inference takes JSON tensors and the binary tensor data extension: with an
+``Inference-Header-Content-Length`` header the body is that many bytes of
+JSON, then each input whose ``parameters.binary_data_size`` is set, in
+order. Outputs come back binary when the request asks (``binary_data_output``
+for all, or ``parameters.binary_data`` per requested output). Triton's
+classification extension (``parameters.classification: K`` on an output)
+and our ``parameters.top_k`` (extra outputs ``top_k_indices``,
+``top_k_scores``, ``top_k_labels``) rank classes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .codec import (
+    V2_TO_NUMPY,
+    RequestError,
+    bad_request,
+    bytes_tensor_binary,
+    dump_json,
+    format_shape,
+    parse_json,
+    tensor_from_bytes,
+    tensor_from_v2_data,
+    v2_datatype,
+)
+from .common import Server, note_model, rank
+from .repository import ServedModel
+
+_PATH = re.compile(r"^(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<tail>/\w+)?$")
+_ACTIONS = {"": ("metadata", "GET"), "/ready": ("ready", "GET"), "/config": ("config", "GET")}
+_ACTIONS["/infer"] = ("infer", "POST")
+EXTENSIONS = ["binary_tensor_data", "classification", "parameters"]
+
+HEADER_LENGTH = "inference-header-content-length"
+
+
+def server_metadata() -> dict[str, Any]:
+    """``GET /v2``."""
+    return {"name": "tfjs-infer", "version": __version__, "extensions": EXTENSIONS}
+
+
+def route(server: Server, method: str, rest: str, info: dict[str, Any]) -> tuple[str, ServedModel]:
+    """Resolve ``/v2/models/{rest}`` to (action, model); 404/405 otherwise."""
+    match = _PATH.match(rest)
+    action = _ACTIONS.get(match["tail"] or "") if match else None
+    if match is None or action is None:
+        raise RequestError(
+            404, f"unknown path /v2/models/{rest}; expected /v2/models/NAME[/versions/N]"
+            "[/ready|/infer|/config]"
+        )  # fmt: skip
+    served = server.repository.get(match["name"], match["version"])
+    note_model(info, served)
+    if method != action[1]:
+        raise RequestError(405, f"{action[0]} takes {action[1]}, received {method}")
+    return action[0], served
+
+
+def model_metadata(server: Server, served: ServedModel, one_version: bool) -> dict[str, Any]:
+    """``GET /v2/models/{name}[/versions/{v}]``."""
+    versions = [served.version] if one_version else sorted(server.repository.versions(served.name))
+    return {
+        "name": served.name,
+        "versions": [str(v) for v in versions],
+        "platform": "tfjs-infer",
+        "inputs": _tensors(served.input_names, served.model.inputs),
+        "outputs": _tensors(served.output_names, served.model.outputs),
+    }
+
+
+def model_config(served: ServedModel, max_batch_size: int) -> dict[str, Any]:
+    """Triton's ``/config`` view (what tritonclient's get_model_config reads)."""
+
+    def dims(shape: Any) -> list[int]:
+        return format_shape(shape[1:])
+
+    return {
+        "name": served.name,
+        "platform": "tfjs-infer",
+        "backend": "tfjs-infer",
+        "max_batch_size": max_batch_size,
+        "input": [
+            {"name": n, "data_type": "TYPE_" + v2_datatype(t.dtype), "dims": dims(t.shape)}
+            for n, t in zip(served.input_names, served.model.inputs)
+        ],
+        "output": [
+            {"name": n, "data_type": "TYPE_" + v2_datatype(t.dtype), "dims": dims(t.shape)}
+            for n, t in zip(served.output_names, served.model.outputs)
+        ],
+        "dynamic_batching": {},
+    }
+
+
+def repository_index(server: Server) -> list[dict[str, Any]]:
+    """``POST /v2/repository/index``: every served model version, READY."""
+    return [
+        {"name": s.name, "version": str(s.version), "state": "READY"} for s in server.repository
+    ]
+
+
+def _tensors(names: list[str], infos: Any) -> list[dict[str, Any]]:
+    return [
+        {"name": n, "datatype": v2_datatype(t.dtype), "shape": format_shape(t.shape)}
+        for n, t in zip(names, infos)
+    ]
+
+
+async def infer(
+    server: Server,
+    served: ServedModel,
+    body: bytes,
+    header_length: str | None,
+    info: dict[str, Any],
+) -> tuple[bytes | dict[str, Any], dict[str, str]]:
+    """Inference: an answer document (or JSON + binary bytes) and extra headers."""
+    doc, binary = _split_body(body, header_length)
+    if not isinstance(doc, dict):
+        raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
+    arrays = _inputs(served, doc.get("inputs"), binary)
+    params = _object(doc.get("parameters"), "parameters")
+    requested = _requested_outputs(served, doc.get("outputs"), params)
+    result = await server.infer(served, arrays, info)
+    outputs: list[tuple[str, np.ndarray, bool, int]] = []  # name, array, binary, classification
+    for name, binary_out, classes in requested:
+        outputs.append((name, result.outputs[served.output_names.index(name)], binary_out, classes))
+    extra = _top_k_outputs(served, result.outputs, params)
+    default_binary = bool(params.get("binary_data_output", False))
+    answer: dict[str, Any] = {"model_name": served.name, "model_version": str(served.version)}
+    if "id" in doc:
+        answer["id"] = doc["id"]
+    tensors: list[dict[str, Any]] = []
+    chunks: list[bytes] = []
+    for name, arr, binary_out, classes in outputs:
+        if classes:
+            arr = _classification(served, arr, classes)
+        tensors.append(_output_tensor(name, arr, binary_out, chunks))
+    for name, arr in extra:
+        tensors.append(_output_tensor(name, arr, default_binary, chunks))
+    answer["outputs"] = tensors
+    if not chunks:
+        return answer, {}
+    head = dump_json(answer)
+    return head + b"".join(chunks), {
+        "Inference-Header-Content-Length": str(len(head)),
+        "Content-Type": "application/octet-stream",
+    }
+
+
+def _split_body(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
+    if header_length is None:
+        return parse_json(body), memoryview(b"")
+    if not header_length.isdigit() or int(header_length) > len(body):
+        raise bad_request(
+            f"Inference-Header-Content-Length must be a byte count of at most the body's "
+            f"{len(body)} bytes, received '{header_length}'"
+        )
+    n = int(header_length)
+    return parse_json(body[:n], "inference header"), memoryview(body)[n:]
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise bad_request(f"'{what}' must be an object, received {type(value).__name__}")
+    return value
+
+
+def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.ndarray]:
+    """Match the request's tensors to the model's inputs, by name, checking each."""
+    if not isinstance(inputs, list) or not inputs:
+        raise bad_request("'inputs' must be a non-empty list of tensors")
+    found: dict[str, np.ndarray] = {}
+    offset = 0
+    specs = {t.name: t for t in served.model.inputs}
+    for tensor in inputs:
+        if not isinstance(tensor, dict):
+            raise bad_request("each entry of 'inputs' must be an object")
+        name = tensor.get("name")
+        if name not in specs:
+            raise bad_request(
+                f"unknown input '{name}'; the model's inputs are {served.input_names}"
+            )
+        if name in found:
+            raise bad_request(f"input '{name}' is given twice")
+        spec = specs[name]
+        shape = tensor.get("shape")
+        if not isinstance(shape, list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise bad_request(
+                f"input '{name}': 'shape' must be a list of sizes, received {shape!r}"
+            )
+        datatype = tensor.get("datatype")
+        want = v2_datatype(spec.dtype)
+        if datatype != want:
+            known = datatype in V2_TO_NUMPY or datatype == "BYTES"
+            got = f"'{datatype}'" if known else f"unknown datatype {datatype!r}"
+            raise bad_request(f"input '{name}': expected datatype {want}, received {got}")
+        size = _object(tensor.get("parameters"), f"input '{name}' parameters").get(
+            "binary_data_size"
+        )
+        if size is not None:
+            if not isinstance(size, int) or size < 0 or offset + size > len(binary):
+                raise bad_request(
+                    f"input '{name}': binary_data_size {size!r} runs past the "
+                    f"{len(binary)} bytes of binary data"
+                )
+            found[name] = tensor_from_bytes(binary[offset : offset + size], shape, datatype, name)
+            offset += size
+        elif "data" in tensor:
+            found[name] = tensor_from_v2_data(tensor["data"], shape, datatype, name)
+        else:
+            raise bad_request(f"input '{name}' has neither 'data' nor binary_data_size")
+    if offset != len(binary):
+        raise bad_request(
+            f"the body holds {len(binary) - offset} bytes of binary data that no input claims"
+        )
+    missing = [n for n in served.input_names if n not in found]
+    if missing:
+        raise bad_request(
+            f"missing input(s) {missing}; the model's inputs are {served.input_names}"
+        )
+    return [found[n] for n in served.input_names]
+
+
+def _requested_outputs(
+    served: ServedModel, outputs: Any, params: dict[str, Any]
+) -> list[tuple[str, bool, int]]:
+    """(name, binary, classification count) for each output to return."""
+    default_binary = bool(params.get("binary_data_output", False))
+    if outputs is None:
+        return [(n, default_binary, 0) for n in served.output_names]
+    if not isinstance(outputs, list):
+        raise bad_request("'outputs' must be a list of requested outputs")
+    chosen = []
+    for entry in outputs:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if name not in served.output_names:
+            raise bad_request(
+                f"unknown output '{name}'; the model's outputs are {served.output_names}"
+            )
+        p = _object(entry.get("parameters"), f"output '{name}' parameters")
+        classes = p.get("classification", 0)
+        if isinstance(classes, bool) or not isinstance(classes, int) or classes < 0:
+            raise bad_request(
+                f"output '{name}': classification must be a count, received {classes!r}"
+            )
+        chosen.append((name, bool(p.get("binary_data", default_binary)), classes))
+    return chosen
+
+
+def _top_k_outputs(
+    served: ServedModel, outs: list[np.ndarray], params: dict[str, Any]
+) -> list[tuple[str, np.ndarray]]:
+    if "top_k" not in params:
+        return []
+    best, _ = rank(served, outs, params["top_k"])
+    extra = [
+        ("top_k_indices", best.indices.astype(np.int64)),
+        ("top_k_scores", best.scores),
+    ]
+    if best.labels is not None:
+        extra.append(("top_k_labels", np.array(best.labels, dtype=object)))
+    return extra
+
+
+def _classification(served: ServedModel, arr: np.ndarray, k: int) -> np.ndarray:
+    """Triton's classification extension: "score:index[:label]" strings, best first."""
+    from ..postprocess import top_k
+
+    if arr.ndim < 2 or k > arr.shape[-1]:
+        raise bad_request(f"classification {k}: the output has shape {list(arr.shape)}")
+    labels = served.model.labels
+    use = labels if labels is not None and len(labels) == arr.shape[-1] else None
+    best = top_k(arr, k=k, labels=use)
+    flat_s = best.scores.reshape(-1).tolist()
+    flat_i = best.indices.reshape(-1).tolist()
+    flat_l = np.array(best.labels, dtype=object).reshape(-1).tolist() if use else None
+    texts = [
+        f"{s:f}:{i}" + (f":{flat_l[n]}" if flat_l else "")
+        for n, (s, i) in enumerate(zip(flat_s, flat_i))
+    ]
+    return np.array(texts, dtype=object).reshape(best.indices.shape)
+
+
+def _output_tensor(name: str, arr: np.ndarray, binary: bool, chunks: list[bytes]) -> dict[str, Any]:
+    """One output in the answer: JSON data, or parameters.binary_data_size and a chunk."""
+    is_bytes = arr.dtype == object
+    tensor: dict[str, Any] = {
+        "name": name,
+        "datatype": "BYTES" if is_bytes else v2_datatype(arr.dtype),
+        "shape": list(arr.shape),
+    }
+    if binary:
+        if is_bytes:
+            raw = bytes_tensor_binary([str(v) for v in arr.reshape(-1)])
+        else:
+            raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+        tensor["parameters"] = {"binary_data_size": len(raw)}
+        chunks.append(raw)
+    else:
+        tensor["data"] = arr.reshape(-1).tolist()
+    return tensor
