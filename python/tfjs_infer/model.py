@@ -856,7 +856,7 @@ class Model(Inspectable):
                 f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, "
                 f"received {len(items)}"
             )
-        keras_rank_rule = self._spec.semantics != "tfjs"
+        keras_rank_rule = self._semantics.chosen != "tfjs"
         return [_prepare_one(spec, item, keras_rank_rule) for spec, item in zip(specs, items)]
 
 

@@ -142,3 +142,17 @@ def test_first_nonfinite_finds_every_position(n: int) -> None:
             y[i] = bad
             y[-1] = bad
             assert _core.first_nonfinite(y) == i
+
+
+def test_rank_rule_follows_the_chosen_semantics() -> None:
+    """A TF.js file run with Keras's numbers takes Keras's rank rule too (the
+    fixture models have the same all-ones weights in every flavour)."""
+    keras_trials = json.loads((RANK_ROOT / "keras3" / "dense_in4" / "trials.json").read_text())
+    trial = next(t for t in keras_trials["trials"] if t["shape"] == [5, 4, 1])
+    assert trial["ok"]
+    path = RANK_ROOT / "tfjs" / "dense_in4" / "model.json"
+    model = tfjs_infer.load_model(path, semantics="keras")
+    ref = np.asarray(trial["output"], np.float32).reshape(trial["output_shape"])
+    np.testing.assert_allclose(model.predict(_values([5, 4, 1])), ref, rtol=1e-6)
+    with pytest.raises(InputShapeError):
+        tfjs_infer.load_model(path).predict(_values([5, 4, 1]))
