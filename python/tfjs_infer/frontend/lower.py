@@ -9,7 +9,7 @@ from .. import _core
 from ..errors import LayerNameError, WeightsError
 from ..io.spec import ModelSpec
 from .registry import GraphBuilder, LayerRecord, Shape, Tensor, WeightStore
-from .select import check_inputs_suffice, needed_records, needed_values, select
+from .select import aliases, check_inputs_suffice, needed_records, needed_values, select
 from .topology import BuildContext, build_top_level
 
 
@@ -36,10 +36,12 @@ class LoweredModel:
     # and hidden graph outputs (their new values) after the model's outputs.
     states: list[StateInfo] = field(default_factory=list)
     # Every layer, nested model and input by path, in lowering order (those
-    # the outputs need, for a submodel).
+    # the outputs need, for a submodel), and other names of some (TF.js's).
     records: dict[str, LayerRecord] = field(default_factory=dict)
     # Per layer call: its ops (type, attrs, weights, shapes); see frontend/semantics.py.
     signatures: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    # Other names of some layers (TF.js's), for a submodel's lookups.
+    alias_of: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,6 +115,7 @@ def lower_model(
         in_tensors=built.inputs,
         records=builder.records,
         layers=builder.layers,
+        alias_of=aliases(builder.records, ctx.flattened),
     )
     state_ids = [s.output.id for s in builder.states]
     if outputs is not None or inputs is not None:
@@ -133,6 +136,7 @@ def lower_model(
         states,
         view.records,
         builder.signatures,
+        {a: p for a, p in view.alias_of.items() if p in view.records},
     )
 
 
@@ -147,6 +151,7 @@ class _View:
     in_tensors: list[Tensor]
     records: dict[str, LayerRecord]
     layers: list[dict[str, Any]]
+    alias_of: dict[str, str]
 
 
 def _select(
@@ -162,13 +167,12 @@ def _select(
     named.update(zip(full.out_keys or [], full.out_tensors))
     view = _View(**vars(full))
     if outputs is not None:
-        chosen = select(
-            [outputs] if isinstance(outputs, str) else outputs, full.records, named, "outputs"
-        )
+        wanted = [outputs] if isinstance(outputs, str) else outputs
+        chosen = select(wanted, full.records, named, "outputs", full.alias_of)
         view.names, view.out_tensors = chosen.names, chosen.tensors
         view.out_keys = None if isinstance(outputs, str) else list(chosen.names)
     if inputs is not None:
-        starts = select(inputs, full.records, named, "inputs")
+        starts = select(inputs, full.records, named, "inputs", full.alias_of)
         view.in_names, view.in_tensors = starts.names, starts.tensors
         if len({t.id for t in view.in_tensors}) != len(view.in_tensors):
             raise LayerNameError(f"inputs {view.in_names}: two names give the same tensor")

@@ -628,13 +628,15 @@ class GraphBuilder:
             self._seen_layers[call.name] = entry
             self.layers.append(entry)
         entry["output_shapes"].extend(t.shape for t in outputs)
-        entry["params"] += call.params
-        entry["non_trainable"] += call.non_trainable
+        # One call holds all of a layer's weights (a nested model called
+        # twice lowers its layers twice, each call counting them).
+        entry["params"] = max(entry["params"], call.params)
+        entry["non_trainable"] = max(entry["non_trainable"], call.non_trainable)
         record = self.record(
             call.scope, call.name, call.class_name, call.inputs, outputs, call.call_index
         )
-        record.params += call.params
-        record.non_trainable += call.non_trainable
+        record.params = max(record.params, call.params)
+        record.non_trainable = max(record.non_trainable, call.non_trainable)
         record.weights.update(call.taken)
 
     def record(

@@ -44,6 +44,11 @@ class BuildContext:
     state: dict[str, Any] = field(default_factory=dict)
     # Keras files: the ids of the weight arrays lowerings took.
     used_weights: set[int] = field(default_factory=set)
+    # Paths of nested models that TF.js flattens: the first layer of a
+    # Sequential (with no InputLayer before it) that is a model itself gives
+    # that Sequential its inputs and layers, so TF.js names its layers
+    # without the model's prefix (see select.aliases).
+    flattened: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -202,7 +207,14 @@ def _build_sequential(
         if canonical_class(first.get("class_name", "")) == "InputLayer":
             body = layers[1:]
             ctx.builder.record(scope, _entry_name(first), "InputLayer", [x], [x])
+        elif _entry_input_shape(first)[0] is not None:  # Keras and TF.js make "<first>_input"
+            ctx.builder.record(scope, f"{_entry_name(first)}_input", "InputLayer", [x], [x])
         graph_inputs, names = inputs, []
+    # TF.js gives a Sequential whose first layer (no InputLayer before it) is
+    # a model that model's inputs and layers (see BuildContext.flattened).
+    flat_root = inputs is None or "/".join(scope) in ctx.flattened
+    if flat_root and canonical_class(first.get("class_name", "")) in MODEL_CLASSES:
+        ctx.flattened.add("/".join((*scope, _entry_name(first))))
     out_name = names[0] if names else name
     # A Keras 3 Sequential records no mask nodes (a Functional does): its
     # layers get the previous layer's mask implicitly, as in Keras 2.
