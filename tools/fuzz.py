@@ -19,23 +19,29 @@ import collections
 import random
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "fuzz"), str(ROOT / "tests")]
 
 from harness import FAILURES, Pool, save_case  # noqa: E402
-from mutate import mutant, seed_cases  # noqa: E402
+from mutate import Case, mutant, seed_cases  # noqa: E402
+
+SEEDS = seed_cases()
+NAMES = sorted(SEEDS)
 
 
-def cases(seed: int, start: int, count: int) -> collections.abc.Iterator:
-    """(key, case) for mutants start..start+count-1 of `seed`, round-robin over the seeds."""
-    seeds = seed_cases()
-    names = sorted(seeds)
+def make_case(seed: int, index: int) -> tuple[tuple[int, str], Case]:
+    """Mutant `index` of the sequence `seed` (round-robin over the seed models) and its key."""
+    name = NAMES[index % len(NAMES)]
+    return (index, name), mutant(SEEDS[name], random.Random(f"{seed}:{index}"))
+
+
+def cases(seed: int, start: int, count: int) -> Iterator[tuple[tuple[int, str], Case]]:
+    """(key, case) for mutants start..start+count-1 of `seed`, made as the workers need them."""
     for i in range(start, start + count):
-        name = names[i % len(names)]
-        rng = random.Random(f"{seed}:{i}")
-        yield (i, name), mutant(seeds[name], rng)
+        yield make_case(seed, i)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,12 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--save", type=Path, default=None, help="folder to keep findings in")
     args = p.parse_args(argv)
 
-    generated = dict(cases(args.seed, args.start, args.count))
     tally: collections.Counter = collections.Counter()
     findings = 0
     start = time.perf_counter()
     with Pool(workers=args.workers, deadline=args.deadline) as pool:
-        for outcome in pool.run(generated.items()):
+        for outcome in pool.run(cases(args.seed, args.start, args.count)):
             tally[outcome.kind] += 1
             if outcome.kind in FAILURES or "MemoryError" in outcome.detail:
                 findings += 1
@@ -63,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(outcome.detail)
                 if args.save is not None:
                     folder = args.save / f"s{args.seed}_{index}_{seed_name}_{outcome.kind}"
-                    save_case(generated[outcome.key], folder, outcome)
+                    save_case(make_case(args.seed, index)[1], folder, outcome)
             done = sum(tally.values())
             if done % 500 == 0:
                 print(f"{done} mutants, {time.perf_counter() - start:.0f} s: {dict(tally)}")

@@ -22,7 +22,9 @@ re-syncing them from the repository anyway.
 
 The report is a table: mutant -> the first test that failed ("KILLED"), or
 SURVIVED when every selected test passed. A mutant that does not apply (its
-text is gone after a refactor) is reported as STALE.
+text is gone after a refactor) is reported as STALE, one that does not compile
+as NO BUILD. After a C++ mutant the clean core is rebuilt before the next
+Python mutant runs.
 """
 
 from __future__ import annotations
@@ -88,6 +90,16 @@ MUTANTS = [
         "generic GRU reset_after=True: update gate blend swapped",
     ),
     Mutant(
+        "gru_blend_generic_by_fixtures",
+        "cpp/kernels/generic/rnn_generic.cpp",
+        "    const float hh = act(a.act, x[2 * u + j] + r * pre[2 * u + j]);\n"
+        "    h[j] = z * h[j] + (1.0f - z) * hh;",
+        "    const float hh = act(a.act, x[2 * u + j] + r * pre[2 * u + j]);\n"
+        "    h[j] = (1.0f - z) * h[j] + z * hh;",
+        ["tests/layers/test_keras_rnn_fixtures.py"],
+        "the same GRU bug, against the Keras RNN fixture suite alone (it missed it before)",
+    ),
+    Mutant(
         "lstm_gate_order_generic",
         "cpp/kernels/generic/rnn_generic.cpp",
         "    const float i = act(a.ract, pre[j]);\n    const float f = act(a.ract, pre[u + j]);",
@@ -134,6 +146,14 @@ MUTANTS = [
         "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
         ACT,
         "generic gelu tanh approximation replaced by the erf form",
+    ),
+    Mutant(
+        "gelu_tanh_uses_erf_by_fixtures",
+        "cpp/kernels/generic/activation_scalar.h",
+        "return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));",
+        "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
+        ["tests/layers/test_divergence_fixtures.py"],
+        "the same gelu bug, against the divergence fixtures alone",
     ),
     Mutant(
         "avg_pool_counts_padding",
@@ -198,7 +218,7 @@ MUTANTS = [
         "python/tfjs_infer/frontend/recurrent.py",
         'op = "max" if semantics == "keras3" else "mul"',
         'op = "mul"',
-        ["tests/layers/test_keras_fixtures.py", *RNN],
+        ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_divergence_fixtures.py"],
         "element-wise merge of masks: Keras 3's OR replaced by Keras 2's AND",
     ),
     Mutant(
@@ -364,6 +384,15 @@ def pytest_run(tests: list[str], isas: str) -> tuple[int, str]:
     return out.returncode, out.stdout + out.stderr
 
 
+def outcome(code: int, output: str) -> str:
+    """pytest's exit status as a verdict: 1 (tests failed) kills the mutant."""
+    if code == -1:
+        return "NO BUILD"
+    if code == 1 or (code == 2 and "error during collection" in output):
+        return "KILLED"
+    return {0: "SURVIVED", 124: "TIMEOUT"}.get(code, f"ERROR {code}")
+
+
 def first_failure(output: str) -> str:
     for line in output.splitlines():
         if line.startswith(("FAILED ", "ERROR ")):
@@ -403,8 +432,12 @@ def main() -> None:
     clean_core = build_core()
     check_baseline(clean_core)
     rows = []
+    core_is_mutant = False  # the installed _core was built from mutated sources
     for m in chosen:
         t0 = time.monotonic()
+        if core_is_mutant and not m.is_cpp:
+            install_core(build_core())  # sources restored: back to the clean core
+            core_is_mutant = False
         applied = apply(m)
         if applied is None:
             rows.append((m, "STALE", "mutation text not found", 0.0))
@@ -412,16 +445,17 @@ def main() -> None:
         target, original = applied
         try:
             if m.is_cpp:
+                core_is_mutant = True
                 install_core(build_core())
             code, out = pytest_run(m.tests, m.isas)
         except BuildError as e:
-            code, out = 1, f"FAILED build - {e}"
+            code, out = -1, f"FAILED build - {e}"
         finally:
             target.write_text(original, encoding="utf-8")
-        status = "SURVIVED" if code == 0 else ("TIMEOUT" if code == 124 else "KILLED")
+        status = outcome(code, out)
         rows.append((m, status, first_failure(out) if code else "", time.monotonic() - t0))
         print(f"{m.name}: {status} {rows[-1][2]} ({rows[-1][3]:.0f} s)", flush=True)
-    if any(m.is_cpp for m in chosen):
+    if core_is_mutant:
         install_core(build_core())  # leave the copy built from clean sources
     print()
     print("| mutant | where | planted bug | result | caught by |")

@@ -1,17 +1,19 @@
-"""The ``tfjs-infer`` command: demo, summary, predict, bench.
+"""The tfjs-infer command: demo, summary, predict, bench.
 
     tfjs-infer demo                          predict the bundled digits example
     tfjs-infer summary MODEL                 Keras-style layer table
-    tfjs-infer predict MODEL INPUT... [--top-k K] [--labels] [--out FILE]
+    tfjs-infer predict MODEL INPUT... [--top-k K] [--out FILE]
     tfjs-infer bench MODEL [--batch-size N]  latency and throughput
     tfjs-infer serve PATH [--port 8501]      serve over HTTP (TF Serving REST, OIP v2)
     tfjs-infer layers MODEL [INPUT... --out acts.npz]   layer table / layer outputs
     tfjs-infer diff MODEL INPUT... --reference acts.npz compare layers with TF.js/Keras
 
-MODEL is anything ``tfjs_infer.load_model`` takes: model.json or its folder,
+MODEL is anything tfjs_infer.load_model takes: model.json or its folder,
 .keras, .h5, a .zip, or an http(s) URL. INPUT is .npy, .npz, .json or .csv
 data, or image files (or a folder of images), which are resized and scaled as
 the model's metadata says (Teachable Machine: centre crop, imageSize, x/127-1).
+A model with several inputs takes one data file per input, in the model's
+input order (or one .npz/.json holding an array per input name).
 """
 
 from __future__ import annotations
@@ -86,13 +88,16 @@ def _predict(args: argparse.Namespace) -> int:
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
     outputs = model.predict(
-        x, batch_size=args.batch_size, verbose=0 if args.progress == "never" else 1
+        x,
+        batch_size=args.batch_size,
+        verbose=0 if args.progress == "never" else 1,
+        memory_budget=args.memory_budget,
     )
     out_list = _as_list(outputs)
     out_names = [t.name for t in model.outputs]
     labels = _read_labels_file(args.labels_file) if args.labels_file else model.labels
     ranked = None
-    if args.top_k or args.labels or args.labels_file:
+    if args.top_k or args.labels or args.labels_file or args.indices:
         j = model._output_index(args.output, labels)
         probs = out_list[j]
         k = args.top_k or 1
@@ -102,8 +107,8 @@ def _predict(args: argparse.Namespace) -> int:
             )
         if (args.labels or args.labels_file) and labels is None:
             print("tfjs-infer: the model has no labels; printing class indices", file=sys.stderr)
-        use = labels if (args.labels or args.labels_file) else None
-        ranked = top_k(probs, k=k, labels=use)
+        # Class names whenever the model (or --labels-file) has them; --indices for numbers.
+        ranked = top_k(probs, k=k, labels=None if args.indices else labels)
     if args.out:
         _write_out(Path(args.out), names, out_list, out_names, ranked)
         print(f"wrote {args.out} ({len(names)} rows)", file=sys.stderr)
@@ -158,10 +163,7 @@ def read_inputs(
     if len(files) == 1:
         data = _read_data_file(files[0], model)
     else:
-        arrays = [_read_data_file(f, model) for f in files]
-        if any(isinstance(a, (dict, list)) for a in arrays):
-            raise InputValueError("with several input files, each must hold one array")
-        data = arrays
+        data = _one_file_per_input(files, model)
     first = (
         next(iter(data.values()))
         if isinstance(data, dict)
@@ -171,10 +173,36 @@ def read_inputs(
     return [str(i) for i in range(n)], data
 
 
+def _one_file_per_input(files: list[Path], model: Model) -> list[Any]:
+    """Several data files: the i-th feeds the model's i-th input (checked and named)."""
+    names = [t.name for t in model.inputs]
+    if len(files) != len(names):
+        raise InputValueError(
+            f"{len(files)} input files were given, but several files mean one per model input "
+            f"and the model has {len(names)} input(s): {', '.join(names)} (give the files in "
+            "that order, or one .npz/.json holding an array per input name)"
+        )
+    arrays = [_read_data_file(f, model) for f in files]
+    for f, a, name in zip(files, arrays, names):
+        if isinstance(a, (dict, list)):
+            raise InputValueError(
+                f"{f}: holds several arrays; with one file per input it must hold one array "
+                f"(for input '{name}')"
+            )
+    rows = {f.name: (len(a) if np.ndim(a) else 1) for f, a in zip(files, arrays)}
+    if len(set(rows.values())) > 1:
+        raise InputValueError(
+            "the input files must have the same number of rows (one per sample): "
+            + ", ".join(f"{f} -> input '{n}' has {r}" for (f, r), n in zip(rows.items(), names))
+        )
+    return arrays
+
+
 def _read_data_file(path: Path, model: Model) -> Any:
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
+            _check_npy_magic(path)
             return np.load(path, allow_pickle=False)
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -197,6 +225,18 @@ def _read_data_file(path: Path, model: Model) -> Any:
         if isinstance(exc, TfjsInferError):
             raise
         raise InputValueError(f"{path}: cannot read ({exc})") from None
+
+
+def _check_npy_magic(path: Path) -> None:
+    """A .npy starts with b"\\x93NUMPY"; anything else gets a message saying so
+    (numpy's own is about pickled data)."""
+    with path.open("rb") as f:
+        head = f.read(6)
+    if head != b"\x93NUMPY":
+        raise InputValueError(
+            f"{path}: not a NumPy .npy file (it starts with {head!r}, expected b'\\x93NUMPY'); "
+            "save arrays with numpy.save, or use .csv/.json for text"
+        )
 
 
 def _read_csv(path: Path, model: Model) -> np.ndarray:
@@ -227,9 +267,17 @@ def _numeric(row: Sequence[str]) -> bool:
 def _read_labels_file(path: str) -> list[str]:
     from .io.sidecar import labels_from_metadata, parse_labels_txt
 
-    data = Path(path).read_bytes()
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputValueError(
+            f"--labels-file {path}: cannot read it ({exc.strerror or exc})"
+        ) from None
     if path.lower().endswith(".json"):
-        doc = json.loads(data)
+        try:
+            doc = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise InputValueError(f"--labels-file {path}: not valid JSON ({exc})") from None
         labels = doc if isinstance(doc, list) else labels_from_metadata(doc)
         if not isinstance(labels, list):
             raise InputValueError(f"{path}: no labels list found")
@@ -350,59 +398,129 @@ def _bench(args: argparse.Namespace) -> int:
 
 # -- main ---------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> Model:
-    return load_model(args.model, num_threads=args.threads, isa=args.isa)
+    return load_model(args.model, num_threads=args.threads, isa=args.isa, semantics=args.semantics)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="model.json, its folder, .keras, .h5, .zip or an http(s) URL")
-    p.add_argument("--threads", type=int, default=None, help="core threads per call (default: all)")
-    p.add_argument("--isa", choices=["generic", "avx2", "avx512", "neon"], default=None)
+    p.add_argument(
+        "--threads", type=_positive, default=None, help="core threads per call (default: all cores)"
+    )
+    p.add_argument(
+        "--isa",
+        choices=["generic", "avx2", "avx512", "neon"],
+        default=None,
+        help="instruction set of the kernels (default: the best this CPU has)",
+    )
+    p.add_argument(
+        "--semantics",
+        choices=["auto", "tfjs", "keras"],
+        default="auto",
+        help="whose numbers where TF.js 4.22 and Keras differ (default: by who wrote the file)",
+    )
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, received {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive integer, received {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, received {text!r}")
     return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``tfjs-infer``."""
     parser = argparse.ArgumentParser(
-        prog="tfjs-infer", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="tfjs-infer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # --out must never be read as an abbreviation of --output
     )
     parser.add_argument("--version", action="version", version=f"tfjs-infer {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="predict the bundled digits example and print its accuracy")
-    p.add_argument("--show", type=int, default=5, help="predictions to print")
-    p.add_argument("--batch-size", type=_positive, default=None)
+    p = sub.add_parser(
+        "demo", allow_abbrev=False, help="predict the bundled digits example and print its accuracy"
+    )
+    p.add_argument("--show", type=int, default=5, help="predictions to print (default: 5)")
+    p.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=None,
+        help="rows per core call (default: as many as fit the memory budget)",
+    )
     p.set_defaults(fn=_demo)
 
-    p = sub.add_parser("summary", help="print a Keras-style summary of MODEL")
+    p = sub.add_parser("summary", allow_abbrev=False, help="print a Keras-style summary of MODEL")
     _model_options(p)
-    p.add_argument("--line-length", type=int, default=None)
+    p.add_argument(
+        "--line-length",
+        type=_positive,
+        default=None,
+        help="width of the table in characters (default: as wide as the content)",
+    )
     p.set_defaults(fn=_summary)
 
-    p = sub.add_parser("predict", help="predict INPUT files with MODEL")
+    p = sub.add_parser("predict", allow_abbrev=False, help="predict INPUT files with MODEL")
     _model_options(p)
     p.add_argument(
         "inputs",
         nargs="+",
         metavar="INPUT",
-        help=".npy/.npz/.json/.csv data, or image files or folders",
+        help=".npy/.npz/.json/.csv data, or image files or folders; several data files: "
+        "one per model input, in the model's input order",
     )
-    p.add_argument("--top-k", type=_positive, default=0, help="print the K best classes per row")
-    p.add_argument("--labels", action="store_true", help="print class names (model labels)")
+    p.add_argument(
+        "--top-k",
+        type=_positive,
+        default=0,
+        help="print the K best classes per row, by name when the model has labels",
+    )
+    p.add_argument(
+        "--labels", action="store_true", help="print the best class per row (as --top-k 1)"
+    )
     p.add_argument("--labels-file", help="labels.txt or a JSON list to use as class names")
-    p.add_argument("--output", default=None, help="which output to rank (name or index)")
-    p.add_argument("--out", help="write results to FILE (.npy, .npz, .json, .csv)")
+    p.add_argument(
+        "--indices", action="store_true", help="print class indices even when labels exist"
+    )
+    p.add_argument(
+        "--rank-output",
+        "--output",
+        dest="output",
+        default=None,
+        metavar="NAME_OR_INDEX",
+        help="which model output --top-k ranks (default: the one the labels fit); "
+        "not the file to write: that is --out",
+    )
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the results to FILE (.npy, .npz, .json, .csv) instead of printing them",
+    )
     p.add_argument(
         "--batch-size",
         type=_positive,
         default=None,
-        help="rows per call (default: chosen within TFJS_INFER_MEMORY_BUDGET, 256M unless "
-        "set; results are the same)",
+        help="rows per call (default: as many as fit --memory-budget; results are the same)",
+    )
+    p.add_argument(
+        "--memory-budget",
+        default=None,
+        help="memory per call for the default batch size, and for table files the rows "
+        "in flight, e.g. 256M (default: "
+        "TFJS_INFER_MEMORY_BUDGET or 256M)",
     )
     p.add_argument(
         "--normalize",
@@ -419,12 +537,23 @@ def build_parser() -> argparse.ArgumentParser:
     batch_command.add_arguments(p)
     p.set_defaults(fn=_predict)
 
-    p = sub.add_parser("bench", help="time predict on random input")
+    p = sub.add_parser("bench", allow_abbrev=False, help="time predict on random input")
     _model_options(p)
-    p.add_argument("--batch-size", type=_positive, default=1)
-    p.add_argument("--repeats", type=_positive, default=200)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--max-seconds", type=float, default=20.0)
+    p.add_argument(
+        "--batch-size", type=_positive, default=1, help="rows per timed call (default: 1)"
+    )
+    p.add_argument(
+        "--repeats", type=_positive, default=200, help="timed calls at most (default: 200)"
+    )
+    p.add_argument(
+        "--warmup", type=_non_negative, default=5, help="untimed calls first (default: 5)"
+    )
+    p.add_argument(
+        "--max-seconds",
+        type=float,
+        default=20.0,
+        help="stop timing after this many seconds (default: 20)",
+    )
     p.add_argument("--dim", type=_positive, default=16, help="size for unknown non-batch dims")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)

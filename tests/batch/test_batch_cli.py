@@ -55,7 +55,7 @@ def test_parquet_to_parquet_keeps_ids_and_ranks(tmp_path: Path) -> None:
     x, ids = write_digits_parquet(tmp_path / "in.parquet", 1000, row_group=300)
     proc = cli(
         DIGITS, tmp_path / "in.parquet", "--out", tmp_path / "out.parquet",
-        "--keep", "id", "--keep", "note", "--top-k", "2", "--memory-budget", "0.5",
+        "--keep", "id", "--keep", "note", "--top-k", "2", "--memory-budget", "512K",
     )  # fmt: skip
     assert "wrote" in proc.stderr and "1000 rows" in proc.stderr
     out = pq.read_table(tmp_path / "out.parquet")
@@ -161,7 +161,7 @@ def test_parquet_four_times_the_memory_budget_streams(tmp_path: Path) -> None:
     data_mib = (x.nbytes + ids.nbytes) / 2**20
     assert data_mib >= 4 * budget_mib
     assert (tmp_path / "big.parquet").stat().st_size / 2**20 >= 4 * budget_mib
-    opts = ["--keep", "id", "--memory-budget", str(budget_mib)]
+    opts = ["--keep", "id", "--memory-budget", f"{budget_mib}M"]
     baseline = peak_rss_mib(DIGITS, tmp_path / "s.pq", "--out", tmp_path / "s.out.parquet", *opts)
     peak = peak_rss_mib(DIGITS, tmp_path / "big.parquet", "--out", tmp_path / "o.parquet", *opts)
     assert peak - baseline <= budget_mib, (peak, baseline)

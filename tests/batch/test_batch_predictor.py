@@ -105,6 +105,7 @@ def test_top_k_with_the_models_labels() -> None:
     assert labels == [str(i) for i in range(10)]
     best = ti.top_k(probs, k=3, labels=labels)
     out = ti.BatchPredictor(DIGITS, top_k=3)({"pixels": x})
+    assert out["top_labels"].shape == (40,)  # a list of labels per row
     assert out["top_labels"].tolist() == best.labels
     np.testing.assert_array_equal(out["top_scores"], best.scores)
     named = ti.BatchPredictor(DIGITS, top_k=1, labels=list("abcdefghij"))
@@ -211,3 +212,19 @@ def test_cache_is_keyed_by_source_and_threads() -> None:
     assert a is not b and a is not c
     assert a is ti.BatchPredictor(DIGITS, num_threads=1).model
     assert any(key[0] == ("path", str(DIGITS.resolve())) for key in predictor_module._MODELS)
+
+
+def test_image_rows_flat_or_nested_lists_match_tfjs() -> None:
+    case = FIXTURES / "tfjs" / "rescaling_rank4"  # input (None, 2, 2, 3) -> Rescaling -> Dense
+    io = read_io(case)
+    x = arrays(io["inputs"])[0]
+    ref = arrays(io["outputs"])[0]
+    model = ti.load_model(case)
+    name = model.inputs[0].name
+    flat = pa.table({name: fixed_list(x.reshape(len(x), -1))})
+    nested = pa.table({name: pa.array(x.tolist())})  # lists of lists of lists
+    for table in (flat, nested):
+        out = ti.BatchPredictor(model)(table)
+        got = np.array(out.column(model.outputs[0].name).to_pylist(), dtype=np.float32)
+        np.testing.assert_array_equal(got, model.predict(x).reshape(len(x), -1))
+        np.testing.assert_allclose(got, ref.reshape(len(x), -1), rtol=RTOL, atol=ATOL)

@@ -8,6 +8,7 @@ runs a warm-up prediction) and reports one of
 - ``ok``: the model loaded;
 - ``named``: a ``tfjs_infer`` error (its class and message);
 - ``bad``: any other exception, with its traceback (a finding);
+- ``skipped``: the case cannot be written on this system (symlinks on Windows);
 
 The parent records ``hang`` when a case passes its deadline (the worker is
 killed and replaced) and ``crash`` when a worker dies (a signal, an abort, or
@@ -62,7 +63,10 @@ def run_case(case: Case, folder: Path) -> tuple[str, str]:
     """Load one case in this process: (kind, detail) as the module docstring says."""
     import tfjs_infer as ti
 
-    entry = write_case(case, folder)
+    try:
+        entry = write_case(case, folder)
+    except OSError as exc:  # e.g. symlinks without the privilege (Windows)
+        return "skipped", f"cannot write the case here: {exc}"
     try:
         source: Any = entry.read_bytes() if case.mode == "bytes" else entry
         ti.load_model(source, num_threads=1)

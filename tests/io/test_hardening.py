@@ -328,3 +328,12 @@ def test_read_stream_reads_in_bounded_chunks() -> None:
     assert max(asked) <= (16 << 20)  # never the whole 4 GiB limit at once
     with pytest.raises(InvalidModelError, match="larger than the limit of 10 bytes"):
         read_stream(io.BytesIO(b"x" * 100), 10, "stream")
+
+
+def test_wrong_source_and_weights_types_are_named() -> None:
+    with pytest.raises(InvalidArgumentError, match=r"takes a path, .* received int"):
+        ti.load_model(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=r"weights= must be bytes, .* received int"):
+        ti.load_model((TM / "model.json").read_bytes(), weights=42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=r"weights= is only used"):
+        ti.load_model(TM, weights=b"")

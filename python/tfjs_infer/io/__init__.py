@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from ..errors import ModelNotFoundError
+from ..errors import InvalidArgumentError, ModelNotFoundError
 from .limits import DEFAULT_MAX_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOTAL_TIMEOUT, is_url
 from .memory import WeightsSource, keras_reader, read_bytes, read_stream
 from .sidecar import attach_sidecars, read_limited
@@ -61,7 +61,7 @@ def read_model(
         data = read_stream(source, max_bytes, name)  # type: ignore[arg-type]
         return read_bytes(data, weights=weights, source=name, max_bytes=max_bytes)
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
+        raise InvalidArgumentError(
             "load_model() takes a path, an http(s) URL, bytes or a binary file object; "
             f"received {type(source).__name__}"
         )
@@ -73,7 +73,9 @@ def read_model(
             text, timeout=timeout, total_timeout=total_timeout, max_bytes=max_bytes, headers=headers
         )
     if weights is not None:
-        raise TypeError("weights= is only used when the model.json content is given as bytes")
+        raise InvalidArgumentError(
+            "weights= is only used when the model.json content is given as bytes"
+        )
     return _read_path(Path(text), max_bytes)
 
 

@@ -180,7 +180,7 @@ def _json_member(zf: zipfile.ZipFile, path: Path, name: str, limit: int) -> Any:
 def _open_h5(h5py: Any, target: Any, path: Path, what: str) -> Any:
     try:
         return h5py.File(target, "r")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:
         raise WeightsError(f"{path}: {what} is not a readable HDF5 file ({exc})") from None
 
 
@@ -193,7 +193,7 @@ def _archive_weights_h5(data: bytes, path: Path) -> dict[str, tuple[str | None, 
     with f:
         try:
             _collect_vars(h5py, f, "", out, path, depth=0)
-        except (OSError, KeyError, RuntimeError) as exc:
+        except (OSError, KeyError, RuntimeError, OverflowError) as exc:
             raise WeightsError(f"{path}: model.weights.h5 is damaged ({exc})") from None
     return out
 
@@ -439,7 +439,7 @@ def _read_legacy_h5(path: Path) -> ModelSpec:
     with f:
         try:
             return _parse_legacy_h5(h5py, f, path)
-        except (OSError, KeyError, RuntimeError) as exc:
+        except (OSError, KeyError, RuntimeError, OverflowError) as exc:
             raise WeightsError(f"{path}: the HDF5 file is damaged or truncated ({exc})") from None
 
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, BinaryIO, Union
 
-from ..errors import InvalidModelError, WeightsError
+from ..errors import InvalidArgumentError, InvalidModelError, WeightsError
 from .limits import DEFAULT_MAX_BYTES
 from .sidecar import MAX_SIDECAR_BYTES, attach_sidecars, read_limited
 from .spec import ModelSpec
@@ -150,7 +150,7 @@ def _read_model_json_bytes(
         spec = parse_model_json(data, read_shard, source=source)
         spec.folder = folder
         return attach_sidecars(spec, lambda name: read_limited(folder / name))
-    raise TypeError(
+    raise InvalidArgumentError(
         "weights= must be bytes, a file object, a dict shard path -> bytes, or a folder path; "
         f"received {type(weights).__name__}"
     )
