@@ -102,7 +102,8 @@ class Dask:
 
         start = time.perf_counter()
         with dask.config.set({"dataframe.convert-string": False}):
-            ddf = dd.read_parquet(work.path, split_row_groups=True)
+            # pyarrow dtypes: list columns stay arrow arrays (no Python object per row).
+            ddf = dd.read_parquet(work.path, split_row_groups=True, dtype_backend="pyarrow")
             predictor = ti.BatchPredictor(str(work.model))
             meta = predictor.meta(ddf._meta)
             scored = ddf.map_partitions(predictor, meta=meta)[["id", work.output]]

@@ -335,6 +335,7 @@ def test_cli_predict_default_batch_size(tmp_path: Path) -> None:
         ("default", (), None),
         ("explicit", ("--batch-size", 7), None),
         ("small budget", (), {"TFJS_INFER_MEMORY_BUDGET": "2K"}),  # a few rows per call
+        ("small budget flag", ("--memory-budget", "3K"), None),
     ]:
         out = tmp_path / f"{len(outs)}.npy"
         proc = _cli("predict", DIGITS, tmp_path / "x.npy", "--out", out, *extra, env=env)
@@ -343,6 +344,7 @@ def test_cli_predict_default_batch_size(tmp_path: Path) -> None:
     np.testing.assert_allclose(outs["default"], keras_probs, rtol=RTOL, atol=ATOL)
     _same(outs["explicit"], outs["default"], 1)
     _same(outs["small budget"], outs["default"], 1)
+    _same(outs["small budget flag"], outs["default"], 1)
     bad = _cli("predict", DIGITS, tmp_path / "x.npy", env={"TFJS_INFER_MEMORY_BUDGET": "lots"})
     assert bad.returncode == 2
     assert "TFJS_INFER_MEMORY_BUDGET" in bad.stderr and "Traceback" not in bad.stderr

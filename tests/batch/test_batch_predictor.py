@@ -228,3 +228,19 @@ def test_image_rows_flat_or_nested_lists_match_tfjs() -> None:
         got = np.array(out.column(model.outputs[0].name).to_pylist(), dtype=np.float32)
         np.testing.assert_array_equal(got, model.predict(x).reshape(len(x), -1))
         np.testing.assert_allclose(got, ref.reshape(len(x), -1), rtol=RTOL, atol=ATOL)
+
+
+def test_pyarrow_backed_frames_get_arrow_columns() -> None:
+    x, ids = digits_rows(30)
+    table = pa.table({"id": ids, "pixels": fixed_list(x)})
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)  # dtype_backend="pyarrow"
+    predictor = ti.BatchPredictor(DIGITS, top_k=2)
+    out = predictor(frame)
+    assert out["probs"].dtype == pd.ArrowDtype(pa.list_(pa.float32(), 10))
+    assert out["id"].tolist() == ids.tolist()
+    got = pa.array(out["probs"]).flatten().to_numpy().reshape(30, 10)
+    np.testing.assert_array_equal(got, reference(x))
+    assert out.dtypes.tolist() == predictor.meta(frame).dtypes.tolist()
+    features = pd.DataFrame(x).rename(columns=str).astype("float32[pyarrow]")
+    got = pa.array(predictor(features)["probs"]).flatten().to_numpy().reshape(30, 10)
+    np.testing.assert_array_equal(got, reference(x))

@@ -337,3 +337,25 @@ def test_wrong_source_and_weights_types_are_named() -> None:
         ti.load_model((TM / "model.json").read_bytes(), weights=42)  # type: ignore[arg-type]
     with pytest.raises(InvalidArgumentError, match=r"weights= is only used"):
         ti.load_model(TM, weights=b"")
+
+
+@pytest.mark.parametrize("at", [0, 58, 61, 62, 63, 64, 65, 130])
+def test_heap_check_finds_collections_across_chunk_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, at: int
+) -> None:
+    from tfjs_infer.io import hdf5_guard
+
+    monkeypatch.setattr(hdf5_guard, "_SCAN_CHUNK", 64)  # many chunks in a small file
+    collection = b"GCOL\x01\0\0\0" + (4096).to_bytes(8, "little") + bytes(4096)
+    path = tmp_path / "heap.bin"
+    path.write_bytes(b"\xff" * at + collection + b"\xff" * 100)
+    with pytest.raises(InvalidModelError, match=rf"collection at byte {at} is corrupt"):
+        hdf5_guard.check_global_heaps_file(path)
+    with pytest.raises(InvalidModelError, match=rf"collection at byte {at} is corrupt"):
+        hdf5_guard.check_global_heaps(path.read_bytes(), str(path))
+    # A well-formed collection: one 8-byte object, then free space to the end.
+    good = bytearray(collection)
+    good[16:32] = (1).to_bytes(2, "little") + bytes(6) + (8).to_bytes(8, "little")
+    good[40:56] = bytes(8) + (4096 - 40).to_bytes(8, "little")
+    path.write_bytes(b"\xff" * at + bytes(good) + b"\xff" * 100)
+    hdf5_guard.check_global_heaps_file(path)

@@ -7,6 +7,8 @@
 - mask merge: Add of two masked sequences, then an LSTM and a masked
   GlobalAveragePooling1D; Keras 2 ANDs the masks, Keras 3 ORs them (same
   inputs and weights, spec.json).
+- Dot(normalize=True): the l2 normalisation's epsilon, different in TF.js,
+  Keras 2 and Keras 3, on rows with norms down to 1e-8.
 - gelu: the tanh approximation (tf.nn.gelu(approximate=True) in a tf_keras
   file) against the erf form (approximate=False, Activation("gelu")), scaled
   by 1000 so the difference dominates.
@@ -159,6 +161,29 @@ def test_mask_merge_rules_disagree_on_the_same_numbers() -> None:
     assert ((ids_a == 0) != (ids_b == 0)).any(), "some step is masked in one input only"
     for a, b in zip(arrays(k2["outputs"]), arrays(k3["outputs"])):
         assert _misses_by(a, b) >= MARGIN
+
+
+# The l2 normalisation of each framework (merge.ts / Keras 2 backend / Keras 3 ops).
+L2_NORMALIZE = {
+    "tfjs": lambda x: x / np.sqrt(np.maximum((x * x).sum(1, keepdims=True), 1e-7)),
+    "k2": lambda x: x / np.sqrt(np.maximum((x * x).sum(1, keepdims=True), 1e-12)),
+    "k3": lambda x: x / np.maximum(np.sqrt((x * x).sum(1, keepdims=True)), 1e-7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(L2_NORMALIZE))
+def test_dot_normalize_other_epsilons_fail(name: str) -> None:
+    """Each framework's formula gives its Dot(normalize=True) outputs; the two
+    other frameworks' formulas miss them by >= 100 tolerances."""
+    io = read_io(_case(f"{name}_dot_normalize"))
+    a, b = (v.astype(np.float64) for v in arrays(io["inputs"]))
+    (ref,) = arrays(io["outputs"])
+    for other, norm in L2_NORMALIZE.items():
+        cos = (norm(a) * norm(b)).sum(1, keepdims=True)
+        if other == name:
+            assert _misses_by(cos, ref) <= 1.0
+        else:
+            assert _misses_by(cos, ref) >= MARGIN, other
 
 
 def test_gelu_tanh_and_erf_forms_are_told_apart() -> None:

@@ -89,15 +89,32 @@ class PandasAdapter(Adapter):
 
     def is_scalar_numeric(self, name: str) -> bool:
         dtype = self.batch[name].dtype
-        return getattr(dtype, "kind", "O") in "biuf" and not hasattr(dtype, "pyarrow_dtype")
+        if hasattr(dtype, "pyarrow_dtype"):
+            import pyarrow as pa
+
+            kind = dtype.pyarrow_dtype
+            return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+        return getattr(dtype, "kind", "O") in "biuf"
 
     def with_columns(self, new: dict[str, np.ndarray]) -> Any:
         import pandas as pd
 
         out = self.batch.copy(deep=False)
+        backed = arrow_backed(self.batch)
         for name, values in new.items():
-            out[name] = pd.Series(_cells(values), index=out.index, dtype=_pandas_dtype(values))
+            if backed:  # pyarrow-backed frame: arrow columns, no object per row
+                cells: Any = pd.arrays.ArrowExtensionArray(numpy_to_arrow(values))
+                out[name] = pd.Series(cells, index=out.index)
+            else:
+                dtype = _pandas_dtype(values)
+                out[name] = pd.Series(_cells(values), index=out.index, dtype=dtype)
         return out
+
+
+def arrow_backed(frame: Any) -> bool:
+    """Whether a DataFrame uses pyarrow dtypes (``dtype_backend="pyarrow"``): new
+    columns then are arrow columns too (a list per row without a Python object)."""
+    return any(hasattr(dtype, "pyarrow_dtype") for dtype in frame.dtypes)
 
 
 class ArrowAdapter(Adapter):

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputShapeError, InputValueError
 from ..model import Model, load_model
 from ..postprocess import top_k as rank
-from .columns import Adapter, adapter_for, arrow_type
+from .columns import Adapter, adapter_for, arrow_backed, arrow_type
 from .engines import engine_threads
 
 # Models loaded in this process, by (source key, load options, threads): a
@@ -309,8 +309,12 @@ class BatchPredictor:
         import pandas as pd
 
         out = frame.iloc[:0].copy()
+        backed = arrow_backed(frame)
         for name, row_shape, dtype in self.output_columns():
-            kind = object if (row_shape or dtype == "str") else np.dtype(dtype)
+            if backed:
+                kind: Any = pd.ArrowDtype(arrow_type(row_shape, dtype))
+            else:
+                kind = object if (row_shape or dtype == "str") else np.dtype(dtype)
             out[name] = pd.Series([], dtype=kind)
         return out
 

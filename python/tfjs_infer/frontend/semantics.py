@@ -137,13 +137,16 @@ def _try_tfjs(
     except TfjsRefusal as exc:
         return None, str(exc)
     except TfjsInferError as exc:
-        # TF.js's own reading of the config fails (a dropped keepdims leaves a
-        # Conv2D a rank-2 input...): if Keras's reading works, TF.js refuses.
-        try:
-            lower_model(spec, strict=strict, semantics=keras_semantics_of(spec), dry=True)
-        except TfjsInferError:
-            raise exc from None
-        return None, str(exc)
+        tfjs_failure = exc
+    # TF.js's own reading of the config fails (a dropped keepdims leaves a
+    # Conv2D a rank-2 input...): if Keras's reading works, TF.js refuses it;
+    # if not, the file is broken and the TF.js reading's error (with its
+    # cause) is the one to raise.
+    try:
+        lower_model(spec, strict=strict, semantics=keras_semantics_of(spec), dry=True)
+    except TfjsInferError:
+        raise tfjs_failure  # noqa: B904 - the first error, not this second reading's
+    return None, str(tfjs_failure)
 
 
 def _divergent_layers(
