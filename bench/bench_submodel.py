@@ -59,9 +59,20 @@ def main() -> None:
         cands["embedding+final"] = lambda x=x, b=batch: both.predict(x, batch_size=b)
         inner = 3 if batch == 1 else 1
         times = interleaved(cands, rounds=args.rounds, inner=inner)
-        print(f"\nbatch {batch}: median ms per call (ratio to the full model)")
+        # What each cut should cost: the full model's per-op medians of the
+        # ops the submodel runs (same names and types).
+        per_op = {(r["name"], r["type"]): r["us"] for r in full.profile(x, rounds=args.rounds)}
+        total = sum(per_op.values())
+        print(f"\nbatch {batch}: median ms per call (ratio to the full model; expected ratio")
+        print("  from the full model's per-op profile of the ops the submodel runs)")
         for name, t in times.items():
-            print(f"  {name:28s} {t * 1e3:9.3f} ms  {t / times['full']:6.3f}x")
+            sub = subs.get(name, both if name != "full" else full)
+            ops = {(n, o) for n, o, _, _ in sub._core.ops()}
+            expected = sum(us for key, us in per_op.items() if key in ops) / total
+            print(
+                f"  {name:28s} {t * 1e3:9.3f} ms  {t / times['full']:6.3f}x  "
+                f"(expected {expected:5.3f}x)"
+            )
     print(f"\nload average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 

@@ -4,14 +4,19 @@
                           [--seconds 3] [--models-dir bench/.models]
 
 For each model, a real server subprocess per batching mode (on: the default
-``--max-batch-size 64``; off: ``--max-batch-size 1``), and for each protocol
+``--max-batch-size 64`` or this script's ``--max-batch-size``; off: 1), and for each protocol
 (TF Serving REST with JSON rows, OIP v2 with binary tensors) and each
 concurrency, an asyncio load generator keeps that many keep-alive
 connections busy with one-row requests for ``--seconds``. It prints p50/p99
 latency, throughput, and the server's own time per request (received ->
 answered, minus compute, from the ``Server-Timing`` header the server
-writes). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
-same run, before and after each model's server rounds (medians).
+writes; "handoff" is the part of it spent handing a batch to a pool thread
+and back, which a loaded machine stretches) and the event-loop thread's CPU
+time per request (from /proc: what the server's own work costs, whatever the
+scheduler does). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
+same run, before and after each model's server rounds (medians), and batch 64
+again just before and after each measured point: the "x b64" ratio divides the
+point's requests per second (one row each) by the mean of those two.
 
 The load generator is a few lines of asyncio over raw sockets with prebuilt
 request bytes (no HTTP library in the loop), so that it costs little; it
@@ -42,7 +47,9 @@ from _harness import header
 import tfjs_infer
 
 HERE = Path(__file__).resolve().parent
-_TIMING = re.compile(rb"server-timing: compute;dur=([0-9.]+), server;dur=([0-9.]+)", re.I)
+_TIMING = re.compile(
+    rb"server-timing: compute;dur=([0-9.]+), server;dur=([0-9.]+), handoff;dur=([0-9.]+)", re.I
+)
 
 
 @dataclass
@@ -53,8 +60,10 @@ class Point:
     p99_ms: float
     rps: float
     server_us: float  # median of the server's own time per request
+    handoff_us: float  # median of its part spent handing work to a pool thread and back
     errors: int
     loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
+    b64_rows_s: float = float("nan")  # in-process batch-64 predict, just before and after
 
 
 def loop_cpu_s(pid: int) -> float:
@@ -106,6 +115,7 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
     """`clients` connections, each sending `request` back to back for `seconds`."""
     latencies: list[float] = []
     own: list[float] = []
+    handoff: list[float] = []
     errors = 0
     warm_until = time.perf_counter() + min(0.5, seconds / 4)
     deadline = warm_until + seconds
@@ -128,6 +138,7 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
                 m = _TIMING.search(head)
                 if m:
                     own.append(float(m.group(2)) * 1e3)
+                    handoff.append(float(m.group(3)) * 1e3)
         finally:
             writer.close()
 
@@ -138,6 +149,7 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
         p99_ms=float(np.percentile(arr, 99)) * 1e3,
         rps=len(arr) / seconds,
         server_us=statistics.median(own) if own else float("nan"),
+        handoff_us=statistics.median(handoff) if handoff else float("nan"),
         errors=errors,
     )
 
@@ -159,13 +171,15 @@ async def check_answer(port: int, request: bytes, protocol: str, want: np.ndarra
     )
 
 
-def in_process(model: tfjs_infer.Model, x: np.ndarray, batch: int, seconds: float) -> float:
+def in_process(
+    model: tfjs_infer.Model, x: np.ndarray, batch: int, seconds: float, min_calls: int = 3
+) -> float:
     """Rows per second of model.predict on `batch` rows (median call time)."""
     xb = np.ascontiguousarray(np.repeat(x, batch, axis=0))
     model.predict(xb)
-    times = []
+    times: list[float] = []
     deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(times) < 5:
+    while time.perf_counter() < deadline or len(times) < min_calls:
         t = time.perf_counter()
         model.predict(xb)
         times.append(time.perf_counter() - t)
@@ -173,7 +187,7 @@ def in_process(model: tfjs_infer.Model, x: np.ndarray, batch: int, seconds: floa
 
 
 def start_server(
-    path: Path, name: str, batching: bool, log: Path
+    path: Path, name: str, batching: bool, max_batch_size: int, log: Path
 ) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -189,7 +203,7 @@ def start_server(
         "--port",
         str(port),
     ]
-    cmd += ["--max-batch-size", "64" if batching else "1"]
+    cmd += ["--max-batch-size", str(max_batch_size) if batching else "1"]
     with log.open("ab") as sink:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.time() + 120
@@ -222,23 +236,28 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
     time_in_process()
     rows: list[tuple[str, str, int, Point]] = []
     for batching in [b == "on" for b in args.batching.split(",")]:
-        proc, port = start_server(path, name, batching, log)
+        proc, port = start_server(path, name, batching, args.max_batch_size, log)
         try:
             for protocol in args.protocols.split(","):
                 request = requests[protocol]
                 asyncio.run(check_answer(port, request, protocol, want))
                 for c in args.concurrency:
                     seconds = args.seconds
+                    before = in_process(model, x, 64, 0.2, min_calls=2)
                     cpu0 = loop_cpu_s(proc.pid)
                     point = asyncio.run(load(port, request, c, seconds))
                     answered = point.rps * seconds * (1 + min(0.5, seconds / 4) / seconds)
                     point.loop_cpu_us = (loop_cpu_s(proc.pid) - cpu0) / answered * 1e6
+                    after = in_process(model, x, 64, 0.2, min_calls=2)
+                    point.b64_rows_s = (before + after) / 2
                     rows.append(("on" if batching else "off", protocol, c, point))
                     print(
                         f"  {name} batching {rows[-1][0]:3s} {protocol:9s} c={c:<3d} "
                         f"p50 {point.p50_ms:8.3f} ms  p99 {point.p99_ms:8.3f} ms  "
-                        f"{point.rps:9.1f} req/s  server {point.server_us:7.1f} us  "
+                        f"{point.rps:9.1f} req/s  server {point.server_us:7.1f} us "
+                        f"(handoff {point.handoff_us:.1f})  "
                         f"loop cpu {point.loop_cpu_us:6.1f} us  "
+                        f"x in-process b64 {point.rps / point.b64_rows_s:5.2f}  "
                         f"errors {point.errors}",
                         flush=True,
                     )
@@ -247,15 +266,16 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
             proc.wait(60)
         time_in_process()
     ip = {b: statistics.median(v) for b, v in inproc.items()}
-    out = [f"\n== {name} ({path}) ==", "in-process predict (median of runs before/after): "
+    out = [f"\n== {name} ({path}) ==", "in-process predict (median, before/after the servers): "
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
-               f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'loop cpu us':>11s} "
-               f"{'errors':>6s}")  # fmt: skip
+               f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'handoff':>7s} "
+               f"{'loop cpu us':>11s} {'errors':>6s}")  # fmt: skip
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
-            f"{p.rps / ip[64]:6.2f} {p.server_us:9.1f} {p.loop_cpu_us:11.1f} {p.errors:6d}"
+            f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.handoff_us:7.1f} "
+            f"{p.loop_cpu_us:11.1f} {p.errors:6d}"
         )
     return out
 
@@ -268,6 +288,7 @@ def main() -> None:
     ap.add_argument("--concurrency", default="1,8,64")
     ap.add_argument("--protocols", default="v1-json,v2-binary")
     ap.add_argument("--batching", default="on,off")
+    ap.add_argument("--max-batch-size", type=int, default=64, help="the server's, batching on")
     ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per point")
     ap.add_argument("--inproc-seconds", type=float, default=1.0)
     ap.add_argument("--models-dir", type=Path, default=HERE / ".models")

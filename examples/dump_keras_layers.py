@@ -49,28 +49,41 @@ def _as_list(x) -> list:
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def dump_model(model, inputs: list[np.ndarray], prefix: str, out: dict[str, np.ndarray]) -> None:
-    """Run `model` on `inputs` and put every layer's outputs in `out`."""
-    wanted: list[tuple[str, object]] = []
-    nested: list[tuple[object, list]] = []
+def collect(model, inputs: list[np.ndarray], prefix: str, acc: dict[str, list]) -> None:
+    """Run `model` on `inputs` and append every layer's outputs, call after
+    call, to `acc` (name -> arrays). A nested model called several times is
+    run once per call: its layers get the outputs of every call."""
+    wanted: list[tuple[str, list]] = []
+    nested: list[tuple[object, list[list]]] = []
     for layer in model.layers:
         calls = _calls(model, layer)
-        outs = [t for node in calls for t in _as_list(node.output_tensors)]
-        if len(outs) == 1:
-            wanted.append((prefix + layer.name, outs[0]))
-        else:
-            wanted += [(f"{prefix}{layer.name}:{i}", t) for i, t in enumerate(outs)]
-        if isinstance(layer, keras.Model) and calls:
-            nested.append((layer, _as_list(calls[0].input_tensors)))
-    fetch = [t for _, t in wanted] + [t for _, ins in nested for t in ins]
+        wanted.append((prefix + layer.name, [t for n in calls for t in _as_list(n.output_tensors)]))
+        if isinstance(layer, keras.Model):
+            nested.append((layer, [_as_list(n.input_tensors) for n in calls]))
+    fetch = [t for _, outs in wanted for t in outs] + [
+        t for _, calls in nested for ins in calls for t in ins
+    ]
     probe = keras.Model(model.inputs, fetch)
     values = _as_list(probe.predict(inputs if len(inputs) > 1 else inputs[0], verbose=0))
-    for (name, _), v in zip(wanted, values):
-        out[name] = np.asarray(v)
-    j = len(wanted)
-    for layer, ins in nested:
-        dump_model(layer, values[j : j + len(ins)], f"{prefix}{layer.name}/", out)
-        j += len(ins)
+    j = 0
+    for name, outs in wanted:
+        acc.setdefault(name, []).extend(np.asarray(v) for v in values[j : j + len(outs)])
+        j += len(outs)
+    for layer, calls in nested:
+        for ins in calls:
+            collect(layer, values[j : j + len(ins)], f"{prefix}{layer.name}/", acc)
+            j += len(ins)
+
+
+def named(acc: dict[str, list]) -> dict[str, np.ndarray]:
+    """name -> arrays becomes the dump's names: "name", or "name:i" for several."""
+    out: dict[str, np.ndarray] = {}
+    for name, values in acc.items():
+        if len(values) == 1:
+            out[name] = values[0]
+        else:
+            out.update({f"{name}:{i}": v for i, v in enumerate(values)})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     model = keras.models.load_model(args.model, compile=False)
     inputs = [np.load(p) for p in args.inputs.split(",")]
-    acts: dict[str, np.ndarray] = {}
-    dump_model(model, inputs, "", acts)
+    acc: dict[str, list] = {}
+    collect(model, inputs, "", acc)
+    acts = named(acc)
     missing = [n for n in args.layer if n not in acts]
     if missing:
         print(f"no layer output named {missing}", file=sys.stderr)

@@ -140,44 +140,53 @@ function isModel(layer) {
   return layer instanceof tf.LayersModel;
 }
 
-// The symbolic outputs of every call of `layer` inside `model`, in call order.
-function layerOutputs(model, layer) {
-  const outs = [];
-  layer.inboundNodes.forEach((node, k) => {
-    if (model.containerNodes.has(`${layer.name}_ib-${k}`)) outs.push(...node.outputTensors);
-  });
-  return outs;
+// The calls (nodes) of `layer` that belong to `model`'s graph, in call order.
+function layerCalls(model, layer) {
+  return layer.inboundNodes.filter((node, k) => model.containerNodes.has(`${layer.name}_ib-${k}`));
 }
 
-// Runs `model` on `inputs` (tensors) and adds every layer's outputs to `out`.
-async function dumpModel(model, inputs, prefix, out) {
-  const wanted = [];  // [name, symbolic tensor]
-  const nested = [];  // [layer, symbolic inputs]
+// Runs `model` on `inputs` (tensors) and appends every layer's outputs, call
+// after call, to `acc` (name -> values). A nested model called several times
+// is run once per call: its layers get the outputs of every call.
+async function collect(model, inputs, prefix, acc) {
+  const wanted = [];  // [name, symbolic outputs of all its calls]
+  const nested = [];  // [layer, symbolic inputs of each call]
   // A Sequential model wraps a functional one, made when it is built.
   if (model instanceof tf.Sequential && model.model == null) model.build();
   const graph = model instanceof tf.Sequential ? model.model : model;
   for (const layer of graph.layers) {
-    const outs = layerOutputs(graph, layer);
-    if (outs.length === 1) wanted.push([prefix + layer.name, outs[0]]);
-    else outs.forEach((t, i) => wanted.push([`${prefix}${layer.name}:${i}`, t]));
-    if (isModel(layer)) nested.push([layer, asList(layer.inboundNodes.find(
-      (n, k) => graph.containerNodes.has(`${layer.name}_ib-${k}`)).inputTensors)]);
+    const calls = layerCalls(graph, layer);
+    wanted.push([prefix + layer.name, calls.flatMap((node) => node.outputTensors)]);
+    if (isModel(layer)) nested.push([layer, calls.map((node) => asList(node.inputTensors))]);
   }
   // Each symbolic tensor fetched once; the model's inputs are their values.
   const known = new Map(graph.inputs.map((t, i) => [t, inputs[i]]));
   const fetch = [];
-  for (const t of [...wanted.map(([, t]) => t), ...nested.flatMap(([, ins]) => ins)]) {
-    if (!known.has(t) && !fetch.includes(t)) fetch.push(t);
-  }
+  const all = [...wanted.flatMap(([, outs]) => outs), ...nested.flatMap(([, c]) => c.flat())];
+  for (const t of all) if (!known.has(t) && !fetch.includes(t)) fetch.push(t);
   if (fetch.length) {
     const probe = tf.model({ inputs: graph.inputs, outputs: fetch });
     const values = asList(probe.predict(inputs.length === 1 ? inputs[0] : inputs));
     fetch.forEach((t, i) => known.set(t, values[i]));
   }
-  for (const [name, t] of wanted) out.set(name, known.get(t));
-  for (const [layer, ins] of nested) {
-    await dumpModel(layer, ins.map((t) => known.get(t)), `${prefix}${layer.name}/`, out);
+  for (const [name, outs] of wanted) {
+    acc.set(name, [...(acc.get(name) || []), ...outs.map((t) => known.get(t))]);
   }
+  for (const [layer, calls] of nested) {
+    for (const ins of calls) {
+      await collect(layer, ins.map((t) => known.get(t)), `${prefix}${layer.name}/`, acc);
+    }
+  }
+}
+
+// name -> values becomes the dump's names: "name", or "name:i" for several.
+function named(acc) {
+  const out = new Map();
+  for (const [name, values] of acc) {
+    if (values.length === 1) out.set(name, values[0]);
+    else values.forEach((v, i) => out.set(`${name}:${i}`, v));
+  }
+  return out;
 }
 
 async function main() {
@@ -195,8 +204,9 @@ async function main() {
   await tf.setBackend('cpu');
   const model = await loadModel(pos[0]);
   const inputs = pos[1].split(',').map(readNpy);
-  const acts = new Map();
-  await dumpModel(model, inputs, '', acts);
+  const acc = new Map();
+  await collect(model, inputs, '', acc);
+  const acts = named(acc);
   const missing = only.filter((n) => !acts.has(n));
   if (missing.length) throw new Error(`no layer output named ${JSON.stringify(missing)}`);
   const arrays = [];

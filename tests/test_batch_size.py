@@ -314,3 +314,37 @@ def test_run_into_checks_the_output_arrays() -> None:
             core.run_into([x], [arr])
     with pytest.raises(InputValueError, match="1 outputs, received 2"):
         core.run_into([x], [out[:6], out[6:]])
+
+
+def _cli(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "tfjs_infer.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_cli_predict_default_batch_size(tmp_path: Path) -> None:
+    with np.load(DIGITS.parent / "samples.npz") as data:
+        x, keras_probs = data["x"], data["keras_probs"]
+    np.save(tmp_path / "x.npy", x)
+    outs = {}
+    for name, extra, env in [
+        ("default", (), None),
+        ("explicit", ("--batch-size", 7), None),
+        ("small budget", (), {"TFJS_INFER_MEMORY_BUDGET": "2K"}),  # a few rows per call
+        ("small budget flag", ("--memory-budget", "3K"), None),
+    ]:
+        out = tmp_path / f"{len(outs)}.npy"
+        proc = _cli("predict", DIGITS, tmp_path / "x.npy", "--out", out, *extra, env=env)
+        assert proc.returncode == 0, proc.stderr
+        outs[name] = np.load(out)
+    np.testing.assert_allclose(outs["default"], keras_probs, rtol=RTOL, atol=ATOL)
+    _same(outs["explicit"], outs["default"], 1)
+    _same(outs["small budget"], outs["default"], 1)
+    _same(outs["small budget flag"], outs["default"], 1)
+    bad = _cli("predict", DIGITS, tmp_path / "x.npy", env={"TFJS_INFER_MEMORY_BUDGET": "lots"})
+    assert bad.returncode == 2
+    assert "TFJS_INFER_MEMORY_BUDGET" in bad.stderr and "Traceback" not in bad.stderr

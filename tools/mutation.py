@@ -21,8 +21,11 @@ interrupted run (Ctrl-C) leaves the copies clean too; the next run starts by
 re-syncing them from the repository anyway.
 
 The report is a table: mutant -> the first test that failed ("KILLED"), or
-SURVIVED when every selected test passed. A mutant that does not apply (its
-text is gone after a refactor) is reported as STALE.
+SURVIVED when every selected test passed (EQUIVALENT for a mutant known to
+change no reachable behaviour, with the reason). A mutant that does not apply (its
+text is gone after a refactor) is reported as STALE, one that does not compile
+as NO BUILD. After a C++ mutant the clean core is rebuilt before the next
+Python mutant runs.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,7 +71,9 @@ class Mutant:
     what: str
     count: int = 1  # occurrences of `old` that must exist (all are replaced)
     isas: str = ""  # TFJS_INFER_TEST_ISAS for the run ("" = every ISA)
-    extra: dict[str, str] = field(default_factory=dict)
+    # Why surviving is expected: the mutated code is not reached by any real
+    # file's semantics (reported as EQUIVALENT, not as a gap).
+    equivalent: str = ""
 
     @property
     def is_cpp(self) -> bool:
@@ -86,6 +91,16 @@ MUTANTS = [
         "    h[j] = (1.0f - z) * h[j] + z * hh;",
         RNN,
         "generic GRU reset_after=True: update gate blend swapped",
+    ),
+    Mutant(
+        "gru_blend_generic_by_fixtures",
+        "cpp/kernels/generic/rnn_generic.cpp",
+        "    const float hh = act(a.act, x[2 * u + j] + r * pre[2 * u + j]);\n"
+        "    h[j] = z * h[j] + (1.0f - z) * hh;",
+        "    const float hh = act(a.act, x[2 * u + j] + r * pre[2 * u + j]);\n"
+        "    h[j] = (1.0f - z) * h[j] + z * hh;",
+        ["tests/layers/test_keras_rnn_fixtures.py"],
+        "the same GRU bug, against the Keras RNN fixture suite alone (it missed it before)",
     ),
     Mutant(
         "lstm_gate_order_generic",
@@ -134,6 +149,14 @@ MUTANTS = [
         "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
         ACT,
         "generic gelu tanh approximation replaced by the erf form",
+    ),
+    Mutant(
+        "gelu_tanh_uses_erf_by_fixtures",
+        "cpp/kernels/generic/activation_scalar.h",
+        "return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));",
+        "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
+        ["tests/layers/test_divergence_fixtures.py"],
+        "the same gelu bug, against the divergence fixtures alone",
     ),
     Mutant(
         "avg_pool_counts_padding",
@@ -194,12 +217,24 @@ MUTANTS = [
         "activation='leaky_relu' string with the layer's default slope 0.3",
     ),
     Mutant(
-        "mask_merge_rule",
+        "mask_merge_rule_keras2",
+        "python/tfjs_infer/frontend/recurrent.py",
+        'op = "max" if semantics == "keras3" else "mul"',
+        'op = "max"',
+        ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_divergence_fixtures.py"],
+        "element-wise merge of masks: Keras 2's AND replaced by Keras 3's OR",
+    ),
+    Mutant(
+        "mask_merge_rule_keras3",
         "python/tfjs_infer/frontend/recurrent.py",
         'op = "max" if semantics == "keras3" else "mul"',
         'op = "mul"',
-        ["tests/layers/test_keras_fixtures.py", *RNN],
+        ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_divergence_fixtures.py"],
         "element-wise merge of masks: Keras 3's OR replaced by Keras 2's AND",
+        equivalent="Keras 3 files record the merged mask as keras.ops nodes (LogicalOr) "
+        "passed as each consumer's `mask` kwarg, which keras3 consumers read "
+        "(recurrent.layer_mask); on k3_mask_merge, where AND and OR differ, this "
+        "branch changes no output",
     ),
     Mutant(
         "batchnorm_epsilon_ignored",
@@ -364,6 +399,15 @@ def pytest_run(tests: list[str], isas: str) -> tuple[int, str]:
     return out.returncode, out.stdout + out.stderr
 
 
+def outcome(code: int, output: str) -> str:
+    """pytest's exit status as a verdict: 1 (tests failed) kills the mutant."""
+    if code == -1:
+        return "NO BUILD"
+    if code == 1 or (code == 2 and "error during collection" in output):
+        return "KILLED"
+    return {0: "SURVIVED", 124: "TIMEOUT"}.get(code, f"ERROR {code}")
+
+
 def first_failure(output: str) -> str:
     for line in output.splitlines():
         if line.startswith(("FAILED ", "ERROR ")):
@@ -403,8 +447,12 @@ def main() -> None:
     clean_core = build_core()
     check_baseline(clean_core)
     rows = []
+    core_is_mutant = False  # the installed _core was built from mutated sources
     for m in chosen:
         t0 = time.monotonic()
+        if core_is_mutant and not m.is_cpp:
+            install_core(build_core())  # sources restored: back to the clean core
+            core_is_mutant = False
         applied = apply(m)
         if applied is None:
             rows.append((m, "STALE", "mutation text not found", 0.0))
@@ -412,25 +460,31 @@ def main() -> None:
         target, original = applied
         try:
             if m.is_cpp:
+                core_is_mutant = True
                 install_core(build_core())
             code, out = pytest_run(m.tests, m.isas)
         except BuildError as e:
-            code, out = 1, f"FAILED build - {e}"
+            code, out = -1, f"FAILED build - {e}"
         finally:
             target.write_text(original, encoding="utf-8")
-        status = "SURVIVED" if code == 0 else ("TIMEOUT" if code == 124 else "KILLED")
+        status = outcome(code, out)
+        if status == "SURVIVED" and m.equivalent:
+            status = "EQUIVALENT"
         rows.append((m, status, first_failure(out) if code else "", time.monotonic() - t0))
         print(f"{m.name}: {status} {rows[-1][2]} ({rows[-1][3]:.0f} s)", flush=True)
-    if any(m.is_cpp for m in chosen):
+    if core_is_mutant:
         install_core(build_core())  # leave the copy built from clean sources
     print()
     print("| mutant | where | planted bug | result | caught by |")
     print("|---|---|---|---|---|")
     for m, status, test, _ in rows:
-        print(f"| {m.name} | {m.path} | {m.what} | {status} | {test} |")
-    survivors = [m.name for m, s, _, _ in rows if s != "KILLED"]
+        why = m.equivalent if status == "EQUIVALENT" else test
+        print(f"| {m.name} | {m.path} | {m.what} | {status} | {why} |")
+    killed = sum(s == "KILLED" for _, s, _, _ in rows)
+    equivalent = sum(s == "EQUIVALENT" for _, s, _, _ in rows)
+    survivors = [m.name for m, s, _, _ in rows if s not in ("KILLED", "EQUIVALENT")]
     print(
-        f"\n{len(rows) - len(survivors)}/{len(rows)} killed"
+        f"\n{killed}/{len(rows)} killed, {equivalent} equivalent"
         + (f"; not killed: {survivors}" if survivors else "")
     )
     sys.exit(1 if survivors else 0)

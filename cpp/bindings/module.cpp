@@ -529,6 +529,12 @@ PYBIND11_MODULE(_core, m) {
     return out;
   });
   m.def("registered_ops", &registered_op_types);
+  m.def(
+      "first_nonfinite",
+      [](const py::array_t<float, py::array::c_style>& a) {
+        return first_nonfinite(a.data(), static_cast<int64_t>(a.size()));
+      },
+      "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
   register_testing(m);
   py::module_ testing = m.attr("_testing");
   testing.def(

@@ -33,6 +33,9 @@ inline int64_t num_elements(const Shape& shape) {
 }
 size_t checked_mul(size_t a, size_t b);
 
+// Index of the first NaN or +-inf among x[0:n], or -1 (predict's check_finite).
+int64_t first_nonfinite(const float* x, int64_t n);
+
 // A 64-byte aligned, owning, move-only buffer (RAII).
 template <typename T>
 class Buffer {

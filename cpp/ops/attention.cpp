@@ -235,7 +235,8 @@ class AttentionOp final : public Op {
         logits[j] = neg;
         continue;
       }
-      best = std::max(best, logits[j]);
+      // A NaN logit makes the row NaN (softmax in TF; std::max would skip it).
+      best = logits[j] > best || logits[j] != logits[j] ? logits[j] : best;
     }
     const bool none = best == neg;
     double sum = 0.0;
@@ -245,13 +246,14 @@ class AttentionOp final : public Op {
       logits[j] = p;
       sum += p;
     }
-    const float inv = sum > 0.0 ? static_cast<float>(1.0 / sum) : 0.0f;
+    const float inv = sum > 0.0 || sum != sum ? static_cast<float>(1.0 / sum) : 0.0f;
     for (int64_t d = 0; d < dv; ++d) o[d] = 0.0f;
     const bool zero = zero_output(in, b, i, tq);
     for (int64_t j = 0; j < tk; ++j) {
       const float p = logits[j] * inv;
       if (scores) scores[j] = p;
-      if (p == 0.0f || zero) continue;
+      // p = 0 still multiplies the value: 0 * inf gives NaN there, as in TF.
+      if (zero) continue;
       const float* vj = v + j * vstride;
       for (int64_t d = 0; d < dv; ++d) o[d] += p * vj[d];
     }

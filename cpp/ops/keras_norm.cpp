@@ -148,7 +148,8 @@ class SpanNormOp final : public Op {
         for (int64_t j = 0; j < len; ++j) sq += double(src[j * inner]) * src[j * inner];
         double factor;
         if (unit_) {
-          factor = sq > 0.0 ? std::min(1.0 / std::sqrt(sq), 1e12) : 1e12;
+          // x rsqrt(max(sum x^2, 1e-24)); a NaN sum stays NaN (TF's maximum).
+          factor = sq > 0.0 ? std::min(1.0 / std::sqrt(sq), 1e12) : (sq == sq ? 1e12 : sq);
         } else {
           factor = 1.0 / std::sqrt(sq / static_cast<double>(len) + eps_);
         }

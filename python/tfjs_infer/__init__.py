@@ -27,6 +27,7 @@ from .errors import (
     WeightsError,
 )
 from .frontend import supported_layers
+from .frontend.semantics import Semantics, SemanticsWarning
 from .inspect import LayerInfo
 from .model import Model, load_model
 from .postprocess import (
@@ -56,6 +57,8 @@ __all__ = [
     "MissingDependencyError",
     "Model",
     "ModelNotFoundError",
+    "Semantics",
+    "SemanticsWarning",
     "TfjsInferError",
     "TopK",
     "UnsupportedLayerError",

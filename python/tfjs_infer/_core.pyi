@@ -88,3 +88,6 @@ def available_isas() -> list[str]:
 
 def registered_ops() -> list[str]:
     """Every core op type the registry knows."""
+
+def first_nonfinite(a: np.ndarray, /) -> int:
+    """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

@@ -398,7 +398,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 # -- main ---------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> Model:
-    return load_model(args.model, num_threads=args.threads, isa=args.isa)
+    return load_model(args.model, num_threads=args.threads, isa=args.isa, semantics=args.semantics)
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -411,6 +411,12 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         choices=["generic", "avx2", "avx512", "neon"],
         default=None,
         help="instruction set of the kernels (default: the best this CPU has)",
+    )
+    p.add_argument(
+        "--semantics",
+        choices=["auto", "tfjs", "keras"],
+        default="auto",
+        help="whose numbers where TF.js 4.22 and Keras differ (default: by who wrote the file)",
     )
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputValueError
+from .frontend.select import canonical
 from .model import Model
 
 
@@ -79,15 +80,20 @@ def diff_layers(
     in the model's topological order. Returns the comparisons and the
     reference names the model has no output for."""
     ours = output_names(model)
-    common = [n for n in ours if n in reference]
-    unknown = [n for n in reference if n not in set(ours)]
+    # Reference names as TF.js gives them (aliases), by our names.
+    by_ours = {canonical(n, model._alias_of): n for n in reference}
+    common = [n for n in ours if n in by_ours]
+    unknown = [n for n in reference if canonical(n, model._alias_of) not in set(ours)]
     if not common:
         raise InputValueError(
             "no array of the reference is named like a layer output of the model "
             f"(reference: {sorted(reference)[:5]}..., model: {ours[:5]}...)"
         )
     got = model.predict(x, outputs=common)
-    return [compare(n, np.asarray(got[n]), reference[n], rtol, atol) for n in common], unknown
+    results = [
+        compare(by_ours[n], np.asarray(got[n]), reference[by_ours[n]], rtol, atol) for n in common
+    ]
+    return results, unknown
 
 
 # -- commands ------------------------------------------------------------------

@@ -9,8 +9,9 @@ Layer names: a layer's own name; ``"outer/inner"`` for a layer inside a
 nested model (each level of nesting adds its model's name, as in
 ``"sequential_1/dense_Dense1"``); ``"name:i"`` for output ``i`` of a layer
 with several outputs (an RNN with ``return_state``, or a shared layer called
-more than once: its calls' outputs in call order). The model's output names
-are accepted too.
+more than once: its calls' outputs in call order; so are the layers of a
+nested model called more than once). The model's output names are accepted
+too.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from .errors import LayerNameError, TfjsInferError
 from .frontend.registry import LayerRecord, Shape
-from .frontend.select import resolve
+from .frontend.select import canonical, resolve
 
 if TYPE_CHECKING:
     from .model import Model
@@ -115,6 +116,7 @@ def _is_model(rec: LayerRecord) -> bool:
 def get_layer(model: Model, name: str) -> LayerInfo:
     """The LayerInfo of layer `name` (a path for nested layers)."""
     records = model._records
+    name = name if name in records else canonical(name, model._alias_of)
     if name not in records:
         # resolve() raises the error that lists close matches.
         resolve(name, records, {})
@@ -130,6 +132,7 @@ def get_weights(model: Model, name: str) -> dict[str, np.ndarray]:
     by their name in the file, in the file's order. A nested model gives
     those of all its layers."""
     records = model._records
+    name = name if name in records else canonical(name, model._alias_of)
     if name not in records:
         resolve(name, records, {})
         raise LayerNameError(f"'{name}' is an output of a layer, not a layer name")
@@ -171,31 +174,39 @@ def submodel(
     from .model import Model
 
     options = dict(model._options)
-    options["outputs"] = outputs if isinstance(outputs, str) else list(outputs)
+    options["outputs"] = _names(outputs, "outputs")
     if inputs is not None:
-        options["inputs"] = [inputs] if isinstance(inputs, str) else list(inputs)
+        names = _names(inputs, "inputs")
+        options["inputs"] = [names] if isinstance(names, str) else names
     return Model(model._spec, **options)
 
 
-def predict_outputs(
-    model: Model,
-    x: Any,
-    outputs: str | Sequence[str],
-    batch_size: int | None,
-    verbose: int | str,
-) -> Any:
-    """``model.predict(x, outputs=...)``: through a cached submodel. A
-    stateful model's states are used and updated as by a plain predict."""
-    key = outputs if isinstance(outputs, str) else tuple(outputs)
+def _names(value: Any, what: str) -> str | list[str]:
+    """A layer name or a list of them, checked to be strings."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        return list(value)
+    raise LayerNameError(
+        f"{what} must be a layer name or a list of layer names, received {value!r}"
+    )
+
+
+def predict_outputs(model: Model, x: Any, outputs: str | Sequence[str], **options: Any) -> Any:
+    """``model.predict(x, outputs=..., **options)``: through a cached
+    submodel. A stateful model's states are used and updated as by a plain
+    predict."""
+    names = _names(outputs, "outputs")
+    key = names if isinstance(names, str) else tuple(names)
     sub = _cached_submodel(model, key)
     if sub.num_threads != model.num_threads:  # set on the model after caching
         sub.num_threads = model.num_threads
     if not model.stateful:
-        return sub.predict(x, batch_size=batch_size, verbose=verbose)
+        return sub.predict(x, **options)
     with model._state_lock:
         sub._state_values = list(model._state_values)
         try:
-            return sub.predict(x, batch_size=batch_size, verbose=verbose)
+            return sub.predict(x, **options)
         finally:
             model._state_values = list(sub._state_values)
 
@@ -220,6 +231,7 @@ class Inspectable:
     model.py stays about prediction)."""
 
     _records: dict[str, LayerRecord]
+    _alias_of: dict[str, str]
 
     @property
     def layers(self) -> list[LayerInfo]:

@@ -25,8 +25,8 @@ from .errors import (
     InvalidModelError,
     TfjsInferError,
 )
-from .frontend import lower_model
 from .frontend.lower import TensorInfo
+from .frontend.semantics import Semantics, check_choice, lower_with_semantics
 from .inspect import Inspectable
 from .io import (
     DEFAULT_MAX_BYTES,
@@ -57,6 +57,7 @@ def load_model(
     max_bytes: int = DEFAULT_MAX_BYTES,
     headers: dict[str, str] | None = None,
     outputs: str | Sequence[str] | None = None,
+    semantics: str = "auto",
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -93,6 +94,13 @@ def load_model(
     outputs:
         Load a submodel instead (see :meth:`Model.submodel`): the layer
         name(s) whose outputs it returns; only what they need is computed.
+    semantics:
+        Whose numbers to give where TF.js 4.22 and Keras compute differently
+        (README "Which numbers you get"): ``"auto"`` (TF.js's for a model.json
+        TF.js wrote, the writing Keras version's for any other file),
+        ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
+        ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
+        ``SemanticsWarning`` at load names the layers where the choice matters.
 
     Returns
     -------
@@ -113,6 +121,7 @@ def load_model(
     (2, 10)
     """
     check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
+    check_choice(semantics)
     with _gc_paused():
         spec = read_model(
             source,
@@ -122,7 +131,14 @@ def load_model(
             max_bytes=max_bytes,
             headers=headers,
         )
-        return Model(spec, num_threads=num_threads, isa=isa, strict=strict, outputs=outputs)
+        return Model(
+            spec,
+            num_threads=num_threads,
+            isa=isa,
+            strict=strict,
+            outputs=outputs,
+            semantics=semantics,
+        )
 
 
 @contextlib.contextmanager
@@ -162,19 +178,31 @@ class Model(Inspectable):
         strict: bool = True,
         outputs: str | Sequence[str] | None = None,
         inputs: Sequence[str] | None = None,
+        semantics: str = "auto",
+        _quiet: bool = False,
     ) -> None:
         self._spec = spec
         num_threads = check_num_threads(num_threads)
-        self._options: dict[str, Any] = {"num_threads": num_threads, "isa": isa, "strict": strict}
+        # Models made again from these options (unpickled, submodels) do not
+        # repeat the load's semantics warning: "_quiet".
+        self._options: dict[str, Any] = {
+            "num_threads": num_threads,
+            "isa": isa,
+            "strict": strict,
+            "semantics": semantics,
+            "_quiet": True,
+        }
         if outputs is not None or inputs is not None:  # a submodel (inspect.py)
             self._options.update(outputs=outputs, inputs=inputs)
-        lowered = lower_model(spec, strict=strict, outputs=outputs, inputs=inputs)
+        lowered, self._semantics = lower_with_semantics(
+            spec, semantics, strict, quiet=_quiet, outputs=outputs, inputs=inputs
+        )
         check_declared_sizes(lowered, spec.topology, spec.source)  # before the warm-up allocates
         self._inputs = lowered.inputs
         self._outputs = lowered.outputs
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
-        self._records = lowered.records
+        self._records, self._alias_of = lowered.records, lowered.alias_of
         self._core = _core.CompiledModel(
             lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
         )
@@ -224,6 +252,7 @@ class Model(Inspectable):
                 f"({_version()}) reads format {_PICKLE_FORMAT}"
             )
         options = dict(state["options"])
+        # The load already warned about the semantics; workers stay quiet.
         Model.__init__(self, ModelSpec(**state["spec"]), **options)
         saved = state.get("states") or []
         if "memory_budget" in state:
@@ -316,6 +345,13 @@ class Model(Inspectable):
         return self._spec.source
 
     @property
+    def semantics(self) -> Semantics:
+        """Whose numbers this model gives (``.chosen``: "tfjs", "keras2" or
+        "keras3"), what was asked for, why, and the layers where TF.js 4.22 and
+        Keras differ on this file (see ``load_model(semantics=...)``)."""
+        return self._semantics
+
+    @property
     def name(self) -> str:
         """The model's name from its config (``sequential_1``, ...)."""
         config = self._spec.topology.get("config")
@@ -371,6 +407,7 @@ class Model(Inspectable):
         out.append("_" * width)
         out.append("Inputs:  " + ", ".join(_describe(t) for t in self._inputs))
         out.append("Outputs: " + ", ".join(_describe(t) for t in self._outputs))
+        out.append(f"Semantics: {self._semantics}")
         if self.labels:
             shown = ", ".join(self.labels[:10]) + (" ..." if len(self.labels) > 10 else "")
             out.append(f"Labels:  {len(self.labels)} ({shown})")
@@ -448,6 +485,7 @@ class Model(Inspectable):
         outputs: str | Sequence[str] | None = None,
         *,
         memory_budget: int | str | None = None,
+        check_finite: bool = False,
     ) -> Any:
         """Run the model on `x` in batches, like Keras/TF.js ``predict``.
 
@@ -477,6 +515,11 @@ class Model(Inspectable):
             Bytes (an int, or text such as ``"256M"``, ``"1G"``) for the
             default batch size; default :attr:`memory_budget`. Ignored when
             `batch_size` is given.
+        check_finite:
+            When True, an input holding NaN or +-inf (after the cast to the
+            model's dtype) raises InputValueError naming the input and the
+            first bad index, instead of propagating through the model as
+            TF.js and Keras propagate it.
 
         Returns
         -------
@@ -489,9 +532,17 @@ class Model(Inspectable):
             the expected and received shapes.
         InputValueError
             `batch_size`, `verbose` or `memory_budget` is not a valid value.
+            ``check_finite=True`` and an input holds NaN or +-inf.
         """
         if outputs is not None:
-            return inspect.predict_outputs(self, x, outputs, batch_size, verbose)
+            return inspect.predict_outputs(
+                self,
+                x,
+                outputs,
+                batch_size=batch_size,
+                verbose=verbose,
+                memory_budget=memory_budget,
+            )
         if memory_budget is not None:
             budget = _batching.parse_memory_budget(memory_budget)
         if batch_size is not None:
@@ -513,8 +564,12 @@ class Model(Inspectable):
         # Fast path: one array of the model's dtype and row shape in one batch
         # goes to the core as is (read in place, never copied).
         if type(x) is np.ndarray and self._fits_fast_path(x) and x.shape[0] <= bs and not verbose:
+            if check_finite:
+                _check_finite(self._inputs, [x])
             return self._core.run1(x) if self._fast_bare else self._structure(self._core.run([x]))
         arrays = self._prepare_inputs(x)
+        if check_finite:
+            _check_finite(self._inputs, arrays)
         n = arrays[0].shape[0]
         for info, a in zip(self._inputs, arrays):
             if a.shape[0] != n:
@@ -780,6 +835,15 @@ class Model(Inspectable):
                     f"{[s.name for s in specs]}, "
                     f"received keys {list(x)}"
                 )
+            names = {s.name for s in specs}
+            extra = [k for k in x if k not in names]
+            if extra:
+                # (Keras warns and drops them; a misspelt key is more likely a bug.)
+                raise InputShapeError(
+                    f"unexpected input key(s) {extra}; the model's inputs are "
+                    f"{[s.name for s in specs]}",
+                    extra=extra,
+                )
             items = [x[s.name] for s in specs]
         elif isinstance(x, (list, tuple)) and (
             len(specs) > 1 or (len(x) == 1 and isinstance(x[0], np.ndarray))
@@ -792,10 +856,30 @@ class Model(Inspectable):
                 f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, "
                 f"received {len(items)}"
             )
-        return [_prepare_one(spec, item) for spec, item in zip(specs, items)]
+        keras_rank_rule = self._spec.semantics != "tfjs"
+        return [_prepare_one(spec, item, keras_rank_rule) for spec, item in zip(specs, items)]
 
 
-def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
+def _check_finite(specs: Sequence[TensorInfo], arrays: Sequence[np.ndarray]) -> None:
+    """Raise InputValueError at the first NaN / +-inf of a float input (one
+    scan in the core; the count for the message only when there is one)."""
+    for spec, arr in zip(specs, arrays):
+        if arr.dtype != np.float32:
+            continue  # int32 inputs (ids) cannot hold NaN
+        first = _core.first_nonfinite(arr)
+        if first >= 0:
+            index = tuple(int(i) for i in np.unravel_index(first, arr.shape))
+            count = arr.size - int(np.count_nonzero(np.isfinite(arr)))
+            raise InputValueError(
+                f"input '{spec.name}' holds {arr[index]} at index {index} "
+                f"({count} non-finite value(s) in all); check_finite=True expects "
+                "finite numbers",
+                name=spec.name,
+                index=index,
+            )
+
+
+def _prepare_one(spec: TensorInfo, value: Any, keras_rank_rule: bool) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -806,20 +890,18 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
             f"received an array of dtype {arr.dtype}",
             name=spec.name,
         )
+    given = tuple(arr.shape)
+    arr = _adjust_rank(spec, arr, keras_rank_rule)
     rank = len(spec.shape)
-    # Keras: adjust a trailing size-1 axis; TF.js expands rank-1 inputs to (n, 1).
-    if arr.ndim == rank - 1 and spec.shape[-1] == 1:
-        arr = arr[..., None]
-    elif arr.ndim == rank + 1 and arr.shape[-1] == 1:
-        arr = arr[..., 0]
     if arr.ndim != rank or any(
         d is not None and d != a for d, a in zip(spec.shape[1:], arr.shape[1:])
     ):
+        what = f" (rank {rank})" if arr.ndim != rank else ""
         raise InputShapeError(
-            f"input '{spec.name}': expected shape {_fmt(spec.shape)}, received {tuple(arr.shape)}",
+            f"input '{spec.name}': expected shape {_fmt(spec.shape)}{what}, received {given}",
             name=spec.name,
             expected=spec.shape,
-            received=tuple(arr.shape),
+            received=given,
         )
     if spec.dtype == "float32":
         if arr.dtype != np.float32:
@@ -839,6 +921,24 @@ def _prepare_one(spec: TensorInfo, value: Any) -> np.ndarray:
                 )
             arr = arr.astype(np.int32)
     return np.require(arr, requirements=("C", "A"))
+
+
+def _adjust_rank(spec: TensorInfo, arr: np.ndarray, keras_rank_rule: bool) -> np.ndarray:
+    """The one rank change each framework's predict makes before its strict
+    rank check (README "Input shapes").
+
+    TF.js (LayersModel.predict) turns a rank-1 array into (n, 1). Keras 2 and
+    3 (Functional._adjust_input_rank / _conform_to_reference_input) squeeze a
+    trailing size-1 axis the model does not have, or add one the model has.
+    """
+    rank = len(spec.shape)
+    if not keras_rank_rule:
+        return arr[:, None] if arr.ndim == 1 else arr
+    if arr.ndim == rank + 1 and arr.shape[-1] == 1:
+        return arr[..., 0]
+    if arr.ndim == rank - 1 and spec.shape[-1] == 1:
+        return arr[..., None]
+    return arr
 
 
 def _fmt(shape: Any) -> str:

@@ -55,7 +55,7 @@ def test_parquet_to_parquet_keeps_ids_and_ranks(tmp_path: Path) -> None:
     x, ids = write_digits_parquet(tmp_path / "in.parquet", 1000, row_group=300)
     proc = cli(
         DIGITS, tmp_path / "in.parquet", "--out", tmp_path / "out.parquet",
-        "--keep", "id", "--keep", "note", "--top-k", "2", "--memory-budget", "0.5M",
+        "--keep", "id", "--keep", "note", "--top-k", "2", "--memory-budget", "512K",
     )  # fmt: skip
     assert "wrote" in proc.stderr and "1000 rows" in proc.stderr
     out = pq.read_table(tmp_path / "out.parquet")

@@ -84,3 +84,21 @@ def _cache_keys() -> list:
     from tfjs_infer.batch import predictor as module
 
     return list(module._MODELS)
+
+
+def test_read_parquet_with_pyarrow_dtypes(client: distributed.Client, tmp_path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    x, ids = digits_rows(1200)
+    pixels = pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), 64)
+    pq.write_table(
+        pa.table({"id": ids, "pixels": pixels}), tmp_path / "d.parquet", row_group_size=300
+    )
+    ddf = dd.read_parquet(tmp_path / "d.parquet", split_row_groups=True, dtype_backend="pyarrow")
+    predictor = ti.BatchPredictor(str(DIGITS), top_k=1)
+    out = ddf.map_partitions(predictor, meta=predictor.meta(ddf._meta)).compute()
+    assert out["id"].tolist() == ids.tolist()
+    probs = pa.array(out["probs"]).flatten().to_numpy().reshape(-1, 10)
+    np.testing.assert_array_equal(probs, reference(x))
+    assert out["top_labels"].tolist() == [str(i) for i in reference(x).argmax(1)]

@@ -105,6 +105,7 @@ def test_top_k_with_the_models_labels() -> None:
     assert labels == [str(i) for i in range(10)]
     best = ti.top_k(probs, k=3, labels=labels)
     out = ti.BatchPredictor(DIGITS, top_k=3)({"pixels": x})
+    assert out["top_labels"].shape == (40,)  # a list of labels per row
     assert out["top_labels"].tolist() == best.labels
     np.testing.assert_array_equal(out["top_scores"], best.scores)
     named = ti.BatchPredictor(DIGITS, top_k=1, labels=list("abcdefghij"))
@@ -211,3 +212,35 @@ def test_cache_is_keyed_by_source_and_threads() -> None:
     assert a is not b and a is not c
     assert a is ti.BatchPredictor(DIGITS, num_threads=1).model
     assert any(key[0] == ("path", str(DIGITS.resolve())) for key in predictor_module._MODELS)
+
+
+def test_image_rows_flat_or_nested_lists_match_tfjs() -> None:
+    case = FIXTURES / "tfjs" / "rescaling_rank4"  # input (None, 2, 2, 3) -> Rescaling -> Dense
+    io = read_io(case)
+    x = arrays(io["inputs"])[0]
+    ref = arrays(io["outputs"])[0]
+    model = ti.load_model(case)
+    name = model.inputs[0].name
+    flat = pa.table({name: fixed_list(x.reshape(len(x), -1))})
+    nested = pa.table({name: pa.array(x.tolist())})  # lists of lists of lists
+    for table in (flat, nested):
+        out = ti.BatchPredictor(model)(table)
+        got = np.array(out.column(model.outputs[0].name).to_pylist(), dtype=np.float32)
+        np.testing.assert_array_equal(got, model.predict(x).reshape(len(x), -1))
+        np.testing.assert_allclose(got, ref.reshape(len(x), -1), rtol=RTOL, atol=ATOL)
+
+
+def test_pyarrow_backed_frames_get_arrow_columns() -> None:
+    x, ids = digits_rows(30)
+    table = pa.table({"id": ids, "pixels": fixed_list(x)})
+    frame = table.to_pandas(types_mapper=pd.ArrowDtype)  # dtype_backend="pyarrow"
+    predictor = ti.BatchPredictor(DIGITS, top_k=2)
+    out = predictor(frame)
+    assert out["probs"].dtype == pd.ArrowDtype(pa.list_(pa.float32(), 10))
+    assert out["id"].tolist() == ids.tolist()
+    got = pa.array(out["probs"]).flatten().to_numpy().reshape(30, 10)
+    np.testing.assert_array_equal(got, reference(x))
+    assert out.dtypes.tolist() == predictor.meta(frame).dtypes.tolist()
+    features = pd.DataFrame(x).rename(columns=str).astype("float32[pyarrow]")
+    got = pa.array(predictor(features)["probs"]).flatten().to_numpy().reshape(30, 10)
+    np.testing.assert_array_equal(got, reference(x))

@@ -89,6 +89,12 @@ def test_selection_errors() -> None:
         rnn.submodel(["gru", "gru"])
     with pytest.raises(LayerNameError, match="empty"):
         rnn.submodel([])
+    with pytest.raises(LayerNameError, match="list of layer names, received 5"):
+        rnn.predict(x("rnn_stack_tfjs"), outputs=5)
+    with pytest.raises(LayerNameError, match=r"received \['gru', \['lstm'\]\]"):
+        rnn.predict(x("rnn_stack_tfjs"), outputs=["gru", ["lstm"]])
+    with pytest.raises(LayerNameError, match="received 3"):
+        rnn.submodel("gru", inputs=3)
     multi = model("multi_output_tfjs")
     with pytest.raises(LayerNameError, match=r"depend on the model input\(s\) \['b'\]"):
         multi.submodel(["reg"], inputs=["a"])
@@ -216,3 +222,26 @@ def test_identity_layers_give_their_input() -> None:
     np.testing.assert_array_equal(got[drop.name], got[before])
     ref = arrays(read_io(case_dir)["outputs"])[0]
     np.testing.assert_allclose(got[m.outputs[0].name], ref, rtol=1e-4, atol=1e-5)
+
+
+def test_batch_predictor_and_serve_repository_take_submodels() -> None:
+    """A submodel goes where a Model goes: BatchPredictor (pickled to a
+    worker) and the serve repository (load_model(outputs=...))."""
+    from tfjs_infer.batch import BatchPredictor
+
+    m = model(NESTED)
+    sub = m.submodel("sequential_1")
+    worker = pickle.loads(pickle.dumps(BatchPredictor(sub)))
+    rows = x(NESTED)
+    out = worker({m.inputs[0].name: rows})
+    got = np.asarray([np.asarray(r, np.float32) for r in out["sequential_1"]])
+    np.testing.assert_array_equal(got, sub.predict(rows))
+    assert_close(got, reference(NESTED)["sequential_1"], "embedding via BatchPredictor")
+
+    pytest.importorskip("starlette", reason="the serve extra is part of the test extra")
+    from tfjs_infer.serve.repository import open_repository
+
+    repo = open_repository(str(ROOT / NESTED / "model.json"), outputs="sequential_1")
+    (served,) = list(repo)
+    assert served.output_names == ["sequential_1"]
+    assert_close(served.model.predict(rows), reference(NESTED)["sequential_1"], "served")

@@ -4,6 +4,11 @@
 - hard_sigmoid: clip(0.2 x + 0.5) in TF.js 4.22 and Keras 2, clip(x / 6 + 0.5)
   in Keras 3, as an activation and as an LSTM's recurrent activation; the same
   inputs and LSTM weights (spec.json) run by all three frameworks.
+- mask merge: Add of two masked sequences, then an LSTM and a masked
+  GlobalAveragePooling1D; Keras 2 ANDs the masks, Keras 3 ORs them (same
+  inputs and weights, spec.json).
+- Dot(normalize=True): the l2 normalisation's epsilon, different in TF.js,
+  Keras 2 and Keras 3, on rows with norms down to 1e-8.
 - gelu: the tanh approximation (tf.nn.gelu(approximate=True) in a tf_keras
   file) against the erf form (approximate=False, Activation("gelu")), scaled
   by 1000 so the difference dominates.
@@ -55,9 +60,12 @@ def _case(name: str) -> Path:
 
 
 def _misses_by(got: np.ndarray, ref: np.ndarray) -> float:
-    """Largest |got - ref| in units of the fixture tolerance."""
-    ref64 = ref.astype(np.float64)
-    return float((np.abs(got - ref64) / (ATOL + RTOL * np.abs(ref64))).max())
+    """Largest |got - ref| in units of the fixture tolerance (NaN against NaN
+    counts as equal, NaN against a number as an infinite miss)."""
+    got64, ref64 = np.asarray(got, np.float64), ref.astype(np.float64)
+    miss = np.abs(got64 - ref64) / (ATOL + RTOL * np.abs(ref64))
+    both_nan = np.isnan(got64) & np.isnan(ref64)
+    return float(np.where(both_nan, 0.0, np.where(np.isnan(miss), np.inf, miss)).max())
 
 
 def _hard_sigmoid(x: np.ndarray, formula: str) -> np.ndarray:
@@ -141,6 +149,41 @@ def test_hard_sigmoid_frameworks_disagree_on_the_same_numbers() -> None:
     for old in ("tfjs_hard_sigmoid", "k2_hard_sigmoid"):
         for a, b in zip(outs["k3_hard_sigmoid"], outs[old]):
             assert _misses_by(a, b) >= MARGIN, old
+
+
+def test_mask_merge_rules_disagree_on_the_same_numbers() -> None:
+    """Keras 2 (AND) and Keras 3 (OR) on the same ids and weights: both the
+    LSTM and the pooled output differ by >= 100 tolerances, so a Keras 3 file
+    run with the AND rule (or the reverse) fails its fixture."""
+    k2, k3 = (read_io(_case(f"k{v}_mask_merge")) for v in (2, 3))
+    assert k2["inputs"] == k3["inputs"]
+    ids_a, ids_b = arrays(k2["inputs"])
+    assert ((ids_a == 0) != (ids_b == 0)).any(), "some step is masked in one input only"
+    for a, b in zip(arrays(k2["outputs"]), arrays(k3["outputs"])):
+        assert _misses_by(a, b) >= MARGIN
+
+
+# The l2 normalisation of each framework (merge.ts / Keras 2 backend / Keras 3 ops).
+L2_NORMALIZE = {
+    "tfjs": lambda x: x / np.sqrt(np.maximum((x * x).sum(1, keepdims=True), 1e-7)),
+    "k2": lambda x: x / np.sqrt(np.maximum((x * x).sum(1, keepdims=True), 1e-12)),
+    "k3": lambda x: x / np.maximum(np.sqrt((x * x).sum(1, keepdims=True)), 1e-7),
+}
+
+
+@pytest.mark.parametrize("name", sorted(L2_NORMALIZE))
+def test_dot_normalize_other_epsilons_fail(name: str) -> None:
+    """Each framework's formula gives its Dot(normalize=True) outputs; the two
+    other frameworks' formulas miss them by >= 100 tolerances."""
+    io = read_io(_case(f"{name}_dot_normalize"))
+    a, b = (v.astype(np.float64) for v in arrays(io["inputs"]))
+    (ref,) = arrays(io["outputs"])
+    for other, norm in L2_NORMALIZE.items():
+        cos = (norm(a) * norm(b)).sum(1, keepdims=True)
+        if other == name:
+            assert _misses_by(cos, ref) <= 1.0
+        else:
+            assert _misses_by(cos, ref) >= MARGIN, other
 
 
 def test_gelu_tanh_and_erf_forms_are_told_apart() -> None:

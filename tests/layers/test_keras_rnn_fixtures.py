@@ -55,11 +55,19 @@ def _calls(io: dict[str, Any], refs: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _check(
-    path: Path, calls: list[dict[str, Any]], batch_size: int, what: str, isa: str | None = None
+    path: Path,
+    calls: list[dict[str, Any]],
+    batch_size: int,
+    what: str,
+    isa: str | None = None,
+    semantics: str = "auto",
 ) -> None:
     # A stateful model (io.json "calls") carries its state: a fresh one each time.
     stateful = len(calls) > 1 or calls[0]["reset_before"]
-    model = tfjs_infer.load_model(path, isa=isa) if stateful else load_file(path, isa)
+    if stateful or semantics != "auto":
+        model = tfjs_infer.load_model(path, isa=isa, semantics=semantics)
+    else:
+        model = load_file(path, isa)
     for k, call in enumerate(calls):
         if call["reset_before"]:
             model.reset_states()
@@ -98,7 +106,9 @@ def test_converted_model_json(case: Path, isa: str) -> None:
     tfjs = io["tfjs"]
     refs = io if "error" in tfjs else tfjs
     what = f"{case_id(case)} model.json ({isa})"
-    _check(case / tfjs["model_file"], _calls(io, refs), io["batch_size"], what, isa)
+    # semantics="tfjs": auto gives a converted file the numbers of its Keras
+    # (tests/semantics/test_converted_rnn.py checks those).
+    _check(case / tfjs["model_file"], _calls(io, refs), io["batch_size"], what, isa, "tfjs")
 
 
 def test_tfjs_and_keras_differ_where_documented() -> None:

@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,11 +60,15 @@ def test_metrics_count_requests_errors_latency_batches(server) -> None:
 
 
 def test_access_log_is_one_json_object_per_request(server) -> None:
-    post_json(server.url + "/v1/models/digits:predict", {"instances": digits_rows(3).tolist()})
-    lines = [
-        json.loads(line) for line in server.log_text().splitlines() if line.startswith('{"ts"')
-    ]
-    predicts = [r for r in lines if r["path"] == "/v1/models/digits:predict" and r["status"] == 200]
+    x = digits_rows(3, seed=77)
+    post_json(server.url + "/v1/models/digits:predict", {"instances": x.tolist()})
+    deadline = time.monotonic() + 5  # lines are written in bursts, every 0.2 s
+    while True:
+        lines = [json.loads(r) for r in server.log_text().splitlines() if r.startswith('{"ts"')]
+        predicts = [r for r in lines if r["path"] == "/v1/models/digits:predict"]
+        if (predicts and predicts[-1].get("rows") == 3) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert predicts, "no access-log line for the predict"
     record = predicts[-1]
     assert record["method"] == "POST" and record["protocol"] == "v1" and record["model"] == "digits"

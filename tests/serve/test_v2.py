@@ -200,3 +200,13 @@ def test_int32_inputs(server, ids_model, binary) -> None:
         tensor.set_data_from_numpy(bad, binary_data=binary)
         client.infer("ids", [tensor])
     client.close()
+
+
+def test_wrong_methods_get_json_405(server) -> None:
+    for method, path in (("POST", "/v2/health/live"), ("GET", "/v2/repository/index")):
+        status, _, body = http(method, server.url + path, b"" if method == "POST" else None)
+        assert status == 405 and "takes" in json.loads(body)["error"]
+    status, _, body = http("DELETE", server.url + "/v2/models/digits/infer")
+    assert status == 405 and "infer takes POST, received DELETE" in json.loads(body)["error"]
+    status, _, body = http("HEAD", server.url + "/v2/health/ready")
+    assert status == 200

@@ -62,7 +62,12 @@ class DictAdapter(Adapter):
 
     def with_columns(self, new: dict[str, np.ndarray]) -> dict[str, Any]:
         out = dict(self.batch)
-        out.update(new)
+        for name, values in new.items():
+            if values.dtype == object and values.ndim > 1:
+                # Text per row (top_labels): a list per cell, which engines (Ray
+                # Data) turn into a list<string> column; numbers stay ndarrays.
+                values = _object_rows(values)
+            out[name] = values
         return out
 
 
@@ -84,15 +89,32 @@ class PandasAdapter(Adapter):
 
     def is_scalar_numeric(self, name: str) -> bool:
         dtype = self.batch[name].dtype
-        return getattr(dtype, "kind", "O") in "biuf" and not hasattr(dtype, "pyarrow_dtype")
+        if hasattr(dtype, "pyarrow_dtype"):
+            import pyarrow as pa
+
+            kind = dtype.pyarrow_dtype
+            return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
+        return getattr(dtype, "kind", "O") in "biuf"
 
     def with_columns(self, new: dict[str, np.ndarray]) -> Any:
         import pandas as pd
 
         out = self.batch.copy(deep=False)
+        backed = arrow_backed(self.batch)
         for name, values in new.items():
-            out[name] = pd.Series(_cells(values), index=out.index, dtype=_pandas_dtype(values))
+            if backed:  # pyarrow-backed frame: arrow columns, no object per row
+                cells: Any = pd.arrays.ArrowExtensionArray(numpy_to_arrow(values))
+                out[name] = pd.Series(cells, index=out.index)
+            else:
+                dtype = _pandas_dtype(values)
+                out[name] = pd.Series(_cells(values), index=out.index, dtype=dtype)
         return out
+
+
+def arrow_backed(frame: Any) -> bool:
+    """Whether a DataFrame uses pyarrow dtypes (``dtype_backend="pyarrow"``): new
+    columns then are arrow columns too (a list per row without a Python object)."""
+    return any(hasattr(dtype, "pyarrow_dtype") for dtype in frame.dtypes)
 
 
 class ArrowAdapter(Adapter):
@@ -164,6 +186,12 @@ def _cells(values: np.ndarray) -> Any:
     return cells
 
 
+def _object_rows(values: np.ndarray) -> np.ndarray:
+    cells = np.empty(len(values), dtype=object)
+    cells[:] = [row.tolist() for row in values]
+    return cells
+
+
 def _pandas_dtype(values: np.ndarray) -> Any:
     if values.ndim > 1 or values.dtype.kind in "OUS":
         return object
@@ -200,7 +228,7 @@ def arrow_to_numpy(column: Any, name: str) -> np.ndarray:
     while _is_list(values.type):
         size = _list_size(values, name)
         shape.append(size)
-        values = values.flatten()
+        values = _list_values(values, size)
         if values.null_count:
             raise InputValueError(f"column '{name}' holds null values", name=name)
     if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)):
@@ -208,8 +236,33 @@ def arrow_to_numpy(column: Any, name: str) -> np.ndarray:
             f"column '{name}': expected numbers (or lists of numbers), received {column.type}",
             name=name,
         )
-    flat = values.to_numpy(zero_copy_only=False)
-    return flat.reshape(shape)
+    return _primitive_to_numpy(values).reshape(shape)
+
+
+def _list_values(array: Any, size: int) -> Any:
+    """The values of the rows of a list array, as a zero-copy slice of its child
+    (``flatten()`` walks validity bitmaps and costs ~10x more)."""
+    import pyarrow as pa
+
+    if pa.types.is_fixed_size_list(array.type):
+        return array.values.slice(array.offset * size, len(array) * size)
+    if len(array) == 0:
+        return array.values.slice(0, 0)
+    first = array.offsets[0].as_py()
+    return array.values.slice(first, len(array) * size)
+
+
+def _primitive_to_numpy(values: Any) -> np.ndarray:
+    """A null-free numeric array as numpy without a copy: a validity bitmap with
+    no nulls (parquet's reader leaves one on list values) is dropped first."""
+    import pyarrow as pa
+
+    buffers = values.buffers()
+    if buffers[0] is not None and not pa.types.is_boolean(values.type):
+        values = pa.Array.from_buffers(
+            values.type, len(values), [None, buffers[1]], 0, values.offset
+        )
+    return values.to_numpy(zero_copy_only=False)
 
 
 def _is_list(kind: Any) -> bool:

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import _batching
 from .._progress import Progress
 from ..errors import InputShapeError, InputValueError
 from ..model import Model
@@ -27,7 +26,6 @@ from .predictor import BatchPredictor
 
 _SAFETY = 12  # bytes in flight per estimated byte of a row: the parquet reader holds
 # values, repetition and definition levels and allocator slack (~8x), plus arrays and outputs
-_MIB = 1 << 20
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,6 +43,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="A,B,...",
         help="table input: the numeric columns that form a 1-D input, in order",
     )
+    # --memory-budget (shared with predict's automatic batch size) bounds the rows
+    # in flight here: a table's chunks are sized to fit it.
 
 
 def wants_tables(args: argparse.Namespace) -> bool:
@@ -74,12 +74,7 @@ def run(args: argparse.Namespace, model: Model) -> int:
     args.keep = list(dict.fromkeys(args.keep))
     if not source.is_file():
         raise InputValueError(f"{source}: no such file")
-    # One --memory-budget for the whole CLI (text such as 256M; TFJS_INFER_MEMORY_BUDGET
-    # or 256 MiB by default): here it bounds the table rows in flight.
-    if args.memory_budget is None:
-        budget = _batching.budget_from_env()
-    else:
-        budget = _batching.parse_memory_budget(args.memory_budget, "--memory-budget")
+    budget = _budget(args.memory_budget)
     reader = files.open_reader(source, budget)
     schema = reader.schema()
     predictor = _predictor(args, model, schema)
@@ -108,6 +103,14 @@ def run(args: argparse.Namespace, model: Model) -> int:
         file=sys.stderr,
     )
     return 0
+
+
+def _budget(text: str | None) -> int:
+    """Bytes the rows in flight may use: --memory-budget, else the environment's
+    TFJS_INFER_MEMORY_BUDGET, else 256 MiB (as for predict's batch size)."""
+    from .._batching import budget_from_env, parse_memory_budget
+
+    return budget_from_env() if text is None else parse_memory_budget(text, "--memory-budget")
 
 
 def _predictor(args: argparse.Namespace, model: Model, schema: Any) -> BatchPredictor:

@@ -45,7 +45,8 @@ def _dask() -> int | None:
         from distributed import get_worker
 
         worker = get_worker()  # ValueError outside a worker
-        return int(worker.state.nthreads)
+        state = getattr(worker, "state", worker)  # older distributed: on the worker
+        return int(state.nthreads)
     except Exception:
         return None
 

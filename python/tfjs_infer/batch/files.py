@@ -77,7 +77,7 @@ class ParquetReader(Reader):
 
     def batches(self, columns: list[str], rows: int) -> Iterator[tuple[Any, int]]:
         done = 0
-        for batch in self.file.iter_batches(batch_size=rows, columns=columns, use_threads=False):
+        for batch in self.file.iter_batches(batch_size=rows, columns=columns, use_threads=True):
             done += batch.num_rows
             yield batch, done
 
@@ -251,7 +251,10 @@ class ParquetWriter(Writer):
         import pyarrow.parquet as pq
 
         if self.writer is None:
-            self.writer = pq.ParquetWriter(self.path, batch.schema)
+            # Dictionaries only for text: on float lists they cost ~5x the write
+            # time and save nothing.
+            text = [f.name for f in batch.schema if _is_text(f.type)]
+            self.writer = pq.ParquetWriter(self.path, batch.schema, use_dictionary=text)
         self.writer.write_batch(batch)  # one row group per batch: nothing piles up
 
     def close(self) -> None:
@@ -322,6 +325,13 @@ def _flatten_lists(batch: Any) -> Any:
             names.append(f"{name}[{i}]")
             arrays.append(pa.array(flat[:, i]))
     return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _is_text(kind: Any) -> bool:
+    pa = pyarrow()
+    while pa.types.is_fixed_size_list(kind) or pa.types.is_list(kind):
+        kind = kind.value_type
+    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
 
 
 def _list_values(column: Any, name: str, to_numpy: Any) -> np.ndarray:

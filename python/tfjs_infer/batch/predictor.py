@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InputShapeError, InputValueError
 from ..model import Model, load_model
 from ..postprocess import top_k as rank
-from .columns import Adapter, adapter_for, arrow_type
+from .columns import Adapter, adapter_for, arrow_backed, arrow_type
 from .engines import engine_threads
 
 # Models loaded in this process, by (source key, load options, threads): a
@@ -239,7 +239,7 @@ class BatchPredictor:
         received = adapter.names()
         specs = model.inputs
         if all(s.name in received for s in specs):
-            return [adapter.column(s.name) for s in specs]
+            return [_unflatten(adapter.column(s.name), s.shape) for s in specs]
         if len(specs) == 1 and len(specs[0].shape) == 2:
             return [self._features(adapter, received, specs[0].shape[1])]
         missing = [s.name for s in specs if s.name not in received]
@@ -309,8 +309,12 @@ class BatchPredictor:
         import pandas as pd
 
         out = frame.iloc[:0].copy()
+        backed = arrow_backed(frame)
         for name, row_shape, dtype in self.output_columns():
-            kind = object if (row_shape or dtype == "str") else np.dtype(dtype)
+            if backed:
+                kind: Any = pd.ArrowDtype(arrow_type(row_shape, dtype))
+            else:
+                kind = object if (row_shape or dtype == "str") else np.dtype(dtype)
             out[name] = pd.Series([], dtype=kind)
         return out
 
@@ -349,6 +353,15 @@ def _object_rows(values: np.ndarray) -> np.ndarray:
     cells = np.empty(len(values), dtype=object)
     cells[:] = list(values)
     return cells
+
+
+def _unflatten(values: np.ndarray, shape: tuple) -> np.ndarray:
+    """Flat rows (rows, h*w*c) of an input of shape (None, h, w, c) take its shape."""
+    row = shape[1:]
+    known = len(row) > 1 and all(d is not None for d in row)
+    if known and values.ndim == 2 and values.shape[1] == int(np.prod(row, dtype=np.int64)):
+        return values.reshape((len(values), *row))
+    return values
 
 
 def _output_names(model: Model) -> list[str]:

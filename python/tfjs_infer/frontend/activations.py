@@ -120,6 +120,8 @@ def lower_leaky_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_elu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     alpha = layer.config_float("alpha", 1.0)
+    if alpha != 1.0:
+        layer.tfjs_refuses(f"TF.js 4.22's ELU layer refuses alpha {alpha} (only 1)")
     attrs = {"activation": "elu", "act_alpha": alpha}
     return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
 
@@ -143,6 +145,10 @@ def lower_softmax(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         axis = axis[0]
     if not isinstance(axis, int) or not -rank <= axis < rank:
         raise layer.error(f"axis {axis!r} is out of range for input rank {rank}")
+    if axis % rank != rank - 1:
+        layer.tfjs_refuses(
+            f"TF.js 4.22 runs softmax only on the last axis (axis {axis}, rank {rank})"
+        )
     return [_keep_mask(x, b.op("softmax", layer, [x], attrs={"axis": axis}, shape=x.shape))]
 
 

@@ -65,6 +65,8 @@ class _Conv:
         self.dilation = layer.config_ints("dilation_rate", rank, 1) if dilation else (1,) * rank
         choices = ["valid", "same", "causal"] if allow_causal else ["valid", "same"]
         self.padding = layer.config_enum("padding", choices, "valid")
+        if self.padding == "causal":
+            layer.tfjs_refuses("TF.js 4.22 refuses 'causal' padding at predict time")
         fmt = layer.config.get("data_format")
         self.channels_first = (
             fmt is not None
@@ -156,6 +158,8 @@ def _lower_conv(layer: LayerCall, b: GraphBuilder, rank: int) -> list[Tensor]:
     groups = (
         layer.config_int("groups", 1, minimum=1) if layer.config.get("groups") is not None else 1
     )
+    if groups > 1:
+        layer.tfjs_refuses("TF.js 4.22's convolutions have no groups")
     x = _channels_last_input(b, layer, layer.inputs[0], rank, conv.channels_first)
     cin = x.shape[-1]
     if cin % groups or filters % groups:

@@ -9,7 +9,7 @@ from .. import _core
 from ..errors import LayerNameError, WeightsError
 from ..io.spec import ModelSpec
 from .registry import GraphBuilder, LayerRecord, Shape, Tensor, WeightStore
-from .select import check_inputs_suffice, needed_records, needed_values, select
+from .select import aliases, check_inputs_suffice, needed_records, needed_values, select
 from .topology import BuildContext, build_top_level
 
 
@@ -36,8 +36,12 @@ class LoweredModel:
     # and hidden graph outputs (their new values) after the model's outputs.
     states: list[StateInfo] = field(default_factory=list)
     # Every layer, nested model and input by path, in lowering order (those
-    # the outputs need, for a submodel).
+    # the outputs need, for a submodel), and other names of some (TF.js's).
     records: dict[str, LayerRecord] = field(default_factory=dict)
+    # Per layer call: its ops (type, attrs, weights, shapes); see frontend/semantics.py.
+    signatures: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    # Other names of some layers (TF.js's), for a submodel's lookups.
+    alias_of: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -53,6 +57,8 @@ def lower_model(
     strict: bool = True,
     outputs: str | list[str] | None = None,
     inputs: list[str] | None = None,
+    semantics: str | None = None,
+    dry: bool = False,
 ) -> LoweredModel:
     """Lower every layer of `spec` into a core graph.
 
@@ -60,13 +66,15 @@ def lower_model(
     TF.js's strict loading. `outputs` and `inputs` name the tensors of a
     submodel (frontend/select.py): its graph returns those outputs (one name:
     a single output; a list: outputs keyed by name) and starts from those
-    inputs (default: the model's).
+    inputs (default: the model's). `semantics` ("tfjs", "keras2", "keras3")
+    overrides the file's own (``spec.semantics``). `dry` builds no core graph,
+    only the per-layer op descriptions (LoweredModel.signatures).
     """
     store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
-    builder = GraphBuilder()
+    builder = GraphBuilder(dry=dry)
     ctx = BuildContext(
         builder=builder,
-        semantics=spec.semantics,
+        semantics=semantics or spec.semantics,
         store=store,
         source=spec.source,
         ordered=spec.keras_weights,
@@ -107,6 +115,7 @@ def lower_model(
         in_tensors=built.inputs,
         records=builder.records,
         layers=builder.layers,
+        alias_of=aliases(builder.records, ctx.flattened),
     )
     state_ids = [s.output.id for s in builder.states]
     if outputs is not None or inputs is not None:
@@ -119,7 +128,15 @@ def lower_model(
     in_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(view.in_names, view.in_tensors)]
     out_infos = [TensorInfo(n, t.shape, t.dtype) for n, t in zip(view.names, view.out_tensors)]
     return LoweredModel(
-        builder.graph, in_infos, out_infos, view.out_keys, view.layers, states, view.records
+        builder.graph,
+        in_infos,
+        out_infos,
+        view.out_keys,
+        view.layers,
+        states,
+        view.records,
+        builder.signatures,
+        {a: p for a, p in view.alias_of.items() if p in view.records},
     )
 
 
@@ -134,6 +151,7 @@ class _View:
     in_tensors: list[Tensor]
     records: dict[str, LayerRecord]
     layers: list[dict[str, Any]]
+    alias_of: dict[str, str]
 
 
 def _select(
@@ -149,13 +167,12 @@ def _select(
     named.update(zip(full.out_keys or [], full.out_tensors))
     view = _View(**vars(full))
     if outputs is not None:
-        chosen = select(
-            [outputs] if isinstance(outputs, str) else outputs, full.records, named, "outputs"
-        )
+        wanted = [outputs] if isinstance(outputs, str) else outputs
+        chosen = select(wanted, full.records, named, "outputs", full.alias_of)
         view.names, view.out_tensors = chosen.names, chosen.tensors
         view.out_keys = None if isinstance(outputs, str) else list(chosen.names)
     if inputs is not None:
-        starts = select(inputs, full.records, named, "inputs")
+        starts = select(inputs, full.records, named, "inputs", full.alias_of)
         view.in_names, view.in_tensors = starts.names, starts.tensors
         if len({t.id for t in view.in_tensors}) != len(view.in_tensors):
             raise LayerNameError(f"inputs {view.in_names}: two names give the same tensor")

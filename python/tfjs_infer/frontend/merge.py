@@ -106,6 +106,8 @@ def lower_dot(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if len(layer.inputs) != 2:
         raise layer.error(f"Dot takes exactly 2 inputs, received {len(layer.inputs)}")
     x, y = layer.inputs
+    if max(len(x.shape), len(y.shape)) > 3:
+        layer.tfjs_refuses("TF.js 4.22's Dot stops at rank 3")
     axes = layer.config.get("axes")
     if isinstance(axes, int):
         axes = [axes, axes]
@@ -124,9 +126,11 @@ def lower_dot(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     # l2 normalization's epsilon differs by framework (TFJS-FORMAT.md 5.3, Dot):
     # TF.js x / sqrt(max(sum x^2, 1e-7)); Keras 2 x * rsqrt(max(sum x^2, 1e-12));
     # Keras 3 x / max(norm(x), 1e-7).
-    if layer.semantics == "keras3":
+    # (Without normalize the epsilon is unused: one value for every semantics,
+    # so frontend/semantics.py sees no difference.)
+    if layer.semantics == "keras3" and normalize:
         eps_attrs = {"norm_eps": 1e-7, "norm_eps_on_norm": 1}
-    elif layer.semantics == "keras2":
+    elif layer.semantics == "keras2" and normalize:
         eps_attrs = {"norm_eps": 1e-12, "norm_eps_on_norm": 0}
     else:
         eps_attrs = {"norm_eps": 1e-7, "norm_eps_on_norm": 0}

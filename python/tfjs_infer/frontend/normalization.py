@@ -17,6 +17,8 @@ def _axes(layer: LayerCall, rank: int, default: int) -> list[int]:
 def lower_batch_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     rank = len(x.shape)
+    if rank > 4:
+        layer.tfjs_refuses(f"TF.js 4.22's batch normalization stops at rank 4 (rank {rank})")
     axes = _axes(layer, rank, -1)
     if len(axes) != 1 or axes[0] == 0:
         raise layer.unsupported(f"batch normalization over axes {axes}")

@@ -200,6 +200,7 @@ def _target(layer: LayerCall) -> tuple[int, int]:
 def lower_resizing(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Keras semantics (tf.image.resize, half-pixel centres, no antialias);
     crop_to_aspect_ratio takes smart_resize's centred window first."""
+    layer.tfjs_refuses("TF.js 4.22's Resizing throws in a loaded model")
     height, width = _target(layer)
     method = interpolation(layer, "bilinear")
     if layer.config_bool("pad_to_aspect_ratio", False):
@@ -215,6 +216,7 @@ def lower_resizing(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_center_crop(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Keras: an exact centred slice when the input is at least the target
     size, otherwise smart_resize (aspect-ratio crop, then bilinear resize)."""
+    layer.tfjs_refuses("TF.js 4.22's CenterCrop throws in a loaded model")
     height, width = _target(layer)
     attrs = {"method": "bilinear", "coords": "half_pixel", "crop": "center"}
     return [_image_op(layer, b, attrs, height, width)]

@@ -35,6 +35,17 @@ _GATES = {"simple_rnn": 1, "lstm": 4, "gru": 3}
 RNN_CLASSES = ("SimpleRNN", "LSTM", "GRU", "RNN")
 
 
+def _gru_reset_after(call: LayerCall) -> bool:
+    """GRU reset_after. A config without the key was written by TF.js (which
+    has only reset_after=False) or by Keras before 2.1.3 (which added the
+    option; tf.keras and Keras 3 always write it): the bias tells, (3u,) for
+    False and (2, 3u) for True, and without a bias it is False."""
+    if call.config.get("reset_after") is not None:
+        return call.config_bool("reset_after", True)
+    bias = call._find_weight("bias", 2) if call.config_bool("use_bias", True) else None
+    return bias is not None and np.ndim(bias) == 2
+
+
 @dataclass
 class Cell:
     """One recurrent cell: its kind, width, core attrs and weights."""
@@ -118,7 +129,9 @@ def _parse_cell(call: LayerCall, kind: str, in_features: int) -> Cell:
     reset_after = False
     if kind == "gru":
         # TF.js (which rejects reset_after=True) defaults to False; Keras to True.
-        reset_after = call.config_bool("reset_after", call.semantics != "tfjs")
+        reset_after = _gru_reset_after(call)
+        if reset_after:
+            call.tfjs_refuses("TF.js 4.22's GRU has no reset_after=True")
         attrs["reset_after"] = int(reset_after)
     g = _GATES[kind] * units
     kernel = call.weight("kernel", shape=(in_features, g), index=0)
@@ -239,11 +252,12 @@ def layer_mask(layer: LayerCall) -> Tensor | None:
     the first input's mask. Keras 3 files record every mask a layer received
     as its `mask` kwarg (computed by keras.ops nodes), so there a layer
     without one got none (Keras 3 drops the mask of an RNN called with
-    initial_state, for instance)."""
+    initial_state, for instance). A Keras 3 Sequential records no mask nodes:
+    there each layer gets its input's mask (LayerCall.implicit_mask)."""
     m = layer.kwargs.get("mask")
     if isinstance(m, Tensor):
         return m
-    if layer.semantics == "keras3":
+    if layer.semantics == "keras3" and not layer.implicit_mask:
         return None
     return layer.inputs[0].mask
 
@@ -275,6 +289,17 @@ def _stateful_batch(layer: LayerCall, b: GraphBuilder) -> int:
         "a stateful RNN needs a fixed batch size: the model input must declare one "
         "(batch_input_shape / batch_shape)"
     )
+
+
+def _mask_output(opts: RnnOptions, mask: Tensor | None, states: list[Tensor] | None) -> str:
+    """TF.js's "state" (a masked step outputs the carried h) equals Keras's
+    "previous" (the previous output, zeros before the first kept step) unless
+    the states start non-zero (given initial states, stateful layers): name
+    it "previous" then, so that the TF.js and Keras lowerings of the same
+    layer compare equal in frontend/semantics.py. Without a mask it is unused."""
+    if mask is None or (opts.mask_output == "state" and not states and not opts.stateful):
+        return "previous"
+    return opts.mask_output
 
 
 def lower_cells(
@@ -319,7 +344,7 @@ def lower_cells(
             "go_backwards": int(opts.go_backwards),
             "return_sequences": int(seq),
             "reverse_output": int(reverse),
-            "mask_output": opts.mask_output,
+            "mask_output": _mask_output(opts, mask, per_cell[i]),
             "has_mask": int(mask is not None),
         }
         need_states = want_states or opts.stateful

@@ -166,6 +166,82 @@ class WeightStore:
         return [n for n in self.weights if n not in self.used]
 
 
+class TfjsRefusal(Exception):
+    """A lowering under TF.js semantics met a layer TF.js 4.22 throws on."""
+
+
+# The layer classes TF.js 4.22 registers (TFJS-FORMAT.md 5.1): any other
+# class makes tf.loadLayersModel throw "Unknown layer".
+TFJS_LAYER_CLASSES = frozenset(
+    [
+        "Sequential",
+        "Model",
+        "Functional",
+        "InputLayer",
+        "Dense",
+        "Activation",
+        "Dropout",
+        "SpatialDropout1D",
+        "Flatten",
+        "Reshape",
+        "Permute",
+        "RepeatVector",
+        "Masking",
+        "Embedding",
+        "ReLU",
+        "LeakyReLU",
+        "PReLU",
+        "ELU",
+        "ThresholdedReLU",
+        "Softmax",
+        "Conv1D",
+        "Conv2D",
+        "Conv3D",
+        "Conv2DTranspose",
+        "Conv3DTranspose",
+        "SeparableConv2D",
+        "DepthwiseConv2D",
+        "ZeroPadding2D",
+        "Cropping2D",
+        "UpSampling2D",
+        "MaxPooling1D",
+        "MaxPooling2D",
+        "MaxPooling3D",
+        "AveragePooling1D",
+        "AveragePooling2D",
+        "AveragePooling3D",
+        "GlobalAveragePooling1D",
+        "GlobalAveragePooling2D",
+        "GlobalMaxPooling1D",
+        "GlobalMaxPooling2D",
+        "BatchNormalization",
+        "LayerNormalization",
+        "Add",
+        "Multiply",
+        "Average",
+        "Maximum",
+        "Minimum",
+        "Concatenate",
+        "Dot",
+        "RNN",
+        "SimpleRNN",
+        "GRU",
+        "LSTM",
+        "ConvLSTM2D",
+        "TimeDistributed",
+        "Bidirectional",
+        "GaussianNoise",
+        "GaussianDropout",
+        "AlphaDropout",
+        "Rescaling",
+        "Resizing",
+        "CenterCrop",
+        "CategoryEncoding",
+        "RandomWidth",
+    ]
+)
+
+
 # Variables Keras counts as non-trainable whatever the layer's `trainable` flag.
 _NON_TRAINABLE = frozenset({"moving_mean", "moving_variance"})
 
@@ -194,6 +270,8 @@ class LayerCall:
     used_weights: set[int] | None = None  # ids of the arrays taken
     parent: LayerCall | None = None  # set on sub-layer views (see sub())
     non_trainable: int = 0  # of which non-trainable (BatchNorm statistics, frozen layers)
+    # Called inside a Sequential: Keras 3 passes masks implicitly there.
+    implicit_mask: bool = False
     # The file's arrays this call took, by their name in the file (the root
     # call's list, for Model.get_weights).
     taken: dict[str, np.ndarray] = field(default_factory=dict)
@@ -208,6 +286,12 @@ class LayerCall:
             layer=self.name,
             class_name=self.class_name,
         )
+
+    def tfjs_refuses(self, reason: str) -> None:
+        """Under TF.js semantics, stop: TF.js 4.22 cannot load or run this layer
+        (``reason`` says why), so the model follows Keras (frontend/semantics.py)."""
+        if self.semantics == "tfjs":
+            raise TfjsRefusal(f"layer '{self.name}' ({self.class_name}): {reason}")
 
     # -- config ---------------------------------------------------------------
     def get(self, key: str, default: Any = None) -> Any:
@@ -326,6 +410,7 @@ class LayerCall:
             inputs=self.inputs,
             kwargs=self.kwargs,
             semantics=self.semantics,
+            implicit_mask=self.implicit_mask,
             call_index=self.call_index,
             scope=(*self.scope, self.name) if scope_name else self.scope,
             store=self.store,
@@ -428,6 +513,28 @@ class StateSlot:
     output: Tensor | None = None
 
 
+class DryGraph:
+    """Stands in for the core graph when only the ops' descriptions are wanted
+    (frontend/semantics.py compares two lowerings): hands out tensor ids,
+    checks and packs nothing."""
+
+    def __init__(self) -> None:
+        self._next = 0
+
+    def _ids(self, n: int) -> list[int]:
+        self._next += n
+        return list(range(self._next - n, self._next))
+
+    def add_input(self, name: str, shape: list[Any], dtype: str) -> int:
+        return self._ids(1)[0]
+
+    def add_op(self, op_type: str, name: str, inputs: list[int], *args: Any) -> list[int]:
+        return self._ids(int(args[-1]))
+
+    def set_outputs(self, ids: list[int]) -> None:
+        pass
+
+
 @dataclass
 class LayerRecord:
     """One layer (or nested model, or input) as the inspection API sees it."""
@@ -452,14 +559,18 @@ class LayerRecord:
 class GraphBuilder:
     """Builds the core graph; remembers per-layer facts for Model.summary()."""
 
-    def __init__(self) -> None:
-        self.graph = _core.Graph()
+    def __init__(self, dry: bool = False) -> None:
+        self.graph = DryGraph() if dry else _core.Graph()
         self.layers: list[dict[str, Any]] = []  # name, class, output shapes, params
         self._seen_layers: dict[str, dict[str, Any]] = {}
         # The fixed batch size a model input declares (batch_input_shape[0]),
         # which stateful layers need.
         self.declared_batch: int | None = None
         self.states: list[StateSlot] = []
+        # Per layer call (scope/name): what its ops are, to compare the
+        # lowerings of two semantics (frontend/semantics.py).
+        self.current_layer = ""
+        self.signatures: dict[str, list[tuple[Any, ...]]] = {}
         # For the inspection API (Model.layers, submodels): every layer and
         # nested model by path, in the order they were lowered, and each op's
         # (input ids, output ids).
@@ -498,6 +609,9 @@ class GraphBuilder:
         )
         self.edges.append(([t.id for t in inputs], list(ids)))
         outs = [Tensor(i, tuple(s), dtype) for i, s in zip(ids, out_shapes)]
+        self.signatures.setdefault(self.current_layer, []).append(
+            (op_type, sorted((attrs or {}).items(), key=str), w, out_shapes)
+        )
         return outs if shapes is not None else outs[0]
 
     def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:
@@ -514,13 +628,15 @@ class GraphBuilder:
             self._seen_layers[call.name] = entry
             self.layers.append(entry)
         entry["output_shapes"].extend(t.shape for t in outputs)
-        entry["params"] += call.params
-        entry["non_trainable"] += call.non_trainable
+        # One call holds all of a layer's weights (a nested model called
+        # twice lowers its layers twice, each call counting them).
+        entry["params"] = max(entry["params"], call.params)
+        entry["non_trainable"] = max(entry["non_trainable"], call.non_trainable)
         record = self.record(
             call.scope, call.name, call.class_name, call.inputs, outputs, call.call_index
         )
-        record.params += call.params
-        record.non_trainable += call.non_trainable
+        record.params = max(record.params, call.params)
+        record.non_trainable = max(record.non_trainable, call.non_trainable)
         record.weights.update(call.taken)
 
     def record(

@@ -6,6 +6,9 @@ inside a nested model (each nesting level adds its model's name); and
 ``"name:i"`` for output ``i`` of a layer with several outputs (an LSTM with
 ``return_state``, or a layer called more than once, its calls' outputs in
 call order). The model's own output names and keys are accepted as they are.
+TF.js flattens a nested model that is the first layer of a Sequential; its
+layers also answer to the names TF.js gives them, without that model's prefix
+(see aliases()).
 """
 
 from __future__ import annotations
@@ -26,16 +29,49 @@ class Selection:
     tensors: list[Tensor]
 
 
+def aliases(records: dict[str, LayerRecord], flattened: set[str]) -> dict[str, str]:
+    """Other names of layers inside models that TF.js flattens (the first
+    layer of a Sequential, itself a model): their paths without the
+    flattened models' prefixes, as TF.js names them. Only names that no
+    layer has already and that stay unique."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in records:
+        prefix = max((f for f in flattened if path.startswith(f + "/")), key=len, default=None)
+        if prefix is None:
+            continue
+        alias = path[len(prefix) + 1 :]
+        if alias in records or alias in taken:
+            out.pop(alias, None)  # ambiguous: no alias
+        else:
+            out[alias] = path
+        taken.add(alias)
+    return out
+
+
+def canonical(name: str, alias_of: dict[str, str]) -> str:
+    """`name`, or the path its alias stands for (``name:i`` too)."""
+    if name in alias_of:
+        return alias_of[name]
+    base, sep, index = name.rpartition(":")
+    if sep and index.isdigit() and base in alias_of:
+        return f"{alias_of[base]}:{index}"
+    return name
+
+
 def resolve(
     name: str,
     records: dict[str, LayerRecord],
     model_outputs: dict[str, Tensor],
+    alias_of: dict[str, str] | None = None,
 ) -> Tensor:
     """The tensor that `name` designates (see the module docstring)."""
     if not isinstance(name, str):
         raise LayerNameError(f"a layer name must be a string, received {name!r}")
     if name in model_outputs:
         return model_outputs[name]
+    if alias_of and name not in records:
+        name = canonical(name, alias_of)
     record = records.get(name)
     if record is not None:
         if len(record.outputs) != 1:
@@ -80,6 +116,7 @@ def select(
     records: dict[str, LayerRecord],
     model_outputs: dict[str, Tensor],
     what: str,
+    alias_of: dict[str, str] | None = None,
 ) -> Selection:
     """Resolve a list of names (no duplicates) to tensors."""
     if isinstance(names, str) or not isinstance(names, Sequence):
@@ -91,7 +128,8 @@ def select(
         if n in seen:
             raise LayerNameError(f"{what}: '{n}' is asked for twice")
         seen.add(n)
-    return Selection(list(names), [resolve(n, records, model_outputs) for n in names])
+    tensors = [resolve(n, records, model_outputs, alias_of) for n in names]
+    return Selection(list(names), tensors)
 
 
 def needed_values(
@@ -143,6 +181,8 @@ def check_inputs_suffice(
 
 __all__ = [
     "Selection",
+    "aliases",
+    "canonical",
     "check_inputs_suffice",
     "needed_records",
     "needed_values",

@@ -16,6 +16,7 @@ import numpy as np
 from ..errors import InvalidModelError, TfjsInferError, UnsupportedLayerError
 from .registry import (
     OPS_PREFIX,
+    TFJS_LAYER_CLASSES,
     GraphBuilder,
     LayerCall,
     Tensor,
@@ -43,6 +44,11 @@ class BuildContext:
     state: dict[str, Any] = field(default_factory=dict)
     # Keras files: the ids of the weight arrays lowerings took.
     used_weights: set[int] = field(default_factory=set)
+    # Paths of nested models that TF.js flattens: the first layer of a
+    # Sequential (with no InputLayer before it) that is a model itself gives
+    # that Sequential its inputs and layers, so TF.js names its layers
+    # without the model's prefix (see select.aliases).
+    flattened: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -201,8 +207,18 @@ def _build_sequential(
         if canonical_class(first.get("class_name", "")) == "InputLayer":
             body = layers[1:]
             ctx.builder.record(scope, _entry_name(first), "InputLayer", [x], [x])
+        elif _entry_input_shape(first)[0] is not None:  # Keras and TF.js make "<first>_input"
+            ctx.builder.record(scope, f"{_entry_name(first)}_input", "InputLayer", [x], [x])
         graph_inputs, names = inputs, []
+    # TF.js gives a Sequential whose first layer (no InputLayer before it) is
+    # a model that model's inputs and layers (see BuildContext.flattened).
+    flat_root = inputs is None or "/".join(scope) in ctx.flattened
+    if flat_root and canonical_class(first.get("class_name", "")) in MODEL_CLASSES:
+        ctx.flattened.add("/".join((*scope, _entry_name(first))))
     out_name = names[0] if names else name
+    # A Keras 3 Sequential records no mask nodes (a Functional does): its
+    # layers get the previous layer's mask implicitly, as in Keras 2.
+    outer, ctx.state["implicit_masks"] = ctx.state.get("implicit_masks", False), True
     for entry in body:
         out_name = _entry_name(entry)
         outs = _call_layer(entry, [x], {}, ctx, scope, call_index=0)
@@ -212,6 +228,7 @@ def _build_sequential(
                 f"{len(outs)} outputs; a Sequential layer must give one"
             )
         x = outs[0]
+    ctx.state["implicit_masks"] = outer
     return BuiltModel(graph_inputs, names, [x], [out_name], None)
 
 
@@ -602,9 +619,13 @@ def _call_layer(
         weight_tree=ctx.ordered,
         weight_key=key,
         used_weights=ctx.used_weights,
+        implicit_mask=bool(ctx.state.get("implicit_masks", False)),
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):
         raise InvalidModelError(f"{ctx.source}: layer '{name}' is called with no inputs")
+    ctx.builder.current_layer = "/".join(key)
+    if cls not in TFJS_LAYER_CLASSES:
+        call.tfjs_refuses(f"TF.js 4.22 has no layer class '{class_name}' (Unknown layer)")
     try:
         outs = fn(call, ctx.builder)
     except TfjsInferError:

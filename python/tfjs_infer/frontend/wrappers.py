@@ -72,6 +72,7 @@ def lower_bidirectional(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     # TF.js always mirrors the forward config; Keras honours backward_layer.
     back = _inner(layer, "backward_layer")
     if back is not None and back[0] in RNN_CLASSES:
+        layer.tfjs_refuses("TF.js 4.22 cannot deserialize a Bidirectional backward_layer")
         bwd_cls, bcfg = back
         bname = _prefixed(str(bcfg.get("name", base)), "backward_")
     else:

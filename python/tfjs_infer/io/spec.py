@@ -50,3 +50,5 @@ class ModelSpec:
     labels: list[str] | None = None
     keras_weights: dict[tuple[str, ...], tuple[list[str] | None, list[np.ndarray]]] | None = None
     folder: Path | None = None
+    # Why `semantics` was chosen (who wrote the file), for Model.semantics.
+    provenance: str = ""

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidModelError, ModelNotFoundError, UnsupportedLayerError, WeightsError
+from .provenance import model_json_provenance
 from .sidecar import attach_sidecars, labels_from_metadata, read_limited
 from .spec import ModelSpec
 from .validate import check_topology, loads_json
@@ -121,7 +122,7 @@ def parse_model_json(
     if manifest is None:
         raise WeightsError(f"{source}: 'weightsManifest' is missing: the model has no weights")
     weights = decode_manifest(manifest, read_shard, source)
-    semantics = "keras3" if _is_keras3_dialect(topology, weights) else "tfjs"
+    semantics, provenance = model_json_provenance(doc, _is_keras3_dialect(topology, weights))
     udm = doc.get("userDefinedMetadata")
     spec = ModelSpec(
         topology=topology,
@@ -133,6 +134,7 @@ def parse_model_json(
         generated_by=doc.get("generatedBy"),
         converted_by=doc.get("convertedBy"),
         user_defined_metadata=udm if isinstance(udm, dict) else None,
+        provenance=provenance,
     )
     if isinstance(udm, dict):
         # TF.js model.setUserDefinedMetadata({...}): labels at the top or under "metadata".

@@ -2,34 +2,36 @@
 
 Every response, error or not, goes through :class:`Observe`, which times the
 request (received -> answered), subtracts the compute time the handler
-recorded, exposes both in a ``Server-Timing`` header and in /metrics, and
-writes one JSON access-log line.
+recorded, exposes both in a ``Server-Timing`` header (``compute``, ``server``
+= the rest, and ``handoff``: the part of ``server`` spent handing the batch
+to a pool thread and back) and in /metrics, and writes one JSON access-log
+line.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, Router
 
 from . import tfserving, v2
+from .accesslog import AccessLog
 from .batcher import Batcher
 from .codec import RequestError, decompress, dump_json
 from .common import Limits, Server, expect_body, with_timeout
 from .metrics import CONTENT_TYPE, Metrics
 from .repository import Repository
 
-ACCESS_LOG = logging.getLogger("tfjs_infer.serve.access")
 _JSON = "application/json"
+# Routes take every method and answer a wrong one with a JSON 405 themselves.
+_ANY = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 _INFO_KEY = "tfjs_infer"
 
 
@@ -71,8 +73,11 @@ async def read_body(request: Request, limit: int) -> bytes:
     return decompress(body, request.headers.get("content-encoding"), limit)
 
 
-def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = True) -> Starlette:
-    """The Starlette app serving `server`'s models over both protocols."""
+def build_app(
+    server: Server, *, max_batch_size: int = 1, access_log: AccessLog | None = None
+) -> Observe:
+    """The ASGI app (Starlette routing) serving `server`'s models over both protocols
+    (and the access log, if given, one JSON line per request)."""
     limits = server.limits
 
     async def v1_models(request: Request) -> Response:
@@ -154,34 +159,38 @@ def build_app(server: Server, *, max_batch_size: int = 1, access_log: bool = Tru
     async def metrics(request: Request) -> Response:
         return Response(server.metrics.exposition(), media_type=CONTENT_TYPE)
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        status = getattr(exc, "status_code", 404)
-        return _json(
-            {
-                "error": f"no route {request.method} {request.url.path}; expected /v1/models/..., "
-                "/v2/..., or /metrics"
-            },
-            status,
-        )
+    async def not_found(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        path = scope.get("path", "")
+        message = f"no route {scope.get('method')} {path}; expected /v1/models/..., /v2/..."
+        await _json({"error": message + ", or /metrics"}, 404)(scope, receive, send)
 
-    routes = [  # the inference routes first: Starlette tries them in order
-        Route("/v2/models/{rest:path}", v2_models, methods=["GET", "POST"]),
-        Route("/v1/models/{rest:path}", v1_models, methods=["GET", "POST"]),
-        Route("/v2", v2_root, methods=["GET"]),
-        Route("/v2/health/live", v2_live, methods=["GET"]),
-        Route("/v2/health/ready", v2_ready, methods=["GET"]),
-        Route("/v2/repository/index", v2_index, methods=["POST"]),
-        Route("/metrics", metrics, methods=["GET"]),
+    # A bare Router (no Starlette middleware stack): every handler answers its own errors.
+    routes = [  # the inference routes first: they are tried in order
+        Route("/v2/models/{rest:path}", v2_models, methods=_ANY),
+        Route("/v1/models/{rest:path}", v1_models, methods=_ANY),
+        Route("/v2", _method("GET", v2_root), methods=_ANY),
+        Route("/v2/health/live", _method("GET", v2_live), methods=_ANY),
+        Route("/v2/health/ready", _method("GET", v2_ready), methods=_ANY),
+        Route("/v2/repository/index", _method("POST", v2_index), methods=_ANY),
+        Route("/metrics", _method("GET", metrics), methods=_ANY),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={404: not_found, 405: not_found},
-        lifespan=_lifespan(server),
-    )
-    return Observe(app, server.metrics, access_log)  # type: ignore[return-value]
+    router = Router(routes, default=not_found, lifespan=_lifespan(server, access_log))
+    return Observe(router, server.metrics, access_log)
 
 
-def _lifespan(server: Server) -> Callable[[Any], Any]:
+def _method(allowed: str, endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """`endpoint`, answering a JSON 405 to any other method (HEAD goes with GET)."""
+
+    async def checked(request: Request) -> Response:
+        if request.method != allowed and (allowed, request.method) != ("GET", "HEAD"):
+            message = f"{request.url.path} takes {allowed}, received {request.method}"
+            return _json({"error": message}, 405)
+        return await endpoint(request)
+
+    return checked
+
+
+def _lifespan(server: Server, access_log: AccessLog | None) -> Callable[[Any], Any]:
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
         for batcher in server.batchers.values():
@@ -190,6 +199,8 @@ def _lifespan(server: Server) -> Callable[[Any], Any]:
         # uvicorn runs this after the in-flight requests have been answered.
         for batcher in server.batchers.values():
             await batcher.stop()
+        if access_log is not None:
+            access_log.flush()
 
     return lifespan
 
@@ -197,7 +208,7 @@ def _lifespan(server: Server) -> Callable[[Any], Any]:
 class Observe:
     """ASGI middleware: timing, the Server-Timing header, metrics and the access log."""
 
-    def __init__(self, app: Any, metrics: Metrics, access_log: bool) -> None:
+    def __init__(self, app: Any, metrics: Metrics, access_log: AccessLog | None) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
@@ -216,7 +227,11 @@ class Observe:
                 state["status"] = message["status"]
                 compute = info["compute_s"]
                 own = time.perf_counter() - start - compute
-                timing = f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}"
+                handoff = info.get("handoff_s", 0.0)
+                timing = (
+                    f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}, "
+                    f"handoff;dur={handoff * 1e3:.4f}"
+                )
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"server-timing", timing.encode()),
@@ -246,7 +261,7 @@ class Observe:
             series.latency.observe(elapsed)
             if "batch_rows" in info:
                 series.overhead.observe(elapsed - info["compute_s"])
-        if self.access_log and ACCESS_LOG.isEnabledFor(logging.INFO):
+        if self.access_log is not None:
             client = scope.get("client")
             record = {
                 "ts": round(time.time(), 6),
@@ -262,7 +277,7 @@ class Observe:
                     record[key] = info[key]
             if "batch_rows" in info:
                 record["compute_ms"] = round(info["compute_s"] * 1e3, 3)
-            ACCESS_LOG.info(json.dumps(record))
+            self.access_log.write(record)
 
 
 def make_server(

@@ -39,6 +39,7 @@ from ..model import Model
 from .codec import RequestError
 
 BatchKey = tuple[Any, ...]
+_Computed = tuple[list[np.ndarray], float, float, float]
 
 
 class Overloaded(RequestError):
@@ -60,6 +61,8 @@ class Result:
     outputs: list[np.ndarray]
     compute_s: float
     batch_rows: int
+    # Thread hand-offs: submit -> the pool thread running, and predict done -> the loop.
+    handoff_s: float = 0.0
 
 
 @dataclass
@@ -227,18 +230,19 @@ class Batcher:
         loop = self._loop
         assert loop is not None
         self._running += 1
+        submitted = time.perf_counter()
         work = self.executor.submit(self._compute, [p.arrays for p in batch])
 
         def done(_: Any) -> None:  # in the pool thread
             with contextlib.suppress(RuntimeError):  # the loop closed: nobody waits
-                loop.call_soon_threadsafe(self._finish, batch, work)
+                loop.call_soon_threadsafe(self._finish, batch, work, submitted)
 
         work.add_done_callback(done)
 
-    def _finish(self, batch: list[_Pending], work: Future[tuple[list[np.ndarray], float]]) -> None:
+    def _finish(self, batch: list[_Pending], work: Future[_Computed], submitted: float) -> None:
         self._running -= 1
         try:
-            outs, seconds = work.result()
+            outs, seconds, woke, ended = work.result()
         except TfjsInferError as exc:
             if len(batch) > 1:  # one bad request must not fail the others: rerun each alone
                 for pending in reversed(batch):
@@ -251,6 +255,7 @@ class Batcher:
                 _fail(pending, RequestError(500, f"prediction failed: {exc}"))
         else:
             rows = sum(p.rows for p in batch)
+            handoff = (woke - submitted) + (time.perf_counter() - ended)
             self._last_compute_s = seconds
             if self.on_batch is not None:
                 self.on_batch(rows, len(batch), seconds)
@@ -259,21 +264,26 @@ class Batcher:
                 part = [o[start : start + pending.rows] for o in outs]
                 start += pending.rows
                 if not pending.future.done():
-                    pending.future.set_result(Result(part, seconds, rows))
+                    pending.future.set_result(Result(part, seconds, rows, handoff))
         self._dispatch()
 
-    def _compute(self, parts: list[list[np.ndarray]]) -> tuple[list[np.ndarray], float]:
-        """Stack the requests' rows and run one predict call (in a pool thread)."""
+    def _compute(self, parts: list[list[np.ndarray]]) -> _Computed:
+        """Stack the requests' rows and run one predict call (in a pool thread):
+        the outputs in output order, the call's seconds, when this thread woke
+        and when it finished."""
+        woke = time.perf_counter()
         if len(parts) == 1:
             arrays = parts[0]
         else:
             arrays = [np.concatenate([p[i] for p in parts]) for i in range(len(parts[0]))]
         start = time.perf_counter()
         out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
-        seconds = time.perf_counter() - start
+        ended = time.perf_counter()
         if isinstance(out, dict):
-            return [out[k] for k in self.output_names], seconds
-        return (list(out) if isinstance(out, list) else [out]), seconds
+            outs = [out[k] for k in self.output_names]
+        else:
+            outs = list(out) if isinstance(out, list) else [out]
+        return outs, ended - start, woke, time.perf_counter()
 
 
 def _fail(pending: _Pending, error: Exception) -> None:

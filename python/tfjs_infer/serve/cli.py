@@ -49,8 +49,9 @@ def add_parser(sub: Any) -> None:
         "--batch-timeout-us",
         type=_non_negative,
         default=0,
-        help="how long a batch waits for more requests (default 0: it takes what is queued "
-        "while the previous batch computes)",
+        help="how long a batch waits for more requests (default 0: it starts when a worker is "
+        "free, waiting only for requests already being received, at most half a batch's "
+        "compute time)",
     )
     p.add_argument("--num-threads", type=_positive, default=None, help="core threads per call")
     p.add_argument(
@@ -60,7 +61,10 @@ def add_parser(sub: Any) -> None:
         help="predict calls that may run at once per model (default 1: each gets every thread)",
     )
     p.add_argument(
-        "--max-queue", type=_positive, default=256, help="queued requests per model before 503"
+        "--max-queue",
+        type=_positive,
+        default=256,
+        help="requests per model accepted and not yet answered; past it 503 + Retry-After",
     )
     p.add_argument(
         "--max-body-mb", type=float, default=64.0, help="largest request body in MiB (413 past it)"
@@ -92,10 +96,11 @@ def run(args: argparse.Namespace) -> int:
         raise MissingDependencyError(
             f'tfjs-infer serve needs the serve extra: pip install "tfjs-infer[serve]" ({exc})'
         ) from None
+    from .accesslog import AccessLog
     from .common import Limits
     from .repository import open_repository
 
-    _configure_logging(not args.no_access_log)
+    _configure_logging()
     log = logging.getLogger("tfjs_infer.serve")
     repository = open_repository(args.path, args.name, num_threads=args.num_threads, isa=args.isa)
     limits = Limits(
@@ -109,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         limits=limits,
         workers=args.compute_workers,
     )
-    app = build_app(server, max_batch_size=args.max_batch_size, access_log=not args.no_access_log)
+    access_log = None if args.no_access_log else AccessLog()
+    app = build_app(server, max_batch_size=args.max_batch_size, access_log=access_log)
     for served in repository:
         log.info(
             "serving %s version %d from %s (%s, %d threads)",
@@ -136,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     uv.run()
+    if access_log is not None:
+        access_log.flush()
     if not uv.started:
         print("tfjs-infer: error: the server did not start (see above)", file=sys.stderr)
         return 1
@@ -143,13 +151,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _configure_logging(access_log: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    access = logging.getLogger("tfjs_infer.serve.access")
-    access.addHandler(handler)
-    access.setLevel(logging.INFO if access_log else logging.WARNING)
-    access.propagate = False
+def _configure_logging() -> None:
     main = logging.getLogger("tfjs_infer.serve")
     if not main.handlers:
         plain = logging.StreamHandler(sys.stderr)

@@ -17,6 +17,11 @@ from typing import Any
 
 import numpy as np
 
+try:
+    import orjson as _orjson
+except ImportError:  # the standard parser does the same, slower
+    _orjson = None  # type: ignore[assignment]
+
 # OIP v2 datatype names <-> numpy dtypes (little-endian, as the protocol says).
 V2_TO_NUMPY: dict[str, np.dtype] = {
     "BOOL": np.dtype(np.bool_),
@@ -60,7 +65,18 @@ def v2_datatype(dtype: str | np.dtype) -> str:
 
 
 def parse_json(body: bytes, what: str = "request body") -> Any:
-    """Decode JSON, or raise a 400 that quotes the parser's complaint."""
+    """Decode JSON, or raise a 400 that quotes the parser's complaint.
+
+    orjson (in the serve extra) reads number-heavy bodies about 3x faster;
+    what it refuses (NaN and Infinity tokens, integers past 64 bits, and
+    malformed JSON) goes to the standard parser, so both accept the same
+    documents and the complaint is the standard parser's.
+    """
+    if _orjson is not None:
+        try:
+            return _orjson.loads(body)
+        except _orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
@@ -169,7 +185,8 @@ def _flatten(data: Any, name: str) -> Any:
 
 
 def tensor_from_bytes(raw: memoryview, shape: list[int], datatype: str, name: str) -> np.ndarray:
-    """A binary tensor (raw little-endian values, row-major) as an array (no copy)."""
+    """A binary tensor (raw little-endian values, row-major) as an array (no copy
+    when the bytes are aligned)."""
     if datatype == "BYTES":
         raise bad_request(f"input '{name}': BYTES tensors are not model inputs here")
     dt = V2_TO_NUMPY[datatype]
@@ -179,7 +196,10 @@ def tensor_from_bytes(raw: memoryview, shape: list[int], datatype: str, name: st
             f"input '{name}': shape {shape} of {datatype} needs {need} bytes, "
             f"received binary_data_size {len(raw)}"
         )
-    return np.frombuffer(raw, dtype=dt).reshape(shape)
+    arr = np.frombuffer(raw, dtype=dt).reshape(shape)
+    # The JSON header's length puts the data at any byte offset: an unaligned
+    # view would cost a copy later anyway (the core reads aligned arrays).
+    return arr if arr.flags.aligned else arr.copy()
 
 
 def bytes_tensor_binary(items: Sequence[str]) -> bytes:

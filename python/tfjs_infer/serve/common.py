@@ -49,6 +49,7 @@ class Server:
         batcher = self.batchers[(served.name, served.version)]
         result = await batcher.predict(arrays, info.get("ticket"))
         info["compute_s"] = result.compute_s
+        info["handoff_s"] = result.handoff_s
         info["batch_rows"] = result.batch_rows
         return result
 

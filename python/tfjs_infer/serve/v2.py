@@ -43,7 +43,7 @@ from .repository import ServedModel
 _PATH = re.compile(r"^(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?(?P<tail>/\w+)?$")
 _ACTIONS = {"": ("metadata", "GET"), "/ready": ("ready", "GET"), "/config": ("config", "GET")}
 _ACTIONS["/infer"] = ("infer", "POST")
-EXTENSIONS = ["binary_tensor_data", "classification", "model_repository(index)", "parameters"]
+EXTENSIONS = ["binary_tensor_data", "classification", "parameters"]
 
 HEADER_LENGTH = "inference-header-content-length"
 

@@ -1,0 +1,314 @@
+"""Batch scoring throughput: rows/s through the CLI (parquet to parquet), Dask, Ray and
+Spark with two workers, beside in-process ``predict`` on the same data in the same run.
+
+    python bench/batch.py [--digits-rows 1000000] [--images 20000]
+                          [--mobilenet bench/.models/mobilenet_v2/tfjs/model.json]
+                          [--engines cli,dask,ray,spark] [--workers 2] [--rounds 1]
+
+Two workloads: the bundled digits MLP on `--digits-rows` rows of 64 float32 features,
+and MobileNetV2 (from ``make_bench_models.py``) on `--images` random 224x224x3 uint8
+images (150 KB a row; 20k images are 3 GB of parquet, so lower it on a small machine).
+Each workload is written once to parquet (an id column and a fixed-size list column per
+row); every engine then reads it, scores it with ``tfjs_infer.BatchPredictor`` (the CLI
+with its own streaming reader) and writes ``id`` + the output column to parquet. The
+in-process figure is ``Model.predict`` on the rows already in memory (images in chunks of
+256, cast to float32 chunk by chunk), timed before and after the engines (median).
+
+Engine figures are wall time from submitting the job until the output is written
+(workers load the model during the job); starting the engine (cluster, Ray, Spark
+session) is timed and printed apart. Ratios are engine rows/s over in-process rows/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import header
+
+import tfjs_infer as ti
+
+BENCH = Path(__file__).resolve().parent
+IMAGE_CHUNK = 256
+
+
+class Workload:
+    """One model and its data: rows in memory and the same rows as a parquet file."""
+
+    def __init__(self, name: str, model: Path, x: np.ndarray, folder: Path, group: int) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self.name, self.model, self.x = name, model, x
+        self.rows = len(x)
+        self.path = folder / f"{name}.parquet"
+        self.batch = group
+        flat = x.reshape(self.rows, -1)
+        pixels = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
+        loaded = ti.load_model(model)
+        column = loaded.inputs[0].name  # input columns are named as the model's input
+        table = pa.table({"id": np.arange(self.rows, dtype=np.int64), column: pixels})
+        pq.write_table(table, self.path, row_group_size=group)
+        self.output = loaded.outputs[0].name
+
+
+def in_process(work: Workload) -> float:
+    """Seconds of Model.predict over the rows in memory (cast per chunk for images)."""
+    model = ti.load_model(work.model)
+    start = time.perf_counter()
+    if work.x.dtype == np.float32:
+        model.predict(work.x)
+    else:
+        for i in range(0, work.rows, IMAGE_CHUNK):
+            model.predict(work.x[i : i + IMAGE_CHUNK].astype(np.float32))
+    return time.perf_counter() - start
+
+
+def run_cli(work: Workload, out: Path) -> float:
+    command = [sys.executable, "-m", "tfjs_infer.cli", "predict", str(work.model), str(work.path)]
+    command += ["--out", str(out / "cli.parquet"), "--keep", "id", "--progress", "never"]
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+class Dask:
+    name = "dask"
+
+    def start(self, workers: int) -> None:
+        import distributed
+
+        self.cluster = distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        self.client = distributed.Client(self.cluster)
+
+    def run(self, work: Workload, out: Path) -> float:
+        import dask
+        import dask.dataframe as dd
+        import pyarrow as pa
+
+        start = time.perf_counter()
+        with dask.config.set({"dataframe.convert-string": False}):
+            # pyarrow dtypes: list columns stay arrow arrays (no Python object per row).
+            ddf = dd.read_parquet(work.path, split_row_groups=True, dtype_backend="pyarrow")
+            predictor = ti.BatchPredictor(str(work.model))
+            meta = predictor.meta(ddf._meta)
+            scored = ddf.map_partitions(predictor, meta=meta)[["id", work.output]]
+            schema = predictor.arrow_schema(pa.schema([("id", pa.int64())]))
+            scored.to_parquet(out / "dask", write_index=False, schema=schema)
+        return time.perf_counter() - start
+
+    def stop(self) -> None:
+        self.client.close()
+        self.cluster.close()
+
+
+class Ray:
+    name = "ray"
+
+    def start(self, workers: int) -> None:
+        import ray
+
+        # One logical CPU more than the actors hold: Ray Data's list/read/write tasks
+        # each ask a whole CPU and would wait for ever behind two actors on two.
+        ray.init(num_cpus=workers + 1, include_dashboard=False, log_to_driver=False)
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        self.workers = workers
+
+    def run(self, work: Workload, out: Path) -> float:
+        import ray
+
+        start = time.perf_counter()
+        ds = ray.data.read_parquet(str(work.path)).map_batches(
+            ti.BatchPredictor,
+            fn_constructor_kwargs={"source": str(work.model)},
+            concurrency=self.workers,
+            num_cpus=1,
+            batch_size=work.batch,
+        )
+        ds.select_columns(["id", work.output]).write_parquet(str(out / "ray"))
+        return time.perf_counter() - start
+
+    def stop(self) -> None:
+        import ray
+
+        ray.shutdown()
+
+
+class Spark:
+    name = "spark"
+
+    def start(self, workers: int) -> None:
+        from pyspark.sql import SparkSession
+
+        os.environ["PYSPARK_PYTHON"] = sys.executable
+        self.session = (
+            SparkSession.builder.master(f"local[{workers}]")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.task.cpus", "1")
+            .config("spark.driver.memory", "2g")
+            .getOrCreate()
+        )
+        self.session.sparkContext.setLogLevel("ERROR")
+
+    def run(self, work: Workload, out: Path) -> float:
+        spark = self.session
+        spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(work.batch))
+        predictor = ti.BatchPredictor(str(work.model))
+        start = time.perf_counter()
+        df = spark.read.parquet(str(work.path))
+        scored = df.mapInPandas(
+            lambda batches: (predictor(b) for b in batches),
+            schema=predictor.spark_schema(df.schema),
+        )
+        scored.select("id", work.output).write.parquet(str(out / "spark"))
+        return time.perf_counter() - start
+
+    def stop(self) -> None:
+        self.session.stop()
+
+
+def check_output(work: Workload, folder: Path, reference: np.ndarray) -> str:
+    """'ok' when the engine's output equals in-process predict bitwise, rows in order."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(folder).sort_by("id") if folder.is_dir() else pq.read_table(folder)
+    ids = table.column("id").to_numpy()
+    values = table.column(work.output).combine_chunks().to_numpy(zero_copy_only=False)
+    if values.dtype == object:  # a list per row (Ray's tensor columns give an ndarray)
+        values = np.stack(values)
+    got = values.reshape(len(ids), -1)
+    same = np.array_equal(ids, np.arange(work.rows)) and np.array_equal(got, reference)
+    return "ok" if same else "MISMATCH"
+
+
+def reference_outputs(work: Workload) -> np.ndarray:
+    model = ti.load_model(work.model)
+    parts = [
+        model.predict(work.x[i : i + IMAGE_CHUNK * 16].astype(np.float32))
+        for i in range(0, work.rows, IMAGE_CHUNK * 16)
+    ]
+    return np.concatenate(parts).reshape(work.rows, -1)
+
+
+def make_workloads(args: argparse.Namespace, folder: Path) -> list[Workload]:
+    rng = np.random.default_rng(0)
+    works = []
+    if args.digits_rows:
+        x = rng.random((args.digits_rows, 64), dtype=np.float32)
+        works.append(Workload("digits", ti.examples.digits_path(), x, folder, 65536))
+    if args.images:
+        if not Path(args.mobilenet).is_file():
+            print(f"skipping MobileNetV2: {args.mobilenet} not found (make_bench_models.py)")
+        else:
+            x = rng.integers(0, 256, size=(args.images, 224, 224, 3), dtype=np.uint8)
+            works.append(Workload("mobilenet_v2", Path(args.mobilenet), x, folder, 64))
+    return works
+
+
+def timed(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--digits-rows", type=int, default=1_000_000)
+    parser.add_argument("--images", type=int, default=20_000)
+    parser.add_argument(
+        "--mobilenet", default=str(BENCH / ".models" / "mobilenet_v2" / "tfjs" / "model.json")
+    )
+    parser.add_argument("--engines", default="cli,dask,ray,spark")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="runs of every engine (median)")
+    args = parser.parse_args()
+    header()
+    print(f"load average at the start: {os.getloadavg()[0]:.2f}")
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    folder = Path(tempfile.mkdtemp(prefix="tfjs-infer-batch-"))
+    try:
+        works = make_workloads(args, folder)
+        report(works, engines, args, folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+def report(
+    works: list[Workload], engines: list[str], args: argparse.Namespace, folder: Path
+) -> None:
+    times: dict[tuple[str, str], list[float]] = {}
+    checks: dict[tuple[str, str], str] = {}
+    starts: dict[str, float] = {}
+    refs = {w.name: reference_outputs(w) for w in works}
+    for w in works:
+        times[(w.name, "in-process")] = [in_process(w)]
+    for round_ in range(args.rounds):
+        for name in engines:
+            engine = {"dask": Dask, "ray": Ray, "spark": Spark}.get(name)
+            if engine is not None:
+                runner = engine()
+                starts[name] = timed(lambda: runner.start(args.workers))  # noqa: B023
+                print(f"  {name} started in {starts[name]:.1f} s", flush=True)
+            for w in works:
+                out = folder / f"{name}-{w.name}-{round_}"
+                out.mkdir()
+                seconds = run_cli(w, out) if runner_is_cli(name) else runner.run(w, out)
+                times.setdefault((w.name, name), []).append(seconds)
+                target = out / "cli.parquet" if runner_is_cli(name) else out / name
+                checks[(w.name, name)] = check_output(w, target, refs[w.name])
+                print(f"  {w.name} {name}: {seconds:.2f} s, {checks[(w.name, name)]}", flush=True)
+                shutil.rmtree(out)
+            if engine is not None:
+                runner.stop()
+    for w in works:
+        times[(w.name, "in-process")].append(in_process(w))
+    print_table(works, engines, times, checks, starts)
+
+
+def runner_is_cli(name: str) -> bool:
+    return name == "cli"
+
+
+def print_table(
+    works: list[Workload],
+    engines: list[str],
+    times: dict[tuple[str, str], list[float]],
+    checks: dict[tuple[str, str], str],
+    starts: dict[str, float],
+) -> None:
+    print()
+    print(f"{'workload':14s} {'engine':11s} {'rows':>9s} {'seconds':>9s} {'rows/s':>11s} "
+          f"{'ratio':>6s}  output")  # fmt: skip
+    for w in works:
+        base = statistics.median(times[(w.name, "in-process")])
+        for name in ["in-process", *engines]:
+            seconds = statistics.median(times[(w.name, name)])
+            rate = w.rows / seconds
+            ratio = base / seconds
+            check = checks.get((w.name, name), "")
+            print(f"{w.name:14s} {name:11s} {w.rows:9d} {seconds:9.2f} {rate:11,.0f} "
+                  f"{ratio:6.2f}  {check}")  # fmt: skip
+    for name, seconds in starts.items():
+        print(f"start-up {name}: {seconds:.1f} s (not in the figures above)")
+
+
+if __name__ == "__main__":
+    main()
