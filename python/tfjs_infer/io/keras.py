@@ -43,6 +43,16 @@ MAX_EXPANSION = 100
 BOMB_FLOOR = 256 << 20
 MAX_ARRAY_ELEMENTS = 1 << 32
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+# What zipfile.ZipFile raises on a damaged archive (NotImplementedError: a
+# "zip file version" it does not know).
+_ZIP_OPEN_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    ValueError,
+    struct.error,
+    NotImplementedError,
+)
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 WeightKey = tuple  # (nested model names..., layer name, sub-object path...)
@@ -96,7 +106,7 @@ def _h5py() -> Any:
 def _read_archive(path: Path) -> ModelSpec:
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
+    except _ZIP_OPEN_ERRORS as exc:
         raise InvalidModelError(f"{path}: not a readable .keras zip archive ({exc})") from None
     with zf:
         names = set()

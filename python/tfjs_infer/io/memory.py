@@ -202,7 +202,14 @@ def _read_zip(data: bytes, source: str, max_bytes: int) -> ModelSpec:
 
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, struct.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        struct.error,
+        NotImplementedError,  # a "zip file version" zipfile does not know
+    ) as exc:
         raise InvalidModelError(f"{source}: not a readable zip archive ({exc})") from None
     with zf:
         z = _ZipBudget(zf, source, max_bytes)
