@@ -169,13 +169,24 @@ def _divergent_layers(
     return names, None
 
 
+# Attributes whose TF.js and Keras values differ only on non-finite inputs (a
+# max-pooling window of nothing but NaN/-inf): README "NaN and infinity" lists
+# them. Warning about them would flag every max-pooling model at every load.
+_NONFINITE_ONLY_ATTRS = frozenset({"max_from_lowest"})
+
+
+def _finite_attrs(attrs: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """An op's (name, value) attribute pairs less those in _NONFINITE_ONLY_ATTRS."""
+    return [(k, v) for k, v in attrs if k not in _NONFINITE_ONLY_ATTRS]
+
+
 def _same_ops(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
     if len(a) != len(b):
         return False
     for (type_a, attrs_a, w_a, shapes_a), (type_b, attrs_b, w_b, shapes_b) in zip(a, b):
         if (
             type_a != type_b
-            or attrs_a != attrs_b
+            or _finite_attrs(attrs_a) != _finite_attrs(attrs_b)
             or shapes_a != shapes_b
             or w_a.keys() != w_b.keys()
         ):
