@@ -20,7 +20,7 @@ import numpy as np
 from _harness import header, interleaved
 
 import tfjs_infer
-from tfjs_infer.model import _check_finite
+from tfjs_infer._inputs import check_finite
 
 HERE = Path(__file__).resolve().parent
 
@@ -63,7 +63,7 @@ def time_one(model: tfjs_infer.Model, x: np.ndarray, rounds: int) -> dict[str, f
         {
             "plain": lambda: model.predict(x, batch_size=n),
             "check": lambda: model.predict(x, batch_size=n, check_finite=True),
-            "check_only": lambda: _check_finite(model.inputs, [x]),
+            "check_only": lambda: check_finite(model.inputs, [x]),
         },
         rounds,
         inner,

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import errors, examples, images
+from ._loading import load_model
 from ._runtime import available_isas, build_info, show_runtime
 from .batch import BatchPredictor
 from .errors import (
@@ -29,7 +30,7 @@ from .errors import (
 from .frontend import supported_layers
 from .frontend.semantics import Semantics, SemanticsWarning
 from .inspect import LayerInfo
-from .model import Model, load_model
+from .model import Model
 from .postprocess import (
     Denormalize,
     TopK,

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from . import __version__, examples
+from ._loading import load_model
 from .batch import command as batch_command
 from .errors import InputShapeError, InputValueError, TfjsInferError
-from .model import Model, load_model
+from .model import Model
 from .postprocess import top_k
 
 _DATA_SUFFIXES = (".npy", ".npz", ".json", ".csv")

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import math
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Union
 
 import numpy as np
 
 from . import _batching, _core, inspect
-from ._arguments import check_load_arguments, check_num_threads
+from ._arguments import check_num_threads
+from ._inputs import check_finite as _check_finite
+from ._inputs import fmt_shape, prepare_inputs
 from ._progress import Progress
 from ._sizes import check_declared_sizes
+from ._summary import summary_text
 from .errors import (
-    InputDtypeError,
     InputShapeError,
     InputValueError,
     InvalidArgumentError,
@@ -26,16 +26,10 @@ from .errors import (
     TfjsInferError,
 )
 from .frontend.lower import TensorInfo
-from .frontend.semantics import Semantics, check_choice, lower_with_semantics
+from .frontend.semantics import Semantics, lower_with_semantics
 from .inspect import Inspectable
 from .io import (
-    DEFAULT_MAX_BYTES,
-    DEFAULT_TIMEOUT,
-    DEFAULT_TOTAL_TIMEOUT,
     ModelSpec,
-    Source,
-    WeightsSource,
-    read_model,
 )
 from .postprocess import top_k
 
@@ -43,116 +37,6 @@ ArrayLike = Union[np.ndarray, Sequence[Any]]
 Inputs = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike]]
 
 _PICKLE_FORMAT = 1
-
-
-def load_model(
-    source: Source,
-    *,
-    num_threads: int | None = None,
-    isa: str | None = None,
-    strict: bool = True,
-    weights: WeightsSource | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    total_timeout: float = DEFAULT_TOTAL_TIMEOUT,
-    max_bytes: int = DEFAULT_MAX_BYTES,
-    headers: dict[str, str] | None = None,
-    outputs: str | Sequence[str] | None = None,
-    semantics: str = "auto",
-) -> Model:
-    """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
-
-    Parameters
-    ----------
-    source:
-        - a path to ``model.json``, a folder holding one, a ``.keras`` or an
-          ``.h5`` file, or a ``.zip`` of a model folder;
-        - an ``http://`` / ``https://`` URL of ``model.json`` (its weight shards
-          are fetched from beside it, with its query string, as
-          ``tf.loadLayersModel`` does) or of a zip, .keras or .h5 file;
-        - ``bytes`` or a binary file object holding any of these, recognised
-          by content (model.json text needs `weights`).
-        Teachable Machine's ``metadata.json`` or ``labels.txt`` beside the model
-        provide :attr:`Model.labels`.
-    num_threads:
-        Threads the compute core may use per call (default: all cores).
-    isa:
-        Force an instruction set (``"generic"``, ``"avx2"``, ``"avx512"``);
-        default: the best this CPU has (or ``TFJS_INFER_ISA``).
-    strict:
-        Refuse files holding weights that no layer uses (as TF.js does).
-    weights:
-        When `source` is model.json content: the weight shards, as their bytes
-        concatenated in manifest order, a dict ``{shard path: bytes}``, a file
-        object, or the folder holding them.
-    timeout, total_timeout:
-        For URLs: seconds allowed for each connection or read, and for the
-        whole download.
-    max_bytes:
-        The most bytes downloaded from URLs or read from memory and archives.
-    headers:
-        Extra HTTP request headers for URLs (e.g. authorization).
-    outputs:
-        Load a submodel instead (see :meth:`Model.submodel`): the layer
-        name(s) whose outputs it returns; only what they need is computed.
-    semantics:
-        Whose numbers to give where TF.js 4.22 and Keras compute differently
-        (README "Which numbers you get"): ``"auto"`` (TF.js's for a model.json
-        TF.js wrote, the writing Keras version's for any other file),
-        ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
-        ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
-        ``SemanticsWarning`` at load names the layers where the choice matters.
-
-    Returns
-    -------
-    Model
-
-    Raises
-    ------
-    InvalidModelError, WeightsError, UnsupportedLayerError
-        The model is malformed or uses something tfjs_infer does not support.
-    DownloadError
-        A URL could not be fetched (HTTP error, timeout, size limit, redirect).
-
-    Examples
-    --------
-    >>> import tfjs_infer as ti
-    >>> model = ti.load_model(ti.examples.digits_path())
-    >>> model.predict(ti.examples.digits_samples()[0][:2]).shape
-    (2, 10)
-    """
-    check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
-    check_choice(semantics)
-    with _gc_paused():
-        spec = read_model(
-            source,
-            weights=weights,
-            timeout=timeout,
-            total_timeout=total_timeout,
-            max_bytes=max_bytes,
-            headers=headers,
-        )
-        return Model(
-            spec,
-            num_threads=num_threads,
-            isa=isa,
-            strict=strict,
-            outputs=outputs,
-            semantics=semantics,
-        )
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: loading builds many small objects
-    (the parsed config, the lowering's tensors) that trigger collections
-    without making garbage cycles; they cost ~5 % of a MobileNet's load."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class Model(Inspectable):
@@ -224,7 +108,7 @@ class Model(Inspectable):
             warnings.warn(
                 f"{self.source}: {len(labels)} labels were found but no output has "
                 f"{len(labels)} classes (outputs: "
-                + ", ".join(f"{t.name} {_fmt(t.shape)}" for t in self._outputs)
+                + ", ".join(f"{t.name} {fmt_shape(t.shape)}" for t in self._outputs)
                 + ")",
                 stacklevel=3,
             )
@@ -379,39 +263,15 @@ class Model(Inspectable):
         str
             The summary text.
         """
-        header = ("Layer (type)", "Output Shape", "Param #")
-        rows = []
-        total = non_trainable = 0
-        for layer in self._layers:
-            shapes = layer["output_shapes"] or [()]
-            shape_text = ", ".join(_fmt(s) for s in shapes[:2])
-            shape_text += " ..." if len(shapes) > 2 else ""
-            depth = layer["scope"].count("/") + 1 if layer.get("scope") else 0
-            name = "  " * depth + f"{layer['name']} ({layer['class_name']})"
-            rows.append((name, shape_text, f"{layer['params']:,}"))
-            total += layer["params"]
-            non_trainable += layer.get("non_trainable", 0)
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-        if line_length is not None and line_length > sum(widths) + 4:
-            widths[0] += line_length - (sum(widths) + 4)
-        width = sum(widths) + 4
-        out = [f'Model: "{self.name}"', "=" * width]
-        out.append(_row(header, widths))
-        out.append("=" * width)
-        out += [_row(r, widths) for r in rows]
-        out.append("=" * width)
-        out.append(f"Total params: {total:,} ({_size(total * 4)})")
-        trainable = total - non_trainable
-        out.append(f"Trainable params: {trainable:,} ({_size(trainable * 4)})")
-        out.append(f"Non-trainable params: {non_trainable:,} ({_size(non_trainable * 4)})")
-        out.append("_" * width)
-        out.append("Inputs:  " + ", ".join(_describe(t) for t in self._inputs))
-        out.append("Outputs: " + ", ".join(_describe(t) for t in self._outputs))
-        out.append(f"Semantics: {self._semantics}")
-        if self.labels:
-            shown = ", ".join(self.labels[:10]) + (" ..." if len(self.labels) > 10 else "")
-            out.append(f"Labels:  {len(self.labels)} ({shown})")
-        text = "\n".join(out)
+        text = summary_text(
+            self.name,
+            self._layers,
+            self._inputs,
+            self._outputs,
+            self._semantics,
+            self.labels,
+            line_length,
+        )
         if print_fn is not None:
             print_fn(text)
         return text
@@ -421,8 +281,8 @@ class Model(Inspectable):
         return sum(layer["params"] for layer in self._layers)
 
     def __repr__(self) -> str:
-        ins = ", ".join(f"{t.name}{_fmt(t.shape)}" for t in self._inputs)
-        outs = ", ".join(f"{t.name}{_fmt(t.shape)}" for t in self._outputs)
+        ins = ", ".join(f"{t.name}{fmt_shape(t.shape)}" for t in self._inputs)
+        outs = ", ".join(f"{t.name}{fmt_shape(t.shape)}" for t in self._outputs)
         return f"<tfjs_infer.Model {ins} -> {outs}, isa={self.isa}, threads={self.num_threads}>"
 
     # -- state -------------------------------------------------------------------
@@ -826,144 +686,7 @@ class Model(Inspectable):
 
     def _prepare_inputs(self, x: Inputs) -> list[np.ndarray]:
         """Match inputs to the model's, cast dtypes and validate shapes."""
-        specs = self._inputs
-        if isinstance(x, Mapping):
-            missing = [s.name for s in specs if s.name not in x]
-            if missing:
-                raise InputShapeError(
-                    f"missing input(s) {missing}; the model's inputs are "
-                    f"{[s.name for s in specs]}, "
-                    f"received keys {list(x)}"
-                )
-            names = {s.name for s in specs}
-            extra = [k for k in x if k not in names]
-            if extra:
-                # (Keras warns and drops them; a misspelt key is more likely a bug.)
-                raise InputShapeError(
-                    f"unexpected input key(s) {extra}; the model's inputs are "
-                    f"{[s.name for s in specs]}",
-                    extra=extra,
-                )
-            items = [x[s.name] for s in specs]
-        elif isinstance(x, (list, tuple)) and (
-            len(specs) > 1 or (len(x) == 1 and isinstance(x[0], np.ndarray))
-        ):
-            items = list(x)
-        else:
-            items = [x]
-        if len(items) != len(specs):
-            raise InputShapeError(
-                f"the model takes {len(specs)} input(s) {[s.name for s in specs]}, "
-                f"received {len(items)}"
-            )
-        keras_rank_rule = self._semantics.chosen != "tfjs"
-        return [_prepare_one(spec, item, keras_rank_rule) for spec, item in zip(specs, items)]
-
-
-def _check_finite(specs: Sequence[TensorInfo], arrays: Sequence[np.ndarray]) -> None:
-    """Raise InputValueError at the first NaN / +-inf of a float input (one
-    scan in the core; the count for the message only when there is one)."""
-    for spec, arr in zip(specs, arrays):
-        if arr.dtype != np.float32:
-            continue  # int32 inputs (ids) cannot hold NaN
-        first = _core.first_nonfinite(arr)
-        if first >= 0:
-            index = tuple(int(i) for i in np.unravel_index(first, arr.shape))
-            count = arr.size - int(np.count_nonzero(np.isfinite(arr)))
-            raise InputValueError(
-                f"input '{spec.name}' holds {arr[index]} at index {index} "
-                f"({count} non-finite value(s) in all); check_finite=True expects "
-                "finite numbers",
-                name=spec.name,
-                index=index,
-            )
-
-
-def _prepare_one(spec: TensorInfo, value: Any, keras_rank_rule: bool) -> np.ndarray:
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged lists and the like
-        raise InputDtypeError(f"input '{spec.name}': cannot convert to an array ({exc})") from None
-    if arr.dtype.kind not in "biuf":
-        raise InputDtypeError(
-            f"input '{spec.name}': expected {spec.dtype} numbers, "
-            f"received an array of dtype {arr.dtype}",
-            name=spec.name,
-        )
-    given = tuple(arr.shape)
-    arr = _adjust_rank(spec, arr, keras_rank_rule)
-    rank = len(spec.shape)
-    if arr.ndim != rank or any(
-        d is not None and d != a for d, a in zip(spec.shape[1:], arr.shape[1:])
-    ):
-        what = f" (rank {rank})" if arr.ndim != rank else ""
-        raise InputShapeError(
-            f"input '{spec.name}': expected shape {_fmt(spec.shape)}{what}, received {given}",
-            name=spec.name,
-            expected=spec.shape,
-            received=given,
-        )
-    if spec.dtype == "float32":
-        if arr.dtype != np.float32:
-            arr = arr.astype(np.float32)
-    else:
-        if arr.dtype.kind == "f":
-            if not np.all(np.isfinite(arr)):
-                raise InputDtypeError(
-                    f"input '{spec.name}': ids must be finite numbers", name=spec.name
-                )
-            arr = np.trunc(arr)
-        if arr.dtype != np.int32:
-            info = np.iinfo(np.int32)
-            if arr.size and (arr.min() < info.min or arr.max() > info.max):
-                raise InputDtypeError(
-                    f"input '{spec.name}': values do not fit int32", name=spec.name
-                )
-            arr = arr.astype(np.int32)
-    return np.require(arr, requirements=("C", "A"))
-
-
-def _adjust_rank(spec: TensorInfo, arr: np.ndarray, keras_rank_rule: bool) -> np.ndarray:
-    """The one rank change each framework's predict makes before its strict
-    rank check (README "Input shapes").
-
-    TF.js (LayersModel.predict) turns a rank-1 array into (n, 1). Keras 2 and
-    3 (Functional._adjust_input_rank / _conform_to_reference_input) squeeze a
-    trailing size-1 axis the model does not have, or add one the model has.
-    """
-    rank = len(spec.shape)
-    if not keras_rank_rule:
-        return arr[:, None] if arr.ndim == 1 else arr
-    if arr.ndim == rank + 1 and arr.shape[-1] == 1:
-        return arr[..., 0]
-    if arr.ndim == rank - 1 and spec.shape[-1] == 1:
-        return arr[..., None]
-    return arr
-
-
-def _fmt(shape: Any) -> str:
-    shape = tuple(shape)
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )
-
-
-def _describe(t: TensorInfo) -> str:
-    return f"{t.name} {_fmt(t.shape)} {t.dtype}"
-
-
-def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-
-
-def _size(nbytes: int) -> str:
-    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.2f} {unit}"
-    return f"{nbytes} B"
+        return prepare_inputs(self._inputs, x, self._semantics.chosen != "tfjs")
 
 
 def _version() -> str:

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .._loading import load_model
 from ..errors import InputShapeError, InputValueError
-from ..model import Model, load_model
+from ..model import Model
 from ..postprocess import top_k as rank
 from .columns import Adapter, adapter_for, arrow_backed, arrow_type
 from .engines import engine_threads

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._loading import load_model
 from ..errors import InvalidModelError
-from ..model import Model, load_model
+from ..model import Model
 from .codec import RequestError
 
 _MODEL_FILES = (".keras", ".h5", ".hdf5", ".zip")

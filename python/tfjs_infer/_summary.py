@@ -1,0 +1,71 @@
+"""The Keras-style text of Model.summary()."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ._inputs import fmt_shape
+from .frontend.lower import TensorInfo
+
+
+def summary_text(
+    name: str,
+    layers: Sequence[dict[str, Any]],
+    inputs: Sequence[TensorInfo],
+    outputs: Sequence[TensorInfo],
+    semantics: Any,
+    labels: Sequence[str] | None,
+    line_length: int | None = None,
+) -> str:
+    """The layer table (nested models' layers indented under them), the
+    parameter counts with their float32 size, the inputs, outputs, semantics
+    and labels."""
+    header = ("Layer (type)", "Output Shape", "Param #")
+    rows = []
+    total = non_trainable = 0
+    for layer in layers:
+        shapes = layer["output_shapes"] or [()]
+        shape_text = ", ".join(fmt_shape(s) for s in shapes[:2])
+        shape_text += " ..." if len(shapes) > 2 else ""
+        depth = layer["scope"].count("/") + 1 if layer.get("scope") else 0
+        label = "  " * depth + f"{layer['name']} ({layer['class_name']})"
+        rows.append((label, shape_text, f"{layer['params']:,}"))
+        total += layer["params"]
+        non_trainable += layer.get("non_trainable", 0)
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
+    if line_length is not None and line_length > sum(widths) + 4:
+        widths[0] += line_length - (sum(widths) + 4)
+    width = sum(widths) + 4
+    out = [f'Model: "{name}"', "=" * width]
+    out.append(_row(header, widths))
+    out.append("=" * width)
+    out += [_row(r, widths) for r in rows]
+    out.append("=" * width)
+    out.append(f"Total params: {total:,} ({_size(total * 4)})")
+    trainable = total - non_trainable
+    out.append(f"Trainable params: {trainable:,} ({_size(trainable * 4)})")
+    out.append(f"Non-trainable params: {non_trainable:,} ({_size(non_trainable * 4)})")
+    out.append("_" * width)
+    out.append("Inputs:  " + ", ".join(_describe(t) for t in inputs))
+    out.append("Outputs: " + ", ".join(_describe(t) for t in outputs))
+    out.append(f"Semantics: {semantics}")
+    if labels:
+        shown = ", ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")
+        out.append(f"Labels:  {len(labels)} ({shown})")
+    return "\n".join(out)
+
+
+def _describe(t: TensorInfo) -> str:
+    return f"{t.name} {fmt_shape(t.shape)} {t.dtype}"
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+
+def _size(nbytes: int) -> str:
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if nbytes >= scale:
+            return f"{nbytes / scale:.2f} {unit}"
+    return f"{nbytes} B"
