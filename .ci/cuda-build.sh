@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# CI only: the optional CUDA build (TFJS_INFER_CUDA=ON) must compile with the
+# machine's nvcc, and its wheel must import and report the CUDA backend. Built
+# and tried in a throwaway venv, so the package the tests used stays as it is.
+# Without a GPU, tests/cuda's device test skips there; everything else in it runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v nvcc >/dev/null 2>&1; then
+  echo "cuda-build: no nvcc on this machine; the CUDA build is not checked" >&2
+  exit 0
+fi
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C build-dir="$work/build"
+python -m venv --system-site-packages "$work/venv"
+"$work/venv/bin/pip" install --no-deps --force-reinstall "$work"/wheel/*.whl
+"$work/venv/bin/python" - <<'PY'
+import tfjs_infer
+info = tfjs_infer.build_info()
+assert info["cuda_compiled"], info
+print("cuda-build: compiled with CUDA; devices:", info["cuda_devices"])
+PY
+(cd "$work" && "$work/venv/bin/python" -m pytest -q "$OLDPWD/tests/cuda" -p no:cacheprovider)
