@@ -84,7 +84,13 @@ def test_default_is_one_call_up_to_the_budget_and_calls_of_equal_size_past_it() 
     model = ti.load_model(DIGITS)
     x = np.random.default_rng(0).random((1000, 64), dtype=np.float32)
     rows = model.auto_batch_size(x, "16K")
-    assert 1 < rows < 100
+
+    # The most rows whose planned workspace plus outputs (10 floats a row) fit 16 KiB.
+    def need(r: int) -> int:
+        return int(model._core.workspace_bytes([[r, 64]])) + r * 10 * 4
+
+    assert 1 < rows < 1000
+    assert need(rows) <= 16 << 10 < need(rows + 1), (rows, need(rows), need(rows + 1))
     plans = model._core.num_plans
     model.predict(x, memory_budget="16K")
     # One plan for all calls: equal sizes, the last call overlapping.
