@@ -8,23 +8,10 @@ import signal
 import sys
 from typing import Any
 
+from ..cli import _non_negative, _positive  # the CLI's own argument types
 from ..errors import MissingDependencyError
 
 HELP = "serve models over HTTP (TF Serving REST and Open Inference Protocol v2)"
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, received {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, received {text}")
-    return value
 
 
 def add_parser(sub: Any) -> None:
