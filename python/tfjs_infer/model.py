@@ -403,8 +403,11 @@ class Model(Inspectable):
                 verbose=verbose,
                 memory_budget=memory_budget,
             )
-        if memory_budget is not None:
-            budget = _batching.parse_memory_budget(memory_budget)
+        budget = (
+            self._memory_budget
+            if memory_budget is None
+            else _batching.parse_memory_budget(memory_budget)
+        )
         if batch_size is not None:
             if (
                 not isinstance(batch_size, (int, np.integer))
@@ -441,7 +444,7 @@ class Model(Inspectable):
         if self._states:
             starts = range(0, n, int(self._states[0].shape[0]))
         elif batch_size is None:
-            rows = self._default_rows(arrays, memory_budget, verbose)
+            rows = self._default_rows(arrays, budget, verbose)
             bs, starts = _batching.split_calls(n, rows)
         else:
             starts = range(0, n, bs)
@@ -514,16 +517,14 @@ class Model(Inspectable):
         """
         if self._states:
             return int(self._states[0].shape[0])
-        return self._default_rows(self._prepare_inputs(x), memory_budget, 0)
-
-    def _default_rows(
-        self, arrays: list[np.ndarray], memory_budget: int | str | None, verbose: int | str
-    ) -> int:
         budget = (
             self._memory_budget
             if memory_budget is None
             else _batching.parse_memory_budget(memory_budget)
         )
+        return self._default_rows(self._prepare_inputs(x), budget, 0)
+
+    def _default_rows(self, arrays: list[np.ndarray], budget: int, verbose: int | str) -> int:
         rows = self._rows_for_budget([a.shape for a in arrays], budget)
         return _batching.progress_rows(rows, arrays[0].shape[0]) if verbose else rows
 
