@@ -12,6 +12,7 @@ import numpy as np
 from . import _core
 from .errors import InputDtypeError, InputShapeError, InputValueError
 from .frontend.lower import TensorInfo
+from .frontend.registry import fmt_shape
 
 
 def prepare_inputs(specs: Sequence[TensorInfo], x: Any, keras_rank_rule: bool) -> list[np.ndarray]:
@@ -132,14 +133,3 @@ def _adjust_rank(spec: TensorInfo, arr: np.ndarray, keras_rank_rule: bool) -> np
     if arr.ndim == rank - 1 and spec.shape[-1] == 1:
         return arr[..., None]
     return arr
-
-
-def fmt_shape(shape: Any) -> str:
-    """A shape as Keras prints it: ``(None, 64)``, ``(3,)``."""
-    shape = tuple(shape)
-    return (
-        "("
-        + ", ".join("None" if d is None else str(d) for d in shape)
-        + ("," if len(shape) == 1 else "")
-        + ")"
-    )

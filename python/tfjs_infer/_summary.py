@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._inputs import fmt_shape
 from .frontend.lower import TensorInfo
+from .frontend.registry import fmt_shape
 
 
 def summary_text(

@@ -14,7 +14,7 @@ import numpy as np
 from . import _batching, _core, inspect
 from ._arguments import check_num_threads
 from ._inputs import check_finite as _check_finite
-from ._inputs import fmt_shape, prepare_inputs
+from ._inputs import prepare_inputs
 from ._progress import Progress
 from ._sizes import check_declared_sizes
 from ._summary import summary_text
@@ -26,6 +26,7 @@ from .errors import (
     TfjsInferError,
 )
 from .frontend.lower import TensorInfo
+from .frontend.registry import fmt_shape
 from .frontend.semantics import Semantics, lower_with_semantics
 from .inspect import Inspectable
 from .io import (
