@@ -12,10 +12,14 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C build-dir="$work/build"
-python -m venv --system-site-packages "$work/venv"
-"$work/venv/bin/pip" install --no-deps --force-reinstall "$work"/wheel/*.whl
+# An isolated venv: with --system-site-packages, an editable install of the
+# package in the system Python (its .pth import hook) would shadow the wheel.
+python -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet numpy pytest
+"$work/venv/bin/pip" install --no-deps "$work"/wheel/*.whl
 "$work/venv/bin/python" - <<'PY'
 import tfjs_infer
+assert "/venv/" in tfjs_infer.__file__, tfjs_infer.__file__
 info = tfjs_infer.build_info()
 assert info["cuda_compiled"], info
 print("cuda-build: compiled with CUDA; devices:", info["cuda_devices"])
