@@ -54,11 +54,16 @@ Activation parse_activation(const OpNode& node) {
   return act;
 }
 
+void apply_row_op(const KernelTable& k, const Activation& act, float* x, int64_t rows,
+                  int64_t cols) {
+  if (act.row_op != RowOp::kNone)
+    k.softmax_f32(x, rows, cols, act.row_op == RowOp::kLogSoftmax ? 1 : 0);
+}
+
 void apply_activation(const KernelTable& k, const Activation& act, float* x, int64_t rows,
                       int64_t cols) {
   if (act.params.kind != ActKind::kLinear) k.activation_f32(act.params, x, rows * cols);
-  if (act.row_op != RowOp::kNone)
-    k.softmax_f32(x, rows, cols, act.row_op == RowOp::kLogSoftmax ? 1 : 0);
+  apply_row_op(k, act, x, rows, cols);
 }
 
 namespace {

@@ -25,6 +25,11 @@ Activation parse_activation(const OpNode& node);
 // false for unknown names (and for the row ops softmax / log_softmax).
 bool act_kind_by_name(const std::string& name, ActKind* kind);
 
+// Applies act's softmax / log-softmax (if any) in place to each row of a
+// [rows, cols] block: what a fused epilogue leaves for after its product.
+void apply_row_op(const KernelTable& k, const Activation& act, float* x, int64_t rows,
+                  int64_t cols);
+
 // Applies `act` in place to a [rows, cols] block (cols = last axis).
 void apply_activation(const KernelTable& k, const Activation& act, float* x, int64_t rows,
                       int64_t cols);

@@ -15,6 +15,7 @@
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
+#include "ops/gemm_driver.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
 
@@ -142,49 +143,6 @@ inline void fill_zero(float* dst, int64_t n) {
   for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
 }
 
-// Runs C[0:m] = act(A B + bias) on up to `threads` threads, splitting rows
-// when there are many and column panels otherwise (the batch-1 case); neither
-// changes any element's reduction order.
-void gemm_parallel(const KernelTable& k, GemmArgs g, int threads) {
-  const int64_t nr = k.gemm_nr;
-  const int64_t n_begin = g.n_begin;
-  const int64_t panels = (g.n_end - n_begin + nr - 1) / nr;
-  const int64_t m = g.m;
-  if (threads <= 1 || m <= 0) {
-    if (m > 0) k.gemm_f32(g);
-    return;
-  }
-  // Weight-heavy (fewer rows than columns, e.g. 7x7 maps at batch 1): each
-  // thread streams only its share of B. Otherwise rows, when there are enough.
-  const int64_t n = g.n_end - n_begin;
-  const bool split_rows = panels < threads || (m >= n && m >= 4 * threads);
-  // A few tasks per thread: the pool hands them out as threads arrive, so a
-  // late worker (a busy core) costs little. Row tasks keep >= 64 rows so B is
-  // not streamed too often; column tasks are whole panel groups.
-  const int64_t tasks = split_rows ? std::max<int64_t>(1, std::min<int64_t>(4 * threads, m / 64))
-                                   : std::min<int64_t>(panels, 2 * threads);
-  parallel_for(tasks, threads, [&](int64_t t) {
-    GemmArgs a = g;
-    if (split_rows) {
-      const int64_t r0 = m * t / tasks, r1 = m * (t + 1) / tasks;
-      a.m = r1 - r0;
-      a.a = g.a + r0 * g.lda;
-      a.c = g.c + r0 * g.ldc;
-      if (g.residual) a.residual = g.residual + r0 * g.ldr;
-    } else {
-      a.n_begin = n_begin + panels * t / tasks * nr;
-      a.n_end = std::min(g.n_end, n_begin + panels * (t + 1) / tasks * nr);
-    }
-    if (a.m > 0 && a.n_end > a.n_begin) k.gemm_f32(a);
-  });
-}
-
-void apply_row_op(const KernelTable& k, const Activation& act, float* y, int64_t rows,
-                  int64_t cols) {
-  if (act.row_op != RowOp::kNone)
-    k.softmax_f32(y, rows, cols, act.row_op == RowOp::kLogSoftmax ? 1 : 0);
-}
-
 // ---------------------------------------------------------------------------
 // Forward convolution: "conv1d" / "conv2d" / "conv3d".
 //
@@ -231,10 +189,8 @@ class ConvOp final : public Op {
     copy_bias(node, "bias", cout_, bias_);
     // One packed B per group: rows (kk, ci), columns this group's filters.
     packed_.resize(static_cast<size_t>(groups_));
-    for (int64_t g = 0; g < groups_; ++g) {
-      packed_[g].reset(k.gemm_packed_b_size(kg_, cout_g_));
-      pack_kernel(k, kernel, kg_, cout_, g * cout_g_, cout_g_, packed_[g].data());
-    }
+    for (int64_t g = 0; g < groups_; ++g)
+      packed_[g].pack(k, kernel, kg_, cout_, g * cout_g_, cout_g_);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -348,22 +304,16 @@ class ConvOp final : public Op {
         const bool in_place = window_rows_ && r0 >= direct_lo && r0 + rows <= direct_hi;
         for (int64_t g = 0; g < groups_; ++g) {
           if (!in_place) im2col(x, dims_in, dims_out, g, r0, rows, buf);
-          GemmArgs a;
-          a.m = rows;
-          a.n = cout_g_;
-          a.k = kg_;
-          a.a = in_place ? x + (r0 * geo_.s[2] - pad_w) * cin_ : buf;
-          a.lda = in_place ? geo_.s[2] * cin_ : kg_;
-          a.packed_b = packed_[g].data();
-          a.c = y + g * cout_g_;
-          a.ldc = cout_;
-          a.n_begin = n0;
-          a.n_end = n1;
-          a.bias = bias_.size() ? bias_.data() + g * cout_g_ : nullptr;
-          a.residual = r ? r + g * cout_g_ : nullptr;
-          a.ldr = cout_;
-          a.act = act_.params;
-          k.gemm_f32(a);
+          GemmCall call;
+          call.m = rows;
+          call.a = in_place ? x + (r0 * geo_.s[2] - pad_w) * cin_ : buf;
+          call.lda = in_place ? geo_.s[2] * cin_ : kg_;
+          call.c = y + g * cout_g_;
+          call.ldc = cout_;
+          call.n_begin = n0;
+          call.n_end = n1;
+          call.ep = epilogue(g, r);
+          gemm_run(k, packed_[g], call);
         }
         if (!split_cols) apply_row_op(k, act_, y, rows, cout_);
       }
@@ -372,6 +322,16 @@ class ConvOp final : public Op {
   }
 
  private:
+  // Group g's epilogue; `res` is the residual of the rows the call covers.
+  GemmEpilogue epilogue(int64_t g, const float* res) const {
+    GemmEpilogue ep;
+    ep.bias = bias_.size() ? bias_.data() + g * cout_g_ : nullptr;
+    ep.residual = res ? res + g * cout_g_ : nullptr;
+    ep.ldr = cout_;
+    ep.act = act_.params;
+    return ep;
+  }
+
   // A per image smaller than B: few output pixels, many weights.
   bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }
 
@@ -442,20 +402,14 @@ class ConvOp final : public Op {
       const int64_t py0 = py_n * band / bands, py1 = py_n * (band + 1) / bands;
       const int64_t pixels = (py1 - py0) * pool_h_ * b.conv_w;
       im2col(x.f32() + img * in_img, dims_in, dims_conv, 0, py0 * pool_h_ * b.conv_w, pixels, buf);
-      GemmArgs a;
-      a.m = pixels;
-      a.n = cout_;
-      a.k = kg_;
-      a.a = buf;
-      a.lda = kg_;
-      a.packed_b = packed_[0].data();
-      a.c = conv_rows;
-      a.ldc = cout_;
-      a.n_begin = 0;
-      a.n_end = cout_;
-      a.bias = bias_.size() ? bias_.data() : nullptr;
-      a.act = act_.params;
-      k.gemm_f32(a);
+      GemmCall call;
+      call.m = pixels;
+      call.a = buf;
+      call.lda = kg_;
+      call.c = conv_rows;
+      call.ldc = cout_;
+      call.ep = epilogue(0, nullptr);
+      gemm_run(k, packed_[0], call);
       PoolArgs p;
       p.max = pool_max_ ? 1 : 0;
       p.max_init = pool_max_init_;
@@ -483,22 +437,14 @@ class ConvOp final : public Op {
     const KernelTable& k = *ctx.kernels;
     const int threads = threads_for(ctx.num_threads, 2 * m * cin_ * cout_, m * groups_);
     for (int64_t g = 0; g < groups_; ++g) {
-      GemmArgs a;
-      a.m = m;
-      a.n = cout_g_;
-      a.k = cin_g_;
-      a.a = x.f32() + g * cin_g_;
-      a.lda = cin_;
-      a.packed_b = packed_[g].data();
-      a.c = y.f32() + g * cout_g_;
-      a.ldc = cout_;
-      a.n_begin = 0;
-      a.n_end = cout_g_;
-      a.bias = bias_.size() ? bias_.data() + g * cout_g_ : nullptr;
-      a.residual = res ? res + g * cout_g_ : nullptr;
-      a.ldr = cout_;
-      a.act = act_.params;
-      gemm_parallel(k, a, threads);
+      GemmCall call;
+      call.m = m;
+      call.a = x.f32() + g * cin_g_;
+      call.lda = cin_;
+      call.c = y.f32() + g * cout_g_;
+      call.ldc = cout_;
+      call.ep = epilogue(g, res);
+      gemm_run_parallel(k, packed_[g], call, threads);
     }
     apply_row_op(k, act_, y.f32(), m, cout_);
   }
@@ -615,7 +561,7 @@ class ConvOp final : public Op {
   int64_t pool_h_ = 0, pool_w_ = 0;
   bool pool_max_ = true;
   float pool_max_init_ = -std::numeric_limits<float>::infinity();
-  std::vector<Buffer<float>> packed_;
+  std::vector<PackedMatrix> packed_;
   Buffer<float> bias_;
 };
 
@@ -665,8 +611,7 @@ class ConvTransposeOp final : public Op {
         for (int64_t ci = 0; ci < cin_; ++ci)
           b[static_cast<size_t>(ci * cols_ + kk * cout_ + co)] =
               kernel.f32[static_cast<size_t>((kk * cout_ + co) * cin_ + ci)];
-    packed_.reset(k.gemm_packed_b_size(cin_, cols_));
-    k.gemm_pack_b(b.data(), cin_, cols_, nullptr, packed_.data());
+    packed_.pack(k, b.data(), cin_, cols_);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -724,18 +669,13 @@ class ConvTransposeOp final : public Op {
       const float* x = in[0].f32() + img * m_in * cin_;
       float* y = out[0].f32() + img * m_out * cout_;
       if (m_in > 0) {
-        GemmArgs a;
-        a.m = m_in;
-        a.n = cols_;
-        a.k = cin_;
-        a.a = x;
-        a.lda = cin_;
-        a.packed_b = packed_.data();
-        a.c = col;
-        a.ldc = cols_;
-        a.n_begin = 0;
-        a.n_end = cols_;
-        gemm_parallel(k, a, gemm_threads);
+        GemmCall call;
+        call.m = m_in;
+        call.a = x;
+        call.lda = cin_;
+        call.c = col;
+        call.ldc = cols_;
+        gemm_run_parallel(k, packed_, call, gemm_threads);
       }
       parallel_for(gather_tasks, gather_threads, [&](int64_t t) {
         const int64_t r0 = out_rows * t / gather_tasks, r1 = out_rows * (t + 1) / gather_tasks;
@@ -809,7 +749,7 @@ class ConvTransposeOp final : public Op {
   Activation act_;
   std::array<int64_t, 3> out_pad_{-1, -1, -1};
   int64_t cin_ = 0, cout_ = 0, cols_ = 0;
-  Buffer<float> packed_;
+  PackedMatrix packed_;
   Buffer<float> bias_;
 };
 

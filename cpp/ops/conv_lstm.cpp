@@ -21,6 +21,7 @@
 
 #include "core/threading.h"
 #include "ops/activation.h"
+#include "ops/gemm_driver.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
@@ -66,8 +67,7 @@ class ConvLstmOp final : public Op {
     const WeightTensor& rec =
         node.require_weight("recurrent_kernel", {kh_, kw_, filters_, 4 * filters_});
     depth_ = kh_ * kw_ * filters_;
-    packed_.reset(k.gemm_packed_b_size(depth_, 4 * filters_));
-    k.gemm_pack_b(rec.f32.data(), depth_, 4 * filters_, nullptr, packed_.data());
+    packed_.pack(k, rec.f32.data(), depth_, 4 * filters_);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -165,20 +165,15 @@ class ConvLstmOp final : public Op {
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t t = go_backwards_ ? steps - 1 - s : s;
       im2col(hs, h, w, col);
-      GemmArgs g;
+      GemmCall g;
       g.m = px;
-      g.n = 4 * f;
-      g.k = depth_;
       g.a = col;
       g.lda = depth_;
-      g.packed_b = packed_.data();
       g.c = pre;
       g.ldc = 4 * f;
-      g.n_begin = 0;
-      g.n_end = 4 * f;
-      g.residual = in[0].f32() + (r * steps + t) * px * 4 * f;
-      g.ldr = 4 * f;
-      k.gemm_f32(g);
+      g.ep.residual = in[0].f32() + (r * steps + t) * px * 4 * f;
+      g.ep.ldr = 4 * f;
+      gemm_run(k, packed_, g);
       k.rnn_gates_f32(ga);
       if (return_sequences_)
         std::memcpy(out[0].f32() + (r * steps + s) * state, hs, static_cast<size_t>(state) * 4);
@@ -195,7 +190,7 @@ class ConvLstmOp final : public Op {
   ActParams act_, ract_;
   bool go_backwards_ = false, return_sequences_ = false, return_state_ = false;
   bool has_states_ = false;
-  Buffer<float> packed_;
+  PackedMatrix packed_;
 };
 
 }  // namespace
