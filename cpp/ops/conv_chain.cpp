@@ -38,10 +38,6 @@ OpNode stage_node(const OpNode& node, const std::string& prefix) {
   return s;
 }
 
-bool kernel_fuses(ActKind kind) {
-  return kind == ActKind::kLinear || kind == ActKind::kRelu || kind == ActKind::kRelu6;
-}
-
 class ConvChainOp final : public Op {
  public:
   ConvChainOp(const OpNode& node, const KernelTable& k)
@@ -73,7 +69,7 @@ class ConvChainOp final : public Op {
     project_.pack(k, pk, e_, cout_, 0, cout_);
     copy_bias(node, "project_bias", cout_, project_bias_);
     dw_fused_ = dw_act_.params;
-    if (!kernel_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
+    if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -264,7 +260,7 @@ class ConvChainOp final : public Op {
     a.act = dw_fused_;
     k.depthwise_f32(a);
     const int64_t pixels = (oy1 - oy0) * ow;
-    if (!kernel_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
+    if (!depthwise_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
     GemmCall g;
     g.m = pixels;
     g.a = dbuf;

@@ -28,22 +28,6 @@ namespace tfjs_infer {
 
 namespace {
 
-ActParams elementwise(const OpNode& node, const std::string& key, const std::string& prefix,
-                      const std::string& fallback) {
-  OpNode tmp;
-  tmp.name = node.name;
-  tmp.type = node.type;
-  tmp.attrs["activation"] = node.attr_str(key, fallback);
-  for (const char* p : {"alpha", "beta", "gamma"}) {
-    const std::string k = prefix + "_" + p;
-    if (node.has_attr(k)) tmp.attrs[std::string("act_") + p] = node.attr_float(k);
-  }
-  const Activation a = parse_activation(tmp);
-  if (a.row_op != RowOp::kNone)
-    fail(ErrorKind::kUnsupported, node.where() + ": a softmax cell activation is not supported");
-  return a.params;
-}
-
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
 class ConvLstmOp final : public Op {
@@ -55,8 +39,8 @@ class ConvLstmOp final : public Op {
       fail(ErrorKind::kInvalidModel, where() + ": bad filters or kernel_size");
     kh_ = ks[0];
     kw_ = ks[1];
-    act_ = elementwise(node, "activation", "act", "tanh");
-    ract_ = elementwise(node, "recurrent_activation", "ract", "sigmoid");
+    act_ = parse_cell_activation(node, "activation", "act", "tanh");
+    ract_ = parse_cell_activation(node, "recurrent_activation", "ract", "sigmoid");
     go_backwards_ = node.attr_int("go_backwards", 0) != 0;
     return_sequences_ = node.attr_int("return_sequences", 0) != 0;
     return_state_ = node.attr_int("return_state", 0) != 0;

@@ -57,23 +57,6 @@ constexpr int64_t kProjectionFloats = int64_t{4} << 20;
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
-ActParams parse_elementwise(const OpNode& node, const std::string& prefix, const std::string& key,
-                            const std::string& fallback) {
-  OpNode tmp;
-  tmp.name = node.name;
-  tmp.type = node.type;
-  tmp.attrs["activation"] = node.attr_str(key, fallback);
-  for (const char* p : {"alpha", "beta", "gamma"}) {
-    const std::string k = prefix + "_" + p;
-    if (node.has_attr(k)) tmp.attrs[std::string("act_") + p] = node.attr_float(k);
-  }
-  const Activation a = parse_activation(tmp);
-  if (a.row_op != RowOp::kNone)
-    fail(ErrorKind::kUnsupported,
-         node.where() + ": a softmax cell activation ('" + key + "') is not supported");
-  return a.params;
-}
-
 // A recurrent kernel (u rows x cols) packed twice: for the GEMM (several batch
 // rows per step) and for the one-row GEMV (batch-1 latency: one sequential
 // stream per column block). Both give a row the same bits.
@@ -110,8 +93,8 @@ class RnnOp final : public Op {
     units_ = node.attr_int("units");
     if (units_ < 1) fail(ErrorKind::kInvalidModel, where() + ": units must be positive");
     reset_after_ = cell_ == Cell::kGru && node.attr_int("reset_after", 0) != 0;
-    act_ = parse_elementwise(node, "act", "activation", "tanh");
-    ract_ = parse_elementwise(node, "ract", "recurrent_activation", "sigmoid");
+    act_ = parse_cell_activation(node, "activation", "act", "tanh");
+    ract_ = parse_cell_activation(node, "recurrent_activation", "ract", "sigmoid");
     go_backwards_ = node.attr_int("go_backwards", 0) != 0;
     return_sequences_ = node.attr_int("return_sequences", 0) != 0;
     return_state_ = node.attr_int("return_state", 0) != 0;
