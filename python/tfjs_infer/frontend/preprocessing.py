@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pooling import as_float, data_format, positive_ints, to_channels_first, to_channels_last
+from .layout import as_float, data_format, positive_ints, to_channels_first, to_channels_last
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
 
 # -- ZeroPadding / Cropping ------------------------------------------------------
