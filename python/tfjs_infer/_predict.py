@@ -210,6 +210,7 @@ class Predicting(ModelBase):
                     f"'{self._inputs[0].name}' has {n}",
                     name=info.name,
                 )
+        starts: Sequence[int]
         if self._states:
             starts = range(0, n, int(self._states[0].shape[0]))
         elif batch_size is None:

@@ -110,7 +110,7 @@ def _layers(args: argparse.Namespace, load: Callable[[argparse.Namespace], Model
     names = output_names(model, args.layer)
     acts = model.predict(x, outputs=names, batch_size=args.batch_size)
     if args.out:
-        np.savez(args.out, **{n: np.asarray(a) for n, a in acts.items()})
+        np.savez(args.out, **{n: np.asarray(a) for n, a in acts.items()})  # type: ignore[arg-type]
         print(f"wrote {args.out}: {len(acts)} layer outputs", file=sys.stderr)
         return 0
     for name, a in acts.items():

@@ -114,7 +114,7 @@ def get_layer(model: ModelBase, name: str) -> LayerInfo:
         # resolve() raises the error that lists close matches.
         resolve(name, records, {})
         raise LayerNameError(f"'{name}' is an output of a layer, not a layer name")
-    for info in model.layers:
+    for info in layer_table(records):
         if info.name == name:
             return info
     raise LayerNameError(f"the model has no layer '{name}'")  # unreachable: records agree

@@ -8,6 +8,8 @@ transpose on each side (Keras semantics; TF.js's Pooling1D ignores
 
 from __future__ import annotations
 
+from typing import Any
+
 from .layout import as_float, data_format, positive_ints, to_channels_first, to_channels_last
 from .masks import layer_mask, masked_global_average_1d
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
@@ -55,7 +57,7 @@ def lower_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
                 f"along spatial axis {i + 1} with 'valid' padding: the output would be empty"
             )
         spatial.append(out)
-    attrs = {
+    attrs: dict[str, Any] = {
         "mode": "max" if layer.class_name.startswith("Max") else "avg",
         "pool_size": list(pool),
         "strides": list(strides),

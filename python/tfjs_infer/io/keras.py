@@ -371,11 +371,13 @@ def _map_container(
             )
         consumed: set[str] = set()
         flat = _flat_vars(ecls, entry.get("config"), layer_path, by_path, consumed)
-        out[(*scope, name)] = (None, flat)
+        key = (*scope, name)
+        out[key] = (None, flat)
         for p, (_, arrays) in by_path.items():
             if p.startswith(layer_path + "/") and arrays and p not in consumed:
                 rel = p[len(layer_path) + 1 :].split("/")
-                out[(*scope, name, *rel)] = (None, list(arrays))
+                sub_key = (*scope, name, *rel)
+                out[sub_key] = (None, list(arrays))
 
 
 # Serialized class names that differ from the Python class the save walk names.
@@ -551,7 +553,8 @@ def _map_h5_container(
         if _class(entry) in MODEL_CLASSES:
             _split_nested(entry, (*scope, name), wnames, arrays, out, path)
         else:
-            out[(*scope, name)] = (wnames, arrays)
+            key = (*scope, name)
+            out[key] = (wnames, arrays)
 
 
 def _leaves(entry: dict[str, Any], scope: tuple[str, ...]) -> list[tuple[str, ...]]:
