@@ -87,8 +87,5 @@ def build_info() -> dict[str, Any]:
 def available_isas() -> list[str]:
     """Instruction sets this build can run on this CPU."""
 
-def registered_ops() -> list[str]:
-    """Every core op type the registry knows."""
-
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

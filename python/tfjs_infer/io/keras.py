@@ -289,7 +289,7 @@ def _entry_name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or (entry.get("config") or {}).get("name") or "?")
 
 
-def _container_layers(entry_cls: str, config: Any) -> list[dict[str, Any]]:
+def _container_layers(config: Any) -> list[dict[str, Any]]:
     if isinstance(config, list):
         layers = config
     elif isinstance(config, dict) and isinstance(config.get("layers"), list):
@@ -338,7 +338,7 @@ def _map_container(
         rest = p[len(prefix) :] if p.startswith(prefix) else ""
         if owner is not None and rest.startswith(list_attr + "/") and rest.count("/") == 1:
             children[owner] = "" if owner in children else p  # "" marks an ambiguous name
-    for entry in _container_layers(cls, config):
+    for entry in _container_layers(config):
         ecls = _class(entry)
         if is_keras_op(entry):
             continue  # operations are not in model.layers
@@ -528,7 +528,7 @@ def _map_h5_container(
     out: KerasWeights,
     path: Path,
 ) -> None:
-    for entry in _container_layers(cls, config):
+    for entry in _container_layers(config):
         name = _entry_name(entry)
         if not _utf8(name):
             raise InvalidModelError(f"{path}: layer name {name!r} is not valid UTF-8")
@@ -560,7 +560,7 @@ def _map_h5_container(
 def _leaves(entry: dict[str, Any], scope: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The keys (model path + layer name) of every non-model layer under a model entry."""
     keys: list[tuple[str, ...]] = []
-    for sub in _container_layers(_class(entry), entry.get("config")):
+    for sub in _container_layers(entry.get("config")):
         sname = _entry_name(sub)
         if _class(sub) in MODEL_CLASSES:
             keys.extend(_leaves(sub, (*scope, sname)))
