@@ -13,7 +13,7 @@
 #include "backends/backend.h"
 #include "bindings/testing.h"
 #include "core/cpu_features.h"
-#include "core/model.h"
+#include "compile/model.h"
 #include "core/threading.h"
 #include "ops/registry.h"
 

@@ -112,7 +112,8 @@ struct Act<ActKind::kReluGeneral> {
 template <>
 struct Act<ActKind::kLeakyRelu> {  // x >= 0 ? x : alpha * x
   static float scalar(const ActParams& p, float xf) {
-    return xf >= 0.0f ? xf : static_cast<float>(p.alpha * static_cast<double>(xf));
+    const double x = xf;
+    return xf >= 0.0f ? xf : static_cast<float>(p.alpha * x);
   }
   template <class V>
   static VecF<V> vec(const ActParams& p, VecF<V> x) {

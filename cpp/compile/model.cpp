@@ -1,9 +1,10 @@
-#include "core/model.h"
+#include "compile/model.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "compile/passes.h"
 #include "core/threading.h"
 #include "ops/registry.h"
 

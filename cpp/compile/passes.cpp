@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/model.h"
+#include "compile/passes.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {

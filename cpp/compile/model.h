@@ -1,4 +1,4 @@
-// CompiledModel: graph -> passes -> ops with prepacked weights; per input
+// CompiledModel: graph -> passes (compile/passes.h) -> ops with prepacked weights; per input
 // shapes, a memory plan reused across calls. Immutable after construction;
 // run() may be called from many threads at once.
 #pragma once
@@ -103,15 +103,5 @@ class CompiledModel {
 // Workspaces (per-call arenas and views) built so far by all models: the
 // hot path builds none once a shape set has been seen (tests).
 size_t workspaces_made();
-
-// Graph passes (passes.cpp).
-void remove_dead_ops(Graph& g);
-void remove_identities(Graph& g);
-void fold_batch_norm(Graph& g);
-void fuse_residual_adds(Graph& g);
-void fold_pads_into_convs(Graph& g);
-void fuse_conv_chains(Graph& g);
-void fuse_conv_pools(Graph& g);
-void fuse_activations(Graph& g);
 
 }  // namespace tfjs_infer
