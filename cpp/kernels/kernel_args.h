@@ -64,6 +64,18 @@ struct GemmArgs {
   ActParams act;
 };
 
+// Cache blocking of the packed-B GEMM (kernels/simd/gemm_simd.h), derived at
+// import from this CPU's caches (core/cpu_params.cpp) and overridable through
+// TFJS_INFER_GEMM_* variables. Blocking changes speed only, never a result bit.
+struct GemmBlocking {
+  int64_t l2_block_bytes = 512 * 1024;  // packed B kept in L2 while the row tiles pass over it
+  int64_t k_block = 2048;               // k above this is cut into blocks (exact partial sums)
+  int64_t row_chunk = 192;              // rows per chunk on the k-blocked path
+};
+
+// The blocking in effect; the GEMM kernels read it on every call.
+const GemmBlocking& gemm_blocking();
+
 // Windowed max/average pooling over channels-last data viewed as
 // (N, D, H, W, C) (1D and 2D pooling use size-1 leading axes). Computes the
 // output rows [row_begin, row_end) of the flattened (N, out_d, out_h) axis.

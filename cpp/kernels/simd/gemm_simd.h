@@ -320,8 +320,9 @@ void pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float
 //   small_m: rows handled by the small-m path (the batch-1 GEMV case), whose
 //   tiles take all m rows and NP panels at once (kSmallNp[m]) so that enough
 //   independent accumulators hide the FMA latency while the packed panels
-//   stream at memory bandwidth; l2_bytes: budget for the block of packed B
-//   panels that the blocked path keeps in L2 while it sweeps the row tiles.
+//   stream at memory bandwidth. The cache blocking (the L2 budget for the block
+//   of packed B panels the blocked path keeps while it sweeps the row tiles,
+//   the k block, the row chunk) comes from the CPU at run time: gemm_blocking().
 template <class Cfg>
 TileFn pick_small(int m, ActKind kind) {
   using V = typename Cfg::V;
@@ -447,19 +448,22 @@ void gemm(const GemmArgs& g) {
   // tiles (same accumulator count), then a trailing panel of at most W valid
   // columns with MRH-row one-vector tiles.
   //
-  // Large k (> kKBlock): k is cut into nkb nearly equal blocks (depending on k
-  // only) and rows into chunks of kRowChunk; each block's partial sums go to a
+  // Large k (> k_block): k is cut into nkb nearly equal blocks (depending on k
+  // and the blocking only) and rows into chunks of row_chunk; each block's partial sums go to a
   // heap buffer and come back exactly, so the result is the unblocked one.
   constexpr int BNP = Cfg::kBlockNp;
   constexpr int W = V::kW;
   static_assert(Cfg::kGroup % BNP == 0, "pairs of panels must not span two groups");
   const int64_t k = g.k;
-  int64_t nkb = k > Cfg::kKBlock ? (k + Cfg::kKBlock - 1) / Cfg::kKBlock : 1;
+  const GemmBlocking& blocking = gemm_blocking();
+  const int64_t k_block = blocking.k_block > 0 ? blocking.k_block : k;
+  const int64_t row_chunk_max = blocking.row_chunk > 0 ? blocking.row_chunk : g.m;
+  int64_t nkb = k > k_block ? (k + k_block - 1) / k_block : 1;
   int64_t kc = 0, block_cols = 0;
   auto plan = [&] {
     kc = (k + nkb - 1) / nkb;
     const int64_t panel_bytes = kc * NR * static_cast<int64_t>(sizeof(float));
-    int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
+    int64_t block_panels = panel_bytes > 0 ? blocking.l2_block_bytes / panel_bytes : 1;
     if (block_panels > BNP) block_panels -= block_panels % BNP;  // whole wide tiles
     if (block_panels < 1) block_panels = 1;
     block_cols = block_panels * NR;
@@ -467,13 +471,13 @@ void gemm(const GemmArgs& g) {
   plan();
   float* part = nullptr;
   if (nkb > 1) {
-    part = static_cast<float*>(std::malloc(sizeof(float) * Cfg::kRowChunk * block_cols));
+    part = static_cast<float*>(std::malloc(sizeof(float) * row_chunk_max * block_cols));
     if (!part) {  // no memory for partial sums: one k block (same bits, slower)
       nkb = 1;
       plan();
     }
   }
-  const int64_t row_chunk = nkb > 1 ? Cfg::kRowChunk : g.m;
+  const int64_t row_chunk = nkb > 1 ? row_chunk_max : g.m;
   t.ldp = block_cols;
   for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
     const int64_t c1 = g.n_end - c0 < block_cols ? g.n_end : c0 + block_cols;
