@@ -40,6 +40,7 @@ py::dict blocking_dict(const GemmBlocking& b) {
   d["l2_block_bytes"] = b.l2_block_bytes;
   d["k_block"] = b.k_block;
   d["row_chunk"] = b.row_chunk;
+  d["prefetch_rows"] = b.prefetch_rows;
   return d;
 }
 
@@ -89,16 +90,18 @@ void register_cpu_testing(py::module_& t) {
       "overrides from `env`.");
   t.def(
       "set_gemm_blocking",
-      [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk) {
+      [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows) {
         const GemmBlocking previous = gemm_blocking();
         GemmBlocking b;
         b.l2_block_bytes = l2_block_bytes;
         b.k_block = k_block;
         b.row_chunk = row_chunk;
+        b.prefetch_rows = prefetch_rows;
         set_gemm_blocking(b);
         return blocking_dict(previous);
       },
       py::arg("l2_block_bytes"), py::arg("k_block"), py::arg("row_chunk"),
+      py::arg("prefetch_rows") = 0,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one.");
 }
 

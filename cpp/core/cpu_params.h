@@ -14,9 +14,9 @@
 namespace tfjs_infer {
 
 struct CpuParams {
-  CpuTopology topology;  // as cpuid says, cache sizes replaced by any overrides
-  GemmBlocking derived;  // from the caches
-  GemmBlocking gemm;     // derived, then the TFJS_INFER_GEMM_* overrides
+  CpuTopology topology;                // as cpuid says, cache sizes replaced by any overrides
+  GemmBlocking derived;                // from the caches
+  GemmBlocking gemm;                   // derived, then the TFJS_INFER_GEMM_* overrides
   std::vector<std::string> overrides;  // "NAME=value" of every override applied
   std::vector<std::string> ignored;    // "NAME=value" of overrides that did not parse
 };
@@ -28,7 +28,8 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& topology);
 // Applies the overrides in `env` (variable name -> value) to the topology's
 // caches (TFJS_INFER_L1D_BYTES, _L2_BYTES, _L3_BYTES), derives the blocking,
 // then applies the blocking overrides (TFJS_INFER_GEMM_L2_BLOCK, _K_BLOCK,
-// _ROW_CHUNK). Values are integers with an optional K, M or G suffix.
+// _ROW_CHUNK, _PREFETCH_ROWS). Values are integers >= 0 with an optional
+// K, M or G suffix.
 CpuParams derive_cpu_params(const CpuTopology& topology,
                             const std::map<std::string, std::string>& env);
 

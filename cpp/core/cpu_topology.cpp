@@ -66,7 +66,8 @@ void decode_identity(const Leaves& q, CpuTopology& t) {
   const int base_family = static_cast<int>((sig >> 8) & 0xF);
   t.family = base_family + (base_family == 0xF ? static_cast<int>((sig >> 20) & 0xFF) : 0);
   t.model_id = static_cast<int>((sig >> 4) & 0xF);
-  if (base_family == 0x6 || base_family == 0xF) t.model_id |= static_cast<int>((sig >> 16) & 0xF) << 4;
+  if (base_family == 0x6 || base_family == 0xF)
+    t.model_id |= static_cast<int>((sig >> 16) & 0xF) << 4;
   if (q.max_ext() >= kExt + 4) {
     std::string brand;
     for (uint32_t leaf = kExt + 2; leaf <= kExt + 4; ++leaf) {

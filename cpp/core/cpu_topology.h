@@ -24,7 +24,7 @@ struct CpuTopology {
   // Logical processors that share each cache (cpuid's "maximum addressable
   // IDs", a power of two on most parts); 0 when unknown.
   int l1d_shared_by = 0, l2_shared_by = 0, l3_shared_by = 0;
-  int threads_per_core = 0;    // SMT width from the topology leaf (0xB / 0x1F)
+  int threads_per_core = 0;  // SMT width from the topology leaf (0xB / 0x1F)
   // APIC IDs reserved per core (a power of two, 2 on a part without SMT in a
   // family with it): the unit of the caches' "addressable IDs" counts.
   int smt_ids = 0;

@@ -71,6 +71,7 @@ struct GemmBlocking {
   int64_t l2_block_bytes = 512 * 1024;  // packed B kept in L2 while the row tiles pass over it
   int64_t k_block = 2048;               // k above this is cut into blocks (exact partial sums)
   int64_t row_chunk = 192;              // rows per chunk on the k-blocked path
+  int64_t prefetch_rows = 0;  // k rows ahead a sweep's first row tile prefetches B (0: none)
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

@@ -5,7 +5,8 @@ The decoder runs on recorded cpuid outputs of several CPUs
 the vendors' published figures; the expected parameters follow the rules of
 cpp/core/cpu_params.cpp worked by hand: L2 block = half the core's L2,
 k block = L1D / (6 rows x 4 bytes) rounded down to 16, row chunk = L1D / (64
-columns x 4 bytes) rounded down to 12. The Zen 5 recording must give the
+columns x 4 bytes) rounded down to 12, and a B prefetch 16 k rows ahead for
+the first row tile of a sweep (PREFETCH). The Zen 5 recording must give the
 constants the GEMM used before they were derived (tuned on Zen 5): 512 KiB,
 2048, 192.
 """
@@ -23,6 +24,17 @@ from tfjs_infer import _core
 T = _core._testing
 CPUID = Path(__file__).resolve().parents[1] / "fixtures" / "cpuid"
 KIB, MIB = 1 << 10, 1 << 20
+PREFETCH = 16
+
+
+def blocking(l2_block: int, k_block: int, row_chunk: int, prefetch: int = PREFETCH) -> dict:
+    """The gemm parameters as build_info() and derive_cpu_params report them."""
+    return {
+        "l2_block_bytes": l2_block,
+        "k_block": k_block,
+        "row_chunk": row_chunk,
+        "prefetch_rows": prefetch,
+    }
 
 
 def load_leaves(name: str) -> list[tuple[int, int, int, int, int, int]]:
@@ -108,14 +120,14 @@ def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
 def test_blocking_follows_the_caches(name: str) -> None:
     l2_block, k_block, row_chunk = CPUS[name][-1]
     p = T.derive_cpu_params(load_leaves(name))
-    assert p["gemm"] == {"l2_block_bytes": l2_block, "k_block": k_block, "row_chunk": row_chunk}
+    assert p["gemm"] == blocking(l2_block, k_block, row_chunk)
     assert p["overrides"] == [] and p["overrides_ignored"] == []
 
 
 def test_zen5_gives_the_constants_it_was_tuned_with() -> None:
     p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"))
     assert p["cache_leaf"] == "0x8000001d"
-    assert p["gemm"] == {"l2_block_bytes": 512 * KIB, "k_block": 2048, "row_chunk": 192}
+    assert p["gemm"] == blocking(512 * KIB, 2048, 192)
 
 
 def test_amd_without_cache_leaf_uses_the_legacy_leaves() -> None:
@@ -129,7 +141,7 @@ def test_amd_without_cache_leaf_uses_the_legacy_leaves() -> None:
 def test_no_cpuid_falls_back_to_the_tuned_defaults() -> None:
     p = T.derive_cpu_params([])
     assert p["l1d_bytes"] == 0 and p["l2_bytes"] == 0 and p["model"] == ""
-    assert p["gemm"] == {"l2_block_bytes": 512 * KIB, "k_block": 2048, "row_chunk": 192}
+    assert p["gemm"] == blocking(512 * KIB, 2048, 192)
 
 
 def test_cache_overrides_feed_the_derivation() -> None:
@@ -137,7 +149,7 @@ def test_cache_overrides_feed_the_derivation() -> None:
     env = {"TFJS_INFER_L1D_BYTES": "48K", "TFJS_INFER_L2_BYTES": "2M"}
     p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), env)
     assert p["l2_per_core_bytes"] == 2 * MIB
-    assert p["gemm"] == {"l2_block_bytes": 1 * MIB, "k_block": 2048, "row_chunk": 192}
+    assert p["gemm"] == blocking(1 * MIB, 2048, 192)
     assert sorted(p["overrides"]) == ["TFJS_INFER_L1D_BYTES=48K", "TFJS_INFER_L2_BYTES=2M"]
 
 
@@ -146,10 +158,11 @@ def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
         "TFJS_INFER_GEMM_L2_BLOCK": "256k",
         "TFJS_INFER_GEMM_K_BLOCK": "1024",
         "TFJS_INFER_GEMM_ROW_CHUNK": "many",
+        "TFJS_INFER_GEMM_PREFETCH_ROWS": "0",
     }
     p = T.derive_cpu_params(load_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
-    assert p["gemm"] == {"l2_block_bytes": 256 * KIB, "k_block": 1024, "row_chunk": 192}
-    assert p["gemm_derived"] == {"l2_block_bytes": 1 * MIB, "k_block": 2048, "row_chunk": 192}
+    assert p["gemm"] == blocking(256 * KIB, 1024, 192, prefetch=0)
+    assert p["gemm_derived"] == blocking(1 * MIB, 2048, 192)
     assert p["overrides_ignored"] == ["TFJS_INFER_GEMM_ROW_CHUNK=many"]
 
 
@@ -158,13 +171,18 @@ def test_build_info_reports_this_cpu() -> None:
     here = T.derive_cpu_params(T.cpuid_leaves())
     for key in ("model", "vendor", "l1d_bytes", "l2_bytes", "l3_bytes", "gemm_derived"):
         assert cpu[key] == here[key], key
-    assert set(cpu["gemm"]) == {"l2_block_bytes", "k_block", "row_chunk"}
+    assert set(cpu["gemm"]) == set(blocking(0, 0, 0))
 
 
 # Shapes that take the k-blocked path (k > k block) with several column
 # blocks and row chunks under small blockings, and the plain blocked path.
 SHAPES = [(49, 4608, 96), (200, 700, 130), (13, 3000, 40), (64, 300, 257)]
-BLOCKINGS = [(512 * KIB, 2048, 192), (1 * MIB, 2048, 192), (16 * KIB, 256, 48), (64 * KIB, 512, 12)]
+BLOCKINGS = [
+    (512 * KIB, 2048, 192, 0),
+    (1 * MIB, 2048, 192, 16),
+    (16 * KIB, 256, 48, 3),
+    (64 * KIB, 512, 12, 40),
+]
 
 
 @pytest.mark.parametrize("isa", T.available_isas())
@@ -182,7 +200,7 @@ def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
             T.set_gemm_blocking(*blocking)
             outs.append(T.gemm(isa, a, packed, bias=bias, act="relu"))
     finally:
-        T.set_gemm_blocking(saved["l2_block_bytes"], saved["k_block"], saved["row_chunk"])
+        T.set_gemm_blocking(**saved)
     for out in outs[1:]:
         np.testing.assert_array_equal(out.view(np.uint32), outs[0].view(np.uint32))
     ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0)

@@ -61,6 +61,10 @@ struct TileArgs {
   const float* acc_in;
   float* acc_out;
   int64_t ldp;
+  // Blocked path: the first row tile of a sweep reads its B block from beyond
+  // L2 (the other tiles find it in L2); it prefetches `prefetch` floats ahead
+  // of each k row (0: no prefetch).
+  int64_t prefetch;
 };
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
@@ -147,6 +151,7 @@ void gemm_tile(const TileArgs& t) {
   const int64_t lda = t.lda;
   const int64_t ps = t.panel_stride;
   const int64_t ks = t.kstride;
+  const int64_t pf = t.prefetch;
   for (int64_t kk = 0; kk < t.k; ++kk) {
     // Small-m tiles (the batch-1 GEMV) are bound by the bandwidth of B:
     // prefetching the k row 4 ahead keeps the stream full (MLP batch 1 in
@@ -157,6 +162,11 @@ void gemm_tile(const TileArgs& t) {
       for (int p = 0; p < NP; ++p)
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) __builtin_prefetch(b + 4 * ks + p * ps + v * W, 0, 3);
+    } else if (pf) {
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) __builtin_prefetch(b + pf + p * ps + v * W, 0, 3);
     }
     F bv[NC];
 #pragma GCC unroll 16
@@ -384,6 +394,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
            int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last) {
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
+  const int64_t prefetch_rows = gemm_blocking().prefetch_rows;
   const int64_t m = row_end - row_begin;
   const int64_t tiles = (m + R - 1) / R;
   const int64_t base = m / tiles;
@@ -404,6 +415,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       t.bias = g.bias ? g.bias + c : nullptr;
       t.res = r_row ? r_row + c : nullptr;
       t.cols = col + ncols - c < NP * NR ? col + ncols - c : NP * NR;
+      t.prefetch = tile == 0 ? prefetch_rows * t.kstride : 0;
       if (part) {
         float* p = part + (row0 - row_begin) * t.ldp + (c - part_col0);
         t.acc_in = first ? nullptr : p;
@@ -432,6 +444,7 @@ void gemm(const GemmArgs& g) {
   t.acc_in = nullptr;
   t.acc_out = nullptr;
   t.ldp = 0;
+  t.prefetch = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
