@@ -166,6 +166,24 @@ def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
     assert p["overrides_ignored"] == ["TFJS_INFER_GEMM_ROW_CHUNK=many"]
 
 
+def test_every_override_is_applied_and_documented() -> None:
+    names = [
+        "TFJS_INFER_L1D_BYTES",
+        "TFJS_INFER_L2_BYTES",
+        "TFJS_INFER_L3_BYTES",
+        "TFJS_INFER_GEMM_L2_BLOCK",
+        "TFJS_INFER_GEMM_K_BLOCK",
+        "TFJS_INFER_GEMM_ROW_CHUNK",
+        "TFJS_INFER_GEMM_PREFETCH_ROWS",
+    ]
+    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
+    assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
+    assert p["gemm"] == blocking(8 * KIB, 8 * KIB, 8 * KIB, prefetch=8 * KIB)
+    assert p["l3_bytes"] == 8 * KIB
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert [n for n in names if n not in readme] == []
+
+
 def test_build_info_reports_this_cpu() -> None:
     cpu = tfjs_infer.build_info()["cpu"]
     here = T.derive_cpu_params(T.cpuid_leaves())
