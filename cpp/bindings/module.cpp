@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "bindings/cpu_info.h"
 #include "bindings/testing.h"
 #include "core/cpu_features.h"
 #include "compile/model.h"
@@ -401,6 +402,7 @@ py::dict build_info() {
   d["cuda_devices"] = cuda_backend() ? cuda_backend()->devices() : std::vector<std::string>{};
   d["avx512_vnni"] = cpu_features().avx512_vnni;
   d["avx512_bf16"] = cpu_features().avx512_bf16;
+  d["cpu"] = cpu_info();  // model, caches, topology and the kernel parameters chosen
 #if defined(__clang__)
   d["compiler"] = std::string("clang ") + __clang_version__;
 #elif defined(__GNUC__)
@@ -536,6 +538,7 @@ PYBIND11_MODULE(_core, m) {
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
   register_testing(m);
   py::module_ testing = m.attr("_testing");
+  register_cpu_testing(testing);
   testing.def(
       "last_input_address",
       [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },
