@@ -15,6 +15,7 @@
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
+#include "ops/lowp_weights.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
 
@@ -145,13 +146,14 @@ inline void fill_zero(float* dst, int64_t n) {
 // Runs C[0:m] = act(A B + bias) on up to `threads` threads, splitting rows
 // when there are many and column panels otherwise (the batch-1 case); neither
 // changes any element's reduction order.
-void gemm_parallel(const KernelTable& k, GemmArgs g, int threads) {
+void gemm_parallel(const KernelTable& k, GemmArgs g, int threads,
+                   const LowpWeights* lowp = nullptr) {
   const int64_t nr = k.gemm_nr;
   const int64_t n_begin = g.n_begin;
   const int64_t panels = (g.n_end - n_begin + nr - 1) / nr;
   const int64_t m = g.m;
   if (threads <= 1 || m <= 0) {
-    if (m > 0) k.gemm_f32(g);
+    if (m > 0) run_gemm(k, g, lowp);
     return;
   }
   // Weight-heavy (fewer rows than columns, e.g. 7x7 maps at batch 1): each
@@ -175,7 +177,7 @@ void gemm_parallel(const KernelTable& k, GemmArgs g, int threads) {
       a.n_begin = n_begin + panels * t / tasks * nr;
       a.n_end = std::min(g.n_end, n_begin + panels * (t + 1) / tasks * nr);
     }
-    if (a.m > 0 && a.n_end > a.n_begin) k.gemm_f32(a);
+    if (a.m > 0 && a.n_end > a.n_begin) run_gemm(k, a, lowp);
   });
 }
 
@@ -229,9 +231,16 @@ class ConvOp final : public Op {
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     copy_bias(node, "bias", cout_, bias_);
-    // One packed B per group: rows (kk, ci), columns this group's filters.
+    // One packed B per group: rows (kk, ci), columns this group's filters
+    // (for the bf16 / int8 GEMM instead when the node runs in one).
+    const Precision precision = node_precision(node);
     packed_.resize(static_cast<size_t>(groups_));
+    lowp_.resize(static_cast<size_t>(groups_));
     for (int64_t g = 0; g < groups_; ++g) {
+      if (precision != Precision::kFp32) {
+        lowp_[g].pack(precision, kernel, kg_, cout_, g * cout_g_, cout_g_);
+        continue;
+      }
       packed_[g].reset(k.gemm_packed_b_size(kg_, cout_g_));
       pack_kernel(k, kernel, kg_, cout_, g * cout_g_, cout_g_, packed_[g].data());
     }
@@ -363,7 +372,7 @@ class ConvOp final : public Op {
           a.residual = r ? r + g * cout_g_ : nullptr;
           a.ldr = cout_;
           a.act = act_.params;
-          k.gemm_f32(a);
+          run_gemm(k, a, &lowp_[g]);
         }
         if (!split_cols) apply_row_op(k, act_, y, rows, cout_);
       }
@@ -455,7 +464,7 @@ class ConvOp final : public Op {
       a.n_end = cout_;
       a.bias = bias_.size() ? bias_.data() : nullptr;
       a.act = act_.params;
-      k.gemm_f32(a);
+      run_gemm(k, a, &lowp_[0]);
       PoolArgs p;
       p.max = pool_max_ ? 1 : 0;
       p.max_init = pool_max_init_;
@@ -498,7 +507,7 @@ class ConvOp final : public Op {
       a.residual = res ? res + g * cout_g_ : nullptr;
       a.ldr = cout_;
       a.act = act_.params;
-      gemm_parallel(k, a, threads);
+      gemm_parallel(k, a, threads, &lowp_[g]);
     }
     apply_row_op(k, act_, y.f32(), m, cout_);
   }
@@ -616,6 +625,7 @@ class ConvOp final : public Op {
   bool pool_max_ = true;
   float pool_max_init_ = -std::numeric_limits<float>::infinity();
   std::vector<Buffer<float>> packed_;
+  std::vector<LowpWeights> lowp_;  // per group, for precision="bf16" | "int8"
   Buffer<float> bias_;
 };
 

@@ -4,6 +4,7 @@
 
 #include "core/threading.h"
 #include "ops/activation.h"
+#include "ops/lowp_weights.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
 
@@ -23,6 +24,11 @@ class DenseOp final : public Op {
       fail(ErrorKind::kInvalidModel,
            where() + ": kernel shape " + shape_str(kernel.shape) + " has an empty dimension");
     copy_bias(node, "bias", units_, bias_);
+    const Precision precision = node_precision(node);
+    if (precision != Precision::kFp32) {  // packed for bf16 / int8 only
+      lowp_.pack(precision, kernel, in_, units_, 0, units_);
+      return;
+    }
     packed_.reset(k.gemm_packed_b_size(in_, units_));
     pack_kernel(k, kernel, in_, units_, 0, units_, packed_.data());
   }
@@ -83,7 +89,7 @@ class DenseOp final : public Op {
         g.residual = in[1].f32() + r0 * units_;
         g.ldr = units_;
       }
-      if (g.m > 0 && g.n_end > g.n_begin) k.gemm_f32(g);
+      if (g.m > 0 && g.n_end > g.n_begin) run_gemm(k, g, &lowp_);
       if (row_op_in_task && act_.row_op != RowOp::kNone)
         k.softmax_f32(g.c, g.m, units_, act_.row_op == RowOp::kLogSoftmax);
     });
@@ -96,6 +102,7 @@ class DenseOp final : public Op {
   Activation act_;
   bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
   Buffer<float> packed_;
+  LowpWeights lowp_;  // precision="bf16" | "int8": B for the low-precision GEMM instead
   Buffer<float> bias_;
 };
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import errors, examples, images
 from ._loading import load_model
+from ._precision import PrecisionWarning
 from ._runtime import available_isas, build_info, show_runtime
 from .batch import BatchPredictor
 from .errors import (
@@ -58,6 +59,7 @@ __all__ = [
     "MissingDependencyError",
     "Model",
     "ModelNotFoundError",
+    "PrecisionWarning",
     "Semantics",
     "SemanticsWarning",
     "TfjsInferError",

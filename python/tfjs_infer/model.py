@@ -15,6 +15,7 @@ from . import _batching, _core, inspect
 from ._arguments import check_num_threads
 from ._inputs import check_finite as _check_finite
 from ._inputs import prepare_inputs
+from ._precision import PrecisionMixin, check_precision, precision_line, warn_if_fallback
 from ._progress import Progress
 from ._sizes import check_declared_sizes
 from ._summary import summary_text
@@ -29,9 +30,7 @@ from .frontend.lower import TensorInfo
 from .frontend.registry import fmt_shape
 from .frontend.semantics import Semantics, lower_with_semantics
 from .inspect import Inspectable
-from .io import (
-    ModelSpec,
-)
+from .io import ModelSpec
 from .postprocess import top_k
 
 ArrayLike = Union[np.ndarray, Sequence[Any]]
@@ -40,7 +39,7 @@ Inputs = Union[ArrayLike, Sequence[ArrayLike], Mapping[str, ArrayLike]]
 _PICKLE_FORMAT = 1
 
 
-class Model(Inspectable):
+class Model(Inspectable, PrecisionMixin):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -64,6 +63,7 @@ class Model(Inspectable):
         outputs: str | Sequence[str] | None = None,
         inputs: Sequence[str] | None = None,
         semantics: str = "auto",
+        precision: str = "fp32",
         _quiet: bool = False,
     ) -> None:
         self._spec = spec
@@ -75,6 +75,7 @@ class Model(Inspectable):
             "isa": isa,
             "strict": strict,
             "semantics": semantics,
+            "precision": check_precision(precision),
             "_quiet": True,
         }
         if outputs is not None or inputs is not None:  # a submodel (inspect.py)
@@ -89,8 +90,13 @@ class Model(Inspectable):
         self._layers = lowered.layers
         self._records, self._alias_of = lowered.records, lowered.alias_of
         self._core = _core.CompiledModel(
-            lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
+            lowered.graph,
+            isa=isa or "",
+            num_threads=num_threads or 0,
+            consume=True,
+            precision=precision,
         )
+        warn_if_fallback(precision, self._core)
         self._states = lowered.states
         self._memory_budget = _batching.budget_from_env()
         self._rows_cache: dict[tuple[Any, ...], int] = {}
@@ -198,11 +204,6 @@ class Model(Inspectable):
         self._options["num_threads"] = count
 
     @property
-    def isa(self) -> str:
-        """The instruction set the kernels of this model use."""
-        return str(self._core.isa)
-
-    @property
     def labels(self) -> list[str] | None:
         """Class names in output order, or None.
 
@@ -272,6 +273,7 @@ class Model(Inspectable):
             self._semantics,
             self.labels,
             line_length,
+            precision_line(self._core),
         )
         if print_fn is not None:
             print_fn(text)
