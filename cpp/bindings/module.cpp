@@ -15,7 +15,7 @@
 #include "core/cpu_features.h"
 #include "core/model.h"
 #include "core/threading.h"
-#include "ops/lowp_weights.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace py = pybind11;
@@ -541,7 +541,6 @@ PYBIND11_MODULE(_core, m) {
     for (Isa isa : available_isas()) out.push_back(isa_name(isa));
     return out;
   });
-  m.def("registered_ops", &registered_op_types);
   m.def(
       "first_nonfinite",
       [](const py::array_t<float, py::array::c_style>& a) {

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "core/threading.h"
-#include "ops/lowp_weights.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {

@@ -9,6 +9,7 @@ import numpy as np
 
 _Shape = Sequence[int | None]
 _ValueType = tuple[tuple[int | None, ...], str]  # (shape, dtype name)
+_KnownType = tuple[tuple[int, ...], str]  # every size known (concrete input shapes)
 
 _testing: ModuleType  # raw kernels for the test suite; not a public API
 
@@ -53,8 +54,11 @@ class CompiledModel:
         num_threads: int = 0,
         optimize: bool = True,
         consume: bool = False,
+        precision: str = "fp32",
     ) -> None:
-        """Compile `graph`; with consume=True its weights move into the model (graph left empty)."""
+        """Compile `graph`; with consume=True its weights move into the model (graph left empty).
+        precision: "fp32", "bf16" or "int8" for dense/conv products (fp32 where the ISA lacks
+        it)."""
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
     def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
@@ -63,7 +67,7 @@ class CompiledModel:
         """Run `rounds` times; per op (ops() order) the median wall time in microseconds."""
     def run1(self, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
         """run([x]) for a single-input model; a single output is returned bare."""
-    def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
+    def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_KnownType]:
         """The outputs' (shape, dtype) for these concrete input shapes (validates them)."""
     def value_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
         """Every graph value's (shape, dtype) for these input shapes."""
@@ -78,6 +82,11 @@ class CompiledModel:
     @property
     def isa(self) -> str: ...
     @property
+    def precision(self) -> str:
+        """The precision asked for when this ISA runs it, else "fp32"."""
+    def op_precisions(self) -> list[str]:
+        """Per op (ops() order): what its matrix product runs in."""
+    @property
     def num_plans(self) -> int: ...
 
 def build_info() -> dict[str, Any]:
@@ -85,9 +94,6 @@ def build_info() -> dict[str, Any]:
 
 def available_isas() -> list[str]:
     """Instruction sets this build can run on this CPU."""
-
-def registered_ops() -> list[str]:
-    """Every core op type the registry knows."""
 
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

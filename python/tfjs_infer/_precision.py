@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from ._model_base import ModelBase
 from .errors import InvalidArgumentError
 
 PRECISIONS = ("fp32", "bf16", "int8")
@@ -62,15 +63,8 @@ def precision_line(core: Any) -> str:
     )
 
 
-class PrecisionMixin:
-    """Model's compute settings: instruction set and precision."""
-
-    _core: Any
-
-    @property
-    def isa(self) -> str:
-        """The instruction set the kernels of this model use."""
-        return str(self._core.isa)
+class PrecisionMixin(ModelBase):
+    """Model's precision properties."""
 
     @property
     def precision(self) -> str:

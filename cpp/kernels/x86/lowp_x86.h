@@ -53,7 +53,11 @@ inline __mmask16 lane_mask(int64_t lo, int64_t hi) {
   return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
-template <class T, int MR, int NP>
+// Epilogue kinds: linear, ReLU and ReLU6 finish in registers; the others go
+// through a row buffer and the vectorized activation.
+enum class LowpEpi { kLinear, kRelu, kRelu6, kGeneral };
+
+template <class T, int MR, int NP, LowpEpi E>
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -81,35 +85,64 @@ void lowp_tile(const LowpTile& t) {
     }
   }
   // Epilogue: to float, + bias, + residual (valid lanes only), activation.
+  // Operand order of max/min keeps NaN, as the float GEMM's epilogue.
   const GemmArgs& g = *t.g;
-  alignas(64) float row[NP * 16];
+  alignas(64) float row[E == LowpEpi::kGeneral ? NP * 16 : 1];
   const int64_t c0 = t.panel0 * 16;
+  __mmask16 masks[NP];
+  __m512 bias[NP];
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    masks[p] = lane_mask(t.col_lo - (c0 + p * 16), t.col_hi - (c0 + p * 16));
+    bias[p] = g.bias ? _mm512_maskz_loadu_ps(masks[p], g.bias + c0 + p * 16) : _mm512_setzero_ps();
+  }
   for (int i = 0; i < MR; ++i) {
     const int64_t r = t.row0 + i;
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const int64_t pc = c0 + p * 16;
-      const __mmask16 mask = lane_mask(t.col_lo - pc, t.col_hi - pc);
       __m512 y = T::to_float(acc[i][p], t.rq[i], t.col_scale + p * 16, t.col_sum + p * 16);
-      if (g.bias) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, g.bias + pc));
+      if (g.bias) y = _mm512_add_ps(y, bias[p]);
       if (g.residual)
-        y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(mask, g.residual + r * g.ldr + pc));
-      _mm512_store_ps(row + p * 16, y);
+        y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], g.residual + r * g.ldr + pc));
+      if constexpr (E == LowpEpi::kGeneral) {
+        _mm512_store_ps(row + p * 16, y);
+        continue;
+      }
+      if constexpr (E == LowpEpi::kRelu || E == LowpEpi::kRelu6)
+        y = _mm512_max_ps(_mm512_setzero_ps(), y);
+      if constexpr (E == LowpEpi::kRelu6) y = _mm512_min_ps(_mm512_set1_ps(6.0f), y);
+      _mm512_mask_storeu_ps(g.c + r * g.ldc + pc, masks[p], y);
     }
-    act_apply<VecAvx512>(g.act, row + (t.col_lo - c0), g.c + r * g.ldc + t.col_lo,
-                         t.col_hi - t.col_lo);
+    if constexpr (E == LowpEpi::kGeneral)
+      act_apply<VecAvx512>(g.act, row + (t.col_lo - c0), g.c + r * g.ldc + t.col_lo,
+                           t.col_hi - t.col_lo);
   }
 }
 
 using LowpTileFn = void (*)(const LowpTile&);
 
+template <class T, int MR, int NP>
+LowpTileFn pick_lowp_epi(ActKind kind) {
+  switch (kind) {
+    case ActKind::kLinear:
+      return &lowp_tile<T, MR, NP, LowpEpi::kLinear>;
+    case ActKind::kRelu:
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu>;
+    case ActKind::kRelu6:
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu6>;
+    default:
+      return &lowp_tile<T, MR, NP, LowpEpi::kGeneral>;
+  }
+}
+
 template <class T, int NP, int RMAX, int R = 1>
-LowpTileFn pick_lowp_tile(int mr) {
+LowpTileFn pick_lowp_tile(int mr, ActKind kind) {
   if constexpr (R > RMAX) {
     return nullptr;
   } else {
-    if (mr == R) return &lowp_tile<T, R, NP>;
-    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr);
+    if (mr == R) return pick_lowp_epi<T, R, NP>(kind);
+    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr, kind);
   }
 }
 
@@ -117,16 +150,16 @@ LowpTileFn pick_lowp_tile(int mr) {
 constexpr int lowp_rows_for(int np) { return np == 4 ? 6 : np == 3 ? 8 : 12; }
 
 template <class T>
-LowpTileFn lowp_tile_fn(int np, int mr) {
+LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind) {
   switch (np) {
     case 4:
-      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr);
+      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr, kind);
     case 3:
-      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr);
+      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr, kind);
     case 2:
-      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr);
+      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr, kind);
     default:
-      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr);
+      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr, kind);
   }
 }
 
@@ -176,7 +209,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
         t.a = a_buf.data() + i0 * a_stride;
         t.rq = rq_buf.data() + i0;
         t.row0 = r0 + i0;
-        lowp_tile_fn<T>(np, mr)(t);
+        lowp_tile_fn<T>(np, mr, g.act.kind)(t);
       }
       p += np;
     }
