@@ -59,7 +59,8 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
                              const F32& b, const std::optional<F32>& bias,
                              const std::optional<F32>& residual, const std::string& act,
                              float alpha, int64_t n_begin, int64_t n_end, int64_t m_split,
-                             int64_t n_split, float fill, int64_t reps) {
+                             int64_t n_split, float fill, int64_t reps,
+                             const std::optional<py::array_t<uint8_t>>& prepacked) {
   const LowpFn fn = lowp_fn(isa, precision);
   if (a.ndim() != 2 || b.ndim() != 2 || a.shape(1) != b.shape(0))
     throw py::value_error("a must be [m, k] and b [k, n]");
@@ -70,7 +71,12 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
   if (bias && (bias->ndim() != 1 || bias->shape(0) != n)) throw py::value_error("bias must be [n]");
   if (residual && (residual->ndim() != 2 || residual->shape(0) != m || residual->shape(1) != n))
     throw py::value_error("residual must be [m, n]");
-  const py::array_t<uint8_t> packed = lowp_pack(precision, b);
+  // prepacked: lowp_pack(precision, b) done once by the caller (benchmarks).
+  const py::array_t<uint8_t> packed = prepacked ? *prepacked : lowp_pack(precision, b);
+  const size_t want =
+      is_int8(precision) ? lowp_int8_packed_bytes(k, n) : lowp_bf16_packed_bytes(k, n);
+  if (static_cast<size_t>(packed.size()) != want)
+    throw py::value_error("prepacked has the wrong size");
   py::array_t<float> out({m, n});
   std::fill(out.mutable_data(), out.mutable_data() + m * n, fill);
   ActParams p;
@@ -124,5 +130,5 @@ void register_testing_lowp(pybind11::module_& t) {
         py::arg("bias") = py::none(), py::arg("residual") = py::none(), py::arg("act") = "linear",
         py::arg("alpha") = 0.0f, py::arg("n_begin") = 0, py::arg("n_end") = -1,
         py::arg("m_split") = 1, py::arg("n_split") = 1, py::arg("fill") = 7777.0f,
-        py::arg("reps") = 1);
+        py::arg("reps") = 1, py::arg("prepacked") = py::none());
 }

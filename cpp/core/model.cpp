@@ -80,9 +80,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     fold_batch_norm(graph_);
     fuse_residual_adds(graph_);
     fuse_activations(graph_);
-    // bf16 / int8: the MobileNet blocks stay three ops, whose 1x1 convs take
-    // the low-precision GEMM (conv_chain runs float32 GEMMs only).
-    if (requested == Precision::kFp32) fuse_conv_chains(graph_);
+    fuse_conv_chains(graph_);
     fuse_conv_pools(graph_);
   }
   ops_.reserve(graph_.nodes.size());

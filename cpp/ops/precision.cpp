@@ -37,13 +37,22 @@ bool precision_supported(const KernelTable& k, Precision p) {
 
 Precision op_precision(const OpNode& node, const KernelTable& k, Precision requested) {
   if (requested == Precision::kFp32 || !precision_supported(k, requested)) return Precision::kFp32;
-  const bool gemm_op = node.type == "dense" || node.type == "conv1d" || node.type == "conv2d" ||
-                       node.type == "conv3d" || node.type == "conv2d_pool";
-  const WeightTensor* w = node.weight("kernel");
-  if (!gemm_op || !w || w->shape.empty() || w->shape.back() < 1) return Precision::kFp32;
-  const int64_t reduction = w->size() / w->shape.back();
-  if (requested == Precision::kInt8 && reduction > kInt8MaxK) return Precision::kFp32;
-  return requested;
+  // The ops whose products go through PackedMatrix, and their weight matrices
+  // (reduction length: all dims but the last).
+  static const char* const kGemmOps[] = {"dense",  "conv1d",      "conv2d",
+                                         "conv3d", "conv2d_pool", "conv_chain"};
+  bool gemm_op = false;
+  for (const char* t : kGemmOps) gemm_op = gemm_op || node.type == t;
+  if (!gemm_op) return Precision::kFp32;
+  bool any = false;
+  for (const char* key : {"kernel", "expand_kernel", "project_kernel"}) {
+    const WeightTensor* w = node.weight(key);
+    if (!w || w->shape.empty() || w->shape.back() < 1) continue;
+    any = true;
+    const int64_t reduction = w->size() / w->shape.back();
+    if (requested == Precision::kInt8 && reduction > kInt8MaxK) return Precision::kFp32;
+  }
+  return any ? requested : Precision::kFp32;
 }
 
 Precision node_precision(const OpNode& node) {
