@@ -16,6 +16,7 @@
 #include "core/cpu_features.h"
 #include "compile/model.h"
 #include "core/threading.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace py = pybind11;
@@ -395,6 +396,15 @@ py::dict build_info() {
   for (Isa isa : available_isas()) isas.append(isa_name(isa));
   d["isas_available"] = isas;
   d["isa_selected"] = isa_name(best_kernels().isa);
+  // Per ISA, the GEMM precisions it runs on this CPU (load_model's precision=).
+  py::dict precisions;
+  for (Isa isa : available_isas()) {
+    py::list names;
+    for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8})
+      if (precision_supported(*kernels_for(isa), p)) names.append(precision_name(p));
+    precisions[isa_name(isa)] = names;
+  }
+  d["precisions"] = precisions;
   d["openmp"] = openmp_enabled();
   d["thread_pool"] = "tfjs_infer (spin " + std::to_string(pool_spin_us()) + " us, then sleep)";
   d["default_num_threads"] = default_num_threads();
@@ -469,19 +479,20 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 
   py::class_<CompiledModel>(m, "CompiledModel")
-      .def(py::init(
-               [](Graph& g, const std::string& isa, int num_threads, bool optimize, bool consume) {
-                 CompileOptions o;
-                 o.isa = isa;
-                 o.num_threads = num_threads;
-                 o.optimize = optimize;
-                 // consume: the caller is done with `g`; its weights move instead
-                 // of being copied (the graph is left empty).
-                 return consume ? std::make_unique<CompiledModel>(std::move(g), o)
-                                : std::make_unique<CompiledModel>(Graph(g), o);
-               }),
+      .def(py::init([](Graph& g, const std::string& isa, int num_threads, bool optimize,
+                       bool consume, const std::string& precision) {
+             CompileOptions o;
+             o.isa = isa;
+             o.precision = precision;
+             o.num_threads = num_threads;
+             o.optimize = optimize;
+             // consume: the caller is done with `g`; its weights move instead
+             // of being copied (the graph is left empty).
+             return consume ? std::make_unique<CompiledModel>(std::move(g), o)
+                            : std::make_unique<CompiledModel>(Graph(g), o);
+           }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
-           py::arg("optimize") = true, py::arg("consume") = false)
+           py::arg("optimize") = true, py::arg("consume") = false, py::arg("precision") = "fp32")
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")
@@ -522,6 +533,8 @@ PYBIND11_MODULE(_core, m) {
            })
       .def_property("num_threads", &CompiledModel::num_threads, &CompiledModel::set_num_threads)
       .def_property_readonly("isa", &CompiledModel::isa)
+      .def("op_precisions", &CompiledModel::op_precisions)
+      .def_property_readonly("precision", &CompiledModel::precision)
       .def_property_readonly("num_plans", &CompiledModel::num_plans);
 
   m.def("build_info", &build_info);

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ._model_base import ModelBase
+from ._precision import precision_line
 from ._summary import summary_text
 from .frontend.lower import TensorInfo
 from .frontend.registry import fmt_shape
@@ -85,6 +86,7 @@ class Presenting(ModelBase):
             self._semantics,
             self.labels,
             line_length,
+            precision_line(self._core),
         )
         if print_fn is not None:
             print_fn(text)

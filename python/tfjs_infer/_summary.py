@@ -17,10 +17,11 @@ def summary_text(
     semantics: Any,
     labels: Sequence[str] | None,
     line_length: int | None = None,
+    precision: str | None = None,
 ) -> str:
     """The layer table (nested models' layers indented under them), the
-    parameter counts with their float32 size, the inputs, outputs, semantics
-    and labels."""
+    parameter counts with their float32 size, the inputs, outputs, semantics,
+    the precision line (if given) and labels."""
     header = ("Layer (type)", "Output Shape", "Param #")
     rows = []
     total = non_trainable = 0
@@ -50,6 +51,8 @@ def summary_text(
     out.append("Inputs:  " + ", ".join(_describe(t) for t in inputs))
     out.append("Outputs: " + ", ".join(_describe(t) for t in outputs))
     out.append(f"Semantics: {semantics}")
+    if precision:
+        out.append(precision)
     if labels:
         shown = ", ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")
         out.append(f"Labels:  {len(labels)} ({shown})")

@@ -240,7 +240,13 @@ def _bench(args: argparse.Namespace) -> int:
 
 # -- main ---------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> Model:
-    return load_model(args.model, num_threads=args.threads, isa=args.isa, semantics=args.semantics)
+    return load_model(
+        args.model,
+        num_threads=args.threads,
+        isa=args.isa,
+        semantics=args.semantics,
+        precision=args.precision,
+    )
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -259,6 +265,12 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         choices=["auto", "tfjs", "keras"],
         default="auto",
         help="whose numbers where TF.js 4.22 and Keras differ (default: by who wrote the file)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "int8"],
+        default="fp32",
+        help="dense/conv matrix products in (default fp32; README 'Reduced precision')",
     )
 
 
