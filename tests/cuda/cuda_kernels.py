@@ -22,11 +22,19 @@ from __future__ import annotations
 
 import math
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tfjs_infer import _core
+
+# The one-op CPU graph runner of the op tests is the reference here too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ops"))
+from core_graph import run_op
+
+__all__ = ["CT", "EMULATED", "needs_emulator", "needs_kernels", "rand", "run_op", "same"]
 
 CT = getattr(_core, "_cuda_testing", None)
 EMULATED = bool(CT is not None and CT.emulated)

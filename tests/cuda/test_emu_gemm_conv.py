@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from core_graph import run_op
-from cuda_kernels import CT, needs_kernels, rand, same, tf_geometry, with_specials
+from cuda_kernels import CT, needs_kernels, rand, run_op, same, tf_geometry, with_specials
 
 from tfjs_infer import _core
 

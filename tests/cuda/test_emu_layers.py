@@ -8,8 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from core_graph import run_op
-from cuda_kernels import CT, needs_kernels, rand, same, with_specials
+from cuda_kernels import CT, needs_kernels, rand, run_op, same, with_specials
 
 from tfjs_infer import _core
 
