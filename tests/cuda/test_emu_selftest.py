@@ -38,6 +38,11 @@ def test_early_return_before_a_barrier_aborts_the_launch() -> None:
         CT.emu_early_return(64)
 
 
+def test_barrier_in_a_barrier_free_launch_is_reported() -> None:
+    with pytest.raises(RuntimeError, match="TFJS_LAUNCH_FLAT"):
+        CT.emu_barrier_in_flat_launch(np.arange(8, dtype=np.float32))
+
+
 def test_warp_deadlock_is_reported() -> None:
     with pytest.raises(RuntimeError, match="deadlock"):
         CT.emu_warp_deadlock()
