@@ -13,6 +13,9 @@
 #include "backends/backend.h"
 #include "bindings/cpu_info.h"
 #include "bindings/testing.h"
+#ifdef TFJS_INFER_CUDA_KERNELS
+#include "bindings/cuda_testing.h"
+#endif
 #include "core/cpu_features.h"
 #include "compile/model.h"
 #include "core/threading.h"
@@ -550,6 +553,9 @@ PYBIND11_MODULE(_core, m) {
       },
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
   register_testing(m);
+#ifdef TFJS_INFER_CUDA_KERNELS
+  register_cuda_testing(m);
+#endif
   py::module_ testing = m.attr("_testing");
   register_cpu_testing(testing);
   testing.def(
