@@ -36,6 +36,8 @@ const char* error_class(ErrorKind kind) {
       return "InputValueError";
     case ErrorKind::kDeviceUnavailable:
       return "DeviceUnavailableError";
+    case ErrorKind::kDevice:
+      return "DeviceError";
   }
   return "TfjsInferError";
 }
@@ -399,6 +401,11 @@ py::dict build_info() {
   d["default_num_threads"] = default_num_threads();
   d["cuda_compiled"] = cuda_backend() != nullptr;
   d["cuda_devices"] = cuda_backend() ? cuda_backend()->devices() : std::vector<std::string>{};
+#if defined(TFJS_INFER_CUDA_EMU)
+  d["cuda_emulated"] = true;
+#else
+  d["cuda_emulated"] = false;
+#endif
   d["avx512_vnni"] = cpu_features().avx512_vnni;
   d["avx512_bf16"] = cpu_features().avx512_bf16;
 #if defined(__clang__)
@@ -467,19 +474,25 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 
   py::class_<CompiledModel>(m, "CompiledModel")
-      .def(py::init(
-               [](Graph& g, const std::string& isa, int num_threads, bool optimize, bool consume) {
-                 CompileOptions o;
-                 o.isa = isa;
-                 o.num_threads = num_threads;
-                 o.optimize = optimize;
-                 // consume: the caller is done with `g`; its weights move instead
-                 // of being copied (the graph is left empty).
-                 return consume ? std::make_unique<CompiledModel>(std::move(g), o)
-                                : std::make_unique<CompiledModel>(Graph(g), o);
-               }),
+      .def(py::init([](Graph& g, const std::string& isa, int num_threads, bool optimize,
+                       bool consume, const std::string& device, int device_index, bool allow_tf32,
+                       bool cublas) {
+             CompileOptions o;
+             o.isa = isa;
+             o.num_threads = num_threads;
+             o.optimize = optimize;
+             o.device.kind = device;
+             o.device.index = device_index;
+             o.device.allow_tf32 = allow_tf32;
+             o.device.cublas = cublas;
+             // consume: the caller is done with `g`; its weights move instead
+             // of being copied (the graph is left empty).
+             return consume ? std::make_unique<CompiledModel>(std::move(g), o)
+                            : std::make_unique<CompiledModel>(Graph(g), o);
+           }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
-           py::arg("optimize") = true, py::arg("consume") = false)
+           py::arg("optimize") = true, py::arg("consume") = false, py::arg("device") = "cpu",
+           py::arg("device_index") = 0, py::arg("allow_tf32") = false, py::arg("cublas") = false)
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")
@@ -520,7 +533,22 @@ PYBIND11_MODULE(_core, m) {
            })
       .def_property("num_threads", &CompiledModel::num_threads, &CompiledModel::set_num_threads)
       .def_property_readonly("isa", &CompiledModel::isa)
-      .def_property_readonly("num_plans", &CompiledModel::num_plans);
+      .def_property_readonly("num_plans", &CompiledModel::num_plans)
+      .def_property_readonly(
+          "device",
+          [](const CompiledModel& m) { return m.device() ? m.device()->device_name() : "cpu"; })
+      .def_property_readonly("placement",
+                             [](const CompiledModel& m) {
+                               return m.device()
+                                          ? m.device()->placement()
+                                          : std::vector<std::string>(m.graph().nodes.size(), "cpu");
+                             })
+      .def_property_readonly(
+          "gemm_engine",
+          [](const CompiledModel& m) { return m.device() ? m.device()->gemm_engine() : "cpu"; })
+      .def_property_readonly("device_workspaces", [](const CompiledModel& m) {
+        return m.device() ? m.device()->workspaces_made() : size_t{0};
+      });
 
   m.def("build_info", &build_info);
   m.def("available_isas", [] {
@@ -529,6 +557,10 @@ PYBIND11_MODULE(_core, m) {
     return out;
   });
   m.def("registered_ops", &registered_op_types);
+  m.def("device_unusable_reason", &device_unusable_reason, py::arg("kind"), py::arg("index") = 0,
+        "Why device kind:index cannot run models, or '' when it can.");
+  m.def("cublas_probe", &cublas_probe, py::arg("names"),
+        "Tries to dlopen cuBLAS under these names: which loaded, or why none did.");
   m.def(
       "first_nonfinite",
       [](const py::array_t<float, py::array::c_style>& a) {

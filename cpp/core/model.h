@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "core/graph.h"
 #include "ops/op.h"
 
@@ -19,6 +20,7 @@ struct CompileOptions {
   std::string isa;       // "" = best for this CPU
   int num_threads = 0;   // 0 = all cores
   bool optimize = true;  // run the graph passes
+  DeviceOptions device;  // "cpu" unless a device backend should run the model
 };
 
 // One input of a hot-path run: a dense row-major array owned by the caller,
@@ -76,6 +78,8 @@ class CompiledModel {
   const Graph& graph() const { return graph_; }
   std::vector<OpSummary> ops() const;
   size_t num_plans() const;
+  // The device runner (nullptr when the model runs on the CPU engine).
+  const DeviceRunner* device() const { return device_.get(); }
 
  private:
   struct Workspace;
@@ -91,7 +95,8 @@ class CompiledModel {
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()
   std::vector<OpPtr> ops_;
-  std::vector<int> last_use_;  // per value: index of the last op reading it
+  std::vector<int> last_use_;             // per value: index of the last op reading it
+  std::unique_ptr<DeviceRunner> device_;  // after ops_: it borrows them
 
   mutable std::mutex plans_mutex_;
   mutable std::map<std::vector<Shape>, std::shared_ptr<Plan>> plans_;

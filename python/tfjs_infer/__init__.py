@@ -13,6 +13,7 @@ from ._loading import load_model
 from ._runtime import available_isas, build_info, show_runtime
 from .batch import BatchPredictor
 from .errors import (
+    DeviceError,
     DeviceUnavailableError,
     DownloadError,
     InputDtypeError,
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BatchPredictor",
     "Denormalize",
+    "DeviceError",
     "DeviceUnavailableError",
     "DownloadError",
     "InputDtypeError",

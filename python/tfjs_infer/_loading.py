@@ -32,6 +32,9 @@ def load_model(
     headers: dict[str, str] | None = None,
     outputs: str | Sequence[str] | None = None,
     semantics: str = "auto",
+    device: str = "cpu",
+    allow_tf32: bool = False,
+    cublas: bool = False,
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -75,6 +78,19 @@ def load_model(
         ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
         ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
         ``SemanticsWarning`` at load names the layers where the choice matters.
+    device:
+        ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``: run on an NVIDIA GPU
+        (the CUDA build, README "GPU (CUDA)"). Weights are uploaded once; ops
+        the GPU backend lacks run on the CPU with a copy (:meth:`Model.summary`
+        shows where each layer runs). Pickles keep the device.
+    allow_tf32:
+        On a GPU, let GEMMs use TF32 tensor cores (10-bit mantissas: faster,
+        less exact). Default False: fp32 arithmetic.
+    cublas:
+        On a GPU, let cuBLAS (the ``cuda`` extra's ``nvidia-cublas`` wheel, or
+        the system's) serve the GEMMs. Default False: our kernels, whose
+        results do not depend on the batch size (cuBLAS picks its kernel by
+        shape, so a row's last bits may).
 
     Returns
     -------
@@ -86,6 +102,9 @@ def load_model(
         The model is malformed or uses something tfjs_infer does not support.
     DownloadError
         A URL could not be fetched (HTTP error, timeout, size limit, redirect).
+    DeviceError
+        `device` names a GPU this build or machine cannot use; the message
+        says why (CPU-only build, no driver, no device, index out of range).
 
     Examples
     --------
@@ -112,6 +131,9 @@ def load_model(
             strict=strict,
             outputs=outputs,
             semantics=semantics,
+            device=device,
+            allow_tf32=allow_tf32,
+            cublas=cublas,
         )
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from . import _batching, _core, inspect
 from ._arguments import check_num_threads
+from ._device import check_device_flags, device_text, layer_devices, parse_device, preload_cublas
 from ._inputs import check_finite as _check_finite
 from ._inputs import prepare_inputs
 from ._progress import Progress
@@ -64,10 +65,15 @@ class Model(Inspectable):
         outputs: str | Sequence[str] | None = None,
         inputs: Sequence[str] | None = None,
         semantics: str = "auto",
+        device: str = "cpu",
+        allow_tf32: bool = False,
+        cublas: bool = False,
         _quiet: bool = False,
     ) -> None:
         self._spec = spec
         num_threads = check_num_threads(num_threads)
+        device_kind, device_index = parse_device(device)
+        check_device_flags(allow_tf32, cublas)
         # Models made again from these options (unpickled, submodels) do not
         # repeat the load's semantics warning: "_quiet".
         self._options: dict[str, Any] = {
@@ -75,6 +81,9 @@ class Model(Inspectable):
             "isa": isa,
             "strict": strict,
             "semantics": semantics,
+            "device": device_text(device_kind, device_index),
+            "allow_tf32": allow_tf32,
+            "cublas": cublas,
             "_quiet": True,
         }
         if outputs is not None or inputs is not None:  # a submodel (inspect.py)
@@ -88,8 +97,17 @@ class Model(Inspectable):
         self._output_keys = lowered.output_keys
         self._layers = lowered.layers
         self._records, self._alias_of = lowered.records, lowered.alias_of
+        if device_kind != "cpu" and cublas:
+            preload_cublas()
         self._core = _core.CompiledModel(
-            lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
+            lowered.graph,
+            isa=isa or "",
+            num_threads=num_threads or 0,
+            consume=True,
+            device=device_kind,
+            device_index=device_index,
+            allow_tf32=allow_tf32,
+            cublas=cublas,
         )
         self._states = lowered.states
         self._memory_budget = _batching.budget_from_env()
@@ -198,6 +216,12 @@ class Model(Inspectable):
         self._options["num_threads"] = count
 
     @property
+    def device(self) -> str:
+        """Where the model runs: ``"cpu"`` or ``"cuda:N"`` (``load_model(device=...)``).
+        On a device, ops it lacks run on the CPU (:meth:`summary` shows which)."""
+        return str(self._options["device"])
+
+    @property
     def isa(self) -> str:
         """The instruction set the kernels of this model use."""
         return str(self._core.isa)
@@ -264,6 +288,9 @@ class Model(Inspectable):
         str
             The summary text.
         """
+        devices = None
+        if self.device != "cpu":
+            devices = layer_devices(self._layers, self._core.ops(), self._core.placement)
         text = summary_text(
             self.name,
             self._layers,
@@ -272,6 +299,8 @@ class Model(Inspectable):
             self._semantics,
             self.labels,
             line_length,
+            devices=devices,
+            device_name=str(self._core.device),
         )
         if print_fn is not None:
             print_fn(text)
@@ -284,7 +313,10 @@ class Model(Inspectable):
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}{fmt_shape(t.shape)}" for t in self._inputs)
         outs = ", ".join(f"{t.name}{fmt_shape(t.shape)}" for t in self._outputs)
-        return f"<tfjs_infer.Model {ins} -> {outs}, isa={self.isa}, threads={self.num_threads}>"
+        where = f"device={self.device}, " if self.device != "cpu" else ""
+        return (
+            f"<tfjs_infer.Model {ins} -> {outs}, {where}isa={self.isa}, threads={self.num_threads}>"
+        )
 
     # -- state -------------------------------------------------------------------
     @property
