@@ -56,6 +56,8 @@ class DeviceBackend {
  public:
   virtual ~DeviceBackend() = default;
   virtual const char* name() const = 0;
+  // True in an emulation build (kernels and runtime API run on the host).
+  virtual bool emulated() const = 0;
   // Names of the visible devices (empty when none is usable).
   virtual std::vector<std::string> devices() const = 0;
   // Throws Error(kDevice) saying why device `index` cannot be used.

@@ -13,15 +13,19 @@ namespace tfjs_infer {
 
 namespace {
 std::string runtime_version() {
+#if defined(TFJS_INFER_CUDA_EMULATED)
+  return "(emulated)";
+#else
   int v = 0;
   if (cudaRuntimeGetVersion(&v) != cudaSuccess) return "?";
   return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+#endif
 }
 
 std::string device_label(int index) {
   cudaDeviceProp prop;
   std::string name = cudaGetDeviceProperties(&prop, index) == cudaSuccess ? prop.name : "?";
-#if defined(TFJS_INFER_CUDA_EMU)
+#if defined(TFJS_INFER_CUDA_EMULATED)
   name += ", emulated on the host";
 #endif
   return "cuda:" + std::to_string(index) + " (" + name + ")";
@@ -30,6 +34,11 @@ std::string device_label(int index) {
 class CudaBackend final : public DeviceBackend {
  public:
   const char* name() const override { return "cuda"; }
+#if defined(TFJS_INFER_CUDA_EMULATED)
+  bool emulated() const override { return true; }
+#else
+  bool emulated() const override { return false; }
+#endif
 
   std::vector<std::string> devices() const override {
     int count = 0;

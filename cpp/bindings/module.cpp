@@ -401,11 +401,7 @@ py::dict build_info() {
   d["default_num_threads"] = default_num_threads();
   d["cuda_compiled"] = cuda_backend() != nullptr;
   d["cuda_devices"] = cuda_backend() ? cuda_backend()->devices() : std::vector<std::string>{};
-#if defined(TFJS_INFER_CUDA_EMU)
-  d["cuda_emulated"] = true;
-#else
-  d["cuda_emulated"] = false;
-#endif
+  d["cuda_emulated"] = cuda_backend() != nullptr && cuda_backend()->emulated();
   d["avx512_vnni"] = cpu_features().avx512_vnni;
   d["avx512_bf16"] = cpu_features().avx512_bf16;
 #if defined(__clang__)

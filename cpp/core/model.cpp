@@ -76,8 +76,10 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     fold_batch_norm(graph_);
     fuse_residual_adds(graph_);
     fuse_activations(graph_);
-    fuse_conv_chains(graph_);
-    fuse_conv_pools(graph_);
+    if (options.device.kind == "cpu") {  // cache blocking for the CPU's kernels only
+      fuse_conv_chains(graph_);
+      fuse_conv_pools(graph_);
+    }
   }
   ops_.reserve(graph_.nodes.size());
   const bool on_device = options.device.kind != "cpu";

@@ -47,5 +47,25 @@ CudaOpPtr make_cuda_op(const OpNode& node);
 
 // Device copy of a float weight (pending folded-BatchNorm scale applied).
 CudaBuffer upload_weight(const WeightTensor& w);
+// Device copy of host floats (values derived at load, e.g. a BatchNorm's scale).
+CudaBuffer upload_floats(const std::vector<float>& values);
+// The node's optional float weight `key` on the device (empty when absent).
+CudaBuffer upload_optional(const OpNode& node, const std::string& key);
+
+// Throws Error(kDevice) naming the op when a kernel launch failed.
+void check_launch(cudaError_t err, const std::string& where);
+
+inline const float* dev_f32(const CudaBuffer& b) {
+  return b.bytes() ? reinterpret_cast<const float*>(b.data()) : nullptr;
+}
+
+// One per op family (cpp/cuda/ops/<family>.cpp), called from registry.cpp.
+void register_cuda_dense_ops(CudaOpRegistry& r);
+void register_cuda_activation_ops(CudaOpRegistry& r);
+void register_cuda_conv_ops(CudaOpRegistry& r);
+void register_cuda_pooling_ops(CudaOpRegistry& r);
+void register_cuda_elementwise_ops(CudaOpRegistry& r);
+void register_cuda_shape_ops(CudaOpRegistry& r);
+void register_cuda_normalization_ops(CudaOpRegistry& r);
 
 }  // namespace tfjs_infer

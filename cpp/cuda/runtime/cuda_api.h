@@ -6,11 +6,8 @@
 
 #include <string>
 
-#if defined(TFJS_INFER_CUDA_EMU)
-#include "cuda/emu/runtime.h"
-#else
+// An emulation build puts cpp/cuda/emu/include first on the include path.
 #include <cuda_runtime_api.h>
-#endif
 
 #include "core/errors.h"
 

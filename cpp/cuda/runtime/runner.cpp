@@ -31,7 +31,7 @@ CudaRunner::CudaRunner(const CompiledParts& parts, const DeviceOptions& options,
   check_cuda(cudaSetDevice(options_.index), "cudaSetDevice");
   gpu_ops_.reserve(graph_.nodes.size());
   for (const OpNode& node : graph_.nodes) gpu_ops_.push_back(make_cuda_op(node));
-#if defined(TFJS_INFER_CUDA_EMU)
+#if defined(TFJS_INFER_CUDA_EMULATED)
   gemm_engine_ = "own kernels (emulation build: cuBLAS needs a real device)";
 #else
   if (options_.cublas) {
