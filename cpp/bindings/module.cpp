@@ -12,6 +12,9 @@
 
 #include "backends/backend.h"
 #include "bindings/testing.h"
+#ifdef TFJS_INFER_CUDA_KERNELS
+#include "bindings/cuda_testing.h"
+#endif
 #include "core/cpu_features.h"
 #include "core/model.h"
 #include "core/threading.h"
@@ -564,6 +567,9 @@ PYBIND11_MODULE(_core, m) {
       },
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
   register_testing(m);
+#ifdef TFJS_INFER_CUDA_KERNELS
+  register_cuda_testing(m);
+#endif
   py::module_ testing = m.attr("_testing");
   testing.def(
       "last_input_address",

@@ -169,11 +169,11 @@ template <typename T>
 inline T __ldg(const T* p) {
   return *p;
 }
+using std::erf;
 using std::exp;
 using std::expm1;
+using std::fabs;
 using std::log;
 using std::log1p;
 using std::sqrt;
 using std::tanh;
-using std::erf;
-using std::fabs;

@@ -83,9 +83,9 @@ void yield_to_scheduler() {
 std::string where(const Fiber& f) {
   const dim3& t = f.st.thread_idx;
   const dim3& b = f.st.block_idx;
-  return "thread (" + std::to_string(t.x) + "," + std::to_string(t.y) + "," +
-         std::to_string(t.z) + ") of block (" + std::to_string(b.x) + "," + std::to_string(b.y) +
-         "," + std::to_string(b.z) + ")";
+  return "thread (" + std::to_string(t.x) + "," + std::to_string(t.y) + "," + std::to_string(t.z) +
+         ") of block (" + std::to_string(b.x) + "," + std::to_string(b.y) + "," +
+         std::to_string(b.z) + ")";
 }
 
 std::string site(const Fiber& f) { return std::string(f.file) + ":" + std::to_string(f.line); }
@@ -157,10 +157,20 @@ bool release_block(std::vector<Fiber>& fibers) {
 }
 
 void poison_shared(BlockRun& run) {
-  if (__start_tfjs_emu_shared && __stop_tfjs_emu_shared > __start_tfjs_emu_shared)
+  if (+__start_tfjs_emu_shared && +__stop_tfjs_emu_shared > +__start_tfjs_emu_shared)
     std::memset(__start_tfjs_emu_shared, kPoison,
                 static_cast<size_t>(__stop_tfjs_emu_shared - __start_tfjs_emu_shared));
   std::fill(run.dynamic_shared.begin(), run.dynamic_shared.end(), kPoison);
+}
+
+// Out of line: getcontext returns twice, which would make the caller's loop
+// variables "clobbered" in the compiler's eyes.
+__attribute__((noinline)) void start_fiber(Fiber& f, ucontext_t* link) {
+  getcontext(&f.ctx);
+  f.ctx.uc_stack.ss_sp = f.stack;
+  f.ctx.uc_stack.ss_size = kStackBytes;
+  f.ctx.uc_link = link;
+  makecontext(&f.ctx, fiber_entry, 0);
 }
 
 void run_block(BlockRun& run, const dim3& grid, const dim3& block, const dim3& block_idx,
@@ -176,11 +186,7 @@ void run_block(BlockRun& run, const dim3& grid, const dim3& block, const dim3& b
         f.wait = Wait::kReady;
         f.file = "";
         f.line = 0;
-        getcontext(&f.ctx);
-        f.ctx.uc_stack.ss_sp = f.stack;
-        f.ctx.uc_stack.ss_size = kStackBytes;
-        f.ctx.uc_link = &run.main;
-        makecontext(&f.ctx, fiber_entry, 0);
+        start_fiber(f, &run.main);
       }
   std::vector<unsigned int> order(fibers.size());
   for (unsigned int i = 0; i < order.size(); ++i) order[i] = i;

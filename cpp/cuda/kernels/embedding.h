@@ -6,8 +6,9 @@
 namespace tfjs_infer::cuda {
 
 // y[i, :] = table[id_i, :] for i < n. An id outside [0, rows) writes NaN to
-// its row and the smallest such i to *bad (a device int64 the caller sets to
-// -1 first and reads after the stream syncs, to raise the CPU op's error).
+// its row and lowers *bad to the smallest such i (atomicMin on a device
+// int64 the caller sets to INT64_MAX first and reads after the stream syncs,
+// to raise the CPU op's error naming the position).
 struct EmbeddingArgs {
   const int32_t* ids_i32 = nullptr;  // one of ids_i32 / ids_f32
   const float* ids_f32 = nullptr;
