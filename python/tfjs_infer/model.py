@@ -20,6 +20,7 @@ from ._progress import Progress
 from ._sizes import check_declared_sizes
 from ._summary import summary_text
 from .errors import (
+    DeviceError,
     InputShapeError,
     InputValueError,
     InvalidArgumentError,
@@ -693,6 +694,11 @@ class Model(Inspectable):
             raise InputValueError(f"rounds must be a positive int, received {rounds!r}")
         if self._states:
             raise TfjsInferError("profile() does not run stateful models (their states would move)")
+        if self.device != "cpu":
+            raise DeviceError(
+                f"profile() times each op on the CPU engine; this model runs on {self.device}: "
+                "load it with device='cpu' to profile it"
+            )
         arrays = self._prepare_inputs(x)
         self._core.run(arrays)
         times = self._core.profile(arrays, rounds)
