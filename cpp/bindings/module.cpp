@@ -555,7 +555,6 @@ PYBIND11_MODULE(_core, m) {
     for (Isa isa : available_isas()) out.push_back(isa_name(isa));
     return out;
   });
-  m.def("registered_ops", &registered_op_types);
   m.def("device_unusable_reason", &device_unusable_reason, py::arg("kind"), py::arg("index") = 0,
         "Why device kind:index cannot run models, or '' when it can.");
   m.def("cublas_probe", &cublas_probe, py::arg("names"),

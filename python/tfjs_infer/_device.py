@@ -40,6 +40,28 @@ def check_device_flags(allow_tf32: Any, cublas: Any) -> None:
             )
 
 
+def device_arguments(device: Any, allow_tf32: Any, cublas: Any) -> dict[str, Any]:
+    """The checked device options as Model keeps them (and pickles them):
+    ``device`` in its canonical spelling, ``allow_tf32`` and ``cublas``."""
+    kind, index = parse_device(device)
+    check_device_flags(allow_tf32, cublas)
+    return {"device": device_text(kind, index), "allow_tf32": allow_tf32, "cublas": cublas}
+
+
+def core_device_arguments(options: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of ``_core.CompiledModel`` for these options
+    (cuBLAS preloaded from its wheel first when asked for)."""
+    kind, index = parse_device(options["device"])
+    if kind != "cpu" and options["cublas"]:
+        preload_cublas()
+    return {
+        "device": kind,
+        "device_index": index,
+        "allow_tf32": options["allow_tf32"],
+        "cublas": options["cublas"],
+    }
+
+
 def device_text(kind: str, index: int) -> str:
     """The canonical spelling: ``"cpu"`` or ``"cuda:N"``."""
     return "cpu" if kind == "cpu" else f"{kind}:{index}"
