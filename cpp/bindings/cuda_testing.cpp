@@ -376,17 +376,18 @@ py::tuple embedding(const py::array& ids, const F32& table) {
 py::dict rnn_gates(const std::string& kind, const F32& pre, const F32& h, const OptF32& c,
                    const OptF32& x, const OptF32& aux, const std::string& act,
                    const std::string& ract, float ract_alpha, float ract_beta) {
-  static const std::pair<const char*, RnnGateKind> kinds[] = {{"simple", RnnGateKind::kSimple},
-                                                              {"lstm", RnnGateKind::kLstm},
-                                                              {"gru", RnnGateKind::kGruResetAfter},
-                                                              {"gru_zr", RnnGateKind::kGruZr},
-                                                              {"gru_h", RnnGateKind::kGruH}};
+  static const std::pair<const char*, RnnGateKind> kinds[] = {
+      {"simple", RnnGateKind::kSimple},
+      {"lstm", RnnGateKind::kLstm},
+      {"gru_reset_after", RnnGateKind::kGruResetAfter},
+      {"gru_zr", RnnGateKind::kGruZr},
+      {"gru_h", RnnGateKind::kGruH}};
   RnnGateArgs g;
   bool found = false;
   for (const auto& [name, k] : kinds)
     if (kind == name) g.kind = k, found = true;
   require(found && pre.ndim() == 2 && h.ndim() == 2 && pre.shape(0) == h.shape(0),
-          "kind simple|lstm|gru|gru_zr|gru_h; pre [m, gates*units], h [m, units]");
+          "kind simple|lstm|gru_reset_after|gru_zr|gru_h; pre [m, gates*units], h [m, units]");
   g.m = h.shape(0), g.units = h.shape(1);
   g.act = act_params(act, 0.0f, 0.0f, 0.0f);
   g.ract = act_params(ract, ract_alpha, ract_beta, 0.0f);

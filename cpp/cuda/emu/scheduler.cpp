@@ -90,10 +90,9 @@ std::string where(const Fiber& f) {
 
 std::string site(const Fiber& f) { return std::string(f.file) + ":" + std::to_string(f.line); }
 
-[[noreturn]] void fault(const std::string& what) {
-  g_last_error = cudaErrorLaunchFailure;
-  throw KernelFault("CUDA emulator: " + what);
-}
+// Thrown, not recorded as the sticky last error: the exception is the report,
+// and later launches in the same process still run.
+[[noreturn]] void fault(const std::string& what) { throw KernelFault("CUDA emulator: " + what); }
 
 // Releases every warp whose masked lanes all wait at a warp barrier with the
 // same mask; faults when a masked lane is missing or has exited.
