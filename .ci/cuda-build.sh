@@ -15,7 +15,7 @@ emu=$(mktemp -d)
 trap 'rm -rf "$emu"' EXIT
 pip wheel . --no-deps -w "$emu/wheel" -C cmake.define.TFJS_INFER_CUDA_EMU=ON -C build-dir="$emu/build"
 python -m venv "$emu/venv"
-"$emu/venv/bin/pip" install --quiet numpy pytest
+"$emu/venv/bin/pip" install --quiet numpy pytest h5py  # h5py: the Keras fixtures
 "$emu/venv/bin/pip" install --no-deps "$emu"/wheel/*.whl
 (cd "$emu" && TFJS_INFER_REQUIRE_CUDA_TESTS=1 "$emu/venv/bin/python" -m pytest -q "$root/tests/cuda" -p no:cacheprovider)
 rm -rf "$emu"
@@ -31,7 +31,7 @@ pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C bui
 # An isolated venv: with --system-site-packages, an editable install of the
 # package in the system Python (its .pth import hook) would shadow the wheel.
 python -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet numpy pytest
+"$work/venv/bin/pip" install --quiet numpy pytest h5py
 "$work/venv/bin/pip" install --no-deps "$work"/wheel/*.whl
 "$work/venv/bin/python" - <<'PY'
 import tfjs_infer

@@ -20,7 +20,7 @@ from fixture_utils import FIXTURES
 from tfjs_infer import _core
 
 INFO = tfjs_infer.build_info()
-MODEL = FIXTURES / "keras2" / "mlp_sequential_keras" / "model.keras"
+MODEL = FIXTURES / "tfjs" / "dense_mlp" / "model.json"
 REAL_DEVICES = INFO["cuda_compiled"] and not INFO["cuda_emulated"] and INFO["cuda_devices"]
 
 

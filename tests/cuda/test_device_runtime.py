@@ -15,6 +15,7 @@ AVX-512/AVX2 kernels use FMA, and softmax reduces as a tree.
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 
@@ -26,6 +27,8 @@ from fixture_utils import FIXTURES, arrays, as_list, case_dirs, case_id, model_p
 from tfjs_infer import _core
 
 INFO = tfjs_infer.build_info()
+if os.environ.get("TFJS_INFER_REQUIRE_CUDA_TESTS") == "1" and not INFO["cuda_devices"]:
+    raise RuntimeError("TFJS_INFER_REQUIRE_CUDA_TESTS=1 but this build has no CUDA device")
 pytestmark = pytest.mark.skipif(
     not INFO["cuda_devices"],
     reason="needs a CUDA device: the emulation build (.ci/cuda-build.sh) or a GPU",
@@ -35,7 +38,6 @@ RTOL, ATOL = 1e-4, 1e-5
 # One or more cases per op family the CPU engine has; ops without a CUDA op
 # (RNNs, attention, embedding, ...) run on the CPU inside the device run.
 CASES = [
-    "keras2/mlp_sequential_keras",
     "tfjs/dense_mlp",
     "tfjs/dense_rank3",
     "tfjs/dense_softmax",
@@ -74,8 +76,8 @@ CASES = [
     "tfjs_pool/avg1d_same_k2_s2_odd",
     "tfjs_rnn/gru_last",
     "tfjs_rnn/bidi_lstm_concat_seq",
-    "keras2/attention_layers_keras",
-    "keras2/transformer_encoder_keras",
+    "keras2/attention_layers",
+    "keras2/transformer_encoder",
 ]
 
 
@@ -114,21 +116,25 @@ def test_most_ops_of_a_cnn_run_on_the_device() -> None:
 
 
 def test_fallback_ops_run_on_the_cpu_and_summary_shows_where() -> None:
-    # An LSTM (no CUDA op: the CPU runs it, with copies each way) between
-    # layers that do run on the device.
-    case = "tfjs_rnn/bidi_lstm_concat_seq"
+    # A transformer encoder: its attention op has no CUDA op (the CPU runs it,
+    # with copies each way) between dense and layer_norm ops on the device.
+    case = "keras2/transformer_encoder"
     cpu, gpu = load_pair(case)
-    placement = dict(zip((op[1] for op in gpu._core.ops()), gpu._core.placement))
-    assert placement["rnn"] == "cpu"
-    assert "cuda" in gpu._core.placement
+    placement: dict[str, set[str]] = {}
+    for (_, op_type, _, _), where in zip(gpu._core.ops(), gpu._core.placement):
+        placement.setdefault(op_type, set()).add(where)
+    assert placement["attention"] == {"cpu"}
+    assert placement["dense"] == {"cuda"} and placement["layer_norm"] == {"cuda"}
     text = gpu.summary(print_fn=None)
     header = next(line for line in text.splitlines() if line.startswith("Layer (type)"))
     assert header.rstrip().endswith("Device")
-    rows = {line.split()[0]: line.split()[-1] for line in text.splitlines() if "(" in line}
-    assert "cpu" in rows.values() and "cuda" in rows.values(), text
+    where = {line.split()[0]: line.split()[-1] for line in text.splitlines() if ") " in line}
+    assert "cpu" in where.values() and "cuda" in where.values(), text
     assert "Device:  cuda:0" in text and "run on the CPU" in text
-    x, _, _ = case_inputs(case)
-    np.testing.assert_allclose(gpu.predict(x), cpu.predict(x), rtol=RTOL, atol=ATOL)
+    x, refs, _ = case_inputs(case)
+    got = gpu.predict(x)
+    np.testing.assert_allclose(got, cpu.predict(x), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(got, refs[0], rtol=RTOL, atol=ATOL)
 
 
 def test_memory_plan_and_workspace_are_reused_across_calls() -> None:
