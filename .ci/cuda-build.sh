@@ -27,7 +27,10 @@ if ! command -v nvcc >/dev/null 2>&1; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C build-dir="$work/build"
+# One architecture keeps CI's nvcc time down (the release default is a fat
+# binary of seven plus PTX; README "GPU (CUDA)"); TFJS_INFER_CI_CUDA_ARCHS widens it.
+pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C build-dir="$work/build" \
+  -C "cmake.define.CMAKE_CUDA_ARCHITECTURES=${TFJS_INFER_CI_CUDA_ARCHS:-75-real}"
 # An isolated venv: with --system-site-packages, an editable install of the
 # package in the system Python (its .pth import hook) would shadow the wheel.
 python -m venv "$work/venv"

@@ -67,5 +67,6 @@ void register_cuda_pooling_ops(CudaOpRegistry& r);
 void register_cuda_elementwise_ops(CudaOpRegistry& r);
 void register_cuda_shape_ops(CudaOpRegistry& r);
 void register_cuda_normalization_ops(CudaOpRegistry& r);
+void register_cuda_recurrent_ops(CudaOpRegistry& r);
 
 }  // namespace tfjs_infer

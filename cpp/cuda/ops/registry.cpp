@@ -14,6 +14,7 @@ const CudaOpRegistry& cuda_op_registry() {
     register_cuda_elementwise_ops(r);
     register_cuda_shape_ops(r);
     register_cuda_normalization_ops(r);
+    register_cuda_recurrent_ops(r);
     return r;
   }();
   return registry;
