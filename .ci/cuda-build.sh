@@ -15,7 +15,7 @@ emu=$(mktemp -d)
 trap 'rm -rf "$emu"' EXIT
 pip wheel . --no-deps -w "$emu/wheel" -C cmake.define.TFJS_INFER_CUDA_EMU=ON -C build-dir="$emu/build"
 python -m venv "$emu/venv"
-"$emu/venv/bin/pip" install --quiet numpy pytest
+"$emu/venv/bin/pip" install --quiet numpy pytest h5py  # h5py: the Keras fixtures
 "$emu/venv/bin/pip" install --no-deps "$emu"/wheel/*.whl
 (cd "$emu" && TFJS_INFER_REQUIRE_CUDA_TESTS=1 "$emu/venv/bin/python" -m pytest -q "$root/tests/cuda" -p no:cacheprovider)
 # Again with the threads of every block in a shuffled order (order assumptions).
@@ -29,11 +29,14 @@ if ! command -v nvcc >/dev/null 2>&1; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C build-dir="$work/build"
+# One architecture keeps CI's nvcc time down (the release default is a fat
+# binary of seven plus PTX; README "GPU (CUDA)"); TFJS_INFER_CI_CUDA_ARCHS widens it.
+pip wheel . --no-deps -w "$work/wheel" -C cmake.define.TFJS_INFER_CUDA=ON -C build-dir="$work/build" \
+  -C "cmake.define.CMAKE_CUDA_ARCHITECTURES=${TFJS_INFER_CI_CUDA_ARCHS:-75-real}"
 # An isolated venv: with --system-site-packages, an editable install of the
 # package in the system Python (its .pth import hook) would shadow the wheel.
 python -m venv "$work/venv"
-"$work/venv/bin/pip" install --quiet numpy pytest
+"$work/venv/bin/pip" install --quiet numpy pytest h5py
 "$work/venv/bin/pip" install --no-deps "$work"/wheel/*.whl
 "$work/venv/bin/python" - <<'PY'
 import tfjs_infer
