@@ -20,7 +20,7 @@ from typing import Any, Callable
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import tfserving, v2
 from .accesslog import AccessLog
@@ -129,7 +129,7 @@ def build_app(
     return App(server, router, access_log)
 
 
-def _asgi(request: Request) -> tuple[dict[str, Any], Any]:
+def _asgi(request: Request) -> tuple[Scope, Receive]:
     return request.scope, request.receive
 
 
@@ -171,7 +171,7 @@ class App:
         self.metrics = server.metrics
         self.access_log = access_log
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
@@ -206,7 +206,7 @@ class App:
             self._record(scope, info, state[0], state[1], time.perf_counter() - start)
 
     def _record(
-        self, scope: dict[str, Any], info: dict[str, Any], status: int, size: int, elapsed: float
+        self, scope: Scope, info: dict[str, Any], status: int, size: int, elapsed: float
     ) -> None:
         protocol = info["protocol"]
         if protocol:
@@ -221,10 +221,10 @@ class App:
             self.access_log.write(_log_record(scope, info, status, size, elapsed))
 
 
-def _timed_send(send: Any, info: dict[str, Any], start: float, state: list[int]) -> Any:
+def _timed_send(send: Send, info: dict[str, Any], start: float, state: list[int]) -> Send:
     """`send`, adding Server-Timing to the answer and noting its status and size in `state`."""
 
-    async def timed_send(message: dict[str, Any]) -> None:
+    async def timed_send(message: Message) -> None:
         if message["type"] == "http.response.start":
             state[0] = message["status"]
             message["headers"] = [*message.get("headers", []), _timing_header(info, start)]
@@ -248,7 +248,7 @@ def _timing_header(info: dict[str, Any], start: float) -> tuple[bytes, bytes]:
 
 
 def _log_record(
-    scope: dict[str, Any], info: dict[str, Any], status: int, size: int, elapsed: float
+    scope: Scope, info: dict[str, Any], status: int, size: int, elapsed: float
 ) -> dict[str, Any]:
     """One access-log line's fields."""
     client = scope.get("client")

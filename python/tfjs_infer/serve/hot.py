@@ -12,7 +12,9 @@ Starlette router (app.py); both give the same answers and errors.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
+
+from starlette.types import Receive, Scope
 
 from . import tfserving, v2
 from .codec import RequestError, decompress, dump_json
@@ -36,7 +38,7 @@ class Answer(NamedTuple):
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
-def hot_protocol(scope: dict[str, Any]) -> str:
+def hot_protocol(scope: Scope) -> str:
     """ "v1" or "v2" for an inference request that takes the plain-ASGI path, else ""."""
     if scope["method"] != "POST" or scope.get("root_path"):
         return ""
@@ -60,9 +62,7 @@ def internal_answer(exc: Exception) -> Answer:
     return Answer(500, dump_json({"error": f"internal error: {type(exc).__name__}: {exc}"}))
 
 
-async def read_body(
-    scope: dict[str, Any], receive: Callable[[], Any], limit: int
-) -> tuple[bytes, dict[bytes, bytes]]:
+async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, dict[bytes, bytes]]:
     """The request body (refused with 413 past `limit`, before it is all read, and
     inflated if gzip/deflate), and the headers the inference endpoints read."""
     headers = {k: v for k, v in scope["headers"] if k in (_LENGTH, _ENCODING, _HEADER_LENGTH)}
@@ -91,7 +91,7 @@ async def read_body(
 
 
 async def predict_v1(
-    server: Server, scope: dict[str, Any], receive: Callable[[], Any], info: dict[str, Any]
+    server: Server, scope: Scope, receive: Receive, info: dict[str, Any]
 ) -> Answer:
     """``POST /v1/models/...:predict``: TF Serving's predict, as an answer."""
     _, served = tfserving.route(server, "POST", scope["path"][len(V1_PREFIX) :], info)
@@ -104,9 +104,7 @@ async def predict_v1(
     return Answer(200, answer)
 
 
-async def infer_v2(
-    server: Server, scope: dict[str, Any], receive: Callable[[], Any], info: dict[str, Any]
-) -> Answer:
+async def infer_v2(server: Server, scope: Scope, receive: Receive, info: dict[str, Any]) -> Answer:
     """``POST /v2/models/.../infer``: OIP v2 inference, JSON or binary tensors."""
     _, served = v2.route(server, "POST", scope["path"][len(V2_PREFIX) :], info)
     ticket = expect_body(server, served, info)
@@ -130,8 +128,8 @@ _HANDLERS = {"v1": predict_v1, "v2": infer_v2}
 async def answer_inference(
     server: Server,
     protocol: str,
-    scope: dict[str, Any],
-    receive: Callable[[], Any],
+    scope: Scope,
+    receive: Receive,
     info: dict[str, Any],
 ) -> Answer:
     """The answer to an inference request (`protocol` from :func:`hot_protocol`),
@@ -139,7 +137,7 @@ async def answer_inference(
     info["protocol"] = protocol
     try:
         coro = _HANDLERS[protocol](server, scope, receive, info)
-        return await with_timeout(coro, server.limits.request_timeout_s)  # type: ignore[no-any-return]
+        return await with_timeout(coro, server.limits.request_timeout_s)
     except RequestError as exc:
         return error_answer(exc)
     except Exception as exc:
