@@ -27,7 +27,15 @@ from .accesslog import AccessLog
 from .batcher import Batcher
 from .codec import RequestError, dump_json
 from .common import Limits, Server
-from .hot import Answer, answer_inference, error_answer, hot_protocol, internal_answer
+from .hot import (
+    V1_PREFIX,
+    V2_PREFIX,
+    Answer,
+    answer_inference,
+    error_answer,
+    hot_protocol,
+    internal_answer,
+)
 from .metrics import CONTENT_TYPE, Metrics
 from .repository import Repository
 
@@ -63,8 +71,9 @@ def build_app(
             action, served = tfserving.route(
                 server, request.method, request.path_params["rest"], info
             )
-            if action == "predict":  # App sends these to hot.py; kept for completeness
-                return _response(await answer_inference(server, "v1", *_asgi(request), info))
+            if action == "predict":  # here only under a root path (see hot_protocol)
+                rest = request.path_params["rest"]
+                return _response(await answer_inference(server, "v1", rest, *_asgi(request), info))
             if action == "metadata":
                 return _json(tfserving.metadata(served))
             return _json(tfserving.status(server, served, action == "status_all"))
@@ -79,8 +88,8 @@ def build_app(
         try:
             rest = request.path_params["rest"]
             action, served = v2.route(server, request.method, rest, info)
-            if action == "infer":  # App sends these to hot.py; kept for completeness
-                return _response(await answer_inference(server, "v2", *_asgi(request), info))
+            if action == "infer":  # here only under a root path (see hot_protocol)
+                return _response(await answer_inference(server, "v2", rest, *_asgi(request), info))
             if action == "ready":
                 return _json({"name": served.name, "ready": True})
             if action == "config":
@@ -184,7 +193,8 @@ class App:
         metrics.in_flight += 1
         try:
             if protocol:
-                answer = await answer_inference(self.server, protocol, scope, receive, info)
+                rest = scope["path"][len(V1_PREFIX if protocol == "v1" else V2_PREFIX) :]
+                answer = await answer_inference(self.server, protocol, rest, scope, receive, info)
                 state = [answer.status, len(answer.body)]
                 await send(
                     {

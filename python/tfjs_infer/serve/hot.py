@@ -91,10 +91,10 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, 
 
 
 async def predict_v1(
-    server: Server, scope: Scope, receive: Receive, info: dict[str, Any]
+    server: Server, rest: str, scope: Scope, receive: Receive, info: dict[str, Any]
 ) -> Answer:
-    """``POST /v1/models/...:predict``: TF Serving's predict, as an answer."""
-    _, served = tfserving.route(server, "POST", scope["path"][len(V1_PREFIX) :], info)
+    """``POST /v1/models/{rest}``, `rest` ending ``:predict``: TF Serving's predict."""
+    _, served = tfserving.route(server, "POST", rest, info)
     ticket = expect_body(server, served, info)
     try:
         body, _ = await read_body(scope, receive, server.limits.max_body_bytes)
@@ -104,9 +104,12 @@ async def predict_v1(
     return Answer(200, answer)
 
 
-async def infer_v2(server: Server, scope: Scope, receive: Receive, info: dict[str, Any]) -> Answer:
-    """``POST /v2/models/.../infer``: OIP v2 inference, JSON or binary tensors."""
-    _, served = v2.route(server, "POST", scope["path"][len(V2_PREFIX) :], info)
+async def infer_v2(
+    server: Server, rest: str, scope: Scope, receive: Receive, info: dict[str, Any]
+) -> Answer:
+    """``POST /v2/models/{rest}``, `rest` ending ``/infer``: OIP v2 inference, JSON
+    or binary tensors."""
+    _, served = v2.route(server, "POST", rest, info)
     ticket = expect_body(server, served, info)
     try:
         body, headers = await read_body(scope, receive, server.limits.max_body_bytes)
@@ -128,15 +131,17 @@ _HANDLERS = {"v1": predict_v1, "v2": infer_v2}
 async def answer_inference(
     server: Server,
     protocol: str,
+    rest: str,
     scope: Scope,
     receive: Receive,
     info: dict[str, Any],
 ) -> Answer:
-    """The answer to an inference request (`protocol` from :func:`hot_protocol`),
-    errors included; within the server's request time limit."""
+    """The answer to an inference request (`protocol` from :func:`hot_protocol`,
+    `rest` the path after /v1/models/ or /v2/models/), errors included; within
+    the server's request time limit."""
     info["protocol"] = protocol
     try:
-        coro = _HANDLERS[protocol](server, scope, receive, info)
+        coro = _HANDLERS[protocol](server, rest, scope, receive, info)
         return await with_timeout(coro, server.limits.request_timeout_s)
     except RequestError as exc:
         return error_answer(exc)
