@@ -7,16 +7,21 @@ For each model, a real server subprocess per batching mode (on: the default
 ``--max-batch-size 64`` or this script's ``--max-batch-size``; off: 1), and for each protocol
 (TF Serving REST with JSON rows, OIP v2 with binary tensors) and each
 concurrency, an asyncio load generator keeps that many keep-alive
-connections busy with one-row requests for ``--seconds``. It prints p50/p99
-latency, throughput, and the server's own time per request (received ->
-answered, minus compute, from the ``Server-Timing`` header the server
-writes; "handoff" is the part of it spent handing a batch to a pool thread
-and back, which a loaded machine stretches) and the event-loop thread's CPU
-time per request (from /proc: what the server's own work costs, whatever the
-scheduler does). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
-same run, before and after each model's server rounds (medians), and batch 64
-again just before and after each measured point: the "x b64" ratio divides the
-point's requests per second (one row each) by the mean of those two.
+connections busy with one-row requests. After a warm-up (until every client
+has had an answer, at least 0.5 s) it measures for ``--seconds``: p50/p99
+latency of the requests sent in that window, throughput (the answers that
+arrive in it), and the server's own time per request from the
+``Server-Timing`` header the server writes: from the app receiving the
+request (uvicorn has parsed its head) to handing uvicorn the answer, minus
+the compute of the request's batch; it includes reading the body, parsing,
+queueing and the hand-off to a pool thread and back ("handoff", which a
+loaded machine stretches). "loop cpu" is the event-loop thread's CPU time
+per answered request over the window (from /proc): everything the server
+does per request, uvicorn's HTTP parsing and writing included. In-process
+``Model.predict`` at batch 1, 8 and 64 is timed in the same run, before and
+after each model's server rounds (medians), and batch 64 again just before
+and after each measured point: the "x b64" ratio divides the point's
+requests per second (one row each) by the mean of those two.
 
 The load generator is a few lines of asyncio over raw sockets with prebuilt
 request bytes (no HTTP library in the loop), so that it costs little; it
