@@ -22,10 +22,12 @@ from .._progress import Progress
 from ..errors import InputShapeError, InputValueError
 from ..model import Model
 from . import files
+from .pipeline import WriteBehind, read_ahead
 from .predictor import BatchPredictor
 
 _SAFETY = 12  # bytes in flight per estimated byte of a row: the parquet reader holds
 # values, repetition and definition levels and allocator slack (~8x), plus arrays and outputs
+_IN_FLIGHT = 2  # chunks held at once: the one scored and the next, read ahead (pipeline.py)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -83,10 +85,13 @@ def run(args: argparse.Namespace, model: Model) -> int:
     if args.progress != "auto":
         os.environ["TFJS_INFER_PROGRESS"] = args.progress
     progress = Progress(reader.total, 1)
-    writer = files.open_writer(target)
+    # The next chunk is read and the last one written on threads while this one is
+    # scored (pipeline.py): decoding and encoding use one core each, the model all.
+    writer = WriteBehind(files.open_writer(target))
+    chunks = read_ahead(reader.batches(columns, rows))
     start, done = time.perf_counter(), 0
     try:
-        for batch, position in reader.batches(columns, rows):
+        for batch, position in chunks:
             new = predictor.predict_columns(_adapter(batch))
             kept = batch.select(args.keep)
             writer.write(_append(kept, new))
@@ -94,6 +99,7 @@ def run(args: argparse.Namespace, model: Model) -> int:
             progress.update(position)
             _release_unused()
     finally:
+        chunks.close()
         writer.close()
     progress.close()
     elapsed = time.perf_counter() - start
@@ -169,16 +175,30 @@ def _columns_to_read(
 def _chunk_rows(
     predictor: BatchPredictor, model: Model, schema: Any, columns: list[str], budget: int
 ) -> int:
-    """Rows per chunk so that `_SAFETY` copies of a chunk fit the budget."""
+    """Rows per chunk so that `_SAFETY` copies of `_IN_FLIGHT` chunks fit the budget."""
     per_row = 0
     for t in model.inputs:
         dims = list(t.shape[1:])
         if all(d is not None for d in dims):
-            per_row += int(np.prod(dims, dtype=np.int64)) * 8  # float64 features at worst
+            values = int(np.prod(dims, dtype=np.int64))
+            per_row += values * (_value_bytes(schema, t.name) + 4)  # + the float32 copy
     per_row += 8 * sum(1 for c in columns if c not in {t.name for t in model.inputs})
     for _, row_shape, _ in predictor.output_columns():
         per_row += int(np.prod(row_shape, dtype=np.int64)) * 8 + 16
-    return int(min(1 << 20, max(1, budget // (_SAFETY * max(per_row, 1)))))
+    return int(min(1 << 20, max(1, budget // (_IN_FLIGHT * _SAFETY * max(per_row, 1)))))
+
+
+def _value_bytes(schema: Any, name: str) -> int:
+    """Bytes one value of column `name` takes (its leaf type's width), 4 when the
+    column is absent (feature columns) or not a fixed-width number."""
+    import pyarrow as pa
+
+    if name not in schema.names:
+        return 4
+    kind = schema.field(name).type
+    while hasattr(kind, "value_type"):  # list, large list, fixed-size list
+        kind = kind.value_type
+    return kind.bit_width // 8 if pa.types.is_integer(kind) or pa.types.is_floating(kind) else 4
 
 
 def _adapter(batch: Any) -> Any:
