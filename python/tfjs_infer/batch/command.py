@@ -181,8 +181,7 @@ def _chunk_rows(
     for t in model.inputs:
         dims = list(t.shape[1:])
         if all(d is not None for d in dims):
-            values = int(np.prod(dims, dtype=np.int64))
-            per_row += values * (_value_bytes(schema, t.name) + 4)  # + the float32 copy
+            per_row += int(np.prod(dims, dtype=np.int64)) * _value_bytes(schema, t.name)
     per_row += 8 * sum(1 for c in columns if c not in {t.name for t in model.inputs})
     for _, row_shape, _ in predictor.output_columns():
         per_row += int(np.prod(row_shape, dtype=np.int64)) * 8 + 16
@@ -190,16 +189,20 @@ def _chunk_rows(
 
 
 def _value_bytes(schema: Any, name: str) -> int:
-    """Bytes one value of column `name` takes (its leaf type's width), 4 when the
-    column is absent (feature columns) or not a fixed-width number."""
+    """Bytes one value of column `name` costs while read: its width plus 4 for the
+    repetition and definition levels (int16 each) of a list value; 1 for a binary
+    column (raw bytes, no levels); 8 when the column is absent (feature columns)."""
     import pyarrow as pa
 
     if name not in schema.names:
-        return 4
+        return 8
     kind = schema.field(name).type
+    if pa.types.is_fixed_size_binary(kind) or pa.types.is_binary(kind):
+        return 1
     while hasattr(kind, "value_type"):  # list, large list, fixed-size list
         kind = kind.value_type
-    return kind.bit_width // 8 if pa.types.is_integer(kind) or pa.types.is_floating(kind) else 4
+    width = kind.bit_width // 8 if pa.types.is_integer(kind) or pa.types.is_floating(kind) else 4
+    return width + 4
 
 
 def _adapter(batch: Any) -> Any:
