@@ -1,10 +1,13 @@
-"""Style gates: Python is ruff-clean (lint and format) and C++ is
-clang-format-clean, with the configurations committed in the repository."""
+"""Style gates: Python is ruff-clean (lint and format) and mypy-clean, C++ is
+clang-format-clean, with the configurations committed in the repository
+(pyproject.toml's [tool.ruff] and [tool.mypy], .clang-format)."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +36,16 @@ def test_ruff_format() -> None:
     cmd = [_tool("ruff"), "format", "--check", *PY_DIRS]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_mypy() -> None:
+    """The package type-checks clean ([tool.mypy] in pyproject.toml names what and how)."""
+    missing = "mypy is not installed: pip install '.[test]' brings it"
+    assert importlib.util.find_spec("mypy"), missing
+    r = subprocess.run(
+        [sys.executable, "-m", "mypy"], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
 
 
 def test_clang_format() -> None:

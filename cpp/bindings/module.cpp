@@ -528,7 +528,6 @@ PYBIND11_MODULE(_core, m) {
     for (Isa isa : available_isas()) out.push_back(isa_name(isa));
     return out;
   });
-  m.def("registered_ops", &registered_op_types);
   m.def(
       "first_nonfinite",
       [](const py::array_t<float, py::array::c_style>& a) {

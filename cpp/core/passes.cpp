@@ -316,7 +316,7 @@ void fuse_conv_chains(Graph& g) {
 
 // conv2d -> non-overlapping 'valid' 2D pooling (the MNIST-style Conv ->
 // MaxPool): the conv computes bands of output rows into per-thread scratch
-// and pools them there (ops/conv.cpp), so its full-size output, pool_h x
+// and pools them there (ops/conv_pool.cpp), so its full-size output, pool_h x
 // pool_w times the pooled one, never goes through memory. Runs after the
 // activation fold: the conv's epilogue comes before the pooling, as in the
 // unfused graph.
@@ -334,7 +334,8 @@ void fuse_conv_pools(Graph& g) {
         if (conv.type == "conv2d" && conv.attr_int("groups", 1) == 1 &&
             !conv.attr_int("has_residual", 0) && elementwise_activation(conv) &&
             channels_last(conv) && conv.outputs.size() == 1 && k && k->shape.size() == 4 &&
-            use_count(g, pool.inputs[0]) == 1 && !conv.attrs.count("pool_mode")) {
+            use_count(g, pool.inputs[0]) == 1) {
+          conv.type = "conv2d_pool";
           conv.attrs["pool_mode"] = pool.attr_str("mode");
           conv.attrs["pool_size"] = size;
           conv.attrs["pool_max_from_lowest"] = pool.attr_int("max_from_lowest", 0);

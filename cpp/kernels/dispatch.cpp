@@ -34,6 +34,7 @@ namespace {
     t.gemm_packed_b_size = &kernels::ns::gemm_packed_b_size;     \
     t.gemm_pack_b = &kernels::ns::gemm_pack_b;                   \
     t.gemm_f32 = &kernels::ns::gemm_f32;                         \
+    t.im2col_f32 = &kernels::generic::im2col_f32;                \
     t.activation_f32 = &kernels::ns::activation_f32;             \
     t.softmax_f32 = &kernels::ns::softmax_f32;                   \
     t.pool_f32 = &kernels::ns::pool_f32;                         \

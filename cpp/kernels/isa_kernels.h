@@ -25,6 +25,12 @@
   }
 
 TFJS_INFER_DECLARE_KERNELS(generic)
+
+namespace tfjs_infer::kernels::generic {
+// Copies only: every table points at this one portable body.
+void im2col_f32(const Im2colArgs& args);
+}  // namespace tfjs_infer::kernels::generic
+
 TFJS_INFER_DECLARE_KERNELS(avx2)
 TFJS_INFER_DECLARE_KERNELS(avx512)
 TFJS_INFER_DECLARE_KERNELS(neon)

@@ -64,6 +64,25 @@ struct GemmArgs {
   ActParams act;
 };
 
+// Rows [row_begin, row_begin + rows) of one image's im2col matrix for
+// channel group g, written to buf with rows kg = k_d k_h k_w cin_g apart:
+// row r is output pixel r (flattened (out_d, out_h, out_w)), columns
+// (kd, kh, kw, ci) in the kernel's order, taps in the padding zeros. x is the
+// image, channels-last (in_d, in_h, in_w, cin), cin = groups * cin_g. Pure
+// copies: the matrix is the same whatever the row range.
+struct Im2colArgs {
+  const float* x = nullptr;
+  float* buf = nullptr;
+  int64_t cin = 0, cin_g = 0, g = 0;
+  int64_t in[3] = {1, 1, 1};   // in_d, in_h, in_w
+  int64_t out[3] = {1, 1, 1};  // out_d, out_h, out_w
+  int64_t k[3] = {1, 1, 1};    // kernel extent per axis
+  int64_t s[3] = {1, 1, 1};    // stride
+  int64_t d[3] = {1, 1, 1};    // dilation
+  int64_t pad[3] = {0, 0, 0};  // cells of padding before each axis
+  int64_t row_begin = 0, rows = 0;
+};
+
 // Windowed max/average pooling over channels-last data viewed as
 // (N, D, H, W, C) (1D and 2D pooling use size-1 leading axes). Computes the
 // output rows [row_begin, row_end) of the flattened (N, out_d, out_h) axis.

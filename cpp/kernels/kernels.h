@@ -28,6 +28,9 @@ struct KernelTable {
                       float* packed) = nullptr;
   void (*gemm_f32)(const GemmArgs& args) = nullptr;
 
+  // Rows of one image's im2col matrix (Im2colArgs) for a convolution's GEMM.
+  void (*im2col_f32)(const Im2colArgs& args) = nullptr;
+
   // In-place element-wise activation over n contiguous floats.
   void (*activation_f32)(const ActParams& p, float* x, int64_t n) = nullptr;
   // In-place softmax (or log-softmax when log != 0) over each row of a

@@ -54,11 +54,33 @@ Activation parse_activation(const OpNode& node) {
   return act;
 }
 
+ActParams parse_cell_activation(const OpNode& node, const std::string& key,
+                                const std::string& prefix, const std::string& fallback) {
+  OpNode tmp;
+  tmp.name = node.name;
+  tmp.type = node.type;
+  tmp.attrs["activation"] = node.attr_str(key, fallback);
+  for (const char* p : {"alpha", "beta", "gamma"}) {
+    const std::string k = prefix + "_" + p;
+    if (node.has_attr(k)) tmp.attrs[std::string("act_") + p] = node.attr_float(k);
+  }
+  const Activation a = parse_activation(tmp);
+  if (a.row_op != RowOp::kNone)
+    fail(ErrorKind::kUnsupported,
+         node.where() + ": a softmax cell activation ('" + key + "') is not supported");
+  return a.params;
+}
+
+void apply_row_op(const KernelTable& k, const Activation& act, float* x, int64_t rows,
+                  int64_t cols) {
+  if (act.row_op != RowOp::kNone)
+    k.softmax_f32(x, rows, cols, act.row_op == RowOp::kLogSoftmax ? 1 : 0);
+}
+
 void apply_activation(const KernelTable& k, const Activation& act, float* x, int64_t rows,
                       int64_t cols) {
   if (act.params.kind != ActKind::kLinear) k.activation_f32(act.params, x, rows * cols);
-  if (act.row_op != RowOp::kNone)
-    k.softmax_f32(x, rows, cols, act.row_op == RowOp::kLogSoftmax ? 1 : 0);
+  apply_row_op(k, act, x, rows, cols);
 }
 
 namespace {

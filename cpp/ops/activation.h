@@ -25,6 +25,23 @@ Activation parse_activation(const OpNode& node);
 // false for unknown names (and for the row ops softmax / log_softmax).
 bool act_kind_by_name(const std::string& name, ActKind* kind);
 
+// A recurrent cell's activation: attr `key` (default `fallback`) with its
+// parameters under `prefix`_alpha/_beta/_gamma ("act", "ract"). Element-wise
+// kinds only: a softmax throws kUnsupported naming the layer and the key.
+ActParams parse_cell_activation(const OpNode& node, const std::string& key,
+                                const std::string& prefix, const std::string& fallback);
+
+// Whether the depthwise kernel applies this kind itself (DepthwiseArgs::act);
+// callers apply the others to the finished rows.
+inline bool depthwise_fuses(ActKind kind) {
+  return kind == ActKind::kLinear || kind == ActKind::kRelu || kind == ActKind::kRelu6;
+}
+
+// Applies act's softmax / log-softmax (if any) in place to each row of a
+// [rows, cols] block: what a fused epilogue leaves for after its product.
+void apply_row_op(const KernelTable& k, const Activation& act, float* x, int64_t rows,
+                  int64_t cols);
+
 // Applies `act` in place to a [rows, cols] block (cols = last axis).
 void apply_activation(const KernelTable& k, const Activation& act, float* x, int64_t rows,
                       int64_t cols);

@@ -18,6 +18,7 @@
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
+#include "ops/gemm_driver.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
 
@@ -35,10 +36,6 @@ OpNode stage_node(const OpNode& node, const std::string& prefix) {
     if (it != node.attrs.end()) s.attrs[key] = it->second;
   }
   return s;
-}
-
-bool kernel_fuses(ActKind kind) {
-  return kind == ActKind::kLinear || kind == ActKind::kRelu || kind == ActKind::kRelu6;
 }
 
 class ConvChainOp final : public Op {
@@ -61,8 +58,7 @@ class ConvChainOp final : public Op {
     if (has_expand_) {
       const WeightTensor& ek = node.require_weight("expand_kernel", {1, 1, -1, e_});
       cin_ = ek.shape[2];
-      expand_.reset(k.gemm_packed_b_size(cin_, e_));
-      pack_kernel(k, ek, cin_, e_, 0, e_, expand_.data());
+      expand_.pack(k, ek, cin_, e_, 0, e_);
       copy_bias(node, "expand_bias", e_, expand_bias_);
     } else {
       cin_ = e_;
@@ -70,11 +66,10 @@ class ConvChainOp final : public Op {
     dw_w_.reset(dw.f32.size());
     dw.copy_values(dw_w_.data());
     copy_bias(node, "dw_bias", e_, dw_bias_);
-    project_.reset(k.gemm_packed_b_size(e_, cout_));
-    pack_kernel(k, pk, e_, cout_, 0, cout_, project_.data());
+    project_.pack(k, pk, e_, cout_, 0, cout_);
     copy_bias(node, "project_bias", cout_, project_bias_);
     dw_fused_ = dw_act_.params;
-    if (!kernel_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
+    if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -265,42 +260,31 @@ class ConvChainOp final : public Op {
     a.act = dw_fused_;
     k.depthwise_f32(a);
     const int64_t pixels = (oy1 - oy0) * ow;
-    if (!kernel_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
-    GemmArgs g;
+    if (!depthwise_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
+    GemmCall g;
     g.m = pixels;
-    g.n = cout_;
-    g.k = e_;
     g.a = dbuf;
     g.lda = e_;
-    g.packed_b = project_.data();
     g.c = y + oy0 * ow * cout_;
     g.ldc = cout_;
-    g.n_begin = 0;
-    g.n_end = cout_;
-    g.bias = project_bias_.size() ? project_bias_.data() : nullptr;
-    g.residual = res ? res + oy0 * ow * cout_ : nullptr;
-    g.ldr = cout_;
-    g.act = act_.params;
-    k.gemm_f32(g);
-    if (act_.row_op != RowOp::kNone)
-      k.softmax_f32(g.c, pixels, cout_, act_.row_op == RowOp::kLogSoftmax ? 1 : 0);
+    g.ep.bias = project_bias_.size() ? project_bias_.data() : nullptr;
+    g.ep.residual = res ? res + oy0 * ow * cout_ : nullptr;
+    g.ep.ldr = cout_;
+    g.ep.act = act_.params;
+    gemm_run(k, project_, g);
+    apply_row_op(k, act_, g.c, pixels, cout_);
   }
 
   void expand_rows(const KernelTable& k, const float* x, int64_t pixels, float* dst) const {
-    GemmArgs g;
+    GemmCall g;
     g.m = pixels;
-    g.n = e_;
-    g.k = cin_;
     g.a = x;
     g.lda = cin_;
-    g.packed_b = expand_.data();
     g.c = dst;
     g.ldc = e_;
-    g.n_begin = 0;
-    g.n_end = e_;
-    g.bias = expand_bias_.size() ? expand_bias_.data() : nullptr;
-    g.act = expand_act_.params;
-    k.gemm_f32(g);
+    g.ep.bias = expand_bias_.size() ? expand_bias_.data() : nullptr;
+    g.ep.act = expand_act_.params;
+    gemm_run(k, expand_, g);
   }
 
   ConvGeometry geo_;
@@ -308,7 +292,8 @@ class ConvChainOp final : public Op {
   ActParams dw_fused_;
   bool has_expand_ = false, residual_ = false;
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
-  Buffer<float> expand_, expand_bias_, dw_w_, dw_bias_, project_, project_bias_;
+  PackedMatrix expand_, project_;
+  Buffer<float> expand_bias_, dw_w_, dw_bias_, project_bias_;
 };
 
 }  // namespace

@@ -17,6 +17,14 @@
 
 namespace tfjs_infer {
 
+// Largest value accepted for a kernel extent, stride, dilation or their
+// effective span: far beyond any real model, small enough that products of a
+// few of them cannot overflow.
+constexpr int64_t kMaxWindow = 1 << 20;
+
+// "[1, 2, 3]", for error messages.
+std::string ints_str(const std::vector<int64_t>& v);
+
 // kExplicit: zeros given per dim (pad_b before, pad_a after), set by the
 // pass that folds a ZeroPadding layer into the following convolution.
 enum class PadMode { kValid, kSame, kCausal, kExplicit };
@@ -81,8 +89,11 @@ inline bool has_padding(const ConvGeometry& g) {
 // per-thread scratch for this many and never run more tasks at once.
 int scratch_thread_slots();
 
-// Registered from register_conv_ops (depthwise.cpp, conv_chain.cpp).
+// Registered from register_conv_ops (depthwise.cpp, conv_chain.cpp,
+// conv_pool.cpp, conv_transpose.cpp).
 void register_depthwise_ops(OpRegistry& r);
 void register_conv_chain_ops(OpRegistry& r);
+void register_conv_pool_ops(OpRegistry& r);
+void register_conv_transpose_ops(OpRegistry& r);
 
 }  // namespace tfjs_infer

@@ -21,27 +21,12 @@
 
 #include "core/threading.h"
 #include "ops/activation.h"
+#include "ops/gemm_driver.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
 
 namespace {
-
-ActParams elementwise(const OpNode& node, const std::string& key, const std::string& prefix,
-                      const std::string& fallback) {
-  OpNode tmp;
-  tmp.name = node.name;
-  tmp.type = node.type;
-  tmp.attrs["activation"] = node.attr_str(key, fallback);
-  for (const char* p : {"alpha", "beta", "gamma"}) {
-    const std::string k = prefix + "_" + p;
-    if (node.has_attr(k)) tmp.attrs[std::string("act_") + p] = node.attr_float(k);
-  }
-  const Activation a = parse_activation(tmp);
-  if (a.row_op != RowOp::kNone)
-    fail(ErrorKind::kUnsupported, node.where() + ": a softmax cell activation is not supported");
-  return a.params;
-}
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -54,8 +39,8 @@ class ConvLstmOp final : public Op {
       fail(ErrorKind::kInvalidModel, where() + ": bad filters or kernel_size");
     kh_ = ks[0];
     kw_ = ks[1];
-    act_ = elementwise(node, "activation", "act", "tanh");
-    ract_ = elementwise(node, "recurrent_activation", "ract", "sigmoid");
+    act_ = parse_cell_activation(node, "activation", "act", "tanh");
+    ract_ = parse_cell_activation(node, "recurrent_activation", "ract", "sigmoid");
     go_backwards_ = node.attr_int("go_backwards", 0) != 0;
     return_sequences_ = node.attr_int("return_sequences", 0) != 0;
     return_state_ = node.attr_int("return_state", 0) != 0;
@@ -66,8 +51,7 @@ class ConvLstmOp final : public Op {
     const WeightTensor& rec =
         node.require_weight("recurrent_kernel", {kh_, kw_, filters_, 4 * filters_});
     depth_ = kh_ * kw_ * filters_;
-    packed_.reset(k.gemm_packed_b_size(depth_, 4 * filters_));
-    k.gemm_pack_b(rec.f32.data(), depth_, 4 * filters_, nullptr, packed_.data());
+    packed_.pack(k, rec.f32.data(), depth_, 4 * filters_);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -165,20 +149,15 @@ class ConvLstmOp final : public Op {
     for (int64_t s = 0; s < steps; ++s) {
       const int64_t t = go_backwards_ ? steps - 1 - s : s;
       im2col(hs, h, w, col);
-      GemmArgs g;
+      GemmCall g;
       g.m = px;
-      g.n = 4 * f;
-      g.k = depth_;
       g.a = col;
       g.lda = depth_;
-      g.packed_b = packed_.data();
       g.c = pre;
       g.ldc = 4 * f;
-      g.n_begin = 0;
-      g.n_end = 4 * f;
-      g.residual = in[0].f32() + (r * steps + t) * px * 4 * f;
-      g.ldr = 4 * f;
-      k.gemm_f32(g);
+      g.ep.residual = in[0].f32() + (r * steps + t) * px * 4 * f;
+      g.ep.ldr = 4 * f;
+      gemm_run(k, packed_, g);
       k.rnn_gates_f32(ga);
       if (return_sequences_)
         std::memcpy(out[0].f32() + (r * steps + s) * state, hs, static_cast<size_t>(state) * 4);
@@ -195,7 +174,7 @@ class ConvLstmOp final : public Op {
   ActParams act_, ract_;
   bool go_backwards_ = false, return_sequences_ = false, return_state_ = false;
   bool has_states_ = false;
-  Buffer<float> packed_;
+  PackedMatrix packed_;
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "core/threading.h"
 #include "ops/activation.h"
+#include "ops/gemm_driver.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
 
@@ -23,8 +24,7 @@ class DenseOp final : public Op {
       fail(ErrorKind::kInvalidModel,
            where() + ": kernel shape " + shape_str(kernel.shape) + " has an empty dimension");
     copy_bias(node, "bias", units_, bias_);
-    packed_.reset(k.gemm_packed_b_size(in_, units_));
-    pack_kernel(k, kernel, in_, units_, 0, units_, packed_.data());
+    packed_.pack(k, kernel, in_, units_, 0, units_);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -57,45 +57,37 @@ class DenseOp final : public Op {
     const int64_t tasks =
         threads == 1 ? 1 : (split_rows ? threads : std::min<int64_t>(panels, threads));
     const bool row_op_in_task = split_rows || tasks == 1;
+    GemmCall call;
+    call.m = rows;
+    call.a = in[0].f32();
+    call.lda = in_;
+    call.c = out[0].f32();
+    call.ldc = units_;
+    call.ep.bias = bias_.size() ? bias_.data() : nullptr;
+    call.ep.act = act_.params;
+    if (residual_) {
+      call.ep.residual = in[1].f32();
+      call.ep.ldr = units_;
+    }
     parallel_for(tasks, threads, [&](int64_t t) {
-      GemmArgs g;
-      g.k = in_;
-      g.n = units_;
-      g.packed_b = packed_.data();
-      g.bias = bias_.size() ? bias_.data() : nullptr;
-      g.act = act_.params;
-      g.lda = in_;
-      g.ldc = units_;
-      int64_t r0 = 0, r1 = rows;
+      GemmCall part = call;
       if (split_rows) {
-        r0 = rows * t / tasks;
-        r1 = rows * (t + 1) / tasks;
-        g.n_begin = 0;
-        g.n_end = units_;
+        part = call.rows(rows * t / tasks, rows * (t + 1) / tasks);
       } else {
-        g.n_begin = panels * t / tasks * nr;
-        g.n_end = std::min(units_, panels * (t + 1) / tasks * nr);
+        part.n_begin = panels * t / tasks * nr;
+        part.n_end = std::min(units_, panels * (t + 1) / tasks * nr);
       }
-      g.m = r1 - r0;
-      g.a = in[0].f32() + r0 * in_;
-      g.c = out[0].f32() + r0 * units_;
-      if (residual_) {
-        g.residual = in[1].f32() + r0 * units_;
-        g.ldr = units_;
-      }
-      if (g.m > 0 && g.n_end > g.n_begin) k.gemm_f32(g);
-      if (row_op_in_task && act_.row_op != RowOp::kNone)
-        k.softmax_f32(g.c, g.m, units_, act_.row_op == RowOp::kLogSoftmax);
+      gemm_run(k, packed_, part);
+      if (row_op_in_task) apply_row_op(k, act_, part.c, part.m, units_);
     });
-    if (!row_op_in_task && act_.row_op != RowOp::kNone)
-      k.softmax_f32(out[0].f32(), rows, units_, act_.row_op == RowOp::kLogSoftmax);
+    if (!row_op_in_task) apply_row_op(k, act_, out[0].f32(), rows, units_);
   }
 
  private:
   int64_t in_ = 0, units_ = 0;
   Activation act_;
   bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
-  Buffer<float> packed_;
+  PackedMatrix packed_;
   Buffer<float> bias_;
 };
 

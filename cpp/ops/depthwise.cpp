@@ -21,10 +21,6 @@ namespace tfjs_infer {
 
 namespace {
 
-bool kernel_fuses(ActKind kind) {
-  return kind == ActKind::kLinear || kind == ActKind::kRelu || kind == ActKind::kRelu6;
-}
-
 class DepthwiseOp final : public Op {
  public:
   DepthwiseOp(const OpNode& node, const KernelTable&, int rank)
@@ -44,7 +40,7 @@ class DepthwiseOp final : public Op {
     kernel.copy_values(weights_.data());
     copy_bias(node, "bias", cout_, bias_);
     fused_ = act_.params;
-    if (!kernel_fuses(fused_.kind)) fused_.kind = ActKind::kLinear;
+    if (!depthwise_fuses(fused_.kind)) fused_.kind = ActKind::kLinear;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -135,7 +131,7 @@ class DepthwiseOp final : public Op {
         k.depthwise_f32(a);
         float* done = a.y + a.row_begin * dout[2] * cout_;
         const int64_t n = (a.row_end - a.row_begin) * dout[2];
-        if (!kernel_fuses(act_.params.kind)) k.activation_f32(act_.params, done, n * cout_);
+        if (!depthwise_fuses(act_.params.kind)) k.activation_f32(act_.params, done, n * cout_);
         if (act_.row_op != RowOp::kNone)
           k.softmax_f32(done, n, cout_, act_.row_op == RowOp::kLogSoftmax ? 1 : 0);
         r = row_end;

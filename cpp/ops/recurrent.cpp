@@ -38,6 +38,7 @@
 
 #include "core/threading.h"
 #include "ops/activation.h"
+#include "ops/gemm_driver.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
@@ -56,35 +57,18 @@ constexpr int64_t kProjectionFloats = int64_t{4} << 20;
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
-ActParams parse_elementwise(const OpNode& node, const std::string& prefix, const std::string& key,
-                            const std::string& fallback) {
-  OpNode tmp;
-  tmp.name = node.name;
-  tmp.type = node.type;
-  tmp.attrs["activation"] = node.attr_str(key, fallback);
-  for (const char* p : {"alpha", "beta", "gamma"}) {
-    const std::string k = prefix + "_" + p;
-    if (node.has_attr(k)) tmp.attrs[std::string("act_") + p] = node.attr_float(k);
-  }
-  const Activation a = parse_activation(tmp);
-  if (a.row_op != RowOp::kNone)
-    fail(ErrorKind::kUnsupported,
-         node.where() + ": a softmax cell activation ('" + key + "') is not supported");
-  return a.params;
-}
-
 // A recurrent kernel (u rows x cols) packed twice: for the GEMM (several batch
 // rows per step) and for the one-row GEMV (batch-1 latency: one sequential
 // stream per column block). Both give a row the same bits.
 struct RecurrentKernel {
   int64_t rows = 0, cols = 0;
-  Buffer<float> gemm, gemv;
+  PackedMatrix gemm;
+  Buffer<float> gemv;
 
   void pack(const KernelTable& k, const float* b, int64_t r, int64_t c) {
     rows = r;
     cols = c;
-    gemm.reset(k.gemm_packed_b_size(r, c));
-    k.gemm_pack_b(b, r, c, nullptr, gemm.data());
+    gemm.pack(k, b, r, c);
     gemv.reset(k.rnn_gemv_packed_size(r, c));
     k.rnn_gemv_pack(b, r, c, gemv.data());
   }
@@ -109,8 +93,8 @@ class RnnOp final : public Op {
     units_ = node.attr_int("units");
     if (units_ < 1) fail(ErrorKind::kInvalidModel, where() + ": units must be positive");
     reset_after_ = cell_ == Cell::kGru && node.attr_int("reset_after", 0) != 0;
-    act_ = parse_elementwise(node, "act", "activation", "tanh");
-    ract_ = parse_elementwise(node, "ract", "recurrent_activation", "sigmoid");
+    act_ = parse_cell_activation(node, "activation", "act", "tanh");
+    ract_ = parse_cell_activation(node, "recurrent_activation", "ract", "sigmoid");
     go_backwards_ = node.attr_int("go_backwards", 0) != 0;
     return_sequences_ = node.attr_int("return_sequences", 0) != 0;
     return_state_ = node.attr_int("return_state", 0) != 0;
@@ -139,8 +123,7 @@ class RnnOp final : public Op {
     features_ = kernel.shape[0];
     if (features_ < 1) fail(ErrorKind::kInvalidModel, where() + ": kernel has no rows");
     const WeightTensor& rec = node.require_weight("recurrent_kernel", {units_, gu});
-    packed_w_.reset(k.gemm_packed_b_size(features_, gu));
-    k.gemm_pack_b(kernel.f32.data(), features_, gu, nullptr, packed_w_.data());
+    packed_w_.pack(k, kernel.f32.data(), features_, gu);
     if (cell_ == Cell::kGru && !reset_after_) {
       // reset_after=False multiplies r into h before the candidate's product:
       // two products per step, h U[:, :2u] and (r h) U[:, 2u:].
@@ -240,24 +223,18 @@ class RnnOp final : public Op {
     return l;
   }
 
-  void gemm(const KernelTable& k, int64_t m, const float* a, int64_t lda, const float* packed,
-            int64_t cols, int64_t depth, const float* bias, const float* residual, int64_t ldr,
-            float* c, int64_t ldc) const {
-    GemmArgs g;
+  void gemm(const KernelTable& k, int64_t m, const float* a, int64_t lda, const PackedMatrix& b,
+            const float* bias, const float* residual, int64_t ldr, float* c, int64_t ldc) const {
+    GemmCall g;
     g.m = m;
-    g.n = cols;
-    g.k = depth;
     g.a = a;
     g.lda = lda;
-    g.packed_b = packed;
     g.c = c;
     g.ldc = ldc;
-    g.n_begin = 0;
-    g.n_end = cols;
-    g.bias = bias;
-    g.residual = residual;
-    g.ldr = ldr;
-    k.gemm_f32(g);
+    g.ep.bias = bias;
+    g.ep.residual = residual;
+    g.ep.ldr = ldr;
+    gemm_run(k, b, g);
   }
 
   // c[0:m, 0:cols] = (a[0:m] . U + bias) + residual[0:m]: the one-row GEMV
@@ -276,7 +253,7 @@ class RnnOp final : public Op {
       k.rnn_gemv_f32(g);
       return;
     }
-    gemm(k, m, a, w.rows, w.gemm.data(), w.cols, w.rows, bias, residual, ldr, c, ldc);
+    gemm(k, m, a, w.rows, w.gemm, bias, residual, ldr, c, ldc);
   }
 
   // Rows [r0, r1) through every step.
@@ -317,12 +294,12 @@ class RnnOp final : public Op {
       // Input projection of steps [tlo, tlo + sc) for the block's rows.
       const float* bias = bias_in_.size() ? bias_in_.data() : nullptr;
       if (sc == steps) {
-        gemm(k, nb * steps, x + r0 * steps * features_, features_, packed_w_.data(), gu, features_,
-             bias, nullptr, 0, xw, gu);
+        gemm(k, nb * steps, x + r0 * steps * features_, features_, packed_w_, bias, nullptr, 0, xw,
+             gu);
       } else {
         for (int64_t r = 0; r < nb; ++r)
-          gemm(k, sc, x + ((r0 + r) * steps + tlo) * features_, features_, packed_w_.data(), gu,
-               features_, bias, nullptr, 0, xw + r * l.chunk * gu, gu);
+          gemm(k, sc, x + ((r0 + r) * steps + tlo) * features_, features_, packed_w_, bias, nullptr,
+               0, xw + r * l.chunk * gu, gu);
       }
       const int64_t ldx = l.chunk * gu;  // between rows of the projection
       for (int64_t s = s0; s < s0 + sc; ++s) {
@@ -435,7 +412,8 @@ class RnnOp final : public Op {
   bool return_state_ = false, reverse_output_ = false, has_mask_ = false, has_states_ = false;
   MaskOutput mask_output_ = MaskOutput::kState;
   ActParams act_, ract_;
-  Buffer<float> packed_w_, bias_in_, bias_rec_;
+  PackedMatrix packed_w_;
+  Buffer<float> bias_in_, bias_rec_;
   RecurrentKernel u_, uh_;  // uh_: GRU reset_after=False only
 };
 

@@ -1,9 +1,9 @@
 // Weights into ops at compile time. A BatchNorm folded into a dense or conv
 // layer leaves its per-channel scale pending on the kernel
-// (WeightTensor::scale, passes.cpp): pack_kernel applies it while packing
-// (WeightTensor::copy_values while copying), so a kernel borrowed from
-// Python is read once and never copied just to be scaled. Every value is
-// float(w * s), the fold's arithmetic.
+// (WeightTensor::scale, passes.cpp): PackedMatrix::pack (gemm_driver.h)
+// applies it while packing (WeightTensor::copy_values while copying), so a
+// kernel borrowed from Python is read once and never copied just to be
+// scaled. Every value is float(w * s), the fold's arithmetic.
 #pragma once
 
 #include <cstdint>
@@ -12,12 +12,6 @@
 #include "kernels/kernels.h"
 
 namespace tfjs_infer {
-
-// Packs B = columns [col0, col0 + cols) of w viewed as (rows, w_cols) into
-// the GEMM's panel layout, scaled by w's pending scale when it has one.
-// (Unpacked copies: WeightTensor::copy_values.)
-void pack_kernel(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols,
-                 int64_t col0, int64_t cols, float* packed);
 
 // The optional float weight `key` of n values (checked) into dst; dst stays
 // empty when the node has none.

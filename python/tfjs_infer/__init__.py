@@ -11,6 +11,7 @@ from __future__ import annotations
 from . import errors, examples, images
 from ._loading import load_model
 from ._runtime import available_isas, build_info, show_runtime
+from ._version import __version__
 from .batch import BatchPredictor
 from .errors import (
     DeviceUnavailableError,
@@ -40,8 +41,6 @@ from .postprocess import (
     threshold,
     top_k,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "BatchPredictor",

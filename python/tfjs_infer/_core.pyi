@@ -9,6 +9,7 @@ import numpy as np
 
 _Shape = Sequence[int | None]
 _ValueType = tuple[tuple[int | None, ...], str]  # (shape, dtype name)
+_KnownType = tuple[tuple[int, ...], str]  # every size known (concrete input shapes)
 
 _testing: ModuleType  # raw kernels for the test suite; not a public API
 
@@ -63,7 +64,7 @@ class CompiledModel:
         """Run `rounds` times; per op (ops() order) the median wall time in microseconds."""
     def run1(self, x: np.ndarray) -> np.ndarray | list[np.ndarray]:
         """run([x]) for a single-input model; a single output is returned bare."""
-    def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
+    def output_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_KnownType]:
         """The outputs' (shape, dtype) for these concrete input shapes (validates them)."""
     def value_types(self, input_shapes: Sequence[Sequence[int]], /) -> list[_ValueType]:
         """Every graph value's (shape, dtype) for these input shapes."""
@@ -85,9 +86,6 @@ def build_info() -> dict[str, Any]:
 
 def available_isas() -> list[str]:
     """Instruction sets this build can run on this CPU."""
-
-def registered_ops() -> list[str]:
-    """Every core op type the registry knows."""
 
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

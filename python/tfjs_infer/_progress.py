@@ -48,10 +48,6 @@ class Progress:
         self.last_draw = 0.0
         self.done = 0
 
-    @property
-    def active(self) -> bool:
-        return self.mode != 0
-
     def update(self, done: int) -> None:
         self.done = done
         if self.mode != 1:

@@ -16,14 +16,16 @@ several outputs).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from ._cli_inputs import read_inputs
 from .errors import InputValueError
 from .frontend.select import canonical
 from .model import Model
@@ -99,10 +101,8 @@ def diff_layers(
 # -- commands ------------------------------------------------------------------
 
 
-def _layers(args: argparse.Namespace) -> int:
-    from .cli import _load, read_inputs
-
-    model = _load(args)
+def _layers(args: argparse.Namespace, load: Callable[[argparse.Namespace], Model]) -> int:
+    model = load(args)
     if not args.inputs:
         _print_table(model)
         return 0
@@ -110,7 +110,7 @@ def _layers(args: argparse.Namespace) -> int:
     names = output_names(model, args.layer)
     acts = model.predict(x, outputs=names, batch_size=args.batch_size)
     if args.out:
-        np.savez(args.out, **{n: np.asarray(a) for n, a in acts.items()})
+        np.savez(args.out, **{n: np.asarray(a) for n, a in acts.items()})  # type: ignore[arg-type]
         print(f"wrote {args.out}: {len(acts)} layer outputs", file=sys.stderr)
         return 0
     for name, a in acts.items():
@@ -133,10 +133,8 @@ def _print_table(model: Model) -> None:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
 
 
-def _diff(args: argparse.Namespace) -> int:
-    from .cli import _load, read_inputs
-
-    model = _load(args)
+def _diff(args: argparse.Namespace, load: Callable[[argparse.Namespace], Model]) -> int:
+    model = load(args)
     _, x = read_inputs(model, args.inputs)
     reference = _read_reference(Path(args.reference))
     if args.layer:
@@ -178,15 +176,22 @@ def _read_reference(path: Path) -> dict[str, np.ndarray]:
         raise InputValueError(f"--reference {path}: cannot read an .npz ({exc})") from None
 
 
-def register(sub: Any, model_options: Any, positive: Any) -> None:
-    """Add the ``layers`` and ``diff`` subcommands to the ``tfjs-infer`` parser."""
+def register(
+    sub: Any,
+    model_options: Callable[[argparse.ArgumentParser], None],
+    positive: Callable[[str], int],
+    load: Callable[[argparse.Namespace], Model],
+) -> None:
+    """Add the ``layers`` and ``diff`` subcommands to the ``tfjs-infer`` parser;
+    `model_options`, `positive` and `load` are the CLI's model arguments, its
+    count type and its model loader (so every subcommand loads alike)."""
     p = sub.add_parser("layers", help="list MODEL's layers, or dump their outputs on INPUT")
     model_options(p)
     p.add_argument("inputs", nargs="*", metavar="INPUT", help="as for predict")
     p.add_argument("--layer", action="append", help="only this layer output (repeatable)")
     p.add_argument("--out", help="write the layer outputs to this .npz")
     p.add_argument("--batch-size", type=positive, default=32)
-    p.set_defaults(fn=_layers)
+    p.set_defaults(fn=functools.partial(_layers, load=load))
 
     p = sub.add_parser("diff", help="compare MODEL's layer outputs on INPUT with a reference dump")
     model_options(p)
@@ -196,4 +201,4 @@ def register(sub: Any, model_options: Any, positive: Any) -> None:
     p.add_argument("--rtol", type=float, default=1e-4, help="relative to max|reference|")
     p.add_argument("--atol", type=float, default=1e-5)
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(fn=_diff)
+    p.set_defaults(fn=functools.partial(_diff, load=load))

@@ -2,8 +2,8 @@
 intermediate outputs and submodels (feature extractors).
 
 The :class:`~tfjs_infer.Model` methods ``layers``, ``get_layer``,
-``get_weights``, ``submodel`` and ``predict(x, outputs=...)`` are thin
-wrappers around the functions here.
+``get_weights`` and ``submodel`` are thin wrappers around the functions
+here (``predict(x, outputs=...)`` runs cached submodels: _predict.py).
 
 Layer names: a layer's own name; ``"outer/inner"`` for a layer inside a
 nested model (each level of nesting adds its model's name, as in
@@ -16,25 +16,18 @@ too.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable, TypeVar, cast
 
 import numpy as np
 
+from ._model_base import ModelBase
 from .errors import LayerNameError, TfjsInferError
 from .frontend.registry import LayerRecord, Shape
 from .frontend.select import canonical, resolve
 
-if TYPE_CHECKING:
-    from .model import Model
-
-# Submodels kept per model for predict(outputs=...): each holds its own
-# packed weights (the file's arrays are shared), about the model's size.
-_CACHE_SIZE = 4
-_cache_lock = threading.Lock()
+M = TypeVar("M", bound=ModelBase)
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ def _is_model(rec: LayerRecord) -> bool:
     return rec.class_name in ("Sequential", "Model", "Functional")
 
 
-def get_layer(model: Model, name: str) -> LayerInfo:
+def get_layer(model: ModelBase, name: str) -> LayerInfo:
     """The LayerInfo of layer `name` (a path for nested layers)."""
     records = model._records
     name = name if name in records else canonical(name, model._alias_of)
@@ -121,13 +114,13 @@ def get_layer(model: Model, name: str) -> LayerInfo:
         # resolve() raises the error that lists close matches.
         resolve(name, records, {})
         raise LayerNameError(f"'{name}' is an output of a layer, not a layer name")
-    for info in model.layers:
+    for info in layer_table(records):
         if info.name == name:
             return info
     raise LayerNameError(f"the model has no layer '{name}'")  # unreachable: records agree
 
 
-def get_weights(model: Model, name: str) -> dict[str, np.ndarray]:
+def get_weights(model: ModelBase, name: str) -> dict[str, np.ndarray]:
     """The weights of layer `name` as the file stores them (dequantized),
     by their name in the file, in the file's order. A nested model gives
     those of all its layers."""
@@ -152,7 +145,7 @@ def get_weights(model: Model, name: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _file_order(model: Model) -> dict[str, int]:
+def _file_order(model: ModelBase) -> dict[str, int]:
     spec = model._spec
     if spec.keras_weights is None:
         return {n: i for i, n in enumerate(spec.weights)}
@@ -166,22 +159,20 @@ def _vars_index(key: str) -> tuple[str, int]:
     return (head, int(tail)) if tail.isdigit() else (key, 0)
 
 
-def submodel(
-    model: Model, outputs: str | Sequence[str], inputs: Sequence[str] | None = None
-) -> Model:
-    """A new Model computing the tensors named in `outputs` (see the module
-    docstring), from `inputs` (default: the model's inputs)."""
-    from .model import Model
-
+def submodel(model: M, outputs: str | Sequence[str], inputs: Sequence[str] | None = None) -> M:
+    """A new model of `model`'s class computing the tensors named in `outputs`
+    (see the module docstring), from `inputs` (default: the model's inputs)."""
     options = dict(model._options)
-    options["outputs"] = _names(outputs, "outputs")
+    options["outputs"] = names_arg(outputs, "outputs")
     if inputs is not None:
-        names = _names(inputs, "inputs")
+        names = names_arg(inputs, "inputs")
         options["inputs"] = [names] if isinstance(names, str) else names
-    return Model(model._spec, **options)
+    # The model's own class (Model): its __init__ takes the spec and the options.
+    make = cast("Callable[..., M]", type(model))
+    return make(model._spec, **options)
 
 
-def _names(value: Any, what: str) -> str | list[str]:
+def names_arg(value: Any, what: str) -> str | list[str]:
     """A layer name or a list of them, checked to be strings."""
     if isinstance(value, str):
         return value
@@ -192,46 +183,8 @@ def _names(value: Any, what: str) -> str | list[str]:
     )
 
 
-def predict_outputs(model: Model, x: Any, outputs: str | Sequence[str], **options: Any) -> Any:
-    """``model.predict(x, outputs=..., **options)``: through a cached
-    submodel. A stateful model's states are used and updated as by a plain
-    predict."""
-    names = _names(outputs, "outputs")
-    key = names if isinstance(names, str) else tuple(names)
-    sub = _cached_submodel(model, key)
-    if sub.num_threads != model.num_threads:  # set on the model after caching
-        sub.num_threads = model.num_threads
-    if not model.stateful:
-        return sub.predict(x, **options)
-    with model._state_lock:
-        sub._state_values = list(model._state_values)
-        try:
-            return sub.predict(x, **options)
-        finally:
-            model._state_values = list(sub._state_values)
-
-
-def _cached_submodel(model: Model, key: str | tuple[str, ...]) -> Model:
-    with _cache_lock:
-        cache = model.__dict__.setdefault("_submodel_cache", OrderedDict())
-        sub = cache.get(key)
-        if sub is not None:
-            cache.move_to_end(key)
-            return sub
-    sub = submodel(model, key if isinstance(key, str) else list(key))
-    with _cache_lock:
-        cache[key] = sub
-        while len(cache) > _CACHE_SIZE:
-            cache.popitem(last=False)
-    return sub
-
-
-class Inspectable:
-    """The inspection methods of :class:`~tfjs_infer.Model` (kept here so that
-    model.py stays about prediction)."""
-
-    _records: dict[str, LayerRecord]
-    _alias_of: dict[str, str]
+class Inspectable(ModelBase):
+    """The inspection methods of :class:`~tfjs_infer.Model`."""
 
     @property
     def layers(self) -> list[LayerInfo]:
@@ -242,15 +195,15 @@ class Inspectable:
     def get_layer(self, name: str) -> LayerInfo:
         """The :class:`LayerInfo` of layer `name`; unknown names raise
         :class:`~tfjs_infer.LayerNameError` listing close matches."""
-        return get_layer(self, name)  # type: ignore[arg-type]
+        return get_layer(self, name)
 
     def get_weights(self, name: str) -> dict[str, np.ndarray]:
         """Layer `name`'s weights as the file stores them (read-only arrays,
         by their name in the file, in the file's order; a nested model: all
         of its layers')."""
-        return get_weights(self, name)  # type: ignore[arg-type]
+        return get_weights(self, name)
 
-    def submodel(self, outputs: str | Sequence[str], inputs: Sequence[str] | None = None) -> Model:
+    def submodel(self: M, outputs: str | Sequence[str], inputs: Sequence[str] | None = None) -> M:
         """A new Model returning the outputs of the named layers (a dict by
         name; one name: a bare array), computing only what they need, from
         `inputs` (layer names; default: the model's inputs). It shares this
@@ -260,7 +213,7 @@ class Inspectable:
 
         >>> embed = model.submodel("global_average_pooling2d")  # doctest: +SKIP
         """
-        return submodel(self, outputs, inputs)  # type: ignore[arg-type]
+        return submodel(self, outputs, inputs)
 
 
 __all__ = [
@@ -269,6 +222,6 @@ __all__ = [
     "get_layer",
     "get_weights",
     "layer_table",
-    "predict_outputs",
+    "names_arg",
     "submodel",
 ]

@@ -120,7 +120,10 @@ def _public_callables() -> list[tuple[str, object]]:
             ):
                 out.append((f"{mod.__name__}.{name}", obj))
     for cls in (tfjs_infer.Model, postprocess.Denormalize):
-        for name, member in vars(cls).items():
+        # Model's methods live in its parts (_predict.py, _presentation.py...): walk them all.
+        own = [k for k in cls.__mro__ if k.__module__.startswith("tfjs_infer")]
+        members = {n: m for k in reversed(own) for n, m in vars(k).items()}
+        for name, member in members.items():
             if name.startswith("_"):
                 continue
             target = member.fget if isinstance(member, property) else member

@@ -67,6 +67,9 @@ def test_docstring_examples_across_the_package() -> None:
     for name in (
         "tfjs_infer",
         "tfjs_infer.model",
+        "tfjs_infer._predict",
+        "tfjs_infer._presentation",
+        "tfjs_infer.inspect",
         "tfjs_infer._loading",
         "tfjs_infer.postprocess",
         "tfjs_infer.io.sidecar",

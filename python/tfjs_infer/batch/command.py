@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cli_inputs import read_labels_file
 from .._progress import Progress
 from ..errors import InputShapeError, InputValueError
 from ..model import Model
@@ -124,9 +125,7 @@ def _predictor(args: argparse.Namespace, model: Model, schema: Any) -> BatchPred
     top = args.top_k or (1 if (args.labels or args.labels_file) else None)
     labels = None
     if args.labels_file:
-        from ..cli import _read_labels_file
-
-        labels = _read_labels_file(args.labels_file)
+        labels = read_labels_file(args.labels_file)
     outputs = None
     if args.output is not None:
         names = [t.name for t in model.outputs]

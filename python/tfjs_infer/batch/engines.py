@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+from typing import Any
 
 
 def engine_threads() -> tuple[int | None, str]:
@@ -45,7 +46,7 @@ def _dask() -> int | None:
         from distributed import get_worker
 
         worker = get_worker()  # ValueError outside a worker
-        state = getattr(worker, "state", worker)  # older distributed: on the worker
+        state: Any = getattr(worker, "state", worker)  # older distributed: on the worker
         return int(state.nthreads)
     except Exception:
         return None

@@ -223,8 +223,10 @@ class BatchPredictor:
             if labels is None:
                 labels = [str(i) for i in range(probs.shape[-1])]
             best = rank(probs.reshape(len(probs), -1), k=self.top_k, labels=labels)
-            names = np.asarray(best.labels, dtype=object).reshape(len(probs), self.top_k)
-            scores = np.asarray(best.scores, dtype=probs.dtype)
+            names: np.ndarray = np.asarray(best.labels, dtype=object).reshape(
+                len(probs), self.top_k
+            )
+            scores: np.ndarray = np.asarray(best.scores, dtype=probs.dtype)
             if self.top_k == 1:
                 names, scores = names[:, 0], scores[:, 0]
             columns[TOP_LABELS] = names

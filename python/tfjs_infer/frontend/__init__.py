@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (imported to register lowerings)
     einsum,
     keras_norm,
     keras_ops,
+    masks,
     merge,
     normalization,
     pooling,

@@ -65,12 +65,6 @@ def _keep_mask(x: Tensor, out: Tensor) -> Tensor:
     return out
 
 
-def apply_activation(b: GraphBuilder, layer: LayerCall, x: Tensor, attrs: dict[str, Any]) -> Tensor:
-    if attrs.get("activation", "linear") == "linear":
-        return x
-    return b.op("activation", layer, [x], attrs=attrs, shape=x.shape)
-
-
 @lowering("Activation")
 def lower_activation(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]

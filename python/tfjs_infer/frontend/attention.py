@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
+from .registry import GraphBuilder, LayerCall, Shape, Tensor, fmt_shape, lowering
 
 
 def _flag(value: Any) -> bool:
@@ -201,7 +201,7 @@ def _heads_attention(
         "masks": ",".join(masks),
     }
     tq, tk = q.shape[1], k.shape[1]
-    shapes = [(q.shape[0], tq, heads * value_dim)]
+    shapes: list[Shape] = [(q.shape[0], tq, heads * value_dim)]
     if return_scores:
         shapes.append((q.shape[0], heads, tq, tk))
     outs = b.op("attention", f"{layer.name}/attention", inputs, attrs=attrs, shapes=shapes)
@@ -338,7 +338,7 @@ def _luong_call(
         "masks": ",".join(masks),
     }
     tq, tk = query.shape[1], key.shape[1]
-    shapes = [(query.shape[0], tq, value.shape[-1])]
+    shapes: list[Shape] = [(query.shape[0], tq, value.shape[-1])]
     if return_scores:
         shapes.append((query.shape[0], 1, tq, tk))
     outs = b.op("attention", layer, inputs, attrs=attrs, weights=weights, shapes=shapes)

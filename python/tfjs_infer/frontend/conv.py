@@ -209,8 +209,8 @@ def _lower_conv_transpose(layer: LayerCall, b: GraphBuilder, rank: int) -> list[
     output_padding: tuple[int, ...] | None = None
     if not tfjs and layer.config.get("output_padding") is not None:
         output_padding = layer.config_ints("output_padding", rank)
-        for p, s in zip(output_padding, conv.strides):
-            if p < 0 or p >= s:
+        for pad, stride in zip(output_padding, conv.strides):
+            if pad < 0 or pad >= stride:
                 raise layer.error(
                     f"output_padding {list(output_padding)} must be non-negative and smaller "
                     f"than the strides {list(conv.strides)}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from .activations import activation_attrs
+from .masks import embedding_mask
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
 
 
@@ -152,8 +153,6 @@ def lower_embedding(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     table = layer.weight("embeddings", shape=(input_dim, output_dim), index=0)
     out = b.op("embedding", layer, [x], weights={"embeddings": table}, shape=(*x.shape, output_dim))
     if layer.config_bool("mask_zero", False):
-        from .recurrent import embedding_mask
-
         out.mask = embedding_mask(b, layer, x)
     return [out]
 

@@ -4,7 +4,9 @@ TFOpLambda layers (TensorFlow functions called on symbolic tensors).
 
 Tensor operands of the same rank combine element-wise with broadcasting;
 a constant operand (a number, or a vector over the last axis) becomes a
-per-channel scale/offset.
+per-channel scale/offset. Keras 3 files also record how each mask is
+computed as keras.ops on boolean tensors (not_equal, logical_and, any...):
+those lower here too, on float 0/1 masks.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from .activations import activation_attrs
 from .merge import _broadcast_shape
-from .registry import OPS_PREFIX, GraphBuilder, LayerCall, Tensor, lowering
+from .registry import OPS_PREFIX, GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 _MERGE = {"Add": "add", "Subtract": "sub", "Multiply": "mul", "Maximum": "max", "Minimum": "min"}
 
@@ -156,3 +158,101 @@ def lower_tf_op_lambda(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     else:
         attrs = activation_attrs(_TF_UNARY[fn], "keras2", layer)
     return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+
+
+# -- keras.ops on masks ---------------------------------------------------------
+
+
+@lowering(OPS_PREFIX + "NotEqual")
+def lower_not_equal(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    """keras.ops.not_equal(x, c): Keras 3 files record the Embedding(mask_zero)
+    mask as this op (ids != 0) and pass it to later layers as their `mask`."""
+    ops = _operands(layer)
+    tensors = [o for o in ops if isinstance(o, Tensor)]
+    consts = [o for o in ops if not isinstance(o, Tensor)]
+    if len(ops) != 2 or len(tensors) != 1 or np.asarray(consts[0]).size != 1:
+        raise layer.unsupported("not_equal other than between a tensor and a scalar")
+    x = tensors[0]
+    value = float(np.asarray(consts[0]).reshape(()))
+    return [b.op("not_equal_mask", layer, [x], attrs={"value": value}, shape=x.shape)]
+
+
+# Keras 3 files record how each mask is computed (merges, Concatenate, Masking)
+# as keras.ops nodes on boolean tensors, and pass the result to the layers
+# that consume it as their `mask`. Masks are float 0/1 tensors here.
+
+
+def _tensor_operands(layer: LayerCall, count: int) -> list[Tensor]:
+    ops = _operands(layer)
+    if len(ops) != count or not all(isinstance(o, Tensor) for o in ops):
+        raise layer.unsupported(f"expects {count} tensor operand(s) (a mask computation)")
+    return ops
+
+
+def _axis(layer: LayerCall, rank: int, key: str = "axis") -> int:
+    axis = layer.config.get(key)
+    if isinstance(axis, list) and len(axis) == 1:
+        axis = axis[0]
+    if not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
+        raise layer.unsupported(f"{key}={axis!r} on a tensor of rank {rank}")
+    return axis % rank
+
+
+@lowering(OPS_PREFIX + "ExpandDims")
+def lower_expand_dims(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    axis = _axis(layer, len(x.shape) + 1)
+    shape = (*x.shape[:axis], 1, *x.shape[axis:])
+    target = [-1 if d is None else d for d in shape[1:]]
+    if target.count(-1) > 1:
+        raise layer.unsupported(f"expand_dims of {fmt_shape(x.shape)} (several unknown sizes)")
+    return [b.op("reshape", layer, [x], attrs={"shape": target}, shape=shape, dtype=x.dtype)]
+
+
+@lowering(OPS_PREFIX + "ZerosLike", OPS_PREFIX + "OnesLike")
+def lower_fill_like(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    value = 1.0 if layer.class_name.endswith("OnesLike") else 0.0
+    return [b.op("fill_like", layer, [x], attrs={"value": value}, shape=x.shape)]
+
+
+@lowering(OPS_PREFIX + "LogicalOr", OPS_PREFIX + "LogicalAnd")
+def lower_logical(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    a, c = _tensor_operands(layer, 2)
+    if len(a.shape) != len(c.shape):
+        raise layer.unsupported("operands of different ranks")
+    op = "max" if layer.class_name.endswith("Or") else "min"  # on 0/1 values
+    return [b.op(op, layer, [a, c], shape=_broadcast_shape(layer, [a, c]))]
+
+
+@lowering(OPS_PREFIX + "LogicalNot")
+def lower_logical_not(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    attrs = {"scale": [-1.0], "offset": [1.0]}
+    return [b.op("scale_shift", layer, [x], attrs=attrs, shape=x.shape)]
+
+
+@lowering(OPS_PREFIX + "Any", OPS_PREFIX + "All")
+def lower_reduce_mask(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    (x,) = _tensor_operands(layer, 1)
+    axis = _axis(layer, len(x.shape))
+    keepdims = layer.config_bool("keepdims", False)
+    shape = list(x.shape)
+    if keepdims:
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    attrs = {"axis": axis, "keepdims": int(keepdims), "all": int(layer.class_name.endswith("All"))}
+    return [b.op("reduce_mask", layer, [x], attrs=attrs, shape=tuple(shape))]
+
+
+@lowering(OPS_PREFIX + "Concatenate")
+def lower_ops_concatenate(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
+    ins = layer.inputs
+    if not ins or not all(len(t.shape) == len(ins[0].shape) for t in ins):
+        raise layer.unsupported("concatenate of tensors of different ranks")
+    axis = _axis(layer, len(ins[0].shape))
+    shape = list(ins[0].shape)
+    sizes = [t.shape[axis] for t in ins]
+    shape[axis] = None if None in sizes else sum(sizes)
+    return [b.op("concat", layer, ins, attrs={"axis": axis}, shape=tuple(shape))]

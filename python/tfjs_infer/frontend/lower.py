@@ -117,7 +117,8 @@ def lower_model(
         layers=builder.layers,
         alias_of=aliases(builder.records, ctx.flattened),
     )
-    state_ids = [s.output.id for s in builder.states]
+    # Every state has its new value (checked above).
+    state_ids = [s.output.id for s in builder.states if s.output is not None]
     if outputs is not None or inputs is not None:
         view = _select(view, builder, state_ids, outputs, inputs)
     # Outputs first: a cut rewires the outputs that are its tensor too.

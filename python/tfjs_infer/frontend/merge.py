@@ -3,7 +3,7 @@ Concatenate, Dot."""
 
 from __future__ import annotations
 
-from .recurrent import and_masks
+from .masks import and_masks
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 _MERGES = {

@@ -8,7 +8,10 @@ transpose on each side (Keras semantics; TF.js's Pooling1D ignores
 
 from __future__ import annotations
 
-from .recurrent import layer_mask, masked_global_average_1d
+from typing import Any
+
+from .layout import as_float, data_format, positive_ints, to_channels_first, to_channels_last
+from .masks import layer_mask, masked_global_average_1d
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
 
 POOL_CLASSES = tuple(f"{kind}Pooling{k}D" for kind in ("Max", "Average") for k in (1, 2, 3))
@@ -20,67 +23,6 @@ GLOBAL_POOL_CLASSES = tuple(
 def spatial_rank(layer: LayerCall) -> int:
     """1, 2 or 3 from the class name ("MaxPooling2D" -> 2)."""
     return int(layer.class_name[-2])
-
-
-def data_format(layer: LayerCall) -> str:
-    return layer.config_enum("data_format", ["channels_last", "channels_first"], "channels_last")
-
-
-def to_channels_last(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
-    """(N, C, S...) -> (N, S..., C)."""
-    rank = len(x.shape)
-    perm = [0, *range(2, rank), 1]
-    return b.op(
-        "transpose",
-        layer.name + "/to_channels_last",
-        [x],
-        attrs={"perm": perm},
-        shape=tuple(x.shape[p] for p in perm),
-        dtype=x.dtype,
-    )
-
-
-def to_channels_first(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
-    """(N, S..., C) -> (N, C, S...)."""
-    rank = len(x.shape)
-    perm = [0, rank - 1, *range(1, rank - 1)]
-    return b.op(
-        "transpose",
-        layer.name + "/to_channels_first",
-        [x],
-        attrs={"perm": perm},
-        shape=tuple(x.shape[p] for p in perm),
-        dtype=x.dtype,
-    )
-
-
-def as_float(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
-    """Integer images (an int32 model input) are cast to float32 first, as
-    Keras's pooling and resizing layers compute in float."""
-    if x.dtype == "float32":
-        return x
-    out = b.op(
-        "scale_shift",
-        layer.name + "/to_float",
-        [x],
-        attrs={"scale": [1.0], "offset": [0.0]},
-        shape=x.shape,
-    )
-    out.mask = x.mask
-    return out
-
-
-def positive_ints(
-    layer: LayerCall, key: str, k: int, default: int | tuple[int, ...]
-) -> tuple[int, ...]:
-    """An int or k ints (pool_size, strides, size); missing or null means `default`."""
-    value = layer.config.get(key)
-    if value is None:
-        return default if isinstance(default, tuple) else (default,) * k
-    out = layer.config_ints(key, k)
-    if any(v < 1 for v in out):
-        raise layer.error(f"config '{key}' must hold positive integers, found {value!r}")
-    return out
 
 
 def pooled_length(size: int | None, pool: int, stride: int, same: bool) -> int | None:
@@ -115,7 +57,7 @@ def lower_pool(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
                 f"along spatial axis {i + 1} with 'valid' padding: the output would be empty"
             )
         spatial.append(out)
-    attrs = {
+    attrs: dict[str, Any] = {
         "mode": "max" if layer.class_name.startswith("Max") else "avg",
         "pool_size": list(pool),
         "strides": list(strides),

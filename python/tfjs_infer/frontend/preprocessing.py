@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .pooling import as_float, data_format, positive_ints, to_channels_first, to_channels_last
+from .layout import as_float, data_format, positive_ints, to_channels_first, to_channels_last
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
 
 # -- ZeroPadding / Cropping ------------------------------------------------------
@@ -161,8 +161,8 @@ def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "coords": "asymmetric" if layer.semantics == "tfjs" else "half_pixel",
         "scale": list(size),
     }
-    shape = (x.shape[0], _times(x.shape[1], size[0]), _times(x.shape[2], size[1]), x.shape[3])
-    y = b.op("resize", layer, [x], attrs=attrs, shape=shape)
+    out_shape = (x.shape[0], _times(x.shape[1], size[0]), _times(x.shape[2], size[1]), x.shape[3])
+    y = b.op("resize", layer, [x], attrs=attrs, shape=out_shape)
     if channels_first:
         y = to_channels_first(layer, b, y)
     return [y]

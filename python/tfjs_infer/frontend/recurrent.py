@@ -1,7 +1,6 @@
 """Recurrent layers: SimpleRNN, LSTM, GRU, the generic RNN layer with
 SimpleRNNCell / LSTMCell / GRUCell / StackedRNNCells, ConvLSTM2D, plus the
-sequence helpers: Masking, Keras 3 mask graphs (keras.ops on masks) and the
-masked global average (used by pooling).
+recurrence itself (masks: masks.py; keras.ops on masks: keras_ops.py).
 
 Semantics (TFJS-FORMAT.md 5.3 "Recurrent", 5.5, pitfalls 3, 4, 8, 15):
 - gate blocks i f c o (LSTM) and z r h (GRU); GRU reset_after=True keeps a
@@ -27,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from .activations import activation_attrs
-from .registry import OPS_PREFIX, GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
+from .conv import _Conv
+from .masks import layer_mask
+from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 _LAYER_CELLS = {"SimpleRNN": "simple_rnn", "LSTM": "lstm", "GRU": "gru"}
 _CELL_CLASSES = {"SimpleRNNCell": "simple_rnn", "LSTMCell": "lstm", "GRUCell": "gru"}
@@ -247,21 +248,6 @@ def rnn_options(layer: LayerCall) -> RnnOptions:
     )
 
 
-def layer_mask(layer: LayerCall) -> Tensor | None:
-    """The Keras mask a layer call receives: an explicit `mask` kwarg, else
-    the first input's mask. Keras 3 files record every mask a layer received
-    as its `mask` kwarg (computed by keras.ops nodes), so there a layer
-    without one got none (Keras 3 drops the mask of an RNN called with
-    initial_state, for instance). A Keras 3 Sequential records no mask nodes:
-    there each layer gets its input's mask (LayerCall.implicit_mask)."""
-    m = layer.kwargs.get("mask")
-    if isinstance(m, Tensor):
-        return m
-    if layer.semantics == "keras3" and not layer.implicit_mask:
-        return None
-    return layer.inputs[0].mask
-
-
 def initial_states(layer: LayerCall) -> list[Tensor]:
     """Initial states: extra inputs (Keras 2 / TF.js nodes) or the
     `initial_state` kwarg (Keras 3)."""
@@ -436,8 +422,6 @@ def lower_conv_lstm2d(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """ConvLSTM2D: the input convolution of every step as one "conv2d" over the
     (N*T, H, W, C) folding, then the "conv_lstm2d" recurrence (the state is
     convolved with 'same' padding, stride 1, as TF.js and Keras do)."""
-    from .conv import _Conv
-
     x = layer.inputs[0]
     conv = _Conv(layer, 2, allow_causal=False)
     if conv.channels_first:
@@ -525,174 +509,13 @@ def lower_conv_lstm2d(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     ]
 
 
-# -- masks --------------------------------------------------------------------------
-
-
-@lowering("Masking")
-def lower_masking(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    """Masking: steps whose features all equal mask_value are zeroed and masked."""
-    x = layer.inputs[0]
-    if len(x.shape) < 2:
-        raise layer.error(f"expected an input of rank 2 or more, received {fmt_shape(x.shape)}")
-    attrs = {
-        "mask_value": layer.config_float("mask_value", 0.0),
-        "select": int(layer.semantics == "keras3"),
-    }
-    y, m = b.op("masking", layer, [x], attrs=attrs, shapes=[x.shape, x.shape[:-1]])
-    y.mask = m
-    return [y]
-
-
-@lowering(OPS_PREFIX + "NotEqual")
-def lower_not_equal(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    """keras.ops.not_equal(x, c): Keras 3 files record the Embedding(mask_zero)
-    mask as this op (ids != 0) and pass it to later layers as their `mask`."""
-    from .keras_ops import _operands
-
-    ops = _operands(layer)
-    tensors = [o for o in ops if isinstance(o, Tensor)]
-    consts = [o for o in ops if not isinstance(o, Tensor)]
-    if len(ops) != 2 or len(tensors) != 1 or np.asarray(consts[0]).size != 1:
-        raise layer.unsupported("not_equal other than between a tensor and a scalar")
-    x = tensors[0]
-    value = float(np.asarray(consts[0]).reshape(()))
-    return [b.op("not_equal_mask", layer, [x], attrs={"value": value}, shape=x.shape)]
-
-
-# Keras 3 files record how each mask is computed (merges, Concatenate, Masking)
-# as keras.ops nodes on boolean tensors, and pass the result to the layers
-# that consume it as their `mask`. Masks are float 0/1 tensors here.
-
-
-def _tensor_operands(layer: LayerCall, count: int) -> list[Tensor]:
-    from .keras_ops import _operands
-
-    ops = _operands(layer)
-    if len(ops) != count or not all(isinstance(o, Tensor) for o in ops):
-        raise layer.unsupported(f"expects {count} tensor operand(s) (a mask computation)")
-    return ops
-
-
-def _axis(layer: LayerCall, rank: int, key: str = "axis") -> int:
-    axis = layer.config.get(key)
-    if isinstance(axis, list) and len(axis) == 1:
-        axis = axis[0]
-    if not isinstance(axis, int) or not -rank <= axis < rank or axis % rank == 0:
-        raise layer.unsupported(f"{key}={axis!r} on a tensor of rank {rank}")
-    return axis % rank
-
-
-@lowering(OPS_PREFIX + "ExpandDims")
-def lower_expand_dims(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    (x,) = _tensor_operands(layer, 1)
-    axis = _axis(layer, len(x.shape) + 1)
-    shape = (*x.shape[:axis], 1, *x.shape[axis:])
-    target = [-1 if d is None else d for d in shape[1:]]
-    if target.count(-1) > 1:
-        raise layer.unsupported(f"expand_dims of {fmt_shape(x.shape)} (several unknown sizes)")
-    return [b.op("reshape", layer, [x], attrs={"shape": target}, shape=shape, dtype=x.dtype)]
-
-
-@lowering(OPS_PREFIX + "ZerosLike", OPS_PREFIX + "OnesLike")
-def lower_fill_like(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    (x,) = _tensor_operands(layer, 1)
-    value = 1.0 if layer.class_name.endswith("OnesLike") else 0.0
-    return [b.op("fill_like", layer, [x], attrs={"value": value}, shape=x.shape)]
-
-
-@lowering(OPS_PREFIX + "LogicalOr", OPS_PREFIX + "LogicalAnd")
-def lower_logical(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    from .merge import _broadcast_shape
-
-    a, c = _tensor_operands(layer, 2)
-    if len(a.shape) != len(c.shape):
-        raise layer.unsupported("operands of different ranks")
-    op = "max" if layer.class_name.endswith("Or") else "min"  # on 0/1 values
-    return [b.op(op, layer, [a, c], shape=_broadcast_shape(layer, [a, c]))]
-
-
-@lowering(OPS_PREFIX + "LogicalNot")
-def lower_logical_not(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    (x,) = _tensor_operands(layer, 1)
-    attrs = {"scale": [-1.0], "offset": [1.0]}
-    return [b.op("scale_shift", layer, [x], attrs=attrs, shape=x.shape)]
-
-
-@lowering(OPS_PREFIX + "Any", OPS_PREFIX + "All")
-def lower_reduce_mask(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    (x,) = _tensor_operands(layer, 1)
-    axis = _axis(layer, len(x.shape))
-    keepdims = layer.config_bool("keepdims", False)
-    shape = list(x.shape)
-    if keepdims:
-        shape[axis] = 1
-    else:
-        del shape[axis]
-    attrs = {"axis": axis, "keepdims": int(keepdims), "all": int(layer.class_name.endswith("All"))}
-    return [b.op("reduce_mask", layer, [x], attrs=attrs, shape=tuple(shape))]
-
-
-@lowering(OPS_PREFIX + "Concatenate")
-def lower_ops_concatenate(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    ins = layer.inputs
-    if not ins or not all(len(t.shape) == len(ins[0].shape) for t in ins):
-        raise layer.unsupported("concatenate of tensors of different ranks")
-    axis = _axis(layer, len(ins[0].shape))
-    shape = list(ins[0].shape)
-    sizes = [t.shape[axis] for t in ins]
-    shape[axis] = None if None in sizes else sum(sizes)
-    return [b.op("concat", layer, ins, attrs={"axis": axis}, shape=tuple(shape))]
-
-
-def embedding_mask(b: GraphBuilder, layer: LayerCall, ids: Tensor) -> Tensor:
-    """The mask of Embedding(mask_zero=True): ids != 0 (on the raw ids)."""
-    return b.op(
-        "not_equal_mask", layer.name + "/mask", [ids], attrs={"value": 0.0}, shape=ids.shape
-    )
-
-
-def and_masks(
-    b: GraphBuilder, name: str, masks: list[Tensor | None], semantics: str = "keras2"
-) -> Tensor | None:
-    """The mask of an element-wise merge. Keras 2 (and TF.js, as far as it
-    works) ANDs the masks present; Keras 3 ORs them, and gives none when one
-    input has none."""
-    present = [m for m in masks if m is not None]
-    if not present:
-        return None
-    if semantics == "keras3" and len(present) != len(masks):
-        return None
-    if len(present) == 1:
-        return present[0]
-    if any(m.shape != present[0].shape for m in present):
-        return None
-    op = "max" if semantics == "keras3" else "mul"
-    return b.op(op, name + "/mask", present, shape=present[0].shape)
-
-
-def masked_global_average_1d(
-    b: GraphBuilder, layer: LayerCall | str, x: Tensor, mask: Tensor, keepdims: bool = False
-) -> Tensor:
-    """Keras GlobalAveragePooling1D with a mask: sum(x * mask) / sum(mask) over steps.
-
-    For the pooling lowering to call when the input carries a mask and the
-    file has Keras semantics (TF.js ignores the mask).
-    """
-    shape = (x.shape[0], 1, x.shape[2]) if keepdims else (x.shape[0], x.shape[2])
-    return b.op("masked_mean", layer, [x, mask], attrs={"keepdims": int(keepdims)}, shape=shape)
-
-
 __all__ = [
     "RNN_CLASSES",
     "Cell",
     "RnnOptions",
-    "and_masks",
-    "embedding_mask",
     "initial_states",
-    "layer_mask",
     "lower_cells",
     "lower_rnn",
-    "masked_global_average_1d",
     "parse_cells",
     "rnn_options",
     "sub_call",

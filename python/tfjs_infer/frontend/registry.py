@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import _core
 from ..errors import InvalidModelError, UnsupportedLayerError
+
+if TYPE_CHECKING:
+    from typing import TypeGuard  # Python 3.10+: annotations only
 
 Shape = tuple  # of int | None; index 0 is the batch axis
 # ModelSpec.keras_weights: layer key -> (weight names or None, arrays in order).
@@ -534,6 +537,12 @@ class DryGraph:
     def set_outputs(self, ids: list[int]) -> None:
         pass
 
+    def set_inputs(self, ids: list[int]) -> None:
+        pass
+
+    def cut_at(self, id: int, name: str, shape: list[Any], dtype: str = "float32") -> int:
+        return self._ids(1)[0]
+
 
 @dataclass
 class LayerRecord:
@@ -593,7 +602,7 @@ class GraphBuilder:
         layer: LayerCall | str,
         inputs: Sequence[Tensor],
         attrs: dict[str, Any] | None = None,
-        weights: dict[str, np.ndarray | None] | None = None,
+        weights: Mapping[str, np.ndarray | None] | None = None,
         shape: Shape | None = None,
         shapes: Sequence[Shape] | None = None,
         dtype: str = "float32",
@@ -601,8 +610,9 @@ class GraphBuilder:
         """Add one core op. Returns a Tensor (or a list of them when `shapes` is given)."""
         name = layer if isinstance(layer, str) else layer.name
         w = {k: np.ascontiguousarray(v) for k, v in (weights or {}).items() if v is not None}
-        out_shapes = list(shapes) if shapes is not None else [shape]
-        if any(s is None for s in out_shapes):
+        given = list(shapes) if shapes is not None else [shape]
+        out_shapes = [s for s in given if s is not None]
+        if len(out_shapes) != len(given):
             raise RuntimeError(f"lowering of {name} did not give output shapes")
         ids = self.graph.add_op(
             op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes)
@@ -660,7 +670,7 @@ class GraphBuilder:
         return record
 
 
-def _is_int32(value: Any) -> bool:
+def _is_int32(value: Any) -> TypeGuard[int]:
     """An int (not a bool) that the core's 32-bit attributes can hold."""
     return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
 

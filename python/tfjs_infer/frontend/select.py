@@ -137,9 +137,9 @@ def needed_values(
 ) -> set[int]:
     """Every value the `outputs` depend on, not looking past the values in `stop`."""
     producer: dict[int, int] = {}
-    for k, (_, outs) in enumerate(edges):
+    for edge, (_, outs) in enumerate(edges):
         for v in outs:
-            producer[v] = k
+            producer[v] = edge
     needed: set[int] = set()
     todo = list(outputs)
     while todo:
@@ -147,9 +147,9 @@ def needed_values(
         if v in needed:
             continue
         needed.add(v)
-        k = producer.get(v)
-        if k is not None and v not in stop:
-            todo.extend(edges[k][0])
+        made_by = producer.get(v)
+        if made_by is not None and v not in stop:
+            todo.extend(edges[made_by][0])
     return needed
 
 

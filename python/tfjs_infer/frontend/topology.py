@@ -9,7 +9,7 @@ model count its first call as node 1 in Keras 2 / TF.js files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .registry import (
     has_lowering,
     snake_case,
 )
+
+if TYPE_CHECKING:
+    from typing import TypeGuard  # Python 3.10+: annotations only
 
 MODEL_CLASSES = ("Sequential", "Model", "Functional")
 TensorKey = tuple  # (layer name, node index, tensor index)
@@ -235,7 +238,7 @@ def _build_sequential(
 # -- Functional ----------------------------------------------------------------
 
 
-def _is_leaf_ref(obj: Any) -> bool:
+def _is_leaf_ref(obj: Any) -> TypeGuard[list[Any]]:
     return (
         isinstance(obj, list)
         and len(obj) >= 3
@@ -479,15 +482,15 @@ def _build_functional(
 
     outputs: list[Tensor] = []
     for ref in out_refs:
-        key = tuple(ref)
+        out_key = tuple(ref)
         entry = by_name.get(ref[0])
         if keras3 and entry is not None and canonical_class(entry.get("class_name", "")) == "Model":
             # Keras 3 offsets output references to a nested Functional by one
             # (its own built-in node); inbound references are 0-based.
-            key = (ref[0], ref[1] - 1, ref[2])
-        if key not in tensors:
+            out_key = (ref[0], ref[1] - 1, ref[2])
+        if out_key not in tensors:
             raise InvalidModelError(f"{ctx.source}: model output {list(ref)} is never produced")
-        outputs.append(tensors[key])
+        outputs.append(tensors[out_key])
     output_names = [r[0] for r in out_refs]
     return BuiltModel(graph_inputs, input_names, outputs, output_names, out_keys)
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .masks import layer_mask
 from .recurrent import (
     RNN_CLASSES,
     _cell_configs,
     cell_weight_count,
     initial_states,
-    layer_mask,
     lower_rnn,
     rnn_options,
     sub_call,

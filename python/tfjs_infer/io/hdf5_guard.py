@@ -33,7 +33,7 @@ _U64 = struct.Struct("<Q")
 _OBJECT = struct.Struct("<HH4xQ")
 _SCAN_CHUNK = 8 << 20
 _KEEP = len(_SIGNATURE) - 1
-Buffer = Union[bytes, bytearray, memoryview]
+Buffer = Union[bytes, bytearray]  # .find: a memoryview has none
 
 
 def check_global_heaps(data: Buffer, source: str) -> None:

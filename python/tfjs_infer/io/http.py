@@ -92,7 +92,7 @@ def _shutdown(sock: socket.socket) -> None:
 def _watched(base: type, watchdog: _Watchdog) -> Any:
     """An http.client connection class that hands its socket to `watchdog`."""
 
-    class Watched(base):  # type: ignore[misc,valid-type]
+    class Watched(base):
         def connect(self) -> None:
             super().connect()
             watchdog.watch(self.sock)
@@ -115,7 +115,9 @@ class _WatchedHTTPS(urllib.request.HTTPSHandler):
         self._connection = _watched(http.client.HTTPSConnection, watchdog)
 
     def https_open(self, req: Any) -> Any:
-        return self.do_open(self._connection, req, context=self._context)
+        # HTTPSHandler keeps its SSL context in _context (CPython's urllib.request).
+        context = getattr(self, "_context", None)
+        return self.do_open(self._connection, req, context=context)
 
 
 def _opener(watchdog: _Watchdog) -> urllib.request.OpenerDirector:

@@ -289,7 +289,7 @@ def _entry_name(entry: dict[str, Any]) -> str:
     return str(entry.get("name") or (entry.get("config") or {}).get("name") or "?")
 
 
-def _container_layers(entry_cls: str, config: Any) -> list[dict[str, Any]]:
+def _container_layers(config: Any) -> list[dict[str, Any]]:
     if isinstance(config, list):
         layers = config
     elif isinstance(config, dict) and isinstance(config.get("layers"), list):
@@ -338,7 +338,7 @@ def _map_container(
         rest = p[len(prefix) :] if p.startswith(prefix) else ""
         if owner is not None and rest.startswith(list_attr + "/") and rest.count("/") == 1:
             children[owner] = "" if owner in children else p  # "" marks an ambiguous name
-    for entry in _container_layers(cls, config):
+    for entry in _container_layers(config):
         ecls = _class(entry)
         if is_keras_op(entry):
             continue  # operations are not in model.layers
@@ -371,11 +371,13 @@ def _map_container(
             )
         consumed: set[str] = set()
         flat = _flat_vars(ecls, entry.get("config"), layer_path, by_path, consumed)
-        out[(*scope, name)] = (None, flat)
+        key = (*scope, name)
+        out[key] = (None, flat)
         for p, (_, arrays) in by_path.items():
             if p.startswith(layer_path + "/") and arrays and p not in consumed:
                 rel = p[len(layer_path) + 1 :].split("/")
-                out[(*scope, name, *rel)] = (None, list(arrays))
+                sub_key = (*scope, name, *rel)
+                out[sub_key] = (None, list(arrays))
 
 
 # Serialized class names that differ from the Python class the save walk names.
@@ -526,7 +528,7 @@ def _map_h5_container(
     out: KerasWeights,
     path: Path,
 ) -> None:
-    for entry in _container_layers(cls, config):
+    for entry in _container_layers(config):
         name = _entry_name(entry)
         if not _utf8(name):
             raise InvalidModelError(f"{path}: layer name {name!r} is not valid UTF-8")
@@ -551,13 +553,14 @@ def _map_h5_container(
         if _class(entry) in MODEL_CLASSES:
             _split_nested(entry, (*scope, name), wnames, arrays, out, path)
         else:
-            out[(*scope, name)] = (wnames, arrays)
+            key = (*scope, name)
+            out[key] = (wnames, arrays)
 
 
 def _leaves(entry: dict[str, Any], scope: tuple[str, ...]) -> list[tuple[str, ...]]:
     """The keys (model path + layer name) of every non-model layer under a model entry."""
     keys: list[tuple[str, ...]] = []
-    for sub in _container_layers(_class(entry), entry.get("config")):
+    for sub in _container_layers(entry.get("config")):
         sname = _entry_name(sub)
         if _class(sub) in MODEL_CLASSES:
             keys.extend(_leaves(sub, (*scope, sname)))

@@ -43,7 +43,8 @@ WeightsSource = Union[bytes, bytearray, memoryview, Mapping[str, Any], str, os.P
 def read_stream(stream: BinaryIO, limit: int, source: str) -> bytes:
     """Read a whole file object, refusing more than `limit` bytes."""
     # In chunks: read(limit + 1) would allocate the whole limit (4 GiB) up front.
-    chunks, size = [], 0
+    chunks: list[bytes] = []
+    size = 0
     while True:
         data = stream.read(min(_READ_CHUNK, limit + 1 - size))
         if isinstance(data, str):

@@ -28,7 +28,8 @@ def keras_flavor(version: str | None) -> str:
 
 def model_json_provenance(doc: dict[str, Any], keras3_dialect: bool) -> tuple[str, str]:
     """(semantics, reason) for a parsed model.json document (TFJS-FORMAT.md appendix A)."""
-    topo = doc.get("modelTopology") if isinstance(doc.get("modelTopology"), dict) else {}
+    found = doc.get("modelTopology")
+    topo: dict[str, Any] = found if isinstance(found, dict) else {}
     version = topo.get("keras_version")
     version = str(version) if version is not None else None
     generated = str(doc.get("generatedBy") or "")

@@ -8,11 +8,6 @@ from typing import Any
 
 import numpy as np
 
-# Which framework's numerics a file asks for (TFJS-FORMAT.md, appendix A):
-# "tfjs" for model.json files TF.js runs, "keras2" for tf.keras files,
-# "keras3" for Keras 3 files.
-SEMANTICS = ("tfjs", "keras2", "keras3")
-
 
 @dataclass
 class ModelSpec:

@@ -20,6 +20,7 @@ from typing import Any, Callable
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
 
 from . import tfserving, v2
 from .accesslog import AccessLog
@@ -159,7 +160,7 @@ def build_app(
     async def metrics(request: Request) -> Response:
         return Response(server.metrics.exposition(), media_type=CONTENT_TYPE)
 
-    async def not_found(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
         message = f"no route {scope.get('method')} {path}; expected /v1/models/..., /v2/..."
         await _json({"error": message + ", or /metrics"}, 404)(scope, receive, send)
@@ -309,7 +310,12 @@ def make_server(
             on_batch=metrics.batch_hook(served.name),
         )
         metrics.queue_depth.labels(served.name, str(served.version)).set_function(
-            lambda b=batcher: b.depth
+            _depth_reader(batcher)
         )
         batchers[(served.name, served.version)] = batcher
     return Server(repository, batchers, metrics, limits)
+
+
+def _depth_reader(batcher: Batcher) -> Callable[[], int]:
+    """The queue depth gauge's reader for one batcher."""
+    return lambda: batcher.depth

@@ -8,7 +8,8 @@ import signal
 import sys
 from typing import Any
 
-from ..cli import _non_negative, _positive  # the CLI's own argument types
+from .._cli_types import non_negative_int as _non_negative  # the CLI's own argument types
+from .._cli_types import positive_int as _positive
 from ..errors import MissingDependencyError
 
 HELP = "serve models over HTTP (TF Serving REST and Open Inference Protocol v2)"

@@ -1,0 +1,103 @@
+#include "ops/conv_base.h"
+
+#include <algorithm>
+
+#include "ops/weights.h"
+
+namespace tfjs_infer {
+
+ConvBase::ConvBase(const OpNode& node, const KernelTable& k, int rank)
+    : Op(node), act_(parse_activation(node)) {
+  Shape want(static_cast<size_t>(rank + 2), -1);
+  const WeightTensor& kernel = node.require_weight("kernel", want);
+  const std::vector<int64_t> ksize(kernel.shape.begin(), kernel.shape.begin() + rank);
+  geo_ = parse_conv_geometry(node, rank, ksize, /*allow_causal=*/true);
+  groups_ = node.attr_int("groups", 1);
+  cin_g_ = kernel.shape[static_cast<size_t>(rank)];
+  cout_ = kernel.shape[static_cast<size_t>(rank) + 1];
+  if (groups_ < 1 || groups_ > kMaxWindow) bad("groups must be a positive integer");
+  if (cin_g_ < 1 || cout_ < 1) bad("kernel shape " + shape_str(kernel.shape) + " is empty");
+  if (cout_ % groups_ != 0)
+    bad("filters (" + std::to_string(cout_) + ") must be divisible by groups (" +
+        std::to_string(groups_) + ")");
+  cin_ = cin_g_ * groups_;
+  cout_g_ = cout_ / groups_;
+  kg_ = geo_.kernel_volume() * cin_g_;
+  copy_bias(node, "bias", cout_, bias_);
+  packed_.resize(static_cast<size_t>(groups_));
+  for (int64_t g = 0; g < groups_; ++g)
+    packed_[g].pack(k, kernel, kg_, cout_, g * cout_g_, cout_g_);
+}
+
+void ConvBase::bad(const std::string& what) const {
+  fail(ErrorKind::kInvalidModel, where() + ": " + what);
+}
+
+Shape ConvBase::conv_output(const ValueType& in) const {
+  const Shape& s = in.shape;
+  const size_t rank = static_cast<size_t>(geo_.rank);
+  if (in.dtype != DType::kFloat32) shape_error("expected a float32 input");
+  if (s.size() != rank + 2)
+    shape_error("expected an input of rank " + std::to_string(rank + 2) + ", received " +
+                shape_str(s));
+  if (s.back() != cin_)
+    shape_error("expected " + std::to_string(cin_) + " input channels (last axis), received " +
+                shape_str(s));
+  Shape o = s;
+  const auto dims = spatial_dims(s, geo_.rank);
+  for (int i = 3 - geo_.rank; i < 3; ++i) {
+    const int64_t n = geo_.out_size(i, dims[i]);
+    if (n < 1)
+      shape_error("input " + shape_str(s) + " is smaller than the kernel window (" +
+                  std::to_string(geo_.k_eff(i)) + ") along a spatial axis with 'valid' padding");
+    o[static_cast<size_t>(1 + i - (3 - geo_.rank))] = n;
+  }
+  o.back() = cout_;
+  return o;
+}
+
+GemmEpilogue ConvBase::epilogue(int64_t g, const float* res) const {
+  GemmEpilogue ep;
+  ep.bias = bias_.size() ? bias_.data() + g * cout_g_ : nullptr;
+  ep.residual = res ? res + g * cout_g_ : nullptr;
+  ep.ldr = cout_;
+  ep.act = act_.params;
+  return ep;
+}
+
+void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int64_t, 3>& in_dims,
+                      const std::array<int64_t, 3>& out_dims, int64_t g, int64_t r0, int64_t rows,
+                      float* buf) const {
+  Im2colArgs a;
+  a.x = x;
+  a.buf = buf;
+  a.cin = cin_;
+  a.cin_g = cin_g_;
+  a.g = g;
+  for (int i = 0; i < 3; ++i) {
+    a.in[i] = in_dims[i];
+    a.out[i] = out_dims[i];
+    a.k[i] = geo_.k[i];
+    a.s[i] = geo_.s[i];
+    a.d[i] = geo_.d[i];
+    a.pad[i] = geo_.pad_before(i, in_dims[i]);
+  }
+  a.row_begin = r0;
+  a.rows = rows;
+  k.im2col_f32(a);
+}
+
+int64_t ConvBase::tile_rows(int64_t m_img) const {
+  const int64_t bytes = weight_heavy(m_img) ? 1024 * 1024 : 192 * 1024;
+  const int64_t rows = bytes / (kg_ * 4);
+  return std::min(m_img, std::max<int64_t>(16, std::min<int64_t>(rows, 512)));
+}
+
+int64_t ConvBase::out_rows_per_image(const Shape& in_shape) const {
+  const auto dims = spatial_dims(in_shape, geo_.rank);
+  int64_t m = 1;
+  for (int i = 0; i < 3; ++i) m *= geo_.out_size(i, dims[i]);
+  return m;
+}
+
+}  // namespace tfjs_infer

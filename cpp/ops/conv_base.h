@@ -1,0 +1,64 @@
+// What the forward convolution ops share ("conv1d/2d/3d" in conv.cpp, the
+// fused "conv2d_pool" in conv_pool.cpp): the kernel, groups and geometry read
+// and validated once, B packed per group, the output shape, the epilogue and
+// the im2col tiling. A conv-like op on the existing kernels derives from it.
+//
+// All tensors are channels-last (the frontend transposes channels_first data).
+// A forward convolution is a GEMM: rows = output pixels, columns = filters,
+// reduction over (kd, kh, kw, cin) in the kernel's own order, so the weights
+// "kernel" (k..., cin / groups, cout) are exactly the GEMM's B and BatchNorm can
+// be folded into them (passes.cpp).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ops/activation.h"
+#include "ops/conv_geometry.h"
+#include "ops/gemm_driver.h"
+#include "ops/op.h"
+
+namespace tfjs_infer {
+
+class ConvBase : public Op {
+ protected:
+  // attrs: strides, dilations, padding ('valid' | 'same' | 'causal' in 1D |
+  //        'explicit' with pads), groups (default 1), the activation attrs.
+  // weights: kernel (k..., cin / groups, cout), bias (cout) optional.
+  ConvBase(const OpNode& node, const KernelTable& k, int rank);
+
+  [[noreturn]] void bad(const std::string& what) const;
+
+  // The convolution's output shape for this input (checked: dtype, rank,
+  // channels, a window that fits).
+  Shape conv_output(const ValueType& in) const;
+
+  // Group g's epilogue; `res` is the residual of the rows the call covers.
+  GemmEpilogue epilogue(int64_t g, const float* res) const;
+
+  // Rows [r0, r0 + rows) of one image's im2col matrix for group g into buf.
+  void im2col(const KernelTable& k, const float* x, const std::array<int64_t, 3>& in_dims,
+              const std::array<int64_t, 3>& out_dims, int64_t g, int64_t r0, int64_t rows,
+              float* buf) const;
+
+  // A per image smaller than B: few output pixels, many weights.
+  bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }
+
+  // Output pixels per im2col tile. Each tile streams all of B once, so the
+  // tile holds enough rows to amortise that, and stays in L2 beside B's panel
+  // block; weight-heavy layers take up to 1 MiB of rows (often the whole
+  // image), since streaming their B again costs more than an L2 miss on A.
+  int64_t tile_rows(int64_t m_img) const;
+
+  int64_t out_rows_per_image(const Shape& in_shape) const;
+
+  ConvGeometry geo_;
+  Activation act_;
+  int64_t groups_ = 1, cin_ = 0, cin_g_ = 0, cout_ = 0, cout_g_ = 0, kg_ = 0;
+  std::vector<PackedMatrix> packed_;  // one B per group: rows (kk, ci), its filters
+  Buffer<float> bias_;
+};
+
+}  // namespace tfjs_infer

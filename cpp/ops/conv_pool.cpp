@@ -1,0 +1,149 @@
+// Op "conv2d_pool": conv2d followed by a non-overlapping 'valid' 2D pooling
+// (the MNIST-style Conv -> MaxPool), built by passes.cpp fuse_conv_pools. The
+// conv computes bands of output rows into per-thread scratch and pools them
+// there, so its full-size output, pool_h x pool_w times the pooled one, never
+// goes through memory. Every element is the unfused one.
+//
+// attrs: the conv2d's (groups 1, element-wise activation), pool_mode ("max" |
+//        "avg"), pool_size [h, w] (the strides too), pool_max_from_lowest (as
+//        pooling.cpp's max_from_lowest).
+// weights: the conv2d's.
+#include <algorithm>
+#include <limits>
+
+#include "core/threading.h"
+#include "ops/conv_base.h"
+#include "ops/registry.h"
+
+namespace tfjs_infer {
+
+namespace {
+
+class ConvPoolOp final : public ConvBase {
+ public:
+  ConvPoolOp(const OpNode& node, const KernelTable& k) : ConvBase(node, k, 2) {
+    node.require_inputs(1, 1);
+    const std::string mode = node.attr_str("pool_mode");
+    const std::vector<int64_t> ps = node.attr_ints("pool_size");
+    if ((mode != "max" && mode != "avg") || groups_ != 1 || ps.size() != 2 || ps[0] < 1 ||
+        ps[1] < 1 || ps[0] > kMaxWindow || ps[1] > kMaxWindow)
+      bad("malformed fused pooling");
+    if (act_.row_op != RowOp::kNone) bad("a fused pooling cannot follow a softmax");
+    pool_max_ = mode == "max";
+    if (node.attr_int("pool_max_from_lowest", 0) != 0)
+      pool_max_init_ = std::numeric_limits<float>::lowest();
+    pool_h_ = ps[0];
+    pool_w_ = ps[1];
+  }
+
+  std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
+    Shape o = conv_output(in[0]);
+    if (o[1] < pool_h_ || o[2] < pool_w_)
+      shape_error("the convolution's output " + shape_str(o) + " is smaller than the fused " +
+                  std::to_string(pool_h_) + "x" + std::to_string(pool_w_) + " pooling window");
+    o[1] /= pool_h_;  // 'valid' pooling with strides equal to the window
+    o[2] /= pool_w_;
+    return {{o, DType::kFloat32}};
+  }
+
+  size_t scratch_bytes(const std::vector<ValueType>& in) const override {
+    const PoolBand b = pool_band(in[0].shape);
+    return static_cast<size_t>(scratch_thread_slots()) *
+           static_cast<size_t>(b.pixels * (kg_ + cout_)) * 4;
+  }
+
+  // Conv output rows are made a band of whole pooling rows at a time (at
+  // least one, else about one im2col tile).
+  struct PoolBand {
+    int64_t conv_h = 0, conv_w = 0;  // the convolution's output
+    int64_t rows = 1;                // pooled output rows per band
+    int64_t pixels = 0;              // conv output pixels per band
+  };
+
+  PoolBand pool_band(const Shape& in_shape) const {
+    const auto dims = spatial_dims(in_shape, geo_.rank);
+    PoolBand b;
+    b.conv_h = geo_.out_size(1, dims[1]);
+    b.conv_w = geo_.out_size(2, dims[2]);
+    const int64_t per_row = pool_h_ * b.conv_w;
+    b.rows = std::max<int64_t>(1, tile_rows(b.conv_h * b.conv_w) / per_row);
+    b.rows = std::min(b.rows, std::max<int64_t>(1, b.conv_h / pool_h_));
+    b.pixels = b.rows * per_row;
+    return b;
+  }
+
+  // Each task computes the conv rows of a band of pooled
+  // rows (im2col tile, GEMM with the epilogue) into scratch and pools them
+  // into y. Every element is the unfused one: the same GEMM rows, the same
+  // pooling kernel over the same cells in the same order.
+  void run(const RunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const KernelTable& k = *ctx.kernels;
+    const TensorView &x = in[0], &y = out[0];
+    if (x.dim(0) == 0 || y.shape[1] == 0 || y.shape[2] == 0) return;
+    const PoolBand b = pool_band(x.shape);
+    const int64_t batch = x.dim(0), py_n = y.shape[1], px_n = y.shape[2];
+    const int64_t flops = 2 * batch * py_n * pool_h_ * b.conv_w * kg_ * cout_;
+    const int threads =
+        std::min(threads_for(ctx.num_threads, flops, batch * py_n), scratch_thread_slots());
+    // Bands of at most b.rows pooled rows, cut evenly; with few images, at
+    // least two per thread, so the threads finish together.
+    int64_t bands = (py_n + b.rows - 1) / b.rows;
+    if (threads > 1 && batch * bands < 2 * threads)
+      bands = std::min(py_n, std::max(bands, (2 * threads + batch - 1) / batch));
+    const int64_t tasks = batch * bands;
+    const auto dims_in = spatial_dims(x.shape, geo_.rank);
+    const std::array<int64_t, 3> dims_conv = {1, b.conv_h, b.conv_w};
+    const int64_t in_img = dims_in[1] * dims_in[2] * cin_;
+    float* scratch = static_cast<float*>(ctx.scratch);
+    parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
+      float* buf = scratch + worker * b.pixels * (kg_ + cout_);
+      float* conv_rows = buf + b.pixels * kg_;
+      const int64_t img = t / bands, band = t % bands;
+      const int64_t py0 = py_n * band / bands, py1 = py_n * (band + 1) / bands;
+      const int64_t pixels = (py1 - py0) * pool_h_ * b.conv_w;
+      im2col(k, x.f32() + img * in_img, dims_in, dims_conv, 0, py0 * pool_h_ * b.conv_w, pixels,
+             buf);
+      GemmCall call;
+      call.m = pixels;
+      call.a = buf;
+      call.lda = kg_;
+      call.c = conv_rows;
+      call.ldc = cout_;
+      call.ep = epilogue(0, nullptr);
+      gemm_run(k, packed_[0], call);
+      PoolArgs p;
+      p.max = pool_max_ ? 1 : 0;
+      p.max_init = pool_max_init_;
+      p.x = conv_rows;
+      p.y = y.f32() + (img * py_n + py0) * px_n * cout_;
+      p.c = cout_;
+      p.in_h = (py1 - py0) * pool_h_;
+      p.in_w = b.conv_w;
+      p.out_h = py1 - py0;
+      p.out_w = px_n;
+      p.k_h = pool_h_;
+      p.k_w = pool_w_;
+      p.s_h = pool_h_;
+      p.s_w = pool_w_;
+      p.row_begin = 0;
+      p.row_end = py1 - py0;
+      k.pool_f32(p);
+    });
+  }
+
+ private:
+  int64_t pool_h_ = 0, pool_w_ = 0;
+  bool pool_max_ = true;
+  float pool_max_init_ = -std::numeric_limits<float>::infinity();
+};
+
+}  // namespace
+
+void register_conv_pool_ops(OpRegistry& r) {
+  r["conv2d_pool"] = [](const OpNode& n, const KernelTable& k) {
+    return std::make_unique<ConvPoolOp>(n, k);
+  };
+}
+
+}  // namespace tfjs_infer

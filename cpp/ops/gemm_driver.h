@@ -1,0 +1,80 @@
+// The one GEMM driver every op with weights runs its products through (dense,
+// conv, conv_chain, transposed conv, the recurrent cells).
+//
+// A PackedMatrix is B prepared once at load; a GemmCall says which rows of A
+// meet it and what the epilogue (bias, residual, activation) adds. gemm_run
+// is the single point where the kind of the packed weights is dispatched on:
+// a lower precision or a device copy of B plugs in here, and no op changes.
+#pragma once
+
+#include <cstdint>
+
+#include "core/graph.h"
+#include "core/tensor.h"
+#include "kernels/kernels.h"
+
+namespace tfjs_infer {
+
+// How a PackedMatrix holds B.
+enum class PackKind : int32_t {
+  kF32 = 0,  // the table's fp32 panel layout (gemm_pack_b)
+};
+
+// A weight matrix B (rows x cols) packed once for the products of one table.
+class PackedMatrix {
+ public:
+  // Packs the row-major matrix b. col_scale (or nullptr): a folded BatchNorm's
+  // per-column scale, packed as float(b * col_scale[col]).
+  void pack(const KernelTable& k, const float* b, int64_t rows, int64_t cols,
+            const double* col_scale = nullptr);
+  // Packs columns [col0, col0 + cols) of w viewed as (rows, w_cols) (a conv
+  // group), applying w's pending BatchNorm scale when it has one.
+  void pack(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols, int64_t col0,
+            int64_t cols);
+
+  PackKind kind() const { return kind_; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  const float* f32() const { return f32_.data(); }
+
+ private:
+  PackKind kind_ = PackKind::kF32;
+  int64_t rows_ = 0, cols_ = 0;
+  Buffer<float> f32_;
+};
+
+// What is added to A . B before it is stored, in this order: bias, residual,
+// activation (element-wise kinds; softmax rows are the op's, after).
+struct GemmEpilogue {
+  const float* bias = nullptr;      // [cols of B] or nullptr
+  const float* residual = nullptr;  // [m, ldr] or nullptr
+  int64_t ldr = 0;
+  ActParams act;
+};
+
+// C[0:m, n_begin:n_end] = epilogue(A[0:m] . B[:, n_begin:n_end]).
+// n_end < 0 means all of B's columns; n_begin must sit on a panel border
+// (a multiple of the table's gemm_nr).
+struct GemmCall {
+  int64_t m = 0;
+  const float* a = nullptr;
+  int64_t lda = 0;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  int64_t n_begin = 0, n_end = -1;
+  GemmEpilogue ep;
+
+  // The same call over its rows [r0, r1) (A, C and the residual offset).
+  GemmCall rows(int64_t r0, int64_t r1) const;
+};
+
+// Runs one call on the calling thread; nothing when it is empty.
+void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call);
+
+// Runs one call on up to `threads` threads, splitting rows when there are
+// many and column panels otherwise (the batch-1 case); neither changes any
+// element's reduction order.
+void gemm_run_parallel(const KernelTable& k, const PackedMatrix& b, const GemmCall& call,
+                       int threads);
+
+}  // namespace tfjs_infer
