@@ -22,6 +22,11 @@ constexpr int64_t kMinBlockCols = 64;
 // of a 4-panel AVX-512 group. Measured on an Intel Xeon (Emerald Rapids):
 // 49x4608x512 (ResNet50 conv5 3x3) +10-20 %, no shape slower (bench/gemm.py).
 constexpr int64_t kPrefetchRows = 16;
+// A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
+// (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
+// medians) the speed of 1 MiB (bench/gemm_blocking.py, two runs on a loaded
+// host). A Zen 5 core (1 MiB L2) gets 512 KiB either way.
+constexpr int64_t kMaxL2Block = 512 << 10;
 
 int64_t round_down(int64_t v, int64_t step) { return v / step * step; }
 
@@ -71,10 +76,9 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   const int64_t l1d = t.l1d_bytes > 0 ? t.l1d_bytes : kDefaultL1d;
   const int64_t l2 = t.l2_per_core() > 0 ? t.l2_per_core() : kDefaultL2;
   GemmBlocking b;
-  // Half the core's L2 for the packed B block the row tiles sweep: the other
-  // half holds the A rows and C tiles passing through, and the L2 is seldom
-  // fully associative to the panels' strides.
-  b.l2_block_bytes = std::clamp<int64_t>(l2 / 2, 64 << 10, 8 << 20);
+  // Half the core's L2 for the packed B block the row tiles sweep (the other
+  // half holds the A rows and C tiles passing through), at most kMaxL2Block.
+  b.l2_block_bytes = std::clamp<int64_t>(l2 / 2, 64 << 10, kMaxL2Block);
   // A tile's rows over one k block (kTileRows x k_block floats) fill L1D, so
   // they stay there while the tile streams the B panels past them.
   b.k_block = std::clamp<int64_t>(round_down(l1d / (kTileRows * 4), 16), 256, 16384);

@@ -3,7 +3,8 @@
 The decoder runs on recorded cpuid outputs of several CPUs
 (tests/fixtures/cpuid, sources in its README). The expected cache sizes are
 the vendors' published figures; the expected parameters follow the rules of
-cpp/core/cpu_params.cpp worked by hand: L2 block = half the core's L2,
+cpp/core/cpu_params.cpp worked by hand: L2 block = half the core's L2 (at most
+512 KiB),
 k block = L1D / (6 rows x 4 bytes) rounded down to 16, row chunk = L1D / (64
 columns x 4 bytes) rounded down to 12, and a B prefetch 16 k rows ahead for
 the first row tile of a sweep (PREFETCH). The Zen 5 recording must give the
@@ -60,7 +61,7 @@ CPUS = {
         260 * MIB,
         1,
         2 * MIB,
-        (1 * MIB, 2048, 192),
+        (512 * KIB, 2048, 192),
     ),
     "amd_ryzen9_9950x.txt": (
         "AMD Ryzen 9 9950X 16-Core Processor",
@@ -145,12 +146,12 @@ def test_no_cpuid_falls_back_to_the_tuned_defaults() -> None:
 
 
 def test_cache_overrides_feed_the_derivation() -> None:
-    # Intel-style caches forced on the Zen 5 recording give the Intel blocking.
-    env = {"TFJS_INFER_L1D_BYTES": "48K", "TFJS_INFER_L2_BYTES": "2M"}
+    # Skylake-style caches forced on the Zen 5 recording give Skylake's blocking.
+    env = {"TFJS_INFER_L1D_BYTES": "32K", "TFJS_INFER_L2_BYTES": "256K"}
     p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), env)
-    assert p["l2_per_core_bytes"] == 2 * MIB
-    assert p["gemm"] == blocking(1 * MIB, 2048, 192)
-    assert sorted(p["overrides"]) == ["TFJS_INFER_L1D_BYTES=48K", "TFJS_INFER_L2_BYTES=2M"]
+    assert p["l2_per_core_bytes"] == 256 * KIB
+    assert p["gemm"] == blocking(128 * KIB, 1360, 120)
+    assert sorted(p["overrides"]) == ["TFJS_INFER_L1D_BYTES=32K", "TFJS_INFER_L2_BYTES=256K"]
 
 
 def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
@@ -162,7 +163,7 @@ def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
     }
     p = T.derive_cpu_params(load_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
     assert p["gemm"] == blocking(256 * KIB, 1024, 192, prefetch=0)
-    assert p["gemm_derived"] == blocking(1 * MIB, 2048, 192)
+    assert p["gemm_derived"] == blocking(512 * KIB, 2048, 192)
     assert p["overrides_ignored"] == ["TFJS_INFER_GEMM_ROW_CHUNK=many"]
 
 
