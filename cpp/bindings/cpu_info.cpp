@@ -7,7 +7,7 @@
 #include <tuple>
 #include <vector>
 
-#include "core/cpu_params.h"
+#include "kernels/cpu_params.h"
 
 namespace py = pybind11;
 

@@ -1,4 +1,4 @@
-#include "core/cpu_params.h"
+#include "kernels/cpu_params.h"
 
 #include <algorithm>
 #include <cctype>
