@@ -24,7 +24,9 @@ ALLOWED = {
     "core": set(),
     "kernels": {"core"},
     "ops": {"core", "kernels"},
-    "compile": {"core", "kernels", "ops"},
+    # The device seam: an interface over graphs and ops; cpp/cuda implements it.
+    "backends": {"core", "kernels", "ops"},
+    "compile": {"core", "kernels", "ops", "backends"},
 }
 
 
