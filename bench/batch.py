@@ -398,8 +398,9 @@ def print_table(
             seconds = statistics.median(t[0] for t in times[(w.name, name)])
             cpu = statistics.median(t[1] for t in times[(w.name, name)])
             check = checks.get((w.name, name), "")
+            cpu_ratio = base_cpu / cpu if cpu > 0 else float("nan")  # psutil ticks 10 ms
             print(f"{w.name:14s} {name:11s} {w.rows:9d} {seconds:9.2f} {w.rows / seconds:11,.0f} "
-                  f"{base / seconds:6.2f} {cpu:8.2f} {base_cpu / cpu:9.2f}  {check}")  # fmt: skip
+                  f"{base / seconds:6.2f} {cpu:8.2f} {cpu_ratio:9.2f}  {check}")  # fmt: skip
     for name, seconds in starts.items():
         print(f"start-up {name}: {seconds:.1f} s (not in the figures above)")
 
