@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputValueError, TfjsInferError
-from .images import load_images
+from .images import is_image_path, load_images
 from .io.sidecar import labels_from_metadata, parse_labels_txt
 from .model import Model
 
@@ -31,8 +31,6 @@ def read_inputs(
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            from .images import is_image_path
-
             found = sorted(q for q in p.iterdir() if q.is_file() and is_image_path(q))
             if not found:
                 raise InputValueError(f"{p}: the folder holds no image files")
@@ -41,8 +39,6 @@ def read_inputs(
             raise InputValueError(f"{p}: no such file")
         else:
             files.append(p)
-    from .images import is_image_path
-
     images = [f for f in files if is_image_path(f)]
     if images:
         if len(images) != len(files):

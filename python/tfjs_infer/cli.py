@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from . import examples
+from . import cli_inspect, examples
 from ._cli_inputs import read_inputs
 from ._cli_inputs import read_labels_file as _read_labels_file
 from ._cli_types import non_negative_int as _non_negative
@@ -42,6 +42,7 @@ from .batch import command as batch_command
 from .errors import InputShapeError, InputValueError, InvalidArgumentError, TfjsInferError
 from .model import Model
 from .postprocess import top_k
+from .serve.cli import add_parser as add_serve_parser
 
 
 # -- demo ---------------------------------------------------------------------
@@ -411,13 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(fn=_bench)
 
-    from .serve.cli import add_parser as add_serve_parser  # `serve`: its body lives in serve/
-
-    add_serve_parser(sub)
-
-    from . import cli_inspect  # layers, diff
-
-    cli_inspect.register(sub, _model_options, _positive, _load)
+    add_serve_parser(sub)  # `serve`: its body lives in serve/
+    cli_inspect.register(sub, _model_options, _positive, _load)  # layers, diff
     return parser
 
 
