@@ -195,9 +195,10 @@ class BatchDotOp final : public Op {
 }  // namespace
 
 void register_dense_ops(OpRegistry& r) {
-  r["dense"] = [](const OpNode& n, const KernelTable& k) {
-    return std::make_unique<DenseOp>(n, k);
-  };
+  OpTraits dense;  // activation, BatchNorm and residual Add fold into the GEMM epilogue
+  dense.fuses_activation = dense.folds_batch_norm = dense.fuses_residual = true;
+  r["dense"] = OpEntry(
+      [](const OpNode& n, const KernelTable& k) { return std::make_unique<DenseOp>(n, k); }, dense);
   r["batch_dot"] = [](const OpNode& n, const KernelTable& k) {
     return std::make_unique<BatchDotOp>(n, k);
   };

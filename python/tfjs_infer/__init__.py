@@ -15,6 +15,7 @@ from ._runtime import available_isas, build_info, show_runtime
 from ._version import __version__
 from .batch import BatchPredictor
 from .errors import (
+    DeviceError,
     DeviceUnavailableError,
     DownloadError,
     InputDtypeError,
@@ -46,6 +47,7 @@ from .postprocess import (
 __all__ = [
     "BatchPredictor",
     "Denormalize",
+    "DeviceError",
     "DeviceUnavailableError",
     "DownloadError",
     "InputDtypeError",

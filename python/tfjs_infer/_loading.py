@@ -34,6 +34,9 @@ def load_model(
     outputs: str | Sequence[str] | None = None,
     semantics: str = "auto",
     precision: str = "fp32",
+    device: str = "cpu",
+    allow_tf32: bool = False,
+    cublas: bool = False,
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -83,6 +86,19 @@ def load_model(
         ``"int8"`` (faster, approximate: README "Reduced precision"). Where
         the CPU lacks the kernels the model runs in float32 with a
         ``PrecisionWarning``; :attr:`Model.precision` says what was used.
+    device:
+        ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``: run on an NVIDIA GPU
+        (the CUDA build, README "GPU (CUDA)"). Weights are uploaded once; ops
+        the GPU backend lacks run on the CPU with a copy (:meth:`Model.summary`
+        shows where each layer runs). Pickles keep the device.
+    allow_tf32:
+        On a GPU, let GEMMs use TF32 tensor cores (10-bit mantissas: faster,
+        less exact). Default False: fp32 arithmetic.
+    cublas:
+        On a GPU, let cuBLAS (the ``cuda`` extra's ``nvidia-cublas`` wheel, or
+        the system's) serve the GEMMs. Default False: our kernels, whose
+        results do not depend on the batch size (cuBLAS picks its kernel by
+        shape, so a row's last bits may).
 
     Returns
     -------
@@ -94,6 +110,9 @@ def load_model(
         The model is malformed or uses something tfjs_infer does not support.
     DownloadError
         A URL could not be fetched (HTTP error, timeout, size limit, redirect).
+    DeviceError
+        `device` names a GPU this build or machine cannot use; the message
+        says why (CPU-only build, no driver, no device, index out of range).
 
     Examples
     --------
@@ -122,6 +141,9 @@ def load_model(
             outputs=outputs,
             semantics=semantics,
             precision=precision,
+            device=device,
+            allow_tf32=allow_tf32,
+            cublas=cublas,
         )
 
 

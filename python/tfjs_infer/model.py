@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _batching, _core
 from ._arguments import check_num_threads
+from ._device import core_device_arguments, device_arguments
 from ._precision import PrecisionMixin, check_precision, warn_if_fallback
 from ._predict import Inputs, Predicting
 from ._presentation import Presenting
@@ -53,10 +54,14 @@ class Model(Predicting, Presenting, Inspectable, PrecisionMixin):
         inputs: Sequence[str] | None = None,
         semantics: str = "auto",
         precision: str = "fp32",
+        device: str = "cpu",
+        allow_tf32: bool = False,
+        cublas: bool = False,
         _quiet: bool = False,
     ) -> None:
         self._spec = spec
         num_threads = check_num_threads(num_threads)
+        device_options = device_arguments(device, allow_tf32, cublas)
         # Models made again from these options (unpickled, submodels) do not
         # repeat the load's semantics warning: "_quiet".
         self._options = {
@@ -65,6 +70,7 @@ class Model(Predicting, Presenting, Inspectable, PrecisionMixin):
             "strict": strict,
             "semantics": semantics,
             "precision": check_precision(precision),
+            **device_options,
             "_quiet": True,
         }
         if outputs is not None or inputs is not None:  # a submodel (inspect.py)
@@ -84,6 +90,7 @@ class Model(Predicting, Presenting, Inspectable, PrecisionMixin):
             num_threads=num_threads or 0,
             consume=True,
             precision=precision,
+            **core_device_arguments(device_options),
         )
         warn_if_fallback(precision, self._core)
         self._states = lowered.states
