@@ -94,6 +94,13 @@ def pooling_cases() -> list[str]:
     return [case_id(c) for c in case_dirs("tfjs_pool") if c.name.startswith("max")][:6]
 
 
+def every_case() -> list[str]:
+    """Every single-call fixture case of the TF.js and Keras suites (stateful
+    "calls" cases aside): the whole-model sweep."""
+    dirs = ("tfjs", "tfjs_conv", "tfjs_pool", "tfjs_rnn", "keras2", "keras_conv", "keras_pool")
+    return [case_id(c) for c in case_dirs(*dirs) if "outputs" in read_io(c)]
+
+
 def load_pair(case: str) -> tuple[tfjs_infer.Model, tfjs_infer.Model]:
     path = model_path(FIXTURES / case)
     return tfjs_infer.load_model(path), tfjs_infer.load_model(path, device="cuda")
@@ -107,6 +114,15 @@ def case_inputs(case: str) -> tuple[object, list[np.ndarray], int]:
 
 @pytest.mark.parametrize("case", CASES + pooling_cases())
 def test_fixture_model_on_device_matches_cpu_and_reference(case: str) -> None:
+    check_on_device(case)
+
+
+@pytest.mark.parametrize("case", sorted(set(every_case()) - set(CASES)))
+def test_every_fixture_model_on_device(case: str) -> None:
+    check_on_device(case)
+
+
+def check_on_device(case: str) -> None:
     cpu, gpu = load_pair(case)
     x, refs, batch_size = case_inputs(case)
     got = as_list(gpu.predict(x, batch_size=batch_size), len(refs))
