@@ -141,20 +141,22 @@ def test_most_ops_of_a_cnn_run_on_the_device() -> None:
 
 def test_fallback_ops_run_on_the_cpu_and_summary_shows_where() -> None:
     # A transformer encoder: its attention op has no CUDA op (the CPU runs it,
-    # with copies each way) between dense ops on the device.
+    # with copies each way) between dense and layer_norm ops on the device.
     case = "keras2/transformer_encoder"
     cpu, gpu = load_pair(case)
     placement: dict[str, set[str]] = {}
     for (_, op_type, _, _), where in zip(gpu._core.ops(), gpu._core.placement):
         placement.setdefault(op_type, set()).add(where)
     assert placement["attention"] == {"cpu"}
-    assert placement["dense"] == {"cuda"}
+    assert placement["dense"] == {"cuda"} and placement["layer_norm"] == {"cuda"}
     text = gpu.summary(print_fn=None)
     header = next(line for line in text.splitlines() if line.startswith("Layer (type)"))
     assert header.rstrip().endswith("Device")
     where = {line.split()[0]: line.split()[-1] for line in text.splitlines() if ") " in line}
-    assert "cpu" in where.values() and "cuda" in where.values(), text
-    assert "Device:  cuda:0" in text and "run on the CPU" in text
+    # MultiHeadAttention: its projections on the device, the attention on the CPU.
+    assert where["mha"] == "cuda+cpu" and where["ln1"] == "cuda" and where["head"] == "cuda", text
+    assert where["res1"] == "-"  # the residual Add is fused into the projection's epilogue
+    assert "Device:  cuda:0" in text and "1 layer(s) run on the CPU" in text
     x, refs, _ = case_inputs(case)
     got = as_list(gpu.predict(x), len(refs))
     want = as_list(cpu.predict(x), len(refs))
