@@ -18,6 +18,8 @@ python -m venv "$emu/venv"
 "$emu/venv/bin/pip" install --quiet numpy pytest h5py  # h5py: the Keras fixtures
 "$emu/venv/bin/pip" install --no-deps "$emu"/wheel/*.whl
 (cd "$emu" && TFJS_INFER_REQUIRE_CUDA_TESTS=1 "$emu/venv/bin/python" -m pytest -q "$root/tests/cuda" -p no:cacheprovider)
+# Again with the threads of every block in a shuffled order (order assumptions).
+(cd "$emu" && TFJS_INFER_REQUIRE_CUDA_TESTS=1 TFJS_INFER_EMU_SEED=1 "$emu/venv/bin/python" -m pytest -q "$root/tests/cuda" -p no:cacheprovider)
 rm -rf "$emu"
 trap - EXIT
 

@@ -59,6 +59,10 @@ void register_emu_selftests(py::module_& t) {
     ok(st::reverse(dx.get(), dy.get(), static_cast<int>(x.size()), barrier));
     return dy.download();
   });
+  t.def("emu_barrier_in_flat_launch", [](const Arr<float>& x) {
+    Buf<float> dx(x), dy(static_cast<size_t>(x.size()));
+    ok(st::barrier_in_flat_launch(dx.get(), dy.get(), static_cast<int>(x.size())));
+  });
   t.def("emu_early_return", [](int n) {
     Buf<float> dy(static_cast<size_t>(n));
     ok(st::early_return(dy.get(), n));

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "cuda/kernels/attention.h"
+#include "cuda/kernels/conv_transpose.h"
 #include "cuda/kernels/depthwise.h"
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/embedding.h"
@@ -27,6 +28,7 @@
 #include "cuda/kernels/resize.h"
 #include "cuda/kernels/rnn.h"
 #include "cuda/kernels/softmax.h"
+#include "cuda/kernels/transpose.h"
 #include "ops/activation.h"
 #ifdef TFJS_INFER_CUDA_EMU
 #include "cuda/emu/scheduler.h"
@@ -150,6 +152,41 @@ F32 conv2d(const F32& x, const F32& w, const OptF32& bias, const OptF32& residua
   c.act = act_params(act, alpha, beta, gamma);
   check(cuda::conv2d_f32(c, nullptr), "conv2d_f32");
   return dy.download<float>(y_shape);
+}
+
+// x [n, h, w, cin], kernel [kh, kw, cout, cin] (Keras's layout): the GEMM of
+// x with B [cin, (kh, kw, cout)] (arranged here, as the backend does at load),
+// then the gather kernel.
+F32 conv2d_transpose(const F32& x, const F32& kernel, const OptF32& bias,
+                     std::array<int64_t, 2> strides, std::array<int64_t, 2> dilations,
+                     std::array<int64_t, 2> pads, std::array<int64_t, 2> out_hw,
+                     const std::string& act, float alpha, float beta, float gamma) {
+  require(x.ndim() == 4 && kernel.ndim() == 4 && kernel.shape(3) == x.shape(3),
+          "x [n, h, w, cin], kernel [kh, kw, cout, cin]");
+  const int64_t n = x.shape(0), h = x.shape(1), w = x.shape(2), cin = x.shape(3);
+  const int64_t kh = kernel.shape(0), kw = kernel.shape(1), cout = kernel.shape(2);
+  const int64_t cols = kh * kw * cout;
+  F32 b(std::vector<py::ssize_t>{cin, cols});
+  for (int64_t kk = 0; kk < kh * kw; ++kk)
+    for (int64_t co = 0; co < cout; ++co)
+      for (int64_t ci = 0; ci < cin; ++ci)
+        b.mutable_data()[ci * cols + kk * cout + co] = kernel.data()[(kk * cout + co) * cin + ci];
+  require(!bias || bias->size() == cout, "bias [cout]");
+  const Dev dx(x), db(b), dcol(static_cast<size_t>(n * h * w * cols) * 4);
+  const Dev dy(static_cast<size_t>(n * out_hw[0] * out_hw[1] * cout) * 4);
+  const auto dbias = upload_opt(bias);
+  cuda::GemmArgs g;
+  g.m = n * h * w, g.n = cols, g.k = cin, g.a = dx.f(), g.lda = cin, g.b = db.f(), g.ldb = cols;
+  g.c = dcol.f(), g.ldc = cols;
+  check(cuda::gemm_f32(g, nullptr), "gemm_f32");
+  cuda::ConvTransposeGatherArgs t;
+  t.col = dcol.f(), t.bias = ptr(dbias), t.y = dy.f(), t.n = n, t.cout = cout;
+  t.in[1] = h, t.in[2] = w, t.out[1] = out_hw[0], t.out[2] = out_hw[1], t.k[1] = kh, t.k[2] = kw;
+  t.stride[1] = strides[0], t.stride[2] = strides[1], t.dil[1] = dilations[0];
+  t.dil[2] = dilations[1], t.pad_before[1] = pads[0], t.pad_before[2] = pads[1];
+  t.act = act_params(act, alpha, beta, gamma);
+  check(cuda::conv_transpose_gather_f32(t, nullptr), "conv_transpose_gather_f32");
+  return dy.download<float>({n, out_hw[0], out_hw[1], cout});
 }
 
 F32 depthwise(const F32& x, const F32& w, const OptF32& bias, std::array<int64_t, 2> strides,
@@ -513,6 +550,25 @@ F32 repeat(const F32& x, const std::vector<int64_t>& reps) {
   return dy.download<float>(out);
 }
 
+F32 transpose(const F32& x, const std::vector<int64_t>& perm) {
+  const size_t rank = static_cast<size_t>(x.ndim());
+  require(rank >= 1 && rank <= static_cast<size_t>(cuda::kMaxRank) && perm.size() == rank,
+          "a permutation of x's axes");
+  std::vector<int64_t> in_stride(rank, 1);
+  for (size_t d = rank - 1; d-- > 0;) in_stride[d] = in_stride[d + 1] * x.shape(d + 1);
+  cuda::TransposeArgs t;
+  t.rank = static_cast<int32_t>(rank);
+  std::vector<py::ssize_t> out(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    require(perm[d] >= 0 && perm[d] < static_cast<int64_t>(rank), "axis out of range");
+    out[d] = x.shape(perm[d]), t.out_dims[d] = out[d], t.x_strides[d] = in_stride[perm[d]];
+  }
+  const Dev dx(x), dy(static_cast<size_t>(x.size()) * 4);
+  t.x = dx.f(), t.y = dy.f();
+  check(cuda::transpose_f32(t, nullptr), "transpose_f32");
+  return dy.download<float>(out);
+}
+
 py::dict device_info() {
   py::dict d;
   int count = 0;
@@ -545,6 +601,9 @@ void register_cuda_testing(py::module_& m) {
   t.def("conv2d", &conv2d, py::arg("x"), py::arg("w"), py::arg("bias") = py::none(),
         py::arg("residual") = py::none(), py::arg("strides"), py::arg("dilations"), py::arg("pads"),
         py::arg("out_hw"), py::arg("groups") = 1, ACT_ARGS);
+  t.def("conv2d_transpose", &conv2d_transpose, py::arg("x"), py::arg("kernel"),
+        py::arg("bias") = py::none(), py::arg("strides"), py::arg("dilations"), py::arg("pads"),
+        py::arg("out_hw"), ACT_ARGS);
   t.def("depthwise", &depthwise, py::arg("x"), py::arg("w"), py::arg("bias") = py::none(),
         py::arg("strides"), py::arg("dilations"), py::arg("pads"), py::arg("out_hw"), ACT_ARGS);
   t.def("pool", &pool, py::arg("x"), py::arg("max"), py::arg("kernel"), py::arg("strides"),
@@ -578,6 +637,7 @@ void register_cuda_testing(py::module_& m) {
         py::arg("w_hi"), py::arg("w_frac"));
   t.def("pad", &pad, py::arg("x"), py::arg("out_dims"), py::arg("begin"));
   t.def("repeat", &repeat, py::arg("x"), py::arg("repeat"));
+  t.def("transpose", &transpose, py::arg("x"), py::arg("perm"));
 #ifdef TFJS_INFER_CUDA_EMU
   register_emu_selftests(t);
 #endif

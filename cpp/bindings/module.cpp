@@ -11,13 +11,15 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "bindings/cpu_info.h"
 #include "bindings/testing.h"
 #ifdef TFJS_INFER_CUDA_KERNELS
 #include "bindings/cuda_testing.h"
 #endif
 #include "core/cpu_features.h"
-#include "core/model.h"
+#include "compile/model.h"
 #include "core/threading.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace py = pybind11;
@@ -399,6 +401,15 @@ py::dict build_info() {
   for (Isa isa : available_isas()) isas.append(isa_name(isa));
   d["isas_available"] = isas;
   d["isa_selected"] = isa_name(best_kernels().isa);
+  // Per ISA, the GEMM precisions it runs on this CPU (load_model's precision=).
+  py::dict precisions;
+  for (Isa isa : available_isas()) {
+    py::list names;
+    for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8})
+      if (precision_supported(*kernels_for(isa), p)) names.append(precision_name(p));
+    precisions[isa_name(isa)] = names;
+  }
+  d["precisions"] = precisions;
   d["openmp"] = openmp_enabled();
   d["thread_pool"] = "tfjs_infer (spin " + std::to_string(pool_spin_us()) + " us, then sleep)";
   d["default_num_threads"] = default_num_threads();
@@ -407,6 +418,7 @@ py::dict build_info() {
   d["cuda_emulated"] = cuda_backend() != nullptr && cuda_backend()->emulated();
   d["avx512_vnni"] = cpu_features().avx512_vnni;
   d["avx512_bf16"] = cpu_features().avx512_bf16;
+  d["cpu"] = cpu_info();  // model, caches, topology and the kernel parameters chosen
 #if defined(__clang__)
   d["compiler"] = std::string("clang ") + __clang_version__;
 #elif defined(__GNUC__)
@@ -474,10 +486,11 @@ PYBIND11_MODULE(_core, m) {
 
   py::class_<CompiledModel>(m, "CompiledModel")
       .def(py::init([](Graph& g, const std::string& isa, int num_threads, bool optimize,
-                       bool consume, const std::string& device, int device_index, bool allow_tf32,
-                       bool cublas) {
+                       bool consume, const std::string& precision, const std::string& device,
+                       int device_index, bool allow_tf32, bool cublas) {
              CompileOptions o;
              o.isa = isa;
+             o.precision = precision;
              o.num_threads = num_threads;
              o.optimize = optimize;
              o.device.kind = device;
@@ -490,8 +503,9 @@ PYBIND11_MODULE(_core, m) {
                             : std::make_unique<CompiledModel>(Graph(g), o);
            }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
-           py::arg("optimize") = true, py::arg("consume") = false, py::arg("device") = "cpu",
-           py::arg("device_index") = 0, py::arg("allow_tf32") = false, py::arg("cublas") = false)
+           py::arg("optimize") = true, py::arg("consume") = false, py::arg("precision") = "fp32",
+           py::arg("device") = "cpu", py::arg("device_index") = 0, py::arg("allow_tf32") = false,
+           py::arg("cublas") = false)
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")
@@ -532,6 +546,8 @@ PYBIND11_MODULE(_core, m) {
            })
       .def_property("num_threads", &CompiledModel::num_threads, &CompiledModel::set_num_threads)
       .def_property_readonly("isa", &CompiledModel::isa)
+      .def("op_precisions", &CompiledModel::op_precisions)
+      .def_property_readonly("precision", &CompiledModel::precision)
       .def_property_readonly("num_plans", &CompiledModel::num_plans)
       .def_property_readonly(
           "device",
@@ -570,6 +586,7 @@ PYBIND11_MODULE(_core, m) {
   register_cuda_testing(m);
 #endif
   py::module_ testing = m.attr("_testing");
+  register_cpu_testing(testing);
   testing.def(
       "last_input_address",
       [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },

@@ -54,13 +54,15 @@ class CompiledModel:
         num_threads: int = 0,
         optimize: bool = True,
         consume: bool = False,
+        precision: str = "fp32",
         device: str = "cpu",
         device_index: int = 0,
         allow_tf32: bool = False,
         cublas: bool = False,
     ) -> None:
         """Compile `graph`; with consume=True its weights move into the model (graph left empty).
-        device="cuda" compiles for CUDA device `device_index` (DeviceError when unusable)."""
+        precision: "fp32", "bf16" or "int8" for dense/conv products (fp32 where the ISA lacks
+        it). device="cuda" compiles for CUDA device `device_index` (DeviceError when unusable)."""
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
     def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
@@ -83,6 +85,11 @@ class CompiledModel:
     def num_threads(self, value: int) -> None: ...
     @property
     def isa(self) -> str: ...
+    @property
+    def precision(self) -> str:
+        """The precision asked for when this ISA runs it, else "fp32"."""
+    def op_precisions(self) -> list[str]:
+        """Per op (ops() order): what its matrix product runs in."""
     @property
     def num_plans(self) -> int: ...
     @property

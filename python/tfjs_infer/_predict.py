@@ -51,7 +51,7 @@ class Predicting(ModelBase):
 
     def _init_fast_path(self) -> None:
         """Precompute what predict's fast path compares (single input, known row shape)."""
-        self._fast_tail: tuple[int, ...] | None = None
+        self._fast_tail = None
         self._fast_rows = 0  # predict's default rows per call on the fast path
         # Stateful models always take the slow path, which feeds their states.
         if (

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from ._device import layer_devices
 from ._model_base import ModelBase
+from ._precision import precision_line
 from ._summary import summary_text
 from .frontend.lower import TensorInfo
 from .frontend.registry import fmt_shape
@@ -95,6 +96,7 @@ class Presenting(ModelBase):
             self._semantics,
             self.labels,
             line_length,
+            precision_line(self._core),
             devices=devices,
             device_name=str(self._core.device),
         )

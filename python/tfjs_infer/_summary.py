@@ -17,13 +17,14 @@ def summary_text(
     semantics: Any,
     labels: Sequence[str] | None,
     line_length: int | None = None,
+    precision: str | None = None,
     devices: Sequence[str] | None = None,
     device_name: str = "cpu",
 ) -> str:
     """The layer table (nested models' layers indented under them), the
-    parameter counts with their float32 size, the inputs, outputs, semantics
-    and labels. `devices`, for a model on a device: per layer where it runs
-    (a "Device" column and a footer line)."""
+    parameter counts with their float32 size, the inputs, outputs, semantics,
+    the precision line (if given) and labels. `devices`, for a model on a
+    device: per layer where it runs (a "Device" column and a footer line)."""
     header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #")
     rows: list[tuple[str, ...]] = []
     total = non_trainable = 0
@@ -57,6 +58,8 @@ def summary_text(
     out.append("Inputs:  " + ", ".join(_describe(t) for t in inputs))
     out.append("Outputs: " + ", ".join(_describe(t) for t in outputs))
     out.append(f"Semantics: {semantics}")
+    if precision:
+        out.append(precision)
     if devices is not None:
         out.append(f"Device:  {device_name}; " + _device_note(devices))
     if labels:

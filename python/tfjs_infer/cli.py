@@ -250,6 +250,7 @@ def _load(args: argparse.Namespace) -> Model:
         num_threads=args.threads,
         isa=args.isa,
         semantics=args.semantics,
+        precision=args.precision,
         device=getattr(args, "device", "cpu"),
     )
 
@@ -270,6 +271,12 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         choices=["auto", "tfjs", "keras"],
         default="auto",
         help="whose numbers where TF.js 4.22 and Keras differ (default: by who wrote the file)",
+    )
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "int8"],
+        default="fp32",
+        help="dense/conv matrix products in (default fp32; README 'Reduced precision')",
     )
     p.add_argument(
         "--device",

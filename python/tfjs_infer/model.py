@@ -15,6 +15,7 @@ import numpy as np
 from . import _batching, _core
 from ._arguments import check_num_threads
 from ._device import core_device_arguments, device_arguments
+from ._precision import PrecisionMixin, check_precision, warn_if_fallback
 from ._predict import Inputs, Predicting
 from ._presentation import Presenting
 from ._sizes import check_declared_sizes
@@ -28,7 +29,7 @@ from .io import ModelSpec
 _PICKLE_FORMAT = 1
 
 
-class Model(Predicting, Presenting, Inspectable):
+class Model(Predicting, Presenting, Inspectable, PrecisionMixin):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -52,6 +53,7 @@ class Model(Predicting, Presenting, Inspectable):
         outputs: str | Sequence[str] | None = None,
         inputs: Sequence[str] | None = None,
         semantics: str = "auto",
+        precision: str = "fp32",
         device: str = "cpu",
         allow_tf32: bool = False,
         cublas: bool = False,
@@ -67,6 +69,7 @@ class Model(Predicting, Presenting, Inspectable):
             "isa": isa,
             "strict": strict,
             "semantics": semantics,
+            "precision": check_precision(precision),
             **device_options,
             "_quiet": True,
         }
@@ -86,8 +89,10 @@ class Model(Predicting, Presenting, Inspectable):
             isa=isa or "",
             num_threads=num_threads or 0,
             consume=True,
+            precision=precision,
             **core_device_arguments(device_options),
         )
+        warn_if_fallback(precision, self._core)
         self._states = lowered.states
         self._memory_budget = _batching.budget_from_env()
         self._rows_cache: dict[tuple[Any, ...], int] = {}

@@ -109,6 +109,35 @@ def test_conv2d_residual_epilogue_matches_gemm_of_im2col() -> None:
     same(got, want.reshape(2, 3, 5, 9))
 
 
+@pytest.mark.parametrize(
+    "h, w, k, stride, dil, same_pad, act",
+    [
+        (1, 1, 1, 1, 1, False, "linear"),
+        (4, 5, 3, 2, 1, True, "relu"),
+        (5, 3, 2, 3, 1, False, "tanh"),
+        (3, 4, 3, 1, 2, True, "linear"),
+    ],
+)
+def test_conv2d_transpose_matches_cpu_op(h, w, k, stride, dil, same_pad, act) -> None:
+    rng = np.random.default_rng(h * w + k)
+    x = with_specials(rand(rng, 2, h, w, 5))
+    kernel, b = rand(rng, k, k, 7, 5, scale=0.5), rand(rng, 7)
+    attrs = {
+        "strides": [stride, stride],
+        "dilations": [dil, dil],
+        "activation": act,
+        "padding": "same" if same_pad else "valid",
+    }
+    (want,) = run_op("conv2d_transpose", [x], attrs, {"kernel": kernel, "bias": b}, "generic")
+    oh, ow = want.shape[1:3]
+    k_eff = (k - 1) * dil + 1
+    pads = [
+        max((i - 1) * stride + k_eff - o, 0) // 2 if same_pad else 0 for i, o in ((h, oh), (w, ow))
+    ]
+    got = CT.conv2d_transpose(x, kernel, b, (stride, stride), (dil, dil), pads, (oh, ow), act=act)
+    same(got, want)
+
+
 DW_CASES = [
     # (n, h, w, c, k, stride, dil, same)
     (1, 1, 1, 1, 1, (1, 1), (1, 1), False),

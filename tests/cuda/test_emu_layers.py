@@ -230,3 +230,11 @@ def test_repeat_matches_cpu_upsample() -> None:
     x = rand(rng, 2, 3, 4, 5)
     (want,) = run_op("upsample", [x], {"repeats": [2, 3, 1]}, isa="generic")
     same(CT.repeat(x, [1, 2, 3, 1]), want)
+
+
+@pytest.mark.parametrize("perm", [[0, 2, 1], [0, 3, 1, 2], [0, 2, 3, 1]])
+def test_transpose_matches_cpu_op(perm: list) -> None:
+    rng = np.random.default_rng(len(perm))
+    x = rand(rng, *(2, 3, 5, 4)[: len(perm)])
+    (want,) = run_op("transpose", [x], {"perm": perm}, isa="generic")
+    same(CT.transpose(x, perm), want)

@@ -52,6 +52,7 @@ struct BlockRun {
   std::vector<unsigned char> dynamic_shared;
   const std::function<void()>* body = nullptr;
   std::string pending_fault;  // raised by a fiber, thrown by the scheduler
+  bool flat = false;          // threads run as plain calls (launch_flat)
 };
 
 std::mutex g_launch_mutex;
@@ -207,6 +208,28 @@ void run_block(BlockRun& run, const dim3& grid, const dim3& block, const dim3& b
   }
 }
 
+// A barrier-free kernel's block: each thread is a plain call on this stack,
+// in order (or shuffled by the seed), with the same poisoning.
+void run_flat_block(BlockRun& run, const dim3& grid, const dim3& block, const dim3& block_idx,
+                    std::mt19937* rng) {
+  std::vector<Fiber>& threads = *run.fibers;
+  poison_shared(run);
+  std::vector<unsigned int> order(threads.size());
+  unsigned int tid = 0;
+  for (unsigned int z = 0; z < block.z; ++z)
+    for (unsigned int y = 0; y < block.y; ++y)
+      for (unsigned int x = 0; x < block.x; ++x, ++tid) {
+        threads[tid].st = {dim3(x, y, z), block_idx, block, grid, tid};
+        order[tid] = tid;
+      }
+  if (rng) std::shuffle(order.begin(), order.end(), *rng);
+  for (unsigned int i : order) {
+    run.running = &threads[i];
+    (*run.body)();
+  }
+  run.running = nullptr;
+}
+
 bool valid_config(const dim3& grid, const dim3& block, size_t shared) {
   const unsigned long long threads = 1ull * block.x * block.y * block.z;
   return grid.x >= 1 && grid.y >= 1 && grid.z >= 1 && grid.y <= 65535 && grid.z <= 65535 &&
@@ -231,7 +254,14 @@ const ThreadState& current() {
 
 unsigned char* dynamic_shared() { return g_run ? g_run->dynamic_shared.data() : nullptr; }
 
+// On the scheduler's own stack (launch_flat), so throwing is safe.
+[[noreturn]] void barrier_in_flat_launch(const char* what, const char* file, int line) {
+  fault(std::string(what) + " at " + file + ":" + std::to_string(line) +
+        " in a kernel launched with TFJS_LAUNCH_FLAT (barrier-free launches only)");
+}
+
 void sync_block(const char* file, int line) {
+  if (g_run->flat) barrier_in_flat_launch("__syncthreads()", file, line);
   Fiber* f = g_run->running;
   f->wait = Wait::kBlock;
   f->file = file;
@@ -240,6 +270,7 @@ void sync_block(const char* file, int line) {
 }
 
 void sync_warp(unsigned int mask, const char* file, int line) {
+  if (g_run->flat) barrier_in_flat_launch(file, "a warp operation", line);
   Fiber* f = g_run->running;
   if (!(mask >> (f->st.linear_tid % 32u) & 1u)) {
     // Never thrown across the fiber's stack: the scheduler throws it.
@@ -268,8 +299,10 @@ void warp_exchange(unsigned int mask, const void* value, void* out, unsigned int
   sync_warp(mask, file, line);
 }
 
-void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t /*stream*/,
-            const std::function<void()>& body) {
+namespace {
+
+void run_launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, bool flat,
+                const std::function<void()>& body) {
   if (!valid_config(grid, block, dynamic_shared_bytes)) {
     g_last_error = cudaErrorInvalidConfiguration;
     return;
@@ -277,10 +310,12 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t /*s
   std::lock_guard<std::mutex> lock(g_launch_mutex);
   const unsigned int threads = block.x * block.y * block.z;
   std::vector<Fiber> fibers(threads);
-  for (unsigned int t = 0; t < threads; ++t) fibers[t].stack = stack_at(t);
+  if (!flat)
+    for (unsigned int t = 0; t < threads; ++t) fibers[t].stack = stack_at(t);
   BlockRun run;
   run.fibers = &fibers;
   run.body = &body;
+  run.flat = flat;
   run.dynamic_shared.assign(dynamic_shared_bytes, kPoison);
   const unsigned long long seed = seed_from_env();
   std::mt19937 rng(static_cast<std::mt19937::result_type>(seed + g_stats.launches));
@@ -292,10 +327,25 @@ void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t /*s
   for (unsigned int bz = 0; bz < grid.z; ++bz)
     for (unsigned int by = 0; by < grid.y; ++by)
       for (unsigned int bx = 0; bx < grid.x; ++bx) {
-        run_block(run, grid, block, dim3(bx, by, bz), seed ? &rng : nullptr);
+        if (flat)
+          run_flat_block(run, grid, block, dim3(bx, by, bz), seed ? &rng : nullptr);
+        else
+          run_block(run, grid, block, dim3(bx, by, bz), seed ? &rng : nullptr);
         ++g_stats.blocks;
         g_stats.threads += threads;
       }
+}
+
+}  // namespace
+
+void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t /*stream*/,
+            const std::function<void()>& body) {
+  run_launch(grid, block, dynamic_shared_bytes, false, body);
+}
+
+void launch_flat(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t /*stream*/,
+                 const std::function<void()>& body) {
+  run_launch(grid, block, dynamic_shared_bytes, true, body);
 }
 
 cudaError_t take_launch_error(bool reset) {

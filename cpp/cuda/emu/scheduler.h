@@ -28,6 +28,12 @@ class KernelFault : public std::runtime_error {
 void launch(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
             const std::function<void()>& body);
 
+// The same for a kernel without barriers, warp shuffles or __syncwarp
+// (TFJS_LAUNCH_FLAT): each thread runs as a plain call, no fiber, about 50x
+// cheaper; a barrier reached in such a launch throws KernelFault.
+void launch_flat(dim3 grid, dim3 block, size_t dynamic_shared_bytes, cudaStream_t stream,
+                 const std::function<void()>& body);
+
 // The last launch error (cudaGetLastError's source), reset when read.
 cudaError_t take_launch_error(bool reset);
 void set_launch_error(cudaError_t error);

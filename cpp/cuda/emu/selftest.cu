@@ -78,6 +78,11 @@ cudaError_t reverse(const float* x, float* y, int n, int barrier) {
   return launch_status();
 }
 
+cudaError_t barrier_in_flat_launch(const float* x, float* y, int n) {
+  TFJS_LAUNCH_FLAT(reverse_kernel, dim3(1), dim3(n), 0, nullptr, x, y, n, 1);
+  return launch_status();
+}
+
 cudaError_t early_return(float* y, int n) {
   TFJS_LAUNCH(early_return_kernel, dim3(1), dim3(n), 0, nullptr, y);
   return launch_status();

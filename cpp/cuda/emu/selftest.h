@@ -27,6 +27,8 @@ cudaError_t shuffle_exited_lane(float* y);
 cudaError_t run_order(int32_t* order, int n);
 // counts[x[i] % bins] += 1 over `n` items spread over several blocks.
 cudaError_t histogram(const int32_t* x, int n, int32_t* counts, int bins);
+// reverse() with its barrier, launched as barrier-free (TFJS_LAUNCH_FLAT).
+cudaError_t barrier_in_flat_launch(const float* x, float* y, int n);
 // A launch with a 2048-thread block (invalid): returns the launch's error.
 cudaError_t oversized_block(float* y);
 

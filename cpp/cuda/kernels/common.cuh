@@ -14,6 +14,10 @@
 // kernel<<<grid, block, shared bytes, stream>>>(args...)
 #define TFJS_LAUNCH(kernel, grid, block, shmem, stream, ...) \
   kernel<<<grid, block, shmem, stream>>>(__VA_ARGS__)
+// A kernel without __syncthreads, __syncwarp or shuffles (the emulator runs
+// its threads as plain calls, without fibers).
+#define TFJS_LAUNCH_FLAT(kernel, grid, block, shmem, stream, ...) \
+  kernel<<<grid, block, shmem, stream>>>(__VA_ARGS__)
 // The launch's dynamic shared memory as `type* name`.
 #define TFJS_DYNAMIC_SHARED(type, name)                       \
   extern __shared__ __align__(16) unsigned char tfjs_smem_[]; \
@@ -22,6 +26,8 @@
 #include "cuda/emu/scheduler.h"
 #define TFJS_LAUNCH(kernel, grid, block, shmem, stream, ...) \
   ::tfjs_infer::emu::launch(grid, block, shmem, stream, [=] { kernel(__VA_ARGS__); })
+#define TFJS_LAUNCH_FLAT(kernel, grid, block, shmem, stream, ...) \
+  ::tfjs_infer::emu::launch_flat(grid, block, shmem, stream, [=] { kernel(__VA_ARGS__); })
 #define TFJS_DYNAMIC_SHARED(type, name) \
   type* name = reinterpret_cast<type*>(::tfjs_infer::emu::dynamic_shared())
 #endif

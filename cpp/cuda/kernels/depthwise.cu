@@ -36,7 +36,7 @@ __global__ void depthwise_kernel(DepthwiseArgs a, int64_t total) {
 cudaError_t depthwise_f32(const DepthwiseArgs& a, cudaStream_t stream) {
   const int64_t total = a.n * a.out_h * a.out_w * a.c;
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(depthwise_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(depthwise_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 

@@ -69,7 +69,7 @@ int64_t product(const int64_t* dims, int rank) {
 cudaError_t activation_f32(const ActParams& act, const float* x, float* y, int64_t n,
                            cudaStream_t stream) {
   if (n <= 0 || (act.kind == ActKind::kLinear && x == y)) return cudaSuccess;
-  TFJS_LAUNCH(activation_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, act, x, y, n);
+  TFJS_LAUNCH_FLAT(activation_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, act, x, y, n);
   return launch_status();
 }
 
@@ -77,21 +77,22 @@ cudaError_t merge_f32(const MergeArgs& a, cudaStream_t stream) {
   if (a.rank < 1 || a.rank > kMaxRank) return cudaErrorInvalidValue;
   const int64_t total = product(a.out_dims, a.rank);
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(merge_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(merge_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 
 cudaError_t channel_affine_f32(const ChannelAffineArgs& a, cudaStream_t stream) {
   const int64_t total = a.outer * a.channels * a.inner;
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(channel_affine_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(channel_affine_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a,
+                   total);
   return launch_status();
 }
 
 cudaError_t prelu_f32(const PreluArgs& a, cudaStream_t stream) {
   const int64_t total = a.rows * a.per_row;
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(prelu_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(prelu_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 

@@ -26,7 +26,7 @@ __global__ void embedding_kernel(EmbeddingArgs a) {
 
 cudaError_t embedding_f32(const EmbeddingArgs& a, cudaStream_t stream) {
   if (a.n * a.dim <= 0) return cudaSuccess;
-  TFJS_LAUNCH(embedding_kernel, dim3(blocks_for(a.n * a.dim)), dim3(kThreads), 0, stream, a);
+  TFJS_LAUNCH_FLAT(embedding_kernel, dim3(blocks_for(a.n * a.dim)), dim3(kThreads), 0, stream, a);
   return launch_status();
 }
 

@@ -89,7 +89,7 @@ __global__ void group_norm_kernel(GroupNormArgs a) {
 cudaError_t span_norm_f32(const SpanNormArgs& a, cudaStream_t stream) {
   const int64_t cols = a.outer * a.inner;
   if (cols <= 0 || a.len <= 0) return cudaSuccess;
-  TFJS_LAUNCH(span_norm_kernel, dim3(blocks_for(cols)), dim3(kThreads), 0, stream, a);
+  TFJS_LAUNCH_FLAT(span_norm_kernel, dim3(blocks_for(cols)), dim3(kThreads), 0, stream, a);
   return launch_status();
 }
 
@@ -97,7 +97,7 @@ cudaError_t group_norm_f32(const GroupNormArgs& a, cudaStream_t stream) {
   if (a.groups < 1 || a.c % a.groups) return cudaErrorInvalidValue;
   const int64_t tasks = a.n * a.groups;
   if (tasks <= 0) return cudaSuccess;
-  TFJS_LAUNCH(group_norm_kernel, dim3(blocks_for(tasks)), dim3(kThreads), 0, stream, a);
+  TFJS_LAUNCH_FLAT(group_norm_kernel, dim3(blocks_for(tasks)), dim3(kThreads), 0, stream, a);
   return launch_status();
 }
 

@@ -69,13 +69,13 @@ __global__ void global_pool_kernel(GlobalPoolArgs a) {
 cudaError_t pool_f32(const PoolArgs& a, int64_t n, cudaStream_t stream) {
   const int64_t total = n * a.out_d * a.out_h * a.out_w * a.c;
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(pool_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(pool_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 
 cudaError_t global_pool_f32(const GlobalPoolArgs& a, cudaStream_t stream) {
   if (a.n * a.c <= 0) return cudaSuccess;
-  TFJS_LAUNCH(global_pool_kernel, dim3(blocks_for(a.n * a.c)), dim3(kThreads), 0, stream, a);
+  TFJS_LAUNCH_FLAT(global_pool_kernel, dim3(blocks_for(a.n * a.c)), dim3(kThreads), 0, stream, a);
   return launch_status();
 }
 

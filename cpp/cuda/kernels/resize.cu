@@ -71,7 +71,7 @@ __global__ void repeat_kernel(RepeatArgs a, int64_t total) {
 cudaError_t resize_f32(const ResizeArgs& a, cudaStream_t stream) {
   const int64_t total = a.n * a.oh * a.ow * a.c;
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(resize_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(resize_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 
@@ -80,7 +80,7 @@ cudaError_t pad_f32(const PadArgs& a, cudaStream_t stream) {
   int64_t total = 1;
   for (int d = 0; d < a.rank; ++d) total *= a.out_dims[d];
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(pad_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(pad_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 
@@ -89,7 +89,7 @@ cudaError_t repeat_f32(const RepeatArgs& a, cudaStream_t stream) {
   int64_t total = 1;
   for (int d = 0; d < a.rank; ++d) total *= a.in_dims[d] * a.repeat[d];
   if (total <= 0) return cudaSuccess;
-  TFJS_LAUNCH(repeat_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
+  TFJS_LAUNCH_FLAT(repeat_kernel, dim3(blocks_for(total)), dim3(kThreads), 0, stream, a, total);
   return launch_status();
 }
 

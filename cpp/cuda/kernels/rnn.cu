@@ -56,7 +56,7 @@ __global__ void rnn_gates_kernel(RnnGateArgs a) {
 
 cudaError_t rnn_gates_f32(const RnnGateArgs& a, cudaStream_t stream) {
   if (a.m * a.units <= 0) return cudaSuccess;
-  TFJS_LAUNCH(rnn_gates_kernel, dim3(blocks_for(a.m * a.units)), dim3(kThreads), 0, stream, a);
+  TFJS_LAUNCH_FLAT(rnn_gates_kernel, dim3(blocks_for(a.m * a.units)), dim3(kThreads), 0, stream, a);
   return launch_status();
 }
 

@@ -1,10 +1,12 @@
-#include "core/model.h"
+#include "compile/model.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 
+#include "compile/passes.h"
 #include "core/threading.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
@@ -68,6 +70,9 @@ struct CompiledModel::Workspace {
 CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   set_num_threads(options.num_threads);
+  const Precision requested = parse_precision(options.precision);
+  precision_ =
+      static_cast<int>(precision_supported(*kernels_, requested) ? requested : Precision::kFp32);
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
   remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {
@@ -84,6 +89,9 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
   ops_.reserve(graph_.nodes.size());
   const bool on_device = options.device.kind != "cpu";
   for (OpNode& node : graph_.nodes) {
+    if (requested != Precision::kFp32)
+      node.attrs["precision"] =
+          std::string(precision_name(op_precision(node, *kernels_, requested)));
     ops_.push_back(make_op(node, *kernels_));
     if (!on_device) node.weights.clear();  // the op holds its own (packed) copy
   }
@@ -142,6 +150,16 @@ std::vector<OpSummary> CompiledModel::ops() const {
   std::vector<OpSummary> out;
   for (const OpNode& n : graph_.nodes) out.push_back({n.name, n.type, n.inputs, n.outputs});
   return out;
+}
+
+std::vector<std::string> CompiledModel::op_precisions() const {
+  std::vector<std::string> out;
+  for (const OpNode& n : graph_.nodes) out.push_back(precision_name(node_precision(n)));
+  return out;
+}
+
+const char* CompiledModel::precision() const {
+  return precision_name(static_cast<Precision>(precision_));
 }
 
 size_t CompiledModel::num_plans() const {
