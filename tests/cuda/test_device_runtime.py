@@ -240,6 +240,12 @@ def test_allow_tf32_is_accepted() -> None:
     np.testing.assert_allclose(gpu.predict(x), tfjs_infer.load_model(path).predict(x), rtol=1e-2)
 
 
+def test_reduced_precision_is_refused_on_a_device() -> None:
+    path = model_path(FIXTURES / "tfjs/dense_mlp")
+    with pytest.raises(tfjs_infer.DeviceError, match="precision='bf16' is a CPU engine option"):
+        tfjs_infer.load_model(path, device="cuda", precision="bf16")
+
+
 def test_profile_on_a_device_says_to_use_the_cpu() -> None:
     _, gpu = load_pair("tfjs/dense_mlp")
     with pytest.raises(tfjs_infer.DeviceError, match="device='cpu'"):
