@@ -1,4 +1,4 @@
-#include "backends/backend.h"
+#include "compile/device.h"
 
 namespace tfjs_infer {
 

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "backends/backend.h"
+#include "compile/device.h"
 #include "bindings/cpu_info.h"
 #include "bindings/testing.h"
 #ifdef TFJS_INFER_CUDA_KERNELS

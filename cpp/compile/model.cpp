@@ -71,6 +71,14 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   set_num_threads(options.num_threads);
   const Precision requested = parse_precision(options.precision);
+  if (options.device.kind != "cpu") {  // an unusable device first says why
+    const std::string why = device_unusable_reason(options.device.kind, options.device.index);
+    if (!why.empty()) fail(ErrorKind::kDevice, why);
+  }
+  if (requested != Precision::kFp32 && options.device.kind != "cpu")
+    fail(ErrorKind::kDevice, "precision='" + options.precision +
+                                 "' is a CPU engine option; on device '" + options.device.kind +
+                                 "' models run in fp32 (allow_tf32=True for tensor cores)");
   precision_ =
       static_cast<int>(precision_supported(*kernels_, requested) ? requested : Precision::kFp32);
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");

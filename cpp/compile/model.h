@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/backend.h"
+#include "compile/device.h"
 #include "core/graph.h"
 #include "ops/op.h"
 

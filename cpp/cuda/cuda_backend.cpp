@@ -4,7 +4,7 @@
 #include <memory>
 #include <string>
 
-#include "backends/backend.h"
+#include "compile/device.h"
 #include "cuda/runtime/cublas.h"
 #include "cuda/runtime/cuda_api.h"
 #include "cuda/runtime/runner.h"

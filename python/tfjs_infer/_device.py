@@ -102,9 +102,14 @@ def layer_devices(
 ) -> list[str]:
     """Per layer: where its ops run ("cuda", "cpu", "cuda+cpu"), or "-" when the
     compiler folded it into another op (BatchNorm into a conv) or dropped it."""
+    names = {str(layer["name"]) for layer in layers}
     where: dict[str, set[str]] = {}
     for op, device in zip(ops, placement):
-        where.setdefault(str(op[0]), set()).add(device)
+        # A layer lowered to several ops names them "layer/part" ("mha/attention").
+        name = str(op[0])
+        while name not in names and "/" in name:
+            name = name.rsplit("/", 1)[0]
+        where.setdefault(name, set()).add(device)
     out = []
     for layer in layers:
         devices = where.get(str(layer["name"]))

@@ -72,7 +72,10 @@ def _device_note(devices: Sequence[str]) -> str:
     on_cpu = sum(1 for d in devices if "cpu" in d)
     if not on_cpu:
         return "every layer runs on it"
-    return f"{on_cpu} layer(s) run on the CPU (no kernel on the device), with a copy each way"
+    return (
+        f"{on_cpu} layer(s) run on the CPU in whole or part (no kernel on the device), "
+        "with a copy each way"
+    )
 
 
 def _describe(t: TensorInfo) -> str:

@@ -94,6 +94,13 @@ def pooling_cases() -> list[str]:
     return [case_id(c) for c in case_dirs("tfjs_pool") if c.name.startswith("max")][:6]
 
 
+def every_case() -> list[str]:
+    """Every single-call fixture case of the TF.js and Keras suites (stateful
+    "calls" cases aside): the whole-model sweep."""
+    dirs = ("tfjs", "tfjs_conv", "tfjs_pool", "tfjs_rnn", "keras2", "keras_conv", "keras_pool")
+    return [case_id(c) for c in case_dirs(*dirs) if "outputs" in read_io(c)]
+
+
 def load_pair(case: str) -> tuple[tfjs_infer.Model, tfjs_infer.Model]:
     path = model_path(FIXTURES / case)
     return tfjs_infer.load_model(path), tfjs_infer.load_model(path, device="cuda")
@@ -107,6 +114,15 @@ def case_inputs(case: str) -> tuple[object, list[np.ndarray], int]:
 
 @pytest.mark.parametrize("case", CASES + pooling_cases())
 def test_fixture_model_on_device_matches_cpu_and_reference(case: str) -> None:
+    check_on_device(case)
+
+
+@pytest.mark.parametrize("case", sorted(set(every_case()) - set(CASES)))
+def test_every_fixture_model_on_device(case: str) -> None:
+    check_on_device(case)
+
+
+def check_on_device(case: str) -> None:
     cpu, gpu = load_pair(case)
     x, refs, batch_size = case_inputs(case)
     got = as_list(gpu.predict(x, batch_size=batch_size), len(refs))
@@ -137,12 +153,16 @@ def test_fallback_ops_run_on_the_cpu_and_summary_shows_where() -> None:
     header = next(line for line in text.splitlines() if line.startswith("Layer (type)"))
     assert header.rstrip().endswith("Device")
     where = {line.split()[0]: line.split()[-1] for line in text.splitlines() if ") " in line}
-    assert "cpu" in where.values() and "cuda" in where.values(), text
-    assert "Device:  cuda:0" in text and "run on the CPU" in text
+    # MultiHeadAttention: its projections on the device, the attention on the CPU.
+    assert where["mha"] == "cuda+cpu" and where["ln1"] == "cuda" and where["head"] == "cuda", text
+    assert where["res1"] == "-"  # the residual Add is fused into the projection's epilogue
+    assert "Device:  cuda:0" in text and "1 layer(s) run on the CPU" in text
     x, refs, _ = case_inputs(case)
-    got = gpu.predict(x)
-    np.testing.assert_allclose(got, cpu.predict(x), rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(got, refs[0], rtol=RTOL, atol=ATOL)
+    got = as_list(gpu.predict(x), len(refs))
+    want = as_list(cpu.predict(x), len(refs))
+    for g, w, r in zip(got, want, refs):
+        np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL)
 
 
 def test_memory_plan_and_workspace_are_reused_across_calls() -> None:
@@ -218,6 +238,12 @@ def test_allow_tf32_is_accepted() -> None:
     x = np.ones((2, *gpu.inputs[0].shape[1:]), "float32")
     # TF32 keeps 10 mantissa bits: close to fp32, not equal on a real GPU.
     np.testing.assert_allclose(gpu.predict(x), tfjs_infer.load_model(path).predict(x), rtol=1e-2)
+
+
+def test_reduced_precision_is_refused_on_a_device() -> None:
+    path = model_path(FIXTURES / "tfjs/dense_mlp")
+    with pytest.raises(tfjs_infer.DeviceError, match="precision='bf16' is a CPU engine option"):
+        tfjs_infer.load_model(path, device="cuda", precision="bf16")
 
 
 def test_profile_on_a_device_says_to_use_the_cpu() -> None:

@@ -1,6 +1,7 @@
 // "batch_norm" (one that was not folded into a conv/dense: a per-channel
 // affine with the CPU op's float64-derived scale and shift) and "layer_norm"
-// over the last axis on the GPU.
+// (over any contiguous axes) on the GPU.
+#include <algorithm>
 #include <cmath>
 
 #include "cuda/kernels/elementwise.h"
@@ -60,6 +61,7 @@ class CudaLayerNorm final : public CudaOp {
  public:
   explicit CudaLayerNorm(const OpNode& node)
       : where_(node.where()),
+        axes_(node.attr_ints("axes", {-1})),
         eps_(node.attr_float("epsilon", 1e-3)),
         rms_(node.attr_int("rms_scaling", 0) != 0),
         gamma_(upload_optional(node, "gamma")),
@@ -67,20 +69,31 @@ class CudaLayerNorm final : public CudaOp {
 
   void run(const CudaRunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
-    const int64_t len = in[0].shape.back();
     if (in[0].size() == 0) return;
+    // The normalized axes [lo, hi] (contiguous: the CPU op's infer checked)
+    // as [outer, len, inner], gamma and beta indexed by the position in len.
+    const Shape& s = in[0].shape;
+    int64_t lo = static_cast<int64_t>(s.size()), hi = -1;
+    for (int64_t axis : axes_) {
+      const int64_t d = positive_axis(axis, s.size());
+      lo = std::min(lo, d), hi = std::max(hi, d);
+    }
+    int64_t len = 1, inner = 1;
+    for (int64_t d = lo; d <= hi; ++d) len *= s[static_cast<size_t>(d)];
+    for (size_t d = static_cast<size_t>(hi) + 1; d < s.size(); ++d) inner *= s[d];
     cuda::SpanNormArgs a;
     a.kind = rms_ ? cuda::SpanNormKind::kLayerRms : cuda::SpanNormKind::kLayer;
     a.x = in[0].f32(), a.y = out[0].f32();
     a.gamma = dev_f32(gamma_);
     a.beta = rms_ ? nullptr : dev_f32(beta_);
-    a.outer = in[0].size() / len, a.len = len, a.inner = 1;
+    a.outer = in[0].size() / (len * inner), a.len = len, a.inner = inner;
     a.eps = eps_;
     check_launch(cuda::span_norm_f32(a, ctx.stream), where_);
   }
 
  private:
   std::string where_;
+  std::vector<int64_t> axes_;
   double eps_;
   bool rms_;
   CudaBuffer gamma_, beta_;
@@ -90,12 +103,7 @@ class CudaLayerNorm final : public CudaOp {
 
 void register_cuda_normalization_ops(CudaOpRegistry& r) {
   r["batch_norm"] = [](const OpNode& n) -> CudaOpPtr { return std::make_unique<CudaBatchNorm>(n); };
-  // Over the last axis only; several axes run on the CPU.
-  r["layer_norm"] = [](const OpNode& n) -> CudaOpPtr {
-    const std::vector<int64_t> axes = n.attr_ints("axes", {-1});
-    if (axes != std::vector<int64_t>{-1}) return nullptr;
-    return std::make_unique<CudaLayerNorm>(n);
-  };
+  r["layer_norm"] = [](const OpNode& n) -> CudaOpPtr { return std::make_unique<CudaLayerNorm>(n); };
 }
 
 }  // namespace tfjs_infer

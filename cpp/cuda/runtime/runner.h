@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/backend.h"
+#include "compile/device.h"
 #include "cuda/ops/cuda_op.h"
 #include "cuda/runtime/device_plan.h"
 
