@@ -128,7 +128,7 @@ MUTANTS = [
     ),
     Mutant(
         "leaky_relu_sign_generic",
-        "cpp/kernels/generic/activation_scalar.h",
+        "cpp/kernels/activation_math.h",
         "return xf >= 0.0f ? xf : static_cast<float>(p.alpha * x);",
         "return xf >= 0.0f ? xf : static_cast<float>(-p.alpha * x);",
         ["tests/kernels/test_activation.py", *FIXTURES],
@@ -136,7 +136,7 @@ MUTANTS = [
     ),
     Mutant(
         "gelu_exact_uses_approx",
-        "cpp/kernels/generic/activation_scalar.h",
+        "cpp/kernels/activation_math.h",
         "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))));",
         "return static_cast<float>(0.5 * x * (1.0 + erf_tfjs(x / std::sqrt(2.0))));",
         ACT,
@@ -144,7 +144,7 @@ MUTANTS = [
     ),
     Mutant(
         "gelu_tanh_uses_erf",
-        "cpp/kernels/generic/activation_scalar.h",
+        "cpp/kernels/activation_math.h",
         "return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));",
         "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
         ACT,
@@ -152,7 +152,7 @@ MUTANTS = [
     ),
     Mutant(
         "gelu_tanh_uses_erf_by_fixtures",
-        "cpp/kernels/generic/activation_scalar.h",
+        "cpp/kernels/activation_math.h",
         "return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));",
         "return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)) + 0 * c));",
         ["tests/layers/test_divergence_fixtures.py"],

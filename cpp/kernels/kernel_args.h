@@ -1,39 +1,26 @@
 // Plain-data argument structs shared by every kernel implementation.
 //
-// This is the only project header the ISA-specific translation units include:
-// it holds no inline functions and no STL, so nothing compiled with -mavx2 or
-// -mavx512f can leak into code that runs before the CPU check.
+// This is the only project header the ISA-specific translation units include
+// (with activation_list.h, a macro): it holds no inline functions and no STL, so nothing compiled
+// with -mavx2 or -mavx512f can leak into code that runs before the CPU check.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/activation_list.h"
+
 namespace tfjs_infer {
 
 // Element-wise activations, applied in place by `activation_f32` and in GEMM
-// epilogues. The parameters live in ActParams; their meaning is per kind.
+// epilogues: one per entry of kernels/activation_list.h, whose formulas are in
+// kernels/activation_math.h. The parameters live in ActParams; their meaning
+// is per kind (activation_list.h).
 enum class ActKind : int32_t {
-  kLinear = 0,
-  kRelu,             // max(x, 0)
-  kRelu6,            // min(max(x, 0), 6)
-  kReluGeneral,      // Keras ReLU layer: alpha = max_value (inf: none), beta = threshold,
-                     // gamma = negative_slope: x >= beta ? min(x, alpha) : gamma * (x - beta)
-  kLeakyRelu,        // x >= 0 ? x : alpha * x
-  kElu,              // x >= 0 ? x : alpha * (exp(x) - 1)
-  kSelu,             // 1.0507009873554805 * (x >= 0 ? x : 1.6732632423543772 * (exp(x) - 1))
-  kSigmoid,          // 1 / (1 + exp(-x))
-  kHardSigmoid,      // clip(alpha * x + beta, 0, 1): TF.js/Keras 2 alpha 0.2, Keras 3 1/6
-  kSoftplus,         // log(1 + exp(x)) with TF.js's thresholds
-  kSoftsign,         // x / (1 + |x|)
-  kTanh,             // tanh(x)
-  kSwish,            // x * sigmoid(x)
-  kMish,             // x * tanh(softplus(x))
-  kGelu,             // 0.5 x (1 + erf(x / sqrt 2)), erf exact (Keras)
-  kGeluTfjs,         // 0.5 x (1 + erf(x / sqrt 2)), erf by Abramowitz-Stegun 7.1.26 (TF.js)
-  kGeluTanh,         // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-  kThresholdedRelu,  // x > alpha ? x : 0
-  kExp,              // exp(x)
-  kCount
+#define TFJS_INFER_ACT_ENUM(kind, name) kind,
+  TFJS_INFER_ACTIVATIONS(TFJS_INFER_ACT_ENUM)
+#undef TFJS_INFER_ACT_ENUM
+      kCount
 };
 
 struct ActParams {

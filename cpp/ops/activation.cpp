@@ -12,25 +12,10 @@ namespace tfjs_infer {
 
 bool act_kind_by_name(const std::string& name, ActKind* kind) {
   static const std::map<std::string, ActKind> kinds = {
-      {"linear", ActKind::kLinear},
-      {"relu", ActKind::kRelu},
-      {"relu6", ActKind::kRelu6},
-      {"relu_general", ActKind::kReluGeneral},
-      {"leaky_relu", ActKind::kLeakyRelu},
-      {"elu", ActKind::kElu},
-      {"selu", ActKind::kSelu},
-      {"sigmoid", ActKind::kSigmoid},
-      {"hard_sigmoid", ActKind::kHardSigmoid},
-      {"softplus", ActKind::kSoftplus},
-      {"softsign", ActKind::kSoftsign},
-      {"tanh", ActKind::kTanh},
-      {"swish", ActKind::kSwish},
-      {"mish", ActKind::kMish},
-      {"gelu", ActKind::kGelu},
-      {"gelu_tfjs", ActKind::kGeluTfjs},
-      {"gelu_tanh", ActKind::kGeluTanh},
-      {"thresholded_relu", ActKind::kThresholdedRelu},
-      {"exp", ActKind::kExp}};
+#define TFJS_INFER_ACT_NAME(kind, name) {name, ActKind::kind},
+      TFJS_INFER_ACTIVATIONS(TFJS_INFER_ACT_NAME)
+#undef TFJS_INFER_ACT_NAME
+  };
   auto it = kinds.find(name);
   if (it == kinds.end()) return false;
   *kind = it->second;

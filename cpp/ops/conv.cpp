@@ -151,9 +151,18 @@ OpFactory factory() {
 }  // namespace
 
 void register_conv_ops(OpRegistry& r) {
-  r["conv1d"] = factory<ConvOp, 1>();
-  r["conv2d"] = factory<ConvOp, 2>();
-  r["conv3d"] = factory<ConvOp, 3>();
+  // An activation, a BatchNorm, a residual Add and a Pad fold into every
+  // forward convolution; conv2d also takes a following pooling.
+  for (int rank = 1; rank <= 3; ++rank) {
+    OpTraits t;
+    t.fuses_activation = t.folds_batch_norm = t.fuses_residual = true;
+    t.pad_fold_rank = rank;
+    if (rank == 2) t.pool_fused_type = "conv2d_pool";
+    const OpFactory make = rank == 1   ? factory<ConvOp, 1>()
+                           : rank == 2 ? factory<ConvOp, 2>()
+                                       : factory<ConvOp, 3>();
+    r["conv" + std::to_string(rank) + "d"] = OpEntry(make, t);
+  }
   register_depthwise_ops(r);
   register_conv_chain_ops(r);
   register_conv_pool_ops(r);

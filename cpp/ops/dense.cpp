@@ -24,7 +24,7 @@ class DenseOp final : public Op {
       fail(ErrorKind::kInvalidModel,
            where() + ": kernel shape " + shape_str(kernel.shape) + " has an empty dimension");
     copy_bias(node, "bias", units_, bias_);
-    packed_.pack(k, kernel, in_, units_, 0, units_);
+    packed_.pack(k, kernel, in_, units_, 0, units_, node_precision(node));
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -195,9 +195,10 @@ class BatchDotOp final : public Op {
 }  // namespace
 
 void register_dense_ops(OpRegistry& r) {
-  r["dense"] = [](const OpNode& n, const KernelTable& k) {
-    return std::make_unique<DenseOp>(n, k);
-  };
+  OpTraits dense;  // activation, BatchNorm and residual Add fold into the GEMM epilogue
+  dense.fuses_activation = dense.folds_batch_norm = dense.fuses_residual = true;
+  r["dense"] = OpEntry(
+      [](const OpNode& n, const KernelTable& k) { return std::make_unique<DenseOp>(n, k); }, dense);
   r["batch_dot"] = [](const OpNode& n, const KernelTable& k) {
     return std::make_unique<BatchDotOp>(n, k);
   };

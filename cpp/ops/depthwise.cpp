@@ -158,8 +158,13 @@ OpFactory depthwise_factory() {
 }  // namespace
 
 void register_depthwise_ops(OpRegistry& r) {
-  r["depthwise_conv1d"] = depthwise_factory<1>();
-  r["depthwise_conv2d"] = depthwise_factory<2>();
+  // An activation and a BatchNorm fold in (no residual input), a Pad too.
+  OpTraits t;
+  t.fuses_activation = t.folds_batch_norm = true;
+  t.pad_fold_rank = 1;
+  r["depthwise_conv1d"] = OpEntry(depthwise_factory<1>(), t);
+  t.pad_fold_rank = 2;
+  r["depthwise_conv2d"] = OpEntry(depthwise_factory<2>(), t);
 }
 
 }  // namespace tfjs_infer

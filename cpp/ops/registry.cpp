@@ -22,17 +22,17 @@ const OpRegistry& op_registry() {
   return registry;
 }
 
-std::vector<std::string> registered_op_types() {
-  std::vector<std::string> out;
-  for (const auto& kv : op_registry()) out.push_back(kv.first);
-  return out;
+const OpTraits& op_traits(const std::string& type) {
+  static const OpTraits none;
+  auto it = op_registry().find(type);
+  return it == op_registry().end() ? none : it->second.traits;
 }
 
 OpPtr make_op(const OpNode& node, const KernelTable& kernels) {
   auto it = op_registry().find(node.type);
   if (it == op_registry().end())
     fail(ErrorKind::kUnsupported, node.where() + ": the core has no op '" + node.type + "'");
-  return it->second(node, kernels);
+  return it->second.make(node, kernels);
 }
 
 }  // namespace tfjs_infer

@@ -1,5 +1,5 @@
 """A requested intermediate tensor blocks exactly the fusion that would
-swallow it (cpp/core/passes.cpp), one fusion kind at a time; the rest of
+swallow it (cpp/compile/passes.cpp), one fusion kind at a time; the rest of
 the graph keeps its fusions, and the full model is unchanged."""
 
 from __future__ import annotations

@@ -33,28 +33,10 @@ struct AnyAct {
   const ActParams& p;
   typename V::F operator()(typename V::F x) const {
     switch (p.kind) {
-#define TFJS_INFER_RNN_ACT(K) \
-  case ActKind::K:            \
-    return act_one<V, ActKind::K>(p, x);
-      TFJS_INFER_RNN_ACT(kLinear)
-      TFJS_INFER_RNN_ACT(kRelu)
-      TFJS_INFER_RNN_ACT(kRelu6)
-      TFJS_INFER_RNN_ACT(kReluGeneral)
-      TFJS_INFER_RNN_ACT(kLeakyRelu)
-      TFJS_INFER_RNN_ACT(kElu)
-      TFJS_INFER_RNN_ACT(kSelu)
-      TFJS_INFER_RNN_ACT(kSigmoid)
-      TFJS_INFER_RNN_ACT(kHardSigmoid)
-      TFJS_INFER_RNN_ACT(kSoftplus)
-      TFJS_INFER_RNN_ACT(kSoftsign)
-      TFJS_INFER_RNN_ACT(kTanh)
-      TFJS_INFER_RNN_ACT(kSwish)
-      TFJS_INFER_RNN_ACT(kMish)
-      TFJS_INFER_RNN_ACT(kGelu)
-      TFJS_INFER_RNN_ACT(kGeluTfjs)
-      TFJS_INFER_RNN_ACT(kGeluTanh)
-      TFJS_INFER_RNN_ACT(kThresholdedRelu)
-      TFJS_INFER_RNN_ACT(kExp)
+#define TFJS_INFER_RNN_ACT(kind, name) \
+  case ActKind::kind:                  \
+    return act_one<V, ActKind::kind>(p, x);
+      TFJS_INFER_ACTIVATIONS(TFJS_INFER_RNN_ACT)
 #undef TFJS_INFER_RNN_ACT
       case ActKind::kCount:
         break;

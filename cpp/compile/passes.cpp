@@ -2,11 +2,11 @@
 // BatchNormalization into the preceding dense/conv, fuse activations into
 // epilogues. Each pass keeps the graph's values and outputs valid.
 #include <cmath>
-#include <map>
-#include <set>
+#include <string>
 #include <vector>
 
-#include "core/model.h"
+#include "compile/passes.h"
+#include "ops/registry.h"
 
 namespace tfjs_infer {
 
@@ -34,20 +34,6 @@ void replace_uses(Graph& g, int from, int to) {
       if (in == from) in = to;
   for (int& out : g.outputs)
     if (out == from) out = to;
-}
-
-// Ops whose weights are "kernel" viewed as (-1, C_out) and "bias" (C_out), with
-// channels on the output's last axis, and that run an activation epilogue.
-const std::set<std::string>& epilogue_ops() {
-  static const std::set<std::string> ops = {"dense",  "conv1d",           "conv2d",
-                                            "conv3d", "depthwise_conv2d", "depthwise_conv1d"};
-  return ops;
-}
-
-// Epilogue ops whose kernels also add a residual input (GemmArgs::residual).
-const std::set<std::string>& residual_ops() {
-  static const std::set<std::string> ops = {"dense", "conv1d", "conv2d", "conv3d"};
-  return ops;
 }
 
 bool channels_last(const OpNode& node) {
@@ -98,7 +84,7 @@ void fold_batch_norm(Graph& g) {
     OpNode& bn = g.nodes[i];
     const bool last_axis = bn.type == "batch_norm" && bn.attr_int("axis", -1) == -1;
     const int p = last_axis ? producer_of(g, bn.inputs[0]) : -1;
-    if (p < 0 || !epilogue_ops().count(g.nodes[p].type) || !channels_last(g.nodes[p]) ||
+    if (p < 0 || !op_traits(g.nodes[p].type).folds_batch_norm || !channels_last(g.nodes[p]) ||
         !has_linear_activation(g.nodes[p]) || use_count(g, bn.inputs[0]) != 1) {
       ++i;
       continue;
@@ -156,7 +142,7 @@ void fuse_residual_adds(Graph& g) {
       for (int side = 0; side < 2 && !fused; ++side) {
         const int v = add.inputs[side], other = add.inputs[1 - side];
         const int p = producer_of(g, v);
-        if (p < 0 || v == other || !residual_ops().count(g.nodes[p].type)) continue;
+        if (p < 0 || v == other || !op_traits(g.nodes[p].type).fuses_residual) continue;
         OpNode& prod = g.nodes[p];
         if (!has_linear_activation(prod) || prod.attr_int("has_residual", 0) ||
             use_count(g, v) != 1 || prod.outputs.size() != 1)
@@ -177,11 +163,6 @@ void fuse_residual_adds(Graph& g) {
 // convolution skips the taps that would read zeros, and the padded copy (a
 // full pass over the activation in MobileNets' stride-2 blocks) is never made.
 void fold_pads_into_convs(Graph& g) {
-  static const std::map<std::string, int> spatial_rank = {{"conv1d", 1},
-                                                          {"conv2d", 2},
-                                                          {"conv3d", 3},
-                                                          {"depthwise_conv1d", 1},
-                                                          {"depthwise_conv2d", 2}};
   for (size_t i = 0; i < g.nodes.size();) {
     const OpNode& pad = g.nodes[i];
     int c = -1;
@@ -191,14 +172,14 @@ void fold_pads_into_convs(Graph& g) {
         if (!g.nodes[j].inputs.empty() && g.nodes[j].inputs[0] == pad.outputs[0])
           c = static_cast<int>(j);
     }
-    auto rank_it = c < 0 ? spatial_rank.end() : spatial_rank.find(g.nodes[c].type);
-    bool ok = rank_it != spatial_rank.end() && g.nodes[c].attr_str("padding", "valid") == "valid" &&
+    const int spatial_rank = c < 0 ? 0 : op_traits(g.nodes[c].type).pad_fold_rank;
+    bool ok = spatial_rank > 0 && g.nodes[c].attr_str("padding", "valid") == "valid" &&
               pad.has_attr("begin");
     std::vector<int64_t> begin, end;
     if (ok) {
       begin = pad.attr_ints("begin");
       end = pad.attr_ints("end");
-      const size_t rank = static_cast<size_t>(rank_it->second);
+      const size_t rank = static_cast<size_t>(spatial_rank);
       ok = begin.size() == rank + 1 && end.size() == rank + 1 && begin[rank] == 0 &&
            end[rank] == 0;  // channels untouched
       for (size_t d = 0; ok && d < rank; ++d) ok = begin[d] >= 0 && end[d] >= 0;
@@ -209,7 +190,7 @@ void fold_pads_into_convs(Graph& g) {
     }
     OpNode& conv = g.nodes[c];
     std::vector<int64_t> pads;
-    for (int d = 0; d < rank_it->second; ++d) {
+    for (int d = 0; d < spatial_rank; ++d) {
       pads.push_back(begin[d]);
       pads.push_back(end[d]);
     }
@@ -314,12 +295,11 @@ void fuse_conv_chains(Graph& g) {
   }
 }
 
-// conv2d -> non-overlapping 'valid' 2D pooling (the MNIST-style Conv ->
-// MaxPool): the conv computes bands of output rows into per-thread scratch
-// and pools them there (ops/conv_pool.cpp), so its full-size output, pool_h x
-// pool_w times the pooled one, never goes through memory. Runs after the
-// activation fold: the conv's epilogue comes before the pooling, as in the
-// unfused graph.
+// conv2d (an op with pool_fused_type) -> non-overlapping 'valid' 2D pooling (the MNIST-style Conv
+// -> MaxPool): the conv computes bands of output rows into per-thread scratch and pools them there
+// (ops/conv_pool.cpp), so its full-size output, pool_h x pool_w times the pooled one, never goes
+// through memory. Runs after the activation fold: the conv's epilogue comes before the pooling, as
+// in the unfused graph.
 void fuse_conv_pools(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     const OpNode& pool = g.nodes[i];
@@ -331,11 +311,12 @@ void fuse_conv_pools(Graph& g) {
       if (size.size() == 2 && pool.attr_ints("strides", size) == size && p >= 0) {
         OpNode& conv = g.nodes[p];
         const WeightTensor* k = conv.weight("kernel");
-        if (conv.type == "conv2d" && conv.attr_int("groups", 1) == 1 &&
+        const std::string& fused_type = op_traits(conv.type).pool_fused_type;
+        if (!fused_type.empty() && conv.attr_int("groups", 1) == 1 &&
             !conv.attr_int("has_residual", 0) && elementwise_activation(conv) &&
             channels_last(conv) && conv.outputs.size() == 1 && k && k->shape.size() == 4 &&
             use_count(g, pool.inputs[0]) == 1) {
-          conv.type = "conv2d_pool";
+          conv.type = fused_type;
           conv.attrs["pool_mode"] = pool.attr_str("mode");
           conv.attrs["pool_size"] = size;
           conv.attrs["pool_max_from_lowest"] = pool.attr_int("max_from_lowest", 0);
@@ -353,8 +334,8 @@ void fuse_activations(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     OpNode& act = g.nodes[i];
     const int p = act.type == "activation" ? producer_of(g, act.inputs[0]) : -1;
-    if (p < 0 || !epilogue_ops().count(g.nodes[p].type) || !has_linear_activation(g.nodes[p]) ||
-        use_count(g, act.inputs[0]) != 1) {
+    if (p < 0 || !op_traits(g.nodes[p].type).fuses_activation ||
+        !has_linear_activation(g.nodes[p]) || use_count(g, act.inputs[0]) != 1) {
       ++i;
       continue;
     }
