@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "bindings/shapes.h"
 #include "bindings/testing.h"
 #include "core/cpu_features.h"
 #include "compile/model.h"
@@ -534,6 +535,7 @@ PYBIND11_MODULE(_core, m) {
         return first_nonfinite(a.data(), static_cast<int64_t>(a.size()));
       },
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
+  register_shapes(m);
   register_testing(m);
   py::module_ testing = m.attr("_testing");
   testing.def(

@@ -87,5 +87,13 @@ def build_info() -> dict[str, Any]:
 def available_isas() -> list[str]:
     """Instruction sets this build can run on this CPU."""
 
+def conv_output_length(n: int, k: int, s: int, d: int, padding: str) -> int:
+    """Output length of a convolution or pooling window along one axis (0: does not fit)."""
+
+def conv_transpose_output_length(
+    n: int, k: int, s: int, d: int, padding: str, output_padding: int | None
+) -> int:
+    """Output length of a transposed convolution along one axis (None: inferred)."""
+
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""
