@@ -24,9 +24,7 @@ ALLOWED = {
     "core": set(),
     "kernels": {"core"},
     "ops": {"core", "kernels"},
-    # The device seam: an interface over graphs and ops; cpp/cuda implements it.
-    "backends": {"core", "kernels", "ops"},
-    "compile": {"core", "kernels", "ops", "backends"},
+    "compile": {"core", "kernels", "ops"},
 }
 
 

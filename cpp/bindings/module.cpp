@@ -10,8 +10,9 @@
 #include <chrono>
 #include <thread>
 
-#include "compile/device.h"
 #include "bindings/cpu_info.h"
+#include "bindings/shapes.h"
+#include "compile/device.h"
 #include "bindings/testing.h"
 #ifdef TFJS_INFER_CUDA_KERNELS
 #include "bindings/cuda_testing.h"
@@ -581,6 +582,7 @@ PYBIND11_MODULE(_core, m) {
         return first_nonfinite(a.data(), static_cast<int64_t>(a.size()));
       },
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
+  register_shapes(m);
   register_testing(m);
 #ifdef TFJS_INFER_CUDA_KERNELS
   register_cuda_testing(m);

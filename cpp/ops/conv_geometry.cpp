@@ -14,6 +14,25 @@ namespace {
 
 }  // namespace
 
+int64_t window_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad) {
+  if (pad == PadMode::kValid || pad == PadMode::kExplicit) {
+    const int64_t span = in - ((k - 1) * d + 1) + 1;
+    return span <= 0 ? 0 : (span + s - 1) / s;
+  }
+  return (in + s - 1) / s;
+}
+
+int64_t transpose_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad,
+                                int64_t out_pad) {
+  const int64_t ke = (k - 1) * d + 1;
+  if (out_pad < 0) {
+    if (pad == PadMode::kSame) return in * s;
+    return in * s + std::max<int64_t>(ke - s, 0);
+  }
+  const int64_t before = pad == PadMode::kSame ? ke / 2 : 0;
+  return (in - 1) * s + ke - 2 * before + out_pad;
+}
+
 std::string ints_str(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);

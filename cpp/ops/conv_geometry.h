@@ -29,6 +29,20 @@ std::string ints_str(const std::vector<int64_t>& v);
 // pass that folds a ZeroPadding layer into the following convolution.
 enum class PadMode { kValid, kSame, kCausal, kExplicit };
 
+// The one output-length rule of the forward window ops (convolutions,
+// pooling; the frontend asks it through the _core.conv_output_length binding)
+// along one axis of `in` cells with kernel k, stride s, dilation d:
+//   valid: ceil((in - k_eff + 1) / s), 0 when the window does not fit;
+//   same and causal: ceil(in / s).
+int64_t window_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad);
+
+// The output length of a transposed convolution along one axis (Keras
+// deconv_output_length; with out_pad < 0 (none) TF.js's deconvLength, which
+// equals Keras's inferred length). Asked by the frontend through
+// _core.conv_transpose_output_length.
+int64_t transpose_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad,
+                                int64_t out_pad);
+
 struct ConvGeometry {
   int rank = 2;                       // spatial dims the op has (1, 2 or 3)
   std::array<int64_t, 3> k{1, 1, 1};  // kernel extent per D, H, W
@@ -41,16 +55,12 @@ struct ConvGeometry {
   int64_t k_eff(int i) const { return (k[i] - 1) * d[i] + 1; }
   int64_t kernel_volume() const { return k[0] * k[1] * k[2]; }
 
-  // Output length of a forward window op along dim i (0 or less: too small).
-  //   valid: ceil((in - k_eff + 1) / s); explicit: valid on the padded length;
-  //   same: ceil(in / s);
-  //   causal: left-pad (k - 1) d, then valid, so ceil(in / s).
+  // Output length of a forward window op along dim i (0: too small);
+  // 'explicit' is 'valid' on the padded length.
   int64_t out_size(int i, int64_t in) const {
-    if (pad == PadMode::kValid || pad == PadMode::kExplicit) {
-      const int64_t span = in + pad_b[i] + pad_a[i] - k_eff(i) + 1;
-      return span <= 0 ? 0 : (span + s[i] - 1) / s[i];
-    }
-    return (in + s[i] - 1) / s[i];
+    if (pad == PadMode::kExplicit)
+      return window_output_length(in + pad_b[i] + pad_a[i], k[i], s[i], d[i], PadMode::kValid);
+    return window_output_length(in, k[i], s[i], d[i], pad);
   }
 
   // Zeros padded before the first input element along dim i. For 'same' the

@@ -141,16 +141,8 @@ class ConvTransposeOp final : public Op {
   }
 
  private:
-  // Output length along dim i (Keras deconv_output_length; with output_padding
-  // -1, TF.js's deconvLength, which equals Keras's inferred length).
   int64_t out_length(int i, int64_t in) const {
-    const int64_t ke = geo_.k_eff(i);
-    if (out_pad_[i] < 0) {
-      if (geo_.pad == PadMode::kSame) return in * geo_.s[i];
-      return in * geo_.s[i] + std::max<int64_t>(ke - geo_.s[i], 0);
-    }
-    const int64_t pad = geo_.pad == PadMode::kSame ? ke / 2 : 0;
-    return (in - 1) * geo_.s[i] + ke - 2 * pad + out_pad_[i];
+    return transpose_output_length(in, geo_.k[i], geo_.s[i], geo_.d[i], geo_.pad, out_pad_[i]);
   }
 
   // Padding of the forward convolution whose input is this op's output.

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "core/threading.h"
+#include "ops/conv_geometry.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
@@ -115,12 +116,10 @@ class PoolOp final : public Op {
     a.in = in;
     a.k = pool_[i];
     a.s = strides_[i];
+    a.out = window_output_length(in, a.k, a.s, 1, same_ ? PadMode::kSame : PadMode::kValid);
     if (same_) {
-      a.out = (in + a.s - 1) / a.s;
       const int64_t total = std::max<int64_t>((a.out - 1) * a.s + a.k - in, 0);
       a.pad_before = total / 2;  // the odd cell of padding goes after, as in TF
-    } else {
-      a.out = in >= a.k ? (in - a.k) / a.s + 1 : 0;
     }
     return a;
   }

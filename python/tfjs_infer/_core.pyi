@@ -117,5 +117,13 @@ def device_unusable_reason(kind: str, index: int = 0) -> str:
 def cublas_probe(names: list[str]) -> str:
     """Tries to dlopen cuBLAS under these names: which loaded, or why none did."""
 
+def conv_output_length(n: int, k: int, s: int, d: int, padding: str) -> int:
+    """Output length of a convolution or pooling window along one axis (0: does not fit)."""
+
+def conv_transpose_output_length(
+    n: int, k: int, s: int, d: int, padding: str, output_padding: int | None
+) -> int:
+    """Output length of a transposed convolution along one axis (None: inferred)."""
+
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

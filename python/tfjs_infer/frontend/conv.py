@@ -17,27 +17,24 @@ Where TF.js and Keras differ, ``layer.semantics`` decides:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .. import _core
+from ..errors import InvalidModelError
 from .activations import activation_attrs
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 
 # -- geometry ------------------------------------------------------------------
-def _k_eff(k: int, d: int) -> int:
-    return (k - 1) * d + 1
-
-
+# The output-length rules are the core's (cpp/ops/conv_geometry.h), asked
+# through _core: one definition for the lowerings and the ops.
 def conv_output_length(n: int | None, k: int, s: int, d: int, padding: str) -> int | None:
-    """Forward window output length (TF's rule; None stays None)."""
-    if n is None:
-        return None
-    if padding == "valid":
-        span = n - _k_eff(k, d) + 1
-        return max(0, -(-span // s))
-    return -(-n // s)  # same and causal
+    """Forward window output length (TF's rule; 0: the window does not fit; None
+    stays None)."""
+    return None if n is None else _core.conv_output_length(n, k, s, d, padding)
 
 
 def deconv_output_length(
@@ -47,11 +44,15 @@ def deconv_output_length(
     deconvLength is the same with output_padding None and dilation 1)."""
     if n is None:
         return None
-    ke = _k_eff(k, d)
-    if output_padding is None:
-        return n * s if padding == "same" else n * s + max(ke - s, 0)
-    pad = ke // 2 if padding == "same" else 0
-    return (n - 1) * s + ke - 2 * pad + output_padding
+    return _core.conv_transpose_output_length(n, k, s, d, padding, output_padding)
+
+
+def _with_layer(layer: LayerCall, length: Callable[..., int | None], *args: Any) -> int | None:
+    """length(*args), with the core's complaint about the window naming the layer."""
+    try:
+        return length(*args)
+    except InvalidModelError as e:
+        raise layer.error(str(e)) from None
 
 
 class _Conv:
@@ -102,7 +103,7 @@ class _Conv:
 
     def out_spatial(self, spatial: tuple) -> tuple:
         out = tuple(
-            conv_output_length(n, k, s, d, self.padding)
+            _with_layer(self.layer, conv_output_length, n, k, s, d, self.padding)
             for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation)
         )
         if any(o is not None and o < 1 for o in out):
@@ -222,7 +223,7 @@ def _lower_conv_transpose(layer: LayerCall, b: GraphBuilder, rank: int) -> list[
     pads = output_padding or (None,) * rank
     spatial = []
     for n, k, s, d, p in zip(x.shape[1:-1], conv.kernel_size, conv.strides, conv.dilation, pads):
-        out = deconv_output_length(n, k, s, d, conv.padding, p)
+        out = _with_layer(layer, deconv_output_length, n, k, s, d, conv.padding, p)
         # TF checks that the forward convolution of the output gives the input back.
         if out is not None and (out < 1 or conv_output_length(out, k, s, d, conv.padding) != n):
             raise layer.error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import _core
 from .layout import as_float, data_format, positive_ints, to_channels_first, to_channels_last
 from .masks import layer_mask, masked_global_average_1d
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
@@ -27,12 +28,10 @@ def spatial_rank(layer: LayerCall) -> int:
 
 def pooled_length(size: int | None, pool: int, stride: int, same: bool) -> int | None:
     """TF's output length (tfjs-core conv_util): 'same' ceil(in / s), 'valid'
-    ceil((in - k + 1) / s)."""
+    ceil((in - k + 1) / s); the core's rule (cpp/ops/conv_geometry.h)."""
     if size is None:
         return None
-    if same:
-        return -(-size // stride)
-    return (size - pool) // stride + 1 if size >= pool else 0
+    return _core.conv_output_length(size, pool, stride, 1, "same" if same else "valid")
 
 
 @lowering(*POOL_CLASSES)
