@@ -1,10 +1,10 @@
 // Where a compiled model runs: the interface between the compiler and the
 // device backends. The CPU engine is CompiledModel itself; a device backend
-// (cpp/backends/cuda_backend.cpp, TFJS_INFER_CUDA=ON builds) compiles a
+// (cpp/cuda/cuda_backend.cpp, TFJS_INFER_CUDA=ON builds) compiles a
 // DeviceRunner for a model: it takes over run() for the whole graph, running
 // the ops it supports on the device and handing the others to the model's CPU
 // ops with a copy each way. Here, in compile/, so that the compiled model
-// can hold a runner without including the backends above it.
+// can hold a runner without including the backend (cpp/cuda) above it.
 #pragma once
 
 #include <memory>
