@@ -27,7 +27,7 @@ def build_and_run(
         *sorted((cpp / "kernels" / "generic").glob("*.cpp")),
         *sorted((cpp / "kernels" / "arm").glob("*_neon.cpp")),
         # gemm_blocking(): the cache blocking the GEMM kernels read.
-        cpp / "core" / "cpu_params.cpp",
+        cpp / "kernels" / "cpu_params.cpp",
         cpp / "core" / "cpu_topology.cpp",
     ]
     flags = ["-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-static"]
