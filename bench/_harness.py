@@ -27,12 +27,36 @@ def header() -> None:
         f"tfjs_infer: isa={info['isa_selected']} (available {info['isas_available']}), "
         f"openmp={info['openmp']}, cores={os.cpu_count()}"
     )
+    print(cpu_line())
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo (cpuid's brand string where absent)."""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-        print(f"cpu: {cpu}")
-    except (OSError, StopIteration):
+            for line in f:
+                if line.startswith(("model name", "Model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
         pass
+    import tfjs_infer
+
+    return tfjs_infer.build_info()["cpu"]["model"] or platform.processor() or platform.machine()
+
+
+def cpu_line() -> str:
+    """CPU model, caches and the GEMM parameters chosen: traces a figure to its machine."""
+    import tfjs_infer
+
+    cpu = tfjs_infer.build_info()["cpu"]
+    kib = 1024
+    gemm = ", ".join(f"{k}={v}" for k, v in cpu["gemm"].items())
+    return (
+        f"cpu: {cpu_model()} (family {cpu['family']} model {cpu['model_id']}); "
+        f"L1D {cpu['l1d_bytes'] // kib} KiB, L2 {cpu['l2_per_core_bytes'] // kib} KiB/core, "
+        f"L3 {cpu['l3_bytes'] // (kib * kib)} MiB; gemm: {gemm}"
+        + (f"; overrides: {' '.join(cpu['overrides'])}" if cpu["overrides"] else "")
+    )
 
 
 def write_dense_model(

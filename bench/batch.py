@@ -3,12 +3,15 @@ Spark with two workers, beside in-process ``predict`` on the same data in the sa
 
     python bench/batch.py [--digits-rows 1000000] [--images 20000]
                           [--mobilenet bench/.models/mobilenet_v2/tfjs/model.json]
-                          [--engines cli,dask,ray,spark] [--workers 2] [--rounds 1]
+                          [--engines io-only,cli,dask,ray,spark] [--workers 2] [--rounds 1]
+                          [--image-layout both]
 
 Two workloads: the bundled digits MLP on `--digits-rows` rows of 64 float32 features,
 and MobileNetV2 (from ``make_bench_models.py``) on `--images` random 224x224x3 uint8
-images (150 KB a row; 20k images are 3 GB of parquet, so lower it on a small machine).
-Each workload is written once to parquet (an id column and a fixed-size list column per
+images (150 KB a row; 20k images are 3 GB of parquet, so lower it on a small machine),
+in two layouts (`--image-layout`): a fixed-size list<uint8> column (``mobilenet_v2``)
+and raw bytes per row (``mobilenetv2-bin``, which parquet decodes ~10x cheaper).
+Each workload is written once to parquet (an id column and the input column per
 row); every engine then reads it, scores it with ``tfjs_infer.BatchPredictor`` (the CLI
 with its own streaming reader) and writes ``id`` + the output column to parquet. The
 in-process figure is ``Model.predict`` on the rows already in memory (images in chunks of
@@ -17,12 +20,23 @@ in-process figure is ``Model.predict`` on the rows already in memory (images in 
 Engine figures are wall time from submitting the job until the output is written
 (workers load the model during the job); starting the engine (cluster, Ray, Spark
 session) is timed and printed apart. Ratios are engine rows/s over in-process rows/s.
+
+Beside wall time, each run's CPU time is taken: this process and every live descendant
+process (the CLI, Dask's scheduler thread and workers, Ray's raylet and workers, Spark's
+JVM and Python workers), so a figure includes the engine's own overhead. On a loaded
+machine wall time measures the neighbours as much as the engine; the CPU ratio (in-process
+CPU seconds over the engine's) is what a saturated idle machine would show as the wall
+ratio. ``io-only`` reads the parquet file and writes an output of the same shape with
+pyarrow through the CLI's reader and writer, without the model: the most any
+parquet-to-parquet path can reach on that data (its ratio bounds the CLI's and the
+engines').
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -47,7 +61,9 @@ IMAGE_CHUNK = 256
 class Workload:
     """One model and its data: rows in memory and the same rows as a parquet file."""
 
-    def __init__(self, name: str, model: Path, x: np.ndarray, folder: Path, group: int) -> None:
+    def __init__(
+        self, name: str, model: Path, x: np.ndarray, folder: Path, group: int, binary: bool = False
+    ) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -56,32 +72,94 @@ class Workload:
         self.path = folder / f"{name}.parquet"
         self.batch = group
         flat = x.reshape(self.rows, -1)
-        pixels = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
+        if binary:  # raw bytes per row: uint8 values without list levels to decode
+            width = flat.shape[1] * flat.itemsize
+            pixels = pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(width), self.rows, [None, pa.py_buffer(np.ascontiguousarray(flat))]
+            )
+        else:
+            pixels = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
         loaded = ti.load_model(model)
         column = loaded.inputs[0].name  # input columns are named as the model's input
         table = pa.table({"id": np.arange(self.rows, dtype=np.int64), column: pixels})
         pq.write_table(table, self.path, row_group_size=group)
         self.output = loaded.outputs[0].name
+        self.width = int(np.prod(loaded.outputs[0].shape[1:]))
 
 
-def in_process(work: Workload) -> float:
-    """Seconds of Model.predict over the rows in memory (cast per chunk for images)."""
+Snapshot = tuple[dict[tuple[int, float], float], float]
+
+
+def cpu_snapshot() -> Snapshot:
+    """CPU seconds of this process and each live descendant (by pid and start time),
+    and of the reaped children."""
+    per_process: dict[tuple[int, float], float] = {}
+    try:
+        import psutil
+    except ImportError:  # this process only (psutil comes with the dask extra)
+        per_process[(os.getpid(), 0.0)] = time.process_time()
+    else:
+        me = psutil.Process()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+                per_process[(proc.pid, proc.create_time())] = times.user + times.system
+            except psutil.Error:  # ended meanwhile
+                continue
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return per_process, reaped.ru_utime + reaped.ru_stime
+
+
+def cpu_since(start: Snapshot) -> float:
+    """CPU seconds used since `start` by this process and its descendants (a
+    descendant that ended unreaped in between is missed)."""
+    now, reaped = cpu_snapshot()
+    used = sum(seconds - start[0].get(key, 0.0) for key, seconds in now.items())
+    return used + reaped - start[1]
+
+
+def in_process(work: Workload) -> tuple[float, float]:
+    """(seconds, CPU seconds) of Model.predict over the rows in memory (cast per
+    chunk for images)."""
     model = ti.load_model(work.model)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_snapshot()
     if work.x.dtype == np.float32:
         model.predict(work.x)
     else:
         for i in range(0, work.rows, IMAGE_CHUNK):
             model.predict(work.x[i : i + IMAGE_CHUNK].astype(np.float32))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_since(cpu)
 
 
-def run_cli(work: Workload, out: Path) -> float:
+def run_cli(work: Workload, out: Path) -> None:
     command = [sys.executable, "-m", "tfjs_infer.cli", "predict", str(work.model), str(work.path)]
     command += ["--out", str(out / "cli.parquet"), "--keep", "id", "--progress", "never"]
-    start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
+
+
+def io_only(work: Workload, out: Path) -> None:
+    """The CLI's reading and writing without the model: the input column decoded to
+    numpy chunk by chunk, ``id`` and zeros shaped as the output written to parquet."""
+    import pyarrow as pa
+
+    from tfjs_infer.batch import files
+    from tfjs_infer.batch.columns import arrow_to_numpy, numpy_to_arrow
+
+    reader = files.ParquetReader(work.path)
+    column = reader.schema().names[1]
+    writer = files.open_writer(out / "io.parquet")
+    for batch, _ in reader.batches(["id", column], 65536 if work.batch > 1024 else 64):
+        arrow_to_numpy(batch.column(column), column)
+        zeros = numpy_to_arrow(np.zeros((batch.num_rows, work.width), np.float32))
+        writer.write(pa.record_batch([batch.column("id"), zeros], names=["id", work.output]))
+    writer.close()
+
+
+def _warm_imports() -> None:
+    import pandas  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+    import tfjs_infer.batch  # noqa: F401
 
 
 class Dask:
@@ -94,13 +172,15 @@ class Dask:
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
         self.client = distributed.Client(self.cluster)
+        # A running cluster's workers have their libraries imported; a fresh one pays
+        # that (~1 CPU s a worker) on its first task: part of starting it, not of a job.
+        self.client.run(_warm_imports)
 
-    def run(self, work: Workload, out: Path) -> float:
+    def run(self, work: Workload, out: Path) -> None:
         import dask
         import dask.dataframe as dd
         import pyarrow as pa
 
-        start = time.perf_counter()
         with dask.config.set({"dataframe.convert-string": False}):
             # pyarrow dtypes: list columns stay arrow arrays (no Python object per row).
             ddf = dd.read_parquet(work.path, split_row_groups=True, dtype_backend="pyarrow")
@@ -108,8 +188,9 @@ class Dask:
             meta = predictor.meta(ddf._meta)
             scored = ddf.map_partitions(predictor, meta=meta)[["id", work.output]]
             schema = predictor.arrow_schema(pa.schema([("id", pa.int64())]))
-            scored.to_parquet(out / "dask", write_index=False, schema=schema)
-        return time.perf_counter() - start
+            # No dictionaries on number columns (pyarrow's default tries them: ~5x the
+            # write time on float lists, for nothing), as the CLI writes.
+            scored.to_parquet(out / "dask", write_index=False, schema=schema, use_dictionary=False)
 
     def stop(self) -> None:
         self.client.close()
@@ -130,10 +211,9 @@ class Ray:
         context.enable_progress_bars = False
         self.workers = workers
 
-    def run(self, work: Workload, out: Path) -> float:
+    def run(self, work: Workload, out: Path) -> None:
         import ray
 
-        start = time.perf_counter()
         ds = ray.data.read_parquet(str(work.path)).map_batches(
             ti.BatchPredictor,
             fn_constructor_kwargs={"source": str(work.model)},
@@ -142,7 +222,6 @@ class Ray:
             batch_size=work.batch,
         )
         ds.select_columns(["id", work.output]).write_parquet(str(out / "ray"))
-        return time.perf_counter() - start
 
     def stop(self) -> None:
         import ray
@@ -167,18 +246,16 @@ class Spark:
         )
         self.session.sparkContext.setLogLevel("ERROR")
 
-    def run(self, work: Workload, out: Path) -> float:
+    def run(self, work: Workload, out: Path) -> None:
         spark = self.session
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(work.batch))
         predictor = ti.BatchPredictor(str(work.model))
-        start = time.perf_counter()
         df = spark.read.parquet(str(work.path))
         scored = df.mapInPandas(
             lambda batches: (predictor(b) for b in batches),
             schema=predictor.spark_schema(df.schema),
         )
         scored.select("id", work.output).write.parquet(str(out / "spark"))
-        return time.perf_counter() - start
 
     def stop(self) -> None:
         self.session.stop()
@@ -218,14 +295,19 @@ def make_workloads(args: argparse.Namespace, folder: Path) -> list[Workload]:
             print(f"skipping MobileNetV2: {args.mobilenet} not found (make_bench_models.py)")
         else:
             x = rng.integers(0, 256, size=(args.images, 224, 224, 3), dtype=np.uint8)
-            works.append(Workload("mobilenet_v2", Path(args.mobilenet), x, folder, 64))
+            model = Path(args.mobilenet)
+            if args.image_layout in ("list", "both"):
+                works.append(Workload("mobilenet_v2", model, x, folder, 64))
+            if args.image_layout in ("binary", "both"):
+                works.append(Workload("mobilenetv2-bin", model, x, folder, 64, binary=True))
     return works
 
 
-def timed(fn: Callable[[], Any]) -> float:
-    start = time.perf_counter()
+def measured(fn: Callable[[], Any]) -> tuple[float, float]:
+    """(seconds, CPU seconds of this process and its descendants) of fn()."""
+    start, cpu = time.perf_counter(), cpu_snapshot()
     fn()
-    return time.perf_counter() - start
+    return time.perf_counter() - start, cpu_since(cpu)
 
 
 def main() -> None:
@@ -235,8 +317,14 @@ def main() -> None:
     parser.add_argument(
         "--mobilenet", default=str(BENCH / ".models" / "mobilenet_v2" / "tfjs" / "model.json")
     )
-    parser.add_argument("--engines", default="cli,dask,ray,spark")
+    parser.add_argument("--engines", default="io-only,cli,dask,ray,spark")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--image-layout",
+        choices=["list", "binary", "both"],
+        default="both",
+        help="images as a fixed-size list<uint8> column, raw bytes per row, or both",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="runs of every engine (median)")
     args = parser.parse_args()
     header()
@@ -251,10 +339,13 @@ def main() -> None:
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
+Timing = tuple[float, float]  # wall seconds, CPU seconds
+
+
 def report(
     works: list[Workload], engines: list[str], args: argparse.Namespace, folder: Path
 ) -> None:
-    times: dict[tuple[str, str], list[float]] = {}
+    times: dict[tuple[str, str], list[Timing]] = {}
     checks: dict[tuple[str, str], str] = {}
     starts: dict[str, float] = {}
     refs = {w.name: reference_outputs(w) for w in works}
@@ -265,16 +356,23 @@ def report(
             engine = {"dask": Dask, "ray": Ray, "spark": Spark}.get(name)
             if engine is not None:
                 runner = engine()
-                starts[name] = timed(lambda: runner.start(args.workers))  # noqa: B023
+                starts[name] = measured(lambda: runner.start(args.workers))[0]  # noqa: B023
                 print(f"  {name} started in {starts[name]:.1f} s", flush=True)
             for w in works:
                 out = folder / f"{name}-{w.name}-{round_}"
                 out.mkdir()
-                seconds = run_cli(w, out) if runner_is_cli(name) else runner.run(w, out)
-                times.setdefault((w.name, name), []).append(seconds)
-                target = out / "cli.parquet" if runner_is_cli(name) else out / name
-                checks[(w.name, name)] = check_output(w, target, refs[w.name])
-                print(f"  {w.name} {name}: {seconds:.2f} s, {checks[(w.name, name)]}", flush=True)
+                if name == "cli":
+                    timing = measured(lambda: run_cli(w, out))  # noqa: B023
+                    checks[(w.name, name)] = check_output(w, out / "cli.parquet", refs[w.name])
+                elif name == "io-only":
+                    timing = measured(lambda: io_only(w, out))  # noqa: B023
+                    checks[(w.name, name)] = "(no model)"
+                else:
+                    timing = measured(lambda: runner.run(w, out))  # noqa: B023
+                    checks[(w.name, name)] = check_output(w, out / name, refs[w.name])
+                times.setdefault((w.name, name), []).append(timing)
+                print(f"  {w.name} {name}: {timing[0]:.2f} s, {timing[1]:.2f} CPU s, "
+                      f"{checks[(w.name, name)]}", flush=True)  # fmt: skip
                 shutil.rmtree(out)
             if engine is not None:
                 runner.stop()
@@ -283,29 +381,25 @@ def report(
     print_table(works, engines, times, checks, starts)
 
 
-def runner_is_cli(name: str) -> bool:
-    return name == "cli"
-
-
 def print_table(
     works: list[Workload],
     engines: list[str],
-    times: dict[tuple[str, str], list[float]],
+    times: dict[tuple[str, str], list[Timing]],
     checks: dict[tuple[str, str], str],
     starts: dict[str, float],
 ) -> None:
     print()
     print(f"{'workload':14s} {'engine':11s} {'rows':>9s} {'seconds':>9s} {'rows/s':>11s} "
-          f"{'ratio':>6s}  output")  # fmt: skip
+          f"{'ratio':>6s} {'CPU s':>8s} {'CPU ratio':>9s}  output")  # fmt: skip
     for w in works:
-        base = statistics.median(times[(w.name, "in-process")])
+        base = statistics.median(t[0] for t in times[(w.name, "in-process")])
+        base_cpu = statistics.median(t[1] for t in times[(w.name, "in-process")])
         for name in ["in-process", *engines]:
-            seconds = statistics.median(times[(w.name, name)])
-            rate = w.rows / seconds
-            ratio = base / seconds
+            seconds = statistics.median(t[0] for t in times[(w.name, name)])
+            cpu = statistics.median(t[1] for t in times[(w.name, name)])
             check = checks.get((w.name, name), "")
-            print(f"{w.name:14s} {name:11s} {w.rows:9d} {seconds:9.2f} {rate:11,.0f} "
-                  f"{ratio:6.2f}  {check}")  # fmt: skip
+            print(f"{w.name:14s} {name:11s} {w.rows:9d} {seconds:9.2f} {w.rows / seconds:11,.0f} "
+                  f"{base / seconds:6.2f} {cpu:8.2f} {base_cpu / cpu:9.2f}  {check}")  # fmt: skip
     for name, seconds in starts.items():
         print(f"start-up {name}: {seconds:.1f} s (not in the figures above)")
 

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _harness import cpu_line
 
 HERE = Path(__file__).resolve().parent
 MODELS_DIR = HERE / ".models"
@@ -625,6 +626,7 @@ def print_header() -> None:
         f"tfjs_infer {tfjs_infer.__version__} ({tfjs_infer.build_info()['isa_selected']}), "
         f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.2f}"
     )
+    print(cpu_line())
     for mod, label in (
         ("onnxruntime", "onnxruntime"),
         ("ai_edge_litert", "LiteRT (ai-edge-litert)"),

@@ -7,16 +7,21 @@ For each model, a real server subprocess per batching mode (on: the default
 ``--max-batch-size 64`` or this script's ``--max-batch-size``; off: 1), and for each protocol
 (TF Serving REST with JSON rows, OIP v2 with binary tensors) and each
 concurrency, an asyncio load generator keeps that many keep-alive
-connections busy with one-row requests for ``--seconds``. It prints p50/p99
-latency, throughput, and the server's own time per request (received ->
-answered, minus compute, from the ``Server-Timing`` header the server
-writes; "handoff" is the part of it spent handing a batch to a pool thread
-and back, which a loaded machine stretches) and the event-loop thread's CPU
-time per request (from /proc: what the server's own work costs, whatever the
-scheduler does). In-process ``Model.predict`` at batch 1, 8 and 64 is timed in the
-same run, before and after each model's server rounds (medians), and batch 64
-again just before and after each measured point: the "x b64" ratio divides the
-point's requests per second (one row each) by the mean of those two.
+connections busy with one-row requests. After a warm-up (until every client
+has had an answer, at least 0.5 s) it measures for ``--seconds``: p50/p99
+latency of the requests sent in that window, throughput (the answers that
+arrive in it), and the server's own time per request from the
+``Server-Timing`` header the server writes: from the app receiving the
+request (uvicorn has parsed its head) to handing uvicorn the answer, minus
+the compute of the request's batch; it includes reading the body, parsing,
+queueing and the hand-off to a pool thread and back ("handoff", which a
+loaded machine stretches). "loop cpu" is the event-loop thread's CPU time
+per answered request over the window (from /proc): everything the server
+does per request, uvicorn's HTTP parsing and writing included. In-process
+``Model.predict`` at batch 1, 8 and 64 is timed in the same run, before and
+after each model's server rounds (medians), and batch 64 again just before
+and after each measured point: the "x b64" ratio divides the point's
+requests per second (one row each) by the mean of those two.
 
 The load generator is a few lines of asyncio over raw sockets with prebuilt
 request bytes (no HTTP library in the loop), so that it costs little; it
@@ -111,28 +116,48 @@ async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bytes, bytes]
     return int(head[9:12]), head, await reader.readexactly(length)
 
 
-async def load(port: int, request: bytes, clients: int, seconds: float) -> Point:
-    """`clients` connections, each sending `request` back to back for `seconds`."""
+async def load(port: int, request: bytes, clients: int, seconds: float, pid: int) -> Point:
+    """`clients` connections, each sending `request` back to back to the server
+    (process `pid`: its event-loop thread's CPU time is read over the window).
+
+    Warm-up lasts until every client has had an answer (a big model's first
+    batches) and at least 0.5 s; then the measured window is `seconds` long.
+    Throughput counts the answers that arrive inside the window (an answer to
+    a request sent before the window closes but answered after it is not
+    counted: with batching, many arrive at once); latencies are those of the
+    requests sent inside the window.
+    """
+    cpu: list[float] = []
     latencies: list[float] = []
     own: list[float] = []
     handoff: list[float] = []
+    answered_at: list[float] = []
     errors = 0
-    warm_until = time.perf_counter() + min(0.5, seconds / 4)
-    deadline = warm_until + seconds
+    answered_once: set[int] = set()
+    began = time.perf_counter()
+    window: list[float] = []  # [start, end] once every client has warmed up
+    all_warm = asyncio.Event()
 
-    async def client() -> None:
+    async def client(number: int) -> None:
         nonlocal errors
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while True:
                 start = time.perf_counter()
-                if start >= deadline:
+                if window and start >= window[1]:
                     return
                 writer.write(request)
                 status, head, _ = await _read_answer(reader)
-                if start < warm_until:
+                end = time.perf_counter()
+                if not window:
+                    answered_once.add(number)
+                    if len(answered_once) == clients:
+                        all_warm.set()
                     continue
-                latencies.append(time.perf_counter() - start)
+                answered_at.append(end)
+                if start < window[0]:
+                    continue
+                latencies.append(end - start)
                 if status != 200:
                     errors += 1
                 m = _TIMING.search(head)
@@ -142,15 +167,26 @@ async def load(port: int, request: bytes, clients: int, seconds: float) -> Point
         finally:
             writer.close()
 
-    await asyncio.gather(*(client() for _ in range(clients)))
+    async def open_window() -> None:
+        await all_warm.wait()
+        await asyncio.sleep(max(0.0, began + 0.5 - time.perf_counter()))
+        cpu.append(loop_cpu_s(pid))
+        now = time.perf_counter()
+        window.extend([now, now + seconds])
+        await asyncio.sleep(seconds)
+        cpu.append(loop_cpu_s(pid))
+
+    await asyncio.gather(open_window(), *(client(i) for i in range(clients)))
     arr = np.array(latencies)
+    inside = sum(1 for t in answered_at if window[0] <= t <= window[1])
     return Point(
         p50_ms=float(np.percentile(arr, 50)) * 1e3,
         p99_ms=float(np.percentile(arr, 99)) * 1e3,
-        rps=len(arr) / seconds,
+        rps=inside / seconds,
         server_us=statistics.median(own) if own else float("nan"),
         handoff_us=statistics.median(handoff) if handoff else float("nan"),
         errors=errors,
+        loop_cpu_us=(cpu[1] - cpu[0]) / max(1, inside) * 1e6,
     )
 
 
@@ -244,10 +280,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                 for c in args.concurrency:
                     seconds = args.seconds
                     before = in_process(model, x, 64, 0.2, min_calls=2)
-                    cpu0 = loop_cpu_s(proc.pid)
-                    point = asyncio.run(load(port, request, c, seconds))
-                    answered = point.rps * seconds * (1 + min(0.5, seconds / 4) / seconds)
-                    point.loop_cpu_us = (loop_cpu_s(proc.pid) - cpu0) / answered * 1e6
+                    point = asyncio.run(load(port, request, c, seconds, proc.pid))
                     after = in_process(model, x, 64, 0.2, min_calls=2)
                     point.b64_rows_s = (before + after) / 2
                     rows.append(("on" if batching else "off", protocol, c, point))

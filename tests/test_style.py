@@ -48,6 +48,32 @@ def test_mypy() -> None:
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
 
 
+MAX_LINES = 700
+SOURCE_SUFFIXES = (".py", ".pyi", ".cpp", ".h", ".cu", ".cuh", ".mjs", ".cjs", ".js", ".sh")
+
+
+def test_no_source_file_over_700_lines() -> None:
+    """Split a file rather than grow it past 700 lines (the project's style rule)."""
+    files = [f for f in _tracked() if f.endswith(SOURCE_SUFFIXES)]
+    if not files:  # not a git checkout: walk the source folders
+        roots = [ROOT / d for d in ("cpp", "python", "tests", "bench", "tools", "examples")]
+        files = [
+            str(p.relative_to(ROOT))
+            for r in roots
+            for p in r.rglob("*")
+            if p.suffix in SOURCE_SUFFIXES and "node_modules" not in p.parts
+        ]
+    assert len(files) > 100, "no sources found"
+    long = {}
+    for f in files:
+        path = ROOT / f
+        if path.is_file():
+            n = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
+            if n > MAX_LINES:
+                long[f] = n
+    assert not long, f"files over {MAX_LINES} lines: {long}"
+
+
 def test_clang_format() -> None:
     files = _tracked("cpp/*.cpp", "cpp/*.h", "cpp/*.cu", "cpp/*.cuh")
     if not files:  # not a git checkout (an sdist): list the sources directly

@@ -11,11 +11,16 @@
 #include <thread>
 
 #include "backends/backend.h"
+#include "bindings/cpu_info.h"
 #include "bindings/shapes.h"
 #include "bindings/testing.h"
+#ifdef TFJS_INFER_CUDA_KERNELS
+#include "bindings/cuda_testing.h"
+#endif
 #include "core/cpu_features.h"
 #include "compile/model.h"
 #include "core/threading.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace py = pybind11;
@@ -37,6 +42,8 @@ const char* error_class(ErrorKind kind) {
       return "InputValueError";
     case ErrorKind::kDeviceUnavailable:
       return "DeviceUnavailableError";
+    case ErrorKind::kDevice:
+      return "DeviceError";
   }
   return "TfjsInferError";
 }
@@ -395,13 +402,24 @@ py::dict build_info() {
   for (Isa isa : available_isas()) isas.append(isa_name(isa));
   d["isas_available"] = isas;
   d["isa_selected"] = isa_name(best_kernels().isa);
+  // Per ISA, the GEMM precisions it runs on this CPU (load_model's precision=).
+  py::dict precisions;
+  for (Isa isa : available_isas()) {
+    py::list names;
+    for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8})
+      if (precision_supported(*kernels_for(isa), p)) names.append(precision_name(p));
+    precisions[isa_name(isa)] = names;
+  }
+  d["precisions"] = precisions;
   d["openmp"] = openmp_enabled();
   d["thread_pool"] = "tfjs_infer (spin " + std::to_string(pool_spin_us()) + " us, then sleep)";
   d["default_num_threads"] = default_num_threads();
   d["cuda_compiled"] = cuda_backend() != nullptr;
   d["cuda_devices"] = cuda_backend() ? cuda_backend()->devices() : std::vector<std::string>{};
+  d["cuda_emulated"] = cuda_backend() != nullptr && cuda_backend()->emulated();
   d["avx512_vnni"] = cpu_features().avx512_vnni;
   d["avx512_bf16"] = cpu_features().avx512_bf16;
+  d["cpu"] = cpu_info();  // model, caches, topology and the kernel parameters chosen
 #if defined(__clang__)
   d["compiler"] = std::string("clang ") + __clang_version__;
 #elif defined(__GNUC__)
@@ -468,19 +486,27 @@ PYBIND11_MODULE(_core, m) {
       .def_property_readonly("num_ops", [](const Graph& g) { return g.nodes.size(); });
 
   py::class_<CompiledModel>(m, "CompiledModel")
-      .def(py::init(
-               [](Graph& g, const std::string& isa, int num_threads, bool optimize, bool consume) {
-                 CompileOptions o;
-                 o.isa = isa;
-                 o.num_threads = num_threads;
-                 o.optimize = optimize;
-                 // consume: the caller is done with `g`; its weights move instead
-                 // of being copied (the graph is left empty).
-                 return consume ? std::make_unique<CompiledModel>(std::move(g), o)
-                                : std::make_unique<CompiledModel>(Graph(g), o);
-               }),
+      .def(py::init([](Graph& g, const std::string& isa, int num_threads, bool optimize,
+                       bool consume, const std::string& precision, const std::string& device,
+                       int device_index, bool allow_tf32, bool cublas) {
+             CompileOptions o;
+             o.isa = isa;
+             o.precision = precision;
+             o.num_threads = num_threads;
+             o.optimize = optimize;
+             o.device.kind = device;
+             o.device.index = device_index;
+             o.device.allow_tf32 = allow_tf32;
+             o.device.cublas = cublas;
+             // consume: the caller is done with `g`; its weights move instead
+             // of being copied (the graph is left empty).
+             return consume ? std::make_unique<CompiledModel>(std::move(g), o)
+                            : std::make_unique<CompiledModel>(Graph(g), o);
+           }),
            py::arg("graph"), py::arg("isa") = "", py::arg("num_threads") = 0,
-           py::arg("optimize") = true, py::arg("consume") = false)
+           py::arg("optimize") = true, py::arg("consume") = false, py::arg("precision") = "fp32",
+           py::arg("device") = "cpu", py::arg("device_index") = 0, py::arg("allow_tf32") = false,
+           py::arg("cublas") = false)
       .def("run", &run_list, py::arg("inputs"),
            "Runs the model on a list of C-contiguous float32/int32 arrays (read in place); "
            "returns the list of outputs.")
@@ -521,7 +547,24 @@ PYBIND11_MODULE(_core, m) {
            })
       .def_property("num_threads", &CompiledModel::num_threads, &CompiledModel::set_num_threads)
       .def_property_readonly("isa", &CompiledModel::isa)
-      .def_property_readonly("num_plans", &CompiledModel::num_plans);
+      .def("op_precisions", &CompiledModel::op_precisions)
+      .def_property_readonly("precision", &CompiledModel::precision)
+      .def_property_readonly("num_plans", &CompiledModel::num_plans)
+      .def_property_readonly(
+          "device",
+          [](const CompiledModel& m) { return m.device() ? m.device()->device_name() : "cpu"; })
+      .def_property_readonly("placement",
+                             [](const CompiledModel& m) {
+                               return m.device()
+                                          ? m.device()->placement()
+                                          : std::vector<std::string>(m.graph().nodes.size(), "cpu");
+                             })
+      .def_property_readonly(
+          "gemm_engine",
+          [](const CompiledModel& m) { return m.device() ? m.device()->gemm_engine() : "cpu"; })
+      .def_property_readonly("device_workspaces", [](const CompiledModel& m) {
+        return m.device() ? m.device()->workspaces_made() : size_t{0};
+      });
 
   m.def("build_info", &build_info);
   m.def("available_isas", [] {
@@ -529,6 +572,10 @@ PYBIND11_MODULE(_core, m) {
     for (Isa isa : available_isas()) out.push_back(isa_name(isa));
     return out;
   });
+  m.def("device_unusable_reason", &device_unusable_reason, py::arg("kind"), py::arg("index") = 0,
+        "Why device kind:index cannot run models, or '' when it can.");
+  m.def("cublas_probe", &cublas_probe, py::arg("names"),
+        "Tries to dlopen cuBLAS under these names: which loaded, or why none did.");
   m.def(
       "first_nonfinite",
       [](const py::array_t<float, py::array::c_style>& a) {
@@ -537,7 +584,11 @@ PYBIND11_MODULE(_core, m) {
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
   register_shapes(m);
   register_testing(m);
+#ifdef TFJS_INFER_CUDA_KERNELS
+  register_cuda_testing(m);
+#endif
   py::module_ testing = m.attr("_testing");
+  register_cpu_testing(testing);
   testing.def(
       "last_input_address",
       [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },

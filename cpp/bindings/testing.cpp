@@ -602,4 +602,5 @@ void register_testing(pybind11::module_& m) {
         py::arg("ract") = "sigmoid", py::arg("ract_alpha") = 0.0f, py::arg("ract_beta") = 0.0f);
   t.def("rnn_gemv", &rnn_gemv, py::arg("isa"), py::arg("x"), py::arg("b"),
         py::arg("bias") = py::none(), py::arg("residual") = py::none());
+  register_testing_lowp(t);
 }

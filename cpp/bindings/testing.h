@@ -4,3 +4,5 @@
 #include <pybind11/pybind11.h>
 
 void register_testing(pybind11::module_& m);
+// The reduced-precision hooks (testing_lowp.cpp), into the _testing submodule.
+void register_testing_lowp(pybind11::module_& t);

@@ -6,6 +6,7 @@
 
 #include "compile/passes.h"
 #include "core/threading.h"
+#include "ops/precision.h"
 #include "ops/registry.h"
 
 namespace tfjs_infer {
@@ -69,6 +70,9 @@ struct CompiledModel::Workspace {
 CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   set_num_threads(options.num_threads);
+  const Precision requested = parse_precision(options.precision);
+  precision_ =
+      static_cast<int>(precision_supported(*kernels_, requested) ? requested : Precision::kFp32);
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
   remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {
@@ -77,13 +81,23 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     fold_batch_norm(graph_);
     fuse_residual_adds(graph_);
     fuse_activations(graph_);
-    fuse_conv_chains(graph_);
-    fuse_conv_pools(graph_);
+    if (options.device.kind == "cpu") {  // cache blocking for the CPU's kernels only
+      fuse_conv_chains(graph_);
+      fuse_conv_pools(graph_);
+    }
   }
   ops_.reserve(graph_.nodes.size());
+  const bool on_device = options.device.kind != "cpu";
   for (OpNode& node : graph_.nodes) {
+    if (requested != Precision::kFp32)
+      node.attrs["precision"] =
+          std::string(precision_name(op_precision(node, *kernels_, requested)));
     ops_.push_back(make_op(node, *kernels_));
-    node.weights.clear();  // the op holds its own (packed) copy
+    if (!on_device) node.weights.clear();  // the op holds its own (packed) copy
+  }
+  if (on_device) {  // the device backend uploads the weights from the graph
+    device_ = make_device_runner({&graph_, &ops_, kernels_}, options.device);
+    for (OpNode& node : graph_.nodes) node.weights.clear();
   }
   last_use_.assign(graph_.values.size(), -1);
   for (size_t i = 0; i < graph_.nodes.size(); ++i)
@@ -136,6 +150,16 @@ std::vector<OpSummary> CompiledModel::ops() const {
   std::vector<OpSummary> out;
   for (const OpNode& n : graph_.nodes) out.push_back({n.name, n.type, n.inputs, n.outputs});
   return out;
+}
+
+std::vector<std::string> CompiledModel::op_precisions() const {
+  std::vector<std::string> out;
+  for (const OpNode& n : graph_.nodes) out.push_back(precision_name(node_precision(n)));
+  return out;
+}
+
+const char* CompiledModel::precision() const {
+  return precision_name(static_cast<Precision>(precision_));
 }
 
 size_t CompiledModel::num_plans() const {
@@ -352,6 +376,16 @@ void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* o
                         int64_t* op_ns) const {
   const int threads = num_threads_.load(std::memory_order_relaxed);
   reserve_threads(threads);  // a no-op unless this process was forked since load
+  if (device_) {
+    if (op_ns)
+      fail(ErrorKind::kUnsupported,
+           "per-op profiles are measured on the CPU engine only; "
+           "load the model with device='cpu' to profile it");
+    std::vector<const void*> in(graph_.inputs.size());
+    for (size_t i = 0; i < in.size(); ++i) in[i] = inputs[i].data;
+    device_->run(plan.input_shapes, plan.types, in.data(), outputs, threads);
+    return;
+  }
   // A short call after idle runs on the threads that are awake: waking a
   // sleeping worker costs more than it could save. A burst of calls (or a
   // long one) wakes them.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/backend.h"
 #include "core/graph.h"
 #include "ops/op.h"
 
@@ -19,6 +20,10 @@ struct CompileOptions {
   std::string isa;       // "" = best for this CPU
   int num_threads = 0;   // 0 = all cores
   bool optimize = true;  // run the graph passes
+  // "fp32" | "bf16" | "int8": what dense and convolution GEMMs run in where
+  // the ISA has the kernel (ops/lowp_weights.h); the rest stays float32.
+  std::string precision = "fp32";
+  DeviceOptions device;  // "cpu" unless a device backend should run the model
 };
 
 // One input of a hot-path run: a dense row-major array owned by the caller,
@@ -75,7 +80,13 @@ class CompiledModel {
   const char* isa() const;
   const Graph& graph() const { return graph_; }
   std::vector<OpSummary> ops() const;
+  // Per op (ops() order): "fp32", "bf16" or "int8", what its GEMM runs in.
+  std::vector<std::string> op_precisions() const;
+  // The precision asked for when this ISA runs it, else "fp32".
+  const char* precision() const;
   size_t num_plans() const;
+  // The device runner (nullptr when the model runs on the CPU engine).
+  const DeviceRunner* device() const { return device_.get(); }
 
  private:
   struct Workspace;
@@ -87,11 +98,13 @@ class CompiledModel {
 
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
+  int precision_ = 0;  // Precision (ops/lowp_weights.h) the model runs in
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()
   std::vector<OpPtr> ops_;
-  std::vector<int> last_use_;  // per value: index of the last op reading it
+  std::vector<int> last_use_;             // per value: index of the last op reading it
+  std::unique_ptr<DeviceRunner> device_;  // after ops_: it borrows them
 
   mutable std::mutex plans_mutex_;
   mutable std::map<std::vector<Shape>, std::shared_ptr<Plan>> plans_;

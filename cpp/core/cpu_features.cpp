@@ -18,6 +18,9 @@ CpuFeatures detect() {
 #if __GNUC__ >= 12 || defined(__clang__)
   f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
 #endif
+#if __GNUC__ >= 11 || defined(__clang__)
+  f.avx_vnni = f.avx2_fma && __builtin_cpu_supports("avxvnni");
+#endif
 #elif defined(__aarch64__)
   f.neon = true;  // baseline on AArch64
 #endif

@@ -8,6 +8,7 @@ struct CpuFeatures {
   bool avx512 = false;    // AVX-512 F, BW, DQ, VL (Skylake-X set)
   bool avx512_vnni = false;
   bool avx512_bf16 = false;
+  bool avx_vnni = false;  // AVX-VNNI (VEX-encoded vpdpbusd on 256-bit registers)
   bool neon = false;
 };
 

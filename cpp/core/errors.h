@@ -14,6 +14,7 @@ enum class ErrorKind {
   kInputDtype,         // input array dtype does not fit the model
   kInputValue,         // input values out of range (e.g. embedding ids)
   kDeviceUnavailable,  // ISA or device asked for but not present
+  kDevice,             // device="cuda" asked for but unusable (DeviceError says why)
 };
 
 class Error : public std::runtime_error {

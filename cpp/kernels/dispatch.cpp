@@ -7,6 +7,7 @@
 #include "core/errors.h"
 #include "kernels/isa_kernels.h"
 #include "kernels/kernels.h"
+#include "kernels/lowp.h"
 
 namespace tfjs_infer {
 
@@ -25,6 +26,17 @@ const char* isa_name(Isa isa) {
 }
 
 namespace {
+
+#ifdef TFJS_INFER_HAVE_AVX2
+#define IF_AVX2(x) x,
+#else
+#define IF_AVX2(x)
+#endif
+#ifdef TFJS_INFER_HAVE_AVX512
+#define IF_AVX512(x) x,
+#else
+#define IF_AVX512(x)
+#endif
 
 #define TFJS_INFER_FILL_TABLE(ns, isa_value)                     \
   [] {                                                           \
@@ -46,7 +58,38 @@ namespace {
     return t;                                                    \
   }()
 
+// The reduced-precision kernels an ISA's table gets on this CPU: the generic
+// table has the scalar references; the SIMD tables only what the CPU runs.
+void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
+  switch (t.isa) {
+    case Isa::kGeneric:
+      t.gemm_bf16 = &kernels::generic::gemm_bf16;
+      t.gemm_int8 = &kernels::generic::gemm_int8;
+      break;
+    case Isa::kAvx512:
+#ifdef TFJS_INFER_HAVE_AVX512BF16
+      if (cpu.avx512_bf16) t.gemm_bf16 = &kernels::avx512bf16::gemm_bf16;
+#endif
+#ifdef TFJS_INFER_HAVE_AVX512VNNI
+      if (cpu.avx512_vnni) t.gemm_int8 = &kernels::avx512vnni::gemm_int8;
+#endif
+      break;
+    case Isa::kAvx2:
+#ifdef TFJS_INFER_HAVE_AVXVNNI
+      if (cpu.avx_vnni) t.gemm_int8 = &kernels::avxvnni::gemm_int8;
+#endif
+      break;
+    default:
+      break;
+  }
+  (void)cpu;
+}
+
 struct Tables {
+  Tables() {
+    const CpuFeatures& cpu = cpu_features();
+    for (KernelTable* t : {&generic, IF_AVX2(&avx2) IF_AVX512(&avx512)}) add_lowp(*t, cpu);
+  }
   KernelTable generic = TFJS_INFER_FILL_TABLE(generic, Isa::kGeneric);
 #ifdef TFJS_INFER_HAVE_AVX2
   KernelTable avx2 = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);

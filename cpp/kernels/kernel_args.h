@@ -51,6 +51,19 @@ struct GemmArgs {
   ActParams act;
 };
 
+// Cache blocking of the packed-B GEMM (kernels/simd/gemm_simd.h), derived at
+// import from this CPU's caches (kernels/cpu_params.cpp) and overridable through
+// TFJS_INFER_GEMM_* variables. Blocking changes speed only, never a result bit.
+struct GemmBlocking {
+  int64_t l2_block_bytes = 512 * 1024;  // packed B kept in L2 while the row tiles pass over it
+  int64_t k_block = 2048;               // k above this is cut into blocks (exact partial sums)
+  int64_t row_chunk = 192;              // rows per chunk on the k-blocked path
+  int64_t prefetch_rows = 0;  // k rows ahead a sweep's first row tile prefetches B (0: none)
+};
+
+// The blocking in effect; the GEMM kernels read it on every call.
+const GemmBlocking& gemm_blocking();
+
 // Rows [row_begin, row_begin + rows) of one image's im2col matrix for
 // channel group g, written to buf with rows kg = k_d k_h k_w cin_g apart:
 // row r is output pixel r (flattened (out_d, out_h, out_w)), columns

@@ -50,6 +50,11 @@ struct KernelTable {
   size_t (*rnn_gemv_packed_size)(int64_t k, int64_t n) = nullptr;  // in floats
   void (*rnn_gemv_pack)(const float* b, int64_t k, int64_t n, float* packed) = nullptr;
   void (*rnn_gemv_f32)(const RnnGemvArgs& args) = nullptr;
+
+  // Reduced-precision GEMMs over a B packed by lowp_*_pack (kernels/lowp.h);
+  // nullptr where this ISA on this CPU has none (the op then stays float32).
+  void (*gemm_bf16)(const GemmArgs& args, const void* packed) = nullptr;
+  void (*gemm_int8)(const GemmArgs& args, const void* packed) = nullptr;
 };
 
 // The table for `isa`, or nullptr when it was not built or the CPU lacks it.

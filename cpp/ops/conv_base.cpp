@@ -26,7 +26,7 @@ ConvBase::ConvBase(const OpNode& node, const KernelTable& k, int rank)
   copy_bias(node, "bias", cout_, bias_);
   packed_.resize(static_cast<size_t>(groups_));
   for (int64_t g = 0; g < groups_; ++g)
-    packed_[g].pack(k, kernel, kg_, cout_, g * cout_g_, cout_g_);
+    packed_[g].pack(k, kernel, kg_, cout_, g * cout_g_, cout_g_, node_precision(node));
 }
 
 void ConvBase::bad(const std::string& what) const {

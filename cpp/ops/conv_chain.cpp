@@ -58,7 +58,7 @@ class ConvChainOp final : public Op {
     if (has_expand_) {
       const WeightTensor& ek = node.require_weight("expand_kernel", {1, 1, -1, e_});
       cin_ = ek.shape[2];
-      expand_.pack(k, ek, cin_, e_, 0, e_);
+      expand_.pack(k, ek, cin_, e_, 0, e_, node_precision(node));
       copy_bias(node, "expand_bias", e_, expand_bias_);
     } else {
       cin_ = e_;
@@ -66,7 +66,7 @@ class ConvChainOp final : public Op {
     dw_w_.reset(dw.f32.size());
     dw.copy_values(dw_w_.data());
     copy_bias(node, "dw_bias", e_, dw_bias_);
-    project_.pack(k, pk, e_, cout_, 0, cout_);
+    project_.pack(k, pk, e_, cout_, 0, cout_, node_precision(node));
     copy_bias(node, "project_bias", cout_, project_bias_);
     dw_fused_ = dw_act_.params;
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;

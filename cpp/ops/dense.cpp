@@ -24,7 +24,7 @@ class DenseOp final : public Op {
       fail(ErrorKind::kInvalidModel,
            where() + ": kernel shape " + shape_str(kernel.shape) + " has an empty dimension");
     copy_bias(node, "bias", units_, bias_);
-    packed_.pack(k, kernel, in_, units_, 0, units_);
+    packed_.pack(k, kernel, in_, units_, 0, units_, node_precision(node));
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {

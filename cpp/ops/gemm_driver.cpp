@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/threading.h"
+#include "kernels/lowp.h"
 
 namespace tfjs_infer {
 
@@ -17,10 +18,37 @@ void PackedMatrix::pack(const KernelTable& k, const float* b, int64_t rows, int6
   k.gemm_pack_b(b, rows, cols, col_scale, f32_.data());
 }
 
+void PackedMatrix::pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision) {
+  rows_ = rows;
+  cols_ = cols;
+  f32_.reset(0);
+  if (precision == Precision::kInt8) {
+    kind_ = PackKind::kInt8;
+    lowp_.reset(lowp_int8_packed_bytes(rows, cols));
+    lowp_int8_pack(b, rows, cols, lowp_.data());
+  } else {
+    kind_ = PackKind::kBf16;
+    lowp_.reset(lowp_bf16_packed_bytes(rows, cols));
+    lowp_bf16_pack(b, rows, cols, lowp_.data());
+  }
+}
+
 void PackedMatrix::pack(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols,
-                        int64_t col0, int64_t cols) {
+                        int64_t col0, int64_t cols, Precision precision) {
   const float* src = w.f32.data();
   std::vector<float> block;
+  if (precision != Precision::kFp32) {
+    // The values first (with a folded BatchNorm's scale: float(w * s), the
+    // fold's arithmetic), then this group's columns, then quantized.
+    std::vector<float> all(w.f32.size());
+    w.copy_values(all.data());
+    block.resize(static_cast<size_t>(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      std::memcpy(&block[static_cast<size_t>(r * cols)], all.data() + r * w_cols + col0,
+                  static_cast<size_t>(cols) * sizeof(float));
+    pack_lowp(block.data(), rows, cols, precision);
+    return;
+  }
   if (col0 != 0 || cols != w_cols) {  // a column slice (a conv group): gather it
     block.resize(static_cast<size_t>(rows * cols));
     for (int64_t r = 0; r < rows; ++r)
@@ -43,26 +71,31 @@ GemmCall GemmCall::rows(int64_t r0, int64_t r1) const {
 void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call) {
   const int64_t n_end = call.n_end < 0 ? b.cols() : call.n_end;
   if (call.m <= 0 || n_end <= call.n_begin) return;
+  GemmArgs g;
+  g.m = call.m;
+  g.n = b.cols();
+  g.k = b.rows();
+  g.a = call.a;
+  g.lda = call.lda;
+  g.packed_b = b.f32();
+  g.c = call.c;
+  g.ldc = call.ldc;
+  g.n_begin = call.n_begin;
+  g.n_end = n_end;
+  g.bias = call.ep.bias;
+  g.residual = call.ep.residual;
+  g.ldr = call.ep.ldr;
+  g.act = call.ep.act;
   switch (b.kind()) {
-    case PackKind::kF32: {
-      GemmArgs g;
-      g.m = call.m;
-      g.n = b.cols();
-      g.k = b.rows();
-      g.a = call.a;
-      g.lda = call.lda;
-      g.packed_b = b.f32();
-      g.c = call.c;
-      g.ldc = call.ldc;
-      g.n_begin = call.n_begin;
-      g.n_end = n_end;
-      g.bias = call.ep.bias;
-      g.residual = call.ep.residual;
-      g.ldr = call.ep.ldr;
-      g.act = call.ep.act;
+    case PackKind::kF32:
       k.gemm_f32(g);
       return;
-    }
+    case PackKind::kBf16:
+      k.gemm_bf16(g, b.lowp());
+      return;
+    case PackKind::kInt8:
+      k.gemm_int8(g, b.lowp());
+      return;
   }
 }
 

@@ -12,12 +12,15 @@
 #include "core/graph.h"
 #include "core/tensor.h"
 #include "kernels/kernels.h"
+#include "ops/precision.h"
 
 namespace tfjs_infer {
 
 // How a PackedMatrix holds B.
 enum class PackKind : int32_t {
   kF32 = 0,  // the table's fp32 panel layout (gemm_pack_b)
+  kBf16,     // bfloat16 k pairs for the table's gemm_bf16 (kernels/lowp.h)
+  kInt8,     // int8 k quads + column scales and sums for gemm_int8 (kernels/lowp.h)
 };
 
 // A weight matrix B (rows x cols) packed once for the products of one table.
@@ -28,19 +31,25 @@ class PackedMatrix {
   void pack(const KernelTable& k, const float* b, int64_t rows, int64_t cols,
             const double* col_scale = nullptr);
   // Packs columns [col0, col0 + cols) of w viewed as (rows, w_cols) (a conv
-  // group), applying w's pending BatchNorm scale when it has one.
+  // group), applying w's pending BatchNorm scale when it has one; for the
+  // bf16 / int8 kernels when `precision` says so (op_precision checked the
+  // table has them).
   void pack(const KernelTable& k, const WeightTensor& w, int64_t rows, int64_t w_cols, int64_t col0,
-            int64_t cols);
+            int64_t cols, Precision precision = Precision::kFp32);
 
   PackKind kind() const { return kind_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   const float* f32() const { return f32_.data(); }
+  const void* lowp() const { return lowp_.data(); }
 
  private:
+  void pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision);
+
   PackKind kind_ = PackKind::kF32;
   int64_t rows_ = 0, cols_ = 0;
   Buffer<float> f32_;
+  Buffer<uint8_t> lowp_;  // kBf16 / kInt8
 };
 
 // What is added to A . B before it is stored, in this order: bias, residual,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from . import errors, examples, images
 from ._loading import load_model
+from ._precision import PrecisionWarning
 from ._runtime import available_isas, build_info, show_runtime
 from ._version import __version__
 from .batch import BatchPredictor
 from .errors import (
+    DeviceError,
     DeviceUnavailableError,
     DownloadError,
     InputDtypeError,
@@ -45,6 +47,7 @@ from .postprocess import (
 __all__ = [
     "BatchPredictor",
     "Denormalize",
+    "DeviceError",
     "DeviceUnavailableError",
     "DownloadError",
     "InputDtypeError",
@@ -57,6 +60,7 @@ __all__ = [
     "MissingDependencyError",
     "Model",
     "ModelNotFoundError",
+    "PrecisionWarning",
     "Semantics",
     "SemanticsWarning",
     "TfjsInferError",

@@ -54,8 +54,15 @@ class CompiledModel:
         num_threads: int = 0,
         optimize: bool = True,
         consume: bool = False,
+        precision: str = "fp32",
+        device: str = "cpu",
+        device_index: int = 0,
+        allow_tf32: bool = False,
+        cublas: bool = False,
     ) -> None:
-        """Compile `graph`; with consume=True its weights move into the model (graph left empty)."""
+        """Compile `graph`; with consume=True its weights move into the model (graph left empty).
+        precision: "fp32", "bf16" or "int8" for dense/conv products (fp32 where the ISA lacks
+        it). device="cuda" compiles for CUDA device `device_index` (DeviceError when unusable)."""
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         """Run once on C-contiguous float32/int32 arrays (GIL released); one array per output."""
     def run_into(self, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
@@ -79,7 +86,24 @@ class CompiledModel:
     @property
     def isa(self) -> str: ...
     @property
+    def precision(self) -> str:
+        """The precision asked for when this ISA runs it, else "fp32"."""
+    def op_precisions(self) -> list[str]:
+        """Per op (ops() order): what its matrix product runs in."""
+    @property
     def num_plans(self) -> int: ...
+    @property
+    def device(self) -> str:
+        """ "cpu", or the device's label ("cuda:0 (NVIDIA H100 ...)")."""
+    @property
+    def placement(self) -> list[str]:
+        """Per op (ops() order): "cuda" or "cpu"."""
+    @property
+    def gemm_engine(self) -> str:
+        """Which GEMMs serve dense/conv on the device, and why."""
+    @property
+    def device_workspaces(self) -> int:
+        """Device workspaces (stream, memory, staging) built so far for this model."""
 
 def build_info() -> dict[str, Any]:
     """ISAs built and selected, OpenMP, CUDA and compiler facts."""
@@ -94,6 +118,12 @@ def conv_transpose_output_length(
     n: int, k: int, s: int, d: int, padding: str, output_padding: int | None
 ) -> int:
     """Output length of a transposed convolution along one axis (None: inferred)."""
+
+def device_unusable_reason(kind: str, index: int = 0) -> str:
+    """Why device kind:index cannot run models, or '' when it can."""
+
+def cublas_probe(names: list[str]) -> str:
+    """Tries to dlopen cuBLAS under these names: which loaded, or why none did."""
 
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

@@ -7,6 +7,7 @@ import gc
 from collections.abc import Iterator, Sequence
 
 from ._arguments import check_load_arguments
+from ._precision import check_precision
 from .frontend.semantics import check_choice
 from .io import (
     DEFAULT_MAX_BYTES,
@@ -32,6 +33,10 @@ def load_model(
     headers: dict[str, str] | None = None,
     outputs: str | Sequence[str] | None = None,
     semantics: str = "auto",
+    precision: str = "fp32",
+    device: str = "cpu",
+    allow_tf32: bool = False,
+    cublas: bool = False,
 ) -> Model:
     """Load a TF.js LayersModel or a Keras model from a path, a URL, bytes or a file.
 
@@ -75,6 +80,25 @@ def load_model(
         ``"tfjs"`` (TF.js 4.22's wherever TF.js runs the model) or
         ``"keras"``. :attr:`Model.semantics` says what was chosen and why; a
         ``SemanticsWarning`` at load names the layers where the choice matters.
+    precision:
+        What dense and convolution layers compute their matrix products in:
+        ``"fp32"`` (default: TF.js's / Keras's numbers), ``"bf16"`` or
+        ``"int8"`` (faster, approximate: README "Reduced precision"). Where
+        the CPU lacks the kernels the model runs in float32 with a
+        ``PrecisionWarning``; :attr:`Model.precision` says what was used.
+    device:
+        ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``: run on an NVIDIA GPU
+        (the CUDA build, README "GPU (CUDA)"). Weights are uploaded once; ops
+        the GPU backend lacks run on the CPU with a copy (:meth:`Model.summary`
+        shows where each layer runs). Pickles keep the device.
+    allow_tf32:
+        On a GPU, let GEMMs use TF32 tensor cores (10-bit mantissas: faster,
+        less exact). Default False: fp32 arithmetic.
+    cublas:
+        On a GPU, let cuBLAS (the ``cuda`` extra's ``nvidia-cublas`` wheel, or
+        the system's) serve the GEMMs. Default False: our kernels, whose
+        results do not depend on the batch size (cuBLAS picks its kernel by
+        shape, so a row's last bits may).
 
     Returns
     -------
@@ -86,6 +110,9 @@ def load_model(
         The model is malformed or uses something tfjs_infer does not support.
     DownloadError
         A URL could not be fetched (HTTP error, timeout, size limit, redirect).
+    DeviceError
+        `device` names a GPU this build or machine cannot use; the message
+        says why (CPU-only build, no driver, no device, index out of range).
 
     Examples
     --------
@@ -96,6 +123,7 @@ def load_model(
     """
     check_load_arguments(num_threads, isa, strict, timeout, total_timeout, max_bytes, headers)
     check_choice(semantics)
+    check_precision(precision)
     with _gc_paused():
         spec = read_model(
             source,
@@ -112,6 +140,10 @@ def load_model(
             strict=strict,
             outputs=outputs,
             semantics=semantics,
+            precision=precision,
+            device=device,
+            allow_tf32=allow_tf32,
+            cublas=cublas,
         )
 
 

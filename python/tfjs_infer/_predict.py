@@ -19,7 +19,13 @@ from ._inputs import check_finite as _check_finite
 from ._inputs import prepare_inputs
 from ._model_base import ModelBase
 from ._progress import Progress
-from .errors import InputShapeError, InputValueError, InvalidArgumentError, TfjsInferError
+from .errors import (
+    DeviceError,
+    InputShapeError,
+    InputValueError,
+    InvalidArgumentError,
+    TfjsInferError,
+)
 from .inspect import names_arg, submodel
 from .postprocess import top_k
 
@@ -45,7 +51,7 @@ class Predicting(ModelBase):
 
     def _init_fast_path(self) -> None:
         """Precompute what predict's fast path compares (single input, known row shape)."""
-        self._fast_tail: tuple[int, ...] | None = None
+        self._fast_tail = None
         self._fast_rows = 0  # predict's default rows per call on the fast path
         # Stateful models always take the slow path, which feeds their states.
         if (
@@ -430,6 +436,11 @@ class Predicting(ModelBase):
             raise InputValueError(f"rounds must be a positive int, received {rounds!r}")
         if self._states:
             raise TfjsInferError("profile() does not run stateful models (their states would move)")
+        if self._options["device"] != "cpu":
+            raise DeviceError(
+                f"profile() times each op on the CPU engine; this model runs on "
+                f"{self._options['device']}: load it with device='cpu' to profile it"
+            )
         arrays = self._prepare_inputs(x)
         self._core.run(arrays)
         times = self._core.profile(arrays, rounds)

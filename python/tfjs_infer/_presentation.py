@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from ._device import layer_devices
 from ._model_base import ModelBase
+from ._precision import precision_line
 from ._summary import summary_text
 from .frontend.lower import TensorInfo
 from .frontend.registry import fmt_shape
@@ -25,6 +27,12 @@ class Presenting(ModelBase):
     def outputs(self) -> list[TensorInfo]:
         """The model outputs: name, shape (None = batch or any size), dtype."""
         return list(self._outputs)
+
+    @property
+    def device(self) -> str:
+        """Where the model runs: ``"cpu"`` or ``"cuda:N"`` (``load_model(device=...)``).
+        On a device, ops it lacks run on the CPU (:meth:`summary` shows which)."""
+        return str(self._options["device"])
 
     @property
     def metadata(self) -> dict[str, Any]:
@@ -77,6 +85,9 @@ class Presenting(ModelBase):
         str
             The summary text.
         """
+        devices = None
+        if self.device != "cpu":  # a "Device" column: where each layer runs
+            devices = layer_devices(self._layers, self._core.ops(), self._core.placement)
         text = summary_text(
             self.name,
             self._layers,
@@ -85,6 +96,9 @@ class Presenting(ModelBase):
             self._semantics,
             self.labels,
             line_length,
+            precision_line(self._core),
+            devices=devices,
+            device_name=str(self._core.device),
         )
         if print_fn is not None:
             print_fn(text)
@@ -97,4 +111,7 @@ class Presenting(ModelBase):
     def __repr__(self) -> str:
         ins = ", ".join(f"{t.name}{fmt_shape(t.shape)}" for t in self._inputs)
         outs = ", ".join(f"{t.name}{fmt_shape(t.shape)}" for t in self._outputs)
-        return f"<tfjs_infer.Model {ins} -> {outs}, isa={self.isa}, threads={self.num_threads}>"
+        where = f"device={self.device}, " if self.device != "cpu" else ""
+        return (
+            f"<tfjs_infer.Model {ins} -> {outs}, {where}isa={self.isa}, threads={self.num_threads}>"
+        )

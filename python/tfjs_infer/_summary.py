@@ -17,12 +17,16 @@ def summary_text(
     semantics: Any,
     labels: Sequence[str] | None,
     line_length: int | None = None,
+    precision: str | None = None,
+    devices: Sequence[str] | None = None,
+    device_name: str = "cpu",
 ) -> str:
     """The layer table (nested models' layers indented under them), the
-    parameter counts with their float32 size, the inputs, outputs, semantics
-    and labels."""
-    header = ("Layer (type)", "Output Shape", "Param #")
-    rows = []
+    parameter counts with their float32 size, the inputs, outputs, semantics,
+    the precision line (if given) and labels. `devices`, for a model on a
+    device: per layer where it runs (a "Device" column and a footer line)."""
+    header: tuple[str, ...] = ("Layer (type)", "Output Shape", "Param #")
+    rows: list[tuple[str, ...]] = []
     total = non_trainable = 0
     for layer in layers:
         shapes = layer["output_shapes"] or [()]
@@ -33,10 +37,14 @@ def summary_text(
         rows.append((label, shape_text, f"{layer['params']:,}"))
         total += layer["params"]
         non_trainable += layer.get("non_trainable", 0)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(3)]
-    if line_length is not None and line_length > sum(widths) + 4:
-        widths[0] += line_length - (sum(widths) + 4)
-    width = sum(widths) + 4
+    if devices is not None:
+        header += ("Device",)
+        rows = [(*row, where) for row, where in zip(rows, devices)]
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    gaps = 2 * (len(header) - 1)
+    if line_length is not None and line_length > sum(widths) + gaps:
+        widths[0] += line_length - (sum(widths) + gaps)
+    width = sum(widths) + gaps
     out = [f'Model: "{name}"', "=" * width]
     out.append(_row(header, widths))
     out.append("=" * width)
@@ -50,10 +58,21 @@ def summary_text(
     out.append("Inputs:  " + ", ".join(_describe(t) for t in inputs))
     out.append("Outputs: " + ", ".join(_describe(t) for t in outputs))
     out.append(f"Semantics: {semantics}")
+    if precision:
+        out.append(precision)
+    if devices is not None:
+        out.append(f"Device:  {device_name}; " + _device_note(devices))
     if labels:
         shown = ", ".join(labels[:10]) + (" ..." if len(labels) > 10 else "")
         out.append(f"Labels:  {len(labels)} ({shown})")
     return "\n".join(out)
+
+
+def _device_note(devices: Sequence[str]) -> str:
+    on_cpu = sum(1 for d in devices if "cpu" in d)
+    if not on_cpu:
+        return "every layer runs on it"
+    return f"{on_cpu} layer(s) run on the CPU (no kernel on the device), with a copy each way"
 
 
 def _describe(t: TensorInfo) -> str:

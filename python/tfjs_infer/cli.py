@@ -35,10 +35,11 @@ from ._cli_inputs import read_inputs
 from ._cli_inputs import read_labels_file as _read_labels_file
 from ._cli_types import non_negative_int as _non_negative
 from ._cli_types import positive_int as _positive
+from ._device import device_text, parse_device
 from ._loading import load_model
 from ._version import __version__
 from .batch import command as batch_command
-from .errors import InputShapeError, InputValueError, TfjsInferError
+from .errors import InputShapeError, InputValueError, InvalidArgumentError, TfjsInferError
 from .model import Model
 from .postprocess import top_k
 
@@ -214,6 +215,7 @@ def _bench(args: argparse.Namespace) -> int:
     result = {
         "model": model.source,
         "isa": model.isa,
+        "device": model.device,
         "num_threads": model.num_threads,
         "batch_size": args.batch_size,
         "inputs": shapes,
@@ -228,7 +230,10 @@ def _bench(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"model: {model.source} ({model.isa}, {model.num_threads} threads); inputs {shapes}")
+    where = f"{model.device}, " if model.device != "cpu" else ""
+    print(
+        f"model: {model.source} ({where}{model.isa}, {model.num_threads} threads); inputs {shapes}"
+    )
     print(f"load {load_s * 1e3:.1f} ms; first call {first * 1e3:.3f} ms")
     print(
         f"batch {args.batch_size}: median {med * 1e3:.3f} ms, p90 {p90 * 1e3:.3f} ms, "
@@ -240,7 +245,14 @@ def _bench(args: argparse.Namespace) -> int:
 
 # -- main ---------------------------------------------------------------------
 def _load(args: argparse.Namespace) -> Model:
-    return load_model(args.model, num_threads=args.threads, isa=args.isa, semantics=args.semantics)
+    return load_model(
+        args.model,
+        num_threads=args.threads,
+        isa=args.isa,
+        semantics=args.semantics,
+        precision=args.precision,
+        device=getattr(args, "device", "cpu"),
+    )
 
 
 def _model_options(p: argparse.ArgumentParser) -> None:
@@ -260,6 +272,25 @@ def _model_options(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="whose numbers where TF.js 4.22 and Keras differ (default: by who wrote the file)",
     )
+    p.add_argument(
+        "--precision",
+        choices=["fp32", "bf16", "int8"],
+        default="fp32",
+        help="dense/conv matrix products in (default fp32; README 'Reduced precision')",
+    )
+    p.add_argument(
+        "--device",
+        type=_device_arg,
+        default="cpu",
+        help="cpu (default), cuda or cuda:N (the CUDA build; README 'GPU (CUDA)')",
+    )
+
+
+def _device_arg(text: str) -> str:
+    try:
+        return device_text(*parse_device(text))
+    except InvalidArgumentError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

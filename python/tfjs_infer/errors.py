@@ -75,6 +75,12 @@ class DeviceUnavailableError(TfjsInferError, RuntimeError):
     """An instruction set or device was requested that this machine or build lacks."""
 
 
+class DeviceError(DeviceUnavailableError):
+    """``device="cuda"`` (or ``"cuda:N"``) was asked for but cannot be used; the
+    message says why: a CPU-only build, no usable NVIDIA driver, no visible
+    device, or a device index out of range. Also a ``DeviceUnavailableError``."""
+
+
 class DownloadError(TfjsInferError, OSError):
     """Fetching a model from a URL failed: network error, HTTP status, timeout,
     size limit, or a redirect to a scheme other than http/https.
@@ -93,6 +99,7 @@ class LayerNameError(TfjsInferError, KeyError):
 
 
 __all__ = [
+    "DeviceError",
     "DeviceUnavailableError",
     "DownloadError",
     "InputDtypeError",

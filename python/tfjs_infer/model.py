@@ -14,6 +14,8 @@ import numpy as np
 
 from . import _batching, _core
 from ._arguments import check_num_threads
+from ._device import core_device_arguments, device_arguments
+from ._precision import PrecisionMixin, check_precision, warn_if_fallback
 from ._predict import Inputs, Predicting
 from ._presentation import Presenting
 from ._sizes import check_declared_sizes
@@ -27,7 +29,7 @@ from .io import ModelSpec
 _PICKLE_FORMAT = 1
 
 
-class Model(Predicting, Presenting, Inspectable):
+class Model(Predicting, Presenting, Inspectable, PrecisionMixin):
     """A compiled model: call :meth:`predict` with numpy arrays.
 
     Immutable after loading: many threads may call :meth:`predict` on one
@@ -51,10 +53,15 @@ class Model(Predicting, Presenting, Inspectable):
         outputs: str | Sequence[str] | None = None,
         inputs: Sequence[str] | None = None,
         semantics: str = "auto",
+        precision: str = "fp32",
+        device: str = "cpu",
+        allow_tf32: bool = False,
+        cublas: bool = False,
         _quiet: bool = False,
     ) -> None:
         self._spec = spec
         num_threads = check_num_threads(num_threads)
+        device_options = device_arguments(device, allow_tf32, cublas)
         # Models made again from these options (unpickled, submodels) do not
         # repeat the load's semantics warning: "_quiet".
         self._options = {
@@ -62,6 +69,8 @@ class Model(Predicting, Presenting, Inspectable):
             "isa": isa,
             "strict": strict,
             "semantics": semantics,
+            "precision": check_precision(precision),
+            **device_options,
             "_quiet": True,
         }
         if outputs is not None or inputs is not None:  # a submodel (inspect.py)
@@ -76,8 +85,14 @@ class Model(Predicting, Presenting, Inspectable):
         self._layers = lowered.layers
         self._records, self._alias_of = lowered.records, lowered.alias_of
         self._core = _core.CompiledModel(
-            lowered.graph, isa=isa or "", num_threads=num_threads or 0, consume=True
+            lowered.graph,
+            isa=isa or "",
+            num_threads=num_threads or 0,
+            consume=True,
+            precision=precision,
+            **core_device_arguments(device_options),
         )
+        warn_if_fallback(precision, self._core)
         self._states = lowered.states
         self._memory_budget = _batching.budget_from_env()
         self._rows_cache: dict[tuple[Any, ...], int] = {}

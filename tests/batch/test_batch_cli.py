@@ -68,6 +68,22 @@ def test_parquet_to_parquet_keeps_ids_and_ranks(tmp_path: Path) -> None:
     assert out.column("top_labels").to_pylist() == best.labels
 
 
+def test_parquet_binary_column_streams_as_uint8(tmp_path: Path) -> None:
+    """Raw bytes per row (the cheap layout for images: no levels to decode) give
+    what a list<uint8> column of the same values gives, in many small chunks."""
+    x, ids = digits_rows(900)
+    pixels = x.astype(np.uint8)
+    cells = pa.array([row.tobytes() for row in pixels], type=pa.binary(64))
+    table = pa.table({"id": ids, "pixels": cells})
+    pq.write_table(table, tmp_path / "b.parquet", row_group_size=250)
+    cli(DIGITS, tmp_path / "b.parquet", "--out", tmp_path / "o.parquet", "--keep", "id",
+        "--memory-budget", "256K")  # fmt: skip
+    out = pq.read_table(tmp_path / "o.parquet")
+    assert pq.ParquetFile(tmp_path / "o.parquet").metadata.num_row_groups > 4
+    assert out.column("id").to_pylist() == ids.tolist()
+    np.testing.assert_array_equal(probs_of(out), reference(pixels))
+
+
 def test_csv_feature_columns_to_csv_and_jsonl(tmp_path: Path) -> None:
     x, ids = digits_rows(300)
     names = [f"f{i}" for i in range(64)]

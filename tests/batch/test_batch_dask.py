@@ -102,3 +102,28 @@ def test_read_parquet_with_pyarrow_dtypes(client: distributed.Client, tmp_path) 
     probs = pa.array(out["probs"]).flatten().to_numpy().reshape(-1, 10)
     np.testing.assert_array_equal(probs, reference(x))
     assert out["top_labels"].tolist() == [str(i) for i in reference(x).argmax(1)]
+
+
+def test_parquet_to_parquet_with_binary_pixels(client: distributed.Client, tmp_path) -> None:
+    """The README's Dask recipe end to end: raw bytes per row in, to_parquet out."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    x, ids = digits_rows(900)
+    pixels = x.astype(np.uint8)
+    cells = pa.array([row.tobytes() for row in pixels], type=pa.binary(64))
+    table = pa.table({"id": ids, "pixels": cells})
+    pq.write_table(table, tmp_path / "b.parquet", row_group_size=200)
+    ddf = dd.read_parquet(tmp_path / "b.parquet", split_row_groups=True, dtype_backend="pyarrow")
+    predictor = ti.BatchPredictor(str(DIGITS))
+    scored = ddf.map_partitions(predictor, meta=predictor.meta(ddf._meta))
+    scored[["id", "probs"]].to_parquet(
+        tmp_path / "out",
+        write_index=False,
+        use_dictionary=False,
+        schema=predictor.arrow_schema(pa.schema([("id", pa.int64())])),
+    )
+    out = pq.read_table(tmp_path / "out")  # part.0 ... part.4, rows in order
+    assert out.column("id").to_pylist() == ids.tolist()
+    probs = out.column("probs").combine_chunks().values.to_numpy().reshape(-1, 10)
+    np.testing.assert_array_equal(probs, reference(pixels))

@@ -244,3 +244,34 @@ def test_pyarrow_backed_frames_get_arrow_columns() -> None:
     features = pd.DataFrame(x).rename(columns=str).astype("float32[pyarrow]")
     got = pa.array(predictor(features)["probs"]).flatten().to_numpy().reshape(30, 10)
     np.testing.assert_array_equal(got, reference(x))
+
+
+def test_binary_columns_are_uint8_rows() -> None:
+    """Raw bytes per row (binary, fixed-size binary; pandas arrow or object cells)
+    are uint8 values, as a list<uint8> column of the same rows gives them."""
+    x, ids = digits_rows(70)
+    pixels = x.astype(np.uint8)  # the digits' values are 0..16
+    ref = reference(pixels)
+    cells = [row.tobytes() for row in pixels]
+    predictor = ti.BatchPredictor(DIGITS)
+    for kind in (pa.binary(64), pa.binary(), pa.large_binary()):
+        column = pa.array(cells, type=kind)
+        table = pa.table({"id": ids, "pixels": column})
+        got = predictor(table.slice(3)).column("probs").combine_chunks()
+        np.testing.assert_array_equal(got.values.to_numpy().reshape(-1, 10), ref[3:])
+        frame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        got = predictor(frame)["probs"].array
+        np.testing.assert_array_equal(np.stack(got.to_numpy()), ref)
+    frame = pd.DataFrame({"id": ids, "pixels": cells})  # object column of bytes
+    np.testing.assert_array_equal(np.stack(predictor(frame)["probs"].to_numpy()), ref)
+    out = predictor({"pixels": np.array(cells, dtype=object)})  # Ray's numpy batches
+    np.testing.assert_array_equal(out["probs"], ref)
+
+
+def test_binary_rows_of_different_lengths_are_named() -> None:
+    x, _ = digits_rows(4)
+    cells = [row.astype(np.uint8).tobytes() for row in x]
+    cells[2] = cells[2][:10]
+    for batch in (pa.table({"pixels": pa.array(cells)}), {"pixels": np.array(cells, object)}):
+        with pytest.raises(ti.errors.InputShapeError, match="byte strings of different lengths"):
+            ti.BatchPredictor(DIGITS)(batch)

@@ -61,6 +61,10 @@ struct TileArgs {
   const float* acc_in;
   float* acc_out;
   int64_t ldp;
+  // Blocked path: the first row tile of a sweep reads its B block from beyond
+  // L2 (the other tiles find it in L2); it prefetches `prefetch` floats ahead
+  // of each k row (0: no prefetch).
+  int64_t prefetch;
 };
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
@@ -147,6 +151,7 @@ void gemm_tile(const TileArgs& t) {
   const int64_t lda = t.lda;
   const int64_t ps = t.panel_stride;
   const int64_t ks = t.kstride;
+  const int64_t pf = t.prefetch;
   for (int64_t kk = 0; kk < t.k; ++kk) {
     // Small-m tiles (the batch-1 GEMV) are bound by the bandwidth of B:
     // prefetching the k row 4 ahead keeps the stream full (MLP batch 1 in
@@ -157,6 +162,11 @@ void gemm_tile(const TileArgs& t) {
       for (int p = 0; p < NP; ++p)
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) __builtin_prefetch(b + 4 * ks + p * ps + v * W, 0, 3);
+    } else if (pf) {
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) __builtin_prefetch(b + pf + p * ps + v * W, 0, 3);
     }
     F bv[NC];
 #pragma GCC unroll 16
@@ -320,8 +330,9 @@ void pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float
 //   small_m: rows handled by the small-m path (the batch-1 GEMV case), whose
 //   tiles take all m rows and NP panels at once (kSmallNp[m]) so that enough
 //   independent accumulators hide the FMA latency while the packed panels
-//   stream at memory bandwidth; l2_bytes: budget for the block of packed B
-//   panels that the blocked path keeps in L2 while it sweeps the row tiles.
+//   stream at memory bandwidth. The cache blocking (the L2 budget for the block
+//   of packed B panels the blocked path keeps while it sweeps the row tiles,
+//   the k block, the row chunk) comes from the CPU at run time: gemm_blocking().
 template <class Cfg>
 TileFn pick_small(int m, ActKind kind) {
   using V = typename Cfg::V;
@@ -383,6 +394,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
            int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last) {
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
+  const int64_t prefetch_rows = gemm_blocking().prefetch_rows;
   const int64_t m = row_end - row_begin;
   const int64_t tiles = (m + R - 1) / R;
   const int64_t base = m / tiles;
@@ -403,6 +415,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       t.bias = g.bias ? g.bias + c : nullptr;
       t.res = r_row ? r_row + c : nullptr;
       t.cols = col + ncols - c < NP * NR ? col + ncols - c : NP * NR;
+      t.prefetch = tile == 0 ? prefetch_rows * t.kstride : 0;
       if (part) {
         float* p = part + (row0 - row_begin) * t.ldp + (c - part_col0);
         t.acc_in = first ? nullptr : p;
@@ -431,6 +444,7 @@ void gemm(const GemmArgs& g) {
   t.acc_in = nullptr;
   t.acc_out = nullptr;
   t.ldp = 0;
+  t.prefetch = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
@@ -447,19 +461,22 @@ void gemm(const GemmArgs& g) {
   // tiles (same accumulator count), then a trailing panel of at most W valid
   // columns with MRH-row one-vector tiles.
   //
-  // Large k (> kKBlock): k is cut into nkb nearly equal blocks (depending on k
-  // only) and rows into chunks of kRowChunk; each block's partial sums go to a
+  // Large k (> k_block): k is cut into nkb nearly equal blocks (depending on k
+  // and the blocking only) and rows into chunks of row_chunk; each block's partial sums go to a
   // heap buffer and come back exactly, so the result is the unblocked one.
   constexpr int BNP = Cfg::kBlockNp;
   constexpr int W = V::kW;
   static_assert(Cfg::kGroup % BNP == 0, "pairs of panels must not span two groups");
   const int64_t k = g.k;
-  int64_t nkb = k > Cfg::kKBlock ? (k + Cfg::kKBlock - 1) / Cfg::kKBlock : 1;
+  const GemmBlocking& blocking = gemm_blocking();
+  const int64_t k_block = blocking.k_block > 0 ? blocking.k_block : k;
+  const int64_t row_chunk_max = blocking.row_chunk > 0 ? blocking.row_chunk : g.m;
+  int64_t nkb = k > k_block ? (k + k_block - 1) / k_block : 1;
   int64_t kc = 0, block_cols = 0;
   auto plan = [&] {
     kc = (k + nkb - 1) / nkb;
     const int64_t panel_bytes = kc * NR * static_cast<int64_t>(sizeof(float));
-    int64_t block_panels = panel_bytes > 0 ? Cfg::kL2Bytes / panel_bytes : 1;
+    int64_t block_panels = panel_bytes > 0 ? blocking.l2_block_bytes / panel_bytes : 1;
     if (block_panels > BNP) block_panels -= block_panels % BNP;  // whole wide tiles
     if (block_panels < 1) block_panels = 1;
     block_cols = block_panels * NR;
@@ -467,13 +484,13 @@ void gemm(const GemmArgs& g) {
   plan();
   float* part = nullptr;
   if (nkb > 1) {
-    part = static_cast<float*>(std::malloc(sizeof(float) * Cfg::kRowChunk * block_cols));
+    part = static_cast<float*>(std::malloc(sizeof(float) * row_chunk_max * block_cols));
     if (!part) {  // no memory for partial sums: one k block (same bits, slower)
       nkb = 1;
       plan();
     }
   }
-  const int64_t row_chunk = nkb > 1 ? Cfg::kRowChunk : g.m;
+  const int64_t row_chunk = nkb > 1 ? row_chunk_max : g.m;
   t.ldp = block_cols;
   for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
     const int64_t c1 = g.n_end - c0 < block_cols ? g.n_end : c0 + block_cols;

@@ -22,10 +22,7 @@ struct Cfg {
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
   static constexpr int kSmallNp[5] = {1, 4, 4, 2, 2};
-  static constexpr int64_t kL2Bytes = 512 * 1024;
-  // k above this is cut into blocks (exact partial sums; rows in chunks).
-  static constexpr int64_t kKBlock = 2048;
-  static constexpr int64_t kRowChunk = 192;
+  // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
 }  // namespace

@@ -169,6 +169,8 @@ def _stack_cells(values: np.ndarray, name: str) -> np.ndarray:
         return values
     if len(values) == 0:
         return np.zeros((0,), np.float32)
+    if isinstance(values[0], (bytes, bytearray)):
+        return _bytes_rows([bytes(v) for v in values], name)
     try:
         return np.stack([np.asarray(v) for v in values])
     except (ValueError, TypeError) as exc:
@@ -205,7 +207,7 @@ def _arrow_backing(series: Any) -> Any:
     import pyarrow as pa
 
     kind = series.dtype.pyarrow_dtype
-    if pa.types.is_list(kind) or pa.types.is_fixed_size_list(kind) or pa.types.is_large_list(kind):
+    if _is_list(kind) or _is_binary(kind):
         return pa.array(series)
     return None
 
@@ -223,6 +225,8 @@ def arrow_to_numpy(column: Any, name: str) -> np.ndarray:
             f"column '{name}' has {column.null_count} null row(s); fill or drop them first",
             name=name,
         )
+    if _is_binary(column.type):
+        return _binary_to_numpy(column, name)
     shape = [len(column)]
     values = column
     while _is_list(values.type):
@@ -263,6 +267,59 @@ def _primitive_to_numpy(values: Any) -> np.ndarray:
             values.type, len(values), [None, buffers[1]], 0, values.offset
         )
     return values.to_numpy(zero_copy_only=False)
+
+
+def _bytes_rows(cells: list[bytes], name: str) -> np.ndarray:
+    """Byte strings of one length as uint8 rows (rows, length)."""
+    lengths = {len(cell) for cell in cells}
+    if len(lengths) != 1:
+        raise InputShapeError(
+            f"column '{name}': rows hold byte strings of different lengths "
+            f"({min(lengths)} to {max(lengths)})",
+            name=name,
+        )
+    return np.frombuffer(b"".join(cells), np.uint8).reshape(len(cells), lengths.pop())
+
+
+def _is_binary(kind: Any) -> bool:
+    import pyarrow as pa
+
+    return bool(
+        pa.types.is_fixed_size_binary(kind)
+        or pa.types.is_binary(kind)
+        or pa.types.is_large_binary(kind)
+    )
+
+
+def _binary_to_numpy(column: Any, name: str) -> np.ndarray:
+    """A binary column (raw bytes per row, all of one length) as uint8 rows
+    (rows, length), without a copy: parquet decodes it ~10x faster than a list
+    of uint8 (no repetition or definition level per value)."""
+    import pyarrow as pa
+
+    rows = len(column)
+    if pa.types.is_fixed_size_binary(column.type):
+        width = int(column.type.byte_width)
+        start = column.offset * width
+    elif rows == 0:
+        return np.zeros((0, 0), np.uint8)
+    else:
+        offset_type = np.int64 if pa.types.is_large_binary(column.type) else np.int32
+        offsets = np.frombuffer(column.buffers()[1], offset_type)[
+            column.offset : column.offset + rows + 1
+        ]
+        lengths = np.diff(offsets)
+        if lengths.min() != lengths.max():
+            raise InputShapeError(
+                f"column '{name}': rows hold byte strings of different lengths "
+                f"({int(lengths.min())} to {int(lengths.max())})",
+                name=name,
+            )
+        width, start = int(lengths[0]), int(offsets[0])
+    data = column.buffers()[-1]
+    if data is None or rows * width == 0:
+        return np.zeros((rows, width), np.uint8)
+    return np.frombuffer(data, np.uint8, count=rows * width, offset=start).reshape(rows, width)
 
 
 def _is_list(kind: Any) -> bool:

@@ -271,7 +271,7 @@ def _depthwise_kernel(layer: LayerCall, shape: tuple) -> np.ndarray:
         names = ["kernel", "depthwise_kernel"]
     else:
         names = ["depthwise_kernel", "kernel"]
-    if layer.ordered_weights is None:
+    if not layer.weights.in_order:
         for name in names:
             if layer.has_weight(name):
                 return layer.weight(name, shape=shape, index=0)

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import _core
-from ..errors import LayerNameError, WeightsError
+from ..errors import LayerNameError
 from ..io.spec import ModelSpec
-from .registry import GraphBuilder, LayerRecord, Shape, Tensor, WeightStore
+from ..io.weights import weight_source
+from .registry import GraphBuilder, LayerRecord, Shape, Tensor
 from .select import aliases, check_inputs_suffice, needed_records, needed_values, select
 from .topology import BuildContext, build_top_level
 
@@ -70,37 +71,17 @@ def lower_model(
     overrides the file's own (``spec.semantics``). `dry` builds no core graph,
     only the per-layer op descriptions (LoweredModel.signatures).
     """
-    store = WeightStore(spec.weights, spec.source) if spec.keras_weights is None else None
+    weights = weight_source(spec)
     builder = GraphBuilder(dry=dry)
     ctx = BuildContext(
         builder=builder,
         semantics=semantics or spec.semantics,
-        store=store,
+        weights=weights,
         source=spec.source,
-        ordered=spec.keras_weights,
     )
     built = build_top_level(spec.topology, ctx)
-    if store is not None and strict:
-        unused = store.unused()
-        if unused:
-            shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
-            raise WeightsError(
-                f"{spec.source}: {len(unused)} weight(s) in the file match no layer variable: "
-                f"{shown}"
-            )
-    if spec.keras_weights is not None and strict:
-        unused = [
-            (names[i] if names else "/".join(key) + f"/vars/{i}")
-            for key, (names, arrays) in spec.keras_weights.items()
-            for i in range(len(arrays))
-            if id(arrays[i]) not in ctx.used_weights
-        ]
-        if unused:
-            shown = ", ".join(unused[:8]) + (" ..." if len(unused) > 8 else "")
-            raise WeightsError(
-                f"{spec.source}: {len(unused)} weight(s) in the file were not used by any layer "
-                f"(a layer's variables do not match its config): {shown}"
-            )
+    if strict:
+        weights.check_all_used()
     missing = [s.name for s in builder.states if s.output is None]
     if missing:
         raise RuntimeError(f"stateful lowering left states without new values: {missing}")

@@ -74,16 +74,13 @@ def sub_call(
     a TimeDistributed inner layer): its own name, scope and config for weight
     names (TF.js files), and the slice [first, first + count) of the layer's
     ordered weights (Keras files, which list them in canonical order)."""
-    ordered = layer.ordered_weights
-    names = layer.ordered_names
     return dataclasses.replace(
         layer,
         class_name=class_name,
         name=name,
         config=config,
         scope=layer.scope if scope is None else scope,
-        ordered_weights=None if ordered is None else list(ordered[first : first + count]),
-        ordered_names=None if names is None else list(names[first : first + count]),
+        weights=layer.weights.part(first, count),
         parent=layer,
         params=0,
         non_trainable=0,
@@ -190,7 +187,7 @@ def parse_cells(layer: LayerCall, in_features: int) -> list[Cell]:
         # adds no scope. Keras files give the weights in order.
         name = f"{layer.name}/RNNCell_{i}" if stacked else layer.name
         call = sub_call(layer, name, layer.class_name, cfg, first, count)
-        if stacked and layer.ordered_weights is None and not call.has_weight("kernel", 0):
+        if stacked and not layer.weights.in_order and not call.has_weight("kernel", 0):
             call = _stacked_cell_by_keras_name(layer, cfg, i, first, count)
         cell = _parse_cell(call, kind, features)
         cells.append(cell)
@@ -206,9 +203,9 @@ def _stacked_cell_by_keras_name(
     (``rnn/stacked_rnn_cells_2/lstm_cell/kernel``): find the weights under the
     layer whose second-to-last component is the cell's name."""
     cell_name = cfg.get("name")
-    if isinstance(cell_name, str) and layer.store is not None:
+    if isinstance(cell_name, str):
         prefix = "/".join([*layer.scope, layer.name]) + "/"
-        for wname in layer.store.weights:
+        for wname in layer.weights.names():  # TF.js files (matched by name)
             parts = wname.split("/")
             if wname.startswith(prefix) and len(parts) >= 3 and parts[-2] == cell_name:
                 scope = tuple(parts[:-2])

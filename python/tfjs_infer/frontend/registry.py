@@ -23,13 +23,12 @@ import numpy as np
 
 from .. import _core
 from ..errors import InvalidModelError, UnsupportedLayerError
+from ..io.weights import NamedWeights, WeightLookup
 
 if TYPE_CHECKING:
     from typing import TypeGuard  # Python 3.10+: annotations only
 
 Shape = tuple  # of int | None; index 0 is the batch axis
-# ModelSpec.keras_weights: layer key -> (weight names or None, arrays in order).
-KerasWeightTree = dict
 
 
 @dataclass
@@ -129,46 +128,6 @@ def norm_enum(value: Any) -> str:
     return str(value).replace("_", "").lower()
 
 
-class WeightStore:
-    """Matches the file's weight names to the variables each layer asks for.
-
-    TFJS-FORMAT.md 3.3: exact name, then TF.js's fallback (drop the
-    second-to-last component), then a suffix match. Unused entries are
-    reported at the end (strict, like TF.js).
-    """
-
-    def __init__(self, weights: dict[str, np.ndarray], source: str) -> None:
-        self.weights = weights
-        self.source = source
-        self.used: set[str] = set()
-        self._short: dict[str, list[str]] = {}
-        for name in weights:
-            parts = name.split("/")
-            if len(parts) >= 3:
-                self._short.setdefault("/".join([*parts[:-2], parts[-1]]), []).append(name)
-
-    def find(self, candidates: Sequence[str]) -> str | None:
-        for want in candidates:
-            if want in self.weights:
-                return want
-        for want in candidates:
-            hits = self._short.get(want, [])
-            if len(hits) == 1:
-                return hits[0]
-        for want in candidates:
-            hits = [n for n in self.weights if n.endswith("/" + want)]
-            if len(hits) == 1:
-                return hits[0]
-        return None
-
-    def take(self, name: str) -> np.ndarray:
-        self.used.add(name)
-        return self.weights[name]
-
-    def unused(self) -> list[str]:
-        return [n for n in self.weights if n not in self.used]
-
-
 class TfjsRefusal(Exception):
     """A lowering under TF.js semantics met a layer TF.js 4.22 throws on."""
 
@@ -261,16 +220,9 @@ class LayerCall:
     semantics: str = "tfjs"
     call_index: int = 0
     scope: tuple[str, ...] = ()
-    store: WeightStore | None = None
-    # Keras files give each layer its weights in order (TF.js files: None).
-    ordered_weights: list[np.ndarray] | None = None
-    ordered_names: list[str] | None = None
+    # Its variables in the file, whatever the format (io/weights.py).
+    weights: WeightLookup = field(default_factory=lambda: NamedWeights({}, ""))
     params: int = 0  # parameters taken by this call, for summaries
-    # Keras files: the whole per-layer weight table (ModelSpec.keras_weights),
-    # this layer's key in it, and the set of (key, index) pairs taken so far.
-    weight_tree: KerasWeightTree | None = None
-    weight_key: tuple[str, ...] = ()
-    used_weights: set[int] | None = None  # ids of the arrays taken
     parent: LayerCall | None = None  # set on sub-layer views (see sub())
     non_trainable: int = 0  # of which non-trainable (BatchNorm statistics, frozen layers)
     # Called inside a Sequential: Keras 3 passes masks implicitly there.
@@ -379,13 +331,9 @@ class LayerCall:
         return arr
 
     def has_weight(self, name: str, index: int | None = None) -> bool:
-        if self.ordered_weights is not None:
-            if self.ordered_names is not None and any(
-                _short_name(w) == name for w in self.ordered_names
-            ):
-                return True
-            return index is not None and index < len(self._ordered()[1])
-        return self.store is not None and self.store.find(self._candidates(name)) is not None
+        """Whether the file holds the layer's variable `name` (or the one at
+        canonical position `index`, Keras files)."""
+        return self.weights.has((*self.scope, self.name), name, index)
 
     def sub(
         self,
@@ -406,7 +354,8 @@ class LayerCall:
         ``bidi/forward_lstm/kernel``); None when they carry none (TF.js and
         Keras 2 TimeDistributed).
         """
-        view = LayerCall(
+        paths = [keras_paths] if isinstance(keras_paths, str) else list(keras_paths)
+        return LayerCall(
             class_name=class_name or self.class_name,
             name=scope_name or self.name,
             config=self.config if config is None else config,
@@ -416,88 +365,23 @@ class LayerCall:
             implicit_mask=self.implicit_mask,
             call_index=self.call_index,
             scope=(*self.scope, self.name) if scope_name else self.scope,
-            store=self.store,
-            weight_tree=self.weight_tree,
-            used_weights=self.used_weights,
+            weights=self.weights.sub(paths, scope_name, self.name),
             parent=self,
         )
-        if self.ordered_weights is None:
-            return view  # TF.js files: matched by name under the new scope
-        if self.ordered_names is None:  # .keras: addressed by path
-            paths = [keras_paths] if isinstance(keras_paths, str) else list(keras_paths)
-            tree = self.weight_tree or {}
-            view.weight_key = (*self.weight_key, *paths[0].split("/"))
-            for p in paths:
-                key = (*self.weight_key, *p.split("/"))
-                if key in tree:
-                    view.weight_key = key
-                    break
-            view.ordered_names, view.ordered_weights = tree.get(view.weight_key, (None, []))
-            return view
-        # .h5: the names of the layer's weights that carry scope_name after
-        # the layer's own name component.
-        names: list[str] = []
-        arrays: list[np.ndarray] = []
-        for wname, arr in zip(self.ordered_names, self.ordered_weights):
-            comps = wname.split("/")[:-1]
-            start = comps.index(self.name) + 1 if self.name in comps else 0
-            if scope_name is None or scope_name in comps[start:]:
-                names.append(wname)
-                arrays.append(arr)
-        view.weight_key = self.weight_key
-        view.ordered_names, view.ordered_weights = names, arrays
-        return view
-
-    def _candidates(self, name: str) -> list[str]:
-        path = "/".join([*self.scope, self.name, name])
-        return [path, f"{self.name}/{name}"]
-
-    def _ordered(self) -> tuple[tuple[str, ...], list[np.ndarray]]:
-        """(key, arrays) of this layer's own variables in a Keras file."""
-        return self.weight_key, self.ordered_weights or []
-
-    def _mark(self, arr: np.ndarray) -> np.ndarray:
-        # Keras files: taken arrays are tracked by identity, which survives
-        # any slicing of ordered_weights into cells or directions.
-        if self.used_weights is not None:
-            self.used_weights.add(id(arr))
-        return arr
 
     def _find_weight(self, name: str, index: int | None) -> np.ndarray | None:
-        if self.ordered_weights is not None:
-            if self.ordered_names is not None:
-                for i, wname in enumerate(self.ordered_names):
-                    if _short_name(wname) == name:
-                        return self._took(wname, self._mark(self.ordered_weights[i]))
-            _, arrays = self._ordered()
-            if index is not None and index < len(arrays):
-                return self._took(self._keras_path(arrays[index]), self._mark(arrays[index]))
+        found = self.weights.find((*self.scope, self.name), name, index)
+        if found is None:
             return None
-        if self.store is None:
-            return None
-        found = self.store.find(self._candidates(name))
-        return None if found is None else self._took(found, self.store.take(found))
+        file_name, arr = found
+        self._root().taken.setdefault(file_name, arr)  # for Model.get_weights
+        return arr
 
     def _root(self) -> LayerCall:
         root = self
         while root.parent is not None:
             root = root.parent
         return root
-
-    def _keras_path(self, arr: np.ndarray) -> str:
-        """A .keras weight's name as the file stores it: the sub-object path
-        inside the layer (if any), then ``vars/<index>``."""
-        root = self._root()
-        for i, a in enumerate(root.ordered_weights or []):
-            if a is arr:
-                return f"vars/{i}"
-        inner = self.weight_key[len(root.weight_key) :]
-        i = next(i for i, a in enumerate(self.ordered_weights or []) if a is arr)
-        return "/".join((*inner, "vars", str(i)))
-
-    def _took(self, file_name: str, arr: np.ndarray) -> np.ndarray:
-        self._root().taken.setdefault(file_name, arr)
-        return arr
 
 
 @dataclass
@@ -673,11 +557,6 @@ class GraphBuilder:
 def _is_int32(value: Any) -> TypeGuard[int]:
     """An int (not a bool) that the core's 32-bit attributes can hold."""
     return isinstance(value, int) and not isinstance(value, bool) and -(2**31) <= value < 2**31
-
-
-def _short_name(weight_name: str) -> str:
-    """'dense/kernel:0' -> 'kernel'."""
-    return weight_name.split("/")[-1].split(":")[0]
 
 
 def require_rank(layer: LayerCall, t: Tensor, *ranks: int) -> None:

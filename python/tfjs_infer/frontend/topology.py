@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import InvalidModelError, TfjsInferError, UnsupportedLayerError
+from ..io.weights import WeightSource
 from .registry import (
     OPS_PREFIX,
     TFJS_LAYER_CLASSES,
     GraphBuilder,
     LayerCall,
     Tensor,
-    WeightStore,
     canonical_class,
     get_lowering,
     has_lowering,
@@ -40,13 +40,9 @@ class BuildContext:
 
     builder: GraphBuilder
     semantics: str
-    store: WeightStore | None
+    weights: WeightSource  # the model's weights, a lookup per layer (io/weights.py)
     source: str
-    # Keras files: per layer path (tuple of names), the ordered weights.
-    ordered: dict[tuple[str, ...], tuple[list[str] | None, list[np.ndarray]]] | None = None
     state: dict[str, Any] = field(default_factory=dict)
-    # Keras files: the ids of the weight arrays lowerings took.
-    used_weights: set[int] = field(default_factory=set)
     # Paths of nested models that TF.js flattens: the first layer of a
     # Sequential (with no InputLayer before it) that is a model itself gives
     # that Sequential its inputs and layers, so TF.js names its layers
@@ -603,10 +599,7 @@ def _call_layer(
             layer=name,
             class_name=class_name,
         )
-    ordered_names, ordered = (None, None)
     key = (*scope, name)
-    if ctx.ordered is not None:
-        ordered_names, ordered = ctx.ordered.get(key, (None, []))
     call = LayerCall(
         class_name=cls,
         name=name,
@@ -616,12 +609,7 @@ def _call_layer(
         semantics=ctx.semantics,
         call_index=call_index,
         scope=scope,
-        store=ctx.store,
-        ordered_weights=ordered,
-        ordered_names=ordered_names,
-        weight_tree=ctx.ordered,
-        weight_key=key,
-        used_weights=ctx.used_weights,
+        weights=ctx.weights.layer(key),
         implicit_mask=bool(ctx.state.get("implicit_masks", False)),
     )
     if not inputs and not any(isinstance(v, Tensor) for v in kwargs.values()):

@@ -134,7 +134,7 @@ def lower_time_distributed(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise layer.unsupported("TimeDistributed around a nested model")
     fn = get_lowering(cls, str(cfg.get("name", layer.name)))
     folded = b.op("time_fold", layer.name + "/fold", [x], shape=(None, *x.shape[2:]), dtype=x.dtype)
-    count = len(layer.ordered_weights) if layer.ordered_weights is not None else 0
+    count = layer.weights.count()
     # TF.js builds the inner layer in the wrapper's scope: <td name>/<weight>.
     inner = sub_call(layer, layer.name, cls, cfg, 0, count)
     inner.inputs = [folded]

@@ -5,7 +5,8 @@ batching, Prometheus metrics, an access log, limits and a graceful shutdown.
 Needs the ``serve`` extra (Starlette, uvicorn, prometheus_client):
 ``pip install "tfjs-infer[serve]"``. Modules: ``repository`` (which models),
 ``batcher`` (request batching), ``codec`` (tensors on the wire),
-``tfserving`` and ``v2`` (the protocols), ``app`` (the ASGI app),
+``tfserving`` and ``v2`` (the protocols), ``hot`` (the inference endpoints on
+plain ASGI), ``app`` (the ASGI app: timing, routing, the access log),
 ``metrics``, ``cli`` (the command).
 """
 

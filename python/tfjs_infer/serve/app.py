@@ -1,32 +1,41 @@
 """The ASGI application: both protocols, /metrics, limits, timing and the access log.
 
-Every response, error or not, goes through :class:`Observe`, which times the
-request (received -> answered), subtracts the compute time the handler
-recorded, exposes both in a ``Server-Timing`` header (``compute``, ``server``
-= the rest, and ``handoff``: the part of ``server`` spent handing the batch
-to a pool thread and back) and in /metrics, and writes one JSON access-log
-line.
+Every request goes through :class:`App`, which times it (received ->
+answered), subtracts the compute time the handler recorded, exposes both in
+a ``Server-Timing`` header (``compute``, ``server`` = the rest, and
+``handoff``: the part of ``server`` spent handing the batch to a pool thread
+and back) and in /metrics, and writes one JSON access-log line. Inference
+requests take the plain-ASGI path of hot.py; everything else Starlette's
+router.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import tfserving, v2
 from .accesslog import AccessLog
 from .batcher import Batcher
-from .codec import RequestError, decompress, dump_json
-from .common import Limits, Server, expect_body, with_timeout
+from .codec import RequestError, dump_json
+from .common import Limits, Server
+from .hot import (
+    V1_PREFIX,
+    V2_PREFIX,
+    Answer,
+    answer_inference,
+    error_answer,
+    hot_protocol,
+    internal_answer,
+)
 from .metrics import CONTENT_TYPE, Metrics
 from .repository import Repository
 
@@ -40,46 +49,20 @@ def _json(doc: Any, status: int = 200, headers: dict[str, str] | None = None) ->
     return Response(dump_json(doc), status, headers=headers, media_type=_JSON)
 
 
-def _error(exc: RequestError) -> Response:
-    return _json({"error": exc.message}, exc.status, exc.headers)
-
-
-def _internal(exc: Exception) -> Response:
-    """A bug, not a bad request: log the traceback, answer 500 in the protocols' form."""
-    logging.getLogger("tfjs_infer.serve").exception("internal error")
-    return _json({"error": f"internal error: {type(exc).__name__}: {exc}"}, 500)
+def _response(answer: Answer) -> Response:
+    headers = {k.decode(): v.decode() for k, v in answer.headers}
+    return Response(answer.body, answer.status, headers, media_type=answer.content_type.decode())
 
 
 def _info(request: Request) -> dict[str, Any]:
     return request.scope[_INFO_KEY]
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) one larger than `limit` before reading it all."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(413, f"the body has {declared} bytes; the limit is {limit}")
-    chunks = []
-    size = 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise RequestError(413, f"the body exceeds the limit of {limit} bytes")
-            chunks.append(chunk)
-    except ClientDisconnect:
-        # Nobody reads the answer; 499 (nginx's "client closed request") marks it in the log.
-        raise RequestError(499, "the client disconnected before sending the whole body") from None
-    body = b"".join(chunks)
-    return decompress(body, request.headers.get("content-encoding"), limit)
-
-
 def build_app(
     server: Server, *, max_batch_size: int = 1, access_log: AccessLog | None = None
-) -> Observe:
+) -> App:
     """The ASGI app (Starlette routing) serving `server`'s models over both protocols
     (and the access log, if given, one JSON line per request)."""
-    limits = server.limits
 
     async def v1_models(request: Request) -> Response:
         info = _info(request)
@@ -88,26 +71,16 @@ def build_app(
             action, served = tfserving.route(
                 server, request.method, request.path_params["rest"], info
             )
-            if action == "predict":
-                answer = await with_timeout(
-                    _v1_predict(request, served, info), limits.request_timeout_s
-                )
-                return _json(answer)
+            if action == "predict":  # here only under a root path (see hot_protocol)
+                rest = request.path_params["rest"]
+                return _response(await answer_inference(server, "v1", rest, *_asgi(request), info))
             if action == "metadata":
                 return _json(tfserving.metadata(served))
             return _json(tfserving.status(server, served, action == "status_all"))
         except RequestError as exc:
-            return _error(exc)
+            return _response(error_answer(exc))
         except Exception as exc:
-            return _internal(exc)
-
-    async def _v1_predict(request: Request, served: Any, info: dict[str, Any]) -> Any:
-        ticket = expect_body(server, served, info)
-        try:
-            body = await read_body(request, limits.max_body_bytes)
-            return await tfserving.predict(server, served, body, info)
-        finally:
-            ticket.release()
+            return _response(internal_answer(exc))
 
     async def v2_models(request: Request) -> Response:
         info = _info(request)
@@ -115,31 +88,17 @@ def build_app(
         try:
             rest = request.path_params["rest"]
             action, served = v2.route(server, request.method, rest, info)
-            if action == "infer":
-                answer, headers = await with_timeout(
-                    _v2_infer(request, served, info), limits.request_timeout_s
-                )
-                if isinstance(answer, bytes):
-                    return Response(answer, 200, headers=headers)
-                return _json(answer)
+            if action == "infer":  # here only under a root path (see hot_protocol)
+                return _response(await answer_inference(server, "v2", rest, *_asgi(request), info))
             if action == "ready":
                 return _json({"name": served.name, "ready": True})
             if action == "config":
                 return _json(v2.model_config(served, max_batch_size))
             return _json(v2.model_metadata(server, served, "/versions/" in rest))
         except RequestError as exc:
-            return _error(exc)
+            return _response(error_answer(exc))
         except Exception as exc:
-            return _internal(exc)
-
-    async def _v2_infer(request: Request, served: Any, info: dict[str, Any]) -> Any:
-        ticket = expect_body(server, served, info)
-        try:
-            body = await read_body(request, limits.max_body_bytes)
-            header_length = request.headers.get(v2.HEADER_LENGTH)
-            return await v2.infer(server, served, body, header_length, info)
-        finally:
-            ticket.release()
+            return _response(internal_answer(exc))
 
     async def v2_root(request: Request) -> Response:
         _info(request)["protocol"] = "v2"
@@ -176,7 +135,11 @@ def build_app(
         Route("/metrics", _method("GET", metrics), methods=_ANY),
     ]
     router = Router(routes, default=not_found, lifespan=_lifespan(server, access_log))
-    return Observe(router, server.metrics, access_log)
+    return App(server, router, access_log)
+
+
+def _asgi(request: Request) -> tuple[Scope, Receive]:
+    return request.scope, request.receive
 
 
 def _method(allowed: str, endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
@@ -206,54 +169,56 @@ def _lifespan(server: Server, access_log: AccessLog | None) -> Callable[[Any], A
     return lifespan
 
 
-class Observe:
-    """ASGI middleware: timing, the Server-Timing header, metrics and the access log."""
+class App:
+    """The server's ASGI callable: timing, the Server-Timing header, metrics and
+    the access log around every request; inference straight to hot.py, the
+    rest through Starlette's router."""
 
-    def __init__(self, app: Any, metrics: Metrics, access_log: AccessLog | None) -> None:
-        self.app = app
-        self.metrics = metrics
+    def __init__(self, server: Server, router: Any, access_log: AccessLog | None) -> None:
+        self.server = server
+        self.router = router
+        self.metrics = server.metrics
         self.access_log = access_log
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.router(scope, receive, send)
             return
         start = time.perf_counter()
         info: dict[str, Any] = {"protocol": "", "model": "", "compute_s": 0.0}
         scope[_INFO_KEY] = info
-        state = {"status": 500, "bytes": 0}
-
-        async def timed_send(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                state["status"] = message["status"]
-                compute = info["compute_s"]
-                own = time.perf_counter() - start - compute
-                handoff = info.get("handoff_s", 0.0)
-                timing = (
-                    f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}, "
-                    f"handoff;dur={handoff * 1e3:.4f}"
-                )
-                message["headers"] = [
-                    *message.get("headers", []),
-                    (b"server-timing", timing.encode()),
-                ]
-            elif message["type"] == "http.response.body":
-                state["bytes"] += len(message.get("body", b""))
-            await send(message)
-
-        self.metrics.in_flight.inc()
+        protocol = hot_protocol(scope)
+        state = [500, 0]  # the answer's status and body bytes, for the record
+        metrics = self.metrics
+        metrics.in_flight += 1
         try:
-            await self.app(scope, receive, timed_send)
+            if protocol:
+                rest = scope["path"][len(V1_PREFIX if protocol == "v1" else V2_PREFIX) :]
+                answer = await answer_inference(self.server, protocol, rest, scope, receive, info)
+                state = [answer.status, len(answer.body)]
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": answer.status,
+                        "headers": [
+                            (b"content-type", answer.content_type),
+                            (b"content-length", str(state[1]).encode()),
+                            *answer.headers,
+                            _timing_header(info, start),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": answer.body})
+            else:
+                await self.router(scope, receive, _timed_send(send, info, start, state))
         finally:
-            self.metrics.in_flight.dec()
-            elapsed = time.perf_counter() - start
-            self._record(scope, info, state, elapsed)
+            metrics.in_flight -= 1
+            self._record(scope, info, state[0], state[1], time.perf_counter() - start)
 
     def _record(
-        self, scope: dict[str, Any], info: dict[str, Any], state: dict[str, Any], elapsed: float
+        self, scope: Scope, info: dict[str, Any], status: int, size: int, elapsed: float
     ) -> None:
         protocol = info["protocol"]
-        status = state["status"]
         if protocol:
             series = self.metrics.for_request(info["model"], protocol, status)
             series.requests.inc()
@@ -263,22 +228,55 @@ class Observe:
             if "batch_rows" in info:
                 series.overhead.observe(elapsed - info["compute_s"])
         if self.access_log is not None:
-            client = scope.get("client")
-            record = {
-                "ts": round(time.time(), 6),
-                "client": f"{client[0]}:{client[1]}" if client else "",
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "bytes": state["bytes"],
-                "ms": round(elapsed * 1e3, 3),
-            }
-            for key in ("protocol", "model", "version", "rows", "batch_rows"):
-                if info.get(key) not in (None, ""):
-                    record[key] = info[key]
-            if "batch_rows" in info:
-                record["compute_ms"] = round(info["compute_s"] * 1e3, 3)
-            self.access_log.write(record)
+            self.access_log.write(_log_record(scope, info, status, size, elapsed))
+
+
+def _timed_send(send: Send, info: dict[str, Any], start: float, state: list[int]) -> Send:
+    """`send`, adding Server-Timing to the answer and noting its status and size in `state`."""
+
+    async def timed_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            state[0] = message["status"]
+            message["headers"] = [*message.get("headers", []), _timing_header(info, start)]
+        elif message["type"] == "http.response.body":
+            state[1] += len(message.get("body", b""))
+        await send(message)
+
+    return timed_send
+
+
+def _timing_header(info: dict[str, Any], start: float) -> tuple[bytes, bytes]:
+    """Server-Timing: the compute, the server's own time (the rest so far), the hand-off."""
+    compute = info["compute_s"]
+    own = time.perf_counter() - start - compute
+    handoff = info.get("handoff_s", 0.0)
+    text = (
+        f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}, "
+        f"handoff;dur={handoff * 1e3:.4f}"
+    )
+    return b"server-timing", text.encode()
+
+
+def _log_record(
+    scope: Scope, info: dict[str, Any], status: int, size: int, elapsed: float
+) -> dict[str, Any]:
+    """One access-log line's fields."""
+    client = scope.get("client")
+    record = {
+        "ts": round(time.time(), 6),
+        "client": f"{client[0]}:{client[1]}" if client else "",
+        "method": scope["method"],
+        "path": scope["path"],
+        "status": status,
+        "bytes": size,
+        "ms": round(elapsed * 1e3, 3),
+    }
+    for key in ("protocol", "model", "version", "rows", "batch_rows"):
+        if info.get(key) not in (None, ""):
+            record[key] = info[key]
+    if "batch_rows" in info:
+        record["compute_ms"] = round(info["compute_s"] * 1e3, 4)
+    return record
 
 
 def make_server(
@@ -289,6 +287,7 @@ def make_server(
     max_queue: int,
     limits: Limits,
     workers: int = 1,
+    inline_us: int = 0,
 ) -> Server:
     """Wire the repository's models to batchers sharing one compute pool."""
     metrics = Metrics()
@@ -307,6 +306,7 @@ def make_server(
             timeout_s=batch_timeout_us * 1e-6,
             max_queue=max_queue,
             workers=workers,
+            inline_s=inline_us * 1e-6,
             on_batch=metrics.batch_hook(served.name),
         )
         metrics.queue_depth.labels(served.name, str(served.version)).set_function(

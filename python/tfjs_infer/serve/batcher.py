@@ -16,9 +16,18 @@ batch's compute time. Under load this keeps batches full (the clients
 answered by one batch send their next requests together) at a cost bounded
 by the compute; a lone request never waits.
 
-Compute runs in a thread pool (the core releases the GIL), never on the
-event loop. One worker per model by default: each predict call gets all the
-core's threads, and while it runs the next batch gathers in the queue.
+Compute runs in a thread pool (the core releases the GIL), off the event
+loop, with one exception: a batch whose predict call is expected to take
+less than ``inline_s`` (measured on the model's last batch) runs on the
+event loop itself. Handing a batch to a pool thread and back costs two
+thread wake-ups and two GIL hand-overs, 50-250 us on a shared machine, which
+is far more than a small model's whole call (the bundled digits model: a few
+microseconds); run inline, such a call holds the loop for less time than
+the hand-off would have taken. The decision is taken one loop turn after
+the batch could start, so that every request received in that turn joins
+it (batching still merges concurrent requests). One pool worker per model
+by default: each predict call gets all the core's threads, and while it runs
+the next batch gathers in the queue.
 """
 
 from __future__ import annotations
@@ -110,6 +119,7 @@ class Batcher:
         timeout_s: float = 0.0,
         max_queue: int = 256,
         workers: int = 1,
+        inline_s: float = 0.0,
         on_batch: Callable[[int, int, float], None] | None = None,
     ) -> None:
         self.name = name
@@ -121,6 +131,7 @@ class Batcher:
         self.timeout_s = max(0.0, timeout_s)
         self.max_queue = max(1, max_queue)
         self.workers = max(1, workers)
+        self.inline_s = max(0.0, inline_s)
         self.on_batch = on_batch
         self._queue: collections.deque[_Pending] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -128,6 +139,8 @@ class Batcher:
         self._running = 0  # batches computing
         self._incoming = 0  # requests being received (Ticket)
         self._last_compute_s = 0.0
+        self._last_rows = 0  # rows of that batch (0: none measured yet)
+        self._soon: asyncio.Handle | None = None  # a batch start deferred by one loop turn
         self._admitted = 0  # requests accepted and not yet answered
 
     @property
@@ -141,9 +154,10 @@ class Batcher:
 
     async def stop(self) -> None:
         """Refuse what is still queued (the server has answered its in-flight requests)."""
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        for handle in (self._timer, self._soon):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._soon = None
         for pending in self._queue:
             _fail(pending, RequestError(503, "the server is shutting down"))
         self._queue.clear()
@@ -179,7 +193,7 @@ class Batcher:
 
     def _dispatch(self, timer_fired: bool = False) -> None:
         """Start batches while workers are free and requests wait."""
-        while self._running < self.workers:
+        while self._running < self.workers and self._soon is None:
             while self._queue and self._queue[0].future.done():
                 self._queue.popleft()  # cancelled: timed out or the client left
             if not self._queue:
@@ -194,7 +208,39 @@ class Batcher:
             if self._timer is not None:
                 self._timer.cancel()
                 self._timer = None
+            if self._running == 0 and self._expected_s(self._queue[0].rows) <= self.inline_s:
+                # Perhaps inline: decide next turn, once this turn's requests have queued.
+                assert self._loop is not None
+                self._soon = self._loop.call_soon(self._start_soon)
+                return
             self._launch(self._take())
+
+    def _expected_s(self, rows: int) -> float:
+        """A batch of `rows` rows' predict time, from the last batch (inf if none yet)."""
+        if not self._last_rows:
+            return float("inf")
+        return self._last_compute_s * max(1.0, rows / self._last_rows)
+
+    def _start_soon(self) -> None:
+        """The deferred start: the batch runs inline if it is expected to be quick."""
+        self._soon = None
+        while self._queue and self._queue[0].future.done():
+            self._queue.popleft()
+        if not self._queue or self._running:
+            self._dispatch()
+            return
+        batch = self._take()
+        if self._expected_s(sum(p.rows for p in batch)) > self.inline_s:
+            self._launch(batch)
+            self._dispatch()
+            return
+        self._running += 1
+        try:
+            outs, seconds, _, _ = self._compute([p.arrays for p in batch])
+        except Exception as exc:
+            self._failed(batch, exc)
+        else:
+            self._answer(batch, outs, seconds, 0.0)
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -240,31 +286,45 @@ class Batcher:
         work.add_done_callback(done)
 
     def _finish(self, batch: list[_Pending], work: Future[_Computed], submitted: float) -> None:
-        self._running -= 1
+        """A pool batch is done (on the event loop)."""
         try:
             outs, seconds, woke, ended = work.result()
-        except TfjsInferError as exc:
+        except Exception as exc:
+            self._failed(batch, exc)
+        else:
+            handoff = (woke - submitted) + (time.perf_counter() - ended)
+            self._answer(batch, outs, seconds, handoff)
+
+    def _failed(self, batch: list[_Pending], exc: Exception) -> None:
+        self._running -= 1
+        if isinstance(exc, TfjsInferError):
             if len(batch) > 1:  # one bad request must not fail the others: rerun each alone
                 for pending in reversed(batch):
                     pending.alone = True
                     self._queue.appendleft(pending)
             else:
                 _fail(batch[0], RequestError(400, str(exc)))
-        except Exception as exc:
+        else:
             for pending in batch:
                 _fail(pending, RequestError(500, f"prediction failed: {exc}"))
-        else:
-            rows = sum(p.rows for p in batch)
-            handoff = (woke - submitted) + (time.perf_counter() - ended)
-            self._last_compute_s = seconds
-            if self.on_batch is not None:
-                self.on_batch(rows, len(batch), seconds)
-            start = 0
-            for pending in batch:
-                part = [o[start : start + pending.rows] for o in outs]
-                start += pending.rows
-                if not pending.future.done():
-                    pending.future.set_result(Result(part, seconds, rows, handoff))
+        self._dispatch()
+
+    def _answer(
+        self, batch: list[_Pending], outs: list[np.ndarray], seconds: float, handoff: float
+    ) -> None:
+        """Hand each request of the batch its rows of the outputs."""
+        self._running -= 1
+        rows = sum(p.rows for p in batch)
+        self._last_compute_s = seconds
+        self._last_rows = rows
+        if self.on_batch is not None:
+            self.on_batch(rows, len(batch), seconds)
+        start = 0
+        for pending in batch:
+            part = [o[start : start + pending.rows] for o in outs]
+            start += pending.rows
+            if not pending.future.done():
+                pending.future.set_result(Result(part, seconds, rows, handoff))
         self._dispatch()
 
     def _compute(self, parts: list[list[np.ndarray]]) -> _Computed:

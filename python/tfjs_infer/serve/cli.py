@@ -49,6 +49,14 @@ def add_parser(sub: Any) -> None:
         help="predict calls that may run at once per model (default 1: each gets every thread)",
     )
     p.add_argument(
+        "--inline-compute-us",
+        type=_non_negative,
+        default=200,
+        help="a batch expected to compute in less than this (from the model's last batch) runs "
+        "on the event loop instead of a pool thread, whose hand-off costs more (default 200; "
+        "0: always a pool thread)",
+    )
+    p.add_argument(
         "--max-queue",
         type=_positive,
         default=256,
@@ -101,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         max_queue=args.max_queue,
         limits=limits,
         workers=args.compute_workers,
+        inline_us=args.inline_compute_us,
     )
     access_log = None if args.no_access_log else AccessLog()
     app = build_app(server, max_batch_size=args.max_batch_size, access_log=access_log)

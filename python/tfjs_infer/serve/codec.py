@@ -83,11 +83,31 @@ def parse_json(body: bytes, what: str = "request body") -> Any:
         raise bad_request(f"malformed JSON in the {what}: {exc}") from None
 
 
-def dump_json(doc: Any) -> bytes:
-    """Encode an answer. Python floats print as their shortest round-trip
-    repr, so a float32 widened to float64 reads back to the same float32;
-    NaN and inf are written as NaN / Infinity (as TF Serving does)."""
-    return json.dumps(doc, separators=(",", ":")).encode()
+_ENCODER = json.JSONEncoder(separators=(",", ":"))  # built once: json.dumps(..., separators=)
+# builds a new encoder per call, which costs more than encoding a small answer
+
+
+def dump_json(doc: Any, finite: bool = False) -> bytes:
+    """Encode an answer. Floats are written as their shortest round-trip
+    repr, so a float32 widened to float64 reads back to the same float32.
+
+    `finite`: the caller knows `doc` holds no NaN or infinity. orjson (in the
+    serve extra, 10-30x faster on small answers) then writes it; it would
+    write those values as null, so otherwise (or without orjson, or for what
+    orjson refuses) the standard encoder does, writing NaN / Infinity as TF
+    Serving does.
+    """
+    if finite and _orjson is not None:
+        try:
+            return _orjson.dumps(doc)
+        except TypeError:  # orjson.JSONEncodeError: e.g. an integer past 64 bits
+            pass
+    return _ENCODER.encode(doc).encode()
+
+
+def all_finite(arrays: Sequence[np.ndarray]) -> bool:
+    """Whether no float array of `arrays` holds a NaN or an infinity."""
+    return all(a.dtype.kind != "f" or bool(np.isfinite(a).all()) for a in arrays)
 
 
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:

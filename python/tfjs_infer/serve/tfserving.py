@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from .codec import TF_DTYPES, RequestError, bad_request, json_tensor, parse_json
+from .codec import (
+    TF_DTYPES,
+    RequestError,
+    all_finite,
+    bad_request,
+    dump_json,
+    json_tensor,
+    parse_json,
+)
 from .common import Server, note_model, rank
 from .repository import ServedModel
 
@@ -90,10 +98,9 @@ def metadata(served: ServedModel) -> dict[str, Any]:
     }
 
 
-async def predict(
-    server: Server, served: ServedModel, body: bytes, info: dict[str, Any]
-) -> dict[str, Any]:
-    """Predict: parse the row or columnar request, infer, shape the answer like TF Serving."""
+async def predict(server: Server, served: ServedModel, body: bytes, info: dict[str, Any]) -> bytes:
+    """Predict: parse the row or columnar request, infer, shape the answer like TF
+    Serving (the JSON bytes)."""
     doc = parse_json(body)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
@@ -132,7 +139,7 @@ async def predict(
         }
     if "top_k" in doc:
         answer["top_k"] = _top_k(served, outs, doc["top_k"], row_format)
-    return answer
+    return dump_json(answer, finite=all_finite(outs))
 
 
 def _rows(served: ServedModel, instances: Any) -> list[np.ndarray]:

@@ -28,6 +28,7 @@ from .. import __version__
 from .codec import (
     V2_TO_NUMPY,
     RequestError,
+    all_finite,
     bad_request,
     bytes_tensor_binary,
     dump_json,
@@ -124,8 +125,8 @@ async def infer(
     body: bytes,
     header_length: str | None,
     info: dict[str, Any],
-) -> tuple[bytes | dict[str, Any], dict[str, str]]:
-    """Inference: an answer document (or JSON + binary bytes) and extra headers."""
+) -> tuple[bytes, dict[str, str]]:
+    """Inference: the answer's bytes (JSON, or JSON + binary data) and extra headers."""
     doc, binary = _split_body(body, header_length)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
@@ -150,9 +151,9 @@ async def infer(
     for name, arr in extra:
         tensors.append(_output_tensor(name, arr, default_binary, chunks))
     answer["outputs"] = tensors
+    head = dump_json(answer, finite=all_finite(result.outputs))
     if not chunks:
-        return answer, {}
-    head = dump_json(answer)
+        return head, {}
     return head + b"".join(chunks), {
         "Inference-Header-Content-Length": str(len(head)),
         "Content-Type": "application/octet-stream",

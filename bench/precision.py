@@ -1,0 +1,207 @@
+"""Reduced precision: throughput and accuracy cost of load_model(precision=...).
+
+    python bench/precision.py [--models-dir bench/.models] [--models resnet50,mobilenet_v2]
+                              [--batch 32] [--rounds 5] [--threads 1] [--no-ort]
+                              [--accuracy-only | --speed-only]
+
+Speed (batch --batch, --threads threads, interleaved round-robin with the order
+reversed each round, medians): tfjs-infer fp32 / bf16 / int8 on each of
+--models, and for ResNet50 onnxruntime's float32 model.onnx and its own int8
+versions of it (onnxruntime.quantization.quantize_dynamic, and quantize_static
+with per-channel weights calibrated on 16 images of the bench input) when
+onnxruntime is installed. Ratios: throughput / tfjs-infer fp32, and tfjs-infer
+int8 time / onnxruntime int8 time (below 1: ours is faster).
+
+Accuracy (every bench model, on its bench input input.npy: random normal
+images / rows / token ids, the models' weights are seeded, not trained): max
+|bf16 - fp32| and |int8 - fp32| over the outputs, the same relative to
+max |fp32|, and the share of rows whose top-1 class agrees with fp32; the
+same for onnxruntime's int8 ResNet50 against its float32 one; and the
+bundled digits example's accuracy (360 real held-out digits) in each precision.
+
+Models come from bench/make_bench_models.py (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import header
+
+import tfjs_infer
+
+HERE = Path(__file__).resolve().parent
+ALL_MODELS = ["mlp", "mnist_cnn", "mobilenet_v2", "resnet50", "lstm", "text_cnn"]
+PRECISIONS = ["fp32", "bf16", "int8"]
+Run = Callable[[np.ndarray], np.ndarray]
+
+
+def ours(folder: Path, precision: str, threads: int) -> Run:
+    model = tfjs_infer.load_model(
+        folder / "tfjs" / "model.json", precision=precision, num_threads=threads
+    )
+    print(f"  tfjs-infer {precision}: isa {model.isa}, runs {model.precision}")
+    return lambda x: model.predict(x, batch_size=len(x))
+
+
+def ort_session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    opts.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def ort_run(session) -> Run:
+    name = session.get_inputs()[0].name
+    return lambda x: session.run(None, {name: x})[0]
+
+
+def ort_int8_models(onnx_path: Path, calib: np.ndarray, out_dir: Path) -> dict[str, Path]:
+    """onnxruntime's own int8 versions of a float32 model: dynamic and static."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, name: str) -> None:
+            self.rows = iter([{name: calib[i : i + 1]} for i in range(len(calib))])
+
+        def get_next(self):
+            return next(self.rows, None)
+
+    name = ort_session(onnx_path, 1).get_inputs()[0].name
+    dyn, stat = out_dir / "dynamic.onnx", out_dir / "static.onnx"
+    quantize_dynamic(str(onnx_path), str(dyn), weight_type=QuantType.QInt8)
+    quantize_static(
+        str(onnx_path),
+        str(stat),
+        Reader(name),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
+    return {"onnxruntime int8 dynamic": dyn, "onnxruntime int8 static": stat}
+
+
+def interleaved(runs: dict[str, Run], x: np.ndarray, rounds: int) -> dict[str, float]:
+    """Median seconds per call of each engine, the order reversed each round."""
+    for run in runs.values():
+        run(x)  # warm up
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
+    for r in range(rounds):
+        for name in names if r % 2 == 0 else names[::-1]:
+            start = time.perf_counter()
+            runs[name](x)
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def speed(args: argparse.Namespace) -> None:
+    for name in args.models.split(","):
+        folder = args.models_dir / name
+        x = np.load(folder / "input.npy")
+        x = np.concatenate([x] * (args.batch // len(x) + 1))[: args.batch]
+        print(f"\n== {name}: batch {args.batch}, {args.threads} thread(s), {args.rounds} rounds")
+        runs = {f"tfjs-infer {p}": ours(folder, p, args.threads) for p in PRECISIONS}
+        with tempfile.TemporaryDirectory() as tmp:
+            if name == "resnet50" and not args.no_ort:
+                try:
+                    calib = np.load(folder / "input.npy")[:16]
+                    paths = {"onnxruntime fp32": folder / "model.onnx"}
+                    paths.update(ort_int8_models(folder / "model.onnx", calib, Path(tmp)))
+                    for label, path in paths.items():
+                        runs[label] = ort_run(ort_session(path, args.threads))
+                except ImportError:
+                    print("  onnxruntime: not installed")
+            med = interleaved(runs, x, args.rounds)
+        base = med["tfjs-infer fp32"]
+        for label, t in med.items():
+            print(
+                f"  {label:28s} {t * 1e3:9.1f} ms  {args.batch / t:8.1f} rows/s  "
+                f"{base / t:5.2f}x tfjs-infer fp32"
+            )
+        for label in ("onnxruntime int8 dynamic", "onnxruntime int8 static"):
+            if label in med:
+                ratio = med["tfjs-infer int8"] / med[label]
+                print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
+        print(f"  load average: {os.getloadavg()}")
+
+
+def agreement(ref: np.ndarray, got: np.ndarray) -> str:
+    err = float(np.abs(got - ref).max())
+    rel = err / max(float(np.abs(ref).max()), 1e-30)
+    top1 = float(
+        (ref.reshape(len(ref), -1).argmax(1) == got.reshape(len(got), -1).argmax(1)).mean()
+    )
+    return f"max abs err {err:.3g} (rel {rel:.3g}), top-1 agreement {top1 * 100:.1f} %"
+
+
+def accuracy(args: argparse.Namespace) -> None:
+    print("\n== accuracy against fp32 (bench inputs: random, seeded weights)")
+    for name in ALL_MODELS:
+        folder = args.models_dir / name
+        if not folder.is_dir():
+            print(f"  {name}: not built")
+            continue
+        x = np.load(folder / "input.npy")
+        outs = {p: ours(folder, p, args.threads)(x) for p in PRECISIONS}
+        for p in PRECISIONS[1:]:
+            print(f"  {name:13s} {p}: {agreement(outs['fp32'], outs[p])}")
+        if name == "resnet50" and not args.no_ort:
+            try:
+                ref = ort_run(ort_session(folder / "model.onnx", args.threads))(x)
+                with tempfile.TemporaryDirectory() as tmp:
+                    paths = ort_int8_models(folder / "model.onnx", x[:16], Path(tmp))
+                    for label, path in paths.items():
+                        got = ort_run(ort_session(path, args.threads))(x)
+                        print(f"  {name:13s} {label} vs onnxruntime fp32: {agreement(ref, got)}")
+            except ImportError:
+                print("  onnxruntime: not installed")
+    xd, yd = tfjs_infer.examples.digits_samples()
+    for p in PRECISIONS:
+        model = tfjs_infer.load_model(tfjs_infer.examples.digits_path(), precision=p)
+        acc = float((model.predict(xd).argmax(1) == yd).mean())
+        print(f"  digits example {p}: accuracy {acc * 100:.2f} % of {len(yd)} ({model.precision})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models-dir", type=Path, default=HERE / ".models")
+    parser.add_argument("--models", default="resnet50,mobilenet_v2")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-ort", action="store_true", help="skip onnxruntime")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--accuracy-only", action="store_true")
+    group.add_argument("--speed-only", action="store_true")
+    args = parser.parse_args()
+    header()
+    print(f"load average at start: {os.getloadavg()}")
+    print(f"precisions per isa: {tfjs_infer.build_info()['precisions']}")
+    if not args.accuracy_only:
+        speed(args)
+    if not args.speed_only:
+        accuracy(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+#include "bindings/cpu_info.h"
+
+#include <pybind11/stl.h>
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kernels/cpu_params.h"
+
+namespace py = pybind11;
+
+namespace tfjs_infer {
+
+namespace {
+
+py::dict topology_dict(const CpuTopology& t) {
+  py::dict d;
+  d["vendor"] = t.vendor;
+  d["model"] = t.model;
+  d["family"] = t.family;
+  d["model_id"] = t.model_id;
+  d["l1d_bytes"] = t.l1d_bytes;
+  d["l2_bytes"] = t.l2_bytes;
+  d["l2_per_core_bytes"] = t.l2_per_core();
+  d["l3_bytes"] = t.l3_bytes;
+  d["l1d_shared_by"] = t.l1d_shared_by;
+  d["l2_shared_by"] = t.l2_shared_by;
+  d["l3_shared_by"] = t.l3_shared_by;
+  d["threads_per_core"] = t.threads_per_core;
+  d["smt_ids"] = t.smt_ids;
+  d["logical_processors"] = t.logical_processors;
+  d["cache_leaf"] = t.cache_leaf;
+  return d;
+}
+
+py::dict blocking_dict(const GemmBlocking& b) {
+  py::dict d;
+  d["l2_block_bytes"] = b.l2_block_bytes;
+  d["k_block"] = b.k_block;
+  d["row_chunk"] = b.row_chunk;
+  d["prefetch_rows"] = b.prefetch_rows;
+  return d;
+}
+
+py::dict params_dict(const CpuParams& p, const GemmBlocking& in_effect) {
+  py::dict d = topology_dict(p.topology);
+  d["gemm_derived"] = blocking_dict(p.derived);
+  d["gemm"] = blocking_dict(in_effect);
+  d["overrides"] = p.overrides;
+  d["overrides_ignored"] = p.ignored;
+  return d;
+}
+
+using LeafTuple = std::tuple<uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t>;
+
+std::vector<CpuidLeaf> to_leaves(const std::vector<LeafTuple>& rows) {
+  std::vector<CpuidLeaf> out;
+  for (const LeafTuple& r : rows) {
+    CpuidLeaf l;
+    std::tie(l.leaf, l.subleaf, l.eax, l.ebx, l.ecx, l.edx) = r;
+    out.push_back(l);
+  }
+  return out;
+}
+
+}  // namespace
+
+py::dict cpu_info() { return params_dict(cpu_params(), gemm_blocking()); }
+
+void register_cpu_testing(py::module_& t) {
+  t.def(
+      "cpuid_leaves",
+      [] {
+        std::vector<LeafTuple> out;
+        for (const CpuidLeaf& l : read_cpuid_leaves())
+          out.emplace_back(l.leaf, l.subleaf, l.eax, l.ebx, l.ecx, l.edx);
+        return out;
+      },
+      "This machine's cpuid leaves as (leaf, subleaf, eax, ebx, ecx, edx).");
+  t.def(
+      "derive_cpu_params",
+      [](const std::vector<LeafTuple>& leaves, const std::map<std::string, std::string>& env) {
+        const CpuParams p = derive_cpu_params(decode_cpuid(to_leaves(leaves)), env);
+        return params_dict(p, p.gemm);
+      },
+      py::arg("leaves"), py::arg("env") = std::map<std::string, std::string>{},
+      "Decodes recorded cpuid leaves and derives the kernel parameters, with TFJS_INFER_* "
+      "overrides from `env`.");
+  t.def(
+      "set_gemm_blocking",
+      [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows) {
+        const GemmBlocking previous = gemm_blocking();
+        GemmBlocking b;
+        b.l2_block_bytes = l2_block_bytes;
+        b.k_block = k_block;
+        b.row_chunk = row_chunk;
+        b.prefetch_rows = prefetch_rows;
+        set_gemm_blocking(b);
+        return blocking_dict(previous);
+      },
+      py::arg("l2_block_bytes"), py::arg("k_block"), py::arg("row_chunk"),
+      py::arg("prefetch_rows") = 0,
+      "Replaces the GEMM blocking in effect (between runs only); returns the previous one.");
+}
+
+}  // namespace tfjs_infer

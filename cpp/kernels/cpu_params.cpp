@@ -1,0 +1,137 @@
+#include "kernels/cpu_params.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+
+namespace tfjs_infer {
+
+namespace {
+
+// What the kernels were tuned on before the parameters came from cpuid (AMD
+// Zen 5): the fallback where cpuid says nothing.
+constexpr int64_t kDefaultL1d = 48 << 10;
+constexpr int64_t kDefaultL2 = 1 << 20;
+// Rows of the register tiles that stream a k range of A from L1 (MR of the
+// blocked path, 6 on every ISA) and columns of the narrowest column block (two
+// 32-column AVX-512 panels).
+constexpr int64_t kTileRows = 6;
+constexpr int64_t kMinBlockCols = 64;
+// k rows ahead that a sweep's first row tile prefetches its B block (which
+// comes from beyond L2 for that tile only): ~8 KB ahead on the 512-byte rows
+// of a 4-panel AVX-512 group. Measured on an Intel Xeon (Emerald Rapids):
+// 49x4608x512 (ResNet50 conv5 3x3) +10-20 %, no shape slower (bench/gemm.py).
+constexpr int64_t kPrefetchRows = 16;
+// A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
+// (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
+// medians) the speed of 1 MiB (bench/gemm_blocking.py, two runs on a loaded
+// host). A Zen 5 core (1 MiB L2) gets 512 KiB either way.
+constexpr int64_t kMaxL2Block = 512 << 10;
+
+int64_t round_down(int64_t v, int64_t step) { return v / step * step; }
+
+// "0", "123", "48K", "2M", "1G" (case-insensitive) -> bytes; -1 if malformed.
+int64_t parse_size(const std::string& text) {
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0]))) return -1;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  const std::string suffix(end);
+  int64_t unit = 1;
+  if (suffix == "k" || suffix == "K") {
+    unit = int64_t{1} << 10;
+  } else if (suffix == "m" || suffix == "M") {
+    unit = int64_t{1} << 20;
+  } else if (suffix == "g" || suffix == "G") {
+    unit = int64_t{1} << 30;
+  } else if (!suffix.empty()) {
+    return -1;
+  }
+  if (v < 0 || v > (int64_t{1} << 40) / unit) return -1;
+  return static_cast<int64_t>(v) * unit;
+}
+
+// Applies env[name] to *target when it parses; records it either way.
+void apply_override(const std::map<std::string, std::string>& env, const std::string& name,
+                    int64_t* target, CpuParams& out) {
+  const auto it = env.find(name);
+  if (it == env.end() || it->second.empty()) return;
+  const int64_t v = parse_size(it->second);
+  const std::string entry = name + "=" + it->second;
+  if (v < 0) {
+    out.ignored.push_back(entry);
+    return;
+  }
+  *target = v;
+  out.overrides.push_back(entry);
+}
+
+GemmBlocking& blocking_in_effect() {
+  static GemmBlocking blocking = cpu_params().gemm;
+  return blocking;
+}
+
+}  // namespace
+
+GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
+  const int64_t l1d = t.l1d_bytes > 0 ? t.l1d_bytes : kDefaultL1d;
+  const int64_t l2 = t.l2_per_core() > 0 ? t.l2_per_core() : kDefaultL2;
+  GemmBlocking b;
+  // Half the core's L2 for the packed B block the row tiles sweep (the other
+  // half holds the A rows and C tiles passing through), at most kMaxL2Block.
+  b.l2_block_bytes = std::clamp<int64_t>(l2 / 2, 64 << 10, kMaxL2Block);
+  // A tile's rows over one k block (kTileRows x k_block floats) fill L1D, so
+  // they stay there while the tile streams the B panels past them.
+  b.k_block = std::clamp<int64_t>(round_down(l1d / (kTileRows * 4), 16), 256, 16384);
+  // A row chunk's partial sums over the narrowest column block fill L1D.
+  b.row_chunk = std::clamp<int64_t>(round_down(l1d / (kMinBlockCols * 4), 12), 48, 1536);
+  b.prefetch_rows = kPrefetchRows;
+  return b;
+}
+
+const std::vector<std::string>& cpu_param_variables() {
+  static const std::vector<std::string> names = {
+      "TFJS_INFER_L1D_BYTES",         "TFJS_INFER_L2_BYTES",     "TFJS_INFER_L3_BYTES",
+      "TFJS_INFER_GEMM_L2_BLOCK",     "TFJS_INFER_GEMM_K_BLOCK", "TFJS_INFER_GEMM_ROW_CHUNK",
+      "TFJS_INFER_GEMM_PREFETCH_ROWS"};
+  return names;
+}
+
+CpuParams derive_cpu_params(const CpuTopology& topology,
+                            const std::map<std::string, std::string>& env) {
+  CpuParams p;
+  p.topology = topology;
+  CpuTopology& t = p.topology;
+  apply_override(env, "TFJS_INFER_L1D_BYTES", &t.l1d_bytes, p);
+  int64_t l2 = t.l2_bytes;
+  apply_override(env, "TFJS_INFER_L2_BYTES", &l2, p);
+  if (l2 != t.l2_bytes) {  // a forced L2 size is the size of one core's L2
+    t.l2_bytes = l2;
+    t.l2_shared_by = 0;
+  }
+  apply_override(env, "TFJS_INFER_L3_BYTES", &t.l3_bytes, p);
+  p.derived = derive_gemm_blocking(t);
+  p.gemm = p.derived;
+  apply_override(env, "TFJS_INFER_GEMM_L2_BLOCK", &p.gemm.l2_block_bytes, p);
+  apply_override(env, "TFJS_INFER_GEMM_K_BLOCK", &p.gemm.k_block, p);
+  apply_override(env, "TFJS_INFER_GEMM_ROW_CHUNK", &p.gemm.row_chunk, p);
+  apply_override(env, "TFJS_INFER_GEMM_PREFETCH_ROWS", &p.gemm.prefetch_rows, p);
+  return p;
+}
+
+const CpuParams& cpu_params() {
+  static const CpuParams params = [] {
+    std::map<std::string, std::string> env;
+    for (const std::string& name : cpu_param_variables()) {
+      const char* v = std::getenv(name.c_str());
+      if (v) env[name] = v;
+    }
+    return derive_cpu_params(cpu_topology(), env);
+  }();
+  return params;
+}
+
+void set_gemm_blocking(const GemmBlocking& blocking) { blocking_in_effect() = blocking; }
+
+const GemmBlocking& gemm_blocking() { return blocking_in_effect(); }
+
+}  // namespace tfjs_infer

@@ -1,0 +1,194 @@
+// Reduced-precision GEMMs: the packing every ISA shares, the row quantization
+// rule, and scalar reference kernels that give the SIMD kernels' bits
+// (kernels/lowp.h states the arithmetic they all follow).
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels/generic/activation_scalar.h"
+#include "kernels/lowp.h"
+
+namespace tfjs_infer {
+
+namespace {
+
+int64_t panels_of(int64_t n) { return (n + kLowpNr - 1) / kLowpNr; }
+
+uint32_t float_bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+float bits_float(uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+}  // namespace
+
+size_t lowp_bf16_packed_bytes(int64_t k, int64_t n) {
+  return static_cast<size_t>(panels_of(n) * ((k + 1) / 2) * kLowpNr * 2 * 2);
+}
+
+size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
+  const int64_t panels = panels_of(n);
+  return static_cast<size_t>(panels * ((k + 3) / 4) * kLowpNr * 4 + panels * kLowpNr * 8);
+}
+
+uint16_t lowp_bf16_round(float x) {
+  uint32_t u = float_bits(x);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+void lowp_bf16_pack(const float* b, int64_t k, int64_t n, void* packed) {
+  uint16_t* out = static_cast<uint16_t*>(packed);
+  const int64_t pairs = (k + 1) / 2;
+  for (int64_t p = 0; p < panels_of(n); ++p) {
+    uint16_t* panel = out + p * pairs * kLowpNr * 2;
+    for (int64_t q = 0; q < pairs; ++q)
+      for (int64_t j = 0; j < kLowpNr; ++j)
+        for (int64_t h = 0; h < 2; ++h) {
+          const int64_t row = 2 * q + h, col = p * kLowpNr + j;
+          const float v = row < k && col < n ? b[row * n + col] : 0.0f;
+          panel[(q * kLowpNr + j) * 2 + h] = lowp_bf16_round(v);
+        }
+  }
+}
+
+void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed) {
+  const int64_t panels = panels_of(n), quads = (k + 3) / 4;
+  int8_t* out = static_cast<int8_t*>(packed);
+  float* scales = reinterpret_cast<float*>(out + panels * quads * kLowpNr * 4);
+  int32_t* sums = reinterpret_cast<int32_t*>(scales + panels * kLowpNr);
+  for (int64_t col = 0; col < panels * kLowpNr; ++col) {
+    const int64_t p = col / kLowpNr, j = col % kLowpNr;
+    float amax = 0.0f;
+    bool finite = true;
+    for (int64_t row = 0; col < n && row < k; ++row) {
+      const float v = b[row * n + col];
+      finite = finite && std::isfinite(v);
+      amax = std::fabs(v) > amax ? std::fabs(v) : amax;
+    }
+    // A column of zeros keeps scale 1 (its products are 0 anyway); a
+    // non-finite weight makes the column NaN, as float math would.
+    const float scale = !finite ? NAN : amax > 0.0f ? amax / 127.0f : 1.0f;
+    const float inv = 1.0f / scale;
+    int32_t sum = 0;
+    for (int64_t row = 0; row < quads * 4; ++row) {
+      int32_t q = 0;
+      if (finite && col < n && row < k) {
+        const float r = std::nearbyint(b[row * n + col] * inv);
+        q = static_cast<int32_t>(r > 127.0f ? 127.0f : r < -127.0f ? -127.0f : r);
+      }
+      out[((p * quads + row / 4) * kLowpNr + j) * 4 + row % 4] = static_cast<int8_t>(q);
+      sum += q;
+    }
+    scales[col] = scale;
+    sums[col] = sum;
+  }
+}
+
+RowQuant lowp_row_params(float lo, float hi) {
+  RowQuant r;
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(hi - lo)) {
+    r.scale = NAN;
+    return r;
+  }
+  lo = lo < 0.0f ? lo : 0.0f;
+  hi = hi > 0.0f ? hi : 0.0f;
+  if (hi == lo) return r;
+  r.scale = (hi - lo) / 255.0f;
+  r.inv = 1.0f / r.scale;
+  const float zp = std::nearbyint(-lo * r.inv);
+  r.zp = static_cast<int32_t>(zp > 255.0f ? 255.0f : zp);
+  return r;
+}
+
+namespace kernels::generic {
+
+namespace {
+
+// A bfloat16 as float32, denormals as zero (vdpbf16ps's DAZ).
+float bf16_value(uint16_t h) {
+  if ((h & 0x7f80u) == 0) h &= 0x8000u;
+  return bits_float(static_cast<uint32_t>(h) << 16);
+}
+
+// A float32 result with denormals flushed to a zero of the same sign (FTZ).
+float flush(float x) {
+  const uint32_t u = float_bits(x);
+  return (u & 0x7f800000u) == 0 ? bits_float(u & 0x80000000u) : x;
+}
+
+// (acc + bias) + residual, then the activation, as the float GEMM's epilogue.
+float finish(const GemmArgs& g, int64_t i, int64_t col, float acc) {
+  if (g.bias) acc += g.bias[col];
+  if (g.residual) acc += g.residual[i * g.ldr + col];
+  return apply_activation_scalar(g.act, acc);
+}
+
+}  // namespace
+
+void gemm_bf16(const GemmArgs& g, const void* packed) {
+  const uint16_t* b = static_cast<const uint16_t*>(packed);
+  const int64_t pairs = (g.k + 1) / 2;
+  std::vector<uint16_t> a(static_cast<size_t>(pairs * 2));
+  for (int64_t i = 0; i < g.m; ++i) {
+    for (int64_t kk = 0; kk < pairs * 2; ++kk)
+      a[kk] = kk < g.k ? lowp_bf16_round(g.a[i * g.lda + kk]) : 0;
+    for (int64_t col = g.n_begin; col < g.n_end; ++col) {
+      const uint16_t* panel = b + (col / kLowpNr) * pairs * kLowpNr * 2;
+      const int64_t j = col % kLowpNr;
+      float acc = 0.0f;
+      for (int64_t q = 0; q < pairs; ++q) {
+        const uint16_t* w = panel + (q * kLowpNr + j) * 2;
+        acc = flush(acc + bf16_value(a[2 * q + 1]) * bf16_value(w[1]));
+        acc = flush(acc + bf16_value(a[2 * q]) * bf16_value(w[0]));
+      }
+      g.c[i * g.ldc + col] = finish(g, i, col, acc);
+    }
+  }
+}
+
+void gemm_int8(const GemmArgs& g, const void* packed) {
+  const int64_t panels = panels_of(g.n), quads = (g.k + 3) / 4;
+  const int8_t* b = static_cast<const int8_t*>(packed);
+  const float* scales = reinterpret_cast<const float*>(b + panels * quads * kLowpNr * 4);
+  const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * kLowpNr);
+  std::vector<int32_t> q(static_cast<size_t>(quads * 4));
+  for (int64_t i = 0; i < g.m; ++i) {
+    const float* x = g.a + i * g.lda;
+    float lo = 0.0f, hi = 0.0f;
+    bool nan = false;
+    for (int64_t kk = 0; kk < g.k; ++kk) {
+      nan = nan || std::isnan(x[kk]);
+      lo = x[kk] < lo ? x[kk] : lo;
+      hi = x[kk] > hi ? x[kk] : hi;
+    }
+    const RowQuant rq = lowp_row_params(lo, nan ? NAN : hi);
+    for (int64_t kk = 0; kk < quads * 4; ++kk) {
+      int32_t v = 0;
+      if (kk < g.k && std::isfinite(rq.scale)) {
+        const float r = std::nearbyint(x[kk] * rq.inv) + static_cast<float>(rq.zp);
+        v = static_cast<int32_t>(r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r);
+      }
+      q[kk] = v;
+    }
+    for (int64_t col = g.n_begin; col < g.n_end; ++col) {
+      const int8_t* panel = b + (col / kLowpNr) * quads * kLowpNr * 4;
+      const int64_t j = col % kLowpNr;
+      int32_t acc = 0;
+      for (int64_t qq = 0; qq < quads; ++qq)
+        for (int64_t h = 0; h < 4; ++h) acc += q[qq * 4 + h] * panel[(qq * kLowpNr + j) * 4 + h];
+      const float y = static_cast<float>(acc - rq.zp * sums[col]) * (rq.scale * scales[col]);
+      g.c[i * g.ldc + col] = finish(g, i, col, y);
+    }
+  }
+}
+
+}  // namespace kernels::generic
+}  // namespace tfjs_infer

@@ -1,0 +1,85 @@
+// Reduced-precision GEMMs (the opt-in load_model(precision="bf16" | "int8")):
+// packed layouts shared by every implementation, and the entry points.
+//
+//   C[0:m, n_begin:n_end] = act(dequant(A' . B') + bias + residual)
+//
+// A is float32, read in place and converted per call, row by row (so a row's
+// result never depends on the other rows of the call: bitwise identical at
+// every batch size and thread count). B' was packed once at load.
+//
+// bf16: A and B rounded to bfloat16 (round to nearest even); each output lane
+// starts at +0 and takes, for k pairs p = 0, 1, ... in order,
+//   acc = (acc + a[2p+1] b[2p+1]) + a[2p] b[2p]     (float32, products exact)
+// which is what AVX512-BF16 vdpbf16ps does (it also flushes denormal inputs
+// and results to zero). Then (acc + bias) + residual and the activation.
+//
+// int8: B quantized per column (symmetric, s8 in [-127, 127], scale_w[j] =
+// max|w[:, j]| / 127); each A row quantized asymmetrically to u8 with its own
+// scale and zero point (lowp_quantize_row): q = clamp(rint(x / s) + zp, 0,
+// 255), zero exactly representable. The int32 sums of q_a q_w are exact
+// (AVX512-VNNI vpdpbusd; k <= kInt8MaxK keeps them in range), then
+//   y = float(acc - zp colsum_w[j]) * (s_a scale_w[j])
+// then (y + bias) + residual and the activation. Every implementation gives
+// the same bits (the integer part is exact, the float part is the same ops).
+//
+// Layout: panels of kLowpNr columns (zero padded past n). bf16: a panel is
+// ceil(k / 2) pair rows of kLowpNr (b[2p][j], b[2p+1][j]) uint16 pairs. int8:
+// a panel is ceil(k / 4) quad rows of kLowpNr groups of 4 int8 (b[4q..4q+3][j]);
+// after all panels, scale_w (float) then colsum_w (int32), kLowpNr per panel.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernel_args.h"
+
+namespace tfjs_infer {
+
+constexpr int64_t kLowpNr = 16;
+// Largest k for int8: k * 255 * 127 (the largest |sum|) stays below 2^31.
+constexpr int64_t kInt8MaxK = 65536;
+
+// Bytes of a packed B (k rows, n columns).
+size_t lowp_bf16_packed_bytes(int64_t k, int64_t n);
+size_t lowp_int8_packed_bytes(int64_t k, int64_t n);
+// Packs row-major b (k, n). Portable: one layout for every ISA.
+void lowp_bf16_pack(const float* b, int64_t k, int64_t n, void* packed);
+void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed);
+
+// float32 -> bfloat16 bits, round to nearest even (NaN stays a quiet NaN).
+uint16_t lowp_bf16_round(float x);
+
+// Quantization parameters of one A row (int8): lo = min(0, min x), hi =
+// max(0, max x), s = (hi - lo) / 255 (1 when hi == lo), inv = 1 / s,
+// zp = clamp(rint(-lo * inv), 0, 255); s is NaN when the row holds NaN or
+// +-inf (every output of the row is then NaN).
+struct RowQuant {
+  float scale = 1.0f;
+  float inv = 1.0f;
+  int32_t zp = 0;
+};
+RowQuant lowp_row_params(float lo, float hi);
+
+namespace kernels {
+
+#define TFJS_INFER_DECLARE_LOWP_BF16(ns)                 \
+  namespace ns {                                         \
+  void gemm_bf16(const GemmArgs& g, const void* packed); \
+  }
+#define TFJS_INFER_DECLARE_LOWP_INT8(ns)                 \
+  namespace ns {                                         \
+  void gemm_int8(const GemmArgs& g, const void* packed); \
+  }
+
+// generic: scalar references (the ground truth for tests; any CPU).
+TFJS_INFER_DECLARE_LOWP_BF16(generic)
+TFJS_INFER_DECLARE_LOWP_INT8(generic)
+TFJS_INFER_DECLARE_LOWP_BF16(avx512bf16)
+TFJS_INFER_DECLARE_LOWP_INT8(avx512vnni)
+TFJS_INFER_DECLARE_LOWP_INT8(avxvnni)
+
+#undef TFJS_INFER_DECLARE_LOWP_BF16
+#undef TFJS_INFER_DECLARE_LOWP_INT8
+
+}  // namespace kernels
+}  // namespace tfjs_infer

@@ -1,0 +1,220 @@
+// The blocked driver of the reduced-precision GEMMs (kernels/lowp.h), shared
+// by the AVX-512 bf16 and int8 kernels through a traits class T:
+//
+//   T::Acc                      accumulator vector (16 lanes)
+//   T::kPerWord                 k elements per 32-bit A word (bf16 2, int8 4)
+//   T::prepare(x, k, words, dst, rq)   one A row to words (rq: int8 row params)
+//   T::zero(), T::step(acc, a_word_broadcast, b_vector)
+//   T::to_float(acc, rq, col_scale, col_sum) -> __m512 before the bias (int8:
+//       the panel's 16 column scales and sums; bf16: unused)
+//
+// Rows are converted in chunks into a thread-local buffer, then the chunk is
+// swept by MR x NP register tiles (NP panels of 16 columns, MR rows) over the
+// panels covering [n_begin, n_end). Each output lane runs over k in order from
+// zero whatever the tile, chunk, m or column range, so every row's bits are
+// the same at any batch size and thread split.
+//
+// Include only from one ISA's translation units; all in an anonymous namespace.
+#pragma once
+
+// simd_avx512.h first: it silences GCC 12's false warnings about the intrinsics.
+#include "kernels/x86/simd_avx512.h"
+// (blank line: keeps clang-format from reordering the includes)
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "kernels/lowp.h"
+#include "kernels/simd/activation_simd.h"
+
+namespace tfjs_infer::kernels {
+namespace {
+
+struct LowpTile {
+  const uint8_t* a;  // row 0 of the tile's converted A
+  int64_t a_stride;  // bytes from one converted row to the next
+  const RowQuant* rq;
+  int64_t words;           // 32-bit A words per row (k groups)
+  const uint8_t* b;        // first packed panel of the tile
+  int64_t panel_bytes;     // from one panel to the next
+  const float* col_scale;  // int8: scale_w from the tile's first column
+  const int32_t* col_sum;  // int8: colsum_w from the tile's first column
+  int64_t panel0;          // index of the tile's first panel
+  int64_t col_lo, col_hi;  // valid columns (absolute)
+  const GemmArgs* g;
+  int64_t row0;  // absolute row of the tile's row 0
+};
+
+inline __mmask16 lane_mask(int64_t lo, int64_t hi) {
+  // Lanes [lo, hi) of 16 (lo < hi, both clipped to [0, 16]).
+  lo = lo < 0 ? 0 : lo;
+  hi = hi > 16 ? 16 : hi;
+  if (hi <= lo) return 0;
+  return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+// Epilogue kinds: linear, ReLU and ReLU6 finish in registers; the others go
+// through a row buffer and the vectorized activation.
+enum class LowpEpi { kLinear, kRelu, kRelu6, kGeneral };
+
+template <class T, int MR, int NP, LowpEpi E>
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+void lowp_tile(const LowpTile& t) {
+  using Acc = typename T::Acc;
+  Acc acc[MR][NP];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) acc[i][p] = T::zero();
+  const uint8_t* a = t.a;
+  const uint8_t* b = t.b;
+  const int64_t as = t.a_stride, ps = t.panel_bytes;
+  for (int64_t w = 0; w < t.words; ++w) {
+    __m512i bv[NP];
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      int32_t word;
+      std::memcpy(&word, a + i * as + w * 4, 4);
+      const __m512i av = _mm512_set1_epi32(word);
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
+    }
+  }
+  // Epilogue: to float, + bias, + residual (valid lanes only), activation.
+  // Operand order of max/min keeps NaN, as the float GEMM's epilogue.
+  const GemmArgs& g = *t.g;
+  alignas(64) float row[E == LowpEpi::kGeneral ? NP * 16 : 1];
+  const int64_t c0 = t.panel0 * 16;
+  __mmask16 masks[NP];
+  __m512 bias[NP];
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    masks[p] = lane_mask(t.col_lo - (c0 + p * 16), t.col_hi - (c0 + p * 16));
+    bias[p] = g.bias ? _mm512_maskz_loadu_ps(masks[p], g.bias + c0 + p * 16) : _mm512_setzero_ps();
+  }
+  for (int i = 0; i < MR; ++i) {
+    const int64_t r = t.row0 + i;
+#pragma GCC unroll 4
+    for (int p = 0; p < NP; ++p) {
+      const int64_t pc = c0 + p * 16;
+      __m512 y = T::to_float(acc[i][p], t.rq[i], t.col_scale + p * 16, t.col_sum + p * 16);
+      if (g.bias) y = _mm512_add_ps(y, bias[p]);
+      if (g.residual)
+        y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], g.residual + r * g.ldr + pc));
+      if constexpr (E == LowpEpi::kGeneral) {
+        _mm512_store_ps(row + p * 16, y);
+        continue;
+      }
+      if constexpr (E == LowpEpi::kRelu || E == LowpEpi::kRelu6)
+        y = _mm512_max_ps(_mm512_setzero_ps(), y);
+      if constexpr (E == LowpEpi::kRelu6) y = _mm512_min_ps(_mm512_set1_ps(6.0f), y);
+      _mm512_mask_storeu_ps(g.c + r * g.ldc + pc, masks[p], y);
+    }
+    if constexpr (E == LowpEpi::kGeneral)
+      act_apply<VecAvx512>(g.act, row + (t.col_lo - c0), g.c + r * g.ldc + t.col_lo,
+                           t.col_hi - t.col_lo);
+  }
+}
+
+using LowpTileFn = void (*)(const LowpTile&);
+
+template <class T, int MR, int NP>
+LowpTileFn pick_lowp_epi(ActKind kind) {
+  switch (kind) {
+    case ActKind::kLinear:
+      return &lowp_tile<T, MR, NP, LowpEpi::kLinear>;
+    case ActKind::kRelu:
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu>;
+    case ActKind::kRelu6:
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu6>;
+    default:
+      return &lowp_tile<T, MR, NP, LowpEpi::kGeneral>;
+  }
+}
+
+template <class T, int NP, int RMAX, int R = 1>
+LowpTileFn pick_lowp_tile(int mr, ActKind kind) {
+  if constexpr (R > RMAX) {
+    return nullptr;
+  } else {
+    if (mr == R) return pick_lowp_epi<T, R, NP>(kind);
+    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr, kind);
+  }
+}
+
+// Tallest tile for NP panels (about 24 accumulators).
+constexpr int lowp_rows_for(int np) { return np == 4 ? 6 : np == 3 ? 8 : 12; }
+
+template <class T>
+LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind) {
+  switch (np) {
+    case 4:
+      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr, kind);
+    case 3:
+      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr, kind);
+    case 2:
+      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr, kind);
+    default:
+      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr, kind);
+  }
+}
+
+template <class T>
+void lowp_gemm(const GemmArgs& g, const void* packed) {
+  if (g.m <= 0 || g.n_end <= g.n_begin) return;
+  const int64_t words = (g.k + T::kPerWord - 1) / T::kPerWord;
+  const int64_t a_stride = words * 4;
+  // Rows per chunk: the converted chunk stays in L2 (~384 KiB) while the
+  // panel groups pass over it; a multiple of every tile height.
+  int64_t chunk = (384 * 1024) / (a_stride > 0 ? a_stride : 1);
+  chunk = chunk < 24 ? 24 : chunk > 240 ? 240 : chunk / 24 * 24;
+  if (chunk > g.m) chunk = g.m;
+  thread_local std::vector<uint8_t> a_buf;
+  thread_local std::vector<RowQuant> rq_buf;
+  if (a_buf.size() < static_cast<size_t>(chunk * a_stride + 64))
+    a_buf.resize(static_cast<size_t>(chunk * a_stride + 64));
+  if (rq_buf.size() < static_cast<size_t>(chunk)) rq_buf.resize(static_cast<size_t>(chunk));
+
+  const int64_t panel_bytes = words * 64;
+  const int64_t p_first = g.n_begin / 16, p_end = (g.n_end + 15) / 16;
+  LowpTile t;
+  t.a_stride = a_stride;
+  t.words = words;
+  t.panel_bytes = panel_bytes;
+  t.g = &g;
+  // int8: per-column scales and sums follow the panels (kernels/lowp.h).
+  const int64_t panels = (g.n + 15) / 16;
+  const float* scales =
+      reinterpret_cast<const float*>(static_cast<const uint8_t*>(packed) + panels * panel_bytes);
+  const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * 16);
+  for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
+    const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
+    for (int64_t i = 0; i < rows; ++i)
+      T::prepare(g.a + (r0 + i) * g.lda, g.k, words, a_buf.data() + i * a_stride, &rq_buf[i]);
+    for (int64_t p = p_first; p < p_end;) {
+      const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
+      const int rmax = lowp_rows_for(np);
+      t.b = static_cast<const uint8_t*>(packed) + p * panel_bytes;
+      t.panel0 = p;
+      t.col_scale = scales + p * 16;
+      t.col_sum = sums + p * 16;
+      t.col_lo = p * 16 > g.n_begin ? p * 16 : g.n_begin;
+      t.col_hi = (p + np) * 16 < g.n_end ? (p + np) * 16 : g.n_end;
+      for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
+        const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
+        t.a = a_buf.data() + i0 * a_stride;
+        t.rq = rq_buf.data() + i0;
+        t.row0 = r0 + i0;
+        lowp_tile_fn<T>(np, mr, g.act.kind)(t);
+      }
+      p += np;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tfjs_infer::kernels

@@ -1,0 +1,149 @@
+"""The inference endpoints on plain ASGI, without Starlette's request machinery.
+
+``POST /v1/models/{name}[/versions/{v}]:predict`` and
+``POST /v2/models/{name}[/versions/{v}]/infer`` carry a server's load. They
+read the scope, the body and the few headers they need directly, and answer
+with prebuilt header lists: a Starlette ``Request``/``Response`` pair, the
+router's pattern matching and a wrapper around ``send`` cost about as much
+as a small model's whole inference. Every other endpoint goes through the
+Starlette router (app.py); both give the same answers and errors.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, NamedTuple
+
+from starlette.types import Receive, Scope
+
+from . import tfserving, v2
+from .codec import RequestError, decompress, dump_json
+from .common import Server, expect_body, with_timeout
+
+V1_PREFIX = "/v1/models/"
+V2_PREFIX = "/v2/models/"
+JSON_TYPE = b"application/json"
+_BINARY_TYPE = b"application/octet-stream"
+_LENGTH = b"content-length"
+_ENCODING = b"content-encoding"
+_HEADER_LENGTH = v2.HEADER_LENGTH.encode()
+
+
+class Answer(NamedTuple):
+    """A response before it is sent: status, body, content type, extra headers."""
+
+    status: int
+    body: bytes
+    content_type: bytes = JSON_TYPE
+    headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+def hot_protocol(scope: Scope) -> str:
+    """ "v1" or "v2" for an inference request that takes the plain-ASGI path, else ""."""
+    if scope["method"] != "POST" or scope.get("root_path"):
+        return ""
+    path = scope["path"]
+    if path.endswith(":predict") and path.startswith(V1_PREFIX):
+        return "v1"
+    if path.endswith("/infer") and path.startswith(V2_PREFIX):
+        return "v2"
+    return ""
+
+
+def error_answer(exc: RequestError) -> Answer:
+    """The protocols' error document with the error's status and headers."""
+    extra = tuple((k.lower().encode(), v.encode()) for k, v in exc.headers.items())
+    return Answer(exc.status, dump_json({"error": exc.message}, finite=True), JSON_TYPE, extra)
+
+
+def internal_answer(exc: Exception) -> Answer:
+    """A bug, not a bad request: log the traceback, answer 500 in the protocols' form."""
+    logging.getLogger("tfjs_infer.serve").exception("internal error")
+    return Answer(500, dump_json({"error": f"internal error: {type(exc).__name__}: {exc}"}))
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, dict[bytes, bytes]]:
+    """The request body (refused with 413 past `limit`, before it is all read, and
+    inflated if gzip/deflate), and the headers the inference endpoints read."""
+    headers = {k: v for k, v in scope["headers"] if k in (_LENGTH, _ENCODING, _HEADER_LENGTH)}
+    declared = headers.get(_LENGTH)
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"the body has {declared.decode()} bytes; the limit is {limit}")
+    chunks = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            # Nobody reads the answer; 499 (nginx's "client closed request") marks it in the log.
+            raise RequestError(499, "the client disconnected before sending the whole body")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RequestError(413, f"the body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    encoding = headers.get(_ENCODING)
+    if encoding is not None:
+        body = decompress(body, encoding.decode("latin-1"), limit)
+    return body, headers
+
+
+async def predict_v1(
+    server: Server, rest: str, scope: Scope, receive: Receive, info: dict[str, Any]
+) -> Answer:
+    """``POST /v1/models/{rest}``, `rest` ending ``:predict``: TF Serving's predict."""
+    _, served = tfserving.route(server, "POST", rest, info)
+    ticket = expect_body(server, served, info)
+    try:
+        body, _ = await read_body(scope, receive, server.limits.max_body_bytes)
+        answer = await tfserving.predict(server, served, body, info)
+    finally:
+        ticket.release()
+    return Answer(200, answer)
+
+
+async def infer_v2(
+    server: Server, rest: str, scope: Scope, receive: Receive, info: dict[str, Any]
+) -> Answer:
+    """``POST /v2/models/{rest}``, `rest` ending ``/infer``: OIP v2 inference, JSON
+    or binary tensors."""
+    _, served = v2.route(server, "POST", rest, info)
+    ticket = expect_body(server, served, info)
+    try:
+        body, headers = await read_body(scope, receive, server.limits.max_body_bytes)
+        header_length = headers.get(_HEADER_LENGTH)
+        answer, extra = await v2.infer(
+            server, served, body, None if header_length is None else header_length.decode(), info
+        )
+    finally:
+        ticket.release()
+    if extra:
+        length = extra["Inference-Header-Content-Length"].encode()
+        return Answer(200, answer, _BINARY_TYPE, ((_HEADER_LENGTH, length),))
+    return Answer(200, answer)
+
+
+_HANDLERS = {"v1": predict_v1, "v2": infer_v2}
+
+
+async def answer_inference(
+    server: Server,
+    protocol: str,
+    rest: str,
+    scope: Scope,
+    receive: Receive,
+    info: dict[str, Any],
+) -> Answer:
+    """The answer to an inference request (`protocol` from :func:`hot_protocol`,
+    `rest` the path after /v1/models/ or /v2/models/), errors included; within
+    the server's request time limit."""
+    info["protocol"] = protocol
+    try:
+        coro = _HANDLERS[protocol](server, rest, scope, receive, info)
+        return await with_timeout(coro, server.limits.request_timeout_s)
+    except RequestError as exc:
+        return error_answer(exc)
+    except Exception as exc:
+        return internal_answer(exc)

@@ -1,0 +1,227 @@
+"""Kernel parameters from the CPU: cpuid decoding and the blocking derived from it.
+
+The decoder runs on recorded cpuid outputs of several CPUs
+(tests/fixtures/cpuid, sources in its README). The expected cache sizes are
+the vendors' published figures; the expected parameters follow the rules of
+cpp/kernels/cpu_params.cpp worked by hand: L2 block = half the core's L2 (at most
+512 KiB),
+k block = L1D / (6 rows x 4 bytes) rounded down to 16, row chunk = L1D / (64
+columns x 4 bytes) rounded down to 12, and a B prefetch 16 k rows ahead for
+the first row tile of a sweep (PREFETCH). The Zen 5 recording must give the
+constants the GEMM used before they were derived (tuned on Zen 5): 512 KiB,
+2048, 192.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tfjs_infer
+from tfjs_infer import _core
+
+T = _core._testing
+CPUID = Path(__file__).resolve().parents[1] / "fixtures" / "cpuid"
+KIB, MIB = 1 << 10, 1 << 20
+PREFETCH = 16
+
+
+def blocking(l2_block: int, k_block: int, row_chunk: int, prefetch: int = PREFETCH) -> dict:
+    """The gemm parameters as build_info() and derive_cpu_params report them."""
+    return {
+        "l2_block_bytes": l2_block,
+        "k_block": k_block,
+        "row_chunk": row_chunk,
+        "prefetch_rows": prefetch,
+    }
+
+
+def load_leaves(name: str) -> list[tuple[int, int, int, int, int, int]]:
+    """The `LEAF SUBLEAF: EAX EBX ECX EDX` lines of a recording."""
+    rows = []
+    for line in (CPUID / name).read_text().splitlines():
+        head, regs = line.split(":")
+        leaf, sub = head.split()
+        rows.append((int(leaf, 16), int(sub, 16), *(int(r, 16) for r in regs.split())))
+    return rows
+
+
+# name -> (model, vendor, family, model id, L1D, L2, L3, threads/core,
+#          L2 per core, (L2 block, k block, row chunk))
+CPUS = {
+    "intel_xeon_emerald_rapids_kvm.txt": (
+        "Intel(R) Xeon(R) Processor",
+        "GenuineIntel",
+        6,
+        207,
+        48 * KIB,
+        2 * MIB,
+        260 * MIB,
+        1,
+        2 * MIB,
+        (512 * KIB, 2048, 192),
+    ),
+    "amd_ryzen9_9950x.txt": (
+        "AMD Ryzen 9 9950X 16-Core Processor",
+        "AuthenticAMD",
+        0x1A,
+        0x44,
+        48 * KIB,
+        1 * MIB,
+        32 * MIB,
+        2,
+        1 * MIB,
+        (512 * KIB, 2048, 192),
+    ),
+    "intel_core_i5_6600k.txt": (
+        "Intel(R) Core(TM) i5-6600K CPU @ 3.50GHz",
+        "GenuineIntel",
+        6,
+        94,
+        32 * KIB,
+        256 * KIB,
+        6 * MIB,
+        1,
+        256 * KIB,
+        (128 * KIB, 1360, 120),
+    ),
+    "intel_core_i7_7800x.txt": (
+        "Intel(R) Core(TM) i7-7800X CPU @ 3.50GHz",
+        "GenuineIntel",
+        6,
+        85,
+        32 * KIB,
+        1 * MIB,
+        8448 * KIB,
+        2,
+        1 * MIB,
+        (512 * KIB, 1360, 120),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CPUS))
+def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
+    model, vendor, family, model_id, l1d, l2, l3, smt, l2_core, _ = CPUS[name]
+    p = T.derive_cpu_params(load_leaves(name))
+    assert (p["model"], p["vendor"], p["family"], p["model_id"]) == (
+        model,
+        vendor,
+        family,
+        model_id,
+    )
+    assert (p["l1d_bytes"], p["l2_bytes"], p["l3_bytes"]) == (l1d, l2, l3)
+    assert p["threads_per_core"] == smt
+    assert p["l2_per_core_bytes"] == l2_core
+
+
+@pytest.mark.parametrize("name", sorted(CPUS))
+def test_blocking_follows_the_caches(name: str) -> None:
+    l2_block, k_block, row_chunk = CPUS[name][-1]
+    p = T.derive_cpu_params(load_leaves(name))
+    assert p["gemm"] == blocking(l2_block, k_block, row_chunk)
+    assert p["overrides"] == [] and p["overrides_ignored"] == []
+
+
+def test_zen5_gives_the_constants_it_was_tuned_with() -> None:
+    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"))
+    assert p["cache_leaf"] == "0x8000001d"
+    assert p["gemm"] == blocking(512 * KIB, 2048, 192)
+
+
+def test_amd_without_cache_leaf_uses_the_legacy_leaves() -> None:
+    # The 9950X's own 0x80000005/6 without 0x8000001D (as on pre-Zen parts).
+    leaves = [r for r in load_leaves("amd_ryzen9_9950x.txt") if r[0] != 0x8000001D]
+    p = T.derive_cpu_params(leaves)
+    assert p["cache_leaf"] == "legacy"
+    assert (p["l1d_bytes"], p["l2_bytes"], p["l3_bytes"]) == (48 * KIB, 1 * MIB, 64 * MIB)
+
+
+def test_no_cpuid_falls_back_to_the_tuned_defaults() -> None:
+    p = T.derive_cpu_params([])
+    assert p["l1d_bytes"] == 0 and p["l2_bytes"] == 0 and p["model"] == ""
+    assert p["gemm"] == blocking(512 * KIB, 2048, 192)
+
+
+def test_cache_overrides_feed_the_derivation() -> None:
+    # Skylake-style caches forced on the Zen 5 recording give Skylake's blocking.
+    env = {"TFJS_INFER_L1D_BYTES": "32K", "TFJS_INFER_L2_BYTES": "256K"}
+    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), env)
+    assert p["l2_per_core_bytes"] == 256 * KIB
+    assert p["gemm"] == blocking(128 * KIB, 1360, 120)
+    assert sorted(p["overrides"]) == ["TFJS_INFER_L1D_BYTES=32K", "TFJS_INFER_L2_BYTES=256K"]
+
+
+def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
+    env = {
+        "TFJS_INFER_GEMM_L2_BLOCK": "256k",
+        "TFJS_INFER_GEMM_K_BLOCK": "1024",
+        "TFJS_INFER_GEMM_ROW_CHUNK": "many",
+        "TFJS_INFER_GEMM_PREFETCH_ROWS": "0",
+    }
+    p = T.derive_cpu_params(load_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
+    assert p["gemm"] == blocking(256 * KIB, 1024, 192, prefetch=0)
+    assert p["gemm_derived"] == blocking(512 * KIB, 2048, 192)
+    assert p["overrides_ignored"] == ["TFJS_INFER_GEMM_ROW_CHUNK=many"]
+
+
+def test_every_override_is_applied_and_documented() -> None:
+    names = [
+        "TFJS_INFER_L1D_BYTES",
+        "TFJS_INFER_L2_BYTES",
+        "TFJS_INFER_L3_BYTES",
+        "TFJS_INFER_GEMM_L2_BLOCK",
+        "TFJS_INFER_GEMM_K_BLOCK",
+        "TFJS_INFER_GEMM_ROW_CHUNK",
+        "TFJS_INFER_GEMM_PREFETCH_ROWS",
+    ]
+    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
+    assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
+    assert p["gemm"] == blocking(8 * KIB, 8 * KIB, 8 * KIB, prefetch=8 * KIB)
+    assert p["l3_bytes"] == 8 * KIB
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert [n for n in names if n not in readme] == []
+
+
+def test_build_info_reports_this_cpu() -> None:
+    cpu = tfjs_infer.build_info()["cpu"]
+    here = T.derive_cpu_params(T.cpuid_leaves())
+    for key in ("model", "vendor", "l1d_bytes", "l2_bytes", "l3_bytes", "gemm_derived"):
+        assert cpu[key] == here[key], key
+    assert set(cpu["gemm"]) == set(blocking(0, 0, 0))
+
+
+# Shapes that take the k-blocked path (k > k block) with several column
+# blocks and row chunks under small blockings, and the plain blocked path.
+SHAPES = [(49, 4608, 96), (200, 700, 130), (13, 3000, 40), (64, 300, 257)]
+BLOCKINGS = [
+    (512 * KIB, 2048, 192, 0),
+    (1 * MIB, 2048, 192, 16),
+    (16 * KIB, 256, 48, 3),
+    (64 * KIB, 512, 12, 40),
+]
+
+
+@pytest.mark.parametrize("isa", T.available_isas())
+@pytest.mark.parametrize("m,k,n", SHAPES)
+def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
+    rng = np.random.default_rng(m * 7 + k)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    bias = rng.standard_normal(n, dtype=np.float32)
+    packed = T.pack_b(isa, b)
+    saved = tfjs_infer.build_info()["cpu"]["gemm"]
+    outs = []
+    try:
+        for blocking in BLOCKINGS:
+            T.set_gemm_blocking(*blocking)
+            outs.append(T.gemm(isa, a, packed, bias=bias, act="relu"))
+    finally:
+        T.set_gemm_blocking(**saved)
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out.view(np.uint32), outs[0].view(np.uint32))
+    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0)
+    bound = (k + 2) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias))
+    assert np.all(np.abs(outs[0] - ref) <= bound)

@@ -1,0 +1,108 @@
+"""The batcher in-process: where a batch computes (the event loop for a quick one,
+a pool thread otherwise), that requests queued in one loop turn still merge,
+and that each answer is bitwise the request's own unbatched predict."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+import tfjs_infer as ti
+from conftest import IDS, assert_bitwise, digits_rows, ids_rows
+from tfjs_infer.serve.batcher import Batcher, Result
+from tfjs_infer.serve.codec import RequestError
+
+
+class Recorded:
+    """A real model whose predict calls note the thread they ran on and their rows."""
+
+    def __init__(self, model: ti.Model) -> None:
+        self.model = model
+        self.stateful = model.stateful
+        self.calls: list[tuple[int, int]] = []  # (thread id, rows)
+
+    def predict(self, x: Any) -> Any:
+        rows = (x[0] if isinstance(x, list) else x).shape[0]
+        self.calls.append((threading.get_ident(), int(rows)))
+        return self.model.predict(x)
+
+
+def _run(model: Recorded, inline_s: float, rounds: list[list[np.ndarray]]) -> list[list[Result]]:
+    """Each round's requests sent in one loop turn, rounds one after the other."""
+
+    async def main() -> list[list[Result]]:
+        with ThreadPoolExecutor(1) as pool:
+            batcher = Batcher(
+                "m", model, ["out"], pool, max_batch_size=64, inline_s=inline_s, max_queue=64
+            )
+            batcher.start()
+            answers = []
+            for requests in rounds:
+                answers.append(await asyncio.gather(*(batcher.predict([x]) for x in requests)))
+            await batcher.stop()
+            return answers
+
+    return asyncio.run(main())
+
+
+def test_a_quick_model_computes_on_the_event_loop_after_its_first_batch() -> None:
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    loop_thread = threading.get_ident()  # asyncio.run's loop runs on this thread
+    rounds = [[digits_rows(1, seed=s)] for s in range(4)]
+    answers = _run(digits, 1.0, rounds)
+    threads = [thread for thread, _ in digits.calls]
+    assert threads[0] != loop_thread  # nothing measured yet: the pool
+    assert threads[1:] == [loop_thread] * 3
+    assert answers[0][0].handoff_s > 0 and all(a[0].handoff_s == 0 for a in answers[1:])
+    for (x,), (result,) in zip(rounds, answers):
+        assert_bitwise(result.outputs[0], digits.model.predict(x))
+
+
+def test_without_inline_compute_every_batch_goes_to_the_pool() -> None:
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    _run(digits, 0.0, [[digits_rows(1, seed=s)] for s in range(3)])
+    assert threading.get_ident() not in {thread for thread, _ in digits.calls}
+
+
+def test_a_batch_expected_to_take_longer_than_the_limit_goes_to_the_pool() -> None:
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    _run(digits, 1e-12, [[digits_rows(1, seed=s)] for s in range(3)])  # no call is that quick
+    assert threading.get_ident() not in {thread for thread, _ in digits.calls}
+
+
+def test_requests_queued_in_one_loop_turn_share_an_inline_batch() -> None:
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    warm = [digits_rows(1, seed=90)]
+    requests = [digits_rows(n, seed=100 + n) for n in (1, 2, 3, 4, 5)]
+    answers = _run(digits, 1.0, [warm, requests])[1]
+    assert digits.calls[1] == (threading.get_ident(), 15)  # one inline call, all 15 rows
+    for x, result in zip(requests, answers):
+        assert result.batch_rows == 15
+        assert_bitwise(result.outputs[0], digits.model.predict(x))
+
+
+def test_an_inline_batch_with_a_bad_request_answers_the_others() -> None:
+    ids = Recorded(ti.load_model(IDS))
+    good = [ids_rows(n, seed=200 + n) for n in (1, 2, 3)]
+    bad = ids_rows(2, seed=209)
+    bad[0, 1] = 12  # past the embedding's 10 rows: the core refuses the whole batch
+
+    async def main() -> list[Any]:
+        with ThreadPoolExecutor(1) as pool:
+            batcher = Batcher("ids", ids, ["out"], pool, inline_s=1.0)
+            batcher.start()
+            await batcher.predict([ids_rows(1, seed=1)])  # measured: later batches go inline
+            calls = [batcher.predict([x]) for x in [*good, bad]]
+            return await asyncio.gather(*calls, return_exceptions=True)
+
+    *answers, refused = asyncio.run(main())
+    assert isinstance(refused, RequestError) and refused.status == 400
+    assert "12" in refused.message
+    inline = [rows for thread, rows in ids.calls[1:] if thread == threading.get_ident()]
+    assert inline[0] == 8  # the merged batch failed inline, then each ran alone
+    for x, result in zip(good, answers):
+        assert_bitwise(result.outputs[0], ids.model.predict(x))
