@@ -3,7 +3,7 @@
 The decoder runs on recorded cpuid outputs of several CPUs
 (tests/fixtures/cpuid, sources in its README). The expected cache sizes are
 the vendors' published figures; the expected parameters follow the rules of
-cpp/core/cpu_params.cpp worked by hand: L2 block = half the core's L2 (at most
+cpp/kernels/cpu_params.cpp worked by hand: L2 block = half the core's L2 (at most
 512 KiB),
 k block = L1D / (6 rows x 4 bytes) rounded down to 16, row chunk = L1D / (64
 columns x 4 bytes) rounded down to 12, and a B prefetch 16 k rows ahead for

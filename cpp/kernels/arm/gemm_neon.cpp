@@ -26,7 +26,7 @@ struct Cfg {
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
   static constexpr int kSmallNp[5] = {1, 2, 2, 1, 1};
-  // Cache blocking: gemm_blocking(), derived from the CPU (core/cpu_params.cpp).
+  // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
 }  // namespace

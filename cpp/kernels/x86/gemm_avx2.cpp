@@ -22,7 +22,7 @@ struct Cfg {
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 12, 12, 8 accumulators.
   static constexpr int kSmallNp[5] = {1, 4, 3, 2, 1};
-  // Cache blocking: gemm_blocking(), derived from the CPU (core/cpu_params.cpp).
+  // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
 }  // namespace
