@@ -1,5 +1,5 @@
 // The GEMM's cache blocking: plain data the kernels read (through
-// kernels/kernel_args.h) and core/cpu_params.cpp derives from the CPU. No
+// kernels/kernel_args.h) and kernels/cpu_params.cpp derives from the CPU. No
 // inline functions and no STL: ISA translation units include it.
 #pragma once
 
@@ -8,7 +8,7 @@
 namespace tfjs_infer {
 
 // Cache blocking of the packed-B GEMM (kernels/simd/gemm_simd.h), derived at
-// import from this CPU's caches (core/cpu_params.cpp) and overridable through
+// import from this CPU's caches (kernels/cpu_params.cpp) and overridable through
 // TFJS_INFER_GEMM_* variables. Blocking changes speed only, never a result bit.
 struct GemmBlocking {
   int64_t l2_block_bytes = 512 * 1024;  // packed B kept in L2 while the row tiles pass over it
