@@ -106,3 +106,31 @@ def test_an_inline_batch_with_a_bad_request_answers_the_others() -> None:
     assert inline[0] == 8  # the merged batch failed inline, then each ran alone
     for x, result in zip(good, answers):
         assert_bitwise(result.outputs[0], ids.model.predict(x))
+
+
+def test_a_lone_request_computes_before_predict_first_yields() -> None:
+    """With the server holding no other request, a quick batch runs at once:
+    the answer is ready before `predict` gives the loop a turn."""
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    x = digits_rows(1, seed=300)
+
+    async def main(alone: bool) -> tuple[bool, Result]:
+        with ThreadPoolExecutor(1) as pool:
+            batcher = Batcher(
+                "m", digits, ["out"], pool, inline_s=1.0, alone=lambda: alone, max_queue=8
+            )
+            batcher.start()
+            await batcher.predict([digits_rows(1, seed=301)])  # measured once, in the pool
+            calls_before = len(digits.calls)
+            task = asyncio.ensure_future(batcher.predict([x]))
+            await asyncio.sleep(0)  # the task runs up to its first yield
+            computed_in_first_step = len(digits.calls) > calls_before
+            result = await task
+            await batcher.stop()
+            return computed_in_first_step, result
+
+    immediate, result = asyncio.run(main(alone=True))
+    assert immediate
+    assert_bitwise(result.outputs[0], digits.model.predict(x))
+    deferred, _ = asyncio.run(main(alone=False))
+    assert not deferred  # others in flight: it waits a turn for them to merge

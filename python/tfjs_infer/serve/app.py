@@ -308,12 +308,18 @@ def make_server(
             workers=workers,
             inline_s=inline_us * 1e-6,
             on_batch=metrics.batch_hook(served.name),
+            alone=_alone_reader(metrics),
         )
         metrics.queue_depth.labels(served.name, str(served.version)).set_function(
             _depth_reader(batcher)
         )
         batchers[(served.name, served.version)] = batcher
     return Server(repository, batchers, metrics, limits)
+
+
+def _alone_reader(metrics: Metrics) -> Callable[[], bool]:
+    """Whether the server is handling exactly one request (the one asking)."""
+    return lambda: metrics.in_flight <= 1
 
 
 def _depth_reader(batcher: Batcher) -> Callable[[], int]:
