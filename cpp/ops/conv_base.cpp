@@ -35,14 +35,8 @@ void ConvBase::bad(const std::string& what) const {
 
 Shape ConvBase::conv_output(const ValueType& in) const {
   const Shape& s = in.shape;
-  const size_t rank = static_cast<size_t>(geo_.rank);
-  if (in.dtype != DType::kFloat32) shape_error("expected a float32 input");
-  if (s.size() != rank + 2)
-    shape_error("expected an input of rank " + std::to_string(rank + 2) + ", received " +
-                shape_str(s));
-  if (s.back() != cin_)
-    shape_error("expected " + std::to_string(cin_) + " input channels (last axis), received " +
-                shape_str(s));
+  const std::string problem = conv_input_problem(in, geo_.rank, cin_);
+  if (!problem.empty()) shape_error(problem);
   Shape o = s;
   const auto dims = spatial_dims(s, geo_.rank);
   for (int i = 3 - geo_.rank; i < 3; ++i) {

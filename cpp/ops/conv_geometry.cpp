@@ -99,6 +99,18 @@ ConvGeometry parse_conv_geometry(const OpNode& node, int rank, const std::vector
   return g;
 }
 
+std::string conv_input_problem(const ValueType& in, int rank, int64_t cin) {
+  const Shape& s = in.shape;
+  const size_t want_rank = static_cast<size_t>(rank) + 2;
+  if (in.dtype != DType::kFloat32) return "expected a float32 input";
+  if (s.size() != want_rank)
+    return "expected an input of rank " + std::to_string(want_rank) + ", received " + shape_str(s);
+  if (s.back() != cin)
+    return "expected " + std::to_string(cin) + " input channels (last axis), received " +
+           shape_str(s);
+  return "";
+}
+
 std::array<int64_t, 3> spatial_dims(const Shape& shape, int rank) {
   std::array<int64_t, 3> dims{1, 1, 1};
   for (int i = 0; i < rank; ++i) dims[3 - rank + i] = shape[1 + i];

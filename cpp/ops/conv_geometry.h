@@ -83,6 +83,10 @@ struct ConvGeometry {
 ConvGeometry parse_conv_geometry(const OpNode& node, int rank, const std::vector<int64_t>& kernel,
                                  bool allow_causal);
 
+// What is wrong with a convolution's input (float32, rank `rank` + 2, `cin`
+// channels last), or "" when nothing is: the op raises it as its shape error.
+std::string conv_input_problem(const ValueType& in, int rank, int64_t cin);
+
 // Spatial sizes (D, H, W) of a channels-last input of rank `rank` + 2.
 std::array<int64_t, 3> spatial_dims(const Shape& shape, int rank);
 

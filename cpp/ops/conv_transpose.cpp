@@ -69,14 +69,8 @@ class ConvTransposeOp final : public Op {
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
-    const size_t rank = static_cast<size_t>(geo_.rank);
-    if (in[0].dtype != DType::kFloat32) shape_error("expected a float32 input");
-    if (s.size() != rank + 2)
-      shape_error("expected an input of rank " + std::to_string(rank + 2) + ", received " +
-                  shape_str(s));
-    if (s.back() != cin_)
-      shape_error("expected " + std::to_string(cin_) + " input channels (last axis), received " +
-                  shape_str(s));
+    const std::string problem = conv_input_problem(in[0], geo_.rank, cin_);
+    if (!problem.empty()) shape_error(problem);
     Shape o = s;
     const auto dims = spatial_dims(s, geo_.rank);
     for (int i = 3 - geo_.rank; i < 3; ++i) {
