@@ -341,3 +341,84 @@ def test_conv_lstm2d(kernel_size: list, states: int, sequences: int) -> None:
     }
     weights = {"recurrent_kernel": rand(rng, *kernel_size, f, 4 * f, scale=0.4)}
     check("conv_lstm2d", inputs, attrs, weights, num_outputs=3)
+
+
+# ---- element-wise and Keras 3 normalizations ----------------------------------
+
+
+@pytest.mark.parametrize("alpha_shape", [(5, 3), (1, 3), (5, 1)])
+def test_prelu(alpha_shape: tuple) -> None:
+    rng = np.random.default_rng(sum(alpha_shape))
+    x = with_specials(rand(rng, 4, 5, 3))
+    check("prelu", [x], {}, {"alpha": rand(rng, *alpha_shape)})
+
+
+@pytest.mark.parametrize(
+    "scale, offset", [([0.5], [-1.0]), ([0.5, 2.0, 1 / 3], [0.1]), ([3.0], [1.0, 2.0, 3.0])]
+)
+def test_scale_shift_float_and_int(scale: list, offset: list) -> None:
+    rng = np.random.default_rng(len(scale) + len(offset))
+    attrs = {"scale": scale, "offset": offset}
+    check("scale_shift", [with_specials(rand(rng, 4, 2, 3, scale=50.0))], attrs)
+    check("scale_shift", [rng.integers(-300, 300, (4, 3)).astype(np.int32)], attrs)
+
+
+@pytest.mark.parametrize("shape, axis, groups", [((2, 5, 6), -1, 3), ((2, 4, 3, 6), 1, 2)])
+def test_group_norm(shape: tuple, axis: int, groups: int) -> None:
+    rng = np.random.default_rng(groups)
+    c = shape[axis]
+    attrs = {"axis": axis, "groups": groups, "epsilon": 1e-3}
+    weights = {"gamma": rand(rng, c), "beta": rand(rng, c)}
+    check("group_norm", [rand(rng, *shape, scale=3.0)], attrs, weights)
+
+
+@pytest.mark.parametrize("axes", [[-1], [1, 2]])
+def test_rms_and_unit_norm(axes: list) -> None:
+    rng = np.random.default_rng(len(axes))
+    x = rand(rng, 3, 4, 5)
+    x[1, 2] = 0.0  # a zero vector
+    scale = rand(rng, *(x.shape[1:] if len(axes) == 2 else (5,)))
+    check("rms_norm", [x], {"axes": axes, "epsilon": 1e-6}, {"scale": scale})
+    check("unit_norm", [x], {"axes": axes})
+
+
+# ---- mask helpers ------------------------------------------------------------
+
+
+def test_not_equal_mask_float_and_int() -> None:
+    rng = np.random.default_rng(8)
+    ids = rng.integers(0, 3, (3, 7)).astype(np.int32)
+    check("not_equal_mask", [ids], {"value": 0})
+    x = with_specials(rng.integers(0, 3, (3, 7)).astype(np.float32))
+    check("not_equal_mask", [x], {"value": 1.0})
+
+
+@pytest.mark.parametrize("select", [0, 1])
+def test_masking(select: int) -> None:
+    rng = np.random.default_rng(select)
+    x = rand(rng, 3, 5, 4)
+    x[0, 1] = 0.5
+    x[2, 3] = 0.5
+    x[1, 0, 2] = np.nan  # NaN counts as different
+    x[1, 4] = np.inf
+    check("masking", [x], {"mask_value": 0.5, "select": select}, num_outputs=2)
+
+
+def test_fills_masked_mean_reduce_mask_and_time_folds() -> None:
+    rng = np.random.default_rng(14)
+    x = rand(rng, 3, 5, 4)
+    mask = (rng.random((3, 5)) > 0.4).astype(np.float32)
+    mask[1] = 0  # a fully masked row: NaN, as Keras
+    check("ones_mask", [x])
+    check("fill_like", [x], {"value": -2.5})
+    check("masked_mean", [x, mask], {"keepdims": 1})
+    for all_ in (0, 1):
+        check("reduce_mask", [mask], {"axis": 1, "all": all_})
+        check(
+            "reduce_mask",
+            [rng.integers(0, 2, (2, 3, 4)).astype(np.int32)],
+            {"axis": -2, "all": all_},
+        )
+    check("time_fold", [x])
+    # time_unfold's two batch axes do not fit a one-op graph: the
+    # TimeDistributed fixture models run it (test_device_runtime.py).

@@ -73,5 +73,7 @@ void register_cuda_embedding_ops(CudaOpRegistry& r);
 void register_cuda_attention_ops(CudaOpRegistry& r);
 void register_cuda_conv_transpose_ops(CudaOpRegistry& r);
 void register_cuda_conv_lstm_ops(CudaOpRegistry& r);
+void register_cuda_keras_norm_ops(CudaOpRegistry& r);
+void register_cuda_sequence_ops(CudaOpRegistry& r);
 
 }  // namespace tfjs_infer

@@ -20,6 +20,8 @@ const CudaOpRegistry& cuda_op_registry() {
     register_cuda_attention_ops(r);
     register_cuda_conv_transpose_ops(r);
     register_cuda_conv_lstm_ops(r);
+    register_cuda_keras_norm_ops(r);
+    register_cuda_sequence_ops(r);
     return r;
   }();
   return registry;
