@@ -454,3 +454,24 @@ def test_softmax_over_any_axis(axis: int, log: int) -> None:
     x = with_specials(rand(rng, 3, 4, 5, scale=3.0))
     # The device sums exp as a fixed tree (cuda_kernels.py): a few ulps.
     check("softmax", [x], {"axis": axis, "log": log}, exact=False)
+
+
+# ---- resize (the CPU op's own taps) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"method": "bilinear", "coords": "asymmetric", "scale": [2, 3]},
+        {"method": "bilinear", "coords": "half_pixel", "size": [7, 4]},
+        {"method": "nearest", "coords": "asymmetric", "scale": [3, 2]},
+        {"method": "nearest", "coords": "half_pixel", "size": [4, 9]},
+        {"method": "bilinear", "coords": "half_pixel", "crop": "aspect", "size": [3, 6]},
+        {"method": "bilinear", "coords": "half_pixel", "crop": "center", "size": [3, 4]},
+        {"method": "bilinear", "coords": "half_pixel", "crop": "center", "size": [8, 4]},
+        {"method": "nearest", "coords": "half_pixel", "size": [5, 6]},
+    ],
+)
+def test_resize(attrs: dict) -> None:
+    rng = np.random.default_rng(len(str(attrs)))
+    check("resize", [with_specials(rand(rng, 2, 5, 6, 3))], attrs)
