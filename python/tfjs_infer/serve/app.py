@@ -37,6 +37,7 @@ from .hot import (
     internal_answer,
 )
 from .metrics import CONTENT_TYPE, Metrics
+from .protocol import RECEIVED
 from .repository import Repository
 
 _JSON = "application/json"
@@ -184,7 +185,8 @@ class App:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
-        start = time.perf_counter()
+        # From the request's first bytes reaching uvicorn (protocol.py), else from now.
+        start = scope.get(RECEIVED) or time.perf_counter()
         info: dict[str, Any] = {"protocol": "", "model": "", "compute_s": 0.0}
         scope[_INFO_KEY] = info
         protocol = hot_protocol(scope)
@@ -250,11 +252,10 @@ def _timing_header(info: dict[str, Any], start: float) -> tuple[bytes, bytes]:
     compute = info["compute_s"]
     own = time.perf_counter() - start - compute
     handoff = info.get("handoff_s", 0.0)
-    text = (
-        f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}, "
-        f"handoff;dur={handoff * 1e3:.4f}"
-    )
-    return b"server-timing", text.encode()
+    return b"server-timing", _TIMING % (compute * 1e3, own * 1e3, handoff * 1e3)
+
+
+_TIMING = b"compute;dur=%.4f, server;dur=%.4f, handoff;dur=%.4f"
 
 
 def _log_record(

@@ -22,7 +22,6 @@ import numpy as np
 from .codec import (
     TF_DTYPES,
     RequestError,
-    all_finite,
     bad_request,
     dump_json,
     json_tensor,
@@ -139,7 +138,7 @@ async def predict(server: Server, served: ServedModel, body: bytes, info: dict[s
         }
     if "top_k" in doc:
         answer["top_k"] = _top_k(served, outs, doc["top_k"], row_format)
-    return dump_json(answer, finite=all_finite(outs))
+    return dump_json(answer)
 
 
 def _rows(served: ServedModel, instances: Any) -> list[np.ndarray]:

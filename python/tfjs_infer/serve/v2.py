@@ -28,7 +28,6 @@ from .. import __version__
 from .codec import (
     V2_TO_NUMPY,
     RequestError,
-    all_finite,
     bad_request,
     bytes_tensor_binary,
     dump_json,
@@ -151,7 +150,7 @@ async def infer(
     for name, arr in extra:
         tensors.append(_output_tensor(name, arr, default_binary, chunks))
     answer["outputs"] = tensors
-    head = dump_json(answer, finite=all_finite(result.outputs))
+    head = dump_json(answer)
     if not chunks:
         return head, {}
     return head + b"".join(chunks), {
