@@ -152,18 +152,22 @@ def cast_numbers(arr: np.ndarray, dtype: str, name: str) -> np.ndarray:
         info = np.iinfo(np.int32)
         if arr.size and (arr.min() < info.min or arr.max() > info.max):
             raise bad_request(f"input '{name}': values do not fit int32")
-    return np.ascontiguousarray(arr, dtype=np.dtype(dtype))
+    return np.ascontiguousarray(arr, dtype=_DTYPES.get(dtype) or np.dtype(dtype))
+
+
+_DTYPES = {"float32": np.dtype(np.float32), "int32": np.dtype(np.int32)}  # the models' input dtypes
 
 
 def check_shape(arr: np.ndarray, shape: Sequence[int | None], name: str) -> None:
     """Refuse an input whose rank or fixed dimensions differ from the model's."""
-    if arr.ndim != len(shape) or any(
-        d is not None and d != a for d, a in zip(shape[1:], arr.shape[1:])
+    got = arr.shape
+    if len(got) != len(shape) or (
+        got[1:] != shape[1:] and any(d is not None and d != a for d, a in zip(shape[1:], got[1:]))
     ):
         raise bad_request(
             f"input '{name}': expected shape {format_shape(shape)}, received {list(arr.shape)}"
         )
-    if arr.shape[0] == 0:
+    if got[0] == 0:
         raise bad_request(f"input '{name}': expected at least one row, received 0")
 
 

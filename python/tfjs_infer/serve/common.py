@@ -31,6 +31,8 @@ class Server:
     batchers: dict[tuple[str, int], Batcher]
     metrics: Metrics
     limits: Limits = field(default_factory=Limits)
+    # The model each inference path routed to, by (protocol, path): see hot.py.
+    routes: dict[tuple[str, str], ServedModel] = field(default_factory=dict)
 
     async def infer(
         self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
@@ -39,12 +41,13 @@ class Server:
 
         `info` is the request's log record: the compute time and batch rows go there.
         """
-        for spec, arr in zip(served.model.inputs, arrays):
+        for spec, arr in zip(served.inputs, arrays):
             check_shape(arr, spec.shape, spec.name)
-        rows = {int(a.shape[0]) for a in arrays}
-        if len(rows) > 1:
-            raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
-        info["rows"] = rows.pop()
+        if len(arrays) > 1:
+            rows = {int(a.shape[0]) for a in arrays}
+            if len(rows) > 1:
+                raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
+        info["rows"] = int(arrays[0].shape[0])
         batcher = self.batchers[(served.name, served.version)]
         ticket = info.get("ticket")
         result = batcher.predict_now(arrays, ticket) or await batcher.predict(arrays, ticket)

@@ -19,7 +19,8 @@ from starlette.types import Receive, Scope
 
 from . import tfserving, v2
 from .codec import RequestError, decompress, dump_json
-from .common import Server, expect_body
+from .common import Server, expect_body, note_model
+from .repository import ServedModel
 
 V1_PREFIX = "/v1/models/"
 V2_PREFIX = "/v2/models/"
@@ -91,11 +92,34 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, 
     return body, headers
 
 
+_ROUTES = {"v1": tfserving.route, "v2": v2.route}
+MAX_ROUTES = 1024
+
+
+def inference_model(server: Server, protocol: str, rest: str, info: dict[str, Any]) -> ServedModel:
+    """The model of ``POST /v1/models/{rest}`` or ``/v2/models/{rest}`` (noted in
+    `info`), or the protocol's error.
+
+    Routing parses the path and looks the model up. A server is sent few
+    distinct paths and its models are fixed at start-up, so each path that
+    routed is remembered (at most ``MAX_ROUTES``, against invented paths).
+    """
+    key = (protocol, rest)
+    served = server.routes.get(key)
+    if served is None:
+        _, served = _ROUTES[protocol](server, "POST", rest, info)
+        if len(server.routes) < MAX_ROUTES:
+            server.routes[key] = served
+    else:
+        note_model(info, served)
+    return served
+
+
 async def predict_v1(
     server: Server, rest: str, scope: Scope, receive: Receive, info: dict[str, Any]
 ) -> Answer:
     """``POST /v1/models/{rest}``, `rest` ending ``:predict``: TF Serving's predict."""
-    _, served = tfserving.route(server, "POST", rest, info)
+    served = inference_model(server, "v1", rest, info)
     ticket = expect_body(server, served, info)
     try:
         body, _ = await read_body(scope, receive, server.limits.max_body_bytes)
@@ -110,7 +134,7 @@ async def infer_v2(
 ) -> Answer:
     """``POST /v2/models/{rest}``, `rest` ending ``/infer``: OIP v2 inference, JSON
     or binary tensors."""
-    _, served = v2.route(server, "POST", rest, info)
+    served = inference_model(server, "v2", rest, info)
     ticket = expect_body(server, served, info)
     try:
         body, headers = await read_body(scope, receive, server.limits.max_body_bytes)

@@ -185,7 +185,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
         raise bad_request("'inputs' must be a non-empty list of tensors")
     found: dict[str, np.ndarray] = {}
     offset = 0
-    specs = {t.name: t for t in served.model.inputs}
+    specs = served.input_specs
     for tensor in inputs:
         if not isinstance(tensor, dict):
             raise bad_request("each entry of 'inputs' must be an object")
