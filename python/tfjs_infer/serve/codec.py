@@ -8,9 +8,11 @@ here checks what it receives against what the model expects and raises
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import struct
+import sys
 import zlib
 from collections.abc import Sequence
 from typing import Any
@@ -57,6 +59,7 @@ def bad_request(message: str) -> RequestError:
     return RequestError(400, message)
 
 
+@functools.lru_cache(maxsize=64)
 def v2_datatype(dtype: str | np.dtype) -> str:
     """The OIP v2 datatype name of a numpy dtype ("float32" -> "FP32")."""
     dt = np.dtype(dtype)
@@ -206,6 +209,16 @@ def _flatten(data: Any, name: str) -> Any:
         except ValueError:
             raise bad_request(f"input '{name}': 'data' holds ragged lists") from None
     return data
+
+
+def little_endian_bytes(arr: np.ndarray) -> bytes:
+    """An array's values as raw little-endian bytes, row-major."""
+    if arr.dtype.isnative and _LITTLE:
+        return arr.tobytes()  # row-major whatever the array's layout
+    return arr.astype(arr.dtype.newbyteorder("<")).tobytes()
+
+
+_LITTLE = sys.byteorder == "little"
 
 
 def tensor_from_bytes(raw: memoryview, shape: list[int], datatype: str, name: str) -> np.ndarray:

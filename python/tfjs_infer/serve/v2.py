@@ -32,6 +32,7 @@ from .codec import (
     bytes_tensor_binary,
     dump_json,
     format_shape,
+    little_endian_bytes,
     parse_json,
     tensor_from_bytes,
     tensor_from_v2_data,
@@ -210,8 +211,11 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
             known = datatype in V2_TO_NUMPY or datatype == "BYTES"
             got = f"'{datatype}'" if known else f"unknown datatype {datatype!r}"
             raise bad_request(f"input '{name}': expected datatype {want}, received {got}")
-        size = _object(tensor.get("parameters"), f"input '{name}' parameters").get(
-            "binary_data_size"
+        params = tensor.get("parameters")
+        size = (
+            None
+            if params is None
+            else _object(params, f"input '{name}' parameters").get("binary_data_size")
         )
         if size is not None:
             if not isinstance(size, int) or size < 0 or offset + size > len(binary):
@@ -309,7 +313,7 @@ def _output_tensor(name: str, arr: np.ndarray, binary: bool, chunks: list[bytes]
         if is_bytes:
             raw = bytes_tensor_binary([str(v) for v in arr.reshape(-1)])
         else:
-            raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+            raw = little_endian_bytes(arr)
         tensor["parameters"] = {"binary_data_size": len(raw)}
         chunks.append(raw)
     else:
