@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from tfjs_infer.serve.protocol import RECEIVED, http_protocol
+from tfjs_infer.serve.protocol import RECEIVED, HeldWrites, http_protocol
 
 
 def test_the_arrival_of_the_request_bytes_is_in_the_scope() -> None:
@@ -48,3 +48,37 @@ def test_the_arrival_of_the_request_bytes_is_in_the_scope() -> None:
     answer = asyncio.run(main())
     assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b"ok")
     assert seen["sent"] <= seen["received"] <= seen["called"]
+
+
+class _Transport:
+    """Records what is written to it."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+
+def test_held_writes_go_out_as_one() -> None:
+    transport = _Transport()
+    writes = HeldWrites(transport)  # type: ignore[arg-type]
+    writes.write(b"100 Continue")  # not holding: straight through
+    writes.hold()
+    writes.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    writes.write(b"body")
+    assert transport.writes == [b"100 Continue"]
+    writes.flush()
+    assert transport.writes == [b"100 Continue", b"HTTP/1.1 200 OK\r\n\r\nbody"]
+    writes.hold()
+    writes.write(b"last answer")
+    assert not writes.is_closing()
+    writes.close()  # uvicorn closes a connection right after its last answer's body
+    assert transport.writes[-1] == b"last answer" and transport.closed and writes.is_closing()

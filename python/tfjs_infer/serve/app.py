@@ -37,7 +37,7 @@ from .hot import (
     internal_answer,
 )
 from .metrics import CONTENT_TYPE, Metrics
-from .protocol import RECEIVED
+from .protocol import RECEIVED, WRITES
 from .repository import Repository
 
 _JSON = "application/json"
@@ -198,19 +198,7 @@ class App:
                 rest = scope["path"][len(V1_PREFIX if protocol == "v1" else V2_PREFIX) :]
                 answer = await answer_inference(self.server, protocol, rest, scope, receive, info)
                 state = [answer.status, len(answer.body)]
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": answer.status,
-                        "headers": [
-                            (b"content-type", answer.content_type),
-                            (b"content-length", str(state[1]).encode()),
-                            *answer.headers,
-                            _timing_header(info, start),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": answer.body})
+                await _send_answer(send, answer, info, start, scope.get(WRITES))
             else:
                 await self.router(scope, receive, _timed_send(send, info, start, state))
         finally:
@@ -231,6 +219,32 @@ class App:
                 series.overhead.observe(elapsed - info["compute_s"])
         if self.access_log is not None:
             self.access_log.write(_log_record(scope, info, status, size, elapsed))
+
+
+async def _send_answer(
+    send: Send, answer: Answer, info: dict[str, Any], start: float, writes: Any
+) -> None:
+    """Send `answer` with its Server-Timing; head and body in one write when the
+    connection's HeldWrites (protocol.py) is given."""
+    if writes is not None:
+        writes.hold()
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [
+                    (b"content-type", answer.content_type),
+                    (b"content-length", str(len(answer.body)).encode()),
+                    *answer.headers,
+                    _timing_header(info, start),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.body})
+    finally:
+        if writes is not None:
+            writes.flush()
 
 
 def _timed_send(send: Send, info: dict[str, Any], start: float, state: list[int]) -> Send:
