@@ -141,17 +141,20 @@ def cpu_since(start: Snapshot) -> float:
     return used + reaped - start[1]
 
 
-def in_process(work: Workload) -> tuple[float, float]:
+def in_process(work: Workload) -> tuple[Timing, np.ndarray]:
     """(seconds, CPU seconds) of Model.predict over the rows in memory (cast per
-    chunk for images)."""
+    chunk for images), and its outputs (rows, values): the reference every engine's
+    output must equal bitwise."""
     model = ti.load_model(work.model)
+    parts = []
     start, cpu = time.perf_counter(), cpu_snapshot()
     if work.x.dtype == np.float32:
-        model.predict(work.x)
+        parts.append(model.predict(work.x))
     else:
         for i in range(0, work.rows, IMAGE_CHUNK):
-            model.predict(work.x[i : i + IMAGE_CHUNK].astype(np.float32))
-    return time.perf_counter() - start, cpu_since(cpu)
+            parts.append(model.predict(work.x[i : i + IMAGE_CHUNK].astype(np.float32)))
+    timing = time.perf_counter() - start, cpu_since(cpu)
+    return timing, np.concatenate(parts).reshape(work.rows, -1)
 
 
 def run_cli(work: Workload, out: Path) -> Timing:
@@ -309,15 +312,6 @@ def check_output(work: Workload, folder: Path, reference: np.ndarray) -> str:
     return "ok" if same else "MISMATCH"
 
 
-def reference_outputs(work: Workload) -> np.ndarray:
-    model = ti.load_model(work.model)
-    parts = [
-        model.predict(work.x[i : i + IMAGE_CHUNK * 16].astype(np.float32))
-        for i in range(0, work.rows, IMAGE_CHUNK * 16)
-    ]
-    return np.concatenate(parts).reshape(work.rows, -1)
-
-
 def make_workloads(args: argparse.Namespace, folder: Path) -> list[Workload]:
     rng = np.random.default_rng(0)
     works = []
@@ -392,9 +386,10 @@ def report(
     times: dict[tuple[str, str], list[Timing]] = {}
     checks: dict[tuple[str, str], str] = {}
     starts: dict[str, float] = {}
-    refs = {w.name: reference_outputs(w) for w in works}
+    refs = {}
     for w in works:
-        times[(w.name, "in-process")] = [in_process(w)]
+        timing, refs[w.name] = in_process(w)
+        times[(w.name, "in-process")] = [timing]
     for round_ in range(args.rounds):
         for name in engines:
             engine = {"dask": Dask, "ray": Ray, "spark": Spark}.get(name)
@@ -424,7 +419,7 @@ def report(
             if engine is not None:
                 runner.stop()
     for w in works:
-        times[(w.name, "in-process")].append(in_process(w))
+        times[(w.name, "in-process")].append(in_process(w)[0])
     print_table(works, engines, times, checks, starts)
 
 
