@@ -21,6 +21,7 @@
 #include "core/threading.h"
 #include "ops/registry.h"
 #include "ops/resize_taps.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -86,7 +87,8 @@ class ResizeOp final : public Op {
           "expected an input of rank 4 (batch, height, width, "
           "channels), received " +
           shape_str(s));
-    if (s[1] < 1 || s[2] < 1) shape_error("cannot resize an empty image " + shape_str(s));
+    if ((known(s[1]) && s[1] < 1) || (known(s[2]) && s[2] < 1))
+      shape_error("cannot resize an empty image " + shape_str(s));
     const Shape o = {s[0], out_h(s[1]), out_w(s[2]), s[3]};
     return {{o, DType::kFloat32}};
   }
@@ -159,7 +161,7 @@ class ResizeOp final : public Op {
   }
 
  private:
-  int64_t out_h(int64_t ih) const { return size_.empty() ? ih * scale_[0] : size_[0]; }
+  int64_t out_h(int64_t ih) const { return size_.empty() ? dim_mul(ih, scale_[0]) : size_[0]; }
 
   // The source windows for an input of (ih, iw); true when the output is a
   // plain slice of the input (no resampling).
@@ -178,7 +180,7 @@ class ResizeOp final : public Op {
     // change; TF.js's kernels map every index to itself then.
     return wh->len == oh && ww->len == ow;
   }
-  int64_t out_w(int64_t iw) const { return size_.empty() ? iw * scale_[1] : size_[1]; }
+  int64_t out_w(int64_t iw) const { return size_.empty() ? dim_mul(iw, scale_[1]) : size_[1]; }
 
   // Keras smart_resize's window, with its float32 arithmetic and truncation
   // (tf_keras image_utils.smart_resize; Keras 3 also clamps to >= 1).
