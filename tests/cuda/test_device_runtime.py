@@ -124,6 +124,9 @@ def test_every_fixture_model_on_device(case: str) -> None:
 
 def check_on_device(case: str) -> None:
     cpu, gpu = load_pair(case)
+    # Every op family has a CUDA op: no fixture model falls back to the CPU.
+    on_cpu = [op[:2] for op, where in zip(gpu._core.ops(), gpu._core.placement) if where != "cuda"]
+    assert not on_cpu, f"{case}: ops on the CPU {on_cpu}"
     x, refs, batch_size = case_inputs(case)
     got = as_list(gpu.predict(x, batch_size=batch_size), len(refs))
     want = as_list(cpu.predict(x, batch_size=batch_size), len(refs))
@@ -192,11 +195,11 @@ def test_a_cpu_op_between_device_ops_gets_copies_each_way() -> None:
     x = g.add_input("x", [None, 6, 7, 2], "float32")
     kernel = rng.standard_normal((3, 3, 2, 4)).astype("float32")
     w = rng.standard_normal((4, 3)).astype("float32")
-    (xi,) = g.add_op("identity", "id", [x], {}, {}, 1)
+    (xi,) = g.add_op("identity", "id", [x], {}, {})
     attrs = {"strides": [1, 1], "dilations": [1, 1], "padding": "same", "pool_mode": "max"}
     attrs["pool_size"] = [2, 2]
-    (pooled,) = g.add_op("conv2d_pool", "conv", [xi], attrs, {"kernel": kernel}, 1)
-    (y,) = g.add_op("dense", "d", [pooled], {}, {"kernel": w}, 1)
+    (pooled,) = g.add_op("conv2d_pool", "conv", [xi], attrs, {"kernel": kernel})
+    (y,) = g.add_op("dense", "d", [pooled], {}, {"kernel": w})
     g.set_outputs([y])
     dev = _core.CompiledModel(g, isa="generic", optimize=False, device="cuda")
     host = _core.CompiledModel(g, isa="generic", optimize=False)
