@@ -37,7 +37,9 @@ def device_op(
     for i, x in enumerate(inputs):
         dtype = "int32" if x.dtype == np.int32 else "float32"
         ids.append(g.add_input(f"x{i}", [None, *x.shape[1:]], dtype))
-    g.set_outputs(g.add_op(op_type, "op", ids, attrs or {}, weights or {}, num_outputs))
+    outs = g.add_op(op_type, "op", ids, attrs or {}, weights or {})
+    assert len(outs) == num_outputs, f"{op_type} has {len(outs)} outputs, expected {num_outputs}"
+    g.set_outputs(outs)
     model = _core.CompiledModel(g, isa="generic", optimize=False, device="cuda")
     assert list(model.placement) == ["cuda"], (op_type, list(model.placement))
     return model.run([np.ascontiguousarray(x) for x in inputs])
