@@ -8,14 +8,16 @@ every thread) of
 
 - reading `--rows` rows of 64 random float32 features into one (rows, 64) float32
   array, per layout a user could write: a fixed-size list<float32> column (as the
-  CLI's input column), 64 float32 feature columns (``feature_columns``), nullable or
+  CLI's input column), each row's 256 float32 bytes in a fixed-size binary column (the
+  bytes of the input's dtype, read as a view), 64 float32 feature columns
+  (``feature_columns``, gathered into a preallocated array or by ``np.column_stack``), nullable or
   not (non-nullable columns have no definition levels); compression none, snappy,
   zstd; dictionaries on (pyarrow's default) or off; BYTE_STREAM_SPLIT; row groups of
   64k or 1M rows; and the reader's options (threads, pre-buffering, memory map, the
   batch size of ``iter_batches``);
 - writing the predictions (an int64 id and 10 float32 per row) per writer layout
-  and option: a fixed-size list<float32> column, or 10 columns; compression,
-  statistics.
+  and option: a fixed-size list<float32> column, 40 raw bytes per row, or 10
+  columns; compression, statistics.
 
 Each figure is the median of `--rounds` runs, interleaved, beside the model's own
 CPU time on the same rows (``Model.predict`` in memory). The ratio a parquet-to-parquet
@@ -57,6 +59,16 @@ def list_table(x: np.ndarray, nullable: bool = True) -> pa.Table:
     return pa.Table.from_arrays([ids, column.cast(kind)], schema=schema)
 
 
+def bytes_table(x: np.ndarray, nullable: bool = True) -> pa.Table:
+    """Each row's 64 float32 as 256 raw bytes (a fixed-size binary column)."""
+    kind = pa.binary(WIDTH * 4)
+    cells = pa.FixedSizeBinaryArray.from_buffers(kind, len(x), [None, pa.py_buffer(x)])
+    schema = pa.schema(
+        [pa.field("id", pa.int64(), nullable=nullable), pa.field("dense_input", kind, nullable)]
+    )
+    return pa.Table.from_arrays([pa.array(np.arange(len(x), dtype=np.int64)), cells], schema=schema)
+
+
 def wide_table(x: np.ndarray, nullable: bool = True) -> pa.Table:
     fields = [pa.field("id", pa.int64(), nullable=nullable)]
     fields += [pa.field(f"f{i}", pa.float32(), nullable=nullable) for i in range(WIDTH)]
@@ -73,6 +85,19 @@ def read_list(path: Path, batch: int, **options: Any) -> np.ndarray:
     for b in file.iter_batches(batch_size=batch, columns=["dense_input"], **options):
         parts.append(arrow_to_numpy(b.column(0), "dense_input"))
     return parts[-1]
+
+
+def read_bytes(path: Path, batch: int, **options: Any) -> np.ndarray:
+    """As the predictor reads a binary column of a float32 input: a view, no copy."""
+    import tfjs_infer.batch.predictor as predictor
+    from tfjs_infer.batch.columns import arrow_to_numpy
+
+    file = pq.ParquetFile(path, **options.pop("open", {}))
+    last = None
+    for b in file.iter_batches(batch_size=batch, columns=["dense_input"], **options):
+        rows = arrow_to_numpy(b.column(0), "dense_input")
+        last = predictor._bytes_as(rows, (None, WIDTH), np.dtype(np.float32))
+    return last
 
 
 def read_wide(path: Path, batch: int, **options: Any) -> np.ndarray:
@@ -124,6 +149,21 @@ def write_wide(path: Path, ids: np.ndarray, y: np.ndarray, **options: Any) -> No
     writer.close()
 
 
+def write_bytes(path: Path, ids: np.ndarray, y: np.ndarray, **options: Any) -> None:
+    writer = None
+    kind = pa.binary(OUT * 4)
+    for start in range(0, len(y), 65536):
+        part = np.ascontiguousarray(y[start : start + 65536])
+        cells = pa.FixedSizeBinaryArray.from_buffers(kind, len(part), [None, pa.py_buffer(part)])
+        batch = pa.record_batch(
+            [pa.array(ids[start : start + 65536]), cells], names=["id", "probs"]
+        )
+        if writer is None:
+            writer = pq.ParquetWriter(path, batch.schema, **options)
+        writer.write_batch(batch)
+    writer.close()
+
+
 def cpu(fn: Callable[[], Any]) -> float:
     start = time.process_time()
     fn()
@@ -138,6 +178,16 @@ def read_cases(x: np.ndarray, folder: Path) -> dict[str, Callable[[], Any]]:
         "list none nodict required": (
             list_table(x, nullable=False),
             {"compression": "none", "use_dictionary": False},
+        ),
+        "bytes snappy dict(default)": (bytes_table(x), {}),
+        "bytes none nodict": (bytes_table(x), {"compression": "none", "use_dictionary": False}),
+        "bytes none nodict required": (
+            bytes_table(x, nullable=False),
+            {"compression": "none", "use_dictionary": False},
+        ),
+        "bytes zstd nodict required": (
+            bytes_table(x, nullable=False),
+            {"compression": "zstd", "use_dictionary": False},
         ),
         "wide snappy dict(default)": (wide_table(x), {}),
         "wide snappy nodict": (wide_table(x), {"use_dictionary": False}),
@@ -168,8 +218,14 @@ def read_cases(x: np.ndarray, folder: Path) -> dict[str, Callable[[], Any]]:
         size = path.stat().st_size / 1e6
         if name.startswith("list"):
             cases[f"{name} [{size:.0f} MB]"] = lambda p=path: read_list(p, 65536)
+        elif name.startswith("bytes"):
+            cases[f"{name} [{size:.0f} MB]"] = lambda p=path: read_bytes(p, 65536)
         else:
             cases[f"{name} [{size:.0f} MB]"] = lambda p=path: read_wide(p, 65536)
+    bytes_plain = folder / "bytes_none_nodict_required.parquet"
+    cases["bytes none nodict required, memory_map"] = lambda: read_bytes(
+        bytes_plain, 65536, open={"memory_map": True}
+    )
     list_plain = folder / "list_none_nodict.parquet"
     wide_plain = folder / "wide_none_nodict.parquet"
     cases["list none nodict, 1 thread"] = lambda: read_list(list_plain, 65536, use_threads=False)
@@ -199,11 +255,18 @@ def write_cases(rows: int, folder: Path) -> dict[str, Callable[[], Any]]:
     out = folder / "out.parquet"
     return {
         "list snappy dict(default)": lambda: write_list(out, ids, y),
-        "list snappy nodict (CLI)": lambda: write_list(out, ids, y, use_dictionary=False),
+        "list snappy nodict (CLI before)": lambda: write_list(out, ids, y, use_dictionary=False),
         "list none nodict": lambda: write_list(
             out, ids, y, use_dictionary=False, compression="none"
         ),
         "list none nodict nostats": lambda: write_list(
+            out, ids, y, use_dictionary=False, compression="none", write_statistics=False
+        ),
+        "list snappy nodict, stats on id only (CLI)": lambda: write_list(
+            out, ids, y, use_dictionary=False, write_statistics=["id"]
+        ),
+        "bytes snappy nodict": lambda: write_bytes(out, ids, y, use_dictionary=False),
+        "bytes none nodict nostats": lambda: write_bytes(
             out, ids, y, use_dictionary=False, compression="none", write_statistics=False
         ),
         "wide snappy nodict": lambda: write_wide(out, ids, y, use_dictionary=False),

@@ -424,3 +424,56 @@ def test_fills_masked_mean_reduce_mask_and_time_folds() -> None:
     check("time_fold", [x])
     # time_unfold's two batch axes do not fit a one-op graph: the
     # TimeDistributed fixture models run it (test_device_runtime.py).
+
+
+# ---- Dot and softmax over any axis ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "xs, ys, axes",
+    [((3, 5), (3, 5), [1, 1]), ((2, 4, 3), (2, 5, 4), [1, 2]), ((2, 3, 4), (2, 5, 4), [2, 2])],
+)
+@pytest.mark.parametrize("normalize, eps_on_norm", [(0, 0), (1, 0), (1, 1)])
+def test_batch_dot(xs: tuple, ys: tuple, axes: list, normalize: int, eps_on_norm: int) -> None:
+    rng = np.random.default_rng(len(xs) + normalize)
+    x, y = rand(rng, *xs), rand(rng, *ys)
+    x.reshape(-1)[0] = 0.0
+    if normalize:
+        x[1] = 0.0  # a zero vector: the epsilon decides
+    attrs = {
+        "axes": axes,
+        "normalize": normalize,
+        "norm_eps": 1e-12,
+        "norm_eps_on_norm": eps_on_norm,
+    }
+    check("batch_dot", [x, y], attrs)
+
+
+@pytest.mark.parametrize("axis", [1, 2, -2, 0])
+@pytest.mark.parametrize("log", [0, 1])
+def test_softmax_over_any_axis(axis: int, log: int) -> None:
+    rng = np.random.default_rng(axis + 7)
+    x = with_specials(rand(rng, 3, 4, 5, scale=3.0))
+    # The device sums exp as a fixed tree (cuda_kernels.py): a few ulps.
+    check("softmax", [x], {"axis": axis, "log": log}, exact=False)
+
+
+# ---- resize (the CPU op's own taps) --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attrs",
+    [
+        {"method": "bilinear", "coords": "asymmetric", "scale": [2, 3]},
+        {"method": "bilinear", "coords": "half_pixel", "size": [7, 4]},
+        {"method": "nearest", "coords": "asymmetric", "scale": [3, 2]},
+        {"method": "nearest", "coords": "half_pixel", "size": [4, 9]},
+        {"method": "bilinear", "coords": "half_pixel", "crop": "aspect", "size": [3, 6]},
+        {"method": "bilinear", "coords": "half_pixel", "crop": "center", "size": [3, 4]},
+        {"method": "bilinear", "coords": "half_pixel", "crop": "center", "size": [8, 4]},
+        {"method": "nearest", "coords": "half_pixel", "size": [5, 6]},
+    ],
+)
+def test_resize(attrs: dict) -> None:
+    rng = np.random.default_rng(len(str(attrs)))
+    check("resize", [with_specials(rand(rng, 2, 5, 6, 3))], attrs)

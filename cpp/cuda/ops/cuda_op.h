@@ -75,5 +75,6 @@ void register_cuda_conv_transpose_ops(CudaOpRegistry& r);
 void register_cuda_conv_lstm_ops(CudaOpRegistry& r);
 void register_cuda_keras_norm_ops(CudaOpRegistry& r);
 void register_cuda_sequence_ops(CudaOpRegistry& r);
+void register_cuda_resize_ops(CudaOpRegistry& r);
 
 }  // namespace tfjs_infer

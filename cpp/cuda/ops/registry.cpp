@@ -22,6 +22,7 @@ const CudaOpRegistry& cuda_op_registry() {
     register_cuda_conv_lstm_ops(r);
     register_cuda_keras_norm_ops(r);
     register_cuda_sequence_ops(r);
+    register_cuda_resize_ops(r);
     return r;
   }();
   return registry;

@@ -70,7 +70,7 @@ def http_protocol() -> type[asyncio.Protocol] | str:
     except ImportError:
         return "auto"
 
-    class StampedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
+    class StampedHttpToolsProtocol(HttpToolsProtocol):
         """httptools' protocol; each request's scope holds its arrival time and
         the connection's :class:`HeldWrites`."""
 
@@ -80,10 +80,11 @@ def http_protocol() -> type[asyncio.Protocol] | str:
             self._received = time.perf_counter()
             super().data_received(data)
 
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             # What uvicorn writes the answers through (its flow control keeps the transport).
-            self.transport = HeldWrites(self.transport)
+            held: Any = HeldWrites(transport)
+            self.transport = held
 
         def on_message_begin(self) -> None:
             # Called from data_received, as the request's first bytes are parsed.
