@@ -16,6 +16,13 @@ thread count (--peak overrides both):
   %sus   a sustained-with-loads peak: the best of this GEMM on shapes whose
          operands stay in L2 (SUSTAINED_SHAPES: the microkernel with its
          loads, broadcasts, tile edges and epilogue, no memory traffic).
+  %adj   (1 thread) the same FMA loop, probed again right before every GEMM
+         sample for as long as the sample: the median over the repetitions of
+         GEMM GFLOP/s / adjacent FMA-loop GFLOP/s. On a shared host the FMA
+         throughput a core gives this process moves within a run (neighbours
+         on the physical core, clock changes), by more than the kernel
+         differences being measured; a once-measured peak then mixes the two,
+         the adjacent ratio much less. --no-adjacent leaves it out.
 
 Calls the raw kernels through tfjs_infer._core._testing with B packed once
 (as a model does at load) and C preallocated; numpy gets np.matmul(out=...).
@@ -59,6 +66,11 @@ def parse_args():
     p.add_argument("--isa", nargs="*", help="ISAs to run (default: all built but generic)")
     p.add_argument("--peak", type=float, help="per-core GFLOP/s to use for every ISA")
     p.add_argument(
+        "--no-adjacent",
+        action="store_true",
+        help="leave out the %%adj column (an FMA-loop probe before every GEMM sample)",
+    )
+    p.add_argument(
         "--blocking",
         help="L2_BLOCK,K_BLOCK,ROW_CHUNK[,PREFETCH_ROWS] for the run (default: derived from cpuid)",
     )
@@ -91,12 +103,18 @@ def kernel_runner(t, isa, a, packed, out, m_split, n_split, threads):
     return run
 
 
-def time_samples(runners, reps, min_time, np, pause=0.0, clock=time.perf_counter):
+def time_samples(
+    runners, reps, min_time, np, pause=0.0, clock=time.perf_counter, probes=None, ratios=None
+):
     """Median seconds per call of each runner, interleaved over `reps` rounds.
 
     pause: seconds to sleep before each sample, so that the previous
     candidate's spinning worker threads (OpenBLAS, libgomp) have parked and do
     not steal cores from the next one.
+    probes: runner name -> probe(seconds) returning a rate (an FMA-loop
+    GFLOP/s) measured over about that long, run right before each of that
+    runner's samples; ratios[name] then gets, per round, the sample's calls
+    per second over the probe's rate (the caller scales it to a fraction).
     """
     inner = {}
     for name, fn in runners.items():
@@ -114,10 +132,23 @@ def time_samples(runners, reps, min_time, np, pause=0.0, clock=time.perf_counter
         for name, fn in runners.items():
             if pause:
                 time.sleep(pause)
+            rate = probes[name](min_time) if probes and name in probes else None
             t0 = clock()
             fn(inner[name])
             samples[name].append((clock() - t0) / inner[name])
+            if rate:
+                ratios.setdefault(name, []).append(1.0 / samples[name][-1] / rate)
     return {name: float(np.median(v)) for name, v in samples.items()}
+
+
+def fma_probe(t, isa, peak_guess):
+    """probe(seconds) -> the FMA-loop GFLOP/s of `isa` over about that long."""
+    flops_per_iter = 2 * 12 * (16 if isa == "avx512" else 8)
+
+    def probe(seconds):
+        return t.fma_peak(isa, max(1000, int(seconds * peak_guess * 1e9 / flops_per_iter)))
+
+    return probe
 
 
 def measure_peaks(t, isas, reps, np):
@@ -199,9 +230,13 @@ def main():
         )
         + f"  (brief: {BRIEF_PEAK_PER_CORE:.0f})"
     )
+    # The adjacent probe needs a one-thread run timed by CPU time.
+    adjacent = args.threads == 1 and not args.no_adjacent
     header = f"{'shape (m x k . k x n)':>24} {'numpy':>8}"
     for isa in isas:
-        header += f" {isa:>8} {'%fma':>5} {'%sus':>5} {'x np':>5}"
+        header += f" {isa:>8} {'%fma':>5} {'%sus':>5}"
+        header += f" {'%adj':>5}" if adjacent else ""
+        header += f" {'x np':>5}"
     print(header + "   (GFLOP/s, medians)")
     rng = np.random.default_rng(0)
     for m, k, n in shapes:
@@ -215,8 +250,18 @@ def main():
             runners[isa] = kernel_runner(
                 t, isa, a, t.pack_b(isa, b), outs[isa], ms, ns, args.threads
             )
+        ratios = {}
         if args.threads == 1:
-            med = time_samples(runners, args.reps, args.min_time, np, clock=time.thread_time)
+            probes = {i: fma_probe(t, i, peaks[i]) for i in isas if peaks[i]} if adjacent else None
+            med = time_samples(
+                runners,
+                args.reps,
+                args.min_time,
+                np,
+                clock=time.thread_time,
+                probes=probes,
+                ratios=ratios,
+            )
         else:
             med = time_samples(runners, args.reps, args.min_time, np, pause=0.05)
         ref = a.astype(np.float64) @ b.astype(np.float64)
@@ -232,6 +277,9 @@ def main():
             line += f" {g:8.1f}"
             for denom in (peaks[isa], sustained[isa]):
                 line += f" {100 * g / (denom * args.threads):4.0f}%" if denom else "   n/a"
+            if adjacent:
+                adj = ratios.get(isa)
+                line += f" {100 * flops / 1e9 * float(np.median(adj)):4.0f}%" if adj else "   n/a"
             line += f" {g / g_np:5.2f}"
         print(line, flush=True)
     print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
