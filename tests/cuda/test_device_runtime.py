@@ -35,8 +35,8 @@ pytestmark = pytest.mark.skipif(
 )
 RTOL, ATOL = 1e-4, 1e-5
 
-# One or more cases per op family the CPU engine has; ops without a CUDA op
-# (CategoryEncoding, Resizing, ...) run on the CPU inside the device run.
+# One or more cases per op family the CPU engine has; an op without a CUDA op
+# would run on the CPU inside the device run (the fallback tests below).
 CASES = [
     "tfjs/dense_mlp",
     "tfjs/dense_rank3",
@@ -124,6 +124,9 @@ def test_every_fixture_model_on_device(case: str) -> None:
 
 def check_on_device(case: str) -> None:
     cpu, gpu = load_pair(case)
+    # Every op family has a CUDA op: no fixture model falls back to the CPU.
+    on_cpu = [op[:2] for op, where in zip(gpu._core.ops(), gpu._core.placement) if where != "cuda"]
+    assert not on_cpu, f"{case}: ops on the CPU {on_cpu}"
     x, refs, batch_size = case_inputs(case)
     got = as_list(gpu.predict(x, batch_size=batch_size), len(refs))
     want = as_list(cpu.predict(x, batch_size=batch_size), len(refs))
@@ -160,36 +163,48 @@ def test_attention_models_run_wholly_on_the_device() -> None:
         np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL)
 
 
-def test_fallback_ops_run_on_the_cpu_and_summary_shows_where() -> None:
-    # CategoryEncoding has no CUDA op: the CPU runs it inside the device run.
-    case = "tfjs_pool/category_multi_hot"
-    cpu, gpu = load_pair(case)
-    assert list(gpu._core.placement) == ["cpu"]
+class _Placed:
+    """A compiled model's core with its placement replaced (summary tests)."""
+
+    def __init__(self, core: object, placement: list[str]) -> None:
+        self._core = core
+        self.placement = placement
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._core, name)
+
+
+def test_summary_shows_where_each_layer_runs() -> None:
+    # Every fixture op has a CUDA op now; the Device column is checked on a
+    # placement with the attention op moved to the CPU, as a missing op would be.
+    _, gpu = load_pair("keras2/transformer_encoder")
+    ops = gpu._core.ops()
+    gpu._core = _Placed(gpu._core, ["cpu" if op[1] == "attention" else "cuda" for op in ops])
     text = gpu.summary(print_fn=None)
     where = {line.split()[0]: line.split()[-1] for line in text.splitlines() if ") " in line}
-    assert where["enc"] == "cpu", text
-    assert "1 layer(s) run on the CPU" in text
-    x, refs, _ = case_inputs(case)
-    np.testing.assert_array_equal(gpu.predict(x), cpu.predict(x))
-    np.testing.assert_allclose(gpu.predict(x), refs[0], rtol=RTOL, atol=ATOL)
+    # MultiHeadAttention: its projections on the device, the attention on the CPU.
+    assert where["mha"] == "cuda+cpu" and where["ln1"] == "cuda" and where["head"] == "cuda", text
+    assert "Device:  cuda:0" in text and "1 layer(s) run on the CPU" in text
 
 
 def test_a_cpu_op_between_device_ops_gets_copies_each_way() -> None:
-    # identity (device) -> category_encoding (no CUDA op: CPU) -> dense
-    # (device): the device's result goes to the host and back.
+    # identity (device) -> conv2d_pool (the CPU's fused conv+pool, no CUDA op:
+    # CPU) -> dense (device): the device's result goes to the host and back.
     rng = np.random.default_rng(5)
     g = _core.Graph()
-    x = g.add_input("x", [None, 4], "int32")
-    w = rng.standard_normal((6, 3)).astype("float32")
-    (ids,) = g.add_op("identity", "id", [x], {}, {})
-    attrs = {"num_tokens": 6, "mode": "count"}
-    (counts,) = g.add_op("category_encoding", "enc", [ids], attrs, {})
-    (y,) = g.add_op("dense", "d", [counts], {}, {"kernel": w})
+    x = g.add_input("x", [None, 6, 7, 2], "float32")
+    kernel = rng.standard_normal((3, 3, 2, 4)).astype("float32")
+    w = rng.standard_normal((4, 3)).astype("float32")
+    (xi,) = g.add_op("identity", "id", [x], {}, {})
+    attrs = {"strides": [1, 1], "dilations": [1, 1], "padding": "same", "pool_mode": "max"}
+    attrs["pool_size"] = [2, 2]
+    (pooled,) = g.add_op("conv2d_pool", "conv", [xi], attrs, {"kernel": kernel})
+    (y,) = g.add_op("dense", "d", [pooled], {}, {"kernel": w})
     g.set_outputs([y])
     dev = _core.CompiledModel(g, isa="generic", optimize=False, device="cuda")
     host = _core.CompiledModel(g, isa="generic", optimize=False)
     assert list(dev.placement) == ["cuda", "cpu", "cuda"]
-    xs = rng.integers(0, 6, (3, 4)).astype("int32")
+    xs = rng.standard_normal((3, 6, 7, 2)).astype("float32")
     (got,), (want,) = dev.run([xs]), host.run([xs])
     np.testing.assert_array_equal(got, want)
 

@@ -38,7 +38,7 @@ def device_op(
         dtype = "int32" if x.dtype == np.int32 else "float32"
         ids.append(g.add_input(f"x{i}", [None, *x.shape[1:]], dtype))
     outs = g.add_op(op_type, "op", ids, attrs or {}, weights or {})
-    assert len(outs) == num_outputs, f"{op_type} has {len(outs)} outputs, expected {num_outputs}"
+    assert len(outs) == num_outputs, (op_type, len(outs), num_outputs)
     g.set_outputs(outs)
     model = _core.CompiledModel(g, isa="generic", optimize=False, device="cuda")
     assert list(model.placement) == ["cuda"], (op_type, list(model.placement))
@@ -477,3 +477,28 @@ def test_softmax_over_any_axis(axis: int, log: int) -> None:
 def test_resize(attrs: dict) -> None:
     rng = np.random.default_rng(len(str(attrs)))
     check("resize", [with_specials(rand(rng, 2, 5, 6, 3))], attrs)
+
+
+# ---- CategoryEncoding ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "one_hot"])
+def test_category_encoding(mode: str) -> None:
+    rng = np.random.default_rng(len(mode))
+    ids = rng.integers(0, 6, (4, 5)).astype(np.int32)
+    check("category_encoding", [ids], {"num_tokens": 6, "mode": mode})
+    fids = (ids + rng.random(ids.shape) * 0.99).astype(np.float32)
+    check("category_encoding", [fids], {"num_tokens": 7, "mode": mode})
+
+
+@pytest.mark.parametrize("bad", [6, -2, np.nan])
+def test_category_encoding_bad_id_raises_the_cpu_error(bad: float) -> None:
+    ids = np.array([[0, 3, 5], [2, 4, 1]], np.float32 if bad != bad else np.int32)
+    ids[1, 2] = bad
+    attrs = {"num_tokens": 6, "mode": "count"}
+    with pytest.raises(tfjs_infer.TfjsInferError) as cpu_err:
+        run_op("category_encoding", [ids], attrs, {}, "generic")
+    with pytest.raises(tfjs_infer.TfjsInferError) as dev_err:
+        device_op("category_encoding", [ids], attrs)
+    assert str(dev_err.value) == str(cpu_err.value)
+    assert "at flat position 5" in str(dev_err.value)

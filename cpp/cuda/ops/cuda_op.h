@@ -5,6 +5,7 @@
 // no CUDA op runs on the CPU engine with a copy each way (runtime/runner.cpp).
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -52,6 +53,15 @@ CudaBuffer upload_floats(const std::vector<float>& values);
 // The node's optional float weight `key` on the device (empty when absent).
 CudaBuffer upload_optional(const OpNode& node, const std::string& key);
 
+// Ids checked on the device (embedding, category_encoding): a kernel lowers
+// the device int64 *pos, set to kNoBadId by arm_bad_id, to the first bad flat
+// position. first_bad_id syncs the stream and reads it; id_text_at gives the
+// id there as the CPU ops print it ("nan" or the integer, floats truncated).
+constexpr int64_t kNoBadId = INT64_MAX;
+void arm_bad_id(int64_t* pos, cudaStream_t stream);
+int64_t first_bad_id(const int64_t* pos, cudaStream_t stream);
+std::string id_text_at(const TensorView& ids, int64_t pos, cudaStream_t stream);
+
 // Throws Error(kDevice) naming the op when a kernel launch failed.
 void check_launch(cudaError_t err, const std::string& where);
 
@@ -76,5 +86,6 @@ void register_cuda_conv_lstm_ops(CudaOpRegistry& r);
 void register_cuda_keras_norm_ops(CudaOpRegistry& r);
 void register_cuda_sequence_ops(CudaOpRegistry& r);
 void register_cuda_resize_ops(CudaOpRegistry& r);
+void register_cuda_category_encoding_ops(CudaOpRegistry& r);
 
 }  // namespace tfjs_infer

@@ -3,18 +3,12 @@
 // (ops/embedding.cpp), with the same message: the kernel reports the first
 // bad position through a device int64 in the op's scratch, which the op
 // reads back after a stream sync (the one sync this op costs).
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-
 #include "cuda/kernels/embedding.h"
 #include "cuda/ops/cuda_op.h"
 
 namespace tfjs_infer {
 
 namespace {
-
-constexpr int64_t kNoBadId = INT64_MAX;
 
 class CudaEmbedding final : public CudaOp {
  public:
@@ -38,41 +32,16 @@ class CudaEmbedding final : public CudaOp {
     e.table = dev_f32(table_);
     e.y = out[0].f32();
     e.bad = static_cast<int64_t*>(ctx.scratch);
-    static const int64_t none = kNoBadId;  // static: the async copy may read it later
-    check_cuda(cudaMemcpyAsync(e.bad, &none, sizeof none, cudaMemcpyHostToDevice, ctx.stream),
-               "cudaMemcpyAsync (embedding)");
+    arm_bad_id(e.bad, ctx.stream);
     check_launch(cuda::embedding_f32(e, ctx.stream), where_);
-    int64_t bad = kNoBadId;
-    check_cuda(cudaMemcpyAsync(&bad, e.bad, sizeof bad, cudaMemcpyDeviceToHost, ctx.stream),
-               "cudaMemcpyAsync (embedding)");
-    check_cuda(cudaStreamSynchronize(ctx.stream), "cudaStreamSynchronize (embedding)");
-    if (bad != kNoBadId) report(ctx, in[0], bad);
+    const int64_t bad = first_bad_id(e.bad, ctx.stream);
+    if (bad != kNoBadId)
+      fail(ErrorKind::kInputValue, where_ + ": id " + id_text_at(in[0], bad, ctx.stream) +
+                                       " at flat position " + std::to_string(bad) +
+                                       " is not in [0, " + std::to_string(rows_ - 1) + "]");
   }
 
  private:
-  // The CPU op's error for the id at flat position `pos`.
-  [[noreturn]] void report(const CudaRunContext& ctx, const TensorView& ids, int64_t pos) const {
-    uint32_t bits = 0;
-    check_cuda(cudaMemcpyAsync(&bits, static_cast<const uint32_t*>(ids.data) + pos, sizeof bits,
-                               cudaMemcpyDeviceToHost, ctx.stream),
-               "cudaMemcpyAsync (embedding)");
-    check_cuda(cudaStreamSynchronize(ctx.stream), "cudaStreamSynchronize (embedding)");
-    double id;
-    if (ids.dtype == DType::kInt32) {
-      int32_t v;
-      std::memcpy(&v, &bits, sizeof v);
-      id = v;
-    } else {
-      float v;
-      std::memcpy(&v, &bits, sizeof v);
-      id = std::trunc(static_cast<double>(v));
-    }
-    const std::string text = std::isnan(id) ? "nan" : std::to_string(static_cast<long long>(id));
-    fail(ErrorKind::kInputValue, where_ + ": id " + text + " at flat position " +
-                                     std::to_string(pos) + " is not in [0, " +
-                                     std::to_string(rows_ - 1) + "]");
-  }
-
   std::string where_;
   int64_t rows_ = 0, dim_ = 0;
   CudaBuffer table_;

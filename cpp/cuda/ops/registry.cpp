@@ -1,5 +1,7 @@
 #include "cuda/ops/cuda_op.h"
 
+#include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace tfjs_infer {
@@ -23,6 +25,7 @@ const CudaOpRegistry& cuda_op_registry() {
     register_cuda_keras_norm_ops(r);
     register_cuda_sequence_ops(r);
     register_cuda_resize_ops(r);
+    register_cuda_category_encoding_ops(r);
     return r;
   }();
   return registry;
@@ -53,6 +56,39 @@ CudaBuffer upload_floats(const std::vector<float>& values) {
 CudaBuffer upload_optional(const OpNode& node, const std::string& key) {
   const WeightTensor* w = node.weight(key);
   return w ? upload_weight(*w) : CudaBuffer();
+}
+
+void arm_bad_id(int64_t* pos, cudaStream_t stream) {
+  static const int64_t none = kNoBadId;  // static: the async copy may read it later
+  check_cuda(cudaMemcpyAsync(pos, &none, sizeof none, cudaMemcpyHostToDevice, stream),
+             "cudaMemcpyAsync (id check)");
+}
+
+int64_t first_bad_id(const int64_t* pos, cudaStream_t stream) {
+  int64_t bad = kNoBadId;
+  check_cuda(cudaMemcpyAsync(&bad, pos, sizeof bad, cudaMemcpyDeviceToHost, stream),
+             "cudaMemcpyAsync (id check)");
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize (id check)");
+  return bad;
+}
+
+std::string id_text_at(const TensorView& ids, int64_t pos, cudaStream_t stream) {
+  uint32_t bits = 0;
+  check_cuda(cudaMemcpyAsync(&bits, static_cast<const uint32_t*>(ids.data) + pos, sizeof bits,
+                             cudaMemcpyDeviceToHost, stream),
+             "cudaMemcpyAsync (id check)");
+  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize (id check)");
+  double id;
+  if (ids.dtype == DType::kInt32) {
+    int32_t v;
+    std::memcpy(&v, &bits, sizeof v);
+    id = v;
+  } else {
+    float v;
+    std::memcpy(&v, &bits, sizeof v);
+    id = std::trunc(static_cast<double>(v));
+  }
+  return std::isnan(id) ? "nan" : std::to_string(static_cast<long long>(id));
 }
 
 void check_launch(cudaError_t err, const std::string& where) {
