@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -62,31 +63,53 @@ class Workload:
     """One model and its data: rows in memory and the same rows as a parquet file."""
 
     def __init__(
-        self, name: str, model: Path, x: np.ndarray, folder: Path, group: int, binary: bool = False
+        self, name: str, model: Path, x: np.ndarray, folder: Path, group: int, layout: str
     ) -> None:
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        self.name, self.model, self.x = name, model, x
+        self.name, self.model, self.x, self.layout = name, model, x, layout
         self.rows = len(x)
         self.path = folder / f"{name}.parquet"
         self.batch = group
-        flat = x.reshape(self.rows, -1)
-        if binary:  # raw bytes per row: uint8 values without list levels to decode
-            width = flat.shape[1] * flat.itemsize
-            pixels = pa.FixedSizeBinaryArray.from_buffers(
-                pa.binary(width), self.rows, [None, pa.py_buffer(np.ascontiguousarray(flat))]
-            )
-        else:
-            pixels = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
         loaded = ti.load_model(model)
-        column = loaded.inputs[0].name  # input columns are named as the model's input
-        table = pa.table({"id": np.arange(self.rows, dtype=np.int64), column: pixels})
-        pq.write_table(table, self.path, row_group_size=group)
+        self.column = loaded.inputs[0].name  # input columns are named as the model's input
+        self.features: list[str] | None = None
+        table, options = self._table()
+        pq.write_table(table, self.path, row_group_size=group, **options)
         self.output = loaded.outputs[0].name
         self.width = int(np.prod(loaded.outputs[0].shape[1:]))
 
+    def _table(self) -> tuple[Any, dict[str, Any]]:
+        """The parquet table of `layout` and its write options."""
+        import pyarrow as pa
 
+        flat = np.ascontiguousarray(self.x.reshape(self.rows, -1))
+        ids = pa.array(np.arange(self.rows, dtype=np.int64))
+        if self.layout == "wide":  # a numeric column per feature (feature_columns)
+            self.features = [f"f{i}" for i in range(flat.shape[1])]
+            columns = [pa.array(np.ascontiguousarray(flat[:, i])) for i in range(flat.shape[1])]
+            table = pa.table([ids, *columns], names=["id", *self.features])
+            return table, {"compression": "none", "use_dictionary": False}
+        if self.layout in ("bytes", "bytes-required"):  # raw bytes of the values per row
+            width = flat.shape[1] * flat.itemsize
+            cells = pa.FixedSizeBinaryArray.from_buffers(
+                pa.binary(width), self.rows, [None, pa.py_buffer(flat)]
+            )
+            if self.layout == "bytes":  # as images were measured before: pyarrow defaults
+                return pa.table({"id": ids, self.column: cells}), {}
+            required = pa.schema(
+                [pa.field("id", pa.int64(), False), pa.field(self.column, cells.type, False)]
+            )
+            table = pa.Table.from_arrays([ids, cells], schema=required)
+            return table, {"compression": "none", "use_dictionary": False}
+        cells = pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), flat.shape[1])
+        return pa.table({"id": ids, self.column: cells}), {}
+
+    def predictor(self) -> ti.BatchPredictor:
+        return ti.BatchPredictor(str(self.model), feature_columns=self.features)
+
+
+Timing = tuple[float, float]  # wall seconds, CPU seconds
 Snapshot = tuple[dict[tuple[int, float], float], float]
 
 
@@ -118,23 +141,34 @@ def cpu_since(start: Snapshot) -> float:
     return used + reaped - start[1]
 
 
-def in_process(work: Workload) -> tuple[float, float]:
+def in_process(work: Workload) -> tuple[Timing, np.ndarray]:
     """(seconds, CPU seconds) of Model.predict over the rows in memory (cast per
-    chunk for images)."""
+    chunk for images), and its outputs (rows, values): the reference every engine's
+    output must equal bitwise."""
     model = ti.load_model(work.model)
+    parts = []
     start, cpu = time.perf_counter(), cpu_snapshot()
     if work.x.dtype == np.float32:
-        model.predict(work.x)
+        parts.append(model.predict(work.x))
     else:
         for i in range(0, work.rows, IMAGE_CHUNK):
-            model.predict(work.x[i : i + IMAGE_CHUNK].astype(np.float32))
-    return time.perf_counter() - start, cpu_since(cpu)
+            parts.append(model.predict(work.x[i : i + IMAGE_CHUNK].astype(np.float32)))
+    timing = time.perf_counter() - start, cpu_since(cpu)
+    return timing, np.concatenate(parts).reshape(work.rows, -1)
 
 
-def run_cli(work: Workload, out: Path) -> None:
+def run_cli(work: Workload, out: Path) -> Timing:
+    """Run the CLI; (wall s, CPU s) of its streaming part alone, as it prints them
+    (after the interpreter's start, imports and loading the model)."""
     command = [sys.executable, "-m", "tfjs_infer.cli", "predict", str(work.model), str(work.path)]
     command += ["--out", str(out / "cli.parquet"), "--keep", "id", "--progress", "never"]
-    subprocess.run(command, check=True, capture_output=True)
+    if work.features:
+        command += ["--feature-columns", ",".join(work.features)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    found = re.search(r"([\d,]+) rows/s, ([\d.]+) CPU s\)", done.stderr)
+    if found is None:
+        return float("nan"), float("nan")
+    return work.rows / float(found.group(1).replace(",", "")), float(found.group(2))
 
 
 def io_only(work: Workload, out: Path) -> None:
@@ -146,10 +180,13 @@ def io_only(work: Workload, out: Path) -> None:
     from tfjs_infer.batch.columns import arrow_to_numpy, numpy_to_arrow
 
     reader = files.ParquetReader(work.path)
-    column = reader.schema().names[1]
+    columns = work.features or [work.column]
     writer = files.open_writer(out / "io.parquet")
-    for batch, _ in reader.batches(["id", column], 65536 if work.batch > 1024 else 64):
-        arrow_to_numpy(batch.column(column), column)
+    for batch, _ in reader.batches(["id", *columns], 65536 if work.batch > 1024 else 64):
+        if work.features:  # into one (rows, features) array, as the predictor does
+            np.column_stack([arrow_to_numpy(batch.column(c), c) for c in columns])
+        else:
+            arrow_to_numpy(batch.column(work.column), work.column)
         zeros = numpy_to_arrow(np.zeros((batch.num_rows, work.width), np.float32))
         writer.write(pa.record_batch([batch.column("id"), zeros], names=["id", work.output]))
     writer.close()
@@ -184,7 +221,7 @@ class Dask:
         with dask.config.set({"dataframe.convert-string": False}):
             # pyarrow dtypes: list columns stay arrow arrays (no Python object per row).
             ddf = dd.read_parquet(work.path, split_row_groups=True, dtype_backend="pyarrow")
-            predictor = ti.BatchPredictor(str(work.model))
+            predictor = work.predictor()
             meta = predictor.meta(ddf._meta)
             scored = ddf.map_partitions(predictor, meta=meta)[["id", work.output]]
             schema = predictor.arrow_schema(pa.schema([("id", pa.int64())]))
@@ -216,7 +253,7 @@ class Ray:
 
         ds = ray.data.read_parquet(str(work.path)).map_batches(
             ti.BatchPredictor,
-            fn_constructor_kwargs={"source": str(work.model)},
+            fn_constructor_kwargs={"source": str(work.model), "feature_columns": work.features},
             concurrency=self.workers,
             num_cpus=1,
             batch_size=work.batch,
@@ -249,7 +286,7 @@ class Spark:
     def run(self, work: Workload, out: Path) -> None:
         spark = self.session
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(work.batch))
-        predictor = ti.BatchPredictor(str(work.model))
+        predictor = work.predictor()
         df = spark.read.parquet(str(work.path))
         scored = df.mapInPandas(
             lambda batches: (predictor(b) for b in batches),
@@ -275,21 +312,13 @@ def check_output(work: Workload, folder: Path, reference: np.ndarray) -> str:
     return "ok" if same else "MISMATCH"
 
 
-def reference_outputs(work: Workload) -> np.ndarray:
-    model = ti.load_model(work.model)
-    parts = [
-        model.predict(work.x[i : i + IMAGE_CHUNK * 16].astype(np.float32))
-        for i in range(0, work.rows, IMAGE_CHUNK * 16)
-    ]
-    return np.concatenate(parts).reshape(work.rows, -1)
-
-
 def make_workloads(args: argparse.Namespace, folder: Path) -> list[Workload]:
     rng = np.random.default_rng(0)
     works = []
     if args.digits_rows:
         x = rng.random((args.digits_rows, 64), dtype=np.float32)
-        works.append(Workload("digits", ti.examples.digits_path(), x, folder, 65536))
+        path = ti.examples.digits_path()
+        works.append(Workload("digits", path, x, folder, 65536, args.digits_layout))
     if args.images:
         if not Path(args.mobilenet).is_file():
             print(f"skipping MobileNetV2: {args.mobilenet} not found (make_bench_models.py)")
@@ -297,9 +326,9 @@ def make_workloads(args: argparse.Namespace, folder: Path) -> list[Workload]:
             x = rng.integers(0, 256, size=(args.images, 224, 224, 3), dtype=np.uint8)
             model = Path(args.mobilenet)
             if args.image_layout in ("list", "both"):
-                works.append(Workload("mobilenet_v2", model, x, folder, 64))
+                works.append(Workload("mobilenet_v2", model, x, folder, 64, "list"))
             if args.image_layout in ("binary", "both"):
-                works.append(Workload("mobilenetv2-bin", model, x, folder, 64, binary=True))
+                works.append(Workload("mobilenetv2-bin", model, x, folder, 64, "bytes"))
     return works
 
 
@@ -325,6 +354,15 @@ def main() -> None:
         default="both",
         help="images as a fixed-size list<uint8> column, raw bytes per row, or both",
     )
+    parser.add_argument(
+        "--digits-layout",
+        choices=["bytes-required", "bytes", "list", "wide"],
+        default="bytes-required",
+        help="digits rows as their 256 float32 bytes in a non-nullable fixed-size binary "
+        "column, uncompressed, no dictionary (the layout README recommends); the same bytes "
+        "with pyarrow's default options; a fixed-size list<float32> column; or 64 float32 "
+        "feature columns (uncompressed, no dictionary)",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="runs of every engine (median)")
     args = parser.parse_args()
     header()
@@ -333,13 +371,13 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="tfjs-infer-batch-"))
     try:
         works = make_workloads(args, folder)
+        for w in works:
+            size = w.path.stat().st_size / 1e6
+            print(f"{w.name}: {w.rows} rows, input layout '{w.layout}', {size:,.0f} MB of parquet")
         report(works, engines, args, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
-
-
-Timing = tuple[float, float]  # wall seconds, CPU seconds
 
 
 def report(
@@ -348,9 +386,10 @@ def report(
     times: dict[tuple[str, str], list[Timing]] = {}
     checks: dict[tuple[str, str], str] = {}
     starts: dict[str, float] = {}
-    refs = {w.name: reference_outputs(w) for w in works}
+    refs = {}
     for w in works:
-        times[(w.name, "in-process")] = [in_process(w)]
+        timing, refs[w.name] = in_process(w)
+        times[(w.name, "in-process")] = [timing]
     for round_ in range(args.rounds):
         for name in engines:
             engine = {"dask": Dask, "ray": Ray, "spark": Spark}.get(name)
@@ -362,8 +401,11 @@ def report(
                 out = folder / f"{name}-{w.name}-{round_}"
                 out.mkdir()
                 if name == "cli":
-                    timing = measured(lambda: run_cli(w, out))  # noqa: B023
+                    streaming: list[Timing] = []
+                    timing = measured(lambda: streaming.append(run_cli(w, out)))  # noqa: B023
                     checks[(w.name, name)] = check_output(w, out / "cli.parquet", refs[w.name])
+                    times.setdefault((w.name, "cli-stream"), []).append(streaming[0])
+                    checks[(w.name, "cli-stream")] = "(the CLI's own figures)"
                 elif name == "io-only":
                     timing = measured(lambda: io_only(w, out))  # noqa: B023
                     checks[(w.name, name)] = "(no model)"
@@ -377,7 +419,7 @@ def report(
             if engine is not None:
                 runner.stop()
     for w in works:
-        times[(w.name, "in-process")].append(in_process(w))
+        times[(w.name, "in-process")].append(in_process(w)[0])
     print_table(works, engines, times, checks, starts)
 
 
@@ -395,14 +437,29 @@ def print_table(
         base = statistics.median(t[0] for t in times[(w.name, "in-process")])
         base_cpu = statistics.median(t[1] for t in times[(w.name, "in-process")])
         for name in ["in-process", *engines]:
-            seconds = statistics.median(t[0] for t in times[(w.name, name)])
-            cpu = statistics.median(t[1] for t in times[(w.name, name)])
-            check = checks.get((w.name, name), "")
-            cpu_ratio = base_cpu / cpu if cpu > 0 else float("nan")  # psutil ticks 10 ms
-            print(f"{w.name:14s} {name:11s} {w.rows:9d} {seconds:9.2f} {w.rows / seconds:11,.0f} "
-                  f"{base / seconds:6.2f} {cpu:8.2f} {cpu_ratio:9.2f}  {check}")  # fmt: skip
+            if name == "cli":  # the whole command, then its streaming part alone
+                print_row(w, "cli", times, checks, base, base_cpu)
+                name = "cli-stream"
+            print_row(w, name, times, checks, base, base_cpu)
     for name, seconds in starts.items():
         print(f"start-up {name}: {seconds:.1f} s (not in the figures above)")
+
+
+def print_row(
+    w: Workload,
+    name: str,
+    times: dict[tuple[str, str], list[Timing]],
+    checks: dict[tuple[str, str], str],
+    base: float,
+    base_cpu: float,
+) -> None:
+    """One table row: median wall and CPU seconds, and their ratios to in-process."""
+    seconds = statistics.median(t[0] for t in times[(w.name, name)])
+    cpu = statistics.median(t[1] for t in times[(w.name, name)])
+    check = checks.get((w.name, name), "")
+    cpu_ratio = base_cpu / cpu if cpu > 0 else float("nan")  # psutil ticks 10 ms
+    print(f"{w.name:14s} {name:11s} {w.rows:9d} {seconds:9.2f} {w.rows / seconds:11,.0f} "
+          f"{base / seconds:6.2f} {cpu:8.2f} {cpu_ratio:9.2f}  {check}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,9 +11,10 @@ connections busy with one-row requests. After a warm-up (until every client
 has had an answer, at least 0.5 s) it measures for ``--seconds``: p50/p99
 latency of the requests sent in that window, throughput (the answers that
 arrive in it), and the server's own time per request from the
-``Server-Timing`` header the server writes: from the app receiving the
-request (uvicorn has parsed its head) to handing uvicorn the answer, minus
-the compute of the request's batch; it includes reading the body, parsing,
+``Server-Timing`` header the server writes: from the request's first bytes
+reaching the server (its HTTP protocol stamps their arrival, before uvicorn
+parses them) to handing uvicorn the answer, minus the compute of the
+request's batch; it includes uvicorn's parsing, reading the body, parsing,
 queueing and the hand-off to a pool thread and back ("handoff", which a
 loaded machine stretches). "loop cpu" is the event-loop thread's CPU time
 per answered request over the window (from /proc): everything the server

@@ -30,7 +30,7 @@ def _mlp(threads: int) -> _core.CompiledModel:
     for i, (k, n, act) in enumerate([(784, 512, "relu"), (512, 512, "relu"), (512, 10, "softmax")]):
         w = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
         b = rng.standard_normal(n).astype(np.float32)
-        (x,) = g.add_op("dense", f"d{i}", [x], {"activation": act}, {"kernel": w, "bias": b}, 1)
+        (x,) = g.add_op("dense", f"d{i}", [x], {"activation": act}, {"kernel": w, "bias": b})
     g.set_outputs([x])
     return _core.CompiledModel(g, num_threads=threads)
 

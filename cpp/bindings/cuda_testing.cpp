@@ -193,10 +193,11 @@ F32 depthwise(const F32& x, const F32& w, const OptF32& bias, std::array<int64_t
               std::array<int64_t, 2> dilations, std::array<int64_t, 2> pads,
               std::array<int64_t, 2> out_hw, const std::string& act, float alpha, float beta,
               float gamma) {
-  require(x.ndim() == 4 && w.ndim() == 3 && w.shape(2) == x.shape(3),
-          "x [n, h, w, c] and w [kh, kw, c]");
+  require(x.ndim() == 4 && w.ndim() == 3 && x.shape(3) > 0 && w.shape(2) % x.shape(3) == 0,
+          "x [n, h, w, c] and w [kh, kw, c * depth_multiplier]");
   cuda::DepthwiseArgs d;
-  d.n = x.shape(0), d.in_h = x.shape(1), d.in_w = x.shape(2), d.c = x.shape(3);
+  d.n = x.shape(0), d.in_h = x.shape(1), d.in_w = x.shape(2), d.c = w.shape(2);
+  d.multiplier = w.shape(2) / x.shape(3);
   d.kh = w.shape(0), d.kw = w.shape(1);
   d.stride_h = strides[0], d.stride_w = strides[1], d.dil_h = dilations[0], d.dil_w = dilations[1];
   d.pad_top = pads[0], d.pad_left = pads[1], d.out_h = out_hw[0], d.out_w = out_hw[1];

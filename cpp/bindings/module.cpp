@@ -11,7 +11,6 @@
 #include <thread>
 
 #include "bindings/cpu_info.h"
-#include "bindings/shapes.h"
 #include "compile/device.h"
 #include "bindings/testing.h"
 #ifdef TFJS_INFER_CUDA_KERNELS
@@ -19,6 +18,7 @@
 #endif
 #include "core/cpu_features.h"
 #include "compile/model.h"
+#include "compile/shape_inference.h"
 #include "core/threading.h"
 #include "ops/precision.h"
 #include "ops/registry.h"
@@ -454,8 +454,7 @@ PYBIND11_MODULE(_core, m) {
       .def(
           "add_op",
           [](Graph& g, const std::string& type, const std::string& name,
-             const std::vector<int>& inputs, const py::dict& attrs, const py::dict& weights,
-             int num_outputs) {
+             const std::vector<int>& inputs, const py::dict& attrs, const py::dict& weights) {
             OpNode node;
             node.type = type;
             node.name = name;
@@ -469,10 +468,24 @@ PYBIND11_MODULE(_core, m) {
               if (!kv.second.is_none())
                 node.weights[key] = weight_from_py(key, py::array::ensure(kv.second));
             }
-            return g.add_op(std::move(node), num_outputs);
+            return add_inferred_op(g, std::move(node));
           },
           py::arg("type"), py::arg("name"), py::arg("inputs"), py::arg("attrs") = py::dict(),
-          py::arg("weights") = py::dict(), py::arg("num_outputs") = 1)
+          py::arg("weights") = py::dict(),
+          "Adds an op; its output types come from the op's own shape rule (infer). Returns "
+          "the output value ids.")
+      .def(
+          "value_types",
+          [](const Graph& g, const std::vector<int>& ids) {
+            py::list out;
+            for (int id : ids) {
+              g.check_value(id, "value_types");
+              const ValueInfo& v = g.values[id];
+              out.append(py::make_tuple(shape_to_py(v.shape), dtype_name(v.dtype)));
+            }
+            return out;
+          },
+          py::arg("ids"), "(shape with None where unknown, dtype) of each value id.")
       .def("set_outputs", &Graph::set_outputs)
       .def("set_inputs", &Graph::set_inputs)
       .def(
@@ -582,7 +595,6 @@ PYBIND11_MODULE(_core, m) {
         return first_nonfinite(a.data(), static_cast<int64_t>(a.size()));
       },
       "Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1.");
-  register_shapes(m);
   register_testing(m);
 #ifdef TFJS_INFER_CUDA_KERNELS
   register_cuda_testing(m);

@@ -40,6 +40,17 @@ bool channels_last(const OpNode& node) {
   return node.attr_str("data_format", "channels_last") == "channels_last";
 }
 
+// Values a and b have one shape: same rank (>= 1), the same known size on
+// every axis but the first (the batch, which may be unknown in both).
+bool same_shape_but_batch(const Graph& g, int a, int b) {
+  const Shape& sa = g.values[a].shape;
+  const Shape& sb = g.values[b].shape;
+  if (sa.empty() || sa != sb) return false;
+  for (size_t d = 1; d < sa.size(); ++d)
+    if (sa[d] < 0) return false;
+  return true;
+}
+
 bool has_linear_activation(const OpNode& node) {
   return node.attr_str("activation", "linear") == "linear";
 }
@@ -131,14 +142,16 @@ void fold_batch_norm(Graph& g) {
   }
 }
 
-// add(op(x), r) -> op(x, residual=r) when the frontend marked the add as
-// shape-preserving (attr same_shape) and r is ready before op runs, so the
+// add(op(x), r) -> op(x, residual=r) when the add does not broadcast (both
+// inputs have one shape, known but for the batch: the values' shapes
+// recorded while the graph was built) and r is ready before op runs, so the
 // epilogue adds r and each output is written once.
 void fuse_residual_adds(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     OpNode& add = g.nodes[i];
     bool fused = false;
-    if (add.type == "add" && add.inputs.size() == 2 && add.attr_int("same_shape", 0) == 1) {
+    if (add.type == "add" && add.inputs.size() == 2 &&
+        same_shape_but_batch(g, add.inputs[0], add.inputs[1])) {
       for (int side = 0; side < 2 && !fused; ++side) {
         const int v = add.inputs[side], other = add.inputs[1 - side];
         const int p = producer_of(g, v);
@@ -295,36 +308,34 @@ void fuse_conv_chains(Graph& g) {
   }
 }
 
-// conv2d (an op with pool_fused_type) -> non-overlapping 'valid' 2D pooling (the MNIST-style Conv
-// -> MaxPool): the conv computes bands of output rows into per-thread scratch and pools them there
-// (ops/conv_pool.cpp), so its full-size output, pool_h x pool_w times the pooled one, never goes
-// through memory. Runs after the activation fold: the conv's epilogue comes before the pooling, as
-// in the unfused graph.
+// op -> pooling, where the pooling's traits give a fusable window (a
+// non-overlapping 'valid' 2D one) and the op's accept it (pool_fused_type,
+// takes_pool): conv2d -> MaxPool, MNIST-style, becomes conv2d_pool, which
+// computes bands of output rows into per-thread scratch and pools them there
+// (ops/conv_pool.cpp), so the full-size output, pool_h x pool_w times the
+// pooled one, never goes through memory. Runs after the activation fold: the
+// conv's epilogue comes before the pooling, as in the unfused graph.
 void fuse_conv_pools(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     const OpNode& pool = g.nodes[i];
     bool fused = false;
-    if (pool.type == "pool" && pool.inputs.size() == 1 && pool.outputs.size() == 1 &&
-        pool.attr_str("padding", "valid") == "valid") {
-      const std::vector<int64_t> size = pool.attr_ints("pool_size");
-      const int p = producer_of(g, pool.inputs[0]);
-      if (size.size() == 2 && pool.attr_ints("strides", size) == size && p >= 0) {
-        OpNode& conv = g.nodes[p];
-        const WeightTensor* k = conv.weight("kernel");
-        const std::string& fused_type = op_traits(conv.type).pool_fused_type;
-        if (!fused_type.empty() && conv.attr_int("groups", 1) == 1 &&
-            !conv.attr_int("has_residual", 0) && elementwise_activation(conv) &&
-            channels_last(conv) && conv.outputs.size() == 1 && k && k->shape.size() == 4 &&
-            use_count(g, pool.inputs[0]) == 1) {
-          conv.type = fused_type;
-          conv.attrs["pool_mode"] = pool.attr_str("mode");
-          conv.attrs["pool_size"] = size;
-          conv.attrs["pool_max_from_lowest"] = pool.attr_int("max_from_lowest", 0);
-          replace_uses(g, pool.outputs[0], conv.outputs[0]);
-          g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
-          fused = true;
-        }
-      }
+    const OpTraits& pool_traits = op_traits(pool.type);
+    const std::vector<int64_t> size = pool_traits.fusable_pool_window && pool.inputs.size() == 1
+                                          ? pool_traits.fusable_pool_window(pool)
+                                          : std::vector<int64_t>{};
+    const int p = size.empty() ? -1 : producer_of(g, pool.inputs[0]);
+    OpNode* conv = p >= 0 ? &g.nodes[p] : nullptr;
+    const OpTraits* conv_traits = conv ? &op_traits(conv->type) : nullptr;
+    if (conv && !conv_traits->pool_fused_type.empty() &&
+        (!conv_traits->takes_pool || conv_traits->takes_pool(*conv)) && conv->outputs.size() == 1 &&
+        use_count(g, pool.inputs[0]) == 1) {
+      conv->type = conv_traits->pool_fused_type;
+      conv->attrs["pool_mode"] = pool.attr_str("mode");
+      conv->attrs["pool_size"] = size;
+      conv->attrs["pool_max_from_lowest"] = pool.attr_int("max_from_lowest", 0);
+      replace_uses(g, pool.outputs[0], conv->outputs[0]);
+      g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+      fused = true;
     }
     if (!fused) ++i;
   }

@@ -20,11 +20,20 @@
 #include "kernels/kernel_args.h"
 #include "kernels/simd/vecmath.h"
 
+// The scalar formulas are also the CUDA kernels' (cuda/kernels/activation.cuh
+// expands the same list over Act<>::scalar): nvcc compiles them for host and
+// device, every other compiler sees plain functions.
+#if defined(__CUDACC__)
+#define TFJS_INFER_HOST_DEVICE __host__ __device__
+#else
+#define TFJS_INFER_HOST_DEVICE
+#endif
+
 namespace tfjs_infer::kernels {
 namespace {
 
 // Abramowitz-Stegun 7.1.26, the erf TF.js uses for gelu.
-inline double erf_tfjs(double x) {
+TFJS_INFER_HOST_DEVICE inline double erf_tfjs(double x) {
   const double p = 0.3275911, a1 = 0.254829592, a2 = -0.284496736, a3 = 1.421413741,
                a4 = -1.453152027, a5 = 1.061405429;
   const double sign = x < 0 ? -1.0 : 1.0;
@@ -35,14 +44,14 @@ inline double erf_tfjs(double x) {
 }
 
 // TF.js softplus: thresholds at log(2^-23) + 2 keep exp from overflowing.
-inline double softplus_tfjs(double x) {
+TFJS_INFER_HOST_DEVICE inline double softplus_tfjs(double x) {
   const double threshold = std::log(1.1920928955078125e-7) + 2.0;
   if (x > -threshold) return x;
   if (x < threshold) return std::exp(x);
   return std::log1p(std::exp(x));
 }
 
-inline double sigmoid_d(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+TFJS_INFER_HOST_DEVICE inline double sigmoid_d(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
 template <class V>
 using VecF = typename V::F;
@@ -52,7 +61,7 @@ struct Act;
 
 template <>
 struct Act<ActKind::kLinear> {
-  static float scalar(const ActParams&, float x) { return x; }
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) { return x; }
   template <class V>
   static VecF<V> vec(const ActParams&, VecF<V> x) {
     return x;
@@ -64,7 +73,9 @@ struct Act<ActKind::kLinear> {
 // (`a > b ? a : b` gives b when either is NaN), so the bits agree.
 template <>
 struct Act<ActKind::kRelu> {  // max(x, 0)
-  static float scalar(const ActParams&, float x) { return 0.0f > x ? 0.0f : x; }
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) {
+    return 0.0f > x ? 0.0f : x;
+  }
   template <class V>
   static VecF<V> vec(const ActParams&, VecF<V> x) {
     return V::max(V::zero(), x);
@@ -73,7 +84,7 @@ struct Act<ActKind::kRelu> {  // max(x, 0)
 
 template <>
 struct Act<ActKind::kRelu6> {  // min(max(x, 0), 6)
-  static float scalar(const ActParams&, float x) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) {
     const float r = 0.0f > x ? 0.0f : x;
     return 6.0f < r ? 6.0f : r;
   }
@@ -86,7 +97,7 @@ struct Act<ActKind::kRelu6> {  // min(max(x, 0), 6)
 // The Keras ReLU layer: x >= beta ? min(x, alpha) : gamma * (x - beta).
 template <>
 struct Act<ActKind::kReluGeneral> {
-  static float scalar(const ActParams& p, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams& p, float xf) {
     if (xf >= p.beta) return xf < p.alpha ? xf : p.alpha;
     if (xf != xf) return xf;
     // With no negative slope the branch is a plain 0 (-inf too, not 0 * -inf).
@@ -111,7 +122,7 @@ struct Act<ActKind::kReluGeneral> {
 
 template <>
 struct Act<ActKind::kLeakyRelu> {  // x >= 0 ? x : alpha * x
-  static float scalar(const ActParams& p, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams& p, float xf) {
     const double x = xf;
     return xf >= 0.0f ? xf : static_cast<float>(p.alpha * x);
   }
@@ -123,7 +134,7 @@ struct Act<ActKind::kLeakyRelu> {  // x >= 0 ? x : alpha * x
 
 template <>
 struct Act<ActKind::kElu> {  // x >= 0 ? x : alpha * (exp(x) - 1)
-  static float scalar(const ActParams& p, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams& p, float xf) {
     return xf >= 0.0f ? xf : static_cast<float>(p.alpha * std::expm1(static_cast<double>(xf)));
   }
   template <class V>
@@ -135,7 +146,7 @@ struct Act<ActKind::kElu> {  // x >= 0 ? x : alpha * (exp(x) - 1)
 // 1.0507009873554805 * (x >= 0 ? x : 1.6732632423543772 * (exp(x) - 1))
 template <>
 struct Act<ActKind::kSelu> {
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     return static_cast<float>(x >= 0 ? 1.0507009873554805 * x : 1.7580993408473769 * std::expm1(x));
   }
@@ -148,7 +159,9 @@ struct Act<ActKind::kSelu> {
 
 template <>
 struct Act<ActKind::kSigmoid> {  // 1 / (1 + exp(-x))
-  static float scalar(const ActParams&, float x) { return static_cast<float>(sigmoid_d(x)); }
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) {
+    return static_cast<float>(sigmoid_d(x));
+  }
   template <class V>
   static VecF<V> vec(const ActParams&, VecF<V> x) {
     return sigmoid_v<V>(x);
@@ -157,7 +170,7 @@ struct Act<ActKind::kSigmoid> {  // 1 / (1 + exp(-x))
 
 template <>
 struct Act<ActKind::kHardSigmoid> {  // clip(alpha * x + beta, 0, 1)
-  static float scalar(const ActParams& p, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams& p, float xf) {
     const double v = static_cast<double>(p.alpha) * xf + p.beta;
     return static_cast<float>(v < 0 ? 0 : (v > 1 ? 1 : v));
   }
@@ -170,7 +183,9 @@ struct Act<ActKind::kHardSigmoid> {  // clip(alpha * x + beta, 0, 1)
 
 template <>
 struct Act<ActKind::kSoftplus> {  // log(1 + exp(x)) with TF.js's thresholds
-  static float scalar(const ActParams&, float x) { return static_cast<float>(softplus_tfjs(x)); }
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) {
+    return static_cast<float>(softplus_tfjs(x));
+  }
   template <class V>
   static VecF<V> vec(const ActParams&, VecF<V> x) {
     // TF.js: x above 13.94 -> x; below -13.94 -> e^x; else log1p(e^x),
@@ -185,7 +200,7 @@ struct Act<ActKind::kSoftplus> {  // log(1 + exp(x)) with TF.js's thresholds
 
 template <>
 struct Act<ActKind::kSoftsign> {  // x / (1 + |x|)
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     return static_cast<float>(x / (1.0 + std::fabs(x)));
   }
@@ -197,7 +212,7 @@ struct Act<ActKind::kSoftsign> {  // x / (1 + |x|)
 
 template <>
 struct Act<ActKind::kTanh> {
-  static float scalar(const ActParams&, float x) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) {
     return static_cast<float>(std::tanh(static_cast<double>(x)));
   }
   template <class V>
@@ -208,7 +223,7 @@ struct Act<ActKind::kTanh> {
 
 template <>
 struct Act<ActKind::kSwish> {  // x * sigmoid(x)
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     return static_cast<float>(x * sigmoid_d(x));
   }
@@ -220,7 +235,7 @@ struct Act<ActKind::kSwish> {  // x * sigmoid(x)
 
 template <>
 struct Act<ActKind::kMish> {  // x * tanh(softplus(x))
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     return static_cast<float>(x * std::tanh(softplus_tfjs(x)));
   }
@@ -289,7 +304,7 @@ VecF<V> gelu_v(VecF<V> x) {
 
 template <>
 struct Act<ActKind::kGelu> {  // 0.5 x (1 + erf(x / sqrt 2)), erf exact (Keras)
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     return static_cast<float>(0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))));
   }
@@ -301,7 +316,7 @@ struct Act<ActKind::kGelu> {  // 0.5 x (1 + erf(x / sqrt 2)), erf exact (Keras)
 
 template <>
 struct Act<ActKind::kGeluTfjs> {  // 0.5 x (1 + erf(x / sqrt 2)), erf by A&S 7.1.26 (TF.js)
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     return static_cast<float>(0.5 * x * (1.0 + erf_tfjs(x / std::sqrt(2.0))));
   }
@@ -313,7 +328,7 @@ struct Act<ActKind::kGeluTfjs> {  // 0.5 x (1 + erf(x / sqrt 2)), erf by A&S 7.1
 
 template <>
 struct Act<ActKind::kGeluTanh> {  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
-  static float scalar(const ActParams&, float xf) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float xf) {
     const double x = xf;
     const double c = std::sqrt(2.0 / 3.14159265358979323846);
     return static_cast<float>(0.5 * x * (1.0 + std::tanh(c * (x + 0.044715 * x * x * x))));
@@ -349,7 +364,9 @@ struct Act<ActKind::kGeluTanh> {  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^
 template <>
 struct Act<ActKind::kThresholdedRelu> {  // x > alpha ? x : 0
   // TF.js and Keras: x * (x > theta), so NaN and -inf give NaN.
-  static float scalar(const ActParams& p, float x) { return x > p.alpha ? x : x * 0.0f; }
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams& p, float x) {
+    return x > p.alpha ? x : x * 0.0f;
+  }
   template <class V>
   static VecF<V> vec(const ActParams& p, VecF<V> x) {
     return V::select(V::gt(x, V::set1(p.alpha)), x, V::mul(x, V::zero()));
@@ -358,7 +375,7 @@ struct Act<ActKind::kThresholdedRelu> {  // x > alpha ? x : 0
 
 template <>
 struct Act<ActKind::kExp> {
-  static float scalar(const ActParams&, float x) {
+  TFJS_INFER_HOST_DEVICE static float scalar(const ActParams&, float x) {
     return static_cast<float>(std::exp(static_cast<double>(x)));
   }
   template <class V>

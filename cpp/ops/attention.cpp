@@ -24,6 +24,7 @@
 
 #include "core/threading.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -77,9 +78,12 @@ class AttentionOp final : public Op {
       if (in[i].shape.size() != 3 || in[i].dtype != DType::kFloat32)
         shape_error("query, key and value must be float32 of rank 3, received " +
                     shape_str(in[i].shape));
-    if (k[0] != q[0] || v[0] != q[0] || k[1] != v[1])
+    if (!dims_fit(k[0], q[0]) || !dims_fit(v[0], q[0]) || !dims_fit(k[1], v[1]))
       shape_error("key " + shape_str(k) + " and value " + shape_str(v) + " do not fit query " +
                   shape_str(q));
+    if (!known(q[2]) || !known(k[2]) || !known(v[2]))
+      shape_error("query, key and value need known feature sizes, received " + shape_str(q) + ", " +
+                  shape_str(k) + " and " + shape_str(v));
     if (q[2] % heads_ || k[2] % kv_heads_ || v[2] % kv_heads_ || q[2] / heads_ != k[2] / kv_heads_)
       shape_error("query " + shape_str(q) + " and key " + shape_str(k) + " do not split into " +
                   std::to_string(heads_) + " and " + std::to_string(kv_heads_) + " heads");
@@ -91,14 +95,14 @@ class AttentionOp final : public Op {
       bool ok;
       switch (masks_[m]) {
         case MaskKind::kFull:
-          ok = s.size() == 3 && (s[0] == q[0] || s[0] == 1) && (s[1] == q[1] || s[1] == 1) &&
-               s[2] == k[1];
+          ok = s.size() == 3 && (dims_fit(s[0], q[0]) || s[0] == 1) &&
+               (dims_fit(s[1], q[1]) || s[1] == 1) && dims_fit(s[2], k[1]);
           break;
         case MaskKind::kKey:
-          ok = s.size() == 2 && s[0] == q[0] && s[1] == k[1];
+          ok = s.size() == 2 && dims_fit(s[0], q[0]) && dims_fit(s[1], k[1]);
           break;
         default:
-          ok = s.size() == 2 && s[0] == q[0] && s[1] == q[1];
+          ok = s.size() == 2 && dims_fit(s[0], q[0]) && dims_fit(s[1], q[1]);
       }
       if (!ok)
         shape_error("attention mask of shape " + shape_str(s) + " does not fit query " +

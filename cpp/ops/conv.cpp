@@ -9,6 +9,7 @@
 #include "core/threading.h"
 #include "ops/conv_base.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -28,7 +29,7 @@ class ConvOp final : public ConvBase {
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape o = conv_output(in[0]);
-    if (residual_ && (in[1].shape != o || in[1].dtype != DType::kFloat32))
+    if (residual_ && (!shapes_fit(in[1].shape, o) || in[1].dtype != DType::kFloat32))
       shape_error("fused residual of shape " + shape_str(in[1].shape) +
                   " does not match the output " + shape_str(o));
     return {{o, DType::kFloat32}};
@@ -148,6 +149,16 @@ OpFactory factory() {
   return [](const OpNode& n, const KernelTable& k) { return std::make_unique<T>(n, k, Rank); };
 }
 
+// A conv2d node conv2d_pool can run (ops/conv_pool.cpp): ungrouped, no
+// residual, an element-wise epilogue (a softmax needs whole rows before the
+// pooling), channels last.
+bool takes_pool(const OpNode& n) {
+  const WeightTensor* k = n.weight("kernel");
+  return n.attr_int("groups", 1) == 1 && !n.attr_int("has_residual", 0) &&
+         parse_activation(n).row_op == RowOp::kNone &&
+         n.attr_str("data_format", "channels_last") == "channels_last" && k && k->shape.size() == 4;
+}
+
 }  // namespace
 
 void register_conv_ops(OpRegistry& r) {
@@ -157,7 +168,10 @@ void register_conv_ops(OpRegistry& r) {
     OpTraits t;
     t.fuses_activation = t.folds_batch_norm = t.fuses_residual = true;
     t.pad_fold_rank = rank;
-    if (rank == 2) t.pool_fused_type = "conv2d_pool";
+    if (rank == 2) {
+      t.pool_fused_type = "conv2d_pool";
+      t.takes_pool = takes_pool;
+    }
     const OpFactory make = rank == 1   ? factory<ConvOp, 1>()
                            : rank == 2 ? factory<ConvOp, 2>()
                                        : factory<ConvOp, 3>();

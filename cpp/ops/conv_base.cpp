@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ops/weights.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -41,7 +42,7 @@ Shape ConvBase::conv_output(const ValueType& in) const {
   const auto dims = spatial_dims(s, geo_.rank);
   for (int i = 3 - geo_.rank; i < 3; ++i) {
     const int64_t n = geo_.out_size(i, dims[i]);
-    if (n < 1)
+    if (known(n) && n < 1)
       shape_error("input " + shape_str(s) + " is smaller than the kernel window (" +
                   std::to_string(geo_.k_eff(i)) + ") along a spatial axis with 'valid' padding");
     o[static_cast<size_t>(1 + i - (3 - geo_.rank))] = n;

@@ -21,6 +21,7 @@
 #include "ops/gemm_driver.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -75,17 +76,17 @@ class ConvChainOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (in[0].dtype != DType::kFloat32) shape_error("expected a float32 input");
-    if (s.size() != 4 || s[3] != cin_)
+    if (s.size() != 4 || !dims_fit(s[3], cin_))
       shape_error("expected an input (N, H, W, " + std::to_string(cin_) + "), received " +
                   shape_str(s));
     Shape o = s;
     for (int i = 1; i < 3; ++i) {
       o[static_cast<size_t>(i)] = geo_.out_size(i, s[static_cast<size_t>(i)]);
-      if (o[static_cast<size_t>(i)] < 1)
+      if (known(o[static_cast<size_t>(i)]) && o[static_cast<size_t>(i)] < 1)
         shape_error("input " + shape_str(s) + " is smaller than the depthwise window");
     }
     o[3] = cout_;
-    if (residual_ && in[1].shape != o)
+    if (residual_ && !shapes_fit(in[1].shape, o))
       shape_error("fused residual of shape " + shape_str(in[1].shape) + " does not match " +
                   shape_str(o));
     return {{o, DType::kFloat32}};

@@ -3,6 +3,7 @@
 
 #include "core/threading.h"
 #include "ops/conv_geometry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -15,6 +16,7 @@ namespace {
 }  // namespace
 
 int64_t window_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad) {
+  if (!known(in)) return kUnknownDim;
   if (pad == PadMode::kValid || pad == PadMode::kExplicit) {
     const int64_t span = in - ((k - 1) * d + 1) + 1;
     return span <= 0 ? 0 : (span + s - 1) / s;
@@ -24,6 +26,7 @@ int64_t window_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMod
 
 int64_t transpose_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad,
                                 int64_t out_pad) {
+  if (!known(in)) return kUnknownDim;
   const int64_t ke = (k - 1) * d + 1;
   if (out_pad < 0) {
     if (pad == PadMode::kSame) return in * s;
@@ -105,7 +108,7 @@ std::string conv_input_problem(const ValueType& in, int rank, int64_t cin) {
   if (in.dtype != DType::kFloat32) return "expected a float32 input";
   if (s.size() != want_rank)
     return "expected an input of rank " + std::to_string(want_rank) + ", received " + shape_str(s);
-  if (s.back() != cin)
+  if (!dims_fit(s.back(), cin))
     return "expected " + std::to_string(cin) + " input channels (last axis), received " +
            shape_str(s);
   return "";

@@ -30,16 +30,16 @@ std::string ints_str(const std::vector<int64_t>& v);
 enum class PadMode { kValid, kSame, kCausal, kExplicit };
 
 // The one output-length rule of the forward window ops (convolutions,
-// pooling; the frontend asks it through the _core.conv_output_length binding)
+// pooling; their infer(), which the frontend asks as it builds the graph)
 // along one axis of `in` cells with kernel k, stride s, dilation d:
 //   valid: ceil((in - k_eff + 1) / s), 0 when the window does not fit;
 //   same and causal: ceil(in / s).
+// Unknown (-1) for an unknown `in` (transpose_output_length too).
 int64_t window_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad);
 
 // The output length of a transposed convolution along one axis (Keras
 // deconv_output_length; with out_pad < 0 (none) TF.js's deconvLength, which
-// equals Keras's inferred length). Asked by the frontend through
-// _core.conv_transpose_output_length.
+// equals Keras's inferred length).
 int64_t transpose_output_length(int64_t in, int64_t k, int64_t s, int64_t d, PadMode pad,
                                 int64_t out_pad);
 

@@ -23,6 +23,7 @@
 #include "ops/activation.h"
 #include "ops/gemm_driver.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -56,13 +57,13 @@ class ConvLstmOp final : public Op {
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
-    if (s.size() != 5 || s[4] != 4 * filters_ || in[0].dtype != DType::kFloat32)
+    if (s.size() != 5 || !dims_fit(s[4], 4 * filters_) || in[0].dtype != DType::kFloat32)
       shape_error("expected the input convolution of shape (batch, steps, h, w, " +
                   std::to_string(4 * filters_) + "), received " + shape_str(s));
-    if (s[1] < 1) shape_error("the input has no time steps: " + shape_str(s));
+    if (known(s[1]) && s[1] < 1) shape_error("the input has no time steps: " + shape_str(s));
     const Shape state = {s[0], s[2], s[3], filters_};
     for (size_t i = 1; i < in.size(); ++i)
-      if (in[i].shape != state || in[i].dtype != DType::kFloat32)
+      if (!shapes_fit(in[i].shape, state) || in[i].dtype != DType::kFloat32)
         shape_error("expected initial states of shape " + shape_str(state) + ", received " +
                     shape_str(in[i].shape));
     std::vector<ValueType> out;

@@ -9,6 +9,7 @@
 #include "ops/gemm_driver.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -78,7 +79,7 @@ class ConvTransposeOp final : public Op {
       // TF checks that the forward convolution of the output gives the input
       // back (Conv2DBackpropInput); Keras's formula breaks it for even kernels
       // with 'same' padding and output_padding 0.
-      if (dims[i] > 0 && (n < 1 || geo_.out_size(i, n) != dims[i]))
+      if (known(dims[i]) && dims[i] > 0 && (n < 1 || geo_.out_size(i, n) != dims[i]))
         shape_error("the output length " + std::to_string(n) + " computed for input " +
                     shape_str(s) +
                     " is inconsistent with the kernel, strides and padding (TF "

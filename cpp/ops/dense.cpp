@@ -7,6 +7,7 @@
 #include "ops/gemm_driver.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -29,13 +30,13 @@ class DenseOp final : public Op {
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
-    if (s.empty() || s.back() != in_)
+    if (s.empty() || !dims_fit(s.back(), in_))
       shape_error("expected an input whose last axis is " + std::to_string(in_) + ", received " +
                   shape_str(s));
     if (in[0].dtype != DType::kFloat32) shape_error("expected a float32 input");
     Shape o = s;
     o.back() = units_;
-    if (residual_ && in[1].shape != o)
+    if (residual_ && !shapes_fit(in[1].shape, o))
       shape_error("fused residual of shape " + shape_str(in[1].shape) + " does not match " +
                   shape_str(o));
     return {{o, DType::kFloat32}};
@@ -111,10 +112,10 @@ class BatchDotOp final : public Op {
       shape_error("Dot supports inputs of rank 2 or 3, received " + shape_str(x) + " and " +
                   shape_str(y));
     const int64_t ax = axis(axes_[0], x), ay = axis(axes_[1], y);
-    if (x[ax] != y[ay])
+    if (!dims_fit(x[ax], y[ay]))
       shape_error("contracted axes differ: " + shape_str(x) + " axis " + std::to_string(ax) +
                   " vs " + shape_str(y) + " axis " + std::to_string(ay));
-    if (x[0] != y[0]) shape_error("inputs have different batch sizes");
+    if (!dims_fit(x[0], y[0])) shape_error("inputs have different batch sizes");
     Shape o = {x[0]};
     for (size_t d = 1; d < x.size(); ++d)
       if (static_cast<int64_t>(d) != ax) o.push_back(x[d]);

@@ -16,6 +16,7 @@
 #include "ops/conv_geometry.h"
 #include "ops/registry.h"
 #include "ops/weights.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -52,7 +53,7 @@ class DepthwiseOp final : public Op {
     for (int i = 1; i < 3; ++i) {
       if (i < 3 - geo_.rank) continue;
       const int64_t n = geo_.out_size(i, dims[i]);
-      if (n < 1)
+      if (known(n) && n < 1)
         shape_error("input " + shape_str(s) + " is smaller than the kernel window (" +
                     std::to_string(geo_.k_eff(i)) + ") along a spatial axis with 'valid' padding");
       o[static_cast<size_t>(1 + i - (3 - geo_.rank))] = n;

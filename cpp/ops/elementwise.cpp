@@ -5,6 +5,7 @@
 
 #include "core/threading.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -47,7 +48,10 @@ class MergeOp final : public Op {
       const Shape s = expand_rank(t.shape, rank);
       for (size_t d = 0; d < rank; ++d) {
         if (s[d] == out[d] || s[d] == 1) continue;
-        if (out[d] != 1) {
+        // An unknown dim takes a known one's size (1 excepted: that one
+        // broadcasts); one not known yet is checked at predict time.
+        if (!known(s[d]) && out[d] != 1) continue;
+        if (known(out[d]) && out[d] != 1) {
           std::string shapes;
           for (const auto& u : in) shapes += (shapes.empty() ? "" : ", ") + shape_str(u.shape);
           shape_error("inputs cannot be broadcast together: " + shapes);
@@ -153,7 +157,7 @@ class PReluOp final : public Op {
     const Shape& s = in[0].shape;
     bool ok = s.size() == alpha_shape_.size() + 1;
     for (size_t d = 0; ok && d < alpha_shape_.size(); ++d)
-      ok = alpha_shape_[d] == 1 || alpha_shape_[d] == s[d + 1];
+      ok = alpha_shape_[d] == 1 || dims_fit(alpha_shape_[d], s[d + 1]);
     if (!ok)
       shape_error("alpha of shape " + shape_str(alpha_shape_) + " does not fit input " +
                   shape_str(s));
@@ -204,7 +208,7 @@ class ScaleShiftOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const int64_t c = in[0].shape.empty() ? 1 : in[0].shape.back();
     for (const auto* v : {&scale_, &offset_})
-      if (v->size() != 1 && static_cast<int64_t>(v->size()) != c)
+      if (v->size() != 1 && known(c) && static_cast<int64_t>(v->size()) != c)
         shape_error("per-channel scale/offset of length " + std::to_string(v->size()) +
                     " does not fit input " + shape_str(in[0].shape));
     return {{in[0].shape, DType::kFloat32}};

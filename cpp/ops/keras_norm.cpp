@@ -13,6 +13,7 @@
 
 #include "core/threading.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -42,11 +43,11 @@ class GroupNormOp final : public Op {
     const Shape& s = in[0].shape;
     const int64_t a = axis(s.size());
     if (a < 1) shape_error("axis " + std::to_string(axis_) + " does not fit input " + shape_str(s));
-    if (s[a] % groups_)
+    if (known(s[a]) && s[a] % groups_)
       shape_error(std::to_string(s[a]) + " channels do not split into " + std::to_string(groups_) +
                   " groups");
     for (const Buffer<float>* w : {&gamma_, &beta_})
-      if (w->size() && static_cast<int64_t>(w->size()) != s[a])
+      if (w->size() && known(s[a]) && static_cast<int64_t>(w->size()) != s[a])
         shape_error("gamma/beta of size " + std::to_string(w->size()) + " do not fit input " +
                     shape_str(s));
     return {{s, DType::kFloat32}};
@@ -121,9 +122,8 @@ class SpanNormOp final : public Op {
     const Shape& s = in[0].shape;
     int64_t lo = 0, hi = 0;
     span(s.size(), &lo, &hi);
-    int64_t len = 1;
-    for (int64_t d = lo; d <= hi; ++d) len *= s[d];
-    if (scale_.size() && static_cast<int64_t>(scale_.size()) != len)
+    const int64_t len = dims_product(s, static_cast<size_t>(lo), static_cast<size_t>(hi) + 1);
+    if (scale_.size() && known(len) && static_cast<int64_t>(scale_.size()) != len)
       shape_error("scale of size " + std::to_string(scale_.size()) + " does not fit input " +
                   shape_str(s));
     return {{s, DType::kFloat32}};

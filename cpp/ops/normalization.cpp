@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -37,7 +38,7 @@ class BatchNormOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     const int64_t a = norm_axis(axis_, s.size());
-    if (a < 0 || a >= static_cast<int64_t>(s.size()) || s[a] != channels_)
+    if (a < 0 || a >= static_cast<int64_t>(s.size()) || !dims_fit(s[a], channels_))
       shape_error("expected " + std::to_string(channels_) + " channels on axis " +
                   std::to_string(axis_) + ", received input " + shape_str(s));
     return {{s, DType::kFloat32}};
@@ -85,12 +86,11 @@ class LayerNormOp final : public Op {
   }
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
-    int64_t lo = 0, hi = 0, group = 0;
+    int64_t lo = 0, hi = 0;
     span(s.size(), &lo, &hi);
-    group = 1;
-    for (int64_t d = lo; d <= hi; ++d) group *= s[d];
+    const int64_t group = dims_product(s, static_cast<size_t>(lo), static_cast<size_t>(hi) + 1);
     for (const Buffer<float>* w : {&gamma_, &beta_})
-      if (w->size() && static_cast<int64_t>(w->size()) != group)
+      if (w->size() && known(group) && static_cast<int64_t>(w->size()) != group)
         shape_error("gamma/beta of size " + std::to_string(w->size()) + " do not fit input " +
                     shape_str(s));
     return {{s, DType::kFloat32}};

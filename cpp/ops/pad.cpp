@@ -11,6 +11,7 @@
 
 #include "core/threading.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -54,8 +55,8 @@ class PadOp final : public Op {
                   shape_str(s));
     Shape o = s;
     for (size_t i = 0; i < begin_.size(); ++i) {
-      o[i + 1] = s[i + 1] + begin_[i] + end_[i];
-      if (o[i + 1] <= 0)
+      o[i + 1] = known(s[i + 1]) ? s[i + 1] + begin_[i] + end_[i] : kUnknownDim;  // crops < 0
+      if (known(o[i + 1]) && o[i + 1] <= 0)
         shape_error("cropping (" + std::to_string(-begin_[i]) + ", " + std::to_string(-end_[i]) +
                     ") removes every one of the " + std::to_string(s[i + 1]) + " entries of axis " +
                     std::to_string(i + 1) + " (input " + shape_str(s) + ")");
@@ -144,7 +145,7 @@ class UpsampleOp final : public Op {
       shape_error("expected an input of rank " + std::to_string(reps_.size() + 1) + ", received " +
                   shape_str(s));
     Shape o = s;
-    for (size_t i = 0; i < reps_.size(); ++i) o[i + 1] = s[i + 1] * reps_[i];
+    for (size_t i = 0; i < reps_.size(); ++i) o[i + 1] = dim_mul(s[i + 1], reps_[i]);
     return {{o, in[0].dtype}};
   }
 

@@ -15,6 +15,7 @@
 #include "core/threading.h"
 #include "ops/conv_geometry.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -69,7 +70,7 @@ class PoolOp final : public Op {
     Shape o = s;
     for (size_t i = 0; i < k; ++i) {
       const AxisPlan a = plan_axis(s[i + 1], i);
-      if (a.out <= 0)
+      if (known(a.out) && a.out <= 0)
         shape_error("pool_size " + std::to_string(pool_[i]) + " is larger than the input size " +
                     std::to_string(s[i + 1]) + " of spatial axis " + std::to_string(i + 1) +
                     " with 'valid' padding: the output would be empty (input " + shape_str(s) +
@@ -241,7 +242,17 @@ class GlobalPoolOp final : public Op {
 }  // namespace
 
 void register_pooling_ops(OpRegistry& r) {
-  r["pool"] = [](const OpNode& n, const KernelTable& k) { return std::make_unique<PoolOp>(n, k); };
+  OpTraits pool;
+  // A non-overlapping 'valid' 2D window (strides = pool_size) folds into the
+  // op before it when that op has a pool_fused_type (conv2d -> conv2d_pool).
+  pool.fusable_pool_window = [](const OpNode& n) {
+    const std::vector<int64_t> size = n.attr_ints("pool_size");
+    const bool fusable = n.outputs.size() == 1 && n.attr_str("padding", "valid") == "valid" &&
+                         size.size() == 2 && n.attr_ints("strides", size) == size;
+    return fusable ? size : std::vector<int64_t>{};
+  };
+  r["pool"] = OpEntry(
+      [](const OpNode& n, const KernelTable& k) { return std::make_unique<PoolOp>(n, k); }, pool);
   r["global_pool"] = [](const OpNode& n, const KernelTable& k) {
     return std::make_unique<GlobalPoolOp>(n, k);
   };

@@ -40,6 +40,7 @@
 #include "ops/activation.h"
 #include "ops/gemm_driver.h"
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -153,19 +154,19 @@ class RnnOp final : public Op {
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
-    if (s.size() != 3 || s[2] != features_ || in[0].dtype != DType::kFloat32)
+    if (s.size() != 3 || !dims_fit(s[2], features_) || in[0].dtype != DType::kFloat32)
       shape_error("expected a float32 input of shape (batch, steps, " + std::to_string(features_) +
                   "), received " + shape_str(s));
-    if (s[1] < 1) shape_error("the input has no time steps: " + shape_str(s));
+    if (known(s[1]) && s[1] < 1) shape_error("the input has no time steps: " + shape_str(s));
     size_t i = 1;
     if (has_mask_) {
-      if (in[i].shape != Shape{s[0], s[1]} || in[i].dtype != DType::kFloat32)
+      if (!shapes_fit(in[i].shape, {s[0], s[1]}) || in[i].dtype != DType::kFloat32)
         shape_error("expected a mask of shape " + shape_str({s[0], s[1]}) + ", received " +
                     shape_str(in[i].shape));
       ++i;
     }
     for (; i < in.size(); ++i)
-      if (in[i].shape != Shape{s[0], units_} || in[i].dtype != DType::kFloat32)
+      if (!shapes_fit(in[i].shape, {s[0], units_}) || in[i].dtype != DType::kFloat32)
         shape_error("expected initial states of shape " + shape_str({s[0], units_}) +
                     ", received " + shape_str(in[i].shape));
     std::vector<ValueType> out;

@@ -29,10 +29,14 @@ struct OpTraits {
   // Spatial rank of a window op whose 'valid' padding can take a preceding
   // Pad as 'explicit' pads (attr pads); 0: none.
   int pad_fold_rank = 0;
-  // The type this op becomes with a following non-overlapping 'valid' 2D
-  // pooling fused into it (attrs pool_mode, pool_size, pool_max_from_lowest);
-  // "": none.
+  // The type this op becomes with a following pooling fused into it (attrs
+  // pool_mode, pool_size, pool_max_from_lowest); "": none. takes_pool says
+  // which of its nodes can (attrs, weights); unset: all.
   std::string pool_fused_type;
+  std::function<bool(const OpNode&)> takes_pool;
+  // For a pooling op: the window of a node that the op before it can take
+  // in (pool_fused_type), empty when this node cannot be fused that way.
+  std::function<std::vector<int64_t>(const OpNode&)> fusable_pool_window;
 };
 
 struct OpEntry {

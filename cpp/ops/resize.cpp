@@ -20,6 +20,8 @@
 
 #include "core/threading.h"
 #include "ops/registry.h"
+#include "ops/resize_taps.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -37,12 +39,7 @@ struct Window {
   int64_t start = 0, len = 0;
 };
 
-// Per output index along one axis: the two source indices and the weight of
-// the second (nearest uses lo only).
-struct Tap {
-  int64_t lo, hi;
-  double frac;
-};
+using Tap = ResizeTap;  // resize_taps.h
 
 class ResizeOp final : public Op {
  public:
@@ -90,7 +87,8 @@ class ResizeOp final : public Op {
           "expected an input of rank 4 (batch, height, width, "
           "channels), received " +
           shape_str(s));
-    if (s[1] < 1 || s[2] < 1) shape_error("cannot resize an empty image " + shape_str(s));
+    if ((known(s[1]) && s[1] < 1) || (known(s[2]) && s[2] < 1))
+      shape_error("cannot resize an empty image " + shape_str(s));
     const Shape o = {s[0], out_h(s[1]), out_w(s[2]), s[3]};
     return {{o, DType::kFloat32}};
   }
@@ -100,24 +98,31 @@ class ResizeOp final : public Op {
     return static_cast<size_t>(out_h(s[1]) + out_w(s[2])) * sizeof(Tap);
   }
 
+  // What run() computes for an input of (ih, iw), for resize_taps().
+  ResizeTaps taps(int64_t ih, int64_t iw) const {
+    ResizeTaps t;
+    t.oh = out_h(ih), t.ow = out_w(iw);
+    t.bilinear = method_ == Method::kBilinear;
+    t.half_pixel = coords_ == Coords::kHalfPixel;
+    Window wh, ww;
+    t.exact_slice = windows(ih, iw, &wh, &ww);
+    t.h_start = wh.start, t.w_start = ww.start;
+    if (!t.exact_slice) {
+      t.h.resize(static_cast<size_t>(t.oh));
+      t.w.resize(static_cast<size_t>(t.ow));
+      make_taps(wh, t.oh, t.h.data());
+      make_taps(ww, t.ow, t.w.data());
+    }
+    return t;
+  }
+
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const Shape& s = in[0].shape;
     const int64_t n = s[0], ih = s[1], iw = s[2], c = s[3];
     const int64_t oh = out_h(ih), ow = out_w(iw);
-    Window wh{0, ih}, ww{0, iw};
-    bool exact_slice = false;
-    if (crop_ == Crop::kCenter && ih >= oh && iw >= ow) {
-      // Keras CenterCrop: a plain slice starting at ((H - h) / 2, (W - w) / 2).
-      wh = {(ih - oh) / 2, oh};
-      ww = {(iw - ow) / 2, ow};
-      exact_slice = true;
-    } else if (crop_ != Crop::kNone) {
-      aspect_window(ih, iw, oh, ow, &wh, &ww);
-    }
-    // tf.image.resize returns the image untouched when the size does not
-    // change; TF.js's kernels map every index to itself then.
-    if (wh.len == oh && ww.len == ow) exact_slice = true;
+    Window wh, ww;
+    const bool exact_slice = windows(ih, iw, &wh, &ww);
 
     const float* x = in[0].f32();
     float* y = out[0].f32();
@@ -156,8 +161,26 @@ class ResizeOp final : public Op {
   }
 
  private:
-  int64_t out_h(int64_t ih) const { return size_.empty() ? ih * scale_[0] : size_[0]; }
-  int64_t out_w(int64_t iw) const { return size_.empty() ? iw * scale_[1] : size_[1]; }
+  int64_t out_h(int64_t ih) const { return size_.empty() ? dim_mul(ih, scale_[0]) : size_[0]; }
+
+  // The source windows for an input of (ih, iw); true when the output is a
+  // plain slice of the input (no resampling).
+  bool windows(int64_t ih, int64_t iw, Window* wh, Window* ww) const {
+    const int64_t oh = out_h(ih), ow = out_w(iw);
+    *wh = {0, ih};
+    *ww = {0, iw};
+    if (crop_ == Crop::kCenter && ih >= oh && iw >= ow) {
+      // Keras CenterCrop: a plain slice starting at ((H - h) / 2, (W - w) / 2).
+      *wh = {(ih - oh) / 2, oh};
+      *ww = {(iw - ow) / 2, ow};
+      return true;
+    }
+    if (crop_ != Crop::kNone) aspect_window(ih, iw, oh, ow, wh, ww);
+    // tf.image.resize returns the image untouched when the size does not
+    // change; TF.js's kernels map every index to itself then.
+    return wh->len == oh && ww->len == ow;
+  }
+  int64_t out_w(int64_t iw) const { return size_.empty() ? dim_mul(iw, scale_[1]) : size_[1]; }
 
   // Keras smart_resize's window, with its float32 arithmetic and truncation
   // (tf_keras image_utils.smart_resize; Keras 3 also clamps to >= 1).
@@ -234,6 +257,11 @@ class ResizeOp final : public Op {
 };
 
 }  // namespace
+
+ResizeTaps resize_taps(const OpNode& node, int64_t ih, int64_t iw) {
+  static const KernelTable unused{};  // the op's constructor does not read it
+  return ResizeOp(node, unused).taps(ih, iw);
+}
 
 void register_resize_ops(OpRegistry& r) {
   r["resize"] = [](const OpNode& n, const KernelTable& k) {

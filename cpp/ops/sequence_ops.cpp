@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -112,7 +113,7 @@ class MaskedMeanOp final : public Op {
     if (s.size() != 3 || in[0].dtype != DType::kFloat32)
       shape_error("expected a float32 input of shape (batch, steps, features), received " +
                   shape_str(s));
-    if (in[1].shape != Shape{s[0], s[1]})
+    if (!shapes_fit(in[1].shape, {s[0], s[1]}))
       shape_error("expected a mask of shape " + shape_str({s[0], s[1]}) + ", received " +
                   shape_str(in[1].shape));
     return {{keepdims_ ? Shape{s[0], 1, s[2]} : Shape{s[0], s[2]}, DType::kFloat32}};
@@ -216,7 +217,7 @@ class TimeFoldOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (s.size() < 3) shape_error("expected an input of rank 3 or more, received " + shape_str(s));
-    Shape o = {s[0] * s[1]};
+    Shape o = {dim_mul(s[0], s[1])};
     o.insert(o.end(), s.begin() + 2, s.end());
     return {{o, in[0].dtype}};
   }
@@ -233,7 +234,7 @@ class TimeUnfoldOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     const Shape& ref = in[1].shape;
-    if (s.empty() || ref.size() < 2 || s[0] != ref[0] * ref[1])
+    if (s.empty() || ref.size() < 2 || !dims_fit(s[0], dim_mul(ref[0], ref[1])))
       shape_error("cannot unfold " + shape_str(s) + " to the steps of " + shape_str(ref));
     Shape o = {ref[0], ref[1]};
     o.insert(o.end(), s.begin() + 1, s.end());

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "ops/registry.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -40,12 +41,13 @@ class ReshapeOp final : public Op {
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape& s = in[0].shape;
     if (s.empty()) shape_error("expected an input with a batch axis");
-    const int64_t per_row = num_elements(Shape(s.begin() + 1, s.end()));
-    int64_t known = 1;
-    for (int64_t d : target_) known *= d == -1 ? 1 : d;
+    const int64_t per_row = dims_product(s, 1, s.size());
+    int64_t given = 1;
+    for (int64_t d : target_) given *= d == -1 ? 1 : d;
     Shape o = {s[0]};
-    for (int64_t d : target_) o.push_back(d == -1 ? (known ? per_row / known : 0) : d);
-    if (num_elements(Shape(o.begin() + 1, o.end())) != per_row)
+    for (int64_t d : target_)
+      o.push_back(d != -1 ? d : !known(per_row) ? kUnknownDim : given ? per_row / given : 0);
+    if (known(per_row) && dims_product(o, 1, o.size()) != per_row)
       shape_error("cannot reshape " + shape_str(s) + " to (batch,) + " + shape_str(target_));
     return {{o, in[0].dtype}};
   }
@@ -146,11 +148,13 @@ class ConcatOp final : public Op {
     for (const auto& t : in) {
       bool ok = t.shape.size() == s0.size() && t.dtype == in[0].dtype;
       for (size_t d = 0; ok && d < s0.size(); ++d)
-        ok = static_cast<int64_t>(d) == axis || t.shape[d] == s0[d];
+        ok = static_cast<int64_t>(d) == axis || dims_fit(t.shape[d], o[d]);
       if (!ok)
         shape_error("inputs " + shape_str(s0) + " and " + shape_str(t.shape) +
                     " cannot be concatenated on axis " + std::to_string(axis));
-      o[axis] += t.shape[axis];
+      o[axis] = dim_add(o[axis], t.shape[axis]);
+      for (size_t d = 0; d < o.size(); ++d)  // a known dim wins over one not known yet
+        if (static_cast<int64_t>(d) != axis && !known(o[d])) o[d] = t.shape[d];
     }
     return {{o, in[0].dtype}};
   }

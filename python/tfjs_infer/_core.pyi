@@ -26,13 +26,15 @@ class Graph:
         inputs: Sequence[int],
         attrs: Mapping[str, Any] = ...,
         weights: Mapping[str, np.ndarray | None] = ...,
-        num_outputs: int = 1,
     ) -> list[int]:
-        """Append an op reading value ids `inputs`; returns its output value ids.
+        """Append an op reading value ids `inputs`; returns its output value ids,
+        typed by the op's own shape rule (see value_types).
 
         Aligned C-contiguous float32 weights are referenced, not copied (the
         core keeps them alive and never writes into them): do not modify them
         afterwards."""
+    def value_types(self, ids: Sequence[int]) -> list[_ValueType]:
+        """(shape with None where unknown, dtype) of each value id."""
     def set_outputs(self, outputs: Sequence[int], /) -> None:
         """The value ids the model returns, in order."""
     def set_inputs(self, inputs: Sequence[int], /) -> None:
@@ -116,14 +118,6 @@ def device_unusable_reason(kind: str, index: int = 0) -> str:
 
 def cublas_probe(names: list[str]) -> str:
     """Tries to dlopen cuBLAS under these names: which loaded, or why none did."""
-
-def conv_output_length(n: int, k: int, s: int, d: int, padding: str) -> int:
-    """Output length of a convolution or pooling window along one axis (0: does not fit)."""
-
-def conv_transpose_output_length(
-    n: int, k: int, s: int, d: int, padding: str, output_padding: int | None
-) -> int:
-    """Output length of a transposed convolution along one axis (None: inferred)."""
 
 def first_nonfinite(a: np.ndarray, /) -> int:
     """Flat index of the first NaN or +-inf of a C-contiguous float32 array, or -1."""

@@ -84,6 +84,28 @@ def test_parquet_binary_column_streams_as_uint8(tmp_path: Path) -> None:
     np.testing.assert_array_equal(probs_of(out), reference(pixels))
 
 
+def test_parquet_float32_bytes_column(tmp_path: Path) -> None:
+    """The layout bench/batch.py measures for 64 float32 features: each row's
+    values as 256 raw bytes in a non-nullable fixed-size binary column."""
+    x, ids = digits_rows(700)
+    cells = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(256), 700, [None, pa.py_buffer(x.astype("<f4").tobytes())]
+    )
+    schema = pa.schema(
+        [pa.field("id", pa.int64(), False), pa.field("pixels", pa.binary(256), False)]
+    )
+    table = pa.Table.from_arrays([pa.array(ids), cells], schema=schema)
+    pq.write_table(table, tmp_path / "f.parquet", row_group_size=200, compression="none")
+    proc = cli(DIGITS, tmp_path / "f.parquet", "--out", tmp_path / "o.parquet", "--keep", "id")
+    assert "CPU s)" in proc.stderr  # the streaming part's own figures
+    out = pq.read_table(tmp_path / "o.parquet")
+    assert out.column("id").to_pylist() == ids.tolist()
+    np.testing.assert_array_equal(probs_of(out), reference(x))
+    group = pq.ParquetFile(tmp_path / "o.parquet").metadata.row_group(0)
+    assert group.column(0).statistics is not None  # ids keep min/max; lists skip them
+    assert group.column(1).statistics is None
+
+
 def test_csv_feature_columns_to_csv_and_jsonl(tmp_path: Path) -> None:
     x, ids = digits_rows(300)
     names = [f"f{i}" for i in range(64)]

@@ -268,6 +268,39 @@ def test_binary_columns_are_uint8_rows() -> None:
     np.testing.assert_array_equal(out["probs"], ref)
 
 
+def test_bytes_of_the_input_dtype_are_its_values() -> None:
+    """A row of 4 bytes per value of a float32 input holds the float32 values
+    (little-endian), in every batch type; a sliced table at an odd byte offset
+    reads the same rows."""
+    x, ids = digits_rows(70)
+    ref = reference(x)
+    cells = [row.astype("<f4").tobytes() for row in x]
+    predictor = ti.BatchPredictor(DIGITS)
+    flat = pa.py_buffer(x.astype("<f4").tobytes())
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(256), 70, [None, flat])
+    for column in (fixed, pa.array(cells, pa.binary()), pa.array(cells, pa.large_binary())):
+        table = pa.table({"id": ids, "pixels": column})
+        got = predictor(table.slice(3)).column("probs").combine_chunks()
+        np.testing.assert_array_equal(got.values.to_numpy().reshape(-1, 10), ref[3:])
+        got = predictor(table.to_pandas(types_mapper=pd.ArrowDtype))["probs"].array
+        np.testing.assert_array_equal(np.stack(got.to_numpy()), ref)
+    odd = pa.array([b"x" + cells[0], *cells[1:]], pa.binary())  # data buffer at offset 1
+    table = pa.table({"pixels": odd}).slice(1)
+    got = predictor(table).column("probs").combine_chunks().values.to_numpy()
+    np.testing.assert_array_equal(got.reshape(-1, 10), ref[1:])
+    frame = pd.DataFrame({"id": ids, "pixels": cells})
+    np.testing.assert_array_equal(np.stack(predictor(frame)["probs"].to_numpy()), ref)
+    for rows in (np.array(cells, dtype=object), np.array(cells, dtype="S256")):
+        np.testing.assert_array_equal(predictor({"pixels": rows})["probs"], ref)
+
+
+def test_bytes_of_another_width_are_a_shape_error() -> None:
+    x, _ = digits_rows(5)
+    cells = [row.astype("<f4").tobytes()[:200] for row in x]  # neither 64 nor 256 bytes
+    with pytest.raises(ti.errors.InputShapeError, match=r"expected shape \(None, 64\)"):
+        ti.BatchPredictor(DIGITS)(pa.table({"pixels": pa.array(cells, pa.binary(200))}))
+
+
 def test_binary_rows_of_different_lengths_are_named() -> None:
     x, _ = digits_rows(4)
     cells = [row.astype(np.uint8).tobytes() for row in x]

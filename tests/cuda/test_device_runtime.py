@@ -36,7 +36,7 @@ pytestmark = pytest.mark.skipif(
 RTOL, ATOL = 1e-4, 1e-5
 
 # One or more cases per op family the CPU engine has; ops without a CUDA op
-# (RNNs, attention, embedding, ...) run on the CPU inside the device run.
+# (CategoryEncoding, Resizing, ...) run on the CPU inside the device run.
 CASES = [
     "tfjs/dense_mlp",
     "tfjs/dense_rank3",
@@ -139,30 +139,59 @@ def test_most_ops_of_a_cnn_run_on_the_device() -> None:
     assert placement and all(p == "cuda" for p in placement), list(zip(gpu._core.ops(), placement))
 
 
-def test_fallback_ops_run_on_the_cpu_and_summary_shows_where() -> None:
-    # A transformer encoder: its attention op has no CUDA op (the CPU runs it,
-    # with copies each way) between dense and layer_norm ops on the device.
+def test_attention_models_run_wholly_on_the_device() -> None:
+    # A transformer encoder: projections, attention, residual epilogues and
+    # layer norms all on the device; the summary says so.
     case = "keras2/transformer_encoder"
     cpu, gpu = load_pair(case)
-    placement: dict[str, set[str]] = {}
-    for (_, op_type, _, _), where in zip(gpu._core.ops(), gpu._core.placement):
-        placement.setdefault(op_type, set()).add(where)
-    assert placement["attention"] == {"cpu"}
-    assert placement["dense"] == {"cuda"} and placement["layer_norm"] == {"cuda"}
+    assert set(gpu._core.placement) == {"cuda"}, list(zip(gpu._core.ops(), gpu._core.placement))
     text = gpu.summary(print_fn=None)
     header = next(line for line in text.splitlines() if line.startswith("Layer (type)"))
     assert header.rstrip().endswith("Device")
     where = {line.split()[0]: line.split()[-1] for line in text.splitlines() if ") " in line}
-    # MultiHeadAttention: its projections on the device, the attention on the CPU.
-    assert where["mha"] == "cuda+cpu" and where["ln1"] == "cuda" and where["head"] == "cuda", text
+    assert where["mha"] == "cuda" and where["ln1"] == "cuda" and where["head"] == "cuda", text
     assert where["res1"] == "-"  # the residual Add is fused into the projection's epilogue
-    assert "Device:  cuda:0" in text and "1 layer(s) run on the CPU" in text
+    assert "Device:  cuda:0" in text and "every layer runs on it" in text
     x, refs, _ = case_inputs(case)
-    got = as_list(gpu.predict(x), len(refs))
-    want = as_list(cpu.predict(x), len(refs))
-    for g, w, r in zip(got, want, refs):
+    for g, w, r in zip(
+        as_list(gpu.predict(x), len(refs)), as_list(cpu.predict(x), len(refs)), refs
+    ):
         np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
         np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL)
+
+
+def test_fallback_ops_run_on_the_cpu_and_summary_shows_where() -> None:
+    # CategoryEncoding has no CUDA op: the CPU runs it inside the device run.
+    case = "tfjs_pool/category_multi_hot"
+    cpu, gpu = load_pair(case)
+    assert list(gpu._core.placement) == ["cpu"]
+    text = gpu.summary(print_fn=None)
+    where = {line.split()[0]: line.split()[-1] for line in text.splitlines() if ") " in line}
+    assert where["enc"] == "cpu", text
+    assert "1 layer(s) run on the CPU" in text
+    x, refs, _ = case_inputs(case)
+    np.testing.assert_array_equal(gpu.predict(x), cpu.predict(x))
+    np.testing.assert_allclose(gpu.predict(x), refs[0], rtol=RTOL, atol=ATOL)
+
+
+def test_a_cpu_op_between_device_ops_gets_copies_each_way() -> None:
+    # identity (device) -> category_encoding (no CUDA op: CPU) -> dense
+    # (device): the device's result goes to the host and back.
+    rng = np.random.default_rng(5)
+    g = _core.Graph()
+    x = g.add_input("x", [None, 4], "int32")
+    w = rng.standard_normal((6, 3)).astype("float32")
+    (ids,) = g.add_op("identity", "id", [x], {}, {}, 1)
+    attrs = {"num_tokens": 6, "mode": "count"}
+    (counts,) = g.add_op("category_encoding", "enc", [ids], attrs, {}, 1)
+    (y,) = g.add_op("dense", "d", [counts], {}, {"kernel": w}, 1)
+    g.set_outputs([y])
+    dev = _core.CompiledModel(g, isa="generic", optimize=False, device="cuda")
+    host = _core.CompiledModel(g, isa="generic", optimize=False)
+    assert list(dev.placement) == ["cuda", "cpu", "cuda"]
+    xs = rng.integers(0, 6, (3, 4)).astype("int32")
+    (got,), (want,) = dev.run([xs]), host.run([xs])
+    np.testing.assert_array_equal(got, want)
 
 
 def test_memory_plan_and_workspace_are_reused_across_calls() -> None:

@@ -5,6 +5,9 @@ log-softmax, windowed and global pooling. Tolerances: see cuda_kernels.py."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 from cuda_kernels import CT, needs_kernels, rand, run_op, same, tf_geometry, with_specials
@@ -37,6 +40,14 @@ ACTIVATIONS = [
     ("thresholded_relu", 0.4, 0, 0),
     ("exp", 0, 0, 0),
 ]
+
+
+def test_the_list_above_names_every_activation() -> None:
+    # The device expands the CPU's one list (kernels/activation_list.h) over
+    # the same scalar formulas; this test must cover each entry of it.
+    listed = Path(__file__).resolve().parents[2] / "cpp" / "kernels" / "activation_list.h"
+    names = set(re.findall(r'X\(k\w+, "(\w+)"\)', listed.read_text()))
+    assert len(names) >= 19 and names == {a[0] for a in ACTIVATIONS}, names
 
 
 @pytest.mark.parametrize("act, alpha, beta, gamma", ACTIVATIONS)

@@ -164,3 +164,16 @@ def test_depthwise_matches_cpu_op(case: tuple, act: str) -> None:
     oh, pt = tf_geometry(h, k, stride[0], dil[0], same_pad)
     ow, pl = tf_geometry(w, k, stride[1], dil[1], same_pad)
     same(CT.depthwise(x, wt, b, stride, dil, (pt, pl), (oh, ow), act=act), want)
+
+
+@pytest.mark.parametrize("multiplier", [2, 3])
+def test_depthwise_kernel_with_depth_multiplier(multiplier: int) -> None:
+    rng = np.random.default_rng(multiplier)
+    x = with_specials(rand(rng, 2, 6, 5, 3))
+    wt, b = rand(rng, 3, 3, 3 * multiplier, scale=0.5), rand(rng, 3 * multiplier)
+    attrs = {"strides": [1, 2], "dilations": [1, 1], "padding": "same", "activation": "tanh"}
+    attrs["depth_multiplier"] = multiplier
+    (want,) = run_op("depthwise_conv2d", [x], attrs, {"kernel": wt, "bias": b}, "generic")
+    oh, pt = tf_geometry(6, 3, 1, 1, True)
+    ow, pl = tf_geometry(5, 3, 2, 1, True)
+    same(CT.depthwise(x, wt, b, (1, 2), (1, 1), (pt, pl), (oh, ow), act="tanh"), want)

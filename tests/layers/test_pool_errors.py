@@ -71,7 +71,7 @@ def _set(**kv: Any) -> Callable[[dict[str, Any]], None]:
         ("zeropad2d_asymmetric", _set(padding=[[1, -2], [0, 3]]), InvalidModelError, "padding"),
         ("zeropad2d_asymmetric", _set(padding=[1, 2, 3]), InvalidModelError, "padding"),
         ("zeropad2d_asymmetric", _set(padding="same"), InvalidModelError, "padding"),
-        ("cropping2d_int", _set(cropping=3), InvalidModelError, "removes every entry"),
+        ("cropping2d_int", _set(cropping=3), InvalidModelError, "removes every one of the"),
         ("cropping2d_int", _set(cropping=[[1, 1, 1], [0, 0]]), InvalidModelError, "cropping"),
         (
             "upsampling2d_bilinear_2x2",

@@ -24,7 +24,8 @@ def run_op(
     for i, x in enumerate(inputs):
         dtype = "int32" if x.dtype == np.int32 else "float32"
         ids.append(g.add_input(f"x{i}", [None, *x.shape[1:]], dtype))
-    outs = g.add_op(op_type, "op", ids, attrs or {}, weights or {}, num_outputs)
+    outs = g.add_op(op_type, "op", ids, attrs or {}, weights or {})
+    assert len(outs) == num_outputs, f"{op_type} has {len(outs)} outputs, expected {num_outputs}"
     g.set_outputs(outs)
     model = _core.CompiledModel(g, isa=isa, num_threads=num_threads, optimize=optimize)
     return model.run([np.ascontiguousarray(x) for x in inputs])

@@ -122,7 +122,7 @@ def ref_conv_transpose(x, w, b, strides, dilations, padding, out_sp):
 def run_op(op_type, x, attrs, weights, isa, num_threads=1, out_shape=None):
     g = _core.Graph()
     xin = g.add_input("x", [None, *x.shape[1:]], "float32")
-    (y,) = g.add_op(op_type, "op", [xin], attrs, weights, 1)
+    (y,) = g.add_op(op_type, "op", [xin], attrs, weights)
     g.set_outputs([y])
     model = _core.CompiledModel(g, isa=isa, num_threads=num_threads, optimize=False)
     return model.run([np.ascontiguousarray(x, np.float32)])[0]
@@ -249,7 +249,7 @@ def test_conv_fused_residual(isa, k, stride):
     xin = g.add_input("x", [None, 9, 8, 6], "float32")
     rin = g.add_input("r", [None, oh, ow, 10], "float32")
     attrs = {"strides": [stride] * 2, "padding": "same", "has_residual": 1, "activation": "relu"}
-    (y,) = g.add_op("conv2d", "conv", [xin, rin], attrs, {"kernel": w, "bias": b}, 1)
+    (y,) = g.add_op("conv2d", "conv", [xin, rin], attrs, {"kernel": w, "bias": b})
     g.set_outputs([y])
     for threads in (1, 2):
         model = _core.CompiledModel(g, isa=isa, num_threads=threads, optimize=False)
@@ -443,7 +443,6 @@ def test_conv_input_too_small_for_valid_window():
         [xin],
         {"padding": "valid"},
         {"kernel": np.zeros((5, 5, 3, 2), np.float32)},
-        1,
     )
     g.set_outputs([y])
     model = _core.CompiledModel(g, isa="generic")
@@ -462,8 +461,8 @@ def test_zero_padding_folds_into_valid_convolution(op):
     kernel = rand(rng, (3, 3, 4, 5) if op == "conv2d" else (3, 3, 4), 0.3)
     g = _core.Graph()
     xin = g.add_input("x", [None, 7, 6, 4], "float32")
-    (p,) = g.add_op("pad", "pad", [xin], {"begin": [1, 0, 0], "end": [2, 1, 0]}, {}, 1)
-    (y,) = g.add_op(op, "conv", [p], {"strides": [2, 1]}, {"kernel": kernel}, 1)
+    (p,) = g.add_op("pad", "pad", [xin], {"begin": [1, 0, 0], "end": [2, 1, 0]}, {})
+    (y,) = g.add_op(op, "conv", [p], {"strides": [2, 1]}, {"kernel": kernel})
     g.set_outputs([y])
     fused = _core.CompiledModel(g, num_threads=1)
     plain = _core.CompiledModel(g, num_threads=1, optimize=False)
@@ -543,15 +542,15 @@ def check_conv_chain(isa, c):
     act = lambda a: {"activation": a}  # noqa: E731
     if c["expand"]:
         wk = {"kernel": rand(rng, (1, 1, cin, c["e"]), 0.5), "bias": rand(rng, (c["e"],))}
-        (v,) = g.add_op("conv2d", "expand", [v], act(c["acts"][0]), wk, 1)
+        (v,) = g.add_op("conv2d", "expand", [v], act(c["acts"][0]), wk)
     if c["padding"] == "pad":
-        (v,) = g.add_op("pad", "pad", [v], {"begin": [1, 0, 0], "end": [0, 1, 0]}, {}, 1)
+        (v,) = g.add_op("pad", "pad", [v], {"begin": [1, 0, 0], "end": [0, 1, 0]}, {})
     dw = {"kernel": rand(rng, (c["k"], c["k"], c["e"]), 0.5), "bias": rand(rng, (c["e"],))}
     dattrs = {"strides": [c["s"]] * 2, "dilations": [c["d"]] * 2, **act(c["acts"][1])}
     dattrs["padding"] = "same" if c["padding"] == "same" else "valid"
-    (v,) = g.add_op("depthwise_conv2d", "dw", [v], dattrs, dw, 1)
+    (v,) = g.add_op("depthwise_conv2d", "dw", [v], dattrs, dw)
     pw = {"kernel": rand(rng, (1, 1, c["e"], c["cout"]), 0.3), "bias": rand(rng, (c["cout"],))}
-    (y,) = g.add_op("conv2d", "project", [v], {}, pw, 1)
+    (y,) = g.add_op("conv2d", "project", [v], {}, pw)
     feeds = [x]
     if c["residual"]:
         pad = {"same": ["same"] * 2, "valid": ["valid"] * 2, "pad": [(1, 0), (0, 1)]}
@@ -564,9 +563,9 @@ def check_conv_chain(isa, c):
             + [c["cout"]]
         )
         rin = g.add_input("r", shape, "float32")
-        (y,) = g.add_op("add", "add", [y, rin], {"same_shape": 1}, {}, 1)
+        (y,) = g.add_op("add", "add", [y, rin], {}, {})
         feeds.append(rand(rng, (c["batch"], *shape[1:])))
-    (y,) = g.add_op("activation", "act", [y], act(c["acts"][2]), {}, 1)
+    (y,) = g.add_op("activation", "act", [y], act(c["acts"][2]), {})
     g.set_outputs([y])
     fused = _core.CompiledModel(g, isa=isa, num_threads=c["threads"])
     plain = _core.CompiledModel(g, isa=isa, num_threads=1, optimize=False)
@@ -623,9 +622,9 @@ def check_conv_pool(isa, c):
     wk = {"kernel": rand(rng, (c["k"], c["k"], c["cin"], c["cout"]), 0.5)}
     wk["bias"] = rand(rng, (c["cout"],))
     attrs = {"strides": [c["s"]] * 2, "padding": c["padding"], "activation": c["act"]}
-    (v,) = g.add_op("conv2d", "conv", [xin], attrs, wk, 1)
+    (v,) = g.add_op("conv2d", "conv", [xin], attrs, wk)
     pattrs = {"mode": c["mode"], "pool_size": list(c["pool"]), "strides": list(c["pool"])}
-    (y,) = g.add_op("pool", "pool", [v], {**pattrs, "padding": "valid"}, {}, 1)
+    (y,) = g.add_op("pool", "pool", [v], {**pattrs, "padding": "valid"}, {})
     g.set_outputs([y])
     fused = _core.CompiledModel(g, isa=isa, num_threads=c["threads"])
     plain = _core.CompiledModel(g, isa=isa, num_threads=1, optimize=False)
@@ -675,7 +674,7 @@ def test_overlapping_or_padded_pooling_is_not_fused():
         g = _core.Graph()
         xin = g.add_input("x", [None, 12, 12, 3], "float32")
         wk = {"kernel": rand(rng, (3, 3, 3, 8))}
-        (v,) = g.add_op("conv2d", "conv", [xin], {"strides": [1, 1], "padding": "same"}, wk, 1)
-        (y,) = g.add_op("pool", "pool", [v], pool_attrs, {}, 1)
+        (v,) = g.add_op("conv2d", "conv", [xin], {"strides": [1, 1], "padding": "same"}, wk)
+        (y,) = g.add_op("pool", "pool", [v], pool_attrs, {})
         g.set_outputs([y])
         assert [o[1] for o in _core.CompiledModel(g).ops()] == ["conv2d", "pool"]

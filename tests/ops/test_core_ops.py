@@ -307,7 +307,7 @@ def test_run_shape_error_names_input() -> None:
 
     g = _core.Graph()
     x = g.add_input("pixels", [None, 4], "float32")
-    g.set_outputs(g.add_op("dense", "d", [x], {}, {"kernel": rand(4, 2)}, 1))
+    g.set_outputs(g.add_op("dense", "d", [x], {}, {"kernel": rand(4, 2)}))
     m = _core.CompiledModel(g)
     with pytest.raises(InputShapeError, match=r"pixels.*\(None, 4\).*\(2, 5\)"):
         m.run([rand(2, 5)])

@@ -36,13 +36,13 @@ BN = {
 
 def _dense_bn_add_relu(g: _core.Graph) -> None:
     x = g.add_input("x", [None, 6], "float32")
-    (skip,) = g.add_op("dense", "pre", [x], {}, {"kernel": W["k1"], "bias": W["b1"]}, 1)
-    (h,) = g.add_op("dense", "d", [x], {}, {"kernel": W["k2"], "bias": W["b2"]}, 1)
+    (skip,) = g.add_op("dense", "pre", [x], {}, {"kernel": W["k1"], "bias": W["b1"]})
+    (h,) = g.add_op("dense", "d", [x], {}, {"kernel": W["k2"], "bias": W["b2"]})
     bn = BN
-    (h,) = g.add_op("batch_norm", "bn", [h], {"axis": -1, "epsilon": 1e-3}, bn, 1)
-    (h,) = g.add_op("add", "add", [h, skip], {"same_shape": 1}, {}, 1)
-    (h,) = g.add_op("activation", "relu", [h], {"activation": "relu"}, {}, 1)
-    (drop,) = g.add_op("identity", "dropout", [h], {}, {}, 1)
+    (h,) = g.add_op("batch_norm", "bn", [h], {"axis": -1, "epsilon": 1e-3}, bn)
+    (h,) = g.add_op("add", "add", [h, skip], {}, {})
+    (h,) = g.add_op("activation", "relu", [h], {"activation": "relu"}, {})
+    (drop,) = g.add_op("identity", "dropout", [h], {}, {})
     g.set_outputs([drop])
 
 
@@ -55,11 +55,15 @@ def test_fold_fuse_and_drop_match_unoptimized() -> None:
     np.testing.assert_allclose(fused.run([x])[0], plain.run([x])[0], rtol=1e-5, atol=1e-5)
 
 
-def test_add_without_same_shape_mark_is_not_fused() -> None:
+@pytest.mark.parametrize("other", [[None, 1], [None, None]])
+def test_add_not_known_to_keep_its_shape_is_not_fused(other: list) -> None:
+    # The pass reads the values' shapes (recorded as the graph was built): an
+    # add that broadcasts its second input, or may, stays an add.
     def build(g: _core.Graph) -> None:
         x = g.add_input("x", [None, 4], "float32")
-        (h,) = g.add_op("dense", "d", [x], {}, {"kernel": _rand(4, 4)}, 1)
-        (y,) = g.add_op("add", "add", [h, x], {}, {}, 1)
+        r = g.add_input("r", other, "float32")
+        (h,) = g.add_op("dense", "d", [x], {}, {"kernel": _rand(4, 4)})
+        (y,) = g.add_op("add", "add", [h, r], {}, {})
         g.set_outputs([y])
 
     assert _types(_compile(build, True)) == ["dense", "add"]
@@ -69,8 +73,8 @@ def test_add_without_same_shape_mark_is_not_fused() -> None:
 def test_value_used_twice_is_not_fused(also_output: bool) -> None:
     def build(g: _core.Graph) -> None:
         x = g.add_input("x", [None, 4], "float32")
-        (h,) = g.add_op("dense", "d", [x], {}, {"kernel": _rand(4, 4)}, 1)
-        (y,) = g.add_op("activation", "act", [h], {"activation": "tanh"}, {}, 1)
+        (h,) = g.add_op("dense", "d", [x], {}, {"kernel": _rand(4, 4)})
+        (y,) = g.add_op("activation", "act", [h], {"activation": "tanh"}, {})
         g.set_outputs([y, h] if also_output else [y])
 
     types = _types(_compile(build, True))
@@ -95,9 +99,9 @@ def test_batch_norm_folds_into_conv_with_groups_and_twice(groups: int) -> None:
     def build(g: _core.Graph) -> None:
         x = g.add_input("x", [None, 7, 7, 4], "float32")
         attrs = {"strides": [1, 1], "padding": "same", "groups": groups}
-        (h,) = g.add_op("conv2d", "c", [x], attrs, {"kernel": kernel}, 1)
-        (h,) = g.add_op("batch_norm", "bn1", [h], {"axis": -1}, bn1, 1)
-        (h,) = g.add_op("batch_norm", "bn2", [h], {"axis": -1}, bn2, 1)
+        (h,) = g.add_op("conv2d", "c", [x], attrs, {"kernel": kernel})
+        (h,) = g.add_op("batch_norm", "bn1", [h], {"axis": -1}, bn1)
+        (h,) = g.add_op("batch_norm", "bn2", [h], {"axis": -1}, bn2)
         g.set_outputs([h])
 
     plain, fused = _compile(build, False), _compile(build, True)
@@ -112,17 +116,17 @@ def test_batch_norm_folds_into_depthwise_and_mobilenet_block() -> None:
 
     def build(g: _core.Graph) -> None:
         x = g.add_input("x", [None, 9, 9, 8], "float32")
-        (h,) = g.add_op("conv2d", "expand", [x], {}, {"kernel": ke}, 1)
-        (h,) = g.add_op("batch_norm", "bn1", [h], {"axis": -1}, bns[0], 1)
-        (h,) = g.add_op("activation", "relu1", [h], {"activation": "relu6"}, {}, 1)
+        (h,) = g.add_op("conv2d", "expand", [x], {}, {"kernel": ke})
+        (h,) = g.add_op("batch_norm", "bn1", [h], {"axis": -1}, bns[0])
+        (h,) = g.add_op("activation", "relu1", [h], {"activation": "relu6"}, {})
         attrs = {"strides": [1, 1], "padding": "same"}
-        (h,) = g.add_op("depthwise_conv2d", "dw", [h], attrs, {"kernel": kd}, 1)
-        (h,) = g.add_op("batch_norm", "bn2", [h], {"axis": -1}, bns[1], 1)
-        (h,) = g.add_op("activation", "relu2", [h], {"activation": "relu6"}, {}, 1)
-        (h,) = g.add_op("conv2d", "project", [h], {}, {"kernel": kp}, 1)
-        (h,) = g.add_op("batch_norm", "bn3", [h], {"axis": -1}, bns[2], 1)
-        (y,) = g.add_op("depthwise_conv2d", "dw2", [h], attrs, {"kernel": kd2}, 1)
-        (y,) = g.add_op("batch_norm", "bn4", [y], {"axis": -1}, bns[3], 1)
+        (h,) = g.add_op("depthwise_conv2d", "dw", [h], attrs, {"kernel": kd})
+        (h,) = g.add_op("batch_norm", "bn2", [h], {"axis": -1}, bns[1])
+        (h,) = g.add_op("activation", "relu2", [h], {"activation": "relu6"}, {})
+        (h,) = g.add_op("conv2d", "project", [h], {}, {"kernel": kp})
+        (h,) = g.add_op("batch_norm", "bn3", [h], {"axis": -1}, bns[2])
+        (y,) = g.add_op("depthwise_conv2d", "dw2", [h], attrs, {"kernel": kd2})
+        (y,) = g.add_op("batch_norm", "bn4", [y], {"axis": -1}, bns[3])
         g.set_outputs([y])
 
     plain, fused = _compile(build, False), _compile(build, True)
@@ -141,8 +145,8 @@ def test_weights_are_borrowed_safely() -> None:
     k_before, b_before = k.copy(), b.copy()
     g = _core.Graph()
     x = g.add_input("x", [None, 6], "float32")
-    (h,) = g.add_op("dense", "d", [x], {}, {"kernel": k, "bias": b}, 1)
-    (h,) = g.add_op("batch_norm", "bn", [h], {"axis": -1}, _bn(5), 1)
+    (h,) = g.add_op("dense", "d", [x], {}, {"kernel": k, "bias": b})
+    (h,) = g.add_op("batch_norm", "bn", [h], {"axis": -1}, _bn(5))
     g.set_outputs([h])
     first = _core.CompiledModel(g)  # the graph is copied: weights shared
     np.testing.assert_array_equal(k, k_before)  # the fold did not write into them

@@ -195,7 +195,7 @@ def test_pool_valid_larger_than_input_is_an_error() -> None:
     # Unknown spatial sizes: refused at predict, naming the layer.
     g = _core.Graph()
     x = g.add_input("x", [None, None, None, 2], "float32")
-    g.set_outputs(g.add_op("pool", "pool_layer", [x], attrs, {}, 1))
+    g.set_outputs(g.add_op("pool", "pool_layer", [x], attrs, {}))
     model = _core.CompiledModel(g, isa="", num_threads=1, optimize=False)
     np.testing.assert_array_equal(model.run([rand(1, 4, 5, 2)])[0].shape, (1, 1, 4, 2))
     with pytest.raises(InputShapeError, match=r"pool_layer.*larger than the input size 3"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,7 @@ import tfjs_infer as ti
 from conftest import assert_bitwise, digits_rows
 from tfjs_infer.serve.app import build_app, make_server
 from tfjs_infer.serve.common import Limits
+from tfjs_infer.serve.protocol import RECEIVED
 from tfjs_infer.serve.repository import open_repository
 
 
@@ -85,3 +87,35 @@ def test_plain_asgi_and_router_paths_answer_alike(digits) -> None:
         else:
             n = int(headers[b"inference-header-content-length"])
             assert_bitwise(np.frombuffer(body[n:], "<f4").reshape(want.shape), want)
+
+
+def test_server_timing_counts_from_the_arrival_stamp() -> None:
+    repository = open_repository(str(ti.examples.digits_path()), "digits")
+    server = make_server(
+        repository, max_batch_size=64, batch_timeout_us=0, max_queue=8, limits=Limits()
+    )
+    app = build_app(server, max_batch_size=64)
+    body = json.dumps({"instances": digits_rows(1, seed=7).tolist()}).encode()
+
+    async def main() -> dict[bytes, bytes]:
+        for batcher in server.batchers.values():
+            batcher.start()
+        stamped = _StampedApp(app, time.perf_counter() - 0.25)  # arrived 250 ms ago
+        _, headers, _ = await _call(stamped, "/v1/models/digits:predict", body, [], "")
+        return headers
+
+    timing = asyncio.run(main())[b"server-timing"].decode()
+    server_ms = float(timing.split("server;dur=")[1].split(",")[0])
+    assert server_ms >= 250.0, timing
+
+
+class _StampedApp:
+    """`app`, called with the scope stamped as if the request arrived at `received`."""
+
+    def __init__(self, app: Any, received: float) -> None:
+        self.app = app
+        self.received = received
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        scope[RECEIVED] = self.received
+        await self.app(scope, receive, send)

@@ -134,3 +134,57 @@ def test_a_lone_request_computes_before_predict_first_yields() -> None:
     assert_bitwise(result.outputs[0], digits.model.predict(x))
     deferred, _ = asyncio.run(main(alone=False))
     assert not deferred  # others in flight: it waits a turn for them to merge
+
+
+def test_predict_now_computes_only_a_lone_quick_request_that_would_not_wait() -> None:
+    """The queue-less path answers exactly when the queue would have started
+    the request's own batch inline at once; otherwise it declines (None)."""
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    x = digits_rows(2, seed=310)
+
+    async def main() -> list[Any]:
+        with ThreadPoolExecutor(1) as pool:
+
+            def batcher(alone: bool, timeout_s: float = 0.0) -> Batcher:
+                made = Batcher(
+                    "m", digits, ["out"], pool, inline_s=1.0, alone=lambda: alone,
+                    timeout_s=timeout_s, max_batch_size=4,
+                )  # fmt: skip
+                made.start()
+                return made
+
+            lone = batcher(alone=True)
+            unmeasured = lone.predict_now([x])  # its first batch: no time known yet
+            await lone.predict([digits_rows(1, seed=311)])
+            now = lone.predict_now([x])
+            now_call = digits.calls[-1]
+            crowded = batcher(alone=False)
+            await crowded.predict([x])
+            waiting = batcher(alone=True, timeout_s=0.5)  # a batch waits 0.5 s for company
+            await waiting.predict([digits_rows(4, seed=312)])  # 4 rows fill a batch
+            declined = [crowded.predict_now([x]), waiting.predict_now([x])]
+            return [unmeasured, now, now_call, *declined]
+
+    unmeasured, now, now_call, crowded, waiting = asyncio.run(main())
+    assert unmeasured is None and crowded is None and waiting is None
+    assert now.batch_rows == 2 and now_call == (threading.get_ident(), 2)
+    assert_bitwise(now.outputs[0], digits.model.predict(x))
+
+
+def test_predict_now_answers_a_refused_input_with_400() -> None:
+    ids = Recorded(ti.load_model(IDS))
+    bad = ids_rows(1, seed=320)
+    bad[0, 0] = 12  # past the embedding's 10 rows
+
+    async def main() -> Any:
+        with ThreadPoolExecutor(1) as pool:
+            batcher = Batcher("ids", ids, ["out"], pool, inline_s=1.0, alone=lambda: True)
+            batcher.start()
+            await batcher.predict([ids_rows(1, seed=1)])
+            try:
+                return batcher.predict_now([bad])
+            except RequestError as exc:
+                return exc
+
+    refused = asyncio.run(main())
+    assert isinstance(refused, RequestError) and refused.status == 400 and "12" in refused.message

@@ -54,7 +54,8 @@ __global__ void channel_affine_kernel(ChannelAffineArgs a, int64_t total) {
 __global__ void prelu_kernel(PreluArgs a, int64_t total) {
   for (int64_t i = global_index(); i < total; i += grid_stride()) {
     const float v = a.x[i];
-    a.y[i] = v >= 0.0f ? v : mul(a.alpha[a.alpha_index[i % a.per_row]], v);
+    const int64_t j = i % a.per_row;
+    a.y[i] = v >= 0.0f ? v : mul(a.alpha[a.alpha_index ? a.alpha_index[j] : j], v);
   }
 }
 

@@ -43,12 +43,13 @@ struct ChannelAffineArgs {
 
 cudaError_t channel_affine_f32(const ChannelAffineArgs& args, cudaStream_t stream);
 
-// y[r, j] = x >= 0 ? x : alpha[alpha_index[j]] * x over [rows, per_row].
+// y[r, j] = x >= 0 ? x : alpha[alpha_index[j]] * x over [rows, per_row]
+// (alpha[j] when alpha_index is nullptr: alpha already spans a row).
 struct PreluArgs {
   const float* x = nullptr;
   float* y = nullptr;
   const float* alpha = nullptr;
-  const int64_t* alpha_index = nullptr;  // [per_row], made on the host
+  const int64_t* alpha_index = nullptr;  // [per_row], made on the host, or nullptr
   int64_t rows = 0, per_row = 0;
 };
 

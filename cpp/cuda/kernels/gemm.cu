@@ -38,18 +38,22 @@ struct MatrixB {
   }
 };
 
-// The im2col row of output pixel r (b, oy, ox) at depth kk (ky, kx, ci) of
-// group z, read straight from the channels-last input: 0 in the padding.
+// The im2col row of output pixel r (b, oz, oy, ox) at depth kk (kz, ky, kx,
+// ci) of group z, read straight from the channels-last input: 0 in the padding.
 struct Im2colA {
   ConvArgs c;
   int64_t cin_g;
   __device__ float operator()(int64_t z, int64_t r, int64_t kk) const {
-    const int64_t ox = r % c.out_w, oy = (r / c.out_w) % c.out_h, b = r / (c.out_w * c.out_h);
-    const int64_t ci = kk % cin_g, kx = (kk / cin_g) % c.kw, ky = kk / (cin_g * c.kw);
+    const int64_t ox = r % c.out_w, oy = (r / c.out_w) % c.out_h;
+    const int64_t oz = (r / (c.out_w * c.out_h)) % c.out_d;
+    const int64_t b = r / (c.out_w * c.out_h * c.out_d);
+    const int64_t ci = kk % cin_g, kx = (kk / cin_g) % c.kw, ky = (kk / (cin_g * c.kw)) % c.kh;
+    const int64_t kz = kk / (cin_g * c.kw * c.kh);
+    const int64_t iz = oz * c.stride_d - c.pad_front + kz * c.dil_d;
     const int64_t iy = oy * c.stride_h - c.pad_top + ky * c.dil_h;
     const int64_t ix = ox * c.stride_w - c.pad_left + kx * c.dil_w;
-    if (iy < 0 || iy >= c.in_h || ix < 0 || ix >= c.in_w) return 0.0f;
-    return c.x[((b * c.in_h + iy) * c.in_w + ix) * c.cin + z * cin_g + ci];
+    if (iz < 0 || iz >= c.in_d || iy < 0 || iy >= c.in_h || ix < 0 || ix >= c.in_w) return 0.0f;
+    return c.x[(((b * c.in_d + iz) * c.in_h + iy) * c.in_w + ix) * c.cin + z * cin_g + ci];
   }
 };
 
@@ -145,11 +149,11 @@ cudaError_t conv2d_f32(const ConvArgs& c, cudaStream_t stream) {
   if (c.groups < 1 || c.cin % c.groups || c.cout % c.groups) return cudaErrorInvalidValue;
   const int64_t cin_g = c.cin / c.groups, cout_g = c.cout / c.groups;
   const Im2colA a{c, cin_g};
-  // B of group z: rows (ky, kx, ci) of w, columns [z cout_g, (z + 1) cout_g).
+  // B of group z: rows (kz, ky, kx, ci) of w, columns [z cout_g, (z + 1) cout_g).
   const MatrixB b{c.w, c.cout, cout_g, 0};
   const Epilogue out{c.y, c.cout, cout_g, c.bias, cout_g, c.residual, c.cout, cout_g, 1.0f, c.act};
-  return run_tiles(a, b, out, c.n * c.out_h * c.out_w, cout_g, c.kh * c.kw * cin_g, c.groups,
-                   stream);
+  return run_tiles(a, b, out, c.n * c.out_d * c.out_h * c.out_w, cout_g, c.kd * c.kh * c.kw * cin_g,
+                   c.groups, stream);
 }
 
 }  // namespace tfjs_infer::cuda

@@ -34,13 +34,15 @@ struct GemmArgs {
 
 cudaError_t gemm_f32(const GemmArgs& args, cudaStream_t stream);
 
-// Convolution as implicit GEMM over channels-last data (1D: in_h = kh = 1):
-//   y[b, oy, ox, g*cout_g + co] = act(sum_{ky, kx, ci} x[b, iy, ix, g*cin_g + ci]
-//                                   * w[ky, kx, ci, g*cout_g + co] + bias + residual)
+// Convolution as implicit GEMM over channels-last data (1D: in_h = kh = 1;
+// 1D and 2D: in_d = kd = 1):
+//   y[b, oz, oy, ox, g*cout_g + co] = act(sum_{kz, ky, kx, ci} x[b, iz, iy, ix, g*cin_g + ci]
+//                                   * w[kz, ky, kx, ci, g*cout_g + co] + bias + residual)
 // with iy = oy*stride_h - pad_top + ky*dil_h (taps in the padding read 0),
-// x [n, in_h, in_w, cin], w [kh, kw, cin/groups, cout] (Keras's layout, a
-// folded BatchNorm already in it), y and residual [n, out_h, out_w, cout].
-// The sum runs over (ky, kx, ci) in order from +0, as the CPU's im2col GEMM.
+// x [n, in_d, in_h, in_w, cin], w [kd, kh, kw, cin/groups, cout] (Keras's
+// layout, a folded BatchNorm already in it), y and residual [n, out_d, out_h,
+// out_w, cout]. The sum runs over (kz, ky, kx, ci) in order from +0, as the
+// CPU's im2col GEMM.
 struct ConvArgs {
   const float* x = nullptr;
   const float* w = nullptr;
@@ -51,6 +53,7 @@ struct ConvArgs {
   int64_t out_h = 1, out_w = 0, cout = 0;
   int64_t kh = 1, kw = 1, stride_h = 1, stride_w = 1, dil_h = 1, dil_w = 1;
   int64_t pad_top = 0, pad_left = 0, groups = 1;
+  int64_t in_d = 1, out_d = 1, kd = 1, stride_d = 1, dil_d = 1, pad_front = 0;  // 3D only
   ActParams act;
 };
 

@@ -52,7 +52,32 @@ __global__ void rnn_gates_kernel(RnnGateArgs a) {
   }
 }
 
+__global__ void rnn_mask_step_kernel(RnnMaskStepArgs a) {
+  const int64_t u = a.units;
+  for (int64_t r = global_index(); r < a.m; r += grid_stride()) {
+    const bool kept = !a.mask || a.mask[r * a.steps + a.t] != 0.0f;
+    if (!kept) {
+      for (int64_t j = 0; j < u; ++j) a.h[r * u + j] = a.h_saved[r * u + j];
+      if (a.c)
+        for (int64_t j = 0; j < u; ++j) a.c[r * u + j] = a.c_saved[r * u + j];
+    }
+    const bool seen = a.seen[r] != 0.0f || kept;
+    a.seen[r] = seen ? 1.0f : 0.0f;
+    if (!a.y) continue;
+    const bool carry = kept || a.mask_output == RnnMaskOutput::kState ||
+                       (a.mask_output == RnnMaskOutput::kPrevious && seen);
+    float* y = a.y + r * a.ldy;
+    for (int64_t j = 0; j < u; ++j) y[j] = carry ? a.h[r * u + j] : 0.0f;
+  }
+}
+
 }  // namespace
+
+cudaError_t rnn_mask_step_f32(const RnnMaskStepArgs& a, cudaStream_t stream) {
+  if (a.m <= 0 || a.units <= 0) return cudaSuccess;
+  TFJS_LAUNCH_FLAT(rnn_mask_step_kernel, dim3(blocks_for(a.m)), dim3(kThreads), 0, stream, a);
+  return launch_status();
+}
 
 cudaError_t rnn_gates_f32(const RnnGateArgs& a, cudaStream_t stream) {
   if (a.m * a.units <= 0) return cudaSuccess;

@@ -68,5 +68,13 @@ void register_cuda_elementwise_ops(CudaOpRegistry& r);
 void register_cuda_shape_ops(CudaOpRegistry& r);
 void register_cuda_normalization_ops(CudaOpRegistry& r);
 void register_cuda_recurrent_ops(CudaOpRegistry& r);
+void register_cuda_pad_ops(CudaOpRegistry& r);
+void register_cuda_embedding_ops(CudaOpRegistry& r);
+void register_cuda_attention_ops(CudaOpRegistry& r);
+void register_cuda_conv_transpose_ops(CudaOpRegistry& r);
+void register_cuda_conv_lstm_ops(CudaOpRegistry& r);
+void register_cuda_keras_norm_ops(CudaOpRegistry& r);
+void register_cuda_sequence_ops(CudaOpRegistry& r);
+void register_cuda_resize_ops(CudaOpRegistry& r);
 
 }  // namespace tfjs_infer

@@ -1,7 +1,9 @@
 // "dense" on the GPU: one GEMM with the bias, residual and activation in its
 // epilogue (our kernel), or cuBLAS's SGEMM followed by the same epilogue as
 // element-wise launches when cublas=True found cuBLAS. Softmax/log-softmax
-// activations run over the finished rows.
+// activations run over the finished rows. And Keras's Dot ("batch_dot",
+// cuda/kernels/dot.cu).
+#include "cuda/kernels/dot.h"
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/gemm.h"
 #include "cuda/kernels/softmax.h"
@@ -87,9 +89,77 @@ class CudaDense final : public CudaOp {
   CudaBuffer kernel_, bias_;
 };
 
+// Keras's Dot ("batch_dot"): inputs of rank 2 or 3 contracted over one axis
+// each, optionally L2-normalized along those axes first (into scratch).
+class CudaBatchDot final : public CudaOp {
+ public:
+  explicit CudaBatchDot(const OpNode& node)
+      : where_(node.where()),
+        axes_(node.attr_ints("axes")),
+        normalize_(node.attr_int("normalize", 0) != 0),
+        eps_(node.attr_float("norm_eps", 1e-12)),
+        eps_on_norm_(node.attr_int("norm_eps_on_norm", 0) != 0) {}
+
+  size_t scratch_bytes(const std::vector<ValueType>& in) const override {
+    if (!normalize_) return 0;
+    return static_cast<size_t>(num_elements(in[0].shape) + num_elements(in[1].shape)) * 4;
+  }
+
+  void run(const CudaRunContext& ctx, const std::vector<TensorView>& in,
+           const std::vector<TensorView>& out) const override {
+    const Shape &xs = in[0].shape, &ys = in[1].shape;
+    const int64_t ax = axis(axes_[0], xs), ay = axis(axes_[1], ys);
+    const float* x = in[0].f32();
+    const float* y = in[1].f32();
+    if (xs[0] == 0) return;
+    if (normalize_) {
+      float* nx = static_cast<float*>(ctx.scratch);
+      float* ny = nx + in[0].size();
+      normalize(x, xs, ax, nx, ctx.stream);
+      normalize(y, ys, ay, ny, ctx.stream);
+      x = nx, y = ny;
+    }
+    // x viewed as [N, fx, K] through strides, y as [N, K, fy] (the CPU op's view).
+    cuda::BatchDotArgs a;
+    a.x = x, a.y = y, a.o = out[0].f32();
+    a.n = xs[0], a.k = xs[static_cast<size_t>(ax)];
+    a.fx = xs.size() == 3 ? xs[static_cast<size_t>(3 - ax)] : 1;
+    a.fy = ys.size() == 3 ? ys[static_cast<size_t>(3 - ay)] : 1;
+    a.x_row = in[0].size() / a.n, a.y_row = in[1].size() / a.n;
+    a.xk = stride(xs, ax), a.xf = xs.size() == 3 ? stride(xs, 3 - ax) : 0;
+    a.yk = stride(ys, ay), a.yf = ys.size() == 3 ? stride(ys, 3 - ay) : 0;
+    check_launch(cuda::batch_dot_f32(a, ctx.stream), where_);
+  }
+
+ private:
+  static int64_t axis(int64_t a, const Shape& s) {
+    return a < 0 ? a + static_cast<int64_t>(s.size()) : a;
+  }
+  static int64_t stride(const Shape& s, int64_t d) {
+    int64_t st = 1;
+    for (size_t i = static_cast<size_t>(d) + 1; i < s.size(); ++i) st *= s[i];
+    return st;
+  }
+  void normalize(const float* x, const Shape& s, int64_t ax, float* y, cudaStream_t stream) const {
+    cuda::L2NormalizeArgs a;
+    a.x = x, a.y = y, a.len = s[static_cast<size_t>(ax)], a.inner = stride(s, ax);
+    if (a.len * a.inner == 0) return;
+    a.outer = num_elements(s) / (a.len * a.inner);
+    a.eps = eps_, a.eps_on_norm = eps_on_norm_ ? 1 : 0;
+    check_launch(cuda::l2_normalize_f32(a, stream), where_);
+  }
+
+  std::string where_;
+  std::vector<int64_t> axes_;
+  bool normalize_;
+  double eps_;
+  bool eps_on_norm_;
+};
+
 }  // namespace
 
 void register_cuda_dense_ops(CudaOpRegistry& r) {
+  r["batch_dot"] = [](const OpNode& n) -> CudaOpPtr { return std::make_unique<CudaBatchDot>(n); };
   r["dense"] = [](const OpNode& n) -> CudaOpPtr {
     if (!n.weight("kernel") || n.weight("kernel")->shape.size() != 2) return nullptr;
     return std::make_unique<CudaDense>(n);

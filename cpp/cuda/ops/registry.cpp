@@ -15,6 +15,14 @@ const CudaOpRegistry& cuda_op_registry() {
     register_cuda_shape_ops(r);
     register_cuda_normalization_ops(r);
     register_cuda_recurrent_ops(r);
+    register_cuda_pad_ops(r);
+    register_cuda_embedding_ops(r);
+    register_cuda_attention_ops(r);
+    register_cuda_conv_transpose_ops(r);
+    register_cuda_conv_lstm_ops(r);
+    register_cuda_keras_norm_ops(r);
+    register_cuda_sequence_ops(r);
+    register_cuda_resize_ops(r);
     return r;
   }();
   return registry;

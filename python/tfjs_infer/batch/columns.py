@@ -39,6 +39,10 @@ class Adapter:
         """Whether `name` holds one number per row (a feature column)."""
         raise NotImplementedError
 
+    def is_bytes(self, name: str) -> bool:
+        """Whether `name` holds raw bytes per row (``column`` gives them as uint8)."""
+        raise NotImplementedError
+
     def with_columns(self, new: dict[str, np.ndarray]) -> Any:
         """The batch with `new` appended: one value per row, or an array per row."""
         raise NotImplementedError
@@ -59,6 +63,9 @@ class DictAdapter(Adapter):
     def is_scalar_numeric(self, name: str) -> bool:
         value = np.asarray(self.batch[name])
         return value.ndim == 1 and value.dtype.kind in "biuf"
+
+    def is_bytes(self, name: str) -> bool:
+        return _holds_bytes(np.asarray(self.batch[name]))
 
     def with_columns(self, new: dict[str, np.ndarray]) -> dict[str, Any]:
         out = dict(self.batch)
@@ -95,6 +102,12 @@ class PandasAdapter(Adapter):
             kind = dtype.pyarrow_dtype
             return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
         return getattr(dtype, "kind", "O") in "biuf"
+
+    def is_bytes(self, name: str) -> bool:
+        series = self.batch[name]
+        if hasattr(series.dtype, "pyarrow_dtype"):
+            return _is_binary(series.dtype.pyarrow_dtype)
+        return _holds_bytes(series.to_numpy())
 
     def with_columns(self, new: dict[str, np.ndarray]) -> Any:
         import pandas as pd
@@ -135,6 +148,9 @@ class ArrowAdapter(Adapter):
         kind = self.batch.schema.field(name).type
         return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))
 
+    def is_bytes(self, name: str) -> bool:
+        return _is_binary(self.batch.schema.field(name).type)
+
     def with_columns(self, new: dict[str, np.ndarray]) -> Any:
         out = self.batch
         for name, values in new.items():
@@ -165,6 +181,8 @@ def adapter_for(batch: Any) -> Adapter:
 # -- numpy cells ----------------------------------------------------------------
 def _stack_cells(values: np.ndarray, name: str) -> np.ndarray:
     """An object array of per-row arrays/lists becomes one (rows, ...) array."""
+    if values.dtype.kind == "S":  # fixed-width byte strings: their bytes as uint8 rows
+        return np.ascontiguousarray(values).view(np.uint8).reshape(len(values), -1)
     if values.dtype != object:
         return values
     if len(values) == 0:
@@ -177,6 +195,13 @@ def _stack_cells(values: np.ndarray, name: str) -> np.ndarray:
         raise InputShapeError(
             f"column '{name}': the rows must hold arrays of one shape ({exc})", name=name
         ) from None
+
+
+def _holds_bytes(values: np.ndarray) -> bool:
+    """Whether a numpy column holds byte strings (fixed-width or Python bytes cells)."""
+    if values.dtype.kind == "S":
+        return True
+    return values.dtype == object and len(values) > 0 and isinstance(values[0], (bytes, bytearray))
 
 
 def _cells(values: np.ndarray) -> Any:

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace, model: Model) -> int:
     writer = WriteBehind(files.open_writer(target))
     chunks = read_ahead(reader.batches(columns, rows))
     memory = _MemoryGuard(budget)
-    start, done = time.perf_counter(), 0
+    start, cpu_start, done = time.perf_counter(), time.process_time(), 0
     try:
         for batch, position in chunks:
             new = predictor.predict_columns(_adapter(batch))
@@ -104,10 +104,11 @@ def run(args: argparse.Namespace, model: Model) -> int:
         chunks.close()
         writer.close()
     progress.close()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    # Streaming only (after start-up and loading): rows/s and CPU s of every thread.
     print(
         f"wrote {target} ({done} rows in chunks of up to {rows}, "
-        f"{done / max(elapsed, 1e-9):,.0f} rows/s)",
+        f"{done / max(elapsed, 1e-9):,.0f} rows/s, {cpu:.2f} CPU s)",
         file=sys.stderr,
     )
     return 0

@@ -242,7 +242,7 @@ class BatchPredictor:
         received = adapter.names()
         specs = model.inputs
         if all(s.name in received for s in specs):
-            return [_unflatten(adapter.column(s.name), s.shape) for s in specs]
+            return [_input_rows(adapter, s.name, s.shape, s.dtype) for s in specs]
         if len(specs) == 1 and len(specs[0].shape) == 2:
             return [self._features(adapter, received, specs[0].shape[1])]
         missing = [s.name for s in specs if s.name not in received]
@@ -356,6 +356,32 @@ def _object_rows(values: np.ndarray) -> np.ndarray:
     cells = np.empty(len(values), dtype=object)
     cells[:] = list(values)
     return cells
+
+
+def _input_rows(adapter: Adapter, name: str, shape: tuple, dtype: str) -> np.ndarray:
+    """Input `name`'s rows from its column; raw bytes per row hold uint8 values, one
+    per byte, or the input's own dtype (little-endian) when a row has exactly
+    itemsize bytes per value (64 float32 as 256 bytes: parquet reads such a column
+    ~6x cheaper than a list<float32>, with no level per value to decode)."""
+    values = adapter.column(name)
+    if adapter.is_bytes(name):
+        values = _bytes_as(values, shape, np.dtype(dtype))
+    return _unflatten(values, shape)
+
+
+def _bytes_as(rows: np.ndarray, shape: tuple, dtype: np.dtype) -> np.ndarray:
+    """uint8 rows (rows, width) as values of `dtype` when width is the input's
+    values times its itemsize; otherwise unchanged (one uint8 value per byte)."""
+    row = shape[1:]
+    if dtype.itemsize == 1 or not row or any(d is None for d in row):
+        return rows
+    values = int(np.prod(row, dtype=np.int64))
+    if rows.ndim != 2 or rows.shape[1] != values * dtype.itemsize:
+        return rows
+    rows = np.ascontiguousarray(rows)
+    if rows.ctypes.data % dtype.itemsize:  # a slice at an odd byte offset: align
+        rows = rows.copy()
+    return rows.view(dtype.newbyteorder("<")).astype(dtype, copy=False)
 
 
 def _unflatten(values: np.ndarray, shape: tuple) -> np.ndarray:

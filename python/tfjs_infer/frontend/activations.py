@@ -71,7 +71,7 @@ def lower_activation(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     attrs = activation_attrs(layer.config.get("activation"), layer.semantics, layer)
     if attrs["activation"] in ("softmax", "log_softmax") and len(x.shape) < 2:
         raise layer.error("softmax needs an input of rank 2 or more")
-    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs))]
 
 
 @lowering("ReLU")
@@ -95,7 +95,7 @@ def lower_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             "act_beta": threshold,
             "act_gamma": slope,
         }
-    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs))]
 
 
 @lowering("LeakyReLU")
@@ -107,7 +107,7 @@ def lower_leaky_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         key = "negative_slope" if "negative_slope" in layer.config else "alpha"
         alpha = layer.config_float(key, 0.3)
     attrs = {"activation": "leaky_relu", "act_alpha": alpha}
-    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs))]
 
 
 @lowering("ELU")
@@ -117,14 +117,14 @@ def lower_elu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if alpha != 1.0:
         layer.tfjs_refuses(f"TF.js 4.22's ELU layer refuses alpha {alpha} (only 1)")
     attrs = {"activation": "elu", "act_alpha": alpha}
-    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs))]
 
 
 @lowering("ThresholdedReLU")
 def lower_thresholded_relu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     attrs = {"activation": "thresholded_relu", "act_alpha": layer.config_float("theta", 1.0)}
-    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs, shape=x.shape))]
+    return [_keep_mask(x, b.op("activation", layer, [x], attrs=attrs))]
 
 
 @lowering("Softmax")
@@ -143,7 +143,7 @@ def lower_softmax(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         layer.tfjs_refuses(
             f"TF.js 4.22 runs softmax only on the last axis (axis {axis}, rank {rank})"
         )
-    return [_keep_mask(x, b.op("softmax", layer, [x], attrs={"axis": axis}, shape=x.shape))]
+    return [_keep_mask(x, b.op("softmax", layer, [x], attrs={"axis": axis}))]
 
 
 @lowering("PReLU")
@@ -158,4 +158,4 @@ def lower_prelu(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             raise layer.error(f"shared axis {axis!r} is out of range")
         want[axis - 1] = 1
     alpha = layer.weight("alpha", shape=want, index=0)
-    return [_keep_mask(x, b.op("prelu", layer, [x], weights={"alpha": alpha}, shape=x.shape))]
+    return [_keep_mask(x, b.op("prelu", layer, [x], weights={"alpha": alpha}))]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .registry import GraphBuilder, LayerCall, Shape, Tensor, fmt_shape, lowering
+from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 
 def _flag(value: Any) -> bool:
@@ -41,8 +41,6 @@ def _flatten_seq(b: GraphBuilder, name: str, t: Tensor, what: str) -> Tensor:
         f"{name}/{what}_flatten",
         [t],
         attrs={"shape": [length, t.shape[-1]]},
-        shape=(t.shape[0], length, t.shape[-1]),
-        dtype=t.dtype,
     )
 
 
@@ -69,7 +67,6 @@ def _projection(
             "kernel": kernel.reshape(in_dim, heads * dim),
             "bias": None if bias is None else bias.reshape(-1),
         },
-        shape=(*x.shape[:-1], heads * dim),
     )
 
 
@@ -165,8 +162,6 @@ def _heads_attention(
                 f"{layer.name}/mask_flatten",
                 [m],
                 attrs={"shape": [tq, tk]},
-                shape=(m.shape[0], tq, tk),
-                dtype=m.dtype,
             )
         inputs.append(m)
         masks.append("full")
@@ -200,11 +195,7 @@ def _heads_attention(
         "return_scores": int(return_scores),
         "masks": ",".join(masks),
     }
-    tq, tk = q.shape[1], k.shape[1]
-    shapes: list[Shape] = [(q.shape[0], tq, heads * value_dim)]
-    if return_scores:
-        shapes.append((q.shape[0], heads, tq, tk))
-    outs = b.op("attention", f"{layer.name}/attention", inputs, attrs=attrs, shapes=shapes)
+    outs = b.op_outputs("attention", f"{layer.name}/attention", inputs, attrs=attrs)
 
     od = layer.sub(["output_dense", "_output_dense"], "attention_output")
     kernel = od.weight("kernel", shape=(heads, value_dim, *out_dims), index=0)
@@ -218,7 +209,6 @@ def _heads_attention(
             "kernel": kernel.reshape(heads * value_dim, n_out),
             "bias": None if bias is None else bias.reshape(-1),
         },
-        shape=(q.shape[0], tq, n_out),
     )
     final = (query.shape[0], *query.shape[1:-1], *out_dims)
     if final != y.shape:
@@ -227,7 +217,6 @@ def _heads_attention(
             f"{layer.name}/output_reshape",
             [y],
             attrs={"shape": [-1 if d is None else d for d in final[1:]]},
-            shape=final,
         )
     y.mask = query.mask
     result = [y]
@@ -240,7 +229,6 @@ def _heads_attention(
                 f"{layer.name}/scores_reshape",
                 [scores],
                 attrs={"shape": list(full[1:])},
-                shape=full,
             )
         result.append(scores)
     return result
@@ -338,10 +326,7 @@ def _luong_call(
         "masks": ",".join(masks),
     }
     tq, tk = query.shape[1], key.shape[1]
-    shapes: list[Shape] = [(query.shape[0], tq, value.shape[-1])]
-    if return_scores:
-        shapes.append((query.shape[0], 1, tq, tk))
-    outs = b.op("attention", layer, inputs, attrs=attrs, weights=weights, shapes=shapes)
+    outs = b.op_outputs("attention", layer, inputs, attrs=attrs, weights=weights)
     outs[0].mask = query.mask
     if return_scores:
         outs[1] = b.op(
@@ -349,7 +334,6 @@ def _luong_call(
             f"{layer.name}/scores",
             [outs[1]],
             attrs={"shape": [tq or -1, tk or -1]},
-            shape=(query.shape[0], tq, tk),
         )
     return outs
 

@@ -17,42 +17,12 @@ Where TF.js and Keras differ, ``layer.semantics`` decides:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from .. import _core
-from ..errors import InvalidModelError
 from .activations import activation_attrs
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
-
-
-# -- geometry ------------------------------------------------------------------
-# The output-length rules are the core's (cpp/ops/conv_geometry.h), asked
-# through _core: one definition for the lowerings and the ops.
-def conv_output_length(n: int | None, k: int, s: int, d: int, padding: str) -> int | None:
-    """Forward window output length (TF's rule; 0: the window does not fit; None
-    stays None)."""
-    return None if n is None else _core.conv_output_length(n, k, s, d, padding)
-
-
-def deconv_output_length(
-    n: int | None, k: int, s: int, d: int, padding: str, output_padding: int | None
-) -> int | None:
-    """Transposed-convolution output length (Keras deconv_output_length; TF.js's
-    deconvLength is the same with output_padding None and dilation 1)."""
-    if n is None:
-        return None
-    return _core.conv_transpose_output_length(n, k, s, d, padding, output_padding)
-
-
-def _with_layer(layer: LayerCall, length: Callable[..., int | None], *args: Any) -> int | None:
-    """length(*args), with the core's complaint about the window naming the layer."""
-    try:
-        return length(*args)
-    except InvalidModelError as e:
-        raise layer.error(str(e)) from None
 
 
 class _Conv:
@@ -101,18 +71,6 @@ class _Conv:
             **extra,
         }
 
-    def out_spatial(self, spatial: tuple) -> tuple:
-        out = tuple(
-            _with_layer(self.layer, conv_output_length, n, k, s, d, self.padding)
-            for n, k, s, d in zip(spatial, self.kernel_size, self.strides, self.dilation)
-        )
-        if any(o is not None and o < 1 for o in out):
-            raise self.layer.error(
-                f"input spatial size {spatial} is smaller than the kernel {self.kernel_size} "
-                f"(dilation {self.dilation}) with '{self.padding}' padding"
-            )
-        return out
-
 
 def _channels_last_input(
     b: GraphBuilder, layer: LayerCall, x: Tensor, rank: int, first: bool
@@ -128,7 +86,6 @@ def _channels_last_input(
             layer.name + "/to_channels_last",
             [x],
             attrs={"perm": perm},
-            shape=tuple(x.shape[p] for p in perm),
         )
     if x.shape[-1] is None:
         raise layer.error(f"the channel axis of input {fmt_shape(x.shape)} must be known")
@@ -144,7 +101,6 @@ def _restore_format(b: GraphBuilder, layer: LayerCall, y: Tensor, rank: int, fir
         layer.name + "/to_channels_first",
         [y],
         attrs={"perm": perm},
-        shape=tuple(y.shape[p] for p in perm),
     )
 
 
@@ -170,14 +126,12 @@ def _lower_conv(layer: LayerCall, b: GraphBuilder, rank: int) -> list[Tensor]:
     kernel = layer.weight("kernel", shape=(*conv.kernel_size, cin // groups, filters), index=0)
     bias = _bias(layer, conv, filters, 1)
     attrs = conv.attrs(groups=groups, **conv.activation)
-    shape = (x.shape[0], *conv.out_spatial(x.shape[1:-1]), filters)
     y = b.op(
         f"conv{rank}d",
         layer,
         [x],
         attrs=attrs,
         weights={"kernel": kernel, "bias": bias},
-        shape=shape,
     )
     return [_restore_format(b, layer, y, rank, conv.channels_first)]
 
@@ -220,17 +174,9 @@ def _lower_conv_transpose(layer: LayerCall, b: GraphBuilder, rank: int) -> list[
     cin = x.shape[-1]
     kernel = layer.weight("kernel", shape=(*conv.kernel_size, filters, cin), index=0)
     bias = _bias(layer, conv, filters, 1)
+    # The output lengths (Keras deconv_output_length) and TF's check that the
+    # forward convolution of the output gives the input back are the op's.
     pads = output_padding or (None,) * rank
-    spatial = []
-    for n, k, s, d, p in zip(x.shape[1:-1], conv.kernel_size, conv.strides, conv.dilation, pads):
-        out = _with_layer(layer, deconv_output_length, n, k, s, d, conv.padding, p)
-        # TF checks that the forward convolution of the output gives the input back.
-        if out is not None and (out < 1 or conv_output_length(out, k, s, d, conv.padding) != n):
-            raise layer.error(
-                f"output length {out} for input length {n} (kernel {k}, stride {s}, dilation {d}, "
-                f"padding '{conv.padding}', output_padding {p}) is inconsistent: TF refuses it"
-            )
-        spatial.append(out)
     attrs = conv.attrs(output_padding=[-1 if p is None else p for p in pads], **conv.activation)
     y = b.op(
         f"conv{rank}d_transpose",
@@ -238,7 +184,6 @@ def _lower_conv_transpose(layer: LayerCall, b: GraphBuilder, rank: int) -> list[
         [x],
         attrs=attrs,
         weights={"kernel": kernel, "bias": bias},
-        shape=(x.shape[0], *spatial, filters),
     )
     return [_restore_format(b, layer, y, rank, conv.channels_first)]
 
@@ -293,14 +238,12 @@ def _depthwise_op(
     # (k..., cin, dm) -> (k..., cin * dm): the same memory order, the output
     # channel c * dm + m on the last axis (so BatchNorm folds into it).
     flat = kernel.reshape(*conv.kernel_size, cin * dm)
-    shape = (x.shape[0], *conv.out_spatial(x.shape[1:-1]), cin * dm)
     return b.op(
         f"depthwise_conv{conv.rank}d",
         name,
         [x],
         attrs=conv.attrs(depth_multiplier=dm, **act),
         weights={"kernel": flat, "bias": bias},
-        shape=shape,
     )
 
 
@@ -355,7 +298,6 @@ def _lower_separable(layer: LayerCall, b: GraphBuilder, rank: int) -> list[Tenso
         [mid],
         attrs={"strides": ones, "dilations": ones, "padding": "valid", **conv.activation},
         weights={"kernel": pw, "bias": bias},
-        shape=(*mid.shape[:-1], filters),
     )
     return [_restore_format(b, layer, y, rank, conv.channels_first)]
 

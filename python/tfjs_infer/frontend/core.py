@@ -3,8 +3,6 @@ Flatten, Reshape, Permute, RepeatVector, Embedding, Rescaling."""
 
 from __future__ import annotations
 
-import math
-
 from .activations import activation_attrs
 from .masks import embedding_mask
 from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
@@ -32,7 +30,6 @@ def lower_dense(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         [x],
         attrs=attrs,
         weights={"kernel": kernel, "bias": bias},
-        shape=(*x.shape[:-1], units),
     )
     out.mask = x.mask
     return [out]
@@ -54,7 +51,7 @@ def lower_dense(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_identity(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Layers that are the identity at inference (training=False)."""
     x = layer.inputs[0]
-    out = b.op("identity", layer, [x], shape=x.shape, dtype=x.dtype)
+    out = b.op("identity", layer, [x])
     out.mask = x.mask
     return [out]
 
@@ -63,11 +60,9 @@ def lower_identity(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_flatten(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     if len(x.shape) < 2:
-        return [
-            b.op("reshape", layer, [x], attrs={"shape": [1]}, shape=(x.shape[0], 1), dtype=x.dtype)
-        ]
+        return [b.op("reshape", layer, [x], attrs={"shape": [1]})]
     if len(x.shape) == 2:
-        return [b.op("identity", layer, [x], shape=x.shape, dtype=x.dtype)]
+        return [b.op("identity", layer, [x])]
     if any(d is None for d in x.shape[1:]):
         raise layer.error(f"cannot flatten an input with unknown dimensions {fmt_shape(x.shape)}")
     fmt = layer.config_enum("data_format", ["channels_last", "channels_first"], "channels_last")
@@ -80,15 +75,8 @@ def lower_flatten(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             layer.name + "/to_channels_last",
             [x],
             attrs={"perm": perm},
-            shape=tuple(x.shape[p] for p in perm),
-            dtype=x.dtype,
         )
-    size = math.prod(x.shape[1:])
-    return [
-        b.op(
-            "reshape", layer, [x], attrs={"shape": [size]}, shape=(x.shape[0], size), dtype=x.dtype
-        )
-    ]
+    return [b.op("reshape", layer, [x], attrs={"shape": [-1]})]  # the core sizes the -1
 
 
 @lowering("Reshape")
@@ -101,21 +89,8 @@ def lower_reshape(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise layer.error(f"target_shape must be a list of integers, found {target!r}")
     if any(d is None for d in x.shape[1:]) and -1 in target:
         raise layer.unsupported("reshape with -1 of an input with unknown dimensions")
-    size = math.prod(x.shape[1:]) if all(d is not None for d in x.shape[1:]) else None
-    known = math.prod(d for d in target if d != -1)
-    out = [size // known if d == -1 and known else d for d in target]
-    if size is not None and math.prod(out) != size:
-        raise layer.error(f"cannot reshape {fmt_shape(x.shape)} to (batch,) + {tuple(target)}")
-    return [
-        b.op(
-            "reshape",
-            layer,
-            [x],
-            attrs={"shape": list(target)},
-            shape=(x.shape[0], *out),
-            dtype=x.dtype,
-        )
-    ]
+    # Its -1 and whether the sizes agree are the core's reshape rule.
+    return [b.op("reshape", layer, [x], attrs={"shape": list(target)})]
 
 
 @lowering("Permute")
@@ -131,8 +106,6 @@ def lower_permute(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             layer,
             [x],
             attrs={"perm": perm},
-            shape=tuple(x.shape[p] for p in perm),
-            dtype=x.dtype,
         )
     ]
 
@@ -142,7 +115,7 @@ def lower_repeat_vector(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     require_rank(layer, x, 2)
     n = layer.config_int("n", minimum=1)
-    return [b.op("repeat_vector", layer, [x], attrs={"n": n}, shape=(x.shape[0], n, x.shape[1]))]
+    return [b.op("repeat_vector", layer, [x], attrs={"n": n})]
 
 
 @lowering("Embedding")
@@ -151,7 +124,7 @@ def lower_embedding(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     input_dim = layer.config_int("input_dim", minimum=1)
     output_dim = layer.config_int("output_dim", minimum=1)
     table = layer.weight("embeddings", shape=(input_dim, output_dim), index=0)
-    out = b.op("embedding", layer, [x], weights={"embeddings": table}, shape=(*x.shape, output_dim))
+    out = b.op("embedding", layer, [x], weights={"embeddings": table})
     if layer.config_bool("mask_zero", False):
         out.mask = embedding_mask(b, layer, x)
     return [out]
@@ -164,6 +137,6 @@ def lower_rescaling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     offset = layer.config.get("offset", 0.0)
     scale = [float(v) for v in (scale if isinstance(scale, list) else [scale])]
     offset = [float(v) for v in (offset if isinstance(offset, list) else [offset])]
-    out = b.op("scale_shift", layer, [x], attrs={"scale": scale, "offset": offset}, shape=x.shape)
+    out = b.op("scale_shift", layer, [x], attrs={"scale": scale, "offset": offset})
     out.mask = x.mask
     return [out]

@@ -113,7 +113,6 @@ def einsum_dense(
             f"{op_name}/in_transpose",
             [h],
             attrs={"perm": perm},
-            shape=tuple(x.shape[p] for p in perm),
         )
     rest = [dims[c] for c in xfree[1:]]
     if len(contracted) != 1:
@@ -125,7 +124,6 @@ def einsum_dense(
             f"{op_name}/in_reshape",
             [h],
             attrs={"shape": target},
-            shape=(x.shape[0], *rest, k_size),
         )
     out_order = xfree + wfree
     final_perm = [out_order.index(c) for c in ys]
@@ -137,7 +135,6 @@ def einsum_dense(
         [h],
         attrs=act if fuse_act else {"activation": "linear"},
         weights={"kernel": w, "bias": dense_bias},
-        shape=(x.shape[0], *rest, n_size),
     )
     if len(wfree) != 1:
         target = [-1 if d is None else d for d in rest] + [dims[c] for c in wfree]
@@ -146,7 +143,6 @@ def einsum_dense(
             f"{op_name}/out_reshape",
             [h],
             attrs={"shape": target},
-            shape=(x.shape[0], *rest, *[dims[c] for c in wfree]),
         )
     if final_perm != list(range(len(ys))):
         h = b.op(
@@ -154,10 +150,9 @@ def einsum_dense(
             f"{op_name}/out_transpose",
             [h],
             attrs={"perm": final_perm},
-            shape=tuple(h.shape[p] for p in final_perm),
         )
     if not fuse_act:
-        h = b.op("activation", f"{op_name}/activation", [h], attrs=act, shape=h.shape)
+        h = b.op("activation", f"{op_name}/activation", [h], attrs=act)
     return h
 
 

@@ -46,9 +46,7 @@ def lower_group_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if layer.config_bool("center", True):
         beta = layer.weight("beta", shape=(channels,), index=i)
     attrs = {"axis": axis % rank, "groups": groups, "epsilon": layer.config_float("epsilon", 1e-3)}
-    out = b.op(
-        "group_norm", layer, [x], attrs=attrs, weights={"gamma": gamma, "beta": beta}, shape=x.shape
-    )
+    out = b.op("group_norm", layer, [x], attrs=attrs, weights={"gamma": gamma, "beta": beta})
     out.mask = x.mask
     return [out]
 
@@ -57,7 +55,7 @@ def lower_group_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 def lower_unit_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     x = layer.inputs[0]
     axes = _axes(layer, len(x.shape))
-    out = b.op("unit_norm", layer, [x], attrs={"axes": axes}, shape=x.shape)
+    out = b.op("unit_norm", layer, [x], attrs={"axes": axes})
     out.mask = x.mask
     return [out]
 
@@ -72,7 +70,7 @@ def lower_rms_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     scale = layer.weight("scale", shape=param, index=0).reshape(-1)
     # Keras 3's default epsilon is 1e-6 here (not backend.epsilon()).
     attrs = {"axes": axes, "epsilon": layer.config_float("epsilon", 1e-6)}
-    out = b.op("rms_norm", layer, [x], attrs=attrs, weights={"scale": scale}, shape=x.shape)
+    out = b.op("rms_norm", layer, [x], attrs=attrs, weights={"scale": scale})
     out.mask = x.mask
     return [out]
 
@@ -113,6 +111,6 @@ def lower_normalization(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     else:
         scale, offset = 1.0 / std, -mean / std
     attrs = {"scale": [float(v) for v in scale], "offset": [float(v) for v in offset]}
-    out = b.op("scale_shift", layer, [x], attrs=attrs, shape=x.shape)
+    out = b.op("scale_shift", layer, [x], attrs=attrs)
     out.mask = x.mask
     return [out]

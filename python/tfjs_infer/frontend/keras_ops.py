@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from .activations import activation_attrs
-from .merge import _broadcast_shape
 from .registry import OPS_PREFIX, GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 _MERGE = {"Add": "add", "Subtract": "sub", "Multiply": "mul", "Maximum": "max", "Minimum": "min"}
@@ -50,7 +49,7 @@ def _scale_shift(
     scale = np.broadcast_to(scale, (n,))
     offset = np.broadcast_to(offset, (n,))
     attrs = {"scale": [float(v) for v in scale], "offset": [float(v) for v in offset]}
-    return b.op("scale_shift", layer, [x], attrs=attrs, shape=x.shape)
+    return b.op("scale_shift", layer, [x], attrs=attrs)
 
 
 @lowering(
@@ -76,7 +75,7 @@ def binary(b: GraphBuilder, layer: LayerCall, op: str, a: Any, c: Any) -> Tensor
             raise layer.unsupported(f"{op} of two tensors is not supported")
         if len(a.shape) != len(c.shape):
             raise layer.unsupported("operands of different ranks")
-        return b.op(_MERGE[op], layer, [a, c], shape=_broadcast_shape(layer, [a, c]))
+        return b.op(_MERGE[op], layer, [a, c])
     if not isinstance(a, Tensor) and not isinstance(c, Tensor):
         raise layer.unsupported("an operation on constants only")
     x = a if isinstance(a, Tensor) else c
@@ -149,7 +148,7 @@ def lower_tf_op_lambda(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         axis = layer.kwargs.get("axis", -1)
         if not isinstance(axis, int):
             raise layer.unsupported(f"tf.nn.softmax over axis {axis!r}")
-        return [b.op("softmax", layer, [x], attrs={"axis": axis}, shape=x.shape)]
+        return [b.op("softmax", layer, [x], attrs={"axis": axis})]
     if fn == "nn.gelu":
         approx = bool(layer.kwargs.get("approximate", False))
         attrs: dict[str, Any] = {"activation": "gelu_tanh" if approx else "gelu"}
@@ -157,7 +156,7 @@ def lower_tf_op_lambda(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         attrs = {"activation": "leaky_relu", "act_alpha": float(layer.kwargs.get("alpha", 0.2))}
     else:
         attrs = activation_attrs(_TF_UNARY[fn], "keras2", layer)
-    return [b.op("activation", layer, [x], attrs=attrs, shape=x.shape)]
+    return [b.op("activation", layer, [x], attrs=attrs)]
 
 
 # -- keras.ops on masks ---------------------------------------------------------
@@ -174,7 +173,7 @@ def lower_not_equal(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise layer.unsupported("not_equal other than between a tensor and a scalar")
     x = tensors[0]
     value = float(np.asarray(consts[0]).reshape(()))
-    return [b.op("not_equal_mask", layer, [x], attrs={"value": value}, shape=x.shape)]
+    return [b.op("not_equal_mask", layer, [x], attrs={"value": value})]
 
 
 # Keras 3 files record how each mask is computed (merges, Concatenate, Masking)
@@ -206,14 +205,14 @@ def lower_expand_dims(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     target = [-1 if d is None else d for d in shape[1:]]
     if target.count(-1) > 1:
         raise layer.unsupported(f"expand_dims of {fmt_shape(x.shape)} (several unknown sizes)")
-    return [b.op("reshape", layer, [x], attrs={"shape": target}, shape=shape, dtype=x.dtype)]
+    return [b.op("reshape", layer, [x], attrs={"shape": target})]
 
 
 @lowering(OPS_PREFIX + "ZerosLike", OPS_PREFIX + "OnesLike")
 def lower_fill_like(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     (x,) = _tensor_operands(layer, 1)
     value = 1.0 if layer.class_name.endswith("OnesLike") else 0.0
-    return [b.op("fill_like", layer, [x], attrs={"value": value}, shape=x.shape)]
+    return [b.op("fill_like", layer, [x], attrs={"value": value})]
 
 
 @lowering(OPS_PREFIX + "LogicalOr", OPS_PREFIX + "LogicalAnd")
@@ -222,14 +221,14 @@ def lower_logical(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if len(a.shape) != len(c.shape):
         raise layer.unsupported("operands of different ranks")
     op = "max" if layer.class_name.endswith("Or") else "min"  # on 0/1 values
-    return [b.op(op, layer, [a, c], shape=_broadcast_shape(layer, [a, c]))]
+    return [b.op(op, layer, [a, c])]
 
 
 @lowering(OPS_PREFIX + "LogicalNot")
 def lower_logical_not(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     (x,) = _tensor_operands(layer, 1)
     attrs = {"scale": [-1.0], "offset": [1.0]}
-    return [b.op("scale_shift", layer, [x], attrs=attrs, shape=x.shape)]
+    return [b.op("scale_shift", layer, [x], attrs=attrs)]
 
 
 @lowering(OPS_PREFIX + "Any", OPS_PREFIX + "All")
@@ -237,13 +236,8 @@ def lower_reduce_mask(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     (x,) = _tensor_operands(layer, 1)
     axis = _axis(layer, len(x.shape))
     keepdims = layer.config_bool("keepdims", False)
-    shape = list(x.shape)
-    if keepdims:
-        shape[axis] = 1
-    else:
-        del shape[axis]
     attrs = {"axis": axis, "keepdims": int(keepdims), "all": int(layer.class_name.endswith("All"))}
-    return [b.op("reduce_mask", layer, [x], attrs=attrs, shape=tuple(shape))]
+    return [b.op("reduce_mask", layer, [x], attrs=attrs)]
 
 
 @lowering(OPS_PREFIX + "Concatenate")
@@ -252,7 +246,4 @@ def lower_ops_concatenate(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if not ins or not all(len(t.shape) == len(ins[0].shape) for t in ins):
         raise layer.unsupported("concatenate of tensors of different ranks")
     axis = _axis(layer, len(ins[0].shape))
-    shape = list(ins[0].shape)
-    sizes = [t.shape[axis] for t in ins]
-    shape[axis] = None if None in sizes else sum(sizes)
-    return [b.op("concat", layer, ins, attrs={"axis": axis}, shape=tuple(shape))]
+    return [b.op("concat", layer, ins, attrs={"axis": axis})]

@@ -22,8 +22,6 @@ def to_channels_last(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
         layer.name + "/to_channels_last",
         [x],
         attrs={"perm": perm},
-        shape=tuple(x.shape[p] for p in perm),
-        dtype=x.dtype,
     )
 
 
@@ -36,8 +34,6 @@ def to_channels_first(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
         layer.name + "/to_channels_first",
         [x],
         attrs={"perm": perm},
-        shape=tuple(x.shape[p] for p in perm),
-        dtype=x.dtype,
     )
 
 
@@ -51,7 +47,6 @@ def as_float(layer: LayerCall, b: GraphBuilder, x: Tensor) -> Tensor:
         layer.name + "/to_float",
         [x],
         attrs={"scale": [1.0], "offset": [0.0]},
-        shape=x.shape,
     )
     out.mask = x.mask
     return out

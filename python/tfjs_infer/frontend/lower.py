@@ -59,7 +59,6 @@ def lower_model(
     outputs: str | list[str] | None = None,
     inputs: list[str] | None = None,
     semantics: str | None = None,
-    dry: bool = False,
 ) -> LoweredModel:
     """Lower every layer of `spec` into a core graph.
 
@@ -68,11 +67,12 @@ def lower_model(
     submodel (frontend/select.py): its graph returns those outputs (one name:
     a single output; a list: outputs keyed by name) and starts from those
     inputs (default: the model's). `semantics` ("tfjs", "keras2", "keras3")
-    overrides the file's own (``spec.semantics``). `dry` builds no core graph,
-    only the per-layer op descriptions (LoweredModel.signatures).
+    overrides the file's own (``spec.semantics``). The graph is built, not
+    compiled: comparing lowerings needs only its op descriptions
+    (LoweredModel.signatures).
     """
     weights = weight_source(spec)
-    builder = GraphBuilder(dry=dry)
+    builder = GraphBuilder()
     ctx = BuildContext(
         builder=builder,
         semantics=semantics or spec.semantics,

@@ -37,16 +37,14 @@ def lower_masking(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "mask_value": layer.config_float("mask_value", 0.0),
         "select": int(layer.semantics == "keras3"),
     }
-    y, m = b.op("masking", layer, [x], attrs=attrs, shapes=[x.shape, x.shape[:-1]])
+    y, m = b.op_outputs("masking", layer, [x], attrs=attrs)
     y.mask = m
     return [y]
 
 
 def embedding_mask(b: GraphBuilder, layer: LayerCall, ids: Tensor) -> Tensor:
     """The mask of Embedding(mask_zero=True): ids != 0 (on the raw ids)."""
-    return b.op(
-        "not_equal_mask", layer.name + "/mask", [ids], attrs={"value": 0.0}, shape=ids.shape
-    )
+    return b.op("not_equal_mask", layer.name + "/mask", [ids], attrs={"value": 0.0})
 
 
 def and_masks(
@@ -65,7 +63,7 @@ def and_masks(
     if any(m.shape != present[0].shape for m in present):
         return None
     op = "max" if semantics == "keras3" else "mul"
-    return b.op(op, name + "/mask", present, shape=present[0].shape)
+    return b.op(op, name + "/mask", present)
 
 
 def masked_global_average_1d(
@@ -76,5 +74,4 @@ def masked_global_average_1d(
     For the pooling lowering to call when the input carries a mask and the
     file has Keras semantics (TF.js ignores the mask).
     """
-    shape = (x.shape[0], 1, x.shape[2]) if keepdims else (x.shape[0], x.shape[2])
-    return b.op("masked_mean", layer, [x, mask], attrs={"keepdims": int(keepdims)}, shape=shape)
+    return b.op("masked_mean", layer, [x, mask], attrs={"keepdims": int(keepdims)})

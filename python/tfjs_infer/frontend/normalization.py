@@ -43,7 +43,7 @@ def lower_batch_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "epsilon": layer.config_float("epsilon", 1e-3),
     }
     weights = {"gamma": gamma, "beta": beta, "moving_mean": mean, "moving_variance": var}
-    out = b.op("batch_norm", layer, [x], attrs=attrs, weights=weights, shape=x.shape)
+    out = b.op("batch_norm", layer, [x], attrs=attrs, weights=weights)
     out.mask = x.mask
     return [out]
 
@@ -69,8 +69,6 @@ def lower_layer_norm(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         else None
     )
     attrs = {"axes": axes, "epsilon": layer.config_float("epsilon", 1e-3), "rms_scaling": int(rms)}
-    out = b.op(
-        "layer_norm", layer, [x], attrs=attrs, weights={"gamma": gamma, "beta": beta}, shape=x.shape
-    )
+    out = b.op("layer_norm", layer, [x], attrs=attrs, weights={"gamma": gamma, "beta": beta})
     out.mask = x.mask
     return [out]

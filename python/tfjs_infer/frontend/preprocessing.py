@@ -73,20 +73,10 @@ def _pad_op(
     axes = _spatial_axes(layer, k, rank)
     begin = [0] * (rank - 1)
     end = [0] * (rank - 1)
-    shape = list(x.shape)
-    for axis, (before, after) in zip(axes, pairs):
+    for axis, (before, after) in zip(axes, pairs):  # a crop leaving nothing: the core says
         begin[axis - 1] = sign * before
         end[axis - 1] = sign * after
-        if shape[axis] is not None:
-            shape[axis] += sign * (before + after)
-            if shape[axis] <= 0:
-                raise layer.error(
-                    f"cropping {(before, after)} removes every entry of axis {axis} of the input "
-                    f"{fmt_shape(x.shape)}"
-                )
-    return b.op(
-        "pad", layer, [x], attrs={"begin": begin, "end": end}, shape=tuple(shape), dtype=x.dtype
-    )
+    return b.op("pad", layer, [x], attrs={"begin": begin, "end": end})
 
 
 @lowering("ZeroPadding1D", "ZeroPadding2D", "ZeroPadding3D")
@@ -128,10 +118,6 @@ def interpolation(layer: LayerCall, default: str) -> str:
     raise layer.error(f"config 'interpolation' has an unknown value {value!r}")
 
 
-def _times(d: int | None, f: int) -> int | None:
-    return None if d is None else d * f
-
-
 @lowering("UpSampling1D", "UpSampling2D", "UpSampling3D")
 def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Nearest: each element repeated (TF.js's floor(dst * in / out) gives the
@@ -145,13 +131,9 @@ def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     axes = _spatial_axes(layer, k, len(x.shape)) if k > 1 else [1]
     if method == "nearest":
         reps = [1] * (len(x.shape) - 1)
-        shape = list(x.shape)
         for axis, f in zip(axes, size):
             reps[axis - 1] = f
-            shape[axis] = _times(shape[axis], f)
-        return [
-            b.op("upsample", layer, [x], attrs={"repeats": reps}, shape=tuple(shape), dtype=x.dtype)
-        ]
+        return [b.op("upsample", layer, [x], attrs={"repeats": reps})]
     channels_first = axes[0] == 2
     x = as_float(layer, b, x)
     if channels_first:
@@ -161,8 +143,7 @@ def lower_upsampling(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "coords": "asymmetric" if layer.semantics == "tfjs" else "half_pixel",
         "scale": list(size),
     }
-    out_shape = (x.shape[0], _times(x.shape[1], size[0]), _times(x.shape[2], size[1]), x.shape[3])
-    y = b.op("resize", layer, [x], attrs=attrs, shape=out_shape)
+    y = b.op("resize", layer, [x], attrs=attrs)
     if channels_first:
         y = to_channels_first(layer, b, y)
     return [y]
@@ -185,7 +166,6 @@ def _image_op(
         layer,
         [x],
         attrs={**attrs, "size": [height, width]},
-        shape=(x.shape[0], height, width, x.shape[3]),
     )
     if channels_first:
         y = to_channels_first(layer, b, y)
@@ -275,7 +255,7 @@ AUGMENTATION_IDENTITY = (
 def lower_augmentation(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Random augmentation layers are the identity when training is False."""
     x = layer.inputs[0]
-    out = b.op("identity", layer, [x], shape=x.shape, dtype=x.dtype)
+    out = b.op("identity", layer, [x])
     out.mask = x.mask
     return [out]
 
@@ -310,14 +290,12 @@ def lower_category_encoding(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             raise layer.error(
                 f"one_hot of {fmt_shape(x.shape)} would have rank 3 (TF.js, Keras 2: at most 2)"
             )
-        shape = (*x.shape, tokens)
         return [
             b.op(
                 "category_encoding",
                 layer,
                 [x],
                 attrs={"num_tokens": tokens, "mode": mode},
-                shape=shape,
             )
         ]
     if len(x.shape) < 2:
@@ -326,9 +304,4 @@ def lower_category_encoding(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         raise layer.error(
             f"{mode} of {fmt_shape(x.shape)} would have rank > 2 (TF.js, Keras 2: at most 2)"
         )
-    shape = (*x.shape[:-1], tokens)
-    return [
-        b.op(
-            "category_encoding", layer, [x], attrs={"num_tokens": tokens, "mode": mode}, shape=shape
-        )
-    ]
+    return [b.op("category_encoding", layer, [x], attrs={"num_tokens": tokens, "mode": mode})]

@@ -333,21 +333,18 @@ def lower_cells(
         need_states = want_states or opts.stateful
         attrs["return_state"] = int(need_states)
         inputs = [y] + ([mask] if mask is not None else []) + list(per_cell[i] or [])
-        out_seq = (x.shape[0], x.shape[1], cell.units) if seq else (x.shape[0], cell.units)
-        state_shape = (x.shape[0], cell.units)
         name = layer.name if len(cells) == 1 else f"{layer.name}/cell_{i}"
         if need_states:
-            outs = b.op(
+            outs = b.op_outputs(
                 "rnn",
                 name,
                 inputs,
                 attrs=attrs,
                 weights=cell.weights,
-                shapes=[out_seq] + [state_shape] * cell.num_states,
             )
             y, st = outs[0], outs[1:]
         else:
-            y, st = b.op("rnn", name, inputs, attrs=attrs, weights=cell.weights, shape=out_seq), []
+            y, st = b.op("rnn", name, inputs, attrs=attrs, weights=cell.weights), []
         for slot, t in zip(stateful_slots[i], st):
             slot.output = t
         outs_states.append(st)
@@ -442,24 +439,21 @@ def lower_conv_lstm2d(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     )
     opts = rnn_options(layer)
     want_states = layer.config_bool("return_state", False)
-    ho, wo = conv.out_spatial(x.shape[2:4])
-    folded = b.op("time_fold", layer.name + "/fold", [x], shape=(None, *x.shape[2:]))
+    folded = b.op("time_fold", layer.name + "/fold", [x])
     xw = b.op(
         "conv2d",
         layer.name + "/input_conv",
         [folded],
         attrs=conv.attrs(groups=1),
         weights={"kernel": kernel, "bias": bias},
-        shape=(None, ho, wo, 4 * filters),
     )
     xw = b.op(
         "time_unfold",
         layer.name + "/unfold",
         [xw, x],
-        shape=(x.shape[0], x.shape[1], ho, wo, 4 * filters),
     )
+    ho, wo = xw.shape[2:4]  # the state's size: the input convolution's output, the core's
     states = initial_states(layer)
-    state_shape = (x.shape[0], ho, wo, filters)
     slots = []
     if not states and opts.stateful:
         batch = _stateful_batch(layer, b)
@@ -480,16 +474,14 @@ def lower_conv_lstm2d(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         "return_sequences": int(opts.return_sequences),
         "return_state": int(want_states or bool(slots)),
     }
-    out_shape = (x.shape[0], x.shape[1], ho, wo, filters) if opts.return_sequences else state_shape
     inputs = [xw, *states]
     if attrs["return_state"]:
-        y, h, c = b.op(
+        y, h, c = b.op_outputs(
             "conv_lstm2d",
             layer,
             inputs,
             attrs=attrs,
             weights={"recurrent_kernel": rec},
-            shapes=[out_shape, state_shape, state_shape],
         )
         for slot, t in zip(slots, (h, c)):
             slot.output = t
@@ -501,7 +493,6 @@ def lower_conv_lstm2d(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
             inputs,
             attrs=attrs,
             weights={"recurrent_kernel": rec},
-            shape=out_shape,
         )
     ]
 

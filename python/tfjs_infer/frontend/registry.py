@@ -6,7 +6,7 @@ A lowering turns one call of one Keras layer into core ops::
     def lower_dense(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         units = layer.config_int("units", minimum=1)
         ...
-        return [b.op("dense", layer, layer.inputs, attrs=..., weights=..., shape=...)]
+        return [b.op("dense", layer, layer.inputs, attrs=..., weights=...)]
 
 Keras/TF.js spellings live only here and in the family modules beside it.
 """
@@ -400,34 +400,6 @@ class StateSlot:
     output: Tensor | None = None
 
 
-class DryGraph:
-    """Stands in for the core graph when only the ops' descriptions are wanted
-    (frontend/semantics.py compares two lowerings): hands out tensor ids,
-    checks and packs nothing."""
-
-    def __init__(self) -> None:
-        self._next = 0
-
-    def _ids(self, n: int) -> list[int]:
-        self._next += n
-        return list(range(self._next - n, self._next))
-
-    def add_input(self, name: str, shape: list[Any], dtype: str) -> int:
-        return self._ids(1)[0]
-
-    def add_op(self, op_type: str, name: str, inputs: list[int], *args: Any) -> list[int]:
-        return self._ids(int(args[-1]))
-
-    def set_outputs(self, ids: list[int]) -> None:
-        pass
-
-    def set_inputs(self, ids: list[int]) -> None:
-        pass
-
-    def cut_at(self, id: int, name: str, shape: list[Any], dtype: str = "float32") -> int:
-        return self._ids(1)[0]
-
-
 @dataclass
 class LayerRecord:
     """One layer (or nested model, or input) as the inspection API sees it."""
@@ -452,8 +424,9 @@ class LayerRecord:
 class GraphBuilder:
     """Builds the core graph; remembers per-layer facts for Model.summary()."""
 
-    def __init__(self, dry: bool = False) -> None:
-        self.graph = DryGraph() if dry else _core.Graph()
+    def __init__(self) -> None:
+        # Every op added is typed by the core's shape rules (Graph.add_op).
+        self.graph = _core.Graph()
         self.layers: list[dict[str, Any]] = []  # name, class, output shapes, params
         self._seen_layers: dict[str, dict[str, Any]] = {}
         # The fixed batch size a model input declares (batch_input_shape[0]),
@@ -487,26 +460,53 @@ class GraphBuilder:
         inputs: Sequence[Tensor],
         attrs: dict[str, Any] | None = None,
         weights: Mapping[str, np.ndarray | None] | None = None,
-        shape: Shape | None = None,
-        shapes: Sequence[Shape] | None = None,
-        dtype: str = "float32",
-    ) -> Any:
-        """Add one core op. Returns a Tensor (or a list of them when `shapes` is given)."""
+    ) -> Tensor:
+        """Add one core op of one output; returns it, typed by the core.
+
+        Output shapes and dtypes are never computed here: the op's own shape
+        rule (its infer() in cpp/ops/) gives them as the op is added, with
+        None where a size is not known yet (the batch, a free time axis), and
+        refuses inputs that do not fit (InvalidModelError naming the layer).
+        """
+        outs = self._add_op(op_type, layer, inputs, attrs, weights)
+        if len(outs) != 1:
+            name = layer if isinstance(layer, str) else layer.name
+            raise RuntimeError(f"op {op_type} of {name} has {len(outs)} outputs: use op_outputs")
+        return outs[0]
+
+    def op_outputs(
+        self,
+        op_type: str,
+        layer: LayerCall | str,
+        inputs: Sequence[Tensor],
+        attrs: dict[str, Any] | None = None,
+        weights: Mapping[str, np.ndarray | None] | None = None,
+    ) -> list[Tensor]:
+        """Add one core op; returns all its outputs (as many as its attributes
+        ask for: an RNN's states, attention scores), typed by the core."""
+        return self._add_op(op_type, layer, inputs, attrs, weights)
+
+    def _add_op(
+        self,
+        op_type: str,
+        layer: LayerCall | str,
+        inputs: Sequence[Tensor],
+        attrs: dict[str, Any] | None,
+        weights: Mapping[str, np.ndarray | None] | None,
+    ) -> list[Tensor]:
         name = layer if isinstance(layer, str) else layer.name
         w = {k: np.ascontiguousarray(v) for k, v in (weights or {}).items() if v is not None}
-        given = list(shapes) if shapes is not None else [shape]
-        out_shapes = [s for s in given if s is not None]
-        if len(out_shapes) != len(given):
-            raise RuntimeError(f"lowering of {name} did not give output shapes")
-        ids = self.graph.add_op(
-            op_type, name, [t.id for t in inputs], attrs or {}, w, len(out_shapes)
-        )
-        self.edges.append(([t.id for t in inputs], list(ids)))
-        outs = [Tensor(i, tuple(s), dtype) for i, s in zip(ids, out_shapes)]
+        in_ids = [t.id for t in inputs]
+        try:
+            ids = self.graph.add_op(op_type, name, in_ids, attrs or {}, w)
+        except InvalidModelError as exc:  # the op refuses its inputs or attributes
+            raise _as_layer_error(layer, op_type, exc) from None
+        outs = [Tensor(i, tuple(s), dt) for i, (s, dt) in zip(ids, self.graph.value_types(ids))]
+        self.edges.append((in_ids, list(ids)))
         self.signatures.setdefault(self.current_layer, []).append(
-            (op_type, sorted((attrs or {}).items(), key=str), w, out_shapes)
+            (op_type, sorted((attrs or {}).items(), key=str), w, [t.shape for t in outs])
         )
-        return outs if shapes is not None else outs[0]
+        return outs
 
     def record_layer(self, call: LayerCall, outputs: list[Tensor]) -> None:
         entry = self._seen_layers.get(call.name)
@@ -552,6 +552,18 @@ class GraphBuilder:
             record.inputs = list(inputs)
         record.calls.append((call_index, len(record.calls), list(outputs)))
         return record
+
+
+def _as_layer_error(
+    layer: LayerCall | str, op_type: str, exc: InvalidModelError
+) -> InvalidModelError:
+    """The core's complaint about an op being added ("layer 'd' (dense):
+    expected ..., received ..."), naming the layer by its Keras class."""
+    what = str(exc)
+    prefix = f"layer '{layer if isinstance(layer, str) else layer.name}' ({op_type}): "
+    if isinstance(layer, str) or not what.startswith(prefix):
+        return exc
+    return type(exc)(f"layer '{layer.name}' ({layer.class_name}): {what[len(prefix) :]}")
 
 
 def _is_int32(value: Any) -> TypeGuard[int]:

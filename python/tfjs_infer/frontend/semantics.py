@@ -143,7 +143,7 @@ def _try_tfjs(
     # if not, the file is broken and the TF.js reading's error (with its
     # cause) is the one to raise.
     try:
-        lower_model(spec, strict=strict, semantics=keras_semantics_of(spec), dry=True)
+        lower_model(spec, strict=strict, semantics=keras_semantics_of(spec))
     except TfjsInferError:
         raise tfjs_failure  # noqa: B904 - the first error, not this second reading's
     return None, str(tfjs_failure)
@@ -157,7 +157,7 @@ def _divergent_layers(
     (then no layer is listed: TF.js gives no numbers to compare)."""
     other_semantics = keras if target == "tfjs" else "tfjs"
     try:
-        other = lower_model(spec, strict=strict, semantics=other_semantics, dry=True)
+        other = lower_model(spec, strict=strict, semantics=other_semantics)
     except (TfjsRefusal, TfjsInferError) as exc:
         return [], str(exc) if other_semantics == "tfjs" else None
     mine, theirs = lowered.signatures, other.signatures

@@ -106,15 +106,14 @@ def lower_bidirectional(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
         y.mask, y_rev.mask = out_mask, out_mask
         outputs = [y, y_rev]
     elif merge_mode == "concat":
-        shape = (*y.shape[:-1], y.shape[-1] + y_rev.shape[-1])
-        outputs = [b.op("concat", layer, [y, y_rev], attrs={"axis": len(y.shape) - 1}, shape=shape)]
+        outputs = [b.op("concat", layer, [y, y_rev], attrs={"axis": len(y.shape) - 1})]
     elif merge_mode in _MERGE_OPS:
         if y.shape != y_rev.shape:
             raise layer.error(
                 f"merge_mode '{merge_mode}' needs equal outputs, found {fmt_shape(y.shape)} "
                 f"and {fmt_shape(y_rev.shape)}"
             )
-        outputs = [b.op(_MERGE_OPS[merge_mode], layer, [y, y_rev], shape=y.shape)]
+        outputs = [b.op(_MERGE_OPS[merge_mode], layer, [y, y_rev])]
     else:
         raise layer.error(f"merge_mode must be concat, sum, mul, ave or null, found {merge_mode!r}")
     if merge_mode is not None:
@@ -133,7 +132,7 @@ def lower_time_distributed(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if cls in ("Sequential", "Model"):
         raise layer.unsupported("TimeDistributed around a nested model")
     fn = get_lowering(cls, str(cfg.get("name", layer.name)))
-    folded = b.op("time_fold", layer.name + "/fold", [x], shape=(None, *x.shape[2:]), dtype=x.dtype)
+    folded = b.op("time_fold", layer.name + "/fold", [x])
     count = layer.weights.count()
     # TF.js builds the inner layer in the wrapper's scope: <td name>/<weight>.
     inner = sub_call(layer, layer.name, cls, cfg, 0, count)
@@ -142,7 +141,6 @@ def lower_time_distributed(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     if len(outs) != 1:
         raise layer.unsupported(f"TimeDistributed around '{cls}', which gives {len(outs)} outputs")
     y = outs[0]
-    shape = (x.shape[0], x.shape[1], *y.shape[1:])
-    out = b.op("time_unfold", layer, [y, x], shape=shape, dtype=y.dtype)
+    out = b.op("time_unfold", layer, [y, x])
     out.mask = x.mask
     return [out]

@@ -37,6 +37,7 @@ from .hot import (
     internal_answer,
 )
 from .metrics import CONTENT_TYPE, Metrics
+from .protocol import RECEIVED, WRITES
 from .repository import Repository
 
 _JSON = "application/json"
@@ -184,7 +185,8 @@ class App:
         if scope["type"] != "http":
             await self.router(scope, receive, send)
             return
-        start = time.perf_counter()
+        # From the request's first bytes reaching uvicorn (protocol.py), else from now.
+        start = scope.get(RECEIVED) or time.perf_counter()
         info: dict[str, Any] = {"protocol": "", "model": "", "compute_s": 0.0}
         scope[_INFO_KEY] = info
         protocol = hot_protocol(scope)
@@ -196,19 +198,7 @@ class App:
                 rest = scope["path"][len(V1_PREFIX if protocol == "v1" else V2_PREFIX) :]
                 answer = await answer_inference(self.server, protocol, rest, scope, receive, info)
                 state = [answer.status, len(answer.body)]
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": answer.status,
-                        "headers": [
-                            (b"content-type", answer.content_type),
-                            (b"content-length", str(state[1]).encode()),
-                            *answer.headers,
-                            _timing_header(info, start),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": answer.body})
+                await _send_answer(send, answer, info, start, scope.get(WRITES))
             else:
                 await self.router(scope, receive, _timed_send(send, info, start, state))
         finally:
@@ -231,6 +221,32 @@ class App:
             self.access_log.write(_log_record(scope, info, status, size, elapsed))
 
 
+async def _send_answer(
+    send: Send, answer: Answer, info: dict[str, Any], start: float, writes: Any
+) -> None:
+    """Send `answer` with its Server-Timing; head and body in one write when the
+    connection's HeldWrites (protocol.py) is given."""
+    if writes is not None:
+        writes.hold()
+    try:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [
+                    (b"content-type", answer.content_type),
+                    (b"content-length", str(len(answer.body)).encode()),
+                    *answer.headers,
+                    _timing_header(info, start),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.body})
+    finally:
+        if writes is not None:
+            writes.flush()
+
+
 def _timed_send(send: Send, info: dict[str, Any], start: float, state: list[int]) -> Send:
     """`send`, adding Server-Timing to the answer and noting its status and size in `state`."""
 
@@ -250,11 +266,10 @@ def _timing_header(info: dict[str, Any], start: float) -> tuple[bytes, bytes]:
     compute = info["compute_s"]
     own = time.perf_counter() - start - compute
     handoff = info.get("handoff_s", 0.0)
-    text = (
-        f"compute;dur={compute * 1e3:.4f}, server;dur={own * 1e3:.4f}, "
-        f"handoff;dur={handoff * 1e3:.4f}"
-    )
-    return b"server-timing", text.encode()
+    return b"server-timing", _TIMING % (compute * 1e3, own * 1e3, handoff * 1e3)
+
+
+_TIMING = b"compute;dur=%.4f, server;dur=%.4f, handoff;dur=%.4f"
 
 
 def _log_record(

@@ -94,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         ) from None
     from .accesslog import AccessLog
     from .common import Limits
+    from .protocol import http_protocol
     from .repository import open_repository
 
     _configure_logging()
@@ -125,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app,
         host=args.host,
+        http=http_protocol(),
         port=args.port,
         access_log=False,
         log_level="info",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 from ..errors import TfjsInferError
 from ..postprocess import TopK, top_k
 from .batcher import Batcher, Result
-from .codec import RequestError, bad_request, check_shape
+from .codec import bad_request, check_shape
 from .metrics import Metrics
 from .repository import Repository, ServedModel
 
@@ -32,6 +31,8 @@ class Server:
     batchers: dict[tuple[str, int], Batcher]
     metrics: Metrics
     limits: Limits = field(default_factory=Limits)
+    # The model each inference path routed to, by (protocol, path): see hot.py.
+    routes: dict[tuple[str, str], ServedModel] = field(default_factory=dict)
 
     async def infer(
         self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
@@ -40,14 +41,16 @@ class Server:
 
         `info` is the request's log record: the compute time and batch rows go there.
         """
-        for spec, arr in zip(served.model.inputs, arrays):
+        for spec, arr in zip(served.inputs, arrays):
             check_shape(arr, spec.shape, spec.name)
-        rows = {int(a.shape[0]) for a in arrays}
-        if len(rows) > 1:
-            raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
-        info["rows"] = rows.pop()
+        if len(arrays) > 1:
+            rows = {int(a.shape[0]) for a in arrays}
+            if len(rows) > 1:
+                raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
+        info["rows"] = int(arrays[0].shape[0])
         batcher = self.batchers[(served.name, served.version)]
-        result = await batcher.predict(arrays, info.get("ticket"))
+        ticket = info.get("ticket")
+        result = batcher.predict_now(arrays, ticket) or await batcher.predict(arrays, ticket)
         info["compute_s"] = result.compute_s
         info["handoff_s"] = result.handoff_s
         info["batch_rows"] = result.batch_rows
@@ -81,33 +84,3 @@ def rank(served: ServedModel, outputs: list[np.ndarray], k: Any) -> tuple[TopK, 
         return top_k(outputs[j], k=k, labels=use), j
     except TfjsInferError as exc:
         raise bad_request(f"top_k: {exc}") from None
-
-
-async def with_timeout(coro: Any, seconds: float) -> Any:
-    """Await `coro`, answering 504 when it takes longer than the request limit.
-
-    A timer cancels the current task (cheaper than ``asyncio.wait_for``,
-    which wraps the work in a task of its own on Python < 3.12).
-    """
-    task = asyncio.current_task()
-    assert task is not None
-    fired = False
-
-    def expire() -> None:
-        nonlocal fired
-        fired = True
-        task.cancel()
-
-    timer = asyncio.get_running_loop().call_later(seconds, expire)
-    try:
-        return await coro
-    except asyncio.CancelledError:
-        if not fired:
-            raise
-        if hasattr(task, "uncancel"):  # Python >= 3.11: this cancel was ours, not a shutdown
-            task.uncancel()
-        raise RequestError(
-            504, f"the request took longer than the limit of {seconds:g} s"
-        ) from None
-    finally:
-        timer.cancel()

@@ -11,6 +11,7 @@ Starlette router (app.py); both give the same answers and errors.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, NamedTuple
 
@@ -18,7 +19,8 @@ from starlette.types import Receive, Scope
 
 from . import tfserving, v2
 from .codec import RequestError, decompress, dump_json
-from .common import Server, expect_body, with_timeout
+from .common import Server, expect_body, note_model
+from .repository import ServedModel
 
 V1_PREFIX = "/v1/models/"
 V2_PREFIX = "/v2/models/"
@@ -53,7 +55,7 @@ def hot_protocol(scope: Scope) -> str:
 def error_answer(exc: RequestError) -> Answer:
     """The protocols' error document with the error's status and headers."""
     extra = tuple((k.lower().encode(), v.encode()) for k, v in exc.headers.items())
-    return Answer(exc.status, dump_json({"error": exc.message}, finite=True), JSON_TYPE, extra)
+    return Answer(exc.status, dump_json({"error": exc.message}), JSON_TYPE, extra)
 
 
 def internal_answer(exc: Exception) -> Answer:
@@ -90,11 +92,34 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, 
     return body, headers
 
 
+_ROUTES = {"v1": tfserving.route, "v2": v2.route}
+MAX_ROUTES = 1024
+
+
+def inference_model(server: Server, protocol: str, rest: str, info: dict[str, Any]) -> ServedModel:
+    """The model of ``POST /v1/models/{rest}`` or ``/v2/models/{rest}`` (noted in
+    `info`), or the protocol's error.
+
+    Routing parses the path and looks the model up. A server is sent few
+    distinct paths and its models are fixed at start-up, so each path that
+    routed is remembered (at most ``MAX_ROUTES``, against invented paths).
+    """
+    key = (protocol, rest)
+    served = server.routes.get(key)
+    if served is None:
+        _, served = _ROUTES[protocol](server, "POST", rest, info)
+        if len(server.routes) < MAX_ROUTES:
+            server.routes[key] = served
+    else:
+        note_model(info, served)
+    return served
+
+
 async def predict_v1(
     server: Server, rest: str, scope: Scope, receive: Receive, info: dict[str, Any]
 ) -> Answer:
     """``POST /v1/models/{rest}``, `rest` ending ``:predict``: TF Serving's predict."""
-    _, served = tfserving.route(server, "POST", rest, info)
+    served = inference_model(server, "v1", rest, info)
     ticket = expect_body(server, served, info)
     try:
         body, _ = await read_body(scope, receive, server.limits.max_body_bytes)
@@ -109,7 +134,7 @@ async def infer_v2(
 ) -> Answer:
     """``POST /v2/models/{rest}``, `rest` ending ``/infer``: OIP v2 inference, JSON
     or binary tensors."""
-    _, served = v2.route(server, "POST", rest, info)
+    served = inference_model(server, "v2", rest, info)
     ticket = expect_body(server, served, info)
     try:
         body, headers = await read_body(scope, receive, server.limits.max_body_bytes)
@@ -137,13 +162,32 @@ async def answer_inference(
     info: dict[str, Any],
 ) -> Answer:
     """The answer to an inference request (`protocol` from :func:`hot_protocol`,
-    `rest` the path after /v1/models/ or /v2/models/), errors included; within
-    the server's request time limit."""
+    `rest` the path after /v1/models/ or /v2/models/), errors included; 504
+    past the server's request time limit.
+
+    A timer cancels the request's task at the limit (cheaper than
+    ``asyncio.wait_for``, which wraps the work in a task of its own on
+    Python < 3.12).
+    """
     info["protocol"] = protocol
+    task = asyncio.current_task()
+    assert task is not None
+    seconds = server.limits.request_timeout_s
+    loop = asyncio.get_running_loop()
+    timer = loop.call_later(seconds, task.cancel)
     try:
-        coro = _HANDLERS[protocol](server, rest, scope, receive, info)
-        return await with_timeout(coro, server.limits.request_timeout_s)
+        return await _HANDLERS[protocol](server, rest, scope, receive, info)
     except RequestError as exc:
         return error_answer(exc)
+    except asyncio.CancelledError:
+        if loop.time() < timer.when():
+            raise  # not ours: the server is shutting down
+        if hasattr(task, "uncancel"):  # Python >= 3.11: this cancel was ours
+            task.uncancel()
+        return error_answer(
+            RequestError(504, f"the request took longer than the limit of {seconds:g} s")
+        )
     except Exception as exc:
         return internal_answer(exc)
+    finally:
+        timer.cancel()

@@ -24,6 +24,7 @@ from typing import Any
 
 from .._loading import load_model
 from ..errors import InvalidModelError
+from ..frontend.lower import TensorInfo
 from ..model import Model
 from .codec import RequestError
 
@@ -42,9 +43,14 @@ class ServedModel:
     # What the protocols describe: input/output names in order.
     input_names: list[str] = field(default_factory=list)
     output_names: list[str] = field(default_factory=list)
+    # The model's inputs, read once (Model.inputs copies its list on every read).
+    inputs: list[TensorInfo] = field(default_factory=list)
+    input_specs: dict[str, TensorInfo] = field(default_factory=dict)  # by name
 
     def __post_init__(self) -> None:
-        self.input_names = [t.name for t in self.model.inputs]
+        self.inputs = self.model.inputs
+        self.input_specs = {t.name: t for t in self.inputs}
+        self.input_names = [t.name for t in self.inputs]
         keys = self.model._output_keys  # Keras 3 dict outputs: the names users see
         self.output_names = list(keys) if keys else [t.name for t in self.model.outputs]
 

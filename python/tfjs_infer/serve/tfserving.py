@@ -22,7 +22,6 @@ import numpy as np
 from .codec import (
     TF_DTYPES,
     RequestError,
-    all_finite,
     bad_request,
     dump_json,
     json_tensor,
@@ -33,6 +32,7 @@ from .repository import ServedModel
 
 _PATH = re.compile(r"^(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<tail>/metadata|:\w+)?$")
 _SIGNATURES = ("", "serving_default")
+_FIELDS = frozenset({"signature_name", "instances", "inputs", "top_k"})
 
 
 def route(server: Server, method: str, rest: str, info: dict[str, Any]) -> tuple[str, ServedModel]:
@@ -109,8 +109,8 @@ async def predict(server: Server, served: ServedModel, body: bytes, info: dict[s
         raise bad_request(
             f"signature_name '{signature}' not found; this model has 'serving_default'"
         )
-    unknown = set(doc) - {"signature_name", "instances", "inputs", "top_k"}
-    if unknown:
+    if not doc.keys() <= _FIELDS:
+        unknown = set(doc) - _FIELDS
         raise bad_request(
             f"unknown request field(s) {sorted(unknown)}; expected 'instances' or 'inputs' "
             "(and optionally 'signature_name', 'top_k')"
@@ -139,24 +139,23 @@ async def predict(server: Server, served: ServedModel, body: bytes, info: dict[s
         }
     if "top_k" in doc:
         answer["top_k"] = _top_k(served, outs, doc["top_k"], row_format)
-    return dump_json(answer, finite=all_finite(outs))
+    return dump_json(answer)
 
 
 def _rows(served: ServedModel, instances: Any) -> list[np.ndarray]:
     """The row format: one entry per row, a dict by input name or a bare value."""
     if not isinstance(instances, list) or not instances:
         raise bad_request("'instances' must be a non-empty list with one entry per row")
-    model = served.model
     named = isinstance(instances[0], dict)
-    if any(isinstance(r, dict) != named for r in instances):
+    if len(instances) > 1 and any(isinstance(r, dict) != named for r in instances):
         raise bad_request("'instances' mixes named (objects) and unnamed rows; use one form")
     if not named:
-        if len(model.inputs) != 1:
+        if len(served.inputs) != 1:
             raise bad_request(
-                f"the model has {len(model.inputs)} inputs {served.input_names}: each instance "
+                f"the model has {len(served.inputs)} inputs {served.input_names}: each instance "
                 "must be an object naming them"
             )
-        spec = model.inputs[0]
+        spec = served.inputs[0]
         return [json_tensor(instances, spec.dtype, spec.name)]
     for i, row in enumerate(instances):
         if set(row) != set(served.input_names):
@@ -164,20 +163,19 @@ def _rows(served: ServedModel, instances: Any) -> list[np.ndarray]:
                 f"instance {i} names inputs {sorted(row)}; the model's inputs are "
                 f"{served.input_names}"
             )
-    return [json_tensor([r[t.name] for r in instances], t.dtype, t.name) for t in model.inputs]
+    return [json_tensor([r[t.name] for r in instances], t.dtype, t.name) for t in served.inputs]
 
 
 def _columns(served: ServedModel, inputs: Any) -> list[np.ndarray]:
     """The columnar format: one tensor, or an object of tensors by input name."""
-    model = served.model
     names = served.input_names
     if isinstance(inputs, dict) and (len(names) > 1 or set(inputs) == set(names)):
         if set(inputs) != set(names):
             raise bad_request(f"'inputs' names {sorted(inputs)}; the model's inputs are {names}")
-        return [json_tensor(inputs[t.name], t.dtype, t.name) for t in model.inputs]
+        return [json_tensor(inputs[t.name], t.dtype, t.name) for t in served.inputs]
     if len(names) != 1:
         raise bad_request(f"the model has inputs {names}: 'inputs' must be an object naming them")
-    spec = model.inputs[0]
+    spec = served.inputs[0]
     return [json_tensor(inputs, spec.dtype, spec.name)]
 
 

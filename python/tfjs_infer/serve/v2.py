@@ -28,11 +28,11 @@ from .. import __version__
 from .codec import (
     V2_TO_NUMPY,
     RequestError,
-    all_finite,
     bad_request,
     bytes_tensor_binary,
     dump_json,
     format_shape,
+    little_endian_bytes,
     parse_json,
     tensor_from_bytes,
     tensor_from_v2_data,
@@ -151,7 +151,7 @@ async def infer(
     for name, arr in extra:
         tensors.append(_output_tensor(name, arr, default_binary, chunks))
     answer["outputs"] = tensors
-    head = dump_json(answer, finite=all_finite(result.outputs))
+    head = dump_json(answer)
     if not chunks:
         return head, {}
     return head + b"".join(chunks), {
@@ -186,7 +186,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
         raise bad_request("'inputs' must be a non-empty list of tensors")
     found: dict[str, np.ndarray] = {}
     offset = 0
-    specs = {t.name: t for t in served.model.inputs}
+    specs = served.input_specs
     for tensor in inputs:
         if not isinstance(tensor, dict):
             raise bad_request("each entry of 'inputs' must be an object")
@@ -211,8 +211,11 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
             known = datatype in V2_TO_NUMPY or datatype == "BYTES"
             got = f"'{datatype}'" if known else f"unknown datatype {datatype!r}"
             raise bad_request(f"input '{name}': expected datatype {want}, received {got}")
-        size = _object(tensor.get("parameters"), f"input '{name}' parameters").get(
-            "binary_data_size"
+        params = tensor.get("parameters")
+        size = (
+            None
+            if params is None
+            else _object(params, f"input '{name}' parameters").get("binary_data_size")
         )
         if size is not None:
             if not isinstance(size, int) or size < 0 or offset + size > len(binary):
@@ -310,7 +313,7 @@ def _output_tensor(name: str, arr: np.ndarray, binary: bool, chunks: list[bytes]
         if is_bytes:
             raw = bytes_tensor_binary([str(v) for v in arr.reshape(-1)])
         else:
-            raw = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).tobytes()
+            raw = little_endian_bytes(arr)
         tensor["parameters"] = {"binary_data_size": len(raw)}
         chunks.append(raw)
     else:

@@ -1,0 +1,40 @@
+// Dim arithmetic for the ops' shape rules (infer). The frontend asks each op
+// for its output shapes while it builds the graph, when some dims are not
+// known yet (-1: the batch, a free time axis; None in Python): a rule must
+// carry them through instead of failing on them. At predict time every dim
+// is known and these reduce to the plain comparisons.
+#pragma once
+
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace tfjs_infer {
+
+constexpr int64_t kUnknownDim = -1;
+
+inline bool known(int64_t dim) { return dim >= 0; }
+
+// Two dims that can be equal: equal, or one not known yet.
+inline bool dims_fit(int64_t a, int64_t b) { return !known(a) || !known(b) || a == b; }
+
+// Same rank and every dim fits.
+inline bool shapes_fit(const Shape& a, const Shape& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!dims_fit(a[i], b[i])) return false;
+  return true;
+}
+
+// a * b and a + b of sizes (>= 0), unknown when either is.
+inline int64_t dim_mul(int64_t a, int64_t b) { return known(a) && known(b) ? a * b : kUnknownDim; }
+inline int64_t dim_add(int64_t a, int64_t b) { return known(a) && known(b) ? a + b : kUnknownDim; }
+
+// The product of dims [lo, hi), unknown when any is.
+inline int64_t dims_product(const Shape& s, size_t lo, size_t hi) {
+  int64_t n = 1;
+  for (size_t i = lo; i < hi; ++i) n = dim_mul(n, s[i]);
+  return n;
+}
+
+}  // namespace tfjs_infer
