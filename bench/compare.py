@@ -1,7 +1,7 @@
 """tfjs-infer side by side with the runtimes users would otherwise pick.
 
     python bench/compare.py [--models mlp,lstm] [--threads 1,2] [--rounds 30] [--full]
-                            [--json out.json]
+                            [--json out.json] [--cpu-time]
 
 Models: the fixed set of bench/make_bench_models.py (MLP 784-512-512-10, MNIST
 CNN, MobileNetV2 1.0 224, ResNet50, LSTM(128) 50x32, Embedding+Conv1D text
@@ -21,7 +21,9 @@ Figures per model and thread count: import time, load time and first-call latenc
 RSS of that process, batch-1 median and p90, latency after --idle-ms of idle,
 batch-32 and batch-256 throughput. Every figure is printed with its ratio
 tfjs-infer / peer (below 1: tfjs-infer is faster or smaller). Outputs are checked
-against tfjs-infer's before timing.
+against tfjs-infer's before timing. --cpu-time: at 1 thread the batch-1 and
+throughput figures are the calling thread's CPU time (every in-process engine
+computes on it), which leaves out the time a loaded host gives other processes.
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def interleave(
     inner: int,
     idle_s: float = 0.0,
     settle_s: float = 0.0,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, list[float]]:
     """Per-call seconds of each candidate; candidates take turns every round
     and the order reverses each round. With idle_s, each timed call follows
@@ -215,7 +218,8 @@ def interleave(
     pools spin for a while after a call (onnxruntime's for ~20 ms) and would
     otherwise take the next engine's cores, and a virtual CPU left idle can
     take milliseconds to come back, which belongs to the after-idle figure,
-    not to the hot ones."""
+    not to the hot ones. clock times the hot calls (time.thread_time with
+    --cpu-time at one thread); the after-idle call is always wall time."""
     names = list(fns)
     samples: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
@@ -235,9 +239,9 @@ def interleave(
                 while time.perf_counter() < warm_until:
                     fn()
             for _ in range(inner):
-                t = time.perf_counter()
+                t = clock()
                 fn()
-                samples[n].append(time.perf_counter() - t)
+                samples[n].append(clock() - t)
     return samples
 
 
@@ -415,7 +419,12 @@ def measure_model(
         for peer, note in check_outputs(engines, xs[b]).items():
             notes[peer] = (notes.get(peer, "") + f" batch {b}: {note};").strip()
     rounds = max(5, args.rounds // 3) if big else args.rounds
-    figs = warm_figures(engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big, threads)
+    # One thread: every in-process engine computes on the calling thread, so
+    # its CPU time leaves out what the OS gives other processes (--cpu-time).
+    clock = time.thread_time if args.cpu_time and threads == 1 else time.perf_counter
+    figs = warm_figures(
+        engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big, threads, clock
+    )
     first_vs_steady = None
     # Fresh processes, the engines taking turns rep by rep (a VM hands out
     # never-touched memory slowly now and then: one sample per engine in a
@@ -471,14 +480,16 @@ def warm_figures(
     idle_ms: float,
     big: bool,
     threads: int,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, dict]:
-    """Batch-1 median/p90, after-idle latency and throughput, interleaved."""
+    """Batch-1 median/p90, after-idle latency and throughput, interleaved; the
+    hot figures timed by `clock`."""
     fns = {e: (lambda eng=eng: eng.run(xs[1])) for e, eng in engines.items()}
     for fn in fns.values():
         for _ in range(3):
             fn()
     settle = 0.03 if threads > 1 else 0.0
-    b1 = interleave(fns, rounds, inner, settle_s=settle)
+    b1 = interleave(fns, rounds, inner, settle_s=settle, clock=clock)
     idle = interleave(fns, rounds, 1, idle_s=idle_ms / 1e3)
     figs: dict[str, dict] = {
         e: {"b1_med": med(b1[e]), "b1_p90": p90(b1[e]), "idle": med(idle[e])} for e in engines
@@ -487,7 +498,7 @@ def warm_figures(
         fb = {e: (lambda eng=eng, x=xs[b]: eng.run(x)) for e, eng in engines.items()}
         for fn in fb.values():
             fn()
-        s = interleave(fb, 3 if big else 5, 1, settle_s=settle)
+        s = interleave(fb, 3 if big else 5, 1, settle_s=settle, clock=clock)
         for e in engines:
             figs[e][f"tput{b}"] = b / med(s[e])
     return figs
@@ -598,8 +609,16 @@ def main() -> None:
         default=os.environ.get("TFJS_INFER_KERAS_PYTHON", "/opt/fixenv/bin/python"),
     )
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--cpu-time",
+        action="store_true",
+        help="at 1 thread, time the hot figures (batch-1, throughput) by the calling thread's "
+        "CPU time instead of wall time: steadier on a shared, loaded host",
+    )
     args = ap.parse_args()
     print_header()
+    if args.cpu_time:
+        print("1-thread hot figures (batch 1, rows/s): thread CPU time (--cpu-time)")
     results: dict[str, Any] = {}
     for name in [m for m in MODEL_ORDER if m in args.models.split(",")]:
         folder = MODELS_DIR / name

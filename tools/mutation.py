@@ -218,7 +218,7 @@ MUTANTS = [
     ),
     Mutant(
         "mask_merge_rule_keras2",
-        "python/tfjs_infer/frontend/recurrent.py",
+        "python/tfjs_infer/frontend/masks.py",
         'op = "max" if semantics == "keras3" else "mul"',
         'op = "max"',
         ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_divergence_fixtures.py"],
@@ -226,7 +226,7 @@ MUTANTS = [
     ),
     Mutant(
         "mask_merge_rule_keras3",
-        "python/tfjs_infer/frontend/recurrent.py",
+        "python/tfjs_infer/frontend/masks.py",
         'op = "max" if semantics == "keras3" else "mul"',
         'op = "mul"',
         ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_divergence_fixtures.py"],
@@ -248,7 +248,7 @@ MUTANTS = [
         "masked_gap1d_ignores_mask",
         "python/tfjs_infer/frontend/pooling.py",
         "    return masked_global_average_1d(b, layer, x, mask, keepdims=keepdims)",
-        "    mask = b.op('ones_mask', layer.name + '/m', [x], shape=x.shape[:-1])\n"
+        "    mask = b.op('ones_mask', layer.name + '/m', [x])\n"
         "    return masked_global_average_1d(b, layer, x, mask, keepdims=keepdims)",
         ["tests/layers/test_keras_fixtures.py", *RNN, "tests/layers/test_pool_fixtures.py"],
         "Keras GlobalAveragePooling1D averages masked steps too (TF.js's rule)",

@@ -158,3 +158,32 @@ def test_weights_are_borrowed_safely() -> None:
     np.testing.assert_array_equal(first.run([xs])[0], second.run([xs])[0])
     ref = (xs.astype(np.float64) @ k_before + b_before).astype(np.float32)
     assert np.all(np.isfinite(ref))
+
+
+@pytest.mark.parametrize(
+    ("conv_attrs", "pool_attrs", "fused"),
+    [
+        ({}, {}, True),  # non-overlapping 'valid' 2x2 after a plain conv2d
+        ({"activation": "relu"}, {"strides": [2, 2]}, True),
+        ({"activation": "softmax"}, {}, False),  # the conv's traits: not element-wise
+        ({"groups": 2}, {}, False),  # grouped
+        ({}, {"strides": [1, 1]}, False),  # the pooling's traits: overlapping
+        ({}, {"padding": "same"}, False),
+    ],
+)
+def test_conv_pool_fusion_asks_both_ops_traits(
+    conv_attrs: dict, pool_attrs: dict, fused: bool
+) -> None:
+    kernel = _rand(3, 3, 4 // conv_attrs.get("groups", 1), 6)
+
+    def build(g: _core.Graph) -> None:
+        x = g.add_input("x", [None, 6, 6, 4], "float32")
+        attrs = {"padding": "same", **conv_attrs}
+        (h,) = g.add_op("conv2d", "conv", [x], attrs, {"kernel": kernel})
+        (y,) = g.add_op("pool", "pool", [h], {"mode": "max", "pool_size": [2, 2], **pool_attrs})
+        g.set_outputs([y])
+
+    plain, opt = _compile(build, False), _compile(build, True)
+    assert _types(opt) == (["conv2d_pool"] if fused else ["conv2d", "pool"])
+    x = _rand(3, 6, 6, 4)
+    np.testing.assert_array_equal(opt.run([x])[0], plain.run([x])[0])

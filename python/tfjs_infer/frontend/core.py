@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .activations import activation_attrs
 from .masks import embedding_mask
-from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering, require_rank
+from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
 
 
 @lowering("Dense")
@@ -112,8 +112,7 @@ def lower_permute(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
 
 @lowering("RepeatVector")
 def lower_repeat_vector(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
-    x = layer.inputs[0]
-    require_rank(layer, x, 2)
+    x = layer.inputs[0]  # of rank 2: the core's repeat_vector rule checks it
     n = layer.config_int("n", minimum=1)
     return [b.op("repeat_vector", layer, [x], attrs={"n": n})]
 

@@ -9,7 +9,7 @@ consume it as their `mask`.
 
 from __future__ import annotations
 
-from .registry import GraphBuilder, LayerCall, Tensor, fmt_shape, lowering
+from .registry import GraphBuilder, LayerCall, Tensor, lowering
 
 
 def layer_mask(layer: LayerCall) -> Tensor | None:
@@ -30,9 +30,7 @@ def layer_mask(layer: LayerCall) -> Tensor | None:
 @lowering("Masking")
 def lower_masking(layer: LayerCall, b: GraphBuilder) -> list[Tensor]:
     """Masking: steps whose features all equal mask_value are zeroed and masked."""
-    x = layer.inputs[0]
-    if len(x.shape) < 2:
-        raise layer.error(f"expected an input of rank 2 or more, received {fmt_shape(x.shape)}")
+    x = layer.inputs[0]  # of rank 2 or more: the core's masking rule checks it
     attrs = {
         "mask_value": layer.config_float("mask_value", 0.0),
         "select": int(layer.semantics == "keras3"),
