@@ -180,9 +180,10 @@ async def load(port: int, request: bytes, clients: int, seconds: float, pid: int
     await asyncio.gather(open_window(), *(client(i) for i in range(clients)))
     arr = np.array(latencies)
     inside = sum(1 for t in answered_at if window[0] <= t <= window[1])
+    nan = float("nan")  # no request both sent and answered in the window (a stalled machine)
     return Point(
-        p50_ms=float(np.percentile(arr, 50)) * 1e3,
-        p99_ms=float(np.percentile(arr, 99)) * 1e3,
+        p50_ms=float(np.percentile(arr, 50)) * 1e3 if arr.size else nan,
+        p99_ms=float(np.percentile(arr, 99)) * 1e3 if arr.size else nan,
         rps=inside / seconds,
         server_us=statistics.median(own) if own else float("nan"),
         handoff_us=statistics.median(handoff) if handoff else float("nan"),

@@ -98,6 +98,7 @@ def every_case() -> list[str]:
     """Every single-call fixture case of the TF.js and Keras suites (stateful
     "calls" cases aside): the whole-model sweep."""
     dirs = ("tfjs", "tfjs_conv", "tfjs_pool", "tfjs_rnn", "keras2", "keras_conv", "keras_pool")
+    dirs += ("keras3", "keras_rnn", "keras3_rnn_masks")
     return [case_id(c) for c in case_dirs(*dirs) if "outputs" in read_io(c)]
 
 

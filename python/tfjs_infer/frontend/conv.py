@@ -46,19 +46,11 @@ class _Conv:
             )
             == "channels_first"
         )
-        for key, values in (
-            ("kernel_size", self.kernel_size),
-            ("strides", self.strides),
-            ("dilation_rate", self.dilation),
-        ):
-            if any(v < 1 for v in values):
-                raise layer.error(
-                    f"config '{key}' must hold positive integers, found {list(values)}"
-                )
-        if max(self.strides) > 1 and max(self.dilation) > 1:
+        # The kernel size shapes the weights looked up before the op exists;
+        # strides and dilations (positive, not both > 1) are the core's to check.
+        if any(v < 1 for v in self.kernel_size):
             raise layer.error(
-                f"strides {list(self.strides)} together with dilation_rate {list(self.dilation)} "
-                "is not supported (TF and Keras refuse strides > 1 with dilation_rate > 1)"
+                f"config 'kernel_size' must hold positive integers, found {list(self.kernel_size)}"
             )
         self.activation = activation_attrs(layer.config.get("activation"), layer.semantics, layer)
         self.use_bias = layer.config_bool("use_bias", True)
