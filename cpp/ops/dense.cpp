@@ -111,7 +111,7 @@ class BatchDotOp final : public Op {
     if (x.size() < 2 || x.size() > 3 || y.size() < 2 || y.size() > 3)
       shape_error("Dot supports inputs of rank 2 or 3, received " + shape_str(x) + " and " +
                   shape_str(y));
-    const int64_t ax = axis(axes_[0], x), ay = axis(axes_[1], y);
+    const int64_t ax = positive_axis(axes_[0], x.size()), ay = positive_axis(axes_[1], y.size());
     if (!dims_fit(x[ax], y[ay]))
       shape_error("contracted axes differ: " + shape_str(x) + " axis " + std::to_string(ax) +
                   " vs " + shape_str(y) + " axis " + std::to_string(ay));
@@ -134,7 +134,7 @@ class BatchDotOp final : public Op {
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const Shape &xs = in[0].shape, &ys = in[1].shape;
-    const int64_t ax = axis(axes_[0], xs), ay = axis(axes_[1], ys);
+    const int64_t ax = positive_axis(axes_[0], xs.size()), ay = positive_axis(axes_[1], ys.size());
     const float* x = in[0].f32();
     const float* y = in[1].f32();
     if (normalize_) {
@@ -150,8 +150,8 @@ class BatchDotOp final : public Op {
     const int64_t fx = xs.size() == 3 ? xs[3 - ax] : 1;
     const int64_t fy = ys.size() == 3 ? ys[3 - ay] : 1;
     const int64_t x_row = num_elements(xs) / n, y_row = num_elements(ys) / n;
-    const int64_t xk = stride(xs, ax), xf = xs.size() == 3 ? stride(xs, 3 - ax) : 0;
-    const int64_t yk = stride(ys, ay), yf = ys.size() == 3 ? stride(ys, 3 - ay) : 0;
+    const int64_t xk = stride_after(xs, ax), xf = xs.size() == 3 ? stride_after(xs, 3 - ax) : 0;
+    const int64_t yk = stride_after(ys, ay), yf = ys.size() == 3 ? stride_after(ys, 3 - ay) : 0;
     float* o = out[0].f32();
     for (int64_t b = 0; b < n; ++b)
       for (int64_t i = 0; i < fx; ++i)
@@ -164,16 +164,8 @@ class BatchDotOp final : public Op {
   }
 
  private:
-  static int64_t axis(int64_t a, const Shape& s) {
-    return a < 0 ? a + static_cast<int64_t>(s.size()) : a;
-  }
-  static int64_t stride(const Shape& s, int64_t d) {
-    int64_t st = 1;
-    for (size_t i = static_cast<size_t>(d) + 1; i < s.size(); ++i) st *= s[i];
-    return st;
-  }
   void l2_normalize(const float* x, const Shape& s, int64_t ax, float* y) const {
-    const int64_t len = s[ax], st = stride(s, ax);
+    const int64_t len = s[ax], st = stride_after(s, ax);
     const int64_t outer = num_elements(s) / (len * st);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < st; ++i) {

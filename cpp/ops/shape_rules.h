@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -29,6 +30,28 @@ inline bool shapes_fit(const Shape& a, const Shape& b) {
 // a * b and a + b of sizes (>= 0), unknown when either is.
 inline int64_t dim_mul(int64_t a, int64_t b) { return known(a) && known(b) ? a * b : kUnknownDim; }
 inline int64_t dim_add(int64_t a, int64_t b) { return known(a) && known(b) ? a + b : kUnknownDim; }
+
+// `axis` counted from the front: a negative axis counts from the back.
+inline int64_t positive_axis(int64_t axis, size_t rank) {
+  return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
+}
+
+// The elements between two neighbours along axis `d` of a row-major shape.
+inline int64_t stride_after(const Shape& s, int64_t d) {
+  int64_t st = 1;
+  for (size_t i = static_cast<size_t>(d) + 1; i < s.size(); ++i) st *= s[i];
+  return st;
+}
+
+// The first and last of `axes` (negative ones counted from the back) in a
+// shape of rank `rank`: the span [*lo, *hi] the axes cover.
+inline void axes_span(const std::vector<int64_t>& axes, size_t rank, int64_t* lo, int64_t* hi) {
+  *lo = static_cast<int64_t>(rank), *hi = -1;
+  for (int64_t axis : axes) {
+    const int64_t d = positive_axis(axis, rank);
+    *lo = d < *lo ? d : *lo, *hi = d > *hi ? d : *hi;
+  }
+}
 
 // The product of dims [lo, hi), unknown when any is.
 inline int64_t dims_product(const Shape& s, size_t lo, size_t hi) {

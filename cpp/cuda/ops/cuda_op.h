@@ -44,6 +44,9 @@ using CudaOpFactory = std::function<CudaOpPtr(const OpNode& node)>;
 using CudaOpRegistry = std::map<std::string, CudaOpFactory>;
 
 const CudaOpRegistry& cuda_op_registry();
+// An op whose output holds its input's bytes unchanged (reshape, identity,
+// time fold/unfold); `what` names it in a copy's error.
+CudaOpPtr make_cuda_copy(const std::string& what);
 CudaOpPtr make_cuda_op(const OpNode& node);
 
 // Device copy of a float weight (pending folded-BatchNorm scale applied).

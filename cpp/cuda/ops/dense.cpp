@@ -9,6 +9,7 @@
 #include "cuda/kernels/softmax.h"
 #include "cuda/ops/cuda_op.h"
 #include "ops/activation.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
@@ -108,7 +109,7 @@ class CudaBatchDot final : public CudaOp {
   void run(const CudaRunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const Shape &xs = in[0].shape, &ys = in[1].shape;
-    const int64_t ax = axis(axes_[0], xs), ay = axis(axes_[1], ys);
+    const int64_t ax = positive_axis(axes_[0], xs.size()), ay = positive_axis(axes_[1], ys.size());
     const float* x = in[0].f32();
     const float* y = in[1].f32();
     if (xs[0] == 0) return;
@@ -126,23 +127,15 @@ class CudaBatchDot final : public CudaOp {
     a.fx = xs.size() == 3 ? xs[static_cast<size_t>(3 - ax)] : 1;
     a.fy = ys.size() == 3 ? ys[static_cast<size_t>(3 - ay)] : 1;
     a.x_row = in[0].size() / a.n, a.y_row = in[1].size() / a.n;
-    a.xk = stride(xs, ax), a.xf = xs.size() == 3 ? stride(xs, 3 - ax) : 0;
-    a.yk = stride(ys, ay), a.yf = ys.size() == 3 ? stride(ys, 3 - ay) : 0;
+    a.xk = stride_after(xs, ax), a.xf = xs.size() == 3 ? stride_after(xs, 3 - ax) : 0;
+    a.yk = stride_after(ys, ay), a.yf = ys.size() == 3 ? stride_after(ys, 3 - ay) : 0;
     check_launch(cuda::batch_dot_f32(a, ctx.stream), where_);
   }
 
  private:
-  static int64_t axis(int64_t a, const Shape& s) {
-    return a < 0 ? a + static_cast<int64_t>(s.size()) : a;
-  }
-  static int64_t stride(const Shape& s, int64_t d) {
-    int64_t st = 1;
-    for (size_t i = static_cast<size_t>(d) + 1; i < s.size(); ++i) st *= s[i];
-    return st;
-  }
   void normalize(const float* x, const Shape& s, int64_t ax, float* y, cudaStream_t stream) const {
     cuda::L2NormalizeArgs a;
-    a.x = x, a.y = y, a.len = s[static_cast<size_t>(ax)], a.inner = stride(s, ax);
+    a.x = x, a.y = y, a.len = s[static_cast<size_t>(ax)], a.inner = stride_after(s, ax);
     if (a.len * a.inner == 0) return;
     a.outer = num_elements(s) / (a.len * a.inner);
     a.eps = eps_, a.eps_on_norm = eps_on_norm_ ? 1 : 0;

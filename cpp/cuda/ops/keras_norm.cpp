@@ -7,14 +7,11 @@
 
 #include "cuda/kernels/norm.h"
 #include "cuda/ops/cuda_op.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
 namespace {
-
-int64_t positive_axis(int64_t axis, size_t rank) {
-  return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
-}
 
 class CudaGroupNorm final : public CudaOp {
  public:
@@ -61,11 +58,8 @@ class CudaSpanNorm final : public CudaOp {
     // The normalized axes [lo, hi] (contiguous: the CPU op's infer checked)
     // as [outer, len, inner].
     const Shape& s = in[0].shape;
-    int64_t lo = static_cast<int64_t>(s.size()), hi = -1;
-    for (int64_t axis : axes_) {
-      const int64_t d = positive_axis(axis, s.size());
-      lo = std::min(lo, d), hi = std::max(hi, d);
-    }
+    int64_t lo = 0, hi = 0;
+    axes_span(axes_, s.size(), &lo, &hi);
     cuda::SpanNormArgs a;
     a.kind = kind_;
     a.len = 1;

@@ -7,14 +7,11 @@
 #include "cuda/kernels/elementwise.h"
 #include "cuda/kernels/norm.h"
 #include "cuda/ops/cuda_op.h"
+#include "ops/shape_rules.h"
 
 namespace tfjs_infer {
 
 namespace {
-
-int64_t positive_axis(int64_t axis, size_t rank) {
-  return axis < 0 ? axis + static_cast<int64_t>(rank) : axis;
-}
 
 class CudaBatchNorm final : public CudaOp {
  public:
@@ -73,11 +70,8 @@ class CudaLayerNorm final : public CudaOp {
     // The normalized axes [lo, hi] (contiguous: the CPU op's infer checked)
     // as [outer, len, inner], gamma and beta indexed by the position in len.
     const Shape& s = in[0].shape;
-    int64_t lo = static_cast<int64_t>(s.size()), hi = -1;
-    for (int64_t axis : axes_) {
-      const int64_t d = positive_axis(axis, s.size());
-      lo = std::min(lo, d), hi = std::max(hi, d);
-    }
+    int64_t lo = 0, hi = 0;
+    axes_span(axes_, s.size(), &lo, &hi);
     int64_t len = 1, inner = 1;
     for (int64_t d = lo; d <= hi; ++d) len *= s[static_cast<size_t>(d)];
     for (size_t d = static_cast<size_t>(hi) + 1; d < s.size(); ++d) inner *= s[d];

@@ -111,19 +111,6 @@ class CudaReduceMask final : public CudaOp {
   int64_t axis_, all_;
 };
 
-// (N, T, ...) <-> (N*T, ...): the data does not move.
-class CudaFoldCopy final : public CudaOp {
- public:
-  void run(const CudaRunContext& ctx, const std::vector<TensorView>& in,
-           const std::vector<TensorView>& out) const override {
-    const size_t bytes = static_cast<size_t>(in[0].size()) * dtype_size(in[0].dtype);
-    if (bytes && in[0].data != out[0].data)
-      check_cuda(
-          cudaMemcpyAsync(out[0].data, in[0].data, bytes, cudaMemcpyDeviceToDevice, ctx.stream),
-          "cudaMemcpyAsync (time fold)");
-  }
-};
-
 }  // namespace
 
 void register_cuda_sequence_ops(CudaOpRegistry& r) {
@@ -141,8 +128,9 @@ void register_cuda_sequence_ops(CudaOpRegistry& r) {
   r["reduce_mask"] = [](const OpNode& n) -> CudaOpPtr {
     return std::make_unique<CudaReduceMask>(n);
   };
-  r["time_fold"] = [](const OpNode&) -> CudaOpPtr { return std::make_unique<CudaFoldCopy>(); };
-  r["time_unfold"] = [](const OpNode&) -> CudaOpPtr { return std::make_unique<CudaFoldCopy>(); };
+  // (N, T, ...) <-> (N*T, ...): the data does not move.
+  r["time_fold"] = [](const OpNode&) -> CudaOpPtr { return make_cuda_copy("time fold"); };
+  r["time_unfold"] = [](const OpNode&) -> CudaOpPtr { return make_cuda_copy("time unfold"); };
 }
 
 }  // namespace tfjs_infer

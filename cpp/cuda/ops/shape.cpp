@@ -3,6 +3,9 @@
 // change), "transpose" (a gather kernel), "repeat_vector" (the repeat
 // kernel) and "concat" (one strided 2D copy per input). Every value is 4
 // bytes (float32 or int32), so the float kernels move int32 bits unchanged.
+#include <string>
+#include <utility>
+
 #include "cuda/kernels/resize.h"
 #include "cuda/kernels/transpose.h"
 #include "cuda/ops/cuda_op.h"
@@ -11,16 +14,23 @@ namespace tfjs_infer {
 
 namespace {
 
+// The output holds the input's bytes as they are (reshape, identity, time
+// fold): one device copy, none where the plan gave both the same memory.
 class CudaCopy final : public CudaOp {
  public:
+  explicit CudaCopy(std::string what) : what_("cudaMemcpyAsync (" + std::move(what) + ")") {}
+
   void run(const CudaRunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const size_t bytes = static_cast<size_t>(in[0].size()) * dtype_size(in[0].dtype);
     if (bytes && in[0].data != out[0].data)
       check_cuda(
           cudaMemcpyAsync(out[0].data, in[0].data, bytes, cudaMemcpyDeviceToDevice, ctx.stream),
-          "cudaMemcpyAsync (reshape)");
+          what_.c_str());
   }
+
+ private:
+  std::string what_;
 };
 
 // A full permutation, batch axis included: out axis d is input axis perm[d].
@@ -109,9 +119,11 @@ class CudaConcat final : public CudaOp {
 
 }  // namespace
 
+CudaOpPtr make_cuda_copy(const std::string& what) { return std::make_unique<CudaCopy>(what); }
+
 void register_cuda_shape_ops(CudaOpRegistry& r) {
-  r["reshape"] = [](const OpNode&) -> CudaOpPtr { return std::make_unique<CudaCopy>(); };
-  r["identity"] = [](const OpNode&) -> CudaOpPtr { return std::make_unique<CudaCopy>(); };
+  r["reshape"] = [](const OpNode&) -> CudaOpPtr { return make_cuda_copy("reshape"); };
+  r["identity"] = [](const OpNode&) -> CudaOpPtr { return make_cuda_copy("identity"); };
   r["transpose"] = [](const OpNode& n) -> CudaOpPtr {
     if (n.attr_ints("perm").size() > static_cast<size_t>(cuda::kMaxRank)) return nullptr;
     return std::make_unique<CudaTranspose>(n);
