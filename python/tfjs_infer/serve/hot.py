@@ -167,20 +167,29 @@ async def answer_inference(
 
     A timer cancels the request's task at the limit (cheaper than
     ``asyncio.wait_for``, which wraps the work in a task of its own on
-    Python < 3.12).
+    Python < 3.12). The timer notes that it fired: comparing the loop's clock
+    with its due time cannot tell, as uvloop runs timers on a millisecond
+    clock and may run one a little before its due time.
     """
     info["protocol"] = protocol
     task = asyncio.current_task()
     assert task is not None
     seconds = server.limits.request_timeout_s
-    loop = asyncio.get_running_loop()
-    timer = loop.call_later(seconds, task.cancel)
+    cancel = task.cancel
+    fired = False
+
+    def expire() -> None:
+        nonlocal fired
+        fired = True
+        cancel()
+
+    timer = asyncio.get_running_loop().call_later(seconds, expire)
     try:
         return await _HANDLERS[protocol](server, rest, scope, receive, info)
     except RequestError as exc:
         return error_answer(exc)
     except asyncio.CancelledError:
-        if loop.time() < timer.when():
+        if not fired:
             raise  # not ours: the server is shutting down
         if hasattr(task, "uncancel"):  # Python >= 3.11: this cancel was ours
             task.uncancel()
