@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/cpu_topology.h"
-#include "core/gemm_blocking.h"
+#include "kernels/gemm_blocking.h"
 
 namespace tfjs_infer {
 

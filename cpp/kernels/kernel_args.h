@@ -8,9 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/gemm_blocking.h"
-
 #include "kernels/activation_list.h"
+#include "kernels/gemm_blocking.h"
 
 namespace tfjs_infer {
 

@@ -1,6 +1,7 @@
 // The GEMM's cache blocking: plain data the kernels read (through
 // kernels/kernel_args.h) and kernels/cpu_params.cpp derives from the CPU. No
-// inline functions and no STL: ISA translation units include it.
+// inline functions and no STL: ISA translation units include it. It lives in
+// kernels/, beside the definition of gemm_blocking() and its only readers.
 #pragma once
 
 #include <cstdint>
