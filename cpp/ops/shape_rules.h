@@ -53,6 +53,28 @@ inline void axes_span(const std::vector<int64_t>& axes, size_t rank, int64_t* lo
   }
 }
 
+// A shape seen as [outer, len, inner] around the span of `axes` (contiguous
+// axes, as the normalization ops' infer checks): `len` elements normalized
+// together, `inner` apart from each other, `outer` such groups in a row.
+struct AxesSpan {
+  int64_t outer = 1, len = 1, inner = 1;
+};
+inline AxesSpan axes_span_sizes(const std::vector<int64_t>& axes, const Shape& s) {
+  int64_t lo = 0, hi = 0;
+  axes_span(axes, s.size(), &lo, &hi);
+  AxesSpan span;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    const int64_t n = s[static_cast<size_t>(d)];
+    if (d < lo)
+      span.outer *= n;
+    else if (d <= hi)
+      span.len *= n;
+    else
+      span.inner *= n;
+  }
+  return span;
+}
+
 // The product of dims [lo, hi), unknown when any is.
 inline int64_t dims_product(const Shape& s, size_t lo, size_t hi) {
   int64_t n = 1;

@@ -67,20 +67,15 @@ class CudaLayerNorm final : public CudaOp {
   void run(const CudaRunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     if (in[0].size() == 0) return;
-    // The normalized axes [lo, hi] (contiguous: the CPU op's infer checked)
-    // as [outer, len, inner], gamma and beta indexed by the position in len.
-    const Shape& s = in[0].shape;
-    int64_t lo = 0, hi = 0;
-    axes_span(axes_, s.size(), &lo, &hi);
-    int64_t len = 1, inner = 1;
-    for (int64_t d = lo; d <= hi; ++d) len *= s[static_cast<size_t>(d)];
-    for (size_t d = static_cast<size_t>(hi) + 1; d < s.size(); ++d) inner *= s[d];
+    // The normalized axes' span (contiguous: the CPU op's infer checked);
+    // gamma and beta indexed by the position in len.
+    const AxesSpan span = axes_span_sizes(axes_, in[0].shape);
     cuda::SpanNormArgs a;
     a.kind = rms_ ? cuda::SpanNormKind::kLayerRms : cuda::SpanNormKind::kLayer;
     a.x = in[0].f32(), a.y = out[0].f32();
     a.gamma = dev_f32(gamma_);
     a.beta = rms_ ? nullptr : dev_f32(beta_);
-    a.outer = in[0].size() / (len * inner), a.len = len, a.inner = inner;
+    a.outer = span.outer, a.len = span.len, a.inner = span.inner;
     a.eps = eps_;
     check_launch(cuda::span_norm_f32(a, ctx.stream), where_);
   }
