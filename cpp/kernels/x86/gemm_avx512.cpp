@@ -17,11 +17,18 @@ struct Cfg {
   static constexpr int MR1 = 12;
   static constexpr int MRH = 12;
   static constexpr int kBlockNp = 2;
-  // Panels per interleaved group of the packed layout (gemm_simd.h).
-  static constexpr int kGroup = 4;
+  // Panels per interleaved group of the packed layout (gemm_simd.h): the two
+  // panels of a blocked-path tile, so that its B rows are contiguous 256-byte
+  // runs. Groups of 4 made those tiles read half of every 512-byte row; on an
+  // Intel Xeon (Emerald Rapids) 49x4608x512 (ResNet50 conv5 3x3) ran 10 %
+  // slower so (bench/gemm.py, interleaved builds, 72 % against 80-82 % of the
+  // adjacent FMA probe).
+  static constexpr int kGroup = 2;
   static constexpr int kSmallM = 4;
-  // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
-  static constexpr int kSmallNp[5] = {1, 4, 4, 2, 2};
+  // Panels per small-m tile within a group, by m; m = 1 and 2 take two whole
+  // groups instead (kSmallGroups): 8, 16, 12, 16 accumulators.
+  static constexpr int kSmallNp[5] = {1, 2, 2, 2, 2};
+  static constexpr int kSmallGroups[5] = {0, 2, 2, 0, 0};
   // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
