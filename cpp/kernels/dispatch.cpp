@@ -95,7 +95,11 @@ struct Tables {
   KernelTable avx2 = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512
-  KernelTable avx512 = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
+  KernelTable avx512 = [] {
+    KernelTable t = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
+    t.im2col_f32 = &kernels::avx512::im2col_f32;
+    return t;
+  }();
 #endif
 #ifdef TFJS_INFER_HAVE_NEON
   KernelTable neon = TFJS_INFER_FILL_TABLE(neon, Isa::kNeon);

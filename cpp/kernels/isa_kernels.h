@@ -27,9 +27,14 @@
 TFJS_INFER_DECLARE_KERNELS(generic)
 
 namespace tfjs_infer::kernels::generic {
-// Copies only: every table points at this one portable body.
+// Copies only: the generic, AVX2 and NEON tables point at this portable body.
 void im2col_f32(const Im2colArgs& args);
 }  // namespace tfjs_infer::kernels::generic
+
+namespace tfjs_infer::kernels::avx512 {
+// The same body with AVX-512 vector and masked moves (x86/im2col_avx512.cpp).
+void im2col_f32(const Im2colArgs& args);
+}  // namespace tfjs_infer::kernels::avx512
 
 TFJS_INFER_DECLARE_KERNELS(avx2)
 TFJS_INFER_DECLARE_KERNELS(avx512)
