@@ -92,7 +92,11 @@ struct Tables {
   }
   KernelTable generic = TFJS_INFER_FILL_TABLE(generic, Isa::kGeneric);
 #ifdef TFJS_INFER_HAVE_AVX2
-  KernelTable avx2 = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
+  KernelTable avx2 = [] {
+    KernelTable t = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
+    t.im2col_f32 = &kernels::avx2::im2col_f32;
+    return t;
+  }();
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512
   KernelTable avx512 = [] {

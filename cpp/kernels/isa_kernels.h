@@ -26,13 +26,18 @@
 
 TFJS_INFER_DECLARE_KERNELS(generic)
 
+// im2col (copies only) is one body (kernels/simd/im2col_simd.h) compiled per
+// table: baseline flags for generic and NEON, AVX2 moves, AVX-512 vector and
+// masked moves (x86/im2col_*.cpp).
 namespace tfjs_infer::kernels::generic {
-// Copies only: the generic, AVX2 and NEON tables point at this portable body.
 void im2col_f32(const Im2colArgs& args);
 }  // namespace tfjs_infer::kernels::generic
 
+namespace tfjs_infer::kernels::avx2 {
+void im2col_f32(const Im2colArgs& args);
+}  // namespace tfjs_infer::kernels::avx2
+
 namespace tfjs_infer::kernels::avx512 {
-// The same body with AVX-512 vector and masked moves (x86/im2col_avx512.cpp).
 void im2col_f32(const Im2colArgs& args);
 }  // namespace tfjs_infer::kernels::avx512
 

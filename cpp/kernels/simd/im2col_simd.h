@@ -1,18 +1,41 @@
 // The im2col kernel family (Im2colArgs): gathers convolution windows into
 // GEMM rows. Copies only; the body is shared by every ISA's translation unit
 // and takes the copy of one run of floats from a policy (Copy::run(dst, src,
-// n)): fixed-size chunks with baseline flags, vector and masked moves with
-// AVX-512. Include only from one ISA's translation units; all in an
-// anonymous namespace.
+// n)): fixed-size chunks (CopyChunks) with baseline and AVX2 flags, vector
+// and masked moves with AVX-512. Include only from one ISA's translation
+// units; all in an anonymous namespace.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/kernel_args.h"
 
 namespace tfjs_infer::kernels {
 namespace {
+
+// Short copies (a few channels of a tap) dominate im2col for thin inputs:
+// fixed-size chunks compile to plain vector moves instead of memcpy calls
+// (16-byte moves with baseline flags, 32-byte ones with AVX2).
+struct CopyChunks {
+  static void run(float* dst, const float* src, int64_t n) {
+    // Fixed-size chunks, the last one overlapping the previous: no scalar tail.
+    if (n >= 16) {
+      int64_t i = 0;
+      for (; i + 16 <= n; i += 16) std::memcpy(dst + i, src + i, 64);
+      if (i < n) std::memcpy(dst + n - 16, src + n - 16, 64);
+    } else if (n >= 8) {
+      std::memcpy(dst, src, 32);
+      std::memcpy(dst + n - 8, src + n - 8, 32);
+    } else if (n >= 4) {
+      std::memcpy(dst, src, 16);
+      std::memcpy(dst + n - 4, src + n - 4, 16);
+    } else {
+      for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    }
+  }
+};
 
 // n runs of N floats: dst rows ld apart, src rows ls apart.
 template <int N>
