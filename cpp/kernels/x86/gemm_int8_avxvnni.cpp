@@ -30,6 +30,7 @@ __m256i lanes(int64_t lo, int64_t hi) {
 void quantize32(const __m256 v[4], __m256i zp, uint8_t* dst) {
   const __m256i top = _mm256_set1_epi32(255), zero = _mm256_setzero_si256();
   __m256i q[4];
+#pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
     q[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v[j]), zp);
     q[j] = _mm256_min_epi32(_mm256_max_epi32(q[j], zero), top);
@@ -113,6 +114,18 @@ __m256 dequant(__m256i acc, const RowQuant& rq, const float* col_scale, const in
   return _mm256_mul_ps(_mm256_cvtepi32_ps(v), s);
 }
 
+// acc + the dot products of a's u8 quads with b's s8 quads (VEX vpdpbusd).
+// In asm: GCC 12 gives the intrinsic's result its own register and copies
+// each accumulator every k step; "+x" updates it in place (VEX: ymm0-15).
+inline __m256i dpbusd(__m256i acc, __m256i a, __m256i b) {
+#if defined(__GNUC__)
+  asm("%{vex%} vpdpbusd %2, %1, %0" : "+x"(acc) : "x"(a), "x"(b));
+  return acc;
+#else
+  return _mm256_dpbusd_avx_epi32(acc, a, b);
+#endif
+}
+
 // MR rows x one 16-column panel (2 ymm accumulators per row).
 template <int MR, Epi E>
 #if defined(__GNUC__)
@@ -132,14 +145,15 @@ void tile(const Tile& t) {
       int32_t word;
       std::memcpy(&word, a + i * t.a_stride + w * 4, 4);
       const __m256i av = _mm256_set1_epi32(word);
-      acc[i][0] = _mm256_dpbusd_avx_epi32(acc[i][0], av, b0);
-      acc[i][1] = _mm256_dpbusd_avx_epi32(acc[i][1], av, b1);
+      acc[i][0] = dpbusd(acc[i][0], av, b0);
+      acc[i][1] = dpbusd(acc[i][1], av, b1);
     }
   }
   const GemmArgs& g = *t.g;
   __m256i mask[2];
   __m256 bias[2];
   bool full[2];
+#pragma GCC unroll 2
   for (int h = 0; h < 2; ++h) {
     const int64_t lo = t.col_lo - (t.c0 + 8 * h), hi = t.col_hi - (t.c0 + 8 * h);
     full[h] = lo <= 0 && hi >= 8;
@@ -147,8 +161,11 @@ void tile(const Tile& t) {
     bias[h] = g.bias ? _mm256_maskload_ps(g.bias + t.c0 + 8 * h, mask[h]) : _mm256_setzero_ps();
   }
   alignas(32) float row[E == Epi::kGeneral ? 16 : 1];
+  // Unrolled as the main loop: compile-time indices keep acc[][] in registers.
+#pragma GCC unroll 8
   for (int i = 0; i < MR; ++i) {
     const int64_t r = t.row0 + i;
+#pragma GCC unroll 2
     for (int h = 0; h < 2; ++h) {
       const int64_t col = t.c0 + 8 * h;
       __m256 y = dequant(acc[i][h], t.rq[i], t.col_scale + 8 * h, t.col_sum + 8 * h);

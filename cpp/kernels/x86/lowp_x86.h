@@ -96,6 +96,10 @@ void lowp_tile(const LowpTile& t) {
     masks[p] = lane_mask(t.col_lo - (c0 + p * 16), t.col_hi - (c0 + p * 16));
     bias[p] = g.bias ? _mm512_maskz_loadu_ps(masks[p], g.bias + c0 + p * 16) : _mm512_setzero_ps();
   }
+  // Fully unrolled, as the main loop: a row index known at compile time
+  // keeps acc[][] in registers (a run-time index made GCC keep it in memory
+  // and store every accumulator on every k step).
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     const int64_t r = t.row0 + i;
 #pragma GCC unroll 4
