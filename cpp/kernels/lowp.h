@@ -28,6 +28,7 @@
 // after all panels, scale_w (float) then colsum_w (int32), kLowpNr per panel.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -59,6 +60,28 @@ struct RowQuant {
   int32_t zp = 0;
 };
 RowQuant lowp_row_params(float lo, float hi);
+
+// lowp_row_params' rule, inlined into each kernel's row loop (an out-of-line
+// call with libm's nearbyintf cost as much per row as a small GEMM row). In
+// an anonymous namespace: each translation unit, whatever its ISA flags, gets
+// its own copy, and no copy built with AVX flags can stand in for another.
+namespace {
+inline RowQuant row_params_inline(float lo, float hi) {
+  RowQuant r;
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(hi - lo)) {
+    r.scale = NAN;
+    return r;
+  }
+  lo = lo < 0.0f ? lo : 0.0f;
+  hi = hi > 0.0f ? hi : 0.0f;
+  if (hi == lo) return r;
+  r.scale = (hi - lo) / 255.0f;
+  r.inv = 1.0f / r.scale;
+  const float zp = std::nearbyint(-lo * r.inv);
+  r.zp = static_cast<int32_t>(zp > 255.0f ? 255.0f : zp);
+  return r;
+}
+}  // namespace
 
 namespace kernels {
 

@@ -27,9 +27,16 @@ struct Bf16 {
 
   static Acc zero() { return _mm512_setzero_ps(); }
 
+  // In asm, as the int8 kernel's vpdpbusd: with the intrinsic GCC 12 copies
+  // each accumulator every k step and spills the tile; "+v" keeps it in place.
   static Acc step(Acc acc, __m512i a, __m512i b) {
+#if defined(__GNUC__)
+    asm("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#else
     return _mm512_dpbf16_ps(acc, reinterpret_cast<const __m512bh&>(a),
                             reinterpret_cast<const __m512bh&>(b));
+#endif
   }
 
   static __m512 to_float(Acc acc, const RowQuant&, const float*, const int32_t*) { return acc; }

@@ -2,6 +2,7 @@
 // scale and zero point, B prepacked as s8 per column, vpdpbusd into exact
 // int32 sums, dequantized in the epilogue (kernels/lowp.h; driver: lowp_x86.h).
 #include <cmath>
+#include <cstring>
 
 #include "kernels/x86/lowp_x86.h"
 
@@ -12,36 +13,56 @@ struct Int8 {
   using Acc = __m512i;
   static constexpr int kPerWord = 4;
 
+  // One A row to u8 (kernels/lowp.h): its range, then rint(x inv) + zp
+  // clamped to [0, 255]; bytes past k are zero. Whole vectors unmasked.
   static void prepare(const float* x, int64_t k, int64_t words, uint8_t* dst, RowQuant* rq) {
-    __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+    __m512 lo0 = _mm512_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
     __mmask16 nan = 0;
-    for (int64_t i = 0; i < k; i += 16) {
+    int64_t i = 0;
+    for (; i + 32 <= k; i += 32) {  // two chains: min/max latency, not width, bounds short rows
+      const __m512 v0 = _mm512_loadu_ps(x + i), v1 = _mm512_loadu_ps(x + i + 16);
+      lo0 = _mm512_min_ps(v0, lo0);  // a NaN v keeps the second operand
+      hi0 = _mm512_max_ps(v0, hi0);
+      lo1 = _mm512_min_ps(v1, lo1);
+      hi1 = _mm512_max_ps(v1, hi1);
+      nan |= _mm512_cmp_ps_mask(v0, v1, _CMP_UNORD_Q);
+    }
+    for (; i < k; i += 16) {
       const __mmask16 m = k - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (k - i)) - 1u);
       const __m512 v = _mm512_maskz_loadu_ps(m, x + i);
-      lo = _mm512_min_ps(v, lo);  // a NaN v keeps the second operand
-      hi = _mm512_max_ps(v, hi);
+      lo0 = _mm512_min_ps(v, lo0);
+      hi0 = _mm512_max_ps(v, hi0);
       nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     }
-    *rq = lowp_row_params(_mm512_reduce_min_ps(lo), nan ? NAN : _mm512_reduce_max_ps(hi));
+    const float lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+    const float hi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
+    *rq = row_params_inline(lo, nan ? NAN : hi);
     const int64_t n = words * 4;
     if (!std::isfinite(rq->scale)) {
-      for (int64_t i = 0; i < n; ++i) dst[i] = 0;
+      std::memset(dst, 0, static_cast<size_t>(n));
       return;
     }
     const __m512 inv = _mm512_set1_ps(rq->inv);
     const __m512i zp = _mm512_set1_epi32(rq->zp);
-    const __m512i top = _mm512_set1_epi32(255);
-    for (int64_t i = 0; i < n; i += 16) {
+    const __m512i zero = _mm512_setzero_si512();
+    // Values >= 0 after the max; vpmovusdb saturates the rest to 255.
+    i = 0;
+    for (; i + 16 <= k; i += 16) {
+      const __m512i q =
+          _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv)), zp);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                       _mm512_cvtusepi32_epi8(_mm512_max_epi32(q, zero)));
+    }
+    for (; i < n; i += 16) {  // the tail of k, then the zero pad up to n
       const int64_t left = k - i;
       const __mmask16 in = left >= 16 ? 0xffff
                            : left > 0 ? static_cast<__mmask16>((1u << left) - 1u)
                                       : 0;
       const __mmask16 out = n - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (n - i)) - 1u);
       const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(in, x + i), inv);
-      __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
-      q = _mm512_min_epi32(_mm512_max_epi32(q, _mm512_setzero_si512()), top);
-      q = _mm512_maskz_mov_epi32(in, q);  // the k pad is zero
-      _mm_mask_storeu_epi8(dst + i, out, _mm512_cvtepi32_epi8(q));
+      const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zp);
+      _mm_mask_storeu_epi8(dst + i, out,
+                           _mm512_maskz_cvtusepi32_epi8(in, _mm512_max_epi32(q, zero)));
     }
   }
 

@@ -63,7 +63,7 @@ void prepare(const float* x, int64_t k, int64_t words, uint8_t* dst, RowQuant* r
     lo_s = l[j] < lo_s ? l[j] : lo_s;
     hi_s = h[j] > hi_s ? h[j] : hi_s;
   }
-  *rq = lowp_row_params(lo_s, _mm256_movemask_ps(nan) ? NAN : hi_s);
+  *rq = row_params_inline(lo_s, _mm256_movemask_ps(nan) ? NAN : hi_s);
   const int64_t n = words * 4;
   if (!std::isfinite(rq->scale)) {
     std::memset(dst, 0, static_cast<size_t>(n));
