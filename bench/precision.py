@@ -2,6 +2,7 @@
 
     python bench/precision.py [--models-dir bench/.models] [--models resnet50,mobilenet_v2]
                               [--batch 32] [--rounds 5] [--threads 1] [--no-ort]
+                              [--precisions fp32,bf16,int8] [--isa avx2]
                               [--accuracy-only | --speed-only]
 
 Speed (batch --batch, --threads threads, interleaved round-robin with the order
@@ -46,9 +47,9 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
-def ours(folder: Path, precision: str, threads: int) -> Run:
+def ours(folder: Path, precision: str, threads: int, isa: str | None = None) -> Run:
     model = tfjs_infer.load_model(
-        folder / "tfjs" / "model.json", precision=precision, num_threads=threads
+        folder / "tfjs" / "model.json", precision=precision, num_threads=threads, isa=isa
     )
     print(f"  tfjs-infer {precision}: isa {model.isa}, runs {model.precision}")
     return lambda x: model.predict(x, batch_size=len(x))
@@ -120,7 +121,8 @@ def speed(args: argparse.Namespace) -> None:
         x = np.load(folder / "input.npy")
         x = np.concatenate([x] * (args.batch // len(x) + 1))[: args.batch]
         print(f"\n== {name}: batch {args.batch}, {args.threads} thread(s), {args.rounds} rounds")
-        runs = {f"tfjs-infer {p}": ours(folder, p, args.threads) for p in PRECISIONS}
+        precisions = ["fp32", *[p for p in args.precisions.split(",") if p != "fp32"]]
+        runs = {f"tfjs-infer {p}": ours(folder, p, args.threads, args.isa) for p in precisions}
         with tempfile.TemporaryDirectory() as tmp:
             if name == "resnet50" and not args.no_ort:
                 try:
@@ -139,7 +141,7 @@ def speed(args: argparse.Namespace) -> None:
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
         for label in ("onnxruntime int8 dynamic", "onnxruntime int8 static"):
-            if label in med:
+            if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
         print(f"  load average: {os.getloadavg()}")
@@ -190,6 +192,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-ort", action="store_true", help="skip onnxruntime")
+    parser.add_argument(
+        "--precisions", default="fp32,bf16,int8", help="timed precisions (fp32 always)"
+    )
+    parser.add_argument("--isa", default=None, help="force tfjs-infer's isa (e.g. avx2)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--accuracy-only", action="store_true")
     group.add_argument("--speed-only", action="store_true")
