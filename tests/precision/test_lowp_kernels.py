@@ -152,3 +152,24 @@ def test_int8_simd_kernels_give_the_same_bits(act: str) -> None:
     ]
     for isa, out in zip(simd[1:], outs[1:]):
         np.testing.assert_array_equal(out, outs[0], err_msg=f"{isa} vs {simd[0]}")
+
+
+@pytest.mark.parametrize("isa", lowp_isas("int8"))
+def test_int8_edge_rows_match_numpy_model(isa: str) -> None:
+    """Rows whose quantization parameters take the rule's special branches:
+    all zeros and all -0.0 (a flat range: scale 1, zero point 0), all one
+    positive or one negative value (one side of the range is 0), tiny and
+    large magnitudes, a zero point that rounds to 255; 20 rows so the SIMD
+    kernels' 16-row parameter blocks end mid-block."""
+    a, b, bias, res = data(20, 37, 33, seed=21)
+    a[0] = 0.0
+    a[1] = -0.0
+    a[2] = 3.5
+    a[3] = -2.25
+    a[4] *= 1e-30
+    a[5] *= 1e30
+    a[6] = -1.0
+    a[6, 5] = 1e-3  # lo = -1, hi tiny: zero point near 255
+    a[7, :] = np.abs(a[7])  # lo = 0
+    got = T.gemm_lowp(isa, "int8", a, b, bias=bias, residual=res)
+    np.testing.assert_array_equal(got, MODELS["int8"](a, b, bias, res))

@@ -25,6 +25,11 @@ struct Bf16 {
     }
   }
 
+  static void prepare_rows(const float* a, int64_t lda, int64_t rows, int64_t k, int64_t words,
+                           uint8_t* dst, int64_t dst_stride, RowQuant* rq) {
+    for (int64_t i = 0; i < rows; ++i) prepare(a + i * lda, k, words, dst + i * dst_stride, rq + i);
+  }
+
   static Acc zero() { return _mm512_setzero_ps(); }
 
   // In asm, as the int8 kernel's vpdpbusd: with the intrinsic GCC 12 copies

@@ -13,9 +13,9 @@ struct Int8 {
   using Acc = __m512i;
   static constexpr int kPerWord = 4;
 
-  // One A row to u8 (kernels/lowp.h): its range, then rint(x inv) + zp
-  // clamped to [0, 255]; bytes past k are zero. Whole vectors unmasked.
-  static void prepare(const float* x, int64_t k, int64_t words, uint8_t* dst, RowQuant* rq) {
+  // A row's range: *lo = min(0, min x), *hi = max(0, max x), NaN when the
+  // row holds a NaN.
+  static void range(const float* x, int64_t k, float* lo, float* hi) {
     __m512 lo0 = _mm512_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
     __mmask16 nan = 0;
     int64_t i = 0;
@@ -34,9 +34,60 @@ struct Int8 {
       hi0 = _mm512_max_ps(v, hi0);
       nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
     }
-    const float lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
-    const float hi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
-    *rq = row_params_inline(lo, nan ? NAN : hi);
+    *lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+    *hi = nan ? NAN : _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
+  }
+
+  // row_params_inline (kernels/lowp.h) for 16 rows at once, the same IEEE
+  // steps (min/max against +0 as its comparisons, exact divisions, rint):
+  // the scalar rule's latency chain per row cost as much as short rows.
+  static void params16(const float* lo_in, const float* hi_in, int64_t count, RowQuant* rq) {
+    const __mmask16 live = count >= 16 ? 0xffff : static_cast<__mmask16>((1u << count) - 1u);
+    const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+    const __m512 lo_raw = _mm512_maskz_loadu_ps(live, lo_in);
+    const __m512 hi_raw = _mm512_maskz_loadu_ps(live, hi_in);
+    const __mmask16 bad = _mm512_fpclass_ps_mask(lo_raw, 0x99) |
+                          _mm512_fpclass_ps_mask(hi_raw, 0x99) |
+                          _mm512_fpclass_ps_mask(_mm512_sub_ps(hi_raw, lo_raw), 0x99);
+    const __m512 lo = _mm512_min_ps(lo_raw, zero);  // equal zeros give the second: +0
+    const __m512 hi = _mm512_max_ps(hi_raw, zero);
+    const __mmask16 flat = _mm512_cmp_ps_mask(hi, lo, _CMP_EQ_OQ);
+    const __m512 scale = _mm512_div_ps(_mm512_sub_ps(hi, lo), _mm512_set1_ps(255.0f));
+    const __m512 inv = _mm512_div_ps(one, scale);
+    const __m512 neg_lo = _mm512_xor_ps(lo, _mm512_set1_ps(-0.0f));
+    __m512 zp = _mm512_roundscale_ps(_mm512_mul_ps(neg_lo, inv),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    zp = _mm512_min_ps(zp, _mm512_set1_ps(255.0f));
+    const __mmask16 plain =
+        static_cast<__mmask16>(bad | flat);  // scale 1 (NaN if bad), inv 1, zp 0
+    alignas(64) float s[16], v[16];
+    alignas(64) int32_t z[16];
+    _mm512_store_ps(
+        s, _mm512_mask_blend_ps(bad, _mm512_mask_blend_ps(flat, scale, one), _mm512_set1_ps(NAN)));
+    _mm512_store_ps(v, _mm512_mask_blend_ps(plain, inv, one));
+    _mm512_store_si512(z, _mm512_maskz_cvttps_epi32(static_cast<__mmask16>(~plain), zp));
+    for (int64_t r = 0; r < count && r < 16; ++r) rq[r] = RowQuant{s[r], v[r], z[r]};
+  }
+
+  // A block of rows to u8 (kernels/lowp.h): every row's range, the
+  // parameters 16 rows at a time, then each row quantized.
+  static void prepare_rows(const float* a, int64_t lda, int64_t rows, int64_t k, int64_t words,
+                           uint8_t* dst, int64_t dst_stride, RowQuant* rq) {
+    alignas(64) float lo[16], hi[16];
+    for (int64_t r0 = 0; r0 < rows; r0 += 16) {
+      const int64_t count = rows - r0 < 16 ? rows - r0 : 16;
+      for (int64_t r = 0; r < count; ++r) range(a + (r0 + r) * lda, k, &lo[r], &hi[r]);
+      params16(lo, hi, count, rq + r0);
+      for (int64_t r = 0; r < count; ++r)
+        quantize(a + (r0 + r) * lda, k, words, dst + (r0 + r) * dst_stride, rq[r0 + r]);
+    }
+  }
+
+  // One row with its parameters: rint(x inv) + zp clamped to [0, 255];
+  // bytes past k are zero. Whole vectors unmasked.
+  static void quantize(const float* x, int64_t k, int64_t words, uint8_t* dst, const RowQuant& q) {
+    const RowQuant* rq = &q;
+    int64_t i = 0;
     const int64_t n = words * 4;
     if (!std::isfinite(rq->scale)) {
       std::memset(dst, 0, static_cast<size_t>(n));

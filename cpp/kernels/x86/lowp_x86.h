@@ -3,7 +3,8 @@
 //
 //   T::Acc                      accumulator vector (16 lanes)
 //   T::kPerWord                 k elements per 32-bit A word (bf16 2, int8 4)
-//   T::prepare(x, k, words, dst, rq)   one A row to words (rq: int8 row params)
+//   T::prepare_rows(a, lda, rows, k, words, dst, dst_stride, rq)
+//                               A rows to words (rq: int8 row params)
 //   T::zero(), T::step(acc, a_word_broadcast, b_vector)
 //   T::to_float(acc, rq, col_scale, col_sum) -> __m512 before the bias (int8:
 //       the panel's 16 column scales and sums; bf16: unused)
@@ -197,8 +198,8 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * 16);
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    for (int64_t i = 0; i < rows; ++i)
-      T::prepare(g.a + (r0 + i) * g.lda, g.k, words, a_buf.data() + i * a_stride, &rq_buf[i]);
+    T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
+                    rq_buf.data());
     for (int64_t p = p_first; p < p_end;) {
       const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
       const int rmax = lowp_rows_for(np);
