@@ -44,7 +44,11 @@ struct Bf16 {
 #endif
   }
 
-  static __m512 to_float(Acc acc, const RowQuant&, const float*, const int32_t*) { return acc; }
+  struct Col {};
+  struct Row {};
+  static Col col(const float*, const int32_t*) { return {}; }
+  static Row row(const RowQuant&) { return {}; }
+  static __m512 to_float(Acc acc, Row, Col) { return acc; }
 };
 
 }  // namespace

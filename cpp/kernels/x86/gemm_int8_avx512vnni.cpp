@@ -132,12 +132,25 @@ struct Int8 {
 #endif
   }
 
-  static __m512 to_float(Acc acc, const RowQuant& rq, const float* col_scale,
-                         const int32_t* col_sum) {
-    const __m512i sums = _mm512_loadu_si512(col_sum);
-    const __m512i v = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_set1_epi32(rq.zp), sums));
-    const __m512 s = _mm512_mul_ps(_mm512_set1_ps(rq.scale), _mm512_loadu_ps(col_scale));
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(v), s);
+  // float(acc - zp colsum) * (s_a scale_w) (kernels/lowp.h), its factors
+  // loaded once per tile (columns) and once per row.
+  struct Col {
+    __m512 scale;
+    __m512i sum;
+  };
+  struct Row {
+    __m512 scale;
+    __m512i zp;
+  };
+  static Col col(const float* col_scale, const int32_t* col_sum) {
+    return {_mm512_loadu_ps(col_scale), _mm512_loadu_si512(col_sum)};
+  }
+  static Row row(const RowQuant& rq) {
+    return {_mm512_set1_ps(rq.scale), _mm512_set1_epi32(rq.zp)};
+  }
+  static __m512 to_float(Acc acc, const Row& r, const Col& c) {
+    const __m512i v = _mm512_sub_epi32(acc, _mm512_mullo_epi32(r.zp, c.sum));
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(v), _mm512_mul_ps(r.scale, c.scale));
   }
 };
 
