@@ -3,7 +3,7 @@
     python bench/precision.py [--models-dir bench/.models] [--models resnet50,mobilenet_v2]
                               [--batch 32] [--rounds 5] [--threads 1] [--no-ort]
                               [--precisions fp32,bf16,int8] [--isa avx2]
-                              [--accuracy-only | --speed-only]
+                              [--accuracy-only | --speed-only | --kernels]
 
 Speed (batch --batch, --threads threads, interleaved round-robin with the order
 reversed each round, medians): tfjs-infer fp32 / bf16 / int8 on each of
@@ -20,12 +20,19 @@ max |fp32|, and the share of rows whose top-1 class agrees with fp32; the
 same for onnxruntime's int8 ResNet50 against its float32 one; and the
 bundled digits example's accuracy (360 real held-out digits) in each precision.
 
+Kernels (--kernels, no models needed): the GEMMs alone on ResNet50's shapes
+(rows x k x n of its 1x1 and im2col'd 3x3 convolutions), the fp32, bf16 and int8
+kernels of --isa (default: the selected one) on the calling thread, B packed
+once, timed by thread CPU time, interleaved, medians; G MAC/s and the ratio to
+fp32. bench/isa_probe.py gives the instructions' own rates to compare with.
+
 Models come from bench/make_bench_models.py (bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -147,6 +154,59 @@ def speed(args: argparse.Namespace) -> None:
         print(f"  load average: {os.getloadavg()}")
 
 
+# (rows, k, n) of ResNet50's convolutions as GEMMs, rows cut to ~1-2 images'
+# worth: 1x1 reduce / expand, 3x3 (im2col: k = 9 cin), the 7x7 stem.
+KERNEL_SHAPES = [
+    (3136, 64, 256),
+    (3136, 256, 64),
+    (3136, 576, 64),
+    (784, 1152, 128),
+    (784, 512, 128),
+    (196, 2304, 256),
+    (196, 1024, 256),
+    (49, 4608, 512),
+    (49, 2048, 512),
+    (3136, 147, 64),
+]
+
+
+def kernels(args: argparse.Namespace) -> None:
+    """The fp32 / bf16 / int8 GEMM kernels alone, interleaved, thread CPU time."""
+    t = tfjs_infer._core._testing
+    isa = args.isa or tfjs_infer.build_info()["isa_selected"]
+    lowp = [p for p in ("bf16", "int8") if isa in t.lowp_isas(p)]
+    print(f"\n== GEMM kernels, isa {isa}: fp32, {', '.join(lowp)} (G MAC/s, x fp32)")
+    rng = np.random.default_rng(0)
+    for m, k, n in KERNEL_SHAPES:
+        m = m * 4 if m < 1000 else m  # enough rows to time
+        a = np.maximum(rng.standard_normal((m, k)), 0).astype(np.float32)  # post-ReLU
+        b = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        packed = {p: t.lowp_pack(p, b) for p in lowp}
+        # Several repetitions per sample: t.gemm packs B once per call.
+        reps = max(4, int(2e9 / (m * k * n)))
+
+        def fp32(a: np.ndarray = a, b: np.ndarray = b, reps: int = reps) -> None:
+            t.gemm(isa, a, b, act="relu", reps=reps)
+
+        def low(p: str, a: np.ndarray = a, b: np.ndarray = b, reps: int = reps) -> None:
+            t.gemm_lowp(isa, p, a, b, act="relu", prepacked=packed[p], reps=reps)  # noqa: B023
+
+        runs = {"fp32": fp32, **{p: functools.partial(low, p) for p in lowp}}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for r in range(args.rounds):
+            for name in runs if r % 2 == 0 else list(runs)[::-1]:
+                start = time.thread_time()
+                runs[name]()
+                times[name].append((time.thread_time() - start) / reps)
+        med = {name: statistics.median(v) for name, v in times.items()}
+        cells = [
+            f"{name} {m * k * n / sec * 1e-9:6.1f} ({med['fp32'] / sec:4.2f}x)"
+            for name, sec in med.items()
+        ]
+        print(f"  {m:5d} x {k:4d} x {n:3d}:  " + "  ".join(cells))
+    print(f"  load average: {os.getloadavg()}")
+
+
 def agreement(ref: np.ndarray, got: np.ndarray) -> str:
     err = float(np.abs(got - ref).max())
     rel = err / max(float(np.abs(ref).max()), 1e-30)
@@ -199,10 +259,14 @@ def main() -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--accuracy-only", action="store_true")
     group.add_argument("--speed-only", action="store_true")
+    group.add_argument("--kernels", action="store_true", help="the GEMM kernels alone")
     args = parser.parse_args()
     header()
     print(f"load average at start: {os.getloadavg()}")
     print(f"precisions per isa: {tfjs_infer.build_info()['precisions']}")
+    if args.kernels:
+        kernels(args)
+        return
     if not args.accuracy_only:
         speed(args)
     if not args.speed_only:
