@@ -69,6 +69,14 @@ struct Int8 {
     for (int64_t r = 0; r < count && r < 16; ++r) rq[r] = RowQuant{s[r], v[r], z[r]};
   }
 
+  // The range pass is the first touch of each A row (a conv's input streams
+  // from memory): ask for the row kAhead rows on while this one is scanned.
+  static constexpr int64_t kAhead = 4;
+  static void prefetch_row(const float* x, int64_t k) {
+    for (int64_t i = 0; i < k; i += 16)
+      _mm_prefetch(reinterpret_cast<const char*>(x + i), _MM_HINT_T0);
+  }
+
   // A block of rows to u8 (kernels/lowp.h): every row's range, the
   // parameters 16 rows at a time, then each row quantized.
   static void prepare_rows(const float* a, int64_t lda, int64_t rows, int64_t k, int64_t words,
@@ -76,7 +84,10 @@ struct Int8 {
     alignas(64) float lo[16], hi[16];
     for (int64_t r0 = 0; r0 < rows; r0 += 16) {
       const int64_t count = rows - r0 < 16 ? rows - r0 : 16;
-      for (int64_t r = 0; r < count; ++r) range(a + (r0 + r) * lda, k, &lo[r], &hi[r]);
+      for (int64_t r = 0; r < count; ++r) {
+        if (r0 + r + kAhead < rows) prefetch_row(a + (r0 + r + kAhead) * lda, k);
+        range(a + (r0 + r) * lda, k, &lo[r], &hi[r]);
+      }
       params16(lo, hi, count, rq + r0);
       for (int64_t r = 0; r < count; ++r)
         quantize(a + (r0 + r) * lda, k, words, dst + (r0 + r) * dst_stride, rq[r0 + r]);
