@@ -149,7 +149,11 @@ void tile(const Tile& t) {
       acc[i][1] = dpbusd(acc[i][1], av, b1);
     }
   }
+  // Locals: C's stores may alias the arguments as far as the compiler knows.
   const GemmArgs& g = *t.g;
+  float* const c = g.c;
+  const float* const residual = g.residual;
+  const int64_t ldc = g.ldc, ldr = g.ldr;
   __m256i mask[2];
   __m256 bias[2];
   bool full[2];
@@ -170,8 +174,7 @@ void tile(const Tile& t) {
       const int64_t col = t.c0 + 8 * h;
       __m256 y = dequant(acc[i][h], t.rq[i], t.col_scale + 8 * h, t.col_sum + 8 * h);
       if (g.bias) y = _mm256_add_ps(y, bias[h]);
-      if (g.residual)
-        y = _mm256_add_ps(y, _mm256_maskload_ps(g.residual + r * g.ldr + col, mask[h]));
+      if (residual) y = _mm256_add_ps(y, _mm256_maskload_ps(residual + r * ldr + col, mask[h]));
       if constexpr (E == Epi::kGeneral) {
         _mm256_store_ps(row + 8 * h, y);
         continue;
@@ -180,13 +183,13 @@ void tile(const Tile& t) {
       if constexpr (E == Epi::kRelu || E == Epi::kRelu6) y = _mm256_max_ps(_mm256_setzero_ps(), y);
       if constexpr (E == Epi::kRelu6) y = _mm256_min_ps(_mm256_set1_ps(6.0f), y);
       if (full[h]) {
-        _mm256_storeu_ps(g.c + r * g.ldc + col, y);
+        _mm256_storeu_ps(c + r * ldc + col, y);
       } else {
-        _mm256_maskstore_ps(g.c + r * g.ldc + col, mask[h], y);
+        _mm256_maskstore_ps(c + r * ldc + col, mask[h], y);
       }
     }
     if constexpr (E == Epi::kGeneral)
-      act_apply<VecAvx2>(g.act, row + (t.col_lo - t.c0), g.c + r * g.ldc + t.col_lo,
+      act_apply<VecAvx2>(g.act, row + (t.col_lo - t.c0), c + r * ldc + t.col_lo,
                          t.col_hi - t.col_lo);
   }
 }
@@ -243,8 +246,13 @@ void gemm_int8(const GemmArgs& g, const void* packed) {
   t.g = &g;
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    for (int64_t i = 0; i < rows; ++i)
+    for (int64_t i = 0; i < rows; ++i) {
+      // The row 4 on, while this one is scanned (as the AVX-512 kernel).
+      if (i + 4 < rows)
+        for (int64_t j = 0; j < g.k; j += 16)
+          _mm_prefetch(reinterpret_cast<const char*>(g.a + (r0 + i + 4) * g.lda + j), _MM_HINT_T0);
       prepare(g.a + (r0 + i) * g.lda, g.k, words, a_buf.data() + i * a_stride, &rq_buf[i]);
+    }
     for (int64_t p = g.n_begin / 16; p < (g.n_end + 15) / 16; ++p) {
       t.b = body + p * panel_bytes;
       t.c0 = p * 16;
