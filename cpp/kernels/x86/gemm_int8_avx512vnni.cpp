@@ -107,8 +107,23 @@ struct Int8 {
     const __m512 inv = _mm512_set1_ps(rq->inv);
     const __m512i zp = _mm512_set1_epi32(rq->zp);
     const __m512i zero = _mm512_setzero_si512();
-    // Values >= 0 after the max; vpmovusdb saturates the rest to 255.
+    // 64 values at a time: packssdw (the sums lie within +-600, no
+    // saturation) then packuswb, whose unsigned saturation is the clamp to
+    // [0, 255]; vpermd puts the 4-byte groups the per-lane packs interleave
+    // back in order. Five instructions where vpmovusdb needed sixteen.
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
     i = 0;
+    for (; i + 64 <= k; i += 64) {
+      __m512i q[4];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j)
+        q[j] = _mm512_add_epi32(
+            _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i + 16 * j), inv)), zp);
+      const __m512i bytes =
+          _mm512_packus_epi16(_mm512_packs_epi32(q[0], q[1]), _mm512_packs_epi32(q[2], q[3]));
+      _mm512_storeu_si512(dst + i, _mm512_permutexvar_epi32(order, bytes));
+    }
+    // Values >= 0 after the max; vpmovusdb saturates the rest to 255.
     for (; i + 16 <= k; i += 16) {
       const __m512i q =
           _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv)), zp);

@@ -28,15 +28,13 @@ __m256i lanes(int64_t lo, int64_t hi) {
 
 // 32 floats already scaled (v * inv) to 32 u8: rint, + zp, clamp to [0, 255].
 void quantize32(const __m256 v[4], __m256i zp, uint8_t* dst) {
-  const __m256i top = _mm256_set1_epi32(255), zero = _mm256_setzero_si256();
   __m256i q[4];
 #pragma GCC unroll 4
-  for (int j = 0; j < 4; ++j) {
-    q[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v[j]), zp);
-    q[j] = _mm256_min_epi32(_mm256_max_epi32(q[j], zero), top);
-  }
-  // packus per 128-bit lane interleaves the four vectors; the permute puts
-  // the dwords (4 bytes each) back in order.
+  for (int j = 0; j < 4; ++j) q[j] = _mm256_add_epi32(_mm256_cvtps_epi32(v[j]), zp);
+  // The packs' saturation is the clamp (the sums lie within +-600: packusdw
+  // takes negatives to 0, packuswb the rest above 255 to 255). packus per
+  // 128-bit lane interleaves the four vectors; the permute puts the dwords
+  // (4 bytes each) back in order.
   const __m256i w =
       _mm256_packus_epi16(_mm256_packus_epi32(q[0], q[1]), _mm256_packus_epi32(q[2], q[3]));
   const __m256i ordered = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
