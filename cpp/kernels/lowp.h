@@ -51,8 +51,10 @@ void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed);
 uint16_t lowp_bf16_round(float x);
 
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
-// max(0, max x), s = (hi - lo) / 255 (1 when hi == lo), inv = 1 / s,
-// zp = clamp(rint(-lo * inv), 0, 255); s is NaN when the row holds NaN or
+// max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
+// inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when
+// the range is so small (below ~7e-37) that 1 / s overflows; s is NaN when
+// the row holds NaN or
 // +-inf (every output of the row is then NaN).
 struct RowQuant {
   float scale = 1.0f;
@@ -77,6 +79,7 @@ inline RowQuant row_params_inline(float lo, float hi) {
   if (hi == lo) return r;
   r.scale = (hi - lo) / 255.0f;
   r.inv = 1.0f / r.scale;
+  if (!std::isfinite(r.inv)) return RowQuant{};  // a range too small to scale: flat
   const float zp = std::nearbyint(-lo * r.inv);
   r.zp = static_cast<int32_t>(zp > 255.0f ? 255.0f : zp);
   return r;

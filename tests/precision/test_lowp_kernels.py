@@ -159,7 +159,8 @@ def test_int8_edge_rows_match_numpy_model(isa: str) -> None:
     """Rows whose quantization parameters take the rule's special branches:
     all zeros and all -0.0 (a flat range: scale 1, zero point 0), all one
     positive or one negative value (one side of the range is 0), tiny and
-    large magnitudes, a zero point that rounds to 255; 20 rows so the SIMD
+    large magnitudes, a zero point that rounds to 255, ranges so small that
+    1 / scale overflows (flat) and denormal inputs; 20 rows so the SIMD
     kernels' 16-row parameter blocks end mid-block."""
     a, b, bias, res = data(20, 37, 33, seed=21)
     a[0] = 0.0
@@ -171,5 +172,7 @@ def test_int8_edge_rows_match_numpy_model(isa: str) -> None:
     a[6] = -1.0
     a[6, 5] = 1e-3  # lo = -1, hi tiny: zero point near 255
     a[7, :] = np.abs(a[7])  # lo = 0
+    a[8] *= np.float32(1e-38)  # 1 / scale overflows: a flat row
+    a[9] *= np.float32(1e-44)  # denormal inputs
     got = T.gemm_lowp(isa, "int8", a, b, bias=bias, residual=res)
     np.testing.assert_array_equal(got, MODELS["int8"](a, b, bias, res))

@@ -51,9 +51,12 @@ struct Int8 {
                           _mm512_fpclass_ps_mask(_mm512_sub_ps(hi_raw, lo_raw), 0x99);
     const __m512 lo = _mm512_min_ps(lo_raw, zero);  // equal zeros give the second: +0
     const __m512 hi = _mm512_max_ps(hi_raw, zero);
-    const __mmask16 flat = _mm512_cmp_ps_mask(hi, lo, _CMP_EQ_OQ);
+    const __mmask16 flat_eq = _mm512_cmp_ps_mask(hi, lo, _CMP_EQ_OQ);
     const __m512 scale = _mm512_div_ps(_mm512_sub_ps(hi, lo), _mm512_set1_ps(255.0f));
-    const __m512 inv = _mm512_div_ps(one, scale);
+    const __m512 inv_raw = _mm512_div_ps(one, scale);
+    // A range too small for 1 / s to be finite counts as flat, as hi == lo.
+    const __mmask16 flat = flat_eq | _mm512_fpclass_ps_mask(inv_raw, 0x99);
+    const __m512 inv = inv_raw;
     const __m512 neg_lo = _mm512_xor_ps(lo, _mm512_set1_ps(-0.0f));
     __m512 zp = _mm512_roundscale_ps(_mm512_mul_ps(neg_lo, inv),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
