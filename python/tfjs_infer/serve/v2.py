@@ -20,7 +20,7 @@ and our ``parameters.top_k`` (extra outputs ``top_k_indices``,
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -119,6 +119,16 @@ def _tensors(names: list[str], infos: Any) -> list[dict[str, Any]]:
     ]
 
 
+class InferRequest(NamedTuple):
+    """A parsed inference request: its JSON header, input arrays, parameters and
+    the outputs it asks for as (name, binary, classification count)."""
+
+    doc: dict[str, Any]
+    arrays: list[np.ndarray]
+    params: dict[str, Any]
+    requested: list[tuple[str, bool, int]]
+
+
 async def infer(
     server: Server,
     served: ServedModel,
@@ -127,19 +137,34 @@ async def infer(
     info: dict[str, Any],
 ) -> tuple[bytes, dict[str, str]]:
     """Inference: the answer's bytes (JSON, or JSON + binary data) and extra headers."""
+    request = parse_infer(served, body, header_length)
+    result = await server.infer(served, request.arrays, info)
+    return encode_infer(served, request, result.outputs)
+
+
+def parse_infer(served: ServedModel, body: bytes, header_length: str | None) -> InferRequest:
+    """The request body (JSON, or JSON + binary tensors) checked against the model (400 if not)."""
     doc, binary = _split_body(body, header_length)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
     arrays = _inputs(served, doc.get("inputs"), binary)
     params = _object(doc.get("parameters"), "parameters")
     requested = _requested_outputs(served, doc.get("outputs"), params)
-    result = await server.infer(served, arrays, info)
+    return InferRequest(doc, arrays, params, requested)
+
+
+def encode_infer(
+    served: ServedModel, request: InferRequest, model_outputs: list[np.ndarray]
+) -> tuple[bytes, dict[str, str]]:
+    """The answer's bytes (JSON, or JSON + binary data) and its extra headers."""
+    params = request.params
     outputs: list[tuple[str, np.ndarray, bool, int]] = []  # name, array, binary, classification
-    for name, binary_out, classes in requested:
-        outputs.append((name, result.outputs[served.output_names.index(name)], binary_out, classes))
-    extra = _top_k_outputs(served, result.outputs, params)
+    for name, binary_out, classes in request.requested:
+        outputs.append((name, model_outputs[served.output_names.index(name)], binary_out, classes))
+    extra = _top_k_outputs(served, model_outputs, params)
     default_binary = bool(params.get("binary_data_output", False))
     answer: dict[str, Any] = {"model_name": served.name, "model_version": str(served.version)}
+    doc = request.doc
     if "id" in doc:
         answer["id"] = doc["id"]
     tensors: list[dict[str, Any]] = []
