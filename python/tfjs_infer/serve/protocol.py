@@ -94,7 +94,7 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
             finally:
                 deferred, self._deferred = self._deferred, None
                 if deferred is not None:  # its body is still on the way: uvicorn's task
-                    super()._start_asgi_task(*deferred)
+                    self._start_deferred(*deferred)
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -130,7 +130,14 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
             super().on_message_complete()
             deferred, self._deferred = self._deferred, None
             if deferred is not None and not self._answer_now(deferred[0]):
-                super()._start_asgi_task(*deferred)
+                self._start_deferred(*deferred)
+
+        def _start_deferred(self, cycle: Any, app: Any) -> None:
+            # A request after one that closed the connection (Connection: close,
+            # HTTP/1.0) in the same read: uvicorn would have queued it behind
+            # that one, then dropped it with the connection. So does this.
+            if not self.transport.is_closing():
+                super()._start_asgi_task(cycle, app)
 
         def _answer_now(self, cycle: Any) -> bool:
             """Answer the request of `cycle` here if fast.py can; whether it did."""
