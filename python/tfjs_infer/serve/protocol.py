@@ -78,7 +78,7 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
     """uvicorn's httptools protocol (module `impl`) with our additions."""
     status_lines: dict[int, bytes] = impl.STATUS_LINE
 
-    class StampedHttpToolsProtocol(impl.HttpToolsProtocol):  # type: ignore[misc, name-defined]
+    class StampedHttpToolsProtocol(impl.HttpToolsProtocol):
         """httptools' protocol; each request's scope holds its arrival time and
         the connection's :class:`HeldWrites`; an inference request whose body
         is complete in one ``data_received`` may be answered there (fast.py)."""
@@ -86,6 +86,7 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
         _received = 0.0
         _deferring = False  # inside on_headers_complete
         _deferred: tuple[Any, Any] | None = None  # (cycle, app) whose task waits for its body
+        _fast: Any = None  # the app's FastAnswers (fast.py), if it has one
 
         def data_received(self, data: bytes) -> None:
             self._received = time.perf_counter()
@@ -96,7 +97,7 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
                 if deferred is not None:  # its body is still on the way: uvicorn's task
                     self._start_deferred(*deferred)
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             # What uvicorn writes the answers through (its flow control keeps the transport).
             held: Any = HeldWrites(transport)
