@@ -161,7 +161,7 @@ def encode_infer(
     outputs: list[tuple[str, np.ndarray, bool, int]] = []  # name, array, binary, classification
     for name, binary_out, classes in request.requested:
         outputs.append((name, model_outputs[served.output_names.index(name)], binary_out, classes))
-    extra = _top_k_outputs(served, model_outputs, params)
+    extra = _top_k_outputs(served, model_outputs, params) if "top_k" in params else []
     default_binary = bool(params.get("binary_data_output", False))
     answer: dict[str, Any] = {"model_name": served.name, "model_version": str(served.version)}
     doc = request.doc
@@ -188,12 +188,12 @@ def encode_infer(
 def _split_body(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
     if header_length is None:
         return parse_json(body), memoryview(b"")
-    if not header_length.isdigit() or int(header_length) > len(body):
+    n = int(header_length) if header_length.isdigit() else -1
+    if n < 0 or n > len(body):
         raise bad_request(
             f"Inference-Header-Content-Length must be a byte count of at most the body's "
             f"{len(body)} bytes, received '{header_length}'"
         )
-    n = int(header_length)
     return parse_json(body[:n], "inference header"), memoryview(body)[n:]
 
 
@@ -224,9 +224,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
             raise bad_request(f"input '{name}' is given twice")
         spec = specs[name]
         shape = tensor.get("shape")
-        if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
+        if not _is_sizes(shape):
             raise bad_request(
                 f"input '{name}': 'shape' must be a list of sizes, received {shape!r}"
             )
@@ -237,11 +235,9 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
             got = f"'{datatype}'" if known else f"unknown datatype {datatype!r}"
             raise bad_request(f"input '{name}': expected datatype {want}, received {got}")
         params = tensor.get("parameters")
-        size = (
-            None
-            if params is None
-            else _object(params, f"input '{name}' parameters").get("binary_data_size")
-        )
+        if params is not None and not isinstance(params, dict):  # message built only here
+            _object(params, f"input '{name}' parameters")
+        size = None if params is None else params.get("binary_data_size")
         if size is not None:
             if not isinstance(size, int) or size < 0 or offset + size > len(binary):
                 raise bad_request(
@@ -258,12 +254,17 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
         raise bad_request(
             f"the body holds {len(binary) - offset} bytes of binary data that no input claims"
         )
-    missing = [n for n in served.input_names if n not in found]
+    missing = [n for n in served.input_names if n not in found] if len(found) < len(specs) else []
     if missing:
         raise bad_request(
             f"missing input(s) {missing}; the model's inputs are {served.input_names}"
         )
     return [found[n] for n in served.input_names]
+
+
+def _is_sizes(shape: Any) -> bool:
+    """Whether `shape` is a list of sizes (JSON integers >= 0; true/false are not)."""
+    return isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
 
 
 def _requested_outputs(
@@ -328,7 +329,7 @@ def _classification(served: ServedModel, arr: np.ndarray, k: int) -> np.ndarray:
 
 def _output_tensor(name: str, arr: np.ndarray, binary: bool, chunks: list[bytes]) -> dict[str, Any]:
     """One output in the answer: JSON data, or parameters.binary_data_size and a chunk."""
-    is_bytes = arr.dtype == object
+    is_bytes = arr.dtype.kind == "O"
     tensor: dict[str, Any] = {
         "name": name,
         "datatype": "BYTES" if is_bytes else v2_datatype(arr.dtype),
