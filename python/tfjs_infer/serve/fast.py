@@ -110,10 +110,10 @@ class FastAnswers:
             answer = error_answer(exc)
         except Exception as exc:
             answer = internal_answer(exc)
-        if answer is None:
-            metrics.in_flight -= 1
-            return None
-        return Answered(answer, info, start)
+        # Held until here, as the ASGI path holds it until it has answered: nothing
+        # else runs before this answer is written, and then nothing can fail it.
+        metrics.in_flight -= 1
+        return None if answer is None else Answered(answer, info, start)
 
     def _infer(
         self,
@@ -144,7 +144,6 @@ class FastAnswers:
 
     def finish(self, scope: Any, answered: Answered) -> None:
         """Record an answer given here, once written (as app.App records its own)."""
-        self.metrics.in_flight -= 1
         self.counter.inc()
         answer = answered.answer
         elapsed = time.perf_counter() - answered.start

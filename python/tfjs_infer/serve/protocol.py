@@ -151,12 +151,17 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
                 or self.access_log  # uvicorn's own access log, which its cycle writes
             ):
                 return False
-            answered = self._fast.answer(cycle.scope, bytes(cycle.body))
-            if answered is None:
+            try:
+                answered = self._fast.answer(cycle.scope, bytes(cycle.body))
+                data = None if answered is None else self._response(answered, cycle)
+            except Exception:  # a bug here must not lose the request: the app answers it
+                self.logger.exception("the fast path failed; the request goes to the app")
+                return False
+            if answered is None or data is None:
                 return False
             cycle.body = bytearray()
             cycle.response_started = True
-            self.transport.write(self._response(answered, cycle))
+            self.transport.write(data)
             # As uvicorn's cycle completes a response.
             cycle.response_complete = True
             if not cycle.keep_alive:

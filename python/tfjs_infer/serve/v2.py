@@ -20,7 +20,7 @@ and our ``parameters.top_k`` (extra outputs ``top_k_indices``,
 from __future__ import annotations
 
 import re
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -262,7 +262,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
     return [found[n] for n in served.input_names]
 
 
-def _is_sizes(shape: Any) -> bool:
+def _is_sizes(shape: Any) -> TypeGuard[list[int]]:
     """Whether `shape` is a list of sizes (JSON integers >= 0; true/false are not)."""
     return isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
 
