@@ -142,15 +142,67 @@ async def infer(
     return encode_infer(served, request, result.outputs)
 
 
+class _Layout(NamedTuple):
+    """A binary request's JSON header, checked: what it asks, and where each of the
+    model's inputs lies in the binary data (offset, size, shape, datatype, name)."""
+
+    doc: dict[str, Any]
+    params: dict[str, Any]
+    requested: list[tuple[str, bool, int]]
+    slices: list[tuple[int, int, list[int], str, str]]
+    binary_bytes: int
+
+
+# Clients send the same JSON header with every binary request of one shape: a
+# header checked once is remembered (per model, at most MAX_LAYOUTS headers of
+# at most MAX_LAYOUT_BYTES each) and the next request with the same header
+# bytes and binary length only cuts its tensors out of the binary data.
+MAX_LAYOUTS = 64
+MAX_LAYOUT_BYTES = 4096
+
+
 def parse_infer(served: ServedModel, body: bytes, header_length: str | None) -> InferRequest:
     """The request body (JSON, or JSON + binary tensors) checked against the model (400 if not)."""
+    known = _known_layout(served, body, header_length)
+    if known is not None:
+        return known
     doc, binary = _split_body(body, header_length)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
-    arrays = _inputs(served, doc.get("inputs"), binary)
+    slices: dict[str, tuple[int, int, list[int], str, str]] = {}
+    arrays = _inputs(served, doc.get("inputs"), binary, slices)
     params = _object(doc.get("parameters"), "parameters")
     requested = _requested_outputs(served, doc.get("outputs"), params)
+    header_bytes = len(body) - len(binary)
+    layouts = served.v2_layouts
+    if (
+        header_length is not None
+        and len(slices) == len(arrays)  # every input in the binary data
+        and header_bytes <= MAX_LAYOUT_BYTES
+        and len(layouts) < MAX_LAYOUTS
+    ):
+        order = [slices[n] for n in served.input_names]
+        layouts[body[:header_bytes]] = _Layout(doc, params, requested, order, len(binary))
     return InferRequest(doc, arrays, params, requested)
+
+
+def _known_layout(
+    served: ServedModel, body: bytes, header_length: str | None
+) -> InferRequest | None:
+    """The request, if its header is one checked before and its binary data has the
+    length that header gives (else None: the whole body is checked)."""
+    if header_length is None or not served.v2_layouts or not header_length.isdigit():
+        return None
+    n = int(header_length)
+    layout = served.v2_layouts.get(body[:n])
+    if layout is None or len(body) - n != layout.binary_bytes:
+        return None
+    binary = memoryview(body)[n:]
+    arrays = [
+        tensor_from_bytes(binary[offset : offset + size], shape, datatype, name)
+        for offset, size, shape, datatype, name in layout.slices
+    ]
+    return InferRequest(layout.doc, arrays, layout.params, layout.requested)
 
 
 def encode_infer(
@@ -205,8 +257,14 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.ndarray]:
-    """Match the request's tensors to the model's inputs, by name, checking each."""
+def _inputs(
+    served: ServedModel,
+    inputs: Any,
+    binary: memoryview,
+    slices: dict[str, tuple[int, int, list[int], str, str]],
+) -> list[np.ndarray]:
+    """Match the request's tensors to the model's inputs, by name, checking each;
+    note in `slices` where each binary one lies (offset, size, shape, datatype, name)."""
     if not isinstance(inputs, list) or not inputs:
         raise bad_request("'inputs' must be a non-empty list of tensors")
     found: dict[str, np.ndarray] = {}
@@ -245,6 +303,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
                     f"{len(binary)} bytes of binary data"
                 )
             found[name] = tensor_from_bytes(binary[offset : offset + size], shape, datatype, name)
+            slices[name] = (offset, size, shape, datatype, name)
             offset += size
         elif "data" in tensor:
             found[name] = tensor_from_v2_data(tensor["data"], shape, datatype, name)
