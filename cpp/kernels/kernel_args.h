@@ -50,6 +50,15 @@ struct GemmArgs {
   const float* residual = nullptr;  // added after bias, before act: [m, ldr] or nullptr
   int64_t ldr = 0;
   ActParams act;
+  // Implicit A (the implicit-GEMM convolution, ops/conv.cpp), fp32 only: when
+  // a_rows is set, A[i][kk] = a_rows[i][seg_off[kk / seg_k] + kk % seg_k]
+  // (a and lda unused): row i is output pixel i, a_rows[i] its window's
+  // corner in a zero-padded input, segment s one kernel row's taps (seg_k =
+  // kw cin contiguous floats) at offset seg_off[s]. The values, and so the
+  // FMA sequence, are the im2col matrix's: the bits are the same.
+  const float* const* a_rows = nullptr;
+  const int64_t* seg_off = nullptr;
+  int64_t seg_k = 0;
 };
 
 // Rows [row_begin, row_begin + rows) of one image's im2col matrix for

@@ -3,8 +3,14 @@
 // conv_base.h; conv+pool (conv_pool.cpp), transposed (conv_transpose.cpp),
 // depthwise (depthwise.cpp) and the MobileNet chain (conv_chain.cpp) are
 // registered from here. A 1x1 stride-1 convolution reads its input as A
-// directly; the others gather tiles of A (im2col) into per-thread scratch.
+// directly; the others gather tiles of A (im2col) into per-thread scratch,
+// except with TFJS_INFER_CONV_IMPLICIT=1 (read when the op is built): 2D,
+// ungrouped, undilated, fp32 convolutions then copy the input once into a
+// zero-padded image and the GEMM reads each output pixel's window in place
+// (implicit GEMM: kernels/kernel_args.h GemmArgs::a_rows), same bits.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/threading.h"
 #include "ops/conv_base.h"
@@ -25,6 +31,9 @@ class ConvOp final : public ConvBase {
     window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
+    const char* env = std::getenv("TFJS_INFER_CONV_IMPLICIT");
+    implicit_ = env && std::strcmp(env, "1") == 0 && rank == 2 && !pointwise_ && groups_ == 1 &&
+                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -37,6 +46,7 @@ class ConvOp final : public ConvBase {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     if (pointwise_) return 0;
+    if (implicit_) return implicit_layout(in[0].shape).bytes;
     const int64_t rows = tile_rows(out_rows_per_image(in[0].shape));
     return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(rows * kg_) * 4;
   }
@@ -53,13 +63,21 @@ class ConvOp final : public ConvBase {
       return;
     }
     const int64_t tm = tile_rows(m_img);
+    const float* const* a_rows = nullptr;  // implicit: every output pixel's window
+    const int64_t* seg_off = nullptr;
+    if (implicit_) {
+      const ImplicitLayout lay = implicit_layout(in[0].shape);
+      prepare_implicit(lay, in[0], batch, m_img, static_cast<char*>(ctx.scratch));
+      a_rows = reinterpret_cast<const float* const*>(static_cast<char*>(ctx.scratch) + lay.rows_at);
+      seg_off = reinterpret_cast<const int64_t*>(static_cast<char*>(ctx.scratch) + lay.segs_at);
+    }
     const int64_t tiles_per_image = (m_img + tm - 1) / tm;
     const int64_t tiles = batch * tiles_per_image;
     const int64_t nr = k.gemm_nr;
     const int64_t panels = (cout_g_ + nr - 1) / nr;
     const int64_t flops = 2 * batch * m_img * kg_ * cout_;
     int threads = threads_for(ctx.num_threads, flops, tiles * panels * groups_);
-    threads = std::min(threads, scratch_thread_slots());
+    if (!implicit_) threads = std::min(threads, scratch_thread_slots());
     // Weight-heavy layers, or too few tiles to share: split the filters
     // instead; each thread gathers the same tiles and streams its part of B.
     const bool split_cols =
@@ -79,7 +97,7 @@ class ConvOp final : public ConvBase {
     const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
                                      : std::min<int64_t>(tiles, 32 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
-      float* buf = scratch + worker * tm * kg_;
+      float* buf = a_rows ? nullptr : scratch + worker * tm * kg_;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
       if (split_cols) {
         n0 = panels * t / tasks * nr;
@@ -101,11 +119,18 @@ class ConvOp final : public ConvBase {
         // read it in place, one window every stride x cin floats.
         const bool in_place = window_rows_ && r0 >= direct_lo && r0 + rows <= direct_hi;
         for (int64_t g = 0; g < groups_; ++g) {
-          if (!in_place) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
+          if (!in_place && !a_rows) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
           GemmCall call;
           call.m = rows;
           call.a = in_place ? x + (r0 * geo_.s[2] - pad_w) * cin_ : buf;
           call.lda = in_place ? geo_.s[2] * cin_ : kg_;
+          if (a_rows) {
+            call.a = nullptr;
+            call.lda = 0;
+            call.a_rows = a_rows + img * m_img + r0;
+            call.seg_off = seg_off;
+            call.seg_k = geo_.k[2] * cin_;
+          }
           call.c = y + g * cout_g_;
           call.ldc = cout_;
           call.n_begin = n0;
@@ -120,6 +145,60 @@ class ConvOp final : public ConvBase {
   }
 
  private:
+  // Scratch of the implicit path: the zero-padded images (hp x wp x cin
+  // each, every window inside), then one row pointer per output pixel, then
+  // the kernel rows' offsets (segments of kw cin floats).
+  struct ImplicitLayout {
+    int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, image = 0;  // image: floats per padded image
+    size_t rows_at = 0, segs_at = 0, bytes = 0;
+  };
+
+  ImplicitLayout implicit_layout(const Shape& in_shape) const {
+    const auto dims = spatial_dims(in_shape, geo_.rank);
+    ImplicitLayout l;
+    l.hp = (geo_.out_size(1, dims[1]) - 1) * geo_.s[1] + geo_.k[1];
+    l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
+    l.pad_t = geo_.pad_before(1, dims[1]);
+    l.pad_l = geo_.pad_before(2, dims[2]);
+    l.image = (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned images
+    const int64_t batch = in_shape[0] < 0 ? 0 : in_shape[0];
+    l.rows_at = static_cast<size_t>(batch * l.image) * sizeof(float);
+    l.segs_at = l.rows_at +
+                static_cast<size_t>(batch * out_rows_per_image(in_shape)) * sizeof(const float*);
+    l.bytes = l.segs_at + static_cast<size_t>(geo_.k[1]) * sizeof(int64_t);
+    return l;
+  }
+
+  // Copies each image into its zero-padded place and fills the row pointers
+  // (output pixel (oy, ox): the padded window corner (oy sh, ox sw)) and the
+  // kernel rows' offsets.
+  void prepare_implicit(const ImplicitLayout& l, const TensorView& x, int64_t batch, int64_t m_img,
+                        char* scratch) const {
+    const auto dims = spatial_dims(x.shape, geo_.rank);
+    const int64_t h = dims[1], w = dims[2];
+    const int64_t ow = geo_.out_size(2, w);
+    float* pad = reinterpret_cast<float*>(scratch);
+    auto** rows = reinterpret_cast<const float**>(scratch + l.rows_at);
+    auto* segs = reinterpret_cast<int64_t*>(scratch + l.segs_at);
+    // Input columns [x0, x1) land inside the padded width.
+    const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
+    const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
+    for (int64_t b = 0; b < batch; ++b) {
+      float* img = pad + b * l.image;
+      std::memset(img, 0, static_cast<size_t>(l.hp * l.wp * cin_) * sizeof(float));
+      const float* src = x.f32() + b * h * w * cin_;
+      for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
+        const int64_t py = iy + l.pad_t;
+        if (py < 0 || py >= l.hp) continue;
+        std::memcpy(img + (py * l.wp + x0 + l.pad_l) * cin_, src + (iy * w + x0) * cin_,
+                    static_cast<size_t>((x1 - x0) * cin_) * sizeof(float));
+      }
+      for (int64_t p = 0; p < m_img; ++p)
+        rows[b * m_img + p] = img + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+    }
+    for (int64_t ky = 0; ky < geo_.k[1]; ++ky) segs[ky] = ky * l.wp * cin_;
+  }
+
   // 1x1 stride-1: the input is the GEMM's A (group g reads its channel slice
   // in place with lda = cin), no copy.
   void run_pointwise(const RunContext& ctx, const TensorView& x, const float* res,
@@ -142,6 +221,7 @@ class ConvOp final : public ConvBase {
   bool pointwise_ = false;
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
+  bool implicit_ = false;     // implicit GEMM (TFJS_INFER_CONV_IMPLICIT=1, 2D, fp32, no groups)
 };
 
 template <class T, int Rank>

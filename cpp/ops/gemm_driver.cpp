@@ -64,6 +64,7 @@ GemmCall GemmCall::rows(int64_t r0, int64_t r1) const {
   part.m = r1 - r0;
   part.a = a + r0 * lda;
   part.c = c + r0 * ldc;
+  if (a_rows) part.a_rows = a_rows + r0;
   if (ep.residual) part.ep.residual = ep.residual + r0 * ep.ldr;
   return part;
 }
@@ -86,6 +87,9 @@ void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call)
   g.residual = call.ep.residual;
   g.ldr = call.ep.ldr;
   g.act = call.ep.act;
+  g.a_rows = call.a_rows;
+  g.seg_off = call.seg_off;
+  g.seg_k = call.seg_k;
   switch (b.kind()) {
     case PackKind::kF32:
       k.gemm_f32(g);

@@ -72,6 +72,11 @@ struct GemmCall {
   int64_t ldc = 0;
   int64_t n_begin = 0, n_end = -1;
   GemmEpilogue ep;
+  // Implicit A (fp32 B only; GemmArgs::a_rows): row i read through
+  // a_rows[i] and the segment offsets instead of a + i lda.
+  const float* const* a_rows = nullptr;
+  const int64_t* seg_off = nullptr;
+  int64_t seg_k = 0;
 
   // The same call over its rows [r0, r1) (A, C and the residual offset).
   GemmCall rows(int64_t r0, int64_t r1) const;

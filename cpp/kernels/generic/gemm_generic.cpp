@@ -32,13 +32,13 @@ void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, 
 
 void gemm_f32(const GemmArgs& g) {
   for (int64_t i = 0; i < g.m; ++i) {
-    const float* a_row = g.a + i * g.lda;
+    const float* a_row = g.a_rows ? nullptr : g.a + i * g.lda;
     float* c_row = g.c + i * g.ldc;
     for (int64_t p0 = g.n_begin; p0 < g.n_end; p0 += kGemmNr) {
       const float* panel = g.packed_b + (p0 / kGemmNr) * g.k * kGemmNr;
       float acc[kGemmNr] = {};
       for (int64_t kk = 0; kk < g.k; ++kk) {
-        const float av = a_row[kk];
+        const float av = a_row ? a_row[kk] : g.a_rows[i][g.seg_off[kk / g.seg_k] + kk % g.seg_k];
         const float* bp = panel + kk * kGemmNr;
         for (int64_t j = 0; j < kGemmNr; ++j) acc[j] += av * bp[j];
       }

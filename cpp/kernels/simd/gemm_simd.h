@@ -66,6 +66,12 @@ struct TileArgs {
   // L2 (the other tiles find it in L2); it prefetches `prefetch` floats ahead
   // of each k row (0: no prefetch).
   int64_t prefetch;
+  // Implicit A (GemmArgs::a_rows): the tile's row pointers, the segment
+  // offsets and length, and the tile's first k (a unused); nullptr: A at a.
+  const float* const* a_rows;
+  const int64_t* seg_off;
+  int64_t seg_k;
+  int64_t k0;
 };
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
@@ -121,6 +127,53 @@ inline void tile_store(const typename V::F (&acc)[MR][NP * NV], float* c, int64_
   }
 }
 
+// The k rows [t.k0, t.k0 + t.k) of an implicit-A tile (TileArgs::a_rows):
+// segment by segment, each row's values read at its pointer plus the
+// segment's offset; per k row the same loads and FMAs as gemm_tile's loop,
+// so the same bits. Returns B past the last k row.
+template <class V, int MR, int NP, int NV>
+inline const float* implicit_k_rows(const TileArgs& t, typename V::F (&acc)[MR][NP * NV],
+                                    const float* b) {
+  using F = typename V::F;
+  constexpr int W = V::kW;
+  constexpr int NC = NP * NV;
+  const int64_t ps = t.panel_stride;
+  const int64_t ks = t.kstride;
+  const int64_t pf = t.prefetch;
+  const int64_t seg_k = t.seg_k;
+  const int64_t k_end = t.k0 + t.k;
+  const float* ar[MR];
+  for (int64_t kk = t.k0; kk < k_end;) {
+    const int64_t seg = kk / seg_k;
+    const int64_t in_seg = kk - seg * seg_k;
+    const int64_t len = std::min(seg_k - in_seg, k_end - kk);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) ar[i] = t.a_rows[i] + t.seg_off[seg] + in_seg;
+    for (int64_t q = 0; q < len; ++q) {
+      if (pf) {
+#pragma GCC unroll 16
+        for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) __builtin_prefetch(b + pf + p * ps + v * W, 0, 3);
+      }
+      F bv[NC];
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) bv[p * NV + v] = V::loadu(b + p * ps + v * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const F av = V::set1(ar[i][q]);
+#pragma GCC unroll 16
+        for (int j = 0; j < NC; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+      b += ks;
+    }
+    kk += len;
+  }
+  return b;
+}
+
 template <class V, int NR, int MR, int NP, int NV, Epi E>
 #if defined(__GNUC__)
 __attribute__((noinline))
@@ -153,7 +206,10 @@ void gemm_tile(const TileArgs& t) {
   const int64_t ps = t.panel_stride;
   const int64_t ks = t.kstride;
   const int64_t pf = t.prefetch;
-  for (int64_t kk = 0; kk < t.k; ++kk) {
+  // Implicit A: its own k loop; then this one runs no row.
+  const int64_t k_plain = t.a_rows ? 0 : t.k;
+  if (t.a_rows) b = implicit_k_rows<V, MR, NP, NV>(t, acc, b);
+  for (int64_t kk = 0; kk < k_plain; ++kk) {
     // Small-m tiles (the batch-1 GEMV) are bound by the bandwidth of B:
     // prefetching the k row 4 ahead keeps the stream full (MLP batch 1 in
     // bench/compare.py: 27.5 -> 24 us, medians of 3 runs). A prefetch past
@@ -392,7 +448,9 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int ng, TileFn groups, int np
   constexpr int NR = Cfg::NR;
   constexpr int W = Cfg::V::kW;
   constexpr int64_t GR = int64_t{Cfg::kGroup} * NR;  // floats in a group row
-  t.a = g.a + row0 * g.lda;
+  t.a = g.a_rows ? nullptr : g.a + row0 * g.lda;
+  t.a_rows = g.a_rows ? g.a_rows + row0 : nullptr;
+  t.k0 = 0;
   float* c_row = g.c + row0 * g.ldc;
   const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
   const int64_t panels = (g.n + NR - 1) / NR;
@@ -446,7 +504,9 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   int64_t row0 = row_begin;
   for (int64_t tile = 0; tile < tiles; ++tile) {
     const bool hi = tile < extra;
-    t.a = g.a + row0 * g.lda + k0;
+    t.a = g.a_rows ? nullptr : g.a + row0 * g.lda + k0;
+    t.a_rows = g.a_rows ? g.a_rows + row0 : nullptr;
+    t.k0 = k0;
     float* c_row = g.c + row0 * g.ldc;
     const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
     for (int64_t c = col; c < col + ncols; c += NP * NR) {
@@ -486,6 +546,10 @@ void gemm(const GemmArgs& g) {
   t.acc_out = nullptr;
   t.ldp = 0;
   t.prefetch = 0;
+  t.a_rows = nullptr;
+  t.seg_off = g.seg_off;
+  t.seg_k = g.seg_k;
+  t.k0 = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);

@@ -1,0 +1,120 @@
+"""3x3 convolutions: im2col + GEMM against the implicit GEMM and the bare GEMM.
+
+    python bench/conv_im2col_share.py [--rounds 41] [--isa avx512]
+
+For the stride-1 'same' 3x3 convolutions of ResNet50 (batch 1), times, one
+thread, interleaved in one process, thread CPU time (time.thread_time), medians:
+  conv  the conv2d op as a model runs it by default (im2col tiles into scratch
+        + the GEMM, relu epilogue, bias),
+  impl  the same op built with TFJS_INFER_CONV_IMPLICIT=1 (a zero-padded copy
+        of the input, the GEMM reading each pixel's window in place),
+  gemm  the bare packed-B GEMM on the already im2col'd A (m = out pixels,
+        k = 9 cin, n = cout), same packed weights, bias and relu, one call.
+conv - gemm is what gathering A (and the op's tiling) costs: an implicit GEMM
+(A rows read from the input through tap pointers instead of a gathered copy)
+can save at most that, and only if its microkernel loses nothing to the
+pointer-based A reads. Weights are warm in both (the same B every call).
+Prints the command, the CPU model and the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+import tfjs_infer
+from tfjs_infer import _core
+
+LAYERS = [  # (title, H, W, cin, cout): ResNet50's 3x3 stride-1 'same' convs
+    ("conv2 3x3 64 @56", 56, 56, 64, 64),
+    ("conv3 3x3 128 @28", 28, 28, 128, 128),
+    ("conv4 3x3 256 @14", 14, 14, 256, 256),
+    ("conv5 3x3 512 @7", 7, 7, 512, 512),
+]
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def im2col_same3(x: np.ndarray) -> np.ndarray:
+    """(H, W, C) -> (H W, 9 C), k ordered (ky, kx, c) as the kernel's HWIO rows."""
+    h, w, c = x.shape
+    p = np.zeros((h + 2, w + 2, c), np.float32)
+    p[1:-1, 1:-1] = x
+    cols = [p[ky : ky + h, kx : kx + w] for ky in range(3) for kx in range(3)]
+    return np.ascontiguousarray(np.concatenate(cols, axis=2).reshape(h * w, 9 * c))
+
+
+def bench_layer(title: str, h: int, w: int, cin: int, cout: int, args, rng) -> None:
+    """Times one layer's three candidates, interleaved; prints its row."""
+    kernel = (rng.standard_normal((3, 3, cin, cout)) * 0.05).astype(np.float32)
+    bias = (rng.standard_normal(cout) * 0.1).astype(np.float32)
+    g = _core.Graph()
+    xin = g.add_input("x", [None, h, w, cin], "float32")
+    attrs = {"strides": [1, 1], "padding": "same", "activation": "relu"}
+    (y,) = g.add_op("conv2d", title, [xin], attrs, {"kernel": kernel, "bias": bias})
+    g.set_outputs([y])
+    os.environ["TFJS_INFER_CONV_IMPLICIT"] = "0"  # read when the op is built
+    model = _core.CompiledModel(g, num_threads=1)
+    os.environ["TFJS_INFER_CONV_IMPLICIT"] = "1"
+    implicit = _core.CompiledModel(g, num_threads=1)
+    del os.environ["TFJS_INFER_CONV_IMPLICIT"]
+    x = rng.standard_normal((1, h, w, cin)).astype(np.float32)
+    a = im2col_same3(x[0])
+    packed = _core._testing.pack_b(args.isa, kernel.reshape(9 * cin, cout))
+    out = np.empty((h * w, cout), np.float32)
+    ref = model.run([x])[0].reshape(h * w, cout)
+    got = _core._testing.gemm(args.isa, a, packed, bias=bias, act="relu", out=out)
+    assert np.array_equal(ref, got), "gemm on the im2col'd A must equal the conv bit for bit"
+    got = implicit.run([x])[0].reshape(h * w, cout)
+    assert np.array_equal(ref, got), "the implicit GEMM must equal the conv bit for bit"
+    runs = {
+        "conv": lambda: model.run([x]),
+        "impl": lambda: implicit.run([x]),
+        "gemm": lambda: _core._testing.gemm(args.isa, a, packed, bias=bias, act="relu", out=out),
+    }
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    order = list(runs)
+    for r in range(args.rounds):
+        for name in order if r % 2 == 0 else order[::-1]:
+            t0 = time.thread_time()
+            runs[name]()
+            times[name].append(time.thread_time() - t0)
+    c_us, i_us, g_us = (float(np.median(times[n])) * 1e6 for n in ("conv", "impl", "gemm"))
+    print(
+        f"{title:>20} {c_us:9.1f} {i_us:9.1f} {i_us / c_us:8.3f} {g_us:9.1f} "
+        f"{c_us - g_us:10.1f} {(c_us - g_us) / c_us:6.1%}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--rounds", type=int, default=41)
+    ap.add_argument("--isa", default=tfjs_infer.build_info()["isa_selected"])
+    args = ap.parse_args()
+    print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
+    print("cpu:", cpu_model(), "| isa:", args.isa, "| load average:", os.getloadavg())
+    rng = np.random.default_rng(0)
+    print(
+        f"{'layer':>20} {'conv us':>9} {'impl us':>9} {'impl/cv':>8} {'gemm us':>9} "
+        f"{'conv-gemm':>10} {'share':>6}"
+    )
+    for title, h, w, cin, cout in LAYERS:
+        bench_layer(title, h, w, cin, cout, args, rng)
+    print("load average after:", os.getloadavg())
+
+
+if __name__ == "__main__":
+    main()
