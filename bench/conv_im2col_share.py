@@ -1,6 +1,7 @@
 """3x3 convolutions: im2col + GEMM against the implicit GEMM and the bare GEMM.
 
     python bench/conv_im2col_share.py [--rounds 41] [--isa avx512]
+    python bench/conv_im2col_share.py --models resnet50,mobilenet_v2 [--threads 1]
 
 For the stride-1 'same' 3x3 convolutions of ResNet50 (batch 1), times, one
 thread, interleaved in one process, thread CPU time (time.thread_time), medians:
@@ -14,6 +15,10 @@ conv - gemm is what gathering A (and the op's tiling) costs: an implicit GEMM
 (A rows read from the input through tap pointers instead of a gathered copy)
 can save at most that, and only if its microkernel loses nothing to the
 pointer-based A reads. Weights are warm in both (the same B every call).
+With --models: whole models of bench/.models (bench/make_bench_models.py),
+each loaded twice (TFJS_INFER_CONV_IMPLICIT=0 and =1), predict on the bench
+input interleaved (order alternating per round), medians of thread CPU time
+(1 thread) and wall time; outputs checked equal bit for bit first.
 Prints the command, the CPU model and the load average.
 """
 
@@ -23,6 +28,7 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -99,13 +105,50 @@ def bench_layer(title: str, h: int, w: int, cin: int, cout: int, args, rng) -> N
     )
 
 
+def bench_models(names: list[str], args) -> None:
+    """Whole models, im2col against implicit, interleaved in this process."""
+    folder = Path(__file__).resolve().parent / ".models"
+    print(f"batch {args.batch}, {args.threads} thread(s)")
+    print(f"{'model':>14} {'im2col ms':>10} {'impl ms':>9} {'impl/im2col':>11} {'wall ratio':>10}")
+    for name in names:
+        x = np.load(folder / name / "input.npy")[: args.batch]
+        models = {}
+        for flag in ("0", "1"):
+            os.environ["TFJS_INFER_CONV_IMPLICIT"] = flag  # read when the ops are built
+            models[flag] = tfjs_infer.load_model(
+                folder / name / "tfjs" / "model.json", num_threads=args.threads
+            )
+        del os.environ["TFJS_INFER_CONV_IMPLICIT"]
+        ref, got = (models[f].predict(x) for f in ("0", "1"))
+        assert np.array_equal(ref, got), f"{name}: the implicit path changed the output"
+        cpu: dict[str, list[float]] = {"0": [], "1": []}
+        wall: dict[str, list[float]] = {"0": [], "1": []}
+        for r in range(args.rounds):
+            for flag in ("0", "1") if r % 2 == 0 else ("1", "0"):
+                c0, w0 = time.thread_time(), time.perf_counter()
+                models[flag].predict(x)
+                cpu[flag].append(time.thread_time() - c0)
+                wall[flag].append(time.perf_counter() - w0)
+        c = {f: float(np.median(v)) * 1e3 for f, v in cpu.items()}
+        w = {f: float(np.median(v)) * 1e3 for f, v in wall.items()}
+        ratio_cpu, ratio_wall = c["1"] / c["0"], w["1"] / w["0"]
+        print(f"{name:>14} {c['0']:10.2f} {c['1']:9.2f} {ratio_cpu:11.3f} {ratio_wall:10.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--isa", default=tfjs_infer.build_info()["isa_selected"])
+    ap.add_argument("--models", help="comma-separated bench models instead of the layers")
+    ap.add_argument("--threads", type=int, default=1, help="--models: threads per model")
+    ap.add_argument("--batch", type=int, default=1, help="--models: images per predict")
     args = ap.parse_args()
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
     print("cpu:", cpu_model(), "| isa:", args.isa, "| load average:", os.getloadavg())
+    if args.models:
+        bench_models(args.models.split(","), args)
+        print("load average after:", os.getloadavg())
+        return
     rng = np.random.default_rng(0)
     print(
         f"{'layer':>20} {'conv us':>9} {'impl us':>9} {'impl/cv':>8} {'gemm us':>9} "
