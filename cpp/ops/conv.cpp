@@ -63,13 +63,16 @@ class ConvOp final : public ConvBase {
       return;
     }
     const int64_t tm = tile_rows(m_img);
-    const float* const* a_rows = nullptr;  // implicit: every output pixel's window
-    const int64_t* seg_off = nullptr;
+    // Implicit path: the kernel rows' offsets and each slot's image (none yet).
+    ImplicitLayout lay;
+    int64_t* seg_off = nullptr;
+    int64_t* slot_img = nullptr;
     if (implicit_) {
-      const ImplicitLayout lay = implicit_layout(in[0].shape);
-      prepare_implicit(lay, in[0], batch, m_img, static_cast<char*>(ctx.scratch));
-      a_rows = reinterpret_cast<const float* const*>(static_cast<char*>(ctx.scratch) + lay.rows_at);
-      seg_off = reinterpret_cast<const int64_t*>(static_cast<char*>(ctx.scratch) + lay.segs_at);
+      lay = implicit_layout(in[0].shape);
+      seg_off = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.segs_at);
+      slot_img = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.ids_at);
+      for (int64_t ky = 0; ky < geo_.k[1]; ++ky) seg_off[ky] = ky * lay.wp * cin_;
+      std::fill(slot_img, slot_img + scratch_thread_slots(), int64_t{-1});
     }
     const int64_t tiles_per_image = (m_img + tm - 1) / tm;
     const int64_t tiles = batch * tiles_per_image;
@@ -77,7 +80,7 @@ class ConvOp final : public ConvBase {
     const int64_t panels = (cout_g_ + nr - 1) / nr;
     const int64_t flops = 2 * batch * m_img * kg_ * cout_;
     int threads = threads_for(ctx.num_threads, flops, tiles * panels * groups_);
-    if (!implicit_) threads = std::min(threads, scratch_thread_slots());
+    threads = std::min(threads, scratch_thread_slots());
     // Weight-heavy layers, or too few tiles to share: split the filters
     // instead; each thread gathers the same tiles and streams its part of B.
     const bool split_cols =
@@ -97,7 +100,8 @@ class ConvOp final : public ConvBase {
     const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
                                      : std::min<int64_t>(tiles, 32 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
-      float* buf = a_rows ? nullptr : scratch + worker * tm * kg_;
+      float* buf = implicit_ ? nullptr : scratch + worker * tm * kg_;
+      char* slot = implicit_ ? static_cast<char*>(ctx.scratch) + worker * lay.slot_bytes : nullptr;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
       if (split_cols) {
         n0 = panels * t / tasks * nr;
@@ -119,15 +123,20 @@ class ConvOp final : public ConvBase {
         // read it in place, one window every stride x cin floats.
         const bool in_place = window_rows_ && r0 >= direct_lo && r0 + rows <= direct_hi;
         for (int64_t g = 0; g < groups_; ++g) {
-          if (!in_place && !a_rows) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
+          if (implicit_ && slot_img[worker] != img) {
+            pad_image(lay, in[0], img, m_img, slot);
+            slot_img[worker] = img;
+          }
+          if (!in_place && !implicit_) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
           GemmCall call;
           call.m = rows;
           call.a = in_place ? x + (r0 * geo_.s[2] - pad_w) * cin_ : buf;
           call.lda = in_place ? geo_.s[2] * cin_ : kg_;
-          if (a_rows) {
+          if (implicit_) {
             call.a = nullptr;
             call.lda = 0;
-            call.a_rows = a_rows + img * m_img + r0;
+            call.a_rows =
+                reinterpret_cast<const float* const*>(slot + lay.image * sizeof(float)) + r0;
             call.seg_off = seg_off;
             call.seg_k = geo_.k[2] * cin_;
           }
@@ -145,12 +154,14 @@ class ConvOp final : public ConvBase {
   }
 
  private:
-  // Scratch of the implicit path: the zero-padded images (hp x wp x cin
-  // each, every window inside), then one row pointer per output pixel, then
-  // the kernel rows' offsets (segments of kw cin floats).
+  // Scratch of the implicit path: per thread slot, one zero-padded image
+  // (hp x wp x cin, every window inside) and one row pointer per output
+  // pixel; then the kernel rows' offsets (segments of kw cin floats) and the
+  // image each slot holds. A slot pads an image when a tile of it comes (so
+  // the padded image is in cache for its GEMMs, at any batch size).
   struct ImplicitLayout {
     int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, image = 0;  // image: floats per padded image
-    size_t rows_at = 0, segs_at = 0, bytes = 0;
+    size_t slot_bytes = 0, segs_at = 0, ids_at = 0, bytes = 0;
   };
 
   ImplicitLayout implicit_layout(const Shape& in_shape) const {
@@ -160,43 +171,38 @@ class ConvOp final : public ConvBase {
     l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
     l.pad_t = geo_.pad_before(1, dims[1]);
     l.pad_l = geo_.pad_before(2, dims[2]);
-    l.image = (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned images
-    const int64_t batch = in_shape[0] < 0 ? 0 : in_shape[0];
-    l.rows_at = static_cast<size_t>(batch * l.image) * sizeof(float);
-    l.segs_at = l.rows_at +
-                static_cast<size_t>(batch * out_rows_per_image(in_shape)) * sizeof(const float*);
-    l.bytes = l.segs_at + static_cast<size_t>(geo_.k[1]) * sizeof(int64_t);
+    l.image = (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned slots
+    const int64_t rows = (out_rows_per_image(in_shape) + 7) / 8 * 8;
+    l.slot_bytes = static_cast<size_t>(l.image) * sizeof(float) +
+                   static_cast<size_t>(rows) * sizeof(const float*);
+    l.segs_at = l.slot_bytes * static_cast<size_t>(scratch_thread_slots());
+    l.ids_at = l.segs_at + static_cast<size_t>(geo_.k[1]) * sizeof(int64_t);
+    l.bytes = l.ids_at + static_cast<size_t>(scratch_thread_slots()) * sizeof(int64_t);
     return l;
   }
 
-  // Copies each image into its zero-padded place and fills the row pointers
-  // (output pixel (oy, ox): the padded window corner (oy sh, ox sw)) and the
-  // kernel rows' offsets.
-  void prepare_implicit(const ImplicitLayout& l, const TensorView& x, int64_t batch, int64_t m_img,
-                        char* scratch) const {
+  // Image `img` of x into `slot`: zero-padded, with the row pointers (output
+  // pixel (oy, ox): the padded window corner (oy sh, ox sw)) after it.
+  void pad_image(const ImplicitLayout& l, const TensorView& x, int64_t img, int64_t m_img,
+                 char* slot) const {
     const auto dims = spatial_dims(x.shape, geo_.rank);
     const int64_t h = dims[1], w = dims[2];
     const int64_t ow = geo_.out_size(2, w);
-    float* pad = reinterpret_cast<float*>(scratch);
-    auto** rows = reinterpret_cast<const float**>(scratch + l.rows_at);
-    auto* segs = reinterpret_cast<int64_t*>(scratch + l.segs_at);
+    float* pad = reinterpret_cast<float*>(slot);
+    auto** rows = reinterpret_cast<const float**>(slot + l.image * sizeof(float));
     // Input columns [x0, x1) land inside the padded width.
     const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
     const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
-    for (int64_t b = 0; b < batch; ++b) {
-      float* img = pad + b * l.image;
-      std::memset(img, 0, static_cast<size_t>(l.hp * l.wp * cin_) * sizeof(float));
-      const float* src = x.f32() + b * h * w * cin_;
-      for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
-        const int64_t py = iy + l.pad_t;
-        if (py < 0 || py >= l.hp) continue;
-        std::memcpy(img + (py * l.wp + x0 + l.pad_l) * cin_, src + (iy * w + x0) * cin_,
-                    static_cast<size_t>((x1 - x0) * cin_) * sizeof(float));
-      }
-      for (int64_t p = 0; p < m_img; ++p)
-        rows[b * m_img + p] = img + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+    std::memset(pad, 0, static_cast<size_t>(l.hp * l.wp * cin_) * sizeof(float));
+    const float* src = x.f32() + img * h * w * cin_;
+    for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
+      const int64_t py = iy + l.pad_t;
+      if (py < 0 || py >= l.hp) continue;
+      std::memcpy(pad + (py * l.wp + x0 + l.pad_l) * cin_, src + (iy * w + x0) * cin_,
+                  static_cast<size_t>((x1 - x0) * cin_) * sizeof(float));
     }
-    for (int64_t ky = 0; ky < geo_.k[1]; ++ky) segs[ky] = ky * l.wp * cin_;
+    for (int64_t p = 0; p < m_img; ++p)
+      rows[p] = pad + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
   }
 
   // 1x1 stride-1: the input is the GEMM's A (group g reads its channel slice
