@@ -5,8 +5,8 @@
 // registered from here. A 1x1 stride-1 convolution reads its input as A
 // directly; the others gather tiles of A (im2col) into per-thread scratch,
 // except with TFJS_INFER_CONV_IMPLICIT=1 (read when the op is built): 2D,
-// ungrouped, undilated, fp32 convolutions then copy the input once into a
-// zero-padded image and the GEMM reads each output pixel's window in place
+// ungrouped, stride-1, undilated, fp32 convolutions then copy each image into
+// a zero-padded one and the GEMM reads each output pixel's window in place
 // (implicit GEMM: kernels/kernel_args.h GemmArgs::a_rows), same bits.
 #include <algorithm>
 #include <cstdlib>
@@ -33,7 +33,8 @@ class ConvOp final : public ConvBase {
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     const char* env = std::getenv("TFJS_INFER_CONV_IMPLICIT");
     implicit_ = env && std::strcmp(env, "1") == 0 && rank == 2 && !pointwise_ && groups_ == 1 &&
-                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
+                geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
+                geo_.s == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -227,7 +228,7 @@ class ConvOp final : public ConvBase {
   bool pointwise_ = false;
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
-  bool implicit_ = false;     // implicit GEMM (TFJS_INFER_CONV_IMPLICIT=1, 2D, fp32, no groups)
+  bool implicit_ = false;     // implicit GEMM (TFJS_INFER_CONV_IMPLICIT=1, 2D, stride 1, fp32)
 };
 
 template <class T, int Rank>

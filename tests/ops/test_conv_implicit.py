@@ -4,8 +4,8 @@ path, bit for bit, on every ISA this machine has.
 The implicit path reads each output pixel's window from a zero-padded copy of
 the input (kernels/kernel_args.h GemmArgs::a_rows) instead of gathering it;
 its k order (ky, kx, cin) and its FMAs are the im2col GEMM's, so the results
-must be identical: random shapes with borders, strides, 'same'/'valid', odd
-sizes, batches > 1, residuals, 1 and 2 threads. A float64 numpy convolution
+must be identical: random stride-1 shapes (the path takes no others) with
+borders, 'same'/'valid', odd sizes, batches > 1, residuals, 1 and 2 threads. A float64 numpy convolution
 (np.einsum over the taps, written from TF's definition) checks both are
 convolutions at all.
 """
@@ -71,8 +71,8 @@ def conv_graph(shape, w, b, stride, padding, residual_shape=None):
 
 @st.composite
 def conv_case(draw):
-    k = draw(st.sampled_from([(3, 3), (3, 3), (1, 3), (5, 5), (7, 7), (2, 3)]))
-    stride = draw(st.sampled_from([1, 1, 2]))
+    k = draw(st.sampled_from([(3, 3), (3, 3), (1, 3), (5, 5), (7, 7), (2, 3), (3, 1)]))
+    stride = 1  # strided convolutions stay on im2col (their padded copy is mostly unread)
     padding = draw(st.sampled_from(["same", "same", "valid"]))
     h = draw(st.integers(k[0] if padding == "valid" else 1, 13))
     wd = draw(st.integers(k[1] if padding == "valid" else 1, 13))
