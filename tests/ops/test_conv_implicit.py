@@ -1,13 +1,14 @@
-"""The implicit-GEMM convolution (TFJS_INFER_CONV_IMPLICIT=1) against the im2col
-path, bit for bit, on every ISA this machine has.
+"""The implicit-GEMM convolution (the default for stride-1 2D convolutions)
+against the im2col path (TFJS_INFER_CONV_IMPLICIT=0), bit for bit, on every ISA
+this machine has.
 
 The implicit path reads each output pixel's window from a zero-padded copy of
 the input (kernels/kernel_args.h GemmArgs::a_rows) instead of gathering it;
 its k order (ky, kx, cin) and its FMAs are the im2col GEMM's, so the results
 must be identical: random stride-1 shapes (the path takes no others) with
-borders, 'same'/'valid', odd sizes, batches > 1, residuals, 1 and 2 threads. A float64 numpy convolution
-(np.einsum over the taps, written from TF's definition) checks both are
-convolutions at all.
+borders, 'same'/'valid', odd sizes, batches > 1, residuals, 1 and 2
+threads. A float64 numpy convolution (np.einsum over the taps, written from
+TF's definition) checks both are convolutions at all.
 """
 
 from __future__ import annotations
