@@ -2,7 +2,8 @@
 
     python bench/precision.py [--models-dir bench/.models] [--models resnet50,mobilenet_v2]
                               [--batch 32] [--rounds 5] [--threads 1] [--no-ort]
-                              [--accuracy-only | --speed-only]
+                              [--precisions fp32,bf16,int8] [--isa avx2]
+                              [--accuracy-only | --speed-only | --kernels]
 
 Speed (batch --batch, --threads threads, interleaved round-robin with the order
 reversed each round, medians): tfjs-infer fp32 / bf16 / int8 on each of
@@ -19,12 +20,19 @@ max |fp32|, and the share of rows whose top-1 class agrees with fp32; the
 same for onnxruntime's int8 ResNet50 against its float32 one; and the
 bundled digits example's accuracy (360 real held-out digits) in each precision.
 
+Kernels (--kernels, no models needed): the GEMMs alone on ResNet50's shapes
+(rows x k x n of its 1x1 and im2col'd 3x3 convolutions), the fp32, bf16 and int8
+kernels of --isa (default: the selected one) on the calling thread, B packed
+once, timed by thread CPU time, interleaved, medians; G MAC/s and the ratio to
+fp32. bench/isa_probe.py gives the instructions' own rates to compare with.
+
 Models come from bench/make_bench_models.py (bench/README.md).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -46,9 +54,9 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
-def ours(folder: Path, precision: str, threads: int) -> Run:
+def ours(folder: Path, precision: str, threads: int, isa: str | None = None) -> Run:
     model = tfjs_infer.load_model(
-        folder / "tfjs" / "model.json", precision=precision, num_threads=threads
+        folder / "tfjs" / "model.json", precision=precision, num_threads=threads, isa=isa
     )
     print(f"  tfjs-infer {precision}: isa {model.isa}, runs {model.precision}")
     return lambda x: model.predict(x, batch_size=len(x))
@@ -120,7 +128,8 @@ def speed(args: argparse.Namespace) -> None:
         x = np.load(folder / "input.npy")
         x = np.concatenate([x] * (args.batch // len(x) + 1))[: args.batch]
         print(f"\n== {name}: batch {args.batch}, {args.threads} thread(s), {args.rounds} rounds")
-        runs = {f"tfjs-infer {p}": ours(folder, p, args.threads) for p in PRECISIONS}
+        precisions = ["fp32", *[p for p in args.precisions.split(",") if p != "fp32"]]
+        runs = {f"tfjs-infer {p}": ours(folder, p, args.threads, args.isa) for p in precisions}
         with tempfile.TemporaryDirectory() as tmp:
             if name == "resnet50" and not args.no_ort:
                 try:
@@ -139,10 +148,63 @@ def speed(args: argparse.Namespace) -> None:
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
         for label in ("onnxruntime int8 dynamic", "onnxruntime int8 static"):
-            if label in med:
+            if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
         print(f"  load average: {os.getloadavg()}")
+
+
+# (rows, k, n) of ResNet50's convolutions as GEMMs, rows cut to ~1-2 images'
+# worth: 1x1 reduce / expand, 3x3 (im2col: k = 9 cin), the 7x7 stem.
+KERNEL_SHAPES = [
+    (3136, 64, 256),
+    (3136, 256, 64),
+    (3136, 576, 64),
+    (784, 1152, 128),
+    (784, 512, 128),
+    (196, 2304, 256),
+    (196, 1024, 256),
+    (49, 4608, 512),
+    (49, 2048, 512),
+    (3136, 147, 64),
+]
+
+
+def kernels(args: argparse.Namespace) -> None:
+    """The fp32 / bf16 / int8 GEMM kernels alone, interleaved, thread CPU time."""
+    t = tfjs_infer._core._testing
+    isa = args.isa or tfjs_infer.build_info()["isa_selected"]
+    lowp = [p for p in ("bf16", "int8") if isa in t.lowp_isas(p)]
+    print(f"\n== GEMM kernels, isa {isa}: fp32, {', '.join(lowp)} (G MAC/s, x fp32)")
+    rng = np.random.default_rng(0)
+    for m, k, n in KERNEL_SHAPES:
+        m = m * 4 if m < 1000 else m  # enough rows to time
+        a = np.maximum(rng.standard_normal((m, k)), 0).astype(np.float32)  # post-ReLU
+        b = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
+        packed = {p: t.lowp_pack(p, b) for p in lowp}
+        # Several repetitions per sample: t.gemm packs B once per call.
+        reps = max(4, int(2e9 / (m * k * n)))
+
+        def fp32(a: np.ndarray = a, b: np.ndarray = b, reps: int = reps) -> None:
+            t.gemm(isa, a, b, act="relu", reps=reps)
+
+        def low(p: str, a: np.ndarray = a, b: np.ndarray = b, reps: int = reps) -> None:
+            t.gemm_lowp(isa, p, a, b, act="relu", prepacked=packed[p], reps=reps)  # noqa: B023
+
+        runs = {"fp32": fp32, **{p: functools.partial(low, p) for p in lowp}}
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for r in range(args.rounds):
+            for name in runs if r % 2 == 0 else list(runs)[::-1]:
+                start = time.thread_time()
+                runs[name]()
+                times[name].append((time.thread_time() - start) / reps)
+        med = {name: statistics.median(v) for name, v in times.items()}
+        cells = [
+            f"{name} {m * k * n / sec * 1e-9:6.1f} ({med['fp32'] / sec:4.2f}x)"
+            for name, sec in med.items()
+        ]
+        print(f"  {m:5d} x {k:4d} x {n:3d}:  " + "  ".join(cells))
+    print(f"  load average: {os.getloadavg()}")
 
 
 def agreement(ref: np.ndarray, got: np.ndarray) -> str:
@@ -190,13 +252,21 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-ort", action="store_true", help="skip onnxruntime")
+    parser.add_argument(
+        "--precisions", default="fp32,bf16,int8", help="timed precisions (fp32 always)"
+    )
+    parser.add_argument("--isa", default=None, help="force tfjs-infer's isa (e.g. avx2)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--accuracy-only", action="store_true")
     group.add_argument("--speed-only", action="store_true")
+    group.add_argument("--kernels", action="store_true", help="the GEMM kernels alone")
     args = parser.parse_args()
     header()
     print(f"load average at start: {os.getloadavg()}")
     print(f"precisions per isa: {tfjs_infer.build_info()['precisions']}")
+    if args.kernels:
+        kernels(args)
+        return
     if not args.accuracy_only:
         speed(args)
     if not args.speed_only:

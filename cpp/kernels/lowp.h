@@ -28,6 +28,7 @@
 // after all panels, scale_w (float) then colsum_w (int32), kLowpNr per panel.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -50,8 +51,10 @@ void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed);
 uint16_t lowp_bf16_round(float x);
 
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
-// max(0, max x), s = (hi - lo) / 255 (1 when hi == lo), inv = 1 / s,
-// zp = clamp(rint(-lo * inv), 0, 255); s is NaN when the row holds NaN or
+// max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
+// inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when
+// the range is so small (below ~7e-37) that 1 / s overflows; s is NaN when
+// the row holds NaN or
 // +-inf (every output of the row is then NaN).
 struct RowQuant {
   float scale = 1.0f;
@@ -59,6 +62,29 @@ struct RowQuant {
   int32_t zp = 0;
 };
 RowQuant lowp_row_params(float lo, float hi);
+
+// lowp_row_params' rule, inlined into each kernel's row loop (an out-of-line
+// call with libm's nearbyintf cost as much per row as a small GEMM row). In
+// an anonymous namespace: each translation unit, whatever its ISA flags, gets
+// its own copy, and no copy built with AVX flags can stand in for another.
+namespace {
+inline RowQuant row_params_inline(float lo, float hi) {
+  RowQuant r;
+  if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(hi - lo)) {
+    r.scale = NAN;
+    return r;
+  }
+  lo = lo < 0.0f ? lo : 0.0f;
+  hi = hi > 0.0f ? hi : 0.0f;
+  if (hi == lo) return r;
+  r.scale = (hi - lo) / 255.0f;
+  r.inv = 1.0f / r.scale;
+  if (!std::isfinite(r.inv)) return RowQuant{};  // a range too small to scale: flat
+  const float zp = std::nearbyint(-lo * r.inv);
+  r.zp = static_cast<int32_t>(zp > 255.0f ? 255.0f : zp);
+  return r;
+}
+}  // namespace
 
 namespace kernels {
 

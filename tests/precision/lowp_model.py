@@ -88,10 +88,14 @@ def quantize_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     lo = np.minimum(a.min(axis=1), F32(0))
     hi = np.maximum(a.max(axis=1), F32(0))
     span = (hi - lo).astype(F32)
-    scale = np.where(span > 0, span / F32(255), F32(1)).astype(F32)
-    inv = np.where(span > 0, F32(1) / scale, F32(1)).astype(F32)
+    with np.errstate(over="ignore", divide="ignore"):
+        scale = np.where(span > 0, span / F32(255), F32(1)).astype(F32)
+        # A range so small that 1 / scale overflows counts as flat (hi == lo).
+        ok = (span > 0) & np.isfinite(F32(1) / scale)
+    scale = np.where(ok, scale, F32(1)).astype(F32)
+    inv = (F32(1) / scale).astype(F32)
     zp = np.clip(np.rint((-lo * inv).astype(F32)), 0, 255)
-    zp = np.where(span > 0, zp, 0).astype(np.int64)
+    zp = np.where(ok, zp, 0).astype(np.int64)
     q = np.rint((a * inv[:, None]).astype(F32)) + zp[:, None]
     return np.clip(q, 0, 255).astype(np.int64), scale, zp
 

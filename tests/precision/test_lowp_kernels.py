@@ -114,3 +114,65 @@ def test_int8_packed_scales_and_sums() -> None:
 def test_bad_precision_is_refused() -> None:
     with pytest.raises(ValueError, match="precision"):
         T.lowp_pack("fp16", np.ones((2, 2), np.float32))
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty off Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def test_avx_vnni_cpu_gets_the_avx2_int8_kernel() -> None:
+    """AVX-VNNI (VEX vpdpbusd on ymm) backs isa 'avx2' wherever the CPU has it,
+    so the tests above run it (and cannot skip it silently)."""
+    flags = cpu_flags()
+    if "avx_vnni" in flags and "avx2" in flags:
+        assert "avx2" in lowp_isas("int8")
+
+
+ACTS = ["linear", "relu", "relu6", "sigmoid", "tanh", "elu", "gelu", "swish", "softplus"]
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_int8_simd_kernels_give_the_same_bits(act: str) -> None:
+    """AVX512-VNNI and AVX-VNNI: the same integer sums and the same epilogue
+    steps in the same order, so the same bits for every activation."""
+    simd = [isa for isa in lowp_isas("int8") if isa != "generic"]
+    a, b, bias, res = data(45, 301, 77, seed=11)
+    a[3, 17] = np.nan
+    outs = [
+        T.gemm_lowp(isa, "int8", a, b, bias=bias, residual=res, act=act, n_begin=5, n_end=70)
+        for isa in simd
+    ]
+    for isa, out in zip(simd[1:], outs[1:]):
+        np.testing.assert_array_equal(out, outs[0], err_msg=f"{isa} vs {simd[0]}")
+
+
+@pytest.mark.parametrize("isa", lowp_isas("int8"))
+def test_int8_edge_rows_match_numpy_model(isa: str) -> None:
+    """Rows whose quantization parameters take the rule's special branches:
+    all zeros and all -0.0 (a flat range: scale 1, zero point 0), all one
+    positive or one negative value (one side of the range is 0), tiny and
+    large magnitudes, a zero point that rounds to 255, ranges so small that
+    1 / scale overflows (flat) and denormal inputs; 20 rows so the SIMD
+    kernels' 16-row parameter blocks end mid-block."""
+    a, b, bias, res = data(20, 37, 33, seed=21)
+    a[0] = 0.0
+    a[1] = -0.0
+    a[2] = 3.5
+    a[3] = -2.25
+    a[4] *= 1e-30
+    a[5] *= 1e30
+    a[6] = -1.0
+    a[6, 5] = 1e-3  # lo = -1, hi tiny: zero point near 255
+    a[7, :] = np.abs(a[7])  # lo = 0
+    a[8] *= np.float32(1e-38)  # 1 / scale overflows: a flat row
+    a[9] *= np.float32(1e-44)  # denormal inputs
+    got = T.gemm_lowp(isa, "int8", a, b, bias=bias, residual=res)
+    np.testing.assert_array_equal(got, MODELS["int8"](a, b, bias, res))

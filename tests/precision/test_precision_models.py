@@ -144,3 +144,24 @@ def test_cli_precision_option(capsys: pytest.CaptureFixture[str]) -> None:
         warnings.simplefilter("ignore", ti.PrecisionWarning)  # where it falls back
         assert main(["summary", str(ti.examples.digits_path()), "--precision", "bf16"]) == 0
     assert f"Precision: {runs}" in capsys.readouterr().out
+
+
+SIMD_INT8 = [i for i in lowp_isas("int8") if i != "generic"] or ["generic"]
+
+
+@pytest.mark.parametrize("case", ["keras_conv/resnet_block", "keras_conv/mobilenetv2_block"])
+def test_int8_isas_give_the_same_model_bits(case: str) -> None:
+    """AVX-VNNI (isa 'avx2') and AVX512-VNNI run a whole model to the same
+    bits, at every batch size and thread count (where the CPU has one of them,
+    that one's determinism alone)."""
+    x = arrays(read_io(FIXTURES / case)["inputs"])[0]
+    x = np.concatenate([x] * (20 // len(x) + 1))[:20]
+    outs = []
+    for isa in SIMD_INT8:
+        model = load(case, "int8", isa, num_threads=2)
+        assert model.precision == "int8"
+        outs.append(model.predict(x))
+        model.num_threads = 1
+        np.testing.assert_array_equal(model.predict(x, batch_size=3), outs[-1])
+    for isa, out in zip(SIMD_INT8[1:], outs[1:]):
+        np.testing.assert_array_equal(out, outs[0], err_msg=f"{isa} vs {SIMD_INT8[0]}")

@@ -92,21 +92,7 @@ void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed) {
   }
 }
 
-RowQuant lowp_row_params(float lo, float hi) {
-  RowQuant r;
-  if (!std::isfinite(lo) || !std::isfinite(hi) || !std::isfinite(hi - lo)) {
-    r.scale = NAN;
-    return r;
-  }
-  lo = lo < 0.0f ? lo : 0.0f;
-  hi = hi > 0.0f ? hi : 0.0f;
-  if (hi == lo) return r;
-  r.scale = (hi - lo) / 255.0f;
-  r.inv = 1.0f / r.scale;
-  const float zp = std::nearbyint(-lo * r.inv);
-  r.zp = static_cast<int32_t>(zp > 255.0f ? 255.0f : zp);
-  return r;
-}
+RowQuant lowp_row_params(float lo, float hi) { return row_params_inline(lo, hi); }
 
 namespace kernels::generic {
 

@@ -25,14 +25,30 @@ struct Bf16 {
     }
   }
 
-  static Acc zero() { return _mm512_setzero_ps(); }
-
-  static Acc step(Acc acc, __m512i a, __m512i b) {
-    return _mm512_dpbf16_ps(acc, reinterpret_cast<const __m512bh&>(a),
-                            reinterpret_cast<const __m512bh&>(b));
+  static void prepare_rows(const float* a, int64_t lda, int64_t rows, int64_t k, int64_t words,
+                           uint8_t* dst, int64_t dst_stride, RowQuant* rq) {
+    for (int64_t i = 0; i < rows; ++i) prepare(a + i * lda, k, words, dst + i * dst_stride, rq + i);
   }
 
-  static __m512 to_float(Acc acc, const RowQuant&, const float*, const int32_t*) { return acc; }
+  static Acc zero() { return _mm512_setzero_ps(); }
+
+  // In asm, as the int8 kernel's vpdpbusd: with the intrinsic GCC 12 copies
+  // each accumulator every k step and spills the tile; "+v" keeps it in place.
+  static Acc step(Acc acc, __m512i a, __m512i b) {
+#if defined(__GNUC__)
+    asm("vdpbf16ps %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#else
+    return _mm512_dpbf16_ps(acc, reinterpret_cast<const __m512bh&>(a),
+                            reinterpret_cast<const __m512bh&>(b));
+#endif
+  }
+
+  struct Col {};
+  struct Row {};
+  static Col col(const float*, const int32_t*) { return {}; }
+  static Row row(const RowQuant&) { return {}; }
+  static __m512 to_float(Acc acc, Row, Col) { return acc; }
 };
 
 }  // namespace

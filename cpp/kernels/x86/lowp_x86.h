@@ -3,10 +3,12 @@
 //
 //   T::Acc                      accumulator vector (16 lanes)
 //   T::kPerWord                 k elements per 32-bit A word (bf16 2, int8 4)
-//   T::prepare(x, k, words, dst, rq)   one A row to words (rq: int8 row params)
+//   T::prepare_rows(a, lda, rows, k, words, dst, dst_stride, rq)
+//                               A rows to words (rq: int8 row params)
 //   T::zero(), T::step(acc, a_word_broadcast, b_vector)
-//   T::to_float(acc, rq, col_scale, col_sum) -> __m512 before the bias (int8:
-//       the panel's 16 column scales and sums; bf16: unused)
+//   T::Col, T::col(col_scale, col_sum)   a panel's 16 column factors (int8)
+//   T::Row, T::row(rq)                    a row's factors (int8)
+//   T::to_float(acc, row, col) -> __m512 before the bias (bf16: acc itself)
 //
 // Rows are converted in chunks into a thread-local buffer, then the chunk is
 // swept by MR x NP register tiles (NP panels of 16 columns, MR rows) over the
@@ -85,26 +87,39 @@ void lowp_tile(const LowpTile& t) {
     }
   }
   // Epilogue: to float, + bias, + residual (valid lanes only), activation.
-  // Operand order of max/min keeps NaN, as the float GEMM's epilogue.
+  // Operand order of max/min keeps NaN, as the float GEMM's epilogue. The
+  // arguments are copied to locals and the per-column and per-row factors
+  // loaded once: C's stores may alias them as far as the compiler knows,
+  // which made it reload each one for every vector (a third of a short-k
+  // tile's instructions).
   const GemmArgs& g = *t.g;
+  float* const c = g.c;
+  const float* const residual = g.residual;
+  const int64_t ldc = g.ldc, ldr = g.ldr;
   alignas(64) float row[E == LowpEpi::kGeneral ? NP * 16 : 1];
   const int64_t c0 = t.panel0 * 16;
   __mmask16 masks[NP];
   __m512 bias[NP];
+  typename T::Col cols[NP];
 #pragma GCC unroll 4
   for (int p = 0; p < NP; ++p) {
     masks[p] = lane_mask(t.col_lo - (c0 + p * 16), t.col_hi - (c0 + p * 16));
     bias[p] = g.bias ? _mm512_maskz_loadu_ps(masks[p], g.bias + c0 + p * 16) : _mm512_setzero_ps();
+    cols[p] = T::col(t.col_scale + p * 16, t.col_sum + p * 16);
   }
+  // Fully unrolled, as the main loop: a row index known at compile time
+  // keeps acc[][] in registers (a run-time index made GCC keep it in memory
+  // and store every accumulator on every k step).
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     const int64_t r = t.row0 + i;
+    const typename T::Row rowq = T::row(t.rq[i]);
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const int64_t pc = c0 + p * 16;
-      __m512 y = T::to_float(acc[i][p], t.rq[i], t.col_scale + p * 16, t.col_sum + p * 16);
+      __m512 y = T::to_float(acc[i][p], rowq, cols[p]);
       if (g.bias) y = _mm512_add_ps(y, bias[p]);
-      if (g.residual)
-        y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], g.residual + r * g.ldr + pc));
+      if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], residual + r * ldr + pc));
       if constexpr (E == LowpEpi::kGeneral) {
         _mm512_store_ps(row + p * 16, y);
         continue;
@@ -112,10 +127,10 @@ void lowp_tile(const LowpTile& t) {
       if constexpr (E == LowpEpi::kRelu || E == LowpEpi::kRelu6)
         y = _mm512_max_ps(_mm512_setzero_ps(), y);
       if constexpr (E == LowpEpi::kRelu6) y = _mm512_min_ps(_mm512_set1_ps(6.0f), y);
-      _mm512_mask_storeu_ps(g.c + r * g.ldc + pc, masks[p], y);
+      _mm512_mask_storeu_ps(c + r * ldc + pc, masks[p], y);
     }
     if constexpr (E == LowpEpi::kGeneral)
-      act_apply<VecAvx512>(g.act, row + (t.col_lo - c0), g.c + r * g.ldc + t.col_lo,
+      act_apply<VecAvx512>(g.act, row + (t.col_lo - c0), c + r * ldc + t.col_lo,
                            t.col_hi - t.col_lo);
   }
 }
@@ -193,8 +208,8 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * 16);
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    for (int64_t i = 0; i < rows; ++i)
-      T::prepare(g.a + (r0 + i) * g.lda, g.k, words, a_buf.data() + i * a_stride, &rq_buf[i]);
+    T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
+                    rq_buf.data());
     for (int64_t p = p_first; p < p_end;) {
       const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
       const int rmax = lowp_rows_for(np);
