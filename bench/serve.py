@@ -13,8 +13,9 @@ latency of the requests sent in that window, throughput (the answers that
 arrive in it), and the server's own time per request from the
 ``Server-Timing`` header the server writes: from the request's first bytes
 reaching the server (its HTTP protocol stamps their arrival, before uvicorn
-parses them) to handing uvicorn the answer, minus the compute of the
-request's batch; it includes uvicorn's parsing, reading the body, parsing,
+parses them) to the answer's write (handing uvicorn the answer, or, for an
+answer given inside the HTTP protocol's callback, building its bytes), minus
+the compute of the request's batch; it includes uvicorn's parsing, reading the body, parsing,
 queueing and the hand-off to a pool thread and back ("handoff", which a
 loaded machine stretches). "loop cpu" is the event-loop thread's CPU time
 per answered request over the window (from /proc): everything the server
@@ -225,7 +226,12 @@ def in_process(
 
 
 def start_server(
-    path: Path, name: str, batching: bool, max_batch_size: int, log: Path
+    path: Path,
+    name: str,
+    batching: bool,
+    max_batch_size: int,
+    log: Path,
+    options: list[str] | None = None,
 ) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -241,7 +247,7 @@ def start_server(
         "--port",
         str(port),
     ]
-    cmd += ["--max-batch-size", str(max_batch_size) if batching else "1"]
+    cmd += ["--max-batch-size", str(max_batch_size) if batching else "1", *(options or [])]
     with log.open("ab") as sink:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.time() + 120

@@ -48,6 +48,7 @@ py::dict params_dict(const CpuParams& p, const GemmBlocking& in_effect) {
   py::dict d = topology_dict(p.topology);
   d["gemm_derived"] = blocking_dict(p.derived);
   d["gemm"] = blocking_dict(in_effect);
+  d["gemm_panel_group"] = p.panel_group;
   d["overrides"] = p.overrides;
   d["overrides_ignored"] = p.ignored;
   return d;

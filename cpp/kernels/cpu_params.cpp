@@ -27,6 +27,12 @@ constexpr int64_t kPrefetchRows = 16;
 // medians) the speed of 1 MiB (bench/gemm_blocking.py, two runs on a loaded
 // host). A Zen 5 core (1 MiB L2) gets 512 KiB either way.
 constexpr int64_t kMaxL2Block = 512 << 10;
+// AVX-512 packed panels per group. Intel: 2, so that a blocked-path tile's
+// two panels are one contiguous run per k row (Emerald Rapids, bench/gemm.py:
+// 49x4608x512 +10 %, no shape slower). Elsewhere (Zen 5, where the kernels
+// were tuned): 4, the batch-1 GEMV's single 512-byte run per k row.
+constexpr int64_t kIntelPanelGroup = 2;
+constexpr int64_t kDefaultPanelGroup = 4;
 
 int64_t round_down(int64_t v, int64_t step) { return v / step * step; }
 
@@ -90,9 +96,9 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
 
 const std::vector<std::string>& cpu_param_variables() {
   static const std::vector<std::string> names = {
-      "TFJS_INFER_L1D_BYTES",         "TFJS_INFER_L2_BYTES",     "TFJS_INFER_L3_BYTES",
-      "TFJS_INFER_GEMM_L2_BLOCK",     "TFJS_INFER_GEMM_K_BLOCK", "TFJS_INFER_GEMM_ROW_CHUNK",
-      "TFJS_INFER_GEMM_PREFETCH_ROWS"};
+      "TFJS_INFER_L1D_BYTES",          "TFJS_INFER_L2_BYTES",        "TFJS_INFER_L3_BYTES",
+      "TFJS_INFER_GEMM_L2_BLOCK",      "TFJS_INFER_GEMM_K_BLOCK",    "TFJS_INFER_GEMM_ROW_CHUNK",
+      "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP"};
   return names;
 }
 
@@ -115,6 +121,15 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_K_BLOCK", &p.gemm.k_block, p);
   apply_override(env, "TFJS_INFER_GEMM_ROW_CHUNK", &p.gemm.row_chunk, p);
   apply_override(env, "TFJS_INFER_GEMM_PREFETCH_ROWS", &p.gemm.prefetch_rows, p);
+  p.panel_group = t.vendor == "GenuineIntel" ? kIntelPanelGroup : kDefaultPanelGroup;
+  int64_t group = p.panel_group;
+  apply_override(env, "TFJS_INFER_GEMM_PANEL_GROUP", &group, p);
+  if (group == 2 || group == 4) {
+    p.panel_group = group;
+  } else {  // the kernels have these two layouts only
+    p.overrides.pop_back();
+    p.ignored.push_back("TFJS_INFER_GEMM_PANEL_GROUP=" + env.at("TFJS_INFER_GEMM_PANEL_GROUP"));
+  }
   return p;
 }
 
@@ -133,5 +148,10 @@ const CpuParams& cpu_params() {
 void set_gemm_blocking(const GemmBlocking& blocking) { blocking_in_effect() = blocking; }
 
 const GemmBlocking& gemm_blocking() { return blocking_in_effect(); }
+
+int64_t gemm_panel_group() {
+  static const int64_t group = cpu_params().panel_group;
+  return group;
+}
 
 }  // namespace tfjs_infer

@@ -17,6 +17,7 @@ struct CpuParams {
   CpuTopology topology;                // as cpuid says, cache sizes replaced by any overrides
   GemmBlocking derived;                // from the caches
   GemmBlocking gemm;                   // derived, then the TFJS_INFER_GEMM_* overrides
+  int64_t panel_group = 4;             // gemm_panel_group(): 2 on Intel, 4 elsewhere
   std::vector<std::string> overrides;  // "NAME=value" of every override applied
   std::vector<std::string> ignored;    // "NAME=value" of overrides that did not parse
 };
@@ -28,8 +29,8 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& topology);
 // Applies the overrides in `env` (variable name -> value) to the topology's
 // caches (TFJS_INFER_L1D_BYTES, _L2_BYTES, _L3_BYTES), derives the blocking,
 // then applies the blocking overrides (TFJS_INFER_GEMM_L2_BLOCK, _K_BLOCK,
-// _ROW_CHUNK, _PREFETCH_ROWS). Values are integers >= 0 with an optional
-// K, M or G suffix.
+// _ROW_CHUNK, _PREFETCH_ROWS) and TFJS_INFER_GEMM_PANEL_GROUP (2 or 4). Values are integers >= 0
+// with an optional K, M or G suffix.
 CpuParams derive_cpu_params(const CpuTopology& topology,
                             const std::map<std::string, std::string>& env);
 

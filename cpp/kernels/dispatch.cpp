@@ -92,10 +92,18 @@ struct Tables {
   }
   KernelTable generic = TFJS_INFER_FILL_TABLE(generic, Isa::kGeneric);
 #ifdef TFJS_INFER_HAVE_AVX2
-  KernelTable avx2 = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
+  KernelTable avx2 = [] {
+    KernelTable t = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
+    t.im2col_f32 = &kernels::avx2::im2col_f32;
+    return t;
+  }();
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512
-  KernelTable avx512 = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
+  KernelTable avx512 = [] {
+    KernelTable t = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
+    t.im2col_f32 = &kernels::avx512::im2col_f32;
+    return t;
+  }();
 #endif
 #ifdef TFJS_INFER_HAVE_NEON
   KernelTable neon = TFJS_INFER_FILL_TABLE(neon, Isa::kNeon);

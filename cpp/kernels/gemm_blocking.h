@@ -21,4 +21,9 @@ struct GemmBlocking {
 // The blocking in effect; the GEMM kernels read it on every call.
 const GemmBlocking& gemm_blocking();
 
+// Panels per group of the AVX-512 packed-B layout (2 or 4; kernels/simd/
+// gemm_simd.h), fixed at import from the CPU (kernels/cpu_params.cpp): packing
+// and the GEMM must agree on it, so it is not part of the settable blocking.
+int64_t gemm_panel_group();
+
 }  // namespace tfjs_infer

@@ -26,10 +26,20 @@
 
 TFJS_INFER_DECLARE_KERNELS(generic)
 
+// im2col (copies only) is one body (kernels/simd/im2col_simd.h) compiled per
+// table: baseline flags for generic and NEON, AVX2 moves, AVX-512 vector and
+// masked moves (x86/im2col_*.cpp).
 namespace tfjs_infer::kernels::generic {
-// Copies only: every table points at this one portable body.
 void im2col_f32(const Im2colArgs& args);
 }  // namespace tfjs_infer::kernels::generic
+
+namespace tfjs_infer::kernels::avx2 {
+void im2col_f32(const Im2colArgs& args);
+}  // namespace tfjs_infer::kernels::avx2
+
+namespace tfjs_infer::kernels::avx512 {
+void im2col_f32(const Im2colArgs& args);
+}  // namespace tfjs_infer::kernels::avx512
 
 TFJS_INFER_DECLARE_KERNELS(avx2)
 TFJS_INFER_DECLARE_KERNELS(avx512)

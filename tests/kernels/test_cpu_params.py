@@ -14,6 +14,9 @@ constants the GEMM used before they were derived (tuned on Zen 5): 512 KiB,
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -225,3 +228,68 @@ def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
     ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0)
     bound = (k + 2) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias))
     assert np.all(np.abs(outs[0] - ref) <= bound)
+
+
+# The AVX-512 packed-B layout's panel group: 2 on Intel, 4 elsewhere (Zen 5's).
+@pytest.mark.parametrize("name", sorted(CPUS))
+def test_panel_group_follows_the_vendor(name: str) -> None:
+    p = T.derive_cpu_params(load_leaves(name))
+    assert p["gemm_panel_group"] == (2 if CPUS[name][1] == "GenuineIntel" else 4)
+
+
+def test_panel_group_override_takes_2_or_4_only() -> None:
+    intel = load_leaves("intel_xeon_emerald_rapids_kvm.txt")
+    assert T.derive_cpu_params([])["gemm_panel_group"] == 4
+    p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_PANEL_GROUP": "4"})
+    assert p["gemm_panel_group"] == 4 and p["overrides"] == ["TFJS_INFER_GEMM_PANEL_GROUP=4"]
+    for bad in ("3", "8", "two"):
+        p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_PANEL_GROUP": bad})
+        assert p["gemm_panel_group"] == 2 and p["overrides"] == []
+        assert p["overrides_ignored"] == [f"TFJS_INFER_GEMM_PANEL_GROUP={bad}"]
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "TFJS_INFER_GEMM_PANEL_GROUP" in readme
+
+
+# Shapes through every AVX-512 path: the m <= 4 tiles (whole groups or
+# panels), the blocked path with and without k blocks, ragged column edges.
+GROUP_SHAPES = [(1, 300, 200), (2, 70, 257), (3, 33, 130), (4, 9, 64), (49, 4608, 96)]
+GROUP_SHAPES += [(37, 100, 193), (200, 700, 130)]
+CHILD = """
+import sys
+import numpy as np
+import tfjs_infer
+from tfjs_infer import _core
+T = _core._testing
+assert tfjs_infer.build_info()["cpu"]["gemm_panel_group"] == int(sys.argv[2])
+data = np.load(sys.argv[1])
+outs = {}
+for key in [k for k in data.files if k.startswith("a")]:
+    i = key[1:]
+    outs[i] = T.gemm("avx512", data[key], data["b" + i], bias=data["c" + i], act="relu")
+np.savez(sys.argv[1].replace("in.npz", "out.npz"), **outs)
+"""
+
+
+@pytest.mark.skipif("avx512" not in T.available_isas(), reason="the CPU has no AVX-512")
+def test_panel_groups_give_the_same_bits(tmp_path: Path) -> None:
+    """Both AVX-512 layouts (each process packs with one) give identical bits:
+    the grouping moves weights in memory, never an FMA in a lane's order."""
+    rng = np.random.default_rng(11)
+    arrays = {}
+    for i, (m, k, n) in enumerate(GROUP_SHAPES):
+        arrays[f"a{i}"] = rng.standard_normal((m, k), dtype=np.float32)
+        arrays[f"b{i}"] = rng.standard_normal((k, n), dtype=np.float32)
+        arrays[f"c{i}"] = rng.standard_normal(n, dtype=np.float32)
+    np.savez(tmp_path / "in.npz", **arrays)
+    results = {}
+    for group in (2, 4):
+        env = {**os.environ, "TFJS_INFER_GEMM_PANEL_GROUP": str(group)}
+        args = [sys.executable, "-c", CHILD, str(tmp_path / "in.npz"), str(group)]
+        subprocess.run(args, env=env, check=True, timeout=120)
+        with np.load(tmp_path / "out.npz") as out:
+            results[group] = {key: out[key] for key in out.files}
+    for i in range(len(GROUP_SHAPES)):
+        two, four = results[2][str(i)], results[4][str(i)]
+        assert np.array_equal(two.view(np.uint32), four.view(np.uint32)), GROUP_SHAPES[i]
+        a, b, c = (arrays[f"{x}{i}"].astype(np.float64) for x in "abc")
+        np.testing.assert_allclose(two, np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-3)

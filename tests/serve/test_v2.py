@@ -210,3 +210,33 @@ def test_wrong_methods_get_json_405(server) -> None:
     assert status == 405 and "infer takes POST, received DELETE" in json.loads(body)["error"]
     status, _, body = http("HEAD", server.url + "/v2/health/ready")
     assert status == 200
+
+
+@pytest.mark.parametrize(
+    ("doc", "headers", "message"),
+    [
+        ({"name": "pixels", "shape": [1, True], "datatype": "FP32", "data": [0.5]}, {},
+         "'shape' must be a list of sizes, received [1, True]"),
+        ({"name": "pixels", "shape": [1, -64], "datatype": "FP32", "data": [0.5]}, {},
+         "'shape' must be a list of sizes"),
+        ({"name": "pixels", "shape": [1, 64], "datatype": "FP32", "parameters": [1]}, {},
+         "'input 'pixels' parameters' must be an object, received list"),
+        ({"name": "pixels", "shape": [1, 64], "datatype": "FP32", "data": [0.5] * 64},
+         {"Inference-Header-Content-Length": "x1"},
+         "Inference-Header-Content-Length must be a byte count of at most the body's"),
+        ({"name": "pixels", "shape": [1, 64], "datatype": "FP32", "data": [0.5] * 64},
+         {"Inference-Header-Content-Length": "100000"}, "received '100000'"),
+    ],
+    ids=["bool-size", "negative-size", "parameters", "header-length", "header-too-long"],
+)  # fmt: skip
+def test_inputs_are_checked(server, doc: dict, headers: dict, message: str) -> None:
+    url = server.url + "/v2/models/digits/infer"
+    status, _, body = http("POST", url, json.dumps({"inputs": [doc]}).encode(), headers)
+    assert status == 400 and message in json.loads(body)["error"], body
+
+
+def test_a_missing_input_is_named(server) -> None:
+    tensor = {"name": "in_a", "shape": [1, 8], "datatype": "FP32", "data": [0.5] * 8}
+    url = server.url + "/v2/models/multi/infer"
+    status, _, body = http("POST", url, json.dumps({"inputs": [tensor]}).encode())
+    assert status == 400 and "missing input(s) ['in_b']" in json.loads(body)["error"], body

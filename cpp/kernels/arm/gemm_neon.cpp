@@ -26,6 +26,8 @@ struct Cfg {
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
   static constexpr int kSmallNp[5] = {1, 2, 2, 1, 1};
+  // Whole panel groups per small-m tile (gemm_simd.h), by m: none.
+  static constexpr int kSmallGroups[5] = {0, 0, 0, 0, 0};
   // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 

@@ -8,7 +8,8 @@
 // panels, one after the other. A tile reading all the panels of a group
 // (the batch-1 GEMV) streams one contiguous run of memory, which L3 and
 // DRAM deliver faster than several concurrent streams; a tile reading fewer
-// steps over the others. Tiles never span two groups.
+// steps over the others. Tiles never span two groups, except the small-m
+// tiles of Cfg::kSmallGroups, which read whole groups as one wide panel each.
 //
 // Determinism: every C element is one register lane that starts at +0 and
 // takes acc = fma(a[i][kk], b[kk][j], acc) for kk = 0, 1, ..., k-1 in order,
@@ -350,18 +351,52 @@ TileFn pick_small(int m, ActKind kind) {
   }
 }
 
-// Tiles of one row block over the columns [col, col_end): groups of np full
-// panels with `wide` (when np > 1), then single panels; a last panel of at
-// most W valid columns uses one vector per row.
+// Small-m tiles that span Cfg::kSmallGroups[m] whole panel groups (0: none):
+// each group row is read as one wide "panel" of kGroup x NR floats, the
+// groups kGroup x NR x k floats apart (TileArgs::panel_stride). Narrow groups
+// keep the blocked path's panel pairs contiguous while the batch-1 GEMV
+// still gets enough accumulators.
+template <class Cfg, int M>
+TileFn pick_small_groups_m(ActKind kind) {
+  if constexpr (Cfg::kSmallGroups[M] > 0) {
+    return pick_epi<typename Cfg::V, Cfg::NR * Cfg::kGroup, M, Cfg::kSmallGroups[M],
+                    Cfg::NV * Cfg::kGroup>(kind);
+  } else {
+    return nullptr;
+  }
+}
+
 template <class Cfg>
-void run_row_block(const GemmArgs& g, TileArgs& t, int np, TileFn wide, TileFn one, TileFn half,
-                   int64_t row0, int64_t col, int64_t col_end) {
+TileFn pick_small_groups(int m, ActKind kind) {
+  switch (m) {
+    case 1:
+      return pick_small_groups_m<Cfg, 1>(kind);
+    case 2:
+      return pick_small_groups_m<Cfg, 2>(kind);
+    case 3:
+      return pick_small_groups_m<Cfg, 3>(kind);
+    case 4:
+      return pick_small_groups_m<Cfg, 4>(kind);
+    default:
+      return nullptr;
+  }
+}
+
+// Tiles of one row block over the columns [col, col_end): `ng` whole panel
+// groups with `groups` (when it is set and they are full and valid), else
+// groups of np full panels with `wide` (when np > 1), then single panels; a
+// last panel of at most W valid columns uses one vector per row.
+template <class Cfg>
+void run_row_block(const GemmArgs& g, TileArgs& t, int ng, TileFn groups, int np, TileFn wide,
+                   TileFn one, TileFn half, int64_t row0, int64_t col, int64_t col_end) {
   constexpr int NR = Cfg::NR;
   constexpr int W = Cfg::V::kW;
+  constexpr int64_t GR = int64_t{Cfg::kGroup} * NR;  // floats in a group row
   t.a = g.a + row0 * g.lda;
   float* c_row = g.c + row0 * g.ldc;
   const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
   const int64_t panels = (g.n + NR - 1) / NR;
+  const int64_t full_panels = panels - panels % Cfg::kGroup;  // panels in full groups
   while (col < col_end) {
     const int64_t left = col_end - col;
     const int64_t p = col / NR;
@@ -371,7 +406,13 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int np, TileFn wide, TileFn o
     t.c = c_row + col;
     t.bias = g.bias ? g.bias + col : nullptr;
     t.res = r_row ? r_row + col : nullptr;
-    if (np > 1 && left >= np * NR && p % Cfg::kGroup + np <= width) {
+    if (groups && p % Cfg::kGroup == 0 && p + ng * Cfg::kGroup <= full_panels && left >= ng * GR) {
+      t.panel_stride = g.k * GR;
+      t.cols = ng * GR;
+      groups(t);
+      t.panel_stride = NR;
+      col += ng * GR;
+    } else if (np > 1 && left >= np * NR && p % Cfg::kGroup + np <= width) {
       t.cols = np * NR;
       wide(t);
       col += np * NR;
@@ -448,7 +489,8 @@ void gemm(const GemmArgs& g) {
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
-    run_row_block<Cfg>(g, t, Cfg::kSmallNp[m], pick_small<Cfg>(m, kind),
+    run_row_block<Cfg>(g, t, Cfg::kSmallGroups[m], pick_small_groups<Cfg>(m, kind),
+                       Cfg::kSmallNp[m], pick_small<Cfg>(m, kind),
                        pick_tile<V, NR, 1, Cfg::NV, Cfg::kSmallM>(m, kind),
                        pick_tile<V, NR, 1, 1, Cfg::kSmallM>(m, kind), 0, g.n_begin, g.n_end);
     return;

@@ -22,6 +22,8 @@ struct Cfg {
   static constexpr int kSmallM = 4;
   // Panels per small-m tile, by m: 8, 12, 12, 8 accumulators.
   static constexpr int kSmallNp[5] = {1, 4, 3, 2, 1};
+  // Whole panel groups per small-m tile (gemm_simd.h), by m: none.
+  static constexpr int kSmallGroups[5] = {0, 0, 0, 0, 0};
   // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 

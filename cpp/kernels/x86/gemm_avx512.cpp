@@ -9,6 +9,16 @@
 namespace tfjs_infer::kernels::avx512 {
 namespace {
 
+// G: panels per interleaved group of the packed layout (gemm_simd.h), chosen
+// per CPU at import (gemm_panel_group(), kernels/cpu_params.cpp):
+//   2 (Intel): a blocked-path tile's two panels are one contiguous 256-byte run
+//     per k row (with 4 it read half of every 512-byte row: 49x4608x512, ResNet50
+//     conv5 3x3, ran 10 % slower on an Emerald Rapids Xeon); the m = 1 and 2
+//     tiles span two whole groups instead (kSmallGroups).
+//   4 (elsewhere; Zen 5, where the kernels were tuned): the batch-1 GEMV reads
+//     one 512-byte run per k row.
+// Small-m accumulators either way: 8, 16, 12, 16 for m = 1..4.
+template <int G>
 struct Cfg {
   using V = VecAvx512;
   static constexpr int NV = 2;
@@ -17,24 +27,37 @@ struct Cfg {
   static constexpr int MR1 = 12;
   static constexpr int MRH = 12;
   static constexpr int kBlockNp = 2;
-  // Panels per interleaved group of the packed layout (gemm_simd.h).
-  static constexpr int kGroup = 4;
+  static constexpr int kGroup = G;
   static constexpr int kSmallM = 4;
-  // Panels per small-m tile, by m: 8, 16, 12, 16 accumulators.
-  static constexpr int kSmallNp[5] = {1, 4, 4, 2, 2};
+  // Panels per small-m tile within a group, by m, and whole groups per m = 1, 2
+  // tile where the groups are narrow.
+  static constexpr int kSmallNp[5] = {1, G == 2 ? 2 : 4, G == 2 ? 2 : 4, 2, 2};
+  static constexpr int kSmallGroups[5] = {0, G == 2 ? 2 : 0, G == 2 ? 2 : 0, 0, 0};
   // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
 }  // namespace
 
-const int64_t kGemmNr = Cfg::NR;
+const int64_t kGemmNr = Cfg<2>::NR;
 
-size_t gemm_packed_b_size(int64_t k, int64_t n) { return packed_b_size<Cfg::V, Cfg::NR>(k, n); }
-
-void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed) {
-  pack_b<Cfg>(b, k, n, col_scale, packed);
+size_t gemm_packed_b_size(int64_t k, int64_t n) {
+  return packed_b_size<Cfg<2>::V, Cfg<2>::NR>(k, n);  // the same for both groupings
 }
 
-void gemm_f32(const GemmArgs& args) { gemm<Cfg>(args); }
+void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed) {
+  if (gemm_panel_group() == 2) {
+    pack_b<Cfg<2>>(b, k, n, col_scale, packed);
+  } else {
+    pack_b<Cfg<4>>(b, k, n, col_scale, packed);
+  }
+}
+
+void gemm_f32(const GemmArgs& args) {
+  if (gemm_panel_group() == 2) {
+    gemm<Cfg<2>>(args);
+  } else {
+    gemm<Cfg<4>>(args);
+  }
+}
 
 }  // namespace tfjs_infer::kernels::avx512

@@ -7,7 +7,9 @@ Needs the ``serve`` extra (Starlette, uvicorn, prometheus_client):
 ``batcher`` (request batching), ``codec`` (tensors on the wire),
 ``tfserving`` and ``v2`` (the protocols), ``hot`` (the inference endpoints on
 plain ASGI), ``app`` (the ASGI app: timing, routing, the access log),
-``metrics``, ``cli`` (the command).
+``protocol`` (uvicorn's HTTP protocol with the arrival stamp), ``fast``
+(inference answered inside that protocol's callback), ``record`` (timing,
+metrics and log line of a request), ``metrics``, ``cli`` (the command).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from .accesslog import AccessLog
 from .batcher import Batcher
 from .codec import RequestError, dump_json
 from .common import Limits, Server
+from .fast import FastAnswers
 from .hot import (
     V1_PREFIX,
     V2_PREFIX,
@@ -38,6 +39,7 @@ from .hot import (
 )
 from .metrics import CONTENT_TYPE, Metrics
 from .protocol import RECEIVED, WRITES
+from .record import record, timing_header
 from .repository import Repository
 
 _JSON = "application/json"
@@ -60,10 +62,15 @@ def _info(request: Request) -> dict[str, Any]:
 
 
 def build_app(
-    server: Server, *, max_batch_size: int = 1, access_log: AccessLog | None = None
+    server: Server,
+    *,
+    max_batch_size: int = 1,
+    access_log: AccessLog | None = None,
+    fast_path: bool = True,
 ) -> App:
     """The ASGI app (Starlette routing) serving `server`'s models over both protocols
-    (and the access log, if given, one JSON line per request)."""
+    (and the access log, if given, one JSON line per request). With `fast_path`,
+    protocol.py may answer quick inference requests without it (fast.py)."""
 
     async def v1_models(request: Request) -> Response:
         info = _info(request)
@@ -136,7 +143,8 @@ def build_app(
         Route("/metrics", _method("GET", metrics), methods=_ANY),
     ]
     router = Router(routes, default=not_found, lifespan=_lifespan(server, access_log))
-    return App(server, router, access_log)
+    fast = FastAnswers(server, access_log, server.metrics.fast_path.labels()) if fast_path else None
+    return App(server, router, access_log, fast)
 
 
 def _asgi(request: Request) -> tuple[Scope, Receive]:
@@ -175,11 +183,19 @@ class App:
     the access log around every request; inference straight to hot.py, the
     rest through Starlette's router."""
 
-    def __init__(self, server: Server, router: Any, access_log: AccessLog | None) -> None:
+    def __init__(
+        self,
+        server: Server,
+        router: Any,
+        access_log: AccessLog | None,
+        fast_answers: FastAnswers | None = None,
+    ) -> None:
         self.server = server
         self.router = router
         self.metrics = server.metrics
         self.access_log = access_log
+        # Read by protocol.py: inference requests it may answer without this app.
+        self.fast_answers = fast_answers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -208,17 +224,7 @@ class App:
     def _record(
         self, scope: Scope, info: dict[str, Any], status: int, size: int, elapsed: float
     ) -> None:
-        protocol = info["protocol"]
-        if protocol:
-            series = self.metrics.for_request(info["model"], protocol, status)
-            series.requests.inc()
-            if series.errors is not None:
-                series.errors.inc()
-            series.latency.observe(elapsed)
-            if "batch_rows" in info:
-                series.overhead.observe(elapsed - info["compute_s"])
-        if self.access_log is not None:
-            self.access_log.write(_log_record(scope, info, status, size, elapsed))
+        record(self.metrics, self.access_log, scope, info, status, size, elapsed)
 
 
 async def _send_answer(
@@ -237,7 +243,7 @@ async def _send_answer(
                     (b"content-type", answer.content_type),
                     (b"content-length", str(len(answer.body)).encode()),
                     *answer.headers,
-                    _timing_header(info, start),
+                    timing_header(info, start),
                 ],
             }
         )
@@ -253,45 +259,12 @@ def _timed_send(send: Send, info: dict[str, Any], start: float, state: list[int]
     async def timed_send(message: Message) -> None:
         if message["type"] == "http.response.start":
             state[0] = message["status"]
-            message["headers"] = [*message.get("headers", []), _timing_header(info, start)]
+            message["headers"] = [*message.get("headers", []), timing_header(info, start)]
         elif message["type"] == "http.response.body":
             state[1] += len(message.get("body", b""))
         await send(message)
 
     return timed_send
-
-
-def _timing_header(info: dict[str, Any], start: float) -> tuple[bytes, bytes]:
-    """Server-Timing: the compute, the server's own time (the rest so far), the hand-off."""
-    compute = info["compute_s"]
-    own = time.perf_counter() - start - compute
-    handoff = info.get("handoff_s", 0.0)
-    return b"server-timing", _TIMING % (compute * 1e3, own * 1e3, handoff * 1e3)
-
-
-_TIMING = b"compute;dur=%.4f, server;dur=%.4f, handoff;dur=%.4f"
-
-
-def _log_record(
-    scope: Scope, info: dict[str, Any], status: int, size: int, elapsed: float
-) -> dict[str, Any]:
-    """One access-log line's fields."""
-    client = scope.get("client")
-    record = {
-        "ts": round(time.time(), 6),
-        "client": f"{client[0]}:{client[1]}" if client else "",
-        "method": scope["method"],
-        "path": scope["path"],
-        "status": status,
-        "bytes": size,
-        "ms": round(elapsed * 1e3, 3),
-    }
-    for key in ("protocol", "model", "version", "rows", "batch_rows"):
-        if info.get(key) not in (None, ""):
-            record[key] = info[key]
-    if "batch_rows" in info:
-        record["compute_ms"] = round(info["compute_s"] * 1e3, 4)
-    return record
 
 
 def make_server(

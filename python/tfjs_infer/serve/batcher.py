@@ -181,6 +181,12 @@ class Batcher:
             ticket.release()  # nothing is queued: it starts no batch
         return self._compute_now(arrays, rows)
 
+    def answers_now(self) -> bool:
+        """Whether a one-row request arriving now, whole, would compute at once
+        (:meth:`predict_now`). Read before its body is parsed: fast.py answers
+        such a request inside the HTTP protocol's callback."""
+        return self._admitted < self.max_queue and self._now_or_never(1, None)
+
     async def predict(self, arrays: list[np.ndarray], ticket: Ticket | None = None) -> Result:
         """Queue one request's validated inputs; resolve with its outputs.
 

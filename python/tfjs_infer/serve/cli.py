@@ -78,6 +78,12 @@ def add_parser(sub: Any) -> None:
         help="seconds to finish in-flight requests after SIGTERM/SIGINT",
     )
     p.add_argument("--no-access-log", action="store_true", help="no JSON access log on stderr")
+    p.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="answer every request through uvicorn's ASGI cycle, never inside its HTTP "
+        "protocol's callback (the same answers, more of the server's time per request)",
+    )
     p.add_argument("--isa", choices=["generic", "avx2", "avx512", "neon"], default=None)
     p.set_defaults(fn=run)
 
@@ -113,7 +119,12 @@ def run(args: argparse.Namespace) -> int:
         inline_us=args.inline_compute_us,
     )
     access_log = None if args.no_access_log else AccessLog()
-    app = build_app(server, max_batch_size=args.max_batch_size, access_log=access_log)
+    app = build_app(
+        server,
+        max_batch_size=args.max_batch_size,
+        access_log=access_log,
+        fast_path=not args.no_fast_path,
+    )
     for served in repository:
         log.info(
             "serving %s version %d from %s (%s, %d threads)",

@@ -41,6 +41,23 @@ class Server:
 
         `info` is the request's log record: the compute time and batch rows go there.
         """
+        batcher = self._admit(served, arrays, info)
+        ticket = info.get("ticket")
+        result = batcher.predict_now(arrays, ticket) or await batcher.predict(arrays, ticket)
+        return _noted(result, info)
+
+    def infer_now(
+        self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
+    ) -> Result | None:
+        """:meth:`infer` when the batcher computes at once (Batcher.predict_now),
+        without awaiting anything; else None, having queued nothing."""
+        result = self._admit(served, arrays, info).predict_now(arrays)
+        return None if result is None else _noted(result, info)
+
+    def _admit(
+        self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
+    ) -> Batcher:
+        """Check `arrays` against the model's inputs; the model's batcher."""
         for spec, arr in zip(served.inputs, arrays):
             check_shape(arr, spec.shape, spec.name)
         if len(arrays) > 1:
@@ -48,13 +65,15 @@ class Server:
             if len(rows) > 1:
                 raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
         info["rows"] = int(arrays[0].shape[0])
-        batcher = self.batchers[(served.name, served.version)]
-        ticket = info.get("ticket")
-        result = batcher.predict_now(arrays, ticket) or await batcher.predict(arrays, ticket)
-        info["compute_s"] = result.compute_s
-        info["handoff_s"] = result.handoff_s
-        info["batch_rows"] = result.batch_rows
-        return result
+        return self.batchers[(served.name, served.version)]
+
+
+def _noted(result: Result, info: dict[str, Any]) -> Result:
+    """`result`, its compute time and batch rows noted in the request's record."""
+    info["compute_s"] = result.compute_s
+    info["handoff_s"] = result.handoff_s
+    info["batch_rows"] = result.batch_rows
+    return result
 
 
 def expect_body(server: Server, served: ServedModel, info: dict[str, Any]) -> Any:

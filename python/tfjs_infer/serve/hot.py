@@ -26,9 +26,9 @@ V1_PREFIX = "/v1/models/"
 V2_PREFIX = "/v2/models/"
 JSON_TYPE = b"application/json"
 _BINARY_TYPE = b"application/octet-stream"
-_LENGTH = b"content-length"
-_ENCODING = b"content-encoding"
-_HEADER_LENGTH = v2.HEADER_LENGTH.encode()
+LENGTH = b"content-length"
+ENCODING = b"content-encoding"
+HEADER_LENGTH = v2.HEADER_LENGTH.encode()
 
 
 class Answer(NamedTuple):
@@ -67,10 +67,8 @@ def internal_answer(exc: Exception) -> Answer:
 async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, dict[bytes, bytes]]:
     """The request body (refused with 413 past `limit`, before it is all read, and
     inflated if gzip/deflate), and the headers the inference endpoints read."""
-    headers = {k: v for k, v in scope["headers"] if k in (_LENGTH, _ENCODING, _HEADER_LENGTH)}
-    declared = headers.get(_LENGTH)
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise RequestError(413, f"the body has {declared.decode()} bytes; the limit is {limit}")
+    headers = {k: v for k, v in scope["headers"] if k in (LENGTH, ENCODING, HEADER_LENGTH)}
+    check_declared_length(headers.get(LENGTH), limit)
     chunks = []
     size = 0
     while True:
@@ -86,10 +84,16 @@ async def read_body(scope: Scope, receive: Receive, limit: int) -> tuple[bytes, 
         if not message.get("more_body", False):
             break
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    encoding = headers.get(_ENCODING)
+    encoding = headers.get(ENCODING)
     if encoding is not None:
         body = decompress(body, encoding.decode("latin-1"), limit)
     return body, headers
+
+
+def check_declared_length(declared: bytes | None, limit: int) -> None:
+    """Refuse (413) a body whose Content-Length is past `limit`, before reading it."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise RequestError(413, f"the body has {declared.decode()} bytes; the limit is {limit}")
 
 
 _ROUTES = {"v1": tfserving.route, "v2": v2.route}
@@ -138,16 +142,21 @@ async def infer_v2(
     ticket = expect_body(server, served, info)
     try:
         body, headers = await read_body(scope, receive, server.limits.max_body_bytes)
-        header_length = headers.get(_HEADER_LENGTH)
+        header_length = headers.get(HEADER_LENGTH)
         answer, extra = await v2.infer(
             server, served, body, None if header_length is None else header_length.decode(), info
         )
     finally:
         ticket.release()
+    return v2_answer(answer, extra)
+
+
+def v2_answer(body: bytes, extra: dict[str, str]) -> Answer:
+    """An OIP v2 inference answer (v2.encode_infer's body and extra headers)."""
     if extra:
         length = extra["Inference-Header-Content-Length"].encode()
-        return Answer(200, answer, _BINARY_TYPE, ((_HEADER_LENGTH, length),))
-    return Answer(200, answer)
+        return Answer(200, body, _BINARY_TYPE, ((HEADER_LENGTH, length),))
+    return Answer(200, body)
 
 
 _HANDLERS = {"v1": predict_v1, "v2": infer_v2}

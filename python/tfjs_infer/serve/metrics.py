@@ -157,8 +157,14 @@ class Metrics:
         self.batch_requests = Family(
             "tfjs_infer_batch_requests", "Requests merged into one predict call", ["model"], _BATCH
         )
+        self.fast_path = Family(
+            "tfjs_infer_fast_path_requests",
+            "Inference requests answered inside the HTTP protocol's callback, without an ASGI task",
+            [],
+        )
         families = [self.requests, self.errors, self.latency, self.compute, self.overhead]
-        self.registry.register(_Collector([*families, self.batch_rows, self.batch_requests]))
+        families += [self.batch_rows, self.batch_requests, self.fast_path]
+        self.registry.register(_Collector(families))
         self.queue_depth = Gauge(
             "tfjs_infer_queue_depth",
             "Requests accepted by a model and not yet answered",

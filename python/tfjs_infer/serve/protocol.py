@@ -17,6 +17,8 @@ import asyncio
 import time
 from typing import Any
 
+from .record import timing_header
+
 # The scope key holding time.perf_counter() when the request's first bytes arrived.
 RECEIVED = "tfjs_infer.received"
 # The scope key holding the connection's HeldWrites (see there).
@@ -63,28 +65,44 @@ class HeldWrites:
 
 def http_protocol() -> type[asyncio.Protocol] | str:
     """The protocol class for ``uvicorn.Config(http=...)``: httptools' with the
-    arrival stamp, or "auto" where httptools is missing (the app then starts
-    its clock when it is called)."""
+    arrival stamp and the answers given in the callback (fast.py), or "auto"
+    where httptools is missing (the app then starts its clock when it is called)."""
     try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+        from uvicorn.protocols.http import httptools_impl
     except ImportError:
         return "auto"
+    return _stamped_protocol(httptools_impl)
 
-    class StampedHttpToolsProtocol(HttpToolsProtocol):
+
+def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
+    """uvicorn's httptools protocol (module `impl`) with our additions."""
+    status_lines: dict[int, bytes] = impl.STATUS_LINE
+
+    class StampedHttpToolsProtocol(impl.HttpToolsProtocol):
         """httptools' protocol; each request's scope holds its arrival time and
-        the connection's :class:`HeldWrites`."""
+        the connection's :class:`HeldWrites`; an inference request whose body
+        is complete in one ``data_received`` may be answered there (fast.py)."""
 
         _received = 0.0
+        _deferring = False  # inside on_headers_complete
+        _deferred: tuple[Any, Any] | None = None  # (cycle, app) whose task waits for its body
+        _fast: Any = None  # the app's FastAnswers (fast.py), if it has one
 
         def data_received(self, data: bytes) -> None:
             self._received = time.perf_counter()
-            super().data_received(data)
+            try:
+                super().data_received(data)
+            finally:
+                deferred, self._deferred = self._deferred, None
+                if deferred is not None:  # its body is still on the way: uvicorn's task
+                    self._start_deferred(*deferred)
 
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport: asyncio.Transport) -> None:
             super().connection_made(transport)
             # What uvicorn writes the answers through (its flow control keeps the transport).
             held: Any = HeldWrites(transport)
             self.transport = held
+            self._fast = getattr(self.config.app, "fast_answers", None)
 
         def on_message_begin(self) -> None:
             # Called from data_received, as the request's first bytes are parsed.
@@ -92,5 +110,86 @@ def http_protocol() -> type[asyncio.Protocol] | str:
             scope: Any = self.scope
             scope[RECEIVED] = self._received
             scope[WRITES] = self.transport
+
+        def on_headers_complete(self) -> None:
+            self._deferring = self._fast is not None
+            try:
+                super().on_headers_complete()
+            finally:
+                self._deferring = False
+
+        def _start_asgi_task(self, cycle: Any, app: Any) -> None:
+            # From on_headers_complete: an inference request waits until its body is
+            # parsed (later in this data_received) instead of starting its task now.
+            # The task would not run before data_received returns anyway.
+            if self._deferring and app is self.app and cycle.scope["method"] == "POST":
+                self._deferred = (cycle, app)
+                return
+            super()._start_asgi_task(cycle, app)
+
+        def on_message_complete(self) -> None:
+            super().on_message_complete()
+            deferred, self._deferred = self._deferred, None
+            if deferred is not None and not self._answer_now(deferred[0]):
+                self._start_deferred(*deferred)
+
+        def _start_deferred(self, cycle: Any, app: Any) -> None:
+            # A request after one that closed the connection (Connection: close,
+            # HTTP/1.0) in the same read: uvicorn would have queued it behind
+            # that one, then dropped it with the connection. So does this.
+            if not self.transport.is_closing():
+                super()._start_asgi_task(cycle, app)
+
+        def _answer_now(self, cycle: Any) -> bool:
+            """Answer the request of `cycle` here if fast.py can; whether it did."""
+            if (
+                cycle is not self.cycle
+                or cycle.waiting_for_100_continue
+                or cycle.disconnected
+                or self.flow.write_paused
+                or self.transport.is_closing()
+                or self.access_log  # uvicorn's own access log, which its cycle writes
+            ):
+                return False
+            try:
+                answered = self._fast.answer(cycle.scope, bytes(cycle.body))
+                data = None if answered is None else self._response(answered, cycle)
+            except Exception:  # a bug here must not lose the request: the app answers it
+                self.logger.exception("the fast path failed; the request goes to the app")
+                return False
+            if answered is None or data is None:
+                return False
+            cycle.body = bytearray()
+            cycle.response_started = True
+            self.transport.write(data)
+            # As uvicorn's cycle completes a response.
+            cycle.response_complete = True
+            if not cycle.keep_alive:
+                self.transport.close()
+            self.on_response_complete()
+            try:
+                self._fast.finish(cycle.scope, answered)
+            except Exception:
+                self.logger.exception("recording an answer failed")
+            return True
+
+        def _response(self, answered: Any, cycle: Any) -> bytes:
+            """The bytes uvicorn would write for the answer (see RequestResponseCycle.send):
+            status line, default headers, the app's headers in order, then the body."""
+            answer = answered.answer
+            parts = [status_lines[answer.status]]
+            headers = [
+                *cycle.default_headers,
+                (b"content-type", answer.content_type),
+                (b"content-length", str(len(answer.body)).encode()),
+                *answer.headers,
+                timing_header(answered.info, answered.start),
+            ]
+            for name, value in headers:
+                parts += (name, b": ", value, b"\r\n")
+            if not cycle.keep_alive:
+                parts.append(b"connection: close\r\n")
+            parts += (b"\r\n", answer.body)
+            return b"".join(parts)
 
     return StampedHttpToolsProtocol

@@ -46,6 +46,8 @@ class ServedModel:
     # The model's inputs, read once (Model.inputs copies its list on every read).
     inputs: list[TensorInfo] = field(default_factory=list)
     input_specs: dict[str, TensorInfo] = field(default_factory=dict)  # by name
+    # OIP v2 binary request headers checked before, by their bytes (v2.parse_infer).
+    v2_layouts: dict[bytes, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.inputs = self.model.inputs

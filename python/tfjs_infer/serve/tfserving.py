@@ -15,7 +15,7 @@ beside ``instances``/``inputs`` adds the K best classes with their labels.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -98,9 +98,24 @@ def metadata(served: ServedModel) -> dict[str, Any]:
     }
 
 
+class PredictRequest(NamedTuple):
+    """A parsed predict request: the document, the model's input arrays, its format."""
+
+    doc: dict[str, Any]
+    arrays: list[np.ndarray]
+    row_format: bool
+
+
 async def predict(server: Server, served: ServedModel, body: bytes, info: dict[str, Any]) -> bytes:
     """Predict: parse the row or columnar request, infer, shape the answer like TF
     Serving (the JSON bytes)."""
+    request = parse_predict(served, body)
+    result = await server.infer(served, request.arrays, info)
+    return encode_predict(served, request, result.outputs)
+
+
+def parse_predict(served: ServedModel, body: bytes) -> PredictRequest:
+    """The request body checked and turned into the model's input arrays (400 if not)."""
     doc = parse_json(body)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
@@ -122,11 +137,14 @@ async def predict(server: Server, served: ServedModel, body: bytes, info: dict[s
         )
     row_format = "instances" in doc
     arrays = _rows(served, doc["instances"]) if row_format else _columns(served, doc["inputs"])
-    result = await server.infer(served, arrays, info)
-    outs = result.outputs
+    return PredictRequest(doc, arrays, row_format)
+
+
+def encode_predict(served: ServedModel, request: PredictRequest, outs: list[np.ndarray]) -> bytes:
+    """The answer to `request` as TF Serving shapes it (JSON bytes), top_k included."""
     names = served.output_names
     answer: dict[str, Any]
-    if row_format:
+    if request.row_format:
         if len(outs) == 1:
             answer = {"predictions": outs[0].tolist()}
         else:
@@ -137,8 +155,8 @@ async def predict(server: Server, served: ServedModel, body: bytes, info: dict[s
         answer = {
             "outputs": outs[0].tolist() if single else {n: o.tolist() for n, o in zip(names, outs)}
         }
-    if "top_k" in doc:
-        answer["top_k"] = _top_k(served, outs, doc["top_k"], row_format)
+    if "top_k" in request.doc:
+        answer["top_k"] = _top_k(served, outs, request.doc["top_k"], request.row_format)
     return dump_json(answer)
 
 

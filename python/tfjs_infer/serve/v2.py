@@ -20,7 +20,7 @@ and our ``parameters.top_k`` (extra outputs ``top_k_indices``,
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple, TypeGuard
 
 import numpy as np
 
@@ -119,6 +119,16 @@ def _tensors(names: list[str], infos: Any) -> list[dict[str, Any]]:
     ]
 
 
+class InferRequest(NamedTuple):
+    """A parsed inference request: its JSON header, input arrays, parameters and
+    the outputs it asks for as (name, binary, classification count)."""
+
+    doc: dict[str, Any]
+    arrays: list[np.ndarray]
+    params: dict[str, Any]
+    requested: list[tuple[str, bool, int]]
+
+
 async def infer(
     server: Server,
     served: ServedModel,
@@ -127,19 +137,86 @@ async def infer(
     info: dict[str, Any],
 ) -> tuple[bytes, dict[str, str]]:
     """Inference: the answer's bytes (JSON, or JSON + binary data) and extra headers."""
+    request = parse_infer(served, body, header_length)
+    result = await server.infer(served, request.arrays, info)
+    return encode_infer(served, request, result.outputs)
+
+
+class _Layout(NamedTuple):
+    """A binary request's JSON header, checked: what it asks, and where each of the
+    model's inputs lies in the binary data (offset, size, shape, datatype, name)."""
+
+    doc: dict[str, Any]
+    params: dict[str, Any]
+    requested: list[tuple[str, bool, int]]
+    slices: list[tuple[int, int, list[int], str, str]]
+    binary_bytes: int
+
+
+# Clients send the same JSON header with every binary request of one shape: a
+# header checked once is remembered (per model, at most MAX_LAYOUTS headers of
+# at most MAX_LAYOUT_BYTES each) and the next request with the same header
+# bytes and binary length only cuts its tensors out of the binary data.
+MAX_LAYOUTS = 64
+MAX_LAYOUT_BYTES = 4096
+
+
+def parse_infer(served: ServedModel, body: bytes, header_length: str | None) -> InferRequest:
+    """The request body (JSON, or JSON + binary tensors) checked against the model (400 if not)."""
+    known = _known_layout(served, body, header_length)
+    if known is not None:
+        return known
     doc, binary = _split_body(body, header_length)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
-    arrays = _inputs(served, doc.get("inputs"), binary)
+    slices: dict[str, tuple[int, int, list[int], str, str]] = {}
+    arrays = _inputs(served, doc.get("inputs"), binary, slices)
     params = _object(doc.get("parameters"), "parameters")
     requested = _requested_outputs(served, doc.get("outputs"), params)
-    result = await server.infer(served, arrays, info)
+    header_bytes = len(body) - len(binary)
+    layouts = served.v2_layouts
+    if (
+        header_length is not None
+        and len(slices) == len(arrays)  # every input in the binary data
+        and header_bytes <= MAX_LAYOUT_BYTES
+        and len(layouts) < MAX_LAYOUTS
+    ):
+        order = [slices[n] for n in served.input_names]
+        layouts[body[:header_bytes]] = _Layout(doc, params, requested, order, len(binary))
+    return InferRequest(doc, arrays, params, requested)
+
+
+def _known_layout(
+    served: ServedModel, body: bytes, header_length: str | None
+) -> InferRequest | None:
+    """The request, if its header is one checked before and its binary data has the
+    length that header gives (else None: the whole body is checked)."""
+    if header_length is None or not served.v2_layouts or not header_length.isdigit():
+        return None
+    n = int(header_length)
+    layout = served.v2_layouts.get(body[:n])
+    if layout is None or len(body) - n != layout.binary_bytes:
+        return None
+    binary = memoryview(body)[n:]
+    arrays = [
+        tensor_from_bytes(binary[offset : offset + size], shape, datatype, name)
+        for offset, size, shape, datatype, name in layout.slices
+    ]
+    return InferRequest(layout.doc, arrays, layout.params, layout.requested)
+
+
+def encode_infer(
+    served: ServedModel, request: InferRequest, model_outputs: list[np.ndarray]
+) -> tuple[bytes, dict[str, str]]:
+    """The answer's bytes (JSON, or JSON + binary data) and its extra headers."""
+    params = request.params
     outputs: list[tuple[str, np.ndarray, bool, int]] = []  # name, array, binary, classification
-    for name, binary_out, classes in requested:
-        outputs.append((name, result.outputs[served.output_names.index(name)], binary_out, classes))
-    extra = _top_k_outputs(served, result.outputs, params)
+    for name, binary_out, classes in request.requested:
+        outputs.append((name, model_outputs[served.output_names.index(name)], binary_out, classes))
+    extra = _top_k_outputs(served, model_outputs, params) if "top_k" in params else []
     default_binary = bool(params.get("binary_data_output", False))
     answer: dict[str, Any] = {"model_name": served.name, "model_version": str(served.version)}
+    doc = request.doc
     if "id" in doc:
         answer["id"] = doc["id"]
     tensors: list[dict[str, Any]] = []
@@ -163,12 +240,12 @@ async def infer(
 def _split_body(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
     if header_length is None:
         return parse_json(body), memoryview(b"")
-    if not header_length.isdigit() or int(header_length) > len(body):
+    n = int(header_length) if header_length.isdigit() else -1
+    if n < 0 or n > len(body):
         raise bad_request(
             f"Inference-Header-Content-Length must be a byte count of at most the body's "
             f"{len(body)} bytes, received '{header_length}'"
         )
-    n = int(header_length)
     return parse_json(body[:n], "inference header"), memoryview(body)[n:]
 
 
@@ -180,8 +257,14 @@ def _object(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.ndarray]:
-    """Match the request's tensors to the model's inputs, by name, checking each."""
+def _inputs(
+    served: ServedModel,
+    inputs: Any,
+    binary: memoryview,
+    slices: dict[str, tuple[int, int, list[int], str, str]],
+) -> list[np.ndarray]:
+    """Match the request's tensors to the model's inputs, by name, checking each;
+    note in `slices` where each binary one lies (offset, size, shape, datatype, name)."""
     if not isinstance(inputs, list) or not inputs:
         raise bad_request("'inputs' must be a non-empty list of tensors")
     found: dict[str, np.ndarray] = {}
@@ -199,9 +282,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
             raise bad_request(f"input '{name}' is given twice")
         spec = specs[name]
         shape = tensor.get("shape")
-        if not isinstance(shape, list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-        ):
+        if not _is_sizes(shape):
             raise bad_request(
                 f"input '{name}': 'shape' must be a list of sizes, received {shape!r}"
             )
@@ -212,11 +293,9 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
             got = f"'{datatype}'" if known else f"unknown datatype {datatype!r}"
             raise bad_request(f"input '{name}': expected datatype {want}, received {got}")
         params = tensor.get("parameters")
-        size = (
-            None
-            if params is None
-            else _object(params, f"input '{name}' parameters").get("binary_data_size")
-        )
+        if params is not None and not isinstance(params, dict):  # message built only here
+            _object(params, f"input '{name}' parameters")
+        size = None if params is None else params.get("binary_data_size")
         if size is not None:
             if not isinstance(size, int) or size < 0 or offset + size > len(binary):
                 raise bad_request(
@@ -224,6 +303,7 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
                     f"{len(binary)} bytes of binary data"
                 )
             found[name] = tensor_from_bytes(binary[offset : offset + size], shape, datatype, name)
+            slices[name] = (offset, size, shape, datatype, name)
             offset += size
         elif "data" in tensor:
             found[name] = tensor_from_v2_data(tensor["data"], shape, datatype, name)
@@ -233,12 +313,17 @@ def _inputs(served: ServedModel, inputs: Any, binary: memoryview) -> list[np.nda
         raise bad_request(
             f"the body holds {len(binary) - offset} bytes of binary data that no input claims"
         )
-    missing = [n for n in served.input_names if n not in found]
+    missing = [n for n in served.input_names if n not in found] if len(found) < len(specs) else []
     if missing:
         raise bad_request(
             f"missing input(s) {missing}; the model's inputs are {served.input_names}"
         )
     return [found[n] for n in served.input_names]
+
+
+def _is_sizes(shape: Any) -> TypeGuard[list[int]]:
+    """Whether `shape` is a list of sizes (JSON integers >= 0; true/false are not)."""
+    return isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
 
 
 def _requested_outputs(
@@ -303,7 +388,7 @@ def _classification(served: ServedModel, arr: np.ndarray, k: int) -> np.ndarray:
 
 def _output_tensor(name: str, arr: np.ndarray, binary: bool, chunks: list[bytes]) -> dict[str, Any]:
     """One output in the answer: JSON data, or parameters.binary_data_size and a chunk."""
-    is_bytes = arr.dtype == object
+    is_bytes = arr.dtype.kind == "O"
     tensor: dict[str, Any] = {
         "name": name,
         "datatype": "BYTES" if is_bytes else v2_datatype(arr.dtype),
