@@ -26,6 +26,10 @@ thread count (--peak overrides both):
 
 Calls the raw kernels through tfjs_infer._core._testing with B packed once
 (as a model does at load) and C preallocated; numpy gets np.matmul(out=...).
+--cold-b: every call reads a different copy of B (copies past COLD_BYTES in
+all), so B comes from memory as a model's weights do, not from a cache warmed
+by the previous call; the calls are then made one by one from Python (a few
+microseconds each, which only the smallest shapes notice).
 Each repetition times every candidate once, in turn (interleaved, so machine
 noise hits them alike); the table shows medians. GFLOP/s counts 2 m n k.
 """
@@ -40,6 +44,9 @@ import time
 # The figure the project brief quotes for one core; the table uses the FMA
 # peak measured in this run for each ISA instead (see --peak).
 BRIEF_PEAK_PER_CORE = 117.0
+# --cold-b: copies of B per shape, together at least this many bytes (more
+# than the L3 a core of the development hosts sees).
+COLD_BYTES = 320 << 20
 # Operands in L2 (A 48-96 rows x k, packed B k x 64-128), k long enough that
 # tile set-up is amortized: what the kernel sustains with its loads.
 SUSTAINED_SHAPES = [(48, 512, 64), (96, 256, 64), (96, 512, 128)]
@@ -71,6 +78,11 @@ def parse_args():
         help="leave out the %%adj column (an FMA-loop probe before every GEMM sample)",
     )
     p.add_argument(
+        "--cold-b",
+        action="store_true",
+        help="each call reads another copy of B (weights from memory, as in a model)",
+    )
+    p.add_argument(
         "--blocking",
         help="L2_BLOCK,K_BLOCK,ROW_CHUNK[,PREFETCH_ROWS] for the run (default: derived from cpuid)",
     )
@@ -87,20 +99,42 @@ def split(threads, m, n, nr):
 
 
 def numpy_runner(np, a, b, out):
+    """b: one array, or a list of copies that successive calls cycle through."""
+    copies = b if isinstance(b, list) else [b]
+    turn = [0]
+
     def run(reps):
         for _ in range(reps):
-            np.matmul(a, b, out=out)
+            np.matmul(a, copies[turn[0] % len(copies)], out=out)
+            turn[0] += 1
 
     return run
 
 
 def kernel_runner(t, isa, a, packed, out, m_split, n_split, threads):
+    """packed: one packed B, or a list of copies that successive calls cycle through."""
+    if isinstance(packed, list):
+        turn = [0]
+
+        def run_cold(reps):
+            for _ in range(reps):
+                b = packed[turn[0] % len(packed)]
+                turn[0] += 1
+                t.gemm(isa, a, b, out=out, m_split=m_split, n_split=n_split, threads=threads)
+
+        return run_cold
+
     def run(reps):
         t.gemm(
             isa, a, packed, out=out, m_split=m_split, n_split=n_split, threads=threads, reps=reps
         )
 
     return run
+
+
+def cold_copies(k, n):
+    """How many copies of a k x n B make COLD_BYTES."""
+    return max(2, -(-COLD_BYTES // (4 * k * n)))
 
 
 def time_samples(
@@ -185,6 +219,8 @@ def print_header(args, t, np):
 
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
     print(cpu_line())
+    if args.cold_b:
+        print(f"B cold: each call reads another packed copy (>= {COLD_BYTES >> 20} MiB in all)")
     print(
         f"threads: {args.threads}, numpy {np.__version__}, openmp in _core: {t.openmp()}, "
         f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
@@ -244,12 +280,14 @@ def main():
         b = rng.standard_normal((k, n), dtype=np.float32)
         c_np = np.empty((m, n), np.float32)
         outs = {isa: np.empty((m, n), np.float32) for isa in isas}
-        runners = {"numpy": numpy_runner(np, a, b, c_np)}
+        b_np = [b.copy() for _ in range(cold_copies(k, n))] if args.cold_b else b
+        runners = {"numpy": numpy_runner(np, a, b_np, c_np)}
         for isa in isas:
             ms, ns = split(args.threads, m, n, t.gemm_nr(isa))
-            runners[isa] = kernel_runner(
-                t, isa, a, t.pack_b(isa, b), outs[isa], ms, ns, args.threads
-            )
+            packed = t.pack_b(isa, b)
+            if args.cold_b:
+                packed = [packed] + [t.pack_b(isa, b) for _ in range(cold_copies(k, n) - 1)]
+            runners[isa] = kernel_runner(t, isa, a, packed, outs[isa], ms, ns, args.threads)
         ratios = {}
         if args.threads == 1:
             probes = {i: fma_probe(t, i, peaks[i]) for i in isas if peaks[i]} if adjacent else None
