@@ -21,9 +21,10 @@ same for onnxruntime's int8 ResNet50 against its float32 one; and the
 bundled digits example's accuracy (360 real held-out digits) in each precision.
 
 Kernels (--kernels, no models needed): the GEMMs alone on ResNet50's shapes
-(rows x k x n of its 1x1 and im2col'd 3x3 convolutions), the fp32, bf16 and int8
-kernels of --isa (default: the selected one) on the calling thread, B packed
-once, timed by thread CPU time, interleaved, medians; G MAC/s and the ratio to
+(rows x k x n of its 1x1 and im2col'd 3x3 convolutions) and two batch-1 dense
+layers, the fp32, bf16 and int8 kernels of --isa (default: the selected one) on
+the calling thread, B packed once, timed by thread CPU time, interleaved,
+medians; G MAC/s and the ratio to
 fp32. bench/isa_probe.py gives the instructions' own rates to compare with.
 
 Models come from bench/make_bench_models.py (bench/README.md).
@@ -154,19 +155,22 @@ def speed(args: argparse.Namespace) -> None:
         print(f"  load average: {os.getloadavg()}")
 
 
-# (rows, k, n) of ResNet50's convolutions as GEMMs, rows cut to ~1-2 images'
-# worth: 1x1 reduce / expand, 3x3 (im2col: k = 9 cin), the 7x7 stem.
+# (rows, k, n) of ResNet50's convolutions as GEMMs (rows: a few images' worth):
+# 1x1 reduce / expand, 3x3 (im2col: k = 9 cin), the 7x7 stem; then batch-1
+# dense layers (GEMV: the weights' traffic bounds them).
 KERNEL_SHAPES = [
     (3136, 64, 256),
     (3136, 256, 64),
     (3136, 576, 64),
-    (784, 1152, 128),
-    (784, 512, 128),
-    (196, 2304, 256),
-    (196, 1024, 256),
-    (49, 4608, 512),
-    (49, 2048, 512),
+    (3136, 1152, 128),
+    (3136, 512, 128),
+    (784, 2304, 256),
+    (784, 1024, 256),
+    (196, 4608, 512),
+    (196, 2048, 512),
     (3136, 147, 64),
+    (1, 1024, 1024),
+    (1, 2048, 1000),
 ]
 
 
@@ -178,7 +182,6 @@ def kernels(args: argparse.Namespace) -> None:
     print(f"\n== GEMM kernels, isa {isa}: fp32, {', '.join(lowp)} (G MAC/s, x fp32)")
     rng = np.random.default_rng(0)
     for m, k, n in KERNEL_SHAPES:
-        m = m * 4 if m < 1000 else m  # enough rows to time
         a = np.maximum(rng.standard_normal((m, k)), 0).astype(np.float32)  # post-ReLU
         b = (rng.standard_normal((k, n)) / np.sqrt(k)).astype(np.float32)
         packed = {p: t.lowp_pack(p, b) for p in lowp}

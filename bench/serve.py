@@ -5,7 +5,8 @@
 
 For each model, a real server subprocess per batching mode (on: the default
 ``--max-batch-size 64`` or this script's ``--max-batch-size``; off: 1), and for each protocol
-(TF Serving REST with JSON rows, OIP v2 with binary tensors) and each
+(TF Serving REST with JSON rows, OIP v2 with binary tensors; OIP v2 with JSON tensors as
+``--protocols v2-json``) and each
 concurrency, an asyncio load generator keeps that many keep-alive
 connections busy with one-row requests. After a warm-up (until every client
 has had an answer, at least 0.5 s) it measures for ``--seconds``: p50/p99
@@ -99,6 +100,8 @@ def build_requests(name: str, model: tfjs_infer.Model, x: np.ndarray) -> dict[st
     tensor["parameters"] = {"binary_data_size": x.nbytes}
     head = json.dumps({"inputs": [tensor], "parameters": {"binary_data_output": True}}).encode()
     v2 = head + x.tobytes()
+    data = {"name": inp, "shape": list(x.shape), "datatype": "FP32", "data": x.ravel().tolist()}
+    v2_json = json.dumps({"inputs": [data]}).encode()
 
     def post(path: str, body: bytes, extra: str = "") -> bytes:
         lines = f"POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
@@ -109,6 +112,7 @@ def build_requests(name: str, model: tfjs_infer.Model, x: np.ndarray) -> dict[st
         "v2-binary": post(
             f"/v2/models/{name}/infer", v2, f"Inference-Header-Content-Length: {len(head)}\r\n"
         ),
+        "v2-json": post(f"/v2/models/{name}/infer", v2_json, "Content-Type: application/json\r\n"),
     }
 
 
@@ -202,6 +206,9 @@ async def check_answer(port: int, request: bytes, protocol: str, want: np.ndarra
     assert status == 200, body[:300]
     if protocol == "v1-json":
         got = np.asarray(json.loads(body)["predictions"], dtype=np.float32)
+    elif protocol == "v2-json":
+        got = np.asarray(json.loads(body)["outputs"][0]["data"], dtype=np.float32)
+        got = got.reshape(want.shape)
     else:
         n = int(re.search(rb"inference-header-content-length: (\d+)", head, re.I).group(1))  # type: ignore[union-attr]
         got = np.frombuffer(body[n:], dtype="<f4").reshape(want.shape)
@@ -327,7 +334,7 @@ def main() -> None:
     )
     ap.add_argument("--models", default="digits,mobilenet_v2")
     ap.add_argument("--concurrency", default="1,8,64")
-    ap.add_argument("--protocols", default="v1-json,v2-binary")
+    ap.add_argument("--protocols", default="v1-json,v2-binary", help="or v2-json")
     ap.add_argument("--batching", default="on,off")
     ap.add_argument("--max-batch-size", type=int, default=64, help="the server's, batching on")
     ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per point")

@@ -2,7 +2,7 @@
 shipped against the same server with ``--no-fast-path`` (every request through
 uvicorn's task and the ASGI app; see python/tfjs_infer/serve/fast.py).
 
-    python bench/serve_ab.py [--rounds 5] [--seconds 3] [--protocols v1-json,v2-binary]
+    python bench/serve_ab.py [--rounds 5] [--seconds 3] [--protocols v1-json,v2-binary,v2-json]
                              [--batching on,off] [--variant NAME=OPTIONS ...]
 
 Each round starts one server per variant in turn (alternating, so that a
@@ -68,7 +68,7 @@ def main() -> None:
     )
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3.0, help="measured seconds per run")
-    ap.add_argument("--protocols", default="v1-json,v2-binary")
+    ap.add_argument("--protocols", default="v1-json,v2-binary,v2-json")
     ap.add_argument("--batching", default="on,off")
     ap.add_argument(
         "--variant",

@@ -269,6 +269,8 @@ def test_a_client_that_does_not_read(pair, digits) -> None:
         post("/v2/models/digits/infer", json.dumps({"inputs": [t], "id": str(i)}).encode())
         for i, t in enumerate(tensors)
     ]
+    for _ in range(2):  # route the path and time the model, should this test run alone
+        exchange(fast.port, requests[0])
     before = fast_count(fast)
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting

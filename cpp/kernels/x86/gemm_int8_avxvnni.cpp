@@ -41,9 +41,9 @@ void quantize32(const __m256 v[4], __m256i zp, uint8_t* dst) {
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), ordered);
 }
 
-// One A row (k floats) to `words` u8 quads, its parameters in *rq. Pad bytes
-// past k are zero (they meet B's zero padding).
-void prepare(const float* x, int64_t k, int64_t words, uint8_t* dst, RowQuant* rq) {
+// A row's range: *lo = min(0, min x), *hi = max(0, max x), NaN when the row
+// holds a NaN.
+void range(const float* x, int64_t k, float* lo_out, float* hi_out) {
   __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
   __m256 nan = _mm256_setzero_ps();
   for (int64_t i = 0; i < k; i += 8) {
@@ -61,7 +61,50 @@ void prepare(const float* x, int64_t k, int64_t words, uint8_t* dst, RowQuant* r
     lo_s = l[j] < lo_s ? l[j] : lo_s;
     hi_s = h[j] > hi_s ? h[j] : hi_s;
   }
-  *rq = row_params_inline(lo_s, _mm256_movemask_ps(nan) ? NAN : hi_s);
+  *lo_out = lo_s;
+  *hi_out = _mm256_movemask_ps(nan) ? NAN : hi_s;
+}
+
+// Lanes that are NaN or +-inf.
+__m256 not_finite(__m256 x) {
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  return _mm256_cmp_ps(magnitude, _mm256_set1_ps(INFINITY), _CMP_NLT_UQ);
+}
+
+// row_params_inline (kernels/lowp.h) for 8 rows at once, the same IEEE steps
+// (min/max against +0 as its comparisons, exact divisions, rint), as the
+// AVX-512 kernel's 16-row version: the scalar rule's latency chain per row
+// cost as much as a short row.
+void params8(const float* lo_in, const float* hi_in, int64_t count, RowQuant* rq) {
+  const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+  const __m256 lo_raw = _mm256_loadu_ps(lo_in), hi_raw = _mm256_loadu_ps(hi_in);
+  const __m256 bad = _mm256_or_ps(_mm256_or_ps(not_finite(lo_raw), not_finite(hi_raw)),
+                                  not_finite(_mm256_sub_ps(hi_raw, lo_raw)));
+  const __m256 lo = _mm256_min_ps(lo_raw, zero);  // equal zeros give the second: +0
+  const __m256 hi = _mm256_max_ps(hi_raw, zero);
+  const __m256 scale = _mm256_div_ps(_mm256_sub_ps(hi, lo), _mm256_set1_ps(255.0f));
+  const __m256 inv = _mm256_div_ps(one, scale);
+  // Flat: hi == lo, or a range too small for 1 / s to be finite.
+  const __m256 flat = _mm256_or_ps(_mm256_cmp_ps(hi, lo, _CMP_EQ_OQ), not_finite(inv));
+  const __m256 plain = _mm256_or_ps(bad, flat);  // scale 1 (NaN if bad), inv 1, zp 0
+  const __m256 neg_lo = _mm256_xor_ps(lo, _mm256_set1_ps(-0.0f));
+  __m256 zp =
+      _mm256_round_ps(_mm256_mul_ps(neg_lo, inv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  zp = _mm256_min_ps(zp, _mm256_set1_ps(255.0f));
+  alignas(32) float s[8], v[8];
+  alignas(32) int32_t z[8];
+  _mm256_store_ps(s,
+                  _mm256_blendv_ps(_mm256_blendv_ps(scale, one, flat), _mm256_set1_ps(NAN), bad));
+  _mm256_store_ps(v, _mm256_blendv_ps(inv, one, plain));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(z),
+                     _mm256_andnot_si256(_mm256_castps_si256(plain),
+                                         _mm256_cvttps_epi32(_mm256_blendv_ps(zp, zero, plain))));
+  for (int64_t r = 0; r < count && r < 8; ++r) rq[r] = RowQuant{s[r], v[r], z[r]};
+}
+
+// One A row (k floats) with its parameters to `words` u8 quads. Pad bytes
+// past k are zero (they meet B's zero padding).
+void quantize(const float* x, int64_t k, int64_t words, uint8_t* dst, const RowQuant* rq) {
   const int64_t n = words * 4;
   if (!std::isfinite(rq->scale)) {
     std::memset(dst, 0, static_cast<size_t>(n));
@@ -244,12 +287,21 @@ void gemm_int8(const GemmArgs& g, const void* packed) {
   t.g = &g;
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    for (int64_t i = 0; i < rows; ++i) {
-      // The row 4 on, while this one is scanned (as the AVX-512 kernel).
-      if (i + 4 < rows)
-        for (int64_t j = 0; j < g.k; j += 16)
-          _mm_prefetch(reinterpret_cast<const char*>(g.a + (r0 + i + 4) * g.lda + j), _MM_HINT_T0);
-      prepare(g.a + (r0 + i) * g.lda, g.k, words, a_buf.data() + i * a_stride, &rq_buf[i]);
+    // Every row's range, the parameters 8 rows at a time, then each row.
+    for (int64_t b0 = 0; b0 < rows; b0 += 8) {
+      const int64_t count = rows - b0 < 8 ? rows - b0 : 8;
+      alignas(32) float lo[8] = {}, hi[8] = {};
+      for (int64_t i = b0; i < b0 + count; ++i) {
+        // The row 4 on, while this one is scanned (as the AVX-512 kernel).
+        if (i + 4 < rows)
+          for (int64_t j = 0; j < g.k; j += 16)
+            _mm_prefetch(reinterpret_cast<const char*>(g.a + (r0 + i + 4) * g.lda + j),
+                         _MM_HINT_T0);
+        range(g.a + (r0 + i) * g.lda, g.k, &lo[i - b0], &hi[i - b0]);
+      }
+      params8(lo, hi, count, &rq_buf[b0]);
+      for (int64_t i = b0; i < b0 + count; ++i)
+        quantize(g.a + (r0 + i) * g.lda, g.k, words, a_buf.data() + i * a_stride, &rq_buf[i]);
     }
     for (int64_t p = g.n_begin / 16; p < (g.n_end + 15) / 16; ++p) {
       t.b = body + p * panel_bytes;

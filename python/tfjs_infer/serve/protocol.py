@@ -9,6 +9,14 @@ later; starting the clock there would leave that work out. This protocol
 puts the reading of a request's first bytes in its scope, where the app
 starts its clock (app.py). The app also asks it to write an answer's
 head and body together (:class:`HeldWrites`).
+
+It also gives the fast path (fast.py) its chance: uvicorn starts a POST's
+task as soon as its headers are parsed; this protocol starts it once the
+body is parsed too, or when the read ends (the task would not run before
+that anyway), and when the whole body came in the same read it first asks
+fast.py, which may answer in this callback (the protocol then writes the
+bytes uvicorn's cycle would have written and completes the cycle as uvicorn
+does). Anything fast.py declines starts uvicorn's task unchanged.
 """
 
 from __future__ import annotations
@@ -134,9 +142,10 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
                 self._start_deferred(*deferred)
 
         def _start_deferred(self, cycle: Any, app: Any) -> None:
-            # A request after one that closed the connection (Connection: close,
-            # HTTP/1.0) in the same read: uvicorn would have queued it behind
-            # that one, then dropped it with the connection. So does this.
+            # The connection is closing: this request came in the same read after
+            # one that closed it (Connection: close, HTTP/1.0; uvicorn would have
+            # queued it behind that one, then dropped it with the connection), or
+            # uvicorn refused what followed it as malformed. Nobody reads an answer.
             if not self.transport.is_closing():
                 super()._start_asgi_task(cycle, app)
 
