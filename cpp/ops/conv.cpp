@@ -48,7 +48,7 @@ class ConvOp final : public ConvBase {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     if (pointwise_) return 0;
-    if (implicit_) return implicit_layout(in[0].shape).bytes;
+    if (implicit_for(in[0].shape)) return implicit_layout(in[0].shape).bytes;
     const int64_t rows = tile_rows(out_rows_per_image(in[0].shape));
     return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(rows * kg_) * 4;
   }
@@ -69,7 +69,8 @@ class ConvOp final : public ConvBase {
     ImplicitLayout lay;
     int64_t* seg_off = nullptr;
     int64_t* slot_img = nullptr;
-    if (implicit_) {
+    const bool implicit = implicit_for(in[0].shape);
+    if (implicit) {
       lay = implicit_layout(in[0].shape);
       seg_off = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.segs_at);
       slot_img = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.ids_at);
@@ -102,8 +103,8 @@ class ConvOp final : public ConvBase {
     const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
                                      : std::min<int64_t>(tiles, 32 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
-      float* buf = implicit_ ? nullptr : scratch + worker * tm * kg_;
-      char* slot = implicit_ ? static_cast<char*>(ctx.scratch) + worker * lay.slot_bytes : nullptr;
+      float* buf = implicit ? nullptr : scratch + worker * tm * kg_;
+      char* slot = implicit ? static_cast<char*>(ctx.scratch) + worker * lay.slot_bytes : nullptr;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_g_;
       if (split_cols) {
         n0 = panels * t / tasks * nr;
@@ -125,16 +126,16 @@ class ConvOp final : public ConvBase {
         // read it in place, one window every stride x cin floats.
         const bool in_place = window_rows_ && r0 >= direct_lo && r0 + rows <= direct_hi;
         for (int64_t g = 0; g < groups_; ++g) {
-          if (implicit_ && slot_img[worker] != img) {
+          if (implicit && slot_img[worker] != img) {
             pad_image(lay, in[0], img, m_img, slot);
             slot_img[worker] = img;
           }
-          if (!in_place && !implicit_) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
+          if (!in_place && !implicit) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
           GemmCall call;
           call.m = rows;
           call.a = in_place ? x + (r0 * geo_.s[2] - pad_w) * cin_ : buf;
           call.lda = in_place ? geo_.s[2] * cin_ : kg_;
-          if (implicit_) {
+          if (implicit) {
             call.a = nullptr;
             call.lda = 0;
             call.a_rows =
@@ -165,6 +166,15 @@ class ConvOp final : public ConvBase {
     int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, image = 0;  // image: floats per padded image
     size_t slot_bytes = 0, segs_at = 0, ids_at = 0, bytes = 0;
   };
+
+  // The implicit path for this input: when the op takes it and a padded
+  // image fits in kMaxImplicitImage bytes (every thread slot holds one; a
+  // larger image would not stay in cache for its GEMMs anyway - unmeasured,
+  // so such layers keep im2col's small tiles).
+  static constexpr int64_t kMaxImplicitImage = int64_t{4} << 20;
+  bool implicit_for(const Shape& in_shape) const {
+    return implicit_ && implicit_layout(in_shape).image * 4 <= kMaxImplicitImage;
+  }
 
   ImplicitLayout implicit_layout(const Shape& in_shape) const {
     const auto dims = spatial_dims(in_shape, geo_.rank);

@@ -128,14 +128,17 @@ def test_implicit_resnet_layers_bit_for_bit(isa, hw, cin, cout, monkeypatch):
         np.testing.assert_array_equal(one, base)
 
 
-def test_implicit_path_is_taken(monkeypatch):
+@pytest.mark.parametrize("hw,taken", [(56, True), (260, False)])
+def test_implicit_path_is_taken(hw, taken, monkeypatch):
     """The variable switches the path (its scratch is a padded image and row
-    pointers, not im2col tiles), so the tests above compare two paths."""
+    pointers, not im2col tiles), so the tests above compare two paths; an
+    image whose padded copy exceeds 4 MiB (262 x 262 x 64 floats) stays on
+    im2col."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
-    g = conv_graph((1, 56, 56, 64), w, np.zeros(64, np.float32), 1, "same")
+    g = conv_graph((1, hw, hw, 64), w, np.zeros(64, np.float32), 1, "same")
     sizes = [
-        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, 56, 56, 64]])
+        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, hw, hw, 64]])
         for implicit in (False, True)
     ]
-    assert sizes[0] != sizes[1]
+    assert (sizes[0] != sizes[1]) == taken
