@@ -265,11 +265,55 @@ void check_rnn_gemv() {
         if (!same_bits(y[j], want[j])) fail("rnn gemv bits", k, n, j, y[j], want[j]);
     }
 }
+// Implicit A (GemmArgs::a_rows, the implicit-GEMM convolution): rows read
+// through pointers and segment offsets give the bits of the same values read
+// as a plain A, on the small-m path, the blocked path and the k-blocked one
+// (k blocks that end inside a segment).
+void check_gemm_implicit() {
+  const int64_t shapes[][2] = {{9, 3}, {192, 64}, {100, 100}, {4104, 456}};  // k, seg_k
+  for (int64_t m : {int64_t{1}, int64_t{3}, int64_t{4}, int64_t{7}, int64_t{13}, int64_t{200}})
+    for (const auto& shape : shapes) {
+      const int64_t k = shape[0], seg_k = shape[1], segs = k / seg_k, n = 37;
+      // Segment s of row i at src[(s m + i) seg_k]: rows seg_k apart, segments m seg_k apart.
+      auto src = rand_vec(m * k), b = rand_vec(k * n), bias = rand_vec(n);
+      std::vector<float> a(static_cast<size_t>(m * k));
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t kk = 0; kk < k; ++kk)
+          a[i * k + kk] = src[((kk / seg_k) * m + i) * seg_k + kk % seg_k];
+      auto want = run_gemm(isa::gemm_pack_b, isa::gemm_packed_b_size, isa::gemm_f32, isa::kGemmNr,
+                           a, b, bias.data(), nullptr, m, k, n, ti::ActKind::kRelu, 1);
+      std::vector<const float*> rows(static_cast<size_t>(m));
+      std::vector<int64_t> seg_off(static_cast<size_t>(segs));
+      for (int64_t i = 0; i < m; ++i) rows[i] = src.data() + i * seg_k;
+      for (int64_t s = 0; s < segs; ++s) seg_off[s] = s * m * seg_k;
+      std::vector<float> packed(isa::gemm_packed_b_size(k, n));
+      isa::gemm_pack_b(b.data(), k, n, nullptr, packed.data());
+      std::vector<float> got(static_cast<size_t>(m * n), NAN);
+      ti::GemmArgs g;
+      g.m = m;
+      g.n = n;
+      g.k = k;
+      g.a_rows = rows.data();
+      g.seg_off = seg_off.data();
+      g.seg_k = seg_k;
+      g.packed_b = packed.data();
+      g.c = got.data();
+      g.ldc = n;
+      g.n_begin = 0;
+      g.n_end = n;
+      g.bias = bias.data();
+      g.act.kind = ti::ActKind::kRelu;
+      isa::gemm_f32(g);
+      for (int64_t i = 0; i < m * n; ++i)
+        if (!same_bits(got[i], want[i])) fail("gemm implicit A bits", m, k, i, got[i], want[i]);
+    }
+}
 
 }  // namespace
 
 int main() {
   check_gemm();
+  check_gemm_implicit();
   check_activations();
   check_softmax();
   check_rnn_gates();
