@@ -2,6 +2,7 @@
 
     python bench/conv_im2col_share.py [--rounds 41] [--isa avx512]
     python bench/conv_im2col_share.py --models resnet50,mobilenet_v2 [--threads 1]
+    python bench/conv_im2col_share.py --models resnet50 --profile
 
 For the stride-1 'same' 3x3 convolutions of ResNet50 (batch 1), times, one
 thread, interleaved in one process, thread CPU time (time.thread_time), medians:
@@ -18,7 +19,9 @@ pointer-based A reads. Weights are warm in both (the same B every call).
 With --models: whole models of bench/.models (bench/make_bench_models.py),
 each loaded twice (TFJS_INFER_CONV_IMPLICIT=0 and =1), predict on the bench
 input interleaved (order alternating per round), medians of thread CPU time
-(1 thread) and wall time; outputs checked equal bit for bit first.
+(1 thread) and wall time; outputs checked equal bit for bit first. With
+--profile: model.profile(x) both ways instead (interleaved, medians of
+--rounds profiles of 10 calls, wall time), each conv2d op's time.
 Prints the command, the CPU model and the load average.
 """
 
@@ -105,6 +108,28 @@ def bench_layer(title: str, h: int, w: int, cin: int, cout: int, args, rng) -> N
     )
 
 
+def profile_model(name: str, models: dict, x: np.ndarray, rounds: int) -> None:
+    """Per-op medians of model.profile both ways; prints the conv2d ops."""
+    runs: dict[str, list] = {"0": [], "1": []}
+    for r in range(rounds):
+        for flag in ("0", "1") if r % 2 == 0 else ("1", "0"):
+            runs[flag].append(models[flag].profile(x, rounds=10))
+    total = {"0": 0.0, "1": 0.0}
+    print(f"{name}: {'op':>24} {'im2col us':>10} {'impl us':>9} {'ratio':>6}")
+    for i, row in enumerate(runs["0"][0]):
+        us = {f: float(np.median([p[i]["us"] for p in runs[f]])) for f in runs}
+        total = {f: total[f] + us[f] for f in runs}
+        if row["type"] == "conv2d":
+            print(
+                f"{'':>{len(name) + 1}} {row['name']:>24} {us['0']:10.1f} {us['1']:9.1f} "
+                f"{us['1'] / us['0']:6.3f}"
+            )
+    print(
+        f"{name}: all ops {total['0'] / 1e3:.2f} ms -> {total['1'] / 1e3:.2f} ms "
+        f"({total['1'] / total['0']:.3f})"
+    )
+
+
 def bench_models(names: list[str], args) -> None:
     """Whole models, im2col against implicit, interleaved in this process."""
     folder = Path(__file__).resolve().parent / ".models"
@@ -121,6 +146,9 @@ def bench_models(names: list[str], args) -> None:
         del os.environ["TFJS_INFER_CONV_IMPLICIT"]
         ref, got = (models[f].predict(x) for f in ("0", "1"))
         assert np.array_equal(ref, got), f"{name}: the implicit path changed the output"
+        if args.profile:
+            profile_model(name, models, x, args.rounds)
+            continue
         cpu: dict[str, list[float]] = {"0": [], "1": []}
         wall: dict[str, list[float]] = {"0": [], "1": []}
         for r in range(args.rounds):
@@ -142,6 +170,7 @@ def main() -> None:
     ap.add_argument("--models", help="comma-separated bench models instead of the layers")
     ap.add_argument("--threads", type=int, default=1, help="--models: threads per model")
     ap.add_argument("--batch", type=int, default=1, help="--models: images per predict")
+    ap.add_argument("--profile", action="store_true", help="--models: per-op profiles")
     args = ap.parse_args()
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
     print("cpu:", cpu_model(), "| isa:", args.isa, "| load average:", os.getloadavg())
