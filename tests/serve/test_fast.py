@@ -244,11 +244,12 @@ def test_keep_alive_pipelining_http10_and_connection_close(pair) -> None:
     x = v1("/v1/models/digits:predict", {"instances": digits_rows(1, seed=40).tolist()})
     y = v2_binary(digits_rows(2, seed=41))
     compare(pair, x + y + x, 3, count=3)  # pipelined in one write, answered in order
+    # A request that closes its connection goes the ASGI way (uvicorn's own bytes).
     http10 = x.replace(b" HTTP/1.1\r\n", b" HTTP/1.0\r\n", 1)
-    (answer,) = compare(pair, http10, 1)
-    assert b"\r\nconnection: close\r\n" in answer
+    (answer,) = compare(pair, http10, 0)
+    assert answer.startswith(b"HTTP/1.1 200 ")
     closing = v1("/v1/models/digits:predict", {"instances": [[0.5] * 64]}, "Connection: close")
-    (answer,) = compare(pair, closing, 1)
+    (answer,) = compare(pair, closing, 0)
     assert b"\r\nconnection: close\r\n" in answer
     fast, _ = pair
     with socket.create_connection(("127.0.0.1", fast.port), timeout=30) as sock:

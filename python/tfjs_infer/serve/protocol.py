@@ -150,9 +150,17 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
                 super()._start_asgi_task(cycle, app)
 
         def _answer_now(self, cycle: Any) -> bool:
-            """Answer the request of `cycle` here if fast.py can; whether it did."""
+            """Answer the request of `cycle` here if fast.py can; whether it did.
+
+            A request that closes its connection (HTTP/1.0, ``Connection: close``)
+            goes the ASGI way: where uvicorn writes ``connection: close``, and in
+            which order, changed between its versions (0.53), and such a client
+            pays a connection per request anyway."""
             if (
                 cycle is not self.cycle
+                or not cycle.keep_alive  # HTTP/1.0
+                or not self.parser.should_keep_alive()  # Connection: close (uvicorn < 0.53
+                # reads it only from the answer's headers)
                 or cycle.waiting_for_100_continue
                 or cycle.disconnected
                 or self.flow.write_paused
@@ -173,8 +181,6 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
             self.transport.write(data)
             # As uvicorn's cycle completes a response.
             cycle.response_complete = True
-            if not cycle.keep_alive:
-                self.transport.close()
             self.on_response_complete()
             try:
                 self._fast.finish(cycle.scope, answered)
@@ -196,8 +202,6 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
             ]
             for name, value in headers:
                 parts += (name, b": ", value, b"\r\n")
-            if not cycle.keep_alive:
-                parts.append(b"connection: close\r\n")
             parts += (b"\r\n", answer.body)
             return b"".join(parts)
 
