@@ -3,12 +3,14 @@
 // conv_base.h; conv+pool (conv_pool.cpp), transposed (conv_transpose.cpp),
 // depthwise (depthwise.cpp) and the MobileNet chain (conv_chain.cpp) are
 // registered from here. A 1x1 stride-1 convolution reads its input as A
-// directly; 2D, ungrouped, stride-1, undilated, fp32 convolutions copy each
-// image into a zero-padded one and the GEMM reads each output pixel's window in place
-// (implicit GEMM: kernels/kernel_args.h GemmArgs::a_rows; the same bits as
-// im2col, 3-10 % faster on ResNet50's 3x3 layers); the others gather tiles of
-// A (im2col) into per-thread scratch, as all do with TFJS_INFER_CONV_IMPLICIT=0
-// (read when the op is built; for A/B measurements).
+// directly; other 2D, ungrouped, undilated, fp32 convolutions read each output
+// pixel's window in place through a row pointer (implicit GEMM:
+// kernels/kernel_args.h GemmArgs::a_rows; the same bits as im2col): in a
+// zero-padded copy of the image, or in the input itself where no window
+// reaches past it (the 1x1 stride-2 projections); 3-16 % faster than im2col
+// on ResNet50's 3x3 layers and its 7x7 stride-2 first layer. The others
+// gather tiles of A (im2col) into per-thread scratch, as all do with
+// TFJS_INFER_CONV_IMPLICIT=0 (read when the op is built; for A/B measurements).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -34,8 +36,7 @@ class ConvOp final : public ConvBase {
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     const char* env = std::getenv("TFJS_INFER_CONV_IMPLICIT");
     implicit_ = !(env && std::strcmp(env, "0") == 0) && rank == 2 && !pointwise_ && groups_ == 1 &&
-                geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
-                geo_.s == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
+                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -161,16 +162,20 @@ class ConvOp final : public ConvBase {
   // (hp x wp x cin, every window inside) and one row pointer per output
   // pixel; then the kernel rows' offsets (segments of kw cin floats) and the
   // image each slot holds. A slot pads an image when a tile of it comes (so
-  // the padded image is in cache for its GEMMs, at any batch size).
+  // the padded image is in cache for its GEMMs, at any batch size). Without
+  // padding (every window inside the input: 'valid', or ResNet's 1x1 stride-2
+  // projections) the row pointers point into the input itself and a slot
+  // holds no image (`direct`).
   struct ImplicitLayout {
     int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, image = 0;  // image: floats per padded image
+    bool direct = false;
     size_t slot_bytes = 0, segs_at = 0, ids_at = 0, bytes = 0;
   };
 
-  // The implicit path for this input: when the op takes it and a padded
-  // image fits in kMaxImplicitImage bytes (every thread slot holds one; a
-  // larger image would not stay in cache for its GEMMs anyway - unmeasured,
-  // so such layers keep im2col's small tiles).
+  // The implicit path for this input: when the op takes it and either no
+  // copy is needed or a padded image fits in kMaxImplicitImage bytes (every
+  // thread slot holds one; a larger image would not stay in cache for its
+  // GEMMs anyway - unmeasured, so such layers keep im2col's small tiles).
   static constexpr int64_t kMaxImplicitImage = int64_t{4} << 20;
   bool implicit_for(const Shape& in_shape) const {
     return implicit_ && implicit_layout(in_shape).image * 4 <= kMaxImplicitImage;
@@ -183,7 +188,9 @@ class ConvOp final : public ConvBase {
     l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
     l.pad_t = geo_.pad_before(1, dims[1]);
     l.pad_l = geo_.pad_before(2, dims[2]);
-    l.image = (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned slots
+    l.direct = l.pad_t == 0 && l.pad_l == 0 && l.hp <= dims[1] && l.wp <= dims[2];
+    if (l.direct) l.wp = dims[2];  // windows read in the input: its row length
+    l.image = l.direct ? 0 : (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned slots
     const int64_t rows = (out_rows_per_image(in_shape) + 7) / 8 * 8;
     l.slot_bytes = static_cast<size_t>(l.image) * sizeof(float) +
                    static_cast<size_t>(rows) * sizeof(const float*);
@@ -193,28 +200,33 @@ class ConvOp final : public ConvBase {
     return l;
   }
 
-  // Image `img` of x into `slot`: zero-padded, with the row pointers (output
-  // pixel (oy, ox): the padded window corner (oy sh, ox sw)) after it.
+  // Image `img` of x into `slot`: zero-padded (unless direct), with the row
+  // pointers (output pixel (oy, ox): the padded window corner (oy sh, ox sw),
+  // or the input's pixel (oy sh, ox sw) when direct) after it.
   void pad_image(const ImplicitLayout& l, const TensorView& x, int64_t img, int64_t m_img,
                  char* slot) const {
     const auto dims = spatial_dims(x.shape, geo_.rank);
     const int64_t h = dims[1], w = dims[2];
     const int64_t ow = geo_.out_size(2, w);
-    float* pad = reinterpret_cast<float*>(slot);
-    auto** rows = reinterpret_cast<const float**>(slot + l.image * sizeof(float));
-    // Input columns [x0, x1) land inside the padded width.
-    const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
-    const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
-    std::memset(pad, 0, static_cast<size_t>(l.hp * l.wp * cin_) * sizeof(float));
     const float* src = x.f32() + img * h * w * cin_;
-    for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
-      const int64_t py = iy + l.pad_t;
-      if (py < 0 || py >= l.hp) continue;
-      std::memcpy(pad + (py * l.wp + x0 + l.pad_l) * cin_, src + (iy * w + x0) * cin_,
-                  static_cast<size_t>((x1 - x0) * cin_) * sizeof(float));
+    auto** rows = reinterpret_cast<const float**>(slot + l.image * sizeof(float));
+    const float* base = src;
+    if (!l.direct) {
+      float* pad = reinterpret_cast<float*>(slot);
+      // Input columns [x0, x1) land inside the padded width.
+      const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
+      const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
+      std::memset(pad, 0, static_cast<size_t>(l.hp * l.wp * cin_) * sizeof(float));
+      for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
+        const int64_t py = iy + l.pad_t;
+        if (py < 0 || py >= l.hp) continue;
+        std::memcpy(pad + (py * l.wp + x0 + l.pad_l) * cin_, src + (iy * w + x0) * cin_,
+                    static_cast<size_t>((x1 - x0) * cin_) * sizeof(float));
+      }
+      base = pad;
     }
     for (int64_t p = 0; p < m_img; ++p)
-      rows[p] = pad + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+      rows[p] = base + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
   }
 
   // 1x1 stride-1: the input is the GEMM's A (group g reads its channel slice
@@ -239,7 +251,7 @@ class ConvOp final : public ConvBase {
   bool pointwise_ = false;
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
-  bool implicit_ = false;     // implicit GEMM (2D, stride 1, fp32; TFJS_INFER_CONV_IMPLICIT=0: off)
+  bool implicit_ = false;     // implicit GEMM (2D, undilated, fp32; =0 in the environment: off)
 };
 
 template <class T, int Rank>
