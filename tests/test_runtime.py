@@ -4,7 +4,10 @@ path reading C-contiguous float32 inputs in place."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -64,6 +67,40 @@ def test_sleeping_workers_can_be_left_asleep() -> None:
     time.sleep(0.05)
     r = testing.pool_run(16, 2, task_us=2000.0)
     assert set(r["worker"]) == {0, 1}
+
+
+_AFFINITY_CHILD = """
+import json, time
+from tfjs_infer import _core
+runs = []
+for _ in range(5):
+    _core._testing.pool_run(2, 2)  # the worker awake
+    r = _core._testing.pool_run(8, 2, task_us=2000.0)
+    assert r["runs"] == [1] * 8
+    runs.append(r["worker"])
+print(json.dumps(runs))
+"""
+
+
+@pytest.mark.parametrize("affinity", ["0", "1"])
+def test_pool_affinity_gives_each_thread_its_own_run(affinity: str) -> None:
+    # TFJS_INFER_POOL_AFFINITY=1 (read when the pool starts, so in a child):
+    # the caller runs tasks 0-3 and the worker 4-7 whenever the worker arrives
+    # in time (tasks of 2 ms); without it, one shared run, so the worker takes
+    # whichever task is next and that exact split never shows. Every task runs
+    # once either way.
+    env = dict(os.environ, TFJS_INFER_POOL_AFFINITY=affinity)
+    out = subprocess.run(
+        [sys.executable, "-c", _AFFINITY_CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    runs = json.loads(out.stdout.strip().splitlines()[-1])
+    split = [0] * 4 + [1] * 4
+    assert (split in runs) == (affinity == "1"), runs
 
 
 def test_pool_nested_loop_runs_inline() -> None:
