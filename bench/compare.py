@@ -29,9 +29,10 @@ computes on it), which leaves out the time a loaded host gives other processes.
 Several threads (--threads 2): each in-process engine runs in its own worker
 process (loaded once, the same inputs), and the workers take turns block by
 block exactly as the in-process engines do, medians over the blocks. In one
-process, tfjs-infer's 2-thread batch-1 MLP took 82-99 us once onnxruntime had
-run in that process, against 23-37 us without it; in separate processes each
-engine's figures are its own. --in-process keeps the old way (one process).
+process, tfjs-infer's 2-thread batch-1 MLP was once measured at 82-99 us after
+onnxruntime had run in that process, against 23-37 us on its own (cause not
+found); in separate processes each engine's figures are its own. --in-process
+keeps the old way (one process).
 """
 
 from __future__ import annotations
