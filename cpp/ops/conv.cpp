@@ -8,7 +8,8 @@
 // kernels/kernel_args.h GemmArgs::a_rows; the same bits as im2col): in a
 // zero-padded copy of the image, or in the input itself where no window
 // reaches past it (the 1x1 stride-2 projections); 3-16 % faster than im2col
-// on ResNet50's 3x3 layers and its 7x7 stride-2 first layer. The others
+// on ResNet50's 3x3 layers and its 7x7 stride-2 first layer. Those with
+// kernel rows (kw x cin) under 12 floats, and the others,
 // gather tiles of A (im2col) into per-thread scratch, as all do with
 // TFJS_INFER_CONV_IMPLICIT=0 (read when the op is built; for A/B measurements).
 #include <algorithm>
@@ -36,7 +37,8 @@ class ConvOp final : public ConvBase {
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     const char* env = std::getenv("TFJS_INFER_CONV_IMPLICIT");
     implicit_ = !(env && std::strcmp(env, "0") == 0) && rank == 2 && !pointwise_ && groups_ == 1 &&
-                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
+                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
+                geo_.k[2] * cin_ >= kMinImplicitSegment;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -173,6 +175,13 @@ class ConvOp final : public ConvBase {
   struct SlotRows {
     int64_t img = -1, lo = 0, hi = 0;  // padded rows [lo, hi) of image img are in the slot
   };
+
+  // Kernel rows shorter than this many floats (kw x cin) keep im2col: per
+  // run the GEMM sets up a pointer per tile row, and the padded copy weighs
+  // more beside a GEMM this thin (1 thread, load 8: 3x3 with 1 channel 1.06-
+  // 1.13x im2col's time, 3x3 with 3 channels 0.95-1.08x; 5x5 with 3 channels
+  // 0.79x, ResNet50's 7x7 with 3 channels 0.84-0.89x, 3x3 with 8 0.82x).
+  static constexpr int64_t kMinImplicitSegment = 12;
 
   // The implicit path for this input: when the op takes it and either no
   // copy is needed or a padded image fits in kMaxImplicitImage bytes (every

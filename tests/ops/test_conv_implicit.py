@@ -93,7 +93,7 @@ def conv_case(draw):
     h = draw(st.integers(max(1, k[0] - grow[0]) if padding != "same" else 1, 13))
     wd = draw(st.integers(max(1, k[1] - grow[1]) if padding != "same" else 1, 13))
     batch = draw(st.integers(1, 3))
-    cin = draw(st.sampled_from([1, 3, 5, 16, 17, 64, 70]))
+    cin = draw(st.sampled_from([1, 3, 5, 12, 16, 17, 64, 70]))
     cout = draw(st.sampled_from([1, 7, 16, 33, 64, 96]))
     return batch, h, wd, cin, cout, k, stride, padding, draw(st.integers(0, 2**31))
 
@@ -151,26 +151,31 @@ def test_implicit_resnet_layers_bit_for_bit(isa, hw, k, stride, padding, cin, co
 
 
 @pytest.mark.parametrize(
-    "hw,k,stride,padding,taken",
+    "hw,k,stride,padding,cin,taken",
     [
-        (56, 3, 1, "same", True),
-        (260, 3, 1, "same", False),  # a padded copy over 4 MiB
-        (56, 7, 2, "same", True),
-        (56, 1, 2, "valid", True),  # no copy: pointers into the input
-        (260, 1, 2, "valid", True),  # no copy, so no size limit
-        (260, 3, 2, "valid", True),
+        (56, 3, 1, "same", 64, True),
+        (260, 3, 1, "same", 64, False),  # a padded copy over 4 MiB
+        (56, 7, 2, "same", 64, True),
+        (56, 1, 2, "valid", 64, True),  # no copy: pointers into the input
+        (260, 1, 2, "valid", 64, True),  # no copy, so no size limit
+        (260, 3, 2, "valid", 64, True),
+        (224, 7, 2, "same", 3, True),  # ResNet's first layer: kernel rows of 21 floats
+        (64, 5, 1, "same", 3, True),  # 15 floats
+        (224, 3, 2, "same", 3, False),  # MobileNet's first layer: 9 floats
+        (28, 3, 1, "valid", 1, False),  # 3 floats
     ],
 )
-def test_implicit_path_is_taken(hw, k, stride, padding, taken, monkeypatch):
+def test_implicit_path_is_taken(hw, k, stride, padding, cin, taken, monkeypatch):
     """The variable switches the path (its scratch is a padded image, or none,
     and row pointers, not im2col tiles), so the tests above compare two paths;
     an image whose padded copy exceeds 4 MiB (262 x 262 x 64 floats) stays on
-    im2col; windows read from the input itself need no copy at any size."""
+    im2col, and so do kernel rows (kw x cin) under 12 floats; windows read from
+    the input itself need no copy at any size."""
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((k, k, 64, 64)).astype(np.float32)
-    g = conv_graph((1, hw, hw, 64), w, np.zeros(64, np.float32), stride, padding)
+    w = rng.standard_normal((k, k, cin, 64)).astype(np.float32)
+    g = conv_graph((1, hw, hw, cin), w, np.zeros(64, np.float32), stride, padding)
     sizes = [
-        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, hw, hw, 64]])
+        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, hw, hw, cin]])
         for implicit in (False, True)
     ]
     assert (sizes[0] != sizes[1]) == taken
