@@ -208,8 +208,11 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * 16);
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
-                    rq_buf.data());
+    if (g.q_rows)  // int8, quantized per sample by the caller: gather the bytes
+      gather_quantized_rows(g, r0, rows, words, a_buf.data(), a_stride, rq_buf.data());
+    else
+      T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
+                      rq_buf.data());
     for (int64_t p = p_first; p < p_end;) {
       const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
       const int rmax = lowp_rows_for(np);
