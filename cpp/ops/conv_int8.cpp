@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/threading.h"
@@ -39,8 +40,15 @@ class ConvInt8Op final : public ConvBase {
   ConvInt8Op(const OpNode& node, const KernelTable& k) : ConvBase(node, k, 2) {
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
+    // 1x1 convolutions keep the per-row path: it reads A in place (stride 1)
+    // or gathers only the pixels a stride reads, in one pass over the float
+    // input, where this path makes two (the range, then the values) over the
+    // whole image: 1.1-1.8x slower on ResNet50's 1x1 layers (bench/precision.py
+    // --profile), where KxK kernels gain 0.7x (their im2col read each input
+    // K*K times).
     takes_ = groups_ == 1 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
-             packed_[0].kind() == PackKind::kInt8 && k.int8_range && k.int8_quantize;
+             geo_.kernel_volume() > 1 && packed_[0].kind() == PackKind::kInt8 && k.int8_range &&
+             k.int8_quantize;
   }
 
   // Whether this node runs here (else ConvOp's per-row int8 or fp32 path).
@@ -172,17 +180,25 @@ class ConvInt8Op final : public ConvBase {
       rows[p] = pad + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
     // A NaN or infinite value: the scale is NaN and every output of the
     // sample NaN, whatever the bytes.
-    const bool finite = std::isfinite(q.scale);
-    std::memset(pad, finite ? q.zp : 0, l.image);
-    if (!finite) return {q.scale, 0};
-    // Input columns [x0, x1) land inside the padded width.
+    if (!std::isfinite(q.scale)) return {q.scale, 0};
+    // Input columns [x0, x1) land in padded columns [c0, c1); rows likewise.
     const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
     const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
-    for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
-      const int64_t py = iy + l.pad_t;
-      if (py < 0 || py >= l.hp) continue;
+    const int64_t c0 = x0 + l.pad_l, c1 = std::max(x1 + l.pad_l, c0);
+    const auto zp = static_cast<uint8_t>(q.zp);
+    const auto fill = [&](int64_t at, int64_t pixels) {
+      if (pixels > 0) std::memset(pad + at * cin_, zp, static_cast<size_t>(pixels * cin_));
+    };
+    for (int64_t py = 0; py < l.hp; ++py) {
+      const int64_t iy = py - l.pad_t;
+      if (iy < 0 || iy >= h || x1 <= x0) {  // a padding row
+        fill(py * l.wp, l.wp);
+        continue;
+      }
+      fill(py * l.wp, c0);  // the padding around the row's values
+      fill(py * l.wp + c1, l.wp - c1);
       k.int8_quantize(src + (iy * w + x0) * cin_, (x1 - x0) * cin_, q.inv, q.zp,
-                      pad + (py * l.wp + x0 + l.pad_l) * cin_);
+                      pad + (py * l.wp + c0) * cin_);
     }
     return {q.scale, q.zp};
   }
@@ -195,6 +211,10 @@ class ConvInt8Op final : public ConvBase {
 
 OpPtr make_conv2d_int8(const OpNode& node, const KernelTable& k) {
   if (node_precision(node) != Precision::kInt8) return nullptr;
+  // TFJS_INFER_INT8_PER_ROW=1 (read when the op is built): the per-row path,
+  // for A/B measurements (bench/precision.py's int8-row).
+  const char* env = std::getenv("TFJS_INFER_INT8_PER_ROW");
+  if (env && std::strcmp(env, "1") == 0) return nullptr;
   auto op = std::make_unique<ConvInt8Op>(node, k);
   if (!op->takes()) return nullptr;
   return op;

@@ -136,15 +136,22 @@ def conv2d_int8(
     residual: np.ndarray | None = None,
     act: str = "linear",
 ) -> np.ndarray:
-    """The int8 2D convolution with its input quantized per sample
-    (cpp/ops/conv_int8.cpp): each image [h, w, cin] quantized as one row of
-    quantize_rows (its own range, scale and zero point), padded with its zero
-    point, the windows' u8 values times the per-column weights in exact
-    integers, then float32(acc - zp * colsum) * (scale_a * scale_w)."""
+    """The int8 2D convolution (ungrouped, undilated). A kernel larger than
+    1x1 quantizes its input per sample (cpp/ops/conv_int8.cpp): each image
+    [h, w, cin] quantized as one row of quantize_rows (its own range, scale
+    and zero point), padded with its zero point, the windows' u8 values times
+    the per-column weights in exact integers, then float32(acc - zp * colsum)
+    * (scale_a * scale_w). A 1x1 kernel keeps the GEMM's per-row scheme: each
+    pixel it reads is one row of gemm_int8."""
     n, h, wd, cin = x.shape
     kh, kw, _, cout = w.shape
     pt, _, oh = conv_pads(h, kh, stride, padding)
     pl, _, ow = conv_pads(wd, kw, stride, padding)
+    if kh * kw == 1:
+        a = x[:, : (oh - 1) * stride + 1 : stride, : (ow - 1) * stride + 1 : stride]
+        res = None if residual is None else residual.reshape(n * oh * ow, cout)
+        y = gemm_int8(a.reshape(n * oh * ow, cin), w.reshape(cin, cout), bias, res, act)
+        return y.reshape(n, oh, ow, cout)
     qw, sw = quantize_weights(w.reshape(kh * kw * cin, cout))
     out = np.zeros((n, oh, ow, cout), F32)
     for i in range(n):

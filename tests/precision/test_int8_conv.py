@@ -1,12 +1,14 @@
-"""int8 2D convolutions quantize their input once per sample
-(cpp/ops/conv_int8.cpp): bit for bit against the numpy model of that scheme
+"""int8 2D convolutions with kernels larger than 1x1 quantize their input
+once per sample (cpp/ops/conv_int8.cpp), 1x1 ones per pixel (the GEMM's
+per-row scheme): bit for bit against the numpy model of that scheme
 (lowp_model.conv2d_int8: each image quantized with its own range, padded with
 its zero point, exact integer sums, the float32 dequantization steps), on
 every ISA with an int8 kernel, at 1 and 2 threads: random kernels (1x1 to
 7x7, rectangular), strides 1 and 2, 'same' and 'valid' (with rows and
 columns a strided window never reads), channel counts not a multiple of 4,
 residuals. A sample's result does not depend on the other samples of the
-batch, and a non-finite value makes only its own sample NaN."""
+batch, and a non-finite value makes only its own sample NaN (a KxK kernel:
+all of it)."""
 
 from __future__ import annotations
 
