@@ -285,13 +285,17 @@ def ort_profile(folder: Path, x: np.ndarray, args: argparse.Namespace) -> None:
         for _ in range(args.rounds + 1):
             session.run(None, feed)
         events = json.loads(Path(session.end_profiling()).read_text())
-    per_run: dict[str, list[float]] = {}
+    per_node: dict[tuple[str, str], list[float]] = {}
     for e in events:
         if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
-            per_run.setdefault(e["args"]["op_name"], []).append(e["dur"] / 1e3)
-    # Every node runs once per call: the first call is the warm-up.
-    by_type = {op: sum(v[1:]) / max(1, len(v) - 1) for op, v in per_run.items()}
-    print("  onnxruntime int8 static per op type (ms per call, mean of the timed calls):")
+            node = (e["args"]["op_name"], e["name"])
+            per_node.setdefault(node, []).append(e["dur"] / 1e3)
+    # Every node runs once per call: the first call is the warm-up; a node's
+    # median over the timed calls, summed per op type.
+    by_type: dict[str, float] = {}
+    for (op, _), durations in per_node.items():
+        by_type[op] = by_type.get(op, 0.0) + statistics.median(durations[1:] or durations)
+    print("  onnxruntime int8 static per op type (ms per call, nodes' medians summed):")
     for op, ms in sorted(by_type.items(), key=lambda kv: -kv[1]):
         print(f"    {op:24s} {ms:9.2f}")
     print(f"    {'all nodes':24s} {sum(by_type.values()):9.2f}")
