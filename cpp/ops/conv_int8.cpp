@@ -91,8 +91,12 @@ class ConvInt8Op final : public ConvBase {
     // Weight-heavy layers, or too few tiles to share: split the filters;
     // each thread quantizes the same images and streams its part of B.
     const bool split_cols = panels >= threads && (weight_heavy(m_img) || tiles < 2 * threads);
-    const int64_t tasks = split_cols ? std::min<int64_t>(panels, 2 * threads)
-                                     : std::min<int64_t>(tiles, 32 * threads);
+    // Row tasks: whole images when there are enough to share (each image is
+    // then quantized once), else runs of tiles (an image cut between two
+    // tasks is quantized by both).
+    const int64_t tasks = split_cols             ? std::min<int64_t>(panels, 2 * threads)
+                          : batch >= 2 * threads ? batch
+                                                 : std::min<int64_t>(tiles, 32 * threads);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
       char* slot = base + worker * lay.slot_bytes;
       int64_t t0 = 0, t1 = tiles, n0 = 0, n1 = cout_;
