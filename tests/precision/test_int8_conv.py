@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lowp_model import conv2d_int8, conv_pads
+from lowp_model import conv2d_int8, conv_pads, quantize_rows
 
 from tfjs_infer import _core
 
@@ -132,3 +132,29 @@ def test_int8_conv_non_finite_sample_is_nan_alone(isa: str) -> None:
     got = compiled(conv_graph(x.shape, w, b, 1, "same"), isa, 1).run([x])[0]
     assert np.isnan(got[1]).all() and np.isnan(got[2]).all()
     np.testing.assert_array_equal(got[0], conv2d_int8(x[:1], w, b, 1, "same", None, "relu")[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("n", [1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 1000, 4099])
+def test_sample_quantizer_matches_model(isa: str, n: int) -> None:
+    """The range and quantize kernels over one sample of n values (vector
+    bodies and every tail length), against lowp_model.quantize_rows."""
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 3).astype(np.float32)
+    x[::5] = np.abs(x[::5])
+    if n > 10:
+        x[7] = 0.5 * (x[3] + x[4])  # values near a rounding boundary are just values
+    for sample in (x, np.abs(x), -np.abs(x), np.zeros_like(x), x * np.float32(1e-38)):
+        got, scale, zp = _core._testing.int8_quantize_sample(isa, sample)
+        q, want_scale, want_zp = quantize_rows(sample.reshape(1, -1))
+        assert (np.float32(scale), zp) == (want_scale[0], want_zp[0])
+        np.testing.assert_array_equal(got, q[0])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_sample_quantizer_non_finite(isa: str) -> None:
+    x = np.ones(40, np.float32)
+    x[33] = np.nan
+    assert np.isnan(_core._testing.int8_quantize_sample(isa, x)[1])
+    x[33] = -np.inf
+    assert np.isnan(_core._testing.int8_quantize_sample(isa, x)[1])
