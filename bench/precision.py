@@ -301,6 +301,84 @@ def ort_profile(folder: Path, x: np.ndarray, args: argparse.Namespace) -> None:
     print(f"    {'all nodes':24s} {sum(by_type.values()):9.2f}")
 
 
+# ResNet50's convolutions with kernels larger than 1x1: (h, w, cin), k, stride, cout.
+CONV_PART_SHAPES = [
+    ((56, 56, 64), 3, 1, 64),
+    ((28, 28, 128), 3, 1, 128),
+    ((14, 14, 256), 3, 1, 256),
+    ((7, 7, 512), 3, 1, 512),
+    ((224, 224, 3), 7, 2, 64),
+]
+
+
+def conv_model(x: np.ndarray, w: np.ndarray, stride: int, per_row: bool, isa: str):  # -> model
+    """One int8 conv2d ('same', ReLU) on `isa`, 1 thread."""
+    core = tfjs_infer._core
+    g = core.Graph()
+    inp = g.add_input("x", [None, *x.shape[1:]], "float32")
+    attrs = {"strides": [stride, stride], "padding": "same", "activation": "relu"}
+    bias = np.zeros(w.shape[-1], np.float32)
+    (y,) = g.add_op("conv2d", "conv", [inp], attrs, {"kernel": w, "bias": bias})
+    g.set_outputs([y])
+    if per_row:
+        os.environ["TFJS_INFER_INT8_PER_ROW"] = "1"
+    try:
+        return core.CompiledModel(g, isa=isa, num_threads=1, optimize=False, precision="int8")
+    finally:
+        os.environ.pop("TFJS_INFER_INT8_PER_ROW", None)
+
+
+def conv_parts(args: argparse.Namespace) -> None:
+    """Where an int8 KxK convolution's time goes, per-row against per-sample:
+    the conv op each way and the per-sample quantizer alone over the same
+    images (range + quantize passes); the rest of the per-sample op is its
+    GEMM (the window bytes' gather, the integer products, the epilogue), and
+    what the per-row op spends beyond that GEMM is its im2col and its rows'
+    range + quantize passes (their integer products and epilogue are the
+    same). Thread CPU time, interleaved, medians; ms per batch of --batch."""
+    t = tfjs_infer._core._testing
+    isa = args.isa or tfjs_infer.build_info()["isa_selected"]
+    batch = args.batch
+    print(
+        f"\n== int8 KxK convolutions, batch {batch}, isa {isa}: ms per batch ({args.rounds} rounds)"
+    )
+    print(
+        "  shape                   per-row conv (im2col+row quant) | per-sample conv (quant, gemm)"
+        " | sample/row"
+    )
+    rng = np.random.default_rng(0)
+    for (h, w, c), k, stride, cout in CONV_PART_SHAPES:
+        x = np.maximum(rng.standard_normal((batch, h, w, c)), 0).astype(np.float32)
+        wt = (rng.standard_normal((k, k, c, cout)) / np.sqrt(k * k * c)).astype(np.float32)
+        row_model, sample_model = (
+            conv_model(x, wt, stride, True, isa),
+            conv_model(x, wt, stride, False, isa),
+        )
+        images = [x[i] for i in range(batch)]
+        runs: dict[str, Callable[[], object]] = {
+            "row": lambda m=row_model, x=x: m.run([x]),
+            "sample": lambda m=sample_model, x=x: m.run([x]),
+            "quant": lambda images=images: [t.int8_quantize_sample(isa, i) for i in images],
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for r in range(args.rounds + 1):
+            for name in runs if r % 2 == 0 else list(runs)[::-1]:
+                start = time.thread_time()
+                runs[name]()
+                if r:  # the first round warms up
+                    times[name].append(time.thread_time() - start)
+        ms = {name: statistics.median(v) * 1e3 for name, v in times.items()}
+        gemm = ms["sample"] - ms["quant"]
+        extra = ms["row"] - gemm
+        print(
+            f"  {h}x{w}x{c} k{k}/{stride}->{cout}".ljust(24)
+            + f" {ms['row']:9.2f} ({extra:6.2f}, {extra / ms['row'] * 100:3.0f} %)      |"
+            f" {ms['sample']:9.2f} ({ms['quant']:5.2f}, {gemm:6.2f})        |"
+            f" {ms['sample'] / ms['row']:6.2f}"
+        )
+    print(f"  load average: {os.getloadavg()}")
+
+
 def agreement(ref: np.ndarray, got: np.ndarray) -> str:
     err = float(np.abs(got - ref).max())
     rel = err / max(float(np.abs(ref).max()), 1e-30)
@@ -355,6 +433,9 @@ def main() -> None:
     group.add_argument("--speed-only", action="store_true")
     group.add_argument("--kernels", action="store_true", help="the GEMM kernels alone")
     group.add_argument("--profile", action="store_true", help="per op: fp32, int8-row, int8")
+    group.add_argument(
+        "--conv-parts", action="store_true", help="inside an int8 KxK conv: row vs sample"
+    )
     args = parser.parse_args()
     header()
     print(f"load average at start: {os.getloadavg()}")
@@ -364,6 +445,9 @@ def main() -> None:
         return
     if args.profile:
         profile(args)
+        return
+    if args.conv_parts:
+        conv_parts(args)
         return
     if not args.accuracy_only:
         speed(args)
