@@ -21,6 +21,9 @@
 //   y = float(acc - zp colsum_w[j]) * (s_a scale_w[j])
 // then (y + bias) + residual and the activation. Every implementation gives
 // the same bits (the integer part is exact, the float part is the same ops).
+// Or A comes quantized already (GemmArgs::q_rows: one sample's u8 rows with
+// its scale and zero point, ops/conv_int8.cpp): the kernels gather its bytes
+// into the rows they would have quantized, and the rest is the same.
 //
 // Layout: panels of kLowpNr columns (zero padded past n). bf16: a panel is
 // ceil(k / 2) pair rows of kLowpNr (b[2p][j], b[2p+1][j]) uint16 pairs. int8:
