@@ -187,6 +187,16 @@ class Batcher:
         such a request inside the HTTP protocol's callback."""
         return self._admitted < self.max_queue and self._now_or_never(1, None)
 
+    def predict_answering_now(self, arrays: list[np.ndarray]) -> Result | None:
+        """:meth:`predict_now` for a request :meth:`answers_now` accepted in the
+        same callback (nothing has run on the loop since, so only what depends
+        on its row count can have changed): its outputs, or None when its rows
+        would not make a quick batch."""
+        rows = arrays[0].shape[0]
+        if rows > 1 and not self._now_or_never(rows, None):
+            return None
+        return self._compute_now(arrays, rows)
+
     async def predict(self, arrays: list[np.ndarray], ticket: Ticket | None = None) -> Result:
         """Queue one request's validated inputs; resolve with its outputs.
 
@@ -239,7 +249,10 @@ class Batcher:
         """One request's own batch, computed on the event loop."""
         self._running += 1
         try:
-            outs, seconds, _, _ = self._compute([arrays])
+            start = time.perf_counter()
+            out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
+            seconds = time.perf_counter() - start
+            outs = self._in_output_order(out)
         except Exception as exc:
             raise _request_error(exc) from None
         finally:
@@ -412,11 +425,15 @@ class Batcher:
         start = time.perf_counter()
         out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
         ended = time.perf_counter()
+        return self._in_output_order(out), ended - start, woke, time.perf_counter()
+
+    def _in_output_order(self, out: Any) -> list[np.ndarray]:
+        """predict's result (an array, a list, or a dict by output name) as a list."""
+        if type(out) is np.ndarray:
+            return [out]
         if isinstance(out, dict):
-            outs = [out[k] for k in self.output_names]
-        else:
-            outs = list(out) if isinstance(out, list) else [out]
-        return outs, ended - start, woke, time.perf_counter()
+            return [out[k] for k in self.output_names]
+        return list(out) if isinstance(out, list) else [out]
 
 
 def _request_error(exc: Exception) -> RequestError:
