@@ -64,6 +64,7 @@ class Answered(NamedTuple):
     answer: Answer
     info: dict[str, Any]
     start: float  # when the request's first bytes arrived (perf_counter)
+    batcher: Batcher  # the model's: its batch is counted once the answer is written
 
 
 class _Route(NamedTuple):
@@ -116,7 +117,9 @@ class FastAnswers:
         info["model"] = served.name
         info["version"] = served.version
         try:
-            check_declared_length(length, self.server.limits.max_body_bytes)
+            limit = self.server.limits.max_body_bytes
+            if len(body) > limit:  # the whole body is here: Content-Length bytes
+                check_declared_length(length, limit)
             answer = self._infer(route, body, header_length, info)
         except RequestError as exc:
             answer = error_answer(exc)
@@ -125,7 +128,7 @@ class FastAnswers:
         # Held until here, as the ASGI path holds it until it has answered: nothing
         # else runs before this answer is written, and then nothing can fail it.
         metrics.in_flight -= 1
-        return None if answer is None else Answered(answer, info, start)
+        return None if answer is None else Answered(answer, info, start, route.batcher)
 
     def _route(self, scope: Any) -> _Route | None:
         """The route of an inference path that has routed before (hot.inference_model
@@ -166,9 +169,12 @@ class FastAnswers:
 
     def finish(self, scope: Any, answered: Answered) -> None:
         """Record an answer given here, once written (as app.App records its own)."""
+        elapsed = time.perf_counter() - answered.start
         self.counter.inc()
         answer = answered.answer
-        elapsed = time.perf_counter() - answered.start
+        info = answered.info
+        if "batch_rows" in info:  # it computed (Batcher.predict_answering_now)
+            answered.batcher.report(info["batch_rows"], info["compute_s"])
         record(
             self.metrics,
             self.access_log,
