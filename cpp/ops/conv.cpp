@@ -18,6 +18,7 @@
 
 #include "core/threading.h"
 #include "ops/conv_base.h"
+#include "ops/conv_int8.h"
 #include "ops/registry.h"
 #include "ops/shape_rules.h"
 
@@ -316,8 +317,13 @@ void register_conv_ops(OpRegistry& r) {
       t.pool_fused_type = "conv2d_pool";
       t.takes_pool = takes_pool;
     }
+    // conv2d in int8: the per-sample path (ops/conv_int8.cpp) where it applies.
+    const OpFactory conv2d = [](const OpNode& n, const KernelTable& k) -> OpPtr {
+      if (OpPtr op = make_conv2d_int8(n, k)) return op;
+      return std::make_unique<ConvOp>(n, k, 2);
+    };
     const OpFactory make = rank == 1   ? factory<ConvOp, 1>()
-                           : rank == 2 ? factory<ConvOp, 2>()
+                           : rank == 2 ? conv2d
                                        : factory<ConvOp, 3>();
     r["conv" + std::to_string(rank) + "d"] = OpEntry(make, t);
   }
