@@ -24,7 +24,10 @@ does per request, uvicorn's HTTP parsing and writing included. In-process
 ``Model.predict`` at batch 1, 8 and 64 is timed in the same run, before and
 after each model's server rounds (medians), and batch 64 again just before
 and after each measured point: the "x b64" ratio divides the point's
-requests per second (one row each) by the mean of those two.
+requests per second (one row each) by the mean of those two. "probe" is
+:func:`cpu_probe` just before and after each point: the thread CPU time of
+a fixed pure-Python loop, which tells the host's slow phases (the same
+Python work taking up to 2.5x the CPU time, for minutes) from a regression.
 
 The load generator is a few lines of asyncio over raw sockets with prebuilt
 request bytes (no HTTP library in the loop), so that it costs little; it
@@ -72,6 +75,35 @@ class Point:
     errors: int
     loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
     b64_rows_s: float = float("nan")  # in-process batch-64 predict, just before and after
+    probe_us: float = float("nan")  # cpu_probe() just before and after (mean)
+
+
+def _probe_work(rounds: int) -> int:
+    """Pure-Python work like a request handler's: dict reads and writes, calls,
+    small tuples, attribute-free arithmetic."""
+    seen: dict[int, tuple[int, int]] = {}
+    total = 0
+    for i in range(rounds):
+        key = i & 63
+        seen[key] = (i, key)
+        total += len(seen.get(i & 31, ())) + abs(key - 32)
+    return total
+
+
+def cpu_probe(repeats: int = 9) -> float:
+    """The host's phase: microseconds of this thread's CPU time that a fixed
+    pure-Python loop takes (median of `repeats`, ~0.3 ms each). On a shared VM
+    the same Python work takes 1.5-2.5x the CPU time in some minutes than in
+    others (not other processes' load: their time is not this thread's); a
+    server figure read beside a high probe is a slow phase, not a regression.
+    Compare figures as ratios to their probe, or only those with like probes."""
+    _probe_work(200)  # warm
+    times = []
+    for _ in range(repeats):
+        start = time.thread_time_ns()
+        _probe_work(1000)
+        times.append(time.thread_time_ns() - start)
+    return statistics.median(times) / 1e3
 
 
 def loop_cpu_s(pid: int) -> float:
@@ -295,7 +327,9 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                 for c in args.concurrency:
                     seconds = args.seconds
                     before = in_process(model, x, 64, 0.2, min_calls=2)
+                    probe = cpu_probe()
                     point = asyncio.run(load(port, request, c, seconds, proc.pid))
+                    point.probe_us = (probe + cpu_probe()) / 2
                     after = in_process(model, x, 64, 0.2, min_calls=2)
                     point.b64_rows_s = (before + after) / 2
                     rows.append(("on" if batching else "off", protocol, c, point))
@@ -306,7 +340,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                         f"(handoff {point.handoff_us:.1f})  "
                         f"loop cpu {point.loop_cpu_us:6.1f} us  "
                         f"x in-process b64 {point.rps / point.b64_rows_s:5.2f}  "
-                        f"errors {point.errors}",
+                        f"probe {point.probe_us:5.1f} us  errors {point.errors}",
                         flush=True,
                     )
         finally:
@@ -318,12 +352,12 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
                f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'handoff':>7s} "
-               f"{'loop cpu us':>11s} {'errors':>6s}")  # fmt: skip
+               f"{'loop cpu us':>11s} {'probe us':>8s} {'errors':>6s}")  # fmt: skip
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
             f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.handoff_us:7.1f} "
-            f"{p.loop_cpu_us:11.1f} {p.errors:6d}"
+            f"{p.loop_cpu_us:11.1f} {p.probe_us:8.1f} {p.errors:6d}"
         )
     return out
 
@@ -345,6 +379,10 @@ def main() -> None:
     header()
     print(f"load average at start: {os.getloadavg()[0]:.2f} (cores {os.cpu_count()})")
     print("client and server share this machine's CPUs; one-row requests; server defaults")
+    print(
+        f"probe: {cpu_probe():.1f} us now (thread CPU time of a fixed pure-Python loop, "
+        "measured beside each point: higher = the host's slow phase; see cpu_probe)"
+    )
     report: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "serve.log"

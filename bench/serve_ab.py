@@ -44,7 +44,10 @@ def run_variant(
     try:
         asyncio.run(bench.check_answer(port, request, protocol, model.predict(x)))
         asyncio.run(bench.load(port, request, 1, 0.5, proc.pid))
-        return asyncio.run(bench.load(port, request, 1, seconds, proc.pid))
+        probe = bench.cpu_probe()
+        point = asyncio.run(bench.load(port, request, 1, seconds, proc.pid))
+        point.probe_us = (probe + bench.cpu_probe()) / 2
+        return point
     finally:
         proc.terminate()
         proc.wait(60)
@@ -59,6 +62,7 @@ def _medians(points: list[bench.Point]) -> str:
         f"  loop cpu {med(p.loop_cpu_us for p in points):6.1f} us"
         f"  p50 {med(p.p50_ms for p in points) * 1e3:6.1f} us"
         f"  {med(p.rps for p in points):6.0f} req/s"
+        f"  probe {med(p.probe_us for p in points):5.1f} us"
     )
 
 
@@ -95,7 +99,8 @@ def main() -> None:
                             f"{protocol} batching {'on' if batching else 'off'} round {r} "
                             f"{name:6s} server {p.server_us:6.1f} us  loop cpu "
                             f"{p.loop_cpu_us:6.1f} us  p50 {p.p50_ms * 1e3:6.1f} us  "
-                            f"{p.rps:6.0f} req/s  load {os.getloadavg()[0]:.2f}",
+                            f"{p.rps:6.0f} req/s  probe {p.probe_us:5.1f} us  "
+                            f"load {os.getloadavg()[0]:.2f}",
                             flush=True,
                         )
                 report.append(f"\n{protocol}, batching {'on' if batching else 'off'}, "

@@ -171,6 +171,60 @@ def test_predict_now_computes_only_a_lone_quick_request_that_would_not_wait() ->
     assert_bitwise(now.outputs[0], digits.model.predict(x))
 
 
+def test_answers_now_is_predict_now_for_one_row_and_rows_are_checked_again() -> None:
+    """answers_now (asked before a request's body is parsed) agrees with
+    predict_now's decision for one row, in every state the tests above use;
+    predict_answering_now computes a request whose rows still make a quick
+    batch, declines (None) one whose rows would not, and leaves the batch to
+    the metrics hook until report()."""
+    digits = Recorded(ti.load_model(ti.examples.digits_path()))
+    one = digits_rows(1, seed=320)
+    many = digits_rows(64, seed=321)
+    batches: list[tuple[int, int, float]] = []
+
+    async def main() -> dict[str, Any]:
+        with ThreadPoolExecutor(1) as pool:
+
+            def batcher(alone: bool, timeout_s: float = 0.0, size: int = 64) -> Batcher:
+                made = Batcher(
+                    "m", digits, ["out"], pool, inline_s=1.0, alone=lambda: alone,
+                    timeout_s=timeout_s, max_batch_size=size,
+                    on_batch=lambda *batch: batches.append(batch),
+                )  # fmt: skip
+                made.start()
+                return made
+
+            seen: dict[str, Any] = {}
+            lone = batcher(alone=True)
+            seen["unmeasured"] = lone.answers_now()
+            await lone.predict([one])
+            seen["measured"] = lone.answers_now()
+            crowded = batcher(alone=False)
+            await crowded.predict([one])
+            waiting = batcher(alone=True, timeout_s=0.5)
+            await waiting.predict([one])
+            unbatched = batcher(alone=True, timeout_s=0.5, size=1)
+            await unbatched.predict([one])
+            seen["declined"] = [crowded.answers_now(), waiting.answers_now()]
+            seen["unbatched"] = unbatched.answers_now()
+            for name, made in (("lone", lone), ("crowded", crowded), ("waiting", waiting)):
+                assert made.answers_now() == (made.predict_now([one]) is not None), name
+            before = len(batches)
+            seen["one"] = lone.predict_answering_now([one])
+            seen["unreported"] = len(batches) - before
+            lone.report(1, seen["one"].compute_s)
+            lone.inline_s = lone._last_compute_s * 8  # one row is quick, 64 are not
+            seen["many"] = lone.predict_answering_now([many])
+            return seen
+
+    seen = asyncio.run(main())
+    assert seen["unmeasured"] is False and seen["measured"] is True
+    assert seen["declined"] == [False, False] and seen["unbatched"] is True
+    assert seen["unreported"] == 0 and batches[-1][:2] == (1, 1)
+    assert_bitwise(seen["one"].outputs[0], digits.model.predict(one))
+    assert seen["many"] is None
+
+
 def test_predict_now_answers_a_refused_input_with_400() -> None:
     ids = Recorded(ti.load_model(IDS))
     bad = ids_rows(1, seed=320)

@@ -159,3 +159,30 @@ def test_a_transport_paused_for_writing_leaves_the_request_to_the_app() -> None:
         assert server.metrics.fast_path.labels().value == before
 
     asyncio.run(main())
+
+
+def test_the_answer_head_follows_uvicorns_default_headers() -> None:
+    """The head built once per status and content type is rebuilt when uvicorn
+    replaces its default headers (its Date header, every second)."""
+
+    async def main() -> list[bytes]:
+        protocol, transport, _ = await _connection()
+        await _warm(protocol, transport)
+        heads = []
+        for date in (b"Sun, 06 Dec 2026 20:00:00 GMT", b"Sun, 06 Dec 2026 20:00:01 GMT"):
+            protocol.server_state.default_headers = [(b"date", date), (b"x-served-by", b"t")]
+            transport.written = b""
+            protocol.data_received(_request())  # answered in the callback
+            heads.append(transport.written.split(b"\r\n\r\n", 1)[0])
+        return heads
+
+    first, second = asyncio.run(main())
+    for head, second_ in ((first, b"00"), (second, b"01")):
+        lines = head.split(b"\r\n")
+        assert lines[:3] == [
+            b"HTTP/1.1 200 OK",
+            b"date: Sun, 06 Dec 2026 20:00:" + second_ + b" GMT",
+            b"x-served-by: t",
+        ]
+        assert lines[3] == b"content-type: application/json"
+        assert lines[4].startswith(b"content-length: ") and lines[5].startswith(b"server-timing: ")

@@ -184,8 +184,37 @@ class Batcher:
     def answers_now(self) -> bool:
         """Whether a one-row request arriving now, whole, would compute at once
         (:meth:`predict_now`). Read before its body is parsed: fast.py answers
-        such a request inside the HTTP protocol's callback."""
-        return self._admitted < self.max_queue and self._now_or_never(1, None)
+        such a request inside the HTTP protocol's callback. :meth:`_now_or_never`
+        for one row, written out: it is asked for every request."""
+        return (
+            self._admitted < self.max_queue
+            and not self._queue
+            and not self._running
+            and not self._incoming
+            and self._soon is None
+            and self._timer is None
+            and (not self.timeout_s or self.max_batch_size <= 1)
+            and self._last_rows > 0  # a batch of one row: the last one's time at most
+            and self._last_compute_s <= self.inline_s
+            and self._alone is not None
+            and self._alone()
+        )
+
+    def predict_answering_now(self, arrays: list[np.ndarray]) -> Result | None:
+        """:meth:`predict_now` for a request :meth:`answers_now` accepted in the
+        same callback (nothing has run on the loop since, so only what depends
+        on its row count can have changed): its outputs, or None when its rows
+        would not make a quick batch."""
+        rows = arrays[0].shape[0]
+        if rows > 1 and not self._now_or_never(rows, None):
+            return None
+        return self._compute_now(arrays, rows, report=False)
+
+    def report(self, rows: int, seconds: float) -> None:
+        """Count a one-request batch of :meth:`predict_answering_now` in the
+        metrics hook, once its answer is written (bookkeeping after the answer)."""
+        if self.on_batch is not None:
+            self.on_batch(rows, 1, seconds)
 
     async def predict(self, arrays: list[np.ndarray], ticket: Ticket | None = None) -> Result:
         """Queue one request's validated inputs; resolve with its outputs.
@@ -235,18 +264,22 @@ class Batcher:
             and self._expected_s(rows) <= self.inline_s
         )
 
-    def _compute_now(self, arrays: list[np.ndarray], rows: int) -> Result:
-        """One request's own batch, computed on the event loop."""
+    def _compute_now(self, arrays: list[np.ndarray], rows: int, report: bool = True) -> Result:
+        """One request's own batch, computed on the event loop (counted in the
+        metrics hook unless `report` is false: see :meth:`report`)."""
         self._running += 1
         try:
-            outs, seconds, _, _ = self._compute([arrays])
+            start = time.perf_counter()
+            out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
+            seconds = time.perf_counter() - start
+            outs = self._in_output_order(out)
         except Exception as exc:
             raise _request_error(exc) from None
         finally:
             self._running -= 1
         self._last_compute_s = seconds
         self._last_rows = rows
-        if self.on_batch is not None:
+        if report and self.on_batch is not None:
             self.on_batch(rows, 1, seconds)
         return Result(outs, seconds, rows)
 
@@ -412,11 +445,15 @@ class Batcher:
         start = time.perf_counter()
         out = self.model.predict(arrays[0] if len(arrays) == 1 else arrays)
         ended = time.perf_counter()
+        return self._in_output_order(out), ended - start, woke, time.perf_counter()
+
+    def _in_output_order(self, out: Any) -> list[np.ndarray]:
+        """predict's result (an array, a list, or a dict by output name) as a list."""
+        if type(out) is np.ndarray:
+            return [out]
         if isinstance(out, dict):
-            outs = [out[k] for k in self.output_names]
-        else:
-            outs = list(out) if isinstance(out, list) else [out]
-        return outs, ended - start, woke, time.perf_counter()
+            return [out[k] for k in self.output_names]
+        return list(out) if isinstance(out, list) else [out]
 
 
 def _request_error(exc: Exception) -> RequestError:

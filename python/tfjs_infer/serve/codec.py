@@ -144,7 +144,7 @@ def json_tensor(values: Any, dtype: str, name: str) -> np.ndarray:
 def cast_numbers(arr: np.ndarray, dtype: str, name: str) -> np.ndarray:
     """Cast numbers parsed from JSON to the model's dtype; refuse anything else."""
     kind = arr.dtype.kind
-    if kind not in "iuf" or arr.dtype == np.bool_:
+    if kind not in "iuf":  # booleans are kind "b"
         got = "strings" if kind in "US" else ("booleans" if kind == "b" else "non-numbers")
         if kind == "O":
             got = "mixed or non-numeric values"
@@ -184,18 +184,20 @@ def tensor_from_v2_data(data: Any, shape: list[int], datatype: str, name: str) -
     if datatype == "BYTES":
         raise bad_request(f"input '{name}': BYTES tensors are not model inputs here")
     arr = np.asarray(_flatten(data, name))
-    if arr.size != math.prod(shape):
+    size = arr.size
+    if size != math.prod(shape):
         raise bad_request(
-            f"input '{name}': shape {shape} needs {math.prod(shape)} values, received {arr.size}"
+            f"input '{name}': shape {shape} needs {math.prod(shape)} values, received {size}"
         )
+    kind = arr.dtype.kind
     if datatype == "BOOL":
-        if arr.size and arr.dtype != np.bool_:
+        if size and kind != "b":
             raise bad_request(f"input '{name}': datatype BOOL needs true/false values")
         return arr.astype(np.bool_).reshape(shape)
     want = V2_TO_NUMPY[datatype]
-    if arr.size and (arr.dtype.kind not in "iuf" or arr.dtype == np.bool_):
+    if size and kind not in "iuf":  # booleans are kind "b"
         raise bad_request(f"input '{name}': datatype {datatype} needs numbers")
-    if arr.size and want.kind in "iu" and arr.dtype.kind == "f":
+    if size and kind == "f" and want.kind in "iu":
         raise bad_request(f"input '{name}': datatype {datatype} needs integers, received floats")
     return np.ascontiguousarray(arr, dtype=want).reshape(shape)
 

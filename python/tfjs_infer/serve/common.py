@@ -54,18 +54,39 @@ class Server:
         result = self._admit(served, arrays, info).predict_now(arrays)
         return None if result is None else _noted(result, info)
 
+    def infer_at_once(
+        self, served: ServedModel, batcher: Batcher, arrays: list[np.ndarray], info: dict[str, Any]
+    ) -> Result | None:
+        """:meth:`infer_now` for a request whose model's `batcher` said it
+        answers now (:meth:`Batcher.answers_now`) in this same callback, nothing
+        having run on the loop since: the inputs are checked and computed at
+        once, or None when their row count makes the batch not quick after all."""
+        inputs = served.inputs
+        if len(arrays) == 1:
+            check_shape(arrays[0], inputs[0].shape, inputs[0].name)
+        else:
+            self._check(served, arrays)
+        info["rows"] = arrays[0].shape[0]
+        result = batcher.predict_answering_now(arrays)
+        return None if result is None else _noted(result, info)
+
     def _admit(
         self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
     ) -> Batcher:
         """Check `arrays` against the model's inputs; the model's batcher."""
+        self._check(served, arrays)
+        info["rows"] = int(arrays[0].shape[0])
+        return self.batchers[(served.name, served.version)]
+
+    @staticmethod
+    def _check(served: ServedModel, arrays: list[np.ndarray]) -> None:
+        """Refuse inputs whose shapes do not fit the model's, or whose row counts differ."""
         for spec, arr in zip(served.inputs, arrays):
             check_shape(arr, spec.shape, spec.name)
         if len(arrays) > 1:
             rows = {int(a.shape[0]) for a in arrays}
             if len(rows) > 1:
                 raise bad_request(f"inputs {served.input_names} have different row counts {rows}")
-        info["rows"] = int(arrays[0].shape[0])
-        return self.batchers[(served.name, served.version)]
 
 
 def _noted(result: Result, info: dict[str, Any]) -> Result:

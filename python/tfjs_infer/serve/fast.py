@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from . import tfserving, v2
 from .accesslog import AccessLog
+from .batcher import Batcher
 from .codec import RequestError
 from .common import Server
 from .hot import (
@@ -55,7 +56,6 @@ from .repository import ServedModel
 # Headers that make a request go the ASGI way: a body to inflate, or proxy
 # headers (uvicorn's ProxyHeadersMiddleware rewrites the client from them).
 _ASGI_ONLY = frozenset((ENCODING, b"x-forwarded-for", b"x-forwarded-proto"))
-_READ = frozenset((LENGTH, HEADER_LENGTH))
 
 
 class Answered(NamedTuple):
@@ -64,6 +64,15 @@ class Answered(NamedTuple):
     answer: Answer
     info: dict[str, Any]
     start: float  # when the request's first bytes arrived (perf_counter)
+    batcher: Batcher  # the model's: its batch is counted once the answer is written
+
+
+class _Route(NamedTuple):
+    """Where an inference path goes: its protocol, model and the model's batcher."""
+
+    protocol: str
+    served: ServedModel
+    batcher: Batcher
 
 
 class FastAnswers:
@@ -74,38 +83,44 @@ class FastAnswers:
         self.metrics = server.metrics
         self.access_log = access_log
         self.counter = counter  # requests answered here (a /metrics series)
+        # Each inference path that has routed (server.routes: at most MAX_ROUTES), by
+        # the scope's path: one lookup instead of classifying and cutting the path.
+        self._routes: dict[str, _Route] = {}
 
     def answer(self, scope: Any, body: bytes) -> Answered | None:
         """The answer to the request of `scope` whose whole body is `body`, or
         None: it goes through the ASGI app. Call :meth:`finish` once an
         answer is written."""
-        protocol = hot_protocol(scope)
-        if not protocol:
+        if scope["method"] != "POST":
             return None
-        prefix = V1_PREFIX if protocol == "v1" else V2_PREFIX
-        served = self.server.routes.get((protocol, scope["path"][len(prefix) :]))
-        if served is None:
+        route = self._routes.get(scope["path"]) or self._route(scope)
+        if route is None:
             return None
-        headers = {}
+        length = header_length = None
         for name, value in scope["headers"]:
-            if name in _READ:
-                headers[name] = value
+            if name == LENGTH:
+                length = value
+            elif name == HEADER_LENGTH:
+                header_length = value
             elif name in _ASGI_ONLY:
                 return None
-        if LENGTH not in headers:
+        if length is None:
             return None  # a chunked body: the ASGI path checks its size as it arrives
         start = scope.get(RECEIVED) or time.perf_counter()
         metrics = self.metrics
         metrics.in_flight += 1  # before asking the batcher: it counts the requests held
-        if not self.server.batchers[(served.name, served.version)].answers_now():
+        if not route.batcher.answers_now():
             metrics.in_flight -= 1
             return None
-        info: dict[str, Any] = {"protocol": protocol, "compute_s": 0.0}
+        served = route.served
+        info: dict[str, Any] = {"protocol": route.protocol, "compute_s": 0.0}
         info["model"] = served.name
         info["version"] = served.version
         try:
-            check_declared_length(headers[LENGTH], self.server.limits.max_body_bytes)
-            answer = self._infer(protocol, served, body, headers, info)
+            limit = self.server.limits.max_body_bytes
+            if len(body) > limit:  # the whole body is here: Content-Length bytes
+                check_declared_length(length, limit)
+            answer = self._infer(route, body, header_length, info)
         except RequestError as exc:
             answer = error_answer(exc)
         except Exception as exc:
@@ -113,40 +128,53 @@ class FastAnswers:
         # Held until here, as the ASGI path holds it until it has answered: nothing
         # else runs before this answer is written, and then nothing can fail it.
         metrics.in_flight -= 1
-        return None if answer is None else Answered(answer, info, start)
+        return None if answer is None else Answered(answer, info, start, route.batcher)
+
+    def _route(self, scope: Any) -> _Route | None:
+        """The route of an inference path that has routed before (hot.inference_model
+        routes a path the first time, through the ASGI app), remembered; else None."""
+        protocol = hot_protocol(scope)
+        if not protocol:
+            return None
+        path = scope["path"]
+        prefix = V1_PREFIX if protocol == "v1" else V2_PREFIX
+        served = self.server.routes.get((protocol, path[len(prefix) :]))
+        if served is None:
+            return None
+        batcher = self.server.batchers[(served.name, served.version)]
+        route = self._routes[path] = _Route(protocol, served, batcher)
+        return route
 
     def _infer(
-        self,
-        protocol: str,
-        served: ServedModel,
-        body: bytes,
-        headers: dict[bytes, bytes],
-        info: dict[str, Any],
+        self, route: _Route, body: bytes, header_length: bytes | None, info: dict[str, Any]
     ) -> Answer | None:
         """hot.py's predict_v1 / infer_v2 without awaiting: None when the batcher
         will not compute these rows at once after all (their number is only
         known now; the ASGI path then parses the body again)."""
+        served = route.served
         server = self.server
-        if protocol == "v1":
+        if route.protocol == "v1":
             request = tfserving.parse_predict(served, body)
-            result = server.infer_now(served, request.arrays, info)
+            result = server.infer_at_once(served, route.batcher, request.arrays, info)
             if result is None:
                 return None
             return Answer(200, tfserving.encode_predict(served, request, result.outputs))
-        header_length = headers.get(HEADER_LENGTH)
         parsed = v2.parse_infer(
             served, body, None if header_length is None else header_length.decode()
         )
-        result = server.infer_now(served, parsed.arrays, info)
+        result = server.infer_at_once(served, route.batcher, parsed.arrays, info)
         if result is None:
             return None
         return v2_answer(*v2.encode_infer(served, parsed, result.outputs))
 
     def finish(self, scope: Any, answered: Answered) -> None:
         """Record an answer given here, once written (as app.App records its own)."""
+        elapsed = time.perf_counter() - answered.start
         self.counter.inc()
         answer = answered.answer
-        elapsed = time.perf_counter() - answered.start
+        info = answered.info
+        if "batch_rows" in info:  # it computed (Batcher.predict_answering_now)
+            answered.batcher.report(info["batch_rows"], info["compute_s"])
         record(
             self.metrics,
             self.access_log,

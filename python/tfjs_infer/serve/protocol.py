@@ -61,6 +61,10 @@ class HeldWrites:
         else:
             self._held.append(data)
 
+    def is_closing(self) -> bool:
+        """Whether the transport is closing (asked on every request: no __getattr__)."""
+        return self._transport.is_closing()
+
     def close(self) -> None:
         """Close after writing what is held (uvicorn closes right after the body
         of a connection's last answer)."""
@@ -82,9 +86,34 @@ def http_protocol() -> type[asyncio.Protocol] | str:
     return _stamped_protocol(httptools_impl)
 
 
+# An answer's head up to its Content-Length value, by status and content type:
+# (the default headers it was built with, the bytes).
+_HEADS: dict[tuple[int, bytes], tuple[list[tuple[bytes, bytes]], bytes]] = {}
+
+
+def _head(status: int, content_type: bytes, defaults: list[tuple[bytes, bytes]]) -> bytes:
+    """The status line, uvicorn's default headers (`defaults`: its Date header and
+    the configured ones) and Content-Type, ending in ``content-length: ``. Built
+    once per status and content type while uvicorn's default headers stay the
+    same list (it makes a new one when the Date header's second changes)."""
+    key = (status, content_type)
+    known = _HEADS.get(key)
+    if known is not None and known[0] is defaults:
+        return known[1]
+    lines = [_STATUS_LINES[status]]
+    for name, value in [*defaults, (b"content-type", content_type)]:
+        lines += (name, b": ", value, b"\r\n")
+    head = b"".join(lines) + b"content-length: "
+    _HEADS[key] = (defaults, head)  # a handful of keys: the fast path's statuses, 2 types
+    return head
+
+
+_STATUS_LINES: dict[int, bytes] = {}  # uvicorn's, set by _stamped_protocol
+
+
 def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
     """uvicorn's httptools protocol (module `impl`) with our additions."""
-    status_lines: dict[int, bytes] = impl.STATUS_LINE
+    _STATUS_LINES.update(impl.STATUS_LINE)
 
     class StampedHttpToolsProtocol(impl.HttpToolsProtocol):
         """httptools' protocol; each request's scope holds its arrival time and
@@ -192,17 +221,15 @@ def _stamped_protocol(impl: Any) -> type[asyncio.Protocol]:
             """The bytes uvicorn would write for the answer (see RequestResponseCycle.send):
             status line, default headers, the app's headers in order, then the body."""
             answer = answered.answer
-            parts = [status_lines[answer.status]]
-            headers = [
-                *cycle.default_headers,
-                (b"content-type", answer.content_type),
-                (b"content-length", str(len(answer.body)).encode()),
-                *answer.headers,
-                timing_header(answered.info, answered.start),
-            ]
-            for name, value in headers:
-                parts += (name, b": ", value, b"\r\n")
-            parts += (b"\r\n", answer.body)
-            return b"".join(parts)
+            extra = b"".join(b"%s: %s\r\n" % header for header in answer.headers)
+            name, value = timing_header(answered.info, answered.start)
+            return b"%s%d\r\n%s%s: %s\r\n\r\n%s" % (
+                _head(answer.status, answer.content_type, cycle.default_headers),
+                len(answer.body),
+                extra,
+                name,
+                value,
+                answer.body,
+            )
 
     return StampedHttpToolsProtocol

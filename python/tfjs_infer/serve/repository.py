@@ -48,6 +48,8 @@ class ServedModel:
     input_specs: dict[str, TensorInfo] = field(default_factory=dict)  # by name
     # OIP v2 binary request headers checked before, by their bytes (v2.parse_infer).
     v2_layouts: dict[bytes, Any] = field(default_factory=dict)
+    # OIP v2: every output in order, as requested with binary_data_output false / true.
+    v2_every_output: dict[bool, list[tuple[str, bool, int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.inputs = self.model.inputs

@@ -163,35 +163,45 @@ MAX_LAYOUT_BYTES = 4096
 
 def parse_infer(served: ServedModel, body: bytes, header_length: str | None) -> InferRequest:
     """The request body (JSON, or JSON + binary tensors) checked against the model (400 if not)."""
-    known = _known_layout(served, body, header_length)
-    if known is not None:
-        return known
-    doc, binary = _split_body(body, header_length)
+    if header_length is None:
+        doc, binary = parse_json(body), _NO_BINARY
+    else:
+        known = _known_layout(served, body, header_length)
+        if known is not None:
+            return known
+        doc, binary = _split_body(body, header_length)
     if not isinstance(doc, dict):
         raise bad_request(f"expected a JSON object, received a JSON {type(doc).__name__}")
     slices: dict[str, tuple[int, int, list[int], str, str]] = {}
     arrays = _inputs(served, doc.get("inputs"), binary, slices)
     params = _object(doc.get("parameters"), "parameters")
     requested = _requested_outputs(served, doc.get("outputs"), params)
-    header_bytes = len(body) - len(binary)
-    layouts = served.v2_layouts
-    if (
-        header_length is not None
-        and len(slices) == len(arrays)  # every input in the binary data
-        and header_bytes <= MAX_LAYOUT_BYTES
-        and len(layouts) < MAX_LAYOUTS
-    ):
-        order = [slices[n] for n in served.input_names]
-        layouts[body[:header_bytes]] = _Layout(doc, params, requested, order, len(binary))
+    if header_length is not None and len(slices) == len(arrays):  # every input binary
+        _remember_layout(served, body, _Layout(doc, params, requested, [], len(binary)), slices)
     return InferRequest(doc, arrays, params, requested)
 
 
-def _known_layout(
-    served: ServedModel, body: bytes, header_length: str | None
-) -> InferRequest | None:
+_NO_BINARY = memoryview(b"")  # a JSON-only request's binary data
+
+
+def _remember_layout(
+    served: ServedModel,
+    body: bytes,
+    layout: _Layout,
+    slices: dict[str, tuple[int, int, list[int], str, str]],
+) -> None:
+    """Remember a checked binary request's header (see MAX_LAYOUTS)."""
+    header_bytes = len(body) - layout.binary_bytes
+    layouts = served.v2_layouts
+    if header_bytes <= MAX_LAYOUT_BYTES and len(layouts) < MAX_LAYOUTS:
+        layout.slices.extend(slices[n] for n in served.input_names)
+        layouts[body[:header_bytes]] = layout
+
+
+def _known_layout(served: ServedModel, body: bytes, header_length: str) -> InferRequest | None:
     """The request, if its header is one checked before and its binary data has the
     length that header gives (else None: the whole body is checked)."""
-    if header_length is None or not served.v2_layouts or not header_length.isdigit():
+    if not served.v2_layouts or not header_length or not header_length.isdigit():
         return None
     n = int(header_length)
     layout = served.v2_layouts.get(body[:n])
@@ -323,16 +333,26 @@ def _inputs(
 
 def _is_sizes(shape: Any) -> TypeGuard[list[int]]:
     """Whether `shape` is a list of sizes (JSON integers >= 0; true/false are not)."""
-    return isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)
+    if not isinstance(shape, list):
+        return False
+    for d in shape:  # noqa: SIM110 (a generator costs more than a shape's few sizes)
+        if type(d) is not int or d < 0:
+            return False
+    return True
 
 
 def _requested_outputs(
     served: ServedModel, outputs: Any, params: dict[str, Any]
 ) -> list[tuple[str, bool, int]]:
     """(name, binary, classification count) for each output to return."""
-    default_binary = bool(params.get("binary_data_output", False))
+    default_binary = bool(params.get("binary_data_output", False)) if params else False
     if outputs is None:
-        return [(n, default_binary, 0) for n in served.output_names]
+        every = served.v2_every_output.get(default_binary)
+        if every is None:
+            every = served.v2_every_output[default_binary] = [
+                (n, default_binary, 0) for n in served.output_names
+            ]
+        return every  # shared: nobody changes it
     if not isinstance(outputs, list):
         raise bad_request("'outputs' must be a list of requested outputs")
     chosen = []
