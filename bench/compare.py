@@ -8,9 +8,10 @@ CNN, MobileNetV2 1.0 224, ResNet50, LSTM(128) 50x32, Embedding+Conv1D text
 classifier), from bench/.models/ (build them first; see bench/README.md).
 
 Engines, each only when installed ("not installed" otherwise):
-  tfjs-infer     the TF.js model.json                      } in this process,
-  onnxruntime    tf2onnx's model.onnx, CPU EP              } interleaved round-robin,
-  LiteRT         model.tflite, XNNPACK (ai-edge-litert)    } order reversed each round
+  tfjs-infer     the TF.js model.json                      } interleaved round-robin,
+  onnxruntime    tf2onnx's model.onnx, CPU EP              } order reversed each round:
+  LiteRT         model.tflite, XNNPACK (ai-edge-litert)    } at 1 thread in this process,
+                 at several threads each in its own worker process (see below)
   Keras 3        model.h5, predict and direct call: its own process (Python with Keras 3:
                  --keras-python, default $TFJS_INFER_KERAS_PYTHON or /opt/fixenv/bin/python)
   TF.js wasm     model.json in Node: its own process (NODE_PATH must reach
@@ -24,11 +25,20 @@ tfjs-infer / peer (below 1: tfjs-infer is faster or smaller). Outputs are checke
 against tfjs-infer's before timing. --cpu-time: at 1 thread the batch-1 and
 throughput figures are the calling thread's CPU time (every in-process engine
 computes on it), which leaves out the time a loaded host gives other processes.
+
+Several threads (--threads 2): each in-process engine runs in its own worker
+process (loaded once, the same inputs), and the workers take turns block by
+block exactly as the in-process engines do, medians over the blocks. In one
+process, tfjs-infer's 2-thread batch-1 MLP was once measured at 82-99 us after
+onnxruntime had run in that process, against 23-37 us on its own (cause not
+found); in separate processes each engine's figures are its own. --in-process
+keeps the old way (one process).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -258,6 +268,121 @@ def check_outputs(engines: dict[str, Engine], x: np.ndarray) -> dict[str, str]:
     return notes
 
 
+# -- several threads: one worker process per engine -------------------------------------
+class RemoteEngine:
+    """An engine loaded in its own worker process (`compare.py --worker`):
+    timed blocks and outputs on request, on the inputs both sides build the
+    same way (inputs_for)."""
+
+    def __init__(self, name: str, folder: Path, threads: int, batches: list[int]):
+        self.name = name
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, str(folder)]
+        cmd += ["--threads", str(threads), "--worker-batches", ",".join(map(str, batches))]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        self.xs_len = {b: b for b in batches}
+        ready = self._reply()
+        if "error" in ready:
+            self.close()
+            raise RuntimeError(ready["error"])
+
+    def _reply(self) -> dict:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        raise RuntimeError(f"{self.name} worker exited ({self.proc.wait()})")
+
+    def ask(self, **cmd: Any) -> dict:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return self._reply()
+
+    def run(self, x: np.ndarray) -> np.ndarray:
+        """The output for the worker's input of len(x) rows (x itself is not sent)."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "out.npy")
+            self.ask(op="output", batch=len(x), path=path)
+            return np.load(path)
+
+    def block(self, batch: int, inner: int, idle_s: float, settle_s: float) -> list[float]:
+        """One interleave() turn of this engine in its process: the samples."""
+        return self.ask(op="time", batch=batch, inner=inner, idle_s=idle_s, settle_s=settle_s)[
+            "samples"
+        ]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(OSError, RuntimeError, ValueError):
+                self.ask(op="quit")
+            self.proc.wait(timeout=30)
+
+
+def inputs_for(folder: Path, batches: list[int]) -> dict[int, np.ndarray]:
+    """The bench input at each batch size (the same in every process)."""
+    rows = np.load(folder / "input.npy")
+    return {b: np.ascontiguousarray(np.resize(rows, (b, *rows.shape[1:]))) for b in batches}
+
+
+def worker_main(engine: str, folder: Path, threads: int, batches: list[int]) -> None:
+    """`--worker`: load one engine, then answer JSON commands on stdin, one
+    JSON line each on stdout (time: interleave() on this engine alone for one
+    round; output: its output saved to a path; quit)."""
+    out = sys.stdout
+    sys.stdout = sys.stderr  # libraries' prints must not mix with the replies
+    meta = json.loads((folder / "meta.json").read_text())
+    xs = inputs_for(folder, batches)
+    try:
+        eng = load_engine(engine, folder, meta, threads, batches)
+    except Exception as exc:
+        out.write(json.dumps({"error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}) + "\n")
+        out.flush()
+        return
+    out.write(json.dumps({"ready": engine}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["op"] == "quit":
+            reply: dict[str, Any] = {"bye": True}
+        elif cmd["op"] == "output":
+            np.save(cmd["path"], np.asarray(eng.run(xs[cmd["batch"]])))
+            reply = {"ok": True}
+        else:
+            x = xs[cmd["batch"]]
+            s = interleave(
+                {engine: lambda x=x: eng.run(x)},
+                1,
+                cmd["inner"],
+                idle_s=cmd["idle_s"],
+                settle_s=cmd["settle_s"],
+            )
+            reply = {"samples": s[engine]}
+        out.write(json.dumps(reply) + "\n")
+        out.flush()
+        if cmd["op"] == "quit":
+            return
+
+
+def interleave_remote(
+    engines: dict[str, RemoteEngine],
+    batch: int,
+    rounds: int,
+    inner: int,
+    idle_s: float = 0.0,
+    settle_s: float = 0.0,
+) -> dict[str, list[float]]:
+    """interleave() with each engine in its worker process: the same turns
+    (order reversed each round), each block timed in its worker."""
+    names = list(engines)
+    samples: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(rounds):
+        for n in names if r % 2 == 0 else names[::-1]:
+            samples[n] += engines[n].block(batch, inner, idle_s, settle_s)
+    return samples
+
+
 # -- peers in their own processes --------------------------------------------------------
 def run_keras(
     py: str, folder: Path, meta: dict, threads: int, rounds: int, idle_ms: float, batches: list[int]
@@ -391,14 +516,22 @@ def measure_model(
     """Every engine's figures for one model at one thread count (None: skipped)."""
     big = name in BIG
     batches = [1, 32] + ([256] if not big or args.full else [])
-    rows = np.load(folder / "input.npy")
-    xs = {b: np.ascontiguousarray(np.resize(rows, (b, *rows.shape[1:]))) for b in batches}
-    title = f"== {meta['description']}, {threads} thread(s)"
+    xs = inputs_for(folder, batches)
+    remote = threads > 1 and not args.in_process
+    title = f"== {meta['description']}, {threads} thread(s)" + (
+        ", each engine in its own process" if remote else ""
+    )
+
+    def load(engine: str) -> Engine | RemoteEngine:
+        if remote:
+            return RemoteEngine(engine, folder, threads, batches)
+        return load_engine(engine, folder, meta, threads, batches)
+
     try:
         why = engine_available("tfjs-infer", meta)
         if why:
             raise RuntimeError(why)
-        engines = {"tfjs-infer": load_engine("tfjs-infer", folder, meta, threads, batches)}
+        engines = {"tfjs-infer": load("tfjs-infer")}
     except Exception as exc:  # layers not landed yet
         print(
             f"\n{title}\n  skipped: tfjs-infer cannot run it yet ({type(exc).__name__}: "
@@ -412,7 +545,7 @@ def measure_model(
             notes[peer] = why
             continue
         try:
-            engines[peer] = load_engine(peer, folder, meta, threads, batches)
+            engines[peer] = load(peer)
         except Exception as exc:
             notes[peer] = f"failed to load: {type(exc).__name__}: {str(exc)[:100]}"
     for b in (1, 32):
@@ -422,9 +555,15 @@ def measure_model(
     # One thread: every in-process engine computes on the calling thread, so
     # its CPU time leaves out what the OS gives other processes (--cpu-time).
     clock = time.thread_time if args.cpu_time and threads == 1 else time.perf_counter
-    figs = warm_figures(
-        engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big, threads, clock
-    )
+    try:
+        figs = warm_figures(
+            engines, xs, batches, rounds, 3 if big else 10, args.idle_ms, big, threads, clock
+        )
+        ref = np.asarray(engines["tfjs-infer"].run(xs[1]), np.float64).reshape(-1)
+    finally:
+        for eng in engines.values():
+            if isinstance(eng, RemoteEngine):
+                eng.close()
     first_vs_steady = None
     # Fresh processes, the engines taking turns rep by rep (a VM hands out
     # never-touched memory slowly now and then: one sample per engine in a
@@ -451,7 +590,6 @@ def measure_model(
             first=cold["first_s"],
             rss=cold["peak_rss_bytes"],
         )
-    ref = np.asarray(engines["tfjs-infer"].run(xs[1]), np.float64).reshape(-1)
     own_rounds = max(3, rounds // 3)
     if not args.no_keras:
         add_keras(
@@ -472,7 +610,7 @@ def measure_model(
 
 
 def warm_figures(
-    engines: dict[str, Engine],
+    engines: dict[str, Engine | RemoteEngine],
     xs: dict[int, np.ndarray],
     batches: list[int],
     rounds: int,
@@ -483,22 +621,31 @@ def warm_figures(
     clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, dict]:
     """Batch-1 median/p90, after-idle latency and throughput, interleaved; the
-    hot figures timed by `clock`."""
-    fns = {e: (lambda eng=eng: eng.run(xs[1])) for e, eng in engines.items()}
-    for fn in fns.values():
-        for _ in range(3):
-            fn()
+    hot figures timed by `clock` (in-process engines; worker processes time
+    with perf_counter, as at several threads here)."""
+    remote = {e: eng for e, eng in engines.items() if isinstance(eng, RemoteEngine)}
+
+    def turns(
+        b: int, rounds: int, inner: int, warm: int, idle_s: float = 0.0, settle_s: float = 0.0
+    ) -> dict[str, list[float]]:
+        if remote:
+            if warm:
+                interleave_remote(remote, b, 1, warm)
+            return interleave_remote(remote, b, rounds, inner, idle_s, settle_s)
+        fns = {e: (lambda eng=eng, x=xs[b]: eng.run(x)) for e, eng in engines.items()}
+        for fn in fns.values():
+            for _ in range(warm):
+                fn()
+        return interleave(fns, rounds, inner, idle_s=idle_s, settle_s=settle_s, clock=clock)
+
     settle = 0.03 if threads > 1 else 0.0
-    b1 = interleave(fns, rounds, inner, settle_s=settle, clock=clock)
-    idle = interleave(fns, rounds, 1, idle_s=idle_ms / 1e3)
+    b1 = turns(1, rounds, inner, 3, settle_s=settle)
+    idle = turns(1, rounds, 1, 0, idle_s=idle_ms / 1e3)
     figs: dict[str, dict] = {
         e: {"b1_med": med(b1[e]), "b1_p90": p90(b1[e]), "idle": med(idle[e])} for e in engines
     }
     for b in batches[1:]:
-        fb = {e: (lambda eng=eng, x=xs[b]: eng.run(x)) for e, eng in engines.items()}
-        for fn in fb.values():
-            fn()
-        s = interleave(fb, 3 if big else 5, 1, settle_s=settle, clock=clock)
+        s = turns(b, 3 if big else 5, 1, 1, settle_s=settle)
         for e in engines:
             figs[e][f"tput{b}"] = b / med(s[e])
     return figs
@@ -615,7 +762,19 @@ def main() -> None:
         help="at 1 thread, time the hot figures (batch-1, throughput) by the calling thread's "
         "CPU time instead of wall time: steadier on a shared, loaded host",
     )
+    ap.add_argument(
+        "--in-process",
+        action="store_true",
+        help="at several threads, time the engines in this process (the 1-thread way) instead "
+        "of one worker process per engine",
+    )
+    ap.add_argument("--worker", nargs=2, metavar=("ENGINE", "FOLDER"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker-batches", default="1,32", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.worker:
+        batches = [int(b) for b in args.worker_batches.split(",")]
+        worker_main(args.worker[0], Path(args.worker[1]), int(args.threads), batches)
+        return
     print_header()
     if args.cpu_time:
         print("1-thread hot figures (batch 1, rows/s): thread CPU time (--cpu-time)")

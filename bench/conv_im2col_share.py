@@ -38,11 +38,18 @@ import numpy as np
 import tfjs_infer
 from tfjs_infer import _core
 
-LAYERS = [  # (title, H, W, cin, cout): ResNet50's 3x3 stride-1 'same' convs
-    ("conv2 3x3 64 @56", 56, 56, 64, 64),
-    ("conv3 3x3 128 @28", 28, 28, 128, 128),
-    ("conv4 3x3 256 @14", 14, 14, 256, 256),
-    ("conv5 3x3 512 @7", 7, 7, 512, 512),
+LAYERS = [  # (title, H, W, cin, cout, kernel, stride, pads): ResNet50's im2col-able convs
+    ("conv1 7x7/2 3 @224", 224, 224, 3, 64, 7, 2, 3),
+    ("conv2 3x3 64 @56", 56, 56, 64, 64, 3, 1, 1),
+    ("conv3 3x3 128 @28", 28, 28, 128, 128, 3, 1, 1),
+    ("conv4 3x3 256 @14", 14, 14, 256, 256, 3, 1, 1),
+    ("conv5 3x3 512 @7", 7, 7, 512, 512, 3, 1, 1),
+    ("conv3 1x1/2 256>512", 56, 56, 256, 512, 1, 2, 0),
+    ("conv3 1x1/2 256>128", 56, 56, 256, 128, 1, 2, 0),
+    ("conv4 1x1/2 512>1024", 28, 28, 512, 1024, 1, 2, 0),
+    ("conv4 1x1/2 512>256", 28, 28, 512, 256, 1, 2, 0),
+    ("conv5 1x1/2 1024>2048", 14, 14, 1024, 2048, 1, 2, 0),
+    ("conv5 1x1/2 1024>512", 14, 14, 1024, 512, 1, 2, 0),
 ]
 
 
@@ -57,22 +64,30 @@ def cpu_model() -> str:
     return "unknown"
 
 
-def im2col_same3(x: np.ndarray) -> np.ndarray:
-    """(H, W, C) -> (H W, 9 C), k ordered (ky, kx, c) as the kernel's HWIO rows."""
+def im2col(x: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:
+    """(H, W, C) -> (OH OW, k k C), k ordered (ky, kx, c) as the kernel's HWIO
+    rows; `pad` zeros on every side."""
     h, w, c = x.shape
-    p = np.zeros((h + 2, w + 2, c), np.float32)
-    p[1:-1, 1:-1] = x
-    cols = [p[ky : ky + h, kx : kx + w] for ky in range(3) for kx in range(3)]
-    return np.ascontiguousarray(np.concatenate(cols, axis=2).reshape(h * w, 9 * c))
+    p = np.zeros((h + 2 * pad, w + 2 * pad, c), np.float32)
+    p[pad : pad + h, pad : pad + w] = x
+    oh, ow = (h + 2 * pad - k) // stride + 1, (w + 2 * pad - k) // stride + 1
+    cols = [
+        p[ky : ky + (oh - 1) * stride + 1 : stride, kx : kx + (ow - 1) * stride + 1 : stride]
+        for ky in range(k)
+        for kx in range(k)
+    ]
+    return np.ascontiguousarray(np.concatenate(cols, axis=2).reshape(oh * ow, k * k * c))
 
 
-def bench_layer(title: str, h: int, w: int, cin: int, cout: int, args, rng) -> None:
+def bench_layer(layer: tuple, args, rng) -> None:
     """Times one layer's three candidates, interleaved; prints its row."""
-    kernel = (rng.standard_normal((3, 3, cin, cout)) * 0.05).astype(np.float32)
+    title, h, w, cin, cout, k, stride, pad = layer
+    kernel = (rng.standard_normal((k, k, cin, cout)) * 0.05).astype(np.float32)
     bias = (rng.standard_normal(cout) * 0.1).astype(np.float32)
     g = _core.Graph()
     xin = g.add_input("x", [None, h, w, cin], "float32")
-    attrs = {"strides": [1, 1], "padding": "same", "activation": "relu"}
+    attrs = {"strides": [stride, stride], "activation": "relu"}
+    attrs.update(padding="explicit", pads=[pad] * 4) if pad else attrs.update(padding="valid")
     (y,) = g.add_op("conv2d", title, [xin], attrs, {"kernel": kernel, "bias": bias})
     g.set_outputs([y])
     os.environ["TFJS_INFER_CONV_IMPLICIT"] = "0"  # read when the op is built
@@ -81,13 +96,13 @@ def bench_layer(title: str, h: int, w: int, cin: int, cout: int, args, rng) -> N
     implicit = _core.CompiledModel(g, num_threads=1)
     del os.environ["TFJS_INFER_CONV_IMPLICIT"]
     x = rng.standard_normal((1, h, w, cin)).astype(np.float32)
-    a = im2col_same3(x[0])
-    packed = _core._testing.pack_b(args.isa, kernel.reshape(9 * cin, cout))
-    out = np.empty((h * w, cout), np.float32)
-    ref = model.run([x])[0].reshape(h * w, cout)
+    a = im2col(x[0], k, stride, pad)
+    packed = _core._testing.pack_b(args.isa, kernel.reshape(k * k * cin, cout))
+    out = np.empty((a.shape[0], cout), np.float32)
+    ref = model.run([x])[0].reshape(a.shape[0], cout)
     got = _core._testing.gemm(args.isa, a, packed, bias=bias, act="relu", out=out)
     assert np.array_equal(ref, got), "gemm on the im2col'd A must equal the conv bit for bit"
-    got = implicit.run([x])[0].reshape(h * w, cout)
+    got = implicit.run([x])[0].reshape(a.shape[0], cout)
     assert np.array_equal(ref, got), "the implicit GEMM must equal the conv bit for bit"
     runs = {
         "conv": lambda: model.run([x]),
@@ -103,7 +118,7 @@ def bench_layer(title: str, h: int, w: int, cin: int, cout: int, args, rng) -> N
             times[name].append(time.thread_time() - t0)
     c_us, i_us, g_us = (float(np.median(times[n])) * 1e6 for n in ("conv", "impl", "gemm"))
     print(
-        f"{title:>20} {c_us:9.1f} {i_us:9.1f} {i_us / c_us:8.3f} {g_us:9.1f} "
+        f"{title:>22} {c_us:9.1f} {i_us:9.1f} {i_us / c_us:8.3f} {g_us:9.1f} "
         f"{c_us - g_us:10.1f} {(c_us - g_us) / c_us:6.1%}"
     )
 
@@ -171,6 +186,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="--models: threads per model")
     ap.add_argument("--batch", type=int, default=1, help="--models: images per predict")
     ap.add_argument("--profile", action="store_true", help="--models: per-op profiles")
+    ap.add_argument("--layers", help="only the layers whose title holds one of these (comma list)")
     args = ap.parse_args()
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
     print("cpu:", cpu_model(), "| isa:", args.isa, "| load average:", os.getloadavg())
@@ -180,11 +196,12 @@ def main() -> None:
         return
     rng = np.random.default_rng(0)
     print(
-        f"{'layer':>20} {'conv us':>9} {'impl us':>9} {'impl/cv':>8} {'gemm us':>9} "
+        f"{'layer':>22} {'conv us':>9} {'impl us':>9} {'impl/cv':>8} {'gemm us':>9} "
         f"{'conv-gemm':>10} {'share':>6}"
     )
-    for title, h, w, cin, cout in LAYERS:
-        bench_layer(title, h, w, cin, cout, args, rng)
+    for layer in LAYERS:
+        if not args.layers or any(part in layer[0] for part in args.layers.split(",")):
+            bench_layer(layer, args, rng)
     print("load average after:", os.getloadavg())
 
 

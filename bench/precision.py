@@ -55,10 +55,28 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
+def load_ours(
+    folder: Path, precision: str, threads: int, isa: str | None = None
+) -> tfjs_infer.Model:
+    """precision "int8-row": int8 with every convolution quantizing its A per
+    row after im2col (TFJS_INFER_INT8_PER_ROW=1, the scheme before per-sample
+    convolutions), for A/B runs in one process."""
+    per_row = precision == "int8-row"
+    if per_row:
+        os.environ["TFJS_INFER_INT8_PER_ROW"] = "1"
+    try:
+        return tfjs_infer.load_model(
+            folder / "tfjs" / "model.json",
+            precision="int8" if per_row else precision,
+            num_threads=threads,
+            isa=isa,
+        )
+    finally:
+        os.environ.pop("TFJS_INFER_INT8_PER_ROW", None)
+
+
 def ours(folder: Path, precision: str, threads: int, isa: str | None = None) -> Run:
-    model = tfjs_infer.load_model(
-        folder / "tfjs" / "model.json", precision=precision, num_threads=threads, isa=isa
-    )
+    model = load_ours(folder, precision, threads, isa)
     print(f"  tfjs-infer {precision}: isa {model.isa}, runs {model.precision}")
     return lambda x: model.predict(x, batch_size=len(x))
 
@@ -109,7 +127,9 @@ def ort_int8_models(onnx_path: Path, calib: np.ndarray, out_dir: Path) -> dict[s
     return {"onnxruntime int8 dynamic": dyn, "onnxruntime int8 static": stat}
 
 
-def interleaved(runs: dict[str, Run], x: np.ndarray, rounds: int) -> dict[str, float]:
+def interleaved(
+    runs: dict[str, Run], x: np.ndarray, rounds: int, clock: Callable[[], float] = time.perf_counter
+) -> dict[str, float]:
     """Median seconds per call of each engine, the order reversed each round."""
     for run in runs.values():
         run(x)  # warm up
@@ -117,9 +137,9 @@ def interleaved(runs: dict[str, Run], x: np.ndarray, rounds: int) -> dict[str, f
     names = list(runs)
     for r in range(rounds):
         for name in names if r % 2 == 0 else names[::-1]:
-            start = time.perf_counter()
+            start = clock()
             runs[name](x)
-            times[name].append(time.perf_counter() - start)
+            times[name].append(clock() - start)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
@@ -141,14 +161,18 @@ def speed(args: argparse.Namespace) -> None:
                         runs[label] = ort_run(ort_session(path, args.threads))
                 except ImportError:
                     print("  onnxruntime: not installed")
-            med = interleaved(runs, x, args.rounds)
+            # One thread: every engine computes on the calling thread, whose
+            # CPU time a busy machine disturbs less than the wall clock.
+            clock = time.thread_time if args.threads == 1 else time.perf_counter
+            print(f"  timed by {'thread CPU time' if args.threads == 1 else 'wall clock'}")
+            med = interleaved(runs, x, args.rounds, clock)
         base = med["tfjs-infer fp32"]
         for label, t in med.items():
             print(
                 f"  {label:28s} {t * 1e3:9.1f} ms  {args.batch / t:8.1f} rows/s  "
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
-        for label in ("onnxruntime int8 dynamic", "onnxruntime int8 static"):
+        for label in ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row"):
             if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
@@ -210,6 +234,151 @@ def kernels(args: argparse.Namespace) -> None:
     print(f"  load average: {os.getloadavg()}")
 
 
+def profile(args: argparse.Namespace) -> None:
+    """Per op: model.profile() of fp32, int8-row and int8, interleaved a
+    round at a time, medians; then onnxruntime's static int8 model per op type
+    (SessionOptions.enable_profiling, the Node events' durations)."""
+    for name in args.models.split(","):
+        folder = args.models_dir / name
+        x = np.load(folder / "input.npy")
+        x = np.concatenate([x] * (args.batch // len(x) + 1))[: args.batch]
+        print(
+            f"\n== {name} per op: batch {args.batch}, {args.threads} thread(s), "
+            f"{args.rounds} rounds"
+        )
+        kinds = ["fp32", "int8-row", "int8"]
+        models = {p: load_ours(folder, p, args.threads, args.isa) for p in kinds}
+        samples: dict[str, list[list[float]]] = {p: [] for p in kinds}
+        ops: list[tuple[str, str]] = []
+        for r in range(args.rounds):
+            for p in kinds if r % 2 == 0 else kinds[::-1]:
+                rows = models[p].profile(x, rounds=1)
+                ops = [(row["name"], row["type"]) for row in rows]
+                samples[p].append([row["us"] for row in rows])
+        med = {p: np.median(np.array(samples[p]), axis=0) / 1e3 for p in kinds}
+        print(f"  {'op':28s} {'type':12s} " + " ".join(f"{p:>9s}" for p in kinds) + "  int8/row")
+        for i, (op, kind) in enumerate(ops):
+            cells = " ".join(f"{med[p][i]:9.2f}" for p in kinds)
+            print(f"  {op:28s} {kind:12s} {cells}  {med['int8'][i] / med['int8-row'][i]:5.2f}")
+        totals = " ".join(f"{med[p].sum():9.1f}" for p in kinds)
+        print(f"  {'all ops (ms)':41s} {totals}")
+        if name == "resnet50" and not args.no_ort:
+            ort_profile(folder, x, args)
+        print(f"  load average: {os.getloadavg()}")
+
+
+def ort_profile(folder: Path, x: np.ndarray, args: argparse.Namespace) -> None:
+    """onnxruntime's static int8 ResNet50 per op type (ms per call, medians)."""
+    import json
+
+    import onnxruntime as ort
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = ort_int8_models(folder / "model.onnx", x[:16], Path(tmp))["onnxruntime int8 static"]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = args.threads
+        opts.inter_op_num_threads = 1
+        opts.enable_profiling = True
+        opts.profile_file_prefix = str(Path(tmp) / "ort")
+        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        feed = {session.get_inputs()[0].name: x}
+        for _ in range(args.rounds + 1):
+            session.run(None, feed)
+        events = json.loads(Path(session.end_profiling()).read_text())
+    per_node: dict[tuple[str, str], list[float]] = {}
+    for e in events:
+        if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+            node = (e["args"]["op_name"], e["name"])
+            per_node.setdefault(node, []).append(e["dur"] / 1e3)
+    # Every node runs once per call: the first call is the warm-up; a node's
+    # median over the timed calls, summed per op type.
+    by_type: dict[str, float] = {}
+    for (op, _), durations in per_node.items():
+        by_type[op] = by_type.get(op, 0.0) + statistics.median(durations[1:] or durations)
+    print("  onnxruntime int8 static per op type (ms per call, nodes' medians summed):")
+    for op, ms in sorted(by_type.items(), key=lambda kv: -kv[1]):
+        print(f"    {op:24s} {ms:9.2f}")
+    print(f"    {'all nodes':24s} {sum(by_type.values()):9.2f}")
+
+
+# ResNet50's convolutions with kernels larger than 1x1: (h, w, cin), k, stride, cout.
+CONV_PART_SHAPES = [
+    ((56, 56, 64), 3, 1, 64),
+    ((28, 28, 128), 3, 1, 128),
+    ((14, 14, 256), 3, 1, 256),
+    ((7, 7, 512), 3, 1, 512),
+    ((224, 224, 3), 7, 2, 64),
+]
+
+
+def conv_model(x: np.ndarray, w: np.ndarray, stride: int, per_row: bool, isa: str):  # -> model
+    """One int8 conv2d ('same', ReLU) on `isa`, 1 thread."""
+    core = tfjs_infer._core
+    g = core.Graph()
+    inp = g.add_input("x", [None, *x.shape[1:]], "float32")
+    attrs = {"strides": [stride, stride], "padding": "same", "activation": "relu"}
+    bias = np.zeros(w.shape[-1], np.float32)
+    (y,) = g.add_op("conv2d", "conv", [inp], attrs, {"kernel": w, "bias": bias})
+    g.set_outputs([y])
+    if per_row:
+        os.environ["TFJS_INFER_INT8_PER_ROW"] = "1"
+    try:
+        return core.CompiledModel(g, isa=isa, num_threads=1, optimize=False, precision="int8")
+    finally:
+        os.environ.pop("TFJS_INFER_INT8_PER_ROW", None)
+
+
+def conv_parts(args: argparse.Namespace) -> None:
+    """Where an int8 KxK convolution's time goes, per-row against per-sample:
+    the conv op each way and the per-sample quantizer alone over the same
+    images (range + quantize passes); the rest of the per-sample op is its
+    GEMM (the window bytes' gather, the integer products, the epilogue), and
+    what the per-row op spends beyond that GEMM is its im2col and its rows'
+    range + quantize passes (their integer products and epilogue are the
+    same). Thread CPU time, interleaved, medians; ms per batch of --batch."""
+    t = tfjs_infer._core._testing
+    isa = args.isa or tfjs_infer.build_info()["isa_selected"]
+    batch = args.batch
+    print(
+        f"\n== int8 KxK convolutions, batch {batch}, isa {isa}: ms per batch ({args.rounds} rounds)"
+    )
+    print(
+        "  shape                   per-row conv (im2col+row quant) | per-sample conv (quant, gemm)"
+        " | sample/row"
+    )
+    rng = np.random.default_rng(0)
+    for (h, w, c), k, stride, cout in CONV_PART_SHAPES:
+        x = np.maximum(rng.standard_normal((batch, h, w, c)), 0).astype(np.float32)
+        wt = (rng.standard_normal((k, k, c, cout)) / np.sqrt(k * k * c)).astype(np.float32)
+        row_model, sample_model = (
+            conv_model(x, wt, stride, True, isa),
+            conv_model(x, wt, stride, False, isa),
+        )
+        images = [x[i] for i in range(batch)]
+        runs: dict[str, Callable[[], object]] = {
+            "row": lambda m=row_model, x=x: m.run([x]),
+            "sample": lambda m=sample_model, x=x: m.run([x]),
+            "quant": lambda images=images: [t.int8_quantize_sample(isa, i) for i in images],
+        }
+        times: dict[str, list[float]] = {name: [] for name in runs}
+        for r in range(args.rounds + 1):
+            for name in runs if r % 2 == 0 else list(runs)[::-1]:
+                start = time.thread_time()
+                runs[name]()
+                if r:  # the first round warms up
+                    times[name].append(time.thread_time() - start)
+        ms = {name: statistics.median(v) * 1e3 for name, v in times.items()}
+        gemm = ms["sample"] - ms["quant"]
+        extra = ms["row"] - gemm
+        print(
+            f"  {h}x{w}x{c} k{k}/{stride}->{cout}".ljust(24)
+            + f" {ms['row']:9.2f} ({extra:6.2f}, {extra / ms['row'] * 100:3.0f} %)      |"
+            f" {ms['sample']:9.2f} ({ms['quant']:5.2f}, {gemm:6.2f})        |"
+            f" {ms['sample'] / ms['row']:6.2f}"
+        )
+    print(f"  load average: {os.getloadavg()}")
+
+
 def agreement(ref: np.ndarray, got: np.ndarray) -> str:
     err = float(np.abs(got - ref).max())
     rel = err / max(float(np.abs(ref).max()), 1e-30)
@@ -263,12 +432,22 @@ def main() -> None:
     group.add_argument("--accuracy-only", action="store_true")
     group.add_argument("--speed-only", action="store_true")
     group.add_argument("--kernels", action="store_true", help="the GEMM kernels alone")
+    group.add_argument("--profile", action="store_true", help="per op: fp32, int8-row, int8")
+    group.add_argument(
+        "--conv-parts", action="store_true", help="inside an int8 KxK conv: row vs sample"
+    )
     args = parser.parse_args()
     header()
     print(f"load average at start: {os.getloadavg()}")
     print(f"precisions per isa: {tfjs_infer.build_info()['precisions']}")
     if args.kernels:
         kernels(args)
+        return
+    if args.profile:
+        profile(args)
+        return
+    if args.conv_parts:
+        conv_parts(args)
         return
     if not args.accuracy_only:
         speed(args)

@@ -4,7 +4,10 @@ path reading C-contiguous float32 inputs in place."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import subprocess
 import sys
 import threading
 import time
@@ -64,6 +67,47 @@ def test_sleeping_workers_can_be_left_asleep() -> None:
     time.sleep(0.05)
     r = testing.pool_run(16, 2, task_us=2000.0)
     assert set(r["worker"]) == {0, 1}
+
+
+_AFFINITY_CHILD = """
+import json
+from tfjs_infer import _core
+runs = []
+for _ in range(5):
+    _core._testing.pool_run(2, 2)  # the worker awake
+    r = _core._testing.pool_run(16, 2, task_us=1000.0)
+    assert r["runs"] == [1] * 16
+    runs.append(r["worker"])
+print(json.dumps(runs))
+"""
+
+
+@pytest.mark.parametrize("affinity", ["0", "1"])
+def test_pool_affinity_gives_each_thread_its_own_run(affinity: str) -> None:
+    # TFJS_INFER_POOL_AFFINITY=1 (read when the pool starts, so in a child):
+    # the caller owns tasks 0-7 and the worker 8-15; each takes from its own
+    # run first and steals from the other's only once its own is empty, so the
+    # worker's first task is always one of 8-15 (the caller starts on 0 and
+    # steals only after finishing 0-7). Without it, one shared run: a worker
+    # that arrives in time takes the next task, one of 0-7. Every task runs
+    # once either way.
+    env = dict(os.environ, TFJS_INFER_POOL_AFFINITY=affinity)
+    out = subprocess.run(
+        [sys.executable, "-c", _AFFINITY_CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    runs = json.loads(out.stdout.strip().splitlines()[-1])
+    firsts = [min((t for t, w in enumerate(r) if w == 1), default=None) for r in runs]
+    helped = [f for f in firsts if f is not None]
+    assert helped, runs  # the worker took part at least once
+    if affinity == "1":
+        assert all(f >= 8 for f in helped), runs
+    else:
+        assert any(f < 8 for f in helped), runs
 
 
 def test_pool_nested_loop_runs_inline() -> None:

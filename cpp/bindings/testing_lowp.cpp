@@ -5,6 +5,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -108,6 +109,30 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
   return out;
 }
 
+// x (any shape) quantized as one sample, as the per-sample int8 convolution
+// quantizes an image (ops/conv_int8.cpp): the table's range, the parameters
+// (lowp_row_params), then the values. Returns (u8 values, scale, zero point);
+// reps > 1 repeats it (benchmarks).
+py::tuple int8_quantize_sample(const std::string& isa, const F32& x, int64_t reps) {
+  const KernelTable& t = kernels_by_name(isa);
+  if (!t.int8_range || !t.int8_quantize)
+    throw py::value_error("ISA '" + isa + "' has no int8 kernels on this CPU");
+  if (reps < 1) throw py::value_error("reps must be positive");
+  const int64_t n = x.size();
+  py::array_t<uint8_t> out(static_cast<py::ssize_t>(n));
+  RowQuant q;
+  {
+    py::gil_scoped_release release;
+    for (int64_t rep = 0; rep < reps; ++rep) {
+      float lo = 0.0f, hi = 0.0f;
+      t.int8_range(x.data(), n, &lo, &hi);
+      q = lowp_row_params(lo, hi);
+      if (std::isfinite(q.scale)) t.int8_quantize(x.data(), n, q.inv, q.zp, out.mutable_data());
+    }
+  }
+  return py::make_tuple(out, q.scale, q.zp);
+}
+
 }  // namespace
 }  // namespace tfjs_infer
 
@@ -126,6 +151,8 @@ void register_testing_lowp(pybind11::module_& t) {
       },
       py::arg("precision"));
   t.def("lowp_pack", &lowp_pack, py::arg("precision"), py::arg("b"));
+  t.def("int8_quantize_sample", &int8_quantize_sample, py::arg("isa"), py::arg("x"),
+        py::arg("reps") = 1);
   t.def("gemm_lowp", &gemm_lowp, py::arg("isa"), py::arg("precision"), py::arg("a"), py::arg("b"),
         py::arg("bias") = py::none(), py::arg("residual") = py::none(), py::arg("act") = "linear",
         py::arg("alpha") = 0.0f, py::arg("n_begin") = 0, py::arg("n_end") = -1,

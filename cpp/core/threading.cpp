@@ -1,10 +1,19 @@
 // The thread pool behind parallel_for (see threading.h for why not OpenMP).
 //
 // One process-wide pool of persistent workers. A loop is a "job": the caller
-// publishes it, wakes the workers it wants, then claims tasks itself from a
-// shared ticket until none are left, and finally waits only for tasks that a
-// worker has already started. A worker that wakes late finds nothing to claim
-// and goes back to waiting, so the call never waits for a wake-up.
+// publishes it, wakes the workers it wants, then claims tasks itself until
+// none are left, and finally waits only for tasks that a worker has already
+// started. A worker that wakes late finds nothing to claim and goes back to
+// waiting, so the call never waits for a wake-up.
+//
+// Tasks are claimed from runs, one per participant (the caller, then worker
+// 1, 2, ...). By default the caller's run holds every task: each thread takes
+// the next one. With TFJS_INFER_POOL_AFFINITY=1 every participant owns an
+// equal run, in order, claims from it first, and when it is empty takes the
+// next tasks of the others' runs: from one job to the next, as long as every
+// thread arrives in time, the same thread runs the same share (the same
+// columns of a batch-1 layer's weights, which could then stay in its core's
+// cache; the same rows of an image from op to op).
 //
 // Idle workers spin for pool_spin_us() (the gaps between the ops of one call,
 // and between calls in a busy loop, are far shorter), then sleep on a futex
@@ -19,6 +28,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -63,6 +73,15 @@ int spin_us_from_env() {
   if (!s || !*s) return 200;
   const long v = std::strtol(s, nullptr, 10);
   return static_cast<int>(std::clamp<long>(v, 0, 1000000));
+}
+
+// TFJS_INFER_POOL_AFFINITY=1: each thread takes from its own run of tasks
+// first. Off by default: on the shared 2-vCPU host it was measured at (load
+// 3-4) the 2-thread batch-1 MLP took 1.06-1.14x the time of the shared run
+// (noise ~5 %), so it waits for a measurement on an idle machine.
+bool affinity_from_env() {
+  const char* s = std::getenv("TFJS_INFER_POOL_AFFINITY");
+  return s && std::strcmp(s, "1") == 0;
 }
 
 // A worker's mailbox: the caller stores the job generation in `seq` and wakes
@@ -143,6 +162,13 @@ thread_local bool tls_in_pool = false;
 thread_local bool tls_keep_asleep = false;
 
 class Pool {
+  // Per participant: the next unclaimed task of its run (job generation in
+  // the high 32 bits; kClosed once the job is over) and the run's end.
+  struct alignas(64) Slot {
+    std::atomic<uint64_t> ticket{kClosed};
+    std::atomic<int64_t> end{0};
+  };
+
  public:
   static Pool& get() {
     // Leaked on purpose: workers outlive static destruction at exit.
@@ -178,9 +204,18 @@ class Pool {
     // of the previous job was closed before (see claim()).
     fn_.store(fn, std::memory_order_release);
     ctx_.store(ctx, std::memory_order_release);
-    tasks_.store(tasks, std::memory_order_release);
     done_.store(0, std::memory_order_relaxed);
-    ticket_.store(uint64_t{gen} << 32, std::memory_order_release);
+    const int parts = helpers + 1;
+    parts_.store(parts, std::memory_order_release);
+    for (int p = 0; p < parts; ++p) {
+      // Without affinity (the default): the caller's run holds every task.
+      const int64_t begin = affinity_ ? tasks * p / parts : (p == 0 ? 0 : tasks);
+      const int64_t end = affinity_ ? tasks * (p + 1) / parts : tasks;
+      Slot& slot = slots_[p];
+      slot.end.store(end, std::memory_order_relaxed);
+      slot.ticket.store((uint64_t{gen} << 32) | static_cast<uint64_t>(begin),
+                        std::memory_order_release);
+    }
     for (int i = 0; i < helpers; ++i) {
       Worker& w = *workers_[i].load(std::memory_order_acquire);
       if (tls_keep_asleep && w.sleeping.load(std::memory_order_relaxed) != kAwake) continue;
@@ -192,7 +227,7 @@ class Pool {
       }
     }
     int64_t mine = 0, t;
-    while (claim(gen, tasks, &t)) {
+    while (claim(gen, 0, parts, &t)) {
       fn(ctx, t, 0);
       ++mine;
     }
@@ -206,7 +241,8 @@ class Pool {
         std::this_thread::yield();
       }
     }
-    ticket_.store((uint64_t{gen} << 32) | kClosed, std::memory_order_release);
+    for (int p = 0; p < parts; ++p)
+      slots_[p].ticket.store((uint64_t{gen} << 32) | kClosed, std::memory_order_release);
     tls_in_pool = false;
     busy_.store(false, std::memory_order_release);
   }
@@ -222,21 +258,36 @@ class Pool {
   }
 
  private:
-  Pool() : spin_us_(spin_us_from_env()) {
+  Pool() : spin_us_(spin_us_from_env()), affinity_(affinity_from_env()) {
 #if defined(__linux__)
     pthread_atfork(nullptr, nullptr, [] { Pool::get().after_fork_in_child(); });
 #endif
   }
 
-  // Takes the next task of job `gen` if it is still open and below `limit`.
-  bool claim(uint32_t gen, int64_t limit, int64_t* task) {
-    uint64_t cur = ticket_.load(std::memory_order_acquire);
+  // Takes the next task of job `gen` for participant `me` (of `parts`): from
+  // its own run, else from the others' in turn.
+  bool claim(uint32_t gen, int me, int parts, int64_t* task) {
+    for (int i = 0; i < parts; ++i) {
+      int p = me + i;
+      if (p >= parts) p -= parts;
+      if (claim_from(slots_[p], gen, task)) return true;
+    }
+    return false;
+  }
+
+  // Takes the next task of one run if it is still open (job `gen`) and below
+  // the run's end. A run's end is written before its ticket (release): a
+  // ticket of job gen read here comes with gen's end or a later job's, and a
+  // later job starts only after every run of gen was closed, so a claim with
+  // a later end fails its compare-exchange.
+  static bool claim_from(Slot& slot, uint32_t gen, int64_t* task) {
+    uint64_t cur = slot.ticket.load(std::memory_order_acquire);
     for (;;) {
       if ((cur >> 32) != gen) return false;
       const int64_t next = static_cast<int64_t>(cur & 0xffffffffu);
-      if (next >= limit) return false;
-      if (ticket_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
-                                        std::memory_order_acquire)) {
+      if (next >= slot.end.load(std::memory_order_relaxed)) return false;
+      if (slot.ticket.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                            std::memory_order_acquire)) {
         *task = next;
         return true;
       }
@@ -290,9 +341,9 @@ class Pool {
       // this job's ticket was closed before they were written.
       const detail::TaskFn fn = fn_.load(std::memory_order_acquire);
       void* const ctx = ctx_.load(std::memory_order_acquire);
-      const int64_t limit = tasks_.load(std::memory_order_acquire);
+      const int parts = parts_.load(std::memory_order_acquire);
       int64_t t;
-      while (claim(gen, limit, &t)) {
+      while (index < parts && claim(gen, index, parts, &t)) {
         fn(ctx, t, index);
         done_.fetch_add(1, std::memory_order_release);
       }
@@ -300,6 +351,7 @@ class Pool {
   }
 
   const int spin_us_;
+  const bool affinity_;  // each participant's own run of tasks (TFJS_INFER_POOL_AFFINITY=1)
   std::mutex grow_;
   std::atomic<int> n_workers_{0};
   std::atomic<Worker*> workers_[kMaxWorkers] = {};
@@ -308,9 +360,9 @@ class Pool {
   uint32_t gen_ = 0;  // written only by the caller holding busy_
   std::atomic<detail::TaskFn> fn_{nullptr};
   std::atomic<void*> ctx_{nullptr};
-  std::atomic<int64_t> tasks_{0};
+  std::atomic<int> parts_{0};        // participants of the current job
   std::atomic<int> caller_cpu_{-1};  // core of the last caller that woke a sleeper
-  alignas(64) std::atomic<uint64_t> ticket_{kClosed};
+  Slot slots_[kMaxWorkers + 1];
   alignas(64) std::atomic<int64_t> done_{0};
 };
 

@@ -65,18 +65,28 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
     case Isa::kGeneric:
       t.gemm_bf16 = &kernels::generic::gemm_bf16;
       t.gemm_int8 = &kernels::generic::gemm_int8;
+      t.int8_range = &kernels::generic::int8_range;
+      t.int8_quantize = &kernels::generic::int8_quantize;
       break;
     case Isa::kAvx512:
 #ifdef TFJS_INFER_HAVE_AVX512BF16
       if (cpu.avx512_bf16) t.gemm_bf16 = &kernels::avx512bf16::gemm_bf16;
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512VNNI
-      if (cpu.avx512_vnni) t.gemm_int8 = &kernels::avx512vnni::gemm_int8;
+      if (cpu.avx512_vnni) {
+        t.gemm_int8 = &kernels::avx512vnni::gemm_int8;
+        t.int8_range = &kernels::avx512vnni::int8_range;
+        t.int8_quantize = &kernels::avx512vnni::int8_quantize;
+      }
 #endif
       break;
     case Isa::kAvx2:
 #ifdef TFJS_INFER_HAVE_AVXVNNI
-      if (cpu.avx_vnni) t.gemm_int8 = &kernels::avxvnni::gemm_int8;
+      if (cpu.avx_vnni) {
+        t.gemm_int8 = &kernels::avxvnni::gemm_int8;
+        t.int8_range = &kernels::avxvnni::int8_range;
+        t.int8_quantize = &kernels::avxvnni::int8_quantize;
+      }
 #endif
       break;
     default:

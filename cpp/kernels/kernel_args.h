@@ -59,6 +59,13 @@ struct GemmArgs {
   const float* const* a_rows = nullptr;
   const int64_t* seg_off = nullptr;
   int64_t seg_k = 0;
+  // int8 A already quantized, one sample's (gemm_int8 only; ops/conv_int8.cpp):
+  // when q_rows is set, A[i][kk] = q_rows[i][seg_off[kk / seg_k] + kk % seg_k]
+  // as u8 (segments of seg_k bytes, k a multiple of seg_k), every row with the
+  // sample's scale q_scale and zero point q_zp (a, lda and a_rows unused).
+  const uint8_t* const* q_rows = nullptr;
+  float q_scale = 1.0f;
+  int32_t q_zp = 0;
 };
 
 // Rows [row_begin, row_begin + rows) of one image's im2col matrix for

@@ -55,6 +55,11 @@ struct KernelTable {
   // nullptr where this ISA on this CPU has none (the op then stays float32).
   void (*gemm_bf16)(const GemmArgs& args, const void* packed) = nullptr;
   void (*gemm_int8)(const GemmArgs& args, const void* packed) = nullptr;
+  // With gemm_int8: a sample's range (min(0, min x), max(0, max x); hi NaN
+  // when x holds a NaN) and its values to u8 (kernels/lowp.h quantize_value),
+  // for the ops that quantize an input once per sample (ops/conv_int8.cpp).
+  void (*int8_range)(const float* x, int64_t n, float* lo, float* hi) = nullptr;
+  void (*int8_quantize)(const float* x, int64_t n, float inv, int32_t zp, uint8_t* dst) = nullptr;
 };
 
 // The table for `isa`, or nullptr when it was not built or the CPU lacks it.

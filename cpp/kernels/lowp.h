@@ -21,6 +21,9 @@
 //   y = float(acc - zp colsum_w[j]) * (s_a scale_w[j])
 // then (y + bias) + residual and the activation. Every implementation gives
 // the same bits (the integer part is exact, the float part is the same ops).
+// Or A comes quantized already (GemmArgs::q_rows: one sample's u8 rows with
+// its scale and zero point, ops/conv_int8.cpp): the kernels gather its bytes
+// into the rows they would have quantized, and the rest is the same.
 //
 // Layout: panels of kLowpNr columns (zero padded past n). bf16: a panel is
 // ceil(k / 2) pair rows of kLowpNr (b[2p][j], b[2p+1][j]) uint16 pairs. int8:
@@ -31,6 +34,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/kernel_args.h"
 
@@ -84,6 +88,34 @@ inline RowQuant row_params_inline(float lo, float hi) {
   r.zp = static_cast<int32_t>(zp > 255.0f ? 255.0f : zp);
   return r;
 }
+// One value to u8 with a row's (or a sample's) parameters: rint(x inv) + zp
+// clamped to [0, 255], as the SIMD kernels' cvtps (round to nearest even) and
+// saturating packs do it (|x inv| <= 255 inside the range it was scaled for).
+inline uint8_t quantize_value(float x, float inv, int32_t zp) {
+  const float r = std::nearbyint(x * inv) + static_cast<float>(zp);
+  return static_cast<uint8_t>(r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r);
+}
+
+// Rows [r0, r0 + rows) of a quantized A (GemmArgs::q_rows) gathered into
+// dst, rows dst_stride bytes apart, each zero padded from k to words * 4
+// bytes, with the sample's parameters in rq[]: the chunk the int8 kernels
+// sweep, as their own quantization of float rows leaves it.
+inline void gather_quantized_rows(const GemmArgs& g, int64_t r0, int64_t rows, int64_t words,
+                                  uint8_t* dst, int64_t dst_stride, RowQuant* rq) {
+  const int64_t segs = g.k / g.seg_k;
+  RowQuant q;
+  q.scale = g.q_scale;
+  q.inv = 1.0f / g.q_scale;  // unused by the kernels' epilogues (scale and zp only)
+  q.zp = g.q_zp;
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint8_t* src = g.q_rows[r0 + i];
+    uint8_t* row = dst + i * dst_stride;
+    for (int64_t s = 0; s < segs; ++s)
+      std::memcpy(row + s * g.seg_k, src + g.seg_off[s], static_cast<size_t>(g.seg_k));
+    std::memset(row + g.k, 0, static_cast<size_t>(words * 4 - g.k));
+    rq[i] = q;
+  }
+}
 }  // namespace
 
 namespace kernels {
@@ -92,9 +124,11 @@ namespace kernels {
   namespace ns {                                         \
   void gemm_bf16(const GemmArgs& g, const void* packed); \
   }
-#define TFJS_INFER_DECLARE_LOWP_INT8(ns)                 \
-  namespace ns {                                         \
-  void gemm_int8(const GemmArgs& g, const void* packed); \
+#define TFJS_INFER_DECLARE_LOWP_INT8(ns)                                              \
+  namespace ns {                                                                      \
+  void gemm_int8(const GemmArgs& g, const void* packed);                              \
+  void int8_range(const float* x, int64_t n, float* lo, float* hi);                   \
+  void int8_quantize(const float* x, int64_t n, float inv, int32_t zp, uint8_t* dst); \
   }
 
 // generic: scalar references (the ground truth for tests; any CPU).

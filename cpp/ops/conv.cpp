@@ -3,18 +3,22 @@
 // conv_base.h; conv+pool (conv_pool.cpp), transposed (conv_transpose.cpp),
 // depthwise (depthwise.cpp) and the MobileNet chain (conv_chain.cpp) are
 // registered from here. A 1x1 stride-1 convolution reads its input as A
-// directly; 2D, ungrouped, stride-1, undilated, fp32 convolutions copy each
-// image into a zero-padded one and the GEMM reads each output pixel's window in place
-// (implicit GEMM: kernels/kernel_args.h GemmArgs::a_rows; the same bits as
-// im2col, 3-10 % faster on ResNet50's 3x3 layers); the others gather tiles of
-// A (im2col) into per-thread scratch, as all do with TFJS_INFER_CONV_IMPLICIT=0
-// (read when the op is built; for A/B measurements).
+// directly; other 2D, ungrouped, undilated, fp32 convolutions read each output
+// pixel's window in place through a row pointer (implicit GEMM:
+// kernels/kernel_args.h GemmArgs::a_rows; the same bits as im2col): in a
+// zero-padded copy of the image, or in the input itself where no window
+// reaches past it (the 1x1 stride-2 projections); 3-16 % faster than im2col
+// on ResNet50's 3x3 layers and its 7x7 stride-2 first layer. Those with
+// kernel rows (kw x cin) under 12 floats, and the others,
+// gather tiles of A (im2col) into per-thread scratch, as all do with
+// TFJS_INFER_CONV_IMPLICIT=0 (read when the op is built; for A/B measurements).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
 #include "core/threading.h"
 #include "ops/conv_base.h"
+#include "ops/conv_int8.h"
 #include "ops/registry.h"
 #include "ops/shape_rules.h"
 
@@ -34,8 +38,8 @@ class ConvOp final : public ConvBase {
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     const char* env = std::getenv("TFJS_INFER_CONV_IMPLICIT");
     implicit_ = !(env && std::strcmp(env, "0") == 0) && rank == 2 && !pointwise_ && groups_ == 1 &&
-                geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
-                geo_.s == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32;
+                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
+                geo_.k[2] * cin_ >= kMinImplicitSegment;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -65,17 +69,18 @@ class ConvOp final : public ConvBase {
       return;
     }
     const int64_t tm = tile_rows(m_img);
-    // Implicit path: the kernel rows' offsets and each slot's image (none yet).
+    // Implicit path: the kernel rows' offsets and each slot's padded rows
+    // (none yet).
     ImplicitLayout lay;
     int64_t* seg_off = nullptr;
-    int64_t* slot_img = nullptr;
+    SlotRows* slot_rows = nullptr;
     const bool implicit = implicit_for(in[0].shape);
     if (implicit) {
       lay = implicit_layout(in[0].shape);
       seg_off = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.segs_at);
-      slot_img = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.ids_at);
+      slot_rows = reinterpret_cast<SlotRows*>(static_cast<char*>(ctx.scratch) + lay.ids_at);
       for (int64_t ky = 0; ky < geo_.k[1]; ++ky) seg_off[ky] = ky * lay.wp * cin_;
-      std::fill(slot_img, slot_img + scratch_thread_slots(), int64_t{-1});
+      std::fill(slot_rows, slot_rows + scratch_thread_slots(), SlotRows{});
     }
     const int64_t tiles_per_image = (m_img + tm - 1) / tm;
     const int64_t tiles = batch * tiles_per_image;
@@ -126,10 +131,7 @@ class ConvOp final : public ConvBase {
         // read it in place, one window every stride x cin floats.
         const bool in_place = window_rows_ && r0 >= direct_lo && r0 + rows <= direct_hi;
         for (int64_t g = 0; g < groups_; ++g) {
-          if (implicit && slot_img[worker] != img) {
-            pad_image(lay, in[0], img, m_img, slot);
-            slot_img[worker] = img;
-          }
+          if (implicit && g == 0) prepare_rows(lay, in[0], img, r0, rows, slot, slot_rows[worker]);
           if (!in_place && !implicit) im2col(k, x, dims_in, dims_out, g, r0, rows, buf);
           GemmCall call;
           call.m = rows;
@@ -159,18 +161,33 @@ class ConvOp final : public ConvBase {
  private:
   // Scratch of the implicit path: per thread slot, one zero-padded image
   // (hp x wp x cin, every window inside) and one row pointer per output
-  // pixel; then the kernel rows' offsets (segments of kw cin floats) and the
-  // image each slot holds. A slot pads an image when a tile of it comes (so
-  // the padded image is in cache for its GEMMs, at any batch size).
+  // pixel; then the kernel rows' offsets (segments of kw cin floats) and
+  // which padded rows of which image each slot holds. A slot pads the rows
+  // of an image that a tile of it needs when the tile comes (in cache for its
+  // GEMM, at any batch size; threads sharing one image each pad only their
+  // bands). Without padding (every window inside the input: 'valid', or
+  // ResNet's 1x1 stride-2 projections) the row pointers point into the input
+  // itself and a slot holds no image (`direct`).
   struct ImplicitLayout {
     int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, image = 0;  // image: floats per padded image
+    bool direct = false;
     size_t slot_bytes = 0, segs_at = 0, ids_at = 0, bytes = 0;
   };
+  struct SlotRows {
+    int64_t img = -1, lo = 0, hi = 0;  // padded rows [lo, hi) of image img are in the slot
+  };
 
-  // The implicit path for this input: when the op takes it and a padded
-  // image fits in kMaxImplicitImage bytes (every thread slot holds one; a
-  // larger image would not stay in cache for its GEMMs anyway - unmeasured,
-  // so such layers keep im2col's small tiles).
+  // Kernel rows shorter than this many floats (kw x cin) keep im2col: per
+  // run the GEMM sets up a pointer per tile row, and the padded copy weighs
+  // more beside a GEMM this thin (1 thread, load 8: 3x3 with 1 channel 1.06-
+  // 1.13x im2col's time, 3x3 with 3 channels 0.95-1.08x; 5x5 with 3 channels
+  // 0.79x, ResNet50's 7x7 with 3 channels 0.84-0.89x, 3x3 with 8 0.82x).
+  static constexpr int64_t kMinImplicitSegment = 12;
+
+  // The implicit path for this input: when the op takes it and either no
+  // copy is needed or a padded image fits in kMaxImplicitImage bytes (every
+  // thread slot holds one; a larger image would not stay in cache for its
+  // GEMMs anyway - unmeasured, so such layers keep im2col's small tiles).
   static constexpr int64_t kMaxImplicitImage = int64_t{4} << 20;
   bool implicit_for(const Shape& in_shape) const {
     return implicit_ && implicit_layout(in_shape).image * 4 <= kMaxImplicitImage;
@@ -183,38 +200,68 @@ class ConvOp final : public ConvBase {
     l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
     l.pad_t = geo_.pad_before(1, dims[1]);
     l.pad_l = geo_.pad_before(2, dims[2]);
-    l.image = (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned slots
+    l.direct = l.pad_t == 0 && l.pad_l == 0 && l.hp <= dims[1] && l.wp <= dims[2];
+    if (l.direct) l.wp = dims[2];  // windows read in the input: its row length
+    l.image = l.direct ? 0 : (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned slots
     const int64_t rows = (out_rows_per_image(in_shape) + 7) / 8 * 8;
     l.slot_bytes = static_cast<size_t>(l.image) * sizeof(float) +
                    static_cast<size_t>(rows) * sizeof(const float*);
     l.segs_at = l.slot_bytes * static_cast<size_t>(scratch_thread_slots());
     l.ids_at = l.segs_at + static_cast<size_t>(geo_.k[1]) * sizeof(int64_t);
-    l.bytes = l.ids_at + static_cast<size_t>(scratch_thread_slots()) * sizeof(int64_t);
+    l.bytes = l.ids_at + static_cast<size_t>(scratch_thread_slots()) * sizeof(SlotRows);
     return l;
   }
 
-  // Image `img` of x into `slot`: zero-padded, with the row pointers (output
-  // pixel (oy, ox): the padded window corner (oy sh, ox sw)) after it.
-  void pad_image(const ImplicitLayout& l, const TensorView& x, int64_t img, int64_t m_img,
-                 char* slot) const {
+  // Output pixels [r0, r0 + rows) of image `img`: the padded rows their
+  // windows cover into `slot` (unless direct; rows the slot already holds for
+  // this image stay), and their row pointers (pixel (oy, ox): the window
+  // corner (oy sh, ox sw) in the padded image, or in the input when direct).
+  void prepare_rows(const ImplicitLayout& l, const TensorView& x, int64_t img, int64_t r0,
+                    int64_t rows, char* slot, SlotRows& have) const {
     const auto dims = spatial_dims(x.shape, geo_.rank);
-    const int64_t h = dims[1], w = dims[2];
-    const int64_t ow = geo_.out_size(2, w);
+    const int64_t ow = geo_.out_size(2, dims[2]);
+    const float* src = x.f32() + img * dims[1] * dims[2] * cin_;
     float* pad = reinterpret_cast<float*>(slot);
-    auto** rows = reinterpret_cast<const float**>(slot + l.image * sizeof(float));
-    // Input columns [x0, x1) land inside the padded width.
-    const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
-    const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
-    std::memset(pad, 0, static_cast<size_t>(l.hp * l.wp * cin_) * sizeof(float));
-    const float* src = x.f32() + img * h * w * cin_;
-    for (int64_t iy = 0; iy < h && x1 > x0; ++iy) {
-      const int64_t py = iy + l.pad_t;
-      if (py < 0 || py >= l.hp) continue;
-      std::memcpy(pad + (py * l.wp + x0 + l.pad_l) * cin_, src + (iy * w + x0) * cin_,
-                  static_cast<size_t>((x1 - x0) * cin_) * sizeof(float));
+    if (!l.direct) {
+      const int64_t lo = r0 / ow * geo_.s[1];
+      const int64_t hi = (r0 + rows - 1) / ow * geo_.s[1] + geo_.k[1];
+      if (have.img != img || hi < have.lo || lo > have.hi) {
+        pad_rows(l, src, dims, lo, hi, pad);
+        have = SlotRows{img, lo, hi};
+      } else {
+        if (lo < have.lo) pad_rows(l, src, dims, lo, have.lo, pad);
+        if (hi > have.hi) pad_rows(l, src, dims, have.hi, hi, pad);
+        have.lo = std::min(have.lo, lo);
+        have.hi = std::max(have.hi, hi);
+      }
     }
-    for (int64_t p = 0; p < m_img; ++p)
-      rows[p] = pad + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+    const float* base = l.direct ? src : pad;
+    auto** ptr = reinterpret_cast<const float**>(slot + l.image * sizeof(float));
+    for (int64_t p = r0; p < r0 + rows; ++p)
+      ptr[p] = base + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+  }
+
+  // Padded rows [lo, hi) of one image (src, dims: the input's) into pad.
+  void pad_rows(const ImplicitLayout& l, const float* src, const std::array<int64_t, 3>& dims,
+                int64_t lo, int64_t hi, float* pad) const {
+    const int64_t h = dims[1], w = dims[2];
+    // Input columns [x0, x1) land inside the padded width, from column x0 + pad_l.
+    const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
+    const int64_t x1 = std::max(x0, std::min<int64_t>(w, l.wp - l.pad_l));
+    const int64_t left = x0 + l.pad_l, right = x1 + l.pad_l;  // copied columns [left, right)
+    for (int64_t py = lo; py < hi; ++py) {
+      float* row = pad + py * l.wp * cin_;
+      const int64_t iy = py - l.pad_t;
+      if (iy < 0 || iy >= h || right == left) {
+        std::memset(row, 0, static_cast<size_t>(l.wp * cin_) * sizeof(float));
+        continue;
+      }
+      std::memset(row, 0, static_cast<size_t>(left * cin_) * sizeof(float));
+      std::memcpy(row + left * cin_, src + (iy * w + x0) * cin_,
+                  static_cast<size_t>((right - left) * cin_) * sizeof(float));
+      std::memset(row + right * cin_, 0,
+                  static_cast<size_t>((l.wp - right) * cin_) * sizeof(float));
+    }
   }
 
   // 1x1 stride-1: the input is the GEMM's A (group g reads its channel slice
@@ -239,7 +286,7 @@ class ConvOp final : public ConvBase {
   bool pointwise_ = false;
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
-  bool implicit_ = false;     // implicit GEMM (2D, stride 1, fp32; TFJS_INFER_CONV_IMPLICIT=0: off)
+  bool implicit_ = false;     // implicit GEMM (2D, undilated, fp32; =0 in the environment: off)
 };
 
 template <class T, int Rank>
@@ -270,8 +317,13 @@ void register_conv_ops(OpRegistry& r) {
       t.pool_fused_type = "conv2d_pool";
       t.takes_pool = takes_pool;
     }
+    // conv2d in int8: the per-sample path (ops/conv_int8.cpp) where it applies.
+    const OpFactory conv2d = [](const OpNode& n, const KernelTable& k) -> OpPtr {
+      if (OpPtr op = make_conv2d_int8(n, k)) return op;
+      return std::make_unique<ConvOp>(n, k, 2);
+    };
     const OpFactory make = rank == 1   ? factory<ConvOp, 1>()
-                           : rank == 2 ? factory<ConvOp, 2>()
+                           : rank == 2 ? conv2d
                                        : factory<ConvOp, 3>();
     r["conv" + std::to_string(rank) + "d"] = OpEntry(make, t);
   }

@@ -65,6 +65,7 @@ GemmCall GemmCall::rows(int64_t r0, int64_t r1) const {
   part.a = a + r0 * lda;
   part.c = c + r0 * ldc;
   if (a_rows) part.a_rows = a_rows + r0;
+  if (q_rows) part.q_rows = q_rows + r0;
   if (ep.residual) part.ep.residual = ep.residual + r0 * ep.ldr;
   return part;
 }
@@ -90,6 +91,9 @@ void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call)
   g.a_rows = call.a_rows;
   g.seg_off = call.seg_off;
   g.seg_k = call.seg_k;
+  g.q_rows = call.q_rows;
+  g.q_scale = call.q_scale;
+  g.q_zp = call.q_zp;
   switch (b.kind()) {
     case PackKind::kF32:
       k.gemm_f32(g);

@@ -77,6 +77,11 @@ struct GemmCall {
   const float* const* a_rows = nullptr;
   const int64_t* seg_off = nullptr;
   int64_t seg_k = 0;
+  // Quantized A (int8 B only; GemmArgs::q_rows): u8 rows of one sample
+  // through q_rows and the segment offsets, with its scale and zero point.
+  const uint8_t* const* q_rows = nullptr;
+  float q_scale = 1.0f;
+  int32_t q_zp = 0;
 
   // The same call over its rows [r0, r1) (A, C and the residual offset).
   GemmCall rows(int64_t r0, int64_t r1) const;

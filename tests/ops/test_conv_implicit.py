@@ -1,14 +1,17 @@
-"""The implicit-GEMM convolution (the default for stride-1 2D convolutions)
-against the im2col path (TFJS_INFER_CONV_IMPLICIT=0), bit for bit, on every ISA
-this machine has.
+"""The implicit-GEMM convolution (the default for undilated, ungrouped 2D
+convolutions) against the im2col path (TFJS_INFER_CONV_IMPLICIT=0), bit for
+bit, on every ISA this machine has.
 
 The implicit path reads each output pixel's window from a zero-padded copy of
-the input (kernels/kernel_args.h GemmArgs::a_rows) instead of gathering it;
-its k order (ky, kx, cin) and its FMAs are the im2col GEMM's, so the results
-must be identical: random stride-1 shapes (the path takes no others) with
-borders, 'same'/'valid', odd sizes, batches > 1, residuals, 1 and 2
-threads. A float64 numpy convolution (np.einsum over the taps, written from
-TF's definition) checks both are convolutions at all.
+the input, or from the input itself where no window reaches past it (a
+'valid' or 1x1 strided convolution), through one pointer per pixel
+(kernels/kernel_args.h GemmArgs::a_rows) instead of gathering it; its k order
+(ky, kx, cin) and its FMAs are the im2col GEMM's, so the results must be
+identical: random shapes with strides 1-3, borders, 'same'/'valid'/explicit
+pads (a folded ZeroPadding), odd sizes, batches > 1, residuals, 1 and 2
+threads; ResNet50's 3x3 layers, its 7x7 stride-2 first layer (3 channels) and
+its 1x1 stride-2 projections. A float64 numpy convolution (np.einsum over the
+taps, written from TF's definition) checks both are convolutions at all.
 """
 
 from __future__ import annotations
@@ -28,15 +31,20 @@ ENV = "TFJS_INFER_CONV_IMPLICIT"
 
 
 def reference(x, w, b, stride, padding):
-    """TF's conv2d in float64: pad as TF does ('same': the odd zero after),
-    then a sum over the kernel taps."""
+    """TF's conv2d in float64: pad as TF does ('same': the odd zero after;
+    explicit: ((top, bottom), (left, right))), then a sum over the taps."""
     n, h, wd, _ = x.shape
     kh, kw, _, _ = w.shape
     pads = []
-    for size, k in ((h, kh), (wd, kw)):
-        out = -(-size // stride) if padding == "same" else (size - k) // stride + 1
-        total = max((out - 1) * stride + k - size, 0) if padding == "same" else 0
-        pads.append((total // 2, total - total // 2, out))
+    for axis, (size, k) in enumerate(((h, kh), (wd, kw))):
+        if padding == "same":
+            out = -(-size // stride)
+            total = max((out - 1) * stride + k - size, 0)
+            before, after = total // 2, total - total // 2
+        else:
+            before, after = (0, 0) if padding == "valid" else padding[axis]
+            out = (size + before + after - k) // stride + 1
+        pads.append((before, after, out))
     (pt, pb, oh), (pl, pr, ow) = pads
     xp = np.pad(x.astype(np.float64), ((0, 0), (pt, pb), (pl, pr), (0, 0)))
     y = np.zeros((n, oh, ow, w.shape[3]))
@@ -61,7 +69,11 @@ def compiled(graph, isa, threads, implicit, monkeypatch):
 def conv_graph(shape, w, b, stride, padding, residual_shape=None):
     g = _core.Graph()
     inputs = [g.add_input("x", [None, *shape[1:]], "float32")]
-    attrs = {"strides": [stride, stride], "padding": padding, "activation": "relu"}
+    attrs = {"strides": [stride, stride], "activation": "relu"}
+    if isinstance(padding, str):
+        attrs["padding"] = padding
+    else:  # a folded ZeroPadding2D
+        attrs.update(padding="explicit", pads=[v for pair in padding for v in pair])
     if residual_shape is not None:
         inputs.append(g.add_input("r", [None, *residual_shape[1:]], "float32"))
         attrs["has_residual"] = 1
@@ -72,13 +84,16 @@ def conv_graph(shape, w, b, stride, padding, residual_shape=None):
 
 @st.composite
 def conv_case(draw):
-    k = draw(st.sampled_from([(3, 3), (3, 3), (1, 3), (5, 5), (7, 7), (2, 3), (3, 1)]))
-    stride = 1  # strided convolutions stay on im2col (their padded copy is mostly unread)
-    padding = draw(st.sampled_from(["same", "same", "valid"]))
-    h = draw(st.integers(k[0] if padding == "valid" else 1, 13))
-    wd = draw(st.integers(k[1] if padding == "valid" else 1, 13))
+    k = draw(st.sampled_from([(3, 3), (3, 3), (1, 3), (5, 5), (7, 7), (2, 3), (3, 1), (1, 1)]))
+    stride = draw(st.sampled_from([1, 1, 2, 2, 3]))
+    padding = draw(st.sampled_from(["same", "same", "valid", "explicit"]))
+    if padding == "explicit":
+        padding = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(2))
+    grow = (0, 0) if isinstance(padding, str) else (sum(padding[0]), sum(padding[1]))
+    h = draw(st.integers(max(1, k[0] - grow[0]) if padding != "same" else 1, 13))
+    wd = draw(st.integers(max(1, k[1] - grow[1]) if padding != "same" else 1, 13))
     batch = draw(st.integers(1, 3))
-    cin = draw(st.sampled_from([1, 3, 5, 16, 17, 64, 70]))
+    cin = draw(st.sampled_from([1, 3, 5, 12, 16, 17, 64, 70]))
     cout = draw(st.sampled_from([1, 7, 16, 33, 64, 96]))
     return batch, h, wd, cin, cout, k, stride, padding, draw(st.integers(0, 2**31))
 
@@ -109,17 +124,24 @@ def test_implicit_equals_im2col_bit_for_bit(isa, case, residual, monkeypatch):
 
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize(
-    "hw,cin,cout",
-    [((56, 56), 64, 64), ((14, 14), 256, 256), ((7, 7), 512, 512)],  # ResNet50's 3x3 layers
+    "hw,k,stride,padding,cin,cout",
+    [  # ResNet50's 3x3 layers, its first layer and its stride-2 projections
+        ((56, 56), 3, 1, "same", 64, 64),
+        ((14, 14), 3, 1, "same", 256, 256),
+        ((7, 7), 3, 1, "same", 512, 512),
+        ((224, 224), 7, 2, ((3, 3), (3, 3)), 3, 64),
+        ((56, 56), 1, 2, "valid", 256, 512),
+        ((14, 14), 1, 2, "valid", 1024, 2048),
+    ],
 )
-def test_implicit_resnet_layers_bit_for_bit(isa, hw, cin, cout, monkeypatch):
+def test_implicit_resnet_layers_bit_for_bit(isa, hw, k, stride, padding, cin, cout, monkeypatch):
     """Shapes with several row tiles, k blocks (k = 4608 > the k block) and
     split columns; batch 2 and one image at a time."""
     rng = np.random.default_rng(cin)
     x = rng.standard_normal((2, *hw, cin)).astype(np.float32)
-    w = (rng.standard_normal((3, 3, cin, cout)) / math.sqrt(9 * cin)).astype(np.float32)
+    w = (rng.standard_normal((k, k, cin, cout)) / math.sqrt(k * k * cin)).astype(np.float32)
     b = rng.standard_normal(cout).astype(np.float32)
-    g = conv_graph(x.shape, w, b, 1, "same")
+    g = conv_graph(x.shape, w, b, stride, padding)
     base = compiled(g, isa, 1, False, monkeypatch).run([x])[0]
     for threads in (1, 2):
         model = compiled(g, isa, threads, True, monkeypatch)
@@ -128,17 +150,32 @@ def test_implicit_resnet_layers_bit_for_bit(isa, hw, cin, cout, monkeypatch):
         np.testing.assert_array_equal(one, base)
 
 
-@pytest.mark.parametrize("hw,taken", [(56, True), (260, False)])
-def test_implicit_path_is_taken(hw, taken, monkeypatch):
-    """The variable switches the path (its scratch is a padded image and row
-    pointers, not im2col tiles), so the tests above compare two paths; an
-    image whose padded copy exceeds 4 MiB (262 x 262 x 64 floats) stays on
-    im2col."""
+@pytest.mark.parametrize(
+    "hw,k,stride,padding,cin,taken",
+    [
+        (56, 3, 1, "same", 64, True),
+        (260, 3, 1, "same", 64, False),  # a padded copy over 4 MiB
+        (56, 7, 2, "same", 64, True),
+        (56, 1, 2, "valid", 64, True),  # no copy: pointers into the input
+        (260, 1, 2, "valid", 64, True),  # no copy, so no size limit
+        (260, 3, 2, "valid", 64, True),
+        (224, 7, 2, "same", 3, True),  # ResNet's first layer: kernel rows of 21 floats
+        (64, 5, 1, "same", 3, True),  # 15 floats
+        (224, 3, 2, "same", 3, False),  # MobileNet's first layer: 9 floats
+        (28, 3, 1, "valid", 1, False),  # 3 floats
+    ],
+)
+def test_implicit_path_is_taken(hw, k, stride, padding, cin, taken, monkeypatch):
+    """The variable switches the path (its scratch is a padded image, or none,
+    and row pointers, not im2col tiles), so the tests above compare two paths;
+    an image whose padded copy exceeds 4 MiB (262 x 262 x 64 floats) stays on
+    im2col, and so do kernel rows (kw x cin) under 12 floats; windows read from
+    the input itself need no copy at any size."""
     rng = np.random.default_rng(0)
-    w = rng.standard_normal((3, 3, 64, 64)).astype(np.float32)
-    g = conv_graph((1, hw, hw, 64), w, np.zeros(64, np.float32), 1, "same")
+    w = rng.standard_normal((k, k, cin, 64)).astype(np.float32)
+    g = conv_graph((1, hw, hw, cin), w, np.zeros(64, np.float32), stride, padding)
     sizes = [
-        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, hw, hw, 64]])
+        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, hw, hw, cin]])
         for implicit in (False, True)
     ]
     assert (sizes[0] != sizes[1]) == taken

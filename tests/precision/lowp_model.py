@@ -116,3 +116,61 @@ def gemm_int8(
 
 
 MODELS = {"bf16": gemm_bf16, "int8": gemm_int8}
+
+
+def conv_pads(size: int, k: int, stride: int, padding: str) -> tuple[int, int, int]:
+    """(before, after, out) along one axis, as TF pads ('same': the odd one after)."""
+    if padding == "same":
+        out = -(-size // stride)
+        total = max((out - 1) * stride + k - size, 0)
+        return total // 2, total - total // 2, out
+    return 0, 0, (size - k) // stride + 1
+
+
+def conv2d_int8(
+    x: np.ndarray,
+    w: np.ndarray,
+    bias: np.ndarray | None,
+    stride: int,
+    padding: str,
+    residual: np.ndarray | None = None,
+    act: str = "linear",
+) -> np.ndarray:
+    """The int8 2D convolution (ungrouped, undilated). A kernel larger than
+    1x1 quantizes its input per sample (cpp/ops/conv_int8.cpp): each image
+    [h, w, cin] quantized as one row of quantize_rows (its own range, scale
+    and zero point), padded with its zero point, the windows' u8 values times
+    the per-column weights in exact integers, then float32(acc - zp * colsum)
+    * (scale_a * scale_w). A 1x1 kernel keeps the GEMM's per-row scheme: each
+    pixel it reads is one row of gemm_int8."""
+    n, h, wd, cin = x.shape
+    kh, kw, _, cout = w.shape
+    pt, _, oh = conv_pads(h, kh, stride, padding)
+    pl, _, ow = conv_pads(wd, kw, stride, padding)
+    if kh * kw == 1:
+        a = x[:, : (oh - 1) * stride + 1 : stride, : (ow - 1) * stride + 1 : stride]
+        res = None if residual is None else residual.reshape(n * oh * ow, cout)
+        y = gemm_int8(a.reshape(n * oh * ow, cin), w.reshape(cin, cout), bias, res, act)
+        return y.reshape(n, oh, ow, cout)
+    qw, sw = quantize_weights(w.reshape(kh * kw * cin, cout))
+    out = np.zeros((n, oh, ow, cout), F32)
+    for i in range(n):
+        q, sa, zp = quantize_rows(x[i].reshape(1, -1))
+        hp, wp = (oh - 1) * stride + kh, (ow - 1) * stride + kw
+        img = np.full((hp, wp, cin), zp[0], np.int64)
+        src = q.reshape(h, wd, cin)
+        # The input's rows / columns that land inside the padded window area.
+        ys, xs = slice(max(0, -pt), min(h, hp - pt)), slice(max(0, -pl), min(wd, wp - pl))
+        img[ys.start + pt : ys.stop + pt, xs.start + pl : xs.stop + pl] = src[ys, xs]
+        cols = [
+            img[ky : ky + (oh - 1) * stride + 1 : stride, kx : kx + (ow - 1) * stride + 1 : stride]
+            for ky in range(kh)
+            for kx in range(kw)
+        ]
+        a = np.stack(cols, axis=2).reshape(oh * ow, kh * kw * cin)
+        acc = a @ qw - zp[0] * qw.sum(axis=0)[None, :]
+        assert np.abs(acc).max(initial=0) < 2**31
+        y = acc.astype(F32) * (sa[0] * sw).astype(F32)
+        res = None if residual is None else residual[i].reshape(oh * ow, cout)
+        out[i] = _epilogue(y.astype(F32), bias, res, act).reshape(oh, ow, cout)
+    return out

@@ -140,29 +140,52 @@ void gemm_bf16(const GemmArgs& g, const void* packed) {
   }
 }
 
+namespace {
+
+// One float row to u8 in q (zero past k) with its own parameters.
+RowQuant quantize_row(const float* x, int64_t k, std::vector<int32_t>& q) {
+  float lo = 0.0f, hi = 0.0f;
+  int8_range(x, k, &lo, &hi);
+  const RowQuant rq = lowp_row_params(lo, hi);
+  for (size_t kk = 0; kk < q.size(); ++kk)
+    q[kk] = static_cast<int64_t>(kk) < k && std::isfinite(rq.scale)
+                ? quantize_value(x[kk], rq.inv, rq.zp)
+                : 0;
+  return rq;
+}
+
+}  // namespace
+
+void int8_range(const float* x, int64_t n, float* lo_out, float* hi_out) {
+  float lo = 0.0f, hi = 0.0f;
+  bool nan = false;
+  for (int64_t i = 0; i < n; ++i) {
+    nan = nan || std::isnan(x[i]);
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+  }
+  *lo_out = lo;
+  *hi_out = nan ? NAN : hi;
+}
+
+void int8_quantize(const float* x, int64_t n, float inv, int32_t zp, uint8_t* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = quantize_value(x[i], inv, zp);
+}
+
 void gemm_int8(const GemmArgs& g, const void* packed) {
   const int64_t panels = panels_of(g.n), quads = (g.k + 3) / 4;
   const int8_t* b = static_cast<const int8_t*>(packed);
   const float* scales = reinterpret_cast<const float*>(b + panels * quads * kLowpNr * 4);
   const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * kLowpNr);
   std::vector<int32_t> q(static_cast<size_t>(quads * 4));
+  std::vector<uint8_t> gathered(static_cast<size_t>(quads * 4));
   for (int64_t i = 0; i < g.m; ++i) {
-    const float* x = g.a + i * g.lda;
-    float lo = 0.0f, hi = 0.0f;
-    bool nan = false;
-    for (int64_t kk = 0; kk < g.k; ++kk) {
-      nan = nan || std::isnan(x[kk]);
-      lo = x[kk] < lo ? x[kk] : lo;
-      hi = x[kk] > hi ? x[kk] : hi;
-    }
-    const RowQuant rq = lowp_row_params(lo, nan ? NAN : hi);
-    for (int64_t kk = 0; kk < quads * 4; ++kk) {
-      int32_t v = 0;
-      if (kk < g.k && std::isfinite(rq.scale)) {
-        const float r = std::nearbyint(x[kk] * rq.inv) + static_cast<float>(rq.zp);
-        v = static_cast<int32_t>(r < 0.0f ? 0.0f : r > 255.0f ? 255.0f : r);
-      }
-      q[kk] = v;
+    RowQuant rq;
+    if (g.q_rows) {  // quantized per sample by the caller
+      gather_quantized_rows(g, i, 1, quads, gathered.data(), quads * 4, &rq);
+      for (int64_t kk = 0; kk < quads * 4; ++kk) q[kk] = gathered[kk];
+    } else {
+      rq = quantize_row(g.a + i * g.lda, g.k, q);
     }
     for (int64_t col = g.n_begin; col < g.n_end; ++col) {
       const int8_t* panel = b + (col / kLowpNr) * quads * kLowpNr * 4;

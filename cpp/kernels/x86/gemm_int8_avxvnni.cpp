@@ -287,8 +287,10 @@ void gemm_int8(const GemmArgs& g, const void* packed) {
   t.g = &g;
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    // Every row's range, the parameters 8 rows at a time, then each row.
-    for (int64_t b0 = 0; b0 < rows; b0 += 8) {
+    // Quantized per sample by the caller: gather the bytes. Otherwise every
+    // row's range, the parameters 8 rows at a time, then each row.
+    if (g.q_rows) gather_quantized_rows(g, r0, rows, words, a_buf.data(), a_stride, rq_buf.data());
+    for (int64_t b0 = 0; b0 < rows && !g.q_rows; b0 += 8) {
       const int64_t count = rows - b0 < 8 ? rows - b0 : 8;
       alignas(32) float lo[8] = {}, hi[8] = {};
       for (int64_t i = b0; i < b0 + count; ++i) {
@@ -319,6 +321,20 @@ void gemm_int8(const GemmArgs& g, const void* packed) {
       }
     }
   }
+}
+
+void int8_range(const float* x, int64_t n, float* lo, float* hi) { range(x, n, lo, hi); }
+
+void int8_quantize(const float* x, int64_t n, float inv, int32_t zp, uint8_t* dst) {
+  // Whole 32-value blocks in the kernel's loop, the last n % 32 one by one
+  // (the same rounding and clamp; no byte written past n).
+  const int64_t vec = n / 32 * 32;
+  RowQuant q;
+  q.scale = 1.0f;
+  q.inv = inv;
+  q.zp = zp;
+  if (vec > 0) quantize(x, vec, vec / 4, dst, &q);
+  for (int64_t i = vec; i < n; ++i) dst[i] = quantize_value(x[i], inv, zp);
 }
 
 }  // namespace tfjs_infer::kernels::avxvnni

@@ -178,6 +178,33 @@ LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind) {
   }
 }
 
+// gather_quantized_rows (kernels/lowp.h) with 64-byte vector copies: a
+// library memcpy call per kernel row's segment cost about a tenth of a 3x3
+// layer's GEMM. Same bytes.
+inline void gather_rows(const GemmArgs& g, int64_t r0, int64_t rows, int64_t words, uint8_t* dst,
+                        int64_t dst_stride, RowQuant* rq) {
+  const int64_t segs = g.k / g.seg_k, seg_k = g.seg_k, full = seg_k / 64 * 64;
+  const int64_t rest = seg_k - full;
+  const __mmask64 tail = rest ? ~0ull >> (64 - rest) : 0;
+  const int64_t pad = words * 4 - g.k;
+  RowQuant q;
+  q.scale = g.q_scale;
+  q.zp = g.q_zp;
+  for (int64_t i = 0; i < rows; ++i) {
+    const uint8_t* src = g.q_rows[r0 + i];
+    uint8_t* out = dst + i * dst_stride;
+    for (int64_t s = 0; s < segs; ++s, out += seg_k) {
+      const uint8_t* from = src + g.seg_off[s];
+      for (int64_t j = 0; j < full; j += 64)
+        _mm512_storeu_si512(out + j, _mm512_loadu_si512(from + j));
+      if (tail)
+        _mm512_mask_storeu_epi8(out + full, tail, _mm512_maskz_loadu_epi8(tail, from + full));
+    }
+    if (pad) std::memset(out, 0, static_cast<size_t>(pad));
+    rq[i] = q;
+  }
+}
+
 template <class T>
 void lowp_gemm(const GemmArgs& g, const void* packed) {
   if (g.m <= 0 || g.n_end <= g.n_begin) return;
@@ -208,8 +235,11 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   const int32_t* sums = reinterpret_cast<const int32_t*>(scales + panels * 16);
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
-    T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
-                    rq_buf.data());
+    if (g.q_rows)  // int8, quantized per sample by the caller: gather the bytes
+      gather_rows(g, r0, rows, words, a_buf.data(), a_stride, rq_buf.data());
+    else
+      T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
+                      rq_buf.data());
     for (int64_t p = p_first; p < p_end;) {
       const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
       const int rmax = lowp_rows_for(np);
