@@ -3,6 +3,7 @@
     python bench/gemm.py                 # 1 thread, all shapes
     python bench/gemm.py --threads 2     # ops-style split over 2 OpenMP threads
     python bench/gemm.py --shapes 1x1024x1024 --reps 31
+    python bench/gemm.py --isa avx512 --tile-rows 6 7   # AVX-512 tile heights, interleaved
 
 With one thread every candidate runs on the calling thread and is timed by its
 CPU time (time.thread_time), so time the OS gives to other processes on a
@@ -83,6 +84,13 @@ def parse_args():
         help="each call reads another copy of B (weights from memory, as in a model)",
     )
     p.add_argument(
+        "--tile-rows",
+        nargs="*",
+        type=int,
+        help="AVX-512 only: one column per tile height (6, 7), timed interleaved "
+        "(default: the one chosen for this CPU)",
+    )
+    p.add_argument(
         "--blocking",
         help="L2_BLOCK,K_BLOCK,ROW_CHUNK[,PREFETCH_ROWS] for the run (default: derived from cpuid)",
     )
@@ -111,8 +119,17 @@ def numpy_runner(np, a, b, out):
     return run
 
 
-def kernel_runner(t, isa, a, packed, out, m_split, n_split, threads):
-    """packed: one packed B, or a list of copies that successive calls cycle through."""
+def kernel_runner(t, isa, a, packed, out, m_split, n_split, threads, tile_rows=None):
+    """packed: one packed B, or a list of copies that successive calls cycle through.
+    tile_rows: the AVX-512 tile height set before each sample (None: leave it)."""
+    if tile_rows is not None:
+        inner = kernel_runner(t, isa, a, packed, out, m_split, n_split, threads)
+
+        def run_rows(reps):
+            t.set_gemm_tile_rows(tile_rows)
+            inner(reps)
+
+        return run_rows
     if isinstance(packed, list):
         turn = [0]
 
@@ -249,6 +266,11 @@ def main():
     if args.blocking:
         t.set_gemm_blocking(*(int(v) for v in args.blocking.split(",")))
 
+    # Columns: one per ISA, or per AVX-512 tile height with --tile-rows.
+    cands = {}
+    for isa in isas:
+        for rows in args.tile_rows if args.tile_rows and isa == "avx512" else [None]:
+            cands[isa if rows is None else f"{isa}/r{rows}"] = (isa, rows)
     print_header(args, t, np)
     if args.peak:
         peaks = dict.fromkeys(isas, args.peak)
@@ -269,8 +291,8 @@ def main():
     # The adjacent probe needs a one-thread run timed by CPU time.
     adjacent = args.threads == 1 and not args.no_adjacent
     header = f"{'shape (m x k . k x n)':>24} {'numpy':>8}"
-    for isa in isas:
-        header += f" {isa:>8} {'%fma':>5} {'%sus':>5}"
+    for cand in cands:
+        header += f" {cand:>9} {'%fma':>5} {'%sus':>5}"
         header += f" {'%adj':>5}" if adjacent else ""
         header += f" {'x np':>5}"
     print(header + "   (GFLOP/s, medians)")
@@ -279,18 +301,22 @@ def main():
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((k, n), dtype=np.float32)
         c_np = np.empty((m, n), np.float32)
-        outs = {isa: np.empty((m, n), np.float32) for isa in isas}
+        outs = {cand: np.empty((m, n), np.float32) for cand in cands}
         b_np = [b.copy() for _ in range(cold_copies(k, n))] if args.cold_b else b
         runners = {"numpy": numpy_runner(np, a, b_np, c_np)}
-        for isa in isas:
+        for cand, (isa, rows) in cands.items():
             ms, ns = split(args.threads, m, n, t.gemm_nr(isa))
             packed = t.pack_b(isa, b)
             if args.cold_b:
                 packed = [packed] + [t.pack_b(isa, b) for _ in range(cold_copies(k, n) - 1)]
-            runners[isa] = kernel_runner(t, isa, a, packed, outs[isa], ms, ns, args.threads)
+            runners[cand] = kernel_runner(
+                t, isa, a, packed, outs[cand], ms, ns, args.threads, tile_rows=rows
+            )
         ratios = {}
         if args.threads == 1:
-            probes = {i: fma_probe(t, i, peaks[i]) for i in isas if peaks[i]} if adjacent else None
+            probes = None
+            if adjacent:
+                probes = {c: fma_probe(t, i, peaks[i]) for c, (i, _) in cands.items() if peaks[i]}
             med = time_samples(
                 runners,
                 args.reps,
@@ -303,20 +329,20 @@ def main():
         else:
             med = time_samples(runners, args.reps, args.min_time, np, pause=0.05)
         ref = a.astype(np.float64) @ b.astype(np.float64)
-        for isa in isas:
-            err = np.abs(outs[isa] - ref).max() / max(1.0, np.abs(ref).max())
+        for cand in cands:
+            err = np.abs(outs[cand] - ref).max() / max(1.0, np.abs(ref).max())
             if err > 1e-4:
-                print(f"  !! {isa} result differs from float64 matmul: {err:.2e}")
+                print(f"  !! {cand} result differs from float64 matmul: {err:.2e}")
         flops = 2.0 * m * n * k
         g_np = flops / med["numpy"] / 1e9
         line = f"{f'{m}x{k} . {k}x{n}':>24} {g_np:8.1f}"
-        for isa in isas:
-            g = flops / med[isa] / 1e9
-            line += f" {g:8.1f}"
+        for cand, (isa, _) in cands.items():
+            g = flops / med[cand] / 1e9
+            line += f" {g:9.1f}"
             for denom in (peaks[isa], sustained[isa]):
                 line += f" {100 * g / (denom * args.threads):4.0f}%" if denom else "   n/a"
             if adjacent:
-                adj = ratios.get(isa)
+                adj = ratios.get(cand)
                 line += f" {100 * flops / 1e9 * float(np.median(adj)):4.0f}%" if adj else "   n/a"
             line += f" {g / g_np:5.2f}"
         print(line, flush=True)

@@ -49,6 +49,7 @@ py::dict params_dict(const CpuParams& p, const GemmBlocking& in_effect) {
   d["gemm_derived"] = blocking_dict(p.derived);
   d["gemm"] = blocking_dict(in_effect);
   d["gemm_panel_group"] = p.panel_group;
+  d["gemm_tile_rows"] = p.tile_rows;
   d["overrides"] = p.overrides;
   d["overrides_ignored"] = p.ignored;
   return d;
@@ -68,7 +69,11 @@ std::vector<CpuidLeaf> to_leaves(const std::vector<LeafTuple>& rows) {
 
 }  // namespace
 
-py::dict cpu_info() { return params_dict(cpu_params(), gemm_blocking()); }
+py::dict cpu_info() {
+  py::dict d = params_dict(cpu_params(), gemm_blocking());
+  d["gemm_tile_rows"] = gemm_tile_rows();  // as set_gemm_tile_rows left it
+  return d;
+}
 
 void register_cpu_testing(py::module_& t) {
   t.def(
@@ -104,6 +109,16 @@ void register_cpu_testing(py::module_& t) {
       py::arg("l2_block_bytes"), py::arg("k_block"), py::arg("row_chunk"),
       py::arg("prefetch_rows") = 0,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one.");
+  t.def(
+      "set_gemm_tile_rows",
+      [](int64_t rows) {
+        if (rows != 6 && rows != 7) throw py::value_error("tile rows must be 6 or 7");
+        const int64_t previous = gemm_tile_rows();
+        set_gemm_tile_rows(rows);
+        return previous;
+      },
+      py::arg("rows"),
+      "Sets the AVX-512 GEMM's tile rows (6 or 7; between runs only); returns the previous.");
 }
 
 }  // namespace tfjs_infer

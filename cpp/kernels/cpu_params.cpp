@@ -33,6 +33,14 @@ constexpr int64_t kMaxL2Block = 512 << 10;
 // were tuned): 4, the batch-1 GEMV's single 512-byte run per k row.
 constexpr int64_t kIntelPanelGroup = 2;
 constexpr int64_t kDefaultPanelGroup = 4;
+// Rows of the AVX-512 two-panel tiles (7 x 64: 28 accumulators of 32 zmm
+// registers; single panels 14 x 32). Intel: 7. On an Emerald Rapids Xeon,
+// interleaved against 6 (bench/gemm.py --tile-rows 6 7): 49x4608x512 (ResNet50
+// conv5 3x3: 7 tiles of 7 rows instead of 4 of 6 and 5 of 5) +9-13 %,
+// 32x1024x1024 +5 %, 256x784x512 and 1024^3 +2-5 %, no shape slower.
+// Elsewhere (Zen 5, where the kernels were tuned, not measured with 7): 6.
+constexpr int64_t kIntelTileRows = 7;
+constexpr int64_t kDefaultTileRows = 6;
 
 int64_t round_down(int64_t v, int64_t step) { return v / step * step; }
 
@@ -96,9 +104,9 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
 
 const std::vector<std::string>& cpu_param_variables() {
   static const std::vector<std::string> names = {
-      "TFJS_INFER_L1D_BYTES",          "TFJS_INFER_L2_BYTES",        "TFJS_INFER_L3_BYTES",
-      "TFJS_INFER_GEMM_L2_BLOCK",      "TFJS_INFER_GEMM_K_BLOCK",    "TFJS_INFER_GEMM_ROW_CHUNK",
-      "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP"};
+      "TFJS_INFER_L1D_BYTES",          "TFJS_INFER_L2_BYTES",         "TFJS_INFER_L3_BYTES",
+      "TFJS_INFER_GEMM_L2_BLOCK",      "TFJS_INFER_GEMM_K_BLOCK",     "TFJS_INFER_GEMM_ROW_CHUNK",
+      "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP", "TFJS_INFER_GEMM_TILE_ROWS"};
   return names;
 }
 
@@ -130,6 +138,15 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
     p.overrides.pop_back();
     p.ignored.push_back("TFJS_INFER_GEMM_PANEL_GROUP=" + env.at("TFJS_INFER_GEMM_PANEL_GROUP"));
   }
+  p.tile_rows = t.vendor == "GenuineIntel" ? kIntelTileRows : kDefaultTileRows;
+  int64_t rows = p.tile_rows;
+  apply_override(env, "TFJS_INFER_GEMM_TILE_ROWS", &rows, p);
+  if (rows == 6 || rows == 7) {
+    p.tile_rows = rows;
+  } else {  // the kernels have these two tile shapes only
+    p.overrides.pop_back();
+    p.ignored.push_back("TFJS_INFER_GEMM_TILE_ROWS=" + env.at("TFJS_INFER_GEMM_TILE_ROWS"));
+  }
   return p;
 }
 
@@ -148,6 +165,17 @@ const CpuParams& cpu_params() {
 void set_gemm_blocking(const GemmBlocking& blocking) { blocking_in_effect() = blocking; }
 
 const GemmBlocking& gemm_blocking() { return blocking_in_effect(); }
+
+namespace {
+int64_t& tile_rows_in_effect() {
+  static int64_t rows = cpu_params().tile_rows;
+  return rows;
+}
+}  // namespace
+
+int64_t gemm_tile_rows() { return tile_rows_in_effect(); }
+
+void set_gemm_tile_rows(int64_t rows) { tile_rows_in_effect() = rows == 6 ? 6 : 7; }
 
 int64_t gemm_panel_group() {
   static const int64_t group = cpu_params().panel_group;

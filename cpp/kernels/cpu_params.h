@@ -18,6 +18,7 @@ struct CpuParams {
   GemmBlocking derived;                // from the caches
   GemmBlocking gemm;                   // derived, then the TFJS_INFER_GEMM_* overrides
   int64_t panel_group = 4;             // gemm_panel_group(): 2 on Intel, 4 elsewhere
+  int64_t tile_rows = 6;               // gemm_tile_rows(): 7 on Intel, 6 elsewhere
   std::vector<std::string> overrides;  // "NAME=value" of every override applied
   std::vector<std::string> ignored;    // "NAME=value" of overrides that did not parse
 };
@@ -29,8 +30,9 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& topology);
 // Applies the overrides in `env` (variable name -> value) to the topology's
 // caches (TFJS_INFER_L1D_BYTES, _L2_BYTES, _L3_BYTES), derives the blocking,
 // then applies the blocking overrides (TFJS_INFER_GEMM_L2_BLOCK, _K_BLOCK,
-// _ROW_CHUNK, _PREFETCH_ROWS) and TFJS_INFER_GEMM_PANEL_GROUP (2 or 4). Values are integers >= 0
-// with an optional K, M or G suffix.
+// _ROW_CHUNK, _PREFETCH_ROWS), TFJS_INFER_GEMM_PANEL_GROUP (2 or 4) and
+// TFJS_INFER_GEMM_TILE_ROWS (6 or 7). Values are integers >= 0 with an optional
+// K, M or G suffix.
 CpuParams derive_cpu_params(const CpuTopology& topology,
                             const std::map<std::string, std::string>& env);
 

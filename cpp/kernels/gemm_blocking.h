@@ -21,6 +21,13 @@ struct GemmBlocking {
 // The blocking in effect; the GEMM kernels read it on every call.
 const GemmBlocking& gemm_blocking();
 
+// Rows of the AVX-512 blocked path's two-panel register tiles (6 or 7; single
+// panels get twice as many), fixed at import from the CPU (kernels/cpu_params.cpp)
+// and settable between runs for A/B measurements. The tile shape changes speed
+// only, never a result bit.
+int64_t gemm_tile_rows();
+void set_gemm_tile_rows(int64_t rows);
+
 // Panels per group of the AVX-512 packed-B layout (2 or 4; kernels/simd/
 // gemm_simd.h), fixed at import from the CPU (kernels/cpu_params.cpp): packing
 // and the GEMM must agree on it, so it is not part of the settable blocking.

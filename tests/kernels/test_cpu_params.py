@@ -293,3 +293,56 @@ def test_panel_groups_give_the_same_bits(tmp_path: Path) -> None:
         assert np.array_equal(two.view(np.uint32), four.view(np.uint32)), GROUP_SHAPES[i]
         a, b, c = (arrays[f"{x}{i}"].astype(np.float64) for x in "abc")
         np.testing.assert_allclose(two, np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-3)
+
+
+# The AVX-512 blocked path's tile rows: 7 on Intel, 6 elsewhere (Zen 5's).
+@pytest.mark.parametrize("name", sorted(CPUS))
+def test_tile_rows_follow_the_vendor(name: str) -> None:
+    p = T.derive_cpu_params(load_leaves(name))
+    assert p["gemm_tile_rows"] == (7 if CPUS[name][1] == "GenuineIntel" else 6)
+
+
+def test_tile_rows_override_takes_6_or_7_only() -> None:
+    intel = load_leaves("intel_xeon_emerald_rapids_kvm.txt")
+    p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_TILE_ROWS": "6"})
+    assert p["gemm_tile_rows"] == 6 and p["overrides"] == ["TFJS_INFER_GEMM_TILE_ROWS=6"]
+    for bad in ("5", "8", "seven"):
+        p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_TILE_ROWS": bad})
+        assert p["gemm_tile_rows"] == 7 and p["overrides"] == []
+        assert p["overrides_ignored"] == [f"TFJS_INFER_GEMM_TILE_ROWS={bad}"]
+    with pytest.raises(ValueError, match="6 or 7"):
+        T.set_gemm_tile_rows(8)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "TFJS_INFER_GEMM_TILE_ROWS" in readme
+
+
+# Row counts around the tile heights (6, 7, 12, 14 and their multiples), one
+# k-blocked shape (ResNet50's conv5 3x3), ragged columns, thin n.
+TILE_SHAPES = [(5, 40, 64), (7, 33, 96), (13, 70, 130), (15, 64, 32), (29, 100, 48)]
+TILE_SHAPES += [(49, 4608, 80), (97, 147, 64), (200, 300, 257)]
+
+
+@pytest.mark.skipif("avx512" not in T.available_isas(), reason="the CPU has no AVX-512")
+@pytest.mark.parametrize("m,k,n", TILE_SHAPES)
+def test_tile_rows_never_change_a_bit(m: int, k: int, n: int) -> None:
+    """6- and 7-row tiles (and the 12- and 14-row single-panel tiles) run every
+    lane's FMAs in the same order: identical bits, with bias, residual and relu."""
+    rng = np.random.default_rng(m * 5 + n)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    bias = rng.standard_normal(n, dtype=np.float32)
+    res = rng.standard_normal((m, n), dtype=np.float32)
+    packed = T.pack_b("avx512", b)
+    outs = {}
+    saved = T.set_gemm_tile_rows(6)
+    try:
+        for rows in (6, 7):
+            T.set_gemm_tile_rows(rows)
+            assert tfjs_infer.build_info()["cpu"]["gemm_tile_rows"] == rows
+            outs[rows] = T.gemm("avx512", a, packed, bias=bias, residual=res, act="relu")
+    finally:
+        T.set_gemm_tile_rows(saved)
+    np.testing.assert_array_equal(outs[7].view(np.uint32), outs[6].view(np.uint32))
+    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias + res, 0)
+    bound = (k + 3) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias) + np.abs(res))
+    assert np.all(np.abs(outs[7] - ref) <= bound)

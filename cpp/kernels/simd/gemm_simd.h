@@ -225,6 +225,14 @@ void gemm_tile(const TileArgs& t) {
 #pragma GCC unroll 16
         for (int v = 0; v < NV; ++v) __builtin_prefetch(b + pf + p * ps + v * W, 0, 3);
     }
+    // AVX-512 row tiles: the next row tile's A (MR rows below, contiguous
+    // when lda == k), MR floats per k row, so it is in L1 when that tile
+    // starts. Thin GEMMs read each A row once per column tile and stalled on
+    // it (bench/gemm.py, Emerald Rapids Xeon, interleaved: 3136x144x32 and
+    // 12544x147x64 +12-20 %); AVX2 measured no gain there and lost 6-14 % on
+    // 256x784x512 and 49x4608x512, so it stays without. A prefetch past A's
+    // end is harmless.
+    if constexpr (MR > 4 && W >= 16) __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
     F bv[NC];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)

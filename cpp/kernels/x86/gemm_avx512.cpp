@@ -1,6 +1,7 @@
-// AVX-512 GEMM: 32-column panels (two zmm). Blocked path: 6 x 64 register
-// tiles (two panels, 24 accumulators), 12 x 32 for single panels, 12 x 16 for
-// a last panel of <= 16 columns; all-rows x several-panels tiles for m <= 4.
+// AVX-512 GEMM: 32-column panels (two zmm). Blocked path: R x 64 register
+// tiles (two panels, 4R accumulators), 2R x 32 for single panels, 2R x 16 for
+// a last panel of <= 16 columns, R = gemm_tile_rows() (7 on Intel, 6
+// elsewhere); all-rows x several-panels tiles for m <= 4.
 // Algorithm and determinism contract: kernels/simd/gemm_simd.h.
 #include "kernels/isa_kernels.h"
 #include "kernels/simd/gemm_simd.h"
@@ -18,14 +19,16 @@ namespace {
 //   4 (elsewhere; Zen 5, where the kernels were tuned): the batch-1 GEMV reads
 //     one 512-byte run per k row.
 // Small-m accumulators either way: 8, 16, 12, 16 for m = 1..4.
-template <int G>
+// R: rows of the two-panel tiles (gemm_tile_rows(), kernels/cpu_params.cpp):
+// 7 x 64 uses 28 of the 32 zmm registers for accumulators.
+template <int G, int R = 6>
 struct Cfg {
   using V = VecAvx512;
   static constexpr int NV = 2;
   static constexpr int NR = NV * V::kW;  // 32
-  static constexpr int MR = 6;
-  static constexpr int MR1 = 12;
-  static constexpr int MRH = 12;
+  static constexpr int MR = R;
+  static constexpr int MR1 = 2 * R;
+  static constexpr int MRH = 2 * R;
   static constexpr int kBlockNp = 2;
   static constexpr int kGroup = G;
   static constexpr int kSmallM = 4;
@@ -53,10 +56,11 @@ void gemm_pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, 
 }
 
 void gemm_f32(const GemmArgs& args) {
+  const bool seven = gemm_tile_rows() == 7;
   if (gemm_panel_group() == 2) {
-    gemm<Cfg<2>>(args);
+    seven ? gemm<Cfg<2, 7>>(args) : gemm<Cfg<2, 6>>(args);
   } else {
-    gemm<Cfg<4>>(args);
+    seven ? gemm<Cfg<4, 7>>(args) : gemm<Cfg<4, 6>>(args);
   }
 }
 
