@@ -26,7 +26,7 @@ after each model's server rounds (medians), and batch 64 again just before
 and after each measured point: the "x b64" ratio divides the point's
 requests per second (one row each) by the mean of those two. "probe" is
 :func:`cpu_probe` just before and after each point: the thread CPU time of
-a fixed pure-Python loop, which tells the host's slow phases (the same
+a fixed pure-Python loop on each CPU, which tells the host's slow phases (the same
 Python work taking up to 2.5x the CPU time, for minutes) from a regression.
 
 The load generator is a few lines of asyncio over raw sockets with prebuilt
@@ -75,14 +75,19 @@ class Point:
     errors: int
     loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
     b64_rows_s: float = float("nan")  # in-process batch-64 predict, just before and after
-    probe_us: float = float("nan")  # cpu_probe() just before and after (mean)
-    probes: tuple[float, float] = (float("nan"), float("nan"))  # (before, after)
+    probe_us: float = float("nan")  # the slowest CPU's cpu_probe(), before and after (mean)
+    probe_text: str = ""  # every CPU's reading before / after, e.g. "141,272/140,139"
 
-    def note_probes(self, before: float, after: float) -> None:
+    def note_probes(self, before: tuple[float, ...], after: tuple[float, ...]) -> None:
         """Keep cpu_probe()'s readings before and after the point (a phase can change
-        during it: then they differ by up to 2x)."""
-        self.probes = (before, after)
-        self.probe_us = (before + after) / 2
+        during it, and hit one CPU and not the other)."""
+        self.probe_us = (max(before) + max(after)) / 2
+        self.probe_text = probe_text(before) + "/" + probe_text(after)
+
+
+def probe_text(readings: tuple[float, ...]) -> str:
+    """cpu_probe()'s readings, one per CPU, as "141,272"."""
+    return ",".join(f"{r:.0f}" for r in readings)
 
 
 def _probe_work(rounds: int) -> int:
@@ -97,13 +102,29 @@ def _probe_work(rounds: int) -> int:
     return total
 
 
-def cpu_probe(repeats: int = 9) -> float:
-    """The host's phase: microseconds of this thread's CPU time that a fixed
-    pure-Python loop takes (median of `repeats`, ~0.3 ms each). On a shared VM
-    the same Python work takes 1.5-2.5x the CPU time in some minutes than in
-    others (not other processes' load: their time is not this thread's); a
-    server figure read beside a high probe is a slow phase, not a regression.
-    Compare figures as ratios to their probe, or only those with like probes."""
+def cpu_probe(repeats: int = 9) -> tuple[float, ...]:
+    """The host's phase, per CPU: microseconds of this thread's CPU time that a
+    fixed pure-Python loop takes (median of `repeats`, ~0.15-0.3 ms each), run
+    on each CPU this process may use in turn. On a shared VM the same Python
+    work takes up to 2x the CPU time in some minutes than in others (not other
+    processes' load: their time is not this thread's), on one virtual CPU and
+    not the other at times, and the server may sit on either: a server figure
+    read beside a high probe is a slow phase, not a regression. Compare figures
+    only with like probes."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not 2 <= len(cpus) <= 16:
+        return (_probe_median(repeats),)
+    readings = []
+    try:
+        for cpu in cpus:
+            os.sched_setaffinity(0, {cpu})  # this thread only
+            readings.append(_probe_median(repeats))
+    finally:
+        os.sched_setaffinity(0, cpus)
+    return tuple(readings)
+
+
+def _probe_median(repeats: int) -> float:
     _probe_work(200)  # warm
     times = []
     for _ in range(repeats):
@@ -347,7 +368,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                         f"(handoff {point.handoff_us:.1f})  "
                         f"loop cpu {point.loop_cpu_us:6.1f} us  "
                         f"x in-process b64 {point.rps / point.b64_rows_s:5.2f}  "
-                        f"probe {point.probes[0]:.0f}/{point.probes[1]:.0f} us  "
+                        f"probe {point.probe_text} us  "
                         f"errors {point.errors}",
                         flush=True,
                     )
@@ -360,12 +381,12 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
                f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'handoff':>7s} "
-               f"{'loop cpu us':>11s} {'probe us':>9s} {'errors':>6s}")  # fmt: skip
+               f"{'loop cpu us':>11s} {'probe us':>15s} {'errors':>6s}")  # fmt: skip
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
             f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.handoff_us:7.1f} "
-            f"{p.loop_cpu_us:11.1f} {p.probes[0]:4.0f}/{p.probes[1]:<4.0f} {p.errors:6d}"
+            f"{p.loop_cpu_us:11.1f} {p.probe_text:>15s} {p.errors:6d}"
         )
     return out
 
@@ -388,8 +409,9 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.2f} (cores {os.cpu_count()})")
     print("client and server share this machine's CPUs; one-row requests; server defaults")
     print(
-        f"probe: {cpu_probe():.1f} us now (thread CPU time of a fixed pure-Python loop, "
-        "measured beside each point: higher = the host's slow phase; see cpu_probe)"
+        f"probe: {probe_text(cpu_probe())} us now (thread CPU time of a fixed pure-Python "
+        "loop on each CPU, before/after each point: higher = the host's slow phase; "
+        "see cpu_probe)"
     )
     report: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:

@@ -62,7 +62,7 @@ def _medians(points: list[bench.Point]) -> str:
         f"  loop cpu {med(p.loop_cpu_us for p in points):6.1f} us"
         f"  p50 {med(p.p50_ms for p in points) * 1e3:6.1f} us"
         f"  {med(p.rps for p in points):6.0f} req/s"
-        f"  probe {med(p.probe_us for p in points):5.1f} us"
+        f"  probe {med(p.probe_us for p in points):5.1f} us (slowest CPU)"
     )
 
 
@@ -99,7 +99,7 @@ def main() -> None:
                             f"{protocol} batching {'on' if batching else 'off'} round {r} "
                             f"{name:6s} server {p.server_us:6.1f} us  loop cpu "
                             f"{p.loop_cpu_us:6.1f} us  p50 {p.p50_ms * 1e3:6.1f} us  "
-                            f"{p.rps:6.0f} req/s  probe {p.probes[0]:.0f}/{p.probes[1]:.0f} us  "
+                            f"{p.rps:6.0f} req/s  probe {p.probe_text} us  "
                             f"load {os.getloadavg()[0]:.2f}",
                             flush=True,
                         )

@@ -102,3 +102,60 @@ def test_the_plain_form_takes_the_shorter_check(monkeypatch: pytest.MonkeyPatch)
     for doc in ({"inputs": [_tensor("pixels", x)]}, {"inputs": [_tensor("pixels", x)], "id": "1"}):
         v2.parse_infer(digits, json.dumps(doc).encode(), None)
     assert taken == [True, False]
+
+
+def _encoded(served: ServedModel, body: bytes, header: Any, outs: Any, plain: bool) -> Any:
+    request = v2.parse_infer(served, body, header)
+    with pytest.MonkeyPatch.context() as patch:
+        if not plain:
+            patch.setattr(v2, "_plain_answer", lambda *args: None)
+        return v2.encode_infer(served, request, outs)
+
+
+def test_plain_answers_are_the_documents_bytes() -> None:
+    """An answer spliced from its pieces (v2._plain_answer) is byte for byte the
+    one dump_json writes for the whole document, headers included; NaN and
+    infinities, other parameters, an id or chosen outputs take the document."""
+    cases = []
+    digits = _served(ti.examples.digits_path(), "digits")
+    x = digits_rows(2, seed=410)
+    outs = [digits.model.predict(x)]
+    nan = [outs[0].copy()]
+    nan[0][0, :3] = [np.nan, np.inf, -np.inf]
+    tensor = _tensor("pixels", x)
+    for doc in (
+        {"inputs": [tensor]},
+        {"inputs": [tensor], "parameters": {"binary_data_output": True}},
+        {"inputs": [tensor], "parameters": {"binary_data_output": False}},
+        {"inputs": [tensor], "id": "42"},
+        {"inputs": [tensor], "parameters": {"binary_data_output": True, "top_k": 2}},
+        {"inputs": [tensor], "outputs": [{"name": digits.output_names[0]}]},
+    ):
+        for model_outs in (outs, nan):
+            cases.append((digits, json.dumps(doc).encode(), None, model_outs))
+    multi = _served(MULTI_V1, "multi")
+    rows = multi_rows(3, seed=411)
+    multi_outs = multi.model.predict([rows[n] for n in multi.input_names])
+    tensors = [_tensor(name, rows[name]) for name in multi.input_names]
+    for params in ({}, {"binary_data_output": True}):
+        doc = {"inputs": tensors, "parameters": params}
+        cases.append((multi, json.dumps(doc).encode(), None, list(multi_outs)))
+    head = json.dumps(
+        {
+            "inputs": [
+                {"name": "pixels", "shape": list(x.shape), "datatype": "FP32"}
+                | {"parameters": {"binary_data_size": x.nbytes}}
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    for _ in range(2):  # the header checked, then known (v2's layouts)
+        cases.append((digits, head + x.tobytes(), str(len(head)), outs))
+    spliced = 0
+    for served, body, header, model_outs in cases:
+        request = v2.parse_infer(served, body, header)
+        spliced += v2._plain_answer(served, request, model_outs) is not None
+        plain = _encoded(served, body, header, model_outs, plain=True)
+        general = _encoded(served, body, header, model_outs, plain=False)
+        assert plain == general, body[:200]
+    assert spliced == 2 + 2 + 2 + 2  # JSON, binary and binary false; multi both; both binary

@@ -113,6 +113,11 @@ def dump_json(doc: Any) -> bytes:
     return _ENCODER.encode(doc).encode()
 
 
+def orjson_dumps() -> Any:
+    """orjson.dumps, which dump_json writes with, or None without orjson."""
+    return None if _orjson is None else _orjson.dumps
+
+
 def decompress(body: bytes, encoding: str | None, limit: int) -> bytes:
     """Undo a request's Content-Encoding (gzip or deflate), at most `limit` bytes."""
     if not encoding or encoding == "identity":

@@ -50,6 +50,7 @@ class ServedModel:
     v2_layouts: dict[bytes, Any] = field(default_factory=dict)
     # OIP v2: every output in order, as requested with binary_data_output false / true.
     v2_every_output: dict[bool, list[tuple[str, bool, int]]] = field(default_factory=dict)
+    v2_answer_start: bytes = b""  # an OIP v2 answer's bytes up to its outputs (v2.py)
 
     def __post_init__(self) -> None:
         self.inputs = self.model.inputs

@@ -33,6 +33,7 @@ from .codec import (
     dump_json,
     format_shape,
     little_endian_bytes,
+    orjson_dumps,
     parse_json,
     tensor_from_bytes,
     tensor_from_v2_data,
@@ -247,6 +248,9 @@ def encode_infer(
     served: ServedModel, request: InferRequest, model_outputs: list[np.ndarray]
 ) -> tuple[bytes, dict[str, str]]:
     """The answer's bytes (JSON, or JSON + binary data) and its extra headers."""
+    plain = _plain_answer(served, request, model_outputs)
+    if plain is not None:
+        return plain
     params = request.params
     outputs: list[tuple[str, np.ndarray, bool, int]] = []  # name, array, binary, classification
     for name, binary_out, classes in request.requested:
@@ -273,6 +277,62 @@ def encode_infer(
         "Inference-Header-Content-Length": str(len(head)),
         "Content-Type": "application/octet-stream",
     }
+
+
+def _plain_answer(
+    served: ServedModel, request: InferRequest, model_outputs: list[np.ndarray]
+) -> tuple[bytes, dict[str, str]] | None:
+    """:func:`encode_infer`'s answer to the most common request: every output in
+    order, all JSON or all binary (``binary_data_output`` its only parameter),
+    no ``id``: the bytes dump_json writes for the whole document, spliced from
+    its pieces (the start, built once per model; each output's name, datatype,
+    shape and data or size) without building it. None for any other request,
+    without orjson, and when a value is written as null (NaN, infinities:
+    dump_json then writes the whole document with the standard encoder)."""
+    params = request.params
+    binary = False
+    if params:
+        if len(params) > 1 or "binary_data_output" not in params:
+            return None
+        binary = bool(params["binary_data_output"])
+    if request.requested is not served.v2_every_output.get(binary) or "id" in request.doc:
+        return None
+    dumps = orjson_dumps()
+    if dumps is None:
+        return None
+    tensors = []
+    chunks = []
+    for name, arr in zip(served.output_names, model_outputs):
+        start = b'{"name":%s,"datatype":"%s","shape":%s' % (
+            dumps(name),
+            v2_datatype(arr.dtype).encode(),
+            dumps(arr.shape),  # a tuple: written as a list
+        )
+        if binary:
+            raw = little_endian_bytes(arr)
+            chunks.append(raw)
+            tensors.append(b'%s,"parameters":{"binary_data_size":%d}}' % (start, len(raw)))
+        else:
+            data = dumps(arr.reshape(-1).tolist())
+            if b"null" in data:
+                return None
+            tensors.append(b'%s,"data":%s}' % (start, data))
+    text = b"%s%s]}" % (_answer_start(served), b",".join(tensors))
+    if not chunks:
+        return text, {}
+    return text + b"".join(chunks), {
+        "Inference-Header-Content-Length": str(len(text)),
+        "Content-Type": "application/octet-stream",
+    }
+
+
+def _answer_start(served: ServedModel) -> bytes:
+    """An answer document's bytes up to its outputs' list (once per model)."""
+    start = served.v2_answer_start
+    if not start:
+        doc = dump_json({"model_name": served.name, "model_version": str(served.version)})
+        start = served.v2_answer_start = doc[:-1] + b',"outputs":['
+    return start
 
 
 def _split_body(body: bytes, header_length: str | None) -> tuple[Any, memoryview]:
