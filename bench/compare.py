@@ -38,7 +38,6 @@ keeps the old way (one process).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -52,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _engine_procs import RemoteEngine, cold_figures, inputs_for, interleave_remote, serve
 from _harness import cpu_line
 
 HERE = Path(__file__).resolve().parent
@@ -157,61 +157,6 @@ def peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-# -- cold figures: a fresh process per engine ---------------------------------------------
-# Import, load, then the first call on an input prepared before the load (so it
-# times the engine, not the first slicing of the input), then 20 more calls.
-COLD_SNIPPET = r"""
-import json, sys, time
-import numpy as np
-sys.path.insert(0, {here!r})
-from compare import load_engine, peak_rss
-t = time.perf_counter()
-import {module}
-import_s = time.perf_counter() - t
-meta = json.loads(open({meta!r}).read())
-x = np.load({inp!r})
-x1 = np.ascontiguousarray(x[:1])  # the request, ready before the model loads
-t = time.perf_counter()
-eng = load_engine({engine!r}, __import__('pathlib').Path({folder!r}), meta, {threads}, [1, 32])
-load_s = time.perf_counter() - t
-t = time.perf_counter()
-eng.run(x1)
-first_s = time.perf_counter() - t
-hot = []
-for _ in range(20):
-    t = time.perf_counter(); eng.run(x1); hot.append(time.perf_counter() - t)
-eng.run(np.resize(x, (32,) + x.shape[1:]))
-print(json.dumps(dict(import_s=import_s, load_s=load_s, first_s=first_s,
-                      steady_s=sorted(hot)[len(hot) // 2], peak_rss_bytes=peak_rss())))
-"""
-MODULE_OF = {
-    "tfjs-infer": "tfjs_infer",
-    "onnxruntime": "onnxruntime",
-    "LiteRT": "ai_edge_litert.interpreter",
-}
-
-
-def cold_figures(engine: str, folder: Path, threads: int, reps: int) -> dict | str:
-    code = COLD_SNIPPET.format(
-        here=str(HERE),
-        module=MODULE_OF[engine],
-        meta=str(folder / "meta.json"),
-        inp=str(folder / "input.npy"),
-        engine=engine,
-        folder=str(folder),
-        threads=threads,
-    )
-    runs = []
-    for _ in range(reps):
-        p = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, timeout=900
-        )
-        if p.returncode != 0:
-            return "failed: " + (p.stderr.strip().splitlines() or ["?"])[-1][:120]
-        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
-    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-
-
 # -- warm figures: interleaved in this process -------------------------------------------
 def interleave(
     fns: dict[str, Callable[[], Any]],
@@ -268,119 +213,20 @@ def check_outputs(engines: dict[str, Engine], x: np.ndarray) -> dict[str, str]:
     return notes
 
 
-# -- several threads: one worker process per engine -------------------------------------
-class RemoteEngine:
-    """An engine loaded in its own worker process (`compare.py --worker`):
-    timed blocks and outputs on request, on the inputs both sides build the
-    same way (inputs_for)."""
-
-    def __init__(self, name: str, folder: Path, threads: int, batches: list[int]):
-        self.name = name
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", name, str(folder)]
-        cmd += ["--threads", str(threads), "--worker-batches", ",".join(map(str, batches))]
-        self.proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
-        )
-        self.xs_len = {b: b for b in batches}
-        ready = self._reply()
-        if "error" in ready:
-            self.close()
-            raise RuntimeError(ready["error"])
-
-    def _reply(self) -> dict:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            if line.startswith("{"):
-                return json.loads(line)
-        raise RuntimeError(f"{self.name} worker exited ({self.proc.wait()})")
-
-    def ask(self, **cmd: Any) -> dict:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps(cmd) + "\n")
-        self.proc.stdin.flush()
-        return self._reply()
-
-    def run(self, x: np.ndarray) -> np.ndarray:
-        """The output for the worker's input of len(x) rows (x itself is not sent)."""
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "out.npy")
-            self.ask(op="output", batch=len(x), path=path)
-            return np.load(path)
-
-    def block(self, batch: int, inner: int, idle_s: float, settle_s: float) -> list[float]:
-        """One interleave() turn of this engine in its process: the samples."""
-        return self.ask(op="time", batch=batch, inner=inner, idle_s=idle_s, settle_s=settle_s)[
-            "samples"
-        ]
-
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(OSError, RuntimeError, ValueError):
-                self.ask(op="quit")
-            self.proc.wait(timeout=30)
-
-
-def inputs_for(folder: Path, batches: list[int]) -> dict[int, np.ndarray]:
-    """The bench input at each batch size (the same in every process)."""
-    rows = np.load(folder / "input.npy")
-    return {b: np.ascontiguousarray(np.resize(rows, (b, *rows.shape[1:]))) for b in batches}
-
-
+# -- several threads: one worker process per engine (_engine_procs.py) --------------------
 def worker_main(engine: str, folder: Path, threads: int, batches: list[int]) -> None:
-    """`--worker`: load one engine, then answer JSON commands on stdin, one
-    JSON line each on stdout (time: interleave() on this engine alone for one
-    round; output: its output saved to a path; quit)."""
+    """`--worker`: load one engine, then answer the parent's commands
+    (_engine_procs.serve)."""
     out = sys.stdout
     sys.stdout = sys.stderr  # libraries' prints must not mix with the replies
     meta = json.loads((folder / "meta.json").read_text())
-    xs = inputs_for(folder, batches)
     try:
         eng = load_engine(engine, folder, meta, threads, batches)
     except Exception as exc:
         out.write(json.dumps({"error": f"{type(exc).__name__}: {str(exc).splitlines()[0]}"}) + "\n")
         out.flush()
         return
-    out.write(json.dumps({"ready": engine}) + "\n")
-    out.flush()
-    for line in sys.stdin:
-        cmd = json.loads(line)
-        if cmd["op"] == "quit":
-            reply: dict[str, Any] = {"bye": True}
-        elif cmd["op"] == "output":
-            np.save(cmd["path"], np.asarray(eng.run(xs[cmd["batch"]])))
-            reply = {"ok": True}
-        else:
-            x = xs[cmd["batch"]]
-            s = interleave(
-                {engine: lambda x=x: eng.run(x)},
-                1,
-                cmd["inner"],
-                idle_s=cmd["idle_s"],
-                settle_s=cmd["settle_s"],
-            )
-            reply = {"samples": s[engine]}
-        out.write(json.dumps(reply) + "\n")
-        out.flush()
-        if cmd["op"] == "quit":
-            return
-
-
-def interleave_remote(
-    engines: dict[str, RemoteEngine],
-    batch: int,
-    rounds: int,
-    inner: int,
-    idle_s: float = 0.0,
-    settle_s: float = 0.0,
-) -> dict[str, list[float]]:
-    """interleave() with each engine in its worker process: the same turns
-    (order reversed each round), each block timed in its worker."""
-    names = list(engines)
-    samples: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        for n in names if r % 2 == 0 else names[::-1]:
-            samples[n] += engines[n].block(batch, inner, idle_s, settle_s)
-    return samples
+    serve(engine, eng.run, inputs_for(folder, batches), interleave, out)
 
 
 # -- peers in their own processes --------------------------------------------------------

@@ -3,7 +3,8 @@
     python bench/precision.py [--models-dir bench/.models] [--models resnet50,mobilenet_v2]
                               [--batch 32] [--rounds 5] [--threads 1] [--no-ort]
                               [--precisions fp32,bf16,int8] [--isa avx2]
-                              [--accuracy-only | --speed-only | --kernels]
+                              [--accuracy-only | --speed-only | --kernels | --profile
+                               | --conv-parts]
 
 Speed (batch --batch, --threads threads, interleaved round-robin with the order
 reversed each round, medians): tfjs-infer fp32 / bf16 / int8 on each of
@@ -19,6 +20,17 @@ images / rows / token ids, the models' weights are seeded, not trained): max
 max |fp32|, and the share of rows whose top-1 class agrees with fp32; the
 same for onnxruntime's int8 ResNet50 against its float32 one; and the
 bundled digits example's accuracy (360 real held-out digits) in each precision.
+
+Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
+convolution quantizing per row after im2col (TFJS_INFER_INT8_PER_ROW=1, the
+scheme before per-sample KxK convolutions), timed beside int8. One thread is
+timed by thread CPU time (every engine computes on the calling thread), more
+by the wall clock.
+
+Profile (--profile): model.profile() per op of fp32, int8-row and int8,
+interleaved, medians; onnxruntime's static int8 ResNet50 per op type.
+Conv parts (--conv-parts): inside one int8 KxK convolution of ResNet50's
+shapes, per row against per sample, and the per-sample quantizer's share.
 
 Kernels (--kernels, no models needed): the GEMMs alone on ResNet50's shapes
 (rows x k x n of its 1x1 and im2col'd 3x3 convolutions) and two batch-1 dense

@@ -76,6 +76,13 @@ class Point:
     loop_cpu_us: float = float("nan")  # event-loop thread CPU time per request
     b64_rows_s: float = float("nan")  # in-process batch-64 predict, just before and after
     probe_us: float = float("nan")  # cpu_probe() just before and after (mean)
+    probes: tuple[float, float] = (float("nan"), float("nan"))  # (before, after)
+
+    def note_probes(self, before: float, after: float) -> None:
+        """Keep cpu_probe()'s readings before and after the point (a phase can change
+        during it: then they differ by up to 2x)."""
+        self.probes = (before, after)
+        self.probe_us = (before + after) / 2
 
 
 def _probe_work(rounds: int) -> int:
@@ -329,7 +336,7 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                     before = in_process(model, x, 64, 0.2, min_calls=2)
                     probe = cpu_probe()
                     point = asyncio.run(load(port, request, c, seconds, proc.pid))
-                    point.probe_us = (probe + cpu_probe()) / 2
+                    point.note_probes(probe, cpu_probe())
                     after = in_process(model, x, 64, 0.2, min_calls=2)
                     point.b64_rows_s = (before + after) / 2
                     rows.append(("on" if batching else "off", protocol, c, point))
@@ -340,7 +347,8 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
                         f"(handoff {point.handoff_us:.1f})  "
                         f"loop cpu {point.loop_cpu_us:6.1f} us  "
                         f"x in-process b64 {point.rps / point.b64_rows_s:5.2f}  "
-                        f"probe {point.probe_us:5.1f} us  errors {point.errors}",
+                        f"probe {point.probes[0]:.0f}/{point.probes[1]:.0f} us  "
+                        f"errors {point.errors}",
                         flush=True,
                     )
         finally:
@@ -352,12 +360,12 @@ def bench_model(name: str, args: argparse.Namespace, log: Path) -> list[str]:
            + ", ".join(f"batch {b}: {r:,.1f} rows/s" for b, r in ip.items())]  # fmt: skip
     out.append(f"{'batching':8s} {'protocol':9s} {'conc':>4s} {'p50 ms':>9s} {'p99 ms':>9s} "
                f"{'req/s':>9s} {'x b64':>6s} {'server us':>9s} {'handoff':>7s} "
-               f"{'loop cpu us':>11s} {'probe us':>8s} {'errors':>6s}")  # fmt: skip
+               f"{'loop cpu us':>11s} {'probe us':>9s} {'errors':>6s}")  # fmt: skip
     for batching, protocol, c, p in rows:
         out.append(
             f"{batching:8s} {protocol:9s} {c:4d} {p.p50_ms:9.3f} {p.p99_ms:9.3f} {p.rps:9.1f} "
             f"{p.rps / p.b64_rows_s:6.2f} {p.server_us:9.1f} {p.handoff_us:7.1f} "
-            f"{p.loop_cpu_us:11.1f} {p.probe_us:8.1f} {p.errors:6d}"
+            f"{p.loop_cpu_us:11.1f} {p.probes[0]:4.0f}/{p.probes[1]:<4.0f} {p.errors:6d}"
         )
     return out
 

@@ -46,7 +46,7 @@ def run_variant(
         asyncio.run(bench.load(port, request, 1, 0.5, proc.pid))
         probe = bench.cpu_probe()
         point = asyncio.run(bench.load(port, request, 1, seconds, proc.pid))
-        point.probe_us = (probe + bench.cpu_probe()) / 2
+        point.note_probes(probe, bench.cpu_probe())
         return point
     finally:
         proc.terminate()
@@ -99,7 +99,7 @@ def main() -> None:
                             f"{protocol} batching {'on' if batching else 'off'} round {r} "
                             f"{name:6s} server {p.server_us:6.1f} us  loop cpu "
                             f"{p.loop_cpu_us:6.1f} us  p50 {p.p50_ms * 1e3:6.1f} us  "
-                            f"{p.rps:6.0f} req/s  probe {p.probe_us:5.1f} us  "
+                            f"{p.rps:6.0f} req/s  probe {p.probes[0]:.0f}/{p.probes[1]:.0f} us  "
                             f"load {os.getloadavg()[0]:.2f}",
                             flush=True,
                         )

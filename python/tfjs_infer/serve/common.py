@@ -46,21 +46,14 @@ class Server:
         result = batcher.predict_now(arrays, ticket) or await batcher.predict(arrays, ticket)
         return _noted(result, info)
 
-    def infer_now(
-        self, served: ServedModel, arrays: list[np.ndarray], info: dict[str, Any]
-    ) -> Result | None:
-        """:meth:`infer` when the batcher computes at once (Batcher.predict_now),
-        without awaiting anything; else None, having queued nothing."""
-        result = self._admit(served, arrays, info).predict_now(arrays)
-        return None if result is None else _noted(result, info)
-
     def infer_at_once(
         self, served: ServedModel, batcher: Batcher, arrays: list[np.ndarray], info: dict[str, Any]
     ) -> Result | None:
-        """:meth:`infer_now` for a request whose model's `batcher` said it
-        answers now (:meth:`Batcher.answers_now`) in this same callback, nothing
-        having run on the loop since: the inputs are checked and computed at
-        once, or None when their row count makes the batch not quick after all."""
+        """:meth:`infer` without awaiting, for a request whose model's `batcher`
+        said it answers now (:meth:`Batcher.answers_now`) in this same callback,
+        nothing having run on the loop since (fast.py): the inputs are checked
+        and computed at once, or None (nothing queued) when their row count makes
+        the batch not quick after all."""
         inputs = served.inputs
         if len(arrays) == 1:
             check_shape(arrays[0], inputs[0].shape, inputs[0].name)

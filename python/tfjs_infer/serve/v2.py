@@ -165,6 +165,9 @@ def parse_infer(served: ServedModel, body: bytes, header_length: str | None) -> 
     """The request body (JSON, or JSON + binary tensors) checked against the model (400 if not)."""
     if header_length is None:
         doc, binary = parse_json(body), _NO_BINARY
+        plain = _plain_json(served, doc)
+        if plain is not None:
+            return plain
     else:
         known = _known_layout(served, body, header_length)
         if known is not None:
@@ -182,6 +185,31 @@ def parse_infer(served: ServedModel, body: bytes, header_length: str | None) -> 
 
 
 _NO_BINARY = memoryview(b"")  # a JSON-only request's binary data
+
+
+def _plain_json(served: ServedModel, doc: Any) -> InferRequest | None:
+    """The most common JSON request, ``{"inputs": [...]}`` alone, holding the
+    model's inputs in order, each exactly ``name``, ``shape``, ``datatype`` and
+    ``data``: checked in fewer steps, as the general checks would check it (an
+    input's data is converted, or refused, by the same function); None for
+    any other request, which the general checks then read (and name what is
+    wrong)."""
+    if type(doc) is not dict or len(doc) != 1:
+        return None
+    inputs = doc.get("inputs")
+    specs = served.inputs
+    if type(inputs) is not list or len(inputs) != len(specs):
+        return None
+    arrays = []
+    for tensor, spec in zip(inputs, specs):
+        if type(tensor) is not dict or len(tensor) != 4 or tensor.get("name") != spec.name:
+            return None
+        shape = tensor.get("shape")
+        datatype = tensor.get("datatype")
+        if datatype != v2_datatype(spec.dtype) or "data" not in tensor or not _is_sizes(shape):
+            return None
+        arrays.append(tensor_from_v2_data(tensor["data"], shape, datatype, spec.name))
+    return InferRequest(doc, arrays, {}, _requested_outputs(served, None, {}))
 
 
 def _remember_layout(

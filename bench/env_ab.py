@@ -1,0 +1,101 @@
+"""A/B of an environment variable read once per process, on the bench models.
+
+    python bench/env_ab.py --var TFJS_INFER_POOL_AFFINITY --values 0,1 \
+        [--models mlp,resnet50] [--threads 2] [--batch 1] [--rounds 8] [--seconds 2]
+
+Some switches are read once per process (TFJS_INFER_POOL_AFFINITY when the
+thread pool starts, the TFJS_INFER_GEMM_* blocking at import), so the
+candidates cannot share one process: every round starts one fresh process per
+value (the order reversed each round), each loads the model, warms it up and
+times predict for --seconds; its median is one sample. Prints per value the
+median over the rounds, its ratio to the first value's and every sample, the
+command, the CPU model and the load average. Wall time at several threads;
+thread CPU time at one (steadier on a shared host). Outputs are checked
+equal across the values (bit for bit) where the variable must not change them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from _harness import cpu_line
+
+HERE = Path(__file__).resolve().parent
+
+CHILD = r"""
+import hashlib, json, sys, time
+import numpy as np
+import tfjs_infer
+folder, threads, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+seconds = float(sys.argv[4])
+rows = np.load(folder + "/input.npy")
+x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
+model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads)
+out = model.predict(x, batch_size=batch)
+for _ in range(3):
+    model.predict(x, batch_size=batch)
+clock = time.thread_time if threads == 1 else time.perf_counter
+samples, end = [], time.perf_counter() + seconds
+while time.perf_counter() < end or len(samples) < 5:
+    t = clock()
+    model.predict(x, batch_size=batch)
+    samples.append(clock() - t)
+print(json.dumps({"median": float(np.median(samples)),
+                  "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()}))
+"""
+
+
+def one_sample(var: str, value: str, folder: Path, args: argparse.Namespace) -> dict:
+    """One fresh process with var=value: its median and output digest."""
+    env = dict(os.environ, **{var: value})
+    cmd = [sys.executable, "-c", CHILD, str(folder), str(args.threads), str(args.batch)]
+    p = subprocess.run(
+        [*cmd, str(args.seconds)], env=env, capture_output=True, text=True, timeout=600
+    )
+    if p.returncode != 0:
+        raise RuntimeError(f"{var}={value}: " + (p.stderr.strip().splitlines() or ["?"])[-1])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--var", required=True)
+    ap.add_argument("--values", required=True, help="comma-separated values; the first is the base")
+    ap.add_argument("--models", default="mlp,resnet50")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=2.0, help="timed predict per process")
+    args = ap.parse_args()
+    print("command: python", " ".join(["bench/env_ab.py", *sys.argv[1:]]))
+    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    clock = "thread CPU time" if args.threads == 1 else "wall time"
+    print(f"{args.threads} thread(s), batch {args.batch}, {clock}, medians of per-process medians")
+    values = args.values.split(",")
+    for name in args.models.split(","):
+        folder = HERE / ".models" / name
+        got: dict[str, list[float]] = {v: [] for v in values}
+        digests = set()
+        for r in range(args.rounds):
+            for v in values if r % 2 == 0 else values[::-1]:
+                s = one_sample(args.var, v, folder, args)
+                got[v].append(s["median"])
+                digests.add(s["digest"])
+        base = float(np.median(got[values[0]]))
+        same = "outputs equal" if len(digests) == 1 else "OUTPUTS DIFFER"
+        print(f"{name} ({same}):")
+        for v, samples in got.items():
+            m = float(np.median(samples))
+            every = " ".join(f"{s * 1e3:.3f}" for s in samples)
+            print(f"  {args.var}={v:<6} {m * 1e3:9.3f} ms  {m / base:6.3f}  [{every}]")
+    print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()
