@@ -227,9 +227,12 @@ void gemm_tile(const TileArgs& t) {
     }
     // AVX-512 row tiles: the next row tile's A (MR rows below, contiguous
     // when lda == k), MR floats per k row, so it is in L1 when that tile
-    // starts. Thin GEMMs read each A row once per column tile and stalled on
-    // it (bench/gemm.py, Emerald Rapids Xeon, interleaved: 3136x144x32 and
-    // 12544x147x64 +12-20 %); AVX2 measured no gain there and lost 6-14 % on
+    // starts. Thin GEMMs (n = 32, 64) read each A row for one or two tiles
+    // only and stalled on it: bench/gemm_where.py on an Emerald Rapids Xeon,
+    // time without the prefetch 1.10x at 3136x144x32 and 12544x147x64, 1.05x
+    // at 12544x32x64; 0.97-0.98x at 49x4608x512 and 32x1024x1024, where wide
+    // n reuses A from L1 (a branch per k row to skip it there lost more).
+    // AVX2 measured no gain on the thin shapes and lost 6-14 % on
     // 256x784x512 and 49x4608x512, so it stays without. A prefetch past A's
     // end is harmless.
     if constexpr (MR > 4 && W >= 16) __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
