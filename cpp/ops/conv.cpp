@@ -79,7 +79,7 @@ class ConvOp final : public ConvBase {
       lay = implicit_layout(in[0].shape);
       seg_off = reinterpret_cast<int64_t*>(static_cast<char*>(ctx.scratch) + lay.segs_at);
       slot_rows = reinterpret_cast<SlotRows*>(static_cast<char*>(ctx.scratch) + lay.ids_at);
-      for (int64_t ky = 0; ky < geo_.k[1]; ++ky) seg_off[ky] = ky * lay.wp * cin_;
+      kernel_row_offsets(lay.wp, seg_off);
       std::fill(slot_rows, slot_rows + scratch_thread_slots(), SlotRows{});
     }
     const int64_t tiles_per_image = (m_img + tm - 1) / tm;
@@ -168,8 +168,8 @@ class ConvOp final : public ConvBase {
   // bands). Without padding (every window inside the input: 'valid', or
   // ResNet's 1x1 stride-2 projections) the row pointers point into the input
   // itself and a slot holds no image (`direct`).
-  struct ImplicitLayout {
-    int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, image = 0;  // image: floats per padded image
+  struct ImplicitLayout : WindowImage {
+    int64_t image = 0;  // floats per padded image
     bool direct = false;
     size_t slot_bytes = 0, segs_at = 0, ids_at = 0, bytes = 0;
   };
@@ -196,10 +196,7 @@ class ConvOp final : public ConvBase {
   ImplicitLayout implicit_layout(const Shape& in_shape) const {
     const auto dims = spatial_dims(in_shape, geo_.rank);
     ImplicitLayout l;
-    l.hp = (geo_.out_size(1, dims[1]) - 1) * geo_.s[1] + geo_.k[1];
-    l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
-    l.pad_t = geo_.pad_before(1, dims[1]);
-    l.pad_l = geo_.pad_before(2, dims[2]);
+    static_cast<WindowImage&>(l) = window_image(in_shape);
     l.direct = l.pad_t == 0 && l.pad_l == 0 && l.hp <= dims[1] && l.wp <= dims[2];
     if (l.direct) l.wp = dims[2];  // windows read in the input: its row length
     l.image = l.direct ? 0 : (l.hp * l.wp * cin_ + 15) / 16 * 16;  // 64-byte aligned slots
@@ -237,18 +234,14 @@ class ConvOp final : public ConvBase {
     }
     const float* base = l.direct ? src : pad;
     auto** ptr = reinterpret_cast<const float**>(slot + l.image * sizeof(float));
-    for (int64_t p = r0; p < r0 + rows; ++p)
-      ptr[p] = base + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+    for (int64_t p = r0; p < r0 + rows; ++p) ptr[p] = base + window_corner(p, ow, l.wp);
   }
 
   // Padded rows [lo, hi) of one image (src, dims: the input's) into pad.
   void pad_rows(const ImplicitLayout& l, const float* src, const std::array<int64_t, 3>& dims,
                 int64_t lo, int64_t hi, float* pad) const {
     const int64_t h = dims[1], w = dims[2];
-    // Input columns [x0, x1) land inside the padded width, from column x0 + pad_l.
-    const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
-    const int64_t x1 = std::max(x0, std::min<int64_t>(w, l.wp - l.pad_l));
-    const int64_t left = x0 + l.pad_l, right = x1 + l.pad_l;  // copied columns [left, right)
+    const int64_t left = l.x0 + l.pad_l, right = l.x1 + l.pad_l;  // copied columns [left, right)
     for (int64_t py = lo; py < hi; ++py) {
       float* row = pad + py * l.wp * cin_;
       const int64_t iy = py - l.pad_t;
@@ -257,7 +250,7 @@ class ConvOp final : public ConvBase {
         continue;
       }
       std::memset(row, 0, static_cast<size_t>(left * cin_) * sizeof(float));
-      std::memcpy(row + left * cin_, src + (iy * w + x0) * cin_,
+      std::memcpy(row + left * cin_, src + (iy * w + l.x0) * cin_,
                   static_cast<size_t>((right - left) * cin_) * sizeof(float));
       std::memset(row + right * cin_, 0,
                   static_cast<size_t>((l.wp - right) * cin_) * sizeof(float));

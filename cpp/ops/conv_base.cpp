@@ -95,4 +95,16 @@ int64_t ConvBase::out_rows_per_image(const Shape& in_shape) const {
   return m;
 }
 
+ConvBase::WindowImage ConvBase::window_image(const Shape& in_shape) const {
+  const auto dims = spatial_dims(in_shape, geo_.rank);
+  WindowImage l;
+  l.hp = (geo_.out_size(1, dims[1]) - 1) * geo_.s[1] + geo_.k[1];
+  l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
+  l.pad_t = geo_.pad_before(1, dims[1]);
+  l.pad_l = geo_.pad_before(2, dims[2]);
+  l.x0 = std::max<int64_t>(0, -l.pad_l);
+  l.x1 = std::max(l.x0, std::min<int64_t>(dims[2], l.wp - l.pad_l));
+  return l;
+}
+
 }  // namespace tfjs_infer

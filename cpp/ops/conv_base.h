@@ -54,6 +54,26 @@ class ConvBase : public Op {
 
   int64_t out_rows_per_image(const Shape& in_shape) const;
 
+  // Where an implicit-GEMM convolution (conv.cpp in fp32, conv_int8.cpp in
+  // u8) reads each 2D output pixel's window: a padded image of hp x wp pixels
+  // holding every window, the input's pixel (0, 0) at (pad_t, pad_l); input
+  // columns [x0, x1) land in padded columns [x0 + pad_l, x1 + pad_l).
+  struct WindowImage {
+    int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0, x0 = 0, x1 = 0;
+  };
+  WindowImage window_image(const Shape& in_shape) const;
+
+  // Output pixel p's window corner, in elements from its image's start, in an
+  // image row_pixels wide (ow: the output's width).
+  int64_t window_corner(int64_t p, int64_t ow, int64_t row_pixels) const {
+    return ((p / ow) * geo_.s[1] * row_pixels + (p % ow) * geo_.s[2]) * cin_;
+  }
+
+  // The kernel rows' offsets from a window's corner (GemmCall::seg_off).
+  void kernel_row_offsets(int64_t row_pixels, int64_t* seg_off) const {
+    for (int64_t ky = 0; ky < geo_.k[1]; ++ky) seg_off[ky] = ky * row_pixels * cin_;
+  }
+
   ConvGeometry geo_;
   Activation act_;
   int64_t groups_ = 1, cin_ = 0, cin_g_ = 0, cout_ = 0, cout_g_ = 0, kg_ = 0;

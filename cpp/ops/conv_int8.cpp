@@ -78,7 +78,7 @@ class ConvInt8Op final : public ConvBase {
     auto* seg_off = reinterpret_cast<int64_t*>(base + lay.segs_at);
     auto* slot_img = reinterpret_cast<int64_t*>(base + lay.ids_at);
     auto* slot_q = reinterpret_cast<SampleQuant*>(base + lay.quant_at);
-    for (int64_t ky = 0; ky < geo_.k[1]; ++ky) seg_off[ky] = ky * lay.wp * cin_;
+    kernel_row_offsets(lay.wp, seg_off);
     std::fill(slot_img, slot_img + scratch_thread_slots(), int64_t{-1});
 
     const int64_t tm = tile_rows(m_img);
@@ -142,19 +142,14 @@ class ConvInt8Op final : public ConvBase {
   // (its window's corner); then the kernel rows' offsets, the image each slot
   // holds and its parameters. A slot quantizes an image when a tile of it
   // comes, so the image is in cache for its GEMMs.
-  struct Layout {
-    int64_t hp = 0, wp = 0, pad_t = 0, pad_l = 0;
+  struct Layout : WindowImage {
     size_t image = 0;  // bytes of a padded image, 64-byte multiple
     size_t slot_bytes = 0, segs_at = 0, ids_at = 0, quant_at = 0, bytes = 0;
   };
 
   Layout layout(const Shape& in_shape) const {
-    const auto dims = spatial_dims(in_shape, geo_.rank);
     Layout l;
-    l.hp = (geo_.out_size(1, dims[1]) - 1) * geo_.s[1] + geo_.k[1];
-    l.wp = (geo_.out_size(2, dims[2]) - 1) * geo_.s[2] + geo_.k[2];
-    l.pad_t = geo_.pad_before(1, dims[1]);
-    l.pad_l = geo_.pad_before(2, dims[2]);
+    static_cast<WindowImage&>(l) = window_image(in_shape);
     l.image = static_cast<size_t>((l.hp * l.wp * cin_ + 63) / 64 * 64);
     const int64_t rows = out_rows_per_image(in_shape);
     const size_t slots = static_cast<size_t>(scratch_thread_slots());
@@ -180,15 +175,13 @@ class ConvInt8Op final : public ConvBase {
     const RowQuant q = row_params_inline(lo, hi);
     auto* pad = reinterpret_cast<uint8_t*>(slot);
     auto** rows = reinterpret_cast<const uint8_t**>(slot + l.image);
-    for (int64_t p = 0; p < m_img; ++p)
-      rows[p] = pad + ((p / ow) * geo_.s[1] * l.wp + (p % ow) * geo_.s[2]) * cin_;
+    for (int64_t p = 0; p < m_img; ++p) rows[p] = pad + window_corner(p, ow, l.wp);
     // A NaN or infinite value: the scale is NaN and every output of the
     // sample NaN, whatever the bytes.
     if (!std::isfinite(q.scale)) return {q.scale, 0};
     // Input columns [x0, x1) land in padded columns [c0, c1); rows likewise.
-    const int64_t x0 = std::max<int64_t>(0, -l.pad_l);
-    const int64_t x1 = std::min<int64_t>(w, l.wp - l.pad_l);
-    const int64_t c0 = x0 + l.pad_l, c1 = std::max(x1 + l.pad_l, c0);
+    const int64_t x0 = l.x0, x1 = l.x1;
+    const int64_t c0 = x0 + l.pad_l, c1 = x1 + l.pad_l;
     const auto zp = static_cast<uint8_t>(q.zp);
     const auto fill = [&](int64_t at, int64_t pixels) {
       if (pixels > 0) std::memset(pad + at * cin_, zp, static_cast<size_t>(pixels * cin_));
