@@ -606,6 +606,30 @@ PYBIND11_MODULE(_core, m) {
       [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },
       "Address of the buffer the core read as input 0 in the latest run (no-copy tests).");
   testing.def("pool_workers", &pool_workers, "Worker threads the pool holds.");
+  testing.def(
+      "pool_trace", [](bool on) { pool_trace(on); }, py::arg("on"),
+      "Starts or stops recording each pool job's per-thread busy time (pool_trace_take).");
+  testing.def(
+      "pool_trace_take",
+      [] {
+        py::list jobs;
+        for (const PoolJobTrace& j : pool_trace_take()) {
+          py::dict d;
+          const int n = std::min(j.parts, 4);
+          d["tasks"] = j.tasks;
+          d["parts"] = j.parts;
+          d["wall_ns"] = j.wall_ns;
+          d["caller_wait_ns"] = j.caller_wait_ns;
+          d["busy_cpu_ns"] = std::vector<int64_t>(j.busy_cpu_ns, j.busy_cpu_ns + n);
+          d["busy_wall_ns"] = std::vector<int64_t>(j.busy_wall_ns, j.busy_wall_ns + n);
+          d["ran"] = std::vector<int64_t>(j.ran, j.ran + n);
+          jobs.append(d);
+        }
+        return jobs;
+      },
+      "The pool jobs recorded since the last call: tasks, participants, the caller's wall and "
+      "wait time, and per participant (caller first, at most 4) the thread CPU and wall time "
+      "in tasks and the tasks run.");
   testing.def("workspaces_made", &workspaces_made,
               "Workspaces (arena + views) built so far by all models.");
   testing.def("pool_run", &pool_run, py::arg("tasks"), py::arg("threads"), py::arg("task_us") = 0.0,

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 namespace tfjs_infer {
 
@@ -70,6 +71,26 @@ class KeepSleepersAsleep {
  private:
   bool previous_;
 };
+
+// Busy time of each participant of one pool job (a parallel loop that ran on
+// more than one thread), for bench/thread_scaling.py --trace: what a split
+// would cost on idle cores, measured on a shared host (thread CPU time leaves
+// out the time another process held the core).
+struct PoolJobTrace {
+  int64_t tasks = 0;
+  int parts = 0;                 // participants (the caller + the workers asked)
+  int64_t wall_ns = 0;           // the caller's time from publishing to the end
+  int64_t caller_wait_ns = 0;    // of which waiting for workers' tasks
+  int64_t busy_cpu_ns[4] = {};   // per participant (the caller first): thread CPU time in tasks
+  int64_t busy_wall_ns[4] = {};  //   ... and wall time in tasks
+  int64_t ran[4] = {};           //   ... and tasks run
+};
+
+// Starts (on) or stops recording PoolJobTrace for every job; off by default
+// (when on, each task costs four clock reads).
+void pool_trace(bool on);
+// The jobs recorded since the last call (at most 1 << 16 are kept).
+std::vector<PoolJobTrace> pool_trace_take();
 
 // Starts pool workers now (at model load) so that `threads` threads can run a
 // loop; never shrinks. Cheap when they already exist.
