@@ -202,3 +202,20 @@ def test_pool_trace_counts_every_task() -> None:
     # Each task spins 20 us: the tasks' wall time is there in full.
     assert sum(job["busy_wall_ns"]) >= 24 * 20_000
     assert _core._testing.pool_trace_take() == []  # taken
+
+
+def test_owned_loops_give_each_thread_its_own_run() -> None:
+    """parallel_for_owned (the GEMM splits): the caller owns tasks 0-7, the
+    worker 8-15, each takes from the other's run only once its own is empty,
+    so whichever run empties first was emptied by its owner alone: the worker
+    ran none of 0-7 or all of 8-15, whatever the timing (test_runtime's
+    affinity test shows a shared run breaks this)."""
+    runs = []
+    for _ in range(5):
+        _core._testing.pool_run(2, 2)  # the worker awake
+        r = _core._testing.pool_run(16, 2, task_us=1000.0, owned=True)
+        assert r["runs"] == [1] * 16
+        runs.append(r["worker"])
+    assert any(1 in r for r in runs), runs  # the worker took part at least once
+    for r in runs:
+        assert sum(w == 1 for w in r[:8]) == 0 or sum(w == 1 for w in r[8:]) == 8, runs

@@ -8,9 +8,10 @@
 //
 // Tasks are claimed from runs, one per participant (the caller, then worker
 // 1, 2, ...). By default the caller's run holds every task: each thread takes
-// the next one. With TFJS_INFER_POOL_AFFINITY=1 every participant owns an
-// equal run, in order, claims from it first, and when it is empty takes the
-// next tasks of the others' runs: from one job to the next, as long as every
+// the next one. In parallel_for_owned's loops (the GEMM splits), and in every
+// loop with TFJS_INFER_POOL_AFFINITY=1, every participant owns an equal run,
+// in order, claims from it first, and when it is empty takes the next tasks
+// of the others' runs: from one job to the next, as long as every
 // thread arrives in time, the same thread runs the same share (the same
 // columns of a batch-1 layer's weights, which could then stay in its core's
 // cache; the same rows of an image from op to op).
@@ -220,7 +221,7 @@ class Pool {
     }
   }
 
-  void run(int64_t tasks, int threads, detail::TaskFn fn, void* ctx) {
+  void run(int64_t tasks, int threads, detail::TaskFn fn, void* ctx, bool own_runs) {
     const int helpers = std::min<int64_t>({threads - 1, tasks - 1, workers()});
     if (helpers <= 0 || tls_in_pool || busy_.exchange(true, std::memory_order_acquire)) {
       for (int64_t t = 0; t < tasks; ++t) fn(ctx, t, 0);
@@ -247,10 +248,11 @@ class Pool {
     done_.store(0, std::memory_order_relaxed);
     const int parts = helpers + 1;
     parts_.store(parts, std::memory_order_release);
+    const bool own = affinity_ || own_runs;
     for (int p = 0; p < parts; ++p) {
-      // Without affinity (the default): the caller's run holds every task.
-      const int64_t begin = affinity_ ? tasks * p / parts : (p == 0 ? 0 : tasks);
-      const int64_t end = affinity_ ? tasks * (p + 1) / parts : tasks;
+      // Without own runs (parallel_for's default): the caller's run holds every task.
+      const int64_t begin = own ? tasks * p / parts : (p == 0 ? 0 : tasks);
+      const int64_t end = own ? tasks * (p + 1) / parts : tasks;
       Slot& slot = slots_[p];
       slot.end.store(end, std::memory_order_relaxed);
       slot.ticket.store((uint64_t{gen} << 32) | static_cast<uint64_t>(begin),
@@ -446,9 +448,9 @@ struct Chunked {
 }  // namespace
 
 namespace detail {
-void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx) {
+void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx, bool own_runs) {
   if (tasks < kMaxTicketTasks) {
-    Pool::get().run(tasks, threads, fn, ctx);
+    Pool::get().run(tasks, threads, fn, ctx, own_runs);
     return;
   }
   Chunked c{fn, ctx, tasks, (tasks + kMaxTicketTasks / 2 - 1) / (kMaxTicketTasks / 2)};
@@ -458,7 +460,7 @@ void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx) {
                     const int64_t end = std::min(c.tasks, (chunk + 1) * c.per_chunk);
                     for (int64_t t = chunk * c.per_chunk; t < end; ++t) c.fn(c.ctx, t, worker);
                   },
-                  &c);
+                  &c, own_runs);
 }
 }  // namespace detail
 

@@ -31,8 +31,9 @@ inline int threads_for(int max_threads, int64_t total_work, int64_t tasks) {
 
 namespace detail {
 using TaskFn = void (*)(void* ctx, int64_t task, int worker);
-// Runs fn(ctx, t, worker) for t in [0, tasks) on up to `threads` threads.
-void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx);
+// Runs fn(ctx, t, worker) for t in [0, tasks) on up to `threads` threads;
+// own_runs: each participant first takes its own equal run of the tasks.
+void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx, bool own_runs = false);
 }  // namespace detail
 
 // Calls fn(task, worker) for task in [0, tasks), on up to `threads` threads;
@@ -55,6 +56,25 @@ void parallel_for_indexed(int64_t tasks, int threads, Fn&& fn) {
 template <typename Fn>
 void parallel_for(int64_t tasks, int threads, Fn&& fn) {
   parallel_for_indexed(tasks, threads, [&fn](int64_t t, int) { fn(t); });
+}
+
+// parallel_for where the caller and each worker first take their own equal
+// run of the tasks, in order (the caller the first), and only then the
+// others' untaken ones: from call to call the same thread computes the same
+// part while every thread arrives in time (the same weight columns stay in its
+// core's L2), and a late or descheduled thread still leaves its tasks to the
+// others. For splits whose parts reuse per-thread cache (the GEMM splits).
+template <typename Fn>
+void parallel_for_owned(int64_t tasks, int threads, Fn&& fn) {
+  if (threads <= 1 || tasks <= 1) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    return;
+  }
+  auto run = [&fn](int64_t t, int) { fn(t); };
+  using F = decltype(run);
+  detail::run_parallel(
+      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
+      &run, true);
 }
 
 // While alive, parallel loops on this thread leave sleeping workers asleep

@@ -66,7 +66,7 @@ class DenseOp final : public Op {
       call.ep.residual = in[1].f32();
       call.ep.ldr = units_;
     }
-    parallel_for(split.tasks, threads, [&](int64_t t) {
+    parallel_for_owned(split.tasks, threads, [&](int64_t t) {
       const GemmCall part = split.part(call, t);
       gemm_run(k, packed_, part);
       if (row_op_in_task) apply_row_op(k, act_, part.c, part.m, units_);

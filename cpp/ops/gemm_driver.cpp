@@ -189,7 +189,7 @@ void gemm_run_parallel(const KernelTable& k, const PackedMatrix& b, const GemmCa
     gemm_run(k, b, call);
     return;
   }
-  parallel_for(split.tasks, threads, [&](int64_t t) { gemm_run(k, b, split.part(call, t)); });
+  parallel_for_owned(split.tasks, threads, [&](int64_t t) { gemm_run(k, b, split.part(call, t)); });
 }
 
 }  // namespace tfjs_infer

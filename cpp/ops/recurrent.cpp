@@ -199,7 +199,7 @@ class RnnOp final : public Op {
     // started to the others. Rows never interact, so any cut gives the same bits.
     const int64_t tasks =
         threads <= 1 ? 1 : std::clamp<int64_t>(n / kMinTaskRows, threads, 4 * threads);
-    parallel_for(tasks, threads, [&](int64_t t) {
+    parallel_for_owned(tasks, threads, [&](int64_t t) {
       const int64_t r0 = n * t / tasks, r1 = n * (t + 1) / tasks;
       if (r1 > r0) run_rows(ctx, in, out, l, r0, r1);
     });
