@@ -121,11 +121,14 @@ int main(int argc, char** argv) {
   g_blk.k_block = atol(argv[6]);
   g_blk.row_chunk = atol(argv[7]);
   g_blk.prefetch_rows = atol(argv[8]);
+  g_blk.next_prefetch = atol(argv[9]);
+  g_blk.l1_block_bytes = atol(argv[10]);
   std::vector<float> a((size_t)m * k), b((size_t)k * n), c((size_t)m * n);
   for (auto& x : a) x = rand() / (float)RAND_MAX - 0.5f;
   for (auto& x : b) x = rand() / (float)RAND_MAX - 0.5f;
-  std::vector<float> pb(cur::packed_b_size<tfjs_infer::kernels::VecAvx512, 32>(k, n));
-  cur::pack_b<Cfg<7>>(b.data(), k, n, nullptr, pb.data());
+  using tfjs_infer::kernels::VecAvx512;
+  std::vector<float> pb(tfjs_infer::kernels::packed_b_size<VecAvx512, 32>(k, n));
+  tfjs_infer::kernels::pack_b<Cfg<7>>(b.data(), k, n, nullptr, pb.data());
   GemmArgs g;
   g.m = m; g.n = n; g.k = k; g.a = a.data(); g.lda = k; g.packed_b = pb.data();
   g.c = c.data(); g.ldc = n; g.n_begin = 0; g.n_end = n;
@@ -191,7 +194,8 @@ def main() -> None:
     import tfjs_infer
 
     gemm = tfjs_infer.build_info()["cpu"]["gemm"]
-    blocking = [gemm["l2_block_bytes"], gemm["k_block"], gemm["row_chunk"], gemm["prefetch_rows"]]
+    keys = ("l2_block_bytes", "k_block", "row_chunk", "prefetch_rows")
+    blocking = [gemm[k] for k in (*keys, "next_prefetch", "l1_block_bytes")]
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
     print(cpu_line())
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

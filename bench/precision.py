@@ -23,7 +23,9 @@ bundled digits example's accuracy (360 real held-out digits) in each precision.
 
 Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
 convolution quantizing per row after im2col (TFJS_INFER_INT8_PER_ROW=1, the
-scheme before per-sample KxK convolutions), timed beside int8. One thread is
+scheme before per-sample KxK convolutions), timed beside int8; "int8-whole":
+int8 running a call's samples through the graph all at once instead of in
+cache-sized slices (TFJS_INFER_INT8_SLICE_BYTES=0). One thread is
 timed by thread CPU time (every engine computes on the calling thread), more
 by the wall clock.
 
@@ -67,24 +69,36 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
+# Variants of int8 for A/B runs in one process: the variable set while the
+# model loads.
+INT8_VARIANTS = {
+    # every convolution quantizing its A per row after im2col (the scheme
+    # before per-sample convolutions)
+    "int8-row": ("TFJS_INFER_INT8_PER_ROW", "1"),
+    # a call's samples through the graph all at once, not in cache-sized
+    # slices (compile/model.cpp)
+    "int8-whole": ("TFJS_INFER_INT8_SLICE_BYTES", "0"),
+}
+
+
 def load_ours(
     folder: Path, precision: str, threads: int, isa: str | None = None
 ) -> tfjs_infer.Model:
-    """precision "int8-row": int8 with every convolution quantizing its A per
-    row after im2col (TFJS_INFER_INT8_PER_ROW=1, the scheme before per-sample
-    convolutions), for A/B runs in one process."""
-    per_row = precision == "int8-row"
-    if per_row:
-        os.environ["TFJS_INFER_INT8_PER_ROW"] = "1"
+    """precision "int8-row" / "int8-whole": int8 loaded with the variable of
+    INT8_VARIANTS set, for A/B runs in one process."""
+    variable, value = INT8_VARIANTS.get(precision, (None, ""))
+    if variable:
+        os.environ[variable] = value
     try:
         return tfjs_infer.load_model(
             folder / "tfjs" / "model.json",
-            precision="int8" if per_row else precision,
+            precision="int8" if variable else precision,
             num_threads=threads,
             isa=isa,
         )
     finally:
-        os.environ.pop("TFJS_INFER_INT8_PER_ROW", None)
+        if variable:
+            os.environ.pop(variable, None)
 
 
 def ours(folder: Path, precision: str, threads: int, isa: str | None = None) -> Run:
@@ -184,7 +198,8 @@ def speed(args: argparse.Namespace) -> None:
                 f"  {label:28s} {t * 1e3:9.1f} ms  {args.batch / t:8.1f} rows/s  "
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
-        for label in ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row"):
+        others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
+        for label in (*others, "tfjs-infer int8-whole"):
             if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")

@@ -41,6 +41,8 @@ py::dict blocking_dict(const GemmBlocking& b) {
   d["k_block"] = b.k_block;
   d["row_chunk"] = b.row_chunk;
   d["prefetch_rows"] = b.prefetch_rows;
+  d["next_prefetch"] = b.next_prefetch;
+  d["l1_block_bytes"] = b.l1_block_bytes;
   return d;
 }
 
@@ -96,19 +98,23 @@ void register_cpu_testing(py::module_& t) {
       "overrides from `env`.");
   t.def(
       "set_gemm_blocking",
-      [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows) {
+      [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows,
+         int64_t next_prefetch, int64_t l1_block_bytes) {
         const GemmBlocking previous = gemm_blocking();
         GemmBlocking b;
         b.l2_block_bytes = l2_block_bytes;
         b.k_block = k_block;
         b.row_chunk = row_chunk;
         b.prefetch_rows = prefetch_rows;
+        b.next_prefetch = next_prefetch >= 0 ? next_prefetch : cpu_params().gemm.next_prefetch;
+        b.l1_block_bytes = l1_block_bytes >= 0 ? l1_block_bytes : cpu_params().gemm.l1_block_bytes;
         set_gemm_blocking(b);
         return blocking_dict(previous);
       },
       py::arg("l2_block_bytes"), py::arg("k_block"), py::arg("row_chunk"),
-      py::arg("prefetch_rows") = 0,
-      "Replaces the GEMM blocking in effect (between runs only); returns the previous one.");
+      py::arg("prefetch_rows") = 0, py::arg("next_prefetch") = -1, py::arg("l1_block_bytes") = -1,
+      "Replaces the GEMM blocking in effect (between runs only); returns the previous one. "
+      "next_prefetch and l1_block_bytes: -1 keeps this CPU's (derived, overridden) values.");
   t.def(
       "set_gemm_tile_rows",
       [](int64_t rows) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "compile/passes.h"
@@ -28,6 +29,26 @@ int64_t now_ns() {
 }
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
+
+// int8 models run a call of many samples through the graph a slice of
+// samples at a time, each slice's arena at most this many bytes (at least
+// one sample): at batch 32 ResNet50's activations (270 MiB of arena) stream
+// from memory between ops, and its int8 convolutions, whose arithmetic is a
+// quarter of fp32's, wait on that traffic; slices of 2 images (18 MiB) keep
+// them in the caches. bench/precision.py --slices measures it. Every row is
+// computed alike in any batch, so the bits do not change. fp32 keeps whole
+// calls: its products reuse each weight panel over the whole batch, and it
+// measured faster at 32 images per call than at 1-8 (_batching.py).
+// TFJS_INFER_INT8_SLICE_BYTES (read at load; 0: whole calls) overrides it.
+constexpr size_t kInt8SliceBytes = size_t{24} << 20;
+
+size_t int8_slice_bytes() {
+  const char* env = std::getenv("TFJS_INFER_INT8_SLICE_BYTES");
+  if (!env || !*env) return kInt8SliceBytes;
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(env, &end, 10);
+  return end && *end == '\0' ? static_cast<size_t>(v) : kInt8SliceBytes;
+}
 }  // namespace
 
 // Everything that depends on the concrete input shapes, computed once per
@@ -81,6 +102,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
                                  "' models run in fp32 (allow_tf32=True for tensor cores)");
   precision_ =
       static_cast<int>(precision_supported(*kernels_, requested) ? requested : Precision::kFp32);
+  if (precision_ == static_cast<int>(Precision::kInt8)) slice_bytes_ = int8_slice_bytes();
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
   remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {
@@ -382,6 +404,15 @@ void CompiledModel::run(const std::vector<TensorView>& inputs,
 
 void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* outputs,
                         int64_t* op_ns) const {
+  if (const int64_t rows = slice_rows(plan, inputs); rows > 0 && !device_) {
+    run_slices(inputs, outputs, op_ns, rows);
+    return;
+  }
+  run_whole(plan, inputs, outputs, op_ns);
+}
+
+void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* const* outputs,
+                              int64_t* op_ns) const {
   const int threads = num_threads_.load(std::memory_order_relaxed);
   reserve_threads(threads);  // a no-op unless this process was forked since load
   if (device_) {
@@ -450,6 +481,57 @@ void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* o
 
   std::lock_guard<std::mutex> lock(plan.pool_mutex);
   plan.pool.push_back(std::move(ws));
+}
+
+int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs) const {
+  if (slice_bytes_ == 0 || graph_.inputs.empty()) return 0;
+  // Only calls whose every input and output has the batch first (the
+  // graph's inputs leave it open), so that a slice of rows is a model call.
+  const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
+  if (batch < 2) return 0;
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    const Shape& declared = graph_.values[graph_.inputs[i]].shape;
+    if (inputs[i].rank < 1 || declared.empty() || declared[0] >= 0 || inputs[i].dims[0] != batch)
+      return 0;
+  }
+  for (int v : graph_.outputs)
+    if (plan.types[v].shape.empty() || plan.types[v].shape[0] != batch) return 0;
+  const size_t per_row = plan.arena_bytes / static_cast<size_t>(batch);
+  const int64_t rows = per_row > 0 ? static_cast<int64_t>(slice_bytes_ / per_row) : batch;
+  const int64_t clipped = rows < 1 ? 1 : rows;
+  return clipped < batch ? clipped : 0;
+}
+
+void CompiledModel::run_slices(const InputRef* inputs, void* const* outputs, int64_t* op_ns,
+                               int64_t rows) const {
+  const size_t n_in = graph_.inputs.size(), n_out = graph_.outputs.size();
+  const int64_t batch = inputs[0].dims[0];
+  std::vector<InputRef> part(inputs, inputs + n_in);
+  std::vector<Shape> dims(n_in);
+  std::vector<size_t> in_row(n_in), out_row(n_out, 0);
+  for (size_t i = 0; i < n_in; ++i) {
+    dims[i].assign(inputs[i].dims, inputs[i].dims + inputs[i].rank);
+    in_row[i] = static_cast<size_t>(num_elements(dims[i]) / batch) * dtype_size(inputs[i].dtype);
+  }
+  std::vector<void*> outs(n_out);
+  std::vector<int64_t> ns(op_ns ? ops_.size() : 0);
+  if (op_ns) std::fill(op_ns, op_ns + ops_.size(), int64_t{0});
+  for (int64_t r0 = 0; r0 < batch; r0 += rows) {
+    const int64_t r = batch - r0 < rows ? batch - r0 : rows;
+    for (size_t i = 0; i < n_in; ++i) {
+      dims[i][0] = r;
+      part[i].dims = dims[i].data();
+      part[i].data = static_cast<const uint8_t*>(inputs[i].data) + r0 * in_row[i];
+    }
+    PlanPtr p = plan_for(part.data(), n_in);
+    for (size_t j = 0; j < n_out; ++j) {
+      const ValueType& t = p->types[graph_.outputs[j]];
+      out_row[j] = static_cast<size_t>(num_elements(t.shape) / r) * dtype_size(t.dtype);
+      outs[j] = static_cast<uint8_t*>(outputs[j]) + r0 * out_row[j];
+    }
+    run_whole(*p, part.data(), outs.data(), op_ns ? ns.data() : nullptr);
+    for (size_t i = 0; op_ns && i < ns.size(); ++i) op_ns[i] += ns[i];
+  }
 }
 
 }  // namespace tfjs_infer

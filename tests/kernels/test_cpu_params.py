@@ -6,8 +6,9 @@ the vendors' published figures; the expected parameters follow the rules of
 cpp/kernels/cpu_params.cpp worked by hand: L2 block = half the core's L2 (at most
 512 KiB),
 k block = L1D / (6 rows x 4 bytes) rounded down to 16, row chunk = L1D / (64
-columns x 4 bytes) rounded down to 12, and a B prefetch 16 k rows ahead for
-the first row tile of a sweep (PREFETCH). The Zen 5 recording must give the
+columns x 4 bytes) rounded down to 12, a B prefetch 16 k rows ahead for
+the first row tile of a sweep (PREFETCH), the next B block's prefetch into L2
+on, and the thin-k L1 column block = half of L1D. The Zen 5 recording must give the
 constants the GEMM used before they were derived (tuned on Zen 5): 512 KiB,
 2048, 192.
 """
@@ -31,13 +32,23 @@ KIB, MIB = 1 << 10, 1 << 20
 PREFETCH = 16
 
 
-def blocking(l2_block: int, k_block: int, row_chunk: int, prefetch: int = PREFETCH) -> dict:
-    """The gemm parameters as build_info() and derive_cpu_params report them."""
+def blocking(
+    l2_block: int,
+    k_block: int,
+    row_chunk: int,
+    prefetch: int = PREFETCH,
+    next_prefetch: int = 1,
+    l1_block: int = 24 * KIB,
+) -> dict:
+    """The gemm parameters as build_info() and derive_cpu_params report them
+    (l1_block: half of a 48 KiB L1D unless given)."""
     return {
         "l2_block_bytes": l2_block,
         "k_block": k_block,
         "row_chunk": row_chunk,
         "prefetch_rows": prefetch,
+        "next_prefetch": next_prefetch,
+        "l1_block_bytes": l1_block,
     }
 
 
@@ -124,7 +135,8 @@ def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
 def test_blocking_follows_the_caches(name: str) -> None:
     l2_block, k_block, row_chunk = CPUS[name][-1]
     p = T.derive_cpu_params(load_leaves(name))
-    assert p["gemm"] == blocking(l2_block, k_block, row_chunk)
+    l1_block = CPUS[name][4] // 2
+    assert p["gemm"] == blocking(l2_block, k_block, row_chunk, l1_block=l1_block)
     assert p["overrides"] == [] and p["overrides_ignored"] == []
 
 
@@ -153,7 +165,7 @@ def test_cache_overrides_feed_the_derivation() -> None:
     env = {"TFJS_INFER_L1D_BYTES": "32K", "TFJS_INFER_L2_BYTES": "256K"}
     p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), env)
     assert p["l2_per_core_bytes"] == 256 * KIB
-    assert p["gemm"] == blocking(128 * KIB, 1360, 120)
+    assert p["gemm"] == blocking(128 * KIB, 1360, 120, l1_block=16 * KIB)
     assert sorted(p["overrides"]) == ["TFJS_INFER_L1D_BYTES=32K", "TFJS_INFER_L2_BYTES=256K"]
 
 
@@ -179,10 +191,12 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_GEMM_K_BLOCK",
         "TFJS_INFER_GEMM_ROW_CHUNK",
         "TFJS_INFER_GEMM_PREFETCH_ROWS",
+        "TFJS_INFER_GEMM_NEXT_PREFETCH",
+        "TFJS_INFER_GEMM_L1_BLOCK",
     ]
     p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
-    assert p["gemm"] == blocking(8 * KIB, 8 * KIB, 8 * KIB, prefetch=8 * KIB)
+    assert p["gemm"] == blocking(8 * KIB, 8 * KIB, 8 * KIB, 8 * KIB, 8 * KIB, 8 * KIB)
     assert p["l3_bytes"] == 8 * KIB
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [n for n in names if n not in readme] == []
@@ -197,13 +211,17 @@ def test_build_info_reports_this_cpu() -> None:
 
 
 # Shapes that take the k-blocked path (k > k block) with several column
-# blocks and row chunks under small blockings, and the plain blocked path.
+# blocks and row chunks under small blockings, the plain blocked path, and
+# thin k with L1 column blocks (row chunks outermost, ragged m, n and edges).
 SHAPES = [(49, 4608, 96), (200, 700, 130), (13, 3000, 40), (64, 300, 257)]
+SHAPES += [(300, 64, 300), (451, 20, 520), (37, 9, 100)]
+# (L2 block, k block, row chunk, prefetch rows, next-block prefetch, L1 block)
 BLOCKINGS = [
-    (512 * KIB, 2048, 192, 0),
-    (1 * MIB, 2048, 192, 16),
-    (16 * KIB, 256, 48, 3),
-    (64 * KIB, 512, 12, 40),
+    (512 * KIB, 2048, 192, 0, 0, 0),
+    (1 * MIB, 2048, 192, 16, 1, 24 * KIB),
+    (16 * KIB, 256, 48, 3, 1, 8 * KIB),
+    (64 * KIB, 512, 12, 40, 0, 16 * KIB),
+    (64 * KIB, 512, 12, 0, 1, 0),
 ]
 
 
@@ -214,19 +232,20 @@ def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
     a = rng.standard_normal((m, k), dtype=np.float32)
     b = rng.standard_normal((k, n), dtype=np.float32)
     bias = rng.standard_normal(n, dtype=np.float32)
+    res = rng.standard_normal((m, n), dtype=np.float32)
     packed = T.pack_b(isa, b)
     saved = tfjs_infer.build_info()["cpu"]["gemm"]
     outs = []
     try:
         for blocking in BLOCKINGS:
             T.set_gemm_blocking(*blocking)
-            outs.append(T.gemm(isa, a, packed, bias=bias, act="relu"))
+            outs.append(T.gemm(isa, a, packed, bias=bias, residual=res, act="relu"))
     finally:
         T.set_gemm_blocking(**saved)
     for out in outs[1:]:
         np.testing.assert_array_equal(out.view(np.uint32), outs[0].view(np.uint32))
-    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0)
-    bound = (k + 2) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias))
+    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias + res, 0)
+    bound = (k + 2) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias) + np.abs(res))
     assert np.all(np.abs(outs[0] - ref) <= bound)
 
 

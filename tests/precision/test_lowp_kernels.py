@@ -26,6 +26,7 @@ CASES = [
     (25, 147, 24),
     (2, 1000, 96),
     (250, 20, 40),  # more rows than one conversion chunk
+    (50, 1030, 70),  # row tiles over k blocks (x86: 2 int8 / 4 bf16 blocks)
 ]
 
 

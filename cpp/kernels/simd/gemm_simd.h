@@ -37,6 +37,7 @@
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/activation_simd.h"
+#include "kernels/simd/gemm_pack_simd.h"
 
 namespace tfjs_infer::kernels {
 namespace {
@@ -72,6 +73,10 @@ struct TileArgs {
   const int64_t* seg_off;
   int64_t seg_k;
   int64_t k0;
+  // Blocked path: the next block of B to prefetch into L2 while this tile
+  // runs, one 64-byte line per k row from pf_next, pf_next_lines of them.
+  const char* pf_next;
+  int64_t pf_next_lines;
 };
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
@@ -142,6 +147,8 @@ inline const float* implicit_k_rows(const TileArgs& t, typename V::F (&acc)[MR][
   const int64_t pf = t.prefetch;
   const int64_t seg_k = t.seg_k;
   const int64_t k_end = t.k0 + t.k;
+  const char* nx = t.pf_next;
+  int64_t nl = t.pf_next_lines;
   const float* ar[MR];
   for (int64_t kk = t.k0; kk < k_end;) {
     const int64_t seg = kk / seg_k;
@@ -150,6 +157,11 @@ inline const float* implicit_k_rows(const TileArgs& t, typename V::F (&acc)[MR][
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) ar[i] = t.a_rows[i] + t.seg_off[seg] + in_seg;
     for (int64_t q = 0; q < len; ++q) {
+      if (nl > 0) {
+        __builtin_prefetch(nx, 0, 2);
+        nx += 64;
+        --nl;
+      }
       if (pf) {
 #pragma GCC unroll 16
         for (int p = 0; p < NP; ++p)
@@ -209,7 +221,16 @@ void gemm_tile(const TileArgs& t) {
   // Implicit A: its own k loop; then this one runs no row.
   const int64_t k_plain = t.a_rows ? 0 : t.k;
   if (t.a_rows) b = implicit_k_rows<V, MR, NP, NV>(t, acc, b);
+  const char* nx = t.pf_next;
+  int64_t nl = t.a_rows ? 0 : t.pf_next_lines;
   for (int64_t kk = 0; kk < k_plain; ++kk) {
+    // The next block of B into L2 (TileArgs::pf_next): its memory traffic
+    // spread over this block's tiles instead of stalling its first one.
+    if (nl > 0) {
+      __builtin_prefetch(nx, 0, 2);
+      nx += 64;
+      --nl;
+    }
     // Small-m tiles (the batch-1 GEMV) are bound by the bandwidth of B:
     // prefetching the k row 4 ahead keeps the stream full (MLP batch 1 in
     // bench/compare.py: 27.5 -> 24 us, medians of 3 runs). A prefetch past
@@ -343,54 +364,6 @@ TileFn pick_tile(int mr, ActKind kind) {
   }
 }
 
-template <class V, int NR>
-size_t packed_b_size(int64_t k, int64_t n) {
-  const int64_t panels = (n + NR - 1) / NR;
-  return static_cast<size_t>(panels * k * NR);
-}
-
-// Panels in the group of panel p (of `panels`), and where panel p starts.
-template <class Cfg>
-inline int64_t group_width(int64_t panels, int64_t p) {
-  const int64_t first = p / Cfg::kGroup * Cfg::kGroup;
-  return panels - first < Cfg::kGroup ? panels - first : Cfg::kGroup;
-}
-
-// Offset of panel p's first float: whole groups before it, then its place
-// in its group.
-template <class Cfg>
-inline int64_t panel_offset(int64_t k, int64_t p) {
-  return (p / Cfg::kGroup) * k * Cfg::kGroup * Cfg::NR + (p % Cfg::kGroup) * Cfg::NR;
-}
-
-template <class Cfg>
-void pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed) {
-  using V = typename Cfg::V;
-  constexpr int NR = Cfg::NR;
-  constexpr int W = V::kW;
-  const int64_t panels = (n + NR - 1) / NR;
-  for (int64_t p = 0; p < panels; ++p) {
-    const int64_t col0 = p * NR;
-    const int64_t cols = n - col0 < NR ? n - col0 : NR;
-    float* dst = packed + panel_offset<Cfg>(k, p);
-    const int64_t ks = group_width<Cfg>(panels, p) * NR;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      const float* src = b + kk * n + col0;
-      float* d = dst + kk * ks;
-      if (col_scale) {  // a folded BatchNorm: float(w * s), as the fold computes it
-        for (int64_t j = 0; j < NR; ++j)
-          d[j] = j < cols ? static_cast<float>(src[j] * col_scale[col0 + j]) : 0.0f;
-        continue;
-      }
-      for (int v = 0; v < NR; v += W) {
-        const int64_t left = cols - v;
-        typename V::F x = left >= W ? V::loadu(src + v) : V::load_n(src + v, left > 0 ? left : 0);
-        V::storeu(d + v, x);
-      }
-    }
-  }
-}
-
 // Per-ISA configuration (see gemm_*.cpp):
 //   V; NR = NV * V::kW panel width; the blocked path's register tiles: MR rows
 //   x kBlockNp panels, MR1 rows x 1 panel, MRH rows x 1 vector (a last panel
@@ -499,14 +472,20 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int ng, TileFn groups, int np
 // only speed. t.k, the k offset k0 and the partial-sum buffer (k-blocked
 // path: part holds rows from row_begin and columns from part_col0) are set by
 // the caller.
+//
+// `next` (next_lines 64-byte lines, or none) is the B block the caller runs
+// after this one: the sweep's tile calls prefetch equal shares of it into L2.
 template <class Cfg, int NP, int NV, int R>
 void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, int64_t col,
-           int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last) {
+           int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last,
+           const char* next, int64_t next_lines) {
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
   const int64_t prefetch_rows = gemm_blocking().prefetch_rows;
   const int64_t m = row_end - row_begin;
   const int64_t tiles = (m + R - 1) / R;
+  const int64_t calls = tiles * ((ncols + NP * NR - 1) / (NP * NR));
+  int64_t call = 0;
   const int64_t base = m / tiles;
   const int64_t extra = m % tiles;
   const TileFn fn_hi = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base + 1), g.act.kind);
@@ -528,6 +507,11 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       t.res = r_row ? r_row + c : nullptr;
       t.cols = col + ncols - c < NP * NR ? col + ncols - c : NP * NR;
       t.prefetch = tile == 0 ? prefetch_rows * t.kstride : 0;
+      const int64_t line0 = next_lines * call / calls;
+      const int64_t line1 = next_lines * (call + 1) / calls;
+      ++call;
+      t.pf_next = next ? next + line0 * 64 : nullptr;
+      t.pf_next_lines = next ? std::min(line1 - line0, t.k) : 0;
       if (part) {
         float* p = part + (row0 - row_begin) * t.ldp + (c - part_col0);
         t.acc_in = first ? nullptr : p;
@@ -561,6 +545,8 @@ void gemm(const GemmArgs& g) {
   t.seg_off = g.seg_off;
   t.seg_k = g.seg_k;
   t.k0 = 0;
+  t.pf_next = nullptr;
+  t.pf_next_lines = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
@@ -607,10 +593,67 @@ void gemm(const GemmArgs& g) {
       plan();
     }
   }
-  const int64_t row_chunk = nkb > 1 ? row_chunk_max : g.m;
+  // Thin k (one k block): when a column block of at most the L1 share holds
+  // whole wide tiles, row chunks go outermost and such column blocks inside,
+  // so each block's panels stay in L1 while a chunk's row tiles (their A rows
+  // in L1/L2) pass over it, instead of the row tiles streaming all of B from
+  // L2. The partial-sum buffer is unused (nkb == 1).
+  bool l1_order = false;
+  if (nkb == 1 && blocking.l1_block_bytes > 0) {
+    int64_t l1_panels = blocking.l1_block_bytes / (k * NR * static_cast<int64_t>(sizeof(float)));
+    l1_panels -= l1_panels % BNP;
+    if (l1_panels >= BNP && l1_panels * NR < block_cols) {
+      l1_order = true;
+      block_cols = l1_panels * NR;
+    }
+  }
+  const int64_t row_chunk = nkb > 1 || l1_order ? row_chunk_max : g.m;
   t.ldp = block_cols;
-  for (int64_t c0 = g.n_begin; c0 < g.n_end; c0 += block_cols) {
-    const int64_t c1 = g.n_end - c0 < block_cols ? g.n_end : c0 + block_cols;
+  // The blocks in the order they run: (column block, row chunk, k block).
+  const int64_t ncb = (g.n_end - g.n_begin + block_cols - 1) / block_cols;
+  const int64_t nrc = (g.m + row_chunk - 1) / row_chunk;
+  const int64_t nblocks = ncb * nrc * nkb;
+  auto block_at = [&](int64_t i, int64_t* cb, int64_t* rc, int64_t* kb) {
+    *kb = i % nkb;
+    const int64_t outer = i / nkb;
+    *cb = l1_order ? outer % ncb : outer / nrc;
+    *rc = l1_order ? outer / ncb : outer % nrc;
+  };
+  const bool next_prefetch = blocking.next_prefetch > 0;
+  const int64_t panels = (g.n + NR - 1) / NR;
+  constexpr int64_t G = Cfg::kGroup;
+  // Block i's packed B as one run of bytes: its panel groups' k rows of the
+  // block (with one k block, whole groups, adjacent in memory); of several
+  // groups on the k-blocked path only the first one's rows.
+  auto block_bytes = [&](int64_t i, const char** lo, int64_t* lines) {
+    int64_t cb, rc, kb;
+    block_at(i, &cb, &rc, &kb);
+    const int64_t c0 = g.n_begin + cb * block_cols;
+    const int64_t c1 = std::min(g.n_end, c0 + block_cols);
+    const int64_t p0 = c0 / NR / G * G, p_last = (c1 - 1) / NR / G * G;
+    const float* first = g.packed_b + panel_offset<Cfg>(k, p0);
+    const float* end;
+    if (nkb == 1) {
+      end = g.packed_b + panel_offset<Cfg>(k, p_last) + k * group_width<Cfg>(panels, p_last) * NR;
+    } else {
+      const int64_t width = group_width<Cfg>(panels, p0) * NR;
+      const int64_t k0 = kb * kc;
+      first += k0 * width;
+      end = first + std::min(kc, k - k0) * width;
+    }
+    *lo = reinterpret_cast<const char*>(first);
+    *lines = (end - first) * static_cast<int64_t>(sizeof(float)) / 64;
+  };
+  for (int64_t i = 0; i < nblocks; ++i) {
+    int64_t cb, rc, kb;
+    block_at(i, &cb, &rc, &kb);
+    const int64_t c0 = g.n_begin + cb * block_cols;
+    const int64_t c1 = std::min(g.n_end, c0 + block_cols);
+    const int64_t r0 = rc * row_chunk;
+    const int64_t r1 = std::min(g.m, r0 + row_chunk);
+    const char* next = nullptr;
+    int64_t next_lines = 0;
+    if (next_prefetch && i + 1 < nblocks) block_bytes(i + 1, &next, &next_lines);
     // Full panels before the first one aligned to BNP go one by one, so
     // that the wide tiles' panels never span two groups.
     const int64_t full = (c1 - c0) / NR, rem = (c1 - c0) % NR;
@@ -618,26 +661,24 @@ void gemm(const GemmArgs& g) {
     const int64_t wide_begin = c0 + head * NR;
     const int64_t wide_end = wide_begin + (full - head) / BNP * BNP * NR;
     const int64_t one_end = rem > 0 && rem <= W ? c1 - rem : c1;
-    for (int64_t r0 = 0; r0 < g.m; r0 += row_chunk) {
-      const int64_t r1 = g.m - r0 < row_chunk ? g.m : r0 + row_chunk;
-      for (int64_t kb = 0; kb < nkb; ++kb) {
-        const int64_t k0 = kb * kc;
-        t.k = k - k0 < kc ? k - k0 : kc;
-        const bool first = kb == 0, last = kb == nkb - 1;
-        if (wide_begin > c0)
-          sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, c0, wide_begin - c0, k0, part, c0, first,
-                                           last);
-        if (wide_end > wide_begin)
-          sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, r0, r1, wide_begin, wide_end - wide_begin, k0,
-                                            part, c0, first, last);
-        if (one_end > wide_end)
-          sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, one_end - wide_end, k0, part, c0,
-                                           first, last);
-        if (c1 > one_end)
-          sweep<Cfg, 1, 1, Cfg::MRH>(g, t, r0, r1, one_end, c1 - one_end, k0, part, c0, first,
-                                     last);
-      }
-    }
+    const int64_t k0 = kb * kc;
+    t.k = k - k0 < kc ? k - k0 : kc;
+    const bool first = kb == 0, last = kb == nkb - 1;
+    // The next block's prefetch rides on the wide tiles, or on the single
+    // panels where there are none.
+    const bool wide = wide_end > wide_begin;
+    if (wide_begin > c0)
+      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, c0, wide_begin - c0, k0, part, c0, first, last,
+                                       nullptr, 0);
+    if (wide)
+      sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, r0, r1, wide_begin, wide_end - wide_begin, k0, part,
+                                        c0, first, last, next, next_lines);
+    if (one_end > wide_end)
+      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, one_end - wide_end, k0, part, c0,
+                                       first, last, wide ? nullptr : next, next_lines);
+    if (c1 > one_end)
+      sweep<Cfg, 1, 1, Cfg::MRH>(g, t, r0, r1, one_end, c1 - one_end, k0, part, c0, first, last,
+                                 nullptr, 0);
   }
   std::free(part);
 }

@@ -12,9 +12,11 @@
 //
 // Rows are converted in chunks into a thread-local buffer, then the chunk is
 // swept by MR x NP register tiles (NP panels of 16 columns, MR rows) over the
-// panels covering [n_begin, n_end). Each output lane runs over k in order from
-// zero whatever the tile, chunk, m or column range, so every row's bits are
-// the same at any batch size and thread split.
+// panels covering [n_begin, n_end), over k in blocks when k is long (a
+// block of the panels stays in L1 while the chunk's tiles pass; bench figures
+// at kKBlockWords). Each output lane runs over k in order from zero whatever
+// the tile, chunk, block, m or column range, so every row's bits are the same
+// at any batch size and thread split.
 //
 // Include only from one ISA's translation units; all in an anonymous namespace.
 #pragma once
@@ -45,6 +47,13 @@ struct LowpTile {
   int64_t col_lo, col_hi;  // valid columns (absolute)
   const GemmArgs* g;
   int64_t row0;  // absolute row of the tile's row 0
+  // k blocking: the tile sweeps words [w0, w1); its accumulators start at
+  // zero when w0 == 0, else from acc_buf (where the block before left
+  // them), and go to acc_buf, not to C, unless w1 == words. The sums of
+  // each lane still run over k in order (storing an accumulator and loading
+  // it back is exact), so the bits are those of one sweep.
+  int64_t w0, w1;
+  uint8_t* acc_buf;  // MR x NP accumulators of 64 bytes
 };
 
 inline __mmask16 lane_mask(int64_t lo, int64_t hi) {
@@ -69,11 +78,16 @@ void lowp_tile(const LowpTile& t) {
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) acc[i][p] = T::zero();
+    for (int p = 0; p < NP; ++p) {
+      if (t.w0 == 0)
+        acc[i][p] = T::zero();
+      else
+        std::memcpy(&acc[i][p], t.acc_buf + (i * NP + p) * 64, 64);
+    }
   const uint8_t* a = t.a;
   const uint8_t* b = t.b;
   const int64_t as = t.a_stride, ps = t.panel_bytes;
-  for (int64_t w = 0; w < t.words; ++w) {
+  for (int64_t w = t.w0; w < t.w1; ++w) {
     __m512i bv[NP];
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
@@ -85,6 +99,13 @@ void lowp_tile(const LowpTile& t) {
 #pragma GCC unroll 4
       for (int p = 0; p < NP; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
     }
+  }
+  if (t.w1 < t.words) {  // not the last k block: keep the sums for the next
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) std::memcpy(t.acc_buf + (i * NP + p) * 64, &acc[i][p], 64);
+    return;
   }
   // Epilogue: to float, + bias, + residual (valid lanes only), activation.
   // Operand order of max/min keeps NaN, as the float GEMM's epilogue. The
@@ -161,6 +182,15 @@ LowpTileFn pick_lowp_tile(int mr, ActKind kind) {
   }
 }
 
+// k words per block (kernels/lowp.h's words: 4 int8 or 2 bf16 values): 4
+// panels' block is 32 KiB, within a 48 KiB L1D beside the A rows. Without
+// blocks a tile of a long-k product streamed its panels from L2: int8
+// kernel alone, u8 rows, 1 thread, interleaved, medians of 60 (Xeon family 6
+// model 207, load ~2.5): 784x1152x128 0.92x the unblocked time, 196x2304x256
+// 0.91x, 49x4608x512 0.90x, 196x1024x256 0.91x, 49x2048x512 0.90x; k <= 576
+// takes one block (unchanged).
+constexpr int64_t kKBlockWords = 128;
+
 // Tallest tile for NP panels (about 24 accumulators).
 constexpr int lowp_rows_for(int np) { return np == 4 ? 6 : np == 3 ? 8 : 12; }
 
@@ -220,6 +250,16 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   if (a_buf.size() < static_cast<size_t>(chunk * a_stride + 64))
     a_buf.resize(static_cast<size_t>(chunk * a_stride + 64));
   if (rq_buf.size() < static_cast<size_t>(chunk)) rq_buf.resize(static_cast<size_t>(chunk));
+  // k blocks of about kKBlockWords, all alike (a short last block cost more
+  // than it saved: its tiles store and reload every sum for a few steps).
+  const int64_t blocks =
+      words < kKBlockWords * 3 / 2 ? 1 : (words + kKBlockWords / 2) / kKBlockWords;
+  const int64_t block = (words + blocks - 1) / blocks;
+  // One tile's accumulators (at most 24 of 64 bytes) per row tile of a chunk
+  // (tiles at least 6 rows tall but the last).
+  thread_local std::vector<uint8_t> acc_buf;
+  const size_t acc_bytes = static_cast<size_t>((chunk / 6 + 1) * 24 * 64);
+  if (blocks > 1 && acc_buf.size() < acc_bytes) acc_buf.resize(acc_bytes);
 
   const int64_t panel_bytes = words * 64;
   const int64_t p_first = g.n_begin / 16, p_end = (g.n_end + 15) / 16;
@@ -249,12 +289,20 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
       t.col_sum = sums + p * 16;
       t.col_lo = p * 16 > g.n_begin ? p * 16 : g.n_begin;
       t.col_hi = (p + np) * 16 < g.n_end ? (p + np) * 16 : g.n_end;
-      for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
-        const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
-        t.a = a_buf.data() + i0 * a_stride;
-        t.rq = rq_buf.data() + i0;
-        t.row0 = r0 + i0;
-        lowp_tile_fn<T>(np, mr, g.act.kind)(t);
+      // k blocks of about kKBlockWords: the panels' block stays in L1 while the
+      // chunk's row tiles pass over it (else every tile streams the whole
+      // panels from L2); each tile's sums wait in acc_buf between blocks.
+      for (int64_t w0 = 0; w0 < words; w0 += block) {
+        t.w0 = w0;
+        t.w1 = words - w0 <= block ? words : w0 + block;
+        for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
+          const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
+          t.a = a_buf.data() + i0 * a_stride;
+          t.rq = rq_buf.data() + i0;
+          t.row0 = r0 + i0;
+          t.acc_buf = blocks > 1 ? acc_buf.data() + (i0 / rmax) * (24 * 64) : nullptr;
+          lowp_tile_fn<T>(np, mr, g.act.kind)(t);
+        }
       }
       p += np;
     }
