@@ -367,7 +367,8 @@ std::vector<double> profile_list(const CompiledModel& m, const py::list& arrays,
 
 // Exercises the pool directly (tests): every task must run exactly once,
 // worker indices stay below `threads`, nested loops run inline.
-py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool keep_asleep) {
+py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool keep_asleep,
+                  bool owned) {
   std::vector<int> runs(tasks, 0), worker(tasks, -1);
   std::vector<size_t> thread(tasks, 0);
   std::vector<std::atomic<int>> nested_runs(tasks);
@@ -375,7 +376,8 @@ py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool k
     py::gil_scoped_release nogil;
     reserve_threads(threads);
     KeepSleepersAsleep keep(keep_asleep);
-    parallel_for_indexed(tasks, threads, [&](int64_t t, int w) {
+    const std::thread::id caller = std::this_thread::get_id();
+    auto body = [&](int64_t t, int w) {
       runs[t] += 1;
       worker[t] = w;
       thread[t] = std::hash<std::thread::id>()(std::this_thread::get_id());
@@ -384,7 +386,13 @@ py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool k
       while (std::chrono::steady_clock::now() < until) {
       }
       parallel_for(nested, threads, [&](int64_t) { nested_runs[t].fetch_add(1); });
-    });
+    };
+    if (owned) {  // parallel_for_owned passes no worker index: 0 for the caller, 1 otherwise
+      parallel_for_owned(tasks, threads,
+                         [&](int64_t t) { body(t, std::this_thread::get_id() == caller ? 0 : 1); });
+    } else {
+      parallel_for_indexed(tasks, threads, body);
+    }
   }
   std::vector<int> nested_out(tasks);
   for (int64_t t = 0; t < tasks; ++t) nested_out[t] = nested_runs[t].load();
@@ -606,10 +614,34 @@ PYBIND11_MODULE(_core, m) {
       [] { return reinterpret_cast<uintptr_t>(g_last_input0.load(std::memory_order_relaxed)); },
       "Address of the buffer the core read as input 0 in the latest run (no-copy tests).");
   testing.def("pool_workers", &pool_workers, "Worker threads the pool holds.");
+  testing.def(
+      "pool_trace", [](bool on) { pool_trace(on); }, py::arg("on"),
+      "Starts or stops recording each pool job's per-thread busy time (pool_trace_take).");
+  testing.def(
+      "pool_trace_take",
+      [] {
+        py::list jobs;
+        for (const PoolJobTrace& j : pool_trace_take()) {
+          py::dict d;
+          const int n = std::min(j.parts, 4);
+          d["tasks"] = j.tasks;
+          d["parts"] = j.parts;
+          d["wall_ns"] = j.wall_ns;
+          d["caller_wait_ns"] = j.caller_wait_ns;
+          d["busy_cpu_ns"] = std::vector<int64_t>(j.busy_cpu_ns, j.busy_cpu_ns + n);
+          d["busy_wall_ns"] = std::vector<int64_t>(j.busy_wall_ns, j.busy_wall_ns + n);
+          d["ran"] = std::vector<int64_t>(j.ran, j.ran + n);
+          jobs.append(d);
+        }
+        return jobs;
+      },
+      "The pool jobs recorded since the last call: tasks, participants, the caller's wall and "
+      "wait time, and per participant (caller first, at most 4) the thread CPU and wall time "
+      "in tasks and the tasks run.");
   testing.def("workspaces_made", &workspaces_made,
               "Workspaces (arena + views) built so far by all models.");
   testing.def("pool_run", &pool_run, py::arg("tasks"), py::arg("threads"), py::arg("task_us") = 0.0,
-              py::arg("nested") = 0, py::arg("keep_asleep") = false,
-              "Runs parallel_for_indexed with the GIL released; returns per task (runs, worker, "
-              "thread, nested runs).");
+              py::arg("nested") = 0, py::arg("keep_asleep") = false, py::arg("owned") = false,
+              "Runs parallel_for_indexed (owned: parallel_for_owned, worker 0 = the caller) with "
+              "the GIL released; returns per task (runs, worker, thread, nested runs).");
 }

@@ -8,9 +8,10 @@
 //
 // Tasks are claimed from runs, one per participant (the caller, then worker
 // 1, 2, ...). By default the caller's run holds every task: each thread takes
-// the next one. With TFJS_INFER_POOL_AFFINITY=1 every participant owns an
-// equal run, in order, claims from it first, and when it is empty takes the
-// next tasks of the others' runs: from one job to the next, as long as every
+// the next one. In parallel_for_owned's loops (the GEMM splits), and in every
+// loop with TFJS_INFER_POOL_AFFINITY=1, every participant owns an equal run,
+// in order, claims from it first, and when it is empty takes the next tasks
+// of the others' runs: from one job to the next, as long as every
 // thread arrives in time, the same thread runs the same share (the same
 // columns of a batch-1 layer's weights, which could then stay in its core's
 // cache; the same rows of an image from op to op).
@@ -32,6 +33,9 @@
 #include <mutex>
 #include <new>
 #include <thread>
+#include <vector>
+
+#include <time.h>
 
 #if defined(__linux__)
 #include <linux/futex.h>
@@ -155,6 +159,32 @@ void wake(Worker& w) {
 #endif
 }
 
+// Job tracing (pool_trace): whether it is on, and the jobs recorded.
+std::atomic<bool> g_trace{false};
+std::mutex g_trace_mutex;
+std::vector<PoolJobTrace> g_trace_jobs;
+constexpr size_t kMaxTracedJobs = size_t{1} << 16;
+
+int64_t now_ns(clockid_t clock) {
+  timespec ts;
+  clock_gettime(clock, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+// A participant's busy time in one traced job.
+struct alignas(64) TraceSlot {
+  std::atomic<int64_t> cpu_ns{0}, wall_ns{0}, ran{0};
+};
+
+// Runs one task, adding its thread CPU and wall time to `slot`.
+void run_traced(detail::TaskFn fn, void* ctx, int64_t t, int who, TraceSlot& slot) {
+  const int64_t c0 = now_ns(CLOCK_THREAD_CPUTIME_ID), w0 = now_ns(CLOCK_MONOTONIC);
+  fn(ctx, t, who);
+  slot.wall_ns.fetch_add(now_ns(CLOCK_MONOTONIC) - w0, std::memory_order_relaxed);
+  slot.cpu_ns.fetch_add(now_ns(CLOCK_THREAD_CPUTIME_ID) - c0, std::memory_order_relaxed);
+  slot.ran.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Set on pool workers, and on a caller while its job runs: a nested
 // parallel_for on such a thread runs inline.
 thread_local bool tls_in_pool = false;
@@ -191,13 +221,24 @@ class Pool {
     }
   }
 
-  void run(int64_t tasks, int threads, detail::TaskFn fn, void* ctx) {
+  void run(int64_t tasks, int threads, detail::TaskFn fn, void* ctx, bool own_runs) {
     const int helpers = std::min<int64_t>({threads - 1, tasks - 1, workers()});
     if (helpers <= 0 || tls_in_pool || busy_.exchange(true, std::memory_order_acquire)) {
       for (int64_t t = 0; t < tasks; ++t) fn(ctx, t, 0);
       return;
     }
     tls_in_pool = true;
+    const bool trace = g_trace.load(std::memory_order_relaxed);
+    int64_t start_ns = 0;
+    if (trace) {
+      start_ns = now_ns(CLOCK_MONOTONIC);
+      for (int p = 0; p <= helpers; ++p) {
+        trace_[p].cpu_ns.store(0, std::memory_order_relaxed);
+        trace_[p].wall_ns.store(0, std::memory_order_relaxed);
+        trace_[p].ran.store(0, std::memory_order_relaxed);
+      }
+    }
+    trace_job_.store(trace, std::memory_order_relaxed);
     uint32_t gen = ++gen_;
     if (gen == 0) gen = ++gen_;  // 0 is every worker's initial "seen" value
     // Release stores: a worker that reads any of these then knows the ticket
@@ -207,10 +248,11 @@ class Pool {
     done_.store(0, std::memory_order_relaxed);
     const int parts = helpers + 1;
     parts_.store(parts, std::memory_order_release);
+    const bool own = affinity_ || own_runs;
     for (int p = 0; p < parts; ++p) {
-      // Without affinity (the default): the caller's run holds every task.
-      const int64_t begin = affinity_ ? tasks * p / parts : (p == 0 ? 0 : tasks);
-      const int64_t end = affinity_ ? tasks * (p + 1) / parts : tasks;
+      // Without own runs (parallel_for's default): the caller's run holds every task.
+      const int64_t begin = own ? tasks * p / parts : (p == 0 ? 0 : tasks);
+      const int64_t end = own ? tasks * (p + 1) / parts : tasks;
       Slot& slot = slots_[p];
       slot.end.store(end, std::memory_order_relaxed);
       slot.ticket.store((uint64_t{gen} << 32) | static_cast<uint64_t>(begin),
@@ -228,9 +270,14 @@ class Pool {
     }
     int64_t mine = 0, t;
     while (claim(gen, 0, parts, &t)) {
-      fn(ctx, t, 0);
+      if (trace) {
+        run_traced(fn, ctx, t, 0, trace_[0]);
+      } else {
+        fn(ctx, t, 0);
+      }
       ++mine;
     }
+    const int64_t own_end_ns = trace ? now_ns(CLOCK_MONOTONIC) : 0;
     // Only tasks a worker has started remain; wait for them. Briefly with
     // pause, then yielding: that worker may be queued behind us on this core.
     const int64_t theirs = tasks - mine;
@@ -243,6 +290,7 @@ class Pool {
     }
     for (int p = 0; p < parts; ++p)
       slots_[p].ticket.store((uint64_t{gen} << 32) | kClosed, std::memory_order_release);
+    if (trace) record(tasks, parts, start_ns, own_end_ns);
     tls_in_pool = false;
     busy_.store(false, std::memory_order_release);
   }
@@ -262,6 +310,23 @@ class Pool {
 #if defined(__linux__)
     pthread_atfork(nullptr, nullptr, [] { Pool::get().after_fork_in_child(); });
 #endif
+  }
+
+  // Appends the job just finished to the trace (the caller, under busy_).
+  void record(int64_t tasks, int parts, int64_t start_ns, int64_t own_end_ns) {
+    PoolJobTrace j;
+    j.tasks = tasks;
+    j.parts = parts;
+    const int64_t end_ns = now_ns(CLOCK_MONOTONIC);
+    j.wall_ns = end_ns - start_ns;
+    j.caller_wait_ns = end_ns - own_end_ns;
+    for (int p = 0; p < std::min(parts, 4); ++p) {
+      j.busy_cpu_ns[p] = trace_[p].cpu_ns.load(std::memory_order_relaxed);
+      j.busy_wall_ns[p] = trace_[p].wall_ns.load(std::memory_order_relaxed);
+      j.ran[p] = trace_[p].ran.load(std::memory_order_relaxed);
+    }
+    std::lock_guard<std::mutex> lock(g_trace_mutex);
+    if (g_trace_jobs.size() < kMaxTracedJobs) g_trace_jobs.push_back(j);
   }
 
   // Takes the next task of job `gen` for participant `me` (of `parts`): from
@@ -342,9 +407,14 @@ class Pool {
       const detail::TaskFn fn = fn_.load(std::memory_order_acquire);
       void* const ctx = ctx_.load(std::memory_order_acquire);
       const int parts = parts_.load(std::memory_order_acquire);
+      const bool trace = trace_job_.load(std::memory_order_relaxed);
       int64_t t;
       while (index < parts && claim(gen, index, parts, &t)) {
-        fn(ctx, t, index);
+        if (trace) {
+          run_traced(fn, ctx, t, index, trace_[index]);
+        } else {
+          fn(ctx, t, index);
+        }
         done_.fetch_add(1, std::memory_order_release);
       }
     }
@@ -363,6 +433,8 @@ class Pool {
   std::atomic<int> parts_{0};        // participants of the current job
   std::atomic<int> caller_cpu_{-1};  // core of the last caller that woke a sleeper
   Slot slots_[kMaxWorkers + 1];
+  std::atomic<bool> trace_job_{false};  // the current job is traced (pool_trace)
+  TraceSlot trace_[kMaxWorkers + 1];
   alignas(64) std::atomic<int64_t> done_{0};
 };
 
@@ -376,9 +448,9 @@ struct Chunked {
 }  // namespace
 
 namespace detail {
-void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx) {
+void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx, bool own_runs) {
   if (tasks < kMaxTicketTasks) {
-    Pool::get().run(tasks, threads, fn, ctx);
+    Pool::get().run(tasks, threads, fn, ctx, own_runs);
     return;
   }
   Chunked c{fn, ctx, tasks, (tasks + kMaxTicketTasks / 2 - 1) / (kMaxTicketTasks / 2)};
@@ -388,7 +460,7 @@ void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx) {
                     const int64_t end = std::min(c.tasks, (chunk + 1) * c.per_chunk);
                     for (int64_t t = chunk * c.per_chunk; t < end; ++t) c.fn(c.ctx, t, worker);
                   },
-                  &c);
+                  &c, own_runs);
 }
 }  // namespace detail
 
@@ -397,6 +469,15 @@ KeepSleepersAsleep::KeepSleepersAsleep(bool on) : previous_(tls_keep_asleep) {
 }
 
 KeepSleepersAsleep::~KeepSleepersAsleep() { tls_keep_asleep = previous_; }
+
+void pool_trace(bool on) { g_trace.store(on, std::memory_order_relaxed); }
+
+std::vector<PoolJobTrace> pool_trace_take() {
+  std::lock_guard<std::mutex> lock(g_trace_mutex);
+  std::vector<PoolJobTrace> jobs;
+  jobs.swap(g_trace_jobs);
+  return jobs;
+}
 
 void reserve_threads(int threads) { Pool::get().reserve(threads - 1); }
 

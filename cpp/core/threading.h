@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 namespace tfjs_infer {
 
@@ -30,8 +31,9 @@ inline int threads_for(int max_threads, int64_t total_work, int64_t tasks) {
 
 namespace detail {
 using TaskFn = void (*)(void* ctx, int64_t task, int worker);
-// Runs fn(ctx, t, worker) for t in [0, tasks) on up to `threads` threads.
-void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx);
+// Runs fn(ctx, t, worker) for t in [0, tasks) on up to `threads` threads;
+// own_runs: each participant first takes its own equal run of the tasks.
+void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx, bool own_runs = false);
 }  // namespace detail
 
 // Calls fn(task, worker) for task in [0, tasks), on up to `threads` threads;
@@ -56,6 +58,25 @@ void parallel_for(int64_t tasks, int threads, Fn&& fn) {
   parallel_for_indexed(tasks, threads, [&fn](int64_t t, int) { fn(t); });
 }
 
+// parallel_for where the caller and each worker first take their own equal
+// run of the tasks, in order (the caller the first), and only then the
+// others' untaken ones: from call to call the same thread computes the same
+// part while every thread arrives in time (the same weight columns stay in its
+// core's L2), and a late or descheduled thread still leaves its tasks to the
+// others. For splits whose parts reuse per-thread cache (the GEMM splits).
+template <typename Fn>
+void parallel_for_owned(int64_t tasks, int threads, Fn&& fn) {
+  if (threads <= 1 || tasks <= 1) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    return;
+  }
+  auto run = [&fn](int64_t t, int) { fn(t); };
+  using F = decltype(run);
+  detail::run_parallel(
+      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
+      &run, true);
+}
+
 // While alive, parallel loops on this thread leave sleeping workers asleep
 // (awake, spinning ones still help) when `on`. For a short call after idle:
 // waking a worker costs the caller a syscall (7-20 us on VMs) and the worker
@@ -70,6 +91,26 @@ class KeepSleepersAsleep {
  private:
   bool previous_;
 };
+
+// Busy time of each participant of one pool job (a parallel loop that ran on
+// more than one thread), for bench/thread_scaling.py --trace: what a split
+// would cost on idle cores, measured on a shared host (thread CPU time leaves
+// out the time another process held the core).
+struct PoolJobTrace {
+  int64_t tasks = 0;
+  int parts = 0;                 // participants (the caller + the workers asked)
+  int64_t wall_ns = 0;           // the caller's time from publishing to the end
+  int64_t caller_wait_ns = 0;    // of which waiting for workers' tasks
+  int64_t busy_cpu_ns[4] = {};   // per participant (the caller first): thread CPU time in tasks
+  int64_t busy_wall_ns[4] = {};  //   ... and wall time in tasks
+  int64_t ran[4] = {};           //   ... and tasks run
+};
+
+// Starts (on) or stops recording PoolJobTrace for every job; off by default
+// (when on, each task costs four clock reads).
+void pool_trace(bool on);
+// The jobs recorded since the last call (at most 1 << 16 are kept).
+std::vector<PoolJobTrace> pool_trace_take();
 
 // Starts pool workers now (at model load) so that `threads` threads can run a
 // loop; never shrinks. Cheap when they already exist.

@@ -47,17 +47,13 @@ class DenseOp final : public Op {
     const KernelTable& k = *ctx.kernels;
     const int64_t rows = in[0].size() / in_;
     if (rows == 0) return;
-    const int64_t nr = k.gemm_nr;
-    const int64_t panels = (units_ + nr - 1) / nr;
+    const int64_t panels = (units_ + k.gemm_nr - 1) / k.gemm_nr;
     const int threads = threads_for(ctx.num_threads, 2 * rows * in_ * units_, rows * panels);
-    // Many rows: split rows; fewer than 16 per thread (batch 1 to ~31 on two
-    // threads): split column panels, so each thread streams only its part
-    // of the weights (MLP 784-512-512-10 batch 4 on 2 threads: 27 -> 19 us,
-    // batch 16: 56 -> 46 us). Neither changes any element's reduction order.
-    const bool split_rows = rows >= 16 * threads;
-    const int64_t tasks =
-        threads == 1 ? 1 : (split_rows ? threads : std::min<int64_t>(panels, threads));
-    const bool row_op_in_task = split_rows || tasks == 1;
+    // Rows or column panels (gemm_driver.cpp's rule): either way no element's
+    // reduction order changes. A row op (softmax) needs whole rows: in the
+    // task when it holds them, after the split otherwise.
+    const GemmSplit split = plan_gemm_split(k, rows, 0, units_, threads);
+    const bool row_op_in_task = split.by_rows;
     GemmCall call;
     call.m = rows;
     call.a = in[0].f32();
@@ -70,14 +66,8 @@ class DenseOp final : public Op {
       call.ep.residual = in[1].f32();
       call.ep.ldr = units_;
     }
-    parallel_for(tasks, threads, [&](int64_t t) {
-      GemmCall part = call;
-      if (split_rows) {
-        part = call.rows(rows * t / tasks, rows * (t + 1) / tasks);
-      } else {
-        part.n_begin = panels * t / tasks * nr;
-        part.n_end = std::min(units_, panels * (t + 1) / tasks * nr);
-      }
+    parallel_for_owned(split.tasks, threads, [&](int64_t t) {
+      const GemmCall part = split.part(call, t);
       gemm_run(k, packed_, part);
       if (row_op_in_task) apply_row_op(k, act_, part.c, part.m, units_);
     });

@@ -1,6 +1,7 @@
 #include "ops/gemm_driver.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -107,36 +108,88 @@ void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call)
   }
 }
 
+namespace {
+
+// The split's overrides (TFJS_INFER_GEMM_SPLIT, TFJS_INFER_GEMM_TASKS), read once.
+struct SplitOverride {
+  int kind = 0;              // 0: the rule; 1: rows; 2: columns
+  int tasks_per_thread = 0;  // 0: the rule's
+};
+
+const SplitOverride& split_override() {
+  static const SplitOverride o = [] {
+    SplitOverride r;
+    if (const char* s = std::getenv("TFJS_INFER_GEMM_SPLIT")) {
+      if (std::strcmp(s, "rows") == 0) r.kind = 1;
+      if (std::strcmp(s, "cols") == 0) r.kind = 2;
+    }
+    if (const char* s = std::getenv("TFJS_INFER_GEMM_TASKS"))
+      r.tasks_per_thread = static_cast<int>(std::clamp<long>(std::strtol(s, nullptr, 10), 0, 64));
+    return r;
+  }();
+  return o;
+}
+
+// Rows below which a row task's tiles and its pass over B cost more than the
+// share it takes.
+constexpr int64_t kMinTaskRows = 32;
+// Tasks per thread: a thread that arrives late or is descheduled (a shared
+// host) leaves the rest to the others instead of holding half the work.
+constexpr int64_t kTasksPerThread = 4;
+
+}  // namespace
+
+GemmSplit plan_gemm_split(const KernelTable& k, int64_t m, int64_t n_begin, int64_t n_end,
+                          int threads) {
+  GemmSplit s;
+  s.m = m;
+  s.n_begin = n_begin;
+  s.n_end = n_end;
+  s.nr = k.gemm_nr;
+  if (threads <= 1 || m <= 0 || n_end <= n_begin) return s;
+  const SplitOverride& o = split_override();
+  // Fewer rows than a row task takes (batch-1 layers): weight streaming
+  // bound, one share of the columns per thread.
+  const int64_t per_thread =
+      o.tasks_per_thread > 0 ? o.tasks_per_thread : (m < kMinTaskRows ? 1 : kTasksPerThread);
+  const int64_t panels = (n_end - n_begin + s.nr - 1) / s.nr;
+  const int64_t n = n_end - n_begin;
+  // Each row task streams all of B, each column task all of A: split the
+  // side that is smaller to read again, and columns whenever the rows are too
+  // few to share (the batch-1 layers).
+  bool by_rows = panels < threads || (m >= n && m >= kMinTaskRows * threads);
+  if (o.kind == 1 && m >= threads) by_rows = true;
+  if (o.kind == 2 && panels >= threads) by_rows = false;
+  s.by_rows = by_rows;
+  if (by_rows) {
+    s.tasks = std::clamp<int64_t>(m / kMinTaskRows, threads, per_thread * threads);
+    s.tasks = std::min(s.tasks, m);
+  } else {
+    s.tasks = std::clamp<int64_t>(panels / 2, threads, per_thread * threads);
+    s.tasks = std::min(s.tasks, panels);
+  }
+  if (s.tasks <= 1) s.by_rows = true;
+  return s;
+}
+
+GemmCall GemmSplit::part(const GemmCall& call, int64_t t) const {
+  if (by_rows) return call.rows(m * t / tasks, m * (t + 1) / tasks);
+  const int64_t panels = (n_end - n_begin + nr - 1) / nr;
+  GemmCall p = call;
+  p.n_begin = n_begin + panels * t / tasks * nr;
+  p.n_end = std::min(n_end, n_begin + panels * (t + 1) / tasks * nr);
+  return p;
+}
+
 void gemm_run_parallel(const KernelTable& k, const PackedMatrix& b, const GemmCall& call,
                        int threads) {
-  const int64_t nr = k.gemm_nr;
-  const int64_t n_begin = call.n_begin;
   const int64_t n_end = call.n_end < 0 ? b.cols() : call.n_end;
-  const int64_t panels = (n_end - n_begin + nr - 1) / nr;
-  const int64_t m = call.m;
-  if (threads <= 1 || m <= 0) {
+  const GemmSplit split = plan_gemm_split(k, call.m, call.n_begin, n_end, threads);
+  if (split.tasks <= 1) {
     gemm_run(k, b, call);
     return;
   }
-  // Weight-heavy (fewer rows than columns, e.g. 7x7 maps at batch 1): each
-  // thread streams only its share of B. Otherwise rows, when there are enough.
-  const int64_t n = n_end - n_begin;
-  const bool split_rows = panels < threads || (m >= n && m >= 4 * threads);
-  // A few tasks per thread: the pool hands them out as threads arrive, so a
-  // late worker (a busy core) costs little. Row tasks keep >= 64 rows so B is
-  // not streamed too often; column tasks are whole panel groups.
-  const int64_t tasks = split_rows ? std::max<int64_t>(1, std::min<int64_t>(4 * threads, m / 64))
-                                   : std::min<int64_t>(panels, 2 * threads);
-  parallel_for(tasks, threads, [&](int64_t t) {
-    if (split_rows) {
-      gemm_run(k, b, call.rows(m * t / tasks, m * (t + 1) / tasks));
-    } else {
-      GemmCall part = call;
-      part.n_begin = n_begin + panels * t / tasks * nr;
-      part.n_end = std::min(n_end, n_begin + panels * (t + 1) / tasks * nr);
-      gemm_run(k, b, part);
-    }
-  });
+  parallel_for_owned(split.tasks, threads, [&](int64_t t) { gemm_run(k, b, split.part(call, t)); });
 }
 
 }  // namespace tfjs_infer

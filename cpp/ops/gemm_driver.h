@@ -87,6 +87,27 @@ struct GemmCall {
   GemmCall rows(int64_t r0, int64_t r1) const;
 };
 
+// How a call's output is cut into tasks for several threads: blocks of rows
+// or groups of column panels. Neither changes any element's reduction order,
+// so every split gives the same bits.
+struct GemmSplit {
+  bool by_rows = true;
+  int64_t tasks = 1;
+  int64_t m = 0;                   // the call's rows
+  int64_t n_begin = 0, n_end = 0;  // its columns
+  int64_t nr = 1;                  // the table's panel width
+
+  // Task t's part of `call` (the call this split was planned for).
+  GemmCall part(const GemmCall& call, int64_t t) const;
+};
+
+// The split of a call of m rows and columns [n_begin, n_end) over `threads`
+// threads (see gemm_driver.cpp for the rule and its figures).
+// TFJS_INFER_GEMM_SPLIT=rows|cols forces the kind and TFJS_INFER_GEMM_TASKS=N
+// the tasks per thread (read once per process; for A/B measurements).
+GemmSplit plan_gemm_split(const KernelTable& k, int64_t m, int64_t n_begin, int64_t n_end,
+                          int threads);
+
 // Runs one call on the calling thread; nothing when it is empty.
 void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call);
 

@@ -56,6 +56,10 @@ enum class MaskOutput { kState, kPrevious, kZero };
 // chunks of steps.
 constexpr int64_t kProjectionFloats = int64_t{4} << 20;
 
+// Rows below which a row block's per-step GEMMs (m = its rows) lose more to
+// short tiles than a finer split gains in balance.
+constexpr int64_t kMinTaskRows = 16;
+
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
 // A recurrent kernel (u rows x cols) packed twice: for the GEMM (several batch
@@ -190,8 +194,13 @@ class RnnOp final : public Op {
     const int64_t gu = gates_ * units_;
     const int64_t flops = 2 * n * steps * gu * (features_ + units_);
     const int threads = threads_for(ctx.num_threads, flops, n);
-    parallel_for(threads, threads, [&](int64_t t) {
-      const int64_t r0 = n * t / threads, r1 = n * (t + 1) / threads;
+    // Up to four row blocks per thread of at least kMinTaskRows rows: a
+    // thread descheduled mid-call (a shared host) leaves the blocks it has not
+    // started to the others. Rows never interact, so any cut gives the same bits.
+    const int64_t tasks =
+        threads <= 1 ? 1 : std::clamp<int64_t>(n / kMinTaskRows, threads, 4 * threads);
+    parallel_for_owned(tasks, threads, [&](int64_t t) {
+      const int64_t r0 = n * t / tasks, r1 = n * (t + 1) / tasks;
       if (r1 > r0) run_rows(ctx, in, out, l, r0, r1);
     });
   }
