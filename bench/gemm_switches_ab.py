@@ -1,13 +1,15 @@
 """A bench model with the fp32 GEMM/conv switches of issue 15 off against on,
 in one process, interleaved.
 
-    python bench/gemm_switches_ab.py [--model resnet50] [--rounds 40] [--profile 9]
+    python bench/gemm_switches_ab.py [--model resnet50] [--rounds 40] [--each] [--ort] [--profile 9]
 
 "off": the model loaded with TFJS_INFER_RESIDUAL_IN_PLACE=0 (read when an op
 is built) and run with the blocking's next_prefetch and l1_block_bytes at 0
 (set before each of its calls through _testing.set_gemm_blocking); "on": this
 CPU's parameters (build_info()["cpu"]["gemm"]) and the residual in place.
-Each also alone ("next", "l1", "in place") with --each. Outputs are checked
+Each also alone ("next", "l1", "in place") with --each; --ort adds
+onnxruntime's session on the model's model.onnx (1 thread) as one more
+candidate taking its turns (its ratio to "off" beside ours). Outputs are checked
 equal bit for bit first. Batch 1 (--batch), 1 thread, predict calls taking
 turns, thread CPU time (time.thread_time), medians. --profile N: N rounds of
 model.profile (wall time, 3 calls each) both ways, the layers that moved most.
@@ -59,6 +61,18 @@ def candidates(each: bool) -> dict[str, tuple[bool, dict]]:
     return out
 
 
+def ort_runner(path: Path, x: np.ndarray):
+    """One onnxruntime inference on x, one thread (the session is made here)."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    feed = {sess.get_inputs()[0].name: x}
+    return lambda: sess.run(None, feed)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--model", default="resnet50")
@@ -66,6 +80,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=40, help="predict calls per candidate")
     ap.add_argument("--each", action="store_true", help="also each switch alone")
     ap.add_argument("--profile", type=int, default=0, help="rounds of per-layer profiles")
+    ap.add_argument("--ort", action="store_true", help="onnxruntime (1 thread) takes turns too")
     args = ap.parse_args()
     print("command: python", " ".join(["bench/gemm_switches_ab.py", *sys.argv[1:]]))
     print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
@@ -84,12 +99,19 @@ def main() -> None:
         outs = {n: call(n, lambda m: m.predict(x, batch_size=args.batch)) for n in cands}
         for n in cands:
             assert np.array_equal(outs[n], outs["off"]), f"{n}: outputs differ"
-        names = list(cands)
+        runners = {
+            n: (lambda n=n: call(n, lambda m: m.predict(x, batch_size=args.batch))) for n in cands
+        }
+        if args.ort:
+            runners["onnxruntime"] = ort_runner(folder / "model.onnx", x)
+        names = list(runners)
+        for fn in runners.values():
+            fn()
         times: dict[str, list[float]] = {n: [] for n in names}
         for r in range(args.rounds):
             for n in names if r % 2 == 0 else names[::-1]:
                 t0 = time.thread_time()
-                call(n, lambda m: m.predict(x, batch_size=args.batch))
+                runners[n]()
                 times[n].append((time.thread_time() - t0) * 1e3)
         base = float(np.median(times["off"]))
         for n in names:
