@@ -250,6 +250,26 @@ std::shared_ptr<CompiledModel::Plan> CompiledModel::make_plan(
     int last_use;
   };
   std::vector<Live> live;
+  // Output 0 of node i in the block of the input its op may overwrite
+  // (Op::output_may_alias_input: a fused residual Add), when node i is that
+  // input's last reader, the input is in the arena, read once by the node and
+  // of the same size: the residual's lines are in cache when the output is
+  // written over them, and the output's own block is never touched.
+  auto take_over_input = [&](const OpNode& node, int i, int v, size_t bytes, int last) {
+    const int slot = ops_[static_cast<size_t>(i)]->output_may_alias_input();
+    if (slot < 0 || slot >= static_cast<int>(node.inputs.size()) || bytes == 0) return false;
+    const int u = node.inputs[static_cast<size_t>(slot)];
+    if (plan->offsets[u] == kNotPlanned || last_use_[u] != i ||
+        std::count(node.inputs.begin(), node.inputs.end(), u) != 1)
+      return false;
+    for (Live& b : live) {
+      if (b.offset != plan->offsets[u] || b.bytes != bytes) continue;
+      b.last_use = last;
+      plan->offsets[v] = b.offset;
+      return true;
+    }
+    return false;
+  };
   size_t arena = 0, scratch = 0;
   for (size_t i = 0; i < graph_.nodes.size(); ++i) {
     const OpNode& node = graph_.nodes[i];
@@ -274,6 +294,8 @@ std::shared_ptr<CompiledModel::Plan> CompiledModel::make_plan(
       if (is_direct_output(v)) continue;
       const size_t bytes =
           align_up(checked_mul(static_cast<size_t>(num_elements(out[j].shape)), 4));
+      const int last = last_use_[v] < 0 ? static_cast<int>(i) : last_use_[v];
+      if (j == 0 && take_over_input(node, static_cast<int>(i), v, bytes, last)) continue;
       // First fit in the gaps between live blocks (sorted by offset).
       std::sort(live.begin(), live.end(),
                 [](const Live& a, const Live& b) { return a.offset < b.offset; });
@@ -282,7 +304,6 @@ std::shared_ptr<CompiledModel::Plan> CompiledModel::make_plan(
         if (offset + bytes <= b.offset) break;
         offset = std::max(offset, b.offset + b.bytes);
       }
-      const int last = last_use_[v] < 0 ? static_cast<int>(i) : last_use_[v];
       live.push_back({offset, bytes, last});
       plan->offsets[v] = offset;
       arena = std::max(arena, offset + bytes);

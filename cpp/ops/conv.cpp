@@ -40,7 +40,16 @@ class ConvOp final : public ConvBase {
     implicit_ = !(env && std::strcmp(env, "0") == 0) && rank == 2 && !pointwise_ && groups_ == 1 &&
                 geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
                 geo_.k[2] * cin_ >= kMinImplicitSegment;
+    // The fp32 GEMM reads each residual element just before it writes the
+    // same output element (kernels/simd/gemm_simd.h), so the output may take
+    // over the residual's buffer (compile/model.cpp); TFJS_INFER_RESIDUAL_IN_PLACE=0
+    // (read when the op is built) keeps them apart, for A/B measurements.
+    const char* in_place = std::getenv("TFJS_INFER_RESIDUAL_IN_PLACE");
+    residual_in_place_ = residual_ && packed_[0].kind() == PackKind::kF32 &&
+                         !(in_place && std::strcmp(in_place, "0") == 0);
   }
+
+  int output_may_alias_input() const override { return residual_in_place_ ? 1 : -1; }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
     const Shape o = conv_output(in[0]);
@@ -280,6 +289,7 @@ class ConvOp final : public ConvBase {
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
   bool implicit_ = false;     // implicit GEMM (2D, undilated, fp32; =0 in the environment: off)
+  bool residual_in_place_ = false;  // the output may overwrite the residual (fp32)
 };
 
 template <class T, int Rank>

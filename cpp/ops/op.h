@@ -31,6 +31,10 @@ class Op {
   virtual std::vector<ValueType> infer(const std::vector<ValueType>& in) const = 0;
   // Per-call scratch memory for these input types.
   virtual size_t scratch_bytes(const std::vector<ValueType>& /*in*/) const { return 0; }
+  // The input whose buffer output 0 may take over when this op is its last
+  // reader and the sizes match (-1: none). The op must read each element of
+  // that input only just before writing the same element of output 0.
+  virtual int output_may_alias_input() const { return -1; }
   virtual void run(const RunContext& ctx, const std::vector<TensorView>& in,
                    const std::vector<TensorView>& out) const = 0;
 
