@@ -22,8 +22,10 @@ caller's CPU time outside pool jobs + per job the busiest thread's CPU time
 (the wall time on two idle cores, less the cost of handing tasks over; a thread
 that was descheduled mid-task does not count its wait), `work` = all threads'
 CPU time, `wall` = the measured wall time (the host's load in it), `share` =
-the part of the tasks the workers ran. Medians over rounds; outputs checked
-equal across configs.
+the part of the tasks the workers ran, `1-thread` = the same calls on a
+1-thread copy of the model in the same process (thread CPU time: work above it
+is what the split costs). Medians over rounds; outputs checked equal across
+configs.
 
 Figures, not tests: the command, the CPU model and the load average are printed.
 """
@@ -96,6 +98,12 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
     caller = (time.thread_time() - caller0) * 1e6 / calls
     _core._testing.pool_trace(False)
     jobs = _core._testing.pool_trace_take()
+    one = load(folder, 1)  # the same calls on one thread: the work without a split
+    one.predict(x, batch_size=batch)
+    one_t = time.thread_time()
+    for _ in range(calls):
+        one.predict(x, batch_size=batch)
+    one_us = (time.thread_time() - one_t) * 1e6 / calls
     in_jobs = sum(j["busy_cpu_ns"][0] for j in jobs) / 1e3 / calls
     critical = sum(max(j["busy_cpu_ns"]) for j in jobs) / 1e3 / calls
     work = sum(sum(j["busy_cpu_ns"]) for j in jobs) / 1e3 / calls
@@ -104,6 +112,7 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
         "critical": caller - in_jobs + critical,
         "work": caller - in_jobs + work,
         "wall": wall,
+        "one thread": one_us,
         "jobs": len(jobs) / calls,
         "share": (ran - sum(j["ran"][0] for j in jobs)) / max(ran, 1),
         "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest(),
@@ -149,13 +158,14 @@ def trace_configs(
     ref = statistics.median(s["critical"] for s in res[first])
     print(
         f"  {'config':12s} {'critical us':>12s} {'ratio':>6s} {'work us':>10s} "
-        f"{'wall us':>10s} {'jobs':>6s} {'share':>6s}"
+        f"{'1-thread us':>12s} {'wall us':>10s} {'jobs':>6s} {'share':>6s}"
     )
     for name, _ in configs:
         med = {k: statistics.median(s[k] for s in res[name]) for k in res[name][0] if k != "digest"}
         print(
             f"  {name:12s} {med['critical']:12.1f} {med['critical'] / ref:6.3f} "
-            f"{med['work']:10.1f} {med['wall']:10.1f} {med['jobs']:6.1f} {med['share']:6.2f}"
+            f"{med['work']:10.1f} {med['one thread']:12.1f} {med['wall']:10.1f} "
+            f"{med['jobs']:6.1f} {med['share']:6.2f}"
         )
 
 
