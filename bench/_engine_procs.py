@@ -18,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
@@ -84,6 +85,41 @@ def inputs_for(folder: Path, batches: list[int]) -> dict[int, np.ndarray]:
     return {b: np.ascontiguousarray(np.resize(rows, (b, *rows.shape[1:]))) for b in batches}
 
 
+def run_ns(pid: int) -> int | None:
+    """Nanoseconds the process's threads have run on a CPU (/proc/PID/task/*/schedstat);
+    None where that is not available."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+    return total
+
+
+def wait_quiet(pids: list[int], window_s: float = 0.005, limit_s: float = 1.0) -> float:
+    """Waits until the other engines' processes stop running: a pool that spins after
+    its turn (onnxruntime's for tens of milliseconds, past the settle sleep) would
+    otherwise hold one of a 2-vCPU host's cores during the next engine's turn, and
+    that engine's threads would share the other one. Quiet: under 10 % of one core
+    over window_s. Returns the seconds waited (limit_s at most)."""
+    start = time.perf_counter()
+    before = [run_ns(p) for p in pids]
+    while time.perf_counter() - start < limit_s:
+        time.sleep(window_s)
+        after = [run_ns(p) for p in pids]
+        busy = sum(a - b for a, b in zip(after, before) if a is not None and b is not None)
+        if busy < 0.1 * window_s * 1e9:
+            break
+        before = after
+    return time.perf_counter() - start
+
+
 def interleave_remote(
     engines: dict[str, RemoteEngine],
     batch: int,
@@ -93,11 +129,13 @@ def interleave_remote(
     settle_s: float = 0.0,
 ) -> dict[str, list[float]]:
     """interleave() with each engine in its worker process: the same turns
-    (order reversed each round), each block timed in its worker."""
+    (order reversed each round), each block timed in its worker, each turn
+    once the other workers have stopped running (wait_quiet)."""
     names = list(engines)
     samples: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         for n in names if r % 2 == 0 else names[::-1]:
+            wait_quiet([e.proc.pid for m, e in engines.items() if m != n])
             samples[n] += engines[n].block(batch, inner, idle_s, settle_s)
     return samples
 

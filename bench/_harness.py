@@ -59,6 +59,29 @@ def cpu_line() -> str:
     )
 
 
+def cpu_jiffies() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs from /proc/stat; None where it is absent."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 9:
+        return None
+    counts = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
+    return counts[7], sum(counts)
+
+
+def steal_since(start: tuple[int, int] | None) -> str:
+    """The host's steal over the run as a share of all CPU time since `start`: on a
+    virtual machine a second vCPU that the hypervisor gives to others makes several-
+    thread figures measure the host, not the engine."""
+    end = cpu_jiffies()
+    if start is None or end is None or end[1] <= start[1]:
+        return "steal: unknown"
+    return f"steal: {100.0 * (end[0] - start[0]) / (end[1] - start[1]):.1f} % of CPU time"
+
+
 def write_dense_model(
     folder: Path, sizes: list[int], acts: list[str], seed: int = 0
 ) -> dict[str, np.ndarray]:

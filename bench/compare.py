@@ -32,7 +32,13 @@ block exactly as the in-process engines do, medians over the blocks. In one
 process, tfjs-infer's 2-thread batch-1 MLP was once measured at 82-99 us after
 onnxruntime had run in that process, against 23-37 us on its own (cause not
 found); in separate processes each engine's figures are its own. --in-process
-keeps the old way (one process).
+keeps the old way (one process). Each turn starts once the other workers have
+stopped running (_engine_procs.wait_quiet): onnxruntime's pool spins for tens
+of milliseconds after its turn, past the 30 ms settle sleep, and on a 2-vCPU
+host it held one core while the next engine's two threads shared the other
+(tfjs-infer's 2-thread batch-1 MLP read 72-87 us that way, 27-28 us with the
+wait). Every engine gets the same wait. The host's steal time (/proc/stat) is
+printed per model and thread count.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from typing import Any
 
 import numpy as np
 from _engine_procs import RemoteEngine, cold_figures, inputs_for, interleave_remote, serve
-from _harness import cpu_line
+from _harness import cpu_jiffies, cpu_line, steal_since
 
 HERE = Path(__file__).resolve().parent
 MODELS_DIR = HERE / ".models"
@@ -622,6 +628,7 @@ def main() -> None:
         worker_main(args.worker[0], Path(args.worker[1]), int(args.threads), batches)
         return
     print_header()
+    run_start = cpu_jiffies()
     if args.cpu_time:
         print("1-thread hot figures (batch 1, rows/s): thread CPU time (--cpu-time)")
     results: dict[str, Any] = {}
@@ -632,13 +639,15 @@ def main() -> None:
             continue
         meta = json.loads((folder / "meta.json").read_text())
         for threads in [int(t) for t in args.threads.split(",")]:
+            stolen_from = cpu_jiffies()
             res = measure_model(name, folder, meta, threads, args)
             if res is None:
                 break
+            print(f"  host {steal_since(stolen_from)} while {name} ran at {threads} thread(s)")
             results[f"{name}/{threads}"] = res
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
-    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    print(f"\nload average at the end: {os.getloadavg()[0]:.2f}; host {steal_since(run_start)}")
 
 
 def print_header() -> None:

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_line
+from _harness import cpu_jiffies, cpu_line, steal_since
 
 HERE = Path(__file__).resolve().parent
 
@@ -78,6 +78,7 @@ def main() -> None:
     clock = "thread CPU time" if args.threads == 1 else "wall time"
     print(f"{args.threads} thread(s), batch {args.batch}, {clock}, medians of per-process medians")
     values = args.values.split(",")
+    run_start = cpu_jiffies()
     for name in args.models.split(","):
         folder = HERE / ".models" / name
         got: dict[str, list[float]] = {v: [] for v in values}
@@ -94,7 +95,11 @@ def main() -> None:
             m = float(np.median(samples))
             every = " ".join(f"{s * 1e3:.3f}" for s in samples)
             print(f"  {args.var}={v:<6} {m * 1e3:9.3f} ms  {m / base:6.3f}  [{every}]")
-    print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    print(
+        "load average after:",
+        " ".join(f"{v:.2f}" for v in os.getloadavg()),
+        f"| host {steal_since(run_start)}",
+    )
 
 
 if __name__ == "__main__":
