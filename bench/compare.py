@@ -66,7 +66,8 @@ MODEL_ORDER = ["mlp", "mnist_cnn", "mobilenet_v2", "resnet50", "lstm", "text_cnn
 BIG = {"mobilenet_v2", "resnet50"}  # fewer rounds; batch 256 only with --full
 IN_PROCESS = ["tfjs-infer", "onnxruntime", "LiteRT"]
 RTOL, ATOL = 1e-3, 1e-5  # across engines: float32 with different summation orders
-WARM_S = 0.005  # untimed calls before each hot block when several threads run
+WARM_S = 0.02  # untimed calls before each hot block when several threads run ...
+WARM_CALLS = 2  # ... and at least this many (a batch-32 call can outlast WARM_S)
 
 # Issue targets, tfjs-infer batch-1 time / peer time (at 1 and 2 threads).
 TARGETS = {
@@ -175,7 +176,9 @@ def interleave(
     """Per-call seconds of each candidate; candidates take turns every round
     and the order reverses each round. With idle_s, each timed call follows
     that much sleep (the after-idle latency). With settle_s (several threads),
-    each block starts with that much sleep, then untimed calls for WARM_S:
+    each block starts with that much sleep, then untimed calls for WARM_S and at
+    least WARM_CALLS calls (with one 5 ms call, the first timed call after the
+    sleep still ran at about the 1-thread speed on the 2-vCPU host):
     pools spin for a while after a call (onnxruntime's for ~20 ms) and would
     otherwise take the next engine's cores, and a virtual CPU left idle can
     take milliseconds to come back, which belongs to the after-idle figure,
@@ -196,7 +199,8 @@ def interleave(
             if settle_s:
                 time.sleep(settle_s)
                 warm_until = time.perf_counter() + WARM_S
-                fn()
+                for _ in range(WARM_CALLS):
+                    fn()
                 while time.perf_counter() < warm_until:
                     fn()
             for _ in range(inner):
