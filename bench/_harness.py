@@ -59,6 +59,28 @@ def cpu_line() -> str:
     )
 
 
+def run_header(script: str) -> None:
+    """The command, CPU model, caches, GEMM parameters and load average: the first
+    lines of a bench script's output, so a figure can be traced to its run."""
+    print("command: python", " ".join([f"bench/{script}", *sys.argv[1:]]))
+    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+
+
+def ort_session(path: Path | str, threads: int, profile_prefix: str | None = None):
+    """An onnxruntime CPU session at `threads` intra-op threads, sequential; with
+    profile_prefix, profiling on (SessionOptions.enable_profiling) into that prefix."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    if profile_prefix is not None:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
 def cpu_jiffies() -> tuple[int, int] | None:
     """(steal, total) jiffies of all CPUs from /proc/stat; None where it is absent."""
     try:

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_jiffies, cpu_line, steal_since
+from _harness import cpu_jiffies, run_header, steal_since
 
 HERE = Path(__file__).resolve().parent
 
@@ -73,8 +73,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=2.0, help="timed predict per process")
     args = ap.parse_args()
-    print("command: python", " ".join(["bench/env_ab.py", *sys.argv[1:]]))
-    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    run_header("env_ab.py")
     clock = "thread CPU time" if args.threads == 1 else "wall time"
     print(f"{args.threads} thread(s), batch {args.batch}, {clock}, medians of per-process medians")
     values = args.values.split(",")

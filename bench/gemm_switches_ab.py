@@ -21,12 +21,11 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_line
+from _harness import ort_session, run_header
 
 import tfjs_infer
 from tfjs_infer import _core
@@ -63,12 +62,7 @@ def candidates(each: bool) -> dict[str, tuple[bool, dict]]:
 
 def ort_runner(path: Path, x: np.ndarray):
     """One onnxruntime inference on x, one thread (the session is made here)."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    sess = ort_session(path, 1)
     feed = {sess.get_inputs()[0].name: x}
     return lambda: sess.run(None, feed)
 
@@ -82,8 +76,7 @@ def main() -> None:
     ap.add_argument("--profile", type=int, default=0, help="rounds of per-layer profiles")
     ap.add_argument("--ort", action="store_true", help="onnxruntime (1 thread) takes turns too")
     args = ap.parse_args()
-    print("command: python", " ".join(["bench/gemm_switches_ab.py", *sys.argv[1:]]))
-    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    run_header("gemm_switches_ab.py")
     folder = HERE / ".models" / args.model
     x = np.ascontiguousarray(np.load(folder / "input.npy")[: args.batch])
     models = {flag: load(folder, flag) for flag in (False, True)}

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import cpu_line
+from _harness import ort_session, run_header
 
 from precision import load_ours, ort_int8_models
 
@@ -92,10 +92,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--top", type=int, default=20, help="layers printed (largest differences)")
     args = ap.parse_args()
-    import onnxruntime as ort
 
-    print("command: python", " ".join(["bench/int8_layer_gap.py", *sys.argv[1:]]))
-    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    run_header("int8_layer_gap.py")
     folder = args.models_dir / "resnet50"
     x = np.load(folder / "input.npy")
     calib = x[:16]
@@ -104,12 +102,7 @@ def main() -> None:
     ours: list[dict[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         path = ort_int8_models(folder / "model.onnx", calib, Path(tmp))["onnxruntime int8 static"]
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = args.threads
-        so.inter_op_num_threads = 1
-        so.enable_profiling = True
-        so.profile_file_prefix = str(Path(tmp) / "ort")
-        session = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        session = ort_session(path, args.threads, str(Path(tmp) / "ort"))
         feed = {session.get_inputs()[0].name: x}
         session.run(None, feed)  # warm-up (dropped below)
         model.predict(x, batch_size=len(x))

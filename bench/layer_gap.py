@@ -22,12 +22,11 @@ import collections
 import json
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_line
+from _harness import ort_session, run_header
 
 import tfjs_infer
 
@@ -54,15 +53,7 @@ def ours_profile(model, x: np.ndarray) -> dict[str, float]:
 
 def ort_profile(path: Path, x: np.ndarray, threads: int, calls: int) -> list[dict[str, float]]:
     """Microseconds per block for each of `calls` runs of a fresh profiled session."""
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.enable_profiling = True
-    so.profile_file_prefix = os.path.join(tempfile.gettempdir(), "layer_gap_ort")
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    sess = ort_session(path, threads, os.path.join(tempfile.gettempdir(), "layer_gap_ort"))
     name = sess.get_inputs()[0].name
     for _ in range(calls):
         sess.run(None, {name: x})
@@ -88,8 +79,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--top", type=int, default=25, help="rows printed (largest differences)")
     args = ap.parse_args()
-    print("command: python", " ".join(["bench/layer_gap.py", *sys.argv[1:]]))
-    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    run_header("layer_gap.py")
     folder = HERE / ".models" / args.model
     x = np.ascontiguousarray(np.load(folder / "input.npy")[: args.batch])
     model = tfjs_infer.load_model(folder / "tfjs" / "model.json", num_threads=args.threads)

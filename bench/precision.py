@@ -59,7 +59,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import header
+from _harness import header, ort_session
 
 import tfjs_infer
 
@@ -105,15 +105,6 @@ def ours(folder: Path, precision: str, threads: int, isa: str | None = None) -> 
     model = load_ours(folder, precision, threads, isa)
     print(f"  tfjs-infer {precision}: isa {model.isa}, runs {model.precision}")
     return lambda x: model.predict(x, batch_size=len(x))
-
-
-def ort_session(path: Path, threads: int):  # -> onnxruntime.InferenceSession
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
 def ort_run(session) -> Run:
@@ -298,16 +289,9 @@ def ort_profile(folder: Path, x: np.ndarray, args: argparse.Namespace) -> None:
     """onnxruntime's static int8 ResNet50 per op type (ms per call, medians)."""
     import json
 
-    import onnxruntime as ort
-
     with tempfile.TemporaryDirectory() as tmp:
         path = ort_int8_models(folder / "model.onnx", x[:16], Path(tmp))["onnxruntime int8 static"]
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = args.threads
-        opts.inter_op_num_threads = 1
-        opts.enable_profiling = True
-        opts.profile_file_prefix = str(Path(tmp) / "ort")
-        session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        session = ort_session(path, args.threads, str(Path(tmp) / "ort"))
         feed = {session.get_inputs()[0].name: x}
         for _ in range(args.rounds + 1):
             session.run(None, feed)

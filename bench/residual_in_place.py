@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_line
+from _harness import run_header
 
 import tfjs_infer
 from tfjs_infer import _core
@@ -93,8 +92,7 @@ def main() -> None:
     ap.add_argument("--model", default="resnet50")
     ap.add_argument("--model-rounds", type=int, default=40, help="predict calls per side")
     args = ap.parse_args()
-    print("command: python", " ".join(["bench/residual_in_place.py", *sys.argv[1:]]))
-    print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+    run_header("residual_in_place.py")
     for buffers in (2, 16):
         r = gemm_ab(buffers, args.rounds)
         print(
