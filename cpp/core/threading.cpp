@@ -47,6 +47,8 @@
 #include <condition_variable>
 #endif
 
+#include "core/env_switch.h"
+
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #include <immintrin.h>
 #define TFJS_INFER_PAUSE() _mm_pause()
@@ -83,10 +85,7 @@ int spin_us_from_env() {
 // first. Off by default: on the shared 2-vCPU host it was measured at (load
 // 3-4) the 2-thread batch-1 MLP took 1.06-1.14x the time of the shared run
 // (noise ~5 %), so it waits for a measurement on an idle machine.
-bool affinity_from_env() {
-  const char* s = std::getenv("TFJS_INFER_POOL_AFFINITY");
-  return s && std::strcmp(s, "1") == 0;
-}
+bool affinity_from_env() { return env_is("TFJS_INFER_POOL_AFFINITY", "1"); }
 
 // A worker's mailbox: the caller stores the job generation in `seq` and wakes
 // the worker if it is asleep.

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/conv_base.h"
 #include "ops/conv_int8.h"
@@ -36,17 +37,15 @@ class ConvOp final : public ConvBase {
     window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
-    const char* env = std::getenv("TFJS_INFER_CONV_IMPLICIT");
-    implicit_ = !(env && std::strcmp(env, "0") == 0) && rank == 2 && !pointwise_ && groups_ == 1 &&
-                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
-                geo_.k[2] * cin_ >= kMinImplicitSegment;
+    implicit_ = !env_is("TFJS_INFER_CONV_IMPLICIT", "0") && rank == 2 && !pointwise_ &&
+                groups_ == 1 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
+                packed_[0].kind() == PackKind::kF32 && geo_.k[2] * cin_ >= kMinImplicitSegment;
     // The fp32 GEMM reads each residual element just before it writes the
     // same output element (kernels/simd/gemm_simd.h), so the output may take
     // over the residual's buffer (compile/model.cpp); TFJS_INFER_RESIDUAL_IN_PLACE=0
     // (read when the op is built) keeps them apart, for A/B measurements.
-    const char* in_place = std::getenv("TFJS_INFER_RESIDUAL_IN_PLACE");
     residual_in_place_ = residual_ && packed_[0].kind() == PackKind::kF32 &&
-                         !(in_place && std::strcmp(in_place, "0") == 0);
+                         !env_is("TFJS_INFER_RESIDUAL_IN_PLACE", "0");
   }
 
   int output_may_alias_input() const override { return residual_in_place_ ? 1 : -1; }

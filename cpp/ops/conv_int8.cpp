@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "kernels/lowp.h"
 #include "ops/conv_base.h"
@@ -210,8 +211,7 @@ OpPtr make_conv2d_int8(const OpNode& node, const KernelTable& k) {
   if (node_precision(node) != Precision::kInt8) return nullptr;
   // TFJS_INFER_INT8_PER_ROW=1 (read when the op is built): the per-row path,
   // for A/B measurements (bench/precision.py's int8-row).
-  const char* env = std::getenv("TFJS_INFER_INT8_PER_ROW");
-  if (env && std::strcmp(env, "1") == 0) return nullptr;
+  if (env_is("TFJS_INFER_INT8_PER_ROW", "1")) return nullptr;
   auto op = std::make_unique<ConvInt8Op>(node, k);
   if (!op->takes()) return nullptr;
   return op;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "kernels/lowp.h"
 
@@ -119,10 +120,8 @@ struct SplitOverride {
 const SplitOverride& split_override() {
   static const SplitOverride o = [] {
     SplitOverride r;
-    if (const char* s = std::getenv("TFJS_INFER_GEMM_SPLIT")) {
-      if (std::strcmp(s, "rows") == 0) r.kind = 1;
-      if (std::strcmp(s, "cols") == 0) r.kind = 2;
-    }
+    if (env_is("TFJS_INFER_GEMM_SPLIT", "rows")) r.kind = 1;
+    if (env_is("TFJS_INFER_GEMM_SPLIT", "cols")) r.kind = 2;
     if (const char* s = std::getenv("TFJS_INFER_GEMM_TASKS"))
       r.tasks_per_thread = static_cast<int>(std::clamp<long>(std::strtol(s, nullptr, 10), 0, 64));
     return r;
