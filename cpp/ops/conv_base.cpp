@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/env_switch.h"
 #include "ops/weights.h"
 #include "ops/shape_rules.h"
 
@@ -80,6 +81,21 @@ void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int
   a.row_begin = r0;
   a.rows = rows;
   k.im2col_f32(a);
+}
+
+bool ConvBase::split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
+                                int threads) const {
+  if (groups_ != 1 || panels < threads || threads <= 1) return false;
+  static const int forced = [] {
+    if (env_is("TFJS_INFER_CONV_SPLIT", "rows")) return 1;
+    if (env_is("TFJS_INFER_CONV_SPLIT", "cols")) return 2;
+    if (env_is("TFJS_INFER_CONV_SPLIT", "image")) return 3;
+    return 0;
+  }();
+  if (forced == 1 && tiles >= threads) return false;
+  if (forced == 2) return true;
+  if (tiles < 2 * threads) return true;
+  return forced == 3 ? weight_heavy(m_img) : rows < cout_g_;
 }
 
 int64_t ConvBase::tile_rows(int64_t m_img) const {
