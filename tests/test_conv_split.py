@@ -2,7 +2,8 @@
 by tiles of output pixels, or by filters where the call's rows are fewer than the
 filters. Every split gives the bits of one thread at odd shapes, batches and 1, 2
 and 3 threads; the forced kinds (TFJS_INFER_CONV_SPLIT=rows|cols|image, read once
-per process) give them too. The pool's job trace shows the loops did run on
+per process) give them too, as does a small L2 block (TFJS_INFER_GEMM_L2_BLOCK:
+weight-heavy images by filters). The pool's job trace shows the loops did run on
 several threads, so a test cannot pass by staying on one."""
 
 from __future__ import annotations
@@ -52,15 +53,21 @@ def _input(case: tuple) -> np.ndarray:
     )
 
 
-def _traced_run(model: _core.CompiledModel, x: np.ndarray) -> tuple[np.ndarray, bool]:
-    """model's output on x, and whether the call started a pool job on more than one thread."""
+def _traced_jobs(model: _core.CompiledModel, x: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """model's output on x, and the pool jobs the call ran on more than one thread."""
     _core._testing.pool_trace_take()
     _core._testing.pool_trace(True)
     try:
         y = model.run([x])[0]
     finally:
         _core._testing.pool_trace(False)
-    return y, any(j["parts"] > 1 for j in _core._testing.pool_trace_take())
+    return y, [j for j in _core._testing.pool_trace_take() if j["parts"] > 1]
+
+
+def _traced_run(model: _core.CompiledModel, x: np.ndarray) -> tuple[np.ndarray, bool]:
+    """model's output on x, and whether the call started a pool job on more than one thread."""
+    y, jobs = _traced_jobs(model, x)
+    return y, bool(jobs)
 
 
 def _numpy_conv1d_valid(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int) -> np.ndarray:
@@ -117,12 +124,53 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.parametrize("split", ["rows", "cols", "image"])
-def test_forced_conv_splits_give_one_threads_bits(split: str) -> None:
+# The weight-heavy strided Conv1D (12 pixels per image, 67 filters) at batch 7
+# on 2 threads: tiles (one per image: 7 tasks) under the rule, as its B fits the
+# GEMM's L2 block; by filters (fewer tasks than images) where it does not.
+TASKS_CHILD = r"""
+import json, sys
+sys.path.insert(0, sys.argv[1])
+import test_conv_split as t
+x = t._input(t.CONVS[0])
+_, jobs = t._traced_jobs(t._conv(t.CONVS[0], 2), x[:7])
+print(json.dumps([j["tasks"] for j in jobs]))
+"""
+
+
+@pytest.mark.parametrize("l2_block,by_tiles", [(None, True), ("16K", False)])
+def test_weight_heavy_conv_splits_by_tiles_when_b_fits_l2(l2_block: str | None, by_tiles: bool):
+    env = dict(os.environ)
+    env.pop("TFJS_INFER_GEMM_L2_BLOCK", None)
+    env.pop("TFJS_INFER_CONV_SPLIT", None)
+    if l2_block:
+        env["TFJS_INFER_GEMM_L2_BLOCK"] = l2_block
+    here = os.path.dirname(os.path.abspath(__file__))
+    p = subprocess.run(
+        [sys.executable, "-c", TASKS_CHILD, here],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr
+    (tasks,) = json.loads(p.stdout)
+    assert (tasks == 7) == by_tiles, tasks
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"TFJS_INFER_CONV_SPLIT": "rows"},
+        {"TFJS_INFER_CONV_SPLIT": "cols"},
+        {"TFJS_INFER_CONV_SPLIT": "image"},
+        {"TFJS_INFER_GEMM_L2_BLOCK": "16K"},
+    ],
+)
+def test_forced_conv_splits_give_one_threads_bits(env: dict[str, str]) -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     p = subprocess.run(
         [sys.executable, "-c", CHILD, here],
-        env={**os.environ, "TFJS_INFER_CONV_SPLIT": split},
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=300,
@@ -138,5 +186,5 @@ def test_forced_conv_splits_give_one_threads_bits(split: str) -> None:
             for threads in (2, 3):
                 digest, split_ran = runs[f"{case[0]},{threads},{batch}"]
                 several |= split_ran
-                assert digest == ref, (split, case[0], threads, batch)
+                assert digest == ref, (env, case[0], threads, batch)
     assert several

@@ -50,8 +50,10 @@ class ConvBase : public Op {
   // pixels (the whole call) in `tiles` tiles and `panels` filter panels: by
   // filters (true) or by tiles. Each tile task streams all of B, as one
   // thread does; each filter task reads all of A again (and gathers or pads
-  // it again): filters only where A is the smaller (fewer rows than filters:
-  // batch-1 layers with few pixels) or the tiles too few to share.
+  // it again): filters where A is the smaller (fewer rows than filters:
+  // batch-1 layers with few pixels), the tiles are too few to share, or a
+  // weight-heavy image's B does not fit in the GEMM's L2 block (cpu_params:
+  // each tile would stream it from beyond L2; a filter task only its share).
   // TFJS_INFER_CONV_SPLIT=rows|cols forces one (where possible), =image the
   // previous rule (filters for every weight-heavy image, at any batch).
   bool split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
