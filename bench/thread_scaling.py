@@ -24,8 +24,9 @@ that was descheduled mid-task does not count its wait), `work` = all threads'
 CPU time, `wall` = the measured wall time (the host's load in it), `share` =
 the part of the tasks the workers ran, `1-thread` = the same calls on a
 1-thread copy of the model in the same process (thread CPU time: work above it
-is what the split costs). Medians over rounds; outputs checked equal across
-configs.
+is what the split costs), `process` = the process CPU time per call (all
+threads: above `work` it is the time the threads spun or waited between and
+around the tasks). Medians over rounds; outputs checked equal across configs.
 
 Figures, not tests: the command, the CPU model and the load average are printed.
 """
@@ -94,7 +95,7 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
     _core._testing.pool_trace_take()
     _core._testing.pool_trace(True)
     caller0 = time.thread_time()
-    wall, _ = time_calls(model, x, calls)
+    wall, process = time_calls(model, x, calls)
     caller = (time.thread_time() - caller0) * 1e6 / calls
     _core._testing.pool_trace(False)
     jobs = _core._testing.pool_trace_take()
@@ -112,6 +113,7 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
         "critical": caller - in_jobs + critical,
         "work": caller - in_jobs + work,
         "wall": wall,
+        "process": process,
         "one thread": one_us,
         "jobs": len(jobs) / calls,
         "share": (ran - sum(j["ran"][0] for j in jobs)) / max(ran, 1),
@@ -158,14 +160,14 @@ def trace_configs(
     ref = statistics.median(s["critical"] for s in res[first])
     print(
         f"  {'config':12s} {'critical us':>12s} {'ratio':>6s} {'work us':>10s} "
-        f"{'1-thread us':>12s} {'wall us':>10s} {'jobs':>6s} {'share':>6s}"
+        f"{'1-thread us':>12s} {'wall us':>10s} {'process us':>11s} {'jobs':>6s} {'share':>6s}"
     )
     for name, _ in configs:
         med = {k: statistics.median(s[k] for s in res[name]) for k in res[name][0] if k != "digest"}
         print(
             f"  {name:12s} {med['critical']:12.1f} {med['critical'] / ref:6.3f} "
             f"{med['work']:10.1f} {med['one thread']:12.1f} {med['wall']:10.1f} "
-            f"{med['jobs']:6.1f} {med['share']:6.2f}"
+            f"{med['process']:11.1f} {med['jobs']:6.1f} {med['share']:6.2f}"
         )
 
 

@@ -97,10 +97,9 @@ class ConvOp final : public ConvBase {
     const int64_t flops = 2 * batch * m_img * kg_ * cout_;
     int threads = threads_for(ctx.num_threads, flops, tiles * panels * groups_);
     threads = std::min(threads, scratch_thread_slots());
-    // Weight-heavy layers, or too few tiles to share: split the filters
-    // instead; each thread gathers the same tiles and streams its part of B.
-    const bool split_cols =
-        groups_ == 1 && panels >= threads && (weight_heavy(m_img) || tiles < 2 * threads);
+    // Few rows beside many filters, or too few tiles to share: split the
+    // filters instead; each thread gathers the same tiles and streams its part of B.
+    const bool split_cols = split_by_filters(m_img, batch * m_img, tiles, panels, threads);
     const auto dims_in = spatial_dims(in[0].shape, geo_.rank);
     const auto dims_out = spatial_dims(out[0].shape, geo_.rank);
     float* scratch = static_cast<float*>(ctx.scratch);

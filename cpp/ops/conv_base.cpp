@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/env_switch.h"
+#include "kernels/cpu_params.h"
 #include "ops/weights.h"
 #include "ops/shape_rules.h"
 
@@ -80,6 +82,26 @@ void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int
   a.row_begin = r0;
   a.rows = rows;
   k.im2col_f32(a);
+}
+
+bool ConvBase::split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
+                                int threads) const {
+  if (groups_ != 1 || panels < threads || threads <= 1) return false;
+  static const int forced = [] {
+    if (env_is("TFJS_INFER_CONV_SPLIT", "rows")) return 1;
+    if (env_is("TFJS_INFER_CONV_SPLIT", "cols")) return 2;
+    if (env_is("TFJS_INFER_CONV_SPLIT", "image")) return 3;
+    return 0;
+  }();
+  if (forced == 1 && tiles >= threads) return false;
+  if (forced == 2) return true;
+  if (tiles < 2 * threads) return true;
+  if (forced == 3 || !weight_heavy(m_img)) return weight_heavy(m_img);
+  // A weight-heavy image: unless B fits in the L2 block the GEMM keeps B in
+  // while its row tiles pass, every tile streams it from beyond L2; a filter
+  // task streams only its share.
+  const int64_t b_bytes = kg_ * cout_g_ * static_cast<int64_t>(sizeof(float));
+  return rows < cout_g_ || b_bytes > cpu_params().gemm.l2_block_bytes;
 }
 
 int64_t ConvBase::tile_rows(int64_t m_img) const {

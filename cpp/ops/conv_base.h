@@ -46,6 +46,19 @@ class ConvBase : public Op {
   // A per image smaller than B: few output pixels, many weights.
   bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }
 
+  // The thread split of an ungrouped convolution's GEMM over `rows` output
+  // pixels (the whole call) in `tiles` tiles and `panels` filter panels: by
+  // filters (true) or by tiles. Each tile task streams all of B, as one
+  // thread does; each filter task reads all of A again (and gathers or pads
+  // it again): filters where A is the smaller (fewer rows than filters:
+  // batch-1 layers with few pixels), the tiles are too few to share, or a
+  // weight-heavy image's B does not fit in the GEMM's L2 block (cpu_params:
+  // each tile would stream it from beyond L2; a filter task only its share).
+  // TFJS_INFER_CONV_SPLIT=rows|cols forces one (where possible), =image the
+  // previous rule (filters for every weight-heavy image, at any batch).
+  bool split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
+                        int threads) const;
+
   // Output pixels per im2col tile. Each tile streams all of B once, so the
   // tile holds enough rows to amortise that, and stays in L2 beside B's panel
   // block; weight-heavy layers take up to 1 MiB of rows (often the whole

@@ -30,12 +30,16 @@
 // Work plan: the input projection x W + b for all steps of a row block is one
 // packed GEMM (in chunks of steps, to bound scratch); then each step is one
 // small GEMM h U (+ the projection as the GEMM's residual) and one fused gate
-// kernel. Batch rows are split across threads in blocks that run all steps on
-// their own: no barrier per step, and no reduction is ever split, so a row's
-// result does not depend on the batch size or the thread count.
+// kernel. LSTM and SimpleRNN cells with few input features (4 F <= units, see
+// fuse_step) instead run one product per step, [x_t | h] . [W; U] + b, over
+// a row buffer that holds x_t beside the state h: no projection pass and no
+// projection to read back per step. Batch rows are split across threads in blocks that run all
+// steps on their own: no barrier per step, and no reduction is ever split, so a row's result does
+// not depend on the batch size or the thread count.
 #include <algorithm>
 #include <cstring>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/gemm_driver.h"
@@ -61,6 +65,22 @@ constexpr int64_t kProjectionFloats = int64_t{4} << 20;
 constexpr int64_t kMinTaskRows = 16;
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
+
+// Whether an LSTM / SimpleRNN cell runs its step as one product [x_t | h] .
+// [W; U] + b (chosen at load, never by the batch, so a row's bits do not
+// depend on it). At batch 32 and 256 the fused step took 0.87-0.97x the time
+// of the projection pass plus per-step products (which read the projection
+// back from beyond L2 each step) for F = 32 to 256 with 128 units; at batch
+// 1 the one-row product with F more rows cost 1.03x at F = 32, 1.20x at 64,
+// 1.40x at 128 (bench/rnn_fused_ab.py, 1 thread): fused only where x adds at
+// most a quarter to the recurrent product.
+// TFJS_INFER_RNN_FUSED=0 / 1 forces it off / on (read at load, for A/B).
+bool fuse_step(bool fusable_cell, int64_t features, int64_t units) {
+  if (!fusable_cell) return false;
+  if (env_is("TFJS_INFER_RNN_FUSED", "0")) return false;
+  if (env_is("TFJS_INFER_RNN_FUSED", "1")) return true;
+  return 4 * features <= units;
+}
 
 // A recurrent kernel (u rows x cols) packed twice: for the GEMM (several batch
 // rows per step) and for the one-row GEMV (batch-1 latency: one sequential
@@ -128,8 +148,14 @@ class RnnOp final : public Op {
     features_ = kernel.shape[0];
     if (features_ < 1) fail(ErrorKind::kInvalidModel, where() + ": kernel has no rows");
     const WeightTensor& rec = node.require_weight("recurrent_kernel", {units_, gu});
-    packed_w_.pack(k, kernel.f32.data(), features_, gu);
-    if (cell_ == Cell::kGru && !reset_after_) {
+    fused_ = fuse_step(cell_ != Cell::kGru, features_, units_);
+    if (fused_) {
+      // [W; U]: the kernel's F rows, then the recurrent kernel's u rows.
+      std::vector<float> wu(static_cast<size_t>((features_ + units_) * gu));
+      std::copy_n(kernel.f32.data(), features_ * gu, wu.data());
+      std::copy_n(rec.f32.data(), units_ * gu, wu.data() + features_ * gu);
+      u_.pack(k, wu.data(), features_ + units_, gu);
+    } else if (cell_ == Cell::kGru && !reset_after_) {
       // reset_after=False multiplies r into h before the candidate's product:
       // two products per step, h U[:, :2u] and (r h) U[:, 2u:].
       std::vector<float> zr(static_cast<size_t>(units_ * 2 * units_));
@@ -143,6 +169,7 @@ class RnnOp final : public Op {
     } else {
       u_.pack(k, rec.f32.data(), units_, gu);
     }
+    if (!fused_) packed_w_.pack(k, kernel.f32.data(), features_, gu);
     if (const WeightTensor* b = node.weight("bias")) {
       if (reset_after_) {
         node.require_weight("bias", {2, gu});
@@ -210,6 +237,7 @@ class RnnOp final : public Op {
   struct Layout {
     int64_t chunk = 0;  // steps projected at once
     int64_t xw = 0, h = 0, c = 0, pre = 0, aux = 0, seen = 0, total = 0;
+    int64_t ldh = 0;  // between rows of h: units, or F + units when fused (h beside x_t)
   };
 
   Layout layout(int64_t n, int64_t steps) const {
@@ -223,8 +251,9 @@ class RnnOp final : public Op {
       at += align16(floats);
       return off;
     };
-    l.xw = take(n * l.chunk * gu);
-    l.h = take(n * units_);
+    l.ldh = fused_ ? features_ + units_ : units_;
+    l.xw = fused_ ? take(0) : take(n * l.chunk * gu);
+    l.h = take(n * l.ldh);
     l.c = take(n * units_);
     l.pre = take(n * gu);
     l.aux = take(n * units_);
@@ -274,30 +303,45 @@ class RnnOp final : public Op {
     const int64_t nb = r1 - r0;
     float* base = static_cast<float*>(ctx.scratch);
     float* xw = base + l.xw + r0 * l.chunk * gu;
-    float* h = base + l.h + r0 * u;
+    const int64_t ldh = l.ldh;
+    float* h = base + l.h + r0 * ldh + (fused_ ? features_ : 0);
     float* c = base + l.c + r0 * u;
     float* pre = base + l.pre + r0 * gu;
     float* aux = base + l.aux + r0 * u;
     float* seen = base + l.seen + r0;
     const float* x = in[0].f32();
-    const float* mask = has_mask_ ? in[1].f32() : nullptr;
     const size_t first_state = has_mask_ ? 2 : 1;
 
     for (int64_t s = 0; s < num_states_; ++s) {
       float* dst = s == 0 ? h : c;
-      if (has_states_)
-        std::memcpy(dst, in[first_state + s].f32() + r0 * u, static_cast<size_t>(nb * u) * 4);
-      else
-        std::fill_n(dst, nb * u, 0.0f);
+      const int64_t ld = s == 0 ? ldh : u;
+      for (int64_t r = 0; r < nb; ++r) {
+        if (has_states_)
+          std::memcpy(dst + r * ld, in[first_state + s].f32() + (r0 + r) * u,
+                      static_cast<size_t>(u) * 4);
+        else
+          std::fill_n(dst + r * ld, u, 0.0f);
+      }
     }
     std::fill_n(seen, nb, 0.0f);
-    float* y = out[0].f32();
+    const Rows rows{in, out, r0, nb, steps, h, ldh, c, pre, aux, seen};
 
     RnnGateArgs ga;
     ga.units = u;
     ga.act = act_;
     ga.ract = ract_;
 
+    if (fused_) {
+      float* xh = h - features_;  // row r: x_t's F floats, then h
+      for (int64_t s = 0; s < steps; ++s) {
+        const int64_t t = go_backwards_ ? steps - 1 - s : s;
+        for (int64_t r = 0; r < nb; ++r)
+          std::memcpy(xh + r * ldh, x + ((r0 + r) * steps + t) * features_,
+                      static_cast<size_t>(features_) * 4);
+        step_and_emit(k, ga, rows, nullptr, 0, s, t);
+      }
+      return finish(rows);
+    }
     for (int64_t s0 = 0; s0 < steps; s0 += l.chunk) {
       const int64_t sc = std::min(l.chunk, steps - s0);
       const int64_t tlo = go_backwards_ ? steps - s0 - sc : s0;
@@ -314,36 +358,61 @@ class RnnOp final : public Op {
       const int64_t ldx = l.chunk * gu;  // between rows of the projection
       for (int64_t s = s0; s < s0 + sc; ++s) {
         const int64_t t = go_backwards_ ? steps - 1 - s : s;
-        const float* xw_t = xw + (t - tlo) * gu;
-        bool all_keep = true;
-        if (mask)
-          for (int64_t r = 0; r < nb && all_keep; ++r)
-            all_keep = mask[(r0 + r) * steps + t] != 0.0f;
-        step(k, ga, nb, xw_t, ldx, h, c, pre, aux, mask, r0, steps, t, all_keep);
-        const bool last = s == steps - 1;
-        if (!return_sequences_ && !last) {
-          if (mask)
-            for (int64_t r = 0; r < nb; ++r)
-              seen[r] = seen[r] != 0.0f || keep(mask, r0 + r, steps, t);
-          continue;
-        }
-        const int64_t pos = reverse_output_ ? steps - 1 - s : s;
-        for (int64_t r = 0; r < nb; ++r) {
-          const bool kept = keep(mask, r0 + r, steps, t);
-          if (kept) seen[r] = 1.0f;
-          float* dst = return_sequences_ ? y + ((r0 + r) * steps + pos) * u : y + (r0 + r) * u;
-          const bool carry = kept || mask_output_ == MaskOutput::kState ||
-                             (mask_output_ == MaskOutput::kPrevious && seen[r] != 0.0f);
-          if (carry)
-            std::memcpy(dst, h + r * u, static_cast<size_t>(u) * 4);
-          else
-            std::fill_n(dst, u, 0.0f);
-        }
+        step_and_emit(k, ga, rows, xw + (t - tlo) * gu, ldx, s, t);
       }
     }
-    if (return_state_)
-      for (int64_t s = 0; s < num_states_; ++s)
-        std::memcpy(out[1 + s].f32() + r0 * u, s == 0 ? h : c, static_cast<size_t>(nb * u) * 4);
+    finish(rows);
+  }
+
+  // One row block's buffers during run_rows.
+  struct Rows {
+    const std::vector<TensorView>& in;
+    const std::vector<TensorView>& out;
+    int64_t r0, nb, steps;
+    float* h;
+    int64_t ldh;
+    float *c, *pre, *aux, *seen;
+  };
+
+  // Processing step s (time t) of the block's rows, then its output.
+  void step_and_emit(const KernelTable& k, const RnnGateArgs& ga, const Rows& b, const float* xw_t,
+                     int64_t ldx, int64_t s, int64_t t) const {
+    const int64_t u = units_, r0 = b.r0, nb = b.nb, steps = b.steps;
+    const float* mask = has_mask_ ? b.in[1].f32() : nullptr;
+    bool all_keep = true;
+    if (mask)
+      for (int64_t r = 0; r < nb && all_keep; ++r) all_keep = mask[(r0 + r) * steps + t] != 0.0f;
+    step(k, ga, nb, xw_t, ldx, b.h, b.ldh, b.c, b.pre, b.aux, mask, r0, steps, t, all_keep);
+    const bool last = s == steps - 1;
+    float* seen = b.seen;
+    if (!return_sequences_ && !last) {
+      if (mask)
+        for (int64_t r = 0; r < nb; ++r) seen[r] = seen[r] != 0.0f || keep(mask, r0 + r, steps, t);
+      return;
+    }
+    float* y = b.out[0].f32();
+    const int64_t pos = reverse_output_ ? steps - 1 - s : s;
+    for (int64_t r = 0; r < nb; ++r) {
+      const bool kept = keep(mask, r0 + r, steps, t);
+      if (kept) seen[r] = 1.0f;
+      float* dst = return_sequences_ ? y + ((r0 + r) * steps + pos) * u : y + (r0 + r) * u;
+      const bool carry = kept || mask_output_ == MaskOutput::kState ||
+                         (mask_output_ == MaskOutput::kPrevious && seen[r] != 0.0f);
+      if (carry)
+        std::memcpy(dst, b.h + r * b.ldh, static_cast<size_t>(u) * 4);
+      else
+        std::fill_n(dst, u, 0.0f);
+    }
+  }
+
+  // The final states, when the layer returns them.
+  void finish(const Rows& b) const {
+    if (!return_state_) return;
+    const int64_t u = units_;
+    for (int64_t s = 0; s < num_states_; ++s)
+      for (int64_t r = 0; r < b.nb; ++r)
+        std::memcpy(b.out[1 + s].f32() + (b.r0 + r) * u, s == 0 ? b.h + r * b.ldh : b.c + r * u,
+                    static_cast<size_t>(u) * 4);
   }
 
   static bool keep(const float* mask, int64_t row, int64_t steps, int64_t t) {
@@ -372,21 +441,30 @@ class RnnOp final : public Op {
     }
   }
 
+  // One step of the cell for nb rows. Fused: h sits at column F of a row
+  // holding x_t (ldh = F + u), and the product reads the whole row.
   void step(const KernelTable& k, RnnGateArgs ga, int64_t nb, const float* xw_t, int64_t ldx,
-            float* h, float* c, float* pre, float* aux, const float* mask, int64_t r0,
+            float* h, int64_t ldh, float* c, float* pre, float* aux, const float* mask, int64_t r0,
             int64_t steps, int64_t t, bool all_keep) const {
     const int64_t u = units_, gu = gates_ * units_;
+    const float* bias = bias_in_.size() ? bias_in_.data() : nullptr;
     ga.h = h;
-    ga.ldh = u;
+    ga.ldh = ldh;
     ga.pre = pre;
     ga.ldp = gu;
     switch (cell_) {
       case Cell::kSimple:
-        matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
+        if (fused_)
+          matvec(k, nb, h - features_, u_, bias, nullptr, 0, pre, gu);
+        else
+          matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
         ga.kind = RnnGateKind::kSimple;
         break;
       case Cell::kLstm:
-        matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
+        if (fused_)
+          matvec(k, nb, h - features_, u_, bias, nullptr, 0, pre, gu);
+        else
+          matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
         ga.kind = RnnGateKind::kLstm;
         ga.c = c;
         ga.ldc = u;
@@ -420,6 +498,7 @@ class RnnOp final : public Op {
   int num_states_ = 2;
   bool reset_after_ = false, go_backwards_ = false, return_sequences_ = false;
   bool return_state_ = false, reverse_output_ = false, has_mask_ = false, has_states_ = false;
+  bool fused_ = false;  // [x_t | h] . [W; U] per step (fuse_step)
   MaskOutput mask_output_ = MaskOutput::kState;
   ActParams act_, ract_;
   PackedMatrix packed_w_;

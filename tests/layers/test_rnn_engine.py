@@ -2,7 +2,9 @@
 sequences whose input projection is computed in chunks of steps (scratch is
 bounded), masked rows inside a multi-row block, and the one-row GEMV against
 the batched GEMM. A row's result must be bitwise the same on every path (the
-fixture tests check the numbers themselves against TF.js and Keras)."""
+fixture tests check the numbers themselves against TF.js and Keras). Every
+test runs with the LSTM / SimpleRNN step fused and not (TFJS_INFER_RNN_FUSED,
+tests/layers/test_rnn_fused.py): only the unfused path projects in chunks."""
 
 from __future__ import annotations
 
@@ -14,6 +16,11 @@ import numpy as np
 import pytest
 
 import tfjs_infer
+
+
+@pytest.fixture(autouse=True, params=["0", "1"], ids=lambda v: f"fused={v}")
+def _fused(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TFJS_INFER_RNN_FUSED", request.param)
 
 
 def _model(folder: Path, cls: str, units: int, steps: int, feats: int, **cfg: Any) -> Path:
