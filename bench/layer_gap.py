@@ -9,7 +9,10 @@ time, medians per layer over the rounds. Both sides are grouped by Keras
 layer block: tfjs-infer's op "conv2_block1_2_conv" (BatchNorm and ReLU folded
 in) and onnxruntime's nodes "resnet50/conv2_block1_2_relu/Relu:0_nchwc" both
 count under "conv2_block1_2"; onnxruntime's layout changes (ReorderInput /
-ReorderOutput, Transpose) count under "(layout)". Prints the rows sorted by
+ReorderOutput, Transpose) count under "(layout)"; its recurrent nodes (LSTM,
+GRU, RNN, named by tf2onnx without the layer) under the Keras default layer
+name (lstm, gru, simple_rnn). --batch beyond the saved input's rows repeats
+them. Prints the rows sorted by
 the difference, then the totals; the command, the CPU model and the load
 average. A figure, not a test: medians of wall time on a shared host move
 with the load.
@@ -43,6 +46,10 @@ def block_of(name: str) -> str:
     return m.group(1) if m else layer
 
 
+# onnxruntime's recurrent node types -> the block of the Keras layer they run.
+RECURRENT_BLOCKS = {"LSTM": "lstm", "GRU": "gru", "RNN": "simple_rnn"}
+
+
 def ours_profile(model, x: np.ndarray) -> dict[str, float]:
     """Microseconds per block, one profile of 3 calls (their median per op)."""
     out: dict[str, float] = collections.defaultdict(float)
@@ -67,7 +74,9 @@ def ort_profile(path: Path, x: np.ndarray, threads: int, calls: int) -> list[dic
             current = collections.defaultdict(float)
             runs.append(current)
         elif e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and current is not None:
-            current[block_of(e["name"][: -len("_kernel_time")])] += e["dur"]
+            op = e.get("args", {}).get("op_name", "")
+            block = RECURRENT_BLOCKS.get(op) or block_of(e["name"][: -len("_kernel_time")])
+            current[block] += e["dur"]
     return runs
 
 
@@ -81,7 +90,9 @@ def main() -> None:
     args = ap.parse_args()
     run_header("layer_gap.py")
     folder = HERE / ".models" / args.model
-    x = np.ascontiguousarray(np.load(folder / "input.npy")[: args.batch])
+    saved = np.load(folder / "input.npy")
+    reps = -(-args.batch // len(saved))
+    x = np.ascontiguousarray(np.tile(saved, (reps,) + (1,) * (saved.ndim - 1))[: args.batch])
     model = tfjs_infer.load_model(folder / "tfjs" / "model.json", num_threads=args.threads)
     ours: list[dict[str, float]] = []
     theirs: list[dict[str, float]] = []

@@ -78,6 +78,9 @@ INT8_VARIANTS = {
     # a call's samples through the graph all at once, not in cache-sized
     # slices (compile/model.cpp)
     "int8-whole": ("TFJS_INFER_INT8_SLICE_BYTES", "0"),
+    # convolutions with a fused residual writing their output to a buffer of
+    # its own, not over the residual's (compile/model.cpp)
+    "int8-apart": ("TFJS_INFER_RESIDUAL_IN_PLACE", "0"),
 }
 
 
@@ -190,7 +193,7 @@ def speed(args: argparse.Namespace) -> None:
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
-        for label in (*others, "tfjs-infer int8-whole"):
+        for label in (*others, "tfjs-infer int8-whole", "tfjs-infer int8-apart"):
             if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")

@@ -41,11 +41,11 @@ class ConvOp final : public ConvBase {
                 groups_ == 1 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
                 packed_[0].kind() == PackKind::kF32 && geo_.k[2] * cin_ >= kMinImplicitSegment;
     // The fp32 GEMM reads each residual element just before it writes the
-    // same output element (kernels/simd/gemm_simd.h), so the output may take
-    // over the residual's buffer (compile/model.cpp); TFJS_INFER_RESIDUAL_IN_PLACE=0
+    // same output element (kernels/simd/gemm_simd.h), and so do the bf16 and
+    // int8 kernels' epilogues (kernels/lowp.h), so the output may take over
+    // the residual's buffer (compile/model.cpp); TFJS_INFER_RESIDUAL_IN_PLACE=0
     // (read when the op is built) keeps them apart, for A/B measurements.
-    residual_in_place_ = residual_ && packed_[0].kind() == PackKind::kF32 &&
-                         !env_is("TFJS_INFER_RESIDUAL_IN_PLACE", "0");
+    residual_in_place_ = residual_ && !env_is("TFJS_INFER_RESIDUAL_IN_PLACE", "0");
   }
 
   int output_may_alias_input() const override { return residual_in_place_ ? 1 : -1; }

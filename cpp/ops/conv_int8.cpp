@@ -47,10 +47,16 @@ class ConvInt8Op final : public ConvBase {
     // whole image: 1.1-1.8x slower on ResNet50's 1x1 layers (bench/precision.py
     // --profile), where KxK kernels gain 0.7x (their im2col read each input
     // K*K times).
+    // The int8 epilogue reads each residual element just before it writes
+    // the same output element, and the input was quantized into scratch
+    // first: the output may take over the residual's buffer, as ConvOp's.
+    residual_in_place_ = residual_ && !env_is("TFJS_INFER_RESIDUAL_IN_PLACE", "0");
     takes_ = groups_ == 1 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
              geo_.kernel_volume() > 1 && packed_[0].kind() == PackKind::kInt8 && k.int8_range &&
              k.int8_quantize;
   }
+
+  int output_may_alias_input() const override { return residual_in_place_ ? 1 : -1; }
 
   // Whether this node runs here (else ConvOp's per-row int8 or fp32 path).
   bool takes() const { return takes_; }
@@ -203,6 +209,7 @@ class ConvInt8Op final : public ConvBase {
 
   bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
   bool takes_ = false;
+  bool residual_in_place_ = false;  // the output may overwrite the residual
 };
 
 }  // namespace

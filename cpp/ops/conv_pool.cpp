@@ -2,7 +2,10 @@
 // (the MNIST-style Conv -> MaxPool), built by passes.cpp fuse_conv_pools. The
 // conv computes bands of output rows into per-thread scratch and pools them
 // there, so its full-size output, pool_h x pool_w times the pooled one, never
-// goes through memory. Every element is the unfused one.
+// goes through memory. Every element is the unfused one. Where every window
+// lies inside the input ('valid') and kernel rows are long enough, the GEMM
+// reads the windows in place (implicit GEMM, as conv.cpp; the same bits as
+// im2col) instead of gathering them.
 //
 // attrs: the conv2d's (groups 1, element-wise activation), pool_mode ("max" |
 //        "avg"), pool_size [h, w] (the strides too), pool_max_from_lowest (as
@@ -11,6 +14,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/conv_base.h"
 #include "ops/registry.h"
@@ -34,6 +38,9 @@ class ConvPoolOp final : public ConvBase {
       pool_max_init_ = std::numeric_limits<float>::lowest();
     pool_h_ = ps[0];
     pool_w_ = ps[1];
+    implicit_ = !env_is("TFJS_INFER_CONV_IMPLICIT", "0") && geo_.rank == 2 &&
+                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
+                geo_.k[2] * cin_ >= kMinImplicitSegment;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -48,8 +55,8 @@ class ConvPoolOp final : public ConvBase {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     const PoolBand b = pool_band(in[0].shape);
-    return static_cast<size_t>(scratch_thread_slots()) *
-           static_cast<size_t>(b.pixels * (kg_ + cout_)) * 4;
+    return static_cast<size_t>(scratch_thread_slots()) * slot_bytes(b, in[0].shape) +
+           (implicit_for(in[0].shape) ? static_cast<size_t>(geo_.k[1]) * sizeof(int64_t) : 0);
   }
 
   // Conv output rows are made a band of whole pooling rows at a time (at
@@ -70,6 +77,25 @@ class ConvPoolOp final : public ConvBase {
     b.rows = std::min(b.rows, std::max<int64_t>(1, b.conv_h / pool_h_));
     b.pixels = b.rows * per_row;
     return b;
+  }
+
+  // Per thread slot: the band's im2col rows (or, implicit, its row pointers),
+  // then its conv output rows.
+  size_t a_bytes(const PoolBand& b, const Shape& in_shape) const {
+    const size_t per_row = implicit_for(in_shape) ? sizeof(const float*) : kg_ * sizeof(float);
+    return (static_cast<size_t>(b.pixels) * per_row + 63) / 64 * 64;
+  }
+  size_t slot_bytes(const PoolBand& b, const Shape& in_shape) const {
+    return a_bytes(b, in_shape) + static_cast<size_t>(b.pixels * cout_) * sizeof(float);
+  }
+
+  // Windows read in place: the op takes implicit GEMM and, for this input,
+  // every window lies inside it (no padding).
+  bool implicit_for(const Shape& in_shape) const {
+    if (!implicit_) return false;
+    const auto dims = spatial_dims(in_shape, geo_.rank);
+    const WindowImage w = window_image(in_shape);
+    return w.pad_t == 0 && w.pad_l == 0 && w.hp <= dims[1] && w.wp <= dims[2];
   }
 
   // Each task computes the conv rows of a band of pooled
@@ -95,19 +121,35 @@ class ConvPoolOp final : public ConvBase {
     const auto dims_in = spatial_dims(x.shape, geo_.rank);
     const std::array<int64_t, 3> dims_conv = {1, b.conv_h, b.conv_w};
     const int64_t in_img = dims_in[1] * dims_in[2] * cin_;
-    float* scratch = static_cast<float*>(ctx.scratch);
+    const bool implicit = implicit_for(x.shape);
+    const size_t slot = slot_bytes(b, x.shape), a_size = a_bytes(b, x.shape);
+    char* scratch = static_cast<char*>(ctx.scratch);
+    int64_t* seg_off = reinterpret_cast<int64_t*>(scratch + scratch_thread_slots() * slot);
+    if (implicit) kernel_row_offsets(dims_in[2], seg_off);
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
-      float* buf = scratch + worker * b.pixels * (kg_ + cout_);
-      float* conv_rows = buf + b.pixels * kg_;
+      char* buf = scratch + worker * slot;
+      float* conv_rows = reinterpret_cast<float*>(buf + a_size);
       const int64_t img = t / bands, band = t % bands;
       const int64_t py0 = py_n * band / bands, py1 = py_n * (band + 1) / bands;
       const int64_t pixels = (py1 - py0) * pool_h_ * b.conv_w;
-      im2col(k, x.f32() + img * in_img, dims_in, dims_conv, 0, py0 * pool_h_ * b.conv_w, pixels,
-             buf);
+      const int64_t p0 = py0 * pool_h_ * b.conv_w;  // the band's first conv pixel
+      const float* x_img = x.f32() + img * in_img;
       GemmCall call;
+      if (implicit) {
+        // Pixel p's window starts at its corner in the input itself.
+        auto** rows = reinterpret_cast<const float**>(buf);
+        for (int64_t i = 0; i < pixels; ++i)
+          rows[i] = x_img + window_corner(p0 + i, b.conv_w, dims_in[2]);
+        call.a_rows = rows;
+        call.seg_off = seg_off;
+        call.seg_k = geo_.k[2] * cin_;
+      } else {
+        float* a = reinterpret_cast<float*>(buf);
+        im2col(k, x_img, dims_in, dims_conv, 0, p0, pixels, a);
+        call.a = a;
+        call.lda = kg_;
+      }
       call.m = pixels;
-      call.a = buf;
-      call.lda = kg_;
       call.c = conv_rows;
       call.ldc = cout_;
       call.ep = epilogue(0, nullptr);
@@ -133,8 +175,12 @@ class ConvPoolOp final : public ConvBase {
   }
 
  private:
+  // Kernel rows (kw x cin) shorter than this keep im2col (conv.cpp's rule).
+  static constexpr int64_t kMinImplicitSegment = 12;
+
   int64_t pool_h_ = 0, pool_w_ = 0;
   bool pool_max_ = true;
+  bool implicit_ = false;  // implicit GEMM where windows lie in the input (=0 in the env: off)
   float pool_max_init_ = -std::numeric_limits<float>::infinity();
 };
 

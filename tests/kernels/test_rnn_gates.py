@@ -178,3 +178,83 @@ def test_hook_rejects_bad_shapes() -> None:
         T.rnn_gates("generic", "lstm", ops["x"], ops["pre"][:, :7], ops["h"], ops["c"], ops["aux"])
     with pytest.raises(ValueError, match="unknown gate kind"):
         T.rnn_gates("generic", "peephole", ops["x"], ops["pre"], ops["h"], ops["c"], ops["aux"])
+
+
+SIMD_ISAS = [i for i in ISAS if i != "generic"]
+
+
+def _gate_inputs(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
+    """Pre-activations over every range the gates' e^x treats apart: tanh's
+    polynomial (|x| < 0.625) and saturation (|x| >= 9), sigmoid's fast lanes
+    (|x| <= 80) and those past it (subnormal and zero e^-|x|), the borders,
+    +-inf, NaN and -0."""
+    x = (rng.standard_normal((rows, cols)) * 4).astype(np.float32)
+    special = np.array(
+        [
+            0.625,
+            -0.625,
+            0.62499994,
+            9.0,
+            -9.0,
+            80.0,
+            -80.0,
+            80.00001,
+            -80.00001,
+            87.3,
+            -87.4,
+            -90.0,
+            -103.0,
+            -104.5,
+            -150.0,
+            200.0,
+            np.inf,
+            -np.inf,
+            np.nan,
+            -0.0,
+            0.0,
+            1e-30,
+        ],
+        np.float32,
+    )
+    flat = x.reshape(-1)
+    copies = max(1, min(3, flat.size // special.size))
+    take = min(flat.size, special.size * copies)
+    flat[rng.choice(flat.size, take, replace=False)] = np.tile(special, copies)[:take]
+    return x
+
+
+@pytest.mark.parametrize("units", [16, 37, 128])
+@pytest.mark.parametrize("isa", SIMD_ISAS)
+def test_lstm_gates_equal_the_activation_kernels_bitwise(isa: str, units: int) -> None:
+    """The gate kernels' tanh and sigmoid (a cheaper e^x where the argument
+    allows, rnn_simd.h) give the activation kernels' bits on every lane, and
+    the cell update is f c + i g, then o tanh(c), in float32."""
+    u = units
+    rng = np.random.default_rng(units)
+    ops = _operands(rng, u, 4)
+    ops["pre"] = _gate_inputs(rng, ROWS, 4 * u)
+    ops["c"] = _gate_inputs(rng, ROWS, u)
+    ops["c"][np.isnan(ops["c"])] = 1.0  # one NaN source per lane keeps its payload unambiguous
+    pre = ops["pre"]
+
+    def act(kind: str, v: np.ndarray) -> np.ndarray:
+        return np.asarray(T.activation(isa, kind, np.ascontiguousarray(v)))
+
+    i, f, o = (act("sigmoid", pre[:, k * u : (k + 1) * u]) for k in (0, 1, 3))
+    g = act("tanh", pre[:, 2 * u : 3 * u])
+    with np.errstate(invalid="ignore", over="ignore"):
+        c = f * ops["c"] + i * g
+        h = o * act("tanh", c)
+    got = _call(isa, "lstm", ops, ACTS[0])
+    np.testing.assert_array_equal(got["c"].view(np.uint32), c.view(np.uint32))
+    np.testing.assert_array_equal(got["h"].view(np.uint32), h.view(np.uint32))
+
+
+@pytest.mark.parametrize("isa", SIMD_ISAS)
+def test_simple_rnn_tanh_equals_the_activation_kernel_bitwise(isa: str) -> None:
+    pre = _gate_inputs(np.random.default_rng(5), ROWS, 53)
+    ops = _operands(np.random.default_rng(6), 53, 1)
+    ops["pre"] = pre
+    got = _call(isa, "simple", ops, ACTS[0])["h"]
+    want = np.asarray(T.activation(isa, "tanh", pre))
+    np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))

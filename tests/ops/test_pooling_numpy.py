@@ -155,6 +155,24 @@ def test_pool_simd_is_bitwise_generic(case) -> None:
         np.testing.assert_array_equal(got, ref)
 
 
+@pytest.mark.parametrize("c", [16, 32, 33, 47, 48, 80, 96, 100, 112])
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_pool_channel_blocks_bitwise_generic(c: int, mode: str) -> None:
+    """Channel counts that the SIMD kernels cut into blocks of 4, 2 and 1
+    vectors and a tail (AVX-512: 100 = 64 + 32 + 4; AVX2: 47 = 32 + 8 + 7),
+    NaN cells included: the generic kernel's bits."""
+    x = rand(2, 9, 7, c)
+    x[0, 1, 2, ::3] = np.nan
+    attrs = {"mode": mode, "pool_size": [2, 3], "strides": [2, 2], "padding": "same"}
+    (ref,) = run_op("pool", [x], attrs, isa="generic")
+    np.testing.assert_allclose(
+        ref[1], ref_pool(x, mode, [2, 3], [2, 2], True)[1], rtol=1e-6, atol=1e-6
+    )
+    for isa in ISAS:
+        (got,) = run_op("pool", [x], attrs, isa=isa)
+        np.testing.assert_array_equal(got, ref)
+
+
 def test_pool_max_skips_nan() -> None:
     # TF.js's pool kernel keeps the running max when a NaN arrives.
     x = np.array([[[1.0], [np.nan], [3.0], [np.nan]]], np.float32)

@@ -65,6 +65,7 @@ struct VecNeon {
   static M ge(F a, F b) { return vcgeq_f32(a, b); }
   static M is_nan(F a) { return vmvnq_u32(vceqq_f32(a, a)); }
   static M mask_or(M a, M b) { return vorrq_u32(a, b); }
+  static bool all(M m) { return vminvq_u32(m) == 0xFFFFFFFFu; }  // every lane set
   // m ? t : f, lane by lane.
   static F select(M m, F t, F f) { return vbslq_f32(m, t, f); }
 

@@ -20,6 +20,63 @@
 namespace tfjs_infer::kernels {
 namespace {
 
+// The gates' tanh and sigmoid: tanh_v and sigmoid_v of vecmath.h, bit for bit,
+// with a cheaper e^x where the argument allows. An LSTM vector takes three
+// sigmoids and two tanh, and their e^x and divisions are most of a step's gate
+// time. exp_v clamps its argument and applies 2^n in two steps so that
+// results in the subnormal range scale correctly; for x in [-80, 18] both are
+// no-ops (n in [-116, 26]: 2^n and every intermediate are normal, and scaling
+// by a power of two in one step or two rounds alike), so exp_normal_v gives
+// exp_v's bits there, and NaN passes through both the same way.
+template <class V>
+inline typename V::F exp_normal_v(typename V::F x) {
+  using F = typename V::F;
+  F n;
+  const F q = expm1_reduced<V>(exp_reduce<V>(x, &n));
+  const F p = V::pow2(n);
+  return V::fmadd(q, p, p);
+}
+
+// tanh_v: its e^{2 min(|x|, 9)} argument lies in [0, 18] (or is NaN).
+template <class V>
+inline typename V::F gate_tanh(typename V::F x) {
+  using F = typename V::F;
+  const F ax = V::abs(x);
+  const F z = V::mul(x, x);
+  F p = V::set1(-5.70498872745e-3f);
+  p = V::fmadd(p, z, V::set1(2.06390887954e-2f));
+  p = V::fmadd(p, z, V::set1(-5.37397155531e-2f));
+  p = V::fmadd(p, z, V::set1(1.33314422036e-1f));
+  p = V::fmadd(p, z, V::set1(-3.33332819422e-1f));
+  const F small = V::fmadd(V::mul(x, z), p, x);
+  const F a9 = V::min(V::set1(9.0f), ax);
+  const F e = exp_normal_v<V>(V::add(a9, a9));
+  const F one = V::set1(1.0f);
+  const F large = V::sub(one, V::div(V::set1(2.0f), V::add(e, one)));
+  return V::select(V::lt(ax, V::set1(0.625f)), small, V::xor_bits(large, V::sign_bits(x)));
+}
+
+// sigmoid_v: e^{-|x|} through exp_normal_v when every lane has |x| <= 80
+// (pre-activations nearly always), else sigmoid_v itself.
+template <class V>
+inline typename V::F gate_sigmoid(typename V::F x) {
+  using F = typename V::F;
+  const F ax = V::abs(x);
+  if (!V::all(V::le(ax, V::set1(80.0f)))) return sigmoid_v<V>(x);
+  const F t = exp_normal_v<V>(V::xor_bits(ax, V::set1(-0.0f)));
+  const F one = V::set1(1.0f);
+  return V::div(V::select(V::ge(x, V::zero()), one, t), V::add(one, t));
+}
+
+template <class V>
+struct GateTanh {
+  typename V::F operator()(typename V::F x) const { return gate_tanh<V>(x); }
+};
+template <class V>
+struct GateSigmoid {
+  typename V::F operator()(typename V::F x) const { return gate_sigmoid<V>(x); }
+};
+
 // An activation fixed at compile time.
 template <class V, ActKind K>
 struct FixedAct {
@@ -129,10 +186,9 @@ void gates_rows(const RnnGateArgs& a, Act act, Ract ract) {
 template <class V>
 void rnn_gates(const RnnGateArgs& a) {
   if (a.act.kind == ActKind::kTanh && a.ract.kind == ActKind::kSigmoid) {
-    gates_rows<V>(a, FixedAct<V, ActKind::kTanh>{a.act}, FixedAct<V, ActKind::kSigmoid>{a.ract});
+    gates_rows<V>(a, GateTanh<V>{}, GateSigmoid<V>{});
   } else if (a.act.kind == ActKind::kTanh && a.ract.kind == ActKind::kHardSigmoid) {
-    gates_rows<V>(a, FixedAct<V, ActKind::kTanh>{a.act},
-                  FixedAct<V, ActKind::kHardSigmoid>{a.ract});
+    gates_rows<V>(a, GateTanh<V>{}, FixedAct<V, ActKind::kHardSigmoid>{a.ract});
   } else {
     gates_rows<V>(a, AnyAct<V>{a.act}, AnyAct<V>{a.ract});
   }

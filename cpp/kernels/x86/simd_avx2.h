@@ -67,6 +67,7 @@ struct VecAvx2 {
   static M ge(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
   static M is_nan(F a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static M mask_or(M a, M b) { return _mm256_or_ps(a, b); }
+  static bool all(M m) { return _mm256_movemask_ps(m) == 0xFF; }  // every lane set
   // m ? t : f, lane by lane.
   static F select(M m, F t, F f) { return _mm256_blendv_ps(f, t, m); }
 

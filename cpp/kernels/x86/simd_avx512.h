@@ -75,6 +75,7 @@ struct VecAvx512 {
   static M ge(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
   static M is_nan(F a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
   static M mask_or(M a, M b) { return static_cast<M>(a | b); }
+  static bool all(M m) { return m == 0xFFFF; }  // every lane set
   // m ? t : f, lane by lane.
   static F select(M m, F t, F f) { return _mm512_mask_blend_ps(m, f, t); }
 
