@@ -21,11 +21,13 @@ from tfjs_infer import _core
 
 # (name, rank, spatial input, kernel, stride, padding, cin, cout): weight-heavy
 # images (few pixels, many filters: filters at batch 1, tiles at larger
-# batches), im2col (1 channel), implicit (3x3 'same'), in-place 1D windows.
+# batches), im2col (1 channel), implicit (3x3 'same'; two tiles per image in
+# the second), in-place 1D windows.
 CONVS = [
     ("conv1d_strided", 1, (40,), (7,), 3, "valid", 24, 67),
     ("conv1d_same", 1, (23,), (5,), 1, "same", 9, 33),
     ("conv2d_implicit", 2, (5, 6), (3, 3), 1, "same", 16, 97),
+    ("conv2d_implicit_tiles", 2, (12, 12), (3, 3), 1, "same", 64, 16),
     ("conv2d_im2col", 2, (29, 27), (3, 3), 2, "valid", 1, 40),
 ]
 BATCHES = [1, 2, 3, 7]
