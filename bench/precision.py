@@ -81,6 +81,9 @@ INT8_VARIANTS = {
     # convolutions with a fused residual writing their output to a buffer of
     # its own, not over the residual's (compile/model.cpp)
     "int8-apart": ("TFJS_INFER_RESIDUAL_IN_PLACE", "0"),
+    # the AVX-512 int8 kernel copying a per-sample convolution's quantized
+    # rows into its buffer instead of reading them in place
+    "int8-gather": ("TFJS_INFER_INT8_GATHER", "1"),
 }
 
 
@@ -193,7 +196,8 @@ def speed(args: argparse.Namespace) -> None:
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
-        for label in (*others, "tfjs-infer int8-whole", "tfjs-infer int8-apart"):
+        variants = ("tfjs-infer int8-whole", "tfjs-infer int8-apart", "tfjs-infer int8-gather")
+        for label in (*others, *variants):
             if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")

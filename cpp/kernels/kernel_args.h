@@ -66,6 +66,10 @@ struct GemmArgs {
   const uint8_t* const* q_rows = nullptr;
   float q_scale = 1.0f;
   int32_t q_zp = 0;
+  // Whether a kernel that can read q_rows in place (AVX-512's, when segments
+  // are whole words) copies them into its chunk buffer first, as the others
+  // do: TFJS_INFER_INT8_GATHER=1, for A/B measurements. Same bits either way.
+  bool q_gather = false;
 };
 
 // Rows [row_begin, row_begin + rows) of one image's im2col matrix for

@@ -51,6 +51,9 @@ class ConvInt8Op final : public ConvBase {
     // the same output element, and the input was quantized into scratch
     // first: the output may take over the residual's buffer, as ConvOp's.
     residual_in_place_ = residual_ && !env_is("TFJS_INFER_RESIDUAL_IN_PLACE", "0");
+    // TFJS_INFER_INT8_GATHER=1: the kernels copy the quantized rows into
+    // their buffer even where they could read them in place (A/B runs).
+    gather_ = env_is("TFJS_INFER_INT8_GATHER", "1");
     takes_ = groups_ == 1 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
              geo_.kernel_volume() > 1 && packed_[0].kind() == PackKind::kInt8 && k.int8_range &&
              k.int8_quantize;
@@ -131,6 +134,7 @@ class ConvInt8Op final : public ConvBase {
         call.seg_k = geo_.k[2] * cin_;
         call.q_scale = slot_q[worker].scale;
         call.q_zp = slot_q[worker].zp;
+        call.q_gather = gather_;
         call.c = y;
         call.ldc = cout_;
         call.n_begin = n0;
@@ -210,6 +214,7 @@ class ConvInt8Op final : public ConvBase {
   bool residual_ = false;  // a fused residual Add: second input, added in the epilogue
   bool takes_ = false;
   bool residual_in_place_ = false;  // the output may overwrite the residual
+  bool gather_ = false;             // TFJS_INFER_INT8_GATHER=1: no in-place reads of q_rows
 };
 
 }  // namespace

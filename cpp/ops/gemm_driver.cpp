@@ -96,6 +96,7 @@ void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call)
   g.q_rows = call.q_rows;
   g.q_scale = call.q_scale;
   g.q_zp = call.q_zp;
+  g.q_gather = call.q_gather;
   switch (b.kind()) {
     case PackKind::kF32:
       k.gemm_f32(g);

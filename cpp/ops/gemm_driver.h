@@ -82,6 +82,7 @@ struct GemmCall {
   const uint8_t* const* q_rows = nullptr;
   float q_scale = 1.0f;
   int32_t q_zp = 0;
+  bool q_gather = false;  // GemmArgs::q_gather
 
   // The same call over its rows [r0, r1) (A, C and the residual offset).
   GemmCall rows(int64_t r0, int64_t r1) const;

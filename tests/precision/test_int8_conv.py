@@ -92,6 +92,7 @@ def test_int8_conv_matches_per_sample_model(isa: str, case: tuple, residual: boo
         np.testing.assert_array_equal(got, want, err_msg=f"{isa} {threads} threads")
 
 
+@pytest.mark.parametrize("gather", [False, True])
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize(
     ("hw", "k", "stride", "cin", "cout"),
@@ -103,10 +104,21 @@ def test_int8_conv_matches_per_sample_model(isa: str, case: tuple, residual: boo
     ],
 )
 def test_int8_conv_resnet_shapes(
-    isa: str, hw: tuple[int, int], k: int, stride: int, cin: int, cout: int
+    monkeypatch: pytest.MonkeyPatch,
+    isa: str,
+    hw: tuple[int, int],
+    k: int,
+    stride: int,
+    cin: int,
+    cout: int,
+    gather: bool,
 ) -> None:
     """Batch 3 as a whole and one sample at a time, 1 and 2 threads: the
-    model's bits each time (a sample's scale is its own)."""
+    model's bits each time (a sample's scale is its own), with the quantized
+    rows read in place by the AVX-512 kernel (segments of whole words: the 3x3
+    layers, k blocks across segments at 14x14x256) or gathered first
+    (TFJS_INFER_INT8_GATHER=1; the stem's 21-byte segments always)."""
+    monkeypatch.setenv("TFJS_INFER_INT8_GATHER", "1" if gather else "0")
     rng = np.random.default_rng(cin + k)
     x = np.maximum(rng.standard_normal((3, *hw, cin)), -0.3).astype(np.float32)
     x[1] *= 5.0

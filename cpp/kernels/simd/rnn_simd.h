@@ -40,32 +40,15 @@ inline typename V::F exp_normal_v(typename V::F x) {
 // tanh_v: its e^{2 min(|x|, 9)} argument lies in [0, 18] (or is NaN).
 template <class V>
 inline typename V::F gate_tanh(typename V::F x) {
-  using F = typename V::F;
-  const F ax = V::abs(x);
-  const F z = V::mul(x, x);
-  F p = V::set1(-5.70498872745e-3f);
-  p = V::fmadd(p, z, V::set1(2.06390887954e-2f));
-  p = V::fmadd(p, z, V::set1(-5.37397155531e-2f));
-  p = V::fmadd(p, z, V::set1(1.33314422036e-1f));
-  p = V::fmadd(p, z, V::set1(-3.33332819422e-1f));
-  const F small = V::fmadd(V::mul(x, z), p, x);
-  const F a9 = V::min(V::set1(9.0f), ax);
-  const F e = exp_normal_v<V>(V::add(a9, a9));
-  const F one = V::set1(1.0f);
-  const F large = V::sub(one, V::div(V::set1(2.0f), V::add(e, one)));
-  return V::select(V::lt(ax, V::set1(0.625f)), small, V::xor_bits(large, V::sign_bits(x)));
+  return tanh_with<V>(x, [](typename V::F a) { return exp_normal_v<V>(a); });
 }
 
 // sigmoid_v: e^{-|x|} through exp_normal_v when every lane has |x| <= 80
 // (pre-activations nearly always), else sigmoid_v itself.
 template <class V>
 inline typename V::F gate_sigmoid(typename V::F x) {
-  using F = typename V::F;
-  const F ax = V::abs(x);
-  if (!V::all(V::le(ax, V::set1(80.0f)))) return sigmoid_v<V>(x);
-  const F t = exp_normal_v<V>(V::xor_bits(ax, V::set1(-0.0f)));
-  const F one = V::set1(1.0f);
-  return V::div(V::select(V::ge(x, V::zero()), one, t), V::add(one, t));
+  if (!V::all(V::le(V::abs(x), V::set1(80.0f)))) return sigmoid_v<V>(x);
+  return sigmoid_with<V>(x, [](typename V::F a) { return exp_normal_v<V>(a); });
 }
 
 template <class V>

@@ -95,8 +95,9 @@ inline typename V::F log1p01_v(typename V::F t) {
   return V::fmadd(V::mul(s, z), l, V::add(s, s));
 }
 
-template <class V>
-inline typename V::F tanh_v(typename V::F x) {
+// tanh with the e^x given: exp_v here; the RNN gates pass exp_normal_v.
+template <class V, class Exp>
+inline typename V::F tanh_with(typename V::F x, Exp exp) {
   using F = typename V::F;
   const F ax = V::abs(x);
   // |x| < 0.625: x + x^3 P(x^2) (Cephes tanhf coefficients).
@@ -108,22 +109,33 @@ inline typename V::F tanh_v(typename V::F x) {
   p = V::fmadd(p, z, V::set1(-3.33332819422e-1f));
   const F small = V::fmadd(V::mul(x, z), p, x);
   // |x| >= 0.625: 1 - 2 / (e^{2|x|} + 1); tanh(9) rounds to 1.
-  const F e = exp_v<V>(V::add(V::min(V::set1(9.0f), ax), V::min(V::set1(9.0f), ax)));
+  const F a9 = V::min(V::set1(9.0f), ax);
+  const F e = exp(V::add(a9, a9));
   const F one = V::set1(1.0f);
   const F large = V::sub(one, V::div(V::set1(2.0f), V::add(e, one)));
   return V::select(V::lt(ax, V::set1(0.625f)), small, V::xor_bits(large, V::sign_bits(x)));
 }
 
-// 1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 so tiny results stay accurate.
 template <class V>
-inline typename V::F sigmoid_v(typename V::F x) {
+inline typename V::F tanh_v(typename V::F x) {
+  return tanh_with<V>(x, [](typename V::F a) { return exp_v<V>(a); });
+}
+
+// 1 / (1 + e^-x), as e^x / (1 + e^x) for x < 0 so tiny results stay accurate;
+// the e^x given, as for tanh_with.
+template <class V, class Exp>
+inline typename V::F sigmoid_with(typename V::F x, Exp exp) {
   using F = typename V::F;
-  const F t = exp_v<V>(V::xor_bits(V::abs(x), V::set1(-0.0f)));  // e^-|x|
+  const F t = exp(V::xor_bits(V::abs(x), V::set1(-0.0f)));  // e^-|x|
   const F one = V::set1(1.0f);
   return V::div(V::select(V::ge(x, V::zero()), one, t), V::add(one, t));
 }
 
-// y * sigmoid(x) with the same formula: y / (1 + e^-x) or y e^x / (1 + e^x).
+template <class V>
+inline typename V::F sigmoid_v(typename V::F x) {
+  return sigmoid_with<V>(x, [](typename V::F a) { return exp_v<V>(a); });
+}
+
 template <class V>
 inline typename V::F mul_sigmoid_v(typename V::F y, typename V::F x) {
   using F = typename V::F;
