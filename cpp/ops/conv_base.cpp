@@ -86,17 +86,21 @@ void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int
 
 bool ConvBase::split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
                                 int threads) const {
-  if (groups_ != 1 || panels < threads || threads <= 1) return false;
+  if (groups_ != 1 || panels < threads) return false;
   static const int forced = [] {
     if (env_is("TFJS_INFER_CONV_SPLIT", "rows")) return 1;
     if (env_is("TFJS_INFER_CONV_SPLIT", "cols")) return 2;
     if (env_is("TFJS_INFER_CONV_SPLIT", "image")) return 3;
     return 0;
   }();
+  // The previous rule; one thread keeps it: it runs a weight-heavy layer as
+  // two column blocks one after the other, which measured 0.95x the time of
+  // one pass on ResNet50 at batch 1 (bench/env_ab.py, thread CPU time).
+  if (forced == 3 || threads <= 1) return weight_heavy(m_img) || tiles < 2 * threads;
   if (forced == 1 && tiles >= threads) return false;
   if (forced == 2) return true;
   if (tiles < 2 * threads) return true;
-  if (forced == 3 || !weight_heavy(m_img)) return weight_heavy(m_img);
+  if (!weight_heavy(m_img)) return false;
   // A weight-heavy image: unless B fits in the L2 block the GEMM keeps B in
   // while its row tiles pass, every tile streams it from beyond L2; a filter
   // task streams only its share.

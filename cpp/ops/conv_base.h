@@ -54,8 +54,9 @@ class ConvBase : public Op {
   // batch-1 layers with few pixels), the tiles are too few to share, or a
   // weight-heavy image's B does not fit in the GEMM's L2 block (cpu_params:
   // each tile would stream it from beyond L2; a filter task only its share).
-  // TFJS_INFER_CONV_SPLIT=rows|cols forces one (where possible), =image the
-  // previous rule (filters for every weight-heavy image, at any batch).
+  // One thread keeps the previous rule (filters for every weight-heavy image,
+  // at any batch: two column blocks in turn). TFJS_INFER_CONV_SPLIT=rows|cols
+  // forces one (where possible), =image the previous rule at every count.
   bool split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
                         int threads) const;
 
