@@ -9,14 +9,12 @@ several threads, so a test cannot pass by staying on one."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from child_process import run_json_child
 from tfjs_infer import _core
 
 # (name, rank, spatial input, kernel, stride, padding, cin, cout): weight-heavy
@@ -146,16 +144,7 @@ def test_weight_heavy_conv_splits_by_tiles_when_b_fits_l2(l2_block: str | None, 
     env.pop("TFJS_INFER_CONV_SPLIT", None)
     if l2_block:
         env["TFJS_INFER_GEMM_L2_BLOCK"] = l2_block
-    here = os.path.dirname(os.path.abspath(__file__))
-    p = subprocess.run(
-        [sys.executable, "-c", TASKS_CHILD, here],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert p.returncode == 0, p.stderr
-    (tasks,) = json.loads(p.stdout)
+    (tasks,) = run_json_child(TASKS_CHILD, env, timeout=120)
     assert (tasks == 7) == by_tiles, tasks
 
 
@@ -169,16 +158,7 @@ def test_weight_heavy_conv_splits_by_tiles_when_b_fits_l2(l2_block: str | None, 
     ],
 )
 def test_forced_conv_splits_give_one_threads_bits(env: dict[str, str]) -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    p = subprocess.run(
-        [sys.executable, "-c", CHILD, here],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert p.returncode == 0, p.stderr
-    runs = json.loads(p.stdout)
+    runs = run_json_child(CHILD, {**os.environ, **env}, timeout=300)
     several = False
     for case in CONVS:
         x = _input(case)

@@ -8,15 +8,13 @@ on several threads, so a test cannot pass by staying on one."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import tfjs_infer
+from child_process import run_json_child
 from tfjs_infer import _core
 
 ISAS = tfjs_infer.available_isas()
@@ -166,16 +164,7 @@ print(json.dumps(out))
     ],
 )
 def test_forced_splits_give_one_threads_bits(env: dict[str, str]) -> None:
-    here = os.path.dirname(os.path.abspath(__file__))
-    p = subprocess.run(
-        [sys.executable, "-c", CHILD, here],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert p.returncode == 0, p.stderr
-    digests = json.loads(p.stdout)
+    digests = run_json_child(CHILD, {**os.environ, **env}, timeout=300)
     for k, n in DENSE_SHAPES:
         x = np.random.default_rng(5).standard_normal((max(ROWS), k)).astype(np.float32)
         one = _dense(ISAS[-1], k, n, 1)
