@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 import tfjs_infer
+from graph_utils import add_conv
 from tfjs_infer import _core
 
 ISAS = tfjs_infer.available_isas()
@@ -38,16 +39,6 @@ def conv_ref(x, w, b):
             out += win @ w[dy, dx].astype(np.float64)
             mag += np.abs(win) @ np.abs(w[dy, dx].astype(np.float64))
     return out + b, mag + np.abs(b)
-
-
-def add_conv(g, name, x, w, b, residual=None):
-    attrs = {"strides": [1, 1], "padding": "same", "activation": "relu"}
-    inputs = [x]
-    if residual is not None:
-        inputs.append(residual)
-        attrs["has_residual"] = 1
-    (y,) = g.add_op("conv2d", name, inputs, attrs, {"kernel": w, "bias": b})
-    return y
 
 
 def weights(rng, k, cin, cout):

@@ -17,20 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from graph_utils import add_conv
 from tfjs_infer import _core
 
 ENV = "TFJS_INFER_RESIDUAL_IN_PLACE"
 CASES = [(p, isa) for p in ("int8", "bf16") for isa in _core._testing.lowp_isas(p)]
-
-
-def add_conv(g: _core.Graph, name: str, x, w: np.ndarray, b: np.ndarray, residual=None):
-    attrs = {"strides": [1, 1], "padding": "same", "activation": "relu"}
-    inputs = [x]
-    if residual is not None:
-        inputs.append(residual)
-        attrs["has_residual"] = 1
-    (y,) = g.add_op("conv2d", name, inputs, attrs, {"kernel": w, "bias": b})
-    return y
 
 
 def block_graph(rng: np.random.Generator, cin: int, f: int, k2: int, later: bool) -> _core.Graph:
