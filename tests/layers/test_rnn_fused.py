@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from test_rnn_engine import _model
+from test_rnn_fixtures import PLAIN, STATEFUL
 
 import tfjs_infer
 from fixture_utils import (
     ISAS,
     arrays,
     as_list,
-    case_dirs,
     case_id,
     check_calls,
     check_case,
@@ -27,9 +27,6 @@ from fixture_utils import (
     read_io,
 )
 
-TFJS = case_dirs("tfjs_rnn")
-PLAIN = [c for c in TFJS if "calls" not in read_io(c)]
-STATEFUL = [c for c in TFJS if "calls" in read_io(c)]
 FORCED = ["0", "1"]
 
 
