@@ -3,6 +3,8 @@ interleaved timing with medians, environment header."""
 
 from __future__ import annotations
 
+import bisect
+import collections
 import json
 import os
 import platform
@@ -79,6 +81,29 @@ def ort_session(path: Path | str, threads: int, profile_prefix: str | None = Non
         so.enable_profiling = True
         so.profile_file_prefix = profile_prefix
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def ort_profile_runs(events: list[dict], key: Callable[[dict], str]) -> list[dict[str, float]]:
+    """Per run of a profiled onnxruntime session: microseconds per key(node event).
+
+    A node's `_kernel_time` event belongs to the `model_run` whose span holds its
+    start. onnxruntime writes each run's node events BEFORE that run's
+    `model_run` event (an event is recorded when its span ends), so the events'
+    order cannot say which run a node belongs to; the time stamps can."""
+    spans = sorted(
+        (e["ts"], e["ts"] + e["dur"])
+        for e in events
+        if e.get("cat") == "Session" and e["name"] == "model_run"
+    )
+    runs: list[dict[str, float]] = [collections.defaultdict(float) for _ in spans]
+    starts = [a for a, _ in spans]
+    for e in events:
+        if e.get("cat") != "Node" or not e["name"].endswith("_kernel_time"):
+            continue
+        i = bisect.bisect_right(starts, e["ts"]) - 1
+        if i >= 0 and e["ts"] <= spans[i][1]:
+            runs[i][key(e)] += e["dur"]
+    return runs
 
 
 def cpu_jiffies() -> tuple[int, int] | None:

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import ort_session, run_header
+from _harness import ort_profile_runs, ort_session, run_header
 
 from precision import load_ours, ort_int8_models
 
@@ -73,15 +73,10 @@ def ours_round(model, x: np.ndarray) -> dict[str, float]:
 
 def ort_rounds(trace: Path) -> list[dict[str, float]]:
     """Milliseconds per layer for each profiled run in an onnxruntime trace."""
-    runs: list[dict[str, float]] = []
-    current: dict[str, float] | None = None
-    for e in json.loads(trace.read_text()):
-        if e.get("cat") == "Session" and e["name"] == "model_run":
-            current = collections.defaultdict(float)
-            runs.append(current)
-        elif e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and current is not None:
-            current[layer_of(e["name"][: -len("_kernel_time")])] += e["dur"] / 1e3
-    return runs
+    runs = ort_profile_runs(
+        json.loads(trace.read_text()), lambda e: layer_of(e["name"][: -len("_kernel_time")])
+    )
+    return [{k: us / 1e3 for k, us in r.items()} for r in runs]
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _harness import ort_session, run_header
+from _harness import ort_profile_runs, ort_session, run_header
 
 import tfjs_infer
 
@@ -67,17 +67,12 @@ def ort_profile(path: Path, x: np.ndarray, threads: int, calls: int) -> list[dic
     trace = Path(sess.end_profiling())
     events = json.loads(trace.read_text())
     trace.unlink()
-    runs: list[dict[str, float]] = []
-    current: dict[str, float] | None = None
-    for e in events:
-        if e.get("cat") == "Session" and e["name"] == "model_run":
-            current = collections.defaultdict(float)
-            runs.append(current)
-        elif e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and current is not None:
-            op = e.get("args", {}).get("op_name", "")
-            block = RECURRENT_BLOCKS.get(op) or block_of(e["name"][: -len("_kernel_time")])
-            current[block] += e["dur"]
-    return runs
+
+    def block(e: dict) -> str:
+        op = e.get("args", {}).get("op_name", "")
+        return RECURRENT_BLOCKS.get(op) or block_of(e["name"][: -len("_kernel_time")])
+
+    return ort_profile_runs(events, block)
 
 
 def main() -> None:
