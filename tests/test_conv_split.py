@@ -16,6 +16,7 @@ import pytest
 
 from child_process import run_json_child
 from tfjs_infer import _core
+from thread_checks import assert_one_threads_bits
 
 # (name, rank, spatial input, kernel, stride, padding, cin, cout): weight-heavy
 # images (few pixels, many filters: filters at batch 1, tiles at larger
@@ -53,23 +54,6 @@ def _input(case: tuple) -> np.ndarray:
     )
 
 
-def _traced_jobs(model: _core.CompiledModel, x: np.ndarray) -> tuple[np.ndarray, list[dict]]:
-    """model's output on x, and the pool jobs the call ran on more than one thread."""
-    _core._testing.pool_trace_take()
-    _core._testing.pool_trace(True)
-    try:
-        y = model.run([x])[0]
-    finally:
-        _core._testing.pool_trace(False)
-    return y, [j for j in _core._testing.pool_trace_take() if j["parts"] > 1]
-
-
-def _traced_run(model: _core.CompiledModel, x: np.ndarray) -> tuple[np.ndarray, bool]:
-    """model's output on x, and whether the call started a pool job on more than one thread."""
-    y, jobs = _traced_jobs(model, x)
-    return y, bool(jobs)
-
-
 def _numpy_conv1d_valid(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int) -> np.ndarray:
     """A float64 Conv1D ('valid') with ReLU, for the sanity check."""
     kw = w.shape[0]
@@ -81,18 +65,7 @@ def _numpy_conv1d_valid(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int
 
 @pytest.mark.parametrize("case", CONVS, ids=[c[0] for c in CONVS])
 def test_conv_split_gives_one_threads_bits(case: tuple) -> None:
-    x = _input(case)
-    one = _conv(case, 1)
-    several = False
-    for threads in (2, 3):
-        model = _conv(case, threads)
-        for batch in BATCHES:
-            got, split = _traced_run(model, x[:batch])
-            several |= split
-            np.testing.assert_array_equal(
-                got, one.run([x[:batch]])[0], err_msg=f"{threads} threads, batch {batch}"
-            )
-    assert several, "no call ran on several threads: the split was not exercised"
+    assert_one_threads_bits(lambda threads: _conv(case, threads), _input(case), BATCHES, "batch")
 
 
 def test_conv1d_reference() -> None:
@@ -112,13 +85,14 @@ CHILD = r"""
 import hashlib, json, sys
 sys.path.insert(0, sys.argv[1])
 import test_conv_split as t
+from thread_checks import traced_run
 out = {}
 for case in t.CONVS:
     x = t._input(case)
     for threads in (2, 3):
         m = t._conv(case, threads)
         for batch in t.BATCHES:
-            y, split = t._traced_run(m, x[:batch])
+            y, split = traced_run(m, x[:batch])
             out[f"{case[0]},{threads},{batch}"] = [hashlib.sha256(y.tobytes()).hexdigest(), split]
 print(json.dumps(out))
 """
@@ -131,8 +105,9 @@ TASKS_CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import test_conv_split as t
+from thread_checks import traced_jobs
 x = t._input(t.CONVS[0])
-_, jobs = t._traced_jobs(t._conv(t.CONVS[0], 2), x[:7])
+_, jobs = traced_jobs(t._conv(t.CONVS[0], 2), x[:7])
 print(json.dumps([j["tasks"] for j in jobs]))
 """
 

@@ -16,6 +16,7 @@ import pytest
 import tfjs_infer
 from child_process import run_json_child
 from tfjs_infer import _core
+from thread_checks import assert_one_threads_bits, traced_run
 
 ISAS = tfjs_infer.available_isas()
 # (k, n): columns that are not a multiple of any panel width, 1-3 panels, many panels.
@@ -34,32 +35,12 @@ def _dense(isa: str, k: int, n: int, threads: int, act: str = "relu") -> _core.C
     return _core.CompiledModel(g, isa=isa, num_threads=threads)
 
 
-def _traced_run(model: _core.CompiledModel, x: np.ndarray) -> tuple[np.ndarray, bool]:
-    """model's output on x, and whether the call started a pool job on more than one thread."""
-    _core._testing.pool_trace_take()
-    _core._testing.pool_trace(True)
-    try:
-        y = model.run([x])[0]
-    finally:
-        _core._testing.pool_trace(False)
-    return y, any(j["parts"] > 1 for j in _core._testing.pool_trace_take())
-
-
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("k,n", DENSE_SHAPES)
 def test_dense_split_gives_one_threads_bits(isa: str, k: int, n: int) -> None:
     x = np.random.default_rng(5).standard_normal((max(ROWS), k)).astype(np.float32)
+    assert_one_threads_bits(lambda threads: _dense(isa, k, n, threads), x, ROWS)
     one = _dense(isa, k, n, 1)
-    several = False
-    for threads in (2, 3):
-        model = _dense(isa, k, n, threads)
-        for rows in ROWS:
-            got, split = _traced_run(model, x[:rows])
-            several |= split
-            np.testing.assert_array_equal(
-                got, one.run([x[:rows]])[0], err_msg=f"{threads} threads, {rows} rows"
-            )
-    assert several, "no call ran on several threads: the split was not exercised"
     w_ref = np.maximum(x[:33].astype(np.float64) @ _weights(k, n)[0] + _weights(k, n)[1], 0)
     np.testing.assert_allclose(one.run([x[:33]])[0], w_ref, rtol=1e-4, atol=1e-4)
 
@@ -96,15 +77,7 @@ def _pointwise(threads: int, cin: int, cout: int) -> _core.CompiledModel:
 def test_pointwise_conv_split_gives_one_threads_bits(cin: int, cout: int) -> None:
     """1x1 convolutions go through gemm_run_parallel (m = pixels)."""
     x = np.random.default_rng(1).standard_normal((5, 9, 7, cin)).astype(np.float32)
-    one = _pointwise(1, cin, cout)
-    several = False
-    for threads in (2, 3):
-        model = _pointwise(threads, cin, cout)
-        for batch in (1, 2, 5):
-            got, split = _traced_run(model, x[:batch])
-            several |= split
-            np.testing.assert_array_equal(got, one.run([x[:batch]])[0])
-    assert several
+    assert_one_threads_bits(lambda threads: _pointwise(threads, cin, cout), x, (1, 2, 5), "batch")
 
 
 def _lstm(threads: int) -> _core.CompiledModel:
@@ -129,7 +102,7 @@ def test_recurrent_row_blocks_give_one_threads_bits() -> None:
     for threads in (2, 3):
         model = _lstm(threads)
         for rows in (1, 17, 33, 64, 131):
-            got, split = _traced_run(model, x[:rows])
+            got, split = traced_run(model, x[:rows])
             several |= split
             np.testing.assert_array_equal(got, full[:rows])
     assert several
