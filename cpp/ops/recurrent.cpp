@@ -452,19 +452,20 @@ class RnnOp final : public Op {
     ga.ldh = ldh;
     ga.pre = pre;
     ga.ldp = gu;
+    // SimpleRNN and LSTM: one product for every gate's pre-activation.
+    const auto all_gates_product = [&] {
+      if (fused_)
+        matvec(k, nb, h - features_, u_, bias, nullptr, 0, pre, gu);
+      else
+        matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
+    };
     switch (cell_) {
       case Cell::kSimple:
-        if (fused_)
-          matvec(k, nb, h - features_, u_, bias, nullptr, 0, pre, gu);
-        else
-          matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
+        all_gates_product();
         ga.kind = RnnGateKind::kSimple;
         break;
       case Cell::kLstm:
-        if (fused_)
-          matvec(k, nb, h - features_, u_, bias, nullptr, 0, pre, gu);
-        else
-          matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
+        all_gates_product();
         ga.kind = RnnGateKind::kLstm;
         ga.c = c;
         ga.ldc = u;
