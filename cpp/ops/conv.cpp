@@ -37,9 +37,7 @@ class ConvOp final : public ConvBase {
     window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
-    implicit_ = !env_is("TFJS_INFER_CONV_IMPLICIT", "0") && rank == 2 && !pointwise_ &&
-                groups_ == 1 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
-                packed_[0].kind() == PackKind::kF32 && geo_.k[2] * cin_ >= kMinImplicitSegment;
+    implicit_ = !pointwise_ && groups_ == 1 && implicit_allowed();
     // The fp32 GEMM reads each residual element just before it writes the
     // same output element (kernels/simd/gemm_simd.h), and so do the bf16 and
     // int8 kernels' epilogues (kernels/lowp.h), so the output may take over
@@ -183,13 +181,6 @@ class ConvOp final : public ConvBase {
   struct SlotRows {
     int64_t img = -1, lo = 0, hi = 0;  // padded rows [lo, hi) of image img are in the slot
   };
-
-  // Kernel rows shorter than this many floats (kw x cin) keep im2col: per
-  // run the GEMM sets up a pointer per tile row, and the padded copy weighs
-  // more beside a GEMM this thin (1 thread, load 8: 3x3 with 1 channel 1.06-
-  // 1.13x im2col's time, 3x3 with 3 channels 0.95-1.08x; 5x5 with 3 channels
-  // 0.79x, ResNet50's 7x7 with 3 channels 0.84-0.89x, 3x3 with 8 0.82x).
-  static constexpr int64_t kMinImplicitSegment = 12;
 
   // The implicit path for this input: when the op takes it and either no
   // copy is needed or a padded image fits in kMaxImplicitImage bytes (every

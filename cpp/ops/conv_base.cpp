@@ -84,6 +84,12 @@ void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int
   k.im2col_f32(a);
 }
 
+bool ConvBase::implicit_allowed() const {
+  return !env_is("TFJS_INFER_CONV_IMPLICIT", "0") && geo_.rank == 2 &&
+         geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
+         geo_.k[2] * cin_ >= kMinImplicitSegment;
+}
+
 bool ConvBase::split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,
                                 int threads) const {
   if (groups_ != 1 || panels < threads) return false;

@@ -43,6 +43,16 @@ class ConvBase : public Op {
               const std::array<int64_t, 3>& out_dims, int64_t g, int64_t r0, int64_t rows,
               float* buf) const;
 
+  // Whether the GEMM may read the windows in place (implicit GEMM, no im2col):
+  // 2D, undilated, fp32 weights, kernel rows (kw x cin) of at least
+  // kMinImplicitSegment floats. Per run the GEMM sets up a pointer per tile
+  // row, and the padded copy weighs more beside a GEMM this thin (1 thread,
+  // load 8: 3x3 with 1 channel 1.06-1.13x im2col's time, 3x3 with 3 channels
+  // 0.95-1.08x; 5x5 with 3 channels 0.79x, ResNet50's 7x7 with 3 channels
+  // 0.84-0.89x, 3x3 with 8 0.82x). TFJS_INFER_CONV_IMPLICIT=0: never (A/B).
+  bool implicit_allowed() const;
+  static constexpr int64_t kMinImplicitSegment = 12;
+
   // A per image smaller than B: few output pixels, many weights.
   bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }
 

@@ -14,7 +14,6 @@
 #include <algorithm>
 #include <limits>
 
-#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/conv_base.h"
 #include "ops/registry.h"
@@ -38,9 +37,7 @@ class ConvPoolOp final : public ConvBase {
       pool_max_init_ = std::numeric_limits<float>::lowest();
     pool_h_ = ps[0];
     pool_w_ = ps[1];
-    implicit_ = !env_is("TFJS_INFER_CONV_IMPLICIT", "0") && geo_.rank == 2 &&
-                geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
-                geo_.k[2] * cin_ >= kMinImplicitSegment;
+    implicit_ = implicit_allowed();  // groups are 1 (checked above)
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -175,9 +172,6 @@ class ConvPoolOp final : public ConvBase {
   }
 
  private:
-  // Kernel rows (kw x cin) shorter than this keep im2col (conv.cpp's rule).
-  static constexpr int64_t kMinImplicitSegment = 12;
-
   int64_t pool_h_ = 0, pool_w_ = 0;
   bool pool_max_ = true;
   bool implicit_ = false;  // implicit GEMM where windows lie in the input (=0 in the env: off)
