@@ -68,9 +68,10 @@ def run_header(script: str) -> None:
     print(cpu_line(), "| load average:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
-def ort_session(path: Path | str, threads: int, profile_prefix: str | None = None):
-    """An onnxruntime CPU session at `threads` intra-op threads, sequential; with
-    profile_prefix, profiling on (SessionOptions.enable_profiling) into that prefix."""
+def ort_session(model: Path | str | bytes, threads: int, profile_prefix: str | None = None):
+    """An onnxruntime CPU session on a model file (or its serialized bytes) at
+    `threads` intra-op threads, sequential; with profile_prefix, profiling on
+    (SessionOptions.enable_profiling) into that prefix."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -80,7 +81,8 @@ def ort_session(path: Path | str, threads: int, profile_prefix: str | None = Non
     if profile_prefix is not None:
         so.enable_profiling = True
         so.profile_file_prefix = profile_prefix
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, so, providers=["CPUExecutionProvider"])
 
 
 def ort_profile_runs(events: list[dict], key: Callable[[dict], str]) -> list[dict[str, float]]:
@@ -161,7 +163,7 @@ def write_dense_model(
 def onnx_dense_session(weights: dict[str, np.ndarray], acts: list[str], threads: int):
     """The same Dense stack as an ONNX model in onnxruntime, or None if not installed."""
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (installed?)
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         return None
@@ -196,11 +198,7 @@ def onnx_dense_session(weights: dict[str, np.ndarray], acts: list[str], threads:
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = ort_session(model.SerializeToString(), threads)
     return lambda x: sess.run(None, {"x": x})[0]
 
 

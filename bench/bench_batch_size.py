@@ -39,7 +39,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from _harness import header, onnx_dense_session
+from _harness import header, onnx_dense_session, ort_session
 
 import tfjs_infer
 
@@ -73,16 +73,12 @@ def _engines(name: str, models_dir: Path, threads: int) -> tuple[tfjs_infer.Mode
 
 def _ort_file(path: Path, threads: int) -> Callable | None:
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (installed?)
     except ImportError:
         return None
     if not path.exists():
         return None
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+    sess = ort_session(path, threads)
     in_name = sess.get_inputs()[0].name
     return lambda x: sess.run(None, {in_name: x})[0]
 

@@ -40,6 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import _harness
 import numpy as np
 from _harness import header
 
@@ -60,15 +61,10 @@ CASES = {  # name -> batches
 
 def ort_session(folder: Path, threads: int):
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (installed?)
     except ImportError:
         return None
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    providers = ["CPUExecutionProvider"]
-    sess = ort.InferenceSession(str(folder / "model.onnx"), so, providers=providers)
+    sess = _harness.ort_session(folder / "model.onnx", threads)
     iname = sess.get_inputs()[0].name
     return lambda x: sess.run(None, {iname: x})[0]
 

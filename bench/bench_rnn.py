@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import _harness
 import numpy as np
 from _harness import header, interleaved
 
@@ -159,7 +160,7 @@ def _onnx_lstm_weights(k: np.ndarray, r: np.ndarray, b: np.ndarray, units: int):
 
 def ort_session(w: Writer, kind: str, threads: int, units: int):
     try:
-        import onnxruntime as ort
+        import onnxruntime  # noqa: F401  (installed?)
         from onnx import TensorProto, helper, numpy_helper
     except ImportError:
         return None
@@ -257,11 +258,7 @@ def ort_session(w: Writer, kind: str, threads: int, units: int):
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
-    so.inter_op_num_threads = 1
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    sess = _harness.ort_session(model.SerializeToString(), threads)
     return lambda x: sess.run(None, {"x": x})[0]
 
 

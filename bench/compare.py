@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 from _engine_procs import RemoteEngine, cold_figures, inputs_for, interleave_remote, serve
-from _harness import cpu_jiffies, cpu_line, steal_since
+from _harness import cpu_jiffies, cpu_line, ort_session, steal_since
 
 HERE = Path(__file__).resolve().parent
 MODELS_DIR = HERE / ".models"
@@ -98,15 +98,7 @@ def load_engine(name: str, folder: Path, meta: dict, threads: int, batches: list
         model = tfjs_infer.load_model(folder / files["tfjs"], num_threads=threads)
         return Engine(name, lambda x: model.predict(x, batch_size=len(x)))
     if name == "onnxruntime":
-        import onnxruntime as ort
-
-        so = ort.SessionOptions()
-        so.intra_op_num_threads = threads
-        so.inter_op_num_threads = 1
-        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        sess = ort.InferenceSession(
-            str(folder / files["onnx"]), so, providers=["CPUExecutionProvider"]
-        )
+        sess = ort_session(folder / files["onnx"], threads)
         in_name = sess.get_inputs()[0].name
         return Engine(name, lambda x: sess.run(None, {in_name: x})[0])
     if name == "LiteRT":
