@@ -23,9 +23,9 @@ bundled digits example's accuracy (360 real held-out digits) in each precision.
 
 Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
 convolution quantizing per row after im2col (TFJS_INFER_INT8_PER_ROW=1, the
-scheme before per-sample KxK convolutions), timed beside int8; "int8-whole":
-int8 running a call's samples through the graph all at once instead of in
-cache-sized slices (TFJS_INFER_INT8_SLICE_BYTES=0). One thread is
+scheme before per-sample KxK convolutions), timed beside int8; "int8-whole" /
+"bf16-whole": int8 / bf16 running a call's samples through the graph all at
+once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0). One thread is
 timed by thread CPU time (every engine computes on the calling thread), more
 by the wall clock.
 
@@ -69,15 +69,16 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
-# Variants of int8 for A/B runs in one process: the variable set while the
+# Variants of int8 and bf16 for A/B runs in one process: the variable set while the
 # model loads.
-INT8_VARIANTS = {
+LOWP_VARIANTS = {
     # every convolution quantizing its A per row after im2col (the scheme
     # before per-sample convolutions)
     "int8-row": ("TFJS_INFER_INT8_PER_ROW", "1"),
     # a call's samples through the graph all at once, not in cache-sized
     # slices (compile/model.cpp)
-    "int8-whole": ("TFJS_INFER_INT8_SLICE_BYTES", "0"),
+    "int8-whole": ("TFJS_INFER_LOWP_SLICE_BYTES", "0"),
+    "bf16-whole": ("TFJS_INFER_LOWP_SLICE_BYTES", "0"),
     # convolutions with a fused residual writing their output to a buffer of
     # its own, not over the residual's (compile/model.cpp)
     "int8-apart": ("TFJS_INFER_RESIDUAL_IN_PLACE", "0"),
@@ -90,15 +91,15 @@ INT8_VARIANTS = {
 def load_ours(
     folder: Path, precision: str, threads: int, isa: str | None = None
 ) -> tfjs_infer.Model:
-    """precision "int8-row" / "int8-whole": int8 loaded with the variable of
-    INT8_VARIANTS set, for A/B runs in one process."""
-    variable, value = INT8_VARIANTS.get(precision, (None, ""))
+    """precision "int8-row", "int8-whole", "bf16-whole", ...: int8 or bf16
+    loaded with the variable of LOWP_VARIANTS set, for A/B runs in one process."""
+    variable, value = LOWP_VARIANTS.get(precision, (None, ""))
     if variable:
         os.environ[variable] = value
     try:
         return tfjs_infer.load_model(
             folder / "tfjs" / "model.json",
-            precision="int8" if variable else precision,
+            precision=precision.split("-")[0],
             num_threads=threads,
             isa=isa,
         )
@@ -201,6 +202,9 @@ def speed(args: argparse.Namespace) -> None:
             if label in med and "tfjs-infer int8" in med:
                 ratio = med["tfjs-infer int8"] / med[label]
                 print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
+        if "tfjs-infer bf16-whole" in med and "tfjs-infer bf16" in med:
+            ratio = med["tfjs-infer bf16"] / med["tfjs-infer bf16-whole"]
+            print(f"  tfjs-infer bf16 / bf16-whole: {ratio:.2f} (time; below 1 = faster)")
         print(f"  load average: {os.getloadavg()}")
 
 

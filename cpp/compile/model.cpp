@@ -7,6 +7,7 @@
 
 #include "compile/passes.h"
 #include "core/threading.h"
+#include "kernels/cpu_params.h"
 #include "ops/precision.h"
 #include "ops/registry.h"
 
@@ -30,24 +31,24 @@ int64_t now_ns() {
 
 size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
-// int8 models run a call of many samples through the graph a slice of
-// samples at a time, each slice's arena at most this many bytes (at least
-// one sample): at batch 32 ResNet50's activations (270 MiB of arena) stream
-// from memory between ops, and its int8 convolutions, whose arithmetic is a
-// quarter of fp32's, wait on that traffic; slices of 2 images (18 MiB) keep
-// them in the caches. bench/precision.py --slices measures it. Every row is
-// computed alike in any batch, so the bits do not change. fp32 keeps whole
-// calls: its products reuse each weight panel over the whole batch, and it
-// measured faster at 32 images per call than at 1-8 (_batching.py).
-// TFJS_INFER_INT8_SLICE_BYTES (read at load; 0: whole calls) overrides it.
-constexpr size_t kInt8SliceBytes = size_t{24} << 20;
-
-size_t int8_slice_bytes() {
-  const char* env = std::getenv("TFJS_INFER_INT8_SLICE_BYTES");
-  if (!env || !*env) return kInt8SliceBytes;
+// bf16 and int8 models run a call of many samples through the graph a slice
+// of samples at a time, each slice's arena at most cpu_params()'s
+// lowp_slice_bytes (at least one sample; half the L3, at most 24 MiB: the
+// measurements are in kernels/cpu_params.cpp). At batch 32 ResNet50's
+// activations (270 MiB of arena) would stream from memory between ops, and
+// these products, whose arithmetic is a half or a quarter of fp32's, wait on
+// that traffic. bench/precision.py's int8-whole/bf16-whole measure it. Every
+// row is computed alike in any batch, so the bits do not change. fp32 keeps
+// whole calls: its products reuse each weight panel over the whole batch, and
+// it measured faster at 32 images per call than in slices (_batching.py).
+// TFJS_INFER_LOWP_SLICE_BYTES (read at load; 0: whole calls) overrides it.
+size_t lowp_slice_bytes() {
+  const size_t derived = static_cast<size_t>(cpu_params().lowp_slice_bytes);
+  const char* env = std::getenv("TFJS_INFER_LOWP_SLICE_BYTES");
+  if (!env || !*env) return derived;
   char* end = nullptr;
   const unsigned long long v = std::strtoull(env, &end, 10);
-  return end && *end == '\0' ? static_cast<size_t>(v) : kInt8SliceBytes;
+  return end && *end == '\0' ? static_cast<size_t>(v) : derived;
 }
 }  // namespace
 
@@ -102,7 +103,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
                                  "' models run in fp32 (allow_tf32=True for tensor cores)");
   precision_ =
       static_cast<int>(precision_supported(*kernels_, requested) ? requested : Precision::kFp32);
-  if (precision_ == static_cast<int>(Precision::kInt8)) slice_bytes_ = int8_slice_bytes();
+  if (precision_ != static_cast<int>(Precision::kFp32)) slice_bytes_ = lowp_slice_bytes();
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
   remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {

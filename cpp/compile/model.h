@@ -106,7 +106,7 @@ class CompiledModel {
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
   int precision_ = 0;       // Precision (ops/lowp_weights.h) the model runs in
-  size_t slice_bytes_ = 0;  // int8: a call's arena per slice of rows (0: no slicing)
+  size_t slice_bytes_ = 0;  // bf16/int8: a call's arena per slice of rows (0: no slicing)
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()

@@ -49,6 +49,30 @@ constexpr int64_t kDefaultPanelGroup = 4;
 constexpr int64_t kIntelTileRows = 7;
 constexpr int64_t kDefaultTileRows = 6;
 
+// bf16/int8 models run a call of many samples a slice at a time
+// (compile/model.cpp), each slice's arena at most half the L3, so that the
+// activations one op writes are still cached when the next reads them, beside
+// the weights; at most kMaxSliceBytes. ResNet50's arena is ~9 MiB an image.
+// Measured at batch 32, 1 thread, bench/precision.py (interleaved, thread CPU
+// time, medians):
+// - Intel Xeon (Emerald Rapids, 260 MiB L3): int8 in 24 MiB slices (2 images)
+//   0.81x the whole call's time; 1 image or larger slices within noise. Where
+//   the L3 is that large, the 24 MiB chosen there.
+// - AMD Zen 4 (EPYC family 25 model 17, 32 MiB L3 shared with other VMs'
+//   cores), load 3-5, four runs: int8 in 1-image slices (16 MiB) 0.90-0.98x
+//   the time in 24 MiB slices, 0.88-0.93x the whole call's (ResNet50);
+//   MobileNetV2 (~3.4 MiB an image) within 1 % either way. bf16 at any slice
+//   size within 2 % of its whole call on both models (its products do half
+//   fp32's arithmetic, not a quarter): sliced too, which bounds its arena to a
+//   slice's (ResNet50 batch 32: 16 MiB, not 270 MiB). fp32 in 1-image slices
+//   measured 1.07x slower (its products reuse each weight panel over the
+//   whole batch): whole calls.
+constexpr int64_t kMaxSliceBytes = int64_t{24} << 20;
+
+int64_t derive_lowp_slice_bytes(const CpuTopology& t) {
+  return t.l3_bytes > 0 ? std::min(kMaxSliceBytes, t.l3_bytes / 2) : kMaxSliceBytes;
+}
+
 int64_t round_down(int64_t v, int64_t step) { return v / step * step; }
 
 // "0", "123", "48K", "2M", "1G" (case-insensitive) -> bytes; -1 if malformed.
@@ -136,6 +160,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   }
   apply_override(env, "TFJS_INFER_L3_BYTES", &t.l3_bytes, p);
   p.derived = derive_gemm_blocking(t);
+  p.lowp_slice_bytes = derive_lowp_slice_bytes(t);
   p.gemm = p.derived;
   apply_override(env, "TFJS_INFER_GEMM_L2_BLOCK", &p.gemm.l2_block_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_K_BLOCK", &p.gemm.k_block, p);

@@ -19,6 +19,7 @@ struct CpuParams {
   GemmBlocking gemm;                   // derived, then the TFJS_INFER_GEMM_* overrides
   int64_t panel_group = 4;             // gemm_panel_group(): 2 on Intel, 4 elsewhere
   int64_t tile_rows = 6;               // gemm_tile_rows(): 7 on Intel, 6 elsewhere
+  int64_t lowp_slice_bytes = 0;        // bf16/int8 models: a call's arena per slice of samples
   std::vector<std::string> overrides;  // "NAME=value" of every override applied
   std::vector<std::string> ignored;    // "NAME=value" of overrides that did not parse
 };
@@ -31,7 +32,9 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& topology);
 // caches (TFJS_INFER_L1D_BYTES, _L2_BYTES, _L3_BYTES), derives the blocking,
 // then applies the blocking overrides (TFJS_INFER_GEMM_L2_BLOCK, _K_BLOCK,
 // _ROW_CHUNK, _PREFETCH_ROWS), TFJS_INFER_GEMM_PANEL_GROUP (2 or 4) and
-// TFJS_INFER_GEMM_TILE_ROWS (6 or 7). Values are integers >= 0 with an optional
+// TFJS_INFER_GEMM_TILE_ROWS (6 or 7); the bf16/int8 slice size follows the
+// (possibly overridden) L3 (compile/model.cpp reads its own override at load).
+// Values are integers >= 0 with an optional
 // K, M or G suffix.
 CpuParams derive_cpu_params(const CpuTopology& topology,
                             const std::map<std::string, std::string>& env);

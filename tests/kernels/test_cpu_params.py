@@ -77,6 +77,18 @@ CPUS = {
         2 * MIB,
         (512 * KIB, 2048, 192),
     ),
+    "amd_epyc_zen4_kvm.txt": (
+        "AMD EPYC",
+        "AuthenticAMD",
+        0x19,
+        0x11,
+        32 * KIB,
+        1 * MIB,
+        32 * MIB,
+        1,
+        1 * MIB,
+        (512 * KIB, 1360, 120),
+    ),
     "amd_ryzen9_9950x.txt": (
         "AMD Ryzen 9 9950X 16-Core Processor",
         "AuthenticAMD",
@@ -365,3 +377,25 @@ def test_tile_rows_never_change_a_bit(m: int, k: int, n: int) -> None:
     ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias + res, 0)
     bound = (k + 3) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias) + np.abs(res))
     assert np.all(np.abs(outs[7] - ref) <= bound)
+
+
+# name -> bf16/int8 slice bytes: half the L3, at most 24 MiB (kernels/cpu_params.cpp).
+SLICES = {
+    "intel_xeon_emerald_rapids_kvm.txt": 24 * MIB,
+    "amd_epyc_zen4_kvm.txt": 16 * MIB,
+    "amd_ryzen9_9950x.txt": 16 * MIB,
+    "intel_core_i5_6600k.txt": 3 * MIB,
+    "intel_core_i7_7800x.txt": 4224 * KIB,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SLICES))
+def test_lowp_slices_follow_the_l3(name: str) -> None:
+    assert T.derive_cpu_params(load_leaves(name))["lowp_slice_bytes"] == SLICES[name]
+
+
+def test_lowp_slices_without_or_with_a_forced_l3() -> None:
+    assert T.derive_cpu_params([])["lowp_slice_bytes"] == 24 * MIB
+    env = {"TFJS_INFER_L3_BYTES": "10M"}
+    p = T.derive_cpu_params(load_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
+    assert p["lowp_slice_bytes"] == 5 * MIB
