@@ -47,7 +47,13 @@ bool is_amd_zen4(const CpuTopology& t) {
 // A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
 // (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
 // medians) the speed of 1 MiB (bench/gemm_blocking.py, two runs on a loaded
-// host). A Zen 5 core (1 MiB L2) gets 512 KiB either way.
+// host). A Zen 5 core (1 MiB L2) gets 512 KiB either way. On an EPYC Genoa
+// (Zen 4, 1 MiB L2, 32 KiB L1D) neither the 1 MiB block nor an Intel core's
+// 48 KiB-L1D blocking (k block 2048, row chunk 192, L1 block 24 KiB) beat its
+// own (bench/gemm_blocking.py --candidate, medians of 11): 1 MiB 0.92-1.03x,
+// 48 KiB 0.95-1.02x the GFLOP/s over the bench/gemm.py shapes; bench/env_ab.py,
+// 1 thread: TFJS_INFER_GEMM_L2_BLOCK=1M ResNet50 batch 1 1.07x its time, MLP
+// batch 256 1.02x; TFJS_INFER_L1D_BYTES=48K 1.03x and 1.01x.
 constexpr int64_t kMaxL2Block = 512 << 10;
 // AVX-512 packed panels per group. Intel: 2, so that a blocked-path tile's
 // two panels are one contiguous run per k row (Emerald Rapids, bench/gemm.py:
@@ -67,6 +73,10 @@ constexpr int64_t kDefaultPanelGroup = 4;
 // conv5 3x3: 7 tiles of 7 rows instead of 4 of 6 and 5 of 5) +9-13 %,
 // 32x1024x1024 +5 %, 256x784x512 and 1024^3 +2-5 %, no shape slower.
 // Elsewhere (Zen 5, where the kernels were tuned, not measured with 7): 6.
+// Zen 4 keeps 6: on an EPYC Genoa (panel group 2) 7 measured +0-4 % on the
+// bench/gemm.py shapes, but in whole models (bench/env_ab.py, 1 thread) MLP
+// batch 32 0.98x its time, batch 1 and 256 1.00x, ResNet50 batch 1 1.00x,
+// MNIST CNN batch 32 1.01x: no gain worth a per-CPU rule.
 constexpr int64_t kIntelTileRows = 7;
 constexpr int64_t kDefaultTileRows = 6;
 
