@@ -37,7 +37,8 @@ constexpr int64_t kPrefetchRows = 16;
 // which got in their way (bench/gemm_blocking.py, interleaved, medians of 15:
 // 1x784x512 1.26x, 1x1024x1024 1.39x, 2x784x512 1.21x, 4x1024x1024 1.02x;
 // AVX2 1.36x / 1.47x / 1.13x; 2, 8, 16 and 32 rows ahead all below none), the
-// MLP at batch 1 0.77x its time (bench/env_ab.py), the LSTM unchanged.
+// MLP at batch 1 0.77x its time (bench/env_ab.py), the LSTM unchanged. With B
+// from memory (--cold-b) none still leads: 4 rows ahead 0.85-0.99x its GFLOP/s.
 constexpr int64_t kGemvPrefetchRows = 4;
 constexpr int kAmdFamilyZen4 = 0x19;
 
