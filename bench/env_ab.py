@@ -3,6 +3,8 @@
     python bench/env_ab.py --var TFJS_INFER_POOL_AFFINITY --values 0,1 \
         [--models mlp,resnet50] [--threads 2] [--batch 1] [--rounds 8] [--seconds 2]
 
+Several variables at once: --var A+B --values 1+2,3+4 (A=1 B=2 against A=3 B=4).
+
 Some switches are read once per process (TFJS_INFER_POOL_AFFINITY when the
 thread pool starts, the TFJS_INFER_GEMM_* blocking at import), so the
 candidates cannot share one process: every round starts one fresh process per
@@ -52,8 +54,12 @@ print(json.dumps({"median": float(np.median(samples)),
 
 
 def one_sample(var: str, value: str, folder: Path, args: argparse.Namespace) -> dict:
-    """One fresh process with var=value: its median and output digest."""
-    env = dict(os.environ, **{var: value})
+    """One fresh process with var=value (several: "A+B" and "a+b"): its median
+    and output digest."""
+    names, values = var.split("+"), value.split("+")
+    if len(names) != len(values):
+        raise SystemExit(f"--values {value!r} does not give one value per name of {var!r}")
+    env = dict(os.environ, **dict(zip(names, values)))
     cmd = [sys.executable, "-c", CHILD, str(folder), str(args.threads), str(args.batch)]
     p = subprocess.run(
         [*cmd, str(args.seconds)], env=env, capture_output=True, text=True, timeout=600
@@ -65,7 +71,7 @@ def one_sample(var: str, value: str, folder: Path, args: argparse.Namespace) -> 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--var", required=True)
+    ap.add_argument("--var", required=True, help="a name, or several joined by + (A+B)")
     ap.add_argument("--values", required=True, help="comma-separated values; the first is the base")
     ap.add_argument("--models", default="mlp,resnet50")
     ap.add_argument("--threads", type=int, default=2)

@@ -5,8 +5,9 @@
     python bench/gemm_blocking.py --candidate big=2M,4096,192,16 --shapes 49x4608x512
     python bench/gemm_blocking.py --cold-b --shapes 49x4608x512 3136x64x256
 
-Candidates (L2_BLOCK,K_BLOCK,ROW_CHUNK,PREFETCH_ROWS[,NEXT_PREFETCH,L1_BLOCK]; sizes
-take K/M suffixes; the last two default to the derived ones):
+Candidates (L2_BLOCK,K_BLOCK,ROW_CHUNK,PREFETCH_ROWS[,NEXT_PREFETCH,L1_BLOCK,GEMV_PREFETCH];
+sizes take K/M suffixes; the last three default to the derived ones; GEMV_PREFETCH: k rows
+ahead the m <= 4 tiles prefetch B):
   derived   what build_info()["cpu"]["gemm"] reports (cpuid + TFJS_INFER_* overrides)
   zen5      the parameters the rules give a Zen 5 core (48 KiB L1D, 1 MiB L2):
             what the kernels used before they were derived, tuned there
@@ -55,7 +56,7 @@ def parse_args() -> argparse.Namespace:
         "--candidate",
         action="append",
         default=[],
-        help="NAME=L2,K,ROWS,PREFETCH[,NEXT,L1] (repeatable)",
+        help="NAME=L2,K,ROWS,PREFETCH[,NEXT,L1,GEMV] (repeatable)",
     )
     p.add_argument("--cold-b", action="store_true", help="B from memory (a copy per call)")
     return p.parse_args()
@@ -67,16 +68,21 @@ COLD_BYTES = 320 << 20
 
 def candidates(extra: list[str]) -> dict[str, tuple[int, ...]]:
     """Name -> (l2_block_bytes, k_block, row_chunk, prefetch_rows[, next_prefetch,
-    l1_block_bytes])."""
+    l1_block_bytes, gemv_prefetch_rows])."""
     d = build_info()["cpu"]["gemm"]
     keys = ("l2_block_bytes", "k_block", "row_chunk", "prefetch_rows")
-    derived = (*(d[k] for k in keys), d["next_prefetch"], d["l1_block_bytes"])
+    derived = (
+        *(d[k] for k in keys),
+        d["next_prefetch"],
+        d["l1_block_bytes"],
+        d["gemv_prefetch_rows"],
+    )
     out = {
         "derived": derived,
         "zen5": (512 << 10, 2048, 192, *derived[3:]),
         "no-pf": (*derived[:3], 0, *derived[4:]),
-        "no-next": (*derived[:4], 0, derived[5]),
-        "no-l1": (*derived[:5], 0),
+        "no-next": (*derived[:4], 0, *derived[5:]),
+        "no-l1": (*derived[:5], 0, derived[6]),
     }
     for spec in extra:
         name, values = spec.split("=", 1)
@@ -124,6 +130,7 @@ def main() -> None:
         print(
             f"  {name}: l2_block={c[0]} k_block={c[1]} row_chunk={c[2]} prefetch_rows={c[3]}"
             + (f" next_prefetch={c[4]} l1_block={c[5]}" if len(c) > 5 else "")
+            + (f" gemv_prefetch_rows={c[6]}" if len(c) > 6 else "")
         )
     if args.cold_b:
         print("B from memory: a different copy of B per call (--cold-b)")

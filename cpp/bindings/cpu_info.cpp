@@ -43,6 +43,7 @@ py::dict blocking_dict(const GemmBlocking& b) {
   d["prefetch_rows"] = b.prefetch_rows;
   d["next_prefetch"] = b.next_prefetch;
   d["l1_block_bytes"] = b.l1_block_bytes;
+  d["gemv_prefetch_rows"] = b.gemv_prefetch_rows;
   return d;
 }
 
@@ -100,7 +101,7 @@ void register_cpu_testing(py::module_& t) {
   t.def(
       "set_gemm_blocking",
       [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows,
-         int64_t next_prefetch, int64_t l1_block_bytes) {
+         int64_t next_prefetch, int64_t l1_block_bytes, int64_t gemv_prefetch_rows) {
         const GemmBlocking previous = gemm_blocking();
         GemmBlocking b;
         b.l2_block_bytes = l2_block_bytes;
@@ -109,13 +110,17 @@ void register_cpu_testing(py::module_& t) {
         b.prefetch_rows = prefetch_rows;
         b.next_prefetch = next_prefetch >= 0 ? next_prefetch : cpu_params().gemm.next_prefetch;
         b.l1_block_bytes = l1_block_bytes >= 0 ? l1_block_bytes : cpu_params().gemm.l1_block_bytes;
+        b.gemv_prefetch_rows =
+            gemv_prefetch_rows >= 0 ? gemv_prefetch_rows : cpu_params().gemm.gemv_prefetch_rows;
         set_gemm_blocking(b);
         return blocking_dict(previous);
       },
       py::arg("l2_block_bytes"), py::arg("k_block"), py::arg("row_chunk"),
       py::arg("prefetch_rows") = 0, py::arg("next_prefetch") = -1, py::arg("l1_block_bytes") = -1,
+      py::arg("gemv_prefetch_rows") = -1,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one. "
-      "next_prefetch and l1_block_bytes: -1 keeps this CPU's (derived, overridden) values.");
+      "next_prefetch, l1_block_bytes and gemv_prefetch_rows: -1 keeps this CPU's (derived, "
+      "overridden) values.");
   t.def(
       "set_gemm_tile_rows",
       [](int64_t rows) {

@@ -29,16 +29,44 @@ constexpr int64_t kPrefetchRows = 16;
 // 49x4608x512, 49x2048x512, 49x1024x2048 +18-22 %, 196x2304x256 +5 %; inside
 // ResNet50 at batch 1 its stage-5 layers 0.80-0.86x their time, the model
 // 0.95x. Zen 5 not measured.
+// k rows ahead that the small-m tiles (the batch-1 GEMV, B streaming from L3)
+// prefetch B. 4 where it was tuned (Zen 5: MLP batch 1 27.5 -> 24 us) and on
+// Intel. None on AMD family 0x19 (Zen 4; Zen 3 shares the family, not
+// measured): on an EPYC Genoa (family 25 model 17) the hardware prefetchers
+// alone streamed B from L3 at 92 GB/s against 72 with the software prefetch,
+// which got in their way (bench/gemm_blocking.py, interleaved, medians of 15:
+// 1x784x512 1.26x, 1x1024x1024 1.39x, 2x784x512 1.21x, 4x1024x1024 1.02x;
+// AVX2 1.36x / 1.47x / 1.13x; 2, 8, 16 and 32 rows ahead all below none), the
+// MLP at batch 1 0.77x its time (bench/env_ab.py), the LSTM unchanged. With B
+// from memory (--cold-b) none still leads: 4 rows ahead 0.85-0.99x its GFLOP/s.
+constexpr int64_t kGemvPrefetchRows = 4;
+constexpr int kAmdFamilyZen4 = 0x19;
+
+bool is_amd_zen4(const CpuTopology& t) {
+  return t.vendor == "AuthenticAMD" && t.family == kAmdFamilyZen4;
+}
 // A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
 // (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
 // medians) the speed of 1 MiB (bench/gemm_blocking.py, two runs on a loaded
-// host). A Zen 5 core (1 MiB L2) gets 512 KiB either way.
+// host). A Zen 5 core (1 MiB L2) gets 512 KiB either way. On an EPYC Genoa
+// (Zen 4, 1 MiB L2, 32 KiB L1D) neither the 1 MiB block nor an Intel core's
+// 48 KiB-L1D blocking (k block 2048, row chunk 192, L1 block 24 KiB) beat its
+// own (bench/gemm_blocking.py --candidate, medians of 11): 1 MiB 0.92-1.03x,
+// 48 KiB 0.95-1.02x the GFLOP/s over the bench/gemm.py shapes; bench/env_ab.py,
+// 1 thread: TFJS_INFER_GEMM_L2_BLOCK=1M ResNet50 batch 1 1.07x its time, MLP
+// batch 256 1.02x; TFJS_INFER_L1D_BYTES=48K 1.03x and 1.01x.
 constexpr int64_t kMaxL2Block = 512 << 10;
 // AVX-512 packed panels per group. Intel: 2, so that a blocked-path tile's
 // two panels are one contiguous run per k row (Emerald Rapids, bench/gemm.py:
-// 49x4608x512 +10 %, no shape slower). Elsewhere (Zen 5, where the kernels
-// were tuned): 4, the batch-1 GEMV's single 512-byte run per k row.
-constexpr int64_t kIntelPanelGroup = 2;
+// 49x4608x512 +10 %, no shape slower). AMD family 0x19 (Zen 4) too: on an EPYC
+// Genoa (family 25 model 17), 2 against 4 in fresh processes taking turns,
+// GEMV prefetch off (bench/gemm.py, two rounds each): 49x4608x512 +12-21 %,
+// 1x1024x1024 +4-12 %, the other shapes within +-3 %; bench/env_ab.py, 1
+// thread: ResNet50 batch 1 0.91x and 0.95x its time (two runs of 5-7), MLP
+// batch 256 0.97-0.99x, MLP batch 1 0.98-1.01x. Elsewhere (Zen 5, where the
+// kernels were tuned, not measured with 2): 4, the batch-1 GEMV's single
+// 512-byte run per k row.
+constexpr int64_t kGroupOf2PanelGroup = 2;
 constexpr int64_t kDefaultPanelGroup = 4;
 // Rows of the AVX-512 two-panel tiles (7 x 64: 28 accumulators of 32 zmm
 // registers; single panels 14 x 32). Intel: 7. On an Emerald Rapids Xeon,
@@ -46,6 +74,10 @@ constexpr int64_t kDefaultPanelGroup = 4;
 // conv5 3x3: 7 tiles of 7 rows instead of 4 of 6 and 5 of 5) +9-13 %,
 // 32x1024x1024 +5 %, 256x784x512 and 1024^3 +2-5 %, no shape slower.
 // Elsewhere (Zen 5, where the kernels were tuned, not measured with 7): 6.
+// Zen 4 keeps 6: on an EPYC Genoa (panel group 2) 7 measured +0-4 % on the
+// bench/gemm.py shapes, but in whole models (bench/env_ab.py, 1 thread) MLP
+// batch 32 0.98x its time, batch 1 and 256 1.00x, ResNet50 batch 1 1.00x,
+// MNIST CNN batch 32 1.01x: no gain worth a per-CPU rule.
 constexpr int64_t kIntelTileRows = 7;
 constexpr int64_t kDefaultTileRows = 6;
 
@@ -134,15 +166,18 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   // Thin k: a column block's panels in half of L1D, the other half for the
   // A rows and C tiles passing through.
   b.l1_block_bytes = l1d / 2;
+  b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   return b;
 }
 
 const std::vector<std::string>& cpu_param_variables() {
   static const std::vector<std::string> names = {
-      "TFJS_INFER_L1D_BYTES",          "TFJS_INFER_L2_BYTES",         "TFJS_INFER_L3_BYTES",
-      "TFJS_INFER_GEMM_L2_BLOCK",      "TFJS_INFER_GEMM_K_BLOCK",     "TFJS_INFER_GEMM_ROW_CHUNK",
-      "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP", "TFJS_INFER_GEMM_TILE_ROWS",
-      "TFJS_INFER_GEMM_NEXT_PREFETCH", "TFJS_INFER_GEMM_L1_BLOCK"};
+      "TFJS_INFER_L1D_BYTES",          "TFJS_INFER_L2_BYTES",
+      "TFJS_INFER_L3_BYTES",           "TFJS_INFER_GEMM_L2_BLOCK",
+      "TFJS_INFER_GEMM_K_BLOCK",       "TFJS_INFER_GEMM_ROW_CHUNK",
+      "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
+      "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
+      "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH"};
   return names;
 }
 
@@ -168,7 +203,9 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_PREFETCH_ROWS", &p.gemm.prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_NEXT_PREFETCH", &p.gemm.next_prefetch, p);
   apply_override(env, "TFJS_INFER_GEMM_L1_BLOCK", &p.gemm.l1_block_bytes, p);
-  p.panel_group = t.vendor == "GenuineIntel" ? kIntelPanelGroup : kDefaultPanelGroup;
+  apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
+  p.panel_group =
+      t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;
   apply_override(env, "TFJS_INFER_GEMM_PANEL_GROUP", &group, p);
   if (group == 2 || group == 4) {

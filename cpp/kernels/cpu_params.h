@@ -17,7 +17,7 @@ struct CpuParams {
   CpuTopology topology;                // as cpuid says, cache sizes replaced by any overrides
   GemmBlocking derived;                // from the caches
   GemmBlocking gemm;                   // derived, then the TFJS_INFER_GEMM_* overrides
-  int64_t panel_group = 4;             // gemm_panel_group(): 2 on Intel, 4 elsewhere
+  int64_t panel_group = 4;             // gemm_panel_group(): 2 on Intel and Zen 4, 4 elsewhere
   int64_t tile_rows = 6;               // gemm_tile_rows(): 7 on Intel, 6 elsewhere
   int64_t lowp_slice_bytes = 0;        // bf16/int8 models: a call's arena per slice of samples
   std::vector<std::string> overrides;  // "NAME=value" of every override applied

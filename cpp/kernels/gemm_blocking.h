@@ -22,6 +22,9 @@ struct GemmBlocking {
   // Thin k: column blocks whose packed panels fit this many bytes (an L1D
   // share) instead of the L2 block, row chunks outermost (0: off).
   int64_t l1_block_bytes = 0;
+  // Small-m tiles (m <= 4, the batch-1 GEMV): k rows ahead that they
+  // prefetch B (0: none).
+  int64_t gemv_prefetch_rows = 4;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

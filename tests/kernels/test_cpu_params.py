@@ -8,7 +8,8 @@ cpp/kernels/cpu_params.cpp worked by hand: L2 block = half the core's L2 (at mos
 k block = L1D / (6 rows x 4 bytes) rounded down to 16, row chunk = L1D / (64
 columns x 4 bytes) rounded down to 12, a B prefetch 16 k rows ahead for
 the first row tile of a sweep (PREFETCH), the next B block's prefetch into L2
-on, and the thin-k L1 column block = half of L1D. The Zen 5 recording must give the
+on, the thin-k L1 column block = half of L1D, and the small-m (GEMV) tiles'
+B prefetch 4 k rows ahead except on AMD family 0x19 (Zen 4): none. The Zen 5 recording must give the
 constants the GEMM used before they were derived (tuned on Zen 5): 512 KiB,
 2048, 192.
 """
@@ -39,6 +40,7 @@ def blocking(
     prefetch: int = PREFETCH,
     next_prefetch: int = 1,
     l1_block: int = 24 * KIB,
+    gemv_prefetch: int = 4,
 ) -> dict:
     """The gemm parameters as build_info() and derive_cpu_params report them
     (l1_block: half of a 48 KiB L1D unless given)."""
@@ -49,6 +51,7 @@ def blocking(
         "prefetch_rows": prefetch,
         "next_prefetch": next_prefetch,
         "l1_block_bytes": l1_block,
+        "gemv_prefetch_rows": gemv_prefetch,
     }
 
 
@@ -63,7 +66,7 @@ def load_leaves(name: str) -> list[tuple[int, int, int, int, int, int]]:
 
 
 # name -> (model, vendor, family, model id, L1D, L2, L3, threads/core,
-#          L2 per core, (L2 block, k block, row chunk))
+#          L2 per core, (L2 block, k block, row chunk), GEMV prefetch rows)
 CPUS = {
     "intel_xeon_emerald_rapids_kvm.txt": (
         "Intel(R) Xeon(R) Processor",
@@ -76,6 +79,7 @@ CPUS = {
         1,
         2 * MIB,
         (512 * KIB, 2048, 192),
+        4,
     ),
     "amd_epyc_zen4_kvm.txt": (
         "AMD EPYC",
@@ -88,6 +92,7 @@ CPUS = {
         1,
         1 * MIB,
         (512 * KIB, 1360, 120),
+        0,
     ),
     "amd_ryzen9_9950x.txt": (
         "AMD Ryzen 9 9950X 16-Core Processor",
@@ -100,6 +105,7 @@ CPUS = {
         2,
         1 * MIB,
         (512 * KIB, 2048, 192),
+        4,
     ),
     "intel_core_i5_6600k.txt": (
         "Intel(R) Core(TM) i5-6600K CPU @ 3.50GHz",
@@ -112,6 +118,7 @@ CPUS = {
         1,
         256 * KIB,
         (128 * KIB, 1360, 120),
+        4,
     ),
     "intel_core_i7_7800x.txt": (
         "Intel(R) Core(TM) i7-7800X CPU @ 3.50GHz",
@@ -124,13 +131,14 @@ CPUS = {
         2,
         1 * MIB,
         (512 * KIB, 1360, 120),
+        4,
     ),
 }
 
 
 @pytest.mark.parametrize("name", sorted(CPUS))
 def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
-    model, vendor, family, model_id, l1d, l2, l3, smt, l2_core, _ = CPUS[name]
+    model, vendor, family, model_id, l1d, l2, l3, smt, l2_core, _, _ = CPUS[name]
     p = T.derive_cpu_params(load_leaves(name))
     assert (p["model"], p["vendor"], p["family"], p["model_id"]) == (
         model,
@@ -145,10 +153,13 @@ def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(CPUS))
 def test_blocking_follows_the_caches(name: str) -> None:
-    l2_block, k_block, row_chunk = CPUS[name][-1]
+    (l2_block, k_block, row_chunk), gemv_prefetch = CPUS[name][-2:]
     p = T.derive_cpu_params(load_leaves(name))
     l1_block = CPUS[name][4] // 2
-    assert p["gemm"] == blocking(l2_block, k_block, row_chunk, l1_block=l1_block)
+    expected = blocking(
+        l2_block, k_block, row_chunk, l1_block=l1_block, gemv_prefetch=gemv_prefetch
+    )
+    assert p["gemm"] == expected
     assert p["overrides"] == [] and p["overrides_ignored"] == []
 
 
@@ -205,10 +216,11 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_GEMM_PREFETCH_ROWS",
         "TFJS_INFER_GEMM_NEXT_PREFETCH",
         "TFJS_INFER_GEMM_L1_BLOCK",
+        "TFJS_INFER_GEMM_GEMV_PREFETCH",
     ]
     p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
-    assert p["gemm"] == blocking(8 * KIB, 8 * KIB, 8 * KIB, 8 * KIB, 8 * KIB, 8 * KIB)
+    assert p["gemm"] == blocking(*[8 * KIB] * 7)
     assert p["l3_bytes"] == 8 * KIB
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [n for n in names if n not in readme] == []
@@ -227,13 +239,16 @@ def test_build_info_reports_this_cpu() -> None:
 # thin k with L1 column blocks (row chunks outermost, ragged m, n and edges).
 SHAPES = [(49, 4608, 96), (200, 700, 130), (13, 3000, 40), (64, 300, 257)]
 SHAPES += [(300, 64, 300), (451, 20, 520), (37, 9, 100)]
-# (L2 block, k block, row chunk, prefetch rows, next-block prefetch, L1 block)
+# The small-m (GEMV) tiles, with the B prefetch at several distances.
+SHAPES += [(1, 700, 130), (2, 300, 257), (4, 64, 100)]
+# (L2 block, k block, row chunk, prefetch rows, next-block prefetch, L1 block,
+#  GEMV prefetch rows)
 BLOCKINGS = [
-    (512 * KIB, 2048, 192, 0, 0, 0),
-    (1 * MIB, 2048, 192, 16, 1, 24 * KIB),
-    (16 * KIB, 256, 48, 3, 1, 8 * KIB),
-    (64 * KIB, 512, 12, 40, 0, 16 * KIB),
-    (64 * KIB, 512, 12, 0, 1, 0),
+    (512 * KIB, 2048, 192, 0, 0, 0, 0),
+    (1 * MIB, 2048, 192, 16, 1, 24 * KIB, 4),
+    (16 * KIB, 256, 48, 3, 1, 8 * KIB, 1),
+    (64 * KIB, 512, 12, 40, 0, 16 * KIB, 40),
+    (64 * KIB, 512, 12, 0, 1, 0, 0),
 ]
 
 
@@ -261,11 +276,14 @@ def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
     assert np.all(np.abs(outs[0] - ref) <= bound)
 
 
-# The AVX-512 packed-B layout's panel group: 2 on Intel, 4 elsewhere (Zen 5's).
+# The AVX-512 packed-B layout's panel group: 2 on Intel and AMD family 0x19
+# (Zen 4), 4 elsewhere (Zen 5's).
 @pytest.mark.parametrize("name", sorted(CPUS))
-def test_panel_group_follows_the_vendor(name: str) -> None:
+def test_panel_group_follows_the_microarchitecture(name: str) -> None:
     p = T.derive_cpu_params(load_leaves(name))
-    assert p["gemm_panel_group"] == (2 if CPUS[name][1] == "GenuineIntel" else 4)
+    _, vendor, family = CPUS[name][:3]
+    two = vendor == "GenuineIntel" or (vendor == "AuthenticAMD" and family == 0x19)
+    assert p["gemm_panel_group"] == (2 if two else 4)
 
 
 def test_panel_group_override_takes_2_or_4_only() -> None:

@@ -232,15 +232,11 @@ void gemm_tile(const TileArgs& t) {
       --nl;
     }
     // Small-m tiles (the batch-1 GEMV) are bound by the bandwidth of B:
-    // prefetching the k row 4 ahead keeps the stream full (MLP batch 1 in
-    // bench/compare.py: 27.5 -> 24 us, medians of 3 runs). A prefetch past
-    // the end of B is harmless.
-    if constexpr (MR <= 4) {
-#pragma GCC unroll 16
-      for (int p = 0; p < NP; ++p)
-#pragma GCC unroll 16
-        for (int v = 0; v < NV; ++v) __builtin_prefetch(b + 4 * ks + p * ps + v * W, 0, 3);
-    } else if (pf) {
+    // prefetching the k row GemmBlocking::gemv_prefetch_rows ahead (t.prefetch
+    // floats) keeps the stream full (4 rows, MLP batch 1 in bench/compare.py
+    // on Zen 5: 27.5 -> 24 us, medians of 3 runs). A prefetch past the end of
+    // B is harmless.
+    if (pf) {
 #pragma GCC unroll 16
       for (int p = 0; p < NP; ++p)
 #pragma GCC unroll 16
@@ -435,6 +431,7 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int ng, TileFn groups, int np
   t.a = g.a_rows ? nullptr : g.a + row0 * g.lda;
   t.a_rows = g.a_rows ? g.a_rows + row0 : nullptr;
   t.k0 = 0;
+  const int64_t pf_rows = gemm_blocking().gemv_prefetch_rows;
   float* c_row = g.c + row0 * g.ldc;
   const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
   const int64_t panels = (g.n + NR - 1) / NR;
@@ -445,6 +442,7 @@ void run_row_block(const GemmArgs& g, TileArgs& t, int ng, TileFn groups, int np
     const int64_t width = group_width<Cfg>(panels, p);
     t.b = g.packed_b + panel_offset<Cfg>(g.k, p);
     t.kstride = width * NR;
+    t.prefetch = pf_rows * t.kstride;
     t.c = c_row + col;
     t.bias = g.bias ? g.bias + col : nullptr;
     t.res = r_row ? r_row + col : nullptr;
