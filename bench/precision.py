@@ -69,9 +69,9 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
-# Variants of int8 for A/B runs in one process: the variable set while the
-# model loads.
-INT8_VARIANTS = {
+# Variants of int8 and bf16 for A/B runs in one process: the variable set
+# while the model loads (the precision is the name's part before "-").
+VARIANTS = {
     # every convolution quantizing its A per row after im2col (the scheme
     # before per-sample convolutions)
     "int8-row": ("TFJS_INFER_INT8_PER_ROW", "1"),
@@ -84,21 +84,24 @@ INT8_VARIANTS = {
     # the AVX-512 int8 kernel copying a per-sample convolution's quantized
     # rows into its buffer instead of reading them in place
     "int8-gather": ("TFJS_INFER_INT8_GATHER", "1"),
+    # bf16: a call's samples through the graph all at once, not in
+    # cache-sized slices (compile/model.cpp)
+    "bf16-whole": ("TFJS_INFER_BF16_SLICE_BYTES", "0"),
 }
 
 
 def load_ours(
     folder: Path, precision: str, threads: int, isa: str | None = None
 ) -> tfjs_infer.Model:
-    """precision "int8-row" / "int8-whole": int8 loaded with the variable of
-    INT8_VARIANTS set, for A/B runs in one process."""
-    variable, value = INT8_VARIANTS.get(precision, (None, ""))
+    """precision "int8-row" / "bf16-whole" ...: int8 or bf16 loaded with the
+    variable of VARIANTS set, for A/B runs in one process."""
+    variable, value = VARIANTS.get(precision, (None, ""))
     if variable:
         os.environ[variable] = value
     try:
         return tfjs_infer.load_model(
             folder / "tfjs" / "model.json",
-            precision="int8" if variable else precision,
+            precision=precision.split("-")[0],
             num_threads=threads,
             isa=isa,
         )
@@ -197,10 +200,14 @@ def speed(args: argparse.Namespace) -> None:
             )
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
         variants = ("tfjs-infer int8-whole", "tfjs-infer int8-apart", "tfjs-infer int8-gather")
-        for label in (*others, *variants):
-            if label in med and "tfjs-infer int8" in med:
-                ratio = med["tfjs-infer int8"] / med[label]
-                print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
+        for label in (*others, *variants, "tfjs-infer bf16-whole"):
+            # a variant against its own precision, onnxruntime against int8
+            variant = label.startswith("tfjs-infer ")
+            own = "tfjs-infer " + label.removeprefix("tfjs-infer ").split("-")[0]
+            base_label = own if variant else "tfjs-infer int8"
+            if label in med and base_label in med:
+                ratio = med[base_label] / med[label]
+                print(f"  {base_label} / {label}: {ratio:.2f} (time; below 1 = faster)")
         print(f"  load average: {os.getloadavg()}")
 
 

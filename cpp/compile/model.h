@@ -95,7 +95,7 @@ class CompiledModel {
   void check_inputs(const std::vector<Shape>& shapes) const;
   void check_dtypes(const InputRef* inputs, size_t n) const;
   std::unique_ptr<Workspace> make_workspace(const Plan& plan) const;
-  // int8 models: the rows per slice a call of
+  // int8 and bf16 models: the rows per slice a call of
   // this plan runs in (0: the whole call at once), and the sliced run.
   int64_t slice_rows(const Plan& plan, const InputRef* inputs) const;
   void run_slices(const InputRef* inputs, void* const* outputs, int64_t* op_ns, int64_t rows) const;
@@ -106,7 +106,7 @@ class CompiledModel {
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
   int precision_ = 0;       // Precision (ops/lowp_weights.h) the model runs in
-  size_t slice_bytes_ = 0;  // int8: a call's arena per slice of rows (0: no slicing)
+  size_t slice_bytes_ = 0;  // int8, bf16: a call's arena per slice of rows (0: none)
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()

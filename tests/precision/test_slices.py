@@ -1,8 +1,9 @@
-"""int8 models run a call of many samples through the graph a slice of
-samples at a time (compile/model.cpp, TFJS_INFER_INT8_SLICE_BYTES): the
-outputs are bitwise those of the whole call, for models with several inputs
-and outputs, at 1 and 2 threads, with a last slice shorter than the others,
-and per-op profiles add up over the slices."""
+"""int8 and bf16 models run a call of many samples through the graph a slice
+of samples at a time (compile/model.cpp, TFJS_INFER_INT8_SLICE_BYTES,
+TFJS_INFER_BF16_SLICE_BYTES): the outputs are bitwise those of the whole
+call, for models with several inputs and outputs, at 1 and 2 threads, with a
+last slice shorter than the others, and per-op profiles add up over the
+slices. On every ISA that has the precision's kernels."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ import tfjs_infer as ti
 from fixture_utils import FIXTURES, arrays, model_path, read_io, read_spec
 from tfjs_infer import _core
 
-ENV = "TFJS_INFER_INT8_SLICE_BYTES"
-INT8_ISA = ([i for i in _core._testing.lowp_isas("int8") if i != "generic"] or ["generic"])[0]
+ENV = {"int8": "TFJS_INFER_INT8_SLICE_BYTES", "bf16": "TFJS_INFER_BF16_SLICE_BYTES"}
+CASES = [(p, isa) for p in ENV for isa in _core._testing.lowp_isas(p)]
 
 
 def two_io_graph(rng: np.random.Generator) -> _core.Graph:
-    """An image input through an int8 3x3 conv and a 1x1 conv with a fused
-    residual, and a row input through an int8 dense layer: two outputs."""
+    """An image input through a 3x3 conv and a 1x1 conv with a fused
+    residual, and a row input through a dense layer: two outputs."""
     g = _core.Graph()
     img = g.add_input("img", [None, 9, 7, 5], "float32")
     row = g.add_input("row", [None, 11], "float32")
@@ -36,29 +37,29 @@ def two_io_graph(rng: np.random.Generator) -> _core.Graph:
     return g
 
 
-def compiled(monkeypatch: pytest.MonkeyPatch, slice_bytes: int | None, threads: int):
-    if slice_bytes is None:
-        monkeypatch.delenv(ENV, raising=False)
-    else:
-        monkeypatch.setenv(ENV, str(slice_bytes))
+def compiled(
+    monkeypatch: pytest.MonkeyPatch, precision: str, isa: str, slice_bytes: int, threads: int
+) -> _core.CompiledModel:
+    monkeypatch.setenv(ENV[precision], str(slice_bytes))
     g = two_io_graph(np.random.default_rng(3))
-    return _core.CompiledModel(g, isa=INT8_ISA, num_threads=threads, precision="int8")
+    return _core.CompiledModel(g, isa=isa, num_threads=threads, precision=precision)
 
 
+@pytest.mark.parametrize(("precision", "isa"), CASES)
 @pytest.mark.parametrize("threads", [1, 2])
 def test_sliced_calls_give_the_whole_calls_bits(
-    monkeypatch: pytest.MonkeyPatch, threads: int
+    monkeypatch: pytest.MonkeyPatch, precision: str, isa: str, threads: int
 ) -> None:
     rng = np.random.default_rng(0)
     img = rng.standard_normal((13, 9, 7, 5)).astype(np.float32)
     row = rng.standard_normal((13, 11)).astype(np.float32)
-    whole = compiled(monkeypatch, 0, threads)
+    whole = compiled(monkeypatch, precision, isa, 0, threads)
     ref = whole.run([img, row])
     plans = whole.num_plans  # the load's probe (1 row) and 13 rows
     per_row = whole.workspace_bytes([list(img.shape), list(row.shape)]) // 13
     # One sample per slice; then 3 (slices of 3, 3, 3, 3 and 1 rows).
     for slice_bytes, new_plans in ((1, 0), (3 * per_row + 64, 1)):
-        model = compiled(monkeypatch, slice_bytes, threads)
+        model = compiled(monkeypatch, precision, isa, slice_bytes, threads)
         got = model.run([img, row])
         for r, o in zip(ref, got):
             np.testing.assert_array_equal(o.view(np.uint32), r.view(np.uint32))
@@ -66,15 +67,18 @@ def test_sliced_calls_give_the_whole_calls_bits(
         assert model.num_plans == plans + new_plans
 
 
-def test_resnet_block_fixture_sliced_and_profiled(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("precision", "isa"), CASES)
+def test_resnet_block_fixture_sliced_and_profiled(
+    monkeypatch: pytest.MonkeyPatch, precision: str, isa: str
+) -> None:
     case = "keras_conv/resnet_block"
     x = arrays(read_io(FIXTURES / case)["inputs"])[0]
     x = np.concatenate([x] * (9 // len(x) + 1))[:9]
     spec = read_spec(model_path(FIXTURES / case))
-    monkeypatch.setenv(ENV, "0")
-    whole = ti.Model(spec, precision="int8", isa=INT8_ISA)
-    monkeypatch.setenv(ENV, "1")
-    sliced = ti.Model(spec, precision="int8", isa=INT8_ISA)
+    monkeypatch.setenv(ENV[precision], "0")
+    whole = ti.Model(spec, precision=precision, isa=isa)
+    monkeypatch.setenv(ENV[precision], "1")
+    sliced = ti.Model(spec, precision=precision, isa=isa)
     np.testing.assert_array_equal(sliced.predict(x, batch_size=9), whole.predict(x, batch_size=9))
     rows = sliced.profile(x, rounds=1)
     assert [r["name"] for r in rows] == [r["name"] for r in whole.profile(x, rounds=1)]
