@@ -48,7 +48,10 @@ constexpr size_t kInt8SliceBytes = size_t{24} << 20;
 // interleaved, medians of 9 (AMD EPYC family 25 model 17, load 4.7-5.2):
 // ResNet50 whole calls 1481 ms (1.67x fp32), 8 MiB 1398 (1.77x), 1 image
 // 1390, 24 MiB 1508; MobileNetV2 (15 rounds, load 6) whole 138.9, 8 MiB
-// 135.4, 5 MiB 135.9, 1 image 143.0. TFJS_INFER_BF16_SLICE_BYTES overrides.
+// 135.4, 5 MiB 135.9, 1 image 143.0. On one thread only (slice_rows): at 2
+// threads, wall clock, 5 rounds (load 4-5: not steady), ResNet50 sliced
+// 1420 and 3711 ms against whole calls' 1304 and 2982 (each op's split and
+// join, 32 times as many). TFJS_INFER_BF16_SLICE_BYTES overrides the size.
 constexpr size_t kBf16SliceBytes = size_t{8} << 20;
 
 // Environment variable `name` as a byte count (read at load), else `fallback`.
@@ -519,6 +522,9 @@ void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* co
 
 int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs) const {
   if (slice_bytes_ == 0 || graph_.inputs.empty()) return 0;
+  if (precision_ == static_cast<int>(Precision::kBf16) &&
+      num_threads_.load(std::memory_order_relaxed) > 1)
+    return 0;  // see kBf16SliceBytes
   // Only calls whose every input and output has the batch first (the
   // graph's inputs leave it open), so that a slice of rows is a model call.
   const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
