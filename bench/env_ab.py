@@ -2,6 +2,7 @@
 
     python bench/env_ab.py --var TFJS_INFER_POOL_AFFINITY --values 0,1 \
         [--models mlp,resnet50] [--threads 2] [--batch 1] [--rounds 8] [--seconds 2]
+        [--precision bf16]
 
 Several variables at once: --var A+B --values 1+2,3+4 (A=1 B=2 against A=3 B=4).
 
@@ -35,10 +36,11 @@ import hashlib, json, sys, time
 import numpy as np
 import tfjs_infer
 folder, threads, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-seconds = float(sys.argv[4])
+seconds, precision = float(sys.argv[4]), sys.argv[5]
 rows = np.load(folder + "/input.npy")
 x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
-model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads)
+model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads,
+                              precision=precision)
 out = model.predict(x, batch_size=batch)
 for _ in range(3):
     model.predict(x, batch_size=batch)
@@ -62,7 +64,11 @@ def one_sample(var: str, value: str, folder: Path, args: argparse.Namespace) -> 
     env = dict(os.environ, **dict(zip(names, values)))
     cmd = [sys.executable, "-c", CHILD, str(folder), str(args.threads), str(args.batch)]
     p = subprocess.run(
-        [*cmd, str(args.seconds)], env=env, capture_output=True, text=True, timeout=600
+        [*cmd, str(args.seconds), args.precision],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     if p.returncode != 0:
         raise RuntimeError(f"{var}={value}: " + (p.stderr.strip().splitlines() or ["?"])[-1])
@@ -78,10 +84,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=2.0, help="timed predict per process")
+    ap.add_argument("--precision", default="fp32", help="load_model's precision")
     args = ap.parse_args()
     run_header("env_ab.py")
     clock = "thread CPU time" if args.threads == 1 else "wall time"
-    print(f"{args.threads} thread(s), batch {args.batch}, {clock}, medians of per-process medians")
+    print(
+        f"{args.threads} thread(s), batch {args.batch}, precision {args.precision}, {clock}, "
+        "medians of per-process medians"
+    )
     values = args.values.split(",")
     run_start = cpu_jiffies()
     for name in args.models.split(","):

@@ -69,9 +69,9 @@ PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
 
-# Variants of int8 and bf16 for A/B runs in one process: the variable set while the
-# model loads.
-LOWP_VARIANTS = {
+# Variants of int8 and bf16 for A/B runs in one process: the variable set
+# while the model loads (the precision is the name's part before "-").
+VARIANTS = {
     # every convolution quantizing its A per row after im2col (the scheme
     # before per-sample convolutions)
     "int8-row": ("TFJS_INFER_INT8_PER_ROW", "1"),
@@ -91,9 +91,9 @@ LOWP_VARIANTS = {
 def load_ours(
     folder: Path, precision: str, threads: int, isa: str | None = None
 ) -> tfjs_infer.Model:
-    """precision "int8-row", "int8-whole", "bf16-whole", ...: int8 or bf16
-    loaded with the variable of LOWP_VARIANTS set, for A/B runs in one process."""
-    variable, value = LOWP_VARIANTS.get(precision, (None, ""))
+    """precision "int8-row" / "bf16-whole" ...: int8 or bf16 loaded with the
+    variable of VARIANTS set, for A/B runs in one process."""
+    variable, value = VARIANTS.get(precision, (None, ""))
     if variable:
         os.environ[variable] = value
     try:
@@ -198,13 +198,14 @@ def speed(args: argparse.Namespace) -> None:
             )
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
         variants = ("tfjs-infer int8-whole", "tfjs-infer int8-apart", "tfjs-infer int8-gather")
-        for label in (*others, *variants):
-            if label in med and "tfjs-infer int8" in med:
-                ratio = med["tfjs-infer int8"] / med[label]
-                print(f"  tfjs-infer int8 / {label}: {ratio:.2f} (time; below 1 = faster)")
-        if "tfjs-infer bf16-whole" in med and "tfjs-infer bf16" in med:
-            ratio = med["tfjs-infer bf16"] / med["tfjs-infer bf16-whole"]
-            print(f"  tfjs-infer bf16 / bf16-whole: {ratio:.2f} (time; below 1 = faster)")
+        for label in (*others, *variants, "tfjs-infer bf16-whole"):
+            # a variant against its own precision, onnxruntime against int8
+            variant = label.startswith("tfjs-infer ")
+            own = "tfjs-infer " + label.removeprefix("tfjs-infer ").split("-")[0]
+            base_label = own if variant else "tfjs-infer int8"
+            if label in med and base_label in med:
+                ratio = med[base_label] / med[label]
+                print(f"  {base_label} / {label}: {ratio:.2f} (time; below 1 = faster)")
         print(f"  load average: {os.getloadavg()}")
 
 

@@ -507,6 +507,13 @@ void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* co
 
 int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs) const {
   if (slice_bytes_ == 0 || graph_.inputs.empty()) return 0;
+  // bf16 slices on one thread only: at 2 threads, wall clock, 5 rounds (AMD
+  // EPYC family 25 model 17, load 4-5: not steady), ResNet50 batch 32 sliced
+  // took 1420 and 3711 ms against whole calls' 1304 and 2982 (each op's split
+  // and join, 32 times as many).
+  if (precision_ == static_cast<int>(Precision::kBf16) &&
+      num_threads_.load(std::memory_order_relaxed) > 1)
+    return 0;
   // Only calls whose every input and output has the batch first (the
   // graph's inputs leave it open), so that a slice of rows is a model call.
   const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;

@@ -95,7 +95,7 @@ class CompiledModel {
   void check_inputs(const std::vector<Shape>& shapes) const;
   void check_dtypes(const InputRef* inputs, size_t n) const;
   std::unique_ptr<Workspace> make_workspace(const Plan& plan) const;
-  // int8 models: the rows per slice a call of
+  // int8 and bf16 models: the rows per slice a call of
   // this plan runs in (0: the whole call at once), and the sliced run.
   int64_t slice_rows(const Plan& plan, const InputRef* inputs) const;
   void run_slices(const InputRef* inputs, void* const* outputs, int64_t* op_ns, int64_t rows) const;
