@@ -15,12 +15,28 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_topology.h"
+#include "kernels/kernels.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
 #include "ops/gemm_driver.h"
 #include "ops/op.h"
 
 namespace tfjs_infer {
+
+// The shortest kernel row (kw x cin floats) a convolution reads in place on
+// table `isa` of this CPU; shorter rows gather im2col tiles. Per run the
+// GEMM sets up a pointer per tile row, and the padded copy weighs more beside
+// a GEMM this thin: 12 floats (1 thread, load 8, implicit / im2col thread CPU
+// time: 3x3 with 1 channel 1.06-1.13, 3x3 stride 2 with 3 channels 1.08, 3x3
+// with 3 channels 0.95; 5x5 with 3 channels 0.79, ResNet50's 7x7 with 3
+// channels 0.84-0.89, 3x3 with 8 0.82). Zen 4 (AMD family 25 with AVX-512)
+// on the AVX-512 table: any length (AMD EPYC 9xx4, 1 thread, load 5-6,
+// bench/conv_thin_implicit.py: batch 1 MobileNetV2's 3x3/2 with 3 channels
+// 0.90-0.96, 3x3 with 1 channel 0.88-0.92, 3x3 with 3 channels 0.87-0.94,
+// 5x5 with 1 channel 0.61-0.70; batch 32 0.84-0.95), while its AVX2 table
+// keeps 12 (3x3 with 3 channels 1.05-1.07 there).
+int64_t min_implicit_segment(Isa isa, const CpuTopology& cpu);
 
 class ConvBase : public Op {
  protected:
@@ -45,13 +61,10 @@ class ConvBase : public Op {
 
   // Whether the GEMM may read the windows in place (implicit GEMM, no im2col):
   // 2D, undilated, fp32 weights, kernel rows (kw x cin) of at least
-  // kMinImplicitSegment floats. Per run the GEMM sets up a pointer per tile
-  // row, and the padded copy weighs more beside a GEMM this thin (1 thread,
-  // load 8: 3x3 with 1 channel 1.06-1.13x im2col's time, 3x3 with 3 channels
-  // 0.95-1.08x; 5x5 with 3 channels 0.79x, ResNet50's 7x7 with 3 channels
-  // 0.84-0.89x, 3x3 with 8 0.82x). TFJS_INFER_CONV_IMPLICIT=0: never (A/B).
-  bool implicit_allowed() const;
-  static constexpr int64_t kMinImplicitSegment = 12;
+  // min_implicit_segment(k.isa, the CPU) floats. TFJS_INFER_CONV_IMPLICIT=0:
+  // never; TFJS_INFER_CONV_IMPLICIT_MIN=N (N >= 1): N floats instead (both read
+  // when the op is built; for A/B measurements and tests).
+  bool implicit_allowed(const KernelTable& k) const;
 
   // A per image smaller than B: few output pixels, many weights.
   bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }

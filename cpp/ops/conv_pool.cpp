@@ -37,7 +37,7 @@ class ConvPoolOp final : public ConvBase {
       pool_max_init_ = std::numeric_limits<float>::lowest();
     pool_h_ = ps[0];
     pool_w_ = ps[1];
-    implicit_ = implicit_allowed();  // groups are 1 (checked above)
+    implicit_ = implicit_allowed(k);  // groups are 1 (checked above)
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
