@@ -11,7 +11,13 @@ the op is built twice in one process, with TFJS_INFER_CONV_IMPLICIT_MIN=1
 checked equal bit for bit, then run taking turns (order reversed each round),
 one thread, thread CPU time (time.thread_time), medians. A ratio below 1: the
 implicit GEMM is faster. Prints the command, the CPU model and the load
-average; the rule it measures is conv_base.h min_implicit_segment.
+average. The rules it informs (conv_base.h): min_implicit_segment for
+windows read in the input itself ('valid' layers here), kMinCopySegment for
+windows read from a zero-padded copy ('same' layers here). Alone, as here, the
+padded copy stays in cache from call to call; inside a model it is cold (on
+Zen 4 MobileNetV2's first layer measured 0.98 here but 1.01-1.06 of im2col's
+time in the model), so compare a model's `profile` too before changing the
+copy's rule.
 """
 
 from __future__ import annotations

@@ -183,17 +183,20 @@ def default_min_segment(isa: str) -> int:
         (260, 3, 2, "valid", 64, True),
         (224, 7, 2, "same", 3, True),  # ResNet's first layer: kernel rows of 21 floats
         (64, 5, 1, "same", 3, True),  # 15 floats
-        (224, 3, 2, "same", 3, None),  # MobileNet's first layer: 9 floats
-        (28, 3, 1, "valid", 1, None),  # 3 floats
+        (224, 3, 2, "same", 3, False),  # MobileNet's first layer: 9 floats in a padded copy
+        (28, 3, 1, "valid", 1, None),  # 3 floats in the input: the CPU's rule
+        (28, 3, 1, "same", 1, False),  # 3 floats in a padded copy
     ],
 )
 def test_implicit_path_is_taken(isa, hw, k, stride, padding, cin, taken, monkeypatch):
     """The variable switches the path (its scratch is a padded image, or none,
     and row pointers, not im2col tiles), so the tests above compare two paths;
     an image whose padded copy exceeds 4 MiB (262 x 262 x 64 floats) stays on
-    im2col, and so do kernel rows (kw x cin) shorter than the CPU's minimum
+    im2col, and so do kernel rows (kw x cin) under 12 floats read from a
+    padded copy and, in the input itself, rows shorter than the CPU's minimum
     for the table (None: 12 floats, any on Zen 4's AVX-512 table); windows
-    read from the input itself need no copy at any size."""
+    read from the input itself need no copy at any size. Thin rows take either
+    path when the minimum is forced."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((k, k, cin, 64)).astype(np.float32)
     g = conv_graph((1, hw, hw, cin), w, np.zeros(64, np.float32), stride, padding)
@@ -207,12 +210,12 @@ def test_implicit_path_is_taken(isa, hw, k, stride, padding, cin, taken, monkeyp
         ]
         return sizes[0] != sizes[1]
 
-    if taken is None:  # a thin row: the CPU's rule, then forced either way
-        assert path_differs(None) == (k * cin >= default_min_segment(isa))
+    if taken is None:
+        taken = k * cin >= default_min_segment(isa)
+    assert path_differs(None) == taken
+    if k * cin < 12:  # a thin row, forced either way
         assert path_differs("1")
         assert not path_differs("1000")
-    else:
-        assert path_differs(None) == taken
 
 
 def load_leaves(name: str) -> list[tuple[int, ...]]:
