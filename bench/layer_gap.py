@@ -6,7 +6,8 @@ tfjs-infer's `model.profile(x)` and onnxruntime's own per-node profile
 (SessionOptions.enable_profiling, the "<node>_kernel_time" events) on the
 same input, taking turns round by round (order reversed each round), wall
 time, medians per layer over the rounds (--stat min: minima, steadier on a
-loaded host, where a preempted sample inflates wall time by milliseconds). Both sides are grouped by Keras
+loaded host, where a preempted sample inflates wall time by
+milliseconds). Both sides are grouped by Keras
 layer block: tfjs-infer's op "conv2_block1_2_conv" (BatchNorm and ReLU folded
 in) and onnxruntime's nodes "resnet50/conv2_block1_2_relu/Relu:0_nchwc" both
 count under "conv2_block1_2"; onnxruntime's layout changes (ReorderInput /

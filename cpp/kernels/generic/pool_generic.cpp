@@ -27,7 +27,8 @@ void zero_padded_window(const PoolArgs& a, int64_t b, int64_t od, int64_t oh, in
         const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
                       w = ow * a.s_w - a.pad_w + kw;
         const bool inside = d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
-        const float* xv = inside ? a.x + (((b * a.in_d + d) * a.in_h + h) * a.in_w + w) * c : nullptr;
+        const float* xv =
+            inside ? a.x + (((b * a.in_d + d) * a.in_h + h) * a.in_w + w) * c : nullptr;
         for (int64_t ch = 0; ch < c; ++ch) {
           const float v = inside ? xv[ch] : 0.0f;
           yo[ch] = a.max ? (v > yo[ch] ? v : yo[ch]) : yo[ch] + v;
