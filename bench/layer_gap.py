@@ -5,7 +5,9 @@
 tfjs-infer's `model.profile(x)` and onnxruntime's own per-node profile
 (SessionOptions.enable_profiling, the "<node>_kernel_time" events) on the
 same input, taking turns round by round (order reversed each round), wall
-time, medians per layer over the rounds. Both sides are grouped by Keras
+time, medians per layer over the rounds (--stat min: minima, steadier on a
+loaded host, where a preempted sample inflates wall time by
+milliseconds). Both sides are grouped by Keras
 layer block: tfjs-infer's op "conv2_block1_2_conv" (BatchNorm and ReLU folded
 in) and onnxruntime's nodes "resnet50/conv2_block1_2_relu/Relu:0_nchwc" both
 count under "conv2_block1_2"; onnxruntime's layout changes (ReorderInput /
@@ -82,7 +84,14 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--top", type=int, default=25, help="rows printed (largest differences)")
+    ap.add_argument(
+        "--stat",
+        choices=("median", "min"),
+        default="median",
+        help="per block over the samples; min: the least-disturbed sample (a loaded host)",
+    )
     args = ap.parse_args()
+    stat = np.median if args.stat == "median" else np.min
     run_header("layer_gap.py")
     folder = HERE / ".models" / args.model
     saved = np.load(folder / "input.npy")
@@ -101,16 +110,16 @@ def main() -> None:
     blocks = sorted({b for p in ours + theirs for b in p})
     rows = []
     for b in blocks:
-        a = float(np.median([p.get(b, 0.0) for p in ours]))
-        o = float(np.median([p.get(b, 0.0) for p in theirs]))
+        a = float(stat([p.get(b, 0.0) for p in ours]))
+        o = float(stat([p.get(b, 0.0) for p in theirs]))
         rows.append((a - o, b, a, o))
     rows.sort(reverse=True)
     print(f"{'block':>18} {'ours us':>9} {'ort us':>9} {'diff us':>9} {'ratio':>6}")
     for diff, b, a, o in rows[: args.top]:
         ratio = f"{a / o:6.2f}" if o else "     -"
         print(f"{b:>18} {a:9.1f} {o:9.1f} {diff:9.1f} {ratio}")
-    tot_a = float(np.median([sum(p.values()) for p in ours]))
-    tot_o = float(np.median([sum(p.values()) for p in theirs]))
+    tot_a = float(stat([sum(p.values()) for p in ours]))
+    tot_o = float(stat([sum(p.values()) for p in theirs]))
     print(f"{'total':>18} {tot_a:9.1f} {tot_o:9.1f} {tot_a - tot_o:9.1f} {tot_a / tot_o:6.2f}")
     print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/cpu_params.h"
+#include "ops/conv_base.h"
 
 namespace py = pybind11;
 
@@ -98,6 +99,20 @@ void register_cpu_testing(py::module_& t) {
       py::arg("leaves"), py::arg("env") = std::map<std::string, std::string>{},
       "Decodes recorded cpuid leaves and derives the kernel parameters, with TFJS_INFER_* "
       "overrides from `env`.");
+  t.def(
+      "conv_min_implicit_segment",
+      [](const std::vector<LeafTuple>& leaves, const std::string& isa) {
+        const std::map<std::string, Isa> isas = {{"generic", Isa::kGeneric},
+                                                 {"avx2", Isa::kAvx2},
+                                                 {"avx512", Isa::kAvx512},
+                                                 {"neon", Isa::kNeon}};
+        const auto it = isas.find(isa);
+        if (it == isas.end()) throw py::value_error("unknown isa '" + isa + "'");
+        return min_implicit_segment(it->second, decode_cpuid(to_leaves(leaves)));
+      },
+      py::arg("leaves"), py::arg("isa"),
+      "The shortest kernel row (kw x cin floats) a convolution reads in place on table `isa` "
+      "of the CPU whose cpuid leaves these are (ops/conv_base.h).");
   t.def(
       "set_gemm_blocking",
       [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows,

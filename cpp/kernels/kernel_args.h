@@ -112,6 +112,11 @@ struct PoolArgs {
   int64_t s_d = 1, s_h = 1, s_w = 1;
   int64_t pad_d = 0, pad_h = 0, pad_w = 0;  // cells of padding before each axis
   int64_t row_begin = 0, row_end = 0;
+  // 1: padded cells hold zeros that take part (a ZeroPadding folded into a
+  // 'valid' pooling): every window has k_d k_h k_w cells, visited in the same
+  // (d, h, w) order, a padded one reading +0, and average divides by them all
+  // - bitwise the pooling of the zero-padded input.
+  int32_t zero_pad = 0;
 };
 
 // One image's depthwise convolution over output rows [row_begin, row_end):

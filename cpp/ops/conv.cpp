@@ -9,7 +9,8 @@
 // zero-padded copy of the image, or in the input itself where no window
 // reaches past it (the 1x1 stride-2 projections); 3-16 % faster than im2col
 // on ResNet50's 3x3 layers and its 7x7 stride-2 first layer. Those with
-// kernel rows (kw x cin) under 12 floats, and the others,
+// kernel rows (kw x cin) too short (conv_base.h implicit_rows_fit: 12 floats;
+// any length for windows inside the input on Zen 4's AVX-512 table), and the others,
 // gather tiles of A (im2col) into per-thread scratch, as all do with
 // TFJS_INFER_CONV_IMPLICIT=0 (read when the op is built; for A/B measurements).
 #include <algorithm>
@@ -37,7 +38,7 @@ class ConvOp final : public ConvBase {
     window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
-    implicit_ = !pointwise_ && groups_ == 1 && implicit_allowed();
+    implicit_ = !pointwise_ && groups_ == 1 && implicit_allowed(k);
     // The fp32 GEMM reads each residual element just before it writes the
     // same output element (kernels/simd/gemm_simd.h), and so do the bf16 and
     // int8 kernels' epilogues (kernels/lowp.h), so the output may take over
@@ -188,7 +189,9 @@ class ConvOp final : public ConvBase {
   // GEMMs anyway - unmeasured, so such layers keep im2col's small tiles).
   static constexpr int64_t kMaxImplicitImage = int64_t{4} << 20;
   bool implicit_for(const Shape& in_shape) const {
-    return implicit_ && implicit_layout(in_shape).image * 4 <= kMaxImplicitImage;
+    if (!implicit_) return false;
+    const ImplicitLayout l = implicit_layout(in_shape);
+    return implicit_rows_fit(l.direct) && l.image * 4 <= kMaxImplicitImage;
   }
 
   ImplicitLayout implicit_layout(const Shape& in_shape) const {

@@ -1,6 +1,7 @@
 #include "ops/conv_base.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/env_switch.h"
 #include "kernels/cpu_params.h"
@@ -84,10 +85,23 @@ void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int
   k.im2col_f32(a);
 }
 
-bool ConvBase::implicit_allowed() const {
-  return !env_is("TFJS_INFER_CONV_IMPLICIT", "0") && geo_.rank == 2 &&
-         geo_.d == std::array<int64_t, 3>{1, 1, 1} && packed_[0].kind() == PackKind::kF32 &&
-         geo_.k[2] * cin_ >= kMinImplicitSegment;
+int64_t min_implicit_segment(Isa isa, const CpuTopology& cpu) {
+  const bool zen4 = cpu.vendor == "AuthenticAMD" && cpu.family == 25;
+  return zen4 && isa == Isa::kAvx512 ? 1 : kMinCopySegment;
+}
+
+bool ConvBase::implicit_allowed(const KernelTable& k) {
+  if (env_is("TFJS_INFER_CONV_IMPLICIT", "0")) return false;
+  const char* forced = std::getenv("TFJS_INFER_CONV_IMPLICIT_MIN");
+  if (forced && std::atoll(forced) > 0) {
+    min_direct_segment_ = min_copy_segment_ = std::atoll(forced);
+  } else {
+    min_direct_segment_ = min_implicit_segment(k.isa, cpu_topology());
+    min_copy_segment_ = kMinCopySegment;
+  }
+  return geo_.rank == 2 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
+         packed_[0].kind() == PackKind::kF32 &&
+         (implicit_rows_fit(true) || implicit_rows_fit(false));
 }
 
 bool ConvBase::split_by_filters(int64_t m_img, int64_t rows, int64_t tiles, int64_t panels,

@@ -15,12 +15,34 @@
 #include <string>
 #include <vector>
 
+#include "core/cpu_topology.h"
+#include "kernels/kernels.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
 #include "ops/gemm_driver.h"
 #include "ops/op.h"
 
 namespace tfjs_infer {
+
+// The shortest kernel row (kw x cin floats) a convolution reads in place,
+// on table `isa` of this CPU, where every window lies in the input itself (no
+// padded copy: 'valid' windows, the conv2d_pool layers); shorter rows gather
+// im2col tiles. Per run the GEMM sets up a pointer per tile row, which weighs
+// more beside a GEMM this thin: 12 floats (1 thread, load 8, implicit /
+// im2col thread CPU time: 3x3 with 1 channel 1.06-1.13, MobileNetV2's 3x3/2
+// with 3 channels 1.08, 3x3 with 3 channels 0.95; 5x5 with 3 channels 0.79,
+// ResNet50's 7x7/2 with 3 channels 0.84-0.89, 3x3 with 8 0.82). Zen 4 (AMD family 25)
+// on the AVX-512 table: any length (AMD EPYC family 25 model 17, 1 thread,
+// load 4-6, bench/conv_thin_implicit.py: the MNIST CNN's first layer, 3x3
+// with 1 channel 'valid', 0.912-0.920 at batch 1 and 0.904-0.913 at batch
+// 32, pooled or not; in the model, profile minima 9.2 -> 8.3 us at batch 1,
+// 296 -> 268 us at batch 32), while its AVX2 table keeps 12 (3x3 with 1
+// channel 1.04 there).
+int64_t min_implicit_segment(Isa isa, const CpuTopology& cpu);
+
+// The shortest kernel row read in place from a zero-padded copy of the input
+// (ConvBase::implicit_rows_fit), on every CPU and table.
+constexpr int64_t kMinCopySegment = 12;
 
 class ConvBase : public Op {
  protected:
@@ -43,15 +65,22 @@ class ConvBase : public Op {
               const std::array<int64_t, 3>& out_dims, int64_t g, int64_t r0, int64_t rows,
               float* buf) const;
 
-  // Whether the GEMM may read the windows in place (implicit GEMM, no im2col):
-  // 2D, undilated, fp32 weights, kernel rows (kw x cin) of at least
-  // kMinImplicitSegment floats. Per run the GEMM sets up a pointer per tile
-  // row, and the padded copy weighs more beside a GEMM this thin (1 thread,
-  // load 8: 3x3 with 1 channel 1.06-1.13x im2col's time, 3x3 with 3 channels
-  // 0.95-1.08x; 5x5 with 3 channels 0.79x, ResNet50's 7x7 with 3 channels
-  // 0.84-0.89x, 3x3 with 8 0.82x). TFJS_INFER_CONV_IMPLICIT=0: never (A/B).
-  bool implicit_allowed() const;
-  static constexpr int64_t kMinImplicitSegment = 12;
+  // Whether the GEMM may read the windows in place (implicit GEMM, no im2col)
+  // for some input: 2D, undilated, fp32 weights, kernel rows (kw x cin) long
+  // enough for windows read in the input (implicit_rows_fit). Sets the
+  // minimum row lengths. TFJS_INFER_CONV_IMPLICIT=0: never;
+  // TFJS_INFER_CONV_IMPLICIT_MIN=N (N >= 1): N floats for both kinds of
+  // windows (both read when the op is built; for A/B measurements and tests).
+  bool implicit_allowed(const KernelTable& k);
+
+  // Whether the kernel rows are long enough to be read in place: in the input
+  // itself (direct: min_implicit_segment) or in a zero-padded copy (12 floats
+  // on every CPU: on Zen 4's AVX-512 table MobileNetV2's first layer, 3x3
+  // stride 2 'same' with 3 channels, measured 0.98 alone but 1.01-1.06 of
+  // im2col's time in the model, whose cold padded copy weighs more).
+  bool implicit_rows_fit(bool direct) const {
+    return geo_.k[2] * cin_ >= (direct ? min_direct_segment_ : min_copy_segment_);
+  }
 
   // A per image smaller than B: few output pixels, many weights.
   bool weight_heavy(int64_t m_img) const { return m_img < cout_g_; }
@@ -101,6 +130,7 @@ class ConvBase : public Op {
   ConvGeometry geo_;
   Activation act_;
   int64_t groups_ = 1, cin_ = 0, cin_g_ = 0, cout_ = 0, cout_g_ = 0, kg_ = 0;
+  int64_t min_direct_segment_ = kMinCopySegment, min_copy_segment_ = kMinCopySegment;
   std::vector<PackedMatrix> packed_;  // one B per group: rows (kk, ci), its filters
   Buffer<float> bias_;
 };

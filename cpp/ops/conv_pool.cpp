@@ -37,7 +37,7 @@ class ConvPoolOp final : public ConvBase {
       pool_max_init_ = std::numeric_limits<float>::lowest();
     pool_h_ = ps[0];
     pool_w_ = ps[1];
-    implicit_ = implicit_allowed();  // groups are 1 (checked above)
+    implicit_ = implicit_allowed(k);  // groups are 1 (checked above)
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -89,7 +89,7 @@ class ConvPoolOp final : public ConvBase {
   // Windows read in place: the op takes implicit GEMM and, for this input,
   // every window lies inside it (no padding).
   bool implicit_for(const Shape& in_shape) const {
-    if (!implicit_) return false;
+    if (!implicit_ || !implicit_rows_fit(true)) return false;
     const auto dims = spatial_dims(in_shape, geo_.rank);
     const WindowImage w = window_image(in_shape);
     return w.pad_t == 0 && w.pad_l == 0 && w.hp <= dims[1] && w.wp <= dims[2];

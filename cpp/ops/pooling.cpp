@@ -12,6 +12,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/conv_geometry.h"
 #include "ops/registry.h"
@@ -44,10 +45,18 @@ class PoolOp final : public Op {
     pool_ = node.attr_ints("pool_size");
     strides_ = node.attr_ints("strides", pool_);
     const std::string padding = node.attr_str("padding", "valid");
-    if (padding != "valid" && padding != "same")
+    if (padding != "valid" && padding != "same" && padding != "explicit")
       fail(ErrorKind::kInvalidModel,
-           where() + ": padding must be 'valid' or 'same', got '" + padding + "'");
+           where() + ": padding must be 'valid', 'same' or 'explicit', got '" + padding + "'");
     same_ = padding == "same";
+    if (padding == "explicit") {  // a folded ZeroPadding (passes.cpp): zeros that take part
+      pads_ = node.attr_ints("pads");
+      bool ok = pads_.size() == 2 * pool_.size();
+      for (int64_t p : pads_) ok = ok && p >= 0 && p <= kMaxWindow;
+      if (!ok)
+        fail(ErrorKind::kInvalidModel, where() + ": explicit pads " + shape_str(pads_) +
+                                           " must be (before, after) per spatial axis, >= 0");
+    }
     // Keras semantics: TF's MaxPool starts from the lowest finite float.
     if (node.attr_int("max_from_lowest", 0) != 0) max_init_ = std::numeric_limits<float>::lowest();
     if (pool_.empty() || pool_.size() > 3 || strides_.size() != pool_.size())
@@ -98,6 +107,7 @@ class PoolOp final : public Op {
     a.k_d = ax[0].k, a.k_h = ax[1].k, a.k_w = ax[2].k;
     a.s_d = ax[0].s, a.s_h = ax[1].s, a.s_w = ax[2].s;
     a.pad_d = ax[0].pad_before, a.pad_h = ax[1].pad_before, a.pad_w = ax[2].pad_before;
+    a.zero_pad = pads_.empty() ? 0 : 1;
     const int64_t rows = s[0] * a.out_d * a.out_h;
     const int64_t work = rows * a.out_w * a.c * a.k_d * a.k_h * a.k_w;
     const int threads = threads_for(ctx.num_threads, work, rows);
@@ -117,6 +127,12 @@ class PoolOp final : public Op {
     a.in = in;
     a.k = pool_[i];
     a.s = strides_[i];
+    if (!pads_.empty()) {  // 'valid' over the input with the zeros around it
+      a.pad_before = pads_[2 * i];
+      const int64_t padded = in + pads_[2 * i] + pads_[2 * i + 1];
+      a.out = known(in) ? window_output_length(padded, a.k, a.s, 1, PadMode::kValid) : in;
+      return a;
+    }
     a.out = window_output_length(in, a.k, a.s, 1, same_ ? PadMode::kSame : PadMode::kValid);
     if (same_) {
       const int64_t total = std::max<int64_t>((a.out - 1) * a.s + a.k - in, 0);
@@ -128,6 +144,7 @@ class PoolOp final : public Op {
   PoolMode mode_;
   Shape pool_, strides_;
   bool same_ = false;
+  Shape pads_;  // 'explicit': (before, after) zero cells per spatial axis
   float max_init_ = -std::numeric_limits<float>::infinity();
 };
 
@@ -251,6 +268,11 @@ void register_pooling_ops(OpRegistry& r) {
                          size.size() == 2 && n.attr_ints("strides", size) == size;
     return fusable ? size : std::vector<int64_t>{};
   };
+  // A preceding 2D ZeroPadding folds in as 'explicit' pads (zeros that take
+  // part in every window): its padded copy never goes through memory
+  // (ResNet50's pool1, 112 x 112 x 64). TFJS_INFER_POOL_FOLD_PAD=0 (read at
+  // import): never, for A/B measurements.
+  pool.pad_fold_rank = env_is("TFJS_INFER_POOL_FOLD_PAD", "0") ? 0 : 2;
   r["pool"] = OpEntry(
       [](const OpNode& n, const KernelTable& k) { return std::make_unique<PoolOp>(n, k); }, pool);
   r["global_pool"] = [](const OpNode& n, const KernelTable& k) {

@@ -12,11 +12,17 @@ pads (a folded ZeroPadding), odd sizes, batches > 1, residuals, 1 and 2
 threads; ResNet50's 3x3 layers, its 7x7 stride-2 first layer (3 channels) and
 its 1x1 stride-2 projections. A float64 numpy convolution (np.einsum over the
 taps, written from TF's definition) checks both are convolutions at all.
+The implicit side reads kernel rows of any length in place
+(TFJS_INFER_CONV_IMPLICIT_MIN=1), so the thin rows of 1- to 3-channel inputs,
+which only some CPUs' tables take by default (conv_base.h
+min_implicit_segment, checked on recorded cpuid outputs), are covered on
+every ISA.
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,6 +34,9 @@ from tfjs_infer import _core
 
 ISAS = tfjs_infer.available_isas()
 ENV = "TFJS_INFER_CONV_IMPLICIT"
+MIN_ENV = "TFJS_INFER_CONV_IMPLICIT_MIN"
+CPUID = Path(__file__).resolve().parents[1] / "fixtures" / "cpuid"
+T = _core._testing
 
 
 def reference(x, w, b, stride, padding):
@@ -59,10 +68,15 @@ def reference(x, w, b, stride, padding):
     return y + b
 
 
-def compiled(graph, isa, threads, implicit, monkeypatch):
-    """The model with the implicit path on or off (the variable is read when
-    the op is built)."""
+def compiled(graph, isa, threads, implicit, monkeypatch, min_segment="1"):
+    """The model with the implicit path on or off (the variables are read when
+    the op is built); on, for kernel rows of at least `min_segment` floats
+    (1 by default: every row length on every ISA; None: the CPU's rule)."""
     monkeypatch.setenv(ENV, "1" if implicit else "0")
+    if min_segment is None:
+        monkeypatch.delenv(MIN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(MIN_ENV, min_segment)
     return _core.CompiledModel(graph, isa=isa, num_threads=threads, optimize=False)
 
 
@@ -150,6 +164,14 @@ def test_implicit_resnet_layers_bit_for_bit(isa, hw, k, stride, padding, cin, co
         np.testing.assert_array_equal(one, base)
 
 
+def default_min_segment(isa: str) -> int:
+    """This CPU's rule for table `isa` (checked on recorded CPUs below)."""
+    return T.conv_min_implicit_segment(
+        T.cpuid_leaves(), isa or tfjs_infer.build_info()["isa_selected"]
+    )
+
+
+@pytest.mark.parametrize("isa", ["", *ISAS])
 @pytest.mark.parametrize(
     "hw,k,stride,padding,cin,taken",
     [
@@ -161,21 +183,63 @@ def test_implicit_resnet_layers_bit_for_bit(isa, hw, k, stride, padding, cin, co
         (260, 3, 2, "valid", 64, True),
         (224, 7, 2, "same", 3, True),  # ResNet's first layer: kernel rows of 21 floats
         (64, 5, 1, "same", 3, True),  # 15 floats
-        (224, 3, 2, "same", 3, False),  # MobileNet's first layer: 9 floats
-        (28, 3, 1, "valid", 1, False),  # 3 floats
+        (224, 3, 2, "same", 3, False),  # MobileNet's first layer: 9 floats in a padded copy
+        (28, 3, 1, "valid", 1, None),  # 3 floats in the input: the CPU's rule
+        (28, 3, 1, "same", 1, False),  # 3 floats in a padded copy
     ],
 )
-def test_implicit_path_is_taken(hw, k, stride, padding, cin, taken, monkeypatch):
+def test_implicit_path_is_taken(isa, hw, k, stride, padding, cin, taken, monkeypatch):
     """The variable switches the path (its scratch is a padded image, or none,
     and row pointers, not im2col tiles), so the tests above compare two paths;
     an image whose padded copy exceeds 4 MiB (262 x 262 x 64 floats) stays on
-    im2col, and so do kernel rows (kw x cin) under 12 floats; windows read from
-    the input itself need no copy at any size."""
+    im2col, and so do kernel rows (kw x cin) under 12 floats read from a
+    padded copy and, in the input itself, rows shorter than the CPU's minimum
+    for the table (None: 12 floats, any on Zen 4's AVX-512 table); windows
+    read from the input itself need no copy at any size. Thin rows take either
+    path when the minimum is forced."""
     rng = np.random.default_rng(0)
     w = rng.standard_normal((k, k, cin, 64)).astype(np.float32)
     g = conv_graph((1, hw, hw, cin), w, np.zeros(64, np.float32), stride, padding)
-    sizes = [
-        compiled(g, "", 1, implicit, monkeypatch).workspace_bytes([[1, hw, hw, cin]])
-        for implicit in (False, True)
-    ]
-    assert (sizes[0] != sizes[1]) == taken
+
+    def path_differs(min_segment):
+        sizes = [
+            compiled(g, isa, 1, implicit, monkeypatch, min_segment).workspace_bytes(
+                [[1, hw, hw, cin]]
+            )
+            for implicit in (False, True)
+        ]
+        return sizes[0] != sizes[1]
+
+    if taken is None:
+        taken = k * cin >= default_min_segment(isa)
+    assert path_differs(None) == taken
+    if k * cin < 12:  # a thin row, forced either way
+        assert path_differs("1")
+        assert not path_differs("1000")
+
+
+def load_leaves(name: str) -> list[tuple[int, ...]]:
+    """A recording's `LEAF SUBLEAF: EAX EBX ECX EDX` lines."""
+    rows = []
+    for line in (CPUID / name).read_text().splitlines():
+        head, regs = line.split(":")
+        leaf, sub = head.split()
+        rows.append((int(leaf, 16), int(sub, 16), *(int(r, 16) for r in regs.split())))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "recording,isa,want",
+    [  # Zen 4's AVX-512 table reads kernel rows of any length in place; the rest 12
+        ("amd_epyc_zen4_kvm.txt", "avx512", 1),
+        ("amd_epyc_zen4_kvm.txt", "avx2", 12),
+        ("amd_epyc_zen4_kvm.txt", "generic", 12),
+        ("amd_ryzen9_9950x.txt", "avx512", 12),
+        ("amd_ryzen9_9950x.txt", "avx2", 12),
+        ("intel_xeon_emerald_rapids_kvm.txt", "avx512", 12),
+        ("intel_core_i7_7800x.txt", "avx512", 12),
+        ("intel_core_i5_6600k.txt", "avx2", 12),
+    ],
+)
+def test_min_implicit_segment_per_cpu(recording, isa, want):
+    assert T.conv_min_implicit_segment(load_leaves(recording), isa) == want

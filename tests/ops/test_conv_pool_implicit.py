@@ -1,8 +1,10 @@
 """The fused conv2d + pooling op ("conv2d_pool") reads its windows in place
 (implicit GEMM) where every window lies inside the input and kernel rows
-(kw x cin) hold at least 12 floats, as the plain convolution does: the same
-bits as its im2col path (TFJS_INFER_CONV_IMPLICIT=0, read when the op is built)
-and as the unfused conv2d + pool, on every ISA, at 1 and 2 threads."""
+(kw x cin) are long enough (conv_base.h min_implicit_segment; these tests
+force any length with TFJS_INFER_CONV_IMPLICIT_MIN=1), as the plain
+convolution does: the same bits as its im2col path (TFJS_INFER_CONV_IMPLICIT=0,
+read when the op is built) and as the unfused conv2d + pool, on every ISA, at
+1 and 2 threads."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from tfjs_infer import _core
 
 ISAS = tfjs_infer.available_isas()
 ENV = "TFJS_INFER_CONV_IMPLICIT"
+MIN_ENV = "TFJS_INFER_CONV_IMPLICIT_MIN"
 
 
 def conv_pool_graph(h, w, cin, cout, k, stride, padding, pool, mode, seed):
@@ -32,8 +35,14 @@ def conv_pool_graph(h, w, cin, cout, k, stride, padding, pool, mode, seed):
     return g
 
 
-def build(graph, isa, threads, implicit, monkeypatch, optimize=True):
+def build(graph, isa, threads, implicit, monkeypatch, optimize=True, min_segment="1"):
+    """Implicit on (for kernel rows of at least `min_segment` floats: 1, any
+    row on every ISA, by default; None: the CPU's rule) or off."""
     monkeypatch.setenv(ENV, "1" if implicit else "0")
+    if min_segment is None:
+        monkeypatch.delenv(MIN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(MIN_ENV, min_segment)
     return _core.CompiledModel(graph, isa=isa, num_threads=threads, optimize=optimize)
 
 
@@ -45,6 +54,8 @@ CASES = [
     (14, 11, 4, 16, 3, 1, (2, 2), "max"),
     (17, 15, 8, 33, 3, 2, (2, 3), "avg"),
     (20, 20, 3, 7, 5, 1, (3, 2), "max"),
+    (28, 28, 1, 32, 3, 1, (2, 2), "max"),  # the MNIST CNN's first layer: rows of 3 floats
+    (16, 15, 3, 16, 3, 2, (2, 2), "avg"),  # 9 floats, stride 2
 ]
 
 
@@ -67,16 +78,26 @@ def test_implicit_equals_im2col_and_unfused(case, isa, threads, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("padding", "cin", "k", "taken"),
-    [("valid", 32, 3, True), ("valid", 4, 3, True), ("valid", 3, 3, False), ("same", 32, 3, False)],
+    ("padding", "cin", "k", "min_segment", "taken"),
+    [
+        ("valid", 32, 3, None, True),
+        ("valid", 4, 3, None, True),
+        ("valid", 3, 3, "1", True),
+        ("valid", 3, 3, "1000", False),
+        ("valid", 3, 3, "12", False),
+        ("same", 32, 3, "1", False),
+    ],
 )
-def test_implicit_path_is_taken(padding, cin, k, taken, monkeypatch):
+def test_implicit_path_is_taken(padding, cin, k, min_segment, taken, monkeypatch):
     """Row pointers instead of im2col rows change the workspace: the path is
-    taken for 'valid' windows with kernel rows of 12 floats or more, not for
-    shorter rows or windows that reach into padding."""
+    taken for 'valid' windows with kernel rows of at least the minimum (the
+    CPU's rule: 12 floats, any on Zen 4's AVX-512 table), not for shorter rows
+    or windows that reach into padding."""
     g = conv_pool_graph(13, 13, cin, 64, k, 1, padding, (2, 2), "max", seed=0)
     sizes = [
-        build(g, "", 1, implicit, monkeypatch).workspace_bytes([[2, 13, 13, cin]])
+        build(g, "", 1, implicit, monkeypatch, min_segment=min_segment).workspace_bytes(
+            [[2, 13, 13, cin]]
+        )
         for implicit in (False, True)
     ]
     assert (sizes[0] != sizes[1]) == taken

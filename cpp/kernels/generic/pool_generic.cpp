@@ -16,6 +16,30 @@ inline int64_t hi(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in) {
   return v > in ? in : v;
 }
 
+// Output pixel (b, od, oh, ow) of a.zero_pad pooling into yo (initialized):
+// all k cells of its window in (d, h, w) order, padded ones reading 0.
+void zero_padded_window(const PoolArgs& a, int64_t b, int64_t od, int64_t oh, int64_t ow,
+                        float* __restrict yo) {
+  const int64_t c = a.c;
+  for (int64_t kd = 0; kd < a.k_d; ++kd)
+    for (int64_t kh = 0; kh < a.k_h; ++kh)
+      for (int64_t kw = 0; kw < a.k_w; ++kw) {
+        const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
+                      w = ow * a.s_w - a.pad_w + kw;
+        const bool inside = d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
+        const float* xv =
+            inside ? a.x + (((b * a.in_d + d) * a.in_h + h) * a.in_w + w) * c : nullptr;
+        for (int64_t ch = 0; ch < c; ++ch) {
+          const float v = inside ? xv[ch] : 0.0f;
+          yo[ch] = a.max ? (v > yo[ch] ? v : yo[ch]) : yo[ch] + v;
+        }
+      }
+  if (!a.max) {
+    const float count = static_cast<float>(a.k_d * a.k_h * a.k_w);
+    for (int64_t ch = 0; ch < c; ++ch) yo[ch] /= count;
+  }
+}
+
 }  // namespace
 
 void pool_f32(const PoolArgs& a) {
@@ -30,6 +54,10 @@ void pool_f32(const PoolArgs& a) {
       const int64_t w0 = lo(ow, a.s_w, a.pad_w), w1 = hi(ow, a.s_w, a.pad_w, a.k_w, a.in_w);
       float* __restrict yo = a.y + (row * a.out_w + ow) * c;
       for (int64_t ch = 0; ch < c; ++ch) yo[ch] = a.max ? a.max_init : 0.0f;
+      if (a.zero_pad) {
+        zero_padded_window(a, b, od, oh, ow, yo);
+        continue;
+      }
       for (int64_t d = d0; d < d1; ++d)
         for (int64_t h = h0; h < h1; ++h)
           for (int64_t w = w0; w < w1; ++w) {

@@ -57,6 +57,54 @@ inline void pool_block(const PoolArgs& a, const float* base, int64_t d0, int64_t
   }
 }
 
+// pool_block for a.zero_pad windows that reach into the padding: all k
+// cells in (d, h, w) order, padded ones reading +0 (as the generic kernel).
+template <class V, bool kMax, int U>
+inline void pool_block_zero_pad(const PoolArgs& a, const float* base, int64_t od, int64_t oh,
+                                int64_t ow, int64_t c0, int64_t tail, float* yo) {
+  using F = typename V::F;
+  const F init = kMax ? V::set1(a.max_init) : V::zero();
+  F acc[U];
+  for (int u = 0; u < U; ++u) acc[u] = init;
+  for (int64_t kd = 0; kd < a.k_d; ++kd)
+    for (int64_t kh = 0; kh < a.k_h; ++kh)
+      for (int64_t kw = 0; kw < a.k_w; ++kw) {
+        const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
+                      w = ow * a.s_w - a.pad_w + kw;
+        const bool inside = d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
+        const float* p = inside ? base + ((d * a.in_h + h) * a.in_w + w) * a.c + c0 : base;
+        for (int u = 0; u < U; ++u) {
+          const bool partial = tail != 0 && u == U - 1;
+          F v = V::zero();
+          if (inside)
+            v = partial ? V::load_n_or(p + u * V::kW, tail, init) : V::loadu(p + u * V::kW);
+          acc[u] = kMax ? V::max(v, acc[u]) : V::add(acc[u], v);
+        }
+      }
+  if (!kMax) {
+    const F count = V::set1(static_cast<float>(a.k_d * a.k_h * a.k_w));
+    for (int u = 0; u < U; ++u) acc[u] = V::div(acc[u], count);
+  }
+  for (int u = 0; u < U; ++u) {
+    if (tail != 0 && u == U - 1)
+      V::store_n(yo + c0 + u * V::kW, acc[u], tail);
+    else
+      V::storeu(yo + c0 + u * V::kW, acc[u]);
+  }
+}
+
+// One output pixel of a.zero_pad pooling whose window reaches into the padding.
+template <class V, bool kMax>
+void pool_pixel_zero_pad(const PoolArgs& a, const float* base, int64_t od, int64_t oh, int64_t ow,
+                         float* yo) {
+  const int64_t c = a.c, w = V::kW;
+  int64_t c0 = 0;
+  for (; c0 + 4 * w <= c; c0 += 4 * w)
+    pool_block_zero_pad<V, kMax, 4>(a, base, od, oh, ow, c0, 0, yo);
+  for (; c0 + w <= c; c0 += w) pool_block_zero_pad<V, kMax, 1>(a, base, od, oh, ow, c0, 0, yo);
+  if (c0 < c) pool_block_zero_pad<V, kMax, 1>(a, base, od, oh, ow, c0, c - c0, yo);
+}
+
 template <class V, bool kMax>
 void pool_rows(const PoolArgs& a) {
   const int64_t c = a.c, w = V::kW;
@@ -71,6 +119,12 @@ void pool_rows(const PoolArgs& a) {
       const int64_t w0 = pool_lo(ow, a.s_w, a.pad_w),
                     w1 = pool_hi(ow, a.s_w, a.pad_w, a.k_w, a.in_w);
       float* yo = a.y + (row * a.out_w + ow) * c;
+      // A window inside the input has no padded cells: the plain path is the
+      // zero-padded one's.
+      if (a.zero_pad && (d1 - d0 < a.k_d || h1 - h0 < a.k_h || w1 - w0 < a.k_w)) {
+        pool_pixel_zero_pad<V, kMax>(a, base, od, oh, ow, yo);
+        continue;
+      }
       int64_t c0 = 0;
       for (; c0 + 4 * w <= c; c0 += 4 * w)
         pool_block<V, kMax, 4>(a, base, d0, d1, h0, h1, w0, w1, c0, 0, yo);
