@@ -43,6 +43,18 @@ def isas_under_test() -> list[str]:
 ISAS = isas_under_test()
 
 
+def cpuid_leaves(name: str) -> list[tuple[int, int, int, int, int, int]]:
+    """A recorded cpuid output's `LEAF SUBLEAF: EAX EBX ECX EDX` lines
+    (tests/fixtures/cpuid/NAME) as (leaf, subleaf, eax, ebx, ecx, edx)."""
+    rows = []
+    for line in (FIXTURES / "cpuid" / name).read_text().splitlines():
+        head, regs = line.split(":")
+        leaf, sub = head.split()
+        eax, ebx, ecx, edx = (int(r, 16) for r in regs.split())
+        rows.append((int(leaf, 16), int(sub, 16), eax, ebx, ecx, edx))
+    return rows
+
+
 def case_dirs(*subdirs: str) -> list[Path]:
     """Every case folder (holding io.json) under tests/fixtures/<subdir>/."""
     out: list[Path] = []

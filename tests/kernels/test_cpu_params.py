@@ -25,10 +25,10 @@ import numpy as np
 import pytest
 
 import tfjs_infer
+from fixture_utils import cpuid_leaves
 from tfjs_infer import _core
 
 T = _core._testing
-CPUID = Path(__file__).resolve().parents[1] / "fixtures" / "cpuid"
 KIB, MIB = 1 << 10, 1 << 20
 PREFETCH = 16
 
@@ -53,16 +53,6 @@ def blocking(
         "l1_block_bytes": l1_block,
         "gemv_prefetch_rows": gemv_prefetch,
     }
-
-
-def load_leaves(name: str) -> list[tuple[int, int, int, int, int, int]]:
-    """The `LEAF SUBLEAF: EAX EBX ECX EDX` lines of a recording."""
-    rows = []
-    for line in (CPUID / name).read_text().splitlines():
-        head, regs = line.split(":")
-        leaf, sub = head.split()
-        rows.append((int(leaf, 16), int(sub, 16), *(int(r, 16) for r in regs.split())))
-    return rows
 
 
 # name -> (model, vendor, family, model id, L1D, L2, L3, threads/core,
@@ -139,7 +129,7 @@ CPUS = {
 @pytest.mark.parametrize("name", sorted(CPUS))
 def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
     model, vendor, family, model_id, l1d, l2, l3, smt, l2_core, _, _ = CPUS[name]
-    p = T.derive_cpu_params(load_leaves(name))
+    p = T.derive_cpu_params(cpuid_leaves(name))
     assert (p["model"], p["vendor"], p["family"], p["model_id"]) == (
         model,
         vendor,
@@ -154,7 +144,7 @@ def test_recorded_cpuid_decodes_to_published_caches(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(CPUS))
 def test_blocking_follows_the_caches(name: str) -> None:
     (l2_block, k_block, row_chunk), gemv_prefetch = CPUS[name][-2:]
-    p = T.derive_cpu_params(load_leaves(name))
+    p = T.derive_cpu_params(cpuid_leaves(name))
     l1_block = CPUS[name][4] // 2
     expected = blocking(
         l2_block, k_block, row_chunk, l1_block=l1_block, gemv_prefetch=gemv_prefetch
@@ -164,14 +154,14 @@ def test_blocking_follows_the_caches(name: str) -> None:
 
 
 def test_zen5_gives_the_constants_it_was_tuned_with() -> None:
-    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"))
+    p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"))
     assert p["cache_leaf"] == "0x8000001d"
     assert p["gemm"] == blocking(512 * KIB, 2048, 192)
 
 
 def test_amd_without_cache_leaf_uses_the_legacy_leaves() -> None:
     # The 9950X's own 0x80000005/6 without 0x8000001D (as on pre-Zen parts).
-    leaves = [r for r in load_leaves("amd_ryzen9_9950x.txt") if r[0] != 0x8000001D]
+    leaves = [r for r in cpuid_leaves("amd_ryzen9_9950x.txt") if r[0] != 0x8000001D]
     p = T.derive_cpu_params(leaves)
     assert p["cache_leaf"] == "legacy"
     assert (p["l1d_bytes"], p["l2_bytes"], p["l3_bytes"]) == (48 * KIB, 1 * MIB, 64 * MIB)
@@ -186,7 +176,7 @@ def test_no_cpuid_falls_back_to_the_tuned_defaults() -> None:
 def test_cache_overrides_feed_the_derivation() -> None:
     # Skylake-style caches forced on the Zen 5 recording give Skylake's blocking.
     env = {"TFJS_INFER_L1D_BYTES": "32K", "TFJS_INFER_L2_BYTES": "256K"}
-    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), env)
+    p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), env)
     assert p["l2_per_core_bytes"] == 256 * KIB
     assert p["gemm"] == blocking(128 * KIB, 1360, 120, l1_block=16 * KIB)
     assert sorted(p["overrides"]) == ["TFJS_INFER_L1D_BYTES=32K", "TFJS_INFER_L2_BYTES=256K"]
@@ -199,7 +189,7 @@ def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
         "TFJS_INFER_GEMM_ROW_CHUNK": "many",
         "TFJS_INFER_GEMM_PREFETCH_ROWS": "0",
     }
-    p = T.derive_cpu_params(load_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
+    p = T.derive_cpu_params(cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
     assert p["gemm"] == blocking(256 * KIB, 1024, 192, prefetch=0)
     assert p["gemm_derived"] == blocking(512 * KIB, 2048, 192)
     assert p["overrides_ignored"] == ["TFJS_INFER_GEMM_ROW_CHUNK=many"]
@@ -218,7 +208,7 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_GEMM_L1_BLOCK",
         "TFJS_INFER_GEMM_GEMV_PREFETCH",
     ]
-    p = T.derive_cpu_params(load_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
+    p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
     assert p["gemm"] == blocking(*[8 * KIB] * 7)
     assert p["l3_bytes"] == 8 * KIB
@@ -280,14 +270,14 @@ def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
 # (Zen 4), 4 elsewhere (Zen 5's).
 @pytest.mark.parametrize("name", sorted(CPUS))
 def test_panel_group_follows_the_microarchitecture(name: str) -> None:
-    p = T.derive_cpu_params(load_leaves(name))
+    p = T.derive_cpu_params(cpuid_leaves(name))
     _, vendor, family = CPUS[name][:3]
     two = vendor == "GenuineIntel" or (vendor == "AuthenticAMD" and family == 0x19)
     assert p["gemm_panel_group"] == (2 if two else 4)
 
 
 def test_panel_group_override_takes_2_or_4_only() -> None:
-    intel = load_leaves("intel_xeon_emerald_rapids_kvm.txt")
+    intel = cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt")
     assert T.derive_cpu_params([])["gemm_panel_group"] == 4
     p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_PANEL_GROUP": "4"})
     assert p["gemm_panel_group"] == 4 and p["overrides"] == ["TFJS_INFER_GEMM_PANEL_GROUP=4"]
@@ -347,12 +337,12 @@ def test_panel_groups_give_the_same_bits(tmp_path: Path) -> None:
 # The AVX-512 blocked path's tile rows: 7 on Intel, 6 elsewhere (Zen 5's).
 @pytest.mark.parametrize("name", sorted(CPUS))
 def test_tile_rows_follow_the_vendor(name: str) -> None:
-    p = T.derive_cpu_params(load_leaves(name))
+    p = T.derive_cpu_params(cpuid_leaves(name))
     assert p["gemm_tile_rows"] == (7 if CPUS[name][1] == "GenuineIntel" else 6)
 
 
 def test_tile_rows_override_takes_6_or_7_only() -> None:
-    intel = load_leaves("intel_xeon_emerald_rapids_kvm.txt")
+    intel = cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt")
     p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_TILE_ROWS": "6"})
     assert p["gemm_tile_rows"] == 6 and p["overrides"] == ["TFJS_INFER_GEMM_TILE_ROWS=6"]
     for bad in ("5", "8", "seven"):
@@ -409,11 +399,11 @@ SLICES = {
 
 @pytest.mark.parametrize("name", sorted(SLICES))
 def test_lowp_slices_follow_the_l3(name: str) -> None:
-    assert T.derive_cpu_params(load_leaves(name))["lowp_slice_bytes"] == SLICES[name]
+    assert T.derive_cpu_params(cpuid_leaves(name))["lowp_slice_bytes"] == SLICES[name]
 
 
 def test_lowp_slices_without_or_with_a_forced_l3() -> None:
     assert T.derive_cpu_params([])["lowp_slice_bytes"] == 24 * MIB
     env = {"TFJS_INFER_L3_BYTES": "10M"}
-    p = T.derive_cpu_params(load_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
+    p = T.derive_cpu_params(cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
     assert p["lowp_slice_bytes"] == 5 * MIB

@@ -22,7 +22,6 @@ every ISA.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,12 +29,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tfjs_infer
+from fixture_utils import cpuid_leaves
 from tfjs_infer import _core
 
 ISAS = tfjs_infer.available_isas()
 ENV = "TFJS_INFER_CONV_IMPLICIT"
 MIN_ENV = "TFJS_INFER_CONV_IMPLICIT_MIN"
-CPUID = Path(__file__).resolve().parents[1] / "fixtures" / "cpuid"
 T = _core._testing
 
 
@@ -218,16 +217,6 @@ def test_implicit_path_is_taken(isa, hw, k, stride, padding, cin, taken, monkeyp
         assert not path_differs("1000")
 
 
-def load_leaves(name: str) -> list[tuple[int, ...]]:
-    """A recording's `LEAF SUBLEAF: EAX EBX ECX EDX` lines."""
-    rows = []
-    for line in (CPUID / name).read_text().splitlines():
-        head, regs = line.split(":")
-        leaf, sub = head.split()
-        rows.append((int(leaf, 16), int(sub, 16), *(int(r, 16) for r in regs.split())))
-    return rows
-
-
 @pytest.mark.parametrize(
     "recording,isa,want",
     [  # Zen 4's AVX-512 table reads kernel rows of any length in place; the rest 12
@@ -242,4 +231,4 @@ def load_leaves(name: str) -> list[tuple[int, ...]]:
     ],
 )
 def test_min_implicit_segment_per_cpu(recording, isa, want):
-    assert T.conv_min_implicit_segment(load_leaves(recording), isa) == want
+    assert T.conv_min_implicit_segment(cpuid_leaves(recording), isa) == want
