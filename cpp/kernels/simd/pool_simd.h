@@ -23,6 +23,22 @@ inline int64_t pool_hi(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in)
   return v > in ? in : v;
 }
 
+// A block's accumulators to its output channels: averages divided by the
+// window's cell count; the last vector partial when `tail` lanes (0: full).
+template <class V, bool kMax, int U>
+inline void finish_block(typename V::F* acc, int64_t cells, int64_t tail, float* out) {
+  if (!kMax) {
+    const typename V::F count = V::set1(static_cast<float>(cells));
+    for (int u = 0; u < U; ++u) acc[u] = V::div(acc[u], count);
+  }
+  for (int u = 0; u < U; ++u) {
+    if (tail != 0 && u == U - 1)
+      V::store_n(out + u * V::kW, acc[u], tail);
+    else
+      V::storeu(out + u * V::kW, acc[u]);
+  }
+}
+
 // One output pixel, channels [c0, c0 + U * kW) (the last vector may be partial:
 // `tail` lanes, 0 meaning full).
 template <class V, bool kMax, int U>
@@ -45,16 +61,7 @@ inline void pool_block(const PoolArgs& a, const float* base, int64_t d0, int64_t
         }
       }
     }
-  if (!kMax) {
-    const F count = V::set1(static_cast<float>((d1 - d0) * (h1 - h0) * (w1 - w0)));
-    for (int u = 0; u < U; ++u) acc[u] = V::div(acc[u], count);
-  }
-  for (int u = 0; u < U; ++u) {
-    if (tail != 0 && u == U - 1)
-      V::store_n(yo + c0 + u * V::kW, acc[u], tail);
-    else
-      V::storeu(yo + c0 + u * V::kW, acc[u]);
-  }
+  finish_block<V, kMax, U>(acc, (d1 - d0) * (h1 - h0) * (w1 - w0), tail, yo + c0);
 }
 
 // pool_block for a.zero_pad windows that reach into the padding: all k
@@ -81,16 +88,7 @@ inline void pool_block_zero_pad(const PoolArgs& a, const float* base, int64_t od
           acc[u] = kMax ? V::max(v, acc[u]) : V::add(acc[u], v);
         }
       }
-  if (!kMax) {
-    const F count = V::set1(static_cast<float>(a.k_d * a.k_h * a.k_w));
-    for (int u = 0; u < U; ++u) acc[u] = V::div(acc[u], count);
-  }
-  for (int u = 0; u < U; ++u) {
-    if (tail != 0 && u == U - 1)
-      V::store_n(yo + c0 + u * V::kW, acc[u], tail);
-    else
-      V::storeu(yo + c0 + u * V::kW, acc[u]);
-  }
+  finish_block<V, kMax, U>(acc, a.k_d * a.k_h * a.k_w, tail, yo + c0);
 }
 
 // One output pixel of a.zero_pad pooling whose window reaches into the padding.
