@@ -32,6 +32,21 @@ __global__ void pool_kernel(PoolArgs a, int64_t total) {
     const int64_t w0 = window_lo(ow, a.s_w, a.pad_w),
                   w1 = window_hi(ow, a.s_w, a.pad_w, a.k_w, a.in_w);
     float acc = a.max ? a.max_init : 0.0f;
+    if (a.zero_pad) {  // every cell of the window, a padded one reading +0
+      for (int64_t kd = 0; kd < a.k_d; ++kd)
+        for (int64_t kh = 0; kh < a.k_h; ++kh)
+          for (int64_t kw = 0; kw < a.k_w; ++kw) {
+            const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
+                          w = ow * a.s_w - a.pad_w + kw;
+            const bool inside =
+                d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
+            const float v =
+                inside ? a.x[(((b * a.in_d + d) * a.in_h + h) * a.in_w + w) * a.c + ch] : 0.0f;
+            acc = a.max ? (v > acc ? v : acc) : add(acc, v);
+          }
+      a.y[i] = a.max ? acc : acc / static_cast<float>(a.k_d * a.k_h * a.k_w);
+      continue;
+    }
     for (int64_t d = d0; d < d1; ++d)
       for (int64_t h = h0; h < h1; ++h)
         for (int64_t w = w0; w < w1; ++w) {

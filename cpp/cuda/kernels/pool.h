@@ -7,8 +7,9 @@ namespace tfjs_infer::cuda {
 
 // The CPU's PoolArgs (kernels/kernel_args.h: channels-last (N, D, H, W, C),
 // window cells visited in (d, h, w) order, NaN skipped by max, max_init for
-// empty/all-NaN windows, padded cells skipped, average over real cells) over
-// every output row: row_begin/row_end are ignored, x and y are device pointers.
+// empty/all-NaN windows, padded cells skipped, average over real cells; with
+// zero_pad every cell, a padded one reading +0) over every output row:
+// row_begin/row_end are ignored, x and y are device pointers.
 using ::tfjs_infer::PoolArgs;
 cudaError_t pool_f32(const PoolArgs& args, int64_t n, cudaStream_t stream);
 

@@ -16,6 +16,10 @@ class CudaPool final : public CudaOp {
         same_(node.attr_str("padding", "valid") == "same"),
         pool_(node.attr_ints("pool_size")),
         strides_(node.attr_ints("strides", pool_)) {
+    // A folded ZeroPadding (compile/passes.cpp; the CPU op validated the
+    // attrs): (before, after) per spatial axis, padded cells are zeros that
+    // take part in every window.
+    if (node.attr_str("padding", "valid") == "explicit") pads_ = node.attr_ints("pads");
     if (node.attr_int("max_from_lowest", 0) != 0) max_init_ = std::numeric_limits<float>::lowest();
   }
 
@@ -34,6 +38,8 @@ class CudaPool final : public CudaOp {
       if (same_) {  // TF's rule: the odd cell of padding goes after
         const int64_t total = std::max<int64_t>((outs[j] - 1) * ss[j] + ks[j] - ins[j], 0);
         pads[j] = total / 2;
+      } else if (!pads_.empty()) {
+        pads[j] = pads_[2 * i];
       }
     }
     PoolArgs a;
@@ -45,13 +51,14 @@ class CudaPool final : public CudaOp {
     a.k_d = ks[0], a.k_h = ks[1], a.k_w = ks[2];
     a.s_d = ss[0], a.s_h = ss[1], a.s_w = ss[2];
     a.pad_d = pads[0], a.pad_h = pads[1], a.pad_w = pads[2];
+    a.zero_pad = pads_.empty() ? 0 : 1;
     check_launch(cuda::pool_f32(a, s[0], ctx.stream), where_);
   }
 
  private:
   std::string where_;
   bool max_, same_;
-  std::vector<int64_t> pool_, strides_;
+  std::vector<int64_t> pool_, strides_, pads_;
   float max_init_ = -std::numeric_limits<float>::infinity();
 };
 
