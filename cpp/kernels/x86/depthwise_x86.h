@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "core/env_switch.h"
 #include "kernels/kernel_args.h"
 
 namespace tfjs_infer::kernels {
@@ -258,6 +259,37 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
   }
 }
 
+// One group of g pixels, 4 <= g <= 8 (AVX-512 only: 8 accumulators, the
+// K K weights and the input vector fit the 32 registers).
+template <class V, DwAct A, int K, int S, bool Full>
+inline void dw_slide_group_n(int64_t g, const DepthwiseArgs& a, const typename V::F* w,
+                             const float* x_row0, float* y_row, int64_t ox, int64_t ky0,
+                             int64_t ky1, int64_t c, int64_t left) {
+  switch (g) {
+    case 4:
+      return dw_slide_group<V, A, K, S, Full, 4>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
+    case 5:
+      return dw_slide_group<V, A, K, S, Full, 5>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
+    case 6:
+      return dw_slide_group<V, A, K, S, Full, 6>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
+    case 7:
+      return dw_slide_group<V, A, K, S, Full, 7>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
+    default:
+      return dw_slide_group<V, A, K, S, Full, 8>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
+  }
+}
+
+// Whether dw_block_slide splits a row's interior into even groups of 4..8
+// pixels (AVX-512) instead of groups of 8 then 4, 2, 1. A group of fewer
+// than 4 pixels is FMA-latency bound (each accumulator is one chain of K K
+// dependent FMAs, 4 cycles each on Zen 4), so the tail of 8 + 4 + 2 + 1 costs
+// as much as four full groups; MobileNetV2's rows have 5, 6, 13, 27 and 55
+// interior pixels. TFJS_INFER_DW_EVEN_GROUPS=0 restores the old split (A/B).
+inline bool dw_even_groups() {
+  static const bool on = !env_is("TFJS_INFER_DW_EVEN_GROUPS", "0");
+  return on;
+}
+
 template <class V, DwAct A, int K, int S, bool Full>
 inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
                            int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
@@ -268,6 +300,21 @@ inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y
   for (int t = 0; t < K * K; ++t)
     w[t] = Full ? V::loadu(a.w + t * a.c + c) : V::load_n(a.w + t * a.c + c, left);
   int64_t ox = ox_lo;
+  if constexpr (P == 8) {
+    if (ox_hi - ox_lo >= 4 && dw_even_groups()) {
+      // ceil(n / 8) groups of n / groups pixels each: every group has 4..8
+      // (n / groups > 8 (groups - 1) / groups >= 4 for two groups or more).
+      // Each pixel's taps still run in the same order, so the bits are those of
+      // any other split.
+      const int64_t n = ox_hi - ox_lo, groups = (n + 7) / 8;
+      for (int64_t i = 1; i <= groups; ++i) {
+        const int64_t end = ox_lo + n * i / groups;
+        dw_slide_group_n<V, A, K, S, Full>(end - ox, a, w, x_row0, y_row, ox, ky0, ky1, c, left);
+        ox = end;
+      }
+      return;
+    }
+  }
   for (; ox + P <= ox_hi; ox += P)
     dw_slide_group<V, A, K, S, Full, P>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
   if (P > 4 && ox + 4 <= ox_hi) {
