@@ -3,6 +3,8 @@
     python bench/depthwise_ab.py --var TFJS_INFER_DW_EVEN_GROUPS --values 0,1 \
         [--rounds 7] [--reps 200] [--isa avx512]
 
+Several variables at once: --var A+B --values 1+2,3+4 (A=1 B=2 against A=3 B=4).
+
 Every distinct 3x3 depthwise layer of MobileNetV2 at 224x224 (batch 1, relu6,
 'same' padding), run alone as a one-op model at 1 thread. The switches are
 read once per process, so every round starts one fresh process per value
@@ -70,8 +72,12 @@ print(json.dumps(res))
 
 
 def one_sample(var: str, value: str, args: argparse.Namespace) -> list[dict]:
-    """One fresh process with var=value: per layer its median and output digest."""
-    env = dict(os.environ, **{var: value})
+    """One fresh process with var=value (several: "A+B" and "a+b"): per layer
+    its median and output digest."""
+    names, values = var.split("+"), value.split("+")
+    if len(names) != len(values):
+        raise SystemExit(f"--values {value!r} does not give one value per name of {var!r}")
+    env = dict(os.environ, **dict(zip(names, values)))
     cmd = [sys.executable, "-c", CHILD, json.dumps(LAYERS), str(args.reps), args.isa]
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     if p.returncode != 0:
@@ -93,7 +99,7 @@ def main() -> None:
     for r in range(args.rounds):
         for v in values if r % 2 == 0 else values[::-1]:
             samples[v].append(one_sample(args.var, v, args))
-    print(f"{'layer':>18}" + "".join(f"{args.var[12:] + '=' + v:>24}" for v in values))
+    print(f"{'layer':>18}" + "".join(f"{v:>24}" for v in values), f"({args.var})")
     for i, (h, w, c, s) in enumerate(LAYERS):
         oh, ow = -(-h // s), -(-w // s)
         flops = 2.0 * oh * ow * c * 9
