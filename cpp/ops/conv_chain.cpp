@@ -13,7 +13,6 @@
 //          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
 //          optional).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/threading.h"
@@ -188,27 +187,15 @@ class ConvChainOp final : public Op {
     }
   }
 
-  // Band budget in floats: 512 KiB, half of a core's L2 (on every CPU so far:
-  // 1 MiB on Zen 4/5, 2 MiB on Emerald Rapids). TFJS_INFER_CHAIN_BAND_KIB
-  // overrides it for A/B measurements.
-  static int64_t band_budget() {
-    static const int64_t floats = [] {
-      const char* v = std::getenv("TFJS_INFER_CHAIN_BAND_KIB");
-      const int64_t kib = v ? std::atoll(v) : 0;
-      return (kib > 0 ? kib : 512) * 1024 / 4;
-    }();
-    return floats;
-  }
-
   // Output rows per band: the expanded rows it reads plus its depthwise
-  // output fit in the band budget.
+  // output fit in about 512 KiB, half of a core's L2.
   Band band(const Shape& s) const {
     const int64_t w = s[2], ow = geo_.out_size(2, w);
     const int64_t in_row = w * e_, out_row = std::max<int64_t>(ow, 1) * e_;
-    const int64_t budget = band_budget();
+    constexpr int64_t kBudget = 512 * 1024 / 4;
     Band b;
     auto need = [&](int64_t rows) { return (rows - 1) * geo_.s[1] + geo_.k_eff(1); };
-    while (b.rows < s[1] && (need(b.rows + 1) * in_row + (b.rows + 1) * out_row) <= budget)
+    while (b.rows < s[1] && (need(b.rows + 1) * in_row + (b.rows + 1) * out_row) <= kBudget)
       ++b.rows;
     b.e_rows = has_expand_ ? need(b.rows) : 0;
     b.e_floats = b.e_rows * in_row;

@@ -14,7 +14,6 @@
 
 #include <cstdint>
 
-#include "core/env_switch.h"
 #include "kernels/kernel_args.h"
 
 namespace tfjs_infer::kernels {
@@ -259,37 +258,6 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
   }
 }
 
-// One group of g pixels, 4 <= g <= 8 (AVX-512 only: 8 accumulators, the
-// K K weights and the input vector fit the 32 registers).
-template <class V, DwAct A, int K, int S, bool Full>
-inline void dw_slide_group_n(int64_t g, const DepthwiseArgs& a, const typename V::F* w,
-                             const float* x_row0, float* y_row, int64_t ox, int64_t ky0,
-                             int64_t ky1, int64_t c, int64_t left) {
-  switch (g) {
-    case 4:
-      return dw_slide_group<V, A, K, S, Full, 4>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
-    case 5:
-      return dw_slide_group<V, A, K, S, Full, 5>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
-    case 6:
-      return dw_slide_group<V, A, K, S, Full, 6>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
-    case 7:
-      return dw_slide_group<V, A, K, S, Full, 7>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
-    default:
-      return dw_slide_group<V, A, K, S, Full, 8>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
-  }
-}
-
-// Whether dw_block_slide splits a row's interior into even groups of 4..8
-// pixels (AVX-512) instead of groups of 8 then 4, 2, 1. A group of fewer
-// than 4 pixels is FMA-latency bound (each accumulator is one chain of K K
-// dependent FMAs, 4 cycles each on Zen 4), so the tail of 8 + 4 + 2 + 1 costs
-// as much as four full groups; MobileNetV2's rows have 5, 6, 13, 27 and 55
-// interior pixels. TFJS_INFER_DW_EVEN_GROUPS=0 restores the old split (A/B).
-inline bool dw_even_groups() {
-  static const bool on = !env_is("TFJS_INFER_DW_EVEN_GROUPS", "0");
-  return on;
-}
-
 template <class V, DwAct A, int K, int S, bool Full>
 inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
                            int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
@@ -300,21 +268,6 @@ inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y
   for (int t = 0; t < K * K; ++t)
     w[t] = Full ? V::loadu(a.w + t * a.c + c) : V::load_n(a.w + t * a.c + c, left);
   int64_t ox = ox_lo;
-  if constexpr (P == 8) {
-    if (ox_hi - ox_lo >= 4 && dw_even_groups()) {
-      // ceil(n / 8) groups of n / groups pixels each: every group has 4..8
-      // (n / groups > 8 (groups - 1) / groups >= 4 for two groups or more).
-      // Each pixel's taps still run in the same order, so the bits are those of
-      // any other split.
-      const int64_t n = ox_hi - ox_lo, groups = (n + 7) / 8;
-      for (int64_t i = 1; i <= groups; ++i) {
-        const int64_t end = ox_lo + n * i / groups;
-        dw_slide_group_n<V, A, K, S, Full>(end - ox, a, w, x_row0, y_row, ox, ky0, ky1, c, left);
-        ox = end;
-      }
-      return;
-    }
-  }
   for (; ox + P <= ox_hi; ox += P)
     dw_slide_group<V, A, K, S, Full, P>(a, w, x_row0, y_row, ox, ky0, ky1, c, left);
   if (P > 4 && ox + 4 <= ox_hi) {
@@ -349,102 +302,30 @@ void dw_interior_kxk(const DepthwiseArgs& a, const float* x_row0, float* y_row, 
   if (c < a.c) dw_block_kxk<V, A, K, false>(a, x_row0, y_row, ox_lo, ox_hi, ky0, ky1, c, a.c - c);
 }
 
-// Output columns [ox_lo, ox_hi) whose kw taps all fall inside the input row.
-inline void dw_interior_cols(const DepthwiseArgs& a, int64_t& ox_lo, int64_t& ox_hi) {
-  const int64_t span = (a.kw - 1) * a.dil_w;
-  ox_lo = ceil_div_nonneg(a.pad_left, a.stride_w);
-  ox_hi =
-      a.in_w - 1 - span + a.pad_left < 0 ? 0 : (a.in_w - 1 - span + a.pad_left) / a.stride_w + 1;
-  if (ox_hi > a.out_w) ox_hi = a.out_w;
-  if (ox_lo > ox_hi) ox_lo = ox_hi;
-}
-
-// Address of tap (0, 0) of output pixel (oy, ox); only taps in range are
-// dereferenced.
-inline const float* dw_tap00(const DepthwiseArgs& a, int64_t oy, int64_t ox) {
-  return a.x + ((oy * a.stride_h - a.pad_top) * a.in_w + ox * a.stride_w - a.pad_left) * a.c;
-}
-
-// The border pixels (some kw taps outside the row) of output row oy.
-template <class V, DwAct A>
-void dw_row_borders(const DepthwiseArgs& a, int64_t oy, int64_t ox_lo, int64_t ox_hi, int64_t ky0,
-                    int64_t ky1) {
-  float* y_row = a.y + oy * a.out_w * a.c;
-  auto border = [&](int64_t ox) {
-    int64_t kx0, kx1;
-    tap_range(ox * a.stride_w - a.pad_left, a.dil_w, a.kw, a.in_w, kx0, kx1);
-    dw_pixel<V, A>(a, dw_tap00(a, oy, ox), y_row + ox * a.c, ky0, ky1, kx0, kx1);
-  };
-  for (int64_t ox = 0; ox < ox_lo; ++ox) border(ox);
-  for (int64_t ox = ox_hi; ox < a.out_w; ++ox) border(ox);
-}
-
-// Whether the 3x3 undilated AVX-512 path runs channel block by channel block
-// over a chunk of output rows (dw_rows_channel_outer) instead of row by row.
-// TFJS_INFER_DW_CHANNEL_OUTER=0 restores row by row (A/B).
-inline bool dw_channel_outer() {
-  static const bool on = !env_is("TFJS_INFER_DW_CHANNEL_OUTER", "0");
-  return on;
-}
-
-// Output rows per chunk of dw_rows_channel_outer.
-constexpr int64_t kDwChunkRows = 8;
-
-// Interior pixels of output rows [oy0, oy1), one channel block at a time over
-// all the rows: the next row's window shares K - S input rows of this block
-// with this row's, which were just loaded and are still in L1 (3 rows of 56
-// pixels x 64 bytes = 10.5 KiB at MobileNetV2's 56x56x144), while row by row
-// every channel block comes between and they are read again from L2. Each
-// pixel is computed exactly as row by row.
-template <class V, DwAct A, int S>
-void dw_rows_channel_outer(const DepthwiseArgs& a, int64_t ox_lo, int64_t ox_hi, int64_t oy0,
-                           int64_t oy1) {
-  constexpr int W = V::kW;
-  for (int64_t c = 0; c < a.c; c += W) {
-    const int64_t left = a.c - c;
-    for (int64_t oy = oy0; oy < oy1; ++oy) {
-      int64_t ky0, ky1;
-      tap_range(oy * a.stride_h - a.pad_top, a.dil_h, a.kh, a.in_h, ky0, ky1);
-      const float* x_row0 = dw_tap00(a, oy, 0);
-      float* y_row = a.y + oy * a.out_w * a.c;
-      if (left >= W) {
-        dw_block_slide<V, A, 3, S, true>(a, x_row0, y_row, ox_lo, ox_hi, ky0, ky1, c, W);
-      } else {
-        dw_block_slide<V, A, 3, S, false>(a, x_row0, y_row, ox_lo, ox_hi, ky0, ky1, c, left);
-      }
-    }
-  }
-}
-
 template <class V, DwAct A>
 void depthwise_rows(const DepthwiseArgs& a) {
   const int64_t C = a.c;
-  int64_t ox_lo, ox_hi;
-  dw_interior_cols(a, ox_lo, ox_hi);
-  const bool undilated = a.dil_w == 1;
-  const bool slide = a.kh == 3 && a.kw == 3 && undilated && (a.stride_w == 1 || a.stride_w == 2);
-  if (V::kW == 16 && slide && dw_channel_outer()) {
-    for (int64_t oy0 = a.row_begin; oy0 < a.row_end; oy0 += kDwChunkRows) {
-      const int64_t oy1 = oy0 + kDwChunkRows < a.row_end ? oy0 + kDwChunkRows : a.row_end;
-      for (int64_t oy = oy0; oy < oy1; ++oy) {
-        int64_t ky0, ky1;
-        tap_range(oy * a.stride_h - a.pad_top, a.dil_h, a.kh, a.in_h, ky0, ky1);
-        dw_row_borders<V, A>(a, oy, ox_lo, ox_hi, ky0, ky1);
-      }
-      if (a.stride_w == 1) {
-        dw_rows_channel_outer<V, A, 1>(a, ox_lo, ox_hi, oy0, oy1);
-      } else {
-        dw_rows_channel_outer<V, A, 2>(a, ox_lo, ox_hi, oy0, oy1);
-      }
-    }
-    return;
-  }
+  // Output columns whose kw taps all fall inside the input row.
+  const int64_t span = (a.kw - 1) * a.dil_w;
+  int64_t ox_lo = ceil_div_nonneg(a.pad_left, a.stride_w);
+  int64_t ox_hi =
+      a.in_w - 1 - span + a.pad_left < 0 ? 0 : (a.in_w - 1 - span + a.pad_left) / a.stride_w + 1;
+  if (ox_hi > a.out_w) ox_hi = a.out_w;
+  if (ox_lo > ox_hi) ox_lo = ox_hi;
   for (int64_t oy = a.row_begin; oy < a.row_end; ++oy) {
+    const int64_t iy0 = oy * a.stride_h - a.pad_top;
     int64_t ky0, ky1;
-    tap_range(oy * a.stride_h - a.pad_top, a.dil_h, a.kh, a.in_h, ky0, ky1);
-    auto x_at = [&](int64_t ox) { return dw_tap00(a, oy, ox); };
+    tap_range(iy0, a.dil_h, a.kh, a.in_h, ky0, ky1);
+    // Address of tap (0, 0) of pixel ox; only taps in range are dereferenced.
+    auto x_at = [&](int64_t ox) { return a.x + (iy0 * a.in_w + ox * a.stride_w - a.pad_left) * C; };
     float* y_row = a.y + oy * a.out_w * C;
-    dw_row_borders<V, A>(a, oy, ox_lo, ox_hi, ky0, ky1);
+    auto border = [&](int64_t ox) {
+      int64_t kx0, kx1;
+      tap_range(ox * a.stride_w - a.pad_left, a.dil_w, a.kw, a.in_w, kx0, kx1);
+      dw_pixel<V, A>(a, x_at(ox), y_row + ox * C, ky0, ky1, kx0, kx1);
+    };
+    for (int64_t ox = 0; ox < ox_lo; ++ox) border(ox);
+    const bool undilated = a.dil_w == 1;
     if (a.kh == 3 && a.kw == 3 && undilated && a.stride_w == 1) {
       dw_interior_slide<V, A, 3, 1>(a, x_at(0), y_row, ox_lo, ox_hi, ky0, ky1);
     } else if (a.kh == 3 && a.kw == 3 && undilated && a.stride_w == 2) {
@@ -458,6 +339,7 @@ void depthwise_rows(const DepthwiseArgs& a) {
       for (; ox + 4 <= ox_hi; ox += 4) dw_pixels4<V, A>(a, x_at(ox), y_row + ox * C, ky0, ky1);
       for (; ox < ox_hi; ++ox) dw_pixel<V, A>(a, x_at(ox), y_row + ox * C, ky0, ky1, 0, a.kw);
     }
+    for (int64_t ox = ox_hi; ox < a.out_w; ++ox) border(ox);
   }
 }
 
