@@ -328,10 +328,10 @@ def test_depthwise_matches_numpy(isa, case):
 @pytest.mark.parametrize("cin", [16, 21])
 def test_depthwise_row_groups_do_not_change_bits(isa, stride, cin):
     """Interior pixels are computed in groups (several output pixels sharing
-    input loads, in sizes that depend on the row width) and channel block by
-    channel block over chunks of rows: for every width from 1 to 28 interior
-    pixels and 10 rows, each pixel must have the bits of its 3x3 window run
-    alone, and stay close to numpy."""
+    input loads, in sizes that depend on the row width: 8, 4, 2, 1 with
+    AVX-512): for every width from 1 to 28 interior pixels and 10 rows, each
+    pixel must have the bits of its 3x3 window run alone, and stay close to
+    numpy."""
     rng = np.random.default_rng(11)
     w = rand(rng, (3, 3, cin), 0.3)
     b = rand(rng, (cin,))
