@@ -324,38 +324,6 @@ def test_depthwise_matches_numpy(isa, case):
 
 
 @pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("stride", [1, 2])
-@pytest.mark.parametrize("cin", [16, 21])
-def test_depthwise_row_groups_do_not_change_bits(isa, stride, cin):
-    """Interior pixels are computed in groups (several output pixels sharing
-    input loads, in sizes that depend on the row width: 8, 4, 2, 1 with
-    AVX-512): for every width from 1 to 28 interior pixels and 10 rows, each
-    pixel must have the bits of its 3x3 window run alone, and stay close to
-    numpy."""
-    rng = np.random.default_rng(11)
-    w = rand(rng, (3, 3, cin), 0.3)
-    b = rand(rng, (cin,))
-    attrs = {"strides": [stride, stride], "padding": "valid", "activation": "relu6"}
-    weights = {"kernel": w, "bias": b}
-    rows = 10
-    for n in range(1, 29):
-        x = rand(rng, (1, (rows - 1) * stride + 3, (n - 1) * stride + 3, cin), 2.0)
-        got = run_op("depthwise_conv2d", x, attrs, weights, isa)
-        assert got.shape == (1, rows, n, cin)
-        windows = np.stack(
-            [
-                x[0, j * stride : j * stride + 3, i * stride : i * stride + 3]
-                for j in range(rows)
-                for i in range(n)
-            ]
-        )
-        alone = run_op("depthwise_conv2d", windows, attrs, weights, isa)
-        np.testing.assert_array_equal(got[0], alone.reshape(rows, n, cin), err_msg=f"{n} pixels")
-        ref = np.clip(ref_depthwise(x, w[..., None], b, [stride] * 2, [1, 1], "valid"), 0, 6)
-        close(got, ref, 9)
-
-
-@pytest.mark.parametrize("isa", ISAS)
 def test_depthwise_threads_and_batch_do_not_change_bits(isa):
     rng = np.random.default_rng(5)
     x = rand(rng, (3, 29, 31, 37))
