@@ -233,7 +233,7 @@ def bench_layers(args) -> None:
             kernel = rng.standard_normal((k, k, c)).astype(np.float32) * 0.3
         attrs = {"strides": [s, s], "padding": pad, "activation": "relu"}
         weights = {"kernel": kernel, "bias": np.zeros(cout, np.float32)}
-        (y,) = g.add_op(op, title, [xin], attrs, weights, 1)
+        (y,) = g.add_op(op, title, [xin], attrs, weights)
         g.set_outputs([y])
         m = _core.CompiledModel(g, num_threads=1)
         x = aligned(rng.standard_normal((1, h, w, c)).astype(np.float32))
