@@ -93,7 +93,7 @@ CASES = [
 def ours(op: str, shape, attrs, isa: str, threads: int):
     g = _core.Graph()
     x = g.add_input("x", [None, *shape[1:]], "float32")
-    g.set_outputs(g.add_op(op, "op", [x], attrs, {}, 1))
+    g.set_outputs(g.add_op(op, "op", [x], attrs, {}))
     model = _core.CompiledModel(g, isa=isa, num_threads=threads, optimize=False)
     return lambda a: model.run([a])[0]
 
