@@ -1,0 +1,110 @@
+"""A fused LSTM / SimpleRNN step at batch 1 runs as parts by units (UnitParts in
+cpp/ops/recurrent.cpp), shared step by step by two threads: each row must keep
+the bits it gets in a batch (the GEMM path) and with the parts off
+(TFJS_INFER_RNN_UNIT_PARTS=0: the whole one-row GEMV, which one thread always
+runs), at 1, 2 and 3 threads, on every ISA, and the 2-thread batch-1 call must
+really run on two threads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fixture_utils import ISAS
+from tfjs_infer import _core
+from thread_checks import traced_run
+
+# (cell, features, units, attrs): 4 F <= units (fused); 128 units cut 64 + 64,
+# 100 units 48 + 52 (a tail vector on every ISA), 40 units 16 + 24; below
+# kMinSplitStepWork (10x40, 24x100) no parts are made: the whole GEMV runs.
+CASES = [
+    ("lstm", 32, 128, {}),
+    ("lstm", 20, 100, {"return_sequences": 1, "go_backwards": 1}),
+    ("lstm", 10, 40, {"return_sequences": 1, "reverse_output": 1, "return_state": 1}),
+    ("simple_rnn", 24, 100, {"return_state": 1}),
+    ("simple_rnn", 64, 256, {"return_sequences": 1}),
+]
+STEPS = 7
+
+
+def _model(
+    cell: str, feats: int, units: int, attrs: dict, isa: str, threads: int, with_states: bool
+) -> _core.CompiledModel:
+    gates = {"lstm": 4, "simple_rnn": 1}[cell]
+    rng = np.random.default_rng(units + feats)
+    w = {
+        "kernel": (rng.uniform(-1, 1, (feats, gates * units)) * np.sqrt(3 / feats)),
+        "recurrent_kernel": rng.uniform(-1, 1, (units, gates * units)) * np.sqrt(3 / units),
+        "bias": rng.uniform(-0.5, 0.5, gates * units),
+    }
+    g = _core.Graph()
+    ins = [g.add_input("x", [None, STEPS, feats], "float32")]
+    if with_states:
+        for name in ("h0", "c0")[: 2 if cell == "lstm" else 1]:
+            ins.append(g.add_input(name, [None, units], "float32"))
+    outs = g.add_op(
+        "rnn",
+        "rnn",
+        ins,
+        {"cell": cell, "units": units, **attrs},
+        {k: v.astype(np.float32) for k, v in w.items()},
+    )
+    g.set_outputs(list(outs))
+    return _core.CompiledModel(g, isa=isa, num_threads=threads)
+
+
+def _inputs(cell: str, feats: int, units: int, rows: int, with_states: bool) -> list[np.ndarray]:
+    rng = np.random.default_rng(9)
+    xs = [rng.uniform(-1, 1, (rows, STEPS, feats)).astype(np.float32)]
+    if with_states:
+        for _ in range(2 if cell == "lstm" else 1):
+            xs.append(rng.uniform(-1, 1, (rows, units)).astype(np.float32))
+    return xs
+
+
+@pytest.mark.parametrize("with_states", [False, True], ids=["zero_states", "states"])
+@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-{c[1]}x{c[2]}-{len(c[3])}")
+def test_batch1_parts_give_the_rows_bits(
+    case: tuple, isa: str, with_states: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cell, feats, units, attrs = case
+    rows = 20  # one GEMM block of 20 rows at 1 thread
+    xs = _inputs(cell, feats, units, rows, with_states)
+    batch = _model(cell, feats, units, attrs, isa, 1, with_states).run(xs)
+    monkeypatch.setenv("TFJS_INFER_RNN_UNIT_PARTS", "0")
+    whole = _model(cell, feats, units, attrs, isa, 1, with_states)
+    monkeypatch.delenv("TFJS_INFER_RNN_UNIT_PARTS")
+    for r in (0, 7, 19):
+        one = [x[r : r + 1] for x in xs]
+        for a, b in zip(whole.run(one), batch):
+            np.testing.assert_array_equal(a, b[r : r + 1], err_msg=f"whole GEMV, row {r}")
+    for threads in (1, 2, 3):
+        model = _model(cell, feats, units, attrs, isa, threads, with_states)
+        for r in (0, 7, 19):
+            one = [x[r : r + 1] for x in xs]
+            for a, b in zip(model.run(one), batch):
+                np.testing.assert_array_equal(a, b[r : r + 1], err_msg=f"{threads}t, row {r}")
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_batch1_parts_run_on_two_threads(isa: str) -> None:
+    # The pool trace shows a job on several threads; a late worker may leave
+    # every step to the caller, so a few calls are allowed to find it.
+    model = _model("lstm", 32, 128, {}, isa, 2, False)
+    x = _inputs("lstm", 32, 128, 1, False)[0]
+    ref = _model("lstm", 32, 128, {}, isa, 1, False).run([x])[0]
+    several = False
+    for _ in range(20):
+        got, split = traced_run(model, x)
+        np.testing.assert_array_equal(got, ref)
+        several |= split
+    assert several, "the batch-1 LSTM never ran on two threads"
+
+
+def test_small_steps_stay_on_one_thread() -> None:
+    # 2 x (8 + 32) x 128 = 10240 floating-point operations a step: below
+    # kMinSplitStepWork, the hand-off per step would cost more than it saves.
+    model = _model("lstm", 8, 32, {}, "generic", 2, False)
+    x = _inputs("lstm", 8, 32, 1, False)[0]
+    assert not traced_run(model, x)[1]
