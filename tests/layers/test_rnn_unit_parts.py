@@ -28,7 +28,14 @@ STEPS = 7
 
 
 def _model(
-    cell: str, feats: int, units: int, attrs: dict, isa: str, threads: int, with_states: bool
+    cell: str,
+    feats: int,
+    units: int,
+    attrs: dict,
+    isa: str,
+    threads: int,
+    with_states: bool,
+    steps: int = STEPS,
 ) -> _core.CompiledModel:
     gates = {"lstm": 4, "simple_rnn": 1}[cell]
     rng = np.random.default_rng(units + feats)
@@ -38,7 +45,7 @@ def _model(
         "bias": rng.uniform(-0.5, 0.5, gates * units),
     }
     g = _core.Graph()
-    ins = [g.add_input("x", [None, STEPS, feats], "float32")]
+    ins = [g.add_input("x", [None, steps, feats], "float32")]
     if with_states:
         for name in ("h0", "c0")[: 2 if cell == "lstm" else 1]:
             ins.append(g.add_input(name, [None, units], "float32"))
@@ -53,9 +60,11 @@ def _model(
     return _core.CompiledModel(g, isa=isa, num_threads=threads)
 
 
-def _inputs(cell: str, feats: int, units: int, rows: int, with_states: bool) -> list[np.ndarray]:
+def _inputs(
+    cell: str, feats: int, units: int, rows: int, with_states: bool, steps: int = STEPS
+) -> list[np.ndarray]:
     rng = np.random.default_rng(9)
-    xs = [rng.uniform(-1, 1, (rows, STEPS, feats)).astype(np.float32)]
+    xs = [rng.uniform(-1, 1, (rows, steps, feats)).astype(np.float32)]
     if with_states:
         for _ in range(2 if cell == "lstm" else 1):
             xs.append(rng.uniform(-1, 1, (rows, units)).astype(np.float32))
@@ -104,7 +113,10 @@ def test_batch1_parts_run_on_two_threads(isa: str) -> None:
 
 def test_small_steps_stay_on_one_thread() -> None:
     # 2 x (8 + 32) x 128 = 10240 floating-point operations a step: below
-    # kMinSplitStepWork, the hand-off per step would cost more than it saves.
-    model = _model("lstm", 8, 32, {}, "generic", 2, False)
-    x = _inputs("lstm", 8, 32, 1, False)[0]
+    # kMinSplitStepWork, the hand-off per step would cost more than it saves;
+    # 64 steps (655360 in all) are enough work for two threads otherwise.
+    model = _model("lstm", 8, 32, {}, "generic", 2, False, steps=64)
+    x = _inputs("lstm", 8, 32, 1, False, steps=64)[0]
     assert not traced_run(model, x)[1]
+    big = _model("lstm", 8, 128, {}, "generic", 2, False, steps=64)
+    assert any(traced_run(big, _inputs("lstm", 8, 128, 1, False, 64)[0])[1] for _ in range(20))
