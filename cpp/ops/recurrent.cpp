@@ -69,7 +69,8 @@ constexpr int64_t kMinTaskRows = 16;
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
 // Parts by units of a batch-1 fused step (UnitParts), cut at multiples of 16
-// units (whole vectors on every ISA); two, for the two threads that share them.
+// units (whole vectors on every ISA); two, for the two threads that share them
+// (StepHandoff).
 constexpr int kUnitParts = 2;
 constexpr int64_t kUnitPartAlign = 16;
 
@@ -155,25 +156,58 @@ struct UnitParts {
   }
 };
 
-// The (step, part) tasks of one row, task t = step * parts + part, claimed in
-// order by whichever participant asks next; a task starts once every part of
-// the previous step is done (each part reads the whole state). A participant
-// that arrives late finds the tasks taken, so a slow wake-up leaves the caller
-// to run every step alone instead of waiting for it.
-class StepClaims {
+// The two parts of every step of one row, on two participants: the first to
+// arrive leads and computes every step's part 0; part 1 goes to the other from
+// the step at which it arrives (one exchange on part1_) and to the leader
+// before that, so a late worker never delays the call. Each part of step s
+// waits for both parts of step s - 1 (each reads the whole state); in steady
+// state a step costs two one-writer progress flags, no read-modify-write.
+class StepHandoff {
  public:
   template <class Fn>
-  void run(int64_t total, int64_t parts, Fn&& fn) {
-    for (int64_t t; (t = next_.fetch_add(1, std::memory_order_relaxed)) < total;) {
-      spin_until_at_least(done_, t / parts * parts);
-      fn(t);
-      done_.fetch_add(1, std::memory_order_release);
+  void run(int64_t steps, Fn&& part) {
+    if (arrivals_.fetch_add(1, std::memory_order_relaxed) == 0) {
+      lead(steps, part);
+    } else {
+      follow(steps, part);
     }
   }
 
  private:
-  alignas(64) std::atomic<int64_t> next_{0};
-  alignas(64) std::atomic<int64_t> done_{0};
+  static constexpr int64_t kFollowerOwns = int64_t{1} << 62;
+
+  template <class Fn>
+  void lead(int64_t steps, Fn& part) {
+    for (int64_t s = 0; s < steps; ++s) {
+      spin_until_at_least(done_[1].v, s);
+      part(s, 0);
+      done_[0].v.store(s + 1, std::memory_order_release);
+      int64_t mine = s;  // part 1 of step s, unless the follower owns it
+      if (part1_.load(std::memory_order_relaxed) == s &&
+          part1_.compare_exchange_strong(mine, s + 1, std::memory_order_acq_rel)) {
+        part(s, 1);
+        done_[1].v.store(s + 1, std::memory_order_release);
+      }
+    }
+    spin_until_at_least(done_[1].v, steps);
+  }
+
+  template <class Fn>
+  void follow(int64_t steps, Fn& part) {
+    for (int64_t s = part1_.exchange(kFollowerOwns, std::memory_order_acq_rel); s < steps; ++s) {
+      spin_until_at_least(done_[0].v, s);
+      spin_until_at_least(done_[1].v, s);
+      part(s, 1);
+      done_[1].v.store(s + 1, std::memory_order_release);
+    }
+  }
+
+  alignas(64) std::atomic<int64_t> arrivals_{0};
+  alignas(64) std::atomic<int64_t> part1_{0};  // the next step part 1 of which the leader may take
+  struct alignas(64) Progress {
+    std::atomic<int64_t> v{0};  // steps done of one part
+  };
+  Progress done_[2];
 };
 
 class RnnOp final : public Op {
@@ -306,7 +340,7 @@ class RnnOp final : public Op {
     const int64_t flops = 2 * n * steps * gu * (features_ + units_);
     if (n == 1 && parts_.count > 0) {
       const int threads = threads_for(ctx.num_threads, flops, parts_.count);
-      if (threads > 1) return run_row_parts(ctx, in, out, l, 0, threads);
+      if (threads > 1) return run_row_parts(ctx, in, out, l, 0);
     }
     const int threads = threads_for(ctx.num_threads, flops, n);
     // Up to four row blocks per thread of at least kMinTaskRows rows: a
@@ -453,14 +487,13 @@ class RnnOp final : public Op {
     finish(rows);
   }
 
-  // One row of a fused cell (no mask) through every step, each step as
-  // parts_.count tasks by units (UnitParts) on `threads` threads. Two
-  // [x_t | h] buffers take turns: step s reads one and writes its h and the
-  // next x into the other, so one part never overwrites what the other part
-  // of the same step still reads.
+  // One row of a fused cell (no mask) through every step, each step as two
+  // parts by units (UnitParts) on two threads (StepHandoff). Two [x_t | h]
+  // buffers take turns: step s reads one and writes its h and the next x into
+  // the other, so one part never overwrites what the other part of the same
+  // step still reads.
   void run_row_parts(const RunContext& ctx, const std::vector<TensorView>& in,
-                     const std::vector<TensorView>& out, const Layout& l, int64_t r,
-                     int threads) const {
+                     const std::vector<TensorView>& out, const Layout& l, int64_t r) const {
     const int64_t steps = in[0].shape[1], u = units_, f = features_;
     float* base = static_cast<float*>(ctx.scratch);
     float* const xh[2] = {base + l.h + r * l.ldh, base + l.h2 + r * l.ldh};
@@ -480,17 +513,14 @@ class RnnOp final : public Op {
       std::memcpy(dst, x + (r * steps + time_of(s)) * f, static_cast<size_t>(f) * 4);
     };
     load_x(0, xh[0]);
-    const auto task = [&](int64_t t) {
-      const int64_t s = t / parts_.count;
-      const int p = static_cast<int>(t % parts_.count);
+    const auto task = [&](int64_t s, int p) {
       float* next = xh[(s + 1) & 1];
       part_step(*ctx.kernels, xh[s & 1], next + f, c, pre, p);
       if (p == 0 && s + 1 < steps) load_x(s + 1, next);
       emit_part(out, r, steps, s, next + f, p);
     };
-    const int64_t total = steps * parts_.count;
-    StepClaims claims;
-    parallel_for(threads, threads, [&](int64_t) { claims.run(total, parts_.count, task); });
+    StepHandoff handoff;
+    parallel_for(2, 2, [&](int64_t) { handoff.run(steps, task); });
     const Rows last{in, out, r, 1, steps, xh[steps & 1] + f, l.ldh, c, pre, nullptr, nullptr};
     finish(last);
   }

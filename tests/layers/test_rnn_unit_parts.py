@@ -7,12 +7,14 @@ really run on two threads."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from fixture_utils import ISAS
 from tfjs_infer import _core
-from thread_checks import traced_run
+from thread_checks import traced_jobs, traced_run
 
 # (cell, features, units, attrs, parts): 4 F <= units (fused); 128 units cut
 # 64 + 64, 100 units 48 + 52 and 84 units 32 + 52 (tail vectors on every ISA),
@@ -141,3 +143,20 @@ def test_small_steps_stay_on_one_thread() -> None:
     assert not traced_run(model, x)[1]
     big = _model("lstm", 8, 128, {}, "generic", 2, False, steps=64)
     assert any(traced_run(big, _inputs("lstm", 8, 128, 1, False, 64)[0])[1] for _ in range(20))
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_batch1_parts_with_the_worker_asleep(isa: str) -> None:
+    # A short call after idle leaves the sleeping worker asleep: the caller
+    # leads, takes part 1 of every step itself, then finds nothing to follow.
+    model = _model("lstm", 8, 128, {}, isa, 2, False)
+    x = _inputs("lstm", 8, 128, 1, False)[0]
+    ref = _model("lstm", 8, 128, {}, isa, 1, False).run([x])[0]
+    alone = False
+    for _ in range(5):
+        model.run([x])
+        time.sleep(0.02)  # the worker sleeps after pool_spin_us()
+        got, jobs = traced_jobs(model, x)
+        np.testing.assert_array_equal(got, ref)
+        alone |= any(j["ran"][0] == j["tasks"] for j in jobs)
+    assert alone, "the worker took part in every call after idle"
