@@ -38,13 +38,13 @@
 // not depend on the batch size or the thread count. A fused cell's single row (batch 1) instead
 // runs each step as two parts by units, which two threads share step by step (UnitParts).
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 
 #include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/gemm_driver.h"
+#include "ops/recurrent_parts.h"
 #include "ops/registry.h"
 #include "ops/shape_rules.h"
 
@@ -67,16 +67,6 @@ constexpr int64_t kProjectionFloats = int64_t{4} << 20;
 constexpr int64_t kMinTaskRows = 16;
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
-
-// Parts by units of a batch-1 fused step (UnitParts), cut at multiples of 16
-// units (whole vectors on every ISA); two, for the two threads that share them
-// (StepHandoff).
-constexpr int kUnitParts = 2;
-constexpr int64_t kUnitPartAlign = 16;
-
-// Floating-point operations of one fused step below which a batch-1 row stays
-// on one thread: each step hands the state over between the threads.
-constexpr int64_t kMinSplitStepWork = int64_t{1} << 16;
 
 // Whether an LSTM / SimpleRNN cell runs its step as one product [x_t | h] .
 // [W; U] + b (chosen at load, never by the batch, so a row's bits do not
@@ -109,105 +99,6 @@ struct RecurrentKernel {
     gemv.reset(k.rnn_gemv_packed_size(r, c));
     k.rnn_gemv_pack(b, r, c, gemv.data());
   }
-};
-
-// The fused step's [W; U] (k rows, gates x units columns) cut by units for one
-// row: part p holds the columns of units [j[p], j[p+1]) of every gate, gate
-// after gate, packed for the one-row GEMV on its own, so its product lands as
-// the gate kernel's pre-activations for those units and its gate math needs no
-// other part. Each column is the same dot product as in the whole GEMV, and
-// each unit the same gate lanes: a row's bits do not depend on the parts.
-// At batch 1 two threads each take one part of every step, one core's L2
-// holding half the weights (bench/rnn_unit_parts.py); one thread keeps the
-// whole GEMV (parts padded to whole column blocks would cost it up to 2x on
-// small cells).
-struct UnitParts {
-  int count = 0;  // 0: not cut (units too few)
-  int64_t j[kUnitParts + 1] = {};
-  size_t off[kUnitParts] = {};  // part p's packed floats start
-  Buffer<float> packed;
-  Buffer<float> bias;  // gates x units, in the parts' column order
-
-  void pack(const KernelTable& k, const float* wu, const float* b, int64_t rows, int gates,
-            int64_t units) {
-    if (units < kUnitParts * kUnitPartAlign || 2 * rows * gates * units < kMinSplitStepWork) return;
-    count = kUnitParts;
-    for (int p = 0; p <= count; ++p) j[p] = units * p / count / kUnitPartAlign * kUnitPartAlign;
-    j[count] = units;
-    size_t total = 0;
-    for (int p = 0; p < count; ++p) {
-      off[p] = total;
-      total += k.rnn_gemv_packed_size(rows, gates * (j[p + 1] - j[p]));
-    }
-    packed.reset(total);
-    if (b) bias.reset(static_cast<size_t>(gates * units));
-    std::vector<float> part;
-    for (int p = 0; p < count; ++p) {
-      const int64_t w = j[p + 1] - j[p], cols = gates * w;
-      part.assign(static_cast<size_t>(rows * cols), 0.0f);
-      for (int64_t r = 0; r < rows; ++r)
-        for (int g = 0; g < gates; ++g)
-          std::copy_n(wu + r * gates * units + g * units + j[p], w, part.data() + r * cols + g * w);
-      k.rnn_gemv_pack(part.data(), rows, cols, packed.data() + off[p]);
-      if (b)
-        for (int g = 0; g < gates; ++g)
-          std::copy_n(b + g * units + j[p], w, bias.data() + gates * j[p] + g * w);
-    }
-  }
-};
-
-// The two parts of every step of one row, on two participants: the first to
-// arrive leads and computes every step's part 0; part 1 goes to the other from
-// the step at which it arrives (one exchange on part1_) and to the leader
-// before that, so a late worker never delays the call. Each part of step s
-// waits for both parts of step s - 1 (each reads the whole state); in steady
-// state a step costs two one-writer progress flags, no read-modify-write.
-class StepHandoff {
- public:
-  template <class Fn>
-  void run(int64_t steps, Fn&& part) {
-    if (arrivals_.fetch_add(1, std::memory_order_relaxed) == 0) {
-      lead(steps, part);
-    } else {
-      follow(steps, part);
-    }
-  }
-
- private:
-  static constexpr int64_t kFollowerOwns = int64_t{1} << 62;
-
-  template <class Fn>
-  void lead(int64_t steps, Fn& part) {
-    for (int64_t s = 0; s < steps; ++s) {
-      spin_until_at_least(done_[1].v, s);
-      part(s, 0);
-      done_[0].v.store(s + 1, std::memory_order_release);
-      int64_t mine = s;  // part 1 of step s, unless the follower owns it
-      if (part1_.load(std::memory_order_relaxed) == s &&
-          part1_.compare_exchange_strong(mine, s + 1, std::memory_order_acq_rel)) {
-        part(s, 1);
-        done_[1].v.store(s + 1, std::memory_order_release);
-      }
-    }
-    spin_until_at_least(done_[1].v, steps);
-  }
-
-  template <class Fn>
-  void follow(int64_t steps, Fn& part) {
-    for (int64_t s = part1_.exchange(kFollowerOwns, std::memory_order_acq_rel); s < steps; ++s) {
-      spin_until_at_least(done_[0].v, s);
-      spin_until_at_least(done_[1].v, s);
-      part(s, 1);
-      done_[1].v.store(s + 1, std::memory_order_release);
-    }
-  }
-
-  alignas(64) std::atomic<int64_t> arrivals_{0};
-  alignas(64) std::atomic<int64_t> part1_{0};  // the next step part 1 of which the leader may take
-  struct alignas(64) Progress {
-    std::atomic<int64_t> v{0};  // steps done of one part
-  };
-  Progress done_[2];
 };
 
 class RnnOp final : public Op {
