@@ -17,16 +17,17 @@ from tfjs_infer import _core
 from thread_checks import traced_jobs, traced_run
 
 # (cell, features, units, attrs, parts): 4 F <= units (fused); 128 units cut
-# 64 + 64, 100 units 48 + 52 and 84 units 32 + 52 (tail vectors on every ISA),
-# 176 units 80 + 96; below kMinSplitStepWork (10x40, 24x100) no parts are made
-# (parts = False): the whole GEMV runs at any thread count.
+# 64 + 64, 116 units 48 + 68, 120 units 48 + 72, 232 units 112 + 120 (tail
+# vectors); below kMinSplitStepWork (20x100, 10x40, 24x100 and 44x176) no parts
+# are made (parts = False): the whole GEMV runs at any thread count.
 CASES = [
     ("lstm", 32, 128, {}, True),
-    ("lstm", 20, 100, {"return_sequences": 1, "go_backwards": 1}, True),
-    ("lstm", 20, 84, {"return_sequences": 1, "reverse_output": 1, "return_state": 1}, True),
+    ("lstm", 28, 116, {"return_sequences": 1, "go_backwards": 1}, True),
+    ("lstm", 30, 120, {"return_sequences": 1, "reverse_output": 1, "return_state": 1}, True),
+    ("lstm", 20, 100, {"return_sequences": 1, "go_backwards": 1}, False),
     ("lstm", 10, 40, {"return_sequences": 1, "return_state": 1}, False),
-    ("simple_rnn", 44, 176, {"return_state": 1, "go_backwards": 1}, True),
-    ("simple_rnn", 24, 100, {"return_state": 1}, False),
+    ("simple_rnn", 58, 232, {"return_state": 1, "go_backwards": 1}, True),
+    ("simple_rnn", 44, 176, {"return_state": 1}, False),
     ("simple_rnn", 64, 256, {"return_sequences": 1}, True),
 ]
 STEPS = 7
