@@ -4,6 +4,7 @@ process, interleaved.
 
     python bench/rnn_unit_parts.py [--rounds 41] [--burst 5]
                                    [--shapes 16x64,24x96,32x128,64x256] [--steps 50]
+                                   [--row-scan 8,16,32,64]
 
 Candidates per model: "1t" (1 thread: the whole GEMV), "whole 2t" (2 threads,
 TFJS_INFER_RNN_UNIT_PARTS=0, read at load: batch 1 stays on one thread) and
@@ -21,6 +22,11 @@ in the calls in which both threads held their cores throughout (each thread's
 CPU time in the job >= 95 % of the job's wall time; how many of the calls did):
 what the split gives on idle cores, measured on a shared host. Outputs are
 checked bitwise equal. Prints the command and the CPU model.
+
+--row-scan: the bench LSTM on one thread at those batch sizes, thread CPU time
+per row (medians, sizes interleaved): what a 2-thread row split of batch 32
+(16 rows a thread) loses to its shorter GEMM tiles, the most that splitting each
+step's columns instead could gain.
 """
 
 from __future__ import annotations
@@ -96,14 +102,35 @@ def measure(title: str, path: Path, x: np.ndarray, rounds: int, burst: int) -> N
     )
 
 
+def row_scan(sizes: list[int], rounds: int) -> None:
+    folder = HERE / ".models" / "lstm"
+    model = tfjs_infer.load_model(folder / "tfjs" / "model.json", num_threads=1)
+    x0 = np.load(folder / "input.npy")
+    xs = {n: np.ascontiguousarray(np.resize(x0, (n, *x0.shape[1:]))) for n in sizes}
+    per_row: dict[int, list[float]] = {n: [] for n in sizes}
+    for r in range(rounds):
+        for n in sizes if r % 2 == 0 else sizes[::-1]:
+            t0 = time.thread_time_ns()
+            model.predict(xs[n], batch_size=n)
+            per_row[n].append((time.thread_time_ns() - t0) / 1e3 / n)
+    print("bench lstm, 1 thread, thread CPU us per row (medians):")
+    for n, v in per_row.items():
+        print(f"  batch {n:4d}: {np.median(v):7.2f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--burst", type=int, default=5, help="calls in a row per candidate")
     ap.add_argument("--shapes", default="16x64,24x96,32x128,64x256", help="FEATURESxUNITS,...")
     ap.add_argument("--steps", type=int, default=50, help="steps of the synthetic LSTMs")
+    ap.add_argument("--row-scan", default="", help="batch sizes: 1-thread time per row only")
     args = ap.parse_args()
     run_header("rnn_unit_parts.py")
+    if args.row_scan:
+        row_scan([int(v) for v in args.row_scan.split(",")], args.rounds)
+        print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
+        return
     # The synthetic model.json files name no writer (TF.js semantics, as wanted).
     warnings.filterwarnings("ignore", category=tfjs_infer.SemanticsWarning)
     print("load average before:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
