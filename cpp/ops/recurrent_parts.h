@@ -22,7 +22,7 @@ constexpr int64_t kUnitPartAlign = 16;
 
 // Floating-point operations of one fused step below which a batch-1 row stays
 // on one thread: each step hands the state over between the threads, which
-// cost 0.4-0.7 us a step on the 2-vCPU AMD EPYC (Zen 4) VM (load 6-7, calls
+// cost 0.2-1.2 us a step on the 2-vCPU AMD EPYC (Zen 4) VM (load 6-7, calls
 // in which both threads held their cores, LSTMs of 50 steps, FxU: 1-thread
 // thread CPU time against the 2-thread wall time): 24x96 (92160 a step) 91.7
 // against 105.1 us, 20x80 (64000) 76.6 / 83.8, 32x128 (163840) 156.7 / 88-126.
@@ -38,7 +38,10 @@ constexpr int64_t kMinSplitStepWork = int64_t{1} << 17;
 // holding half the weights (bench/rnn_unit_parts.py); one thread keeps the
 // whole GEMV: run part after part on one thread, an 8x32 LSTM (two parts of
 // 64 columns, each padded to AVX-512's 128-column block) took 2.1x its time,
-// 32x128 and 64x256 0.99-1.01x (EPYC Zen 4).
+// 32x128 and 64x256 0.99-1.01x (EPYC Zen 4); four parts of 32 units in turn
+// (one part's gate math beside the next part's GEMV, out of order) 1.01x on
+// the bench LSTM (bench/rnn_unit_parts.py with the split forced, then undone).
+// The parts are a second copy of [W; U] (F + u) x 4u floats.
 struct UnitParts {
   int count = 0;  // 0: not cut (units too few)
   int64_t j[kUnitParts + 1] = {};
