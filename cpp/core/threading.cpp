@@ -478,6 +478,16 @@ std::vector<PoolJobTrace> pool_trace_take() {
   return jobs;
 }
 
+void spin_until_at_least(const std::atomic<int64_t>& counter, int64_t target) {
+  for (uint32_t spins = 0; counter.load(std::memory_order_acquire) < target; ++spins) {
+    if (spins < kPauseSpins) {
+      TFJS_INFER_PAUSE();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
 void reserve_threads(int threads) { Pool::get().reserve(threads - 1); }
 
 int pool_workers() { return Pool::get().workers(); }

@@ -12,6 +12,7 @@
 // started yet, so a slow wake-up never makes a call slower than one thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 #include <vector>
@@ -111,6 +112,12 @@ struct PoolJobTrace {
 void pool_trace(bool on);
 // The jobs recorded since the last call (at most 1 << 16 are kept).
 std::vector<PoolJobTrace> pool_trace_take();
+
+// Waits until counter >= target (an acquire load): pause-spins, then yields the
+// core (the thread it waits for may be queued behind this one). For the hand-off
+// between the tasks of one pool job that advance in lockstep (the steps of a
+// batch-1 recurrent layer split by units).
+void spin_until_at_least(const std::atomic<int64_t>& counter, int64_t target);
 
 // Starts pool workers now (at model load) so that `threads` threads can run a
 // loop; never shrinks. Cheap when they already exist.

@@ -35,7 +35,8 @@
 // a row buffer that holds x_t beside the state h: no projection pass and no
 // projection to read back per step. Batch rows are split across threads in blocks that run all
 // steps on their own: no barrier per step, and no reduction is ever split, so a row's result does
-// not depend on the batch size or the thread count.
+// not depend on the batch size or the thread count. A fused cell's single row (batch 1) instead
+// runs each step as two parts by units, which two threads share step by step (UnitParts).
 #include <algorithm>
 #include <cstring>
 
@@ -43,6 +44,7 @@
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/gemm_driver.h"
+#include "ops/recurrent_parts.h"
 #include "ops/registry.h"
 #include "ops/shape_rules.h"
 
@@ -154,6 +156,13 @@ class RnnOp final : public Op {
       std::vector<float> wu(static_cast<size_t>((features_ + units_) * gu));
       std::copy_n(kernel.f32.data(), features_ * gu, wu.data());
       std::copy_n(rec.f32.data(), units_ * gu, wu.data() + features_ * gu);
+      // Masked rows keep the one-row GEMV (the parts run unmasked steps only).
+      // TFJS_INFER_RNN_UNIT_PARTS=0 keeps it for every fused cell (read at load, for A/B).
+      const WeightTensor* b = node.weight("bias");
+      const bool bias_ok = b && b->f32.size() == static_cast<size_t>(gu);  // checked below
+      if (!has_mask_ && !env_is("TFJS_INFER_RNN_UNIT_PARTS", "0"))
+        parts_.pack(k, wu.data(), bias_ok ? b->f32.data() : nullptr, features_ + units_, gates_,
+                    units_);
       u_.pack(k, wu.data(), features_ + units_, gu);
     } else if (cell_ == Cell::kGru && !reset_after_) {
       // reset_after=False multiplies r into h before the candidate's product:
@@ -220,6 +229,10 @@ class RnnOp final : public Op {
     const Layout l = layout(n, steps);
     const int64_t gu = gates_ * units_;
     const int64_t flops = 2 * n * steps * gu * (features_ + units_);
+    if (n == 1 && parts_.count > 0) {
+      const int threads = threads_for(ctx.num_threads, flops, parts_.count);
+      if (threads > 1) return run_row_parts(ctx, in, out, l, 0);
+    }
     const int threads = threads_for(ctx.num_threads, flops, n);
     // Up to four row blocks per thread of at least kMinTaskRows rows: a
     // thread descheduled mid-call (a shared host) leaves the blocks it has not
@@ -236,7 +249,7 @@ class RnnOp final : public Op {
   // Scratch offsets in floats, for n rows of `steps` steps.
   struct Layout {
     int64_t chunk = 0;  // steps projected at once
-    int64_t xw = 0, h = 0, c = 0, pre = 0, aux = 0, seen = 0, total = 0;
+    int64_t xw = 0, h = 0, h2 = 0, c = 0, pre = 0, aux = 0, seen = 0, total = 0;
     int64_t ldh = 0;  // between rows of h: units, or F + units when fused (h beside x_t)
   };
 
@@ -254,6 +267,7 @@ class RnnOp final : public Op {
     l.ldh = fused_ ? features_ + units_ : units_;
     l.xw = fused_ ? take(0) : take(n * l.chunk * gu);
     l.h = take(n * l.ldh);
+    l.h2 = take(parts_.count > 0 ? n * l.ldh : 0);  // run_row_parts: the next step's [x_t | h]
     l.c = take(n * units_);
     l.pre = take(n * gu);
     l.aux = take(n * units_);
@@ -362,6 +376,85 @@ class RnnOp final : public Op {
       }
     }
     finish(rows);
+  }
+
+  // One row of a fused cell (no mask) through every step, each step as two
+  // parts by units (UnitParts) on two threads (StepHandoff). Two [x_t | h]
+  // buffers take turns: step s reads one and writes its h and the next x into
+  // the other, so one part never overwrites what the other part of the same
+  // step still reads.
+  void run_row_parts(const RunContext& ctx, const std::vector<TensorView>& in,
+                     const std::vector<TensorView>& out, const Layout& l, int64_t r) const {
+    const int64_t steps = in[0].shape[1], u = units_, f = features_;
+    float* base = static_cast<float*>(ctx.scratch);
+    float* const xh[2] = {base + l.h + r * l.ldh, base + l.h2 + r * l.ldh};
+    float* c = base + l.c + r * u;
+    float* pre = base + l.pre + r * gates_ * u;
+    const float* x = in[0].f32();
+    const size_t first_state = has_mask_ ? 2 : 1;
+    for (int s = 0; s < num_states_; ++s) {
+      float* dst = s == 0 ? xh[0] + f : c;
+      if (has_states_)
+        std::memcpy(dst, in[first_state + s].f32() + r * u, static_cast<size_t>(u) * 4);
+      else
+        std::fill_n(dst, u, 0.0f);
+    }
+    const auto time_of = [&](int64_t s) { return go_backwards_ ? steps - 1 - s : s; };
+    const auto load_x = [&](int64_t s, float* dst) {
+      std::memcpy(dst, x + (r * steps + time_of(s)) * f, static_cast<size_t>(f) * 4);
+    };
+    load_x(0, xh[0]);
+    const auto task = [&](int64_t s, int p) {
+      float* next = xh[(s + 1) & 1];
+      part_step(*ctx.kernels, xh[s & 1], next + f, c, pre, p);
+      if (p == 0 && s + 1 < steps) load_x(s + 1, next);
+      emit_part(out, r, steps, s, next + f, p);
+    };
+    StepHandoff handoff;
+    parallel_for(2, 2, [&](int64_t) { handoff.run(steps, task); });
+    const Rows last{in, out, r, 1, steps, xh[steps & 1] + f, l.ldh, c, pre, nullptr, nullptr};
+    finish(last);
+  }
+
+  // Part p of one step: its columns of [x_t | h] . [W; U] + b, then its units'
+  // gate math into h_next and c.
+  void part_step(const KernelTable& k, const float* xh, float* h_next, float* c, float* pre,
+                 int p) const {
+    const int64_t j0 = parts_.j[p], w = parts_.j[p + 1] - j0;
+    float* pre_p = pre + gates_ * j0;
+    RnnGemvArgs g;
+    g.k = features_ + units_;
+    g.n = gates_ * w;
+    g.x = xh;
+    g.packed = parts_.packed.data() + parts_.off[p];
+    g.bias = parts_.bias.size() ? parts_.bias.data() + gates_ * j0 : nullptr;
+    g.y = pre_p;
+    k.rnn_gemv_f32(g);
+    RnnGateArgs ga;
+    ga.kind = cell_ == Cell::kLstm ? RnnGateKind::kLstm : RnnGateKind::kSimple;
+    ga.m = 1;
+    ga.units = w;
+    ga.act = act_;
+    ga.ract = ract_;
+    ga.pre = pre_p;
+    ga.ldp = gates_ * w;
+    ga.h = h_next + j0;
+    ga.ldh = w;
+    if (cell_ == Cell::kLstm) {
+      ga.c = c + j0;
+      ga.ldc = w;
+    }
+    k.rnn_gates_f32(ga);
+  }
+
+  // Part p's units of processing step s's output (no mask).
+  void emit_part(const std::vector<TensorView>& out, int64_t r, int64_t steps, int64_t s,
+                 const float* h, int p) const {
+    if (!return_sequences_ && s != steps - 1) return;
+    const int64_t u = units_, j0 = parts_.j[p], w = parts_.j[p + 1] - j0;
+    const int64_t pos = reverse_output_ ? steps - 1 - s : s;
+    float* y = out[0].f32() + (return_sequences_ ? (r * steps + pos) * u : r * u);
+    std::memcpy(y + j0, h + j0, static_cast<size_t>(w) * 4);
   }
 
   // One row block's buffers during run_rows.
@@ -505,6 +598,7 @@ class RnnOp final : public Op {
   PackedMatrix packed_w_;
   Buffer<float> bias_in_, bias_rec_;
   RecurrentKernel u_, uh_;  // uh_: GRU reset_after=False only
+  UnitParts parts_;         // fused cells without a mask: batch-1 steps by units
 };
 
 }  // namespace
