@@ -167,6 +167,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   // A rows and C tiles passing through.
   b.l1_block_bytes = l1d / 2;
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
+  b.res_prefetch = 0;
   return b;
 }
 
@@ -177,7 +178,8 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_K_BLOCK",       "TFJS_INFER_GEMM_ROW_CHUNK",
       "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
       "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
-      "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH"};
+      "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
+      "TFJS_INFER_GEMM_RES_PREFETCH"};
   return names;
 }
 
@@ -204,6 +206,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_NEXT_PREFETCH", &p.gemm.next_prefetch, p);
   apply_override(env, "TFJS_INFER_GEMM_L1_BLOCK", &p.gemm.l1_block_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
+  apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

@@ -25,6 +25,9 @@ struct GemmBlocking {
   // Small-m tiles (m <= 4, the batch-1 GEMV): k rows ahead that they
   // prefetch B (0: none).
   int64_t gemv_prefetch_rows = 4;
+  // 1: blocked-path row tiles with a fused residual prefetch the next row
+  // tile's residual and C rows before their k loop (0: none).
+  int64_t res_prefetch = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

@@ -77,7 +77,26 @@ struct TileArgs {
   // runs, one 64-byte line per k row from pf_next, pf_next_lines of them.
   const char* pf_next;
   int64_t pf_next_lines;
+  // Blocked path, fused residual (GemmBlocking::res_prefetch): the next row
+  // tile's residual rows and C rows over this tile's columns, pf_rows of
+  // them (row strides ldr and ldc), prefetched before this tile's k loop so
+  // that its epilogue finds them in cache; nullptr: none.
+  const float* pf_res;
+  float* pf_c;
+  int64_t pf_rows;
 };
+
+// Prefetches `rows` rows of `cols` floats of the residual (read) and of C
+// (written), the lines of the row tile after the current one.
+inline void prefetch_epilogue_rows(const float* res, int64_t ldr, float* c, int64_t ldc,
+                                   int64_t rows, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; j += 16) {
+      __builtin_prefetch(res + i * ldr + j, 0, 3);
+      __builtin_prefetch(c + i * ldc + j, 1, 3);
+    }
+  }
+}
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
 // through a small stack tile and the vectorized activation, so C is still
@@ -212,6 +231,7 @@ void gemm_tile(const TileArgs& t) {
       for (int j = 0; j < NC; ++j) acc[i][j] = V::zero();
   }
 
+  if (t.pf_res) prefetch_epilogue_rows(t.pf_res, t.ldr, t.pf_c, t.ldc, t.pf_rows, t.cols);
   const float* a = t.a;
   const float* b = t.b;
   const int64_t lda = t.lda;
@@ -480,6 +500,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
   const int64_t prefetch_rows = gemm_blocking().prefetch_rows;
+  const bool res_prefetch = gemm_blocking().res_prefetch > 0 && g.residual && last;
   const int64_t m = row_end - row_begin;
   const int64_t tiles = (m + R - 1) / R;
   const int64_t calls = tiles * ((ncols + NP * NR - 1) / (NP * NR));
@@ -497,6 +518,10 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
     t.k0 = k0;
     float* c_row = g.c + row0 * g.ldc;
     const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
+    const int64_t rows = hi ? base + 1 : base;
+    // The row tile after this one: rows below, its height, none past the end.
+    const int64_t next_rows = tile + 1 < tiles ? (tile + 1 < extra ? base + 1 : base) : 0;
+    const bool pf_epi = res_prefetch && next_rows > 0;
     for (int64_t c = col; c < col + ncols; c += NP * NR) {
       t.kstride = group_width<Cfg>(panels, c / NR) * NR;
       t.b = g.packed_b + panel_offset<Cfg>(g.k, c / NR) + k0 * t.kstride;
@@ -510,6 +535,9 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       ++call;
       t.pf_next = next ? next + line0 * 64 : nullptr;
       t.pf_next_lines = next ? std::min(line1 - line0, t.k) : 0;
+      t.pf_res = pf_epi ? r_row + rows * g.ldr + c : nullptr;
+      t.pf_c = pf_epi ? c_row + rows * g.ldc + c : nullptr;
+      t.pf_rows = next_rows;
       if (part) {
         float* p = part + (row0 - row_begin) * t.ldp + (c - part_col0);
         t.acc_in = first ? nullptr : p;
@@ -517,7 +545,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       }
       (hi ? fn_hi : fn_lo)(t);
     }
-    row0 += hi ? base + 1 : base;
+    row0 += rows;
   }
 }
 
@@ -545,6 +573,9 @@ void gemm(const GemmArgs& g) {
   t.k0 = 0;
   t.pf_next = nullptr;
   t.pf_next_lines = 0;
+  t.pf_res = nullptr;
+  t.pf_c = nullptr;
+  t.pf_rows = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
