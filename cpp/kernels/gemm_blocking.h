@@ -17,7 +17,8 @@ struct GemmBlocking {
   int64_t row_chunk = 192;              // rows per chunk on the k-blocked path
   int64_t prefetch_rows = 0;  // k rows ahead a sweep's first row tile prefetches B (0: none)
   // 1: while the row tiles sweep one block of B, they prefetch the next
-  // block into L2, one 64-byte line per k row (0: none).
+  // block into L2, one 64-byte line per k row (prefetcht1); 2: the same
+  // into L1 and L2 (prefetcht0); 0: none.
   int64_t next_prefetch = 0;
   // Thin k: column blocks whose packed panels fit this many bytes (an L1D
   // share) instead of the L2 block, row chunks outermost (0: off).

@@ -244,12 +244,12 @@ SHAPES = [(49, 4608, 96), (200, 700, 130), (13, 3000, 40), (64, 300, 257)]
 SHAPES += [(300, 64, 300), (451, 20, 520), (37, 9, 100)]
 # The small-m (GEMV) tiles, with the B prefetch at several distances.
 SHAPES += [(1, 700, 130), (2, 300, 257), (4, 64, 100)]
-# (L2 block, k block, row chunk, prefetch rows, next-block prefetch, L1 block,
-#  GEMV prefetch rows, residual/C rows prefetch)
+# (L2 block, k block, row chunk, prefetch rows, next-block prefetch (1: into
+#  L2, 2: into L1 too), L1 block, GEMV prefetch rows, residual/C rows prefetch)
 BLOCKINGS = [
     (512 * KIB, 2048, 192, 0, 0, 0, 0, 0),
     (1 * MIB, 2048, 192, 16, 1, 24 * KIB, 4, 1),
-    (16 * KIB, 256, 48, 3, 1, 8 * KIB, 1, 1),
+    (16 * KIB, 256, 48, 3, 2, 8 * KIB, 1, 1),
     (64 * KIB, 512, 12, 40, 0, 16 * KIB, 40, 0),
     (64 * KIB, 512, 12, 0, 1, 0, 0, 1),
 ]

@@ -77,6 +77,9 @@ struct TileArgs {
   // runs, one 64-byte line per k row from pf_next, pf_next_lines of them.
   const char* pf_next;
   int64_t pf_next_lines;
+  // GemmBlocking::next_prefetch 2: the next block's lines into L1 and L2
+  // (prefetcht0) instead of L2 only (prefetcht1).
+  bool pf_next_l1;
   // Blocked path, fused residual (GemmBlocking::res_prefetch): the next row
   // tile's residual rows and C rows over this tile's columns, pf_rows of
   // them (row strides ldr and ldc), prefetched before this tile's k loop so
@@ -85,6 +88,15 @@ struct TileArgs {
   float* pf_c;
   int64_t pf_rows;
 };
+
+// One line of the next B block (TileArgs::pf_next): into L2, or into L1 too.
+inline void prefetch_next_line(const char* line, bool l1) {
+  if (l1) {
+    __builtin_prefetch(line, 0, 3);
+  } else {
+    __builtin_prefetch(line, 0, 2);
+  }
+}
 
 // Prefetches `rows` rows of `cols` floats of the residual (read) and of C
 // (written), the lines of the row tile after the current one.
@@ -177,7 +189,7 @@ inline const float* implicit_k_rows(const TileArgs& t, typename V::F (&acc)[MR][
     for (int i = 0; i < MR; ++i) ar[i] = t.a_rows[i] + t.seg_off[seg] + in_seg;
     for (int64_t q = 0; q < len; ++q) {
       if (nl > 0) {
-        __builtin_prefetch(nx, 0, 2);
+        prefetch_next_line(nx, t.pf_next_l1);
         nx += 64;
         --nl;
       }
@@ -247,7 +259,7 @@ void gemm_tile(const TileArgs& t) {
     // The next block of B into L2 (TileArgs::pf_next): its memory traffic
     // spread over this block's tiles instead of stalling its first one.
     if (nl > 0) {
-      __builtin_prefetch(nx, 0, 2);
+      prefetch_next_line(nx, t.pf_next_l1);
       nx += 64;
       --nl;
     }
@@ -573,6 +585,7 @@ void gemm(const GemmArgs& g) {
   t.k0 = 0;
   t.pf_next = nullptr;
   t.pf_next_lines = 0;
+  t.pf_next_l1 = gemm_blocking().next_prefetch >= 2;
   t.pf_res = nullptr;
   t.pf_c = nullptr;
   t.pf_rows = 0;
