@@ -1,6 +1,6 @@
 """The GEMM with a fused residual, the residual/C row prefetch off and on
-(GemmBlocking::res_prefetch, TFJS_INFER_GEMM_RES_PREFETCH), and without a
-residual for reference.
+(GemmBlocking::res_prefetch 0 and 1, TFJS_INFER_GEMM_RES_PREFETCH), and
+without a residual, C rows prefetched (2) or not.
 
     python bench/residual_prefetch.py [--rounds 15] [--buffers 16] [--isa avx2]
         [--shapes 3136x64x256 784x128x512]
@@ -49,6 +49,7 @@ def one_shape(isa: str, m: int, k: int, n: int, args: argparse.Namespace) -> dic
     saved = tfjs_infer.build_info()["cpu"]["gemm"]
     base = dict(saved, res_prefetch=0)
     on = dict(saved, res_prefetch=1)
+    c_too = dict(saved, res_prefetch=2)
 
     def with_res(i: int) -> None:
         j = i % args.buffers
@@ -57,7 +58,12 @@ def one_shape(isa: str, m: int, k: int, n: int, args: argparse.Namespace) -> dic
     def no_res(i: int) -> None:
         T.gemm(isa, a, packed, act="relu", out=outs[i % args.buffers])
 
-    cands = {"no residual": (base, no_res), "off": (base, with_res), "on": (on, with_res)}
+    cands = {
+        "no residual": (base, no_res),
+        "no residual, 2": (c_too, no_res),
+        "off": (base, with_res),
+        "on": (on, with_res),
+    }
     check = {}
     for name in ("off", "on"):
         T.set_gemm_blocking(**cands[name][0])
@@ -91,7 +97,8 @@ def main() -> None:
         m, k, n = (int(v) for v in shape.split("x"))
         r = one_shape(args.isa, m, k, n, args)
         print(
-            f"{shape:>14}: no residual {r['no residual']:8.1f}  off {r['off']:8.1f}  "
+            f"{shape:>14}: no residual {r['no residual']:8.1f}  with 2 {r['no residual, 2']:8.1f} "
+            f"({r['no residual, 2'] / r['no residual']:.3f}x)  residual: off {r['off']:8.1f}  "
             f"on {r['on']:8.1f}  on/off {r['on'] / r['off']:.3f}x",
             flush=True,
         )

@@ -41,6 +41,19 @@ constexpr int64_t kPrefetchRows = 16;
 // from memory (--cold-b) none still leads: 4 rows ahead 0.85-0.99x its GFLOP/s.
 constexpr int64_t kGemvPrefetchRows = 4;
 constexpr int kAmdFamilyZen4 = 0x19;
+// GemmBlocking::res_prefetch: a row tile prefetches the next row tile's
+// residual and C rows before its k loop. 1 (with a fused residual) on AMD
+// family 0x19: on an EPYC Genoa (family 25 model 17), residual and C from
+// memory (bench/residual_prefetch.py --rounds 11, 16 buffers, interleaved,
+// medians, load 5-6): ResNet50's 1x1 + Add shapes 3136x64x256 0.84-0.88x
+// their time, 784x128x512 0.94x, 196x256x1024 and 49x512x2048 1.00x;
+// bench/env_ab.py, 1 thread: ResNet50 batch 32 0.98x, batch 1 0.99x, MNIST
+// CNN and the MLP 1.00x. 2 (C rows without a residual too) gained more on
+// ResNet50 (batch 32 0.95x, batch 1 0.985x; 3136x64x256 without a residual
+// 0.84x) but cost the MNIST CNN 1.6 % at batch 1 and 32, so it stays an
+// option. Intel (a tile-ahead residual prefetch measured no gain on an
+// Emerald Rapids Xeon) and Zen 5 (not measured): 0.
+constexpr int64_t kZen4ResPrefetch = 1;
 
 bool is_amd_zen4(const CpuTopology& t) {
   return t.vendor == "AuthenticAMD" && t.family == kAmdFamilyZen4;
@@ -167,7 +180,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   // A rows and C tiles passing through.
   b.l1_block_bytes = l1d / 2;
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
-  b.res_prefetch = 0;
+  b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   return b;
 }
 

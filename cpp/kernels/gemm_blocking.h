@@ -27,7 +27,8 @@ struct GemmBlocking {
   // prefetch B (0: none).
   int64_t gemv_prefetch_rows = 4;
   // 1: blocked-path row tiles with a fused residual prefetch the next row
-  // tile's residual and C rows before their k loop (0: none).
+  // tile's residual and C rows before their k loop; 2: C rows also without
+  // a residual; 0: none.
   int64_t res_prefetch = 0;
 };
 

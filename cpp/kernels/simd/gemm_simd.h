@@ -80,10 +80,10 @@ struct TileArgs {
   // GemmBlocking::next_prefetch 2: the next block's lines into L1 and L2
   // (prefetcht0) instead of L2 only (prefetcht1).
   bool pf_next_l1;
-  // Blocked path, fused residual (GemmBlocking::res_prefetch): the next row
-  // tile's residual rows and C rows over this tile's columns, pf_rows of
-  // them (row strides ldr and ldc), prefetched before this tile's k loop so
-  // that its epilogue finds them in cache; nullptr: none.
+  // Blocked path (GemmBlocking::res_prefetch): the next row tile's C rows
+  // and residual rows (pf_res nullptr: none) over this tile's columns,
+  // pf_rows of them (row strides ldc and ldr), prefetched before this tile's
+  // k loop so that its epilogue finds them in cache; pf_c nullptr: none.
   const float* pf_res;
   float* pf_c;
   int64_t pf_rows;
@@ -98,13 +98,13 @@ inline void prefetch_next_line(const char* line, bool l1) {
   }
 }
 
-// Prefetches `rows` rows of `cols` floats of the residual (read) and of C
-// (written), the lines of the row tile after the current one.
+// Prefetches `rows` rows of `cols` floats of C (written) and of the residual
+// (read, unless nullptr): the lines of the row tile after the current one.
 inline void prefetch_epilogue_rows(const float* res, int64_t ldr, float* c, int64_t ldc,
                                    int64_t rows, int64_t cols) {
   for (int64_t i = 0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; j += 16) {
-      __builtin_prefetch(res + i * ldr + j, 0, 3);
+      if (res) __builtin_prefetch(res + i * ldr + j, 0, 3);
       __builtin_prefetch(c + i * ldc + j, 1, 3);
     }
   }
@@ -243,7 +243,7 @@ void gemm_tile(const TileArgs& t) {
       for (int j = 0; j < NC; ++j) acc[i][j] = V::zero();
   }
 
-  if (t.pf_res) prefetch_epilogue_rows(t.pf_res, t.ldr, t.pf_c, t.ldc, t.pf_rows, t.cols);
+  if (t.pf_c) prefetch_epilogue_rows(t.pf_res, t.ldr, t.pf_c, t.ldc, t.pf_rows, t.cols);
   const float* a = t.a;
   const float* b = t.b;
   const int64_t lda = t.lda;
@@ -512,7 +512,8 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
   const int64_t prefetch_rows = gemm_blocking().prefetch_rows;
-  const bool res_prefetch = gemm_blocking().res_prefetch > 0 && g.residual && last;
+  const int64_t res_pf = gemm_blocking().res_prefetch;
+  const bool res_prefetch = last && (res_pf >= 2 || (res_pf == 1 && g.residual));
   const int64_t m = row_end - row_begin;
   const int64_t tiles = (m + R - 1) / R;
   const int64_t calls = tiles * ((ncols + NP * NR - 1) / (NP * NR));
@@ -547,7 +548,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       ++call;
       t.pf_next = next ? next + line0 * 64 : nullptr;
       t.pf_next_lines = next ? std::min(line1 - line0, t.k) : 0;
-      t.pf_res = pf_epi ? r_row + rows * g.ldr + c : nullptr;
+      t.pf_res = pf_epi && r_row ? r_row + rows * g.ldr + c : nullptr;
       t.pf_c = pf_epi ? c_row + rows * g.ldc + c : nullptr;
       t.pf_rows = next_rows;
       if (part) {
