@@ -28,7 +28,13 @@ constexpr int64_t kPrefetchRows = 16;
 // Rapids), B from memory as in a model, interleaved in one process:
 // 49x4608x512, 49x2048x512, 49x1024x2048 +18-22 %, 196x2304x256 +5 %; inside
 // ResNet50 at batch 1 its stage-5 layers 0.80-0.86x their time, the model
-// 0.95x. Zen 5 not measured.
+// 0.95x. Zen 5 not measured. On an EPYC Genoa (Zen 4, whose prefetcht1 goes to
+// L2) it stays: B from memory (bench/gemm_blocking.py --cold-b --reps 9) the
+// stage-4/5 shapes ran at 94-109 GFLOP/s with it, 0.96-1.03x that without;
+// ResNet50 batch 1 (bench/env_ab.py, 1 thread) 1.01x its time without, 1.03x
+// without it and the first-tile prefetch; prefetcht0 instead (next_prefetch 2)
+// 1.01-1.04x the GFLOP/s, the model 0.990x and 0.996x its time in two runs:
+// within noise, not taken.
 // k rows ahead that the small-m tiles (the batch-1 GEMV, B streaming from L3)
 // prefetch B. 4 where it was tuned (Zen 5: MLP batch 1 27.5 -> 24 us) and on
 // Intel. None on AMD family 0x19 (Zen 4; Zen 3 shares the family, not
