@@ -28,7 +28,13 @@ constexpr int64_t kPrefetchRows = 16;
 // Rapids), B from memory as in a model, interleaved in one process:
 // 49x4608x512, 49x2048x512, 49x1024x2048 +18-22 %, 196x2304x256 +5 %; inside
 // ResNet50 at batch 1 its stage-5 layers 0.80-0.86x their time, the model
-// 0.95x. Zen 5 not measured.
+// 0.95x. Zen 5 not measured. On an EPYC Genoa (Zen 4, whose prefetcht1 goes to
+// L2) it stays: B from memory (bench/gemm_blocking.py --cold-b --reps 9) the
+// stage-4/5 shapes ran at 94-109 GFLOP/s with it, 0.96-1.03x that without;
+// ResNet50 batch 1 (bench/env_ab.py, 1 thread) 1.01x its time without, 1.03x
+// without it and the first-tile prefetch; prefetcht0 instead (next_prefetch 2)
+// 1.01-1.04x the GFLOP/s, the model 0.990x and 0.996x its time in two runs:
+// within noise, not taken.
 // k rows ahead that the small-m tiles (the batch-1 GEMV, B streaming from L3)
 // prefetch B. 4 where it was tuned (Zen 5: MLP batch 1 27.5 -> 24 us) and on
 // Intel. None on AMD family 0x19 (Zen 4; Zen 3 shares the family, not
@@ -41,6 +47,19 @@ constexpr int64_t kPrefetchRows = 16;
 // from memory (--cold-b) none still leads: 4 rows ahead 0.85-0.99x its GFLOP/s.
 constexpr int64_t kGemvPrefetchRows = 4;
 constexpr int kAmdFamilyZen4 = 0x19;
+// GemmBlocking::res_prefetch: a row tile prefetches the next row tile's
+// residual and C rows before its k loop. 1 (with a fused residual) on AMD
+// family 0x19: on an EPYC Genoa (family 25 model 17), residual and C from
+// memory (bench/residual_prefetch.py --rounds 11, 16 buffers, interleaved,
+// medians, load 5-6): ResNet50's 1x1 + Add shapes 3136x64x256 0.84-0.88x
+// their time, 784x128x512 0.94x, 196x256x1024 and 49x512x2048 1.00x;
+// bench/env_ab.py, 1 thread: ResNet50 batch 32 0.98x, batch 1 0.99x, MNIST
+// CNN and the MLP 1.00x. 2 (C rows without a residual too) gained more on
+// ResNet50 (batch 32 0.95x, batch 1 0.985x; 3136x64x256 without a residual
+// 0.84x) but cost the MNIST CNN 1.6 % at batch 1 and 32, so it stays an
+// option. Intel (a tile-ahead residual prefetch measured no gain on an
+// Emerald Rapids Xeon) and Zen 5 (not measured): 0.
+constexpr int64_t kZen4ResPrefetch = 1;
 
 bool is_amd_zen4(const CpuTopology& t) {
   return t.vendor == "AuthenticAMD" && t.family == kAmdFamilyZen4;
@@ -167,6 +186,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   // A rows and C tiles passing through.
   b.l1_block_bytes = l1d / 2;
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
+  b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   return b;
 }
 
@@ -177,7 +197,8 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_K_BLOCK",       "TFJS_INFER_GEMM_ROW_CHUNK",
       "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
       "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
-      "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH"};
+      "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
+      "TFJS_INFER_GEMM_RES_PREFETCH"};
   return names;
 }
 
@@ -204,6 +225,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_NEXT_PREFETCH", &p.gemm.next_prefetch, p);
   apply_override(env, "TFJS_INFER_GEMM_L1_BLOCK", &p.gemm.l1_block_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
+  apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

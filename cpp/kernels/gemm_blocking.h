@@ -17,7 +17,8 @@ struct GemmBlocking {
   int64_t row_chunk = 192;              // rows per chunk on the k-blocked path
   int64_t prefetch_rows = 0;  // k rows ahead a sweep's first row tile prefetches B (0: none)
   // 1: while the row tiles sweep one block of B, they prefetch the next
-  // block into L2, one 64-byte line per k row (0: none).
+  // block into L2, one 64-byte line per k row (prefetcht1); 2: the same
+  // into L1 and L2 (prefetcht0); 0: none.
   int64_t next_prefetch = 0;
   // Thin k: column blocks whose packed panels fit this many bytes (an L1D
   // share) instead of the L2 block, row chunks outermost (0: off).
@@ -25,6 +26,10 @@ struct GemmBlocking {
   // Small-m tiles (m <= 4, the batch-1 GEMV): k rows ahead that they
   // prefetch B (0: none).
   int64_t gemv_prefetch_rows = 4;
+  // 1: blocked-path row tiles with a fused residual prefetch the next row
+  // tile's residual and C rows before their k loop; 2: C rows also without
+  // a residual; 0: none.
+  int64_t res_prefetch = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

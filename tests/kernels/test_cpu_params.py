@@ -41,6 +41,7 @@ def blocking(
     next_prefetch: int = 1,
     l1_block: int = 24 * KIB,
     gemv_prefetch: int = 4,
+    res_prefetch: int = 0,
 ) -> dict:
     """The gemm parameters as build_info() and derive_cpu_params report them
     (l1_block: half of a 48 KiB L1D unless given)."""
@@ -52,6 +53,7 @@ def blocking(
         "next_prefetch": next_prefetch,
         "l1_block_bytes": l1_block,
         "gemv_prefetch_rows": gemv_prefetch,
+        "res_prefetch": res_prefetch,
     }
 
 
@@ -146,8 +148,15 @@ def test_blocking_follows_the_caches(name: str) -> None:
     (l2_block, k_block, row_chunk), gemv_prefetch = CPUS[name][-2:]
     p = T.derive_cpu_params(cpuid_leaves(name))
     l1_block = CPUS[name][4] // 2
+    _, vendor, family = CPUS[name][:3]
+    zen4 = vendor == "AuthenticAMD" and family == 0x19
     expected = blocking(
-        l2_block, k_block, row_chunk, l1_block=l1_block, gemv_prefetch=gemv_prefetch
+        l2_block,
+        k_block,
+        row_chunk,
+        l1_block=l1_block,
+        gemv_prefetch=gemv_prefetch,
+        res_prefetch=1 if zen4 else 0,
     )
     assert p["gemm"] == expected
     assert p["overrides"] == [] and p["overrides_ignored"] == []
@@ -207,10 +216,11 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_GEMM_NEXT_PREFETCH",
         "TFJS_INFER_GEMM_L1_BLOCK",
         "TFJS_INFER_GEMM_GEMV_PREFETCH",
+        "TFJS_INFER_GEMM_RES_PREFETCH",
     ]
     p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
-    assert p["gemm"] == blocking(*[8 * KIB] * 7)
+    assert p["gemm"] == blocking(*[8 * KIB] * 8)
     assert p["l3_bytes"] == 8 * KIB
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [n for n in names if n not in readme] == []
@@ -231,14 +241,15 @@ SHAPES = [(49, 4608, 96), (200, 700, 130), (13, 3000, 40), (64, 300, 257)]
 SHAPES += [(300, 64, 300), (451, 20, 520), (37, 9, 100)]
 # The small-m (GEMV) tiles, with the B prefetch at several distances.
 SHAPES += [(1, 700, 130), (2, 300, 257), (4, 64, 100)]
-# (L2 block, k block, row chunk, prefetch rows, next-block prefetch, L1 block,
-#  GEMV prefetch rows)
+# (L2 block, k block, row chunk, prefetch rows, next-block prefetch (1: into
+#  L2, 2: into L1 too), L1 block, GEMV prefetch rows, residual/C rows prefetch
+#  (1: with a residual, 2: C rows without one too))
 BLOCKINGS = [
-    (512 * KIB, 2048, 192, 0, 0, 0, 0),
-    (1 * MIB, 2048, 192, 16, 1, 24 * KIB, 4),
-    (16 * KIB, 256, 48, 3, 1, 8 * KIB, 1),
-    (64 * KIB, 512, 12, 40, 0, 16 * KIB, 40),
-    (64 * KIB, 512, 12, 0, 1, 0, 0),
+    (512 * KIB, 2048, 192, 0, 0, 0, 0, 0),
+    (1 * MIB, 2048, 192, 16, 1, 24 * KIB, 4, 1),
+    (16 * KIB, 256, 48, 3, 2, 8 * KIB, 1, 1),
+    (64 * KIB, 512, 12, 40, 0, 16 * KIB, 40, 0),
+    (64 * KIB, 512, 12, 0, 1, 0, 0, 2),
 ]
 
 
@@ -252,18 +263,27 @@ def test_blocking_never_changes_a_bit(isa: str, m: int, k: int, n: int) -> None:
     res = rng.standard_normal((m, n), dtype=np.float32)
     packed = T.pack_b(isa, b)
     saved = tfjs_infer.build_info()["cpu"]["gemm"]
-    outs = []
+    outs, plain = [], []
     try:
         for blocking in BLOCKINGS:
             T.set_gemm_blocking(*blocking)
             outs.append(T.gemm(isa, a, packed, bias=bias, residual=res, act="relu"))
+            # C over the residual: the residual/C prefetch reads rows not yet written.
+            over = res.copy()
+            outs.append(T.gemm(isa, a, packed, bias=bias, residual=over, act="relu", out=over))
+            plain.append(T.gemm(isa, a, packed, bias=bias, act="relu"))
     finally:
         T.set_gemm_blocking(**saved)
     for out in outs[1:]:
         np.testing.assert_array_equal(out.view(np.uint32), outs[0].view(np.uint32))
+    for out in plain[1:]:
+        np.testing.assert_array_equal(out.view(np.uint32), plain[0].view(np.uint32))
     ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias + res, 0)
     bound = (k + 2) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias) + np.abs(res))
     assert np.all(np.abs(outs[0] - ref) <= bound)
+    ref = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0)
+    bound = (k + 1) * 2.0**-24 * (np.abs(a) @ np.abs(b) + np.abs(bias))
+    assert np.all(np.abs(plain[0] - ref) <= bound)
 
 
 # The AVX-512 packed-B layout's panel group: 2 on Intel and AMD family 0x19

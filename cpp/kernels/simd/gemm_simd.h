@@ -38,46 +38,10 @@
 #include "kernels/kernel_args.h"
 #include "kernels/simd/activation_simd.h"
 #include "kernels/simd/gemm_pack_simd.h"
+#include "kernels/simd/gemm_tile_args.h"
 
 namespace tfjs_infer::kernels {
 namespace {
-
-struct TileArgs {
-  int64_t k;
-  const float* a;  // row 0 of the tile
-  int64_t lda;
-  const float* b;        // first packed panel of the tile
-  int64_t panel_stride;  // from one panel of the tile to the next (NR)
-  int64_t kstride;       // from one k row of a panel to the next (group width x NR)
-  float* c;              // row 0, first column of the tile
-  int64_t ldc;
-  const float* bias;  // at the first column, or nullptr
-  const float* res;   // row 0, first column, or nullptr
-  int64_t ldr;
-  int64_t cols;  // valid columns from the first one (<= NP * NR)
-  const ActParams* act;
-  // k-blocked path: partial sums of the tile (full vectors, row stride ldp).
-  // acc_in: start from them instead of +0; acc_out: store the raw sums there
-  // instead of running the epilogue. A float store and reload is exact, so
-  // the blocked sums equal the unblocked ones bit for bit.
-  const float* acc_in;
-  float* acc_out;
-  int64_t ldp;
-  // Blocked path: the first row tile of a sweep reads its B block from beyond
-  // L2 (the other tiles find it in L2); it prefetches `prefetch` floats ahead
-  // of each k row (0: no prefetch).
-  int64_t prefetch;
-  // Implicit A (GemmArgs::a_rows): the tile's row pointers, the segment
-  // offsets and length, and the tile's first k (a unused); nullptr: A at a.
-  const float* const* a_rows;
-  const int64_t* seg_off;
-  int64_t seg_k;
-  int64_t k0;
-  // Blocked path: the next block of B to prefetch into L2 while this tile
-  // runs, one 64-byte line per k row from pf_next, pf_next_lines of them.
-  const char* pf_next;
-  int64_t pf_next_lines;
-};
 
 // Epilogue modes: the cheap activations are applied in registers; the rest go
 // through a small stack tile and the vectorized activation, so C is still
@@ -158,7 +122,7 @@ inline const float* implicit_k_rows(const TileArgs& t, typename V::F (&acc)[MR][
     for (int i = 0; i < MR; ++i) ar[i] = t.a_rows[i] + t.seg_off[seg] + in_seg;
     for (int64_t q = 0; q < len; ++q) {
       if (nl > 0) {
-        __builtin_prefetch(nx, 0, 2);
+        prefetch_next_line(nx, t.pf_next_l1);
         nx += 64;
         --nl;
       }
@@ -212,6 +176,7 @@ void gemm_tile(const TileArgs& t) {
       for (int j = 0; j < NC; ++j) acc[i][j] = V::zero();
   }
 
+  if (t.pf_c) prefetch_epilogue_rows(t.pf_res, t.ldr, t.pf_c, t.ldc, t.pf_rows, t.cols);
   const float* a = t.a;
   const float* b = t.b;
   const int64_t lda = t.lda;
@@ -227,7 +192,7 @@ void gemm_tile(const TileArgs& t) {
     // The next block of B into L2 (TileArgs::pf_next): its memory traffic
     // spread over this block's tiles instead of stalling its first one.
     if (nl > 0) {
-      __builtin_prefetch(nx, 0, 2);
+      prefetch_next_line(nx, t.pf_next_l1);
       nx += 64;
       --nl;
     }
@@ -480,6 +445,8 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   using V = typename Cfg::V;
   constexpr int NR = Cfg::NR;
   const int64_t prefetch_rows = gemm_blocking().prefetch_rows;
+  const int64_t res_pf = gemm_blocking().res_prefetch;
+  const bool res_prefetch = last && (res_pf >= 2 || (res_pf == 1 && g.residual));
   const int64_t m = row_end - row_begin;
   const int64_t tiles = (m + R - 1) / R;
   const int64_t calls = tiles * ((ncols + NP * NR - 1) / (NP * NR));
@@ -497,6 +464,10 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
     t.k0 = k0;
     float* c_row = g.c + row0 * g.ldc;
     const float* r_row = g.residual ? g.residual + row0 * g.ldr : nullptr;
+    const int64_t rows = hi ? base + 1 : base;
+    // The row tile after this one: rows below, its height, none past the end.
+    const int64_t next_rows = tile + 1 < tiles ? (tile + 1 < extra ? base + 1 : base) : 0;
+    const bool pf_epi = res_prefetch && next_rows > 0;
     for (int64_t c = col; c < col + ncols; c += NP * NR) {
       t.kstride = group_width<Cfg>(panels, c / NR) * NR;
       t.b = g.packed_b + panel_offset<Cfg>(g.k, c / NR) + k0 * t.kstride;
@@ -510,6 +481,9 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       ++call;
       t.pf_next = next ? next + line0 * 64 : nullptr;
       t.pf_next_lines = next ? std::min(line1 - line0, t.k) : 0;
+      t.pf_res = pf_epi && r_row ? r_row + rows * g.ldr + c : nullptr;
+      t.pf_c = pf_epi ? c_row + rows * g.ldc + c : nullptr;
+      t.pf_rows = next_rows;
       if (part) {
         float* p = part + (row0 - row_begin) * t.ldp + (c - part_col0);
         t.acc_in = first ? nullptr : p;
@@ -517,7 +491,7 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
       }
       (hi ? fn_hi : fn_lo)(t);
     }
-    row0 += hi ? base + 1 : base;
+    row0 += rows;
   }
 }
 
@@ -545,6 +519,10 @@ void gemm(const GemmArgs& g) {
   t.k0 = 0;
   t.pf_next = nullptr;
   t.pf_next_lines = 0;
+  t.pf_next_l1 = gemm_blocking().next_prefetch >= 2;
+  t.pf_res = nullptr;
+  t.pf_c = nullptr;
+  t.pf_rows = 0;
 
   if (g.m <= Cfg::kSmallM) {
     const int m = static_cast<int>(g.m);
