@@ -46,7 +46,6 @@ constexpr int64_t kPrefetchRows = 16;
 // MLP at batch 1 0.77x its time (bench/env_ab.py), the LSTM unchanged. With B
 // from memory (--cold-b) none still leads: 4 rows ahead 0.85-0.99x its GFLOP/s.
 constexpr int64_t kGemvPrefetchRows = 4;
-constexpr int kAmdFamilyZen4 = 0x19;
 // GemmBlocking::res_prefetch: a row tile prefetches the next row tile's
 // residual and C rows before its k loop. 1 (with a fused residual) on AMD
 // family 0x19: on an EPYC Genoa (family 25 model 17), residual and C from
@@ -61,9 +60,6 @@ constexpr int kAmdFamilyZen4 = 0x19;
 // Emerald Rapids Xeon) and Zen 5 (not measured): 0.
 constexpr int64_t kZen4ResPrefetch = 1;
 
-bool is_amd_zen4(const CpuTopology& t) {
-  return t.vendor == "AuthenticAMD" && t.family == kAmdFamilyZen4;
-}
 // A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
 // (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
 // medians) the speed of 1 MiB (bench/gemm_blocking.py, two runs on a loaded
@@ -167,6 +163,8 @@ GemmBlocking& blocking_in_effect() {
 }
 
 }  // namespace
+
+bool is_amd_zen4(const CpuTopology& t) { return t.vendor == "AuthenticAMD" && t.family == 0x19; }
 
 GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   const int64_t l1d = t.l1d_bytes > 0 ? t.l1d_bytes : kDefaultL1d;

@@ -24,6 +24,10 @@ struct CpuParams {
   std::vector<std::string> ignored;    // "NAME=value" of overrides that did not parse
 };
 
+// AMD family 0x19 (Zen 4; Zen 3 shares the family): the CPU whose measured
+// choices differ from the cache-derived ones (here and in ops/conv_base.cpp).
+bool is_amd_zen4(const CpuTopology& topology);
+
 // The blocking for these caches. Where cpuid gave no sizes (non-x86) it
 // assumes the Zen 5 core the kernels were first tuned on (48 KB L1D, 1 MB L2).
 GemmBlocking derive_gemm_blocking(const CpuTopology& topology);

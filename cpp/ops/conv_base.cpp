@@ -86,8 +86,7 @@ void ConvBase::im2col(const KernelTable& k, const float* x, const std::array<int
 }
 
 int64_t min_implicit_segment(Isa isa, const CpuTopology& cpu) {
-  const bool zen4 = cpu.vendor == "AuthenticAMD" && cpu.family == 25;
-  return zen4 && isa == Isa::kAvx512 ? 1 : kMinCopySegment;
+  return is_amd_zen4(cpu) && isa == Isa::kAvx512 ? 1 : kMinCopySegment;
 }
 
 bool ConvBase::implicit_allowed(const KernelTable& k) {
