@@ -119,6 +119,17 @@ struct PoolArgs {
   int32_t zero_pad = 0;
 };
 
+// Cell (kd, kh, kw) of output pixel (od, oh, ow)'s window in one image
+// (`image`: its (D, H, W, C) values): the cell's C values, or nullptr where
+// the cell lies in the padding (a zero_pad pooling reads +0 there).
+inline const float* pool_window_cell(const PoolArgs& a, const float* image, int64_t od, int64_t oh,
+                                     int64_t ow, int64_t kd, int64_t kh, int64_t kw) {
+  const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
+                w = ow * a.s_w - a.pad_w + kw;
+  const bool inside = d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
+  return inside ? image + ((d * a.in_h + h) * a.in_w + w) * a.c : nullptr;
+}
+
 // One image's depthwise convolution over output rows [row_begin, row_end):
 //
 //   y[oy, ox, c] = act(sum_{ky, kx} x[oy sh - pad_top + ky dh, ox sw - pad_left + kx dw, c]

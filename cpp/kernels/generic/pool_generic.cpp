@@ -21,16 +21,13 @@ inline int64_t hi(int64_t o, int64_t s, int64_t pad, int64_t k, int64_t in) {
 void zero_padded_window(const PoolArgs& a, int64_t b, int64_t od, int64_t oh, int64_t ow,
                         float* __restrict yo) {
   const int64_t c = a.c;
+  const float* image = a.x + b * a.in_d * a.in_h * a.in_w * c;
   for (int64_t kd = 0; kd < a.k_d; ++kd)
     for (int64_t kh = 0; kh < a.k_h; ++kh)
       for (int64_t kw = 0; kw < a.k_w; ++kw) {
-        const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
-                      w = ow * a.s_w - a.pad_w + kw;
-        const bool inside = d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
-        const float* xv =
-            inside ? a.x + (((b * a.in_d + d) * a.in_h + h) * a.in_w + w) * c : nullptr;
+        const float* xv = pool_window_cell(a, image, od, oh, ow, kd, kh, kw);
         for (int64_t ch = 0; ch < c; ++ch) {
-          const float v = inside ? xv[ch] : 0.0f;
+          const float v = xv ? xv[ch] : 0.0f;
           yo[ch] = a.max ? (v > yo[ch] ? v : yo[ch]) : yo[ch] + v;
         }
       }

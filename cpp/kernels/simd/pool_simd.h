@@ -76,15 +76,14 @@ inline void pool_block_zero_pad(const PoolArgs& a, const float* base, int64_t od
   for (int64_t kd = 0; kd < a.k_d; ++kd)
     for (int64_t kh = 0; kh < a.k_h; ++kh)
       for (int64_t kw = 0; kw < a.k_w; ++kw) {
-        const int64_t d = od * a.s_d - a.pad_d + kd, h = oh * a.s_h - a.pad_h + kh,
-                      w = ow * a.s_w - a.pad_w + kw;
-        const bool inside = d >= 0 && d < a.in_d && h >= 0 && h < a.in_h && w >= 0 && w < a.in_w;
-        const float* p = inside ? base + ((d * a.in_h + h) * a.in_w + w) * a.c + c0 : base;
+        const float* cell = pool_window_cell(a, base, od, oh, ow, kd, kh, kw);
         for (int u = 0; u < U; ++u) {
           const bool partial = tail != 0 && u == U - 1;
           F v = V::zero();
-          if (inside)
-            v = partial ? V::load_n_or(p + u * V::kW, tail, init) : V::loadu(p + u * V::kW);
+          if (cell) {
+            const float* p = cell + c0 + u * V::kW;
+            v = partial ? V::load_n_or(p, tail, init) : V::loadu(p);
+          }
           acc[u] = kMax ? V::max(v, acc[u]) : V::add(acc[u], v);
         }
       }
