@@ -114,9 +114,18 @@ class ConvPoolOp final : public ConvBase {
     return direct_w_.size() != 0 && windows_inside(in_shape);
   }
 
-  // Weights of at most kDirectMaxWeightBytes (in the kernel's padded
-  // layout) take the fused kernel: they stay in L1 beside the image rows.
-  static constexpr int64_t kDirectMaxWeightBytes = 16 * 1024;
+  // The largest weights (in the kernel's padded layout) that take the fused
+  // kernel on table `isa`. Each weight vector it loads serves 8 conv pixels
+  // with AVX-512 (two pooled pixels), 4 with AVX2, where the GEMM's tiles
+  // serve more rows but write the conv rows out and pool them again. AMD EPYC
+  // family 25 model 17 (Zen 4), MNIST CNN, 1 thread, bench/env_ab.py
+  // (thread CPU time; other CPUs unmeasured): the first layer (3x3x1x32, 1.1
+  // KiB) 0.94x the model's time at batch 1, 0.94x at batch 32 on AVX-512,
+  // 0.90x on AVX2; the second (3x3x32x64, 72 KiB) a further 0.98x at batch
+  // 1 and 32 on AVX-512 but 1.01x on AVX2.
+  static int64_t direct_max_weight_bytes(Isa isa) {
+    return isa == Isa::kAvx512 ? int64_t{128} << 10 : int64_t{16} << 10;
+  }
 
   // Whether the fused kernel can run this op: the table has one, fp32
   // weights, no dilation, a 4-cell pooling, an epilogue it applies in
@@ -128,7 +137,8 @@ class ConvPoolOp final : public ConvBase {
                       packed_[0].kind() == PackKind::kF32 && pool_h_ * pool_w_ == 4 &&
                       (a == ActKind::kLinear || a == ActKind::kRelu || a == ActKind::kRelu6);
     const int64_t bytes = kg_ * direct_ldw() * static_cast<int64_t>(sizeof(float));
-    return fits && (bytes <= kDirectMaxWeightBytes || env_is("TFJS_INFER_CONV_POOL_DIRECT", "1"));
+    return fits &&
+           (bytes <= direct_max_weight_bytes(k.isa) || env_is("TFJS_INFER_CONV_POOL_DIRECT", "1"));
   }
 
   int64_t direct_ldw() const { return (cout_ + 15) / 16 * 16; }

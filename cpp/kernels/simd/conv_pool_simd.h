@@ -28,15 +28,33 @@ struct ConvPoolBlock {
   float* y[P];
 };
 
+// A pooled pixel's cells' window corners relative to its first cell's, and
+// the distance between neighbouring pooled pixels' windows (in floats): once
+// per call, so no block divides by the pooling width.
+struct ConvPoolGeometry {
+  int64_t cell[kConvPoolCells];
+  int64_t next_px, row;  // row: one pooled row's windows further down
+
+  explicit ConvPoolGeometry(const ConvPoolArgs& a) {
+    for (int c = 0; c < kConvPoolCells; ++c)
+      cell[c] = ((c / a.pw) * a.s_h * a.in_w + (c % a.pw) * a.s_w) * a.cin;
+    next_px = a.pw * a.s_w * a.cin;
+    row = a.ph * a.s_h * a.in_w * a.cin;
+  }
+};
+
 template <int P>
-inline ConvPoolBlock<P> conv_pool_block(const ConvPoolArgs& a, int64_t py, int64_t px0) {
+inline ConvPoolBlock<P> conv_pool_block(const ConvPoolArgs& a, const ConvPoolGeometry& geo,
+                                        int64_t py, int64_t px0) {
   ConvPoolBlock<P> blk;
+  const float* first = a.x + py * geo.row + px0 * geo.next_px;
+  float* y = a.y + (py * a.out_w + px0) * a.cout;
+#pragma GCC unroll 16
   for (int p = 0; p < P; ++p) {
-    for (int c = 0; c < kConvPoolCells; ++c) {
-      const int64_t cy = py * a.ph + c / a.pw, cx = (px0 + p) * a.pw + c % a.pw;
-      blk.corner[p * kConvPoolCells + c] = a.x + (cy * a.s_h * a.in_w + cx * a.s_w) * a.cin;
-    }
-    blk.y[p] = a.y + (py * a.out_w + px0 + p) * a.cout;
+#pragma GCC unroll 16
+    for (int c = 0; c < kConvPoolCells; ++c)
+      blk.corner[p * kConvPoolCells + c] = first + p * geo.next_px + geo.cell[c];
+    blk.y[p] = y + p * a.cout;
   }
   return blk;
 }
@@ -100,9 +118,10 @@ inline void conv_pool_cols(const ConvPoolArgs& a, const ConvPoolBlock<P>& blk, i
 
 // All filters of one block: NV-vector column blocks, then single vectors.
 template <class V, int P, int NV, Epi E, bool kMax>
-inline void conv_pool_pixels(const ConvPoolArgs& a, int64_t py, int64_t px0) {
+inline void conv_pool_pixels(const ConvPoolArgs& a, const ConvPoolGeometry& geo, int64_t py,
+                             int64_t px0) {
   constexpr int W = V::kW;
-  const ConvPoolBlock<P> blk = conv_pool_block<P>(a, py, px0);
+  const ConvPoolBlock<P> blk = conv_pool_block<P>(a, geo, py, px0);
   const int64_t vecs = (a.cout + W - 1) / W;
   int64_t v0 = 0;
   for (; v0 + NV <= vecs; v0 += NV) conv_pool_cols<V, P, NV, E, kMax>(a, blk, v0 * W);
@@ -111,10 +130,11 @@ inline void conv_pool_pixels(const ConvPoolArgs& a, int64_t py, int64_t px0) {
 
 template <class V, int P, int NV, Epi E, bool kMax>
 void conv_pool_rows(const ConvPoolArgs& a) {
+  const ConvPoolGeometry geo(a);
   for (int64_t py = a.row_begin; py < a.row_end; ++py) {
     int64_t px = 0;
-    for (; px + P <= a.out_w; px += P) conv_pool_pixels<V, P, NV, E, kMax>(a, py, px);
-    for (; px < a.out_w; ++px) conv_pool_pixels<V, 1, NV, E, kMax>(a, py, px);
+    for (; px + P <= a.out_w; px += P) conv_pool_pixels<V, P, NV, E, kMax>(a, geo, py, px);
+    for (; px < a.out_w; ++px) conv_pool_pixels<V, 1, NV, E, kMax>(a, geo, py, px);
   }
 }
 
