@@ -122,7 +122,9 @@ def test_direct_not_taken_for_padded_windows(isa, monkeypatch):
     g = _core.Graph()
     xin = g.add_input("x", [None, 12, 12, 1], "float32")
     kernel = np.ones((3, 3, 1, 16), np.float32)
-    (v,) = g.add_op("conv2d", "conv", [xin], {"padding": "same", "activation": "relu"}, {"kernel": kernel})
+    (v,) = g.add_op(
+        "conv2d", "conv", [xin], {"padding": "same", "activation": "relu"}, {"kernel": kernel}
+    )
     pattrs = {"mode": "max", "pool_size": [2, 2], "strides": [2, 2], "padding": "valid"}
     (y,) = g.add_op("pool", "pool", [v], pattrs, {})
     g.set_outputs([y])
