@@ -66,8 +66,10 @@ CASES = [
 def inputs(spec, rows=5, special=False):
     h, w, cin = spec[:3]
     x = np.random.default_rng(1).standard_normal((rows, h, w, cin)).astype(np.float32)
-    if special:  # NaN and infinities reach the pooling's max
-        x[0, 0, 0, 0] = np.nan
+    if special:  # NaN and infinities reach the pooling's max, NaN in first and later cells
+        x[0, 2, 3, 0] = np.nan
+        x[3, 1, 1, 0] = np.nan
+        x[4, 0, 0, 0] = np.nan
         x[1, 3, 2, 0] = np.inf
         x[2, 5, 4, 0] = -np.inf
     return x
