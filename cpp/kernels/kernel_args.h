@@ -145,7 +145,9 @@ inline const float* pool_window_cell(const PoolArgs& a, const float* image, int6
 // max_init in cell order, average pooling sums from +0 in cell order and
 // divides by ph pw (as pool_f32): the bits of gemm_f32 + pool_f32. ph pw must
 // be 4 (2x2, 4x1, 1x4). w is kh kw cin rows of ldw floats (ldw >= cout, a
-// multiple of 16, zero past cout); bias nullptr or ldw floats.
+// multiple of 16, zero past cout), kh kw cin at most kConvPoolMaxTaps and
+// kh in_w cin below 2^31; bias nullptr or ldw floats.
+constexpr int64_t kConvPoolMaxTaps = 4096;
 struct ConvPoolArgs {
   const float* x = nullptr;  // the image (in_h, in_w, cin)
   int64_t in_w = 0, cin = 0;

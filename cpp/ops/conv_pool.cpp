@@ -110,8 +110,11 @@ class ConvPoolOp final : public ConvBase {
   }
 
   // The fused kernel (conv_pool_f32) for this input.
+  // (Its tap offsets are 32-bit: kernel rows of the image's width.)
   bool direct_for(const Shape& in_shape) const {
-    return direct_w_.size() != 0 && windows_inside(in_shape);
+    const int64_t row = spatial_dims(in_shape, geo_.rank)[2] * cin_;
+    return direct_w_.size() != 0 && windows_inside(in_shape) &&
+           row * geo_.k[1] < (int64_t{1} << 31);
   }
 
   // The largest weights (in the kernel's padded layout) that take the fused
@@ -135,6 +138,7 @@ class ConvPoolOp final : public ConvBase {
     const ActKind a = act_.params.kind;
     const bool fits = geo_.rank == 2 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
                       packed_[0].kind() == PackKind::kF32 && pool_h_ * pool_w_ == 4 &&
+                      kg_ <= kConvPoolMaxTaps &&
                       (a == ActKind::kLinear || a == ActKind::kRelu || a == ActKind::kRelu6);
     const int64_t bytes = kg_ * direct_ldw() * static_cast<int64_t>(sizeof(float));
     return fits &&

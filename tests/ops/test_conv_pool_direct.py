@@ -132,3 +132,13 @@ def test_direct_not_taken_for_padded_windows(isa, monkeypatch):
     g.set_outputs([y])
     sizes = [workspace(g, isa, direct, monkeypatch, [1, 12, 12, 1]) for direct in ("0", "1")]
     assert sizes[0] == sizes[1]
+
+
+@pytest.mark.parametrize("isa", DIRECT_ISAS)
+def test_direct_not_taken_past_its_tap_table(isa, monkeypatch):
+    """The kernel's tap offsets hold at most 4096 taps (kh kw cin): 3x3x512
+    runs the GEMM path even with TFJS_INFER_CONV_POOL_DIRECT=1, 3x3x448 not."""
+    for cin, taken in ((512, False), (448, True)):
+        g = conv_pool_graph((6, 6, cin, 16, 3, 1, (2, 2), "max", "relu", True), seed=0)
+        sizes = [workspace(g, isa, direct, monkeypatch, [1, 6, 6, cin]) for direct in ("0", "1")]
+        assert (sizes[0] != sizes[1]) == taken
