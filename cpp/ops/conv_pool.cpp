@@ -120,12 +120,12 @@ class ConvPoolOp final : public ConvBase {
   // The largest weights (in the kernel's padded layout) that take the fused
   // kernel on table `isa`. Each weight vector it loads serves 8 conv pixels
   // with AVX-512 (two pooled pixels), 4 with AVX2, where the GEMM's tiles
-  // serve more rows but write the conv rows out and pool them again. AMD EPYC
-  // family 25 model 17 (Zen 4), MNIST CNN, 1 thread, bench/env_ab.py
-  // (thread CPU time; other CPUs unmeasured): the first layer (3x3x1x32, 1.1
-  // KiB) 0.94x the model's time at batch 1, 0.94x at batch 32 on AVX-512,
-  // 0.90x on AVX2; the second (3x3x32x64, 72 KiB) a further 0.98x at batch
-  // 1 and 32 on AVX-512 but 1.01x on AVX2.
+  // serve more rows but write the conv rows out and pool them again.
+  // bench/conv_pool_direct.py on AMD EPYC family 25 model 17 (Zen 4), 1
+  // thread, fused / GEMM path (other CPUs unmeasured): the MNIST CNN's first
+  // layer (3x3x1x32, 1.1 KiB) 0.51-0.54 on both tables at batch 1 and 32; its
+  // second (3x3x32x64, 72 KiB) 0.98 on AVX-512, 1.00-1.02 on AVX2. The
+  // whole model (bench/env_ab.py, batch 32): 0.89 on AVX-512, 0.91 on AVX2.
   static int64_t direct_max_weight_bytes(Isa isa) {
     return isa == Isa::kAvx512 ? int64_t{128} << 10 : int64_t{16} << 10;
   }
