@@ -21,7 +21,7 @@ DIRECT_ISAS = [isa for isa in ISAS if isa in ("avx2", "avx512")]
 ENV = "TFJS_INFER_CONV_POOL_DIRECT"
 
 
-def conv_pool_graph(spec, seed):
+def conv_pool_graph(spec, seed, from_lowest=False):
     h, w, cin, cout, k, stride, pool, mode, act, bias = spec
     rng = np.random.default_rng(seed)
     g = _core.Graph()
@@ -32,6 +32,8 @@ def conv_pool_graph(spec, seed):
     attrs = {"strides": [stride, stride], "padding": "valid", "activation": act}
     (v,) = g.add_op("conv2d", "conv", [xin], attrs, weights)
     pattrs = {"mode": mode, "pool_size": list(pool), "strides": list(pool), "padding": "valid"}
+    if from_lowest:  # TF's MaxPool: a window of NaN only gives the lowest float
+        pattrs["max_from_lowest"] = 1
     (y,) = g.add_op("pool", "pool", [v], pattrs, {})
     g.set_outputs([y])
     return g
@@ -75,11 +77,12 @@ def inputs(spec, rows=5, special=False):
     return x
 
 
+@pytest.mark.parametrize("from_lowest", [False, True])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("case", CASES, ids=str)
-def test_direct_equals_gemm_path_and_unfused(case, isa, threads, monkeypatch):
-    g = conv_pool_graph(case, seed=case[0] * case[1] + case[3])
+def test_direct_equals_gemm_path_and_unfused(case, isa, threads, from_lowest, monkeypatch):
+    g = conv_pool_graph(case, seed=case[0] * case[1] + case[3], from_lowest=from_lowest)
     on = build(g, isa, threads, "1", monkeypatch)
     off = build(g, isa, threads, "0", monkeypatch)
     plain = build(g, isa, 1, "0", monkeypatch, optimize=False)
