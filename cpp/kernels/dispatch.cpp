@@ -105,6 +105,7 @@ struct Tables {
   KernelTable avx2 = [] {
     KernelTable t = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
     t.im2col_f32 = &kernels::avx2::im2col_f32;
+    t.conv_pool_f32 = &kernels::avx2::conv_pool_f32;
     return t;
   }();
 #endif
@@ -112,6 +113,7 @@ struct Tables {
   KernelTable avx512 = [] {
     KernelTable t = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
     t.im2col_f32 = &kernels::avx512::im2col_f32;
+    t.conv_pool_f32 = &kernels::avx512::conv_pool_f32;
     return t;
   }();
 #endif

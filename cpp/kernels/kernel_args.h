@@ -130,6 +130,40 @@ inline const float* pool_window_cell(const PoolArgs& a, const float* image, int6
   return inside ? image + ((d * a.in_h + h) * a.in_w + w) * a.c : nullptr;
 }
 
+// One image's convolution fused with the non-overlapping pooling after it
+// (ops/conv_pool.cpp), pooled output rows [row_begin, row_end), every conv
+// value made in registers and pooled there:
+//
+//   conv(cy, cx)[j] = act(sum_kk x[window(cy, cx)][kk] * w[kk][j] + bias[j])
+//   y[py, px][j]    = pool over (cy, cx) in (py ph + dy, px pw + dx), dy then dx
+//
+// Windows lie inside the image (no padding, no dilation): window(cy, cx)
+// starts at (cy s_h, cx s_w) and kk runs over (ky, kx, ci) in the kernel's
+// order. Each conv value starts at +0 and takes fma(x, w, acc) for kk = 0, 1,
+// ... in order, then + bias (when there is one), then the activation (linear,
+// relu or relu6, as the GEMM's epilogue); max pooling takes max(v, m) from
+// max_init in cell order, average pooling sums from +0 in cell order and
+// divides by ph pw (as pool_f32): the bits of gemm_f32 + pool_f32. ph pw must
+// be 4 (2x2, 4x1, 1x4). w is kh kw cin rows of ldw floats (ldw >= cout, a
+// multiple of 16, zero past cout), kh kw cin at most kConvPoolMaxTaps and
+// kh in_w cin below 2^31; bias nullptr or ldw floats.
+constexpr int64_t kConvPoolMaxTaps = 4096;
+struct ConvPoolArgs {
+  const float* x = nullptr;  // the image (in_h, in_w, cin)
+  int64_t in_w = 0, cin = 0;
+  int64_t kh = 1, kw = 1, s_h = 1, s_w = 1;
+  const float* w = nullptr;
+  int64_t ldw = 0, cout = 0;
+  const float* bias = nullptr;
+  ActParams act;
+  int32_t max = 1;  // 1: max, 0: average
+  float max_init = -__builtin_inff();
+  int64_t ph = 2, pw = 2;
+  float* y = nullptr;  // the image's pooled output (out_h, out_w, cout)
+  int64_t out_w = 0;
+  int64_t row_begin = 0, row_end = 0;
+};
+
 // One image's depthwise convolution over output rows [row_begin, row_end):
 //
 //   y[oy, ox, c] = act(sum_{ky, kx} x[oy sh - pad_top + ky dh, ox sw - pad_left + kx dw, c]
@@ -193,10 +227,14 @@ struct RnnGateArgs {
 // of the whole recurrent kernel is sequential. Every y element starts at +0
 // and takes fma(x[kk], b[kk][j], acc) for kk = 0..k-1 in order, then the bias,
 // then the residual: the same bits as gemm_f32 of the same ISA gives the row.
+// With acc_in, y element j starts at acc_in[j] instead: a product over rows
+// [0, k0) of a taller B (gemm_f32's output without bias or residual) that
+// this call continues over the rest, the same bits as the one product.
 struct RnnGemvArgs {
   int64_t k = 0, n = 0;
   const float* x = nullptr;
   const float* packed = nullptr;
+  const float* acc_in = nullptr;    // [n] or nullptr
   const float* bias = nullptr;      // [n] or nullptr
   const float* residual = nullptr;  // [n] or nullptr
   float* y = nullptr;

@@ -31,6 +31,10 @@ struct KernelTable {
   // Rows of one image's im2col matrix (Im2colArgs) for a convolution's GEMM.
   void (*im2col_f32)(const Im2colArgs& args) = nullptr;
 
+  // A small convolution fused with its pooling, in registers (ConvPoolArgs);
+  // nullptr where this table has none (the op then runs GEMM + pool_f32).
+  void (*conv_pool_f32)(const ConvPoolArgs& args) = nullptr;
+
   // In-place element-wise activation over n contiguous floats.
   void (*activation_f32)(const ActParams& p, float* x, int64_t n) = nullptr;
   // In-place softmax (or log-softmax when log != 0) over each row of a

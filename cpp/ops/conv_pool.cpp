@@ -5,15 +5,23 @@
 // goes through memory. Every element is the unfused one. Where every window
 // lies inside the input ('valid') and kernel rows are long enough, the GEMM
 // reads the windows in place (implicit GEMM, as conv.cpp; the same bits as
-// im2col) instead of gathering them.
+// im2col) instead of gathering them. A small convolution (its weights a
+// few KiB: the MNIST CNN's first layer) with a 4-cell pooling skips both:
+// kernels' conv_pool_f32 makes each pooled pixel's conv values in registers
+// and pools them there (the same bits as the GEMM + pool_f32; for A/B
+// measurements TFJS_INFER_CONV_POOL_DIRECT=0 turns it off, =1 takes it at any
+// weight size where it applies; read when the op is built).
 //
 // attrs: the conv2d's (groups 1, element-wise activation), pool_mode ("max" |
 //        "avg"), pool_size [h, w] (the strides too), pool_max_from_lowest (as
 //        pooling.cpp's max_from_lowest).
 // weights: the conv2d's.
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
+#include <vector>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/conv_base.h"
 #include "ops/registry.h"
@@ -38,6 +46,7 @@ class ConvPoolOp final : public ConvBase {
     pool_h_ = ps[0];
     pool_w_ = ps[1];
     implicit_ = implicit_allowed(k);  // groups are 1 (checked above)
+    if (direct_allowed(k)) pack_direct(node);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -51,6 +60,7 @@ class ConvPoolOp final : public ConvBase {
   }
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
+    if (direct_for(in[0].shape)) return 0;
     const PoolBand b = pool_band(in[0].shape);
     return static_cast<size_t>(scratch_thread_slots()) * slot_bytes(b, in[0].shape) +
            (implicit_for(in[0].shape) ? static_cast<size_t>(geo_.k[1]) * sizeof(int64_t) : 0);
@@ -86,13 +96,100 @@ class ConvPoolOp final : public ConvBase {
     return a_bytes(b, in_shape) + static_cast<size_t>(b.pixels * cout_) * sizeof(float);
   }
 
-  // Windows read in place: the op takes implicit GEMM and, for this input,
-  // every window lies inside it (no padding).
-  bool implicit_for(const Shape& in_shape) const {
-    if (!implicit_ || !implicit_rows_fit(true)) return false;
+  // For this input every window lies inside it (no padding).
+  bool windows_inside(const Shape& in_shape) const {
     const auto dims = spatial_dims(in_shape, geo_.rank);
     const WindowImage w = window_image(in_shape);
     return w.pad_t == 0 && w.pad_l == 0 && w.hp <= dims[1] && w.wp <= dims[2];
+  }
+
+  // Windows read in place: the op takes implicit GEMM and, for this input,
+  // every window lies inside it.
+  bool implicit_for(const Shape& in_shape) const {
+    return implicit_ && implicit_rows_fit(true) && windows_inside(in_shape);
+  }
+
+  // The fused kernel (conv_pool_f32) for this input.
+  // (Its tap offsets are 32-bit: kernel rows of the image's width.)
+  bool direct_for(const Shape& in_shape) const {
+    const int64_t row = spatial_dims(in_shape, geo_.rank)[2] * cin_;
+    return direct_w_.size() != 0 && windows_inside(in_shape) &&
+           row * geo_.k[1] < (int64_t{1} << 31);
+  }
+
+  // The largest weights (in the kernel's padded layout) that take the fused
+  // kernel on table `isa`. Each weight vector it loads serves 8 conv pixels
+  // with AVX-512 (two pooled pixels), 4 with AVX2, where the GEMM's tiles
+  // serve more rows but write the conv rows out and pool them again.
+  // bench/conv_pool_direct.py on AMD EPYC family 25 model 17 (Zen 4), 1
+  // thread, fused / GEMM path (other CPUs unmeasured): the MNIST CNN's first
+  // layer (3x3x1x32, 1.1 KiB) 0.51-0.54 on both tables at batch 1 and 32; its
+  // second (3x3x32x64, 72 KiB) 0.98 on AVX-512, 1.00-1.02 on AVX2. The
+  // whole model (bench/env_ab.py, batch 32): 0.89 on AVX-512, 0.91 on AVX2.
+  static int64_t direct_max_weight_bytes(Isa isa) {
+    return isa == Isa::kAvx512 ? int64_t{128} << 10 : int64_t{16} << 10;
+  }
+
+  // Whether the fused kernel can run this op: the table has one, fp32
+  // weights, no dilation, a 4-cell pooling, an epilogue it applies in
+  // registers, and small weights (or TFJS_INFER_CONV_POOL_DIRECT=1).
+  bool direct_allowed(const KernelTable& k) const {
+    if (env_is("TFJS_INFER_CONV_POOL_DIRECT", "0") || !k.conv_pool_f32) return false;
+    const ActKind a = act_.params.kind;
+    const bool fits = geo_.rank == 2 && geo_.d == std::array<int64_t, 3>{1, 1, 1} &&
+                      packed_[0].kind() == PackKind::kF32 && pool_h_ * pool_w_ == 4 &&
+                      kg_ <= kConvPoolMaxTaps &&
+                      (a == ActKind::kLinear || a == ActKind::kRelu || a == ActKind::kRelu6);
+    const int64_t bytes = kg_ * direct_ldw() * static_cast<int64_t>(sizeof(float));
+    return fits &&
+           (bytes <= direct_max_weight_bytes(k.isa) || env_is("TFJS_INFER_CONV_POOL_DIRECT", "1"));
+  }
+
+  int64_t direct_ldw() const { return (cout_ + 15) / 16 * 16; }
+
+  // The kernel's weights (kg rows of ldw floats, a folded BatchNorm's scale
+  // applied as PackedMatrix::pack applies it) and bias, zero past cout.
+  void pack_direct(const OpNode& node) {
+    const WeightTensor& kernel = *node.weight("kernel");
+    std::vector<float> values(kernel.f32.size());
+    kernel.copy_values(values.data());
+    const int64_t ldw = direct_ldw();
+    direct_w_.reset(static_cast<size_t>(kg_ * ldw));
+    for (int64_t r = 0; r < kg_; ++r)
+      std::copy(values.begin() + r * cout_, values.begin() + (r + 1) * cout_,
+                direct_w_.data() + r * ldw);
+    if (bias_.size()) {
+      direct_bias_.reset(static_cast<size_t>(ldw));
+      std::copy(bias_.data(), bias_.data() + cout_, direct_bias_.data());
+    }
+  }
+
+  // Pooled rows [py0, py1) of image img through the fused kernel.
+  void run_direct(const KernelTable& k, const TensorView& x, const TensorView& y, int64_t img,
+                  int64_t py0, int64_t py1) const {
+    const auto dims = spatial_dims(x.shape, geo_.rank);
+    ConvPoolArgs a;
+    a.x = x.f32() + img * dims[1] * dims[2] * cin_;
+    a.in_w = dims[2];
+    a.cin = cin_;
+    a.kh = geo_.k[1];
+    a.kw = geo_.k[2];
+    a.s_h = geo_.s[1];
+    a.s_w = geo_.s[2];
+    a.w = direct_w_.data();
+    a.ldw = direct_ldw();
+    a.cout = cout_;
+    a.bias = direct_bias_.size() == 0 ? nullptr : direct_bias_.data();
+    a.act = act_.params;
+    a.max = pool_max_ ? 1 : 0;
+    a.max_init = pool_max_init_;
+    a.ph = pool_h_;
+    a.pw = pool_w_;
+    a.y = y.f32() + img * y.shape[1] * y.shape[2] * cout_;
+    a.out_w = y.shape[2];
+    a.row_begin = py0;
+    a.row_end = py1;
+    k.conv_pool_f32(a);
   }
 
   // Each task computes the conv rows of a band of pooled
@@ -118,25 +215,36 @@ class ConvPoolOp final : public ConvBase {
     const auto dims_in = spatial_dims(x.shape, geo_.rank);
     const std::array<int64_t, 3> dims_conv = {1, b.conv_h, b.conv_w};
     const int64_t in_img = dims_in[1] * dims_in[2] * cin_;
-    const bool implicit = implicit_for(x.shape);
+    const bool implicit = implicit_for(x.shape), direct = direct_for(x.shape);
     const size_t slot = slot_bytes(b, x.shape), a_size = a_bytes(b, x.shape);
     char* scratch = static_cast<char*>(ctx.scratch);
-    int64_t* seg_off = reinterpret_cast<int64_t*>(scratch + scratch_thread_slots() * slot);
-    if (implicit) kernel_row_offsets(dims_in[2], seg_off);
+    int64_t* seg_off = nullptr;
+    if (implicit && !direct) {
+      seg_off = reinterpret_cast<int64_t*>(scratch + scratch_thread_slots() * slot);
+      kernel_row_offsets(dims_in[2], seg_off);
+    }
+    // Conv columns a band computes: implicit, only those the pooling reads
+    // (a conv width that is not a multiple of pool_w leaves its last columns
+    // out: the MNIST CNN's second layer, 11 -> 10); im2col gathers whole rows.
+    const int64_t cw = implicit ? px_n * pool_w_ : b.conv_w;
     parallel_for_indexed(tasks, threads, [&](int64_t t, int worker) {
-      char* buf = scratch + worker * slot;
-      float* conv_rows = reinterpret_cast<float*>(buf + a_size);
       const int64_t img = t / bands, band = t % bands;
       const int64_t py0 = py_n * band / bands, py1 = py_n * (band + 1) / bands;
-      const int64_t pixels = (py1 - py0) * pool_h_ * b.conv_w;
-      const int64_t p0 = py0 * pool_h_ * b.conv_w;  // the band's first conv pixel
+      if (direct) {
+        run_direct(k, x, y, img, py0, py1);
+        return;
+      }
+      char* buf = scratch + worker * slot;
+      float* conv_rows = reinterpret_cast<float*>(buf + a_size);
+      const int64_t pixels = (py1 - py0) * pool_h_ * cw;
+      const int64_t p0 = py0 * pool_h_ * cw;  // the band's first conv pixel (cw per row)
       const float* x_img = x.f32() + img * in_img;
       GemmCall call;
       if (implicit) {
         // Pixel p's window starts at its corner in the input itself.
         auto** rows = reinterpret_cast<const float**>(buf);
         for (int64_t i = 0; i < pixels; ++i)
-          rows[i] = x_img + window_corner(p0 + i, b.conv_w, dims_in[2]);
+          rows[i] = x_img + window_corner(p0 + i, cw, dims_in[2]);
         call.a_rows = rows;
         call.seg_off = seg_off;
         call.seg_k = geo_.k[2] * cin_;
@@ -158,7 +266,7 @@ class ConvPoolOp final : public ConvBase {
       p.y = y.f32() + (img * py_n + py0) * px_n * cout_;
       p.c = cout_;
       p.in_h = (py1 - py0) * pool_h_;
-      p.in_w = b.conv_w;
+      p.in_w = cw;
       p.out_h = py1 - py0;
       p.out_w = px_n;
       p.k_h = pool_h_;
@@ -175,6 +283,7 @@ class ConvPoolOp final : public ConvBase {
   int64_t pool_h_ = 0, pool_w_ = 0;
   bool pool_max_ = true;
   bool implicit_ = false;  // implicit GEMM where windows lie in the input (=0 in the env: off)
+  Buffer<float> direct_w_, direct_bias_;  // the fused kernel's (empty: the op does not take it)
   float pool_max_init_ = -std::numeric_limits<float>::infinity();
 };
 

@@ -36,7 +36,9 @@
 // projection to read back per step. Batch rows are split across threads in blocks that run all
 // steps on their own: no barrier per step, and no reduction is ever split, so a row's result does
 // not depend on the batch size or the thread count. A fused cell's single row (batch 1) instead
-// runs each step as two parts by units, which two threads share step by step (UnitParts).
+// runs each step as two parts by units, which two threads share step by step (UnitParts);
+// on one thread it projects x_t W for every step first and continues each
+// step's sums over h alone (run_row_split: the fused product's bits).
 #include <algorithm>
 #include <cstring>
 
@@ -178,7 +180,14 @@ class RnnOp final : public Op {
     } else {
       u_.pack(k, rec.f32.data(), units_, gu);
     }
-    if (!fused_) packed_w_.pack(k, kernel.f32.data(), features_, gu);
+    // Batch 1 of a fused cell: x_t W of every step as one GEMM first, each
+    // step's GEMV continuing those sums over h with U alone (split_x_).
+    split_x_ = fused_ && !env_is("TFJS_INFER_RNN_SPLIT_X", "0");
+    if (split_x_) {
+      rec_gemv_.reset(k.rnn_gemv_packed_size(units_, gu));
+      k.rnn_gemv_pack(rec.f32.data(), units_, gu, rec_gemv_.data());
+    }
+    if (!fused_ || split_x_) packed_w_.pack(k, kernel.f32.data(), features_, gu);
     if (const WeightTensor* b = node.weight("bias")) {
       if (reset_after_) {
         node.require_weight("bias", {2, gu});
@@ -265,7 +274,7 @@ class RnnOp final : public Op {
       return off;
     };
     l.ldh = fused_ ? features_ + units_ : units_;
-    l.xw = fused_ ? take(0) : take(n * l.chunk * gu);
+    l.xw = fused_ && !(n == 1 && split_x_) ? take(0) : take(n * l.chunk * gu);
     l.h = take(n * l.ldh);
     l.h2 = take(parts_.count > 0 ? n * l.ldh : 0);  // run_row_parts: the next step's [x_t | h]
     l.c = take(n * units_);
@@ -345,6 +354,8 @@ class RnnOp final : public Op {
     ga.act = act_;
     ga.ract = ract_;
 
+    // A batch of one row (the scratch holds its projection): run_row_split.
+    if (fused_ && split_x_ && in[0].shape[0] == 1) return run_row_split(k, x, xw, l, ga, rows);
     if (fused_) {
       float* xh = h - features_;  // row r: x_t's F floats, then h
       for (int64_t s = 0; s < steps; ++s) {
@@ -498,6 +509,28 @@ class RnnOp final : public Op {
     }
   }
 
+  // One row (rows.nb == 1) of a fused cell through every step: per chunk of
+  // steps, x_t W (no bias) for each as one GEMM, each lane's sum over the
+  // first F rows of [x_t | h] . [W; U]; then each step's GEMV continues it
+  // over h and U alone (RnnGemvArgs::acc_in) and adds the bias: the fused
+  // product's bits. The GEMV streams u instead of F + u rows of weights a
+  // step from L2 and the GEMM reads W once for the chunk.
+  void run_row_split(const KernelTable& k, const float* x, float* xw, const Layout& l,
+                     const RnnGateArgs& ga, const Rows& rows) const {
+    const int64_t steps = rows.steps, gu = gates_ * units_;
+    for (int64_t s0 = 0; s0 < steps; s0 += l.chunk) {
+      const int64_t sc = std::min(l.chunk, steps - s0);
+      const int64_t tlo = go_backwards_ ? steps - s0 - sc : s0;
+      gemm(k, sc, x + (rows.r0 * steps + tlo) * features_, features_, packed_w_, nullptr, nullptr,
+           0, xw, gu);
+      for (int64_t s = s0; s < s0 + sc; ++s) {
+        const int64_t t = go_backwards_ ? steps - 1 - s : s;
+        step_and_emit(k, ga, rows, xw + (t - tlo) * gu, gu, s, t);
+      }
+    }
+    finish(rows);
+  }
+
   // The final states, when the layer returns them.
   void finish(const Rows& b) const {
     if (!return_state_) return;
@@ -547,10 +580,21 @@ class RnnOp final : public Op {
     ga.ldp = gu;
     // SimpleRNN and LSTM: one product for every gate's pre-activation.
     const auto all_gates_product = [&] {
-      if (fused_)
+      if (fused_ && xw_t) {  // run_row_split: one row, x_t W given
+        RnnGemvArgs g;
+        g.k = u;
+        g.n = gu;
+        g.x = h;
+        g.packed = rec_gemv_.data();
+        g.acc_in = xw_t;
+        g.bias = bias;
+        g.y = pre;
+        k.rnn_gemv_f32(g);
+      } else if (fused_) {
         matvec(k, nb, h - features_, u_, bias, nullptr, 0, pre, gu);
-      else
+      } else {
         matvec(k, nb, h, u_, nullptr, xw_t, ldx, pre, gu);
+      }
     };
     switch (cell_) {
       case Cell::kSimple:
@@ -593,11 +637,20 @@ class RnnOp final : public Op {
   bool reset_after_ = false, go_backwards_ = false, return_sequences_ = false;
   bool return_state_ = false, reverse_output_ = false, has_mask_ = false, has_states_ = false;
   bool fused_ = false;  // [x_t | h] . [W; U] per step (fuse_step)
+  // Fused, a batch of one row on one thread: x_t W first (run_row_split).
+  // The bench LSTM (32 features, 128 units, 50 steps) at batch 1, 1 thread:
+  // 0.161 -> 0.149 ms (0.927x; AMD EPYC family 25 model 17, Zen 4, bench/
+  // env_ab.py --var TFJS_INFER_RNN_SPLIT_X --values 0,1 --models lstm
+  // --threads 1 --batch 1, thread CPU time), its GEMV streaming 256 instead
+  // of 320 KiB of weights a step from L2. TFJS_INFER_RNN_SPLIT_X=0 keeps the
+  // fused GEMV (read at load, for A/B).
+  bool split_x_ = false;
   MaskOutput mask_output_ = MaskOutput::kState;
   ActParams act_, ract_;
   PackedMatrix packed_w_;
   Buffer<float> bias_in_, bias_rec_;
   RecurrentKernel u_, uh_;  // uh_: GRU reset_after=False only
+  Buffer<float> rec_gemv_;  // split_x_: U alone, packed for the one-row GEMV
   UnitParts parts_;         // fused cells without a mask: batch-1 steps by units
 };
 

@@ -37,7 +37,9 @@ def conv_pool_graph(h, w, cin, cout, k, stride, padding, pool, mode, seed):
 
 def build(graph, isa, threads, implicit, monkeypatch, optimize=True, min_segment="1"):
     """Implicit on (for kernel rows of at least `min_segment` floats: 1, any
-    row on every ISA, by default; None: the CPU's rule) or off."""
+    row on every ISA, by default; None: the CPU's rule) or off. The fused
+    small-convolution kernel stays off (test_conv_pool_direct.py)."""
+    monkeypatch.setenv("TFJS_INFER_CONV_POOL_DIRECT", "0")
     monkeypatch.setenv(ENV, "1" if implicit else "0")
     if min_segment is None:
         monkeypatch.delenv(MIN_ENV, raising=False)

@@ -99,6 +99,8 @@ void rnn_gemv_f32(const RnnGemvArgs& g) {
   const float* blk = g.packed;
   for (int64_t c0 = 0; c0 < g.n; c0 += kGemvBlock, blk += g.k * kGemvBlock) {
     float acc[kGemvBlock] = {};
+    if (g.acc_in)
+      for (int64_t j = 0; j < kGemvBlock && c0 + j < g.n; ++j) acc[j] = g.acc_in[c0 + j];
     for (int64_t kk = 0; kk < g.k; ++kk) {
       const float av = g.x[kk];
       for (int64_t j = 0; j < kGemvBlock; ++j) acc[j] += av * blk[kk * kGemvBlock + j];

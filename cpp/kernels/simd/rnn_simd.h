@@ -201,7 +201,10 @@ void gemv(const RnnGemvArgs& g) {
   for (int64_t c0 = 0; c0 < g.n; c0 += B, blk += g.k * B) {
     F acc[NB];
 #pragma GCC unroll 16
-    for (int v = 0; v < NB; ++v) acc[v] = V::zero();
+    for (int v = 0; v < NB; ++v) {
+      const int64_t off = c0 + v * W, left = g.n - off < W ? g.n - off : W;
+      acc[v] = g.acc_in && left > 0 ? load<V>(g.acc_in + off, left) : V::zero();
+    }
     const float* p = blk;
     for (int64_t kk = 0; kk < g.k; ++kk, p += B) {
       const F xv = V::set1(g.x[kk]);
