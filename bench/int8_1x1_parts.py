@@ -74,6 +74,13 @@ HARNESS = r"""
 #include <cstdlib>
 #include <vector>
 int g_noepi = 0;
+#include "kernels/gemm_blocking.h"
+namespace tfjs_infer {
+const GemmBlocking& gemm_blocking() {  // the package's, without cpu_params.cpp
+  static const GemmBlocking b;
+  return b;
+}
+}  // namespace tfjs_infer
 #include "exp_gemm_int8_avx512vnni.cpp"
 #include "kernels/generic/lowp_generic.cpp"
 using namespace tfjs_infer;

@@ -3,7 +3,7 @@
 without a residual, C rows prefetched (2) or not.
 
     python bench/residual_prefetch.py [--rounds 15] [--buffers 16] [--isa avx2]
-        [--shapes 3136x64x256 784x128x512]
+        [--shapes 3136x64x256 784x128x512] [--precision int8] [--in-place]
 
 The shapes are ResNet50's 1x1 convolutions that take its residual Add (stages
 2-5 at batch 1). C and the residual cycle through --buffers different arrays
@@ -12,6 +12,11 @@ Every round times each candidate once, order reversed each round; one thread,
 thread CPU time (time.thread_time), medians in microseconds per call, ratios to
 "off". Bits checked equal between the candidates (the prefetch changes speed
 only). Prints the command, the CPU model and the load average.
+
+--precision int8: the int8 GEMM kernel (kernels/x86/lowp_x86.h, which follows
+the same res_prefetch) on float32 rows quantized per row, as the int8 model's
+1x1 convolutions run; --in-place: C written over the residual, as the models
+plan a fused residual whose last reader the convolution is.
 """
 
 from __future__ import annotations
@@ -43,9 +48,19 @@ def one_shape(isa: str, m: int, k: int, n: int, args: argparse.Namespace) -> dic
     """Median microseconds per call for each candidate."""
     rng = np.random.default_rng(m + k + n)
     a = rng.standard_normal((m, k), dtype=np.float32)
-    packed = T.pack_b(isa, rng.standard_normal((k, n), dtype=np.float32))
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    int8 = args.precision == "int8"
+    packed = T.lowp_pack("int8", b) if int8 else T.pack_b(isa, b)
     res = [rng.standard_normal((m, n), dtype=np.float32) for _ in range(args.buffers)]
-    outs = [np.empty((m, n), np.float32) for _ in range(args.buffers)]
+    outs = res if args.in_place else [np.empty((m, n), np.float32) for _ in range(args.buffers)]
+
+    def gemm(residual: np.ndarray | None, out: np.ndarray | None) -> np.ndarray:
+        if int8:
+            return T.gemm_lowp(
+                isa, "int8", a, b, residual=residual, act="relu", prepacked=packed, out=out
+            )
+        return T.gemm(isa, a, packed, residual=residual, act="relu", out=out)
+
     saved = tfjs_infer.build_info()["cpu"]["gemm"]
     base = dict(saved, res_prefetch=0)
     on = dict(saved, res_prefetch=1)
@@ -53,10 +68,10 @@ def one_shape(isa: str, m: int, k: int, n: int, args: argparse.Namespace) -> dic
 
     def with_res(i: int) -> None:
         j = i % args.buffers
-        T.gemm(isa, a, packed, residual=res[j], act="relu", out=outs[j])
+        gemm(res[j], outs[j])
 
     def no_res(i: int) -> None:
-        T.gemm(isa, a, packed, act="relu", out=outs[i % args.buffers])
+        gemm(None, outs[i % args.buffers])
 
     cands = {
         "no residual": (base, no_res),
@@ -67,7 +82,7 @@ def one_shape(isa: str, m: int, k: int, n: int, args: argparse.Namespace) -> dic
     check = {}
     for name in ("off", "on"):
         T.set_gemm_blocking(**cands[name][0])
-        check[name] = T.gemm(isa, a, packed, residual=res[0], act="relu")
+        check[name] = gemm(res[0].copy(), None)
     assert np.array_equal(check["off"].view(np.uint32), check["on"].view(np.uint32))
     calls = max(4, int(2e8 / (2 * m * k * n)))
     samples: dict[str, list[float]] = {name: [] for name in cands}
@@ -90,9 +105,17 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=15, help="interleaved rounds (median)")
     ap.add_argument("--buffers", type=int, default=16, help="residual/C arrays cycled")
     ap.add_argument("--shapes", nargs="*", default=SHAPES, help="MxKxN ...")
+    ap.add_argument("--precision", choices=["fp32", "int8"], default="fp32")
+    ap.add_argument("--in-place", action="store_true", help="C over the residual")
     args = ap.parse_args()
     run_header("residual_prefetch.py")
-    print(f"isa {args.isa}, {args.buffers} buffers, 1 thread, thread CPU time, us per call")
+    if args.precision == "int8" and args.isa not in T.lowp_isas("int8"):
+        raise SystemExit(f"isa {args.isa} has no int8 kernel on this CPU")
+    where = ", C over the residual" if args.in_place else ""
+    print(
+        f"isa {args.isa}, {args.precision}, {args.buffers} buffers{where}, 1 thread, "
+        "thread CPU time, us per call"
+    )
     for shape in args.shapes:
         m, k, n = (int(v) for v in shape.split("x"))
         r = one_shape(args.isa, m, k, n, args)

@@ -61,7 +61,8 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
                              const std::optional<F32>& residual, const std::string& act,
                              float alpha, int64_t n_begin, int64_t n_end, int64_t m_split,
                              int64_t n_split, float fill, int64_t reps,
-                             const std::optional<py::array_t<uint8_t>>& prepacked) {
+                             const std::optional<py::array_t<uint8_t>>& prepacked,
+                             std::optional<py::array_t<float, py::array::c_style>> out_arg) {
   const LowpFn fn = lowp_fn(isa, precision);
   if (a.ndim() != 2 || b.ndim() != 2 || a.shape(1) != b.shape(0))
     throw py::value_error("a must be [m, k] and b [k, n]");
@@ -78,8 +79,12 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
       is_int8(precision) ? lowp_int8_packed_bytes(k, n) : lowp_bf16_packed_bytes(k, n);
   if (static_cast<size_t>(packed.size()) != want)
     throw py::value_error("prepacked has the wrong size");
-  py::array_t<float> out({m, n});
-  std::fill(out.mutable_data(), out.mutable_data() + m * n, fill);
+  // out: C written in place (benchmarks cycling buffers: no fill, so C is
+  // where the caller left it, in cache or not); it may be the residual.
+  py::array_t<float> out = out_arg ? py::array_t<float>(*out_arg) : py::array_t<float>({m, n});
+  if (out.ndim() != 2 || out.shape(0) != m || out.shape(1) != n || !out.writeable())
+    throw py::value_error("out must be a writable C-contiguous float32 [m, n]");
+  if (!out_arg) std::fill(out.mutable_data(), out.mutable_data() + m * n, fill);
   ActParams p;
   if (!act_kind_by_name(act, &p.kind)) throw py::value_error("unknown activation '" + act + "'");
   p.alpha = alpha;
@@ -157,5 +162,5 @@ void register_testing_lowp(pybind11::module_& t) {
         py::arg("bias") = py::none(), py::arg("residual") = py::none(), py::arg("act") = "linear",
         py::arg("alpha") = 0.0f, py::arg("n_begin") = 0, py::arg("n_end") = -1,
         py::arg("m_split") = 1, py::arg("n_split") = 1, py::arg("fill") = 7777.0f,
-        py::arg("reps") = 1, py::arg("prepacked") = py::none());
+        py::arg("reps") = 1, py::arg("prepacked") = py::none(), py::arg("out") = py::none());
 }

@@ -59,6 +59,17 @@ constexpr int64_t kGemvPrefetchRows = 4;
 // option. Intel (a tile-ahead residual prefetch measured no gain on an
 // Emerald Rapids Xeon) and Zen 5 (not measured): 0.
 constexpr int64_t kZen4ResPrefetch = 1;
+// GemmBlocking::int8_k_block_words: the AVX-512 int8 GEMM's k blocks. 128
+// words (a 4-panel block of 32 KiB kept in L1 while a chunk's row tiles
+// pass) measured 0.90-0.92x the unblocked time on a 48 KiB L1D (Xeon family 6
+// model 207, kernels/x86/lowp_x86.h). On Zen 4's 32 KiB L1D the block does
+// not stay there beside the A rows and its sums' store and reload cost more
+// than L2 feeding the panels: unblocked, u8 rows, 1 thread, interleaved,
+// medians of 41 (EPYC Genoa, family 25 model 17, load 2.3-3.4): 784x1152x128
+// 0.96x the 128-word time, 196x2304x256 0.95x, 49x4608x512 0.95x, 196x1024x256
+// 0.95x, 98x2048x512 0.96x; 48-96 words were slower than 128 (1.01-1.10x).
+// Zen 5 (48 KiB L1D, not measured) keeps 128.
+constexpr int64_t kInt8KBlockWords = 128;
 
 // A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
 // (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
@@ -185,6 +196,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.l1_block_bytes = l1d / 2;
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
+  b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
   return b;
 }
 
@@ -196,7 +208,7 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
       "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
       "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
-      "TFJS_INFER_GEMM_RES_PREFETCH"};
+      "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK"};
   return names;
 }
 
@@ -224,6 +236,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_L1_BLOCK", &p.gemm.l1_block_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
+  apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

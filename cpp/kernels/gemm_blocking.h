@@ -30,6 +30,9 @@ struct GemmBlocking {
   // tile's residual and C rows before their k loop; 2: C rows also without
   // a residual; 0: none.
   int64_t res_prefetch = 0;
+  // The AVX-512 int8 GEMM (kernels/x86/lowp_x86.h): k blocks of about this
+  // many 4-byte words (4 panels' block: 64 x this bytes), 0: none.
+  int64_t int8_k_block_words = 128;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

@@ -185,7 +185,10 @@ struct Int8 {
 
 }  // namespace
 
-void gemm_int8(const GemmArgs& g, const void* packed) { lowp_gemm<Int8>(g, packed); }
+void gemm_int8(const GemmArgs& g, const void* packed) {
+  const GemmBlocking& b = gemm_blocking();
+  lowp_gemm<Int8>(g, packed, b.res_prefetch, b.int8_k_block_words);
+}
 
 void int8_range(const float* x, int64_t n, float* lo, float* hi) { Int8::range(x, n, lo, hi); }
 

@@ -60,7 +60,25 @@ struct LowpTile {
   const uint8_t* const* q_rows;
   const int64_t* seg_off;
   int64_t seg_words;
+  // The next row tile's C rows (and residual rows, pf_res nullptr: none)
+  // over this tile's columns, pf_rows of them (0: no prefetch), asked for
+  // before this tile's k loop so that the next epilogue finds them in cache
+  // (lowp_gemm's res_prefetch).
+  const float* pf_res;
+  float* pf_c;
+  int64_t pf_rows;
 };
+
+// LowpTile's prefetch of the next tile's epilogue lines: C for writing, the
+// residual for reading; lines of 16 floats from column lo to hi.
+inline void prefetch_next_epilogue(const LowpTile& t, int64_t lo, int64_t hi) {
+  const int64_t ldc = t.g->ldc, ldr = t.g->ldr;
+  for (int64_t i = 0; i < t.pf_rows; ++i)
+    for (int64_t j = lo; j < hi; j += 16) {
+      if (t.pf_res) __builtin_prefetch(t.pf_res + i * ldr + j, 0, 3);
+      __builtin_prefetch(t.pf_c + i * ldc + j, 1, 3);
+    }
+}
 
 inline __mmask16 lane_mask(int64_t lo, int64_t hi) {
   // Lanes [lo, hi) of 16 (lo < hi, both clipped to [0, 16]).
@@ -90,6 +108,7 @@ void lowp_tile(const LowpTile& t) {
       else
         std::memcpy(&acc[i][p], t.acc_buf + (i * NP + p) * 64, 64);
     }
+  if (t.pf_rows > 0) prefetch_next_epilogue(t, t.col_lo, t.col_hi);
   const uint8_t* b = t.b;
   const int64_t ps = t.panel_bytes;
   // The words [w, end) of every row: row i's at rows[i] + 4 w.
@@ -258,8 +277,14 @@ inline void gather_rows(const GemmArgs& g, int64_t r0, int64_t rows, int64_t wor
   }
 }
 
+// res_prefetch (GemmBlocking::res_prefetch's values): 1, the tiles of a
+// call with a fused residual prefetch the next row tile's residual and C
+// lines before their k loop (their last k block's); 2, C lines without a
+// residual too; 0, none. k_block_words: k blocks of about that many words,
+// 0 for none (GemmBlocking::int8_k_block_words; bf16 keeps kKBlockWords).
 template <class T>
-void lowp_gemm(const GemmArgs& g, const void* packed) {
+void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
+               int64_t k_block_words = kKBlockWords) {
   if (g.m <= 0 || g.n_end <= g.n_begin) return;
   const int64_t words = (g.k + T::kPerWord - 1) / T::kPerWord;
   const int64_t a_stride = words * 4;
@@ -275,8 +300,9 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   if (rq_buf.size() < static_cast<size_t>(chunk)) rq_buf.resize(static_cast<size_t>(chunk));
   // k blocks of about kKBlockWords, all alike (a short last block cost more
   // than it saved: its tiles store and reload every sum for a few steps).
-  const int64_t blocks =
-      words < kKBlockWords * 3 / 2 ? 1 : (words + kKBlockWords / 2) / kKBlockWords;
+  const int64_t blocks = k_block_words <= 0 || words < k_block_words * 3 / 2
+                             ? 1
+                             : (words + k_block_words / 2) / k_block_words;
   const int64_t block = (words + blocks - 1) / blocks;
   // One tile's accumulators (at most 24 of 64 bytes) per row tile of a chunk
   // (tiles at least 6 rows tall but the last).
@@ -300,6 +326,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   const bool direct = g.q_rows && !g.q_gather && g.seg_k % 4 == 0;
   t.seg_off = g.seg_off;
   t.seg_words = g.seg_k / 4;
+  const bool pf_epi = res_prefetch >= 2 || (res_prefetch == 1 && g.residual);
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
     // int8 quantized per sample by the caller (q_rows): the tiles read the
@@ -339,6 +366,11 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
           t.row0 = r0 + i0;
           t.q_rows = direct ? g.q_rows + r0 + i0 : nullptr;
           t.acc_buf = blocks > 1 ? acc_buf.data() + (i0 / rmax) * (24 * 64) : nullptr;
+          // The next row tile of the chunk, in the last k block only.
+          const int64_t after = rows - i0 - mr;
+          t.pf_rows = pf_epi && t.w1 == words ? (after < rmax ? after : rmax) : 0;
+          t.pf_c = t.pf_rows ? g.c + (t.row0 + mr) * g.ldc : nullptr;
+          t.pf_res = t.pf_rows && g.residual ? g.residual + (t.row0 + mr) * g.ldr : nullptr;
           lowp_tile_fn<T>(np, mr, g.act.kind)(t);
         }
       }
