@@ -123,6 +123,7 @@ namespace kernels {
 #define TFJS_INFER_DECLARE_LOWP_BF16(ns)                 \
   namespace ns {                                         \
   void gemm_bf16(const GemmArgs& g, const void* packed); \
+  void depthwise_bf16(const DepthwiseArgs& a);           \
   }
 #define TFJS_INFER_DECLARE_LOWP_INT8(ns)                                              \
   namespace ns {                                                                      \

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernels/generic/activation_scalar.h"
+#include "kernels/isa_kernels.h"
 #include "kernels/lowp.h"
 
 namespace tfjs_infer {
@@ -125,7 +126,9 @@ void gemm_bf16(const GemmArgs& g, const void* packed) {
   std::vector<uint16_t> a(static_cast<size_t>(pairs * 2));
   for (int64_t i = 0; i < g.m; ++i) {
     for (int64_t kk = 0; kk < pairs * 2; ++kk)
-      a[kk] = kk < g.k ? lowp_bf16_round(g.a[i * g.lda + kk]) : 0;
+      a[kk] = kk >= g.k  ? 0
+              : g.a_bf16 ? g.a_bf16[i * g.lda + kk]
+                         : lowp_bf16_round(g.a[i * g.lda + kk]);
     for (int64_t col = g.n_begin; col < g.n_end; ++col) {
       const uint16_t* panel = b + (col / kLowpNr) * pairs * kLowpNr * 2;
       const int64_t j = col % kLowpNr;
@@ -137,6 +140,22 @@ void gemm_bf16(const GemmArgs& g, const void* packed) {
       }
       g.c[i * g.ldc + col] = finish(g, i, col, acc);
     }
+  }
+}
+
+// The float kernel one output row at a time, each row then rounded as
+// gemm_bf16 rounds its A: the bits of the float path.
+void depthwise_bf16(const DepthwiseArgs& a) {
+  const int64_t row = a.out_w * a.c;
+  std::vector<float> y(static_cast<size_t>(row));
+  DepthwiseArgs r = a;
+  r.y = y.data();
+  r.row_begin = 0;
+  r.row_end = 1;
+  for (int64_t oy = a.row_begin; oy < a.row_end; ++oy) {
+    r.pad_top = a.pad_top - oy * a.stride_h;  // its row 0 is row oy
+    depthwise_f32(r);
+    for (int64_t i = 0; i < row; ++i) a.y_bf16[oy * row + i] = lowp_bf16_round(y[i]);
   }
 }
 

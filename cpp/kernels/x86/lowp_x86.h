@@ -287,7 +287,6 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
   const int64_t panel_bytes = words * 64;
   const int64_t p_first = g.n_begin / 16, p_end = (g.n_end + 15) / 16;
   LowpTile t;
-  t.a_stride = a_stride;
   t.words = words;
   t.panel_bytes = panel_bytes;
   t.g = &g;
@@ -310,7 +309,13 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
     // the gathered time, 784x1152x128 0.90-0.97x, 196x2304x256 0.92-0.98x,
     // 49x4608x512 0.95-1.01x. Same bytes, same sums.
     t.q_rows = nullptr;
-    if (direct) {
+    // bf16 A rounded already (GemmArgs::a_bf16): the tiles read it in place.
+    const uint8_t* chunk_a = a_buf.data();
+    t.a_stride = a_stride;
+    if (g.a_bf16) {
+      chunk_a = reinterpret_cast<const uint8_t*>(g.a_bf16 + r0 * g.lda);
+      t.a_stride = g.lda * 2;
+    } else if (direct) {
       for (int64_t i = 0; i < rows; ++i) rq_buf[i] = RowQuant{g.q_scale, 1.0f, g.q_zp};
     } else if (g.q_rows) {
       gather_rows(g, r0, rows, words, a_buf.data(), a_stride, rq_buf.data());
@@ -334,7 +339,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
         t.w1 = words - w0 <= block ? words : w0 + block;
         for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
           const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
-          t.a = a_buf.data() + i0 * a_stride;
+          t.a = chunk_a + i0 * t.a_stride;
           t.rq = rq_buf.data() + i0;
           t.row0 = r0 + i0;
           t.q_rows = direct ? g.q_rows + r0 + i0 : nullptr;
