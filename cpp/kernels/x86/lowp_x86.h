@@ -26,6 +26,7 @@
 // (blank line: keeps clang-format from reordering the includes)
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/lowp.h"
@@ -70,41 +71,71 @@ inline __mmask16 lane_mask(int64_t lo, int64_t hi) {
   return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
+// Whether T has a 256-bit half panel (T::step_half, T::half_panels(): bf16).
+template <class T, class = void>
+struct HasHalfPanel : std::false_type {};
+template <class T>
+struct HasHalfPanel<T, std::void_t<decltype(&T::half_panels)>> : std::true_type {};
+
+template <class T>
+bool use_half_panels() {
+  if constexpr (HasHalfPanel<T>::value) {
+    return T::half_panels();
+  } else {
+    return false;
+  }
+}
+
 // Epilogue kinds: linear, ReLU and ReLU6 finish in registers; the others go
 // through a row buffer and the vectorized activation.
 enum class LowpEpi { kLinear, kRelu, kRelu6, kGeneral };
 
-template <class T, int MR, int NP, LowpEpi E>
+// H (bf16 only, T::kHalfPanel): the last of the NP panels holds at most 8
+// valid columns and runs on 256-bit vectors (its lower half; the upper half
+// is the packing's zero columns). See lowp_gemm.
+template <class T, int MR, int NP, LowpEpi E, bool H = false>
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 void lowp_tile(const LowpTile& t) {
   using Acc = typename T::Acc;
+  constexpr int NF = H ? NP - 1 : NP;  // panels on full vectors
   Acc acc[MR][NP];
+  __m256 acch[MR];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) {
+    for (int p = 0; p < NF; ++p) {
       if (t.w0 == 0)
         acc[i][p] = T::zero();
       else
         std::memcpy(&acc[i][p], t.acc_buf + (i * NP + p) * 64, 64);
     }
+    if constexpr (H) {
+      if (t.w0 == 0)
+        acch[i] = _mm256_setzero_ps();
+      else
+        std::memcpy(&acch[i], t.acc_buf + (i * NP + NF) * 64, 32);
+    }
+  }
   const uint8_t* b = t.b;
   const int64_t ps = t.panel_bytes;
   // The words [w, end) of every row: row i's at rows[i] + 4 w.
   const auto sweep = [&](const uint8_t* const* rows, int64_t w, int64_t end) {
     for (; w < end; ++w) {
       __m512i bv[NP];
+      __m256i bh = _mm256_setzero_si256();
 #pragma GCC unroll 4
-      for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
+      for (int p = 0; p < NF; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
+      if constexpr (H) bh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + NF * ps + w * 64));
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         int32_t word;
         std::memcpy(&word, rows[i] + w * 4, 4);
         const __m512i av = _mm512_set1_epi32(word);
 #pragma GCC unroll 4
-        for (int p = 0; p < NP; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
+        for (int p = 0; p < NF; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
+        if constexpr (H) acch[i] = T::step_half(acch[i], _mm512_castsi512_si256(av), bh);
       }
     }
   };
@@ -125,9 +156,11 @@ void lowp_tile(const LowpTile& t) {
   }
   if (t.w1 < t.words) {  // not the last k block: keep the sums for the next
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-      for (int p = 0; p < NP; ++p) std::memcpy(t.acc_buf + (i * NP + p) * 64, &acc[i][p], 64);
+      for (int p = 0; p < NF; ++p) std::memcpy(t.acc_buf + (i * NP + p) * 64, &acc[i][p], 64);
+      if constexpr (H) std::memcpy(t.acc_buf + (i * NP + NF) * 64, &acch[i], 32);
+    }
     return;
   }
   // Epilogue: to float, + bias, + residual (valid lanes only), activation.
@@ -161,7 +194,8 @@ void lowp_tile(const LowpTile& t) {
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const int64_t pc = c0 + p * 16;
-      __m512 y = T::to_float(acc[i][p], rowq, cols[p]);
+      __m512 y = H && p == NF ? _mm512_zextps256_ps512(acch[i])
+                              : T::to_float(acc[i][p], rowq, cols[p]);
       if (g.bias) y = _mm512_add_ps(y, bias[p]);
       if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], residual + r * ldr + pc));
       if constexpr (E == LowpEpi::kGeneral) {
@@ -181,27 +215,32 @@ void lowp_tile(const LowpTile& t) {
 
 using LowpTileFn = void (*)(const LowpTile&);
 
-template <class T, int MR, int NP>
+template <class T, int MR, int NP, bool H>
 LowpTileFn pick_lowp_epi(ActKind kind) {
   switch (kind) {
     case ActKind::kLinear:
-      return &lowp_tile<T, MR, NP, LowpEpi::kLinear>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kLinear, H>;
     case ActKind::kRelu:
-      return &lowp_tile<T, MR, NP, LowpEpi::kRelu>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu, H>;
     case ActKind::kRelu6:
-      return &lowp_tile<T, MR, NP, LowpEpi::kRelu6>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu6, H>;
     default:
-      return &lowp_tile<T, MR, NP, LowpEpi::kGeneral>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kGeneral, H>;
   }
 }
 
 template <class T, int NP, int RMAX, int R = 1>
-LowpTileFn pick_lowp_tile(int mr, ActKind kind) {
+LowpTileFn pick_lowp_tile(int mr, ActKind kind, bool half) {
   if constexpr (R > RMAX) {
     return nullptr;
   } else {
-    if (mr == R) return pick_lowp_epi<T, R, NP>(kind);
-    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr, kind);
+    if (mr == R) {
+      if constexpr (HasHalfPanel<T>::value) {
+        if (half) return pick_lowp_epi<T, R, NP, true>(kind);
+      }
+      return pick_lowp_epi<T, R, NP, false>(kind);
+    }
+    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr, kind, half);
   }
 }
 
@@ -218,16 +257,16 @@ constexpr int64_t kKBlockWords = 128;
 constexpr int lowp_rows_for(int np) { return np == 4 ? 6 : np == 3 ? 8 : 12; }
 
 template <class T>
-LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind) {
+LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind, bool half) {
   switch (np) {
     case 4:
-      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr, kind);
+      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr, kind, half);
     case 3:
-      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr, kind);
+      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr, kind, half);
     case 2:
-      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr, kind);
+      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr, kind, half);
     default:
-      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr, kind);
+      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr, kind, half);
   }
 }
 
@@ -331,6 +370,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
       t.col_sum = sums + p * 16;
       t.col_lo = p * 16 > g.n_begin ? p * 16 : g.n_begin;
       t.col_hi = (p + np) * 16 < g.n_end ? (p + np) * 16 : g.n_end;
+      const bool half = use_half_panels<T>() && t.col_hi - (p + np - 1) * 16 <= 8;
       // k blocks of about kKBlockWords: the panels' block stays in L1 while the
       // chunk's row tiles pass over it (else every tile streams the whole
       // panels from L2); each tile's sums wait in acc_buf between blocks.
@@ -344,7 +384,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed) {
           t.row0 = r0 + i0;
           t.q_rows = direct ? g.q_rows + r0 + i0 : nullptr;
           t.acc_buf = blocks > 1 ? acc_buf.data() + (i0 / rmax) * (24 * 64) : nullptr;
-          lowp_tile_fn<T>(np, mr, g.act.kind)(t);
+          lowp_tile_fn<T>(np, mr, g.act.kind, half)(t);
         }
       }
       p += np;
