@@ -71,4 +71,3 @@ def test_half_panel_matches_numpy_model_and_the_full_panel() -> None:
     assert full["mismatch"] == []
     assert half["digest"] == full["digest"]
     assert len(set(half["digest"])) == len(half["digest"])  # the cases differ
-

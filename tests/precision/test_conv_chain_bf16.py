@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from lowp_model import gemm_bf16
+
 from tfjs_infer import _core
 
 ENV = "TFJS_INFER_DW_BF16"

@@ -154,7 +154,8 @@ void dw_pixels4(const DepthwiseArgs& a, const float* x_tap00, DwOut<V>* y, int64
 // Taps of rows outside [ky0, ky1) are skipped, as in dw_pixel.
 template <class V, DwAct A, int K, bool Full>
 inline void dw_block_kxk(const DepthwiseArgs& a, const float* x_row0, DwOut<V>* y_row,
-                         int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
+                         int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c,
+                         int64_t left) {
   using F = typename V::F;
   const int64_t C = a.c;
   const int64_t row_step = a.dil_h * a.in_w * C, col_step = a.dil_w * C;
@@ -275,7 +276,8 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
 
 template <class V, DwAct A, int K, int S, bool Full>
 inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, DwOut<V>* y_row,
-                           int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
+                           int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c,
+                           int64_t left) {
   using F = typename V::F;
   constexpr int P = V::kW == 16 ? 8 : 4;
   F w[K * K];

@@ -127,7 +127,8 @@ void lowp_tile(const LowpTile& t) {
       __m256i bh = _mm256_setzero_si256();
 #pragma GCC unroll 4
       for (int p = 0; p < NF; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
-      if constexpr (H) bh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + NF * ps + w * 64));
+      if constexpr (H)
+        bh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + NF * ps + w * 64));
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         int32_t word;
@@ -194,8 +195,8 @@ void lowp_tile(const LowpTile& t) {
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const int64_t pc = c0 + p * 16;
-      __m512 y = H && p == NF ? _mm512_zextps256_ps512(acch[i])
-                              : T::to_float(acc[i][p], rowq, cols[p]);
+      __m512 y =
+          H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
       if (g.bias) y = _mm512_add_ps(y, bias[p]);
       if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], residual + r * ldr + pc));
       if constexpr (E == LowpEpi::kGeneral) {
