@@ -64,13 +64,17 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
   switch (t.isa) {
     case Isa::kGeneric:
       t.gemm_bf16 = &kernels::generic::gemm_bf16;
+      t.depthwise_bf16 = &kernels::generic::depthwise_bf16;
       t.gemm_int8 = &kernels::generic::gemm_int8;
       t.int8_range = &kernels::generic::int8_range;
       t.int8_quantize = &kernels::generic::int8_quantize;
       break;
     case Isa::kAvx512:
 #ifdef TFJS_INFER_HAVE_AVX512BF16
-      if (cpu.avx512_bf16) t.gemm_bf16 = &kernels::avx512bf16::gemm_bf16;
+      if (cpu.avx512_bf16) {
+        t.gemm_bf16 = &kernels::avx512bf16::gemm_bf16;
+        t.depthwise_bf16 = &kernels::avx512bf16::depthwise_bf16;
+      }
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512VNNI
       if (cpu.avx512_vnni) {

@@ -70,6 +70,10 @@ struct GemmArgs {
   // are whole words) copies them into its chunk buffer first, as the others
   // do: TFJS_INFER_INT8_GATHER=1, for A/B measurements. Same bits either way.
   bool q_gather = false;
+  // bf16 A already rounded (gemm_bf16 only; ops/conv_chain.cpp): row i is
+  // a_bf16 + i lda, k even (a and a_rows unused). The values the kernel would
+  // have rounded itself from a float A: the same bits.
+  const uint16_t* a_bf16 = nullptr;
 };
 
 // Rows [row_begin, row_begin + rows) of one image's im2col matrix for
@@ -189,6 +193,12 @@ struct DepthwiseArgs {
   int64_t pad_top = 0, pad_left = 0;
   int64_t row_begin = 0, row_end = 0;
   ActParams act;
+  // The table's depthwise_bf16 only (y unused): every result, computed in
+  // float32 as above, rounded to bfloat16 (round to nearest even, the bf16
+  // GEMM's rounding of its A) and stored at y_bf16[pixel * c + channel]; c
+  // even, so the rows are a bf16 GEMM's A as it would convert them
+  // (GemmArgs::a_bf16).
+  uint16_t* y_bf16 = nullptr;
 };
 
 // One recurrent step's gate math for `m` rows (rows at the given leading

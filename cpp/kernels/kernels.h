@@ -58,6 +58,10 @@ struct KernelTable {
   // Reduced-precision GEMMs over a B packed by lowp_*_pack (kernels/lowp.h);
   // nullptr where this ISA on this CPU has none (the op then stays float32).
   void (*gemm_bf16)(const GemmArgs& args, const void* packed) = nullptr;
+  // With gemm_bf16: depthwise_f32 with its results rounded to bfloat16 as
+  // they are stored (DepthwiseArgs::y_bf16), for a bf16 product that reads
+  // them as its A (GemmArgs::a_bf16) without a float round trip.
+  void (*depthwise_bf16)(const DepthwiseArgs& args) = nullptr;
   void (*gemm_int8)(const GemmArgs& args, const void* packed) = nullptr;
   // With gemm_int8: a sample's range (min(0, min x), max(0, max x); hi NaN
   // when x holds a NaN) and its values to u8 (kernels/lowp.h quantize_value),

@@ -54,6 +54,14 @@ void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed);
 // float32 -> bfloat16 bits, round to nearest even (NaN stays a quiet NaN).
 uint16_t lowp_bf16_round(float x);
 
+// Whether the AVX512-BF16 GEMM runs a last panel of at most 8 columns on
+// 256-bit vectors (x86/lowp_x86.h lowp_tile H): on a CPU that splits 512-bit
+// operations in two (Zen 4, cpu_params.h is_amd_zen4) a 256-bit vdpbf16ps
+// does the same 8 columns' work in half the time; elsewhere one 512-bit op
+// costs what one 256-bit op does, so nothing to gain (not measured there:
+// off). TFJS_INFER_BF16_HALF_PANEL=0|1 overrides; read once. Same bits.
+bool lowp_bf16_half_panels();
+
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
 // max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
 // inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when
@@ -123,6 +131,7 @@ namespace kernels {
 #define TFJS_INFER_DECLARE_LOWP_BF16(ns)                 \
   namespace ns {                                         \
   void gemm_bf16(const GemmArgs& g, const void* packed); \
+  void depthwise_bf16(const DepthwiseArgs& a);           \
   }
 #define TFJS_INFER_DECLARE_LOWP_INT8(ns)                                              \
   namespace ns {                                                                      \

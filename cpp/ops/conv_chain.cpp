@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/activation.h"
 #include "ops/conv_geometry.h"
@@ -71,6 +72,7 @@ class ConvChainOp final : public Op {
     copy_bias(node, "project_bias", cout_, project_bias_);
     dw_fused_ = dw_act_.params;
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
+    dw_bf16_ = use_dw_bf16(k);
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -187,6 +189,21 @@ class ConvChainOp final : public Op {
     }
   }
 
+  // Whether the depthwise stores its results as bfloat16 for a bf16 project
+  // product (KernelTable::depthwise_bf16): the rounding the product would do
+  // to its float A, done as the values leave the registers. Even e only (the
+  // product reads k pairs), a fused depthwise activation only (the values go
+  // nowhere else). The conversion pass took 9 % of MobileNetV2's bf16 time;
+  // bench/env_ab.py --var TFJS_INFER_DW_BF16 --values 0,1 --models
+  // mobilenet_v2 --threads 1 --batch 32 --rounds 6 --seconds 3 --precision
+  // bf16, AMD EPYC family 25 model 17 (Zen 4), load ~2.5: 136.1 -> 129.6 ms
+  // (0.952x), outputs equal. TFJS_INFER_DW_BF16=0 keeps the float store, for
+  // A/B measurements; same bits either way.
+  bool use_dw_bf16(const KernelTable& k) const {
+    return project_.kind() == PackKind::kBf16 && k.depthwise_bf16 && e_ % 2 == 0 &&
+           depthwise_fuses(dw_act_.params.kind) && !env_is("TFJS_INFER_DW_BF16", "0");
+  }
+
   // Output rows per band: the expanded rows it reads plus its depthwise
   // output fit in about 512 KiB, half of a core's L2.
   Band band(const Shape& s) const {
@@ -235,6 +252,7 @@ class ConvChainOp final : public Op {
   // Output rows [oy0, oy1) of one image: the depthwise over `in_h` input rows
   // at `src` (whose row 0 sits `pad_top_rel` rows below the window of output
   // row oy0) into dbuf, then the project GEMM (+ residual) into y's rows.
+  // dbuf holds float32 values, or bfloat16 ones when dw_bf16_ (half the room).
   void dw_project(const KernelTable& k, const float* src, int64_t in_h, int64_t w,
                   int64_t pad_top_rel, int64_t oy0, int64_t oy1, int64_t ow, float* dbuf, float* y,
                   const float* res) const {
@@ -259,13 +277,20 @@ class ConvChainOp final : public Op {
     a.row_begin = 0;
     a.row_end = oy1 - oy0;
     a.act = dw_fused_;
-    k.depthwise_f32(a);
     const int64_t pixels = (oy1 - oy0) * ow;
-    if (!depthwise_fuses(dw_act_.params.kind)) k.activation_f32(dw_act_.params, dbuf, pixels * e_);
     GemmCall g;
     g.m = pixels;
-    g.a = dbuf;
     g.lda = e_;
+    if (dw_bf16_) {
+      a.y_bf16 = reinterpret_cast<uint16_t*>(dbuf);
+      k.depthwise_bf16(a);
+      g.a_bf16 = a.y_bf16;
+    } else {
+      k.depthwise_f32(a);
+      if (!depthwise_fuses(dw_act_.params.kind))
+        k.activation_f32(dw_act_.params, dbuf, pixels * e_);
+      g.a = dbuf;
+    }
     g.c = y + oy0 * ow * cout_;
     g.ldc = cout_;
     g.ep.bias = project_bias_.size() ? project_bias_.data() : nullptr;
@@ -291,7 +316,7 @@ class ConvChainOp final : public Op {
   ConvGeometry geo_;
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
-  bool has_expand_ = false, residual_ = false;
+  bool has_expand_ = false, residual_ = false, dw_bf16_ = false;
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   PackedMatrix expand_, project_;
   Buffer<float> expand_bias_, dw_w_, dw_bias_, project_bias_;

@@ -68,6 +68,7 @@ GemmCall GemmCall::rows(int64_t r0, int64_t r1) const {
   part.c = c + r0 * ldc;
   if (a_rows) part.a_rows = a_rows + r0;
   if (q_rows) part.q_rows = q_rows + r0;
+  if (a_bf16) part.a_bf16 = a_bf16 + r0 * lda;
   if (ep.residual) part.ep.residual = ep.residual + r0 * ep.ldr;
   return part;
 }
@@ -97,6 +98,7 @@ void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call)
   g.q_scale = call.q_scale;
   g.q_zp = call.q_zp;
   g.q_gather = call.q_gather;
+  g.a_bf16 = call.a_bf16;
   switch (b.kind()) {
     case PackKind::kF32:
       k.gemm_f32(g);

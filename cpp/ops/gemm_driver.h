@@ -83,6 +83,9 @@ struct GemmCall {
   float q_scale = 1.0f;
   int32_t q_zp = 0;
   bool q_gather = false;  // GemmArgs::q_gather
+  // bf16 A rounded already (bf16 B only; GemmArgs::a_bf16): rows lda values
+  // apart, a unused.
+  const uint16_t* a_bf16 = nullptr;
 
   // The same call over its rows [r0, r1) (A, C and the residual offset).
   GemmCall rows(int64_t r0, int64_t r1) const;

@@ -2,10 +2,13 @@
 // rule, and scalar reference kernels that give the SIMD kernels' bits
 // (kernels/lowp.h states the arithmetic they all follow).
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu_params.h"
 #include "kernels/generic/activation_scalar.h"
+#include "kernels/isa_kernels.h"
 #include "kernels/lowp.h"
 
 namespace tfjs_infer {
@@ -35,6 +38,14 @@ size_t lowp_bf16_packed_bytes(int64_t k, int64_t n) {
 size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
   const int64_t panels = panels_of(n);
   return static_cast<size_t>(panels * ((k + 3) / 4) * kLowpNr * 4 + panels * kLowpNr * 8);
+}
+
+bool lowp_bf16_half_panels() {
+  static const bool on = [] {
+    if (const char* s = std::getenv("TFJS_INFER_BF16_HALF_PANEL")) return std::strcmp(s, "1") == 0;
+    return is_amd_zen4(cpu_topology());
+  }();
+  return on;
 }
 
 uint16_t lowp_bf16_round(float x) {
@@ -125,7 +136,9 @@ void gemm_bf16(const GemmArgs& g, const void* packed) {
   std::vector<uint16_t> a(static_cast<size_t>(pairs * 2));
   for (int64_t i = 0; i < g.m; ++i) {
     for (int64_t kk = 0; kk < pairs * 2; ++kk)
-      a[kk] = kk < g.k ? lowp_bf16_round(g.a[i * g.lda + kk]) : 0;
+      a[kk] = kk >= g.k  ? 0
+              : g.a_bf16 ? g.a_bf16[i * g.lda + kk]
+                         : lowp_bf16_round(g.a[i * g.lda + kk]);
     for (int64_t col = g.n_begin; col < g.n_end; ++col) {
       const uint16_t* panel = b + (col / kLowpNr) * pairs * kLowpNr * 2;
       const int64_t j = col % kLowpNr;
@@ -137,6 +150,22 @@ void gemm_bf16(const GemmArgs& g, const void* packed) {
       }
       g.c[i * g.ldc + col] = finish(g, i, col, acc);
     }
+  }
+}
+
+// The float kernel one output row at a time, each row then rounded as
+// gemm_bf16 rounds its A: the bits of the float path.
+void depthwise_bf16(const DepthwiseArgs& a) {
+  const int64_t row = a.out_w * a.c;
+  std::vector<float> y(static_cast<size_t>(row));
+  DepthwiseArgs r = a;
+  r.y = y.data();
+  r.row_begin = 0;
+  r.row_end = 1;
+  for (int64_t oy = a.row_begin; oy < a.row_end; ++oy) {
+    r.pad_top = a.pad_top - oy * a.stride_h;  // its row 0 is row oy
+    depthwise_f32(r);
+    for (int64_t i = 0; i < row; ++i) a.y_bf16[oy * row + i] = lowp_bf16_round(y[i]);
   }
 }
 

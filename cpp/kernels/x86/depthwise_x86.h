@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/kernel_args.h"
 
@@ -20,6 +21,19 @@ namespace tfjs_infer::kernels {
 namespace {
 
 enum class DwAct { kLinear, kRelu, kRelu6 };
+
+// The output element: float, or what V names as DwOut (depthwise_avx512bf16.cpp:
+// bfloat16 bits, with V::storeu / V::store_n rounding as they store).
+template <class V, class = void>
+struct DwOutOf {
+  using T = float;
+};
+template <class V>
+struct DwOutOf<V, std::void_t<typename V::DwOut>> {
+  using T = typename V::DwOut;
+};
+template <class V>
+using DwOut = typename DwOutOf<V>::T;
 
 template <class V, DwAct A>
 inline typename V::F dw_finish(typename V::F acc, const float* bias, int64_t c, int64_t left) {
@@ -43,7 +57,7 @@ inline void tap_range(int64_t i0, int64_t d, int64_t k, int64_t n, int64_t& lo, 
 // One output pixel whose taps are ky in [ky0, ky1), kx in [kx0, kx1): four
 // channel blocks at a time (four independent FMA chains), then single ones.
 template <class V, DwAct A>
-void dw_pixel(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t ky0, int64_t ky1,
+void dw_pixel(const DepthwiseArgs& a, const float* x_tap00, DwOut<V>* y, int64_t ky0, int64_t ky1,
               int64_t kx0, int64_t kx1) {
   using F = typename V::F;
   constexpr int W = V::kW;
@@ -92,7 +106,8 @@ void dw_pixel(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t ky
 
 // Four neighbouring interior pixels (all kw taps in range) at once.
 template <class V, DwAct A>
-void dw_pixels4(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t ky0, int64_t ky1) {
+void dw_pixels4(const DepthwiseArgs& a, const float* x_tap00, DwOut<V>* y, int64_t ky0,
+                int64_t ky1) {
   constexpr int W = V::kW;
   const int64_t C = a.c;
   const int64_t row_step = a.dil_h * a.in_w * C, col_step = a.dil_w * C;
@@ -138,8 +153,9 @@ void dw_pixels4(const DepthwiseArgs& a, const float* x_tap00, float* y, int64_t 
 // (each weight is loaded once per block and row instead of once per pixel).
 // Taps of rows outside [ky0, ky1) are skipped, as in dw_pixel.
 template <class V, DwAct A, int K, bool Full>
-inline void dw_block_kxk(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
-                         int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
+inline void dw_block_kxk(const DepthwiseArgs& a, const float* x_row0, DwOut<V>* y_row,
+                         int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c,
+                         int64_t left) {
   using F = typename V::F;
   const int64_t C = a.c;
   const int64_t row_step = a.dil_h * a.in_w * C, col_step = a.dil_w * C;
@@ -148,7 +164,7 @@ inline void dw_block_kxk(const DepthwiseArgs& a, const float* x_row0, float* y_r
   F w[K * K];
 #pragma GCC unroll 25
   for (int t = 0; t < K * K; ++t) w[t] = load(a.w + t * C + c);
-  auto store = [&](float* p, F v) {
+  auto store = [&](DwOut<V>* p, F v) {
     v = dw_finish<V, A>(v, a.bias, c, left);
     if (Full) {
       V::storeu(p, v);
@@ -190,7 +206,7 @@ inline void dw_block_kxk(const DepthwiseArgs& a, const float* x_row0, float* y_r
         for (int p = 0; p < P; ++p) acc[p] = V::fmadd(load(b[p] + o), wv, acc[p]);
       }
     }
-    float* yp = y_row + ox * C + c;
+    DwOut<V>* yp = y_row + ox * C + c;
 #pragma GCC unroll 8
     for (int p = 0; p < P; ++p) store(yp + p * C, acc[p]);
   }
@@ -216,7 +232,7 @@ inline void dw_block_kxk(const DepthwiseArgs& a, const float* x_row0, float* y_r
 // FMA chains) starting at column ox; weights w[K K] held in registers.
 template <class V, DwAct A, int K, int S, bool Full, int G>
 inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const float* x_row0,
-                           float* y_row, int64_t ox, int64_t ky0, int64_t ky1, int64_t c,
+                           DwOut<V>* y_row, int64_t ox, int64_t ky0, int64_t ky1, int64_t c,
                            int64_t left) {
   using F = typename V::F;
   constexpr int J = (G - 1) * S + K;  // input columns the G pixels read
@@ -246,7 +262,7 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
       }
     }
   }
-  float* yp = y_row + ox * C + c;
+  DwOut<V>* yp = y_row + ox * C + c;
 #pragma GCC unroll 8
   for (int p = 0; p < G; ++p) {
     const F v = dw_finish<V, A>(acc[p], a.bias, c, left);
@@ -259,8 +275,9 @@ inline void dw_slide_group(const DepthwiseArgs& a, const typename V::F* w, const
 }
 
 template <class V, DwAct A, int K, int S, bool Full>
-inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
-                           int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c, int64_t left) {
+inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, DwOut<V>* y_row,
+                           int64_t ox_lo, int64_t ox_hi, int64_t ky0, int64_t ky1, int64_t c,
+                           int64_t left) {
   using F = typename V::F;
   constexpr int P = V::kW == 16 ? 8 : 4;
   F w[K * K];
@@ -282,7 +299,7 @@ inline void dw_block_slide(const DepthwiseArgs& a, const float* x_row0, float* y
 }
 
 template <class V, DwAct A, int K, int S>
-void dw_interior_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
+void dw_interior_slide(const DepthwiseArgs& a, const float* x_row0, DwOut<V>* y_row, int64_t ox_lo,
                        int64_t ox_hi, int64_t ky0, int64_t ky1) {
   constexpr int W = V::kW;
   int64_t c = 0;
@@ -293,13 +310,22 @@ void dw_interior_slide(const DepthwiseArgs& a, const float* x_row0, float* y_row
 }
 
 template <class V, DwAct A, int K>
-void dw_interior_kxk(const DepthwiseArgs& a, const float* x_row0, float* y_row, int64_t ox_lo,
+void dw_interior_kxk(const DepthwiseArgs& a, const float* x_row0, DwOut<V>* y_row, int64_t ox_lo,
                      int64_t ox_hi, int64_t ky0, int64_t ky1) {
   constexpr int W = V::kW;
   int64_t c = 0;
   for (; c + W <= a.c; c += W)
     dw_block_kxk<V, A, K, true>(a, x_row0, y_row, ox_lo, ox_hi, ky0, ky1, c, W);
   if (c < a.c) dw_block_kxk<V, A, K, false>(a, x_row0, y_row, ox_lo, ox_hi, ky0, ky1, c, a.c - c);
+}
+
+template <class V>
+DwOut<V>* dw_out(const DepthwiseArgs& a) {
+  if constexpr (std::is_same_v<DwOut<V>, float>) {
+    return a.y;
+  } else {
+    return a.y_bf16;
+  }
 }
 
 template <class V, DwAct A>
@@ -312,13 +338,14 @@ void depthwise_rows(const DepthwiseArgs& a) {
       a.in_w - 1 - span + a.pad_left < 0 ? 0 : (a.in_w - 1 - span + a.pad_left) / a.stride_w + 1;
   if (ox_hi > a.out_w) ox_hi = a.out_w;
   if (ox_lo > ox_hi) ox_lo = ox_hi;
+  DwOut<V>* const out = dw_out<V>(a);
   for (int64_t oy = a.row_begin; oy < a.row_end; ++oy) {
     const int64_t iy0 = oy * a.stride_h - a.pad_top;
     int64_t ky0, ky1;
     tap_range(iy0, a.dil_h, a.kh, a.in_h, ky0, ky1);
     // Address of tap (0, 0) of pixel ox; only taps in range are dereferenced.
     auto x_at = [&](int64_t ox) { return a.x + (iy0 * a.in_w + ox * a.stride_w - a.pad_left) * C; };
-    float* y_row = a.y + oy * a.out_w * C;
+    DwOut<V>* y_row = out + oy * a.out_w * C;
     auto border = [&](int64_t ox) {
       int64_t kx0, kx1;
       tap_range(ox * a.stride_w - a.pad_left, a.dil_w, a.kw, a.in_w, kx0, kx1);

@@ -26,6 +26,7 @@
 // (blank line: keeps clang-format from reordering the includes)
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/lowp.h"
@@ -88,26 +89,53 @@ inline __mmask16 lane_mask(int64_t lo, int64_t hi) {
   return static_cast<__mmask16>(((1u << hi) - 1u) & ~((1u << lo) - 1u));
 }
 
+// Whether T has a 256-bit half panel (T::step_half, T::half_panels(): bf16).
+template <class T, class = void>
+struct HasHalfPanel : std::false_type {};
+template <class T>
+struct HasHalfPanel<T, std::void_t<decltype(&T::half_panels)>> : std::true_type {};
+
+template <class T>
+bool use_half_panels() {
+  if constexpr (HasHalfPanel<T>::value) {
+    return T::half_panels();
+  } else {
+    return false;
+  }
+}
+
 // Epilogue kinds: linear, ReLU and ReLU6 finish in registers; the others go
 // through a row buffer and the vectorized activation.
 enum class LowpEpi { kLinear, kRelu, kRelu6, kGeneral };
 
-template <class T, int MR, int NP, LowpEpi E>
+// H (bf16 only, T::kHalfPanel): the last of the NP panels holds at most 8
+// valid columns and runs on 256-bit vectors (its lower half; the upper half
+// is the packing's zero columns). See lowp_gemm.
+template <class T, int MR, int NP, LowpEpi E, bool H = false>
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 void lowp_tile(const LowpTile& t) {
   using Acc = typename T::Acc;
+  constexpr int NF = H ? NP - 1 : NP;  // panels on full vectors
   Acc acc[MR][NP];
+  __m256 acch[MR];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i)
+  for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) {
+    for (int p = 0; p < NF; ++p) {
       if (t.w0 == 0)
         acc[i][p] = T::zero();
       else
         std::memcpy(&acc[i][p], t.acc_buf + (i * NP + p) * 64, 64);
     }
+    if constexpr (H) {
+      if (t.w0 == 0)
+        acch[i] = _mm256_setzero_ps();
+      else
+        std::memcpy(&acch[i], t.acc_buf + (i * NP + NF) * 64, 32);
+    }
+  }
   if (t.pf_rows > 0) prefetch_next_epilogue(t, t.col_lo, t.col_hi);
   const uint8_t* b = t.b;
   const int64_t ps = t.panel_bytes;
@@ -115,15 +143,19 @@ void lowp_tile(const LowpTile& t) {
   const auto sweep = [&](const uint8_t* const* rows, int64_t w, int64_t end) {
     for (; w < end; ++w) {
       __m512i bv[NP];
+      __m256i bh = _mm256_setzero_si256();
 #pragma GCC unroll 4
-      for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
+      for (int p = 0; p < NF; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
+      if constexpr (H)
+        bh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + NF * ps + w * 64));
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         int32_t word;
         std::memcpy(&word, rows[i] + w * 4, 4);
         const __m512i av = _mm512_set1_epi32(word);
 #pragma GCC unroll 4
-        for (int p = 0; p < NP; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
+        for (int p = 0; p < NF; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
+        if constexpr (H) acch[i] = T::step_half(acch[i], _mm512_castsi512_si256(av), bh);
       }
     }
   };
@@ -144,9 +176,11 @@ void lowp_tile(const LowpTile& t) {
   }
   if (t.w1 < t.words) {  // not the last k block: keep the sums for the next
 #pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-      for (int p = 0; p < NP; ++p) std::memcpy(t.acc_buf + (i * NP + p) * 64, &acc[i][p], 64);
+      for (int p = 0; p < NF; ++p) std::memcpy(t.acc_buf + (i * NP + p) * 64, &acc[i][p], 64);
+      if constexpr (H) std::memcpy(t.acc_buf + (i * NP + NF) * 64, &acch[i], 32);
+    }
     return;
   }
   // Epilogue: to float, + bias, + residual (valid lanes only), activation.
@@ -180,7 +214,8 @@ void lowp_tile(const LowpTile& t) {
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const int64_t pc = c0 + p * 16;
-      __m512 y = T::to_float(acc[i][p], rowq, cols[p]);
+      __m512 y =
+          H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
       if (g.bias) y = _mm512_add_ps(y, bias[p]);
       if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], residual + r * ldr + pc));
       if constexpr (E == LowpEpi::kGeneral) {
@@ -200,27 +235,32 @@ void lowp_tile(const LowpTile& t) {
 
 using LowpTileFn = void (*)(const LowpTile&);
 
-template <class T, int MR, int NP>
+template <class T, int MR, int NP, bool H>
 LowpTileFn pick_lowp_epi(ActKind kind) {
   switch (kind) {
     case ActKind::kLinear:
-      return &lowp_tile<T, MR, NP, LowpEpi::kLinear>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kLinear, H>;
     case ActKind::kRelu:
-      return &lowp_tile<T, MR, NP, LowpEpi::kRelu>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu, H>;
     case ActKind::kRelu6:
-      return &lowp_tile<T, MR, NP, LowpEpi::kRelu6>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kRelu6, H>;
     default:
-      return &lowp_tile<T, MR, NP, LowpEpi::kGeneral>;
+      return &lowp_tile<T, MR, NP, LowpEpi::kGeneral, H>;
   }
 }
 
 template <class T, int NP, int RMAX, int R = 1>
-LowpTileFn pick_lowp_tile(int mr, ActKind kind) {
+LowpTileFn pick_lowp_tile(int mr, ActKind kind, bool half) {
   if constexpr (R > RMAX) {
     return nullptr;
   } else {
-    if (mr == R) return pick_lowp_epi<T, R, NP>(kind);
-    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr, kind);
+    if (mr == R) {
+      if constexpr (HasHalfPanel<T>::value) {
+        if (half) return pick_lowp_epi<T, R, NP, true>(kind);
+      }
+      return pick_lowp_epi<T, R, NP, false>(kind);
+    }
+    return pick_lowp_tile<T, NP, RMAX, R + 1>(mr, kind, half);
   }
 }
 
@@ -237,16 +277,16 @@ constexpr int64_t kKBlockWords = 128;
 constexpr int lowp_rows_for(int np) { return np == 4 ? 6 : np == 3 ? 8 : 12; }
 
 template <class T>
-LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind) {
+LowpTileFn lowp_tile_fn(int np, int mr, ActKind kind, bool half) {
   switch (np) {
     case 4:
-      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr, kind);
+      return pick_lowp_tile<T, 4, lowp_rows_for(4)>(mr, kind, half);
     case 3:
-      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr, kind);
+      return pick_lowp_tile<T, 3, lowp_rows_for(3)>(mr, kind, half);
     case 2:
-      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr, kind);
+      return pick_lowp_tile<T, 2, lowp_rows_for(2)>(mr, kind, half);
     default:
-      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr, kind);
+      return pick_lowp_tile<T, 1, lowp_rows_for(1)>(mr, kind, half);
   }
 }
 
@@ -313,7 +353,6 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
   const int64_t panel_bytes = words * 64;
   const int64_t p_first = g.n_begin / 16, p_end = (g.n_end + 15) / 16;
   LowpTile t;
-  t.a_stride = a_stride;
   t.words = words;
   t.panel_bytes = panel_bytes;
   t.g = &g;
@@ -337,7 +376,13 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
     // the gathered time, 784x1152x128 0.90-0.97x, 196x2304x256 0.92-0.98x,
     // 49x4608x512 0.95-1.01x. Same bytes, same sums.
     t.q_rows = nullptr;
-    if (direct) {
+    // bf16 A rounded already (GemmArgs::a_bf16): the tiles read it in place.
+    const uint8_t* chunk_a = a_buf.data();
+    t.a_stride = a_stride;
+    if (g.a_bf16) {
+      chunk_a = reinterpret_cast<const uint8_t*>(g.a_bf16 + r0 * g.lda);
+      t.a_stride = g.lda * 2;
+    } else if (direct) {
       for (int64_t i = 0; i < rows; ++i) rq_buf[i] = RowQuant{g.q_scale, 1.0f, g.q_zp};
     } else if (g.q_rows) {
       gather_rows(g, r0, rows, words, a_buf.data(), a_stride, rq_buf.data());
@@ -353,6 +398,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
       t.col_sum = sums + p * 16;
       t.col_lo = p * 16 > g.n_begin ? p * 16 : g.n_begin;
       t.col_hi = (p + np) * 16 < g.n_end ? (p + np) * 16 : g.n_end;
+      const bool half = use_half_panels<T>() && t.col_hi - (p + np - 1) * 16 <= 8;
       // k blocks of about kKBlockWords: the panels' block stays in L1 while the
       // chunk's row tiles pass over it (else every tile streams the whole
       // panels from L2); each tile's sums wait in acc_buf between blocks.
@@ -361,7 +407,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
         t.w1 = words - w0 <= block ? words : w0 + block;
         for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
           const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
-          t.a = a_buf.data() + i0 * a_stride;
+          t.a = chunk_a + i0 * t.a_stride;
           t.rq = rq_buf.data() + i0;
           t.row0 = r0 + i0;
           t.q_rows = direct ? g.q_rows + r0 + i0 : nullptr;
@@ -371,7 +417,7 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
           t.pf_rows = pf_epi && t.w1 == words ? (after < rmax ? after : rmax) : 0;
           t.pf_c = t.pf_rows ? g.c + (t.row0 + mr) * g.ldc : nullptr;
           t.pf_res = t.pf_rows && g.residual ? g.residual + (t.row0 + mr) * g.ldr : nullptr;
-          lowp_tile_fn<T>(np, mr, g.act.kind)(t);
+          lowp_tile_fn<T>(np, mr, g.act.kind, half)(t);
         }
       }
       p += np;
