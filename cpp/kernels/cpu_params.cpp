@@ -157,6 +157,14 @@ void apply_override(const std::map<std::string, std::string>& env, const std::st
   out.overrides.push_back(entry);
 }
 
+// GemmBlocking::narrow_tail: 1 on AMD family 0x19 (Zen 4: AVX-512 runs as two
+// 256-bit halves, so a ymm FMA has the MAC rate of a zmm one,
+// bench/isa_probe.py): an AVX-512 last panel of 17-24 valid columns
+// (MobileNetV2's 24-channel projections) as three ymm vectors per row, 3/4 of
+// the FMAs of two zmm. On an EPYC Genoa (family 25 model 17): FIGURES.
+// Intel and Zen 5 (full 512-bit FMA pipes: three ymm FMAs cost more than two
+// zmm): 0.
+constexpr int64_t kZen4NarrowTail = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
   return blocking;
@@ -185,6 +193,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.l1_block_bytes = l1d / 2;
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
+  b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   return b;
 }
 
@@ -196,7 +205,7 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
       "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
       "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
-      "TFJS_INFER_GEMM_RES_PREFETCH"};
+      "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_GEMM_NARROW_TAIL"};
   return names;
 }
 
@@ -224,6 +233,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_L1_BLOCK", &p.gemm.l1_block_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
+  apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

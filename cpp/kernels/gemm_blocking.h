@@ -30,6 +30,12 @@ struct GemmBlocking {
   // tile's residual and C rows before their k loop; 2: C rows also without
   // a residual; 0: none.
   int64_t res_prefetch = 0;
+  // 1: a last panel with more valid columns than one full-width vector but
+  // no more than the ISA's narrow tail (AVX-512: 24 = three 8-float ymm
+  // vectors) runs with narrow-vector tiles instead of two full vectors per
+  // row: 3/4 of the FMA work where a ymm FMA has the zmm MAC rate (AVX-512
+  // executed as two 256-bit halves); 0: off (kernels/cpu_params.cpp).
+  int64_t narrow_tail = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

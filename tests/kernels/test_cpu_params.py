@@ -42,6 +42,7 @@ def blocking(
     l1_block: int = 24 * KIB,
     gemv_prefetch: int = 4,
     res_prefetch: int = 0,
+    narrow_tail: int = 0,
 ) -> dict:
     """The gemm parameters as build_info() and derive_cpu_params report them
     (l1_block: half of a 48 KiB L1D unless given)."""
@@ -54,6 +55,7 @@ def blocking(
         "l1_block_bytes": l1_block,
         "gemv_prefetch_rows": gemv_prefetch,
         "res_prefetch": res_prefetch,
+        "narrow_tail": narrow_tail,
     }
 
 
@@ -157,6 +159,7 @@ def test_blocking_follows_the_caches(name: str) -> None:
         l1_block=l1_block,
         gemv_prefetch=gemv_prefetch,
         res_prefetch=1 if zen4 else 0,
+        narrow_tail=1 if zen4 else 0,
     )
     assert p["gemm"] == expected
     assert p["overrides"] == [] and p["overrides_ignored"] == []
@@ -217,10 +220,11 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_GEMM_L1_BLOCK",
         "TFJS_INFER_GEMM_GEMV_PREFETCH",
         "TFJS_INFER_GEMM_RES_PREFETCH",
+        "TFJS_INFER_GEMM_NARROW_TAIL",
     ]
     p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
-    assert p["gemm"] == blocking(*[8 * KIB] * 8)
+    assert p["gemm"] == blocking(*[8 * KIB] * 9)
     assert p["l3_bytes"] == 8 * KIB
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [n for n in names if n not in readme] == []

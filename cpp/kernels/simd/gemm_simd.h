@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/activation_simd.h"
@@ -495,6 +496,41 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   }
 }
 
+// The narrow tail (GemmBlocking::narrow_tail): a Cfg may name a narrower
+// vector type VN, kNarrowNv of them per row (a last panel of more than one
+// full vector but at most kNarrowNv x VN::kW valid columns) in tiles of
+// kNarrowRows rows. NarrowTail<Cfg> says whether it does; NarrowCfg<Cfg>
+// reads Cfg's packed layout (same NR, same groups) with VN vectors. Every C
+// element is still one lane's FMA chain in k order: the same bits.
+template <class Cfg, class = void>
+struct NarrowTail {
+  static constexpr int kNv = 0;
+  static constexpr int kCols = 0;
+};
+template <class Cfg>
+struct NarrowTail<Cfg, std::void_t<typename Cfg::VN>> {
+  static constexpr int kNv = Cfg::kNarrowNv;
+  static constexpr int kCols = Cfg::kNarrowNv * Cfg::VN::kW;
+};
+template <class Cfg>
+struct NarrowCfg {
+  using V = typename Cfg::VN;
+  static constexpr int NR = Cfg::NR;
+  static constexpr int kGroup = Cfg::kGroup;
+};
+
+// Rows [r0, r1) of the trailing panel at columns [col, col + ncols) with the
+// narrow tiles (nothing for a Cfg without them; the caller checked the width).
+template <class Cfg>
+void sweep_narrow(const GemmArgs& g, TileArgs& t, int64_t r0, int64_t r1, int64_t col,
+                  int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last,
+                  const char* next, int64_t next_lines) {
+  if constexpr (NarrowTail<Cfg>::kNv > 0) {
+    sweep<NarrowCfg<Cfg>, 1, Cfg::kNarrowNv, Cfg::kNarrowRows>(
+        g, t, r0, r1, col, ncols, k0, part, part_col0, first, last, next, next_lines);
+  }
+}
+
 template <class Cfg>
 void gemm(const GemmArgs& g) {
   using V = typename Cfg::V;
@@ -637,6 +673,10 @@ void gemm(const GemmArgs& g) {
     const int64_t wide_begin = c0 + head * NR;
     const int64_t wide_end = wide_begin + (full - head) / BNP * BNP * NR;
     const int64_t one_end = rem > 0 && rem <= W ? c1 - rem : c1;
+    // A last panel of W + 1 to kCols valid columns: the narrow tiles.
+    const bool narrow = NarrowTail<Cfg>::kNv > 0 && blocking.narrow_tail > 0 && rem > W &&
+                        rem <= NarrowTail<Cfg>::kCols;
+    const int64_t single_end = narrow ? c1 - rem : one_end;
     const int64_t k0 = kb * kc;
     t.k = k - k0 < kc ? k - k0 : kc;
     const bool first = kb == 0, last = kb == nkb - 1;
@@ -649,9 +689,13 @@ void gemm(const GemmArgs& g) {
     if (wide)
       sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, r0, r1, wide_begin, wide_end - wide_begin, k0, part,
                                         c0, first, last, next, next_lines);
-    if (one_end > wide_end)
-      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, one_end - wide_end, k0, part, c0,
-                                       first, last, wide ? nullptr : next, next_lines);
+    const bool singles = single_end > wide_end;
+    if (singles)
+      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, single_end - wide_end, k0, part,
+                                       c0, first, last, wide ? nullptr : next, next_lines);
+    if (narrow)
+      sweep_narrow<Cfg>(g, t, r0, r1, single_end, rem, k0, part, c0, first, last,
+                        wide || singles ? nullptr : next, next_lines);
     if (c1 > one_end)
       sweep<Cfg, 1, 1, Cfg::MRH>(g, t, r0, r1, one_end, c1 - one_end, k0, part, c0, first, last,
                                  nullptr, 0);
