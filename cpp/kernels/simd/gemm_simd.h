@@ -216,9 +216,13 @@ void gemm_tile(const TileArgs& t) {
     // at 12544x32x64; 0.97-0.98x at 49x4608x512 and 32x1024x1024, where wide
     // n reuses A from L1 (a branch per k row to skip it there lost more).
     // AVX2 measured no gain on the thin shapes and lost 6-14 % on
-    // 256x784x512 and 49x4608x512, so it stays without. A prefetch past A's
-    // end is harmless.
-    if constexpr (MR > 4 && W >= 16) __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
+    // 256x784x512 and 49x4608x512, so it stays without. The AVX-512 table's
+    // narrow-tail tiles (ymm vectors on its 32-float panels) read each A row
+    // once too and take it: without, 8 x 24 tiles ran at 2/3 of their FMA
+    // rate (bench/narrow_tail.py, EPYC Genoa: no faster than two zmm). A
+    // prefetch past A's end is harmless.
+    if constexpr (MR > 4 && (W >= 16 || NR >= 32))
+      __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
     F bv[NC];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
