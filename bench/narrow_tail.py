@@ -40,7 +40,8 @@ def main() -> None:
     run_header("narrow_tail.py")
     saved = tfjs_infer.build_info()["cpu"]["gemm"]
     print(f"isa {args.isa}, 1 thread, thread CPU time, medians of {args.rounds} rounds")
-    print(f"{'m x k x n':>16} {'off us':>9} {'on us':>9} {'on/off':>7} {'off GF/s':>9} {'on GF/s':>8}")
+    cols = ("off us", "on us", "on/off", "off GF/s", "on GF/s")
+    print(f"{'m x k x n':>16} " + " ".join(f"{c:>9}" for c in cols))
     rng = np.random.default_rng(0)
     try:
         for shape in args.shapes:
@@ -65,8 +66,8 @@ def main() -> None:
             off, on = (float(np.median(samples[v])) for v in (0, 1))
             gf = 2 * m * k * n / 1e9
             print(
-                f"{shape:>16} {off * 1e6:9.1f} {on * 1e6:9.1f} {on / off:7.3f} "
-                f"{gf / off:9.1f} {gf / on:8.1f}"
+                f"{shape:>16} {off * 1e6:9.1f} {on * 1e6:9.1f} {on / off:9.3f} "
+                f"{gf / off:9.1f} {gf / on:9.1f}"
             )
     finally:
         T.set_gemm_blocking(**saved)

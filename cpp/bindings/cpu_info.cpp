@@ -137,8 +137,7 @@ void register_cpu_testing(py::module_& t) {
       },
       py::arg("l2_block_bytes"), py::arg("k_block"), py::arg("row_chunk"),
       py::arg("prefetch_rows") = 0, py::arg("next_prefetch") = -1, py::arg("l1_block_bytes") = -1,
-      py::arg("gemv_prefetch_rows") = -1, py::arg("res_prefetch") = -1,
-      py::arg("narrow_tail") = -1,
+      py::arg("gemv_prefetch_rows") = -1, py::arg("res_prefetch") = -1, py::arg("narrow_tail") = -1,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one. "
       "next_prefetch, l1_block_bytes, gemv_prefetch_rows, res_prefetch and narrow_tail: -1 "
       "keeps this CPU's (derived, overridden) values.");

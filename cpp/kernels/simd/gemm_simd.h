@@ -34,7 +34,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <type_traits>
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/activation_simd.h"
@@ -221,8 +220,7 @@ void gemm_tile(const TileArgs& t) {
     // once too and take it: without, 8 x 24 tiles ran at 2/3 of their FMA
     // rate (bench/narrow_tail.py, EPYC Genoa: no faster than two zmm). A
     // prefetch past A's end is harmless.
-    if constexpr (MR > 4 && (W >= 16 || NR >= 32))
-      __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
+    if constexpr (MR > 4 && (W >= 16 || NR >= 32)) __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
     F bv[NC];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
@@ -500,29 +498,6 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   }
 }
 
-// The narrow tail (GemmBlocking::narrow_tail): a Cfg may name a narrower
-// vector type VN, kNarrowNv of them per row (a last panel of more than one
-// full vector but at most kNarrowNv x VN::kW valid columns) in tiles of
-// kNarrowRows rows. NarrowTail<Cfg> says whether it does; NarrowCfg<Cfg>
-// reads Cfg's packed layout (same NR, same groups) with VN vectors. Every C
-// element is still one lane's FMA chain in k order: the same bits.
-template <class Cfg, class = void>
-struct NarrowTail {
-  static constexpr int kNv = 0;
-  static constexpr int kCols = 0;
-};
-template <class Cfg>
-struct NarrowTail<Cfg, std::void_t<typename Cfg::VN>> {
-  static constexpr int kNv = Cfg::kNarrowNv;
-  static constexpr int kCols = Cfg::kNarrowNv * Cfg::VN::kW;
-};
-template <class Cfg>
-struct NarrowCfg {
-  using V = typename Cfg::VN;
-  static constexpr int NR = Cfg::NR;
-  static constexpr int kGroup = Cfg::kGroup;
-};
-
 // Rows [r0, r1) of the trailing panel at columns [col, col + ncols) with the
 // narrow tiles (nothing for a Cfg without them; the caller checked the width).
 template <class Cfg>
@@ -695,8 +670,8 @@ void gemm(const GemmArgs& g) {
                                         c0, first, last, next, next_lines);
     const bool singles = single_end > wide_end;
     if (singles)
-      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, single_end - wide_end, k0, part,
-                                       c0, first, last, wide ? nullptr : next, next_lines);
+      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, single_end - wide_end, k0, part, c0,
+                                       first, last, wide ? nullptr : next, next_lines);
     if (narrow)
       sweep_narrow<Cfg>(g, t, r0, r1, single_end, rem, k0, part, c0, first, last,
                         wide || singles ? nullptr : next, next_lines);
