@@ -161,7 +161,11 @@ void apply_override(const std::map<std::string, std::string>& env, const std::st
 // 256-bit halves, so a ymm FMA has the MAC rate of a zmm one,
 // bench/isa_probe.py): an AVX-512 last panel of 17-24 valid columns
 // (MobileNetV2's 24-channel projections) as three ymm vectors per row, 3/4 of
-// the FMAs of two zmm. On an EPYC Genoa (family 25 model 17): FIGURES.
+// the FMAs of two zmm. On an EPYC Genoa (family 25 model 17), off against on
+// (bench/narrow_tail.py, thread CPU time, interleaved, medians of 9):
+// 3136x96x24 and 3136x144x24 0.75x their time, 672-row bands 0.76x,
+// 3136x96x56 0.89x; bench/env_ab.py, 1 thread, MobileNetV2 batch 1 0.984x
+// and 0.991x (two runs of 8, load 3-8), batch 32 0.983x.
 // Intel and Zen 5 (full 512-bit FMA pipes: three ymm FMAs cost more than two
 // zmm): 0.
 constexpr int64_t kZen4NarrowTail = 1;
