@@ -168,6 +168,18 @@ void apply_override(const std::map<std::string, std::string>& env, const std::st
   out.overrides.push_back(entry);
 }
 
+// GemmBlocking::narrow_tail: 1 on AMD family 0x19 (Zen 4: AVX-512 runs as two
+// 256-bit halves, so a ymm FMA has the MAC rate of a zmm one,
+// bench/isa_probe.py): an AVX-512 last panel of 17-24 valid columns
+// (MobileNetV2's 24-channel projections) as three ymm vectors per row, 3/4 of
+// the FMAs of two zmm. On an EPYC Genoa (family 25 model 17), off against on
+// (bench/narrow_tail.py, thread CPU time, interleaved, medians of 9):
+// 3136x96x24 and 3136x144x24 0.75x their time, 672-row bands 0.76x,
+// 3136x96x56 0.89x; bench/env_ab.py, 1 thread, MobileNetV2 batch 1 0.984x
+// and 0.991x (two runs of 8, load 3-8), batch 32 0.983x.
+// Intel and Zen 5 (full 512-bit FMA pipes: three ymm FMAs cost more than two
+// zmm): 0.
+constexpr int64_t kZen4NarrowTail = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
   return blocking;
@@ -197,6 +209,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
+  b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   return b;
 }
 
@@ -208,7 +221,8 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
       "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
       "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
-      "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK"};
+      "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
+      "TFJS_INFER_GEMM_NARROW_TAIL"};
   return names;
 }
 
@@ -237,6 +251,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
+  apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

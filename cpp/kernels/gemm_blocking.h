@@ -33,6 +33,12 @@ struct GemmBlocking {
   // The AVX-512 int8 GEMM (kernels/x86/lowp_x86.h): k blocks of about this
   // many 4-byte words (4 panels' block: 64 x this bytes), 0: none.
   int64_t int8_k_block_words = 128;
+  // 1: a last panel with more valid columns than one full-width vector but
+  // no more than the ISA's narrow tail (AVX-512: 24 = three 8-float ymm
+  // vectors) runs with narrow-vector tiles instead of two full vectors per
+  // row: 3/4 of the FMA work where a ymm FMA has the zmm MAC rate (AVX-512
+  // executed as two 256-bit halves); 0: off (kernels/cpu_params.cpp).
+  int64_t narrow_tail = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

@@ -43,6 +43,7 @@ def blocking(
     gemv_prefetch: int = 4,
     res_prefetch: int = 0,
     int8_k_block: int = 128,
+    narrow_tail: int = 0,
 ) -> dict:
     """The gemm parameters as build_info() and derive_cpu_params report them
     (l1_block: half of a 48 KiB L1D unless given)."""
@@ -56,6 +57,7 @@ def blocking(
         "gemv_prefetch_rows": gemv_prefetch,
         "res_prefetch": res_prefetch,
         "int8_k_block_words": int8_k_block,
+        "narrow_tail": narrow_tail,
     }
 
 
@@ -160,6 +162,7 @@ def test_blocking_follows_the_caches(name: str) -> None:
         gemv_prefetch=gemv_prefetch,
         res_prefetch=1 if zen4 else 0,
         int8_k_block=0 if zen4 else 128,
+        narrow_tail=1 if zen4 else 0,
     )
     assert p["gemm"] == expected
     assert p["overrides"] == [] and p["overrides_ignored"] == []
@@ -221,6 +224,7 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_GEMM_GEMV_PREFETCH",
         "TFJS_INFER_GEMM_RES_PREFETCH",
         "TFJS_INFER_INT8_K_BLOCK",
+        "TFJS_INFER_GEMM_NARROW_TAIL",
     ]
     p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tfjs_infer
 from tfjs_infer import _core
 
 T = _core._testing
@@ -255,3 +256,31 @@ def test_gemm_residual_may_alias_output(isa, k):
     inplace = res.copy()
     T.gemm(isa, a, b, bias=bias, residual=inplace, act="swish", out=inplace)
     assert np.array_equal(bits(inplace), bits(want))
+
+
+@pytest.mark.parametrize("isa", SIMD)
+@pytest.mark.parametrize("k", [1, 16, 96, 4099])
+def test_gemm_narrow_tail_same_bits(isa, k):
+    """GemmBlocking::narrow_tail (AVX-512: a last panel of 17-24 columns as
+    three ymm vectors per row) on and off give the same bits, inside the error
+    bound, touching nothing outside C; k = 4099 takes the k-blocked path (its
+    partial sums through the narrow tiles)."""
+    rng = np.random.default_rng(k + 11)
+    saved = tfjs_infer.build_info()["cpu"]["gemm"]
+    try:
+        for m, n in [(5, 24), (8, 17), (9, 20), (37, 56), (17, 88), (45, 120), (33, 25)]:
+            a, b, bias, res = rand(rng, m, k), rand(rng, k, n), rand(rng, n), rand(rng, m, n)
+            pb = T.pack_b(isa, b)
+            for act in ("linear", "relu6", "gelu"):
+                outs = []
+                for narrow in (0, 1):
+                    T.set_gemm_blocking(**{**saved, "narrow_tail": narrow})
+                    outs.append(T.gemm(isa, a, pb, bias=bias, residual=res, act=act, guard=True))
+                    if act == "linear":
+                        check(outs[-1], a, b, bias, res)
+                    split = T.gemm(isa, a, pb, bias=bias, act=act, n_split=2, m_split=2, threads=2)
+                    whole = T.gemm(isa, a, pb, bias=bias, act=act)
+                    assert np.array_equal(bits(split), bits(whole)), (m, n, act, narrow)
+                assert np.array_equal(bits(outs[1]), bits(outs[0])), (m, n, act)
+    finally:
+        T.set_gemm_blocking(**saved)

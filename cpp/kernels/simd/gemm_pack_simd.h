@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 namespace tfjs_infer::kernels {
 namespace {
@@ -30,6 +31,29 @@ template <class Cfg>
 inline int64_t panel_offset(int64_t k, int64_t p) {
   return (p / Cfg::kGroup) * k * Cfg::kGroup * Cfg::NR + (p % Cfg::kGroup) * Cfg::NR;
 }
+
+// The narrow tail (GemmBlocking::narrow_tail): a Cfg may name a narrower
+// vector type VN, kNarrowNv of them per row (a last panel of more than one
+// full vector but at most kNarrowNv x VN::kW valid columns) in tiles of
+// kNarrowRows rows. NarrowTail<Cfg> says whether it does; NarrowCfg<Cfg>
+// reads Cfg's packed layout (same NR, same groups) with VN vectors. Every C
+// element is still one lane's FMA chain in k order: the same bits.
+template <class Cfg, class = void>
+struct NarrowTail {
+  static constexpr int kNv = 0;
+  static constexpr int kCols = 0;
+};
+template <class Cfg>
+struct NarrowTail<Cfg, std::void_t<typename Cfg::VN>> {
+  static constexpr int kNv = Cfg::kNarrowNv;
+  static constexpr int kCols = Cfg::kNarrowNv * Cfg::VN::kW;
+};
+template <class Cfg>
+struct NarrowCfg {
+  using V = typename Cfg::VN;
+  static constexpr int NR = Cfg::NR;
+  static constexpr int kGroup = Cfg::kGroup;
+};
 
 template <class Cfg>
 void pack_b(const float* b, int64_t k, int64_t n, const double* col_scale, float* packed) {

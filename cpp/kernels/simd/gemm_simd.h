@@ -215,9 +215,12 @@ void gemm_tile(const TileArgs& t) {
     // at 12544x32x64; 0.97-0.98x at 49x4608x512 and 32x1024x1024, where wide
     // n reuses A from L1 (a branch per k row to skip it there lost more).
     // AVX2 measured no gain on the thin shapes and lost 6-14 % on
-    // 256x784x512 and 49x4608x512, so it stays without. A prefetch past A's
-    // end is harmless.
-    if constexpr (MR > 4 && W >= 16) __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
+    // 256x784x512 and 49x4608x512, so it stays without. The AVX-512 table's
+    // narrow-tail tiles (ymm vectors on its 32-float panels) read each A row
+    // once too and take it: without, 8 x 24 tiles ran at 2/3 of their FMA
+    // rate (bench/narrow_tail.py, EPYC Genoa: no faster than two zmm). A
+    // prefetch past A's end is harmless.
+    if constexpr (MR > 4 && (W >= 16 || NR >= 32)) __builtin_prefetch(a + MR * lda + kk * MR, 0, 3);
     F bv[NC];
 #pragma GCC unroll 16
     for (int p = 0; p < NP; ++p)
@@ -495,6 +498,18 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   }
 }
 
+// Rows [r0, r1) of the trailing panel at columns [col, col + ncols) with the
+// narrow tiles (nothing for a Cfg without them; the caller checked the width).
+template <class Cfg>
+void sweep_narrow(const GemmArgs& g, TileArgs& t, int64_t r0, int64_t r1, int64_t col,
+                  int64_t ncols, int64_t k0, float* part, int64_t part_col0, bool first, bool last,
+                  const char* next, int64_t next_lines) {
+  if constexpr (NarrowTail<Cfg>::kNv > 0) {
+    sweep<NarrowCfg<Cfg>, 1, Cfg::kNarrowNv, Cfg::kNarrowRows>(
+        g, t, r0, r1, col, ncols, k0, part, part_col0, first, last, next, next_lines);
+  }
+}
+
 template <class Cfg>
 void gemm(const GemmArgs& g) {
   using V = typename Cfg::V;
@@ -637,6 +652,10 @@ void gemm(const GemmArgs& g) {
     const int64_t wide_begin = c0 + head * NR;
     const int64_t wide_end = wide_begin + (full - head) / BNP * BNP * NR;
     const int64_t one_end = rem > 0 && rem <= W ? c1 - rem : c1;
+    // A last panel of W + 1 to kCols valid columns: the narrow tiles.
+    const bool narrow = NarrowTail<Cfg>::kNv > 0 && blocking.narrow_tail > 0 && rem > W &&
+                        rem <= NarrowTail<Cfg>::kCols;
+    const int64_t single_end = narrow ? c1 - rem : one_end;
     const int64_t k0 = kb * kc;
     t.k = k - k0 < kc ? k - k0 : kc;
     const bool first = kb == 0, last = kb == nkb - 1;
@@ -649,9 +668,13 @@ void gemm(const GemmArgs& g) {
     if (wide)
       sweep<Cfg, BNP, Cfg::NV, Cfg::MR>(g, t, r0, r1, wide_begin, wide_end - wide_begin, k0, part,
                                         c0, first, last, next, next_lines);
-    if (one_end > wide_end)
-      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, one_end - wide_end, k0, part, c0,
+    const bool singles = single_end > wide_end;
+    if (singles)
+      sweep<Cfg, 1, Cfg::NV, Cfg::MR1>(g, t, r0, r1, wide_end, single_end - wide_end, k0, part, c0,
                                        first, last, wide ? nullptr : next, next_lines);
+    if (narrow)
+      sweep_narrow<Cfg>(g, t, r0, r1, single_end, rem, k0, part, c0, first, last,
+                        wide || singles ? nullptr : next, next_lines);
     if (c1 > one_end)
       sweep<Cfg, 1, 1, Cfg::MRH>(g, t, r0, r1, one_end, c1 - one_end, k0, part, c0, first, last,
                                  nullptr, 0);

@@ -1,10 +1,12 @@
 // AVX-512 GEMM: 32-column panels (two zmm). Blocked path: R x 64 register
 // tiles (two panels, 4R accumulators), 2R x 32 for single panels, 2R x 16 for
-// a last panel of <= 16 columns, R = gemm_tile_rows() (7 on Intel, 6
-// elsewhere); all-rows x several-panels tiles for m <= 4.
+// a last panel of <= 16 columns, 8 x 24 (three ymm) for a last panel of 17-24
+// columns where GemmBlocking::narrow_tail is on (Zen 4), R = gemm_tile_rows()
+// (7 on Intel, 6 elsewhere); all-rows x several-panels tiles for m <= 4.
 // Algorithm and determinism contract: kernels/simd/gemm_simd.h.
 #include "kernels/isa_kernels.h"
 #include "kernels/simd/gemm_simd.h"
+#include "kernels/x86/simd_avx2.h"
 #include "kernels/x86/simd_avx512.h"
 
 namespace tfjs_infer::kernels::avx512 {
@@ -38,6 +40,12 @@ struct Cfg {
   // tile where the groups are narrow.
   static constexpr int kSmallNp[5] = {1, G == 2 ? 2 : 4, G == 2 ? 2 : 4, 2, 2};
   static constexpr int kSmallGroups[5] = {0, G == 2 ? 2 : 0, G == 2 ? 2 : 0, 0, 0};
+  // Narrow tail (GemmBlocking::narrow_tail, on where a ymm FMA has the zmm
+  // MAC rate): a last panel of 17-24 columns as 8 rows x three ymm vectors
+  // (24 accumulators) instead of 12 rows x two zmm.
+  using VN = VecAvx2;
+  static constexpr int kNarrowNv = 3;
+  static constexpr int kNarrowRows = 8;
   // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
