@@ -136,8 +136,7 @@ int main(int argc, char** argv) {
         g.a = x, g.lda = k;
         vnni::gemm_int8(g, packed.data());
       } else if (cand == 1) {
-        const bool sign = lowp_int8_sign_range();  // TFJS_INFER_INT8_SIGN_RANGE
-        for (int64_t i = 0; i < m; ++i) vnni::Int8::range(x + i * k, k, &lo[i], &hi[i], sign);
+        for (int64_t i = 0; i < m; ++i) vnni::Int8::range(x + i * k, k, &lo[i], &hi[i]);
       } else if (cand == 2) {
         vnni::Int8::prepare_rows(x, k, m, k, words, q.data() + (cp % copies) * m * words * 4,
                                  words * 4, rq.data());

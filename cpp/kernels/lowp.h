@@ -62,16 +62,6 @@ uint16_t lowp_bf16_round(float x);
 // off). TFJS_INFER_BF16_HALF_PANEL=0|1 overrides; read once. Same bits.
 bool lowp_bf16_half_panels();
 
-// Whether the SIMD int8 range pass (x86 Int8::range) first scans a row's bit
-// patterns with one unsigned max (x86/gemm_int8_avx512vnni.cpp range_unsigned):
-// where no value has its sign bit set (post-ReLU rows, every 1x1 input of
-// ResNet50) that max is the row's hi (or flags its NaN) and lo is +0, one
-// integer op per vector where the float pass takes a min, a max and half an
-// unordered compare; a row with a sign bit takes the float pass after it.
-// TFJS_INFER_INT8_SIGN_RANGE=0 turns it off (A/B runs); read once. Same lo
-// and hi, so the same bits.
-bool lowp_int8_sign_range();
-
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
 // max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
 // inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when

@@ -6,7 +6,6 @@
 #include <cstring>
 #include <vector>
 
-#include "core/env_switch.h"
 #include "kernels/cpu_params.h"
 #include "kernels/generic/activation_scalar.h"
 #include "kernels/isa_kernels.h"
@@ -39,11 +38,6 @@ size_t lowp_bf16_packed_bytes(int64_t k, int64_t n) {
 size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
   const int64_t panels = panels_of(n);
   return static_cast<size_t>(panels * ((k + 3) / 4) * kLowpNr * 4 + panels * kLowpNr * 8);
-}
-
-bool lowp_int8_sign_range() {
-  static const bool on = !env_is("TFJS_INFER_INT8_SIGN_RANGE", "0");
-  return on;
 }
 
 bool lowp_bf16_half_panels() {

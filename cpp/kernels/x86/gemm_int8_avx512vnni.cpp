@@ -14,45 +14,8 @@ struct Int8 {
   static constexpr int kPerWord = 4;
 
   // A row's range: *lo = min(0, min x), *hi = max(0, max x), NaN when the
-  // row holds a NaN. `sign`: try range_unsigned first (lowp_int8_sign_range).
-  static void range(const float* x, int64_t k, float* lo, float* hi, bool sign) {
-    if (sign && range_unsigned(x, k, hi)) {
-      *lo = 0.0f;
-      return;
-    }
-    range_float(x, k, lo, hi);
-  }
-
-  // The range of a row without sign bits, from the bit patterns alone: for
-  // floats with the sign bit clear, unsigned order of the patterns is the
-  // order of the values, +inf (0x7f800000) above every finite one and a NaN
-  // above +inf; a set sign bit (a negative value, -0.0, a negative NaN) puts
-  // the pattern above all of them. So one vpmaxud per 16 values: a max below
-  // 0x80000000 is hi (+0 when all are +0; NaN, as range_float gives it, above
-  // +inf) and lo is then +0 (range_float's min against +0 over values >= +0);
-  // returns false, *hi untouched, when a sign bit was seen.
-  static bool range_unsigned(const float* x, int64_t k, float* hi) {
-    __m512i m0 = _mm512_setzero_si512(), m1 = m0;
-    int64_t i = 0;
-    for (; i + 32 <= k; i += 32) {
-      m0 = _mm512_max_epu32(m0, _mm512_loadu_si512(x + i));
-      m1 = _mm512_max_epu32(m1, _mm512_loadu_si512(x + i + 16));
-    }
-    for (; i < k; i += 16) {  // masked lanes load 0: +0, below every pattern
-      const __mmask16 m = k - i >= 16 ? 0xffff : static_cast<__mmask16>((1u << (k - i)) - 1u);
-      m0 = _mm512_max_epu32(m0, _mm512_maskz_loadu_epi32(m, x + i));
-    }
-    const uint32_t top = _mm512_reduce_max_epu32(_mm512_max_epu32(m0, m1));
-    if (top >= 0x80000000u) return false;
-    if (top > 0x7f800000u) {
-      *hi = NAN;
-      return true;
-    }
-    std::memcpy(hi, &top, 4);
-    return true;
-  }
-
-  static void range_float(const float* x, int64_t k, float* lo, float* hi) {
+  // row holds a NaN.
+  static void range(const float* x, int64_t k, float* lo, float* hi) {
     __m512 lo0 = _mm512_setzero_ps(), hi0 = lo0, lo1 = lo0, hi1 = lo0;
     __mmask16 nan = 0;
     int64_t i = 0;
@@ -122,12 +85,11 @@ struct Int8 {
   static void prepare_rows(const float* a, int64_t lda, int64_t rows, int64_t k, int64_t words,
                            uint8_t* dst, int64_t dst_stride, RowQuant* rq) {
     alignas(64) float lo[16], hi[16];
-    const bool sign = lowp_int8_sign_range();
     for (int64_t r0 = 0; r0 < rows; r0 += 16) {
       const int64_t count = rows - r0 < 16 ? rows - r0 : 16;
       for (int64_t r = 0; r < count; ++r) {
         if (r0 + r + kAhead < rows) prefetch_row(a + (r0 + r + kAhead) * lda, k);
-        range(a + (r0 + r) * lda, k, &lo[r], &hi[r], sign);
+        range(a + (r0 + r) * lda, k, &lo[r], &hi[r]);
       }
       params16(lo, hi, count, rq + r0);
       for (int64_t r = 0; r < count; ++r)
@@ -228,9 +190,7 @@ void gemm_int8(const GemmArgs& g, const void* packed) {
   lowp_gemm<Int8>(g, packed, b.res_prefetch, b.int8_k_block_words);
 }
 
-void int8_range(const float* x, int64_t n, float* lo, float* hi) {
-  Int8::range(x, n, lo, hi, lowp_int8_sign_range());
-}
+void int8_range(const float* x, int64_t n, float* lo, float* hi) { Int8::range(x, n, lo, hi); }
 
 void int8_quantize(const float* x, int64_t n, float inv, int32_t zp, uint8_t* dst) {
   // Whole 16-value vectors in the kernel's loop, the last n % 16 one by one
