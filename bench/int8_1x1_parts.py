@@ -2,6 +2,7 @@
 
     python bench/int8_1x1_parts.py                     # ResNet50's 1x1 layers, 2 images
     python bench/int8_1x1_parts.py --shapes 6272x256x64 6272x64x256r --reps 31 --cold
+    python bench/int8_1x1_parts.py --k-block 128 --res-prefetch 0   # the Xeon/Zen 5 blocking
 
 A 1x1 int8 convolution is one int8 GEMM over its float32 input rows (the
 per-row scheme of kernels/lowp.h: each row's range, its scale and zero point,
@@ -76,13 +77,22 @@ HARNESS = r"""
 int g_noepi = 0;
 #include "kernels/gemm_blocking.h"
 namespace tfjs_infer {
-const GemmBlocking& gemm_blocking() {  // the package's, without cpu_params.cpp
-  static const GemmBlocking b;
-  return b;
-}
+static GemmBlocking g_blocking;  // --k-block and --res-prefetch, without cpu_params.cpp
+const GemmBlocking& gemm_blocking() { return g_blocking; }
 }  // namespace tfjs_infer
 #include "exp_gemm_int8_avx512vnni.cpp"
 #include "kernels/generic/lowp_generic.cpp"
+#include "core/cpu_topology.h"
+namespace tfjs_infer {  // link stubs: the bf16 half-panel switch and depthwise, unused here
+const CpuTopology& cpu_topology() {
+  static const CpuTopology t;
+  return t;
+}
+bool is_amd_zen4(const CpuTopology&) { return false; }
+namespace kernels::generic {
+void depthwise_f32(const DepthwiseArgs&) {}
+}  // namespace kernels::generic
+}  // namespace tfjs_infer
 using namespace tfjs_infer;
 namespace vnni = tfjs_infer::kernels::avx512vnni;
 static double now() {
@@ -93,6 +103,8 @@ static double now() {
 int main(int argc, char** argv) {
   const int64_t m = atol(argv[1]), k = atol(argv[2]), n = atol(argv[3]);
   const int residual = atoi(argv[4]), reps = atoi(argv[5]), cold = atoi(argv[6]);
+  g_blocking.int8_k_block_words = atol(argv[7]);
+  g_blocking.res_prefetch = atol(argv[8]);
   const int64_t copies = cold ? std::max<int64_t>(2, (64ll << 20) / (m * k * 4) + 1) : 1;
   const int64_t words = (k + 3) / 4;
   std::vector<float> a(copies * m * k), w(k * n), c(m * n, 0.5f), bias(n, 0.01f);
@@ -179,7 +191,10 @@ def report(line: str) -> None:
     rest = full - sum(shares.values())
     cells = "  ".join(f"{k} {v / full:5.0%}" for k, v in shares.items())
     other = f"other {rest / full:4.0%}"
-    print(f"{shape:>15} {full:7.3f} ms  {cells}  {other}  (u8 rows: {ms['u8']:.3f} ms)")
+    m, k, n = (int(v) for v in shape.rstrip("r").split("x"))
+    macs = m * ((k + 3) // 4 * 4) * n / 1e6  # k padded to whole words, as vpdpbusd runs it
+    rate = f"G MAC/s: float {macs / full:5.1f}, k loop {macs / ms['u8-noepi']:5.1f}"
+    print(f"{shape:>15} {full:7.3f} ms  {cells}  {other}  (u8 rows: {ms['u8']:.3f} ms; {rate})")
 
 
 def main() -> None:
@@ -187,6 +202,8 @@ def main() -> None:
     p.add_argument("--shapes", nargs="*", default=SHAPES, help="MxKxN[r] ...")
     p.add_argument("--reps", type=int, default=21, help="interleaved rounds (median)")
     p.add_argument("--cold", action="store_true", help="inputs from memory, not cache")
+    p.add_argument("--k-block", type=int, default=0, help="int8_k_block_words (Zen 4's: 0)")
+    p.add_argument("--res-prefetch", type=int, default=1, help="res_prefetch (Zen 4's: 1)")
     args = p.parse_args()
     if shutil.which("g++") is None:
         sys.exit("needs g++")
@@ -201,7 +218,8 @@ def main() -> None:
             residual = shape.endswith("r")
             m, k, n = (int(v) for v in shape.rstrip("r").split("x"))
             cmd = [str(exe), str(m), str(k), str(n), str(int(residual)), str(args.reps)]
-            out = subprocess.run([*cmd, str(int(args.cold))], check=True, capture_output=True)
+            cmd += [str(int(args.cold)), str(args.k_block), str(args.res_prefetch)]
+            out = subprocess.run(cmd, check=True, capture_output=True)
             report(out.stdout.decode().strip())
     print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 

@@ -68,6 +68,17 @@ const GemmBlocking& gemm_blocking() { return g_blocking; }
 }  // namespace tfjs_infer
 #include "kernels/x86/gemm_int8_avx512vnni.cpp"
 #include "kernels/generic/lowp_generic.cpp"
+#include "core/cpu_topology.h"
+namespace tfjs_infer {  // link stubs: the bf16 half-panel switch and depthwise, unused here
+const CpuTopology& cpu_topology() {
+  static const CpuTopology t;
+  return t;
+}
+bool is_amd_zen4(const CpuTopology&) { return false; }
+namespace kernels::generic {
+void depthwise_f32(const DepthwiseArgs&) {}
+}  // namespace kernels::generic
+}  // namespace tfjs_infer
 namespace tfjs_infer {
 template <class B>
 auto set_blocking(B& b, long kb, long pf, int) -> decltype(b.int8_k_block_words, void()) {
