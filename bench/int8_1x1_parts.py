@@ -37,6 +37,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _kernel_stubs import with_stubs
+
 ROOT = Path(__file__).resolve().parents[1]
 # ResNet50's 1x1 layers at 2 images: reduce (stage 2-5, and stage 2's first
 # from the pool), expand with the residual.
@@ -75,24 +77,10 @@ HARNESS = r"""
 #include <cstdlib>
 #include <vector>
 int g_noepi = 0;
-#include "kernels/gemm_blocking.h"
-namespace tfjs_infer {
-static GemmBlocking g_blocking;  // --k-block and --res-prefetch, without cpu_params.cpp
-const GemmBlocking& gemm_blocking() { return g_blocking; }
-}  // namespace tfjs_infer
+GEMM_BLOCKING_GLOBAL
 #include "exp_gemm_int8_avx512vnni.cpp"
 #include "kernels/generic/lowp_generic.cpp"
-#include "core/cpu_topology.h"
-namespace tfjs_infer {  // link stubs: the bf16 half-panel switch and depthwise, unused here
-const CpuTopology& cpu_topology() {
-  static const CpuTopology t;
-  return t;
-}
-bool is_amd_zen4(const CpuTopology&) { return false; }
-namespace kernels::generic {
-void depthwise_f32(const DepthwiseArgs&) {}
-}  // namespace kernels::generic
-}  // namespace tfjs_infer
+LINK_STUBS
 using namespace tfjs_infer;
 namespace vnni = tfjs_infer::kernels::avx512vnni;
 static double now() {
@@ -169,7 +157,7 @@ def build(workdir: Path) -> Path:
         texts[name] = texts[name].replace(old, new)
     for name, text in texts.items():
         (workdir / f"exp_{name}").write_text(text)
-    (workdir / "h.cpp").write_text(HARNESS)
+    (workdir / "h.cpp").write_text(with_stubs(HARNESS))
     exe = workdir / "int8_parts"
     cmd = ["g++", *FLAGS.split(), f"-I{ROOT / 'cpp'}", f"-I{workdir}", str(workdir / "h.cpp")]
     print("build: g++", " ".join(cmd[1:3]), "...", flush=True)

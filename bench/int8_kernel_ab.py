@@ -31,6 +31,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _kernel_stubs import with_stubs
+
 ROOT = Path(__file__).resolve().parents[1]
 SHAPES = [
     "3136x64x64",
@@ -61,24 +63,10 @@ SIDE = r"""
 #include <cstdint>
 #include <cstring>
 #include <vector>
-#include "kernels/gemm_blocking.h"
-namespace tfjs_infer {
-static GemmBlocking g_blocking;
-const GemmBlocking& gemm_blocking() { return g_blocking; }
-}  // namespace tfjs_infer
+GEMM_BLOCKING_GLOBAL
 #include "kernels/x86/gemm_int8_avx512vnni.cpp"
 #include "kernels/generic/lowp_generic.cpp"
-#include "core/cpu_topology.h"
-namespace tfjs_infer {  // link stubs: the bf16 half-panel switch and depthwise, unused here
-const CpuTopology& cpu_topology() {
-  static const CpuTopology t;
-  return t;
-}
-bool is_amd_zen4(const CpuTopology&) { return false; }
-namespace kernels::generic {
-void depthwise_f32(const DepthwiseArgs&) {}
-}  // namespace kernels::generic
-}  // namespace tfjs_infer
+LINK_STUBS
 namespace tfjs_infer {
 template <class B>
 auto set_blocking(B& b, long kb, long pf, int) -> decltype(b.int8_k_block_words, void()) {
@@ -220,7 +208,7 @@ def build(base: str, work: Path) -> Path:
         tree = work / side
         export(rev, tree)
         src = tree / "side.cpp"
-        src.write_text(SIDE.replace("SIDE_FN", f"side_{side}"))
+        src.write_text(with_stubs(SIDE.replace("SIDE_FN", f"side_{side}")))
         obj = work / f"{side}.o"
         cmd = ["g++", *FLAGS.split(), f"-I{tree / 'cpp'}", f"-I{ROOT / 'cpp'}"]
         cmd += [f"-Dtfjs_infer=tfjs_{side}", "-c", str(src), "-o", str(obj)]
