@@ -14,8 +14,9 @@ const GemmBlocking& gemm_blocking() { return g_blocking; }
 """
 
 # Link stubs for what lowp_generic.cpp references and the int8 kernels never
-# call: the bf16 half-panel switch (cpu_topology, is_amd_zen4) and the
-# depthwise entry of the generic bf16 path.
+# call: the float depthwise the generic bf16 depthwise runs, and (in the
+# revisions from c802b32 to before GemmBlocking::bf16_half_panel, which
+# --base may name) the bf16 half-panel switch's cpu_topology and is_amd_zen4.
 LINK_STUBS = r"""#include "core/cpu_topology.h"
 namespace tfjs_infer {  // link stubs: the bf16 half-panel switch and depthwise, unused here
 const CpuTopology& cpu_topology() {

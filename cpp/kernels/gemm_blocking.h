@@ -39,6 +39,10 @@ struct GemmBlocking {
   // row: 3/4 of the FMA work where a ymm FMA has the zmm MAC rate (AVX-512
   // executed as two 256-bit halves); 0: off (kernels/cpu_params.cpp).
   int64_t narrow_tail = 0;
+  // 1: the AVX512-BF16 GEMM runs a last panel of at most 8 valid columns on
+  // 256-bit vdpbf16ps (kernels/x86/lowp_x86.h lowp_tile H), half the work
+  // where a 512-bit op costs two 256-bit ones; 0: off (kernels/cpu_params.cpp).
+  int64_t bf16_half_panel = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

@@ -55,11 +55,9 @@ void lowp_int8_pack(const float* b, int64_t k, int64_t n, void* packed);
 uint16_t lowp_bf16_round(float x);
 
 // Whether the AVX512-BF16 GEMM runs a last panel of at most 8 columns on
-// 256-bit vectors (x86/lowp_x86.h lowp_tile H): on a CPU that splits 512-bit
-// operations in two (Zen 4, cpu_params.h is_amd_zen4) a 256-bit vdpbf16ps
-// does the same 8 columns' work in half the time; elsewhere one 512-bit op
-// costs what one 256-bit op does, so nothing to gain (not measured there:
-// off). TFJS_INFER_BF16_HALF_PANEL=0|1 overrides; read once. Same bits.
+// 256-bit vectors (x86/lowp_x86.h lowp_tile H): GemmBlocking::bf16_half_panel
+// in effect (derived in kernels/cpu_params.cpp; TFJS_INFER_BF16_HALF_PANEL
+// overrides). Same bits either way.
 bool lowp_bf16_half_panels();
 
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =

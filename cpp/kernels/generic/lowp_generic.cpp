@@ -2,12 +2,11 @@
 // rule, and scalar reference kernels that give the SIMD kernels' bits
 // (kernels/lowp.h states the arithmetic they all follow).
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
-#include "kernels/cpu_params.h"
 #include "kernels/generic/activation_scalar.h"
+#include "kernels/gemm_blocking.h"
 #include "kernels/isa_kernels.h"
 #include "kernels/lowp.h"
 
@@ -40,13 +39,7 @@ size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
   return static_cast<size_t>(panels * ((k + 3) / 4) * kLowpNr * 4 + panels * kLowpNr * 8);
 }
 
-bool lowp_bf16_half_panels() {
-  static const bool on = [] {
-    if (const char* s = std::getenv("TFJS_INFER_BF16_HALF_PANEL")) return std::strcmp(s, "1") == 0;
-    return is_amd_zen4(cpu_topology());
-  }();
-  return on;
-}
+bool lowp_bf16_half_panels() { return gemm_blocking().bf16_half_panel != 0; }
 
 uint16_t lowp_bf16_round(float x) {
   uint32_t u = float_bits(x);

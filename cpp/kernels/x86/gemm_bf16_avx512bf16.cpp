@@ -77,12 +77,9 @@ struct Bf16 {
   }
 
   // A last panel of at most 8 columns on 256-bit vectors (lowp_x86.h
-  // lowp_tile H) where lowp_bf16_half_panels() says (kernels/lowp.h). The
-  // projections to 24 channels of MobileNetV2's blocks 1 and 2 (a second
-  // panel of 8 columns): the model at batch 32, bf16, 1 thread, thread CPU
-  // time, bench/env_ab.py --var TFJS_INFER_BF16_HALF_PANEL --values 0,1,
-  // medians of 6 fresh processes, AMD EPYC family 25 model 17 (Zen 4), load
-  // ~3: 126.8 ms -> 124.5 ms (0.982x), outputs equal.
+  // lowp_tile H) where lowp_bf16_half_panels() says (kernels/lowp.h; the
+  // measurement behind it in kernels/cpu_params.cpp): the projections to 24
+  // channels of MobileNetV2's blocks 1 and 2 (a second panel of 8 columns).
   static bool half_panels() { return lowp_bf16_half_panels(); }
   static __m256 step_half(__m256 acc, __m256i a, __m256i b) {
 #if defined(__GNUC__)
