@@ -9,11 +9,16 @@
 namespace tfjs_infer {
 
 // The largest weights (in the kernel's padded layout) that take the direct
-// path on table `isa`: those of a first layer (MobileNetV2's 3x3x3x32, 3.4
-// KiB) stay in L1 beside the rows of image they read. TODO(measure): larger.
-int64_t ConvDirect::max_weight_bytes(Isa isa) {
-  return isa == Isa::kAvx512 ? int64_t{16} << 10 : int64_t{16} << 10;
-}
+// path, on either table: those of a first layer stay in L1 beside the rows
+// of image they read. bench/conv_direct.py on AMD EPYC family 25 model 17
+// (Zen 4), 1 thread, batch 1, direct / GEMM path (other CPUs unmeasured):
+// MobileNetV2's first layer (3x3x3x32 stride 2, 3.4 KiB) 0.79-0.82 on
+// AVX-512, 0.84-0.87 on AVX2; 3x3x3x16 stride 2 0.67 / 0.76, 3x3x3x64
+// stride 2 0.92 / 0.94, 3x3x8x32 (9 KiB) 0.94 / 0.95, 3x3x16x32 (18 KiB)
+// 0.98 / 0.99; ResNet50's first layer (7x7x3x64 stride 2, 37 KiB) 1.07 /
+// 1.03: each pixel's taps go through two column blocks, where the GEMM's
+// tiles reuse each weight vector over more rows.
+int64_t ConvDirect::max_weight_bytes() { return int64_t{16} << 10; }
 
 void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec) {
   if (env_is("TFJS_INFER_CONV_DIRECT", "0") || !k.conv_direct_f32 || !spec.eligible) return;
@@ -24,7 +29,7 @@ void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec
                     (a == ActKind::kLinear || a == ActKind::kRelu || a == ActKind::kRelu6);
   spec_ = spec;
   const int64_t bytes = spec.kg * ldw() * static_cast<int64_t>(sizeof(float));
-  if (!fits || (bytes > max_weight_bytes(k.isa) && !env_is("TFJS_INFER_CONV_DIRECT", "1"))) {
+  if (!fits || (bytes > max_weight_bytes() && !env_is("TFJS_INFER_CONV_DIRECT", "1"))) {
     spec_ = Spec{};
     return;
   }

@@ -42,7 +42,7 @@ class ConvDirect {
   void run(const RunContext& ctx, const TensorView& x, const TensorView& y) const;
 
  private:
-  static int64_t max_weight_bytes(Isa isa);
+  static int64_t max_weight_bytes();
   int64_t ldw() const { return (spec_.cout + 15) / 16 * 16; }
 
   Spec spec_;

@@ -175,9 +175,13 @@ void conv_direct_rows(const ConvDirectArgs& a) {
     conv_direct_copied_run<V, P, NV, E>(a, geo, oy, 0, lo, win);
     int64_t ox = lo;
     for (; ox + P <= hi; ox += P) conv_direct_inside<V, P, NV, E>(a, geo, oy, ox);
-    // The rest of the row: a block of 4 and single pixels.
+    // The rest of the row: blocks of 4 and 2, then single pixels (whose
+    // two accumulator chains wait on the FMA latency).
     if constexpr (P > 4) {
       for (; ox + 4 <= hi; ox += 4) conv_direct_inside<V, 4, NV, E>(a, geo, oy, ox);
+    }
+    if constexpr (P > 2) {
+      for (; ox + 2 <= hi; ox += 2) conv_direct_inside<V, 2, NV, E>(a, geo, oy, ox);
     }
     for (; ox < hi; ++ox) conv_direct_inside<V, 1, NV, E>(a, geo, oy, ox);
     conv_direct_copied_run<V, P, NV, E>(a, geo, oy, hi, a.out_w, win);
