@@ -109,8 +109,8 @@ inline void conv_direct_block(const ConvDirectArgs& a, int64_t kg, const int32_t
 
 // Pixels [ox0, ox0 + P) of row oy, their windows inside the image.
 template <class V, int P, int NV, Epi E>
-inline void conv_direct_inside(const ConvDirectArgs& a, const ConvDirectGeometry& geo,
-                               int64_t oy, int64_t ox0) {
+inline void conv_direct_inside(const ConvDirectArgs& a, const ConvDirectGeometry& geo, int64_t oy,
+                               int64_t ox0) {
   ConvDirectBlock<P> blk;
   const float* first = a.x + ((oy * a.s_h - a.pad_t) * a.in_w + ox0 * a.s_w - a.pad_l) * a.cin;
   float* y = a.y + (oy * a.out_w + ox0) * a.cout;
