@@ -153,3 +153,25 @@ def test_direct_not_taken_past_its_tap_table(isa, monkeypatch):
         g = conv_graph((6, 6, cin, 16, 3, 1, "same", "relu", True), seed=0)
         size = workspace(g, isa, "1", monkeypatch, [1, 6, 6, cin])
         assert (size == 0) == taken
+
+
+@pytest.mark.parametrize("isa", DIRECT_ISAS)
+def test_direct_not_taken_for_dilation_or_a_residual(isa, monkeypatch):
+    """The kernel has no dilation and no residual: a dilated convolution and
+    one with a fused residual Add run the GEMM path even with
+    TFJS_INFER_CONV_DIRECT=1 (their workspace holds the GEMM path's rows)."""
+    kernel = np.ones((3, 3, 3, 16), np.float32)
+    g = _core.Graph()
+    xin = g.add_input("x", [None, 12, 12, 3], "float32")
+    attrs = {"padding": "same", "dilations": [2, 2], "activation": "relu"}
+    (y,) = g.add_op("conv2d", "conv", [xin], attrs, {"kernel": kernel})
+    g.set_outputs([y])
+    assert workspace(g, isa, "1", monkeypatch, [1, 12, 12, 3]) != 0
+    g = _core.Graph()
+    xin = g.add_input("x", [None, 12, 12, 3], "float32")
+    res = g.add_input("r", [None, 12, 12, 16], "float32")
+    attrs = {"padding": "same", "activation": "linear", "has_residual": 1}
+    (y,) = g.add_op("conv2d", "conv", [xin, res], attrs, {"kernel": kernel})
+    g.set_outputs([y])
+    model = build(g, isa, 1, "1", monkeypatch)
+    assert model.workspace_bytes([[1, 12, 12, 3], [1, 12, 12, 16]]) != 0
