@@ -110,6 +110,7 @@ struct Tables {
     KernelTable t = TFJS_INFER_FILL_TABLE(avx2, Isa::kAvx2);
     t.im2col_f32 = &kernels::avx2::im2col_f32;
     t.conv_pool_f32 = &kernels::avx2::conv_pool_f32;
+    t.conv_direct_f32 = &kernels::avx2::conv_direct_f32;
     return t;
   }();
 #endif
@@ -118,6 +119,7 @@ struct Tables {
     KernelTable t = TFJS_INFER_FILL_TABLE(avx512, Isa::kAvx512);
     t.im2col_f32 = &kernels::avx512::im2col_f32;
     t.conv_pool_f32 = &kernels::avx512::conv_pool_f32;
+    t.conv_direct_f32 = &kernels::avx512::conv_direct_f32;
     return t;
   }();
 #endif

@@ -33,16 +33,19 @@ namespace tfjs_infer::kernels::generic {
 void im2col_f32(const Im2colArgs& args);
 }  // namespace tfjs_infer::kernels::generic
 
-// The fused small convolution + pooling (kernels/simd/conv_pool_simd.h):
-// the x86 tables only (x86/conv_pool_*.cpp).
+// The fused small convolution + pooling (kernels/simd/conv_pool_simd.h) and
+// the direct small convolution (kernels/simd/conv_direct_simd.h): the x86
+// tables only (x86/conv_pool_*.cpp, x86/conv_direct_*.cpp).
 namespace tfjs_infer::kernels::avx2 {
 void im2col_f32(const Im2colArgs& args);
 void conv_pool_f32(const ConvPoolArgs& args);
+void conv_direct_f32(const ConvDirectArgs& args);
 }  // namespace tfjs_infer::kernels::avx2
 
 namespace tfjs_infer::kernels::avx512 {
 void im2col_f32(const Im2colArgs& args);
 void conv_pool_f32(const ConvPoolArgs& args);
+void conv_direct_f32(const ConvDirectArgs& args);
 }  // namespace tfjs_infer::kernels::avx512
 
 TFJS_INFER_DECLARE_KERNELS(avx2)

@@ -168,6 +168,34 @@ struct ConvPoolArgs {
   int64_t row_begin = 0, row_end = 0;
 };
 
+// One image's small convolution computed directly (ops/conv_direct.cpp),
+// output rows [row_begin, row_end), each pixel's values made in registers:
+//
+//   y[oy, ox][j] = act(sum_kk x[window(oy, ox)][kk] * w[kk][j] + bias[j])
+//
+// window(oy, ox) starts at (oy s_h - pad_t, ox s_w - pad_l) (no dilation) and
+// kk runs over (ky, kx, ci) in the kernel's order; taps in the padding read
+// +0. Each value starts at +0 and takes fma(x, w, acc) for kk = 0, 1, ... in
+// order (padding taps included, as the GEMM does on a zero-padded im2col
+// row), then + bias (when there is one), then the activation (linear, relu or
+// relu6, as the GEMM's epilogue): the bits of gemm_f32 on the im2col rows. w
+// is kh kw cin rows of ldw floats (ldw >= cout, a multiple of 16, zero past
+// cout), kh kw cin at most kConvDirectMaxTaps and kh in_w cin below 2^31;
+// bias nullptr or ldw floats.
+constexpr int64_t kConvDirectMaxTaps = 1024;
+struct ConvDirectArgs {
+  const float* x = nullptr;  // the image (in_h, in_w, cin)
+  int64_t in_h = 0, in_w = 0, cin = 0;
+  int64_t kh = 1, kw = 1, s_h = 1, s_w = 1, pad_t = 0, pad_l = 0;
+  const float* w = nullptr;
+  int64_t ldw = 0, cout = 0;
+  const float* bias = nullptr;
+  ActParams act;
+  float* y = nullptr;  // the image's output (out_h, out_w, cout)
+  int64_t out_w = 0;
+  int64_t row_begin = 0, row_end = 0;
+};
+
 // One image's depthwise convolution over output rows [row_begin, row_end):
 //
 //   y[oy, ox, c] = act(sum_{ky, kx} x[oy sh - pad_top + ky dh, ox sw - pad_left + kx dw, c]

@@ -35,6 +35,10 @@ struct KernelTable {
   // nullptr where this table has none (the op then runs GEMM + pool_f32).
   void (*conv_pool_f32)(const ConvPoolArgs& args) = nullptr;
 
+  // A small convolution computed directly, in registers (ConvDirectArgs);
+  // nullptr where this table has none (the op then runs im2col + GEMM).
+  void (*conv_direct_f32)(const ConvDirectArgs& args) = nullptr;
+
   // In-place element-wise activation over n contiguous floats.
   void (*activation_f32)(const ActParams& p, float* x, int64_t n) = nullptr;
   // In-place softmax (or log-softmax when log != 0) over each row of a

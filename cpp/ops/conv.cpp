@@ -20,6 +20,7 @@
 #include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/conv_base.h"
+#include "ops/conv_direct.h"
 #include "ops/conv_int8.h"
 #include "ops/registry.h"
 #include "ops/shape_rules.h"
@@ -45,6 +46,16 @@ class ConvOp final : public ConvBase {
     // the residual's buffer (compile/model.cpp); TFJS_INFER_RESIDUAL_IN_PLACE=0
     // (read when the op is built) keeps them apart, for A/B measurements.
     residual_in_place_ = residual_ && !env_is("TFJS_INFER_RESIDUAL_IN_PLACE", "0");
+    ConvDirect::Spec d;
+    d.geo = &geo_;
+    d.cin = cin_;
+    d.cout = cout_;
+    d.kg = kg_;
+    d.act = &act_;
+    d.bias = bias_.size() ? bias_.data() : nullptr;
+    d.eligible = rank == 2 && !pointwise_ && groups_ == 1 && !residual_ &&
+                 packed_[0].kind() == PackKind::kF32;
+    direct_.init(node, k, d);
   }
 
   int output_may_alias_input() const override { return residual_in_place_ ? 1 : -1; }
@@ -58,7 +69,7 @@ class ConvOp final : public ConvBase {
   }
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
-    if (pointwise_) return 0;
+    if (pointwise_ || direct_.runs(in[0].shape)) return 0;
     if (implicit_for(in[0].shape)) return implicit_layout(in[0].shape).bytes;
     const int64_t rows = tile_rows(out_rows_per_image(in[0].shape));
     return static_cast<size_t>(scratch_thread_slots()) * static_cast<size_t>(rows * kg_) * 4;
@@ -73,6 +84,10 @@ class ConvOp final : public ConvBase {
     const float* res = residual_ ? in[1].f32() : nullptr;
     if (pointwise_) {
       run_pointwise(ctx, in[0], res, out[0], batch * m_img);
+      return;
+    }
+    if (direct_.runs(in[0].shape)) {
+      direct_.run(ctx, in[0], out[0]);
       return;
     }
     const int64_t tm = tile_rows(m_img);
@@ -282,6 +297,7 @@ class ConvOp final : public ConvBase {
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
   bool implicit_ = false;     // implicit GEMM (2D, undilated, fp32; =0 in the environment: off)
   bool residual_in_place_ = false;  // the output may overwrite the residual (fp32)
+  ConvDirect direct_;               // small 2D convolutions' direct path (conv_direct.h)
 };
 
 template <class T, int Rank>

@@ -70,7 +70,10 @@ def reference(x, w, b, stride, padding):
 def compiled(graph, isa, threads, implicit, monkeypatch, min_segment="1"):
     """The model with the implicit path on or off (the variables are read when
     the op is built); on, for kernel rows of at least `min_segment` floats
-    (1 by default: every row length on every ISA; None: the CPU's rule)."""
+    (1 by default: every row length on every ISA; None: the CPU's rule). The
+    direct kernel of small convolutions (test_conv_direct.py) is off, so the
+    small layers here run the GEMM paths."""
+    monkeypatch.setenv("TFJS_INFER_CONV_DIRECT", "0")
     monkeypatch.setenv(ENV, "1" if implicit else "0")
     if min_segment is None:
         monkeypatch.delenv(MIN_ENV, raising=False)

@@ -1,0 +1,96 @@
+#include "ops/conv_direct.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/env_switch.h"
+#include "core/threading.h"
+
+namespace tfjs_infer {
+
+// The largest weights (in the kernel's padded layout) that take the direct
+// path, on either table: those of a first layer stay in L1 beside the rows
+// of image they read. bench/conv_direct.py on AMD EPYC family 25 model 17
+// (Zen 4), 1 thread, batch 1, direct / GEMM path (other CPUs unmeasured):
+// MobileNetV2's first layer (3x3x3x32 stride 2, 3.4 KiB) 0.79-0.82 on
+// AVX-512, 0.84-0.87 on AVX2; 3x3x3x16 stride 2 0.67 / 0.76, 3x3x3x64
+// stride 2 0.92 / 0.94, 3x3x8x32 (9 KiB) 0.94 / 0.95, 3x3x16x32 (18 KiB)
+// 0.98 / 0.99; ResNet50's first layer (7x7x3x64 stride 2, 37 KiB) 1.07 /
+// 1.03: each pixel's taps go through two column blocks, where the GEMM's
+// tiles reuse each weight vector over more rows.
+int64_t ConvDirect::max_weight_bytes() { return int64_t{16} << 10; }
+
+void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec) {
+  if (env_is("TFJS_INFER_CONV_DIRECT", "0") || !k.conv_direct_f32 || !spec.eligible) return;
+  const ConvGeometry& g = *spec.geo;
+  const ActKind a = spec.act->params.kind;
+  const bool fits = g.rank == 2 && g.d == std::array<int64_t, 3>{1, 1, 1} &&
+                    spec.act->row_op == RowOp::kNone && spec.kg <= kConvDirectMaxTaps &&
+                    (a == ActKind::kLinear || a == ActKind::kRelu || a == ActKind::kRelu6);
+  spec_ = spec;
+  const int64_t bytes = spec.kg * ldw() * static_cast<int64_t>(sizeof(float));
+  if (!fits || (bytes > max_weight_bytes() && !env_is("TFJS_INFER_CONV_DIRECT", "1"))) {
+    spec_ = Spec{};
+    return;
+  }
+  // kg rows of ldw floats, a folded BatchNorm's scale applied as
+  // PackedMatrix::pack applies it, zero past cout.
+  const WeightTensor& kernel = *node.weight("kernel");
+  std::vector<float> values(kernel.f32.size());
+  kernel.copy_values(values.data());
+  const int64_t n = ldw(), cout = spec.cout;
+  w_.reset(static_cast<size_t>(spec.kg * n));
+  for (int64_t r = 0; r < spec.kg; ++r)
+    std::copy(values.begin() + r * cout, values.begin() + (r + 1) * cout, w_.data() + r * n);
+  if (spec.bias) {
+    bias_.reset(static_cast<size_t>(n));
+    std::copy(spec.bias, spec.bias + cout, bias_.data());
+  }
+}
+
+bool ConvDirect::runs(const Shape& in_shape) const {
+  if (w_.size() == 0) return false;
+  const int64_t row = spatial_dims(in_shape, 2)[2] * spec_.cin;
+  return row * spec_.geo->k[1] < (int64_t{1} << 31);
+}
+
+void ConvDirect::run(const RunContext& ctx, const TensorView& x, const TensorView& y) const {
+  const ConvGeometry& g = *spec_.geo;
+  const auto dims = spatial_dims(x.shape, 2);
+  const int64_t batch = x.dim(0), out_h = y.shape[1], out_w = y.shape[2];
+  ConvDirectArgs base;
+  base.in_h = dims[1];
+  base.in_w = dims[2];
+  base.cin = spec_.cin;
+  base.kh = g.k[1];
+  base.kw = g.k[2];
+  base.s_h = g.s[1];
+  base.s_w = g.s[2];
+  base.pad_t = g.pad_before(1, dims[1]);
+  base.pad_l = g.pad_before(2, dims[2]);
+  base.w = w_.data();
+  base.ldw = ldw();
+  base.cout = spec_.cout;
+  base.bias = bias_.size() == 0 ? nullptr : bias_.data();
+  base.act = spec_.act->params;
+  base.out_w = out_w;
+  const int64_t flops = 2 * batch * out_h * out_w * spec_.kg * spec_.cout;
+  const int threads = threads_for(ctx.num_threads, flops, batch * out_h);
+  // Bands of whole rows; with few images, a few per thread, so the threads
+  // finish together whichever starts late.
+  const int64_t bands =
+      threads > 1 ? std::min(out_h, std::max<int64_t>(1, (4 * threads + batch - 1) / batch)) : 1;
+  const KernelTable& k = *ctx.kernels;
+  const int64_t in_img = dims[1] * dims[2] * spec_.cin, out_img = out_h * out_w * spec_.cout;
+  parallel_for(batch * bands, threads, [&](int64_t t) {
+    const int64_t img = t / bands, band = t % bands;
+    ConvDirectArgs a = base;
+    a.x = x.f32() + img * in_img;
+    a.y = y.f32() + img * out_img;
+    a.row_begin = out_h * band / bands;
+    a.row_end = out_h * (band + 1) / bands;
+    k.conv_direct_f32(a);
+  });
+}
+
+}  // namespace tfjs_infer

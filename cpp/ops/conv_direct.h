@@ -1,0 +1,52 @@
+// The direct path of a small 2D convolution (ConvOp, ops/conv.cpp): the
+// kernels' conv_direct_f32 makes each output pixel's values in registers,
+// reading the windows in the input itself, instead of gathering im2col tiles
+// (or a zero-padded copy) for the GEMM; the same bits as that GEMM path
+// (kernels/kernel_args.h ConvDirectArgs). For the first layer of image
+// models: few input channels and filters, so all of a pixel's filters fit
+// in registers and the weights in L1.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/kernels.h"
+#include "ops/activation.h"
+#include "ops/conv_geometry.h"
+#include "ops/op.h"
+
+namespace tfjs_infer {
+
+class ConvDirect {
+ public:
+  // What the convolution is (ConvBase's values) and whether its op may take
+  // the kernel at all (2D, ungrouped, fp32 weights, no fused residual).
+  struct Spec {
+    const ConvGeometry* geo = nullptr;
+    int64_t cin = 0, cout = 0, kg = 0;
+    const Activation* act = nullptr;
+    const float* bias = nullptr;  // cout floats or nullptr
+    bool eligible = false;
+  };
+
+  // Packs the kernel's weights when the op takes the direct path: table k
+  // has the kernel, the spec is eligible, no dilation, a linear / relu /
+  // relu6 epilogue, at most kConvDirectMaxTaps taps and weights within
+  // max_weight_bytes (TFJS_INFER_CONV_DIRECT=0: never; =1: at any weight
+  // size; read when the op is built). Otherwise holds nothing.
+  void init(const OpNode& node, const KernelTable& k, const Spec& spec);
+
+  // The direct path runs this input (its tap offsets fit in 32 bits).
+  bool runs(const Shape& in_shape) const;
+
+  // The whole batch, output rows split over up to ctx.num_threads threads.
+  void run(const RunContext& ctx, const TensorView& x, const TensorView& y) const;
+
+ private:
+  static int64_t max_weight_bytes();
+  int64_t ldw() const { return (spec_.cout + 15) / 16 * 16; }
+
+  Spec spec_;
+  Buffer<float> w_, bias_;  // the kernel's layout (empty: the op does not take it)
+};
+
+}  // namespace tfjs_infer
