@@ -129,8 +129,41 @@ struct Bf16 {
   static __m512 to_float(Acc acc, Row, Col) { return acc; }
 };
 
+// Bf16 with each A word read by vdpbf16ps itself as an embedded broadcast
+// (lowp_x86.h T::step_mem) where lowp_bf16_mem_broadcast() says (kernels/
+// lowp.h; the measurement behind it in kernels/cpu_params.cpp). The same
+// products in the same order: the same bits.
+struct Bf16Mem : Bf16 {
+#if defined(__GNUC__)
+  static Acc step_mem(Acc acc, const void* word, __m512i b) {
+    asm("vdpbf16ps %2%{1to16%}, %1, %0"
+        : "+v"(acc)
+        : "v"(b), "m"(*static_cast<const int32_t*>(word)));
+    return acc;
+  }
+  static __m256 step_half_mem(__m256 acc, const void* word, __m256i b) {
+    asm("vdpbf16ps %2%{1to8%}, %1, %0"
+        : "+v"(acc)
+        : "v"(b), "m"(*static_cast<const int32_t*>(word)));
+    return acc;
+  }
+#else
+  static Acc step_mem(Acc acc, const void* word, __m512i b) {
+    return step(acc, _mm512_set1_epi32(*static_cast<const int32_t*>(word)), b);
+  }
+  static __m256 step_half_mem(__m256 acc, const void* word, __m256i b) {
+    return step_half(acc, _mm256_set1_epi32(*static_cast<const int32_t*>(word)), b);
+  }
+#endif
+};
+
 }  // namespace
 
-void gemm_bf16(const GemmArgs& g, const void* packed) { lowp_gemm<Bf16>(g, packed); }
+void gemm_bf16(const GemmArgs& g, const void* packed) {
+  if (lowp_bf16_mem_broadcast())
+    lowp_gemm<Bf16Mem>(g, packed);
+  else
+    lowp_gemm<Bf16>(g, packed);
+}
 
 }  // namespace tfjs_infer::kernels::avx512bf16
