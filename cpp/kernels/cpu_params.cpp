@@ -191,11 +191,15 @@ constexpr int64_t kZen4Bf16HalfPanel = 1;
 // GemmBlocking::bf16_mem_broadcast: 1 on AMD family 0x19. The A word as
 // vdpbf16ps's embedded-broadcast memory operand, not a vpbroadcastd per row
 // and k pair: the tiles of few panels (12 rows x 1 or 2 panels: a broadcast
-// for every one or two vdpbf16ps) gain most. Kernel alone, bf16, relu6, 1
-// thread, thread CPU time, medians of 11, three alternating runs, EPYC family
-// 25 model 17 (Zen 4), load ~2.5-3.8: 1536x32x16 0.83-0.85x its time,
-// 784x144x32 0.94-0.96x, 1536x28x32 0.94-0.96x, 1536x16x96 0.93-0.98x,
-// 784x96x24 0.96-1.01x, 196x64x384 0.97-1.02x. Intel and Zen 5: unmeasured, 0.
+// for every one or two vdpbf16ps) gain most. bench/bf16_mem_broadcast.py
+// (kernel alone, bf16, relu6, 1 thread, thread CPU time, interleaved, medians
+// of 15 and of 21 rounds, EPYC family 25 model 17 (Zen 4), load ~3.3):
+// 1536x32x16 0.88-0.91x its time, 784x96x24 0.96-0.98x, 784x144x32 0.97x,
+// 1536x27x32 0.96-1.02x, 1536x16x96 0.97-0.99x, 784x24x144 0.99-1.01x,
+// 196x64x384 0.97-1.00x; bench/env_ab.py --var TFJS_INFER_BF16_MEM_BROADCAST
+// --values 0,1 --threads 1 --batch 32 --precision bf16 --rounds 6 (load 4-5):
+// MobileNetV2 0.982x and 0.978x, ResNet50 0.993x (4 rounds), outputs equal.
+// Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4Bf16MemBroadcast = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
