@@ -188,6 +188,19 @@ constexpr int64_t kZen4NarrowTail = 1;
 // family 25 model 17, load ~3: 126.8 -> 124.5 ms (0.982x), outputs equal.
 // Intel and Zen 5 (one 512-bit op costs one 256-bit op): unmeasured, 0.
 constexpr int64_t kZen4Bf16HalfPanel = 1;
+// GemmBlocking::bf16_mem_broadcast: 1 on AMD family 0x19. The A word as
+// vdpbf16ps's embedded-broadcast memory operand, not a vpbroadcastd per row
+// and k pair: the tiles of few panels (12 rows x 1 or 2 panels: a broadcast
+// for every one or two vdpbf16ps) gain most. bench/bf16_mem_broadcast.py
+// (kernel alone, bf16, relu6, 1 thread, thread CPU time, interleaved, medians
+// of 15 and of 21 rounds, EPYC family 25 model 17 (Zen 4), load ~3.3):
+// 1536x32x16 0.88-0.91x its time, 784x96x24 0.96-0.98x, 784x144x32 0.97x,
+// 1536x27x32 0.96-1.02x, 1536x16x96 0.97-0.99x, 784x24x144 0.99-1.01x,
+// 196x64x384 0.97-1.00x; bench/env_ab.py --var TFJS_INFER_BF16_MEM_BROADCAST
+// --values 0,1 --threads 1 --batch 32 --precision bf16 --rounds 6 (load 4-5):
+// MobileNetV2 0.982x and 0.978x, ResNet50 0.993x (4 rounds), outputs equal.
+// Intel and Zen 5: unmeasured, 0.
+constexpr int64_t kZen4Bf16MemBroadcast = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
   return blocking;
@@ -219,6 +232,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
   b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   b.bf16_half_panel = is_amd_zen4(t) ? kZen4Bf16HalfPanel : 0;
+  b.bf16_mem_broadcast = is_amd_zen4(t) ? kZen4Bf16MemBroadcast : 0;
   return b;
 }
 
@@ -231,7 +245,8 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
       "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
       "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
-      "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL"};
+      "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
+      "TFJS_INFER_BF16_MEM_BROADCAST"};
   return names;
 }
 
@@ -262,6 +277,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
   apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   apply_override(env, "TFJS_INFER_BF16_HALF_PANEL", &p.gemm.bf16_half_panel, p);
+  apply_override(env, "TFJS_INFER_BF16_MEM_BROADCAST", &p.gemm.bf16_mem_broadcast, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

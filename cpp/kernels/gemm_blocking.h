@@ -43,6 +43,10 @@ struct GemmBlocking {
   // 256-bit vdpbf16ps (kernels/x86/lowp_x86.h lowp_tile H), half the work
   // where a 512-bit op costs two 256-bit ones; 0: off (kernels/cpu_params.cpp).
   int64_t bf16_half_panel = 0;
+  // 1: the AVX512-BF16 GEMM's vdpbf16ps reads each A word from memory as an
+  // embedded broadcast ({1to16}) instead of a vpbroadcastd into a register
+  // first; 0: the register broadcast (kernels/cpu_params.cpp).
+  int64_t bf16_mem_broadcast = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

@@ -60,6 +60,12 @@ uint16_t lowp_bf16_round(float x);
 // overrides). Same bits either way.
 bool lowp_bf16_half_panels();
 
+// Whether the AVX512-BF16 GEMM reads A words as vdpbf16ps's embedded
+// broadcast (x86/gemm_bf16_avx512bf16.cpp Bf16Mem): GemmBlocking::
+// bf16_mem_broadcast in effect (kernels/cpu_params.cpp;
+// TFJS_INFER_BF16_MEM_BROADCAST overrides). Same bits either way.
+bool lowp_bf16_mem_broadcast();
+
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
 // max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
 // inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when

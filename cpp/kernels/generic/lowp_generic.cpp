@@ -41,6 +41,8 @@ size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
 
 bool lowp_bf16_half_panels() { return gemm_blocking().bf16_half_panel != 0; }
 
+bool lowp_bf16_mem_broadcast() { return gemm_blocking().bf16_mem_broadcast != 0; }
+
 uint16_t lowp_bf16_round(float x) {
   uint32_t u = float_bits(x);
   if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40u);

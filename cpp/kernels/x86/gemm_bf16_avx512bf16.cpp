@@ -48,11 +48,42 @@ struct Bf16 {
       prepare(a, rows * k, rows * words, out);
       return;
     }
+    if (words * 2 <= 32 && !old_convert() && short_rows()) {
+      prepare_short(a, lda, rows, k, words, out, dst_stride / 2);
+      return;
+    }
     for (int64_t i = 0; i < rows; ++i)
       if (old_convert())
         prepare_tail(a + i * lda, 0, k, words * 2, out + i * dst_stride / 2);
       else
         prepare(a + i * lda, k, words, out + i * dst_stride / 2);
+  }
+
+  // Rows of at most 32 values that are not one array (odd k: the im2col rows
+  // of MobileNetV2's first layer, 27 taps), one vector per row: two masked
+  // loads, one vcvtne2ps2bf16, one masked store (zeros from k to words * 2),
+  // the masks set once. prepare's tail cost two masked passes per row with
+  // their masks: 12544x27x32 took 191 us against 160 us for 12544x28x32 (the
+  // same tiles, converted as one array), kernel alone, 1 thread, AMD EPYC
+  // family 25 model 17 (Zen 4). Same bits (the same rounding, lowp.h).
+  static void prepare_short(const float* a, int64_t lda, int64_t rows, int64_t k, int64_t words,
+                            uint16_t* out, int64_t out_stride) {
+    const __mmask16 lo = k >= 16 ? 0xffff : static_cast<__mmask16>((1u << k) - 1u);
+    const __mmask16 hi = k > 16 ? static_cast<__mmask16>((1u << (k - 16)) - 1u) : 0;
+    const __mmask32 keep = words * 2 >= 32 ? ~0u : (1u << (words * 2)) - 1u;
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* x = a + i * lda;
+      const __m512bh h =
+          _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(hi, x + 16), _mm512_maskz_loadu_ps(lo, x));
+      _mm512_mask_storeu_epi16(out + i * out_stride, keep, reinterpret_cast<const __m512i&>(h));
+    }
+  }
+
+  // TFJS_INFER_BF16_SHORT_ROWS=0: rows of at most 32 values through prepare
+  // (before), for A/B measurements. Same bits.
+  static bool short_rows() {
+    static const bool on = !env_is("TFJS_INFER_BF16_SHORT_ROWS", "0");
+    return on;
   }
 
   // TFJS_INFER_BF16_CONVERT=16: the conversion 16 values at a time, row by
@@ -98,8 +129,41 @@ struct Bf16 {
   static __m512 to_float(Acc acc, Row, Col) { return acc; }
 };
 
+// Bf16 with each A word read by vdpbf16ps itself as an embedded broadcast
+// (lowp_x86.h T::step_mem) where lowp_bf16_mem_broadcast() says (kernels/
+// lowp.h; the measurement behind it in kernels/cpu_params.cpp). The same
+// products in the same order: the same bits.
+struct Bf16Mem : Bf16 {
+#if defined(__GNUC__)
+  static Acc step_mem(Acc acc, const void* word, __m512i b) {
+    asm("vdpbf16ps %2%{1to16%}, %1, %0"
+        : "+v"(acc)
+        : "v"(b), "m"(*static_cast<const int32_t*>(word)));
+    return acc;
+  }
+  static __m256 step_half_mem(__m256 acc, const void* word, __m256i b) {
+    asm("vdpbf16ps %2%{1to8%}, %1, %0"
+        : "+v"(acc)
+        : "v"(b), "m"(*static_cast<const int32_t*>(word)));
+    return acc;
+  }
+#else
+  static Acc step_mem(Acc acc, const void* word, __m512i b) {
+    return step(acc, _mm512_set1_epi32(*static_cast<const int32_t*>(word)), b);
+  }
+  static __m256 step_half_mem(__m256 acc, const void* word, __m256i b) {
+    return step_half(acc, _mm256_set1_epi32(*static_cast<const int32_t*>(word)), b);
+  }
+#endif
+};
+
 }  // namespace
 
-void gemm_bf16(const GemmArgs& g, const void* packed) { lowp_gemm<Bf16>(g, packed); }
+void gemm_bf16(const GemmArgs& g, const void* packed) {
+  if (lowp_bf16_mem_broadcast())
+    lowp_gemm<Bf16Mem>(g, packed);
+  else
+    lowp_gemm<Bf16>(g, packed);
+}
 
 }  // namespace tfjs_infer::kernels::avx512bf16

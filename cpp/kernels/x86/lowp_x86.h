@@ -6,6 +6,8 @@
 //   T::prepare_rows(a, lda, rows, k, words, dst, dst_stride, rq)
 //                               A rows to words (rq: int8 row params)
 //   T::zero(), T::step(acc, a_word_broadcast, b_vector)
+//   T::step_mem(acc, a_word_address, b_vector)   optional (bf16): step with
+//                               the word read as an embedded broadcast
 //   T::Col, T::col(col_scale, col_sum)   a panel's 16 column factors (int8)
 //   T::Row, T::row(rq)                    a row's factors (int8)
 //   T::to_float(acc, row, col) -> __m512 before the bias (bf16: acc itself)
@@ -104,6 +106,12 @@ bool use_half_panels() {
   }
 }
 
+// Whether T's step reads its A word from memory (T::step_mem: bf16).
+template <class T, class = void>
+struct HasStepMem : std::false_type {};
+template <class T>
+struct HasStepMem<T, std::void_t<decltype(&T::step_mem)>> : std::true_type {};
+
 // Epilogue kinds: linear, ReLU and ReLU6 finish in registers; the others go
 // through a row buffer and the vectorized activation.
 enum class LowpEpi { kLinear, kRelu, kRelu6, kGeneral };
@@ -150,12 +158,19 @@ void lowp_tile(const LowpTile& t) {
         bh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + NF * ps + w * 64));
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
-        int32_t word;
-        std::memcpy(&word, rows[i] + w * 4, 4);
-        const __m512i av = _mm512_set1_epi32(word);
+        if constexpr (HasStepMem<T>::value) {
+          const void* word = rows[i] + w * 4;
 #pragma GCC unroll 4
-        for (int p = 0; p < NF; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
-        if constexpr (H) acch[i] = T::step_half(acch[i], _mm512_castsi512_si256(av), bh);
+          for (int p = 0; p < NF; ++p) acc[i][p] = T::step_mem(acc[i][p], word, bv[p]);
+          if constexpr (H) acch[i] = T::step_half_mem(acch[i], word, bh);
+        } else {
+          int32_t word;
+          std::memcpy(&word, rows[i] + w * 4, 4);
+          const __m512i av = _mm512_set1_epi32(word);
+#pragma GCC unroll 4
+          for (int p = 0; p < NF; ++p) acc[i][p] = T::step(acc[i][p], av, bv[p]);
+          if constexpr (H) acch[i] = T::step_half(acch[i], _mm512_castsi512_si256(av), bh);
+        }
       }
     }
   };
@@ -192,7 +207,8 @@ void lowp_tile(const LowpTile& t) {
   const GemmArgs& g = *t.g;
   float* const c = g.c;
   const float* const residual = g.residual;
-  const int64_t ldc = g.ldc, ldr = g.ldr;
+  const int64_t ldc = g.ldc, ldr = g.ldr, row0 = t.row0;
+  const bool has_bias = g.bias != nullptr;
   alignas(64) float row[E == LowpEpi::kGeneral ? NP * 16 : 1];
   const int64_t c0 = t.panel0 * 16;
   __mmask16 masks[NP];
@@ -209,14 +225,14 @@ void lowp_tile(const LowpTile& t) {
   // and store every accumulator on every k step).
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
-    const int64_t r = t.row0 + i;
+    const int64_t r = row0 + i;
     const typename T::Row rowq = T::row(t.rq[i]);
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p) {
       const int64_t pc = c0 + p * 16;
       __m512 y =
           H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
-      if (g.bias) y = _mm512_add_ps(y, bias[p]);
+      if (has_bias) y = _mm512_add_ps(y, bias[p]);
       if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], residual + r * ldr + pc));
       if constexpr (E == LowpEpi::kGeneral) {
         _mm512_store_ps(row + p * 16, y);
