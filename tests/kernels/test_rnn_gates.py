@@ -223,12 +223,14 @@ def _gate_inputs(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("units", [16, 37, 128])
+@pytest.mark.parametrize("units", [16, 29, 37, 128])
 @pytest.mark.parametrize("isa", SIMD_ISAS)
 def test_lstm_gates_equal_the_activation_kernels_bitwise(isa: str, units: int) -> None:
     """The gate kernels' tanh and sigmoid (a cheaper e^x where the argument
-    allows, rnn_simd.h) give the activation kernels' bits on every lane, and
-    the cell update is f c + i g, then o tanh(c), in float32."""
+    allows, two vectors at a time: rnn_simd.h, vec_pair.h) give the activation
+    kernels' bits on every lane, and the cell update is f c + i g, then o
+    tanh(c), in float32. Units: a pair's tail of at most one vector (37; 16 on
+    AVX-512), of more than one (29), whole pairs (128; 16 on AVX2)."""
     u = units
     rng = np.random.default_rng(units)
     ops = _operands(rng, u, 4)
