@@ -6,9 +6,9 @@ and AVX2, one scratch binary, interleaved.
     python bench/rnn_gates_ab.py [--rows 32,256] [--units 128]
 
 Builds a scratch copy with g++ (the flags of the AVX-512 kernels) that calls
-gates_rows<V> with either pair of functors, and the gates' functors two vectors
-at a time (gates_tanh_sigmoid_pairs, VecPair<V>: what rnn_gates runs; its bits
-checked equal to the single vector's), on rows x 4 units pre-activations
+gates_rows<V> with either pair of functors, and rnn_gates<V> (the gates'
+functors in groups of vectors, VecPair; its bits checked equal to the single
+vector's), on rows x 4 units pre-activations
 (normal, sd 2), 31 interleaved rounds (order reversed each round), medians of
 the thread's CPU time per step. Prints the command, the CPU model and the
 load average. Never built into the package; needs g++ and an AVX-512 CPU.
@@ -59,7 +59,7 @@ void run_new(const RnnGateArgs& a) {
 }
 template <class V>
 void run_pair(const RnnGateArgs& a) {
-  gates_tanh_sigmoid_pairs<V>(a);
+  rnn_gates<V>(a);
 }
 int main(int argc, char** argv) {
   int m = argc > 1 ? atoi(argv[1]) : 32, u = argc > 2 ? atoi(argv[2]) : 128;
@@ -81,12 +81,12 @@ int main(int argc, char** argv) {
   a.c = c.data();
   a.ldc = u;
   int reps = 20000 / m;
-  const char* names[6] = {"avx512 vecmath", "avx512 gate", "avx512 gate pair",
-                          "avx2 vecmath",   "avx2 gate",   "avx2 gate pair"};
+  const char* names[6] = {"avx512 vecmath", "avx512 gate", "avx512 rnn_gates",
+                          "avx2 vecmath",   "avx2 gate",   "avx2 rnn_gates"};
   void (*fns[6])(const RnnGateArgs&) = {run_old<VecAvx512>, run_new<VecAvx512>,
                                         run_pair<VecAvx512>, run_old<VecAvx2>,
                                         run_new<VecAvx2>,    run_pair<VecAvx2>};
-  // The pair's bits are the single vector's (same ISA).
+  // rnn_gates' bits are the single vector's (same ISA).
   std::vector<float> h1, c1;
   for (int f = 0; f < 6; ++f) {
     std::fill(c.begin(), c.end(), 0.5f);
