@@ -6,7 +6,9 @@ and AVX2, one scratch binary, interleaved.
     python bench/rnn_gates_ab.py [--rows 32,256] [--units 128]
 
 Builds a scratch copy with g++ (the flags of the AVX-512 kernels) that calls
-gates_rows<V> with either pair of functors on rows x 4 units pre-activations
+gates_rows<V> with either pair of functors, and rnn_gates<V> (the gates'
+functors in groups of vectors, VecPair; its bits checked equal to the single
+vector's), on rows x 4 units pre-activations
 (normal, sd 2), 31 interleaved rounds (order reversed each round), medians of
 the thread's CPU time per step. Prints the command, the CPU model and the
 load average. Never built into the package; needs g++ and an AVX-512 CPU.
@@ -37,6 +39,7 @@ SOURCE = r"""
 #include <random>
 #include <vector>
 #include "kernels/simd/rnn_simd.h"
+#include "kernels/simd/vec_pair.h"
 #include "kernels/x86/simd_avx512.h"
 #include "kernels/x86/simd_avx2.h"
 using namespace tfjs_infer;
@@ -53,6 +56,10 @@ void run_old(const RnnGateArgs& a) {
 template <class V>
 void run_new(const RnnGateArgs& a) {
   gates_rows<V>(a, GateTanh<V>{}, GateSigmoid<V>{});
+}
+template <class V>
+void run_pair(const RnnGateArgs& a) {
+  rnn_gates<V>(a);
 }
 int main(int argc, char** argv) {
   int m = argc > 1 ? atoi(argv[1]) : 32, u = argc > 2 ? atoi(argv[2]) : 128;
@@ -74,23 +81,37 @@ int main(int argc, char** argv) {
   a.c = c.data();
   a.ldc = u;
   int reps = 20000 / m;
-  const char* names[4] = {"avx512 vecmath", "avx512 gate", "avx2 vecmath", "avx2 gate"};
-  void (*fns[4])(const RnnGateArgs&) = {run_old<VecAvx512>, run_new<VecAvx512>, run_old<VecAvx2>,
-                                        run_new<VecAvx2>};
-  std::vector<double> s[4];
+  const char* names[6] = {"avx512 vecmath", "avx512 gate", "avx512 rnn_gates",
+                          "avx2 vecmath",   "avx2 gate",   "avx2 rnn_gates"};
+  void (*fns[6])(const RnnGateArgs&) = {run_old<VecAvx512>, run_new<VecAvx512>,
+                                        run_pair<VecAvx512>, run_old<VecAvx2>,
+                                        run_new<VecAvx2>,    run_pair<VecAvx2>};
+  // rnn_gates' bits are the single vector's (same ISA).
+  std::vector<float> h1, c1;
+  for (int f = 0; f < 6; ++f) {
+    std::fill(c.begin(), c.end(), 0.5f);
+    fns[f](a);
+    if (f % 3 == 1) {
+      h1 = h;
+      c1 = c;
+    } else if (f % 3 == 2 && (h != h1 || c != c1)) {
+      printf("%s: bits differ from the single vector's\n", names[f]);
+      return 1;
+    }
+  }
+  std::vector<double> s[6];
   for (int r = 0; r < 31; ++r)
-    for (int q = 0; q < 4; ++q) {
-      int f = r % 2 ? 3 - q : q;
+    for (int q = 0; q < 6; ++q) {
+      int f = r % 2 ? 5 - q : q;
       std::fill(c.begin(), c.end(), 0.f);
       double t0 = now();
       for (int i = 0; i < reps; ++i) fns[f](a);
       s[f].push_back((now() - t0) / reps);
     }
-  for (int f = 0; f < 4; ++f) {
-    std::sort(s[f].begin(), s[f].end());
+  for (int f = 0; f < 6; ++f) std::sort(s[f].begin(), s[f].end());
+  for (int f = 0; f < 6; ++f)
     printf("rows %d units %d %-16s %8.2f us/step (%.3f of vecmath)\n", m, u, names[f], s[f][15],
-           s[f][15] / s[f & 2][15]);
-  }
+           s[f][15] / s[f / 3 * 3][15]);
 }
 """
 

@@ -40,6 +40,7 @@
 // on one thread it projects x_t W for every step first and continues each
 // step's sums over h alone (run_row_split: the fused product's bits).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/env_switch.h"
@@ -65,8 +66,23 @@ enum class MaskOutput { kState, kPrevious, kZero };
 constexpr int64_t kProjectionFloats = int64_t{4} << 20;
 
 // Rows below which a row block's per-step GEMMs (m = its rows) lose more to
-// short tiles than a finer split gains in balance.
-constexpr int64_t kMinTaskRows = 16;
+// short tiles than a finer split gains in balance. The bench LSTM (32
+// features, 128 units) on the AMD EPYC Zen 4 (family 25 model 17), 1 thread,
+// thread CPU time a row by batch, interleaved: 2 rows 101 us, 4 rows 87.0, 8
+// rows 87.3, 16 rows 89.5, 32 rows 89.3 - no loss down to 4. At batch 32 on 2
+// threads, 8 tasks of 4 rows instead of 2 of 16 (a thread descheduled
+// mid-task holds a quarter of the rows it did): 0.91-0.92x the wall time at
+// load 6 (bench/env_ab.py --var TFJS_INFER_RNN_TASK_ROWS --values 16,8,4
+// --models lstm --threads 2 --batch 32 --rounds 12; 8 rows 0.99x). Other CPUs
+// unmeasured (was 16, unmeasured). TFJS_INFER_RNN_TASK_ROWS=N sets it (read
+// at load, for A/B).
+constexpr int64_t kMinTaskRows = 4;
+
+int64_t min_task_rows() {
+  const char* s = std::getenv("TFJS_INFER_RNN_TASK_ROWS");
+  const long v = s ? std::strtol(s, nullptr, 10) : 0;
+  return v > 0 ? v : kMinTaskRows;
+}
 
 int64_t align16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -183,6 +199,7 @@ class RnnOp final : public Op {
     // Batch 1 of a fused cell: x_t W of every step as one GEMM first, each
     // step's GEMV continuing those sums over h with U alone (split_x_).
     split_x_ = fused_ && !env_is("TFJS_INFER_RNN_SPLIT_X", "0");
+    min_task_rows_ = min_task_rows();
     if (split_x_) {
       rec_gemv_.reset(k.rnn_gemv_packed_size(units_, gu));
       k.rnn_gemv_pack(rec.f32.data(), units_, gu, rec_gemv_.data());
@@ -247,7 +264,7 @@ class RnnOp final : public Op {
     // thread descheduled mid-call (a shared host) leaves the blocks it has not
     // started to the others. Rows never interact, so any cut gives the same bits.
     const int64_t tasks =
-        threads <= 1 ? 1 : std::clamp<int64_t>(n / kMinTaskRows, threads, 4 * threads);
+        threads <= 1 ? 1 : std::clamp<int64_t>(n / min_task_rows_, threads, 4 * threads);
     parallel_for_owned(tasks, threads, [&](int64_t t) {
       const int64_t r0 = n * t / tasks, r1 = n * (t + 1) / tasks;
       if (r1 > r0) run_rows(ctx, in, out, l, r0, r1);
@@ -645,6 +662,7 @@ class RnnOp final : public Op {
   // of 320 KiB of weights a step from L2. TFJS_INFER_RNN_SPLIT_X=0 keeps the
   // fused GEMV (read at load, for A/B).
   bool split_x_ = false;
+  int64_t min_task_rows_ = kMinTaskRows;  // rows per thread task at least (min_task_rows)
   MaskOutput mask_output_ = MaskOutput::kState;
   ActParams act_, ract_;
   PackedMatrix packed_w_;

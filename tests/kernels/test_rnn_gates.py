@@ -223,12 +223,16 @@ def _gate_inputs(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return x
 
 
-@pytest.mark.parametrize("units", [16, 37, 128])
+@pytest.mark.parametrize("units", [16, 29, 37, 60, 128])
 @pytest.mark.parametrize("isa", SIMD_ISAS)
 def test_lstm_gates_equal_the_activation_kernels_bitwise(isa: str, units: int) -> None:
     """The gate kernels' tanh and sigmoid (a cheaper e^x where the argument
-    allows, rnn_simd.h) give the activation kernels' bits on every lane, and
-    the cell update is f c + i g, then o tanh(c), in float32."""
+    allows, in groups of vectors: rnn_simd.h rnn_gates, vec_pair.h) give the
+    activation kernels' bits on every lane, and the cell update is f c + i g,
+    then o tanh(c), in float32. Units by group (AVX-512 / AVX2): 16 one vector /
+    a pair, 29 a pair with a tail past its first vector / a group of four, 37
+    one vector / one vector, 60 a group of four with a tail in its second pair /
+    a group of four, 128 whole groups of four."""
     u = units
     rng = np.random.default_rng(units)
     ops = _operands(rng, u, 4)

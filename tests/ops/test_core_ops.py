@@ -279,6 +279,26 @@ def test_embedding_int_and_float_ids() -> None:
     )
 
 
+@pytest.mark.parametrize("prefetch", ["1", "0"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_embedding_gather_of_many_rows(
+    prefetch: str, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gathers long enough for the copies to run with rows requested ahead
+    (TFJS_INFER_EMBED_PREFETCH, read at load; "0" the plain copies), split over
+    threads: every row the table's, ids repeated and at both ends of the table."""
+    monkeypatch.setenv("TFJS_INFER_EMBED_PREFETCH", prefetch)
+    rng = np.random.default_rng(3)
+    table = rand(3001, 130)  # 40 x 53 ids x 130 floats: enough work for two threads
+    ids = rng.integers(0, 3001, size=(40, 53)).astype(np.int32)
+    ids[0, :3] = [0, 3000, 3000]
+    got = run_op("embedding", [ids], {}, {"embeddings": table}, num_threads=threads)[0]
+    np.testing.assert_array_equal(got, table[ids])
+    fids = ids.astype(np.float32) + 0.5  # truncated toward zero
+    got = run_op("embedding", [fids], {}, {"embeddings": table}, num_threads=threads)[0]
+    np.testing.assert_array_equal(got, table[ids])
+
+
 def test_prelu_shared_axes() -> None:
     x = rand(2, 3, 4, 5)
     alpha = rand(1, 1, 5)
