@@ -60,12 +60,6 @@ uint16_t lowp_bf16_round(float x);
 // overrides). Same bits either way.
 bool lowp_bf16_half_panels();
 
-// Whether the AVX-512 int8 GEMM may sweep a call's row tiles outer and its
-// panel groups inner when it has a residual and wide rows (x86/lowp_x86.h
-// lowp_gemm's row_major): not when TFJS_INFER_INT8_ROW_MAJOR=0 (read once;
-// A/B runs). Same bits either way.
-bool lowp_int8_row_major();
-
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
 // max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
 // inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when

@@ -5,7 +5,6 @@
 #include <cstring>
 #include <vector>
 
-#include "core/env_switch.h"
 #include "kernels/generic/activation_scalar.h"
 #include "kernels/gemm_blocking.h"
 #include "kernels/isa_kernels.h"
@@ -41,11 +40,6 @@ size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
 }
 
 bool lowp_bf16_half_panels() { return gemm_blocking().bf16_half_panel != 0; }
-
-bool lowp_int8_row_major() {
-  static const bool on = !env_is("TFJS_INFER_INT8_ROW_MAJOR", "0");
-  return on;
-}
 
 uint16_t lowp_bf16_round(float x) {
   uint32_t u = float_bits(x);

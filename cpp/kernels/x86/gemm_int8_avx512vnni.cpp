@@ -187,9 +187,7 @@ struct Int8 {
 
 void gemm_int8(const GemmArgs& g, const void* packed) {
   const GemmBlocking& b = gemm_blocking();
-  // Row tiles outer where k is not blocked (Zen 4): lowp_x86.h kRowMajorMinN.
-  const bool row_major = b.int8_k_block_words == 0 && lowp_int8_row_major();
-  lowp_gemm<Int8>(g, packed, b.res_prefetch, b.int8_k_block_words, row_major);
+  lowp_gemm<Int8>(g, packed, b.res_prefetch, b.int8_k_block_words);
 }
 
 void int8_range(const float* x, int64_t n, float* lo, float* hi) { Int8::range(x, n, lo, hi); }

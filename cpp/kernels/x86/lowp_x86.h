@@ -322,62 +322,9 @@ inline void gather_rows(const GemmArgs& g, int64_t r0, int64_t rows, int64_t wor
 // lines before their k loop (their last k block's); 2, C lines without a
 // residual too; 0, none. k_block_words: k blocks of about that many words,
 // 0 for none (GemmBlocking::int8_k_block_words; bf16 keeps kKBlockWords).
-// Row-major sweeps (lowp_gemm's row_major) from this many columns per call.
-// With the residual from memory (as in the models, where it was written
-// layers before), row tiles outer against panel groups outer, int8 kernel
-// alone, 1 thread, interleaved, medians of 21-31, thread CPU time (AMD EPYC
-// family 25 model 17, load 4-5; bench/int8_kernel_ab.py --buffers 16):
-// 784x128x512 + residual 0.91x (three runs), 196x256x1024 0.84-0.85x,
-// 49x512x2048 0.90x; in L3 (--buffers 2 and 1) 0.97-1.01x; 3136x64x256
-// + residual (1 KiB rows) 1.01-1.05x, so not below 512.
-constexpr int64_t kRowMajorMinN = 512;
-
-// The tiles of one chunk of rows over the panels [p_first, p_end), k in one
-// block: row tiles of at most 6 rows outer, groups of up to 4 panels inner,
-// so each tile's C and residual rows are read and written whole, in order
-// (the hardware prefetchers follow them), where the panel-group order reads
-// 256 bytes of every row of the chunk per group. t: the call's fields set.
-template <class T>
-void lowp_chunk_row_major(LowpTile& t, const GemmArgs& g, const uint8_t* packed, int64_t r0,
-                          int64_t rows, const uint8_t* chunk_a, const RowQuant* rq, bool direct,
-                          bool pf_epi, int64_t p_first, int64_t p_end, const float* scales,
-                          const int32_t* sums) {
-  constexpr int rmax = lowp_rows_for(4);  // every narrower group takes it too
-  t.w0 = 0;
-  t.w1 = t.words;
-  t.acc_buf = nullptr;
-  for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
-    const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
-    t.a = chunk_a + i0 * t.a_stride;
-    t.rq = rq + i0;
-    t.row0 = r0 + i0;
-    t.q_rows = direct ? g.q_rows + r0 + i0 : nullptr;
-    const int64_t after = rows - i0 - mr;
-    for (int64_t p = p_first; p < p_end;) {
-      const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
-      t.b = packed + p * t.panel_bytes;
-      t.panel0 = p;
-      t.col_scale = scales + p * 16;
-      t.col_sum = sums + p * 16;
-      t.col_lo = p * 16 > g.n_begin ? p * 16 : g.n_begin;
-      t.col_hi = (p + np) * 16 < g.n_end ? (p + np) * 16 : g.n_end;
-      // The next row tile's lines over these columns (read 1 tile later).
-      t.pf_rows = pf_epi ? (after < rmax ? after : rmax) : 0;
-      t.pf_c = t.pf_rows ? g.c + (t.row0 + mr) * g.ldc : nullptr;
-      t.pf_res = t.pf_rows && g.residual ? g.residual + (t.row0 + mr) * g.ldr : nullptr;
-      lowp_tile_fn<T>(np, mr, g.act.kind, false)(t);
-      p += np;
-    }
-  }
-}
-
-// row_major: calls with a residual and at least kRowMajorMinN columns, k in
-// one block, sweep each chunk by lowp_chunk_row_major (int8 on AMD family
-// 0x19, where k is not blocked; lowp_int8_row_major()). Same bits: each
-// tile's sums and epilogue are the same whatever order the tiles run in.
 template <class T>
 void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
-               int64_t k_block_words = kKBlockWords, bool row_major = false) {
+               int64_t k_block_words = kKBlockWords) {
   if (g.m <= 0 || g.n_end <= g.n_begin) return;
   const int64_t words = (g.k + T::kPerWord - 1) / T::kPerWord;
   const int64_t a_stride = words * 4;
@@ -419,8 +366,6 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
   t.seg_off = g.seg_off;
   t.seg_words = g.seg_k / 4;
   const bool pf_epi = res_prefetch >= 2 || (res_prefetch == 1 && g.residual);
-  const bool rows_outer = row_major && blocks == 1 && g.residual && !use_half_panels<T>() &&
-                          g.n_end - g.n_begin >= kRowMajorMinN;
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
     const int64_t rows = g.m - r0 < chunk ? g.m - r0 : chunk;
     // int8 quantized per sample by the caller (q_rows): the tiles read the
@@ -444,11 +389,6 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
     } else
       T::prepare_rows(g.a + r0 * g.lda, g.lda, rows, g.k, words, a_buf.data(), a_stride,
                       rq_buf.data());
-    if (rows_outer) {
-      lowp_chunk_row_major<T>(t, g, static_cast<const uint8_t*>(packed), r0, rows, chunk_a,
-                              rq_buf.data(), direct, pf_epi, p_first, p_end, scales, sums);
-      continue;
-    }
     for (int64_t p = p_first; p < p_end;) {
       const int np = p_end - p >= 4 ? 4 : static_cast<int>(p_end - p);
       const int rmax = lowp_rows_for(np);
