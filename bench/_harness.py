@@ -15,6 +15,25 @@ from pathlib import Path
 
 import numpy as np
 
+# The timed part of a fresh-process A/B sample (env_ab.py, build_ab.py): the
+# program before it defines folder, batch, threads, seconds, x and model (with
+# hashlib, json, time and numpy as np imported); prints the median seconds of
+# predict over `seconds` (thread CPU time at one thread) and the first output's
+# digest, as one JSON line.
+TIMED_PREDICT_CHILD = r"""
+out = model.predict(x, batch_size=batch)
+for _ in range(3):
+    model.predict(x, batch_size=batch)
+clock = time.thread_time if threads == 1 else time.perf_counter
+samples, end = [], time.perf_counter() + seconds
+while time.perf_counter() < end or len(samples) < 5:
+    t = clock()
+    model.predict(x, batch_size=batch)
+    samples.append(clock() - t)
+print(json.dumps({"median": float(np.median(samples)),
+                  "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()}))
+"""
+
 
 def header() -> None:
     import tfjs_infer

@@ -28,11 +28,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _harness import run_header
+from _harness import TIMED_PREDICT_CHILD, run_header
 
 HERE = Path(__file__).resolve().parent
 
-CHILD = r"""
+CHILD = (
+    r"""
 import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.extend(sys.argv[7].split(":"))
@@ -45,18 +46,9 @@ seconds = float(sys.argv[5])
 rows = np.load(folder + "/input.npy")
 x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
 model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads)
-out = model.predict(x, batch_size=batch)
-for _ in range(3):
-    model.predict(x, batch_size=batch)
-clock = time.thread_time if threads == 1 else time.perf_counter
-samples, end = [], time.perf_counter() + seconds
-while time.perf_counter() < end or len(samples) < 5:
-    t = clock()
-    model.predict(x, batch_size=batch)
-    samples.append(clock() - t)
-print(json.dumps({"median": float(np.median(samples)),
-                  "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()}))
 """
+    + TIMED_PREDICT_CHILD
+)
 
 
 def snapshot(dest: Path) -> None:

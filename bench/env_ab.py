@@ -27,11 +27,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _harness import cpu_jiffies, run_header, steal_since
+from _harness import TIMED_PREDICT_CHILD, cpu_jiffies, run_header, steal_since
 
 HERE = Path(__file__).resolve().parent
 
-CHILD = r"""
+CHILD = (
+    r"""
 import hashlib, json, sys, time
 import numpy as np
 import tfjs_infer
@@ -41,18 +42,9 @@ rows = np.load(folder + "/input.npy")
 x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
 model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads,
                               precision=precision)
-out = model.predict(x, batch_size=batch)
-for _ in range(3):
-    model.predict(x, batch_size=batch)
-clock = time.thread_time if threads == 1 else time.perf_counter
-samples, end = [], time.perf_counter() + seconds
-while time.perf_counter() < end or len(samples) < 5:
-    t = clock()
-    model.predict(x, batch_size=batch)
-    samples.append(clock() - t)
-print(json.dumps({"median": float(np.median(samples)),
-                  "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()}))
 """
+    + TIMED_PREDICT_CHILD
+)
 
 
 def one_sample(var: str, value: str, folder: Path, args: argparse.Namespace) -> dict:
