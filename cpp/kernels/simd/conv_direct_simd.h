@@ -192,17 +192,7 @@ void conv_direct_rows(const ConvDirectArgs& a) {
 // The activation is linear, relu or relu6 (the op checks).
 template <class V, int P, int NV>
 void conv_direct_simd(const ConvDirectArgs& a) {
-  switch (a.act.kind) {
-    case ActKind::kRelu:
-      conv_direct_rows<V, P, NV, Epi::kRelu>(a);
-      break;
-    case ActKind::kRelu6:
-      conv_direct_rows<V, P, NV, Epi::kRelu6>(a);
-      break;
-    default:
-      conv_direct_rows<V, P, NV, Epi::kLinear>(a);
-      break;
-  }
+  with_simple_epi(a.act.kind, [&](auto e) { conv_direct_rows<V, P, NV, decltype(e)::value>(a); });
 }
 
 }  // namespace

@@ -160,17 +160,7 @@ void conv_pool_mode(const ConvPoolArgs& a) {
 // accumulators). The activation is linear, relu or relu6 (the op checks).
 template <class V, int P, int NV>
 void conv_pool_simd(const ConvPoolArgs& a) {
-  switch (a.act.kind) {
-    case ActKind::kRelu:
-      conv_pool_mode<V, P, NV, Epi::kRelu>(a);
-      break;
-    case ActKind::kRelu6:
-      conv_pool_mode<V, P, NV, Epi::kRelu6>(a);
-      break;
-    default:
-      conv_pool_mode<V, P, NV, Epi::kLinear>(a);
-      break;
-  }
+  with_simple_epi(a.act.kind, [&](auto e) { conv_pool_mode<V, P, NV, decltype(e)::value>(a); });
 }
 
 }  // namespace

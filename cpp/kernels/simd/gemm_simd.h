@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <type_traits>
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/activation_simd.h"
@@ -47,6 +48,15 @@ namespace {
 // through a small stack tile and the vectorized activation, so C is still
 // written exactly once.
 enum class Epi { kLinear, kRelu, kRelu6, kGeneral };
+
+// The mode of a cheap activation (relu, relu6; anything else: linear) as a
+// compile-time argument of f, for kernels whose ops take only those.
+template <class F>
+inline void with_simple_epi(ActKind kind, F&& f) {
+  if (kind == ActKind::kRelu) return f(std::integral_constant<Epi, Epi::kRelu>{});
+  if (kind == ActKind::kRelu6) return f(std::integral_constant<Epi, Epi::kRelu6>{});
+  f(std::integral_constant<Epi, Epi::kLinear>{});
+}
 
 template <class V, Epi E>
 inline typename V::F epi_simple(typename V::F x) {
