@@ -17,6 +17,7 @@
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/gemm_simd.h"
+#include "kernels/simd/window_fma_simd.h"
 
 namespace tfjs_infer::kernels {
 namespace {
@@ -59,23 +60,7 @@ inline void conv_direct_cols(const ConvDirectArgs& a, int64_t kg, const int32_t*
   using F = typename V::F;
   constexpr int W = V::kW;
   F acc[P][NV];
-#pragma GCC unroll 16
-  for (int p = 0; p < P; ++p)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[p][v] = V::zero();
-  const float* w = a.w + j0;
-  for (int64_t kk = 0; kk < kg; ++kk, w += a.ldw) {
-    const int64_t off = tap[kk];
-    F b[NV];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) b[v] = V::loadu(w + v * W);
-#pragma GCC unroll 16
-    for (int p = 0; p < P; ++p) {
-      const F av = V::set1(blk.corner[p][off]);
-#pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[p][v] = V::fmadd(av, b[v], acc[p][v]);
-    }
-  }
+  window_fma<V, P, NV>(acc, blk.corner, tap, kg, a.w + j0, a.ldw);
   F bias[NV];
 #pragma GCC unroll 16
   for (int v = 0; v < NV; ++v) bias[v] = a.bias ? V::loadu(a.bias + j0 + v * W) : V::zero();

@@ -14,6 +14,7 @@
 
 #include "kernels/kernel_args.h"
 #include "kernels/simd/gemm_simd.h"
+#include "kernels/simd/window_fma_simd.h"
 
 namespace tfjs_infer::kernels {
 namespace {
@@ -77,25 +78,7 @@ inline void conv_pool_cols(const ConvPoolArgs& a, const ConvPoolGeometry& geo,
   constexpr int W = V::kW;
   constexpr int R = P * kConvPoolCells;
   F acc[R][NV];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
-  const float* w = a.w + j0;
-  const int32_t* tap = geo.tap;
-  const int64_t kg = geo.kg;
-  for (int64_t kk = 0; kk < kg; ++kk, w += a.ldw) {
-    const int64_t off = tap[kk];
-    F b[NV];
-#pragma GCC unroll 16
-    for (int v = 0; v < NV; ++v) b[v] = V::loadu(w + v * W);
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      const F av = V::set1(blk.corner[r][off]);
-#pragma GCC unroll 16
-      for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(av, b[v], acc[r][v]);
-    }
-  }
+  window_fma<V, R, NV>(acc, blk.corner, geo.tap, geo.kg, a.w + j0, a.ldw);
   F bias[NV];
   if (a.bias) {
 #pragma GCC unroll 16
