@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,24 @@ while time.perf_counter() < end or len(samples) < 5:
 print(json.dumps({"median": float(np.median(samples)),
                   "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest()}))
 """
+
+
+def run_with_env(var: str, value: str, argv: list[str]) -> Any:
+    """Runs `python argv...` in a fresh process with var=value set (several at
+    once: var "A+B", value "a+b") and returns its last stdout line read as JSON
+    (env_ab.py, op_profile_ab.py)."""
+    import subprocess
+
+    names, values = var.split("+"), value.split("+")
+    if len(names) != len(values):
+        raise SystemExit(f"--values {value!r} does not give one value per name of {var!r}")
+    env = dict(os.environ, **dict(zip(names, values)))
+    p = subprocess.run(
+        [sys.executable, *argv], env=env, capture_output=True, text=True, timeout=600
+    )
+    if p.returncode != 0:
+        raise RuntimeError(f"{var}={value}: " + (p.stderr.strip().splitlines() or ["?"])[-1])
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def header() -> None:

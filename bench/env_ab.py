@@ -20,14 +20,11 @@ equal across the values (bit for bit) where the variable must not change them.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-from _harness import TIMED_PREDICT_CHILD, cpu_jiffies, run_header, steal_since
+from _harness import TIMED_PREDICT_CHILD, cpu_jiffies, run_header, run_with_env, steal_since
 
 HERE = Path(__file__).resolve().parent
 
@@ -50,21 +47,8 @@ model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads,
 def one_sample(var: str, value: str, folder: Path, args: argparse.Namespace) -> dict:
     """One fresh process with var=value (several: "A+B" and "a+b"): its median
     and output digest."""
-    names, values = var.split("+"), value.split("+")
-    if len(names) != len(values):
-        raise SystemExit(f"--values {value!r} does not give one value per name of {var!r}")
-    env = dict(os.environ, **dict(zip(names, values)))
-    cmd = [sys.executable, "-c", CHILD, str(folder), str(args.threads), str(args.batch)]
-    p = subprocess.run(
-        [*cmd, str(args.seconds), args.precision],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if p.returncode != 0:
-        raise RuntimeError(f"{var}={value}: " + (p.stderr.strip().splitlines() or ["?"])[-1])
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    argv = ["-c", CHILD, str(folder), str(args.threads), str(args.batch)]
+    return run_with_env(var, value, [*argv, str(args.seconds), args.precision])
 
 
 def main() -> None:

@@ -16,14 +16,11 @@ sum over all ops. Several variables at once as in env_ab.py: --var A+B
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
-from _harness import run_header
+from _harness import run_header, run_with_env
 
 HERE = Path(__file__).resolve().parent
 
@@ -40,20 +37,7 @@ print(json.dumps([[r["name"], r["us"]] for r in model.profile(x, rounds=calls)])
 
 def one_profile(var: str, value: str, folder: Path, calls: int) -> list[list]:
     """One fresh process with var=value: [name, microseconds] per op."""
-    names, values = var.split("+"), value.split("+")
-    if len(names) != len(values):
-        raise SystemExit(f"--values {value!r} does not give one value per name of {var!r}")
-    env = dict(os.environ, **dict(zip(names, values)))
-    p = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder), str(calls)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if p.returncode != 0:
-        raise RuntimeError(f"{var}={value}: " + (p.stderr.strip().splitlines() or ["?"])[-1])
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return run_with_env(var, value, ["-c", CHILD, str(folder), str(calls)])
 
 
 def main() -> None:
