@@ -33,10 +33,20 @@ class RemoteEngine:
     timed blocks and outputs on request, on the inputs both sides build the
     same way (inputs_for)."""
 
-    def __init__(self, name: str, folder: Path, threads: int, batches: list[int]):
+    def __init__(
+        self,
+        name: str,
+        folder: Path,
+        threads: int,
+        batches: list[int],
+        cmd: list[str] | None = None,
+    ):
+        """cmd: the worker's command line when it is not compare.py's (bench/precision.py
+        starts its own workers); it must answer as serve() does."""
         self.name = name
-        cmd = [sys.executable, str(COMPARE), "--worker", name, str(folder)]
-        cmd += ["--threads", str(threads), "--worker-batches", ",".join(map(str, batches))]
+        if cmd is None:
+            cmd = [sys.executable, str(COMPARE), "--worker", name, str(folder)]
+            cmd += ["--threads", str(threads), "--worker-batches", ",".join(map(str, batches))]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )

@@ -2,6 +2,7 @@
 
     python bench/precision.py [--models-dir bench/.models] [--models resnet50,mobilenet_v2]
                               [--batch 32] [--rounds 5] [--threads 1] [--no-ort]
+                              [--in-process]
                               [--precisions fp32,bf16,int8] [--isa avx2]
                               [--accuracy-only | --speed-only | --kernels | --profile
                                | --conv-parts]
@@ -27,7 +28,9 @@ scheme before per-sample KxK convolutions), timed beside int8; "int8-whole" /
 "bf16-whole": int8 / bf16 running a call's samples through the graph all at
 once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0). One thread is
 timed by thread CPU time (every engine computes on the calling thread), more
-by the wall clock.
+by the wall clock with each engine in its own worker process taking turns as
+in bench/compare.py (--in-process: all in this one, where an engine shares the
+cores with the previous one's spinning pool).
 
 Profile (--profile): model.profile() per op of fp32, int8-row and int8,
 interleaved, medians; onnxruntime's static int8 ResNet50 per op type.
@@ -48,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import os
 import statistics
 import sys
@@ -167,29 +171,97 @@ def interleaved(
     return {name: statistics.median(t) for name, t in times.items()}
 
 
+def batch_input(folder: Path, batch: int) -> np.ndarray:
+    """The bench input repeated to `batch` rows (the same in every process)."""
+    x = np.load(folder / "input.npy")
+    return np.concatenate([x] * (batch // len(x) + 1))[:batch]
+
+
+def engine_specs(name: str, folder: Path, args: argparse.Namespace, tmp: Path) -> dict[str, str]:
+    """label -> what runs it: "tfjs-infer:<precision>" or "onnx:<model path>"
+    (onnxruntime's int8 models are written into tmp)."""
+    precisions = ["fp32", *[p for p in args.precisions.split(",") if p != "fp32"]]
+    specs = {f"tfjs-infer {p}": f"tfjs-infer:{p}" for p in precisions}
+    if name == "resnet50" and not args.no_ort:
+        try:
+            calib = np.load(folder / "input.npy")[:16]
+            paths = {"onnxruntime fp32": folder / "model.onnx"}
+            paths.update(ort_int8_models(folder / "model.onnx", calib, tmp))
+            specs.update({label: f"onnx:{path}" for label, path in paths.items()})
+        except ImportError:
+            print("  onnxruntime: not installed")
+    return specs
+
+
+def runner(spec: str, folder: Path, threads: int, isa: str | None) -> Run:
+    kind, _, what = spec.partition(":")
+    if kind == "tfjs-infer":
+        return ours(folder, what, threads, isa)
+    return ort_run(ort_session(Path(what), threads))
+
+
+def worker_main(args: argparse.Namespace) -> None:
+    """`--worker SPEC FOLDER`: one engine in this process, answering the parent's
+    turns as bench/compare.py's workers do (_engine_procs.serve)."""
+    from _engine_procs import serve
+    from compare import interleave
+
+    out = sys.stdout
+    sys.stdout = sys.stderr  # libraries' prints must not mix with the replies
+    spec, folder = args.worker[0], Path(args.worker[1])
+    try:
+        run = runner(spec, folder, args.threads, args.isa)
+    except Exception as exc:
+        out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        out.flush()
+        return
+    serve(spec, run, {args.batch: batch_input(folder, args.batch)}, interleave, out)
+
+
+def in_workers(specs: dict[str, str], folder: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Median wall seconds per call of each engine, each in its own worker
+    process (as bench/compare.py runs several threads): in one process the
+    engine timed after onnxruntime shares the cores with onnxruntime's spinning
+    pool (session 12: our int8 ResNet50 at 2 threads read 444.9 ms beside it and
+    354-359 ms alone). The workers take turns, the order reversed each round,
+    each turn once the others have stopped running."""
+    from _engine_procs import RemoteEngine, interleave_remote
+
+    remote: dict[str, RemoteEngine] = {}
+    try:
+        for label, spec in specs.items():
+            cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec, str(folder)]
+            cmd += ["--threads", str(args.threads), "--batch", str(args.batch)]
+            cmd += ["--isa", args.isa] if args.isa else []
+            remote[label] = RemoteEngine(label, folder, args.threads, [args.batch], cmd=cmd)
+        interleave_remote(remote, args.batch, 1, 1, settle_s=0.03)  # warm up
+        samples = interleave_remote(remote, args.batch, args.rounds, 1, settle_s=0.03)
+    finally:
+        for engine in remote.values():
+            engine.close()
+    return {label: statistics.median(s) for label, s in samples.items()}
+
+
 def speed(args: argparse.Namespace) -> None:
     for name in args.models.split(","):
         folder = args.models_dir / name
-        x = np.load(folder / "input.npy")
-        x = np.concatenate([x] * (args.batch // len(x) + 1))[: args.batch]
+        x = batch_input(folder, args.batch)
         print(f"\n== {name}: batch {args.batch}, {args.threads} thread(s), {args.rounds} rounds")
-        precisions = ["fp32", *[p for p in args.precisions.split(",") if p != "fp32"]]
-        runs = {f"tfjs-infer {p}": ours(folder, p, args.threads, args.isa) for p in precisions}
         with tempfile.TemporaryDirectory() as tmp:
-            if name == "resnet50" and not args.no_ort:
-                try:
-                    calib = np.load(folder / "input.npy")[:16]
-                    paths = {"onnxruntime fp32": folder / "model.onnx"}
-                    paths.update(ort_int8_models(folder / "model.onnx", calib, Path(tmp)))
-                    for label, path in paths.items():
-                        runs[label] = ort_run(ort_session(path, args.threads))
-                except ImportError:
-                    print("  onnxruntime: not installed")
-            # One thread: every engine computes on the calling thread, whose
-            # CPU time a busy machine disturbs less than the wall clock.
-            clock = time.thread_time if args.threads == 1 else time.perf_counter
-            print(f"  timed by {'thread CPU time' if args.threads == 1 else 'wall clock'}")
-            med = interleaved(runs, x, args.rounds, clock)
+            specs = engine_specs(name, folder, args, Path(tmp))
+            if args.threads > 1 and not args.in_process:
+                print("  timed by wall clock, each engine in its own worker process")
+                med = in_workers(specs, folder, args)
+            else:
+                runs = {
+                    label: runner(spec, folder, args.threads, args.isa)
+                    for label, spec in specs.items()
+                }
+                # One thread: every engine computes on the calling thread, whose
+                # CPU time a busy machine disturbs less than the wall clock.
+                clock = time.thread_time if args.threads == 1 else time.perf_counter
+                print(f"  timed by {'thread CPU time' if args.threads == 1 else 'wall clock'}")
+                med = interleaved(runs, x, args.rounds, clock)
         base = med["tfjs-infer fp32"]
         for label, t in med.items():
             print(
@@ -448,6 +520,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-ort", action="store_true", help="skip onnxruntime")
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="several threads: every engine in this process (default: a worker process each)",
+    )
+    parser.add_argument("--worker", nargs=2, metavar=("SPEC", "FOLDER"), help=argparse.SUPPRESS)
+    parser.add_argument(
         "--precisions", default="fp32,bf16,int8", help="timed precisions (fp32 always)"
     )
     parser.add_argument("--isa", default=None, help="force tfjs-infer's isa (e.g. avx2)")
@@ -460,6 +538,9 @@ def main() -> None:
         "--conv-parts", action="store_true", help="inside an int8 KxK conv: row vs sample"
     )
     args = parser.parse_args()
+    if args.worker:
+        worker_main(args)
+        return
     header()
     print(f"load average at start: {os.getloadavg()}")
     print(f"precisions per isa: {tfjs_infer.build_info()['precisions']}")
