@@ -1,6 +1,7 @@
 """How close each engine runs to the core's multiply-add peak on the bench models.
 
     python bench/peak_share.py [--models resnet50,mlp] [--batches 1,32,256] [--rounds 9]
+                               [--threads 1]
 
 One thread, in this process, the calling thread's CPU time (time.thread_time),
 engines interleaved round-robin with the order reversed each round (as
@@ -16,6 +17,13 @@ tfjs-infer would need to take 0.9x the best peer's time. A figure above 100 %
 there means 0.9x that peer is out of reach with the same multiply-adds on this
 core: only fewer multiplies (a different algorithm, different numbers) or lower
 precision could get there.
+
+--threads N (N > 1): each engine in its own worker process (compare.py's, taking
+turns as its several-thread figures do, each turn once the others' pools have
+stopped spinning), timed by the wall clock, and between the engines' turns the
+FMA loop on N threads at once, its rate from the wall clock of the whole run:
+the peak of the cores as this host gives them to N threads together (two vCPUs
+that share a physical core would show it here).
 
 The MAC count leaves out element-wise work, pooling and memory traffic, so
 every engine's share is a lower bound of how busy its FMA units are.
@@ -119,6 +127,56 @@ def time_engines(engines: dict, x: np.ndarray, rounds: int, peak_iters: int) -> 
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
+def wall_peak(isa: str, threads: int, iters: int) -> float:
+    """GFLOP/s of the FMA loop run on `threads` threads at once, from the wall clock
+    of the whole run (fma_peak releases the GIL)."""
+    import threading
+
+    from tfjs_infer._core import _testing
+
+    lanes = 16 if isa == "avx512" else 8
+    workers = [
+        threading.Thread(target=_testing.fma_peak, args=(isa, iters)) for _ in range(threads)
+    ]
+    start = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - start
+    return threads * 2.0 * lanes * 12 * iters / wall / 1e9
+
+
+def time_workers(names: list[str], folder: Path, batch: int, rounds: int, threads: int) -> dict:
+    """Median wall seconds per call of each engine, each in its own worker process
+    (compare.py --worker), and of the FMA loop on `threads` threads between their
+    turns (GFLOP/s)."""
+    from _engine_procs import RemoteEngine, interleave_remote, wait_quiet
+
+    import tfjs_infer
+
+    isa = tfjs_infer.build_info()["isa_selected"]
+    remote = {}
+    try:
+        for name in names:
+            remote[name] = RemoteEngine(name, folder, threads, [batch])
+        first = interleave_remote(remote, batch, 1, 2, settle_s=0.03)  # warm, and a call's time
+        inner = {n: max(1, int(0.2 / max(min(v), 1e-6))) for n, v in first.items()}
+        samples: dict[str, list[float]] = {n: [] for n in [*remote, PEAK]}
+        for r in range(rounds):
+            order = list(remote) if r % 2 == 0 else list(remote)[::-1]
+            for n in order:
+                s = interleave_remote({n: remote[n]}, batch, 1, inner[n], settle_s=0.03)
+                samples[n].append(statistics.median(s[n]))
+                wait_quiet([e.proc.pid for e in remote.values()])
+                if n == order[-1] and isa in ("avx512", "avx2"):
+                    samples[PEAK].append(wall_peak(isa, threads, 20_000_000))
+    finally:
+        for engine in remote.values():
+            engine.close()
+    return {n: statistics.median(v) for n, v in samples.items() if v}
+
+
 def report(name: str, batch: int, macs: int, med: dict, notes: dict) -> None:
     # fma_peak gives GFLOP/s: 2 flops per MAC. NaN where the build has no probe.
     peak_gmacs = med.pop(PEAK, float("nan")) / 2.0
@@ -152,6 +210,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--models", default=",".join(MODEL_ORDER))
     p.add_argument("--batches", default="1,32,256", help="batch 256 is skipped for the big CNNs")
     p.add_argument("--rounds", type=int, default=9)
+    p.add_argument("--threads", type=int, default=1, help="> 1: engines in worker processes")
     p.add_argument("--models-dir", type=Path, default=MODELS_DIR)
     return p.parse_args()
 
@@ -159,7 +218,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     header()
-    print("1 thread, thread CPU time, engines and the FMA loop interleaved; medians")
+    if args.threads == 1:
+        print("1 thread, thread CPU time, engines and the FMA loop interleaved; medians")
+    else:
+        print(
+            f"{args.threads} threads, wall clock, each engine in its own worker process, the FMA"
+            f" loop on {args.threads} threads between their turns; medians"
+        )
     jiffies = cpu_jiffies()
     batches = [int(b) for b in args.batches.split(",")]
     for name in args.models.split(","):
@@ -169,16 +234,21 @@ def main() -> None:
         for batch in batches:
             if batch == 256 and name in BIG:
                 continue
-            x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
-            engines, notes = {}, {}
+            notes = {}
+            names = []
             for engine in IN_PROCESS:
                 why = engine_available(engine, meta)
                 if why:
                     notes[engine] = why
-                    continue
-                engines[engine] = load_engine(engine, folder, meta, 1, [batch])
+                else:
+                    names.append(engine)
             macs = count_macs(folder / meta["files"]["onnx"], batch)
-            med = time_engines(engines, x, args.rounds, peak_iters=2_000_000)
+            if args.threads > 1:
+                med = time_workers(names, folder, batch, args.rounds, args.threads)
+            else:
+                x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
+                engines = {e: load_engine(e, folder, meta, 1, [batch]) for e in names}
+                med = time_engines(engines, x, args.rounds, peak_iters=2_000_000)
             report(meta["description"], batch, macs, med, notes)
     print(f"\nhost {steal_since(jiffies)}")
 
