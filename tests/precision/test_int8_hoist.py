@@ -19,7 +19,16 @@ ENV = "TFJS_INFER_INT8_HOIST"
 ISAS = list(_core._testing.lowp_isas("int8"))
 
 
-def conv(g: _core.Graph, name: str, x, w, b, stride: int = 1, act: str = "relu", residual=None):
+def conv(
+    g: _core.Graph,
+    name: str,
+    x: object,
+    w: np.ndarray,
+    b: np.ndarray,
+    stride: int = 1,
+    act: str = "relu",
+    residual: object | None = None,
+) -> object:
     attrs = {"strides": [stride, stride], "padding": "same", "activation": act}
     inputs = [x]
     if residual is not None:
@@ -48,8 +57,14 @@ def block_graph(rng: np.random.Generator, cin: int, f: int, stride: int) -> _cor
 
 
 def run(
-    monkeypatch: pytest.MonkeyPatch, g, isa: str, threads: int, x, hoist: bool, precision="int8"
-):
+    monkeypatch: pytest.MonkeyPatch,
+    g: _core.Graph,
+    isa: str,
+    threads: int,
+    x: np.ndarray,
+    hoist: bool,
+    precision: str = "int8",
+) -> tuple[np.ndarray, list[str]]:
     monkeypatch.setenv(ENV, "1" if hoist else "0")
     model = _core.CompiledModel(g, isa=isa, num_threads=threads, optimize=True, precision=precision)
     assert set(model.op_precisions()) == {precision}
