@@ -26,7 +26,9 @@ Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
 convolution quantizing per row after im2col (TFJS_INFER_INT8_PER_ROW=1, the
 scheme before per-sample KxK convolutions), timed beside int8; "int8-whole" /
 "bf16-whole": int8 / bf16 running a call's samples through the graph all at
-once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0). One thread is
+once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0); "int8-keras":
+int8 in Keras's op order (TFJS_INFER_INT8_HOIST=0) and bf16's slices, as before
+the projections ran first (compile/int8_order_pass.cpp). One thread is
 timed by thread CPU time (every engine computes on the calling thread), more
 by the wall clock with each engine in its own worker process taking turns as
 in bench/compare.py (--in-process: all in this one, where an engine shares the
@@ -89,6 +91,9 @@ VARIANTS = {
     # the AVX-512 int8 kernel copying a per-sample convolution's quantized
     # rows into its buffer instead of reading them in place
     "int8-gather": ("TFJS_INFER_INT8_GATHER", "1"),
+    # Keras's op order (projection shortcuts after the main branch) in bf16's
+    # slices, as before compile/int8_order_pass.cpp and int8_slice_bytes
+    "int8-keras": ("TFJS_INFER_INT8_HOIST", "0"),
 }
 
 
@@ -100,6 +105,9 @@ def load_ours(
     variable, value = VARIANTS.get(precision, (None, ""))
     if variable:
         os.environ[variable] = value
+    if precision == "int8-keras":
+        slices = tfjs_infer.build_info()["cpu"]["lowp_slice_bytes"]
+        os.environ["TFJS_INFER_LOWP_SLICE_BYTES"] = str(slices)
     try:
         return tfjs_infer.load_model(
             folder / "tfjs" / "model.json",
@@ -110,6 +118,8 @@ def load_ours(
     finally:
         if variable:
             os.environ.pop(variable, None)
+        if precision == "int8-keras":
+            os.environ.pop("TFJS_INFER_LOWP_SLICE_BYTES", None)
 
 
 def ours(folder: Path, precision: str, threads: int, isa: str | None = None) -> Run:
@@ -269,7 +279,12 @@ def speed(args: argparse.Namespace) -> None:
                 f"{base / t:5.2f}x tfjs-infer fp32"
             )
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
-        variants = ("tfjs-infer int8-whole", "tfjs-infer int8-apart", "tfjs-infer int8-gather")
+        variants = (
+            "tfjs-infer int8-whole",
+            "tfjs-infer int8-apart",
+            "tfjs-infer int8-gather",
+            "tfjs-infer int8-keras",
+        )
         for label in (*others, *variants, "tfjs-infer bf16-whole"):
             # a variant against its own precision, onnxruntime against int8
             variant = label.startswith("tfjs-infer ")

@@ -60,6 +60,7 @@ py::dict params_dict(const CpuParams& p, const GemmBlocking& in_effect) {
   d["gemm_panel_group"] = p.panel_group;
   d["gemm_tile_rows"] = p.tile_rows;
   d["lowp_slice_bytes"] = p.lowp_slice_bytes;
+  d["int8_slice_bytes"] = p.int8_slice_bytes;
   d["overrides"] = p.overrides;
   d["overrides_ignored"] = p.ignored;
   return d;

@@ -33,7 +33,8 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 
 // bf16 and int8 models run a call of many samples through the graph a slice
 // of samples at a time, each slice's arena at most cpu_params()'s
-// lowp_slice_bytes (at least one sample; half the L3, at most 24 MiB: the
+// lowp_slice_bytes, int8 models int8_slice_bytes (at least one sample; half
+// the L3, at most 24 MiB, a quarter for int8 on Zen 4: the
 // measurements are in kernels/cpu_params.cpp). At batch 32 ResNet50's
 // activations (270 MiB of arena) would stream from memory between ops, and
 // these products, whose arithmetic is a half or a quarter of fp32's, wait on
@@ -42,8 +43,10 @@ size_t align_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
 // whole calls: its products reuse each weight panel over the whole batch, and
 // it measured faster at 32 images per call than in slices (_batching.py).
 // TFJS_INFER_LOWP_SLICE_BYTES (read at load; 0: whole calls) overrides it.
-size_t lowp_slice_bytes() {
-  const size_t derived = static_cast<size_t>(cpu_params().lowp_slice_bytes);
+size_t lowp_slice_bytes(Precision p) {
+  const CpuParams& cpu = cpu_params();
+  const size_t derived =
+      static_cast<size_t>(p == Precision::kInt8 ? cpu.int8_slice_bytes : cpu.lowp_slice_bytes);
   const char* env = std::getenv("TFJS_INFER_LOWP_SLICE_BYTES");
   if (!env || !*env) return derived;
   char* end = nullptr;
@@ -103,7 +106,8 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
                                  "' models run in fp32 (allow_tf32=True for tensor cores)");
   precision_ =
       static_cast<int>(precision_supported(*kernels_, requested) ? requested : Precision::kFp32);
-  if (precision_ != static_cast<int>(Precision::kFp32)) slice_bytes_ = lowp_slice_bytes();
+  if (precision_ != static_cast<int>(Precision::kFp32))
+    slice_bytes_ = lowp_slice_bytes(static_cast<Precision>(precision_));
   if (graph_.outputs.empty()) fail(ErrorKind::kInvalidModel, "the model has no outputs");
   remove_dead_ops(graph_);  // not an optimization: a submodel runs only what it needs
   if (options.optimize) {
@@ -115,6 +119,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     if (options.device.kind == "cpu") {  // cache blocking for the CPU's kernels only
       fuse_conv_chains(graph_);
       fuse_conv_pools(graph_);
+      if (precision_ == static_cast<int>(Precision::kInt8)) hoist_int8_projections(graph_);
     }
   }
   ops_.reserve(graph_.nodes.size());

@@ -15,5 +15,7 @@ void fold_pads_into_convs(Graph& g);
 void fuse_conv_chains(Graph& g);
 void fuse_conv_pools(Graph& g);
 void fuse_activations(Graph& g);
+// compile/int8_order_pass.cpp: int8 models' projection shortcuts run first.
+void hoist_int8_projections(Graph& g);
 
 }  // namespace tfjs_infer

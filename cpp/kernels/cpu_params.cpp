@@ -131,6 +131,21 @@ int64_t derive_lowp_slice_bytes(const CpuTopology& t) {
   return t.l3_bytes > 0 ? std::min(kMaxSliceBytes, t.l3_bytes / 2) : kMaxSliceBytes;
 }
 
+// int8 models on AMD family 0x19 (Zen 4): a quarter of the L3. ResNet50's int8
+// plan is 5.0 MiB an image since its projections run first
+// (compile/int8_order_pass.cpp; 6.9 MiB before, 9 MiB when the slices were
+// measured), so half the 32 MiB L3 became 3-image slices, slower than 1-image
+// ones: EPYC family 25 model 17, 1 thread, batch 32, bench/env_ab.py --var
+// TFJS_INFER_INT8_HOIST+TFJS_INFER_LOWP_SLICE_BYTES (thread CPU time, medians,
+// load 2-4), against main (Keras order, 16 MiB): projections first in 8 MiB
+// slices (1 image) 0.986-0.988x, in 11 MiB (2 images) 1.014x, in 16 MiB
+// (3 images) 1.008-1.022x; Keras order in 1-image slices 0.991-0.996x.
+// Elsewhere int8 keeps lowp_slice_bytes (unmeasured with the new order).
+int64_t derive_int8_slice_bytes(const CpuTopology& t) {
+  if (!is_amd_zen4(t) || t.l3_bytes <= 0) return derive_lowp_slice_bytes(t);
+  return std::min(kMaxSliceBytes, t.l3_bytes / 4);
+}
+
 int64_t round_down(int64_t v, int64_t step) { return v / step * step; }
 
 // "0", "123", "48K", "2M", "1G" (case-insensitive) -> bytes; -1 if malformed.
@@ -265,6 +280,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_L3_BYTES", &t.l3_bytes, p);
   p.derived = derive_gemm_blocking(t);
   p.lowp_slice_bytes = derive_lowp_slice_bytes(t);
+  p.int8_slice_bytes = derive_int8_slice_bytes(t);
   p.gemm = p.derived;
   apply_override(env, "TFJS_INFER_GEMM_L2_BLOCK", &p.gemm.l2_block_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_K_BLOCK", &p.gemm.k_block, p);

@@ -443,3 +443,23 @@ def test_lowp_slices_without_or_with_a_forced_l3() -> None:
     env = {"TFJS_INFER_L3_BYTES": "10M"}
     p = T.derive_cpu_params(cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
     assert p["lowp_slice_bytes"] == 5 * MIB
+
+
+# int8 models' slices: lowp_slice_bytes, but a quarter of the L3 on AMD family
+# 0x19 (Zen 4), where ResNet50's int8 plan shrank with its projections run
+# first (compile/int8_order_pass.cpp, kernels/cpu_params.cpp).
+INT8_SLICES = {**SLICES, "amd_epyc_zen4_kvm.txt": 8 * MIB}
+
+
+@pytest.mark.parametrize("name", sorted(INT8_SLICES))
+def test_int8_slices_follow_the_l3(name: str) -> None:
+    assert T.derive_cpu_params(cpuid_leaves(name))["int8_slice_bytes"] == INT8_SLICES[name]
+
+
+def test_int8_slices_with_a_forced_l3() -> None:
+    assert T.derive_cpu_params([])["int8_slice_bytes"] == 24 * MIB
+    env = {"TFJS_INFER_L3_BYTES": "10M"}
+    p = T.derive_cpu_params(cpuid_leaves("amd_epyc_zen4_kvm.txt"), env)
+    assert p["int8_slice_bytes"] == 2560 * KIB
+    p = T.derive_cpu_params(cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
+    assert p["int8_slice_bytes"] == 5 * MIB
