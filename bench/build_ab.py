@@ -4,7 +4,8 @@ no switch (a kernel rewritten to give the same bits).
     python bench/build_ab.py --snapshot /tmp/old          # before the change
     (rebuild)
     python bench/build_ab.py --old /tmp/old --new /tmp/new --snapshot /tmp/new \
-        [--models lstm] [--batch 32] [--threads 1] [--rounds 8] [--seconds 1.5]
+        [--models lstm] [--batch 32] [--threads 1] [--rounds 8] [--seconds 1.5] \
+        [--precision bf16]
 
 --snapshot DIR copies the package as now installed (python/tfjs_infer and the
 _core extension it imports) into DIR/tfjs_infer and, without --old, stops.
@@ -45,7 +46,8 @@ folder, batch, threads = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 seconds = float(sys.argv[5])
 rows = np.load(folder + "/input.npy")
 x = np.ascontiguousarray(np.resize(rows, (batch, *rows.shape[1:])))
-model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads)
+model = tfjs_infer.load_model(folder + "/tfjs/model.json", num_threads=threads,
+                             precision=sys.argv[6])
 """
     + TIMED_PREDICT_CHILD
 )
@@ -67,7 +69,7 @@ def snapshot(dest: Path) -> None:
 def one_sample(build: Path, model: str, args: argparse.Namespace) -> dict:
     paths = ":".join(p for p in sys.path if p.endswith("site-packages"))  # numpy
     cmd = [sys.executable, "-S", "-c", CHILD, str(build), str(HERE / ".models" / model)]
-    cmd += [str(args.batch), str(args.threads), str(args.seconds), "fp32", paths]
+    cmd += [str(args.batch), str(args.threads), str(args.seconds), args.precision, paths]
     return json.loads(subprocess.check_output(cmd, text=True).strip().splitlines()[-1])
 
 
@@ -81,6 +83,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=1.5)
+    ap.add_argument("--precision", default="fp32", help="load_model's precision")
     args = ap.parse_args()
     if args.snapshot:
         snapshot(args.snapshot)
