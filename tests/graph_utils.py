@@ -7,9 +7,19 @@ import numpy as np
 from tfjs_infer import _core
 
 
-def add_conv(g: _core.Graph, name: str, x, w: np.ndarray, b: np.ndarray, residual=None) -> object:
-    """A 'same' stride-1 Conv2D with ReLU; ``residual`` adds a fused residual input."""
-    attrs = {"strides": [1, 1], "padding": "same", "activation": "relu"}
+def add_conv(
+    g: _core.Graph,
+    name: str,
+    x,
+    w: np.ndarray,
+    b: np.ndarray,
+    residual=None,
+    stride: int = 1,
+    act: str = "relu",
+) -> object:
+    """A 'same' Conv2D (stride 1 and ReLU unless told); ``residual`` adds a fused
+    residual input."""
+    attrs = {"strides": [stride, stride], "padding": "same", "activation": act}
     inputs = [x]
     if residual is not None:
         inputs.append(residual)

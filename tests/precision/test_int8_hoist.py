@@ -13,29 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from graph_utils import add_conv
 from tfjs_infer import _core
 
 ENV = "TFJS_INFER_INT8_HOIST"
 ISAS = list(_core._testing.lowp_isas("int8"))
-
-
-def conv(
-    g: _core.Graph,
-    name: str,
-    x: object,
-    w: np.ndarray,
-    b: np.ndarray,
-    stride: int = 1,
-    act: str = "relu",
-    residual: object | None = None,
-) -> object:
-    attrs = {"strides": [stride, stride], "padding": "same", "activation": act}
-    inputs = [x]
-    if residual is not None:
-        inputs.append(residual)
-        attrs["has_residual"] = 1
-    (y,) = g.add_op("conv2d", name, inputs, attrs, {"kernel": w, "bias": b})
-    return y
 
 
 def block_graph(rng: np.random.Generator, cin: int, f: int, stride: int) -> _core.Graph:
@@ -47,11 +29,11 @@ def block_graph(rng: np.random.Generator, cin: int, f: int, stride: int) -> _cor
 
     g = _core.Graph()
     x = g.add_input("x", [None, 9, 11, 3], "float32")
-    h = conv(g, "stem", x, *weights(3, 3, cin))
-    a = conv(g, "c1", h, *weights(1, cin, f), stride=stride)
-    a = conv(g, "c2", a, *weights(3, f, f))
-    s = conv(g, "c0", h, *weights(1, cin, 4 * f), stride=stride, act="linear")
-    y = conv(g, "c3", a, *weights(1, f, 4 * f), residual=s)
+    h = add_conv(g, "stem", x, *weights(3, 3, cin))
+    a = add_conv(g, "c1", h, *weights(1, cin, f), stride=stride)
+    a = add_conv(g, "c2", a, *weights(3, f, f))
+    s = add_conv(g, "c0", h, *weights(1, cin, 4 * f), stride=stride, act="linear")
+    y = add_conv(g, "c3", a, *weights(1, f, 4 * f), residual=s)
     g.set_outputs([y])
     return g
 
