@@ -52,6 +52,45 @@ def chain() -> tuple[_core.Graph, dict[str, int]]:
     return g, v
 
 
+def random_graph(seed: int) -> _core.Graph:
+    """40 dense and add ops of mixed widths, each reading one of the latest
+    values and now and then an older one, so blocks free out of order."""
+    rng = np.random.default_rng(seed)
+    g = _core.Graph()
+    values = [(g.add_input("x", [None, 16], "float32"), 16)]
+    for k in range(40):
+        u, width = values[-1 - int(rng.integers(0, min(len(values), 6)))]
+        same = [v for v in values[:-1] if v[1] == width and v[0] != u]
+        if same and rng.random() < 0.3:
+            (y,) = g.add_op("add", f"add{k}", [u, same[int(rng.integers(len(same)))][0]], {}, {})
+            values.append((y, width))
+        else:
+            n_out = int(rng.choice([16, 48, 96, 160]))
+            values.append((dense(g, f"d{k}", u, width, n_out), n_out))
+    g.set_outputs([values[-1][0]])
+    return g
+
+
+# Seeds whose graphs the two rules place differently (seed 5's alike).
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 6])
+def test_random_graphs_keep_live_values_apart_and_bits(
+    monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    x = np.random.default_rng(seed).standard_normal((5, 16)).astype(np.float32)
+    offsets, outs = [], []
+    for recent in ("0", "1"):
+        monkeypatch.setenv(ENV, recent)
+        for threads in (1, 2):
+            model = _core.CompiledModel(random_graph(seed), optimize=False, num_threads=threads)
+            for batch in (1, 5):
+                assert check_no_overlap(model, [[batch, 16]]) >= 9
+            offsets.append(_core._testing.arena_offsets(model, [[5, 16]]))
+            outs.append(np.concatenate([model.run([x[:1]])[0], model.run([x])[0]]))
+    assert offsets[0] != offsets[2]  # the rules place these graphs differently
+    for out in outs[1:]:
+        np.testing.assert_array_equal(out, outs[0])
+
+
 @pytest.mark.parametrize("recent, e_offset", [("0", 0), ("1", 512)])
 def test_rule_places_the_chain_as_worked_out(
     monkeypatch: pytest.MonkeyPatch, recent: str, e_offset: int
