@@ -30,6 +30,7 @@
 #include <chrono>
 #include <ctime>
 
+#include "compile/model.h"
 #include "kernels/kernels.h"
 #include "ops/activation.h"
 
@@ -561,6 +562,13 @@ py::object fma_peak(const std::string& isa, int64_t iters) {
 void register_testing(pybind11::module_& m) {
   using namespace tfjs_infer;
   py::module_ t = m.def_submodule("_testing", "raw kernels for tests (not a public API)");
+  t.def(
+      "arena_offsets",
+      [](const CompiledModel& m, const std::vector<std::vector<int64_t>>& shapes) {
+        return m.arena_offsets(shapes);
+      },
+      py::arg("model"), py::arg("input_shapes"),
+      "Arena offset of each graph value in the plan for these input shapes (-1: outside it).");
   t.def("available_isas", [] {
     std::vector<std::string> out;
     for (Isa isa : available_isas()) out.push_back(isa_name(isa));

@@ -74,6 +74,9 @@ class CompiledModel {
   // shapes, planned without caching the plan: what predict's automatic batch
   // size weighs against its memory budget.
   size_t workspace_bytes(const std::vector<Shape>& input_shapes) const;
+  // Arena offset of each graph value in the plan for these input shapes, -1
+  // for values outside the arena (tests check the plan's placement).
+  std::vector<int64_t> arena_offsets(const std::vector<Shape>& input_shapes) const;
 
   int num_threads() const { return num_threads_.load(std::memory_order_relaxed); }
   void set_num_threads(int n);
@@ -107,6 +110,10 @@ class CompiledModel {
   const KernelTable* kernels_;
   int precision_ = 0;       // Precision (ops/lowp_weights.h) the model runs in
   size_t slice_bytes_ = 0;  // bf16/int8: a call's arena per slice of rows (0: no slicing)
+  // TFJS_INFER_PLAN_RECENT=1 (read at load): make_plan puts each output where
+  // the arena's lines were touched most recently, not at the lowest offset
+  // (measured no faster on Zen 4: compile/model.cpp's recent_fit).
+  bool plan_recent_ = false;
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()
