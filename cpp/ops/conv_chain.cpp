@@ -292,8 +292,9 @@ class ConvChainOp final : public Op {
       const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
       const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
       const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
-      const float* src = x + lo * w * cin_;
-      if (has_expand_ || has_stem_) {
+      const bool staged = has_expand_ || has_stem_;  // ebuf holds the depthwise's input rows
+      const float* src = staged ? ebuf : x + lo * w * cin_;
+      if (staged) {
         int64_t from = lo;
         if (have_hi > lo && have_lo <= lo) {  // keep the overlap
           std::memmove(ebuf, ebuf + (lo - have_lo) * w * e_,
@@ -306,7 +307,6 @@ class ConvChainOp final : public Op {
           expand_rows(k, x + from * w * cin_, (hi - from) * w, ebuf + (from - lo) * w * e_);
         have_lo = lo;
         have_hi = hi;
-        src = ebuf;
       }
       dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res);
     }
