@@ -27,7 +27,8 @@ INT8_ISAS = _core._testing.lowp_isas("int8")
 # one channel; four channels and a 5x5 kernel; a linear stem with a stride-2
 # depthwise; a 64x65 stem output of 64 channels (several bands per image,
 # and on 2 threads chunks of rows: too large for the whole-image mode); a
-# 14x14 one (the whole-image mode on 2 threads); an even odd-sized 'same'.
+# 14x14 one (the whole-image mode on 2 threads); explicit pads (a folded
+# ZeroPadding2D, older Keras MobileNetV2s), wider at the bottom and right.
 CASES = [
     (33, 31, 3, 3, 2, "same", "relu6", 32, 1, 16, False),
     (17, 13, 1, 3, 1, "valid", "relu", 24, 1, 8, True),
@@ -35,6 +36,7 @@ CASES = [
     (11, 9, 3, 3, 1, "same", "linear", 16, 2, 16, False),
     (127, 129, 3, 3, 2, "same", "relu6", 64, 1, 24, True),
     (27, 28, 3, 3, 2, "same", "relu6", 32, 1, 16, True),
+    (21, 18, 3, 3, 2, [0, 2, 1, 2], "relu6", 16, 1, 8, False),
 ]
 
 
@@ -42,13 +44,15 @@ def rand(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -
     return (rng.standard_normal(shape) * scale).astype(np.float32)
 
 
-def out_size(n: int, k: int, s: int, padding: str) -> int:
+def out_size(n: int, k: int, s: int, padding: str | list[int], axis: int = 0) -> int:
+    if isinstance(padding, list):  # explicit [top, bottom, left, right]
+        return (n + padding[2 * axis] + padding[2 * axis + 1] - k) // s + 1
     return -(-n // s) if padding == "same" else (n - k) // s + 1
 
 
 def dw_input_dims(case: tuple) -> tuple[int, int]:
     h, w, _, k, s, padding = case[:6]
-    return out_size(h, k, s, padding), out_size(w, k, s, padding)
+    return out_size(h, k, s, padding), out_size(w, k, s, padding, 1)
 
 
 def out_dims(case: tuple) -> tuple[int, int]:
@@ -78,6 +82,8 @@ def chain_graph(case: tuple, wts: dict[str, np.ndarray], extra_use: str = "") ->
     g = _core.Graph()
     x = g.add_input("x", [None, h, w, cin], "float32")
     sattrs = {"strides": [s, s], "padding": padding, "activation": act}
+    if isinstance(padding, list):
+        sattrs.update(padding="explicit", pads=padding)
     if extra_use == "dilated":
         sattrs.update(strides=[1, 1], dilations=[2, 2])
     (v,) = g.add_op("conv2d", "stem", [x], sattrs, {"kernel": wts["sk"], "bias": wts["sb"]})
@@ -215,14 +221,18 @@ def act64(v: np.ndarray, act: str) -> np.ndarray:
     return v
 
 
-def conv64(x: np.ndarray, k: np.ndarray, s: int, padding: str, depthwise: bool) -> np.ndarray:
+def conv64(
+    x: np.ndarray, k: np.ndarray, s: int, padding: str | list[int], depthwise: bool
+) -> np.ndarray:
     """Channels-last 2D convolution in float64 (TF's 'same': the extra
     padding row and column at the bottom and right)."""
     n, h, w, _ = x.shape
     kh, kw = k.shape[:2]
-    oh, ow = out_size(h, kh, s, padding), out_size(w, kw, s, padding)
+    oh, ow = out_size(h, kh, s, padding), out_size(w, kw, s, padding, 1)
     pt = pl = 0
-    if padding == "same":
+    if isinstance(padding, list):
+        pt, pl = padding[0], padding[2]
+    elif padding == "same":
         pt = max((oh - 1) * s + kh - h, 0) // 2
         pl = max((ow - 1) * s + kw - w, 0) // 2
     xp = np.zeros((n, (oh - 1) * s + kh, (ow - 1) * s + kw, x.shape[3]))
