@@ -214,6 +214,11 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     fuse_activations(graph_);
     if (options.device.kind == "cpu") {  // cache blocking for the CPU's kernels only
       fuse_conv_chains(graph_);
+      // A conv2d before a chain becomes its stem in fp32 and bf16 (in int8 a
+      // conv2d takes its own per-sample path, ops/conv_int8.cpp).
+      // TFJS_INFER_CHAIN_STEM=0: never, for A/B measurements.
+      if (precision_ != static_cast<int>(Precision::kInt8) && !env_is("TFJS_INFER_CHAIN_STEM", "0"))
+        fuse_chain_stems(graph_);
       fuse_conv_pools(graph_);
       if (precision_ == static_cast<int>(Precision::kInt8)) hoist_int8_projections(graph_);
     }

@@ -308,6 +308,54 @@ void fuse_conv_chains(Graph& g) {
   }
 }
 
+namespace {
+
+// A conv2d a chain can take as its stem (ops/conv_base.h make_conv2d_rows):
+// 2D channels-last, ungrouped, undilated, no fused residual, an element-wise
+// epilogue (as an expand's).
+bool stem_conv2d(const OpNode& n) {
+  if (n.type != "conv2d" || n.attr_int("groups", 1) != 1 || n.attr_int("has_residual", 0) ||
+      !channels_last(n) || !elementwise_activation(n) || n.inputs.size() != 1 ||
+      n.outputs.size() != 1)
+    return false;
+  const WeightTensor* k = n.weight("kernel");
+  if (!k || k->shape.size() != 4) return false;
+  for (int64_t d : n.attr_ints("dilations", {1, 1}))
+    if (d != 1) return false;
+  return true;
+}
+
+}  // namespace
+
+// conv2d -> conv_chain without an expand (MobileNetV2's first conv and block
+// 0): the chain takes the conv as its stem stage, so the conv's output rows
+// are made band by band in the chain's per-thread scratch instead of going
+// through memory (ops/conv_chain.cpp; the same bits). Only where the conv's
+// output goes nowhere else. Runs after fuse_conv_chains.
+void fuse_chain_stems(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    OpNode& chain = g.nodes[i];
+    if (chain.type != "conv_chain" || chain.attr_int("has_expand", 0) ||
+        chain.attr_int("has_stem", 0))
+      continue;
+    const int c = producer_of(g, chain.inputs[0]);
+    if (c < 0 || !stem_conv2d(g.nodes[c]) || use_count(g, chain.inputs[0]) != 1) continue;
+    OpNode& conv = g.nodes[c];
+    const WeightTensor* dk = chain.weight("dw_kernel");
+    if (!dk || dk->shape.size() != 3 || conv.weight("kernel")->shape[3] != dk->shape[2]) continue;
+    chain.inputs[0] = conv.inputs[0];
+    chain.attrs["has_stem"] = int64_t{1};
+    for (const auto& [key, value] : conv.attrs)
+      if (key != "has_residual" && key != "groups" && key != "data_format")
+        chain.attrs["stem." + key] = value;
+    chain.weights["stem_kernel"] = std::move(conv.weights["kernel"]);
+    auto bias = conv.weights.find("bias");
+    if (bias != conv.weights.end()) chain.weights["stem_bias"] = std::move(bias->second);
+    g.nodes.erase(g.nodes.begin() + c);  // before the chain: i moves down one
+    --i;
+  }
+}
+
 // op -> pooling, where the pooling's traits give a fusable window (a
 // non-overlapping 'valid' 2D one) and the op's accept it (pool_fused_type,
 // takes_pool): conv2d -> MaxPool, MNIST-style, becomes conv2d_pool, which

@@ -13,6 +13,7 @@ void fold_batch_norm(Graph& g);
 void fuse_residual_adds(Graph& g);
 void fold_pads_into_convs(Graph& g);
 void fuse_conv_chains(Graph& g);
+void fuse_chain_stems(Graph& g);
 void fuse_conv_pools(Graph& g);
 void fuse_activations(Graph& g);
 // compile/int8_order_pass.cpp: int8 models' projection shortcuts run first.

@@ -31,7 +31,7 @@ namespace {
 
 // attrs: ConvBase's, has_residual (passes.cpp: a second input added in the
 // epilogue). weights: ConvBase's.
-class ConvOp final : public ConvBase {
+class ConvOp final : public ConvBase, public ConvRows {
  public:
   ConvOp(const OpNode& node, const KernelTable& k, int rank) : ConvBase(node, k, rank) {
     pointwise_ = geo_.kernel_volume() == 1 && geo_.s == std::array<int64_t, 3>{1, 1, 1} &&
@@ -179,6 +179,40 @@ class ConvOp final : public ConvBase {
     if (split_cols) apply_row_op(k, act_, out[0].f32(), batch * m_img, cout_);
   }
 
+  ValueType rows_output(const ValueType& in) const override { return infer({in})[0]; }
+
+  int64_t rows_scratch_floats(const Shape& in_shape) const override {
+    return direct_.runs(in_shape) ? 0 : tile_rows(out_rows_per_image(in_shape)) * kg_;
+  }
+
+  // The direct kernel where run takes it, else im2col tiles of run's size
+  // and the GEMM (the implicit path's bits are im2col's); one group.
+  void run_rows(const KernelTable& k, const float* x, const Shape& in_shape, int64_t oy0,
+                int64_t oy1, float* y, float* scratch) const override {
+    const Shape o = conv_output({in_shape, DType::kFloat32});
+    const int64_t ow = o[2];
+    if (direct_.runs(in_shape)) {
+      direct_.run_rows(k, x, in_shape, ow, oy0, oy1, y);
+      return;
+    }
+    const int64_t tm = tile_rows(out_rows_per_image(in_shape));
+    const auto dims_in = spatial_dims(in_shape, 2);
+    const auto dims_out = spatial_dims(o, 2);
+    for (int64_t r0 = oy0 * ow; r0 < oy1 * ow; r0 += tm) {
+      const int64_t rows = std::min(tm, oy1 * ow - r0);
+      im2col(k, x, dims_in, dims_out, 0, r0, rows, scratch);
+      GemmCall call;
+      call.m = rows;
+      call.a = scratch;
+      call.lda = kg_;
+      call.c = y + (r0 - oy0 * ow) * cout_;
+      call.ldc = cout_;
+      call.ep = epilogue(0, nullptr);
+      gemm_run(k, packed_[0], call);
+      apply_row_op(k, act_, call.c, rows, cout_);
+    }
+  }
+
  private:
   // Scratch of the implicit path: per thread slot, one zero-padded image
   // (hp x wp x cin, every window inside) and one row pointer per output
@@ -316,6 +350,12 @@ bool takes_pool(const OpNode& n) {
 }
 
 }  // namespace
+
+std::unique_ptr<ConvRows> make_conv2d_rows(const OpNode& node, const KernelTable& k) {
+  if (node.attr_int("groups", 1) != 1 || node.attr_int("has_residual", 0))
+    fail(ErrorKind::kInvalidModel, node.name + ": a row-wise conv2d takes no groups or residual");
+  return std::make_unique<ConvOp>(node, k, 2);
+}
 
 void register_conv_ops(OpRegistry& r) {
   // An activation, a BatchNorm, a residual Add and a Pad fold into every

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -134,5 +135,28 @@ class ConvBase : public Op {
   std::vector<PackedMatrix> packed_;  // one B per group: rows (kk, ci), its filters
   Buffer<float> bias_;
 };
+
+// One image's output rows of a conv2d node, computed on the calling thread
+// with the kernels the conv2d op itself takes for that input (the direct
+// kernel, or im2col tiles and the GEMM: the same bits as the op), for an op
+// that consumes a convolution's output band by band (conv_chain's stem).
+class ConvRows {
+ public:
+  virtual ~ConvRows() = default;
+
+  // The convolution's output type for this input (checked as the op checks).
+  virtual ValueType rows_output(const ValueType& in) const = 0;
+
+  // The scratch floats run_rows needs for this input.
+  virtual int64_t rows_scratch_floats(const Shape& in_shape) const = 0;
+
+  // Output rows [oy0, oy1) of the image at x (in_shape: the batch's shape)
+  // into y, which starts at row oy0.
+  virtual void run_rows(const KernelTable& k, const float* x, const Shape& in_shape, int64_t oy0,
+                        int64_t oy1, float* y, float* scratch) const = 0;
+};
+
+// A conv2d node without groups or a fused residual, in fp32 or bf16.
+std::unique_ptr<ConvRows> make_conv2d_rows(const OpNode& node, const KernelTable& k);
 
 }  // namespace tfjs_infer

@@ -1,15 +1,21 @@
-// Op "conv_chain": [1x1 expand conv ->] depthwise conv -> 1x1 project conv
-// (+ residual), the MobileNet block, run band by band so the wide expanded
-// and depthwise activations live only in per-thread scratch (L2) instead of
-// making a round trip through memory. Built by passes.cpp from the three ops;
-// every output is bitwise what the three ops give one after the other (same
-// GEMM rows, same depthwise tap order), so the fusion is invisible.
+// Op "conv_chain": [1x1 expand conv or KxK stem conv ->] depthwise conv ->
+// 1x1 project conv (+ residual), the MobileNet block, run band by band so
+// the wide expanded and depthwise activations live only in per-thread
+// scratch (L2) instead of making a round trip through memory. Built by
+// passes.cpp from the three ops; every output is bitwise what the three ops
+// give one after the other (same GEMM rows, same depthwise tap order; a stem
+// runs the conv2d op's own kernels, conv_base.h ConvRows), so the fusion is
+// invisible. A stem (has_stem: MobileNetV2's first conv before block 0)
+// reads the chain's input image; the depthwise reads the stem's output.
 //
-// attrs: has_expand, has_residual; the depthwise geometry (strides,
+// attrs: has_expand, has_stem, has_residual; the stem's conv2d attrs under
+//        "stem." (strides, dilations, padding, pads, activation...); the
+//        depthwise geometry (strides,
 //        dilations, padding, pads); per stage activations "expand.activation",
 //        "dw.activation" (+ act_alpha/beta/gamma, same prefixes) and the
 //        project's under the plain names.
-// weights: expand_kernel (1, 1, cin, e) + expand_bias, dw_kernel (kh, kw, e)
+// weights: expand_kernel (1, 1, cin, e) + expand_bias or stem_kernel
+//          (kh, kw, cin, e) + stem_bias, dw_kernel (kh, kw, e)
 //          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
 //          optional).
 #include <algorithm>
@@ -18,6 +24,7 @@
 #include "core/env_switch.h"
 #include "core/threading.h"
 #include "ops/activation.h"
+#include "ops/conv_base.h"
 #include "ops/conv_geometry.h"
 #include "ops/gemm_driver.h"
 #include "ops/registry.h"
@@ -40,6 +47,23 @@ OpNode stage_node(const OpNode& node, const std::string& prefix) {
   return s;
 }
 
+// The stem stage as the conv2d node it was (passes.cpp fuse_chain_stems).
+OpNode stem_node(const OpNode& node) {
+  OpNode s;
+  s.name = node.name + "/stem";
+  s.type = "conv2d";
+  s.inputs = {node.inputs.at(0)};
+  s.outputs = node.outputs;
+  const std::string prefix = "stem.";
+  for (const auto& [key, value] : node.attrs)
+    if (key.compare(0, prefix.size(), prefix) == 0) s.attrs[key.substr(prefix.size())] = value;
+  auto it = node.attrs.find("precision");
+  if (it != node.attrs.end()) s.attrs["precision"] = it->second;
+  s.weights["kernel"] = node.require_weight("stem_kernel", {-1, -1, -1, -1});
+  if (const WeightTensor* b = node.weight("stem_bias")) s.weights["bias"] = *b;
+  return s;
+}
+
 class ConvChainOp final : public Op {
  public:
   ConvChainOp(const OpNode& node, const KernelTable& k)
@@ -48,6 +72,7 @@ class ConvChainOp final : public Op {
         dw_act_(parse_activation(stage_node(node, "dw."))),
         act_(parse_activation(node)) {
     has_expand_ = node.attr_int("has_expand", 0) != 0;
+    has_stem_ = !has_expand_ && node.attr_int("has_stem", 0) != 0;
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     if (expand_act_.row_op != RowOp::kNone || dw_act_.row_op != RowOp::kNone)
@@ -62,6 +87,14 @@ class ConvChainOp final : public Op {
       cin_ = ek.shape[2];
       expand_.pack(k, ek, cin_, e_, 0, e_, node_precision(node));
       copy_bias(node, "expand_bias", e_, expand_bias_);
+    } else if (has_stem_) {
+      const OpNode sn = stem_node(node);
+      const WeightTensor& sk = sn.weights.at("kernel");
+      if (sk.shape[3] != e_)
+        fail(ErrorKind::kInvalidModel, where() + ": the stem's filters are not the depthwise's");
+      cin_ = sk.shape[2];
+      stem_k_ = sk.shape[0] * sk.shape[1];
+      stem_ = make_conv2d_rows(sn, k);
     } else {
       cin_ = e_;
     }
@@ -81,11 +114,12 @@ class ConvChainOp final : public Op {
     if (s.size() != 4 || !dims_fit(s[3], cin_))
       shape_error("expected an input (N, H, W, " + std::to_string(cin_) + "), received " +
                   shape_str(s));
-    Shape o = s;
+    const Shape d = has_stem_ ? stem_->rows_output(in[0]).shape : s;  // the depthwise's input
+    Shape o = d;
     for (int i = 1; i < 3; ++i) {
-      o[static_cast<size_t>(i)] = geo_.out_size(i, s[static_cast<size_t>(i)]);
+      o[static_cast<size_t>(i)] = geo_.out_size(i, d[static_cast<size_t>(i)]);
       if (known(o[static_cast<size_t>(i)]) && o[static_cast<size_t>(i)] < 1)
-        shape_error("input " + shape_str(s) + " is smaller than the depthwise window");
+        shape_error("input " + shape_str(d) + " is smaller than the depthwise window");
     }
     o[3] = cout_;
     if (residual_ && !shapes_fit(in[1].shape, o))
@@ -96,20 +130,26 @@ class ConvChainOp final : public Op {
 
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     const Band b = band(in[0].shape);
-    const size_t banded = static_cast<size_t>(scratch_thread_slots()) * b.floats * 4;
-    // The whole-image mode (see run) uses one shared image instead.
-    return std::max(banded, static_cast<size_t>(whole_image_floats(in[0].shape)) * 4);
+    const size_t slots = static_cast<size_t>(scratch_thread_slots());
+    const size_t banded = slots * static_cast<size_t>(b.floats) * 4;
+    // The whole-image mode (see run) uses one shared image instead (and a
+    // stem's scratch per thread).
+    const size_t whole = static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
+    return std::max(banded,
+                    whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
            const std::vector<TensorView>& out) const override {
     const KernelTable& k = *ctx.kernels;
     const Shape& s = in[0].shape;
-    const int64_t batch = s[0], h = s[1], w = s[2];
+    const Shape d = dw_input(s);
+    const int64_t batch = s[0], h = d[1], w = d[2];
     const int64_t oh = out[0].shape[1], ow = out[0].shape[2];
     if (batch == 0) return;
     const Band b = band(s);
-    const int64_t flops = 2 * batch * (has_expand_ ? h * w * cin_ * e_ : 0) +
+    const int64_t stage_k = has_expand_ ? cin_ : has_stem_ ? stem_k_ * cin_ : 0;
+    const int64_t flops = 2 * batch * h * w * stage_k * e_ +
                           2 * batch * oh * ow * e_ * (geo_.kernel_volume() + cout_);
     // Tasks are (image, chunk of output rows), taken by workers as they come
     // (scratch is per worker); an image is cut into chunks (each recomputing
@@ -127,11 +167,13 @@ class ConvChainOp final : public Op {
     parallel_for_indexed(tasks, threads, [&](int64_t task, int worker) {
       float* ebuf = scratch + worker * b.floats;
       float* dbuf = ebuf + b.e_floats;
+      float* sbuf = dbuf + b.d_floats;
       const int64_t img = task / chunks, c = task % chunks;
-      const float* x = in[0].f32() + img * h * w * cin_;
+      const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
       float* y = out[0].f32() + img * oh * ow * cout_;
       const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-      run_rows(k, x, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf);
+      run_rows(k, x, s, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf,
+               sbuf);
     });
   }
 
@@ -139,8 +181,13 @@ class ConvChainOp final : public Op {
   struct Band {
     int64_t rows = 1;    // output rows per band
     int64_t e_rows = 0;  // expanded input rows a band needs at most
-    int64_t e_floats = 0, floats = 0;
+    int64_t e_floats = 0, d_floats = 0, stem_floats = 0, floats = 0;
   };
+
+  // The depthwise's input shape for the chain's input shape s.
+  Shape dw_input(const Shape& s) const {
+    return has_stem_ ? stem_->rows_output({s, DType::kFloat32}).shape : s;
+  }
 
   // Small images on several threads: cutting an image's output rows into
   // chunks makes each chunk expand its halo rows again (on a 7x7 map split
@@ -152,9 +199,10 @@ class ConvChainOp final : public Op {
   static constexpr int64_t kWholeImageBudget = 1536 * 1024 / 4;  // floats
 
   int64_t whole_image_floats(const Shape& s) const {
-    if (!has_expand_) return 0;
-    const int64_t oh = geo_.out_size(1, s[1]), ow = geo_.out_size(2, s[2]);
-    const int64_t floats = s[1] * s[2] * e_ + oh * ow * e_;
+    if (!has_expand_ && !has_stem_) return 0;
+    const Shape d = dw_input(s);
+    const int64_t oh = geo_.out_size(1, d[1]), ow = geo_.out_size(2, d[2]);
+    const int64_t floats = d[1] * d[2] * e_ + oh * ow * e_;
     return floats <= kWholeImageBudget ? floats : 0;
   }
 
@@ -165,17 +213,26 @@ class ConvChainOp final : public Op {
   void run_whole_images(const KernelTable& k, const std::vector<TensorView>& in,
                         const std::vector<TensorView>& out, float* scratch, int threads) const {
     const Shape& s = in[0].shape;
-    const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
+    const Shape d = dw_input(s);
+    const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
     const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
-    float* ebuf = scratch;            // the expanded image, h * w * e
-    float* dbuf = ebuf + h * w * e_;  // the depthwise output, oh * ow * e
-    const int64_t pieces = std::min<int64_t>(2 * threads, h * w);
+    float* ebuf = scratch;              // the expanded image, h * w * e
+    float* dbuf = ebuf + h * w * e_;    // the depthwise output, oh * ow * e
+    float* sbuf = dbuf + oh * ow * e_;  // each thread's stem scratch
+    const int64_t stem_floats = band(s).stem_floats;
+    // Pieces of pixels for an expand, of rows for a stem.
+    const int64_t pieces = std::min<int64_t>(2 * threads, has_stem_ ? h : h * w);
     const int64_t chunks = std::min<int64_t>(2 * threads, oh);
     for (int64_t img = 0; img < s[0]; ++img) {
-      const float* x = in[0].f32() + img * h * w * cin_;
+      const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
       float* y = out[0].f32() + img * oh * ow * cout_;
       const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-      parallel_for(pieces, threads, [&](int64_t t) {
+      parallel_for_indexed(pieces, threads, [&](int64_t t, int worker) {
+        if (has_stem_) {
+          const int64_t r0 = h * t / pieces, r1 = h * (t + 1) / pieces;
+          stem_->run_rows(k, x, s, r0, r1, ebuf + r0 * w * e_, sbuf + worker * stem_floats);
+          return;
+        }
         const int64_t p0 = h * w * t / pieces, p1 = h * w * (t + 1) / pieces;
         expand_rows(k, x + p0 * cin_, p1 - p0, ebuf + p0 * e_);
       });
@@ -207,43 +264,49 @@ class ConvChainOp final : public Op {
   // Output rows per band: the expanded rows it reads plus its depthwise
   // output fit in about 512 KiB, half of a core's L2.
   Band band(const Shape& s) const {
-    const int64_t w = s[2], ow = geo_.out_size(2, w);
+    const Shape d = dw_input(s);
+    const int64_t w = d[2], ow = geo_.out_size(2, w);
     const int64_t in_row = w * e_, out_row = std::max<int64_t>(ow, 1) * e_;
     constexpr int64_t kBudget = 512 * 1024 / 4;
     Band b;
     auto need = [&](int64_t rows) { return (rows - 1) * geo_.s[1] + geo_.k_eff(1); };
-    while (b.rows < s[1] && (need(b.rows + 1) * in_row + (b.rows + 1) * out_row) <= kBudget)
+    while (b.rows < d[1] && (need(b.rows + 1) * in_row + (b.rows + 1) * out_row) <= kBudget)
       ++b.rows;
-    b.e_rows = has_expand_ ? need(b.rows) : 0;
+    b.e_rows = has_expand_ || has_stem_ ? need(b.rows) : 0;
     b.e_floats = b.e_rows * in_row;
-    b.floats = b.e_floats + b.rows * out_row;
+    b.d_floats = b.rows * out_row;
+    b.stem_floats = has_stem_ ? (stem_->rows_scratch_floats(s) + 15) / 16 * 16 : 0;
+    b.floats = b.e_floats + b.d_floats + b.stem_floats;
     return b;
   }
 
   // Output rows [oy_begin, oy_end) of one image, band by band. Expanded rows
   // shared by consecutive bands are moved, not recomputed.
-  void run_rows(const KernelTable& k, const float* x, const float* res, float* y, int64_t h,
-                int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end, const Band& b,
-                float* ebuf, float* dbuf) const {
+  // x: the chain's input image (shape s); h, w: the depthwise's input dims.
+  void run_rows(const KernelTable& k, const float* x, const Shape& s, const float* res, float* y,
+                int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end,
+                const Band& b, float* ebuf, float* dbuf, float* sbuf) const {
     const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
     int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
     for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
       const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
       const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
       const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
-      const float* src = x + lo * w * cin_;
-      if (has_expand_) {
+      const bool staged = has_expand_ || has_stem_;  // ebuf holds the depthwise's input rows
+      const float* src = staged ? ebuf : x + lo * w * cin_;
+      if (staged) {
         int64_t from = lo;
         if (have_hi > lo && have_lo <= lo) {  // keep the overlap
           std::memmove(ebuf, ebuf + (lo - have_lo) * w * e_,
                        static_cast<size_t>((have_hi - lo) * w * e_) * sizeof(float));
           from = have_hi;
         }
-        if (hi > from)
+        if (hi > from && has_stem_)
+          stem_->run_rows(k, x, s, from, hi, ebuf + (from - lo) * w * e_, sbuf);
+        else if (hi > from)
           expand_rows(k, x + from * w * cin_, (hi - from) * w, ebuf + (from - lo) * w * e_);
         have_lo = lo;
         have_hi = hi;
-        src = ebuf;
       }
       dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res);
     }
@@ -316,8 +379,10 @@ class ConvChainOp final : public Op {
   ConvGeometry geo_;
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
-  bool has_expand_ = false, residual_ = false, dw_bf16_ = false;
+  bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
+  int64_t stem_k_ = 0;              // the stem's taps (kh kw)
+  std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)
   PackedMatrix expand_, project_;
   Buffer<float> expand_bias_, dw_w_, dw_bias_, project_bias_;
 };

@@ -54,26 +54,32 @@ bool ConvDirect::runs(const Shape& in_shape) const {
   return row * spec_.geo->k[1] < (int64_t{1} << 31);
 }
 
-void ConvDirect::run(const RunContext& ctx, const TensorView& x, const TensorView& y) const {
+ConvDirectArgs ConvDirect::args(const Shape& in_shape, int64_t out_w) const {
   const ConvGeometry& g = *spec_.geo;
+  const auto dims = spatial_dims(in_shape, 2);
+  ConvDirectArgs a;
+  a.in_h = dims[1];
+  a.in_w = dims[2];
+  a.cin = spec_.cin;
+  a.kh = g.k[1];
+  a.kw = g.k[2];
+  a.s_h = g.s[1];
+  a.s_w = g.s[2];
+  a.pad_t = g.pad_before(1, dims[1]);
+  a.pad_l = g.pad_before(2, dims[2]);
+  a.w = w_.data();
+  a.ldw = ldw();
+  a.cout = spec_.cout;
+  a.bias = bias_.size() == 0 ? nullptr : bias_.data();
+  a.act = spec_.act->params;
+  a.out_w = out_w;
+  return a;
+}
+
+void ConvDirect::run(const RunContext& ctx, const TensorView& x, const TensorView& y) const {
   const auto dims = spatial_dims(x.shape, 2);
   const int64_t batch = x.dim(0), out_h = y.shape[1], out_w = y.shape[2];
-  ConvDirectArgs base;
-  base.in_h = dims[1];
-  base.in_w = dims[2];
-  base.cin = spec_.cin;
-  base.kh = g.k[1];
-  base.kw = g.k[2];
-  base.s_h = g.s[1];
-  base.s_w = g.s[2];
-  base.pad_t = g.pad_before(1, dims[1]);
-  base.pad_l = g.pad_before(2, dims[2]);
-  base.w = w_.data();
-  base.ldw = ldw();
-  base.cout = spec_.cout;
-  base.bias = bias_.size() == 0 ? nullptr : bias_.data();
-  base.act = spec_.act->params;
-  base.out_w = out_w;
+  const ConvDirectArgs base = args(x.shape, out_w);
   const int64_t flops = 2 * batch * out_h * out_w * spec_.kg * spec_.cout;
   const int threads = threads_for(ctx.num_threads, flops, batch * out_h);
   // Bands of whole rows; with few images, a few per thread, so the threads
@@ -91,6 +97,20 @@ void ConvDirect::run(const RunContext& ctx, const TensorView& x, const TensorVie
     a.row_end = out_h * (band + 1) / bands;
     k.conv_direct_f32(a);
   });
+}
+
+void ConvDirect::run_rows(const KernelTable& k, const float* x, const Shape& in_shape,
+                          int64_t out_w, int64_t oy0, int64_t oy1, float* y) const {
+  // Row oy0 becomes the kernel's row 0: the window of output row r starts at
+  // input row r s_h - pad_t, so moving the padding up by oy0 s_h rows reads
+  // the same windows (the kernel only compares rows with 0 and in_h).
+  ConvDirectArgs a = args(in_shape, out_w);
+  a.x = x;
+  a.y = y;
+  a.pad_t -= oy0 * a.s_h;
+  a.row_begin = 0;
+  a.row_end = oy1 - oy0;
+  k.conv_direct_f32(a);
 }
 
 }  // namespace tfjs_infer

@@ -41,7 +41,15 @@ class ConvDirect {
   // The whole batch, output rows split over up to ctx.num_threads threads.
   void run(const RunContext& ctx, const TensorView& x, const TensorView& y) const;
 
+  // Output rows [oy0, oy1) of one image x (in_shape: the batch's shape) into
+  // y, which starts at row oy0, on the calling thread (a fused consumer's
+  // bands: ops/conv_chain.cpp); the same bits as run.
+  void run_rows(const KernelTable& k, const float* x, const Shape& in_shape, int64_t out_w,
+                int64_t oy0, int64_t oy1, float* y) const;
+
  private:
+  // The arguments every image of this input shares.
+  ConvDirectArgs args(const Shape& in_shape, int64_t out_w) const;
   static int64_t max_weight_bytes();
   int64_t ldw() const { return (spec_.cout + 15) / 16 * 16; }
 
