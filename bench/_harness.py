@@ -259,3 +259,33 @@ def interleaved(
                 fn()
             samples[n].append((time.perf_counter() - t) / inner)
     return {n: float(np.median(v)) for n, v in samples.items()}
+
+
+def gemm_blocking_ab(
+    field: str, run: Callable[[np.ndarray], None], out: tuple[np.ndarray, np.ndarray], rounds: int
+) -> tuple[float, float, bool]:
+    """A GemmBlocking switch off and on in this process (bench/narrow_tail.py,
+    bench/bf16_mem_broadcast.py): `run(out)` timed by thread CPU time with `field`
+    0 and 1 (_testing.set_gemm_blocking; the CPU's values restored after),
+    taking turns, the order reversed each round, round 0 a warm-up. Returns the
+    median seconds per `run` off and on, and whether out[0] and out[1] are equal
+    bit for bit."""
+    import tfjs_infer
+    from tfjs_infer import _core
+
+    testing = _core._testing
+    saved = tfjs_infer.build_info()["cpu"]["gemm"]
+    samples: dict[int, list[float]] = {0: [], 1: []}
+    try:
+        for r in range(rounds + 1):
+            for value in (0, 1) if r % 2 == 0 else (1, 0):
+                testing.set_gemm_blocking(**{**saved, field: value})
+                t0 = time.thread_time()
+                run(out[value])
+                if r > 0:
+                    samples[value].append(time.thread_time() - t0)
+    finally:
+        testing.set_gemm_blocking(**saved)
+    same = bool(np.array_equal(out[0].view(np.uint32), out[1].view(np.uint32)))
+    off, on = (float(np.median(samples[v])) for v in (0, 1))
+    return off, on, same

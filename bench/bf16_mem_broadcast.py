@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
-from _harness import run_header
+from _harness import gemm_blocking_ab, run_header
 
-import tfjs_infer
 from tfjs_infer import _core
 
 T = _core._testing
@@ -49,48 +47,33 @@ def main() -> None:
     run_header("bf16_mem_broadcast.py")
     if "avx512" not in T.lowp_isas("bf16"):
         raise SystemExit("no AVX512-BF16 GEMM on this CPU")
-    saved = tfjs_infer.build_info()["cpu"]["gemm"]
     print(f"bf16, relu6, 1 thread, thread CPU time, medians of {args.rounds} rounds")
     cols = ("off us", "on us", "on/off", "off GMAC/s", "on GMAC/s")
     print(f"{'m x k x n':>16} " + " ".join(f"{c:>10}" for c in cols))
     rng = np.random.default_rng(0)
-    try:
-        for shape in args.shapes:
-            m, k, n = (int(v) for v in shape.lower().split("x"))
-            a = np.maximum(rng.standard_normal((m, k), dtype=np.float32), 0)
-            b = rng.standard_normal((k, n), dtype=np.float32) / np.float32(np.sqrt(k))
-            bias = rng.standard_normal(n, dtype=np.float32)
-            packed = T.lowp_pack("bf16", b)
-            out = {0: np.empty((m, n), np.float32), 1: np.empty((m, n), np.float32)}
-            reps = max(1, args.reps * 1536 // m)
-            samples: dict[int, list[float]] = {0: [], 1: []}
-            for r in range(args.rounds + 1):
-                for mem in (0, 1) if r % 2 == 0 else (1, 0):
-                    T.set_gemm_blocking(**{**saved, "bf16_mem_broadcast": mem})
-                    t0 = time.thread_time()
-                    T.gemm_lowp(
-                        "avx512",
-                        "bf16",
-                        a,
-                        b,
-                        bias=bias,
-                        act="relu6",
-                        prepacked=packed,
-                        reps=reps,
-                        out=out[mem],
-                    )
-                    if r > 0:  # round 0 warms up
-                        samples[mem].append((time.thread_time() - t0) / reps)
-            if not np.array_equal(out[0].view(np.uint32), out[1].view(np.uint32)):
-                raise SystemExit(f"{shape}: outputs differ")
-            off, on = (float(np.median(samples[v])) for v in (0, 1))
-            gmac = m * k * n / 1e9
-            print(
-                f"{shape:>16} {off * 1e6:10.1f} {on * 1e6:10.1f} {on / off:10.3f} "
-                f"{gmac / off:10.1f} {gmac / on:10.1f}"
+    for shape in args.shapes:
+        m, k, n = (int(v) for v in shape.lower().split("x"))
+        a = np.maximum(rng.standard_normal((m, k), dtype=np.float32), 0)
+        b = rng.standard_normal((k, n), dtype=np.float32) / np.float32(np.sqrt(k))
+        bias = rng.standard_normal(n, dtype=np.float32)
+        packed = T.lowp_pack("bf16", b)
+        reps = max(1, args.reps * 1536 // m)
+
+        def run(out: np.ndarray, a=a, b=b, bias=bias, packed=packed, reps=reps) -> None:
+            T.gemm_lowp(
+                "avx512", "bf16", a, b, bias=bias, act="relu6", prepacked=packed, reps=reps, out=out
             )
-    finally:
-        T.set_gemm_blocking(**saved)
+
+        outs = (np.empty((m, n), np.float32), np.empty((m, n), np.float32))
+        off, on, same = gemm_blocking_ab("bf16_mem_broadcast", run, outs, args.rounds)
+        if not same:
+            raise SystemExit(f"{shape}: outputs differ")
+        off, on = off / reps, on / reps
+        gmac = m * k * n / 1e9
+        print(
+            f"{shape:>16} {off * 1e6:10.1f} {on * 1e6:10.1f} {on / off:10.3f} "
+            f"{gmac / off:10.1f} {gmac / on:10.1f}"
+        )
     print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 

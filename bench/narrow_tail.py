@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
-from _harness import run_header
+from _harness import gemm_blocking_ab, run_header
 
-import tfjs_infer
 from tfjs_infer import _core
 
 T = _core._testing
@@ -38,39 +36,32 @@ def main() -> None:
     ap.add_argument("--isa", default="avx512")
     args = ap.parse_args()
     run_header("narrow_tail.py")
-    saved = tfjs_infer.build_info()["cpu"]["gemm"]
     print(f"isa {args.isa}, 1 thread, thread CPU time, medians of {args.rounds} rounds")
     cols = ("off us", "on us", "on/off", "off GF/s", "on GF/s")
     print(f"{'m x k x n':>16} " + " ".join(f"{c:>9}" for c in cols))
     rng = np.random.default_rng(0)
-    try:
-        for shape in args.shapes:
-            m, k, n = (int(v) for v in shape.lower().split("x"))
-            a = rng.standard_normal((m, k), dtype=np.float32)
-            b = rng.standard_normal((k, n), dtype=np.float32)
-            bias = rng.standard_normal(n, dtype=np.float32)
-            pb = T.pack_b(args.isa, b)
-            out = {0: np.empty((m, n), np.float32), 1: np.empty((m, n), np.float32)}
-            reps = max(1, args.reps * 3136 // m) if m < 3136 else args.reps
-            samples: dict[int, list[float]] = {0: [], 1: []}
-            for r in range(args.rounds + 1):
-                for narrow in (0, 1) if r % 2 == 0 else (1, 0):
-                    T.set_gemm_blocking(**{**saved, "narrow_tail": narrow})
-                    t0 = time.thread_time()
-                    for _ in range(reps):
-                        T.gemm(args.isa, a, pb, bias=bias, act="relu6", out=out[narrow])
-                    if r > 0:  # round 0 warms up
-                        samples[narrow].append((time.thread_time() - t0) / reps)
-            if not np.array_equal(out[0].view(np.uint32), out[1].view(np.uint32)):
-                raise SystemExit(f"{shape}: outputs differ")
-            off, on = (float(np.median(samples[v])) for v in (0, 1))
-            gf = 2 * m * k * n / 1e9
-            print(
-                f"{shape:>16} {off * 1e6:9.1f} {on * 1e6:9.1f} {on / off:9.3f} "
-                f"{gf / off:9.1f} {gf / on:9.1f}"
-            )
-    finally:
-        T.set_gemm_blocking(**saved)
+    for shape in args.shapes:
+        m, k, n = (int(v) for v in shape.lower().split("x"))
+        a = rng.standard_normal((m, k), dtype=np.float32)
+        b = rng.standard_normal((k, n), dtype=np.float32)
+        bias = rng.standard_normal(n, dtype=np.float32)
+        pb = T.pack_b(args.isa, b)
+        reps = max(1, args.reps * 3136 // m) if m < 3136 else args.reps
+
+        def run(out: np.ndarray, a=a, pb=pb, bias=bias, reps=reps) -> None:
+            for _ in range(reps):
+                T.gemm(args.isa, a, pb, bias=bias, act="relu6", out=out)
+
+        outs = (np.empty((m, n), np.float32), np.empty((m, n), np.float32))
+        off, on, same = gemm_blocking_ab("narrow_tail", run, outs, args.rounds)
+        if not same:
+            raise SystemExit(f"{shape}: outputs differ")
+        off, on = off / reps, on / reps
+        gf = 2 * m * k * n / 1e9
+        print(
+            f"{shape:>16} {off * 1e6:9.1f} {on * 1e6:9.1f} {on / off:9.3f} "
+            f"{gf / off:9.1f} {gf / on:9.1f}"
+        )
     print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
