@@ -3,7 +3,7 @@
     python bench/thread_scaling.py [--models mlp,resnet50] [--batch 1,32,256] [--threads 2]
                                    [--rounds 9]
     python bench/thread_scaling.py --trace [--config NAME=VAR:VALUE,VAR:VALUE ...]
-                                   [--models mlp] [--batch 32,256] ...
+                                   [--models mlp] [--batch 32,256] [--jobs] ...
 
 Default mode, for each model and batch: the model loaded twice in this process
 (1 thread and --threads), `model.profile(x)` of each taking turns round by round
@@ -27,6 +27,10 @@ the part of the tasks the workers ran, `1-thread` = the same calls on a
 is what the split costs), `process` = the process CPU time per call (all
 threads: above `work` it is the time the threads spun or waited between and
 around the tasks). Medians over rounds; outputs checked equal across configs.
+--jobs adds the same per pool job, in the order a call runs them (one job per
+parallel op, so job i is the i-th op that split; `model.profile` lists the ops):
+its tasks, `work` (all threads' CPU time in its tasks) and `critical` (the
+busiest thread's), configs side by side: which op's split loses, and to what.
 
 Figures, not tests: the command, the CPU model and the load average are printed.
 """
@@ -109,6 +113,15 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
     critical = sum(max(j["busy_cpu_ns"]) for j in jobs) / 1e3 / calls
     work = sum(sum(j["busy_cpu_ns"]) for j in jobs) / 1e3 / calls
     ran = sum(sum(j["ran"]) for j in jobs)
+    per_call = len(jobs) // calls
+    per_job = [
+        [
+            jobs[i]["tasks"],
+            statistics.median(sum(j["busy_cpu_ns"]) for j in jobs[i::per_call]) / 1e3,
+            statistics.median(max(j["busy_cpu_ns"]) for j in jobs[i::per_call]) / 1e3,
+        ]
+        for i in range(per_call)
+    ]
     return {
         "critical": caller - in_jobs + critical,
         "work": caller - in_jobs + work,
@@ -118,6 +131,7 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
         "jobs": len(jobs) / calls,
         "share": (ran - sum(j["ran"][0] for j in jobs)) / max(ran, 1),
         "digest": hashlib.sha256(np.ascontiguousarray(out).tobytes()).hexdigest(),
+        "per_job": per_job,
     }
 
 
@@ -136,8 +150,30 @@ def parse_config(spec: str) -> tuple[str, dict[str, str]]:
     return name, env
 
 
+def print_jobs(res: dict[str, list[dict]]) -> None:
+    """Per pool job, each config's tasks, work and critical path (medians over rounds)."""
+    counts = {len(s["per_job"]) for v in res.values() for s in v}
+    if len(counts) != 1:
+        print(f"  per job: not comparable (jobs per call differ: {sorted(counts)})")
+        return
+    print(f"  {'job':>4s} " + " ".join(f"{n[:12]:>12s} tasks  work us  crit us" for n in res))
+    for i in range(counts.pop()):
+        cells = []
+        for samples in res.values():
+            tasks = samples[0]["per_job"][i][0]
+            work = statistics.median(s["per_job"][i][1] for s in samples)
+            crit = statistics.median(s["per_job"][i][2] for s in samples)
+            cells.append(f"{tasks:18d} {work:8.1f} {crit:8.1f}")
+        print(f"  {i:4d} " + " ".join(cells))
+
+
 def trace_configs(
-    folder: Path, batch: int, threads: int, rounds: int, configs: list[tuple[str, dict]]
+    folder: Path,
+    batch: int,
+    threads: int,
+    rounds: int,
+    configs: list[tuple[str, dict]],
+    jobs: bool = False,
 ) -> None:
     """Every config in a fresh process per round, taking turns; medians."""
     res: dict[str, list[dict]] = {name: [] for name, _ in configs}
@@ -163,12 +199,15 @@ def trace_configs(
         f"{'1-thread us':>12s} {'wall us':>10s} {'process us':>11s} {'jobs':>6s} {'share':>6s}"
     )
     for name, _ in configs:
-        med = {k: statistics.median(s[k] for s in res[name]) for k in res[name][0] if k != "digest"}
+        skip = ("digest", "per_job")
+        med = {k: statistics.median(s[k] for s in res[name]) for k in res[name][0] if k not in skip}
         print(
             f"  {name:12s} {med['critical']:12.1f} {med['critical'] / ref:6.3f} "
             f"{med['work']:10.1f} {med['one thread']:12.1f} {med['wall']:10.1f} "
             f"{med['process']:11.1f} {med['jobs']:6.1f} {med['share']:6.2f}"
         )
+    if jobs:
+        print_jobs(res)
 
 
 def per_op(folder: Path, batch: int, threads: int, rounds: int) -> None:
@@ -221,6 +260,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--trace", action="store_true", help="configs in fresh processes, traced")
     ap.add_argument("--config", action="append", default=[], help="NAME=VAR:VALUE,VAR:VALUE")
+    ap.add_argument("--jobs", action="store_true", help="with --trace: per pool job, side by side")
     args = ap.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(cpu_line())
@@ -230,7 +270,7 @@ def main() -> None:
         folder = MODELS_DIR / name
         for batch in (int(b) for b in args.batch.split(",")):
             if args.trace:
-                trace_configs(folder, batch, args.threads, args.rounds, configs)
+                trace_configs(folder, batch, args.threads, args.rounds, configs, args.jobs)
             else:
                 per_op(folder, batch, args.threads, args.rounds)
     print(f"load average at end: {os.getloadavg()}")
