@@ -293,3 +293,30 @@ def test_stem_not_fused_in_int8(monkeypatch: pytest.MonkeyPatch, isa: str) -> No
     case = CASES[0]
     model = compile_model(monkeypatch, chain_graph(case, weights(case, 2)), isa, 1, "int8", True)
     assert [o[1] for o in model.ops()] == ["conv2d", "conv_chain"]
+
+
+@pytest.mark.parametrize("isa", BF16_ISAS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", CASES)
+def test_bf16_direct_stem_keeps_the_im2col_bits(
+    monkeypatch: pytest.MonkeyPatch, isa: str, threads: int, case: tuple
+) -> None:
+    """bf16 with the direct kernel (TFJS_INFER_CONV_DIRECT_BF16=1, at any
+    weight size; x86/conv_direct_bf16_avx512bf16.cpp where the table has it)
+    in the chain's stem stage against the unfused conv2d on im2col tiles and
+    the bf16 GEMM (=0): the same bits in every band and chunk, NaN and
+    infinities included (on tables without the kernel both run im2col)."""
+    for special in (False, True):
+        x = feeds(case, 2 if threads == 2 else 3, seed=case[7] + 1, special=special)
+        monkeypatch.setenv("TFJS_INFER_CONV_DIRECT_BF16", "1")
+        fused = compile_model(
+            monkeypatch, chain_graph(case, weights(case, 8)), isa, threads, "bf16", True
+        )
+        assert [o[1] for o in fused.ops()] == ["conv_chain"]
+        monkeypatch.setenv("TFJS_INFER_CONV_DIRECT_BF16", "0")
+        apart = compile_model(
+            monkeypatch, chain_graph(case, weights(case, 8)), isa, threads, "bf16", False
+        )
+        got, want = fused.run(x)[0], apart.run(x)[0]
+        np.testing.assert_array_equal(bits(got), bits(want))
+        assert np.isnan(got).any() if special else np.isfinite(got).all()
