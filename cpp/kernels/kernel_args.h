@@ -198,9 +198,6 @@ struct ConvDirectArgs {
   float* y = nullptr;  // the image's output (out_h, out_w, cout)
   int64_t out_w = 0;
   int64_t row_begin = 0, row_end = 0;
-  // The bf16 kernel: while making output row oy, prefetch the input rows
-  // that row oy + prefetch_ahead reads and no row before it (0: none).
-  int64_t prefetch_ahead = 0;
 };
 
 // One image's depthwise convolution over output rows [row_begin, row_end):

@@ -37,8 +37,6 @@ void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec
   if (spec.bf16_w) {
     if (k.conv_direct_bf16 && takes(spec, "TFJS_INFER_CONV_DIRECT_BF16")) {
       spec_ = spec;
-      for (const char* v : {"1", "2", "3", "4"})
-        if (env_is("TFJS_INFER_CONV_DIRECT_PREFETCH", v)) prefetch_ahead_ = v[0] - '0';
       bf16_w_ = static_cast<const uint8_t*>(spec.bf16_w);
     }
     return;
@@ -86,7 +84,6 @@ ConvDirectArgs ConvDirect::args(const Shape& in_shape, int64_t out_w) const {
   a.bias = bf16_w_ ? spec_.bias : bias_.size() == 0 ? nullptr : bias_.data();
   a.act = spec_.act->params;
   a.out_w = out_w;
-  a.prefetch_ahead = prefetch_ahead_;
   return a;
 }
 

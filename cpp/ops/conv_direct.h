@@ -68,7 +68,6 @@ class ConvDirect {
   Spec spec_;
   Buffer<float> w_, bias_;           // the kernel's layout (empty: the op does not take it)
   const uint8_t* bf16_w_ = nullptr;  // bf16: the op's packed panels (nullptr: fp32 or none)
-  int64_t prefetch_ahead_ = 0;       // ConvDirectArgs::prefetch_ahead (bf16)
 };
 
 }  // namespace tfjs_infer

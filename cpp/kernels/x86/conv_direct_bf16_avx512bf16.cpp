@@ -258,20 +258,6 @@ void dp_block(const ConvDirectArgs& a, const Bf16Block& blk, int64_t n) {
 // bench/conv_direct.py --precision bf16.
 constexpr int64_t kBlockBytes = 16 << 10;
 
-// Pixel ox's columns of the input rows that output row oy + a.prefetch_ahead
-// reads first (the s_h rows past those of the row before it) into L1, one
-// line per pixel and row: the image streams from memory at batch 32.
-inline void prefetch_input(const ConvDirectArgs& a, int64_t oy, int64_t ox) {
-  const int64_t first = (oy + a.prefetch_ahead - 1) * a.s_h - a.pad_t + a.kh;
-  const int64_t col = (ox * a.s_w - a.pad_l) * a.cin;
-  if (col < 0) return;
-  for (int64_t r = 0; r < a.s_h; ++r) {
-    const int64_t iy = first + r;
-    if (iy < 0 || iy >= a.in_h) continue;
-    _mm_prefetch(reinterpret_cast<const char*>(a.x + iy * a.in_w * a.cin + col), _MM_HINT_T0);
-  }
-}
-
 // inside / dense: the gathers of windows in the image and of copied ones.
 template <LowpEpi E, bool Mem, class G>
 void conv_direct_bf16_rows(const ConvDirectArgs& a, const ConvDirectGeometry& geo, const G& inside,
@@ -293,7 +279,6 @@ void conv_direct_bf16_rows(const ConvDirectArgs& a, const ConvDirectGeometry& ge
       for (int64_t i = 0; i < n; ++i) {
         const int64_t ox = ox0 + i;
         uint16_t* out = abuf + i * a_stride;
-        if (a.prefetch_ahead > 0) prefetch_input(a, oy, ox);
         if (rows_inside && ox >= geo.x_lo && ox < geo.x_hi) {
           inside(a.x + (iy0 * a.in_w + ox * a.s_w - a.pad_l) * a.cin, out);
         } else {
