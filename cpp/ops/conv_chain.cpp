@@ -19,7 +19,6 @@
 //          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
 //          optional).
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "core/env_switch.h"
@@ -107,9 +106,6 @@ class ConvChainOp final : public Op {
     dw_fused_ = dw_act_.params;
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
-    if (project_.kind() == PackKind::kBf16)
-      if (const char* v = std::getenv("TFJS_INFER_CHAIN_BF16_BAND_KIB"))
-        band_budget_ = std::max<int64_t>(16, std::atoll(v)) * 1024 / 4;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -271,7 +267,7 @@ class ConvChainOp final : public Op {
     const Shape d = dw_input(s);
     const int64_t w = d[2], ow = geo_.out_size(2, w);
     const int64_t in_row = w * e_, out_row = std::max<int64_t>(ow, 1) * e_;
-    const int64_t kBudget = band_budget_;
+    constexpr int64_t kBudget = 512 * 1024 / 4;
     Band b;
     auto need = [&](int64_t rows) { return (rows - 1) * geo_.s[1] + geo_.k_eff(1); };
     while (b.rows < d[1] && (need(b.rows + 1) * in_row + (b.rows + 1) * out_row) <= kBudget)
@@ -385,9 +381,8 @@ class ConvChainOp final : public Op {
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
-  int64_t stem_k_ = 0;                    // the stem's taps (kh kw)
-  int64_t band_budget_ = 512 * 1024 / 4;  // floats
-  std::unique_ptr<ConvRows> stem_;        // the stem stage (has_stem_)
+  int64_t stem_k_ = 0;              // the stem's taps (kh kw)
+  std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)
   PackedMatrix expand_, project_;
   Buffer<float> expand_bias_, dw_w_, dw_bias_, project_bias_;
 };
