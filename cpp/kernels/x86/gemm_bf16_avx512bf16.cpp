@@ -157,23 +157,13 @@ struct Bf16Mem : Bf16 {
 #endif
 };
 
-// TFJS_INFER_BF16_EPI_PREFETCH=1: each tile asks for the next tile's C
-// (and residual) lines before its k loop where there is a residual, =2:
-// always (lowp_gemm's res_prefetch); unset: never (before). Same bits.
-int64_t epi_prefetch() {
-  static const int64_t v = env_is("TFJS_INFER_BF16_EPI_PREFETCH", "2")   ? 2
-                           : env_is("TFJS_INFER_BF16_EPI_PREFETCH", "1") ? 1
-                                                                         : 0;
-  return v;
-}
-
 }  // namespace
 
 void gemm_bf16(const GemmArgs& g, const void* packed) {
   if (lowp_bf16_mem_broadcast())
-    lowp_gemm<Bf16Mem>(g, packed, epi_prefetch());
+    lowp_gemm<Bf16Mem>(g, packed);
   else
-    lowp_gemm<Bf16>(g, packed, epi_prefetch());
+    lowp_gemm<Bf16>(g, packed);
 }
 
 }  // namespace tfjs_infer::kernels::avx512bf16
