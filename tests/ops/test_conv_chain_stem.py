@@ -320,3 +320,19 @@ def test_bf16_direct_stem_keeps_the_im2col_bits(
         got, want = fused.run(x)[0], apart.run(x)[0]
         np.testing.assert_array_equal(bits(got), bits(want))
         assert np.isnan(got).any() if special else np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("isa", BF16_ISAS)
+def test_bf16_direct_stem_is_taken(monkeypatch: pytest.MonkeyPatch, isa: str) -> None:
+    """The direct stem needs no im2col scratch, so the chain's workspace
+    shrinks where the table has the kernel (the AVX-512 table on CPUs with
+    AVX512-BF16) and stays the same elsewhere: the test above compares the
+    two paths, not im2col with itself."""
+    case = CASES[0]
+    sizes = {}
+    for value in ("1", "0"):
+        monkeypatch.setenv("TFJS_INFER_CONV_DIRECT_BF16", value)
+        m = compile_model(monkeypatch, chain_graph(case, weights(case, 8)), isa, 1, "bf16", True)
+        sizes[value] = m.workspace_bytes([[2, *case[:3]]])
+    has_kernel = isa == "avx512" and "avx512" in BF16_ISAS
+    assert (sizes["1"] < sizes["0"]) == has_kernel

@@ -13,8 +13,13 @@
 // model 17 (Zen 4), 1 thread, bench/conv_direct.py --precision bf16: 0.913-
 // 0.918x the im2col + GEMM path alone at batch 1 (179.6 / 196.6 us), 0.964x
 // at batch 32 (memory-bound there: 12.22 / 12.68 ms); the whole model at
-// batch 32 moved within noise (bench/env_ab.py: 0.993x, 1.004x). The
-// vdpbf16ps steps are about half of the kernel's time, the gather and
+// batch 32 moved within noise (bench/env_ab.py: 0.993x, 1.004x) while the
+// layer was an op of its own. As the stage of block 0's conv_chain (ops/
+// conv_chain.cpp, through ConvDirect::run_rows): bench/env_ab.py --var
+// TFJS_INFER_CONV_DIRECT_BF16 --values 0,1 --models mobilenet_v2 --threads 1
+// --precision bf16, batch 32 0.998x and 0.994x (117.95 / 117.66 ms, 119.41 /
+// 118.66 ms; load 5-6), batch 1 0.984x (3.981 / 3.919 ms). The vdpbf16ps
+// steps are about half of the kernel's time, the gather and
 // conversion of the windows about a quarter (perf).
 #include "kernels/x86/lowp_x86.h"
 // (blank line: keeps clang-format from reordering the includes)
