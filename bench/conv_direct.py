@@ -1,9 +1,12 @@
 """The direct small convolution kernel (kernels' conv_direct_f32,
 ops/conv_direct.cpp) against the op's GEMM path (TFJS_INFER_CONV_DIRECT=0),
-one conv2d layer alone per kernel table, interleaved.
+one conv2d layer alone per kernel table, interleaved. --precision bf16: the
+bf16 kernel (conv_direct_bf16, TFJS_INFER_CONV_DIRECT_BF16) against the bf16
+GEMM path (im2col + gemm_bf16), on the tables with bf16 kernels.
 
     python bench/conv_direct.py [--layers 224x224x3x32s2,224x224x3x64k7s2]
         [--batch 1] [--isa avx512,avx2] [--rounds 41] [--reps 20] [--threads 1]
+        [--precision fp32|bf16]
 
 Each layer (HxWxCINxCOUT, then k<K> the kernel size, default 3, s<S> the
 stride, default 1; 'same' padding, relu6; by default MobileNetV2's first layer
@@ -69,7 +72,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=41)
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--precision", default="fp32", choices=("fp32", "bf16"))
     args = ap.parse_args()
+    env = "TFJS_INFER_CONV_DIRECT" + ("_BF16" if args.precision == "bf16" else "")
     run_header("conv_direct.py")
     isas = [i for i in args.isa.split(",") if i in tfjs_infer.available_isas()]
     wall = args.threads > 1
@@ -81,9 +86,11 @@ def main() -> None:
         for isa in isas:
             models = {}
             for value in ("0", "1"):
-                os.environ["TFJS_INFER_CONV_DIRECT"] = value
-                models[value] = _core.CompiledModel(g, isa=isa, num_threads=args.threads)
-            os.environ.pop("TFJS_INFER_CONV_DIRECT")
+                os.environ[env] = value
+                models[value] = _core.CompiledModel(
+                    g, isa=isa, num_threads=args.threads, precision=args.precision
+                )
+            os.environ.pop(env)
             times: dict[str, list[float]] = {v: [] for v in models}
             for r in range(args.rounds):
                 for v in ("0", "1") if r % 2 == 0 else ("1", "0"):
@@ -91,7 +98,7 @@ def main() -> None:
             gemm, direct = (float(np.median(times[v])) for v in ("0", "1"))
             same = np.array_equal(models["0"].run([x])[0], models["1"].run([x])[0])
             print(
-                f"{spec:>18} batch {args.batch} {isa:>6} {args.threads}T: "
+                f"{spec:>18} {args.precision} batch {args.batch} {isa:>6} {args.threads}T: "
                 f"GEMM path {gemm:8.1f} us ({flops / gemm / 1e3:5.1f} GFLOP/s), "
                 f"direct {direct:8.1f} us ({flops / direct / 1e3:5.1f}) "
                 f"ratio {direct / gemm:.3f}, outputs equal: {same}"

@@ -74,6 +74,7 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
       if (cpu.avx512_bf16) {
         t.gemm_bf16 = &kernels::avx512bf16::gemm_bf16;
         t.depthwise_bf16 = &kernels::avx512bf16::depthwise_bf16;
+        t.conv_direct_bf16 = &kernels::avx512bf16::conv_direct_bf16;
       }
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512VNNI

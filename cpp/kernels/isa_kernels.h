@@ -48,6 +48,12 @@ void conv_pool_f32(const ConvPoolArgs& args);
 void conv_direct_f32(const ConvDirectArgs& args);
 }  // namespace tfjs_infer::kernels::avx512
 
+// The bf16 direct small convolution (x86/conv_direct_bf16_avx512bf16.cpp):
+// the AVX-512 table, on CPUs with AVX512-BF16.
+namespace tfjs_infer::kernels::avx512bf16 {
+void conv_direct_bf16(const ConvDirectArgs& args);
+}  // namespace tfjs_infer::kernels::avx512bf16
+
 TFJS_INFER_DECLARE_KERNELS(avx2)
 TFJS_INFER_DECLARE_KERNELS(avx512)
 TFJS_INFER_DECLARE_KERNELS(neon)

@@ -181,13 +181,17 @@ struct ConvPoolArgs {
 // relu6, as the GEMM's epilogue): the bits of gemm_f32 on the im2col rows. w
 // is kh kw cin rows of ldw floats (ldw >= cout, a multiple of 16, zero past
 // cout), kh kw cin at most kConvDirectMaxTaps and kh in_w cin below 2^31;
-// bias nullptr or ldw floats.
+// bias nullptr or ldw floats. The bf16 kernel (conv_direct_bf16) reads
+// w_bf16 instead of w: the bf16 GEMM's packed panels of the kh kw cin x cout
+// weights (kernels/lowp.h), and gives the bits of gemm_bf16 on the im2col
+// rows (bias nullptr or cout floats).
 constexpr int64_t kConvDirectMaxTaps = 1024;
 struct ConvDirectArgs {
   const float* x = nullptr;  // the image (in_h, in_w, cin)
   int64_t in_h = 0, in_w = 0, cin = 0;
   int64_t kh = 1, kw = 1, s_h = 1, s_w = 1, pad_t = 0, pad_l = 0;
   const float* w = nullptr;
+  const uint8_t* w_bf16 = nullptr;
   int64_t ldw = 0, cout = 0;
   const float* bias = nullptr;
   ActParams act;

@@ -38,6 +38,9 @@ struct KernelTable {
   // A small convolution computed directly, in registers (ConvDirectArgs);
   // nullptr where this table has none (the op then runs im2col + GEMM).
   void (*conv_direct_f32)(const ConvDirectArgs& args) = nullptr;
+  // Its bf16 twin (ConvDirectArgs::w_bf16: the bits of gemm_bf16 on the
+  // im2col rows); nullptr where this table has none (im2col + gemm_bf16).
+  void (*conv_direct_bf16)(const ConvDirectArgs& args) = nullptr;
 
   // In-place element-wise activation over n contiguous floats.
   void (*activation_f32)(const ActParams& p, float* x, int64_t n) = nullptr;

@@ -53,8 +53,9 @@ class ConvOp final : public ConvBase, public ConvRows {
     d.kg = kg_;
     d.act = &act_;
     d.bias = bias_.size() ? bias_.data() : nullptr;
+    d.bf16_w = packed_[0].kind() == PackKind::kBf16 ? packed_[0].lowp() : nullptr;
     d.eligible = rank == 2 && !pointwise_ && groups_ == 1 && !residual_ &&
-                 packed_[0].kind() == PackKind::kF32;
+                 (packed_[0].kind() == PackKind::kF32 || d.bf16_w);
     direct_.init(node, k, d);
   }
 

@@ -20,19 +20,29 @@ namespace tfjs_infer {
 // tiles reuse each weight vector over more rows.
 int64_t ConvDirect::max_weight_bytes() { return int64_t{16} << 10; }
 
-void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec) {
-  if (env_is("TFJS_INFER_CONV_DIRECT", "0") || !k.conv_direct_f32 || !spec.eligible) return;
+bool ConvDirect::takes(const Spec& spec, const char* env) {
+  if (env_is(env, "0") || !spec.eligible) return false;
   const ConvGeometry& g = *spec.geo;
   const ActKind a = spec.act->params.kind;
   const bool fits = g.rank == 2 && g.d == std::array<int64_t, 3>{1, 1, 1} &&
                     spec.act->row_op == RowOp::kNone && spec.kg <= kConvDirectMaxTaps &&
                     (a == ActKind::kLinear || a == ActKind::kRelu || a == ActKind::kRelu6);
-  spec_ = spec;
-  const int64_t bytes = spec.kg * ldw() * static_cast<int64_t>(sizeof(float));
-  if (!fits || (bytes > max_weight_bytes() && !env_is("TFJS_INFER_CONV_DIRECT", "1"))) {
-    spec_ = Spec{};
+  // The fp32 layout's bytes for bf16 too: the same layers (bf16 measured
+  // on MobileNetV2's first layer only: x86/conv_direct_bf16_avx512bf16.cpp).
+  const int64_t bytes = spec.kg * ((spec.cout + 15) / 16 * 16) * int64_t{4};
+  return fits && (bytes <= max_weight_bytes() || env_is(env, "1"));
+}
+
+void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec) {
+  if (spec.bf16_w) {
+    if (k.conv_direct_bf16 && takes(spec, "TFJS_INFER_CONV_DIRECT_BF16")) {
+      spec_ = spec;
+      bf16_w_ = static_cast<const uint8_t*>(spec.bf16_w);
+    }
     return;
   }
+  if (!k.conv_direct_f32 || !takes(spec, "TFJS_INFER_CONV_DIRECT")) return;
+  spec_ = spec;
   // kg rows of ldw floats, a folded BatchNorm's scale applied as
   // PackedMatrix::pack applies it, zero past cout.
   const WeightTensor& kernel = *node.weight("kernel");
@@ -49,7 +59,7 @@ void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec
 }
 
 bool ConvDirect::runs(const Shape& in_shape) const {
-  if (w_.size() == 0) return false;
+  if (w_.size() == 0 && !bf16_w_) return false;
   const int64_t row = spatial_dims(in_shape, 2)[2] * spec_.cin;
   return row * spec_.geo->k[1] < (int64_t{1} << 31);
 }
@@ -68,12 +78,20 @@ ConvDirectArgs ConvDirect::args(const Shape& in_shape, int64_t out_w) const {
   a.pad_t = g.pad_before(1, dims[1]);
   a.pad_l = g.pad_before(2, dims[2]);
   a.w = w_.data();
+  a.w_bf16 = bf16_w_;
   a.ldw = ldw();
   a.cout = spec_.cout;
-  a.bias = bias_.size() == 0 ? nullptr : bias_.data();
+  a.bias = bf16_w_ ? spec_.bias : bias_.size() == 0 ? nullptr : bias_.data();
   a.act = spec_.act->params;
   a.out_w = out_w;
   return a;
+}
+
+void ConvDirect::kernel(const KernelTable& k, const ConvDirectArgs& a) const {
+  if (bf16_w_)
+    k.conv_direct_bf16(a);
+  else
+    k.conv_direct_f32(a);
 }
 
 void ConvDirect::run(const RunContext& ctx, const TensorView& x, const TensorView& y) const {
@@ -95,7 +113,7 @@ void ConvDirect::run(const RunContext& ctx, const TensorView& x, const TensorVie
     a.y = y.f32() + img * out_img;
     a.row_begin = out_h * band / bands;
     a.row_end = out_h * (band + 1) / bands;
-    k.conv_direct_f32(a);
+    kernel(k, a);
   });
 }
 
@@ -110,7 +128,7 @@ void ConvDirect::run_rows(const KernelTable& k, const float* x, const Shape& in_
   a.pad_t -= oy0 * a.s_h;
   a.row_begin = 0;
   a.row_end = oy1 - oy0;
-  k.conv_direct_f32(a);
+  kernel(k, a);
 }
 
 }  // namespace tfjs_infer

@@ -293,3 +293,46 @@ def test_stem_not_fused_in_int8(monkeypatch: pytest.MonkeyPatch, isa: str) -> No
     case = CASES[0]
     model = compile_model(monkeypatch, chain_graph(case, weights(case, 2)), isa, 1, "int8", True)
     assert [o[1] for o in model.ops()] == ["conv2d", "conv_chain"]
+
+
+@pytest.mark.parametrize("isa", BF16_ISAS)
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("case", CASES)
+def test_bf16_direct_stem_keeps_the_im2col_bits(
+    monkeypatch: pytest.MonkeyPatch, isa: str, threads: int, case: tuple
+) -> None:
+    """bf16 with the direct kernel (TFJS_INFER_CONV_DIRECT_BF16=1, at any
+    weight size; x86/conv_direct_bf16_avx512bf16.cpp where the table has it)
+    in the chain's stem stage against the unfused conv2d on im2col tiles and
+    the bf16 GEMM (=0): the same bits in every band and chunk, NaN and
+    infinities included (on tables without the kernel both run im2col)."""
+    for special in (False, True):
+        x = feeds(case, 2 if threads == 2 else 3, seed=case[7] + 1, special=special)
+        monkeypatch.setenv("TFJS_INFER_CONV_DIRECT_BF16", "1")
+        fused = compile_model(
+            monkeypatch, chain_graph(case, weights(case, 8)), isa, threads, "bf16", True
+        )
+        assert [o[1] for o in fused.ops()] == ["conv_chain"]
+        monkeypatch.setenv("TFJS_INFER_CONV_DIRECT_BF16", "0")
+        apart = compile_model(
+            monkeypatch, chain_graph(case, weights(case, 8)), isa, threads, "bf16", False
+        )
+        got, want = fused.run(x)[0], apart.run(x)[0]
+        np.testing.assert_array_equal(bits(got), bits(want))
+        assert np.isnan(got).any() if special else np.isfinite(got).all()
+
+
+@pytest.mark.parametrize("isa", BF16_ISAS)
+def test_bf16_direct_stem_is_taken(monkeypatch: pytest.MonkeyPatch, isa: str) -> None:
+    """The direct stem needs no im2col scratch, so the chain's workspace
+    shrinks where the table has the kernel (the AVX-512 table on CPUs with
+    AVX512-BF16) and stays the same elsewhere: the test above compares the
+    two paths, not im2col with itself."""
+    case = CASES[0]
+    sizes = {}
+    for value in ("1", "0"):
+        monkeypatch.setenv("TFJS_INFER_CONV_DIRECT_BF16", value)
+        m = compile_model(monkeypatch, chain_graph(case, weights(case, 8)), isa, 1, "bf16", True)
+        sizes[value] = m.workspace_bytes([[2, *case[:3]]])
+    has_kernel = isa == "avx512" and "avx512" in BF16_ISAS
+    assert (sizes["1"] < sizes["0"]) == has_kernel
