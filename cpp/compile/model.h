@@ -98,13 +98,22 @@ class CompiledModel {
   void check_inputs(const std::vector<Shape>& shapes) const;
   void check_dtypes(const InputRef* inputs, size_t n) const;
   std::unique_ptr<Workspace> make_workspace(const Plan& plan) const;
-  // int8 and bf16 models: the rows per slice a call of
-  // this plan runs in (0: the whole call at once), and the sliced run.
-  int64_t slice_rows(const Plan& plan, const InputRef* inputs) const;
-  void run_slices(const InputRef* inputs, void* const* outputs, int64_t* op_ns, int64_t rows) const;
-  // run() of one call, or of one slice, through the plan's arena.
-  void run_whole(const Plan& plan, const InputRef* inputs, void* const* outputs,
-                 int64_t* op_ns) const;
+  // int8 and bf16 models: the rows per slice a call of this plan runs in on
+  // `threads` threads (0: the whole call at once), and the sliced runs: one
+  // slice after another, each split over the threads (run_slices), or whole
+  // slices in parallel, each on one thread (run_slices_parallel).
+  struct SliceCall;
+  int64_t slice_rows(const Plan& plan, const InputRef* inputs, int threads) const;
+  bool slices_in_parallel(int64_t batch, int threads, const int64_t* op_ns) const;
+  void run_rows(const SliceCall& call, int64_t r0, int64_t rows, int threads,
+                int64_t* op_ns) const;
+  void run_slices(const SliceCall& call, int64_t begin, int64_t end, int64_t rows, int threads,
+                  int64_t* op_ns) const;
+  void run_slices_parallel(const SliceCall& call, int64_t rows, int threads) const;
+  // run() of one call, or of one slice, through the plan's arena, its ops
+  // split over `threads`.
+  void run_whole(const Plan& plan, const InputRef* inputs, void* const* outputs, int64_t* op_ns,
+                 int threads) const;
 
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
@@ -114,6 +123,10 @@ class CompiledModel {
   // the arena's lines were touched most recently, not at the lowest offset
   // (measured no faster on Zen 4: compile/model.cpp's recent_fit).
   bool plan_recent_ = false;
+  // TFJS_INFER_PARALLEL_SLICES=0 (read at load): sliced calls on several
+  // threads run one slice after another, each op split over the threads
+  // (the way before slices ran in parallel; compile/model.cpp).
+  bool parallel_slices_ = true;
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()
