@@ -191,6 +191,7 @@ CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   plan_recent_ = env_is("TFJS_INFER_PLAN_RECENT", "1");
   parallel_slices_ = !env_is("TFJS_INFER_PARALLEL_SLICES", "0");
+  fp32_parts_ = env_is("TFJS_INFER_FP32_PARTS", "1");
   set_num_threads(options.num_threads);
   const Precision requested = parse_precision(options.precision);
   if (options.device.kind != "cpu") {  // an unusable device first says why
@@ -647,10 +648,11 @@ bool CompiledModel::slices_in_parallel(int64_t batch, int threads, const int64_t
 }
 
 int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs, int threads) const {
-  if (slice_bytes_ == 0 || graph_.inputs.empty()) return 0;
+  if ((slice_bytes_ == 0 && !fp32_parts_) || graph_.inputs.empty()) return 0;
   const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
-  if (batch < 2) return 0;
   const bool parallel = slices_in_parallel(batch, threads, nullptr);
+  const bool fp32_parts = slice_bytes_ == 0 && parallel;  // TFJS_INFER_FP32_PARTS=1
+  if (batch < 2 || (slice_bytes_ == 0 && !fp32_parts)) return 0;
   // bf16 slices one after another on one thread only: at 2 threads, wall
   // clock, 5 rounds (AMD EPYC family 25 model 17, load 4-5: not steady),
   // ResNet50 batch 32 sliced took 1420 and 3711 ms against whole calls' 1304
@@ -667,6 +669,7 @@ int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs, int 
     if (plan.types[v].shape.empty() || plan.types[v].shape[0] != batch) return 0;
   // Slices in parallel hold one arena per thread at once, all in the shared
   // L3: each gets the budget divided by the threads.
+  if (fp32_parts) return batch / threads;
   const size_t budget = parallel ? slice_bytes_ / static_cast<size_t>(threads) : slice_bytes_;
   const size_t per_row = plan.arena_bytes / static_cast<size_t>(batch);
   const int64_t rows = per_row > 0 ? static_cast<int64_t>(budget / per_row) : batch;

@@ -127,6 +127,9 @@ class CompiledModel {
   // threads run one slice after another, each op split over the threads
   // (the way before slices ran in parallel; compile/model.cpp).
   bool parallel_slices_ = true;
+  // TFJS_INFER_FP32_PARTS=1 (read at load): fp32 calls on several threads
+  // run as one part of batch / threads samples per thread, in parallel.
+  bool fp32_parts_ = false;
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()
