@@ -643,6 +643,13 @@ void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* co
 // each through the graph alone (no split and join per op; one join at the
 // end), when there are at least as many samples as threads and no per-op
 // profile is asked for (profiles time the slices one after another).
+// AMD EPYC family 25 model 17 (Zen 4, 2 vCPUs shared with other work, load
+// 3-7), 2 threads, batch 32, TFJS_INFER_PARALLEL_SLICES 0 against 1:
+// bench/thread_scaling.py --trace (the pool trace's critical path, thread CPU
+// time) int8 ResNet50 0.49x (work 664 ms against 853; 1 thread 667),
+// bf16 ResNet50 0.80x, bf16 MobileNetV2 0.85x; bench/env_ab.py (wall clock)
+// int8 ResNet50 0.75x, MobileNetV2 int8 0.85x and bf16 0.85x, ResNet50 int8
+// at batch 8 0.87x, batch 3 0.86x.
 bool CompiledModel::slices_in_parallel(int64_t batch, int threads, const int64_t* op_ns) const {
   return parallel_slices_ && threads > 1 && batch >= threads && !op_ns;
 }
@@ -667,9 +674,11 @@ int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs, int 
   }
   for (int v : graph_.outputs)
     if (plan.types[v].shape.empty() || plan.types[v].shape[0] != batch) return 0;
-  // Slices in parallel hold one arena per thread at once, all in the shared
-  // L3: each gets the budget divided by the threads.
   if (fp32_parts) return batch / threads;
+  // Slices in parallel hold one arena per thread at once, all in the shared
+  // L3: each gets the budget divided by the threads (MobileNetV2 at 2
+  // threads, the whole budget per thread against half: int8 and bf16 within
+  // the host's noise, load 3-4).
   const size_t budget = parallel ? slice_bytes_ / static_cast<size_t>(threads) : slice_bytes_;
   const size_t per_row = plan.arena_bytes / static_cast<size_t>(batch);
   const int64_t rows = per_row > 0 ? static_cast<int64_t>(budget / per_row) : batch;
@@ -687,8 +696,8 @@ void CompiledModel::run_rows(const SliceCall& call, int64_t r0, int64_t rows, in
     dims[i].assign(call.inputs[i].dims, call.inputs[i].dims + call.inputs[i].rank);
     dims[i][0] = rows;
     part[i].dims = dims[i].data();
-    part[i].data = static_cast<const uint8_t*>(call.inputs[i].data) +
-                   static_cast<size_t>(r0) * call.in_row[i];
+    part[i].data =
+        static_cast<const uint8_t*>(call.inputs[i].data) + static_cast<size_t>(r0) * call.in_row[i];
   }
   PlanPtr p = plan_for(part.data(), n_in);
   std::vector<void*> outs(n_out);

@@ -105,8 +105,7 @@ class CompiledModel {
   struct SliceCall;
   int64_t slice_rows(const Plan& plan, const InputRef* inputs, int threads) const;
   bool slices_in_parallel(int64_t batch, int threads, const int64_t* op_ns) const;
-  void run_rows(const SliceCall& call, int64_t r0, int64_t rows, int threads,
-                int64_t* op_ns) const;
+  void run_rows(const SliceCall& call, int64_t r0, int64_t rows, int threads, int64_t* op_ns) const;
   void run_slices(const SliceCall& call, int64_t begin, int64_t end, int64_t rows, int threads,
                   int64_t* op_ns) const;
   void run_slices_parallel(const SliceCall& call, int64_t rows, int threads) const;
@@ -127,8 +126,12 @@ class CompiledModel {
   // threads run one slice after another, each op split over the threads
   // (the way before slices ran in parallel; compile/model.cpp).
   bool parallel_slices_ = true;
-  // TFJS_INFER_FP32_PARTS=1 (read at load): fp32 calls on several threads
-  // run as one part of batch / threads samples per thread, in parallel.
+  // TFJS_INFER_FP32_PARTS=1 (read at load; an experiment, off): fp32 calls
+  // on several threads run as one part of batch / threads samples per thread,
+  // in parallel. AMD EPYC family 25 model 17, 2 threads, batch 32,
+  // bench/thread_scaling.py --trace (critical path, load ~3): ResNet50 0.98x,
+  // MobileNetV2 0.87x, MNIST CNN 0.96x, MLP 0.94x, but the text CNN 1.12x
+  // and the LSTM 1.31x: no rule yet that picks the models it helps.
   bool fp32_parts_ = false;
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};

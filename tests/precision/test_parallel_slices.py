@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from test_lowp_slices import two_io_graph
 
+import tfjs_infer
 from tfjs_infer import _core
 
 SLICE_ENV = "TFJS_INFER_LOWP_SLICE_BYTES"
@@ -128,3 +129,30 @@ def test_profile_sums_over_slices_at_two_threads(
     assert len(us) == len(model.ops()) and all(t >= 0 for t in us) and sum(us) > 0
     whole = compiled(monkeypatch, precision, isa, 1, 0)
     assert_same_bits(run_over_nan(model, x), whole.run(x))
+
+
+@pytest.mark.parametrize("isa", tfjs_infer.available_isas())
+@pytest.mark.parametrize("threads", [2, 3])
+def test_fp32_parts_give_one_threads_bits(
+    monkeypatch: pytest.MonkeyPatch, isa: str, threads: int
+) -> None:
+    """TFJS_INFER_FP32_PARTS=1 (an experiment, off by default): an fp32 call
+    on several threads runs one part of batch / threads samples a thread, in
+    one pool job, the rest split per op; the bits stay those of one thread."""
+    monkeypatch.delenv(SLICE_ENV, raising=False)
+    monkeypatch.setenv("TFJS_INFER_FP32_PARTS", "1")
+    g = two_io_graph(np.random.default_rng(3))
+    parts = _core.CompiledModel(g, isa=isa, num_threads=threads)
+    monkeypatch.setenv("TFJS_INFER_FP32_PARTS", "0")
+    one = _core.CompiledModel(g, isa=isa, num_threads=1)
+    for batch in (1, 2, 3, 7, 34):
+        x = inputs(batch, batch // 2)
+        assert_same_bits(run_over_nan(parts, x), one.run(x))
+    x = inputs(7)
+    _core._testing.pool_trace(True)
+    try:
+        parts.run(x)
+    finally:
+        _core._testing.pool_trace(False)
+    # One job of `threads` parts (2 samples each at 3 threads, 3 at 2).
+    assert [j for j in _core._testing.pool_trace_take() if j["tasks"] == threads]
