@@ -3,7 +3,7 @@
     python bench/thread_scaling.py [--models mlp,resnet50] [--batch 1,32,256] [--threads 2]
                                    [--rounds 9]
     python bench/thread_scaling.py --trace [--config NAME=VAR:VALUE,VAR:VALUE ...]
-                                   [--models mlp] [--batch 32,256] [--jobs] ...
+                                   [--models mlp] [--batch 32,256] [--jobs] [--precision int8] ...
 
 Default mode, for each model and batch: the model loaded twice in this process
 (1 thread and --threads), `model.profile(x)` of each taking turns round by round
@@ -54,11 +54,13 @@ HERE = Path(__file__).resolve().parent
 MODELS_DIR = HERE / ".models"
 
 
-def load(folder: Path, threads: int):
-    """The bench model at `folder` with `threads` threads."""
+def load(folder: Path, threads: int, precision: str = "fp32"):
+    """The bench model at `folder` with `threads` threads, in `precision`."""
     import tfjs_infer
 
-    return tfjs_infer.load_model(folder / "tfjs" / "model.json", num_threads=threads)
+    return tfjs_infer.load_model(
+        folder / "tfjs" / "model.json", num_threads=threads, precision=precision
+    )
 
 
 def inputs(folder: Path, batch: int) -> np.ndarray:
@@ -86,11 +88,11 @@ def calls_for(model, x: np.ndarray, seconds: float = 0.05) -> int:
     return max(3, int(seconds / max(time.perf_counter() - t, 1e-6)))
 
 
-def traced(folder: Path, threads: int, batch: int) -> dict:
+def traced(folder: Path, threads: int, batch: int, precision: str) -> dict:
     """One config's traced calls (this process): per-call figures in microseconds."""
     from tfjs_infer import _core
 
-    model = load(folder, threads)
+    model = load(folder, threads, precision)
     x = inputs(folder, batch)
     out = model.predict(x, batch_size=batch)
     for _ in range(3):
@@ -103,7 +105,7 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
     caller = (time.thread_time() - caller0) * 1e6 / calls
     _core._testing.pool_trace(False)
     jobs = _core._testing.pool_trace_take()
-    one = load(folder, 1)  # the same calls on one thread: the work without a split
+    one = load(folder, 1, precision)  # the same calls on one thread: the work without a split
     one.predict(x, batch_size=batch)
     one_t = time.thread_time()
     for _ in range(calls):
@@ -136,8 +138,8 @@ def traced(folder: Path, threads: int, batch: int) -> dict:
 
 
 def child_main(argv: list[str]) -> None:
-    """--child FOLDER THREADS BATCH: one traced config, a JSON line."""
-    print(json.dumps(traced(Path(argv[0]), int(argv[1]), int(argv[2]))))
+    """--child FOLDER THREADS BATCH PRECISION: one traced config, a JSON line."""
+    print(json.dumps(traced(Path(argv[0]), int(argv[1]), int(argv[2]), argv[3])))
 
 
 def parse_config(spec: str) -> tuple[str, dict[str, str]]:
@@ -173,6 +175,7 @@ def trace_configs(
     threads: int,
     rounds: int,
     configs: list[tuple[str, dict]],
+    precision: str = "fp32",
     jobs: bool = False,
 ) -> None:
     """Every config in a fresh process per round, taking turns; medians."""
@@ -180,6 +183,7 @@ def trace_configs(
     for r in range(rounds):
         for name, env in configs[:: 1 if r % 2 == 0 else -1]:
             cmd = [sys.executable, __file__, "--child", str(folder), str(threads), str(batch)]
+            cmd.append(precision)
             p = subprocess.run(
                 cmd, env={**os.environ, **env}, capture_output=True, text=True, timeout=600
             )
@@ -189,8 +193,8 @@ def trace_configs(
     digests = {s["digest"] for v in res.values() for s in v}
     same = "outputs equal" if len(digests) == 1 else "OUTPUTS DIFFER"
     print(
-        f"\n== {folder.name} batch {batch}, {threads} threads, {rounds} rounds ({same}); "
-        f"load {os.getloadavg()[0]:.2f}"
+        f"\n== {folder.name} {precision} batch {batch}, {threads} threads, {rounds} rounds "
+        f"({same}); load {os.getloadavg()[0]:.2f}"
     )
     first = configs[0][0]
     ref = statistics.median(s["critical"] for s in res[first])
@@ -261,6 +265,7 @@ def main() -> None:
     ap.add_argument("--trace", action="store_true", help="configs in fresh processes, traced")
     ap.add_argument("--config", action="append", default=[], help="NAME=VAR:VALUE,VAR:VALUE")
     ap.add_argument("--jobs", action="store_true", help="with --trace: per pool job, side by side")
+    ap.add_argument("--precision", default="fp32", help="--trace: load_model's precision")
     args = ap.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(cpu_line())
@@ -270,7 +275,9 @@ def main() -> None:
         folder = MODELS_DIR / name
         for batch in (int(b) for b in args.batch.split(",")):
             if args.trace:
-                trace_configs(folder, batch, args.threads, args.rounds, configs, args.jobs)
+                trace_configs(
+                    folder, batch, args.threads, args.rounds, configs, args.precision, args.jobs
+                )
             else:
                 per_op(folder, batch, args.threads, args.rounds)
     print(f"load average at end: {os.getloadavg()}")

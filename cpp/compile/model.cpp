@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "compile/arena_fit.h"
 #include "compile/passes.h"
 #include "core/env_switch.h"
 #include "core/threading.h"
@@ -55,99 +56,6 @@ size_t lowp_slice_bytes(Precision p) {
   return end && *end == '\0' ? static_cast<size_t>(v) : derived;
 }
 
-// The arena plan's blocks: a live value's bytes and the op that reads it last;
-// a freed span and the op that touched its lines last (its last reader).
-struct Live {
-  size_t offset, bytes;
-  int last_use;
-};
-struct Touch {
-  size_t offset, bytes;
-  int time;
-};
-
-// Lowest offset where `bytes` fit between the live blocks (sorted by offset).
-size_t first_fit(const std::vector<Live>& live, size_t bytes) {
-  size_t offset = 0;
-  for (const Live& b : live) {
-    if (offset + bytes <= b.offset) break;
-    offset = std::max(offset, b.offset + b.bytes);
-  }
-  return offset;
-}
-
-// Whether [offset, offset + bytes) is inside `limit` and clear of every live block.
-bool fits(const std::vector<Live>& live, size_t offset, size_t bytes, size_t limit) {
-  if (offset + bytes > limit) return false;
-  for (const Live& b : live)
-    if (offset < b.offset + b.bytes && b.offset < offset + bytes) return false;
-  return true;
-}
-
-// How recently [offset, offset + bytes)'s lines were touched: the touch times
-// weighted by the bytes they cover; bytes never touched count as time -1.
-double touch_score(const std::vector<Touch>& touched, size_t offset, size_t bytes) {
-  double sum = 0;
-  size_t covered = 0;
-  for (const Touch& t : touched) {
-    const size_t lo = std::max(offset, t.offset);
-    const size_t hi = std::min(offset + bytes, t.offset + t.bytes);
-    if (lo >= hi) continue;
-    sum += static_cast<double>(hi - lo) * t.time;
-    covered += hi - lo;
-  }
-  return (sum - static_cast<double>(bytes - covered)) / static_cast<double>(bytes);
-}
-
-// Records that ops up to `time` touched [offset, offset + bytes): older spans
-// it overlaps keep only their parts outside it.
-void mark_touched(std::vector<Touch>& touched, size_t offset, size_t bytes, int time) {
-  std::vector<Touch> kept;
-  const size_t end = offset + bytes;
-  for (const Touch& t : touched) {
-    const size_t t_end = t.offset + t.bytes;
-    if (t_end <= offset || end <= t.offset) {
-      kept.push_back(t);
-      continue;
-    }
-    if (t.offset < offset) kept.push_back({t.offset, offset - t.offset, t.time});
-    if (end < t_end) kept.push_back({end, t_end - end, t.time});
-  }
-  kept.push_back({offset, bytes, time});
-  touched.swap(kept);
-}
-
-// TFJS_INFER_PLAN_RECENT=1: the offset whose lines were touched most recently
-// (starting or ending at a freed span) among those clear of the live blocks
-// and within `limit` (the arena first fit would need at this point, so the
-// arena grows no further than first fit's at each step); ties and no
-// candidate: first fit. An experiment, off: on AMD EPYC Zen 4 (family 25
-// model 17, 1 MiB L2, 32 MiB L3), 1 thread, thread CPU time, bench/env_ab.py
-// --var TFJS_INFER_PLAN_RECENT --values 0,1 --rounds 6 --seconds 2, it
-// measured flat in fp32 (batch 1: 0.993-1.001x, batch 32: 0.996-1.005x on
-// MobileNetV2, ResNet50, the MNIST CNN, the text CNN) and slower at batch 32
-// in bf16 (ResNet50 1.015x, 1.026x; MobileNetV2 1.015x, 1.009x) and int8
-// (ResNet50 0.996x, 1.013x; MobileNetV2 1.015x, 1.005x), with the same arena
-// sizes on those models: first fit's low offsets keep the slices' working
-// set compact.
-size_t recent_fit(const std::vector<Live>& live, const std::vector<Touch>& touched, size_t bytes,
-                  size_t limit) {
-  size_t best = first_fit(live, bytes);
-  double best_score = touch_score(touched, best, bytes);
-  auto consider = [&](size_t offset) {
-    if (!fits(live, offset, bytes, limit)) return;
-    const double score = touch_score(touched, offset, bytes);
-    if (score > best_score || (score == best_score && offset < best)) {
-      best = offset;
-      best_score = score;
-    }
-  };
-  for (const Touch& t : touched) {
-    consider(t.offset);
-    if (t.offset + t.bytes >= bytes) consider(t.offset + t.bytes - bytes);
-  }
-  return best;
-}
 }  // namespace
 
 // Everything that depends on the concrete input shapes, computed once per
@@ -190,6 +98,8 @@ struct CompiledModel::Workspace {
 CompiledModel::CompiledModel(Graph graph, const CompileOptions& options)
     : graph_(std::move(graph)), kernels_(&kernels_by_name(options.isa)) {
   plan_recent_ = env_is("TFJS_INFER_PLAN_RECENT", "1");
+  parallel_slices_ = !env_is("TFJS_INFER_PARALLEL_SLICES", "0");
+  fp32_parts_ = env_is("TFJS_INFER_FP32_PARTS", "1");
   set_num_threads(options.num_threads);
   const Precision requested = parse_precision(options.precision);
   if (options.device.kind != "cpu") {  // an unusable device first says why
@@ -535,18 +445,39 @@ void CompiledModel::run(const std::vector<TensorView>& inputs,
   run(*plan, refs.data(), out_ptrs.data());
 }
 
+// The call a sliced run cuts into row ranges: its buffers and the bytes of
+// one row of each input.
+struct CompiledModel::SliceCall {
+  const InputRef* inputs;
+  void* const* outputs;
+  int64_t batch;
+  std::vector<size_t> in_row;
+};
+
 void CompiledModel::run(const Plan& plan, const InputRef* inputs, void* const* outputs,
                         int64_t* op_ns) const {
-  if (const int64_t rows = slice_rows(plan, inputs); rows > 0 && !device_) {
-    run_slices(inputs, outputs, op_ns, rows);
+  const int threads = num_threads_.load(std::memory_order_relaxed);  // read once per call
+  const int64_t rows = device_ ? 0 : slice_rows(plan, inputs, threads);
+  if (rows == 0) {
+    run_whole(plan, inputs, outputs, op_ns, threads);
     return;
   }
-  run_whole(plan, inputs, outputs, op_ns);
+  SliceCall call{inputs, outputs, inputs[0].dims[0], {}};
+  for (size_t i = 0; i < graph_.inputs.size(); ++i) {
+    const Shape dims(inputs[i].dims, inputs[i].dims + inputs[i].rank);
+    call.in_row.push_back(static_cast<size_t>(num_elements(dims) / call.batch) *
+                          dtype_size(inputs[i].dtype));
+  }
+  if (slices_in_parallel(call.batch, threads, op_ns)) {
+    run_slices_parallel(call, rows, threads);
+    return;
+  }
+  if (op_ns) std::fill(op_ns, op_ns + ops_.size(), int64_t{0});
+  run_slices(call, 0, call.batch, rows, threads, op_ns);
 }
 
 void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* const* outputs,
-                              int64_t* op_ns) const {
-  const int threads = num_threads_.load(std::memory_order_relaxed);
+                              int64_t* op_ns, int threads) const {
   reserve_threads(threads);  // a no-op unless this process was forked since load
   if (device_) {
     if (op_ns)
@@ -587,7 +518,7 @@ void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* co
 
   RunContext ctx;
   ctx.kernels = kernels_;
-  ctx.num_threads = threads;  // read once: a concurrent set applies to the next call
+  ctx.num_threads = threads;
   ctx.scratch = base ? base + plan.scratch_offset : nullptr;
   for (size_t i = 0; i < ops_.size(); ++i) {
     const OpNode& node = graph_.nodes[i];
@@ -616,19 +547,34 @@ void CompiledModel::run_whole(const Plan& plan, const InputRef* inputs, void* co
   plan.pool.push_back(std::move(ws));
 }
 
-int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs) const {
-  if (slice_bytes_ == 0 || graph_.inputs.empty()) return 0;
-  // bf16 slices on one thread only: at 2 threads, wall clock, 5 rounds (AMD
-  // EPYC family 25 model 17, load 4-5: not steady), ResNet50 batch 32 sliced
-  // took 1420 and 3711 ms against whole calls' 1304 and 2982 (each op's split
-  // and join, 32 times as many).
-  if (precision_ == static_cast<int>(Precision::kBf16) &&
-      num_threads_.load(std::memory_order_relaxed) > 1)
-    return 0;
+// Sliced calls on several threads: each thread takes whole slices and runs
+// each through the graph alone (no split and join per op; one join at the
+// end), when there are at least as many samples as threads and no per-op
+// profile is asked for (profiles time the slices one after another).
+// AMD EPYC family 25 model 17 (Zen 4, 2 vCPUs shared with other work, load
+// 3-7), 2 threads, batch 32, TFJS_INFER_PARALLEL_SLICES 0 against 1:
+// bench/thread_scaling.py --trace (the pool trace's critical path, thread CPU
+// time) int8 ResNet50 0.49x (work 664 ms against 853; 1 thread 667),
+// bf16 ResNet50 0.80x, bf16 MobileNetV2 0.85x; bench/env_ab.py (wall clock)
+// int8 ResNet50 0.75x, MobileNetV2 int8 0.85x and bf16 0.85x, ResNet50 int8
+// at batch 8 0.87x, batch 3 0.86x.
+bool CompiledModel::slices_in_parallel(int64_t batch, int threads, const int64_t* op_ns) const {
+  return parallel_slices_ && threads > 1 && batch >= threads && !op_ns;
+}
+
+int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs, int threads) const {
+  if ((slice_bytes_ == 0 && !fp32_parts_) || graph_.inputs.empty()) return 0;
+  const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
+  const bool parallel = slices_in_parallel(batch, threads, nullptr);
+  const bool fp32_parts = slice_bytes_ == 0 && parallel;  // TFJS_INFER_FP32_PARTS=1
+  if (batch < 2 || (slice_bytes_ == 0 && !fp32_parts)) return 0;
+  // bf16 slices one after another on one thread only: at 2 threads, wall
+  // clock, 5 rounds (AMD EPYC family 25 model 17, load 4-5: not steady),
+  // ResNet50 batch 32 sliced took 1420 and 3711 ms against whole calls' 1304
+  // and 2982 (each op's split and join, 32 times as many).
+  if (precision_ == static_cast<int>(Precision::kBf16) && threads > 1 && !parallel) return 0;
   // Only calls whose every input and output has the batch first (the
   // graph's inputs leave it open), so that a slice of rows is a model call.
-  const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
-  if (batch < 2) return 0;
   for (size_t i = 0; i < graph_.inputs.size(); ++i) {
     const Shape& declared = graph_.values[graph_.inputs[i]].shape;
     if (inputs[i].rank < 1 || declared.empty() || declared[0] >= 0 || inputs[i].dims[0] != batch)
@@ -636,42 +582,66 @@ int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs) cons
   }
   for (int v : graph_.outputs)
     if (plan.types[v].shape.empty() || plan.types[v].shape[0] != batch) return 0;
+  if (fp32_parts) return batch / threads;
+  // Slices in parallel hold one arena per thread at once, all in the shared
+  // L3: each gets the budget divided by the threads (MobileNetV2 at 2
+  // threads, the whole budget per thread against half: int8 and bf16 within
+  // the host's noise, load 3-4).
+  const size_t budget = parallel ? slice_bytes_ / static_cast<size_t>(threads) : slice_bytes_;
   const size_t per_row = plan.arena_bytes / static_cast<size_t>(batch);
-  const int64_t rows = per_row > 0 ? static_cast<int64_t>(slice_bytes_ / per_row) : batch;
+  const int64_t rows = per_row > 0 ? static_cast<int64_t>(budget / per_row) : batch;
   const int64_t clipped = rows < 1 ? 1 : rows;
   return clipped < batch ? clipped : 0;
 }
 
-void CompiledModel::run_slices(const InputRef* inputs, void* const* outputs, int64_t* op_ns,
-                               int64_t rows) const {
+// Rows [r0, r0 + rows) of the call as a model call of their own.
+void CompiledModel::run_rows(const SliceCall& call, int64_t r0, int64_t rows, int threads,
+                             int64_t* op_ns) const {
   const size_t n_in = graph_.inputs.size(), n_out = graph_.outputs.size();
-  const int64_t batch = inputs[0].dims[0];
-  std::vector<InputRef> part(inputs, inputs + n_in);
+  std::vector<InputRef> part(call.inputs, call.inputs + n_in);
   std::vector<Shape> dims(n_in);
-  std::vector<size_t> in_row(n_in), out_row(n_out, 0);
   for (size_t i = 0; i < n_in; ++i) {
-    dims[i].assign(inputs[i].dims, inputs[i].dims + inputs[i].rank);
-    in_row[i] = static_cast<size_t>(num_elements(dims[i]) / batch) * dtype_size(inputs[i].dtype);
+    dims[i].assign(call.inputs[i].dims, call.inputs[i].dims + call.inputs[i].rank);
+    dims[i][0] = rows;
+    part[i].dims = dims[i].data();
+    part[i].data =
+        static_cast<const uint8_t*>(call.inputs[i].data) + static_cast<size_t>(r0) * call.in_row[i];
   }
+  PlanPtr p = plan_for(part.data(), n_in);
   std::vector<void*> outs(n_out);
+  for (size_t j = 0; j < n_out; ++j) {
+    const ValueType& t = p->types[graph_.outputs[j]];
+    const size_t out_row = static_cast<size_t>(num_elements(t.shape) / rows) * dtype_size(t.dtype);
+    outs[j] = static_cast<uint8_t*>(call.outputs[j]) + static_cast<size_t>(r0) * out_row;
+  }
+  run_whole(*p, part.data(), outs.data(), op_ns, threads);
+}
+
+// Rows [begin, end) in slices of `rows`, one after another, each op split
+// over `threads`; op_ns (zeroed by the caller) sums each op's times.
+void CompiledModel::run_slices(const SliceCall& call, int64_t begin, int64_t end, int64_t rows,
+                               int threads, int64_t* op_ns) const {
   std::vector<int64_t> ns(op_ns ? ops_.size() : 0);
-  if (op_ns) std::fill(op_ns, op_ns + ops_.size(), int64_t{0});
-  for (int64_t r0 = 0; r0 < batch; r0 += rows) {
-    const int64_t r = batch - r0 < rows ? batch - r0 : rows;
-    for (size_t i = 0; i < n_in; ++i) {
-      dims[i][0] = r;
-      part[i].dims = dims[i].data();
-      part[i].data = static_cast<const uint8_t*>(inputs[i].data) + r0 * in_row[i];
-    }
-    PlanPtr p = plan_for(part.data(), n_in);
-    for (size_t j = 0; j < n_out; ++j) {
-      const ValueType& t = p->types[graph_.outputs[j]];
-      out_row[j] = static_cast<size_t>(num_elements(t.shape) / r) * dtype_size(t.dtype);
-      outs[j] = static_cast<uint8_t*>(outputs[j]) + r0 * out_row[j];
-    }
-    run_whole(*p, part.data(), outs.data(), op_ns ? ns.data() : nullptr);
+  for (int64_t r0 = begin; r0 < end; r0 += rows) {
+    run_rows(call, r0, std::min(rows, end - r0), threads, op_ns ? ns.data() : nullptr);
     for (size_t i = 0; op_ns && i < ns.size(); ++i) op_ns[i] += ns[i];
   }
+}
+
+// Each of the threads owns an equal share of batch / threads rows, run in
+// slices of at most `rows` (balanced within the share), each slice on one
+// thread (the pool's own runs: a late thread's slices go to the others). The
+// batch % threads rows left run as today, each op split over the threads.
+void CompiledModel::run_slices_parallel(const SliceCall& call, int64_t rows, int threads) const {
+  reserve_threads(threads);
+  const int64_t share = call.batch / threads;
+  const int64_t per_share = (share + rows - 1) / rows;
+  parallel_for_owned(per_share * threads, threads, [&](int64_t task) {
+    const int64_t base = task / per_share * share, j = task % per_share;
+    const int64_t r0 = base + share * j / per_share, r1 = base + share * (j + 1) / per_share;
+    run_rows(call, r0, r1 - r0, 1, nullptr);
+  });
+  run_slices(call, share * threads, call.batch, rows, threads, nullptr);
 }
 
 }  // namespace tfjs_infer

@@ -98,13 +98,21 @@ class CompiledModel {
   void check_inputs(const std::vector<Shape>& shapes) const;
   void check_dtypes(const InputRef* inputs, size_t n) const;
   std::unique_ptr<Workspace> make_workspace(const Plan& plan) const;
-  // int8 and bf16 models: the rows per slice a call of
-  // this plan runs in (0: the whole call at once), and the sliced run.
-  int64_t slice_rows(const Plan& plan, const InputRef* inputs) const;
-  void run_slices(const InputRef* inputs, void* const* outputs, int64_t* op_ns, int64_t rows) const;
-  // run() of one call, or of one slice, through the plan's arena.
-  void run_whole(const Plan& plan, const InputRef* inputs, void* const* outputs,
-                 int64_t* op_ns) const;
+  // int8 and bf16 models: the rows per slice a call of this plan runs in on
+  // `threads` threads (0: the whole call at once), and the sliced runs: one
+  // slice after another, each split over the threads (run_slices), or whole
+  // slices in parallel, each on one thread (run_slices_parallel).
+  struct SliceCall;
+  int64_t slice_rows(const Plan& plan, const InputRef* inputs, int threads) const;
+  bool slices_in_parallel(int64_t batch, int threads, const int64_t* op_ns) const;
+  void run_rows(const SliceCall& call, int64_t r0, int64_t rows, int threads, int64_t* op_ns) const;
+  void run_slices(const SliceCall& call, int64_t begin, int64_t end, int64_t rows, int threads,
+                  int64_t* op_ns) const;
+  void run_slices_parallel(const SliceCall& call, int64_t rows, int threads) const;
+  // run() of one call, or of one slice, through the plan's arena, its ops
+  // split over `threads`.
+  void run_whole(const Plan& plan, const InputRef* inputs, void* const* outputs, int64_t* op_ns,
+                 int threads) const;
 
   Graph graph_;  // after passes; weights moved into the ops
   const KernelTable* kernels_;
@@ -114,6 +122,17 @@ class CompiledModel {
   // the arena's lines were touched most recently, not at the lowest offset
   // (measured no faster on Zen 4: compile/model.cpp's recent_fit).
   bool plan_recent_ = false;
+  // TFJS_INFER_PARALLEL_SLICES=0 (read at load): sliced calls on several
+  // threads run one slice after another, each op split over the threads
+  // (the way before slices ran in parallel; compile/model.cpp).
+  bool parallel_slices_ = true;
+  // TFJS_INFER_FP32_PARTS=1 (read at load; an experiment, off): fp32 calls
+  // on several threads run as one part of batch / threads samples per thread,
+  // in parallel. AMD EPYC family 25 model 17, 2 threads, batch 32,
+  // bench/thread_scaling.py --trace (critical path, load ~3): ResNet50 0.98x,
+  // MobileNetV2 0.87x, MNIST CNN 0.96x, MLP 0.94x, but the text CNN 1.12x
+  // and the LSTM 1.31x: no rule yet that picks the models it helps.
+  bool fp32_parts_ = false;
   // Atomic: Python may set it while other threads are inside run().
   std::atomic<int> num_threads_{1};
   mutable std::atomic<int64_t> last_call_ns_{0};  // start of the latest run()

@@ -3,8 +3,9 @@ of samples at a time (compile/model.cpp, TFJS_INFER_LOWP_SLICE_BYTES; the
 default size from the L3, kernels/cpu_params.cpp): the outputs are bitwise
 those of the whole call, for models with several inputs and outputs, at 1 and
 2 threads, with a last slice shorter than the others, and per-op profiles add
-up over the slices. bf16 slices on one thread only; fp32 models keep whole
-calls. On every ISA that has the precision's kernels."""
+up over the slices. At 2 threads the slices run in parallel, each thread's
+with half the budget (tests/precision/test_parallel_slices.py); fp32 models
+keep whole calls. On every ISA that has the precision's kernels."""
 
 from __future__ import annotations
 
@@ -18,11 +19,6 @@ from tfjs_infer import _core
 ENV = "TFJS_INFER_LOWP_SLICE_BYTES"
 PRECISIONS = ["bf16", "int8"]
 CASES = [(p, isa) for p in PRECISIONS for isa in _core._testing.lowp_isas(p)]
-
-
-def slices_at(precision: str, threads: int) -> bool:
-    """Whether a call of this precision on this many threads runs in slices."""
-    return precision == "int8" or (precision == "bf16" and threads == 1)
 
 
 def two_io_graph(rng: np.random.Generator) -> _core.Graph:
@@ -77,16 +73,15 @@ def test_sliced_calls_give_the_whole_calls_bits(
     ref = whole.run([img, row])
     plans = whole.num_plans  # the load's probe (1 row) and 13 rows
     per_row = whole.workspace_bytes([list(img.shape), list(row.shape)]) // 13
-    # One sample per slice; then 3 (slices of 3, 3, 3, 3 and 1 rows).
-    for slice_bytes, new_plans in ((1, 0), (3 * per_row + 64, 1)):
+    # One sample per slice; then 3 (slices of 3, 3, 3, 3 and 1 rows at 1
+    # thread; at 2, in parallel, 3 and 3 a thread and the last row).
+    for slice_bytes, new_plans in ((1, 0), (threads * (3 * per_row + 64), 1)):
         model = compiled(monkeypatch, slice_bytes, threads, precision, isa)
         got = model.run([img, row])
         for r, o in zip(ref, got):
             np.testing.assert_array_equal(o.view(np.uint32), r.view(np.uint32))
-        # The 3-row slices ran as calls of their own shape (else the whole
-        # call's plan only: bf16 at 2 threads).
-        expected = plans + new_plans if slices_at(precision, threads) else plans
-        assert model.num_plans == expected
+        # The 3-row slices ran as calls of their own shape.
+        assert model.num_plans == plans + new_plans
 
 
 @pytest.mark.parametrize("precision", ["fp32", *PRECISIONS])
