@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import tfjs_infer
+from graph_utils import conv_case_graph, conv_case_input
 from tfjs_infer import _core
 
 ISAS = tfjs_infer.available_isas()
@@ -22,23 +23,12 @@ ENV = "TFJS_INFER_CONV_DIRECT"
 
 
 def conv_graph(spec, seed):
-    h, w, cin, cout, k, stride, padding, act, bias = spec
+    cin, cout, k, bias = spec[2], spec[3], spec[4], spec[8]
     kh, kw = k if isinstance(k, tuple) else (k, k)
-    sh, sw = stride if isinstance(stride, tuple) else (stride, stride)
     rng = np.random.default_rng(seed)
-    g = _core.Graph()
-    xin = g.add_input("x", [None, h, w, cin], "float32")
-    weights = {"kernel": (rng.standard_normal((kh, kw, cin, cout)) * 0.3).astype(np.float32)}
-    if bias:
-        weights["bias"] = rng.standard_normal(cout).astype(np.float32)
-    attrs = {"strides": [sh, sw], "activation": act}
-    if isinstance(padding, list):
-        attrs.update(padding="explicit", pads=padding)
-    else:
-        attrs["padding"] = padding
-    (y,) = g.add_op("conv2d", "conv", [xin], attrs, weights)
-    g.set_outputs([y])
-    return g
+    kernel = (rng.standard_normal((kh, kw, cin, cout)) * 0.3).astype(np.float32)
+    b = rng.standard_normal(cout).astype(np.float32) if bias else None
+    return conv_case_graph(spec, kernel, b)
 
 
 def build(graph, isa, threads, direct, monkeypatch):
@@ -72,16 +62,7 @@ CASES = [
 
 
 def inputs(spec, rows=5, special=False):
-    h, w, cin = spec[:3]
-    x = np.random.default_rng(1).standard_normal((rows, h, w, cin)).astype(np.float32)
-    if special:  # NaN and infinities, on the edges (copied windows) and inside
-        x[0, 2, 3, 0] = np.nan
-        x[3, 0, 0, cin - 1] = np.nan
-        x[4, h - 1, w - 1, 0] = np.nan
-        x[1, 3, 2, 0] = np.inf
-        x[2, 5, w - 1, 0] = -np.inf
-        x[2, h - 1, 4, cin - 1] = np.inf
-    return x
+    return conv_case_input(spec, rows, seed=1, special=special)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

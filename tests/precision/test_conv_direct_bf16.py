@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from lowp_model import conv_pads, gemm_bf16
 
+from graph_utils import conv_case_graph, conv_case_input
 from tfjs_infer import _core
 
 ISAS = _core._testing.lowp_isas("bf16")
@@ -56,21 +57,8 @@ def conv_parts(spec, seed):
 
 
 def conv_graph(spec, seed) -> _core.Graph:
-    padding, act = spec[6], spec[7]
-    kernel, bias, strides = conv_parts(spec, seed)
-    g = _core.Graph()
-    xin = g.add_input("x", [None, *spec[:3]], "float32")
-    weights = {"kernel": kernel}
-    if bias is not None:
-        weights["bias"] = bias
-    attrs = {"strides": list(strides), "activation": act}
-    if isinstance(padding, list):
-        attrs.update(padding="explicit", pads=padding)
-    else:
-        attrs["padding"] = padding
-    (y,) = g.add_op("conv2d", "conv", [xin], attrs, weights)
-    g.set_outputs([y])
-    return g
+    kernel, bias, _ = conv_parts(spec, seed)
+    return conv_case_graph(spec, kernel, bias)
 
 
 def reference(spec, seed, x: np.ndarray) -> np.ndarray:
@@ -103,15 +91,7 @@ def reference(spec, seed, x: np.ndarray) -> np.ndarray:
 
 def inputs(spec, rows: int = 5, special: bool = False) -> np.ndarray:
     h, w, cin = spec[:3]
-    x = np.random.default_rng(h * w + cin).standard_normal((rows, h, w, cin)).astype(np.float32)
-    if special:  # NaN and infinities: in edge windows (copied) and inside
-        x[0, 2, 3, 0] = np.nan
-        x[3, 0, 0, cin - 1] = np.nan
-        x[4, h - 1, w - 1, 0] = np.nan
-        x[1, 3, 2, 0] = np.inf
-        x[2, 5, w - 1, 0] = -np.inf
-        x[2, h - 1, 4, cin - 1] = np.inf
-    return x
+    return conv_case_input(spec, rows, seed=h * w + cin, special=special)
 
 
 def build(graph, isa: str, threads: int, value: str, monkeypatch) -> _core.CompiledModel:
