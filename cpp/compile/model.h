@@ -120,7 +120,7 @@ class CompiledModel {
   size_t slice_bytes_ = 0;  // bf16/int8: a call's arena per slice of rows (0: no slicing)
   // TFJS_INFER_PLAN_RECENT=1 (read at load): make_plan puts each output where
   // the arena's lines were touched most recently, not at the lowest offset
-  // (measured no faster on Zen 4: compile/model.cpp's recent_fit).
+  // (measured no faster on Zen 4: compile/arena_fit.cpp recent_fit).
   bool plan_recent_ = false;
   // TFJS_INFER_PARALLEL_SLICES=0 (read at load): sliced calls on several
   // threads run one slice after another, each op split over the threads

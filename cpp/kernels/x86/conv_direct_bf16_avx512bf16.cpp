@@ -262,6 +262,11 @@ void dp_block(const ConvDirectArgs& a, const Bf16Block& blk, int64_t n) {
 // rows 0.99x; kernel alone, 1 thread, AMD EPYC family 25 model 17 (Zen 4),
 // bench/conv_direct.py --precision bf16.
 constexpr int64_t kBlockBytes = 16 << 10;
+// The block buffer's words at most: 12 windows of kConvDirectMaxTaps taps (in
+// 32-tap chunks), or kBlockBytes of smaller ones. On the stack: the kernel
+// runs once per band of a chain, and a heap buffer per call is not needed.
+constexpr int64_t kMaxBlockWords =
+    std::max<int64_t>(12 * ((kConvDirectMaxTaps + 31) / 32 * 32), kBlockBytes / 2 + 32 * 32);
 
 // inside / dense: the gathers of windows in the image and of copied ones.
 template <LowpEpi E, bool Mem, class G>
@@ -270,9 +275,7 @@ void conv_direct_bf16_rows(const ConvDirectArgs& a, const ConvDirectGeometry& ge
   const int64_t words = (geo.kg + 1) / 2, chunks = (geo.kg + 31) / 32;
   const int64_t a_stride = chunks * 32;
   const int64_t block = std::max<int64_t>(12, kBlockBytes / (a_stride * 2));
-  std::vector<uint16_t> buf(static_cast<size_t>(block * a_stride + 32));
-  uint16_t* abuf =
-      reinterpret_cast<uint16_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) & ~uintptr_t{63});
+  alignas(64) uint16_t abuf[kMaxBlockWords];
   alignas(64) float win[kConvDirectMaxTaps];
   std::fill(win + geo.kg, win + chunks * 32, 0.0f);  // the copies write kg floats
   Bf16Block blk{abuf, a_stride, nullptr, words, words * 64};
