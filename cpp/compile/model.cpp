@@ -563,10 +563,11 @@ bool CompiledModel::slices_in_parallel(int64_t batch, int threads, const int64_t
 }
 
 int64_t CompiledModel::slice_rows(const Plan& plan, const InputRef* inputs, int threads) const {
-  if ((slice_bytes_ == 0 && !fp32_parts_) || graph_.inputs.empty()) return 0;
+  if (graph_.inputs.empty()) return 0;
   const int64_t batch = inputs[0].rank > 0 ? inputs[0].dims[0] : 0;
   const bool parallel = slices_in_parallel(batch, threads, nullptr);
-  const bool fp32_parts = slice_bytes_ == 0 && parallel;  // TFJS_INFER_FP32_PARTS=1
+  // fp32 has no slice budget: only TFJS_INFER_FP32_PARTS=1 cuts its calls.
+  const bool fp32_parts = slice_bytes_ == 0 && fp32_parts_ && parallel;
   if (batch < 2 || (slice_bytes_ == 0 && !fp32_parts)) return 0;
   // bf16 slices one after another on one thread only: at 2 threads, wall
   // clock, 5 rounds (AMD EPYC family 25 model 17, load 4-5: not steady),
