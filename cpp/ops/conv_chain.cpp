@@ -106,7 +106,7 @@ class ConvChainOp final : public Op {
     dw_fused_ = dw_act_.params;
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
-    own_rows_ = env_is("TFJS_INFER_CHAIN_OWN_ROWS", "1");
+    own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -133,9 +133,9 @@ class ConvChainOp final : public Op {
     const Band b = band(in[0].shape);
     const size_t slots = static_cast<size_t>(scratch_thread_slots());
     const size_t banded = slots * static_cast<size_t>(b.floats) * 4;
-    // The whole-image mode (see run) uses one shared image instead (and a
-    // stem's scratch per thread).
-    const size_t whole = static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
+    // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
+    // shared image instead (and a stem's scratch per thread).
+    const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
     return std::max(banded,
                     whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
@@ -191,7 +191,9 @@ class ConvChainOp final : public Op {
   // image and the depthwise output fit in a shared slice of L2-sized
   // scratch, the threads first expand every pixel (rows split between
   // them), then each takes chunks of output rows for the depthwise and the
-  // project. Every output is computed exactly as in the banded mode.
+  // project. Every output is computed exactly as in the banded mode. Now
+  // only with TFJS_INFER_CHAIN_OWN_ROWS=0: by default these images go to
+  // run_own_rows (two chunks on two threads, not four: a third of the halo).
   static constexpr int64_t kWholeImageBudget = 1536 * 1024 / 4;  // floats
 
   int64_t whole_image_floats(const Shape& s) const {
@@ -262,12 +264,21 @@ class ConvChainOp final : public Op {
              sbuf);
   }
 
-  // The whole-image mode's alternative (TFJS_INFER_CHAIN_OWN_ROWS=1): one
-  // chunk of output rows per thread and image, each expanding the rows it
-  // needs in its own scratch (recomputing the 1-2 halo rows at a chunk's
-  // edges), in owned runs (parallel_for_owned) so that from op to op a
-  // thread computes the same rows and reads inputs its own core wrote: one
-  // join per op instead of two, and no expanded rows crossing cores.
+  // Where the whole-image mode would run (the default; run_whole_images is
+  // TFJS_INFER_CHAIN_OWN_ROWS=0, for A/B): one chunk of output rows per
+  // thread and image, each expanding the rows it needs in its own scratch
+  // (recomputing the 1-2 halo rows at a chunk's edges: on 14x14 maps split
+  // in two, 8 expanded rows per 7 output rows), in owned runs
+  // (parallel_for_owned) so that from op to op a thread computes the same
+  // rows and reads inputs its own core wrote: one join per op instead of
+  // two, and no expanded rows crossing cores. MobileNetV2, batch 1, 2
+  // threads, AMD EPYC family 25 model 17 (Zen 4), load ~6: bench/env_ab.py
+  // --var TFJS_INFER_CHAIN_OWN_ROWS --values 0,1 --models mobilenet_v2
+  // --threads 2 --batch 1 --rounds 10 --seconds 2: 4.695 -> 4.081 ms
+  // (0.869x); per op (model.profile, 2 threads) the 28x28 and 14x14 blocks
+  // 0.59-0.82x, the 7x7 ones 0.89-0.96x. Handing all chunks of the banded
+  // mode's few-image split (blocks 1-3) to their owners too measured 0.98x
+  // on those blocks, within noise: not done.
   void run_own_rows(const KernelTable& k, const std::vector<TensorView>& in,
                     const std::vector<TensorView>& out, float* scratch, int threads) const {
     const Band b = band(in[0].shape);
@@ -411,7 +422,7 @@ class ConvChainOp final : public Op {
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
-  bool own_rows_ = false;  // run_own_rows instead of run_whole_images
+  bool own_rows_ = true;  // run_own_rows instead of run_whole_images
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)

@@ -1,5 +1,6 @@
-"""The conv_chain op's own-rows mode (TFJS_INFER_CHAIN_OWN_ROWS=1, read when
-the model is compiled): where the whole-image mode would run (a few images on
+"""The conv_chain op's own-rows mode (TFJS_INFER_CHAIN_OWN_ROWS, on by
+default, read when the model is compiled; =0 the whole-image mode): where the
+whole-image mode would run (a few images on
 several threads, the expanded image small enough), each thread instead takes
 one chunk of output rows per image in an owned run and expands the rows that
 chunk needs itself (recomputing the halo rows at the chunk's edges). Every
