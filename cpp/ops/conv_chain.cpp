@@ -19,10 +19,7 @@
 //          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
 //          optional).
 #include <algorithm>
-#include <atomic>
-#include <cstdlib>
 #include <cstring>
-#include <memory>
 
 #include "core/env_switch.h"
 #include "core/threading.h"
@@ -109,8 +106,7 @@ class ConvChainOp final : public Op {
     dw_fused_ = dw_act_.params;
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
-    const char* own = std::getenv("TFJS_INFER_CHAIN_OWN_ROWS");
-    own_mode_ = own && *own ? std::atoi(own) : 1;
+    own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -139,8 +135,7 @@ class ConvChainOp final : public Op {
     const size_t banded = slots * static_cast<size_t>(b.floats) * 4;
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
-    const size_t whole =
-        own_mode_ == 1 ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
+    const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
     return std::max(banded,
                     whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
@@ -164,10 +159,8 @@ class ConvChainOp final : public Op {
     threads = std::min(threads, scratch_thread_slots());
     float* scratch = static_cast<float*>(ctx.scratch);
     if (use_whole_image(s, batch, threads)) {
-      if (own_mode_ == 1) {
+      if (own_rows_) {
         run_own_rows(k, in, out, scratch, threads);
-      } else if (own_mode_ == 2) {
-        run_shared_halo(k, in, out, scratch, threads);
       } else {
         run_whole_images(k, in, out, scratch, threads);
       }
@@ -293,77 +286,6 @@ class ConvChainOp final : public Op {
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
       run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
-  }
-
-  // Rows [r0, r1) of the depthwise's input image (the expand's or the stem's
-  // output) into the whole image at ebuf; sbuf: a stem's scratch.
-  void stage_rows(const KernelTable& k, const float* x, const Shape& s, int64_t r0, int64_t r1,
-                  int64_t w, float* ebuf, float* sbuf) const {
-    if (r1 <= r0) return;
-    if (has_stem_) {
-      stem_->run_rows(k, x, s, r0, r1, ebuf + r0 * w * e_, sbuf);
-    } else {
-      expand_rows(k, x + r0 * w * cin_, (r1 - r0) * w, ebuf + r0 * w * e_);
-    }
-  }
-
-  // TFJS_INFER_CHAIN_OWN_ROWS=2: run_own_rows without recomputing the halo.
-  // The whole image is shared as in run_whole_images, one job per image of
-  // one chunk of output rows per thread (owned runs). Chunk c owns the input
-  // rows from its first to the next chunk's first; the head of its rows that
-  // earlier chunks read (1-2 rows) it stages first, under a flag: whoever
-  // needs a head takes the flag (0 -> 1) and stages it, or waits for 2 (it is
-  // being staged by a running thread; a worker that never comes leaves its
-  // heads to the others). So every row is staged once, no join between the
-  // stages, and only the head rows cross cores.
-  void run_shared_halo(const KernelTable& k, const std::vector<TensorView>& in,
-                       const std::vector<TensorView>& out, float* scratch, int threads) const {
-    const Shape& s = in[0].shape;
-    const Shape d = dw_input(s);
-    const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
-    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
-    float* ebuf = scratch;
-    float* dbuf = ebuf + h * w * e_;
-    float* sbuf = dbuf + oh * ow * e_;
-    const int64_t stem_floats = band(s).stem_floats;
-    const int64_t chunks = std::min<int64_t>(threads, oh);
-    auto oy = [&](int64_t c) { return oh * c / chunks; };
-    // The first input row chunk c reads (and owns); h past the last chunk.
-    auto lo = [&](int64_t c) {
-      return c == chunks ? h : std::clamp<int64_t>(oy(c) * sh - pad_top, 0, h);
-    };
-    auto hi = [&](int64_t c) {  // past the last input row chunk c reads
-      return std::clamp<int64_t>((oy(c + 1) - 1) * sh - pad_top + geo_.k_eff(1), lo(c), h);
-    };
-    // Past chunk j's head: its rows that chunk j - 1 (so any earlier one) reads.
-    auto head_end = [&](int64_t j) {
-      return j == 0 ? lo(0) : std::clamp<int64_t>(hi(j - 1), lo(j), lo(j + 1));
-    };
-    std::unique_ptr<std::atomic<int64_t>[]> state(new std::atomic<int64_t>[chunks]);
-    for (int64_t img = 0; img < s[0]; ++img) {
-      const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
-      float* y = out[0].f32() + img * oh * ow * cout_;
-      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-      for (int64_t c = 0; c < chunks; ++c) state[c].store(0, std::memory_order_relaxed);
-      auto claim = [&](int64_t j, float* sb) {  // stages head j unless taken
-        int64_t free = 0;
-        if (!state[j].compare_exchange_strong(free, 1, std::memory_order_acquire)) return;
-        stage_rows(k, x, s, lo(j), head_end(j), w, ebuf, sb);
-        state[j].store(2, std::memory_order_release);
-      };
-      parallel_for_owned_indexed(chunks, threads, [&](int64_t c, int worker) {
-        float* sb = sbuf + worker * stem_floats;
-        if (c > 0) claim(c, sb);
-        stage_rows(k, x, s, head_end(c), lo(c + 1), w, ebuf, sb);
-        for (int64_t j = c + 1; j < chunks && lo(j) < hi(c); ++j) {
-          claim(j, sb);
-          spin_until_at_least(state[j], 2);
-        }
-        if (c > 0) spin_until_at_least(state[c], 2);
-        dw_project(k, ebuf + lo(c) * w * e_, hi(c) - lo(c), w, pad_top + lo(c) - oy(c) * sh, oy(c),
-                   oy(c + 1), ow, dbuf + oy(c) * ow * e_, y, r);
-      });
-    }
   }
 
   // Whether the depthwise stores its results as bfloat16 for a bf16 project
@@ -500,9 +422,7 @@ class ConvChainOp final : public Op {
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
-  // TFJS_INFER_CHAIN_OWN_ROWS: 1 run_own_rows, 2 run_shared_halo, 0
-  // run_whole_images.
-  int own_mode_ = 1;
+  bool own_rows_ = true;  // run_own_rows instead of run_whole_images
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)

@@ -109,14 +109,12 @@ def check_same_bits(
     oh: int,
     isa: str,
     threads: int,
-    mode: str,
 ) -> None:
-    """Own rows (mode "1" or "2") against the whole-image mode (=0) and one
-    thread at batches 1-3, bit for bit. The whole-image calls ran two jobs per
-    image on the op's threads (so the mode applied); =1 one job of images x
-    chunks tasks, =2 one job of chunks tasks per image, chunks = min(those
-    threads, output rows)."""
-    own = compile_chain(monkeypatch, make(), isa, threads, mode)
+    """Own rows (=1) against the whole-image mode (=0) and one thread at
+    batches 1-3, bit for bit. The whole-image calls ran two jobs per image on
+    the op's threads (so the mode applied); the own-rows calls one job of
+    images x min(those threads, output rows) tasks."""
+    own = compile_chain(monkeypatch, make(), isa, threads, "1")
     whole = compile_chain(monkeypatch, make(), isa, threads, "0")
     one = compile_chain(monkeypatch, make(), isa, 1, "0")
     for batch in (1, 2, 3):
@@ -127,17 +125,15 @@ def check_same_bits(
         np.testing.assert_array_equal(got.view(np.uint32), one.run(x)[0].view(np.uint32))
         assert np.isfinite(got).all() and np.abs(got).max() > 0.05
         assert len(whole_jobs) == 2 * batch, whole_jobs
-        chunks = min(whole_jobs[0]["parts"], oh)
-        want_jobs = [batch * chunks] if mode == "1" else [chunks] * batch
-        assert [j["tasks"] for j in own_jobs] == want_jobs, own_jobs
+        op_threads = whole_jobs[0]["parts"]
+        assert [j["tasks"] for j in own_jobs] == [batch * min(op_threads, oh)], own_jobs
 
 
-@pytest.mark.parametrize("mode", ["1", "2"])
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [2, 3, 4])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_own_rows_keep_the_whole_image_bits(
-    monkeypatch: pytest.MonkeyPatch, case: tuple, isa: str, threads: int, mode: str
+    monkeypatch: pytest.MonkeyPatch, case: tuple, isa: str, threads: int
 ) -> None:
     seed = case[0] * 31 + case[3]
     check_same_bits(
@@ -147,16 +143,12 @@ def test_own_rows_keep_the_whole_image_bits(
         out_dim(case[0], case[6]),
         isa,
         threads,
-        mode,
     )
 
 
-@pytest.mark.parametrize("mode", ["1", "2"])
 @pytest.mark.parametrize("isa", ISAS)
 @pytest.mark.parametrize("threads", [2, 4])
-def test_own_rows_with_a_stem(
-    monkeypatch: pytest.MonkeyPatch, isa: str, threads: int, mode: str
-) -> None:
+def test_own_rows_with_a_stem(monkeypatch: pytest.MonkeyPatch, isa: str, threads: int) -> None:
     check_same_bits(
         monkeypatch,
         lambda: stem_chain_graph(STEM_CASE, stem_weights(STEM_CASE, 7)),
@@ -164,5 +156,4 @@ def test_own_rows_with_a_stem(
         out_dim(out_dim(STEM_CASE[0], STEM_CASE[4]), STEM_CASE[8]),
         isa,
         threads,
-        mode,
     )
