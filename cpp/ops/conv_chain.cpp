@@ -107,8 +107,6 @@ class ConvChainOp final : public Op {
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
-    const char* cpx = std::getenv("TFJS_INFER_CHAIN_CHANNELS");
-    channels_max_px_ = cpx && *cpx ? std::atoll(cpx) : 0;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -138,9 +136,8 @@ class ConvChainOp final : public Op {
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
-    const size_t channels = static_cast<size_t>(channel_floats(in[0].shape)) * 4;
-    return std::max({banded, whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4,
-                     channels});
+    return std::max(banded,
+                    whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
 
   void run(const RunContext& ctx, const std::vector<TensorView>& in,
@@ -162,9 +159,7 @@ class ConvChainOp final : public Op {
     threads = std::min(threads, scratch_thread_slots());
     float* scratch = static_cast<float*>(ctx.scratch);
     if (use_whole_image(s, batch, threads)) {
-      if (channel_floats(s) > 0) {
-        run_channels(k, in, out, scratch, threads);
-      } else if (own_rows_) {
+      if (own_rows_) {
         run_own_rows(k, in, out, scratch, threads);
       } else {
         run_whole_images(k, in, out, scratch, threads);
@@ -291,105 +286,6 @@ class ConvChainOp final : public Op {
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
       run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
-  }
-
-  // TFJS_INFER_CHAIN_CHANNELS=N (experiment): fp32 expand chains with at
-  // most N output pixels (the 7x7 blocks) split by channels instead: each
-  // thread expands every pixel for its own panels of expanded channels
-  // (the GEMM's column split: the same bits), runs the depthwise on them
-  // (per channel), and stores them into the shared depthwise output; then
-  // the project GEMM splits its columns. No halo, an even split of 7 rows,
-  // and each thread streams half the expand weights; one join.
-  // Floats of scratch it takes for input shape s; 0 where it does not apply.
-  int64_t channel_floats(const Shape& s) const {
-    if (channels_max_px_ <= 0 || !has_expand_ || dw_bf16_ || expand_.kind() != PackKind::kF32 ||
-        project_.kind() != PackKind::kF32 || whole_image_floats(s) == 0)
-      return 0;
-    const int64_t oh = geo_.out_size(1, s[1]), ow = geo_.out_size(2, s[2]);
-    if (oh * ow > channels_max_px_) return 0;
-    return oh * ow * e_ + scratch_thread_slots() * channel_slot_floats(s);
-  }
-
-  int64_t channel_slot_floats(const Shape& s) const {
-    const int64_t oh = geo_.out_size(1, s[1]), ow = geo_.out_size(2, s[2]);
-    const int64_t floats = (s[1] * s[2] + oh * ow + geo_.kernel_volume() + 1) * e_;
-    return (floats + 15) / 16 * 16;
-  }
-
-  void run_channels(const KernelTable& k, const std::vector<TensorView>& in,
-                    const std::vector<TensorView>& out, float* scratch, int threads) const {
-    const Shape& s = in[0].shape;
-    const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
-    const int64_t taps = geo_.k[1] * geo_.k[2], nr = k.gemm_nr;
-    const int64_t panels = (e_ + nr - 1) / nr, parts = std::min<int64_t>(threads, panels);
-    float* dbuf = scratch;  // the depthwise output, oh * ow * e
-    float* slots = dbuf + oh * ow * e_;
-    const int64_t slot = channel_slot_floats(s);
-    for (int64_t img = 0; img < s[0]; ++img) {
-      const float* x = in[0].f32() + img * h * w * cin_;
-      float* y = out[0].f32() + img * oh * ow * cout_;
-      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-      parallel_for_owned_indexed(parts, threads, [&](int64_t t, int worker) {
-        const int64_t c0 = std::min(e_, panels * t / parts * nr);
-        const int64_t c1 = std::min(e_, panels * (t + 1) / parts * nr), ct = c1 - c0;
-        float* eb = slots + worker * slot;  // the expanded channels, h * w * ct
-        float* db = eb + h * w * e_;        // their depthwise output, oh * ow * ct
-        float* wt = db + oh * ow * e_;      // their depthwise weights, then bias
-        float* bt = wt + taps * e_;
-        GemmCall g;
-        g.m = h * w;
-        g.a = x;
-        g.lda = cin_;
-        g.c = eb - c0;  // column j at eb[j - c0]
-        g.ldc = ct;
-        g.n_begin = c0;
-        g.n_end = c1;
-        g.ep.bias = expand_bias_.size() ? expand_bias_.data() : nullptr;
-        g.ep.act = expand_act_.params;
-        gemm_run(k, expand_, g);
-        for (int64_t tap = 0; tap < taps; ++tap)
-          std::memcpy(wt + tap * ct, dw_w_.data() + tap * e_ + c0, static_cast<size_t>(ct) * 4);
-        if (dw_bias_.size()) std::memcpy(bt, dw_bias_.data() + c0, static_cast<size_t>(ct) * 4);
-        DepthwiseArgs a;
-        a.x = eb;
-        a.w = wt;
-        a.bias = dw_bias_.size() ? bt : nullptr;
-        a.y = db;
-        a.in_h = h;
-        a.in_w = w;
-        a.c = ct;
-        a.out_h = oh;
-        a.out_w = ow;
-        a.kh = geo_.k[1];
-        a.kw = geo_.k[2];
-        a.stride_h = geo_.s[1];
-        a.stride_w = geo_.s[2];
-        a.dil_h = geo_.d[1];
-        a.dil_w = geo_.d[2];
-        a.pad_top = geo_.pad_before(1, h);
-        a.pad_left = geo_.pad_before(2, w);
-        a.row_begin = 0;
-        a.row_end = oh;
-        a.act = dw_fused_;
-        k.depthwise_f32(a);
-        if (!depthwise_fuses(dw_act_.params.kind))
-          k.activation_f32(dw_act_.params, db, oh * ow * ct);
-        for (int64_t p = 0; p < oh * ow; ++p)
-          std::memcpy(dbuf + p * e_ + c0, db + p * ct, static_cast<size_t>(ct) * 4);
-      });
-      GemmCall g;
-      g.m = oh * ow;
-      g.a = dbuf;
-      g.lda = e_;
-      g.c = y;
-      g.ldc = cout_;
-      g.ep.bias = project_bias_.size() ? project_bias_.data() : nullptr;
-      g.ep.residual = r;
-      g.ep.ldr = cout_;
-      g.ep.act = act_.params;
-      gemm_run_parallel(k, project_, g, threads);
-      apply_row_op(k, act_, y, oh * ow, cout_);
-    }
   }
 
   // Whether the depthwise stores its results as bfloat16 for a bf16 project
@@ -527,7 +423,6 @@ class ConvChainOp final : public Op {
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
   bool own_rows_ = true;  // run_own_rows instead of run_whole_images
-  int64_t channels_max_px_ = 0;  // run_channels up to this many output pixels
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)

@@ -157,29 +157,3 @@ def test_own_rows_with_a_stem(monkeypatch: pytest.MonkeyPatch, isa: str, threads
         isa,
         threads,
     )
-
-
-@pytest.mark.parametrize("isa", ISAS)
-@pytest.mark.parametrize("threads", [2, 3, 4])
-@pytest.mark.parametrize("case", CASES, ids=str)
-def test_channel_split_keeps_the_bits(
-    monkeypatch: pytest.MonkeyPatch, case: tuple, isa: str, threads: int
-) -> None:
-    """TFJS_INFER_CHAIN_CHANNELS=N (any chain of at most N output pixels):
-    the expand and the depthwise split by channel panels, then the project
-    by columns: the bits of the whole-image mode and of one thread; two jobs
-    per image, the first of one task per thread."""
-    seed = case[0] * 17 + case[3]
-    monkeypatch.setenv("TFJS_INFER_CHAIN_CHANNELS", "0")
-    whole = compile_chain(monkeypatch, expand_graph(case, seed), isa, threads, "0")
-    one = compile_chain(monkeypatch, expand_graph(case, seed), isa, 1, "0")
-    monkeypatch.setenv("TFJS_INFER_CHAIN_CHANNELS", "100000")
-    split = compile_chain(monkeypatch, expand_graph(case, seed), isa, threads, "1")
-    for batch in (1, 2, 3):
-        x = expand_feeds(case, batch, seed + batch)
-        got, jobs = run_jobs(split, x)
-        want, whole_jobs = run_jobs(whole, x)
-        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
-        np.testing.assert_array_equal(got.view(np.uint32), one.run(x)[0].view(np.uint32))
-        op_threads = whole_jobs[0]["parts"]
-        assert len(jobs) == 2 * batch and jobs[0]["tasks"] == op_threads, jobs
