@@ -1,20 +1,24 @@
 """Where the per-process spread of a multi-threaded call comes from.
 
     python bench/process_spread.py [--model mobilenet_v2] [--threads 2] [--batch 1]
-        [--procs 12] [--seconds 2] [--configs base=,own=TFJS_INFER_CHAIN_OWN_ROWS:1]
-        [--litert]
+        [--procs 12] [--seconds 2] [--litert]
+        [--configs "whole=TFJS_INFER_CHAIN_OWN_ROWS:0 own=TFJS_INFER_CHAIN_OWN_ROWS:1"]
 
 Every round starts one fresh process per candidate (tfjs-infer under each
---configs entry, NAME=VAR:VALUE,VAR:VALUE; LiteRT with --litert), the
+--configs entry, NAME=VAR:VALUE,VAR:VALUE, entries apart by spaces; LiteRT with --litert), the
 candidates taking turns (the order reversed each round). Each process loads
 the model, warms it up and times predict (wall clock) for --seconds, and
 reports, over the timed calls: the median and the 10th/90th percentiles, the
+medians of the first and the second half of the calls (a state the process
+keeps shows in both halves; a passing state of the host does not), the
 process CPU time per call (above 2x the wall time: spinning), minor page
 faults and voluntary/involuntary context switches per call, and how often its
 two busiest threads sat on the same core when sampled (every 20 calls, from
 /proc/self/task/*/stat; they cannot both run then). Per candidate: the median
 and the spread (min, max) of the per-process medians, then every process
-sorted by its median, to see whether the slow processes share a cause.
+sorted by its median with its turn (the order the processes ran in: slow
+processes of every candidate in the same turns point at the host), to see
+whether the slow processes share a cause.
 Prints the command, the CPU model, the load average and the steal.
 """
 
@@ -86,6 +90,7 @@ print(json.dumps({
     "p90": float(np.percentile(s, 90)), "cpu": cpu, "calls": n,
     "minflt": (r1.ru_minflt - r0.ru_minflt) / n, "nvcsw": (r1.ru_nvcsw - r0.ru_nvcsw) / n,
     "nivcsw": (r1.ru_nivcsw - r0.ru_nivcsw) / n, "same_core": same / max(looks, 1),
+    "first": float(np.median(s[: n // 2])), "second": float(np.median(s[n // 2 :])),
 }))
 """
 
@@ -135,9 +140,11 @@ def main() -> None:
         cands.append(("LiteRT", "LiteRT", {}))
     res: dict[str, list[dict]] = {c[0]: [] for c in cands}
     j0 = cpu_jiffies()
+    turn = 0
     for r in range(args.procs):
         for name, engine, env in cands if r % 2 == 0 else cands[::-1]:
-            res[name].append(one(engine, env, args))
+            res[name].append({**one(engine, env, args), "turn": turn})
+            turn += 1
     print(steal_since(j0))
     base = statistics.median(d["median"] for d in res[cands[0][0]])
     for name, rows in res.items():
@@ -149,12 +156,16 @@ def main() -> None:
         )
     for name, rows in res.items():
         print(f"-- {name}: per process, sorted by median")
-        print("  median    p10    p90  cpu/wall  minflt  nvcsw  nivcsw  same_core")
+        print(
+            "  turn  median    p10    p90  1st half  2nd half  cpu/wall  minflt  nvcsw  nivcsw"
+            "  same_core"
+        )
         for d in sorted(rows, key=lambda d: d["median"]):
+            ms = [d[key] * 1e3 for key in ("median", "p10", "p90", "first", "second")]
             print(
-                f"  {d['median'] * 1e3:6.3f} {d['p10'] * 1e3:6.3f} {d['p90'] * 1e3:6.3f}"
-                f"  {d['cpu'] / d['median']:8.2f}  {d['minflt']:6.2f}  {d['nvcsw']:5.2f}"
-                f"  {d['nivcsw']:6.2f}  {d['same_core']:9.2f}"
+                f"  {d['turn']:4d}  {ms[0]:6.3f} {ms[1]:6.3f} {ms[2]:6.3f}  {ms[3]:8.3f}"
+                f"  {ms[4]:8.3f}  {d['cpu'] / d['median']:8.2f}  {d['minflt']:6.2f}"
+                f"  {d['nvcsw']:5.2f}  {d['nivcsw']:6.2f}  {d['same_core']:9.2f}"
             )
     print(steal_since(j0))
 
