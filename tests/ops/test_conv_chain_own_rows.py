@@ -1,15 +1,16 @@
 """The conv_chain op's own-rows mode (TFJS_INFER_CHAIN_OWN_ROWS, on by
 default, read when the model is compiled; =0 the whole-image mode): where the
-whole-image mode would run (a few images on
-several threads, the expanded image small enough), each thread instead takes
-one chunk of output rows per image in an owned run and expands the rows that
-chunk needs itself (recomputing the halo rows at the chunk's edges). Every
-output keeps the bits of the whole-image mode (=0), of one thread and of the
-unfused ops: expand and stem chains, odd sizes, stride 1 and 2, 3x3 and 5x5,
-with and without a residual, channel counts off the vector width, every ISA,
-2, 3 and 4 threads (capped at this host's cores), batches 1-3. The pool trace
-shows which mode ran: one job of (images x chunks) tasks per call, against
-two jobs per image."""
+whole-image mode would run (a few images on several threads, the expanded
+image small enough), each thread instead takes one chunk of output rows per
+image in an owned run and expands the rows that chunk needs itself
+(recomputing the halo rows at the chunk's edges). Every output keeps the bits
+of the whole-image mode (=0) and of one thread (which test_conv_numpy.py and
+test_conv_chain_stem.py hold to the unfused ops): expand and stem chains, odd
+sizes, stride 1 and 2, 3x3 and 5x5, with and without a residual, channel
+counts off the vector width, fp32, bf16 and int8 (stems are not fused in
+int8) on every kernel table that has them, 2, 3 and 4 threads (capped at
+this host's cores), batches 1-3. The pool trace shows which mode ran: one job
+of (images x chunks) tasks per call, against two jobs per image."""
 
 from __future__ import annotations
 
@@ -25,7 +26,12 @@ import tfjs_infer
 from tfjs_infer import _core
 
 ENV = "TFJS_INFER_CHAIN_OWN_ROWS"
-ISAS = tfjs_infer.available_isas()
+# Every precision the chain runs in, on every kernel table that has it.
+PRECISION_ISAS = (
+    [("fp32", isa) for isa in tfjs_infer.available_isas()]
+    + [("bf16", isa) for isa in _core._testing.lowp_isas("bf16")]
+    + [("int8", isa) for isa in _core._testing.lowp_isas("int8")]
+)
 
 # (h, w, cin, e, cout, k, stride, residual): a MobileNetV2 14x14 block; odd
 # sizes at stride 1 and 2; a 28x28 stride-2 block; a 5x5 depthwise; a
@@ -83,10 +89,15 @@ def expand_feeds(case: tuple, batch: int, seed: int) -> list[np.ndarray]:
 
 
 def compile_chain(
-    monkeypatch: pytest.MonkeyPatch, g: _core.Graph, isa: str, threads: int, own: str
+    monkeypatch: pytest.MonkeyPatch,
+    g: _core.Graph,
+    isa: tuple[str, str],
+    threads: int,
+    own: str,
 ) -> _core.CompiledModel:
+    """isa: (precision, kernel table)."""
     monkeypatch.setenv(ENV, own)
-    model = _core.CompiledModel(g, isa=isa, num_threads=threads)
+    model = _core.CompiledModel(g, isa=isa[1], num_threads=threads, precision=isa[0])
     assert [o[1] for o in model.ops()] == ["conv_chain"]
     return model
 
@@ -107,7 +118,7 @@ def check_same_bits(
     make: Callable[[], _core.Graph],
     x_for: Callable[[int], list[np.ndarray]],
     oh: int,
-    isa: str,
+    isa: tuple[str, str],
     threads: int,
 ) -> None:
     """Own rows (=1) against the whole-image mode (=0) and one thread at
@@ -129,11 +140,11 @@ def check_same_bits(
         assert [j["tasks"] for j in own_jobs] == [batch * min(op_threads, oh)], own_jobs
 
 
-@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("isa", PRECISION_ISAS, ids=str)
 @pytest.mark.parametrize("threads", [2, 3, 4])
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_own_rows_keep_the_whole_image_bits(
-    monkeypatch: pytest.MonkeyPatch, case: tuple, isa: str, threads: int
+    monkeypatch: pytest.MonkeyPatch, case: tuple, isa: tuple[str, str], threads: int
 ) -> None:
     seed = case[0] * 31 + case[3]
     check_same_bits(
@@ -146,9 +157,11 @@ def test_own_rows_keep_the_whole_image_bits(
     )
 
 
-@pytest.mark.parametrize("isa", ISAS)
+@pytest.mark.parametrize("isa", [p for p in PRECISION_ISAS if p[0] != "int8"], ids=str)
 @pytest.mark.parametrize("threads", [2, 4])
-def test_own_rows_with_a_stem(monkeypatch: pytest.MonkeyPatch, isa: str, threads: int) -> None:
+def test_own_rows_with_a_stem(
+    monkeypatch: pytest.MonkeyPatch, isa: tuple[str, str], threads: int
+) -> None:
     check_same_bits(
         monkeypatch,
         lambda: stem_chain_graph(STEM_CASE, stem_weights(STEM_CASE, 7)),
