@@ -376,7 +376,6 @@ py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool k
     py::gil_scoped_release nogil;
     reserve_threads(threads);
     KeepSleepersAsleep keep(keep_asleep);
-    const std::thread::id caller = std::this_thread::get_id();
     auto body = [&](int64_t t, int w) {
       runs[t] += 1;
       worker[t] = w;
@@ -387,9 +386,8 @@ py::dict pool_run(int64_t tasks, int threads, double task_us, int nested, bool k
       }
       parallel_for(nested, threads, [&](int64_t) { nested_runs[t].fetch_add(1); });
     };
-    if (owned) {  // parallel_for_owned passes no worker index: 0 for the caller, 1 otherwise
-      parallel_for_owned(tasks, threads,
-                         [&](int64_t t) { body(t, std::this_thread::get_id() == caller ? 0 : 1); });
+    if (owned) {
+      parallel_for_owned_indexed(tasks, threads, body);
     } else {
       parallel_for_indexed(tasks, threads, body);
     }
@@ -642,6 +640,6 @@ PYBIND11_MODULE(_core, m) {
               "Workspaces (arena + views) built so far by all models.");
   testing.def("pool_run", &pool_run, py::arg("tasks"), py::arg("threads"), py::arg("task_us") = 0.0,
               py::arg("nested") = 0, py::arg("keep_asleep") = false, py::arg("owned") = false,
-              "Runs parallel_for_indexed (owned: parallel_for_owned, worker 0 = the caller) with "
+              "Runs parallel_for_indexed (owned: parallel_for_owned_indexed) with "
               "the GIL released; returns per task (runs, worker, thread, nested runs).");
 }

@@ -59,6 +59,20 @@ void parallel_for(int64_t tasks, int threads, Fn&& fn) {
   parallel_for_indexed(tasks, threads, [&fn](int64_t t, int) { fn(t); });
 }
 
+// parallel_for_owned with fn(task, worker), `worker` as in
+// parallel_for_indexed (for per-thread scratch).
+template <typename Fn>
+void parallel_for_owned_indexed(int64_t tasks, int threads, Fn&& fn) {
+  if (threads <= 1 || tasks <= 1) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
+    return;
+  }
+  using F = std::remove_reference_t<Fn>;
+  detail::run_parallel(
+      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
+      const_cast<void*>(static_cast<const void*>(&fn)), true);
+}
+
 // parallel_for where the caller and each worker first take their own equal
 // run of the tasks, in order (the caller the first), and only then the
 // others' untaken ones: from call to call the same thread computes the same
@@ -67,15 +81,7 @@ void parallel_for(int64_t tasks, int threads, Fn&& fn) {
 // others. For splits whose parts reuse per-thread cache (the GEMM splits).
 template <typename Fn>
 void parallel_for_owned(int64_t tasks, int threads, Fn&& fn) {
-  if (threads <= 1 || tasks <= 1) {
-    for (int64_t t = 0; t < tasks; ++t) fn(t);
-    return;
-  }
-  auto run = [&fn](int64_t t, int) { fn(t); };
-  using F = decltype(run);
-  detail::run_parallel(
-      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
-      &run, true);
+  parallel_for_owned_indexed(tasks, threads, [&fn](int64_t t, int) { fn(t); });
 }
 
 // While alive, parallel loops on this thread leave sleeping workers asleep

@@ -106,6 +106,7 @@ class ConvChainOp final : public Op {
     dw_fused_ = dw_act_.params;
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
+    own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -132,9 +133,9 @@ class ConvChainOp final : public Op {
     const Band b = band(in[0].shape);
     const size_t slots = static_cast<size_t>(scratch_thread_slots());
     const size_t banded = slots * static_cast<size_t>(b.floats) * 4;
-    // The whole-image mode (see run) uses one shared image instead (and a
-    // stem's scratch per thread).
-    const size_t whole = static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
+    // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
+    // shared image instead (and a stem's scratch per thread).
+    const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
     return std::max(banded,
                     whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
@@ -156,24 +157,19 @@ class ConvChainOp final : public Op {
     // a halo of expanded rows) only when there are few images per thread.
     int threads = threads_for(ctx.num_threads, flops, batch * oh);
     threads = std::min(threads, scratch_thread_slots());
+    float* scratch = static_cast<float*>(ctx.scratch);
     if (use_whole_image(s, batch, threads)) {
-      run_whole_images(k, in, out, static_cast<float*>(ctx.scratch), threads);
+      if (own_rows_) {
+        run_own_rows(k, in, out, scratch, threads);
+      } else {
+        run_whole_images(k, in, out, scratch, threads);
+      }
       return;
     }
     const int64_t chunks =
         threads == 1 || batch >= 4 * threads ? 1 : std::min<int64_t>(2 * threads, oh);
-    const int64_t tasks = batch * chunks;
-    float* scratch = static_cast<float*>(ctx.scratch);
-    parallel_for_indexed(tasks, threads, [&](int64_t task, int worker) {
-      float* ebuf = scratch + worker * b.floats;
-      float* dbuf = ebuf + b.e_floats;
-      float* sbuf = dbuf + b.d_floats;
-      const int64_t img = task / chunks, c = task % chunks;
-      const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
-      float* y = out[0].f32() + img * oh * ow * cout_;
-      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-      run_rows(k, x, s, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf,
-               sbuf);
+    parallel_for_indexed(batch * chunks, threads, [&](int64_t task, int worker) {
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
   }
 
@@ -195,7 +191,9 @@ class ConvChainOp final : public Op {
   // image and the depthwise output fit in a shared slice of L2-sized
   // scratch, the threads first expand every pixel (rows split between
   // them), then each takes chunks of output rows for the depthwise and the
-  // project. Every output is computed exactly as in the banded mode.
+  // project. Every output is computed exactly as in the banded mode. Now
+  // only with TFJS_INFER_CHAIN_OWN_ROWS=0: by default these images go to
+  // run_own_rows (two chunks on two threads, not four: a third of the halo).
   static constexpr int64_t kWholeImageBudget = 1536 * 1024 / 4;  // floats
 
   int64_t whole_image_floats(const Shape& s) const {
@@ -244,6 +242,50 @@ class ConvChainOp final : public Op {
                    dbuf + oy0 * ow * e_, y, r);
       });
     }
+  }
+
+  // Task `task` of a split of every image into `chunks` chunks of output
+  // rows: chunk task % chunks of image task / chunks, band by band in the
+  // per-thread scratch `slot` (b.floats floats), expanding its own rows.
+  void run_chunk(const KernelTable& k, const std::vector<TensorView>& in,
+                 const std::vector<TensorView>& out, int64_t task, int64_t chunks, const Band& b,
+                 float* slot) const {
+    const Shape& s = in[0].shape;
+    const Shape d = dw_input(s);
+    const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
+    float* ebuf = slot;
+    float* dbuf = ebuf + b.e_floats;
+    float* sbuf = dbuf + b.d_floats;
+    const int64_t img = task / chunks, c = task % chunks;
+    const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
+    float* y = out[0].f32() + img * oh * ow * cout_;
+    const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
+    run_rows(k, x, s, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf,
+             sbuf);
+  }
+
+  // Where the whole-image mode would run (the default; run_whole_images is
+  // TFJS_INFER_CHAIN_OWN_ROWS=0, for A/B): one chunk of output rows per
+  // thread and image, each expanding the rows it needs in its own scratch
+  // (recomputing the 1-2 halo rows at a chunk's edges: on 14x14 maps split
+  // in two, 8 expanded rows per 7 output rows), in owned runs
+  // (parallel_for_owned) so that from op to op a thread computes the same
+  // rows and reads inputs its own core wrote: one join per op instead of
+  // two, and no expanded rows crossing cores. MobileNetV2, batch 1, 2
+  // threads, AMD EPYC family 25 model 17 (Zen 4), load ~6: bench/env_ab.py
+  // --var TFJS_INFER_CHAIN_OWN_ROWS --values 0,1 --models mobilenet_v2
+  // --threads 2 --batch 1 --rounds 10 --seconds 2: 4.695 -> 4.081 ms
+  // (0.869x); per op (model.profile, 2 threads) the 28x28 and 14x14 blocks
+  // 0.59-0.82x, the 7x7 ones 0.89-0.96x. Handing all chunks of the banded
+  // mode's few-image split (blocks 1-3) to their owners too measured 0.98x
+  // on those blocks, within noise: not done.
+  void run_own_rows(const KernelTable& k, const std::vector<TensorView>& in,
+                    const std::vector<TensorView>& out, float* scratch, int threads) const {
+    const Band b = band(in[0].shape);
+    const int64_t chunks = std::min<int64_t>(threads, out[0].shape[1]);
+    parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
+    });
   }
 
   // Whether the depthwise stores its results as bfloat16 for a bf16 project
@@ -380,6 +422,7 @@ class ConvChainOp final : public Op {
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
+  bool own_rows_ = true;  // run_own_rows instead of run_whole_images
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)
