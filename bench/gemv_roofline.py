@@ -16,7 +16,10 @@ and takes turns, each round, between:
     `profile` medians (the kernels alone), and LiteRT's
     set_tensor/invoke/get_tensor (as bench/compare.py times it), on the bench
     model at batch 1;
-all timed by thread CPU time (the profile: wall time), medians over rounds. It
+all timed by thread CPU time (the profile: wall time), medians over rounds.
+`--cold` (the probe alone): 64 MiB of other data read before every pass, so
+the weights come from memory as in a model larger than L3 (huge pages against
+4 KiB pages there); `--sizes` probes other byte sizes. It
 prints the target (0.9x the peer), the streaming floor (the fastest read
 pattern on 4 KiB pages, as the engine's weights are), an upper bound on what
 keeping a whole L2 of the weights resident could give, and what is left
@@ -58,11 +61,11 @@ def packed_sizes(model_json: Path) -> list[int]:
     return sizes
 
 
-def probe(exe: Path, sizes: list[int]) -> dict[str, float]:
+def probe(exe: Path, sizes: list[int], cold: bool) -> dict[str, float]:
     """One short probe run: microseconds per pass by candidate."""
-    arg = ",".join(str(s) for s in sizes)
+    argv = [str(exe), "3", "20" if cold else "200", ",".join(str(s) for s in sizes)]
     out = subprocess.run(
-        [str(exe), "3", "200", arg], check=True, capture_output=True, text=True, timeout=300
+        argv + (["cold"] if cold else []), check=True, capture_output=True, text=True, timeout=300
     ).stdout
     us = {}
     for line in out.splitlines():
@@ -137,6 +140,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--models-dir", type=Path, default=HERE / ".models")
     parser.add_argument("--cxx", default=os.environ.get("CXX", "g++"))
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="the probe alone, 64 MiB of other data read before each pass (weights from memory)",
+    )
+    parser.add_argument("--sizes", help="probe these byte sizes (comma-separated), not the model's")
     args = parser.parse_args()
     import tfjs_infer
 
@@ -144,11 +153,14 @@ def main() -> None:
     print(f"cpu: {cpu_model()}; tfjs_infer {tfjs_infer.__file__}")
     print(f"load average at start: {os.getloadavg()}")
     folder = args.models_dir / args.model
-    sizes = packed_sizes(folder / "tfjs" / "model.json")
-    print(f"packed dense weights: {sizes} = {sum(sizes)} bytes")
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    else:
+        sizes = packed_sizes(folder / "tfjs" / "model.json")
+    print(f"packed dense weights: {sizes} = {sum(sizes)} bytes; cold: {args.cold}")
     if not shutil.which(args.cxx):
         sys.exit(f"no C++ compiler '{args.cxx}' (set --cxx or CXX)")
-    run = engines(folder, args.threads)
+    run = {} if args.cold or args.sizes else engines(folder, args.threads)
     samples: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         exe = Path(tmp) / "gemv_roofline"
@@ -162,7 +174,7 @@ def main() -> None:
             if r % 2:
                 for name in order:
                     samples.setdefault(name, []).append(sample(name, run[name]))
-            for name, us in probe(exe, sizes).items():
+            for name, us in probe(exe, sizes, args.cold).items():
                 samples.setdefault("probe " + name, []).append(us)
             if r % 2 == 0:
                 for name in order:
@@ -181,6 +193,9 @@ def main() -> None:
     patterns = ["probe 4k", "probe s1", "probe s2", "probe s4", "probe s8"]
     floor_name = min(patterns, key=lambda n: med[n])
     floor = med[floor_name]
+    if not run:
+        print(f"load average at end: {os.getloadavg()}")
+        return
     ours, run1 = med["tfjs-infer predict"], med["tfjs-infer _core.run1"]
     ops = med["tfjs-infer ops (profile)"]
     # What L2 residency could give at most: one whole L2 (1 MiB) of the
