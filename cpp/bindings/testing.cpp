@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -31,6 +32,7 @@
 #include <ctime>
 
 #include "compile/model.h"
+#include "core/tensor.h"
 #include "kernels/kernels.h"
 #include "ops/activation.h"
 
@@ -556,6 +558,45 @@ py::object fma_peak(const std::string& isa, int64_t iters) {
   return py::float_(gflops);
 }
 
+// The VmFlags line of /proc/self/smaps for the mapping holding `addr` ("" when
+// not found or not Linux): "hg" in it means the range was advised onto huge
+// pages (MADV_HUGEPAGE).
+std::string vm_flags_of(uintptr_t addr) {
+  std::string flags;
+#if defined(__linux__)
+  FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (!f) return flags;
+  char line[512];
+  bool inside = false;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line, "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's first line
+      inside = addr >= lo && addr < hi;
+    } else if (inside && std::strncmp(line, "VmFlags:", 8) == 0) {
+      flags = line + 8;
+      break;
+    }
+  }
+  std::fclose(f);
+#endif
+  return flags;
+}
+
+// A Buffer<float> of `count` elements, as the ops allocate their weights and
+// arenas: its address, whether every element reads zero, and the VmFlags of
+// the mapping at its first and last 2 MiB page (core/tensor.cpp's huge pages).
+py::dict buffer_probe(size_t count) {
+  Buffer<float> b(count);
+  const auto addr = reinterpret_cast<uintptr_t>(b.data());
+  py::dict out;
+  out["address"] = static_cast<uint64_t>(addr);
+  out["zero"] = std::all_of(b.data(), b.data() + count, [](float v) { return v == 0.0f; });
+  out["flags_first"] = vm_flags_of(addr);
+  const size_t whole = count * 4 / kHugePageBytes * kHugePageBytes;
+  out["flags_last_whole"] = whole ? vm_flags_of(addr + whole - 1) : std::string();
+  return out;
+}
+
 }  // namespace
 }  // namespace tfjs_infer
 
@@ -610,5 +651,7 @@ void register_testing(pybind11::module_& m) {
         py::arg("ract") = "sigmoid", py::arg("ract_alpha") = 0.0f, py::arg("ract_beta") = 0.0f);
   t.def("rnn_gemv", &rnn_gemv, py::arg("isa"), py::arg("x"), py::arg("b"),
         py::arg("bias") = py::none(), py::arg("residual") = py::none());
+  t.def("buffer_probe", &buffer_probe, py::arg("count"),
+        "A Buffer<float>(count): address, all zero, VmFlags at its first and last whole 2 MiB.");
   register_testing_lowp(t);
 }

@@ -36,6 +36,13 @@ size_t checked_mul(size_t a, size_t b);
 // Index of the first NaN or +-inf among x[0:n], or -1 (predict's check_finite).
 int64_t first_nonfinite(const float* x, int64_t n);
 
+// Memory for a Buffer of `bytes` (a multiple of 64), released with std::free;
+// nullptr when out of memory. 64-byte aligned; from kHugePageBytes up, on
+// Linux, 2 MiB aligned with its whole 2 MiB pages advised onto transparent
+// huge pages (MADV_HUGEPAGE; TFJS_INFER_HUGE_PAGES=0: never), see tensor.cpp.
+void* alloc_buffer_bytes(size_t bytes);
+constexpr size_t kHugePageBytes = size_t{2} << 20;
+
 // A 64-byte aligned, owning, move-only buffer (RAII).
 template <typename T>
 class Buffer {
@@ -59,7 +66,7 @@ class Buffer {
     size_ = 0;
     if (count == 0) return;
     const size_t bytes = (checked_mul(count, sizeof(T)) + 63) / 64 * 64;
-    T* p = static_cast<T*>(std::aligned_alloc(64, bytes));
+    T* p = static_cast<T*>(alloc_buffer_bytes(bytes));
     if (!p) throw std::bad_alloc();
     // Through a local: stores through a uint8_t* may alias data_, which
     // kept this loop byte by byte. Zeroing also faults the pages in now.
