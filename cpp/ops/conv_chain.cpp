@@ -20,6 +20,7 @@
 //          optional).
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "core/env_switch.h"
 #include "core/threading.h"
@@ -107,6 +108,7 @@ class ConvChainOp final : public Op {
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
+    pixel_split_ = geo_.s[1] == 1 && !env_is("TFJS_INFER_CHAIN_PIXEL_SPLIT", "0");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -174,6 +176,10 @@ class ConvChainOp final : public Op {
   }
 
  private:
+  struct Pixels {
+    int64_t begin = 0, end = 0;  // [begin, end) of an image's output pixels, row-major
+  };
+
   struct Band {
     int64_t rows = 1;    // output rows per band
     int64_t e_rows = 0;  // expanded input rows a band needs at most
@@ -247,9 +253,10 @@ class ConvChainOp final : public Op {
   // Task `task` of a split of every image into `chunks` chunks of output
   // rows: chunk task % chunks of image task / chunks, band by band in the
   // per-thread scratch `slot` (b.floats floats), expanding its own rows.
+  // by_pixels: chunks of output pixels instead (see run_own_rows).
   void run_chunk(const KernelTable& k, const std::vector<TensorView>& in,
                  const std::vector<TensorView>& out, int64_t task, int64_t chunks, const Band& b,
-                 float* slot) const {
+                 float* slot, bool by_pixels = false) const {
     const Shape& s = in[0].shape;
     const Shape d = dw_input(s);
     const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
@@ -260,8 +267,9 @@ class ConvChainOp final : public Op {
     const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
     float* y = out[0].f32() + img * oh * ow * cout_;
     const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-    run_rows(k, x, s, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf,
-             sbuf);
+    Pixels px{oh * c / chunks * ow, oh * (c + 1) / chunks * ow};
+    if (by_pixels) px = {oh * ow * c / chunks, oh * ow * (c + 1) / chunks};
+    run_rows(k, x, s, r, y, h, w, oh, ow, px, b, ebuf, dbuf, sbuf);
   }
 
   // Where the whole-image mode would run (the default; run_whole_images is
@@ -279,12 +287,17 @@ class ConvChainOp final : public Op {
   // 0.59-0.82x, the 7x7 ones 0.89-0.96x. Handing all chunks of the banded
   // mode's few-image split (blocks 1-3) to their owners too measured 0.98x
   // on those blocks, within noise: not done.
+  // At stride 1 the chunks are of output pixels, not rows
+  // (TFJS_INFER_CHAIN_PIXEL_SPLIT=0: rows): on a 7x7 map two threads take
+  // 24 and 25 pixels instead of 3 and 4 rows. A row shared by two chunks is
+  // made by the depthwise in both (and its halo rows by the expand), but the
+  // project, the larger part, splits evenly.
   void run_own_rows(const KernelTable& k, const std::vector<TensorView>& in,
                     const std::vector<TensorView>& out, float* scratch, int threads) const {
     const Band b = band(in[0].shape);
     const int64_t chunks = std::min<int64_t>(threads, out[0].shape[1]);
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
-      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats, pixel_split_);
     });
   }
 
@@ -322,13 +335,16 @@ class ConvChainOp final : public Op {
     return b;
   }
 
-  // Output rows [oy_begin, oy_end) of one image, band by band. Expanded rows
-  // shared by consecutive bands are moved, not recomputed.
+  // Output pixels [px.begin, px.end) of one image (row-major), band by band
+  // over the output rows they touch: the depthwise makes those rows whole,
+  // the project only the chunk's pixels. Expanded rows shared by
+  // consecutive bands are moved, not recomputed.
   // x: the chain's input image (shape s); h, w: the depthwise's input dims.
   void run_rows(const KernelTable& k, const float* x, const Shape& s, const float* res, float* y,
-                int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end,
-                const Band& b, float* ebuf, float* dbuf, float* sbuf) const {
+                int64_t h, int64_t w, int64_t oh, int64_t ow, Pixels px, const Band& b, float* ebuf,
+                float* dbuf, float* sbuf) const {
     const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
+    const int64_t oy_begin = px.begin / ow, oy_end = std::min(oh, (px.end + ow - 1) / ow);
     int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
     for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
       const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
@@ -350,17 +366,18 @@ class ConvChainOp final : public Op {
         have_lo = lo;
         have_hi = hi;
       }
-      dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res);
+      dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res, px);
     }
   }
 
   // Output rows [oy0, oy1) of one image: the depthwise over `in_h` input rows
   // at `src` (whose row 0 sits `pad_top_rel` rows below the window of output
-  // row oy0) into dbuf, then the project GEMM (+ residual) into y's rows.
+  // row oy0) into dbuf, then the project GEMM (+ residual) into y's rows, of
+  // those rows' pixels only the ones in `only` (all by default).
   // dbuf holds float32 values, or bfloat16 ones when dw_bf16_ (half the room).
   void dw_project(const KernelTable& k, const float* src, int64_t in_h, int64_t w,
                   int64_t pad_top_rel, int64_t oy0, int64_t oy1, int64_t ow, float* dbuf, float* y,
-                  const float* res) const {
+                  const float* res, Pixels only = {0, std::numeric_limits<int64_t>::max()}) const {
     DepthwiseArgs a;
     a.x = src;
     a.w = dw_w_.data();
@@ -383,27 +400,30 @@ class ConvChainOp final : public Op {
     a.row_end = oy1 - oy0;
     a.act = dw_fused_;
     const int64_t pixels = (oy1 - oy0) * ow;
+    // The project's pixels: [p0, p1) of the image, `skip` into dbuf.
+    const int64_t p0 = std::max(oy0 * ow, only.begin), p1 = std::min(oy1 * ow, only.end);
+    const int64_t skip = p0 - oy0 * ow;
     GemmCall g;
-    g.m = pixels;
+    g.m = p1 - p0;
     g.lda = e_;
     if (dw_bf16_) {
       a.y_bf16 = reinterpret_cast<uint16_t*>(dbuf);
       k.depthwise_bf16(a);
-      g.a_bf16 = a.y_bf16;
+      g.a_bf16 = a.y_bf16 + skip * e_;
     } else {
       k.depthwise_f32(a);
       if (!depthwise_fuses(dw_act_.params.kind))
         k.activation_f32(dw_act_.params, dbuf, pixels * e_);
-      g.a = dbuf;
+      g.a = dbuf + skip * e_;
     }
-    g.c = y + oy0 * ow * cout_;
+    g.c = y + p0 * cout_;
     g.ldc = cout_;
     g.ep.bias = project_bias_.size() ? project_bias_.data() : nullptr;
-    g.ep.residual = res ? res + oy0 * ow * cout_ : nullptr;
+    g.ep.residual = res ? res + p0 * cout_ : nullptr;
     g.ep.ldr = cout_;
     g.ep.act = act_.params;
     gemm_run(k, project_, g);
-    apply_row_op(k, act_, g.c, pixels, cout_);
+    apply_row_op(k, act_, g.c, p1 - p0, cout_);
   }
 
   void expand_rows(const KernelTable& k, const float* x, int64_t pixels, float* dst) const {
@@ -422,7 +442,8 @@ class ConvChainOp final : public Op {
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
-  bool own_rows_ = true;  // run_own_rows instead of run_whole_images
+  bool own_rows_ = true;      // run_own_rows instead of run_whole_images
+  bool pixel_split_ = false;  // run_own_rows splits pixels, not rows (stride 1)
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)
