@@ -19,6 +19,7 @@
 //          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
 //          optional).
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <limits>
 
@@ -108,7 +109,7 @@ class ConvChainOp final : public Op {
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
-    pixel_split_ = geo_.s[1] == 1 && !env_is("TFJS_INFER_CHAIN_PIXEL_SPLIT", "0");
+    shared_expand_ = has_expand_ && !env_is("TFJS_INFER_CHAIN_SHARED_EXPAND", "0");
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -138,6 +139,11 @@ class ConvChainOp final : public Op {
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
+    // The shared-expand mode: the expanded image beside the banded slots.
+    if (own_rows_ && shared_expand_ && whole_image_floats(in[0].shape) > 0) {
+      const Shape d = dw_input(in[0].shape);
+      return banded + static_cast<size_t>(d[1] * d[2] * e_) * 4;
+    }
     return std::max(banded,
                     whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
@@ -161,7 +167,9 @@ class ConvChainOp final : public Op {
     threads = std::min(threads, scratch_thread_slots());
     float* scratch = static_cast<float*>(ctx.scratch);
     if (use_whole_image(s, batch, threads)) {
-      if (own_rows_) {
+      if (own_rows_ && shared_expand_) {
+        run_shared_expand(k, in, out, scratch, threads);
+      } else if (own_rows_) {
         run_own_rows(k, in, out, scratch, threads);
       } else {
         run_whole_images(k, in, out, scratch, threads);
@@ -253,10 +261,9 @@ class ConvChainOp final : public Op {
   // Task `task` of a split of every image into `chunks` chunks of output
   // rows: chunk task % chunks of image task / chunks, band by band in the
   // per-thread scratch `slot` (b.floats floats), expanding its own rows.
-  // by_pixels: chunks of output pixels instead (see run_own_rows).
   void run_chunk(const KernelTable& k, const std::vector<TensorView>& in,
                  const std::vector<TensorView>& out, int64_t task, int64_t chunks, const Band& b,
-                 float* slot, bool by_pixels = false) const {
+                 float* slot) const {
     const Shape& s = in[0].shape;
     const Shape d = dw_input(s);
     const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
@@ -267,8 +274,7 @@ class ConvChainOp final : public Op {
     const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
     float* y = out[0].f32() + img * oh * ow * cout_;
     const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-    Pixels px{oh * c / chunks * ow, oh * (c + 1) / chunks * ow};
-    if (by_pixels) px = {oh * ow * c / chunks, oh * ow * (c + 1) / chunks};
+    const Pixels px{oh * c / chunks * ow, oh * (c + 1) / chunks * ow};
     run_rows(k, x, s, r, y, h, w, oh, ow, px, b, ebuf, dbuf, sbuf);
   }
 
@@ -287,18 +293,73 @@ class ConvChainOp final : public Op {
   // 0.59-0.82x, the 7x7 ones 0.89-0.96x. Handing all chunks of the banded
   // mode's few-image split (blocks 1-3) to their owners too measured 0.98x
   // on those blocks, within noise: not done.
-  // At stride 1 the chunks are of output pixels, not rows
-  // (TFJS_INFER_CHAIN_PIXEL_SPLIT=0: rows): on a 7x7 map two threads take
-  // 24 and 25 pixels instead of 3 and 4 rows. A row shared by two chunks is
-  // made by the depthwise in both (and its halo rows by the expand), but the
-  // project, the larger part, splits evenly.
   void run_own_rows(const KernelTable& k, const std::vector<TensorView>& in,
                     const std::vector<TensorView>& out, float* scratch, int threads) const {
     const Band b = band(in[0].shape);
     const int64_t chunks = std::min<int64_t>(threads, out[0].shape[1]);
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
-      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats, pixel_split_);
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
+  }
+
+  // The expand's pixels and then the depthwise + project's, each split
+  // evenly between the threads, in one pool job (where run_own_rows would
+  // run, expand chains; TFJS_INFER_CHAIN_SHARED_EXPAND=0: run_own_rows).
+  // Own rows recompute the halo: on a 7x7 map split 3/4 the thread with four
+  // output rows expands five of the seven rows and projects four (9 of 14
+  // row-units); here each expands and projects half the pixels (7 of 14)
+  // and waits once, inside the job, for the other's expanded pixels. Task p
+  // first claims expand piece p, then any piece not yet claimed, so a late
+  // or missing worker only moves work to the caller (a claimed piece is
+  // always being computed: the wait cannot hang); then it runs output pixel
+  // chunk p, the depthwise making the whole rows the chunk touches (the row
+  // two chunks share twice) in the thread's slot.
+  void run_shared_expand(const KernelTable& k, const std::vector<TensorView>& in,
+                         const std::vector<TensorView>& out, float* scratch, int threads) const {
+    const Shape& s = in[0].shape;
+    const Band b = band(s);
+    const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
+    const int64_t parts = std::min<int64_t>({threads, oh * ow, kMaxParts});
+    float* ebuf = scratch + scratch_thread_slots() * b.floats;  // the expanded image
+    for (int64_t img = 0; img < s[0]; ++img) {
+      const float* x = in[0].f32() + img * h * w * cin_;
+      float* y = out[0].f32() + img * oh * ow * cout_;
+      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
+      std::atomic<int64_t> expanded{0};
+      std::atomic<bool> claimed[kMaxParts] = {};
+      parallel_for_owned_indexed(parts, threads, [&](int64_t p, int worker) {
+        for (int64_t i = 0; i < parts; ++i) {
+          const int64_t piece = (p + i) % parts;
+          if (claimed[piece].exchange(true, std::memory_order_relaxed)) continue;
+          const int64_t p0 = h * w * piece / parts, p1 = h * w * (piece + 1) / parts;
+          expand_rows(k, x + p0 * cin_, p1 - p0, ebuf + p0 * e_);
+          expanded.fetch_add(1, std::memory_order_release);
+        }
+        spin_until_at_least(expanded, parts);
+        const Pixels px{oh * ow * p / parts, oh * ow * (p + 1) / parts};
+        float* dbuf = scratch + worker * b.floats + b.e_floats;
+        dw_pixels(k, ebuf, h, w, oh, ow, px, b, dbuf, y, r);
+      });
+    }
+  }
+
+  // run_shared_expand's most threads (its claim flags).
+  static constexpr int64_t kMaxParts = 64;
+
+  // Output pixels px of one image from its expanded image `src` (h x w x e),
+  // band by band over the rows they touch (dbuf: b.d_floats).
+  void dw_pixels(const KernelTable& k, const float* src, int64_t h, int64_t w, int64_t oh,
+                 int64_t ow, Pixels px, const Band& b, float* dbuf, float* y,
+                 const float* res) const {
+    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
+    const int64_t oy_begin = px.begin / ow, oy_end = std::min(oh, (px.end + ow - 1) / ow);
+    for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
+      const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
+      const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
+      const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
+      dw_project(k, src + lo * w * e_, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y,
+                 res, px);
+    }
   }
 
   // Whether the depthwise stores its results as bfloat16 for a bf16 project
@@ -442,8 +503,8 @@ class ConvChainOp final : public Op {
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
-  bool own_rows_ = true;      // run_own_rows instead of run_whole_images
-  bool pixel_split_ = false;  // run_own_rows splits pixels, not rows (stride 1)
+  bool own_rows_ = true;        // run_own_rows instead of run_whole_images
+  bool shared_expand_ = false;  // run_shared_expand instead of run_own_rows (expand chains)
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)
