@@ -167,7 +167,7 @@ class ConvChainOp final : public Op {
     threads = std::min(threads, scratch_thread_slots());
     float* scratch = static_cast<float*>(ctx.scratch);
     if (use_whole_image(s, batch, threads)) {
-      if (own_rows_ && shared_expand_) {
+      if (own_rows_ && shared_expand_ && batch == 1) {
         run_shared_expand(k, in, out, scratch, threads);
       } else if (own_rows_) {
         run_own_rows(k, in, out, scratch, threads);
@@ -302,9 +302,10 @@ class ConvChainOp final : public Op {
     });
   }
 
-  // The expand's pixels and then the depthwise + project's, each split
-  // evenly between the threads, in one pool job (where run_own_rows would
-  // run, expand chains; TFJS_INFER_CHAIN_SHARED_EXPAND=0: run_own_rows).
+  // One image (batch 1): the expand's pixels and then the depthwise +
+  // project's, each split evenly between the threads, in one pool job (where
+  // run_own_rows would run, expand chains; TFJS_INFER_CHAIN_SHARED_EXPAND=0:
+  // run_own_rows; batches 2-7 keep run_own_rows, not measured here).
   // Own rows recompute the halo: on a 7x7 map split 3/4 the thread with four
   // output rows expands five of the seven rows and projects four (9 of 14
   // row-units); here each expands and projects half the pixels (7 of 14)
@@ -321,26 +322,24 @@ class ConvChainOp final : public Op {
     const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
     const int64_t parts = std::min<int64_t>({threads, oh * ow, kMaxParts});
     float* ebuf = scratch + scratch_thread_slots() * b.floats;  // the expanded image
-    for (int64_t img = 0; img < s[0]; ++img) {
-      const float* x = in[0].f32() + img * h * w * cin_;
-      float* y = out[0].f32() + img * oh * ow * cout_;
-      const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-      std::atomic<int64_t> expanded{0};
-      std::atomic<bool> claimed[kMaxParts] = {};
-      parallel_for_owned_indexed(parts, threads, [&](int64_t p, int worker) {
-        for (int64_t i = 0; i < parts; ++i) {
-          const int64_t piece = (p + i) % parts;
-          if (claimed[piece].exchange(true, std::memory_order_relaxed)) continue;
-          const int64_t p0 = h * w * piece / parts, p1 = h * w * (piece + 1) / parts;
-          expand_rows(k, x + p0 * cin_, p1 - p0, ebuf + p0 * e_);
-          expanded.fetch_add(1, std::memory_order_release);
-        }
-        spin_until_at_least(expanded, parts);
-        const Pixels px{oh * ow * p / parts, oh * ow * (p + 1) / parts};
-        float* dbuf = scratch + worker * b.floats + b.e_floats;
-        dw_pixels(k, ebuf, h, w, oh, ow, px, b, dbuf, y, r);
-      });
-    }
+    const float* x = in[0].f32();
+    float* y = out[0].f32();
+    const float* r = residual_ ? in[1].f32() : nullptr;
+    std::atomic<int64_t> expanded{0};
+    std::atomic<bool> claimed[kMaxParts] = {};
+    parallel_for_owned_indexed(parts, threads, [&](int64_t p, int worker) {
+      for (int64_t i = 0; i < parts; ++i) {
+        const int64_t piece = (p + i) % parts;
+        if (claimed[piece].exchange(true, std::memory_order_relaxed)) continue;
+        const int64_t p0 = h * w * piece / parts, p1 = h * w * (piece + 1) / parts;
+        expand_rows(k, x + p0 * cin_, p1 - p0, ebuf + p0 * e_);
+        expanded.fetch_add(1, std::memory_order_release);
+      }
+      spin_until_at_least(expanded, parts);
+      const Pixels px{oh * ow * p / parts, oh * ow * (p + 1) / parts};
+      float* dbuf = scratch + worker * b.floats + b.e_floats;
+      dw_pixels(k, ebuf, h, w, oh, ow, px, b, dbuf, y, r);
+    });
   }
 
   // run_shared_expand's most threads (its claim flags).
