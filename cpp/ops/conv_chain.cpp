@@ -314,7 +314,13 @@ class ConvChainOp final : public Op {
   // or missing worker only moves work to the caller (a claimed piece is
   // always being computed: the wait cannot hang); then it runs output pixel
   // chunk p, the depthwise making the whole rows the chunk touches (the row
-  // two chunks share twice) in the thread's slot.
+  // two chunks share twice) in the thread's slot. MobileNetV2, batch 1, 2
+  // threads, AMD EPYC family 25 model 17 (Zen 4), load 3-5:
+  // bench/process_spread.py --procs 8 --seconds 3 --configs
+  // "own=TFJS_INFER_CHAIN_SHARED_EXPAND:0;shared=TFJS_INFER_CHAIN_SHARED_EXPAND:1"
+  // --litert: 3.448 -> 3.343 ms (0.970x; LiteRT 3.573); per pool job
+  // (bench/thread_scaling.py --trace --jobs, busiest thread's CPU time) the
+  // 7x7 blocks 0.87-0.90x, the 14x14 ones 0.95-0.97x.
   void run_shared_expand(const KernelTable& k, const std::vector<TensorView>& in,
                          const std::vector<TensorView>& out, float* scratch, int threads) const {
     const Shape& s = in[0].shape;
