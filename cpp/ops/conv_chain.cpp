@@ -20,6 +20,7 @@
 //          optional).
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -110,6 +111,8 @@ class ConvChainOp final : public Op {
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
     shared_expand_ = has_expand_ && !env_is("TFJS_INFER_CHAIN_SHARED_EXPAND", "0");
+    if (const char* kb = std::getenv("TFJS_INFER_CHAIN_SHARED_KB"))
+      shared_budget_ = std::strtol(kb, nullptr, 10) * 256;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -140,10 +143,8 @@ class ConvChainOp final : public Op {
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
     // The shared-expand mode: the expanded image beside the banded slots.
-    if (own_rows_ && shared_expand_ && whole_image_floats(in[0].shape) > 0) {
-      const Shape d = dw_input(in[0].shape);
-      return banded + static_cast<size_t>(d[1] * d[2] * e_) * 4;
-    }
+    if (const int64_t shared = shared_image_floats(in[0].shape); shared > 0)
+      return banded + static_cast<size_t>(shared) * 4;
     return std::max(banded,
                     whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
@@ -166,10 +167,12 @@ class ConvChainOp final : public Op {
     int threads = threads_for(ctx.num_threads, flops, batch * oh);
     threads = std::min(threads, scratch_thread_slots());
     float* scratch = static_cast<float*>(ctx.scratch);
+    if (batch == 1 && threads > 1 && shared_image_floats(s) > 0) {
+      run_shared_expand(k, in, out, scratch, threads);
+      return;
+    }
     if (use_whole_image(s, batch, threads)) {
-      if (own_rows_ && shared_expand_ && batch == 1) {
-        run_shared_expand(k, in, out, scratch, threads);
-      } else if (own_rows_) {
+      if (own_rows_) {
         run_own_rows(k, in, out, scratch, threads);
       } else {
         run_whole_images(k, in, out, scratch, threads);
@@ -348,6 +351,13 @@ class ConvChainOp final : public Op {
     });
   }
 
+  // The expanded image's floats where run_shared_expand runs (batch 1), else 0.
+  int64_t shared_image_floats(const Shape& s) const {
+    if (!own_rows_ || !shared_expand_) return 0;
+    const int64_t floats = s[1] * s[2] * e_;
+    return floats > 0 && floats <= shared_budget_ ? floats : 0;
+  }
+
   // run_shared_expand's most threads (its claim flags).
   static constexpr int64_t kMaxParts = 64;
 
@@ -510,6 +520,9 @@ class ConvChainOp final : public Op {
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
   bool own_rows_ = true;        // run_own_rows instead of run_whole_images
   bool shared_expand_ = false;  // run_shared_expand instead of run_own_rows (expand chains)
+  // The largest expanded image run_shared_expand takes, in floats
+  // (TFJS_INFER_CHAIN_SHARED_KB, for A/B).
+  int64_t shared_budget_ = kWholeImageBudget;
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)
