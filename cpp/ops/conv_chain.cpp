@@ -353,7 +353,7 @@ class ConvChainOp final : public Op {
 
   // The expanded image's floats where run_shared_expand runs (batch 1), else 0.
   int64_t shared_image_floats(const Shape& s) const {
-    if (!own_rows_ || !shared_expand_) return 0;
+    if (!own_rows_ || !shared_expand_ || s[1] <= 0 || s[2] <= 0) return 0;
     const int64_t floats = s[1] * s[2] * e_;
     return floats > 0 && floats <= shared_budget_ ? floats : 0;
   }
