@@ -19,7 +19,10 @@
 //          + dw_bias, project_kernel (1, 1, e, cout) + project_bias (biases
 //          optional).
 #include <algorithm>
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "core/env_switch.h"
 #include "core/threading.h"
@@ -107,6 +110,9 @@ class ConvChainOp final : public Op {
     if (!depthwise_fuses(dw_fused_.kind)) dw_fused_.kind = ActKind::kLinear;
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
+    shared_expand_ = has_expand_ && !env_is("TFJS_INFER_CHAIN_SHARED_EXPAND", "0");
+    if (const char* kb = std::getenv("TFJS_INFER_CHAIN_SHARED_KB"))
+      shared_budget_ = std::strtol(kb, nullptr, 10) * 256;
   }
 
   std::vector<ValueType> infer(const std::vector<ValueType>& in) const override {
@@ -136,6 +142,9 @@ class ConvChainOp final : public Op {
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
+    // The shared-expand mode: the expanded image beside the banded slots.
+    if (const int64_t shared = shared_image_floats(in[0].shape); shared > 0)
+      return banded + static_cast<size_t>(shared) * 4;
     return std::max(banded,
                     whole == 0 ? 0 : whole + slots * static_cast<size_t>(b.stem_floats) * 4);
   }
@@ -158,6 +167,10 @@ class ConvChainOp final : public Op {
     int threads = threads_for(ctx.num_threads, flops, batch * oh);
     threads = std::min(threads, scratch_thread_slots());
     float* scratch = static_cast<float*>(ctx.scratch);
+    if (batch == 1 && threads > 1 && shared_image_floats(s) > 0) {
+      run_shared_expand(k, in, out, scratch, threads);
+      return;
+    }
     if (use_whole_image(s, batch, threads)) {
       if (own_rows_) {
         run_own_rows(k, in, out, scratch, threads);
@@ -174,6 +187,10 @@ class ConvChainOp final : public Op {
   }
 
  private:
+  struct Pixels {
+    int64_t begin = 0, end = 0;  // [begin, end) of an image's output pixels, row-major
+  };
+
   struct Band {
     int64_t rows = 1;    // output rows per band
     int64_t e_rows = 0;  // expanded input rows a band needs at most
@@ -260,8 +277,8 @@ class ConvChainOp final : public Op {
     const float* x = in[0].f32() + img * s[1] * s[2] * cin_;
     float* y = out[0].f32() + img * oh * ow * cout_;
     const float* r = residual_ ? in[1].f32() + img * oh * ow * cout_ : nullptr;
-    run_rows(k, x, s, r, y, h, w, oh, ow, oh * c / chunks, oh * (c + 1) / chunks, b, ebuf, dbuf,
-             sbuf);
+    const Pixels px{oh * c / chunks * ow, oh * (c + 1) / chunks * ow};
+    run_rows(k, x, s, r, y, h, w, oh, ow, px, b, ebuf, dbuf, sbuf);
   }
 
   // Where the whole-image mode would run (the default; run_whole_images is
@@ -286,6 +303,78 @@ class ConvChainOp final : public Op {
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
       run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
+  }
+
+  // One image (batch 1): the expand's pixels and then the depthwise +
+  // project's, each split evenly between the threads, in one pool job (where
+  // run_own_rows would run, expand chains; TFJS_INFER_CHAIN_SHARED_EXPAND=0:
+  // run_own_rows; batches 2-7 keep run_own_rows, not measured here).
+  // Own rows recompute the halo: on a 7x7 map split 3/4 the thread with four
+  // output rows expands five of the seven rows and projects four (9 of 14
+  // row-units); here each expands and projects half the pixels (7 of 14)
+  // and waits once, inside the job, for the other's expanded pixels. Task p
+  // first claims expand piece p, then any piece not yet claimed, so a late
+  // or missing worker only moves work to the caller (a claimed piece is
+  // always being computed: the wait cannot hang); then it runs output pixel
+  // chunk p, the depthwise making the whole rows the chunk touches (the row
+  // two chunks share twice) in the thread's slot. MobileNetV2, batch 1, 2
+  // threads, AMD EPYC family 25 model 17 (Zen 4), load 3-5:
+  // bench/process_spread.py --procs 8 --seconds 3 --configs
+  // "own=TFJS_INFER_CHAIN_SHARED_EXPAND:0;shared=TFJS_INFER_CHAIN_SHARED_EXPAND:1"
+  // --litert: 3.448 -> 3.343 ms (0.970x; LiteRT 3.573); per pool job
+  // (bench/thread_scaling.py --trace --jobs, busiest thread's CPU time) the
+  // 7x7 blocks 0.87-0.90x, the 14x14 ones 0.95-0.97x.
+  void run_shared_expand(const KernelTable& k, const std::vector<TensorView>& in,
+                         const std::vector<TensorView>& out, float* scratch, int threads) const {
+    const Shape& s = in[0].shape;
+    const Band b = band(s);
+    const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
+    const int64_t parts = std::min<int64_t>({threads, oh * ow, kMaxParts});
+    float* ebuf = scratch + scratch_thread_slots() * b.floats;  // the expanded image
+    const float* x = in[0].f32();
+    float* y = out[0].f32();
+    const float* r = residual_ ? in[1].f32() : nullptr;
+    std::atomic<int64_t> expanded{0};
+    std::atomic<bool> claimed[kMaxParts] = {};
+    parallel_for_owned_indexed(parts, threads, [&](int64_t p, int worker) {
+      for (int64_t i = 0; i < parts; ++i) {
+        const int64_t piece = (p + i) % parts;
+        if (claimed[piece].exchange(true, std::memory_order_relaxed)) continue;
+        const int64_t p0 = h * w * piece / parts, p1 = h * w * (piece + 1) / parts;
+        expand_rows(k, x + p0 * cin_, p1 - p0, ebuf + p0 * e_);
+        expanded.fetch_add(1, std::memory_order_release);
+      }
+      spin_until_at_least(expanded, parts);
+      const Pixels px{oh * ow * p / parts, oh * ow * (p + 1) / parts};
+      float* dbuf = scratch + worker * b.floats + b.e_floats;
+      dw_pixels(k, ebuf, h, w, oh, ow, px, b, dbuf, y, r);
+    });
+  }
+
+  // The expanded image's floats where run_shared_expand runs (batch 1), else 0.
+  int64_t shared_image_floats(const Shape& s) const {
+    if (!own_rows_ || !shared_expand_ || s[1] <= 0 || s[2] <= 0) return 0;
+    const int64_t floats = s[1] * s[2] * e_;
+    return floats > 0 && floats <= shared_budget_ ? floats : 0;
+  }
+
+  // run_shared_expand's most threads (its claim flags).
+  static constexpr int64_t kMaxParts = 64;
+
+  // Output pixels px of one image from its expanded image `src` (h x w x e),
+  // band by band over the rows they touch (dbuf: b.d_floats).
+  void dw_pixels(const KernelTable& k, const float* src, int64_t h, int64_t w, int64_t oh,
+                 int64_t ow, Pixels px, const Band& b, float* dbuf, float* y,
+                 const float* res) const {
+    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
+    const int64_t oy_begin = px.begin / ow, oy_end = std::min(oh, (px.end + ow - 1) / ow);
+    for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
+      const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
+      const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
+      const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
+      dw_project(k, src + lo * w * e_, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y,
+                 res, px);
+    }
   }
 
   // Whether the depthwise stores its results as bfloat16 for a bf16 project
@@ -322,13 +411,16 @@ class ConvChainOp final : public Op {
     return b;
   }
 
-  // Output rows [oy_begin, oy_end) of one image, band by band. Expanded rows
-  // shared by consecutive bands are moved, not recomputed.
+  // Output pixels [px.begin, px.end) of one image (row-major), band by band
+  // over the output rows they touch: the depthwise makes those rows whole,
+  // the project only the chunk's pixels. Expanded rows shared by
+  // consecutive bands are moved, not recomputed.
   // x: the chain's input image (shape s); h, w: the depthwise's input dims.
   void run_rows(const KernelTable& k, const float* x, const Shape& s, const float* res, float* y,
-                int64_t h, int64_t w, int64_t oh, int64_t ow, int64_t oy_begin, int64_t oy_end,
-                const Band& b, float* ebuf, float* dbuf, float* sbuf) const {
+                int64_t h, int64_t w, int64_t oh, int64_t ow, Pixels px, const Band& b, float* ebuf,
+                float* dbuf, float* sbuf) const {
     const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
+    const int64_t oy_begin = px.begin / ow, oy_end = std::min(oh, (px.end + ow - 1) / ow);
     int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
     for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
       const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
@@ -350,17 +442,18 @@ class ConvChainOp final : public Op {
         have_lo = lo;
         have_hi = hi;
       }
-      dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res);
+      dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res, px);
     }
   }
 
   // Output rows [oy0, oy1) of one image: the depthwise over `in_h` input rows
   // at `src` (whose row 0 sits `pad_top_rel` rows below the window of output
-  // row oy0) into dbuf, then the project GEMM (+ residual) into y's rows.
+  // row oy0) into dbuf, then the project GEMM (+ residual) into y's rows, of
+  // those rows' pixels only the ones in `only` (all by default).
   // dbuf holds float32 values, or bfloat16 ones when dw_bf16_ (half the room).
   void dw_project(const KernelTable& k, const float* src, int64_t in_h, int64_t w,
                   int64_t pad_top_rel, int64_t oy0, int64_t oy1, int64_t ow, float* dbuf, float* y,
-                  const float* res) const {
+                  const float* res, Pixels only = {0, std::numeric_limits<int64_t>::max()}) const {
     DepthwiseArgs a;
     a.x = src;
     a.w = dw_w_.data();
@@ -383,27 +476,30 @@ class ConvChainOp final : public Op {
     a.row_end = oy1 - oy0;
     a.act = dw_fused_;
     const int64_t pixels = (oy1 - oy0) * ow;
+    // The project's pixels: [p0, p1) of the image, `skip` into dbuf.
+    const int64_t p0 = std::max(oy0 * ow, only.begin), p1 = std::min(oy1 * ow, only.end);
+    const int64_t skip = p0 - oy0 * ow;
     GemmCall g;
-    g.m = pixels;
+    g.m = p1 - p0;
     g.lda = e_;
     if (dw_bf16_) {
       a.y_bf16 = reinterpret_cast<uint16_t*>(dbuf);
       k.depthwise_bf16(a);
-      g.a_bf16 = a.y_bf16;
+      g.a_bf16 = a.y_bf16 + skip * e_;
     } else {
       k.depthwise_f32(a);
       if (!depthwise_fuses(dw_act_.params.kind))
         k.activation_f32(dw_act_.params, dbuf, pixels * e_);
-      g.a = dbuf;
+      g.a = dbuf + skip * e_;
     }
-    g.c = y + oy0 * ow * cout_;
+    g.c = y + p0 * cout_;
     g.ldc = cout_;
     g.ep.bias = project_bias_.size() ? project_bias_.data() : nullptr;
-    g.ep.residual = res ? res + oy0 * ow * cout_ : nullptr;
+    g.ep.residual = res ? res + p0 * cout_ : nullptr;
     g.ep.ldr = cout_;
     g.ep.act = act_.params;
     gemm_run(k, project_, g);
-    apply_row_op(k, act_, g.c, pixels, cout_);
+    apply_row_op(k, act_, g.c, p1 - p0, cout_);
   }
 
   void expand_rows(const KernelTable& k, const float* x, int64_t pixels, float* dst) const {
@@ -422,7 +518,11 @@ class ConvChainOp final : public Op {
   Activation expand_act_, dw_act_, act_;
   ActParams dw_fused_;
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
-  bool own_rows_ = true;  // run_own_rows instead of run_whole_images
+  bool own_rows_ = true;        // run_own_rows instead of run_whole_images
+  bool shared_expand_ = false;  // run_shared_expand instead of run_own_rows (expand chains)
+  // The largest expanded image run_shared_expand takes, in floats
+  // (TFJS_INFER_CHAIN_SHARED_KB, for A/B).
+  int64_t shared_budget_ = kWholeImageBudget;
   int64_t cin_ = 0, e_ = 0, cout_ = 0;
   int64_t stem_k_ = 0;              // the stem's taps (kh kw)
   std::unique_ptr<ConvRows> stem_;  // the stem stage (has_stem_)

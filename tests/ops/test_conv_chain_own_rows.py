@@ -97,6 +97,8 @@ def compile_chain(
 ) -> _core.CompiledModel:
     """isa: (precision, kernel table)."""
     monkeypatch.setenv(ENV, own)
+    # Own rows, not the batch-1 shared-expand mode (test_conv_chain_shared_expand.py).
+    monkeypatch.setenv("TFJS_INFER_CHAIN_SHARED_EXPAND", "0")
     model = _core.CompiledModel(g, isa=isa[1], num_threads=threads, precision=isa[0])
     assert [o[1] for o in model.ops()] == ["conv_chain"]
     return model
