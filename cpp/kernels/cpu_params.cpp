@@ -78,11 +78,13 @@ constexpr int64_t kInt8KBlockWords = 128;
 // model 17), 1 thread, thread CPU time: the int8 kernel alone with B from
 // memory (bench/int8_kernel_ab.py --b-copies 32) ran 10-21 % slower than
 // with B in cache on ResNet50's stage-5 shapes, and B on huge pages took
-// 0.96-0.98x of the 4 KiB time; the model, batch 32 (bench/env_ab.py, load
-// 4-6): every buffer of at least 256 KiB on huge pages 0.967x, at least 2 MiB
-// (the arena and three weights) 0.989x, glibc's malloc on huge pages 0.974x.
-// Other CPUs (not measured): 0.
-constexpr int64_t kZen4Int8HugePageBytes = 256 * 1024;
+// 0.96-0.98x of the 4 KiB time. The model, batch 32, bench/env_ab.py --var
+// TFJS_INFER_INT8_HUGE_PAGES --values 0,262144,1 --models resnet50 --threads 1
+// --rounds 5 --seconds 3 --precision int8 (load 3-5): int8 weights of at
+// least 256 KiB 0.976x and 0.978x, all of them (1 byte) 0.972x and 0.970x;
+// batch 1 (256 KiB) 0.989x. So every int8 weight (the regions waste no
+// memory: RSS +2-6 MB of 228). Other CPUs (not measured): 0.
+constexpr int64_t kZen4Int8HugePageBytes = 1;
 
 // A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
 // (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,

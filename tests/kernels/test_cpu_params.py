@@ -171,7 +171,7 @@ def test_blocking_follows_the_caches(name: str) -> None:
         narrow_tail=1 if zen4 else 0,
         bf16_half_panel=1 if zen4 else 0,
         bf16_mem_broadcast=1 if zen4 else 0,
-        int8_huge_pages=256 * KIB if zen4 else 0,
+        int8_huge_pages=1 if zen4 else 0,
     )
     assert p["gemm"] == expected
     assert p["overrides"] == [] and p["overrides_ignored"] == []

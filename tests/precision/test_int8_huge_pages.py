@@ -1,6 +1,6 @@
 """int8 weights on transparent huge pages (core/huge_pages.h;
-GemmBlocking::int8_huge_page_bytes: 256 KiB on AMD family 0x19, none
-elsewhere; TFJS_INFER_INT8_HUGE_PAGES): where the packed weights live changes
+GemmBlocking::int8_huge_page_bytes: every int8 weight (1 byte) on AMD
+family 0x19, none elsewhere; TFJS_INFER_INT8_HUGE_PAGES): where the packed weights live changes
 no bit. Models of several int8 convolutions (3x3 per sample, 1x1 per row,
 a strided 1x1 with a fused residual) and a dense layer, with every weight in
 the huge-page regions (threshold 1 byte: the blocks follow one another in one
@@ -98,4 +98,4 @@ def test_int8_weights_on_huge_pages_keep_the_bits(isa: str) -> None:
 def test_zen4_default_puts_large_int8_weights_on_huge_pages() -> None:
     cpu = tfjs_infer.build_info()["cpu"]
     zen4 = cpu["vendor"] == "AuthenticAMD" and cpu["family"] == 0x19
-    assert cpu["gemm_derived"]["int8_huge_page_bytes"] == (256 * 1024 if zen4 else 0)
+    assert cpu["gemm_derived"]["int8_huge_page_bytes"] == (1 if zen4 else 0)
