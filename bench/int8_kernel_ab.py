@@ -3,7 +3,8 @@ in one program, interleaved: what a kernel change does to ResNet50's int8
 shapes, before the whole package is rebuilt.
 
     python bench/int8_kernel_ab.py [--base HEAD] [--reps 31] [--k-block 0]
-        [--res-prefetch 1] [--shapes 3136x64x256 3136x256x64 784x128x512r]
+        [--res-prefetch 1] [--b-copies 1] [--huge-b base|worktree]
+        [--shapes 3136x64x256 3136x256x64 784x128x512r]
 
 Each side's cpp/kernels/x86/gemm_int8_avx512vnni.cpp (with its lowp_x86.h and
 lowp.h) is compiled by g++ with the kernel's flags into its own namespace (the
@@ -14,7 +15,10 @@ res_prefetch; a base without those fields ignores them). A shape MxKxN is one
 1x1 layers run), `r` adds a residual written over by C (as the model plans
 it), `u` gives the kernel rows already quantized (GemmArgs::q_rows, as the
 per-sample KxK convolutions do). C, the residual and the rows cycle through
---buffers copies (1: in cache; 16: from memory). One thread, thread CPU time,
+--buffers copies (1: in cache; 16: from memory), the packed B through
+--b-copies (32 x ResNet50's stage-5 weights: from memory, as the int8 model's
+weights come between its 1-image slices); --huge-b puts one side's B copies on
+transparent huge pages (MADV_HUGEPAGE), the other's in 4 KiB pages. One thread, thread CPU time,
 the two sides in turns (order reversed each round), medians in microseconds
 per call, their ratio, and whether the outputs are equal bit for bit. Prints
 the command, the CPU model and the load average. Needs g++ and an
@@ -60,7 +64,10 @@ FILES = [
 # (renamed per side with -Dtfjs_infer=...); SIDE_FN names the entry.
 SIDE = r"""
 #include <time.h>
+#include <sys/mman.h>
 #include <cstdint>
+#include <cstdlib>
+static uint8_t* g_pk = nullptr;
 #include <cstring>
 #include <vector>
 GEMM_BLOCKING_GLOBAL
@@ -75,30 +82,43 @@ auto set_blocking(B& b, long kb, long pf, int) -> decltype(b.int8_k_block_words,
 }
 template <class B>
 void set_blocking(B&, long, long, long) {}
+
 struct Case {
-  int64_t m, k, n, copies;
+  int64_t m, k, n, copies, b_copies;
   bool res, u8;
   std::vector<float> a, c, bias;
   std::vector<uint8_t> packed, q;
   std::vector<const uint8_t*> rows;
+  size_t packed_bytes;
 };
 }  // namespace tfjs_infer
 // Microseconds of `calls` kernel calls' mean; out: the first copy of C.
 extern "C" double SIDE_FN(const float* a, const float* w, const float* c0, int64_t m, int64_t k,
-                          int64_t n, int res, int u8, int64_t copies, long kb, long pf,
-                          int64_t calls, int64_t first, float* out) {
+                          int64_t n, int res, int u8, int64_t copies, int64_t b_copies, long kb,
+                          long pf, int64_t calls, int64_t first, float* out) {
   using namespace tfjs_infer;
   set_blocking(g_blocking, kb, pf, 0);
   static Case* cs = nullptr;
   if (!cs || cs->m != m || cs->k != k || cs->n != n || cs->res != (res != 0) ||
-      cs->u8 != (u8 != 0) || cs->copies != copies) {
+      cs->u8 != (u8 != 0) || cs->copies != copies || cs->b_copies != b_copies) {
     delete cs;
-    cs = new Case{m, k, n, copies, res != 0, u8 != 0, {}, {}, {}, {}, {}, {}};
+    cs = new Case{m, k, n, copies, b_copies, res != 0, u8 != 0, {}, {}, {}, {}, {}, {}, 0};
     cs->a.assign(a, a + copies * m * k);
     cs->c.assign(c0, c0 + copies * m * n);
     cs->bias.assign(n, 0.01f);
-    cs->packed.resize(lowp_int8_packed_bytes(k, n));
-    lowp_int8_pack(w, k, n, cs->packed.data());
+    // B in b_copies copies (64-byte aligned), cycled like the inputs: more
+    // than the L3 holds brings B from memory, as the model's weights come
+    // between its 1-image slices.
+    cs->packed_bytes = (lowp_int8_packed_bytes(k, n) + 63) / 64 * 64;
+    {  // 2 MiB aligned; on transparent huge pages where INT8_AB_HUGE_B names this side
+      const size_t huge = size_t{2} << 20;
+      const size_t bytes = (b_copies * cs->packed_bytes + huge) / huge * huge;
+      free(g_pk);
+      g_pk = static_cast<uint8_t*>(aligned_alloc(huge, bytes));
+      const char* side = getenv("INT8_AB_HUGE_B");
+      if (side && strcmp(side, "SIDE_FN") == 0) madvise(g_pk, bytes, MADV_HUGEPAGE);
+    }
+    for (int64_t j = 0; j < b_copies; ++j) lowp_int8_pack(w, k, n, g_pk + j * cs->packed_bytes);
     const int64_t words = (k + 3) / 4;
     cs->q.resize(copies * m * words * 4);
     for (size_t i = 0; i < cs->q.size(); ++i) cs->q[i] = static_cast<uint8_t>(a[i % (m * k)] * 40);
@@ -121,7 +141,7 @@ extern "C" double SIDE_FN(const float* a, const float* w, const float* c0, int64
     } else {
       g.a = cs->a.data() + j * m * k, g.lda = k;
     }
-    kernels::avx512vnni::gemm_int8(g, cs->packed.data());
+    kernels::avx512vnni::gemm_int8(g, g_pk + ((first + i) % b_copies) * cs->packed_bytes);
   }
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
   if (out) {  // a fresh call on copy 0's inputs, C over a fresh residual
@@ -136,7 +156,7 @@ extern "C" double SIDE_FN(const float* a, const float* w, const float* c0, int64
     } else {
       g.a = cs->a.data(), g.lda = k;
     }
-    kernels::avx512vnni::gemm_int8(g, cs->packed.data());
+    kernels::avx512vnni::gemm_int8(g, g_pk);
   }
   return ((t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3) / calls;
 }
@@ -149,14 +169,15 @@ MAIN = r"""
 #include <cstdint>
 #include <vector>
 extern "C" double side_base(const float*, const float*, const float*, int64_t, int64_t, int64_t,
-                            int, int, int64_t, long, long, int64_t, int64_t, float*);
+                            int, int, int64_t, int64_t, long, long, int64_t, int64_t, float*);
 extern "C" double side_head(const float*, const float*, const float*, int64_t, int64_t, int64_t,
-                            int, int, int64_t, long, long, int64_t, int64_t, float*);
+                            int, int, int64_t, int64_t, long, long, int64_t, int64_t, float*);
 int main(int argc, char** argv) {
   const int64_t m = atol(argv[1]), k = atol(argv[2]), n = atol(argv[3]);
   const int res = atoi(argv[4]), u8 = atoi(argv[5]), reps = atoi(argv[6]);
   const int64_t copies = atol(argv[7]);
   const long kb = atol(argv[8]), pf = atol(argv[9]);
+  const int64_t b_copies = atol(argv[10]);
   std::vector<float> a(copies * m * k), w(k * n), c(copies * m * n);
   srand(1);
   for (auto& v : a) v = std::max(0.0f, rand() / (float)RAND_MAX * 2 - 0.5f);  // post-ReLU
@@ -169,14 +190,17 @@ int main(int argc, char** argv) {
     for (int s = 0; s < 2; ++s) {
       const bool base = (s == 0) == (r % 2 == 0);
       const double t = (base ? side_base : side_head)(a.data(), w.data(), c.data(), m, k, n, res,
-                                                       u8, copies, kb, pf, calls, first, nullptr);
+                                                       u8, copies, b_copies, kb, pf, calls, first,
+                                                       nullptr);
       if (r >= 0) (base ? tb : th).push_back(t);
     }
     first += calls;
   }
   std::vector<float> ob(m * n), oh(m * n);
-  side_base(a.data(), w.data(), c.data(), m, k, n, res, u8, copies, kb, pf, 1, 0, ob.data());
-  side_head(a.data(), w.data(), c.data(), m, k, n, res, u8, copies, kb, pf, 1, 0, oh.data());
+  side_base(a.data(), w.data(), c.data(), m, k, n, res, u8, copies, b_copies, kb, pf, 1, 0,
+            ob.data());
+  side_head(a.data(), w.data(), c.data(), m, k, n, res, u8, copies, b_copies, kb, pf, 1, 0,
+            oh.data());
   std::sort(tb.begin(), tb.end());
   std::sort(th.begin(), th.end());
   const bool same = std::equal(ob.begin(), ob.end(), oh.begin(), [](float x, float y) {
@@ -227,6 +251,13 @@ def main() -> None:
     p.add_argument("--shapes", nargs="*", default=SHAPES, help="MxKxN[r|u] ...")
     p.add_argument("--reps", type=int, default=31, help="interleaved rounds (median)")
     p.add_argument("--buffers", type=int, default=1, help="input/C copies cycled")
+    p.add_argument("--b-copies", type=int, default=1, help="packed B copies cycled (B from memory)")
+    p.add_argument(
+        "--huge-b",
+        choices=["base", "worktree"],
+        default=None,
+        help="that side's B copies on transparent huge pages (MADV_HUGEPAGE)",
+    )
     p.add_argument("--k-block", type=int, default=0, help="int8_k_block_words (both sides)")
     p.add_argument("--res-prefetch", type=int, default=1, help="res_prefetch (both sides)")
     args = p.parse_args()
@@ -238,7 +269,8 @@ def main() -> None:
     run_header("int8_kernel_ab.py")
     print(
         f"base {args.base} vs worktree; int8_k_block_words {args.k_block}, res_prefetch "
-        f"{args.res_prefetch}, {args.buffers} buffer(s); 1 thread, thread CPU time, "
+        f"{args.res_prefetch}, {args.buffers} buffer(s), {args.b_copies} B copies"
+        f"{', B on huge pages: ' + args.huge_b if args.huge_b else ''}; 1 thread, thread CPU time, "
         f"medians of {args.reps}, us per call"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,8 +279,17 @@ def main() -> None:
             res, u8 = "r" in shape, "u" in shape
             m, k, n = (int(v) for v in shape.rstrip("ru").split("x"))
             cmd = [str(exe), str(m), str(k), str(n), str(int(res)), str(int(u8)), str(args.reps)]
-            cmd += [str(args.buffers), str(args.k_block), str(args.res_prefetch)]
-            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.split()
+            cmd += [
+                str(args.buffers),
+                str(args.k_block),
+                str(args.res_prefetch),
+                str(args.b_copies),
+            ]
+            env = dict(os.environ)
+            if args.huge_b:
+                env["INT8_AB_HUGE_B"] = "side_base" if args.huge_b == "base" else "side_head"
+            run = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
+            out = run.stdout.split()
             tb, th, same = float(out[0]), float(out[1]), out[2] == "1"
             print(
                 f"{shape:>15}  base {tb:9.1f}  worktree {th:9.1f}  {th / tb:6.3f}x"

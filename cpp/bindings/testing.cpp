@@ -32,6 +32,7 @@
 #include <ctime>
 
 #include "compile/model.h"
+#include "core/huge_pages.h"
 #include "core/tensor.h"
 #include "kernels/kernels.h"
 #include "ops/activation.h"
@@ -610,6 +611,13 @@ void register_testing(pybind11::module_& m) {
       },
       py::arg("model"), py::arg("input_shapes"),
       "Arena offset of each graph value in the plan for these input shapes (-1: outside it).");
+  t.def(
+      "huge_pages_stats",
+      [] {
+        const HugePagesStats s = huge_pages_stats();
+        return py::make_tuple(s.regions, s.blocks);
+      },
+      "(regions, live blocks) of core/huge_pages.h's allocator.");
   t.def("available_isas", [] {
     std::vector<std::string> out;
     for (Isa isa : available_isas()) out.push_back(isa_name(isa));

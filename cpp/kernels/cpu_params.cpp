@@ -70,6 +70,21 @@ constexpr int64_t kZen4ResPrefetch = 1;
 // 0.95x, 98x2048x512 0.96x; 48-96 words were slower than 128 (1.01-1.10x).
 // Zen 5 (48 KiB L1D, not measured) keeps 128.
 constexpr int64_t kInt8KBlockWords = 128;
+// GemmBlocking::int8_huge_page_bytes: int8 weights packed in at least this
+// many bytes go on 2 MiB transparent huge pages (core/huge_pages.h). An int8
+// model's 1-image slices (int8_slice_bytes) stream its 25 MB of ResNet50
+// weights from memory once per image; in 4 KiB pages each page costs a TLB
+// miss and a restart of the hardware prefetchers. EPYC Genoa (family 25
+// model 17), 1 thread, thread CPU time: the int8 kernel alone with B from
+// memory (bench/int8_kernel_ab.py --b-copies 32) ran 10-21 % slower than
+// with B in cache on ResNet50's stage-5 shapes, and B on huge pages took
+// 0.96-0.98x of the 4 KiB time. The model, batch 32, bench/env_ab.py --var
+// TFJS_INFER_INT8_HUGE_PAGES --values 0,262144,1 --models resnet50 --threads 1
+// --rounds 5 --seconds 3 --precision int8 (load 3-5): int8 weights of at
+// least 256 KiB 0.976x and 0.978x, all of them (1 byte) 0.972x and 0.970x;
+// batch 1 (256 KiB) 0.989x. So every int8 weight (the regions waste no
+// memory: RSS +2-6 MB of 228). Other CPUs (not measured): 0.
+constexpr int64_t kZen4Int8HugePageBytes = 1;
 
 // A larger L2 block measured no faster: on the 2 MiB L2 of an Intel Xeon
 // (Emerald Rapids) 512 KiB ran at 0.93-1.14x (10 of 13 shape runs >= 1.0x,
@@ -245,6 +260,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
+  b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
   b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   b.bf16_half_panel = is_amd_zen4(t) ? kZen4Bf16HalfPanel : 0;
   b.bf16_mem_broadcast = is_amd_zen4(t) ? kZen4Bf16MemBroadcast : 0;
@@ -261,7 +277,7 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
       "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
       "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
-      "TFJS_INFER_BF16_MEM_BROADCAST"};
+      "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES"};
   return names;
 }
 
@@ -291,6 +307,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
+  apply_override(env, "TFJS_INFER_INT8_HUGE_PAGES", &p.gemm.int8_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   apply_override(env, "TFJS_INFER_BF16_HALF_PANEL", &p.gemm.bf16_half_panel, p);
   apply_override(env, "TFJS_INFER_BF16_MEM_BROADCAST", &p.gemm.bf16_mem_broadcast, p);

@@ -33,6 +33,10 @@ struct GemmBlocking {
   // The AVX-512 int8 GEMM (kernels/x86/lowp_x86.h): k blocks of about this
   // many 4-byte words (4 panels' block: 64 x this bytes), 0: none.
   int64_t int8_k_block_words = 128;
+  // int8 weights packed (ops/gemm_driver.cpp) in at least this many bytes go
+  // on transparent huge pages (core/huge_pages.h), read when a model is
+  // loaded; 0: none (kernels/cpu_params.cpp).
+  int64_t int8_huge_page_bytes = 0;
   // 1: a last panel with more valid columns than one full-width vector but
   // no more than the ISA's narrow tail (AVX-512: 24 = three 8-float ymm
   // vectors) runs with narrow-vector tiles instead of two full vectors per

@@ -7,6 +7,7 @@
 
 #include "core/env_switch.h"
 #include "core/threading.h"
+#include "kernels/gemm_blocking.h"
 #include "kernels/lowp.h"
 
 namespace tfjs_infer {
@@ -24,10 +25,23 @@ void PackedMatrix::pack_lowp(const float* b, int64_t rows, int64_t cols, Precisi
   rows_ = rows;
   cols_ = cols;
   f32_.reset(0);
+  lowp_.reset(0);
+  lowp_huge_.reset(0);
   if (precision == Precision::kInt8) {
     kind_ = PackKind::kInt8;
-    lowp_.reset(lowp_int8_packed_bytes(rows, cols));
-    lowp_int8_pack(b, rows, cols, lowp_.data());
+    const size_t bytes = lowp_int8_packed_bytes(rows, cols);
+    // Large int8 weights on huge pages where gemm_blocking() says so
+    // (kernels/cpu_params.cpp); the same bytes either way.
+    const int64_t huge_from = gemm_blocking().int8_huge_page_bytes;
+    uint8_t* dst = nullptr;
+    if (huge_from > 0 && bytes >= static_cast<size_t>(huge_from)) {
+      lowp_huge_.reset(bytes);
+      dst = lowp_huge_.data();
+    } else {
+      lowp_.reset(bytes);
+      dst = lowp_.data();
+    }
+    lowp_int8_pack(b, rows, cols, dst);
   } else {
     kind_ = PackKind::kBf16;
     lowp_.reset(lowp_bf16_packed_bytes(rows, cols));

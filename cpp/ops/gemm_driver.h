@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "core/graph.h"
+#include "core/huge_pages.h"
 #include "core/tensor.h"
 #include "kernels/kernels.h"
 #include "ops/precision.h"
@@ -41,7 +42,7 @@ class PackedMatrix {
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
   const float* f32() const { return f32_.data(); }
-  const void* lowp() const { return lowp_.data(); }
+  const void* lowp() const { return lowp_huge_.data() ? lowp_huge_.data() : lowp_.data(); }
 
  private:
   void pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision);
@@ -50,6 +51,7 @@ class PackedMatrix {
   int64_t rows_ = 0, cols_ = 0;
   Buffer<float> f32_;
   Buffer<uint8_t> lowp_;  // kBf16 / kInt8
+  HugeBlock lowp_huge_;   // kInt8 of at least GemmBlocking::int8_huge_page_bytes, instead
 };
 
 // What is added to A . B before it is stored, in this order: bias, residual,
