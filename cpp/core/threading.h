@@ -35,6 +35,20 @@ using TaskFn = void (*)(void* ctx, int64_t task, int worker);
 // Runs fn(ctx, t, worker) for t in [0, tasks) on up to `threads` threads;
 // own_runs: each participant first takes its own equal run of the tasks.
 void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx, bool own_runs = false);
+
+// fn(task, worker) through run_parallel, inline on this thread where there is
+// one thread or one task (worker 0).
+template <typename Fn>
+void run_fn(int64_t tasks, int threads, Fn& fn, bool own_runs) {
+  if (threads <= 1 || tasks <= 1) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
+    return;
+  }
+  using F = std::remove_reference_t<Fn>;
+  run_parallel(
+      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
+      const_cast<void*>(static_cast<const void*>(&fn)), own_runs);
+}
 }  // namespace detail
 
 // Calls fn(task, worker) for task in [0, tasks), on up to `threads` threads;
@@ -43,14 +57,7 @@ void run_parallel(int64_t tasks, int threads, TaskFn fn, void* ctx, bool own_run
 // throw (validation happens before run()).
 template <typename Fn>
 void parallel_for_indexed(int64_t tasks, int threads, Fn&& fn) {
-  if (threads <= 1 || tasks <= 1) {
-    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
-    return;
-  }
-  using F = std::remove_reference_t<Fn>;
-  detail::run_parallel(
-      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
-      const_cast<void*>(static_cast<const void*>(&fn)));
+  detail::run_fn(tasks, threads, fn, false);
 }
 
 // Calls fn(task) for task in [0, tasks), on up to `threads` threads.
@@ -63,14 +70,7 @@ void parallel_for(int64_t tasks, int threads, Fn&& fn) {
 // parallel_for_indexed (for per-thread scratch).
 template <typename Fn>
 void parallel_for_owned_indexed(int64_t tasks, int threads, Fn&& fn) {
-  if (threads <= 1 || tasks <= 1) {
-    for (int64_t t = 0; t < tasks; ++t) fn(t, 0);
-    return;
-  }
-  using F = std::remove_reference_t<Fn>;
-  detail::run_parallel(
-      tasks, threads, [](void* ctx, int64_t t, int worker) { (*static_cast<F*>(ctx))(t, worker); },
-      const_cast<void*>(static_cast<const void*>(&fn)), true);
+  detail::run_fn(tasks, threads, fn, true);
 }
 
 // parallel_for where the caller and each worker first take their own equal

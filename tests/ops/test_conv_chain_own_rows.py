@@ -88,6 +88,22 @@ def expand_feeds(case: tuple, batch: int, seed: int) -> list[np.ndarray]:
     return x
 
 
+def compile_chain_env(
+    monkeypatch: pytest.MonkeyPatch,
+    g: _core.Graph,
+    isa: tuple[str, str],
+    threads: int,
+    env: dict[str, str],
+) -> _core.CompiledModel:
+    """g compiled to one conv_chain op with the switches `env` set; isa:
+    (precision, kernel table)."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    model = _core.CompiledModel(g, isa=isa[1], num_threads=threads, precision=isa[0])
+    assert [o[1] for o in model.ops()] == ["conv_chain"]
+    return model
+
+
 def compile_chain(
     monkeypatch: pytest.MonkeyPatch,
     g: _core.Graph,
@@ -95,13 +111,10 @@ def compile_chain(
     threads: int,
     own: str,
 ) -> _core.CompiledModel:
-    """isa: (precision, kernel table)."""
-    monkeypatch.setenv(ENV, own)
-    # Own rows, not the batch-1 shared-expand mode (test_conv_chain_shared_expand.py).
-    monkeypatch.setenv("TFJS_INFER_CHAIN_SHARED_EXPAND", "0")
-    model = _core.CompiledModel(g, isa=isa[1], num_threads=threads, precision=isa[0])
-    assert [o[1] for o in model.ops()] == ["conv_chain"]
-    return model
+    """Own rows (own "1") or the whole-image mode ("0"), not the batch-1
+    shared-expand mode (test_conv_chain_shared_expand.py)."""
+    env = {ENV: own, "TFJS_INFER_CHAIN_SHARED_EXPAND": "0"}
+    return compile_chain_env(monkeypatch, g, isa, threads, env)
 
 
 def run_jobs(model: _core.CompiledModel, x: list[np.ndarray]) -> tuple[np.ndarray, list[dict]]:

@@ -21,6 +21,7 @@ from test_conv_chain_own_rows import (
     CASES,
     PRECISION_ISAS,
     STEM_CASE,
+    compile_chain_env,
     expand_feeds,
     expand_graph,
     out_dim,
@@ -45,12 +46,9 @@ def compile_chain(
     threads: int,
     shared: str,
 ) -> _core.CompiledModel:
-    """isa: (precision, kernel table); own rows on (the mode it replaces)."""
-    monkeypatch.setenv(ENV, shared)
-    monkeypatch.setenv("TFJS_INFER_CHAIN_OWN_ROWS", "1")
-    model = _core.CompiledModel(g, isa=isa[1], num_threads=threads, precision=isa[0])
-    assert [o[1] for o in model.ops()] == ["conv_chain"]
-    return model
+    """Shared expand (shared "1") or own rows ("0"), the mode it replaces."""
+    env = {ENV: shared, "TFJS_INFER_CHAIN_OWN_ROWS": "1"}
+    return compile_chain_env(monkeypatch, g, isa, threads, env)
 
 
 @pytest.mark.parametrize("isa", PRECISION_ISAS, ids=str)
