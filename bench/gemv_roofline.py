@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import cpu_model
+from _harness import run_header
 
 HERE = Path(__file__).resolve().parent
 PANEL = 32  # the AVX-512 GEMM's packed panel width in floats (kGemmNr)
@@ -149,9 +149,8 @@ def main() -> None:
     args = parser.parse_args()
     import tfjs_infer
 
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"cpu: {cpu_model()}; tfjs_infer {tfjs_infer.__file__}")
-    print(f"load average at start: {os.getloadavg()}")
+    run_header("gemv_roofline.py")  # the command, the CPU model and family, caches, load
+    print(f"tfjs_infer {tfjs_infer.__file__}")
     folder = args.models_dir / args.model
     if args.sizes:
         sizes = [int(s) for s in args.sizes.split(",")]
