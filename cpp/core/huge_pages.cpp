@@ -16,7 +16,6 @@ namespace tfjs_infer {
 
 namespace {
 
-constexpr size_t kHugePage = size_t{2} << 20;
 constexpr size_t kRegionBytes = size_t{32} << 20;
 
 struct Region {
@@ -39,17 +38,17 @@ Regions& regions() {
 }
 
 #if defined(__linux__)
-// A region of `size` bytes (a multiple of kHugePage), kHugePage aligned: the
+// A region of `size` bytes (a multiple of kHugePageBytes), kHugePageBytes aligned: the
 // mapping is over-sized by one huge page and trimmed on both sides.
 uint8_t* map_region(size_t size) {
-  void* raw =
-      mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* raw = mmap(nullptr, size + kHugePageBytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) return nullptr;
   auto* begin = static_cast<uint8_t*>(raw);
   const auto addr = reinterpret_cast<uintptr_t>(begin);
-  uint8_t* base = begin + ((kHugePage - addr % kHugePage) % kHugePage);
+  uint8_t* base = begin + ((kHugePageBytes - addr % kHugePageBytes) % kHugePageBytes);
   if (base > begin) munmap(begin, static_cast<size_t>(base - begin));
-  uint8_t* end = begin + size + kHugePage;
+  uint8_t* end = begin + size + kHugePageBytes;
   if (end > base + size) munmap(base + size, static_cast<size_t>(end - (base + size)));
   madvise(base, size, MADV_HUGEPAGE);  // advice only: a kernel without THP ignores it
   return base;
@@ -65,7 +64,8 @@ void* huge_pages_alloc(size_t bytes) {
   Regions& r = regions();
   std::lock_guard<std::mutex> lock(r.mutex);
   if (r.list.empty() || r.list.back().size - r.list.back().used < bytes) {
-    const size_t size = std::max(kRegionBytes, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+    const size_t size =
+        std::max(kRegionBytes, (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes);
     uint8_t* base = map_region(size);
     if (!base) return nullptr;
     r.list.push_back(Region{base, size, 0, 0});

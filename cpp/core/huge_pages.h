@@ -10,6 +10,11 @@
 
 namespace tfjs_infer {
 
+// A transparent huge page (x86-64 Linux): the alignment and the unit advised
+// by both the Buffer path (core/tensor.cpp, buffers of at least one) and the
+// shared regions below.
+constexpr size_t kHugePageBytes = size_t{2} << 20;
+
 // `bytes` zero-filled bytes, 64-byte aligned, carved out of shared regions of
 // at least 32 MiB, 2 MiB aligned and marked MADV_HUGEPAGE before their first
 // touch (so the kernel backs them with huge pages where it has them); a region

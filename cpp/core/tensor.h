@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/errors.h"
+#include "core/huge_pages.h"
 
 namespace tfjs_infer {
 
@@ -41,7 +42,6 @@ int64_t first_nonfinite(const float* x, int64_t n);
 // Linux, 2 MiB aligned with its whole 2 MiB pages advised onto transparent
 // huge pages (MADV_HUGEPAGE; TFJS_INFER_HUGE_PAGES=0: never), see tensor.cpp.
 void* alloc_buffer_bytes(size_t bytes);
-constexpr size_t kHugePageBytes = size_t{2} << 20;
 
 // A 64-byte aligned, owning, move-only buffer (RAII).
 template <typename T>
