@@ -114,6 +114,8 @@ class ConvChainOp final : public Op {
     two_ended_ = env_is("TFJS_INFER_CHAIN_TWO_ENDED", "0")   ? 0
                  : env_is("TFJS_INFER_CHAIN_TWO_ENDED", "2") ? 2
                                                              : 1;
+    if (const char* u = std::getenv("TFJS_INFER_CHAIN_TWO_ENDED_UNITS"))
+      two_ended_units_ = std::clamp<int64_t>(std::strtol(u, nullptr, 10), 1, 4096);
     if (const char* kb = std::getenv("TFJS_INFER_CHAIN_SHARED_KB"))
       shared_budget_ = std::strtol(kb, nullptr, 10) * 256;
   }
@@ -461,12 +463,12 @@ class ConvChainOp final : public Op {
   void stage_rows(const KernelTable& k, const float* x, const Shape& s, int64_t w, int64_t lo,
                   int64_t hi, Held& held, float* ebuf, float* sbuf) const {
     const int64_t row = w * e_;
-    int64_t from = lo, to = hi;  // the rows left to compute
+    int64_t from = lo, to = hi;           // the rows left to compute
     if (held.hi > lo && held.lo <= lo) {  // going down: keep [lo, held.hi)
       std::memmove(ebuf, ebuf + (lo - held.lo) * row,
                    static_cast<size_t>((held.hi - lo) * row) * sizeof(float));
       from = held.hi;
-    } else if (two_ended_up_ok(held, lo, hi)) {  // going up: keep [held.lo, hi)
+    } else if (held_below(held, lo, hi)) {  // going up: keep [held.lo, hi)
       std::memmove(ebuf + (held.lo - lo) * row, ebuf,
                    static_cast<size_t>((hi - held.lo) * row) * sizeof(float));
       to = held.lo;
@@ -478,9 +480,9 @@ class ConvChainOp final : public Op {
     held = {lo, hi};
   }
 
-  // Whether the held rows overlap the bottom of [lo, hi) and reach no higher
-  // than hi (a band above the one held).
-  static bool two_ended_up_ok(const Held& held, int64_t lo, int64_t hi) {
+  // Whether the rows held start inside [lo, hi), below lo, and reach hi: the
+  // band before lay below this one (bands going up).
+  static bool held_below(const Held& held, int64_t lo, int64_t hi) {
     return held.hi > held.lo && held.lo > lo && held.lo < hi && held.hi >= hi;
   }
 
@@ -503,7 +505,7 @@ class ConvChainOp final : public Op {
     const Shape d = dw_input(s);
     const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
     const Band b = band(s);
-    const int64_t rows = std::min(b.rows, (oh + kTwoEndedUnits - 1) / kTwoEndedUnits);
+    const int64_t rows = std::min(b.rows, (oh + two_ended_units_ - 1) / two_ended_units_);
     const int64_t units = (oh + rows - 1) / rows;
     // The next unit from the top (high 32 bits) and the end of the units left
     // (low 32 bits).
@@ -525,8 +527,6 @@ class ConvChainOp final : public Op {
     });
   }
 
-  // Units run_two_ended cuts an image's output rows into (at most, and at
-  // most a band each): a thread that finishes first waits at most about one.
   static constexpr int64_t kTwoEndedUnits = 16;
 
   // Takes the next unit from the top (from_bottom false) or from the bottom
@@ -621,6 +621,10 @@ class ConvChainOp final : public Op {
   // run_two_ended for one large image on two threads (TFJS_INFER_CHAIN_TWO_ENDED):
   // 0 off, 1 the caller from the top, 2 the caller from the bottom (tests).
   int two_ended_ = 1;
+  // Units run_two_ended cuts an image's output rows into (at most, and at
+  // most a band each): a thread that finishes first waits at most about one
+  // (TFJS_INFER_CHAIN_TWO_ENDED_UNITS, for A/B).
+  int64_t two_ended_units_ = kTwoEndedUnits;
   // The largest expanded image run_shared_expand takes, in floats
   // (TFJS_INFER_CHAIN_SHARED_KB, for A/B).
   int64_t shared_budget_ = kWholeImageBudget;

@@ -19,6 +19,7 @@ min(2 x threads, output rows)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -129,3 +130,22 @@ def test_two_ended_with_a_stem(
         mode,
     )
 
+
+@pytest.mark.parametrize("mode", ["1", "2"])
+def test_two_ended_concurrent_calls(monkeypatch: pytest.MonkeyPatch, mode: str) -> None:
+    """Two Python threads calling one two-ended model at once: the call that
+    finds the pool busy runs both tasks inline on its own thread (the first
+    takes every unit, the second none), and neither waits for the other's
+    worker; every output keeps one thread's bits."""
+    case = EXPAND_CASES[3]
+    seed = 17
+    isa = ("fp32", "generic")
+    two = compile_chain(monkeypatch, expand_graph(case, seed), isa, 2, mode)
+    one = compile_chain(monkeypatch, expand_graph(case, seed), isa, 1, mode)
+    feeds = [expand_feeds(case, 1, seed + i) for i in range(8)]
+    want = [one.run(x)[0] for x in feeds]
+    with ThreadPoolExecutor(max_workers=2) as ex:
+        for _ in range(3):
+            got = list(ex.map(lambda x: two.run(x)[0], feeds))
+            for g, w in zip(got, want):
+                assert_same_bits(g, w)
