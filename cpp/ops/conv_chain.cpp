@@ -111,6 +111,7 @@ class ConvChainOp final : public Op {
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
     shared_expand_ = has_expand_ && !env_is("TFJS_INFER_CHAIN_SHARED_EXPAND", "0");
+    slot_align_ = !env_is("TFJS_INFER_CHAIN_SLOT_ALIGN", "0");
     two_ended_ = env_is("TFJS_INFER_CHAIN_TWO_ENDED", "0")   ? 0
                  : env_is("TFJS_INFER_CHAIN_TWO_ENDED", "2") ? 2
                                                              : 1;
@@ -143,7 +144,7 @@ class ConvChainOp final : public Op {
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     const Band b = band(in[0].shape);
     const size_t slots = static_cast<size_t>(scratch_thread_slots());
-    const size_t banded = slots * static_cast<size_t>(b.floats) * 4;
+    const size_t banded = slots * static_cast<size_t>(b.stride) * 4;
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
@@ -191,7 +192,7 @@ class ConvChainOp final : public Op {
     const int64_t chunks =
         threads == 1 || batch >= 4 * threads ? 1 : std::min<int64_t>(2 * threads, oh);
     parallel_for_indexed(batch * chunks, threads, [&](int64_t task, int worker) {
-      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.stride);
     });
   }
 
@@ -204,6 +205,7 @@ class ConvChainOp final : public Op {
     int64_t rows = 1;    // output rows per band
     int64_t e_rows = 0;  // expanded input rows a band needs at most
     int64_t e_floats = 0, d_floats = 0, stem_floats = 0, floats = 0;
+    int64_t stride = 0;  // floats from one thread's slot to the next (>= floats)
   };
 
   // The depthwise's input shape for the chain's input shape s.
@@ -310,7 +312,7 @@ class ConvChainOp final : public Op {
     const Band b = band(in[0].shape);
     const int64_t chunks = std::min<int64_t>(threads, out[0].shape[1]);
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
-      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.stride);
     });
   }
 
@@ -339,7 +341,7 @@ class ConvChainOp final : public Op {
     const Band b = band(s);
     const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
     const int64_t parts = std::min<int64_t>({threads, oh * ow, kMaxParts});
-    float* ebuf = scratch + scratch_thread_slots() * b.floats;  // the expanded image
+    float* ebuf = scratch + scratch_thread_slots() * b.stride;  // the expanded image
     const float* x = in[0].f32();
     float* y = out[0].f32();
     const float* r = residual_ ? in[1].f32() : nullptr;
@@ -355,7 +357,7 @@ class ConvChainOp final : public Op {
       }
       spin_until_at_least(expanded, parts);
       const Pixels px{oh * ow * p / parts, oh * ow * (p + 1) / parts};
-      float* dbuf = scratch + worker * b.floats + b.e_floats;
+      float* dbuf = scratch + worker * b.stride + b.e_floats;
       dw_pixels(k, ebuf, h, w, oh, ow, px, b, dbuf, y, r);
     });
   }
@@ -401,6 +403,15 @@ class ConvChainOp final : public Op {
            depthwise_fuses(dw_act_.params.kind) && !env_is("TFJS_INFER_DW_BF16", "0");
   }
 
+  // Thread slots start at multiples of this many floats (1 MiB), the same
+  // for every chain op (TFJS_INFER_CHAIN_SLOT_ALIGN=0: right after each other,
+  // b.floats apart): a worker's slot then covers the scratch its own core
+  // wrote in the chain ops before, not the caller's (packed slots put the
+  // second thread's slot at a different offset in each op, inside the first
+  // one's of the op before, so it wrote hundreds of KiB of lines the other
+  // core held).
+  static constexpr int64_t kSlotAlign = 1024 * 1024 / 4;
+
   // Output rows per band: the expanded rows it reads plus its depthwise
   // output fit in about 512 KiB, half of a core's L2.
   Band band(const Shape& s) const {
@@ -417,6 +428,7 @@ class ConvChainOp final : public Op {
     b.d_floats = b.rows * out_row;
     b.stem_floats = has_stem_ ? (stem_->rows_scratch_floats(s) + 15) / 16 * 16 : 0;
     b.floats = b.e_floats + b.d_floats + b.stem_floats;
+    b.stride = slot_align_ ? (b.floats + kSlotAlign - 1) / kSlotAlign * kSlotAlign : b.floats;
     return b;
   }
 
@@ -516,7 +528,7 @@ class ConvChainOp final : public Op {
     const Pixels all{0, oh * ow};
     parallel_for_owned_indexed(2, 2, [&](int64_t task, int worker) {
       const bool from_bottom = (task == 1) != (two_ended_ == 2);
-      float* ebuf = scratch + worker * b.floats;
+      float* ebuf = scratch + worker * b.stride;
       float* dbuf = ebuf + b.e_floats;
       float* sbuf = dbuf + b.d_floats;
       Held held;
@@ -621,6 +633,7 @@ class ConvChainOp final : public Op {
   // run_two_ended for one large image on two threads (TFJS_INFER_CHAIN_TWO_ENDED):
   // 0 off, 1 the caller from the top, 2 the caller from the bottom (tests).
   int two_ended_ = 1;
+  bool slot_align_ = true;  // thread slots kSlotAlign apart (TFJS_INFER_CHAIN_SLOT_ALIGN)
   // Units run_two_ended cuts an image's output rows into (at most, and at
   // most a band each): a thread that finishes first waits at most about one
   // (TFJS_INFER_CHAIN_TWO_ENDED_UNITS, for A/B).
