@@ -333,13 +333,13 @@ class ConvOp final : public ConvBase, public ConvRows {
   // share of the columns, not four tasks (TFJS_INFER_POINTWISE_ONE_TASK=0:
   // four, for A/B; each task reads all of A and its ragged row tiles again).
   // MobileNetV2's Conv_1 at batch 1 (49 x 320 x 1280), 2 threads, AMD EPYC
-  // family 25 model 17 (Zen 4), load ~4-5, its pool job's wall time (pool
-  // trace, one process, the models alternating, 40 rounds x 10 calls, four
-  // runs) 228.5 -> 219.2, 221.9 -> 204.9, 254.9 -> 240.1, 222.8 -> 207.0 us
-  // (-4 to -8 %). Whole calls, bench/env_ab_inproc.py --var
-  // TFJS_INFER_POINTWISE_ONE_TASK --values 0,1 --models mobilenet_v2,resnet50
-  // --rounds 30 --calls 10: MobileNetV2 0.978x (paired 0.985x), ResNet50 (its
-  // stage-5 1x1 convs) 1.002x (paired 0.998x).
+  // family 25 model 17 (Zen 4), load ~5.5, its pool job (pool trace, one
+  // process, each value's model loaded early and late, 30 rounds x 8 calls):
+  // wall 281.2 -> 250.5 us, all threads' CPU 520 -> 465 us. Whole calls
+  // (bench/env_ab_inproc.py --var TFJS_INFER_POINTWISE_ONE_TASK --values 0,1
+  // and 1,0, --rounds 40 --calls 10) within the noise: MobileNetV2 1.006x /
+  // 1.000x (paired 1.007x / 1.003x), ResNet50 (its stage-5 1x1 convs;
+  // --rounds 10 --calls 3) 0.987x / 1.028x (paired 0.990x / 1.007x).
   static constexpr int64_t kOneTaskRows = 64;
   bool one_task_ = true;
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows

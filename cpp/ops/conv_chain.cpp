@@ -411,7 +411,11 @@ class ConvChainOp final : public Op {
   // wrote in the chain ops before, not the caller's (packed slots put the
   // second thread's slot at a different offset in each op, inside the first
   // one's of the op before, so it wrote hundreds of KiB of lines the other
-  // core held).
+  // core held). MobileNetV2 fp32, batch 1, 2 threads, Zen 4 (family 25 model
+  // 17), load ~5.4, pool trace in one process (each value's model loaded
+  // early and late, 30 rounds x 8 calls): all jobs' wall 4496.9 -> 4458.6 us,
+  // all threads' CPU in tasks 8574 -> 8513 us; whole calls
+  // (bench/env_ab_inproc.py, both orders) 1.002x / 0.988x, within the noise.
   static constexpr int64_t kSlotAlign = 1024 * 1024 / 4;
 
   // Output rows per band: the expanded rows it reads plus its depthwise
@@ -513,7 +517,14 @@ class ConvChainOp final : public Op {
   // missing thread leaves its units to the other: no wait. Every output is
   // the banded mode's. The caller takes the top: the rows the next op's own
   // rows or shared expand give it (TFJS_INFER_CHAIN_TWO_ENDED=2: the bottom,
-  // so that a call whose worker comes late moves rows upwards).
+  // so that a call whose worker comes late moves rows upwards). MobileNetV2
+  // fp32, batch 1, 2 threads, AMD EPYC family 25 model 17 (Zen 4), load ~5.4,
+  // pool trace in one process (each value's model loaded early and late, 30
+  // rounds x 8 calls): the four blocks' jobs (stem chain, blocks 1-3) 1395.6
+  // -> 1271.2 us wall, block 4 after them +16 us, all jobs 4184.7 -> 4091.4
+  // us (0.978x). Whole calls (bench/env_ab_inproc.py --values 0,1 and 1,0,
+  // --rounds 40 --calls 10): 1.013x (paired 0.997x) and 0.983x (paired
+  // 0.992x), within this host's noise.
   void run_two_ended(const KernelTable& k, const std::vector<TensorView>& in,
                      const std::vector<TensorView>& out, float* scratch) const {
     const Shape& s = in[0].shape;
