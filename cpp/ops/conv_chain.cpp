@@ -144,7 +144,7 @@ class ConvChainOp final : public Op {
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     const Band b = band(in[0].shape);
     const size_t slots = static_cast<size_t>(scratch_thread_slots());
-    const size_t banded = static_cast<size_t>(b.slots_end) * 4;
+    const size_t banded = slots * static_cast<size_t>(b.stride) * 4;
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
@@ -205,8 +205,7 @@ class ConvChainOp final : public Op {
     int64_t rows = 1;    // output rows per band
     int64_t e_rows = 0;  // expanded input rows a band needs at most
     int64_t e_floats = 0, d_floats = 0, stem_floats = 0, floats = 0;
-    int64_t stride = 0;     // floats from one thread's slot to the next (>= floats)
-    int64_t slots_end = 0;  // where the last thread's slot ends
+    int64_t stride = 0;  // floats from one thread's slot to the next (>= floats)
   };
 
   // The depthwise's input shape for the chain's input shape s.
@@ -342,7 +341,7 @@ class ConvChainOp final : public Op {
     const Band b = band(s);
     const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
     const int64_t parts = std::min<int64_t>({threads, oh * ow, kMaxParts});
-    float* ebuf = scratch + b.slots_end;  // the expanded image
+    float* ebuf = scratch + scratch_thread_slots() * b.stride;  // the expanded image
     const float* x = in[0].f32();
     float* y = out[0].f32();
     const float* r = residual_ ? in[1].f32() : nullptr;
@@ -404,8 +403,7 @@ class ConvChainOp final : public Op {
            depthwise_fuses(dw_act_.params.kind) && !env_is("TFJS_INFER_DW_BF16", "0");
   }
 
-  // Thread slots start at multiples of this many floats (1 MiB; the last one
-  // ends at its size, so the workspace still follows the band's), the same
+  // Thread slots start at multiples of this many floats (1 MiB), the same
   // for every chain op (TFJS_INFER_CHAIN_SLOT_ALIGN=0: right after each other,
   // b.floats apart): a worker's slot then covers the scratch its own core
   // wrote in the chain ops before, not the caller's (packed slots put the
@@ -435,7 +433,6 @@ class ConvChainOp final : public Op {
     b.stem_floats = has_stem_ ? (stem_->rows_scratch_floats(s) + 15) / 16 * 16 : 0;
     b.floats = b.e_floats + b.d_floats + b.stem_floats;
     b.stride = slot_align_ ? (b.floats + kSlotAlign - 1) / kSlotAlign * kSlotAlign : b.floats;
-    b.slots_end = (scratch_thread_slots() - 1) * b.stride + b.floats;
     return b;
   }
 
