@@ -111,7 +111,6 @@ class ConvChainOp final : public Op {
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
     shared_expand_ = has_expand_ && !env_is("TFJS_INFER_CHAIN_SHARED_EXPAND", "0");
-    slot_align_ = !env_is("TFJS_INFER_CHAIN_SLOT_ALIGN", "0");
     two_ended_ = env_is("TFJS_INFER_CHAIN_TWO_ENDED", "0")   ? 0
                  : env_is("TFJS_INFER_CHAIN_TWO_ENDED", "2") ? 2
                                                              : 1;
@@ -144,7 +143,7 @@ class ConvChainOp final : public Op {
   size_t scratch_bytes(const std::vector<ValueType>& in) const override {
     const Band b = band(in[0].shape);
     const size_t slots = static_cast<size_t>(scratch_thread_slots());
-    const size_t banded = slots * static_cast<size_t>(b.stride) * 4;
+    const size_t banded = slots * static_cast<size_t>(b.floats) * 4;
     // The whole-image mode (see run; TFJS_INFER_CHAIN_OWN_ROWS=0) uses one
     // shared image instead (and a stem's scratch per thread).
     const size_t whole = own_rows_ ? 0 : static_cast<size_t>(whole_image_floats(in[0].shape)) * 4;
@@ -192,7 +191,7 @@ class ConvChainOp final : public Op {
     const int64_t chunks =
         threads == 1 || batch >= 4 * threads ? 1 : std::min<int64_t>(2 * threads, oh);
     parallel_for_indexed(batch * chunks, threads, [&](int64_t task, int worker) {
-      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.stride);
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
   }
 
@@ -205,7 +204,6 @@ class ConvChainOp final : public Op {
     int64_t rows = 1;    // output rows per band
     int64_t e_rows = 0;  // expanded input rows a band needs at most
     int64_t e_floats = 0, d_floats = 0, stem_floats = 0, floats = 0;
-    int64_t stride = 0;  // floats from one thread's slot to the next (>= floats)
   };
 
   // The depthwise's input shape for the chain's input shape s.
@@ -312,7 +310,7 @@ class ConvChainOp final : public Op {
     const Band b = band(in[0].shape);
     const int64_t chunks = std::min<int64_t>(threads, out[0].shape[1]);
     parallel_for_owned_indexed(in[0].shape[0] * chunks, threads, [&](int64_t task, int worker) {
-      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.stride);
+      run_chunk(k, in, out, task, chunks, b, scratch + worker * b.floats);
     });
   }
 
@@ -341,7 +339,7 @@ class ConvChainOp final : public Op {
     const Band b = band(s);
     const int64_t h = s[1], w = s[2], oh = out[0].shape[1], ow = out[0].shape[2];
     const int64_t parts = std::min<int64_t>({threads, oh * ow, kMaxParts});
-    float* ebuf = scratch + scratch_thread_slots() * b.stride;  // the expanded image
+    float* ebuf = scratch + scratch_thread_slots() * b.floats;  // the expanded image
     const float* x = in[0].f32();
     float* y = out[0].f32();
     const float* r = residual_ ? in[1].f32() : nullptr;
@@ -357,7 +355,7 @@ class ConvChainOp final : public Op {
       }
       spin_until_at_least(expanded, parts);
       const Pixels px{oh * ow * p / parts, oh * ow * (p + 1) / parts};
-      float* dbuf = scratch + worker * b.stride + b.e_floats;
+      float* dbuf = scratch + worker * b.floats + b.e_floats;
       dw_pixels(k, ebuf, h, w, oh, ow, px, b, dbuf, y, r);
     });
   }
@@ -403,19 +401,6 @@ class ConvChainOp final : public Op {
            depthwise_fuses(dw_act_.params.kind) && !env_is("TFJS_INFER_DW_BF16", "0");
   }
 
-  // Thread slots start at multiples of this many floats (1 MiB), the same
-  // for every chain op (TFJS_INFER_CHAIN_SLOT_ALIGN=0: right after each other,
-  // b.floats apart): a worker's slot then covers the scratch its own core
-  // wrote in the chain ops before, not the caller's (packed slots put the
-  // second thread's slot at a different offset in each op, inside the first
-  // one's of the op before, so it wrote hundreds of KiB of lines the other
-  // core held). MobileNetV2 fp32, batch 1, 2 threads, Zen 4 (family 25 model
-  // 17), load ~5.4, pool trace in one process (each value's model loaded
-  // early and late, 30 rounds x 8 calls): all jobs' wall 4496.9 -> 4458.6 us,
-  // all threads' CPU in tasks 8574 -> 8513 us; whole calls
-  // (bench/env_ab_inproc.py, both orders) 1.002x / 0.988x, within the noise.
-  static constexpr int64_t kSlotAlign = 1024 * 1024 / 4;
-
   // Output rows per band: the expanded rows it reads plus its depthwise
   // output fit in about 512 KiB, half of a core's L2.
   Band band(const Shape& s) const {
@@ -432,7 +417,6 @@ class ConvChainOp final : public Op {
     b.d_floats = b.rows * out_row;
     b.stem_floats = has_stem_ ? (stem_->rows_scratch_floats(s) + 15) / 16 * 16 : 0;
     b.floats = b.e_floats + b.d_floats + b.stem_floats;
-    b.stride = slot_align_ ? (b.floats + kSlotAlign - 1) / kSlotAlign * kSlotAlign : b.floats;
     return b;
   }
 
@@ -539,7 +523,7 @@ class ConvChainOp final : public Op {
     const Pixels all{0, oh * ow};
     parallel_for_owned_indexed(2, 2, [&](int64_t task, int worker) {
       const bool from_bottom = (task == 1) != (two_ended_ == 2);
-      float* ebuf = scratch + worker * b.stride;
+      float* ebuf = scratch + worker * b.floats;
       float* dbuf = ebuf + b.e_floats;
       float* sbuf = dbuf + b.d_floats;
       Held held;
@@ -644,7 +628,6 @@ class ConvChainOp final : public Op {
   // run_two_ended for one large image on two threads (TFJS_INFER_CHAIN_TWO_ENDED):
   // 0 off, 1 the caller from the top, 2 the caller from the bottom (tests).
   int two_ended_ = 1;
-  bool slot_align_ = true;  // thread slots kSlotAlign apart (TFJS_INFER_CHAIN_SLOT_ALIGN)
   // Units run_two_ended cuts an image's output rows into (at most, and at
   // most a band each): a thread that finishes first waits at most about one
   // (TFJS_INFER_CHAIN_TWO_ENDED_UNITS, for A/B).
