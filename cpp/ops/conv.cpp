@@ -37,6 +37,7 @@ class ConvOp final : public ConvBase, public ConvRows {
     pointwise_ = geo_.kernel_volume() == 1 && geo_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  !has_padding(geo_);
     window_rows_ = rank == 1 && groups_ == 1 && geo_.d[2] == 1;
+    one_task_ = !env_is("TFJS_INFER_POINTWISE_ONE_TASK", "0");
     residual_ = node.attr_int("has_residual", 0) != 0;
     node.require_inputs(residual_ ? 2 : 1, residual_ ? 2 : 1);
     implicit_ = !pointwise_ && groups_ == 1 && implicit_allowed(k);
@@ -322,12 +323,25 @@ class ConvOp final : public ConvBase, public ConvRows {
       call.c = y.f32() + g * cout_g_;
       call.ldc = cout_;
       call.ep = epilogue(g, res);
-      gemm_run_parallel(k, packed_[g], call, threads);
+      gemm_run_parallel(k, packed_[g], call, threads, one_task_ && m < kOneTaskRows ? 1 : 0);
     }
     apply_row_op(k, act_, y.f32(), m, cout_);
   }
 
   bool pointwise_ = false;
+  // Below kOneTaskRows pixels a pointwise conv's split gives each thread one
+  // share of the columns, not four tasks (TFJS_INFER_POINTWISE_ONE_TASK=0:
+  // four, for A/B; each task reads all of A and its ragged row tiles again).
+  // MobileNetV2's Conv_1 at batch 1 (49 x 320 x 1280), 2 threads, AMD EPYC
+  // family 25 model 17 (Zen 4), load ~5.5, its pool job (pool trace, one
+  // process, each value's model loaded early and late, 30 rounds x 8 calls):
+  // wall 281.2 -> 250.5 us, all threads' CPU 520 -> 465 us. Whole calls
+  // (bench/env_ab_inproc.py --var TFJS_INFER_POINTWISE_ONE_TASK --values 0,1
+  // and 1,0, --rounds 40 --calls 10) within the noise: MobileNetV2 1.006x /
+  // 1.000x (paired 1.007x / 1.003x), ResNet50 (its stage-5 1x1 convs;
+  // --rounds 10 --calls 3) 0.987x / 1.028x (paired 0.990x / 1.007x).
+  static constexpr int64_t kOneTaskRows = 64;
+  bool one_task_ = true;
   bool window_rows_ = false;  // 1D, no groups or dilation: im2col rows are input windows
   bool residual_ = false;     // a fused residual Add: second input, added in the epilogue
   bool implicit_ = false;     // implicit GEMM (2D, undilated, fp32; =0 in the environment: off)

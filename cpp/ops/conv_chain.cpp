@@ -111,6 +111,11 @@ class ConvChainOp final : public Op {
     dw_bf16_ = use_dw_bf16(k);
     own_rows_ = !env_is("TFJS_INFER_CHAIN_OWN_ROWS", "0");
     shared_expand_ = has_expand_ && !env_is("TFJS_INFER_CHAIN_SHARED_EXPAND", "0");
+    two_ended_ = env_is("TFJS_INFER_CHAIN_TWO_ENDED", "0")   ? 0
+                 : env_is("TFJS_INFER_CHAIN_TWO_ENDED", "2") ? 2
+                                                             : 1;
+    if (const char* u = std::getenv("TFJS_INFER_CHAIN_TWO_ENDED_UNITS"))
+      two_ended_units_ = std::clamp<int64_t>(std::strtol(u, nullptr, 10), 1, 4096);
     if (const char* kb = std::getenv("TFJS_INFER_CHAIN_SHARED_KB"))
       shared_budget_ = std::strtol(kb, nullptr, 10) * 256;
   }
@@ -177,6 +182,10 @@ class ConvChainOp final : public Op {
       } else {
         run_whole_images(k, in, out, scratch, threads);
       }
+      return;
+    }
+    if (batch == 1 && threads == 2 && two_ended_ != 0) {
+      run_two_ended(k, in, out, scratch);
       return;
     }
     const int64_t chunks =
@@ -419,30 +428,126 @@ class ConvChainOp final : public Op {
   void run_rows(const KernelTable& k, const float* x, const Shape& s, const float* res, float* y,
                 int64_t h, int64_t w, int64_t oh, int64_t ow, Pixels px, const Band& b, float* ebuf,
                 float* dbuf, float* sbuf) const {
-    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
     const int64_t oy_begin = px.begin / ow, oy_end = std::min(oh, (px.end + ow - 1) / ow);
-    int64_t have_lo = 0, have_hi = 0;  // expanded input rows held in ebuf
+    Held held;
     for (int64_t oy0 = oy_begin; oy0 < oy_end; oy0 += b.rows) {
       const int64_t oy1 = std::min(oy_end, oy0 + b.rows);
-      const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
-      const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
-      const bool staged = has_expand_ || has_stem_;  // ebuf holds the depthwise's input rows
-      const float* src = staged ? ebuf : x + lo * w * cin_;
-      if (staged) {
-        int64_t from = lo;
-        if (have_hi > lo && have_lo <= lo) {  // keep the overlap
-          std::memmove(ebuf, ebuf + (lo - have_lo) * w * e_,
-                       static_cast<size_t>((have_hi - lo) * w * e_) * sizeof(float));
-          from = have_hi;
-        }
-        if (hi > from && has_stem_)
-          stem_->run_rows(k, x, s, from, hi, ebuf + (from - lo) * w * e_, sbuf);
-        else if (hi > from)
-          expand_rows(k, x + from * w * cin_, (hi - from) * w, ebuf + (from - lo) * w * e_);
-        have_lo = lo;
-        have_hi = hi;
+      run_band(k, x, s, res, y, h, w, ow, oy0, oy1, px, held, ebuf, dbuf, sbuf);
+    }
+  }
+
+  // The depthwise input rows ebuf holds: [lo, hi) (expand and stem chains).
+  struct Held {
+    int64_t lo = 0, hi = 0;
+  };
+
+  // Output rows [oy0, oy1) (of them the pixels in px) of one image: stages
+  // the depthwise's input rows in ebuf (expand and stem chains; keeping the
+  // rows `held` there that it needs), then the depthwise and the project.
+  void run_band(const KernelTable& k, const float* x, const Shape& s, const float* res, float* y,
+                int64_t h, int64_t w, int64_t ow, int64_t oy0, int64_t oy1, Pixels px, Held& held,
+                float* ebuf, float* dbuf, float* sbuf) const {
+    const int64_t pad_top = geo_.pad_before(1, h), sh = geo_.s[1];
+    const int64_t lo = std::clamp<int64_t>(oy0 * sh - pad_top, 0, h);
+    const int64_t hi = std::clamp<int64_t>((oy1 - 1) * sh - pad_top + geo_.k_eff(1), lo, h);
+    const bool staged = has_expand_ || has_stem_;  // ebuf holds the depthwise's input rows
+    if (staged) stage_rows(k, x, s, w, lo, hi, held, ebuf, sbuf);
+    const float* src = staged ? ebuf : x + lo * w * cin_;
+    dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res, px);
+  }
+
+  // Makes ebuf hold the depthwise's input rows [lo, hi), moving (not
+  // recomputing) those of the rows `held` there that it needs: the rows at
+  // the top when bands go down the image (held above), at the bottom when
+  // they go up (run_two_ended's lower thread).
+  void stage_rows(const KernelTable& k, const float* x, const Shape& s, int64_t w, int64_t lo,
+                  int64_t hi, Held& held, float* ebuf, float* sbuf) const {
+    const int64_t row = w * e_;
+    int64_t from = lo, to = hi;           // the rows left to compute
+    if (held.hi > lo && held.lo <= lo) {  // going down: keep [lo, held.hi)
+      std::memmove(ebuf, ebuf + (lo - held.lo) * row,
+                   static_cast<size_t>((held.hi - lo) * row) * sizeof(float));
+      from = held.hi;
+    } else if (held_below(held, lo, hi)) {  // going up: keep [held.lo, hi)
+      std::memmove(ebuf + (held.lo - lo) * row, ebuf,
+                   static_cast<size_t>((hi - held.lo) * row) * sizeof(float));
+      to = held.lo;
+    }
+    if (to > from && has_stem_)
+      stem_->run_rows(k, x, s, from, to, ebuf + (from - lo) * row, sbuf);
+    else if (to > from)
+      expand_rows(k, x + from * w * cin_, (to - from) * w, ebuf + (from - lo) * row);
+    held = {lo, hi};
+  }
+
+  // Whether the rows held start inside [lo, hi), below lo, and reach hi: the
+  // band before lay below this one (bands going up).
+  static bool held_below(const Held& held, int64_t lo, int64_t hi) {
+    return held.hi > held.lo && held.lo > lo && held.lo < hi && held.hi >= hi;
+  }
+
+  // One image (batch 1) on two threads where the banded mode would cut it in
+  // four chunks (the 112x112 and 56x56 blocks of MobileNetV2): the output
+  // rows in units of `rows_per_unit` rows, one thread taking units from the
+  // top down and the other from the bottom up until they meet, each moving
+  // its expanded rows from band to band as one thread would (upwards for the
+  // lower one), so the only halo computed twice is where they meet (four
+  // chunks make it at three boundaries), and wherever they meet the threads
+  // finish within about a unit of each other (fixed chunks left the caller
+  // waiting 15-35 us a block for the other thread's two chunks). A late or
+  // missing thread leaves its units to the other: no wait. Every output is
+  // the banded mode's. The caller takes the top: the rows the next op's own
+  // rows or shared expand give it (TFJS_INFER_CHAIN_TWO_ENDED=2: the bottom,
+  // so that a call whose worker comes late moves rows upwards). MobileNetV2
+  // fp32, batch 1, 2 threads, AMD EPYC family 25 model 17 (Zen 4), load ~5.4,
+  // pool trace in one process (each value's model loaded early and late, 30
+  // rounds x 8 calls): the four blocks' jobs (stem chain, blocks 1-3) 1395.6
+  // -> 1271.2 us wall, block 4 after them +16 us, all jobs 4184.7 -> 4091.4
+  // us (0.978x). Whole calls (bench/env_ab_inproc.py --values 0,1 and 1,0,
+  // --rounds 40 --calls 10): 1.013x (paired 0.997x) and 0.983x (paired
+  // 0.992x), within this host's noise.
+  void run_two_ended(const KernelTable& k, const std::vector<TensorView>& in,
+                     const std::vector<TensorView>& out, float* scratch) const {
+    const Shape& s = in[0].shape;
+    const Shape d = dw_input(s);
+    const int64_t h = d[1], w = d[2], oh = out[0].shape[1], ow = out[0].shape[2];
+    const Band b = band(s);
+    const int64_t rows = std::min(b.rows, (oh + two_ended_units_ - 1) / two_ended_units_);
+    const int64_t units = (oh + rows - 1) / rows;
+    // The next unit from the top (high 32 bits) and the end of the units left
+    // (low 32 bits).
+    std::atomic<uint64_t> ends{static_cast<uint64_t>(units)};
+    const float* x = in[0].f32();
+    float* y = out[0].f32();
+    const float* r = residual_ ? in[1].f32() : nullptr;
+    const Pixels all{0, oh * ow};
+    parallel_for_owned_indexed(2, 2, [&](int64_t task, int worker) {
+      const bool from_bottom = (task == 1) != (two_ended_ == 2);
+      float* ebuf = scratch + worker * b.floats;
+      float* dbuf = ebuf + b.e_floats;
+      float* sbuf = dbuf + b.d_floats;
+      Held held;
+      for (int64_t u; claim_unit(ends, from_bottom, &u);) {
+        const int64_t oy0 = u * rows, oy1 = std::min(oh, oy0 + rows);
+        run_band(k, x, s, r, y, h, w, ow, oy0, oy1, all, held, ebuf, dbuf, sbuf);
       }
-      dw_project(k, src, hi - lo, w, pad_top + lo - oy0 * sh, oy0, oy1, ow, dbuf, y, res, px);
+    });
+  }
+
+  static constexpr int64_t kTwoEndedUnits = 16;
+
+  // Takes the next unit from the top (from_bottom false) or from the bottom
+  // of `ends` (see run_two_ended); false when none is left.
+  static bool claim_unit(std::atomic<uint64_t>& ends, bool from_bottom, int64_t* unit) {
+    uint64_t cur = ends.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t top = cur >> 32, bottom = cur & 0xffffffffu;
+      if (top >= bottom) return false;
+      const uint64_t next = from_bottom ? cur - 1 : cur + (uint64_t{1} << 32);
+      if (ends.compare_exchange_weak(cur, next, std::memory_order_relaxed)) {
+        *unit = static_cast<int64_t>(from_bottom ? bottom - 1 : top);
+        return true;
+      }
     }
   }
 
@@ -520,6 +625,13 @@ class ConvChainOp final : public Op {
   bool has_expand_ = false, has_stem_ = false, residual_ = false, dw_bf16_ = false;
   bool own_rows_ = true;        // run_own_rows instead of run_whole_images
   bool shared_expand_ = false;  // run_shared_expand instead of run_own_rows (expand chains)
+  // run_two_ended for one large image on two threads (TFJS_INFER_CHAIN_TWO_ENDED):
+  // 0 off, 1 the caller from the top, 2 the caller from the bottom (tests).
+  int two_ended_ = 1;
+  // Units run_two_ended cuts an image's output rows into (at most, and at
+  // most a band each): a thread that finishes first waits at most about one
+  // (TFJS_INFER_CHAIN_TWO_ENDED_UNITS, for A/B).
+  int64_t two_ended_units_ = kTwoEndedUnits;
   // The largest expanded image run_shared_expand takes, in floats
   // (TFJS_INFER_CHAIN_SHARED_KB, for A/B).
   int64_t shared_budget_ = kWholeImageBudget;

@@ -156,7 +156,7 @@ constexpr int64_t kTasksPerThread = 4;
 }  // namespace
 
 GemmSplit plan_gemm_split(const KernelTable& k, int64_t m, int64_t n_begin, int64_t n_end,
-                          int threads) {
+                          int threads, int tasks_per_thread) {
   GemmSplit s;
   s.m = m;
   s.n_begin = n_begin;
@@ -166,8 +166,10 @@ GemmSplit plan_gemm_split(const KernelTable& k, int64_t m, int64_t n_begin, int6
   const SplitOverride& o = split_override();
   // Fewer rows than a row task takes (batch-1 layers): weight streaming
   // bound, one share of the columns per thread.
-  const int64_t per_thread =
-      o.tasks_per_thread > 0 ? o.tasks_per_thread : (m < kMinTaskRows ? 1 : kTasksPerThread);
+  const int64_t per_thread = tasks_per_thread > 0     ? tasks_per_thread
+                             : o.tasks_per_thread > 0 ? o.tasks_per_thread
+                             : m < kMinTaskRows       ? 1
+                                                      : kTasksPerThread;
   const int64_t panels = (n_end - n_begin + s.nr - 1) / s.nr;
   const int64_t n = n_end - n_begin;
   // Each row task streams all of B, each column task all of A: split the
@@ -198,9 +200,10 @@ GemmCall GemmSplit::part(const GemmCall& call, int64_t t) const {
 }
 
 void gemm_run_parallel(const KernelTable& k, const PackedMatrix& b, const GemmCall& call,
-                       int threads) {
+                       int threads, int tasks_per_thread) {
   const int64_t n_end = call.n_end < 0 ? b.cols() : call.n_end;
-  const GemmSplit split = plan_gemm_split(k, call.m, call.n_begin, n_end, threads);
+  const GemmSplit split =
+      plan_gemm_split(k, call.m, call.n_begin, n_end, threads, tasks_per_thread);
   if (split.tasks <= 1) {
     gemm_run(k, b, call);
     return;

@@ -111,8 +111,9 @@ struct GemmSplit {
 // threads (see gemm_driver.cpp for the rule and its figures).
 // TFJS_INFER_GEMM_SPLIT=rows|cols forces the kind and TFJS_INFER_GEMM_TASKS=N
 // the tasks per thread (read once per process; for A/B measurements).
+// tasks_per_thread > 0 overrides the rule's tasks per thread.
 GemmSplit plan_gemm_split(const KernelTable& k, int64_t m, int64_t n_begin, int64_t n_end,
-                          int threads);
+                          int threads, int tasks_per_thread = 0);
 
 // Runs one call on the calling thread; nothing when it is empty.
 void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call);
@@ -121,6 +122,6 @@ void gemm_run(const KernelTable& k, const PackedMatrix& b, const GemmCall& call)
 // many and column panels otherwise (the batch-1 case); neither changes any
 // element's reduction order.
 void gemm_run_parallel(const KernelTable& k, const PackedMatrix& b, const GemmCall& call,
-                       int threads);
+                       int threads, int tasks_per_thread = 0);
 
 }  // namespace tfjs_infer
