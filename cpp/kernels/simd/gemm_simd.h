@@ -160,7 +160,11 @@ inline const float* implicit_k_rows(const TileArgs& t, typename V::F (&acc)[MR][
   return b;
 }
 
-template <class V, int NR, int MR, int NP, int NV, Epi E>
+// KF > 0 (GemmBlocking::fixed_k; see pick_fixed_k): A's rows are KF
+// contiguous floats (lda == t.k == KF, plain A, no partial sums), so the k
+// loop is unrolled with every A value at a constant offset from one pointer;
+// the same loads, FMAs and order as the loop for any k.
+template <class V, int NR, int MR, int NP, int NV, Epi E, int KF = 0>
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
@@ -198,7 +202,37 @@ void gemm_tile(const TileArgs& t) {
   if (t.a_rows) b = implicit_k_rows<V, MR, NP, NV>(t, acc, b);
   const char* nx = t.pf_next;
   int64_t nl = t.a_rows ? 0 : t.pf_next_lines;
-  for (int64_t kk = 0; kk < k_plain; ++kk) {
+  if constexpr (KF > 0) {
+#pragma GCC unroll 32
+    for (int kk = 0; kk < KF; ++kk) {
+      if (nl > 0) {
+        prefetch_next_line(nx, t.pf_next_l1);
+        nx += 64;
+        --nl;
+      }
+      if (pf) {
+#pragma GCC unroll 16
+        for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+          for (int v = 0; v < NV; ++v) __builtin_prefetch(b + pf + p * ps + v * W, 0, 3);
+      }
+      if constexpr (MR > 4 && (W >= 16 || NR >= 32))
+        __builtin_prefetch(a + MR * KF + kk * MR, 0, 3);
+      F bv[NC];
+#pragma GCC unroll 16
+      for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 16
+        for (int v = 0; v < NV; ++v) bv[p * NV + v] = V::loadu(b + p * ps + v * W);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const F av = V::set1(a[i * KF + kk]);
+#pragma GCC unroll 16
+        for (int j = 0; j < NC; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
+      }
+      b += ks;
+    }
+  }
+  for (int64_t kk = 0; kk < (KF > 0 ? 0 : k_plain); ++kk) {
     // The next block of B into L2 (TileArgs::pf_next): its memory traffic
     // spread over this block's tiles instead of stalling its first one.
     if (nl > 0) {
@@ -338,6 +372,64 @@ TileFn pick_tile(int mr, ActKind kind) {
   }
 }
 
+// The fixed-k tile (gemm_tile KF) for mr rows of an R-row sweep with k = kf
+// (16, 24 or 32), or nullptr: only full and one-short row tiles, cheap
+// epilogues, and Cfgs that ask for it (Cfg::kFixedK), to bound the code.
+template <class Cfg, int NP, int NV, int R, int KF>
+TileFn pick_fixed_k_kf(int mr, ActKind kind) {
+  using V = typename Cfg::V;
+  constexpr int NR = Cfg::NR;
+  if constexpr (R < 2) {
+    return nullptr;
+  } else {
+    const int row = mr == R ? 0 : mr == R - 1 ? 1 : -1;
+    if (row < 0) return nullptr;
+    switch (kind) {
+      case ActKind::kLinear:
+        return row == 0 ? &gemm_tile<V, NR, R, NP, NV, Epi::kLinear, KF>
+                        : &gemm_tile<V, NR, R - 1, NP, NV, Epi::kLinear, KF>;
+      case ActKind::kRelu:
+        return row == 0 ? &gemm_tile<V, NR, R, NP, NV, Epi::kRelu, KF>
+                        : &gemm_tile<V, NR, R - 1, NP, NV, Epi::kRelu, KF>;
+      case ActKind::kRelu6:
+        return row == 0 ? &gemm_tile<V, NR, R, NP, NV, Epi::kRelu6, KF>
+                        : &gemm_tile<V, NR, R - 1, NP, NV, Epi::kRelu6, KF>;
+      default:
+        return nullptr;
+    }
+  }
+}
+
+// Whether Cfg compiles the fixed-k tiles (Cfg::kFixedK; none without it).
+template <class Cfg, class = void>
+struct FixedK {
+  static constexpr bool kOn = false;
+};
+template <class Cfg>
+struct FixedK<Cfg, std::void_t<decltype(Cfg::kFixedK)>> {
+  static constexpr bool kOn = Cfg::kFixedK;
+};
+
+template <class Cfg, int NP, int NV, int R>
+TileFn pick_fixed_k(const GemmArgs& g, int64_t k0, int64_t k, int mr) {
+  if constexpr (!FixedK<Cfg>::kOn) {
+    return nullptr;
+  } else {
+    if (gemm_blocking().fixed_k <= 0 || g.a_rows || k0 != 0 || k != g.k || g.lda != g.k)
+      return nullptr;
+    switch (g.k) {
+      case 16:
+        return pick_fixed_k_kf<Cfg, NP, NV, R, 16>(mr, g.act.kind);
+      case 24:
+        return pick_fixed_k_kf<Cfg, NP, NV, R, 24>(mr, g.act.kind);
+      case 32:
+        return pick_fixed_k_kf<Cfg, NP, NV, R, 32>(mr, g.act.kind);
+      default:
+        return nullptr;
+    }
+  }
+}
+
 // Per-ISA configuration (see gemm_*.cpp):
 //   V; NR = NV * V::kW panel width; the blocked path's register tiles: MR rows
 //   x kBlockNp panels, MR1 rows x 1 panel, MRH rows x 1 vector (a last panel
@@ -466,8 +558,10 @@ void sweep(const GemmArgs& g, TileArgs& t, int64_t row_begin, int64_t row_end, i
   int64_t call = 0;
   const int64_t base = m / tiles;
   const int64_t extra = m % tiles;
-  const TileFn fn_hi = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base + 1), g.act.kind);
-  const TileFn fn_lo = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base), g.act.kind);
+  TileFn fn_hi = pick_fixed_k<Cfg, NP, NV, R>(g, k0, t.k, static_cast<int>(base + 1));
+  TileFn fn_lo = pick_fixed_k<Cfg, NP, NV, R>(g, k0, t.k, static_cast<int>(base));
+  if (!fn_hi) fn_hi = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base + 1), g.act.kind);
+  if (!fn_lo) fn_lo = pick_tile<V, NR, NP, NV, R>(static_cast<int>(base), g.act.kind);
   const int64_t panels = (g.n + NR - 1) / NR;
   int64_t row0 = row_begin;
   for (int64_t tile = 0; tile < tiles; ++tile) {

@@ -46,6 +46,9 @@ struct Cfg {
   using VN = VecAvx2;
   static constexpr int kNarrowNv = 3;
   static constexpr int kNarrowRows = 8;
+  // Fixed-k tiles (GemmBlocking::fixed_k) compiled for the 6-row tiles only
+  // (the tile height off Intel, where the switch is measured).
+  static constexpr bool kFixedK = R == 6;
   // Cache blocking: gemm_blocking(), derived from the CPU (kernels/cpu_params.cpp).
 };
 
