@@ -292,10 +292,11 @@ def test_gemm_fixed_k_same_bits(isa, k):
     """GemmBlocking::fixed_k (tiles compiled for k = 16, 24 or 32 over A rows
     of k contiguous floats: MobileNetV2's thin 1x1 products) on and off give
     the same bits, inside the error bound, touching nothing outside C; on
-    6- and 7-row tiles (the fixed-k tiles exist for 6), full and one-short row
-    tiles, two-panel, one-panel and half-panel tiles, a strided A (lda != k:
-    the loop for any k), split over columns and rows; k = 15 and 33 never take
-    them."""
+    6- and 7-row tiles (the fixed-k tiles exist for 6, with panel groups of
+    2: Zen 4's), full and one-short row tiles, two-panel, one-panel and
+    half-panel tiles, linear and relu6 (relu and gelu keep the loop for any
+    k), a strided A (lda != k: the loop for any k), split over columns and
+    rows; k = 15 and 33 never take them."""
     rng = np.random.default_rng(k + 23)
     saved = tfjs_infer.build_info()["cpu"]["gemm"]
     saved_rows = T.set_gemm_tile_rows(6)
