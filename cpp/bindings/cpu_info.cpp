@@ -51,6 +51,7 @@ py::dict blocking_dict(const GemmBlocking& b) {
   d["narrow_tail"] = b.narrow_tail;
   d["bf16_half_panel"] = b.bf16_half_panel;
   d["bf16_mem_broadcast"] = b.bf16_mem_broadcast;
+  d["fixed_k"] = b.fixed_k;
   return d;
 }
 
@@ -125,7 +126,8 @@ void register_cpu_testing(py::module_& t) {
       [](int64_t l2_block_bytes, int64_t k_block, int64_t row_chunk, int64_t prefetch_rows,
          int64_t next_prefetch, int64_t l1_block_bytes, int64_t gemv_prefetch_rows,
          int64_t res_prefetch, int64_t int8_k_block_words, int64_t narrow_tail,
-         int64_t bf16_half_panel, int64_t bf16_mem_broadcast, int64_t int8_huge_page_bytes) {
+         int64_t bf16_half_panel, int64_t bf16_mem_broadcast, int64_t int8_huge_page_bytes,
+         int64_t fixed_k) {
         const GemmBlocking previous = gemm_blocking();
         GemmBlocking b;
         b.l2_block_bytes = l2_block_bytes;
@@ -146,6 +148,7 @@ void register_cpu_testing(py::module_& t) {
             bf16_mem_broadcast >= 0 ? bf16_mem_broadcast : cpu_params().gemm.bf16_mem_broadcast;
         b.int8_huge_page_bytes = int8_huge_page_bytes >= 0 ? int8_huge_page_bytes
                                                            : cpu_params().gemm.int8_huge_page_bytes;
+        b.fixed_k = fixed_k >= 0 ? fixed_k : cpu_params().gemm.fixed_k;
         set_gemm_blocking(b);
         return blocking_dict(previous);
       },
@@ -154,11 +157,11 @@ void register_cpu_testing(py::module_& t) {
       py::arg("gemv_prefetch_rows") = -1, py::arg("res_prefetch") = -1,
       py::arg("int8_k_block_words") = -1, py::arg("narrow_tail") = -1,
       py::arg("bf16_half_panel") = -1, py::arg("bf16_mem_broadcast") = -1,
-      py::arg("int8_huge_page_bytes") = -1,
+      py::arg("int8_huge_page_bytes") = -1, py::arg("fixed_k") = -1,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one. "
       "next_prefetch, l1_block_bytes, gemv_prefetch_rows, res_prefetch, int8_k_block_words "
-      "narrow_tail, bf16_half_panel, bf16_mem_broadcast and int8_huge_page_bytes: -1 keeps this "
-      "CPU's (derived, overridden) values.");
+      "narrow_tail, bf16_half_panel, bf16_mem_broadcast, int8_huge_page_bytes and fixed_k: -1 "
+      "keeps this CPU's (derived, overridden) values.");
   t.def(
       "set_gemm_tile_rows",
       [](int64_t rows) {

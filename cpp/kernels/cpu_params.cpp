@@ -231,6 +231,18 @@ constexpr int64_t kZen4Bf16HalfPanel = 1;
 // MobileNetV2 0.982x and 0.978x, ResNet50 0.993x (4 rounds), outputs equal.
 // Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4Bf16MemBroadcast = 1;
+// GemmBlocking::fixed_k: 1 on AMD family 0x19. Thin products (k = 16, 24,
+// 32) spend much of a tile outside its FMAs: with k a run-time value the
+// 12-row tiles keep a pointer per A row and spill them (a vmovq back per row
+// and k step); the tile compiled for its k reads every A value at a constant
+// offset from one pointer, its k loop unrolled. bench/gemm_fixed_k.py (relu6,
+// 1 thread, thread CPU time, interleaved, medians of 11 rounds, EPYC family
+// 25 model 17 (Zen 4), load ~3): 1904x32x16 0.80x its time, 12544x16x96
+// 0.85x, 896-1008x16x96 0.95-0.97x, 392-504x24x144 0.95-0.97x, 364x32x192
+// 1.02x; bench/op_profile_ab.py (6 rounds, load ~4): MobileNetV2 batch 1's
+// stem chain 0.955x, blocks 1-3 0.97-0.98x, the model's ops 0.994x.
+// Intel and Zen 5: unmeasured, 0.
+constexpr int64_t kZen4FixedK = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
   return blocking;
@@ -264,6 +276,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   b.bf16_half_panel = is_amd_zen4(t) ? kZen4Bf16HalfPanel : 0;
   b.bf16_mem_broadcast = is_amd_zen4(t) ? kZen4Bf16MemBroadcast : 0;
+  b.fixed_k = is_amd_zen4(t) ? kZen4FixedK : 0;
   return b;
 }
 
@@ -277,7 +290,8 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
       "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
       "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
-      "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES"};
+      "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES",
+      "TFJS_INFER_GEMM_FIXED_K"};
   return names;
 }
 
@@ -311,6 +325,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   apply_override(env, "TFJS_INFER_BF16_HALF_PANEL", &p.gemm.bf16_half_panel, p);
   apply_override(env, "TFJS_INFER_BF16_MEM_BROADCAST", &p.gemm.bf16_mem_broadcast, p);
+  apply_override(env, "TFJS_INFER_GEMM_FIXED_K", &p.gemm.fixed_k, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;
   int64_t group = p.panel_group;

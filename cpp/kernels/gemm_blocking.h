@@ -51,6 +51,12 @@ struct GemmBlocking {
   // embedded broadcast ({1to16}) instead of a vpbroadcastd into a register
   // first; 0: the register broadcast (kernels/cpu_params.cpp).
   int64_t bf16_mem_broadcast = 0;
+  // 1: the fp32 GEMM's full row tiles over a thin A whose rows are k
+  // contiguous floats with k = 16, 24 or 32 (MobileNetV2's 1x1 products at
+  // 112x112 and 56x56) run a tile compiled for that k: its k loop unrolled
+  // and every A value at a fixed offset from one pointer, instead of a
+  // register per row; 0: off (kernels/cpu_params.cpp). Same bits either way.
+  int64_t fixed_k = 0;
 };
 
 // The blocking in effect; the GEMM kernels read it on every call.

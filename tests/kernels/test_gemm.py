@@ -284,3 +284,44 @@ def test_gemm_narrow_tail_same_bits(isa, k):
                 assert np.array_equal(bits(outs[1]), bits(outs[0])), (m, n, act)
     finally:
         T.set_gemm_blocking(**saved)
+
+
+@pytest.mark.parametrize("isa", SIMD)
+@pytest.mark.parametrize("k", [16, 24, 32, 15, 33])
+def test_gemm_fixed_k_same_bits(isa, k):
+    """GemmBlocking::fixed_k (tiles compiled for k = 16, 24 or 32 over A rows
+    of k contiguous floats: MobileNetV2's thin 1x1 products) on and off give
+    the same bits, inside the error bound, touching nothing outside C; on
+    6- and 7-row tiles (the fixed-k tiles exist for 6, with panel groups of
+    2: Zen 4's), full and one-short row tiles, two-panel, one-panel and
+    half-panel tiles, linear and relu6 (relu and gelu keep the loop for any
+    k), a strided A (lda != k: the loop for any k), split over columns and
+    rows; k = 15 and 33 never take them."""
+    rng = np.random.default_rng(k + 23)
+    saved = tfjs_infer.build_info()["cpu"]["gemm"]
+    saved_rows = T.set_gemm_tile_rows(6)
+    try:
+        for rows in (6, 7):
+            T.set_gemm_tile_rows(rows)
+            for m, n in [(5, 16), (6, 96), (11, 24), (12, 40), (13, 144), (49, 16), (100, 192)]:
+                a, b, bias, res = rand(rng, m, k), rand(rng, k, n), rand(rng, n), rand(rng, m, n)
+                wide = rand(rng, m, k + 3)
+                wide[:, :k] = a
+                pb = T.pack_b(isa, b)
+                for act in ("linear", "relu", "relu6", "gelu"):
+                    outs = []
+                    for fixed in (0, 1):
+                        T.set_gemm_blocking(**{**saved, "fixed_k": fixed})
+                        out = T.gemm(isa, a, pb, bias=bias, residual=res, act=act, guard=True)
+                        outs.append(out)
+                        if act == "linear":
+                            check(out, a, b, bias, res)
+                        strided = T.gemm(isa, wide[:, :k], pb, bias=bias, residual=res, act=act)
+                        assert np.array_equal(bits(strided), bits(out)), (rows, m, n, act, fixed)
+                        split = T.gemm(isa, a, pb, bias=bias, act=act, n_split=2, m_split=2)
+                        whole = T.gemm(isa, a, pb, bias=bias, act=act)
+                        assert np.array_equal(bits(split), bits(whole)), (rows, m, n, act, fixed)
+                    assert np.array_equal(bits(outs[1]), bits(outs[0])), (rows, m, n, act)
+    finally:
+        T.set_gemm_blocking(**saved)
+        T.set_gemm_tile_rows(saved_rows)
