@@ -1,6 +1,7 @@
-"""The fp32 GEMM's fixed-k tiles (GemmBlocking::fixed_k) off and on.
+"""The fp32 or bf16 GEMM's fixed-k tiles (GemmBlocking::fixed_k) off and on.
 
-    python bench/gemm_fixed_k.py [--rounds 15] [--reps 20] [--shapes 1904x32x16 ...]
+    python bench/gemm_fixed_k.py [--precision fp32|bf16] [--rounds 15] [--reps 20]
+        [--shapes 1904x32x16 ...]
 
 With the switch on, the full row tiles of a GEMM whose A rows are k = 16, 24 or
 32 contiguous floats run a tile compiled for that k (the k loop unrolled, every
@@ -11,9 +12,10 @@ them, one band at a time: the stem chain's projection (17 rows of 112 pixels,
 expands (9 and 7 rows of 56, 24 -> 144), blocks 4-6's (13 rows of 28, 32 ->
 192); and block 1's whole expand (12544 rows). Each sample sets the switch
 (_testing.set_gemm_blocking), runs the GEMM `--reps` times (relu6, with a
-bias), thread CPU time; candidates take turns, the order reversed each round;
-medians. Outputs checked equal bit for bit. Prints the command, the CPU model
-and the load average.
+bias), thread CPU time (bf16: the AVX512-BF16 kernel, lowp_x86.h
+lowp_tiles_fixed_k, with the memory broadcast on); candidates take turns, the
+order reversed each round; medians. Outputs checked equal bit for bit. Prints
+the command, the CPU model and the load average.
 """
 
 from __future__ import annotations
@@ -37,9 +39,13 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=20)
     ap.add_argument("--shapes", nargs="*", default=SHAPES, help="MxKxN ...")
     ap.add_argument("--isa", default="avx512")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     args = ap.parse_args()
     run_header("gemm_fixed_k.py")
-    print(f"isa {args.isa}, 1 thread, thread CPU time, medians of {args.rounds} rounds")
+    print(
+        f"isa {args.isa}, {args.precision}, 1 thread, thread CPU time, "
+        f"medians of {args.rounds} rounds"
+    )
     cols = ("off us", "on us", "on/off", "off GF/s", "on GF/s")
     print(f"{'m x k x n':>16} " + " ".join(f"{c:>9}" for c in cols))
     rng = np.random.default_rng(0)
@@ -48,10 +54,16 @@ def main() -> None:
         a = rng.standard_normal((m, k), dtype=np.float32)
         b = rng.standard_normal((k, n), dtype=np.float32)
         bias = rng.standard_normal(n, dtype=np.float32)
-        pb = T.pack_b(args.isa, b)
+        bf16 = args.precision == "bf16"
+        pb = T.lowp_pack("bf16", b) if bf16 else T.pack_b(args.isa, b)
         reps = max(1, args.reps * 3136 // m)
 
-        def run(out: np.ndarray, a=a, pb=pb, bias=bias, reps=reps) -> None:
+        def run(out: np.ndarray, a=a, b=b, pb=pb, bias=bias, reps=reps, bf16=bf16) -> None:
+            if bf16:
+                T.gemm_lowp(
+                    args.isa, "bf16", a, b, bias=bias, act="relu6", reps=reps, prepacked=pb, out=out
+                )
+                return
             for _ in range(reps):
                 T.gemm(args.isa, a, pb, bias=bias, act="relu6", out=out)
 

@@ -241,6 +241,14 @@ constexpr int64_t kZen4Bf16MemBroadcast = 1;
 // 0.85x, 896-1008x16x96 0.95-0.97x, 392-504x24x144 0.95-0.97x, 364x32x192
 // 1.02x; bench/op_profile_ab.py (6 rounds, load ~4): MobileNetV2 batch 1's
 // stem chain 0.955x, blocks 1-3 0.97-0.98x, the model's ops 0.994x.
+// It switches the AVX512-BF16 GEMM's fixed-k tiles too (with the memory
+// broadcast; x86/lowp_x86.h lowp_tiles_fixed_k): bench/gemm_fixed_k.py
+// --precision bf16 --rounds 41 (load 5.5): 1904x32x16 0.81-0.82x,
+// 1008x16x96 0.81-0.87x, 504x24x144 0.89-0.91x, 364x32x192 0.91x,
+// 12544x16x96 0.82-0.85x; bench/env_ab.py --var TFJS_INFER_BF16_FIXED_K
+// --values 0,1 --models mobilenet_v2 --threads 1 --batch 32 --precision bf16
+// (load 4-5): 0.918x (8 rounds), 0.995x (8, noisy), 0.958x (10 rounds, on
+// faster in 9 of 10), outputs equal.
 // Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4FixedK = 1;
 GemmBlocking& blocking_in_effect() {

@@ -2,6 +2,7 @@
 // (vcvtneps2bf16, round to nearest even), B prepacked in k pairs, vdpbf16ps
 // into float32 accumulators (kernels/lowp.h; driver: lowp_x86.h).
 #include "core/env_switch.h"
+#include "kernels/gemm_blocking.h"
 #include "kernels/x86/lowp_x86.h"
 
 namespace tfjs_infer::kernels::avx512bf16 {
@@ -134,6 +135,14 @@ struct Bf16 {
 // lowp.h; the measurement behind it in kernels/cpu_params.cpp). The same
 // products in the same order: the same bits.
 struct Bf16Mem : Bf16 {
+  // Tiles compiled for k = 16, 24, 32 (lowp_x86.h lowp_tiles_fixed_k) where
+  // GemmBlocking::fixed_k says (kernels/cpu_params.cpp: Zen 4), unless
+  // TFJS_INFER_BF16_FIXED_K=0 (for A/B measurements of the bf16 tiles
+  // alone). Same bits.
+  static bool fixed_k() {
+    static const bool off = env_is("TFJS_INFER_BF16_FIXED_K", "0");
+    return !off && gemm_blocking().fixed_k != 0;
+  }
 #if defined(__GNUC__)
   static Acc step_mem(Acc acc, const void* word, __m512i b) {
     asm("vdpbf16ps %2%{1to16%}, %1, %0"

@@ -251,6 +251,116 @@ void lowp_tile(const LowpTile& t) {
 
 using LowpTileFn = void (*)(const LowpTile&);
 
+// Whether T has tiles compiled for a fixed k (T::fixed_k(): bf16 with the
+// memory broadcast, where GemmBlocking::fixed_k says).
+template <class T, class = void>
+struct HasFixedK : std::false_type {};
+template <class T>
+struct HasFixedK<T, std::void_t<decltype(&T::fixed_k)>> : std::true_type {};
+
+// `tiles` full MR-row tiles, one below the other, over NP full panels, with
+// KW words per row (bf16 k = 16, 24, 32) in one k block, the rows KW words
+// apart (the chunk buffer or a bf16 A stored so), no epilogue prefetch. The
+// k loop is unrolled with every A word at a constant offset from one
+// pointer, and the pointers and masks are set once for all the tiles:
+// lowp_tile keeps a pointer per row and sets its masks per tile, which took 12 % of
+// the k = 16 expand tile's samples before its k loop and 35 % in its
+// epilogue (perf, Zen 4). Each lane runs the same steps in the same order
+// as in lowp_tile (from zero over k, + bias, + residual, activation): the
+// same bits.
+template <class T, int MR, int NP, LowpEpi E, int KW>
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+void lowp_tiles_fixed_k(const LowpTile& t, int64_t tiles) {
+  using Acc = typename T::Acc;
+  const GemmArgs& g = *t.g;
+  const int64_t ldc = g.ldc, ldr = g.ldr, c0 = t.panel0 * 16;
+  float* c = g.c + t.row0 * ldc + c0;
+  const float* res = g.residual ? g.residual + t.row0 * ldr + c0 : nullptr;
+  // The bias read in the epilogue, not held in registers over the tiles: 4
+  // more registers beside the 24 sums and 4 B vectors of a 6 x 4 tile spilled
+  // the sums (k = 24 and 32 ran 1.3x the any-k tile's time).
+  const float* const bias = g.bias ? g.bias + c0 : nullptr;
+  typename T::Col cols[NP];
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) cols[p] = T::col(t.col_scale + p * 16, t.col_sum + p * 16);
+  const uint8_t* a = t.a;
+  const uint8_t* const b = t.b;
+  const int64_t ps = t.panel_bytes;
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+    Acc acc[MR][NP];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) acc[i][p] = T::zero();
+#pragma GCC unroll 16
+    for (int w = 0; w < KW; ++w) {
+      __m512i bv[NP];
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) bv[p] = _mm512_loadu_si512(b + p * ps + w * 64);
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const uint8_t* word = a + (i * KW + w) * 4;
+#pragma GCC unroll 4
+        for (int p = 0; p < NP; ++p) acc[i][p] = T::step_mem(acc[i][p], word, bv[p]);
+      }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const typename T::Row rowq = T::row(t.rq[tile * MR + i]);
+#pragma GCC unroll 4
+      for (int p = 0; p < NP; ++p) {
+        __m512 y = T::to_float(acc[i][p], rowq, cols[p]);
+        if (bias) y = _mm512_add_ps(y, _mm512_loadu_ps(bias + p * 16));
+        if (res) y = _mm512_add_ps(y, _mm512_loadu_ps(res + i * ldr + p * 16));
+        if constexpr (E == LowpEpi::kRelu6)
+          y = _mm512_min_ps(_mm512_set1_ps(6.0f), _mm512_max_ps(_mm512_setzero_ps(), y));
+        _mm512_storeu_ps(c + i * ldc + p * 16, y);
+      }
+    }
+    a += MR * KW * 4;
+    c += MR * ldc;
+    if (res) res += MR * ldr;
+  }
+}
+
+using LowpFixedFn = void (*)(const LowpTile&, int64_t);
+
+template <class T, int NP, int KW>
+LowpFixedFn pick_fixed_k_epi(ActKind kind) {
+  constexpr int MR = NP == 4 ? 6 : 12;  // lowp_rows_for
+  if (kind == ActKind::kLinear) return &lowp_tiles_fixed_k<T, MR, NP, LowpEpi::kLinear, KW>;
+  if (kind == ActKind::kRelu6) return &lowp_tiles_fixed_k<T, MR, NP, LowpEpi::kRelu6, KW>;
+  return nullptr;
+}
+
+template <class T, int NP>
+LowpFixedFn pick_fixed_k_words(int64_t words, ActKind kind) {
+  if (words == 8) return pick_fixed_k_epi<T, NP, 8>(kind);
+  if (words == 12) return pick_fixed_k_epi<T, NP, 12>(kind);
+  if (words == 16) return pick_fixed_k_epi<T, NP, 16>(kind);
+  return nullptr;
+}
+
+// The fixed-k tiles for np panels of `words` words, or nullptr: only 4, 2
+// and 1 panels (MobileNetV2's expands of 96, 144 and 192 columns and
+// projections to 16) and the linear and relu6 epilogues (its projections
+// and expands), to bound the code: these 18 unrolled tiles add about
+// 100 KB to the library (the AVX512-BF16 object file: 1.79 -> 1.89 MB).
+template <class T>
+LowpFixedFn lowp_fixed_k_fn(int np, int64_t words, ActKind kind) {
+  if constexpr (!HasFixedK<T>::value) {
+    return nullptr;
+  } else {
+    if (!T::fixed_k()) return nullptr;
+    if (np == 4) return pick_fixed_k_words<T, 4>(words, kind);
+    if (np == 2) return pick_fixed_k_words<T, 2>(words, kind);
+    if (np == 1) return pick_fixed_k_words<T, 1>(words, kind);
+    return nullptr;
+  }
+}
+
 template <class T, int MR, int NP, bool H>
 LowpTileFn pick_lowp_epi(ActKind kind) {
   switch (kind) {
@@ -418,10 +528,27 @@ void lowp_gemm(const GemmArgs& g, const void* packed, int64_t res_prefetch = 0,
       // k blocks of about kKBlockWords: the panels' block stays in L1 while the
       // chunk's row tiles pass over it (else every tile streams the whole
       // panels from L2); each tile's sums wait in acc_buf between blocks.
+      // Full row tiles over full panels with a thin k in one block: the
+      // tiles compiled for their k (lowp_tiles_fixed_k), all in one call.
+      int64_t i_first = 0;
+      const bool full_cols = t.col_lo == p * 16 && t.col_hi == (p + np) * 16;
+      const LowpFixedFn fixed = blocks == 1 && !half && !pf_epi && !direct && full_cols &&
+                                        t.a_stride == words * 4 && rows >= rmax
+                                    ? lowp_fixed_k_fn<T>(np, words, g.act.kind)
+                                    : nullptr;
+      if (fixed) {
+        t.w0 = 0;
+        t.w1 = words;
+        t.a = chunk_a;
+        t.rq = rq_buf.data();
+        t.row0 = r0;
+        i_first = rows / rmax * rmax;
+        fixed(t, rows / rmax);
+      }
       for (int64_t w0 = 0; w0 < words; w0 += block) {
         t.w0 = w0;
         t.w1 = words - w0 <= block ? words : w0 + block;
-        for (int64_t i0 = 0; i0 < rows; i0 += rmax) {
+        for (int64_t i0 = i_first; i0 < rows; i0 += rmax) {
           const int mr = rows - i0 < rmax ? static_cast<int>(rows - i0) : rmax;
           t.a = chunk_a + i0 * t.a_stride;
           t.rq = rq_buf.data() + i0;
