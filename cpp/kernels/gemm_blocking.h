@@ -55,7 +55,10 @@ struct GemmBlocking {
   // contiguous floats with k = 16, 24 or 32 (MobileNetV2's 1x1 products at
   // 112x112 and 56x56) run a tile compiled for that k: its k loop unrolled
   // and every A value at a fixed offset from one pointer, instead of a
-  // register per row; 0: off (kernels/cpu_params.cpp). Same bits either way.
+  // register per row. With bf16_mem_broadcast it also switches the AVX512-BF16
+  // GEMM's tiles compiled for k = 16/24/32 words of packed rows
+  // (lowp_tiles_fixed_k; TFJS_INFER_BF16_FIXED_K=0 turns off those alone).
+  // 0: off (kernels/cpu_params.cpp). Same bits either way.
   int64_t fixed_k = 0;
 };
 
