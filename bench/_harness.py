@@ -261,6 +261,39 @@ def interleaved(
     return {n: float(np.median(v)) for n, v in samples.items()}
 
 
+def load_copies_early_late(
+    model_json: Path,
+    var: str,
+    values: list[str],
+    x: np.ndarray,
+    batch: int,
+    threads: int,
+    precision: str,
+) -> list[tuple[str, Any]]:
+    """One model per value of the switch(es) `var` (names joined by +, values
+    by +), read when the model is built: loaded in the order of `values` and
+    again in reverse, so each value has an early and a late copy (in one
+    process the model loaded first ran ~4 % slower than an identical one loaded
+    after it). Checks every copy gives the first one's bits on x. Returns
+    (value, model) in load order."""
+    import tfjs_infer
+
+    names = var.split("+")
+    copies: list[tuple[str, Any]] = []
+    for v in [*values, *values[::-1]]:
+        for n, val in zip(names, v.split("+")):
+            os.environ[n] = val
+        model = tfjs_infer.load_model(str(model_json), num_threads=threads, precision=precision)
+        copies.append((v, model))
+    for n in names:
+        os.environ.pop(n)
+    want = copies[0][1].predict(x, batch_size=batch)
+    for _, m in copies:
+        got = m.predict(x, batch_size=batch)
+        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    return copies
+
+
 def gemm_blocking_ab(
     field: str, run: Callable[[np.ndarray], None], out: tuple[np.ndarray, np.ndarray], rounds: int
 ) -> tuple[float, float, bool]:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _harness import run_header
+from _harness import load_copies_early_late, run_header
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,7 +45,6 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", help="load_model's precision")
     args = ap.parse_args()
     run_header("env_ab_inproc.py")
-    import tfjs_infer
 
     values = args.values.split(",")
     print(
@@ -56,23 +55,15 @@ def main() -> None:
         folder = HERE / ".models" / name
         rows = np.load(folder / "input.npy")
         x = np.ascontiguousarray(np.resize(rows, (args.batch, *rows.shape[1:])))
-        copies: list[tuple[str, object]] = []  # (value, model): early copies, then late ones
-        names = args.var.split("+")
-        for v in [*values, *values[::-1]]:
-            for n, val in zip(names, v.split("+")):
-                os.environ[n] = val
-            model = tfjs_infer.load_model(
-                str(folder / "tfjs" / "model.json"),
-                num_threads=args.threads,
-                precision=args.precision,
-            )
-            copies.append((v, model))
-        for n in names:
-            os.environ.pop(n)
-        want = copies[0][1].predict(x, batch_size=args.batch)
-        for _, m in copies:
-            got_y = m.predict(x, batch_size=args.batch)
-            np.testing.assert_array_equal(got_y.view(np.uint32), want.view(np.uint32))
+        copies = load_copies_early_late(
+            folder / "tfjs" / "model.json",
+            args.var,
+            values,
+            x,
+            args.batch,
+            args.threads,
+            args.precision,
+        )
         got: dict[str, list[float]] = {v: [] for v in values}
         per_round: dict[str, list[float]] = {v: [] for v in values}
         for r in range(args.rounds):

@@ -28,7 +28,7 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-from _harness import run_header
+from _harness import load_copies_early_late, run_header
 
 from tfjs_infer import _core
 
@@ -47,27 +47,20 @@ def main() -> None:
     ap.add_argument("--precision", default="fp32", help="load_model's precision")
     args = ap.parse_args()
     run_header("job_ab.py")
-    import tfjs_infer
 
     values = args.values.split(",")
-    names = args.var.split("+")
     folder = HERE / ".models" / args.model
     rows = np.load(folder / "input.npy")
     x = np.ascontiguousarray(np.resize(rows, (args.batch, *rows.shape[1:])))
-    copies = []
-    for v in [*values, *values[::-1]]:
-        for n, val in zip(names, v.split("+")):
-            os.environ[n] = val
-        model = tfjs_infer.load_model(
-            str(folder / "tfjs" / "model.json"), num_threads=args.threads, precision=args.precision
-        )
-        copies.append((v, model))
-    for n in names:
-        os.environ.pop(n)
-    want = copies[0][1].predict(x, batch_size=args.batch)
-    for _, m in copies:
-        got = m.predict(x, batch_size=args.batch)
-        np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+    copies = load_copies_early_late(
+        folder / "tfjs" / "model.json",
+        args.var,
+        values,
+        x,
+        args.batch,
+        args.threads,
+        args.precision,
+    )
     walls: dict[str, dict[int, list[float]]] = {v: {} for v in values}
     work: dict[str, dict[int, list[float]]] = {v: {} for v in values}
     for r in range(args.rounds):
