@@ -334,55 +334,82 @@ double median(std::vector<double> v) {
 }
 
 // Instruction mixes per 2 outputs x 32 channels of a 3x3 stride-1 layer,
-// independent instructions on registers (throughput, not latency): the
-// float kernel's 18 FMAs; the pairs kernel's 12 vdpbf16ps alone (pairs
-// already made); with the 3 pairs it makes (3 vcvtne2ps2bf16 + 3 unpacks,
-// or + 3 vpermw instead).
-#define DP4(a, b, c, d)                                                             \
+// independent chains on registers (throughput, not latency): the float
+// kernel's 36 FMAs (2 outputs x 2 vectors x 9), without and with its
+// epilogue (per 16 channels: bias add, relu6, vcvtneps2bf16, store); the
+// pairs kernel's 24 vdpbf16ps (2 x 2 x 6) alone, with the 6 pairs it makes
+// (vcvtne2ps2bf16 + an unpack, or + vpermw), and with its epilogue (per 32
+// channels: 2 bias adds, relu6 on 2 vectors, vcvtne2ps2bf16, the vpermw that
+// undoes the unpacks' channel order, store).
+#define F4(a, b, c, d)                                                                  \
+  "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #a "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #b \
+  "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #c "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #d "\n\t"
+#define F12 F4(0, 1, 2, 3) F4(4, 5, 6, 7) F4(8, 9, 10, 11)
+#define F36 F12 F12 F12
+#define D4(a, b, c, d)                                                              \
   "vdpbf16ps %%zmm30, %%zmm31, %%zmm" #a "\n\tvdpbf16ps %%zmm30, %%zmm31, %%zmm" #b \
   "\n\tvdpbf16ps %%zmm30, %%zmm31, %%zmm" #c "\n\tvdpbf16ps %%zmm30, %%zmm31, %%zmm" #d "\n\t"
-#define FMA6(a, b, c, d, e, f)                                                              \
-  "vfmadd231ps %%zmm30, %%zmm31, %%zmm" #a "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #b     \
-  "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #c "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #d \
-  "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #e "\n\tvfmadd231ps %%zmm30, %%zmm31, %%zmm" #f "\n\t"
-#define MAKE(op, r, t) \
+#define D12 D4(0, 1, 2, 3) D4(4, 5, 6, 7) D4(8, 9, 10, 11)
+#define D24 D12 D12
+#define MK(op, r, t) \
   "vcvtne2ps2bf16 %%zmm30, %%zmm31, %%zmm" #r "\n\t" op " %%zmm30, %%zmm31, %%zmm" #t "\n\t"
-#define CLOB                                                                               \
-  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", \
-      "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm18", "xmm19"
+#define MK6(op) \
+  MK(op, 12, 13) MK(op, 14, 15) MK(op, 16, 17) MK(op, 12, 13) MK(op, 14, 15) MK(op, 16, 17)
+// Float epilogue of 16 channels (accumulator r), bf16 mode's depthwise.
+#define EPF(r)                                                                 \
+  "vaddps %%zmm29, %%zmm" #r                                                   \
+  ", %%zmm20\n\tvmaxps %%zmm28, %%zmm20, %%zmm20\n\tvminps %%zmm27, %%zmm20, " \
+  "%%zmm20\n\tvcvtneps2bf16 %%zmm20, %%ymm21\n\tvmovdqu16 %%ymm21, (%0)\n\t"
+// Pairs epilogue of 32 channels (accumulators r and s).
+#define EPP(r, s)                                                                    \
+  "vaddps %%zmm29, %%zmm" #r ", %%zmm20\n\tvaddps %%zmm29, %%zmm" #s                 \
+  ", %%zmm22\n\tvmaxps %%zmm28, %%zmm20, %%zmm20\n\tvmaxps %%zmm28, %%zmm22, "       \
+  "%%zmm22\n\tvminps %%zmm27, %%zmm20, %%zmm20\n\tvminps %%zmm27, %%zmm22, "         \
+  "%%zmm22\n\tvcvtne2ps2bf16 %%zmm22, %%zmm20, %%zmm23\n\tvpermw %%zmm23, %%zmm26, " \
+  "%%zmm23\n\tvmovdqu16 %%zmm23, (%0)\n\t"
+#define CLOB                                                                                    \
+  "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",      \
+      "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "xmm16", "xmm17", "xmm20", "xmm21", "xmm22", \
+      "xmm23", "memory"
 
-void mix_fma18(int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    asm volatile(FMA6(0, 1, 2, 3, 4, 5) FMA6(6, 7, 8, 9, 10, 11) FMA6(12, 13, 14, 15, 16, 17)::
-                     : CLOB);
+alignas(64) uint16_t mix_out[32];
+
+void mix_fma(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) asm volatile(F36::"r"(mix_out) : CLOB);
 }
-void mix_dp12(int64_t n) {
+void mix_fma_epilogue(int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    asm volatile(DP4(0, 1, 2, 3) DP4(4, 5, 6, 7) DP4(8, 9, 10, 11)::: CLOB);
+    asm volatile(F36 EPF(0) EPF(1) EPF(2) EPF(3)::"r"(mix_out) : CLOB);
 }
-void mix_dp12_unpack(int64_t n) {
-  for (int64_t i = 0; i < n; ++i)
-    asm volatile(DP4(0, 1, 2, 3) MAKE("vpunpcklwd", 14, 15) DP4(4, 5, 6, 7)
-                     MAKE("vpunpckhwd", 16, 17) DP4(8, 9, 10, 11) MAKE("vpunpcklwd", 18, 19)::
-                         : CLOB);
+void mix_dp(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) asm volatile(D24::"r"(mix_out) : CLOB);
 }
-void mix_dp12_permw(int64_t n) {
+void mix_dp_unpack(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) asm volatile(D24 MK6("vpunpcklwd")::"r"(mix_out) : CLOB);
+}
+void mix_dp_permw(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) asm volatile(D24 MK6("vpermw")::"r"(mix_out) : CLOB);
+}
+void mix_dp_unpack_epilogue(int64_t n) {
   for (int64_t i = 0; i < n; ++i)
-    asm volatile(DP4(0, 1, 2, 3) MAKE("vpermw", 14, 15) DP4(4, 5, 6, 7) MAKE("vpermw", 16, 17)
-                     DP4(8, 9, 10, 11) MAKE("vpermw", 18, 19)::
-                         : CLOB);
+    asm volatile(D24 MK6("vpunpcklwd") EPP(0, 1) EPP(2, 3)::"r"(mix_out) : CLOB);
 }
 
 void mixes(int rounds) {
   const __m512 one = _mm512_set1_ps(1.0001f);
-  asm volatile("vmovaps %0, %%zmm30\n\tvmovaps %0, %%zmm31" ::"v"(one) : "xmm30", "xmm31");
+  asm volatile(
+      "vmovaps %0, %%zmm26\n\tvmovaps %0, %%zmm27\n\tvmovaps %0, %%zmm28\n\tvmovaps %0, "
+      "%%zmm29\n\tvmovaps %0, %%zmm30\n\tvmovaps %0, %%zmm31" ::"v"(one)
+      : "xmm26", "xmm27", "xmm28", "xmm29", "xmm30", "xmm31");
   struct Mix {
     const char* name;
     void (*fn)(int64_t);
-  } ms[] = {{"18 vfmadd231ps", mix_fma18},
-            {"12 vdpbf16ps", mix_dp12},
-            {"12 vdpbf16ps + 3 (vcvtne2ps2bf16 + vpunpck*wd)", mix_dp12_unpack},
-            {"12 vdpbf16ps + 3 (vcvtne2ps2bf16 + vpermw)", mix_dp12_permw}};
+  } ms[] = {{"36 vfmadd231ps", mix_fma},
+            {"36 vfmadd231ps + epilogue", mix_fma_epilogue},
+            {"24 vdpbf16ps", mix_dp},
+            {"24 vdpbf16ps + 6 (vcvtne2ps2bf16 + vpunpcklwd)", mix_dp_unpack},
+            {"24 vdpbf16ps + 6 (vcvtne2ps2bf16 + vpermw)", mix_dp_permw},
+            {"24 vdpbf16ps + 6 (cvt + unpack) + epilogue", mix_dp_unpack_epilogue}};
   double base = 0;
   for (const Mix& m : ms) {
     const int64_t n = 1'000'000;
