@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _harness import cpu_line
 
 import tfjs_infer
 from tfjs_infer import _core
@@ -51,17 +52,6 @@ LAYERS = [  # (title, H, W, cin, cout, kernel, stride, pads): ResNet50's im2col-
     ("conv5 1x1/2 1024>2048", 14, 14, 1024, 2048, 1, 2, 0),
     ("conv5 1x1/2 1024>512", 14, 14, 1024, 512, 1, 2, 0),
 ]
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def im2col(x: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:
@@ -189,7 +179,7 @@ def main() -> None:
     ap.add_argument("--layers", help="only the layers whose title holds one of these (comma list)")
     args = ap.parse_args()
     print("command:", " ".join([os.path.basename(sys.executable), *sys.argv]))
-    print("cpu:", cpu_model(), "| isa:", args.isa, "| load average:", os.getloadavg())
+    print(cpu_line(), "| isa:", args.isa, "| load average:", os.getloadavg())
     if args.models:
         bench_models(args.models.split(","), args)
         print("load average after:", os.getloadavg())

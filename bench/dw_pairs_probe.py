@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import cpu_model
+from _harness import cpu_line
 
 HERE = Path(__file__).resolve().parent
 FLAGS = ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma", "-mavx512bf16"]
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--cxx", default=os.environ.get("CXX", "c++"))
     args = parser.parse_args()
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"cpu: {cpu_model()}; load average at start: {os.getloadavg()}")
+    print(f"{cpu_line()}; load average at start: {os.getloadavg()}")
     if not shutil.which(args.cxx):
         sys.exit(f"no C++ compiler '{args.cxx}' (set --cxx or CXX)")
     with tempfile.TemporaryDirectory() as tmp:
