@@ -257,7 +257,12 @@ constexpr int64_t kZen4FixedK = 1;
 // product, from beyond L2 on every call, on 4 KiB pages: a TLB miss and a
 // stop for the hardware prefetchers every 4 KiB. In the huge-page regions
 // (core/huge_pages.h, where int8 weights go) the model's 14 MB of weights
-// take 7 pages. Figures: README, issue 15ga. Intel and Zen 5: unmeasured, 0.
+// take 7 pages. EPYC family 25 model 17, 1 thread, thread CPU time,
+// bench/env_ab.py --var TFJS_INFER_F32_HUGE_PAGES --values 0,1 --models
+// mobilenet_v2 --batch 1 --rounds 10: 0.979x (load ~5) and 0.959x (load ~2);
+// its 7x7 products 0.92-0.98x (bench/op_profile_ab.py); batch 32 0.962x;
+// ResNet50, the MLP, the MNIST CNN 0.99-1.01x (noise). More in the README
+// (issue 15ga). Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4F32HugePageBytes = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
