@@ -75,6 +75,10 @@ print(json.dumps({"digests": out, "advised_mappings": advised}))
 
 def _env(huge: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "TFJS_INFER_HUGE_PAGES"}
+    # fp32 weights stay out of core/huge_pages.h's regions (on by default on
+    # AMD family 0x19; tests/ops/test_f32_huge_pages.py), so that the dense
+    # layer's 2.6 MB are a Buffer here.
+    env["TFJS_INFER_F32_HUGE_PAGES"] = "0"
     if huge is not None:
         env["TFJS_INFER_HUGE_PAGES"] = huge
     return env

@@ -251,6 +251,19 @@ constexpr int64_t kZen4Bf16MemBroadcast = 1;
 // faster in 9 of 10), outputs equal.
 // Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4FixedK = 1;
+// GemmBlocking::f32_huge_page_bytes: 1 (every fp32 packed weight) on AMD
+// family 0x19. Buffers of 2 MiB and more were on huge pages already
+// (core/tensor.cpp); MobileNetV2's 7x7 stage reads 0.3-1.6 MB of weights per
+// product, from beyond L2 on every call, on 4 KiB pages: a TLB miss and a
+// stop for the hardware prefetchers every 4 KiB. In the huge-page regions
+// (core/huge_pages.h, where int8 weights go) the model's 14 MB of weights
+// take 7 pages. EPYC family 25 model 17, 1 thread, thread CPU time,
+// bench/env_ab.py --var TFJS_INFER_F32_HUGE_PAGES --values 0,1 --models
+// mobilenet_v2 --batch 1 --rounds 10: 0.979x (load ~5) and 0.959x (load ~2);
+// its 7x7 products 0.92-0.98x (bench/op_profile_ab.py); batch 32 0.962x;
+// ResNet50, the MLP, the MNIST CNN 0.99-1.01x (noise). More in the README
+// (issue 15ga). Intel and Zen 5: unmeasured, 0.
+constexpr int64_t kZen4F32HugePageBytes = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
   return blocking;
@@ -281,6 +294,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
   b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
+  b.f32_huge_page_bytes = is_amd_zen4(t) ? kZen4F32HugePageBytes : 0;
   b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   b.bf16_half_panel = is_amd_zen4(t) ? kZen4Bf16HalfPanel : 0;
   b.bf16_mem_broadcast = is_amd_zen4(t) ? kZen4Bf16MemBroadcast : 0;
@@ -299,7 +313,7 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
       "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
       "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES",
-      "TFJS_INFER_GEMM_FIXED_K"};
+      "TFJS_INFER_GEMM_FIXED_K",       "TFJS_INFER_F32_HUGE_PAGES"};
   return names;
 }
 
@@ -330,6 +344,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
   apply_override(env, "TFJS_INFER_INT8_HUGE_PAGES", &p.gemm.int8_huge_page_bytes, p);
+  apply_override(env, "TFJS_INFER_F32_HUGE_PAGES", &p.gemm.f32_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   apply_override(env, "TFJS_INFER_BF16_HALF_PANEL", &p.gemm.bf16_half_panel, p);
   apply_override(env, "TFJS_INFER_BF16_MEM_BROADCAST", &p.gemm.bf16_mem_broadcast, p);

@@ -17,14 +17,30 @@ void PackedMatrix::pack(const KernelTable& k, const float* b, int64_t rows, int6
   kind_ = PackKind::kF32;
   rows_ = rows;
   cols_ = cols;
-  f32_.reset(k.gemm_packed_b_size(rows, cols));
-  k.gemm_pack_b(b, rows, cols, col_scale, f32_.data());
+  f32_.reset(0);
+  f32_huge_.reset(0);
+  lowp_.reset(0);
+  lowp_huge_.reset(0);
+  const size_t floats = k.gemm_packed_b_size(rows, cols);
+  // Weights on huge pages where gemm_blocking() says so (kernels/cpu_params.cpp):
+  // the same floats either way.
+  const int64_t huge_from = gemm_blocking().f32_huge_page_bytes;
+  float* dst = nullptr;
+  if (huge_from > 0 && floats * sizeof(float) >= static_cast<size_t>(huge_from)) {
+    f32_huge_.reset(floats * sizeof(float));
+    dst = reinterpret_cast<float*>(f32_huge_.data());
+  } else {
+    f32_.reset(floats);
+    dst = f32_.data();
+  }
+  k.gemm_pack_b(b, rows, cols, col_scale, dst);
 }
 
 void PackedMatrix::pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision) {
   rows_ = rows;
   cols_ = cols;
   f32_.reset(0);
+  f32_huge_.reset(0);
   lowp_.reset(0);
   lowp_huge_.reset(0);
   if (precision == Precision::kInt8) {

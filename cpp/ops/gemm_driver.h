@@ -41,7 +41,9 @@ class PackedMatrix {
   PackKind kind() const { return kind_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  const float* f32() const { return f32_.data(); }
+  const float* f32() const {
+    return f32_huge_.data() ? reinterpret_cast<const float*>(f32_huge_.data()) : f32_.data();
+  }
   const void* lowp() const { return lowp_huge_.data() ? lowp_huge_.data() : lowp_.data(); }
 
  private:
@@ -50,6 +52,7 @@ class PackedMatrix {
   PackKind kind_ = PackKind::kF32;
   int64_t rows_ = 0, cols_ = 0;
   Buffer<float> f32_;
+  HugeBlock f32_huge_;    // kF32 of at least GemmBlocking::f32_huge_page_bytes, instead
   Buffer<uint8_t> lowp_;  // kBf16 / kInt8
   HugeBlock lowp_huge_;   // kInt8 of at least GemmBlocking::int8_huge_page_bytes, instead
 };
