@@ -264,6 +264,10 @@ constexpr int64_t kZen4FixedK = 1;
 // ResNet50, the MLP, the MNIST CNN 0.99-1.01x (noise). More in the README
 // (issue 15ga). Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4F32HugePageBytes = 1;
+// GemmBlocking::bf16_huge_page_bytes: the same for bf16 packed weights (half
+// the bytes of fp32: MobileNetV2's 7 MB, ResNet50's 51 MB). Measured in the
+// README (issue 15, session 17). Intel and Zen 5: unmeasured, 0.
+constexpr int64_t kZen4Bf16HugePageBytes = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
   return blocking;
@@ -295,6 +299,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
   b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
   b.f32_huge_page_bytes = is_amd_zen4(t) ? kZen4F32HugePageBytes : 0;
+  b.bf16_huge_page_bytes = is_amd_zen4(t) ? kZen4Bf16HugePageBytes : 0;
   b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   b.bf16_half_panel = is_amd_zen4(t) ? kZen4Bf16HalfPanel : 0;
   b.bf16_mem_broadcast = is_amd_zen4(t) ? kZen4Bf16MemBroadcast : 0;
@@ -313,7 +318,8 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
       "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
       "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES",
-      "TFJS_INFER_GEMM_FIXED_K",       "TFJS_INFER_F32_HUGE_PAGES"};
+      "TFJS_INFER_GEMM_FIXED_K",       "TFJS_INFER_F32_HUGE_PAGES",
+      "TFJS_INFER_BF16_HUGE_PAGES"};
   return names;
 }
 
@@ -345,6 +351,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
   apply_override(env, "TFJS_INFER_INT8_HUGE_PAGES", &p.gemm.int8_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_F32_HUGE_PAGES", &p.gemm.f32_huge_page_bytes, p);
+  apply_override(env, "TFJS_INFER_BF16_HUGE_PAGES", &p.gemm.bf16_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   apply_override(env, "TFJS_INFER_BF16_HALF_PANEL", &p.gemm.bf16_half_panel, p);
   apply_override(env, "TFJS_INFER_BF16_MEM_BROADCAST", &p.gemm.bf16_mem_broadcast, p);

@@ -42,6 +42,9 @@ struct GemmBlocking {
   // loaded; 0: none (kernels/cpu_params.cpp). Buffers of 2 MiB and more are
   // on huge pages anyway (core/tensor.cpp); this takes the smaller ones.
   int64_t f32_huge_page_bytes = 0;
+  // bf16 weights packed in at least this many bytes go into the same regions,
+  // read when a model is loaded; 0: none (kernels/cpu_params.cpp).
+  int64_t bf16_huge_page_bytes = 0;
   // 1: a last panel with more valid columns than one full-width vector but
   // no more than the ISA's narrow tail (AVX-512: 24 = three 8-float ymm
   // vectors) runs with narrow-vector tiles instead of two full vectors per

@@ -36,6 +36,17 @@ void PackedMatrix::pack(const KernelTable& k, const float* b, int64_t rows, int6
   k.gemm_pack_b(b, rows, cols, col_scale, dst);
 }
 
+uint8_t* PackedMatrix::lowp_dst(size_t bytes, int64_t huge_from) {
+  // Weights on huge pages where gemm_blocking() says so (kernels/cpu_params.cpp):
+  // the same bytes either way.
+  if (huge_from > 0 && bytes >= static_cast<size_t>(huge_from)) {
+    lowp_huge_.reset(bytes);
+    return lowp_huge_.data();
+  }
+  lowp_.reset(bytes);
+  return lowp_.data();
+}
+
 void PackedMatrix::pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision) {
   rows_ = rows;
   cols_ = cols;
@@ -46,22 +57,11 @@ void PackedMatrix::pack_lowp(const float* b, int64_t rows, int64_t cols, Precisi
   if (precision == Precision::kInt8) {
     kind_ = PackKind::kInt8;
     const size_t bytes = lowp_int8_packed_bytes(rows, cols);
-    // Large int8 weights on huge pages where gemm_blocking() says so
-    // (kernels/cpu_params.cpp); the same bytes either way.
-    const int64_t huge_from = gemm_blocking().int8_huge_page_bytes;
-    uint8_t* dst = nullptr;
-    if (huge_from > 0 && bytes >= static_cast<size_t>(huge_from)) {
-      lowp_huge_.reset(bytes);
-      dst = lowp_huge_.data();
-    } else {
-      lowp_.reset(bytes);
-      dst = lowp_.data();
-    }
-    lowp_int8_pack(b, rows, cols, dst);
+    lowp_int8_pack(b, rows, cols, lowp_dst(bytes, gemm_blocking().int8_huge_page_bytes));
   } else {
     kind_ = PackKind::kBf16;
-    lowp_.reset(lowp_bf16_packed_bytes(rows, cols));
-    lowp_bf16_pack(b, rows, cols, lowp_.data());
+    const size_t bytes = lowp_bf16_packed_bytes(rows, cols);
+    lowp_bf16_pack(b, rows, cols, lowp_dst(bytes, gemm_blocking().bf16_huge_page_bytes));
   }
 }
 

@@ -48,13 +48,16 @@ class PackedMatrix {
 
  private:
   void pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision);
+  // Where `bytes` of low-precision weights go: huge pages from `huge_from`
+  // bytes (> 0), a Buffer otherwise.
+  uint8_t* lowp_dst(size_t bytes, int64_t huge_from);
 
   PackKind kind_ = PackKind::kF32;
   int64_t rows_ = 0, cols_ = 0;
   Buffer<float> f32_;
   HugeBlock f32_huge_;    // kF32 of at least GemmBlocking::f32_huge_page_bytes, instead
   Buffer<uint8_t> lowp_;  // kBf16 / kInt8
-  HugeBlock lowp_huge_;   // kInt8 of at least GemmBlocking::int8_huge_page_bytes, instead
+  HugeBlock lowp_huge_;   // kInt8 / kBf16 of at least GemmBlocking::int8_/bf16_huge_page_bytes
 };
 
 // What is added to A . B before it is stored, in this order: bias, residual,

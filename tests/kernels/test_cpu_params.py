@@ -49,6 +49,7 @@ def blocking(
     int8_huge_pages: int = 0,
     fixed_k: int = 0,
     f32_huge_pages: int = 0,
+    bf16_huge_pages: int = 0,
 ) -> dict:
     """The gemm parameters as build_info() and derive_cpu_params report them
     (l1_block: half of a 48 KiB L1D unless given)."""
@@ -68,6 +69,7 @@ def blocking(
         "int8_huge_page_bytes": int8_huge_pages,
         "fixed_k": fixed_k,
         "f32_huge_page_bytes": f32_huge_pages,
+        "bf16_huge_page_bytes": bf16_huge_pages,
     }
 
 
@@ -178,6 +180,7 @@ def test_blocking_follows_the_caches(name: str) -> None:
         int8_huge_pages=1 if zen4 else 0,
         fixed_k=1 if zen4 else 0,
         f32_huge_pages=1 if zen4 else 0,
+        bf16_huge_pages=1 if zen4 else 0,
     )
     assert p["gemm"] == expected
     assert p["overrides"] == [] and p["overrides_ignored"] == []
@@ -245,10 +248,11 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_INT8_HUGE_PAGES",
         "TFJS_INFER_GEMM_FIXED_K",
         "TFJS_INFER_F32_HUGE_PAGES",
+        "TFJS_INFER_BF16_HUGE_PAGES",
     ]
     p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
-    assert p["gemm"] == blocking(*[8 * KIB] * 15)
+    assert p["gemm"] == blocking(*[8 * KIB] * 16)
     assert p["l3_bytes"] == 8 * KIB
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [n for n in names if n not in readme] == []
