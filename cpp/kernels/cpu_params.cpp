@@ -265,8 +265,12 @@ constexpr int64_t kZen4FixedK = 1;
 // (issue 15ga). Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4F32HugePageBytes = 1;
 // GemmBlocking::bf16_huge_page_bytes: the same for bf16 packed weights (half
-// the bytes of fp32: MobileNetV2's 7 MB, ResNet50's 51 MB). Measured in the
-// README (issue 15, session 17). Intel and Zen 5: unmeasured, 0.
+// the bytes of fp32). EPYC family 25 model 17, 1 thread, thread CPU time,
+// bench/env_ab.py --var TFJS_INFER_BF16_HUGE_PAGES --values 0,1 --precision
+// bf16 (load ~1): MobileNetV2 batch 1 0.986x (10 rounds), ResNet50 batch 1
+// 0.999x; batch 32, where each weight serves 32 images, 0.997x (12 rounds,
+// quiet host), 1.007x and 0.959x (load 1-2, noisy), ResNet50 0.972x (5
+// rounds): a small gain at batch 1, no loss. Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4Bf16HugePageBytes = 1;
 GemmBlocking& blocking_in_effect() {
   static GemmBlocking blocking = cpu_params().gemm;
