@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -22,6 +20,7 @@ from lowp_model import gemm_bf16
 from test_conv_chain_bf16 import BLOCKS, block_graph, feeds
 
 import tfjs_infer
+from huge_page_utils import huge_pages_from, weights
 from tfjs_infer import _core
 
 T = _core._testing
@@ -29,19 +28,8 @@ ISAS = list(T.lowp_isas("bf16"))
 THREADS = (1, 2, 3)
 
 
-@contextlib.contextmanager
-def huge_from(nbytes: int) -> Iterator[None]:
-    gemm = tfjs_infer.build_info()["cpu"]["gemm"]
-    saved = T.set_gemm_blocking(**dict(gemm, bf16_huge_page_bytes=nbytes))
-    try:
-        yield
-    finally:
-        T.set_gemm_blocking(**saved)
-
-
-def weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    fan_in = math.prod(shape[:-1])
-    return (rng.standard_normal(shape) / math.sqrt(fan_in)).astype(np.float32)
+def huge_from(nbytes: int) -> contextlib.AbstractContextManager[None]:
+    return huge_pages_from("bf16_huge_page_bytes", nbytes)
 
 
 def dense_network() -> tuple[_core.Graph, np.ndarray, np.ndarray]:

@@ -13,33 +13,21 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import math
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from lowp_model import conv2d_int8, gemm_int8
 
 import tfjs_infer
+from huge_page_utils import huge_pages_from, weights
 from tfjs_infer import _core
 
 T = _core._testing
 ISAS = list(T.lowp_isas("int8"))
 
 
-@contextlib.contextmanager
-def huge_from(nbytes: int) -> Iterator[None]:
-    gemm = tfjs_infer.build_info()["cpu"]["gemm"]
-    saved = T.set_gemm_blocking(**dict(gemm, int8_huge_page_bytes=nbytes))
-    try:
-        yield
-    finally:
-        T.set_gemm_blocking(**saved)
-
-
-def weights(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    fan_in = math.prod(shape[:-1])
-    return (rng.standard_normal(shape) / math.sqrt(fan_in)).astype(np.float32)
+def huge_from(nbytes: int) -> contextlib.AbstractContextManager[None]:
+    return huge_pages_from("int8_huge_page_bytes", nbytes)
 
 
 def network() -> tuple[_core.Graph, list[np.ndarray], np.ndarray]:
