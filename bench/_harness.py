@@ -99,6 +99,35 @@ def cpu_line() -> str:
     )
 
 
+def probe_main(doc: str, source: str, default_rounds: int, flags: tuple[str, ...] = ()) -> None:
+    """main() of a C++ probe in bench/ (isa_probe, dw_pairs_probe): parses
+    --rounds and --cxx, prints the command and the CPU, compiles `source`
+    (-O2, `flags`, cpp/ on the include path) in a temporary folder and runs it
+    with the rounds."""
+    import argparse
+    import shutil
+    import subprocess
+    import tempfile
+
+    here = Path(__file__).resolve().parent
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=default_rounds)
+    parser.add_argument("--cxx", default=os.environ.get("CXX", "c++"))
+    args = parser.parse_args()
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"{cpu_line()}; load average at start: {os.getloadavg()}")
+    if not shutil.which(args.cxx):
+        sys.exit(f"no C++ compiler '{args.cxx}' (set --cxx or CXX)")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / Path(source).stem
+        build = [args.cxx, "-O2", "-std=c++17", *flags, f"-I{here.parent / 'cpp'}"]
+        build += [str(here / source), "-o", str(exe)]
+        print("build: " + " ".join(build))
+        subprocess.run(build, check=True, timeout=300)
+        subprocess.run([str(exe), str(args.rounds)], check=True, timeout=600)
+    print(f"load average at end: {os.getloadavg()}")
+
+
 def run_header(script: str) -> None:
     """The command, CPU model, caches, GEMM parameters and load average: the first
     lines of a bench script's output, so a figure can be traced to its run."""

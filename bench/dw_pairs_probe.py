@@ -16,40 +16,14 @@ Issue 15gb measured it and did not put it in the library (README, 15gb).
 
 from __future__ import annotations
 
-import argparse
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import cpu_line
+from _harness import probe_main
 
-HERE = Path(__file__).resolve().parent
-FLAGS = ["-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma", "-mavx512bf16"]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--cxx", default=os.environ.get("CXX", "c++"))
-    args = parser.parse_args()
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"{cpu_line()}; load average at start: {os.getloadavg()}")
-    if not shutil.which(args.cxx):
-        sys.exit(f"no C++ compiler '{args.cxx}' (set --cxx or CXX)")
-    with tempfile.TemporaryDirectory() as tmp:
-        exe = Path(tmp) / "dw_pairs_probe"
-        src = HERE / "dw_pairs_probe.cpp"
-        build = [args.cxx, "-O2", "-std=c++17", *FLAGS, f"-I{HERE.parent / 'cpp'}", str(src)]
-        build += ["-o", str(exe)]
-        print("build: " + " ".join(build))
-        subprocess.run(build, check=True, timeout=300)
-        subprocess.run([str(exe), str(args.rounds)], check=True, timeout=600)
-    print(f"load average at end: {os.getloadavg()}")
+FLAGS = ("-mavx512f", "-mavx512bw", "-mavx512dq", "-mavx512vl", "-mavx2", "-mfma", "-mavx512bf16")
 
 
 if __name__ == "__main__":
-    main()
+    probe_main(__doc__, "dw_pairs_probe.cpp", 9, FLAGS)
