@@ -351,3 +351,29 @@ def gemm_blocking_ab(
     same = bool(np.array_equal(out[0].view(np.uint32), out[1].view(np.uint32)))
     off, on = (float(np.median(samples[v])) for v in (0, 1))
     return off, on, same
+
+
+def gemm_blocking_ab_row(
+    field: str,
+    shape: str,
+    m: int,
+    k: int,
+    n: int,
+    run: Callable[[np.ndarray], None],
+    reps: int,
+    rounds: int,
+) -> None:
+    """gemm_blocking_ab on an m x k x n product whose `run(out)` makes `reps`
+    products, printed as one row (bench/narrow_tail.py, bench/gemm_fixed_k.py):
+    microseconds off and on, their ratio, GFLOP/s off and on; stops if the
+    outputs differ."""
+    outs = (np.empty((m, n), np.float32), np.empty((m, n), np.float32))
+    off, on, same = gemm_blocking_ab(field, run, outs, rounds)
+    if not same:
+        raise SystemExit(f"{shape}: outputs differ")
+    off, on = off / reps, on / reps
+    gf = 2 * m * k * n / 1e9
+    print(
+        f"{shape:>16} {off * 1e6:9.1f} {on * 1e6:9.1f} {on / off:9.3f} "
+        f"{gf / off:9.1f} {gf / on:9.1f}"
+    )

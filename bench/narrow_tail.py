@@ -20,7 +20,7 @@ import argparse
 import os
 
 import numpy as np
-from _harness import gemm_blocking_ab, run_header
+from _harness import gemm_blocking_ab_row, run_header
 
 from tfjs_infer import _core
 
@@ -52,16 +52,7 @@ def main() -> None:
             for _ in range(reps):
                 T.gemm(args.isa, a, pb, bias=bias, act="relu6", out=out)
 
-        outs = (np.empty((m, n), np.float32), np.empty((m, n), np.float32))
-        off, on, same = gemm_blocking_ab("narrow_tail", run, outs, args.rounds)
-        if not same:
-            raise SystemExit(f"{shape}: outputs differ")
-        off, on = off / reps, on / reps
-        gf = 2 * m * k * n / 1e9
-        print(
-            f"{shape:>16} {off * 1e6:9.1f} {on * 1e6:9.1f} {on / off:9.3f} "
-            f"{gf / off:9.1f} {gf / on:9.1f}"
-        )
+        gemm_blocking_ab_row("narrow_tail", shape, m, k, n, run, reps, args.rounds)
     print("load average after:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
