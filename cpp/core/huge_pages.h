@@ -1,8 +1,8 @@
 // Long-lived large buffers on transparent huge pages (2 MiB, Linux): the
 // int8 weights (ops/gemm_driver.cpp), which stream from memory between an
-// int8 model's slices of samples, and the fp32 weights where
-// GemmBlocking::f32_huge_page_bytes says so (read from beyond L2 on every
-// call); in 4 KiB pages each page is a TLB miss and a stop for the hardware
+// int8 model's slices of samples, and the fp32 and bf16 weights where
+// GemmBlocking::f32_/bf16_huge_page_bytes say so (read from beyond L2 on
+// every call); in 4 KiB pages each page is a TLB miss and a stop for the hardware
 // prefetchers, which do not cross page boundaries.
 #pragma once
 

@@ -17,51 +17,35 @@ void PackedMatrix::pack(const KernelTable& k, const float* b, int64_t rows, int6
   kind_ = PackKind::kF32;
   rows_ = rows;
   cols_ = cols;
-  f32_.reset(0);
-  f32_huge_.reset(0);
-  lowp_.reset(0);
-  lowp_huge_.reset(0);
-  const size_t floats = k.gemm_packed_b_size(rows, cols);
-  // Weights on huge pages where gemm_blocking() says so (kernels/cpu_params.cpp):
-  // the same floats either way.
-  const int64_t huge_from = gemm_blocking().f32_huge_page_bytes;
-  float* dst = nullptr;
-  if (huge_from > 0 && floats * sizeof(float) >= static_cast<size_t>(huge_from)) {
-    f32_huge_.reset(floats * sizeof(float));
-    dst = reinterpret_cast<float*>(f32_huge_.data());
-  } else {
-    f32_.reset(floats);
-    dst = f32_.data();
-  }
+  const size_t bytes = checked_mul(k.gemm_packed_b_size(rows, cols), sizeof(float));
+  float* dst = reinterpret_cast<float*>(place(bytes, gemm_blocking().f32_huge_page_bytes));
   k.gemm_pack_b(b, rows, cols, col_scale, dst);
 }
 
-uint8_t* PackedMatrix::lowp_dst(size_t bytes, int64_t huge_from) {
+uint8_t* PackedMatrix::place(size_t bytes, int64_t huge_from) {
   // Weights on huge pages where gemm_blocking() says so (kernels/cpu_params.cpp):
   // the same bytes either way.
+  heap_.reset(0);
+  huge_.reset(0);
   if (huge_from > 0 && bytes >= static_cast<size_t>(huge_from)) {
-    lowp_huge_.reset(bytes);
-    return lowp_huge_.data();
+    huge_.reset(bytes);
+    return huge_.data();
   }
-  lowp_.reset(bytes);
-  return lowp_.data();
+  heap_.reset(bytes);
+  return heap_.data();
 }
 
 void PackedMatrix::pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision) {
   rows_ = rows;
   cols_ = cols;
-  f32_.reset(0);
-  f32_huge_.reset(0);
-  lowp_.reset(0);
-  lowp_huge_.reset(0);
   if (precision == Precision::kInt8) {
     kind_ = PackKind::kInt8;
     const size_t bytes = lowp_int8_packed_bytes(rows, cols);
-    lowp_int8_pack(b, rows, cols, lowp_dst(bytes, gemm_blocking().int8_huge_page_bytes));
+    lowp_int8_pack(b, rows, cols, place(bytes, gemm_blocking().int8_huge_page_bytes));
   } else {
     kind_ = PackKind::kBf16;
     const size_t bytes = lowp_bf16_packed_bytes(rows, cols);
-    lowp_bf16_pack(b, rows, cols, lowp_dst(bytes, gemm_blocking().bf16_huge_page_bytes));
+    lowp_bf16_pack(b, rows, cols, place(bytes, gemm_blocking().bf16_huge_page_bytes));
   }
 }
 

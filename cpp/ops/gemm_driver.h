@@ -41,23 +41,21 @@ class PackedMatrix {
   PackKind kind() const { return kind_; }
   int64_t rows() const { return rows_; }
   int64_t cols() const { return cols_; }
-  const float* f32() const {
-    return f32_huge_.data() ? reinterpret_cast<const float*>(f32_huge_.data()) : f32_.data();
-  }
-  const void* lowp() const { return lowp_huge_.data() ? lowp_huge_.data() : lowp_.data(); }
+  const float* f32() const { return reinterpret_cast<const float*>(data()); }
+  const void* lowp() const { return data(); }
 
  private:
   void pack_lowp(const float* b, int64_t rows, int64_t cols, Precision precision);
-  // Where `bytes` of low-precision weights go: huge pages from `huge_from`
-  // bytes (> 0), a Buffer otherwise.
-  uint8_t* lowp_dst(size_t bytes, int64_t huge_from);
+  // `bytes` zero-filled bytes for the packed weights, replacing the previous
+  // ones: in core/huge_pages.h's regions from `huge_from` bytes (> 0; the
+  // GemmBlocking field of the kind packed), a Buffer otherwise.
+  uint8_t* place(size_t bytes, int64_t huge_from);
+  const uint8_t* data() const { return huge_.data() ? huge_.data() : heap_.data(); }
 
   PackKind kind_ = PackKind::kF32;
   int64_t rows_ = 0, cols_ = 0;
-  Buffer<float> f32_;
-  HugeBlock f32_huge_;    // kF32 of at least GemmBlocking::f32_huge_page_bytes, instead
-  Buffer<uint8_t> lowp_;  // kBf16 / kInt8
-  HugeBlock lowp_huge_;   // kInt8 / kBf16 of at least GemmBlocking::int8_/bf16_huge_page_bytes
+  Buffer<uint8_t> heap_;  // the packed weights (floats, bf16 pairs or int8), or
+  HugeBlock huge_;        // where place() put them on huge pages instead
 };
 
 // What is added to A . B before it is stored, in this order: bias, residual,
