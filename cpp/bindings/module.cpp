@@ -425,6 +425,9 @@ py::dict build_info() {
   d["cuda_emulated"] = cuda_backend() != nullptr && cuda_backend()->emulated();
   d["avx512_vnni"] = cpu_features().avx512_vnni;
   d["avx512_bf16"] = cpu_features().avx512_bf16;
+  d["amx_bf16"] = cpu_features().amx_bf16;
+  d["amx_int8"] = cpu_features().amx_int8;
+  d["amx_status"] = cpu_features().amx_status;
   d["cpu"] = cpu_info();  // model, caches, topology and the kernel parameters chosen
 #if defined(__clang__)
   d["compiler"] = std::string("clang ") + __clang_version__;
