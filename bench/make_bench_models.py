@@ -53,6 +53,10 @@ def import_tensorflowjs():
         except ImportError:
             sys.modules[name] = types.ModuleType(name)
     sys.modules["jax.experimental"].jax2tf = sys.modules["jax.experimental.jax2tf"]
+    # tensorflowjs 4.22's read_weights names np.object, gone in numpy 2 (TF
+    # 2.20 installs numpy 2): the builtin it aliased stands in.
+    if "object" not in np.__dict__:
+        np.object = object
     from tensorflowjs.converters import converter
 
     return converter
