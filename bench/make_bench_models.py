@@ -56,7 +56,7 @@ def import_tensorflowjs():
     # tensorflowjs 4.22's read_weights names np.object, gone in numpy 2 (TF
     # 2.20 installs numpy 2): the builtin it aliased stands in.
     if "object" not in np.__dict__:
-        np.object = object
+        setattr(np, "object", object)  # noqa: B010
     from tensorflowjs.converters import converter
 
     return converter
