@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "core/cpu_features.h"
+
 namespace tfjs_infer {
 
 namespace {
@@ -301,6 +303,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
+  b.int8_amx = cpu_features().amx_int8 ? 1 : 0;
   b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
   b.f32_huge_page_bytes = is_amd_zen4(t) ? kZen4F32HugePageBytes : 0;
   b.bf16_huge_page_bytes = is_amd_zen4(t) ? kZen4Bf16HugePageBytes : 0;
@@ -323,7 +326,7 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
       "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES",
       "TFJS_INFER_GEMM_FIXED_K",       "TFJS_INFER_F32_HUGE_PAGES",
-      "TFJS_INFER_BF16_HUGE_PAGES"};
+      "TFJS_INFER_BF16_HUGE_PAGES",    "TFJS_INFER_INT8_AMX"};
   return names;
 }
 
@@ -353,6 +356,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
+  apply_override(env, "TFJS_INFER_INT8_AMX", &p.gemm.int8_amx, p);
   apply_override(env, "TFJS_INFER_INT8_HUGE_PAGES", &p.gemm.int8_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_F32_HUGE_PAGES", &p.gemm.f32_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_BF16_HUGE_PAGES", &p.gemm.bf16_huge_page_bytes, p);

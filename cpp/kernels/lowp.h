@@ -150,6 +150,10 @@ TFJS_INFER_DECLARE_LOWP_INT8(generic)
 TFJS_INFER_DECLARE_LOWP_BF16(avx512bf16)
 TFJS_INFER_DECLARE_LOWP_INT8(avx512vnni)
 TFJS_INFER_DECLARE_LOWP_INT8(avxvnni)
+// AMX-INT8: gemm_int8 only (A's range and quantization are AVX512-VNNI's).
+namespace amxint8 {
+void gemm_int8(const GemmArgs& g, const void* packed);
+}
 
 #undef TFJS_INFER_DECLARE_LOWP_BF16
 #undef TFJS_INFER_DECLARE_LOWP_INT8
