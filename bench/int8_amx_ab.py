@@ -7,7 +7,7 @@ shapes, and whole int8 models.
 
 A shape MxKxN is one call of the kernel (_testing.gemm_lowp, M float32 rows
 quantized per row as the 1x1 layers run, `reps` calls per timing), `r` adds a
-residual. A model is bench/.models/<name> loaded with precision="int8" at one
+residual. A model is bench/.models/<name> (tfjs/model.json, else model.h5) loaded with precision="int8" at one
 thread, one predict of --batch samples per timing. The two settings take turns
 (order reversed each round), thread CPU time, medians in milliseconds, their
 ratio, and whether the outputs are equal bit for bit. Prints the command, the
@@ -109,8 +109,10 @@ def main() -> None:
             flush=True,
         )
     for name in args.models:
+        folder = HERE / ".models" / name
+        path = folder / "tfjs" / "model.json"
         model = tfjs_infer.load_model(
-            HERE / ".models" / name / "tfjs" / "model.json", num_threads=1, precision="int8"
+            path if path.exists() else folder / "model.h5", num_threads=1, precision="int8"
         )
         shape = [args.batch, *[d for d in model.inputs[0].shape[1:]]]
         x = rng.standard_normal(shape).astype(np.float32)

@@ -109,8 +109,9 @@ def load_ours(
         slices = tfjs_infer.build_info()["cpu"]["lowp_slice_bytes"]
         os.environ["TFJS_INFER_LOWP_SLICE_BYTES"] = str(slices)
     try:
+        tfjs = folder / "tfjs" / "model.json"  # else the Keras file it was converted from
         return tfjs_infer.load_model(
-            folder / "tfjs" / "model.json",
+            tfjs if tfjs.exists() else folder / "model.h5",
             precision=precision.split("-")[0],
             num_threads=threads,
             isa=isa,

@@ -60,13 +60,12 @@ namespace {
   }()
 
 #ifdef TFJS_INFER_HAVE_AVX512VNNI
-// The AVX-512 table's int8 GEMM: on AMX tiles where GemmBlocking::int8_amx
-// says and the CPU and the OS grant them (an override cannot ask for tiles
-// that are not there), else AVX512-VNNI. Read per call, so that a process
-// can run both (tests/precision/test_int8_amx.py). Same bits.
+// The AVX-512 table's int8 GEMM: on AMX tiles where lowp_int8_amx() says,
+// else AVX512-VNNI. Read per call, so that a process can run both
+// (tests/precision/test_int8_amx.py). Same bits.
 void gemm_int8_avx512(const GemmArgs& g, const void* packed) {
 #ifdef TFJS_INFER_HAVE_AMXINT8
-  if (gemm_blocking().int8_amx > 0 && cpu_features().amx_int8) {
+  if (lowp_int8_amx()) {
     kernels::amxint8::gemm_int8(g, packed);
     return;
   }
@@ -116,6 +115,20 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
   }
   (void)cpu;
 }
+
+}  // namespace
+
+// An override cannot ask for tiles that are not there: the CPU and the OS
+// must grant them too.
+bool lowp_int8_amx() {
+#if defined(TFJS_INFER_HAVE_AMXINT8)
+  return gemm_blocking().int8_amx > 0 && cpu_features().amx_int8;
+#else
+  return false;
+#endif
+}
+
+namespace {
 
 struct Tables {
   Tables() {

@@ -67,11 +67,18 @@ def data(m: int, k: int, n: int, seed: int = 0) -> tuple[np.ndarray, ...]:
     return a, b, bias, res
 
 
-def test_default_on_this_cpu() -> None:
+def test_default_on_this_cpu_and_the_switch() -> None:
+    """Derived on where AMX-INT8 is granted; the dispatch follows the field
+    (the bit tests below compare two kernels only if it does)."""
     cpu = tfjs_infer.build_info()["cpu"]
     assert cpu["gemm_derived"]["int8_amx"] == 1
     if "TFJS_INFER_INT8_AMX" not in " ".join(cpu["overrides"]):
         assert cpu["gemm"]["int8_amx"] == 1
+        assert T.int8_amx()
+    with int8_amx(False):
+        assert not T.int8_amx()
+    with int8_amx(True):
+        assert T.int8_amx()
 
 
 @pytest.mark.parametrize("k", KS)
