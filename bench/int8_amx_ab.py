@@ -7,16 +7,19 @@ shapes, and whole int8 models.
 
 A shape MxKxN is one call of the kernel (_testing.gemm_lowp, M float32 rows
 quantized per row as the 1x1 layers run, `reps` calls per timing), `r` adds a
-residual. A model is bench/.models/<name> (tfjs/model.json, else model.h5) loaded with precision="int8" at one
-thread, one predict of --batch samples per timing. The two settings take turns
-(order reversed each round), thread CPU time, medians in milliseconds, their
-ratio, and whether the outputs are equal bit for bit. Prints the command, the
-CPU model and the load average. Needs an AMX-INT8 CPU whose OS grants it.
+residual. A model is bench/.models/<name> (tfjs/model.json, else model.h5)
+loaded with precision="int8" at one thread, one predict of --batch samples per
+timing. The two settings take turns (order reversed each round), thread CPU
+time, medians in milliseconds, their ratio, and whether the outputs are equal
+bit for bit. Prints the command, the CPU model and the load average. Needs an
+AMX-INT8 CPU whose OS grants it.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import statistics
 import sys
 import time
@@ -49,12 +52,12 @@ def set_amx(on: bool) -> None:
     T.set_gemm_blocking(**dict(gemm, int8_amx=1 if on else 0))
 
 
-def ab(run: Callable[[], np.ndarray], rounds: int) -> tuple[float, float, bool]:
+def ab(run: Callable[[], object], rounds: int) -> tuple[float, float, bool]:
     """Median seconds of run() with AMX and with VNNI, and bitwise equality."""
     outs = {}
     for on in (True, False):
         set_amx(on)
-        outs[on] = run()
+        outs[on] = np.asarray(run())
     times: dict[bool, list[float]] = {True: [], False: []}
     for r in range(rounds):
         for on in (True, False) if r % 2 == 0 else (False, True):
@@ -88,20 +91,17 @@ def main() -> None:
         packed = np.asarray(T.lowp_pack("int8", b))
         residual = rng.standard_normal((m, n)).astype(np.float32) if res else None
 
-        def run_gemm() -> np.ndarray:
-            return np.asarray(
-                T.gemm_lowp(
-                    "avx512",
-                    "int8",
-                    a,
-                    b,
-                    residual=residual,
-                    act="relu",
-                    prepacked=packed,
-                    reps=args.reps,
-                )
-            )
-
+        run_gemm = functools.partial(
+            T.gemm_lowp,
+            "avx512",
+            "int8",
+            a,
+            b,
+            residual=residual,
+            act="relu",
+            prepacked=packed,
+            reps=args.reps,
+        )
         t_amx, t_vnni, same = ab(run_gemm, args.rounds)
         print(
             f"{shape:<24} {1e3 * t_amx / args.reps:9.3f} {1e3 * t_vnni / args.reps:9.3f} "
@@ -114,19 +114,16 @@ def main() -> None:
         model = tfjs_infer.load_model(
             path if path.exists() else folder / "model.h5", num_threads=1, precision="int8"
         )
-        shape = [args.batch, *[d for d in model.inputs[0].shape[1:]]]
+        shape = [args.batch, *list(model.inputs[0].shape[1:])]
         x = rng.standard_normal(shape).astype(np.float32)
-
-        def run_model() -> np.ndarray:
-            return np.asarray(model.predict(x, batch_size=args.batch))
-
+        run_model = functools.partial(model.predict, x, batch_size=args.batch)
         t_amx, t_vnni, same = ab(run_model, args.rounds)
         print(
             f"{name + ' b' + str(args.batch):<24} {1e3 * t_amx:9.2f} {1e3 * t_vnni:9.2f} "
             f"{t_amx / t_vnni:9.3f}  {same}",
             flush=True,
         )
-    print("load average at end:", " ".join(f"{v:.2f}" for v in __import__("os").getloadavg()))
+    print("load average at end:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
 if __name__ == "__main__":

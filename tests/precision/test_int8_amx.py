@@ -17,10 +17,10 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from fixture_utils import FIXTURES, arrays, model_path, read_io, read_spec
 from lowp_model import conv2d_int8, gemm_int8
 
 import tfjs_infer
+from fixture_utils import FIXTURES, arrays, model_path, read_io, read_spec
 from tfjs_infer import _core
 
 T = _core._testing
@@ -145,9 +145,7 @@ def test_amx_over_residual_and_splits() -> None:
     np.testing.assert_array_equal(amx, want)
     np.testing.assert_array_equal(vnni, want)
     for ms, ns in [(3, 2), (7, 3), (50, 5)]:
-        amx, vnni = both(
-            gemm, a, b, bias=bias, residual=res, act="relu", m_split=ms, n_split=ns
-        )
+        amx, vnni = both(gemm, a, b, bias=bias, residual=res, act="relu", m_split=ms, n_split=ns)
         np.testing.assert_array_equal(amx, want, err_msg=f"{ms}x{ns}")
         np.testing.assert_array_equal(vnni, want, err_msg=f"{ms}x{ns}")
     amx, vnni = both(gemm, a, b, bias=bias, act="relu", n_begin=16, n_end=51, fill=5.0)
@@ -236,9 +234,7 @@ def test_amx_model_level_int8_net() -> None:
                 )
                 full = model.run([x])[0]
                 for bs in (1, 5):
-                    part = np.concatenate(
-                        [model.run([x[i : i + bs]])[0] for i in range(0, 10, bs)]
-                    )
+                    part = np.concatenate([model.run([x[i : i + bs]])[0] for i in range(0, 10, bs)])
                     np.testing.assert_array_equal(part, full[:10])
                 results[(on, threads)] = full
     ref = results[(False, 1)]

@@ -257,6 +257,21 @@ void amx_gemm(const GemmArgs& g, const void* packed) {
 
 }  // namespace
 
-void gemm_int8(const GemmArgs& g, const void* packed) { amx_gemm(g, packed); }
+// Fewer rows than this run on AVX512-VNNI (one of its register tiles, 6
+// rows): a 16-row tile computes mostly empty rows and the B tiles' loads
+// bound it. bench/int8_amx_ab.py (u8 rows quantized per call, relu, 1
+// thread, thread CPU time, medians of 9-11 interleaved, Xeon family 6 model
+// 167, load 5-6), AMX / VNNI time: m x 2048 x 1000 at m = 1, 2, 4, 5, 6:
+// 1.26, 1.17, 1.14, 1.08, 1.19; m = 7: 0.87, 8: 0.76, 16: 0.70; m x 4608 x
+// 512 at m = 1, 4, 5, 6: 1.15, 1.10, 1.06, 0.99; m = 7: 0.79, 16: 0.68.
+constexpr int64_t kAmxMinRows = 7;
+
+void gemm_int8(const GemmArgs& g, const void* packed) {
+  if (g.m < kAmxMinRows) {
+    avx512vnni::gemm_int8(g, packed);
+    return;
+  }
+  amx_gemm(g, packed);
+}
 
 }  // namespace tfjs_infer::kernels::amxint8

@@ -16,7 +16,6 @@
 namespace tfjs_infer::kernels {
 namespace {
 
-
 struct Int8Vnni {
   using Acc = __m512i;
   static constexpr int kPerWord = 4;
