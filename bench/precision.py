@@ -9,7 +9,7 @@
 
 Speed (batch --batch, --threads threads, interleaved round-robin with the order
 reversed each round, medians): tfjs-infer fp32 / bf16 / int8 on each of
---models, and for ResNet50 onnxruntime's float32 model.onnx and its own int8
+--models, and for ResNet50 and MobileNetV2 onnxruntime's float32 model.onnx and its own int8
 versions of it (onnxruntime.quantization.quantize_dynamic, and quantize_static
 with per-channel weights calibrated on 16 images of the bench input) when
 onnxruntime is installed. Ratios: throughput / tfjs-infer fp32, and tfjs-infer
@@ -19,7 +19,7 @@ Accuracy (every bench model, on its bench input input.npy: random normal
 images / rows / token ids, the models' weights are seeded, not trained): max
 |bf16 - fp32| and |int8 - fp32| over the outputs, the same relative to
 max |fp32|, and the share of rows whose top-1 class agrees with fp32; the
-same for onnxruntime's int8 ResNet50 against its float32 one; and the
+same for onnxruntime's int8 ResNet50 and MobileNetV2 against their float32 ones; and the
 bundled digits example's accuracy (360 real held-out digits) in each precision.
 
 Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
@@ -71,6 +71,8 @@ import tfjs_infer
 
 HERE = Path(__file__).resolve().parent
 ALL_MODELS = ["mlp", "mnist_cnn", "mobilenet_v2", "resnet50", "lstm", "text_cnn"]
+# Models whose model.onnx onnxruntime's int8 versions are timed and compared for.
+ORT_INT8_MODELS = ("resnet50", "mobilenet_v2")
 PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
@@ -193,7 +195,7 @@ def engine_specs(name: str, folder: Path, args: argparse.Namespace, tmp: Path) -
     (onnxruntime's int8 models are written into tmp)."""
     precisions = ["fp32", *[p for p in args.precisions.split(",") if p != "fp32"]]
     specs = {f"tfjs-infer {p}": f"tfjs-infer:{p}" for p in precisions}
-    if name == "resnet50" and not args.no_ort:
+    if name in ORT_INT8_MODELS and not args.no_ort:
         try:
             calib = np.load(folder / "input.npy")[:16]
             paths = {"onnxruntime fp32": folder / "model.onnx"}
@@ -510,7 +512,7 @@ def accuracy(args: argparse.Namespace) -> None:
         outs = {p: ours(folder, p, args.threads)(x) for p in PRECISIONS}
         for p in PRECISIONS[1:]:
             print(f"  {name:13s} {p}: {agreement(outs['fp32'], outs[p])}")
-        if name == "resnet50" and not args.no_ort:
+        if name in ORT_INT8_MODELS and not args.no_ort:
             try:
                 ref = ort_run(ort_session(folder / "model.onnx", args.threads))(x)
                 with tempfile.TemporaryDirectory() as tmp:
