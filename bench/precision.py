@@ -26,7 +26,8 @@ Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
 convolution quantizing per row after im2col (TFJS_INFER_INT8_PER_ROW=1, the
 scheme before per-sample KxK convolutions), timed beside int8; "int8-whole" /
 "bf16-whole": int8 / bf16 running a call's samples through the graph all at
-once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0); "int8-keras":
+once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0); "int8-one":
+int8 one sample per slice (TFJS_INFER_LOWP_SLICE_BYTES=1); "int8-keras":
 int8 in Keras's op order (TFJS_INFER_INT8_HOIST=0) and bf16's slices, as before
 the projections ran first (compile/int8_order_pass.cpp). One thread is
 timed by thread CPU time (every engine computes on the calling thread), more
@@ -87,6 +88,8 @@ VARIANTS = {
     # slices (compile/model.cpp)
     "int8-whole": ("TFJS_INFER_LOWP_SLICE_BYTES", "0"),
     "bf16-whole": ("TFJS_INFER_LOWP_SLICE_BYTES", "0"),
+    # one sample per slice (a slice holds at least one)
+    "int8-one": ("TFJS_INFER_LOWP_SLICE_BYTES", "1"),
     # convolutions with a fused residual writing their output to a buffer of
     # its own, not over the residual's (compile/model.cpp)
     "int8-apart": ("TFJS_INFER_RESIDUAL_IN_PLACE", "0"),
@@ -284,6 +287,7 @@ def speed(args: argparse.Namespace) -> None:
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
         variants = (
             "tfjs-infer int8-whole",
+            "tfjs-infer int8-one",
             "tfjs-infer int8-apart",
             "tfjs-infer int8-gather",
             "tfjs-infer int8-keras",
