@@ -104,8 +104,7 @@ void amx_block(const uint8_t* a, int64_t a_stride, const uint8_t* b, int64_t pan
   };
   for (int64_t s = 0; s < full; ++s)
     step(a + s * a_step, a1 + s * a_step, b + s * b_step, b + panel_bytes + s * b_step);
-  if (b_last)
-    step(a + full * a_step, a1 + full * a_step, b_last, b_last + kStepWords * 64);
+  if (b_last) step(a + full * a_step, a1 + full * a_step, b_last, b_last + kStepWords * 64);
   _tile_stored(0, out, 128);
   if constexpr (PB == 2) _tile_stored(1, out + 16, 128);
   if constexpr (RB == 2) _tile_stored(2, out + 16 * 32, 128);
@@ -243,8 +242,8 @@ void amx_gemm(const GemmArgs& g, const void* packed) {
     const auto finish = [&](int64_t j) {
       const int64_t p = p_first + 2 * (j / nb), i0 = (j % nb) * 32;
       const int64_t mr = rows - i0 < 32 ? rows - i0 : 32;
-      (p_end - p >= 2 ? epi2 : epi1)(g, sums + (j & 1) * 32 * 32, mr, r0 + i0,
-                                     rq_buf.data() + i0, p, scales, colsum);
+      (p_end - p >= 2 ? epi2 : epi1)(g, sums + (j & 1) * 32 * 32, mr, r0 + i0, rq_buf.data() + i0,
+                                     p, scales, colsum);
     };
     const int64_t blocks = pairs * nb;
     issue(0);

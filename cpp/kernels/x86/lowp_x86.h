@@ -261,8 +261,7 @@ void lowp_tile(const LowpTile& t) {
     __m512 y[NP];
 #pragma GCC unroll 4
     for (int p = 0; p < NP; ++p)
-      y[p] =
-          H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
+      y[p] = H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
     lowp_finish_row<NP, E>(y, bias, masks, has_bias, residual ? residual + r * ldr + c0 : nullptr,
                            c + r * ldc + c0, row, g.act, t.col_lo - c0, t.col_hi - t.col_lo);
   }
