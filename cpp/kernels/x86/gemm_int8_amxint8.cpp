@@ -136,15 +136,20 @@ void amx_epilogue(const GemmArgs& g, const int32_t* sums, int64_t rows, int64_t 
     cols[q] = Int8::col(scales + c0 + q * 16, colsum + c0 + q * 16);
   }
   alignas(64) float row[E == LowpEpi::kGeneral ? NP * 16 : 1];
+  // The arguments in locals: C's stores may alias them as far as the
+  // compiler knows, which would reload each one for every row.
+  const bool has_bias = g.bias != nullptr;
+  const float* const residual = g.residual ? g.residual + row0 * g.ldr + c0 : nullptr;
+  float* const c = g.c + row0 * g.ldc + c0;
+  const int64_t ldc = g.ldc, ldr = g.ldr;
+  const ActParams act = g.act;
   for (int64_t i = 0; i < rows; ++i) {
-    const int64_t r = row0 + i;
     const Int8::Row rowq = Int8::row(rq[i]);
     __m512 y[NP];
     for (int q = 0; q < NP; ++q)
       y[q] = Int8::to_float(_mm512_load_si512(sums + i * 32 + q * 16), rowq, cols[q]);
-    lowp_finish_row<NP, E>(y, bias, masks, g.bias != nullptr,
-                           g.residual ? g.residual + r * g.ldr + c0 : nullptr, g.c + r * g.ldc + c0,
-                           row, g.act, lo - c0, hi - lo);
+    lowp_finish_row<NP, E>(y, bias, masks, has_bias, residual ? residual + i * ldr : nullptr,
+                           c + i * ldc, row, act, lo - c0, hi - lo);
   }
 }
 
