@@ -34,8 +34,13 @@ MS = [1, 2, 15, 16, 17, 31, 32, 33, 40]
 
 
 @contextlib.contextmanager
-def int8_amx(on: bool) -> Iterator[None]:
-    gemm = tfjs_infer.build_info()["cpu"]["gemm"]
+def int8_amx(on: bool, l2_block: int | None = None) -> Iterator[None]:
+    """The int8 GEMM on AMX tiles or not; l2_block: GemmBlocking's
+    l2_block_bytes, below which the AMX kernel runs its row blocks outermost
+    (0: panel pairs outermost always)."""
+    gemm = dict(tfjs_infer.build_info()["cpu"]["gemm"])
+    if l2_block is not None:
+        gemm["l2_block_bytes"] = l2_block
     saved = T.set_gemm_blocking(**dict(gemm, int8_amx=1 if on else 0))
     try:
         yield
@@ -81,9 +86,17 @@ def test_default_on_this_cpu_and_the_switch() -> None:
         assert T.int8_amx()
 
 
+@pytest.mark.parametrize("pairs_outer", [False, True])
 @pytest.mark.parametrize("k", KS)
 @pytest.mark.parametrize("n", NS)
-def test_amx_tails_match_model_and_vnni(k: int, n: int) -> None:
+def test_amx_tails_match_model_and_vnni(k: int, n: int, pairs_outer: bool) -> None:
+    """Every tail, with the AMX kernel's row blocks outermost (these panels
+    fit the L2 block) and its panel pairs outermost (an L2 block of 0)."""
+    with int8_amx(True, 0 if pairs_outer else None):
+        check_tails(k, n)
+
+
+def check_tails(k: int, n: int) -> None:
     for m in MS:
         a, b, bias, res = data(m, k, n)
         packed = np.asarray(T.lowp_pack("int8", b))

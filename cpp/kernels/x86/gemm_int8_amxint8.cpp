@@ -209,8 +209,34 @@ void amx_gemm(const GemmArgs& g, const void* packed) {
   const AmxEpiFn epi2 = amx_epilogue_fn<2>(g.act.kind);
   const AmxEpiFn epi1 = amx_epilogue_fn<1>(g.act.kind);
   alignas(64) int32_t sums[2 * 32 * 32];
-  alignas(64) uint8_t b_last[2 * 2 * kStepWords * 64];
-  std::memset(b_last, 0, sizeof(b_last));
+  // Every panel's last tail_words quad rows, zeros after, once per call
+  // (k % 64 != 0: the stem's k = 147, MobileNetV2's 96 and 144): 1 KiB a
+  // panel, from panel p_first on.
+  const int64_t pairs = (p_end - p_first + 1) / 2;
+  thread_local std::vector<uint8_t> tails;
+  if (stage) {
+    const size_t bytes = static_cast<size_t>(pairs * 2 * kStepWords * 64);
+    if (tails.size() < bytes) tails.resize(bytes);
+    std::memset(tails.data(), 0, bytes);
+    for (int64_t p = p_first; p < p_end; ++p)
+      std::memcpy(tails.data() + (p - p_first) * kStepWords * 64,
+                  pk + p * panel_bytes + (steps - 1) * kw * 64,
+                  static_cast<size_t>(tail_words * 64));
+    // The stores before the tile loads, which GCC's asm does not name as
+    // reading memory.
+    asm volatile("" ::: "memory");
+  }
+  // Rows outermost where the call's panels fit the L2 block (GemmBlocking::
+  // l2_block_bytes, half the core's L2): each 32-row block then writes its C
+  // rows whole while B stays in cache, instead of a 32-column strip of a
+  // whole chunk per panel pair. bench/int8_amx_ab.py (relu, 1 thread, thread
+  // CPU time, medians of 9, Xeon family 6 model 167, load 5), AMX / VNNI time
+  // pairs outermost -> rows outermost (B up to 1 MiB): 3136x64x256 1.19 ->
+  // 0.95, 3136x64x256r 1.09 -> 0.98, 784x128x512r 0.99 -> 0.79, 196x256x1024r
+  // 0.74 -> 0.62, 3136x576x64 0.88 -> 0.87; B of 590 KiB to 2.3 MiB
+  // (196x2304x256, 49x2048x512r, 49x4608x512) unchanged at 1 MiB, 49x4608x512
+  // 0.48 -> 0.56 with rows outermost up to 4 MiB.
+  const bool rows_outer = (p_end - p_first) * panel_bytes <= gemm_blocking().l2_block_bytes;
 
   const TileScope tiles(g.m < 16 ? static_cast<int>(g.m) : 16, static_cast<int>(kw));
   for (int64_t r0 = 0; r0 < g.m; r0 += chunk) {
@@ -227,25 +253,20 @@ void amx_gemm(const GemmArgs& g, const void* packed) {
     // block's epilogue waited on its own tile stores and the next block's
     // tiles on the epilogue: 3136x64x256 ran 1.12x the VNNI kernel's time.
     const int64_t nb = (rows + 31) / 32;
-    const int64_t pairs = (p_end - p_first + 1) / 2;
+    // Block j: (panel pair, 32-row block), pairs outermost (the pair's
+    // panels stay in L1 or L2 while the row blocks pass) or rows outermost.
+    const auto pair_of = [&](int64_t j) { return rows_outer ? j % pairs : j / nb; };
+    const auto row_of = [&](int64_t j) { return (rows_outer ? j / pairs : j % nb) * 32; };
     const auto issue = [&](int64_t j) {
-      const int64_t p = p_first + 2 * (j / nb), i0 = (j % nb) * 32;
+      const int64_t pair = pair_of(j), i0 = row_of(j), p = p_first + 2 * pair;
       const int pb = p_end - p >= 2 ? 2 : 1;
-      const uint8_t* b = pk + p * panel_bytes;
-      uint8_t* last = b_last + ((j / nb) & 1) * (2 * kStepWords * 64);
-      if (stage && i0 == 0)  // the panels' last tail_words quad rows, zeros after
-        for (int q = 0; q < pb; ++q)
-          std::memcpy(last + q * kStepWords * 64, b + q * panel_bytes + (steps - 1) * kw * 64,
-                      static_cast<size_t>(tail_words * 64));
-      // The buffers' stores before the tile loads, which GCC's asm does not
-      // name as reading memory.
-      asm volatile("" ::: "memory");
       const int rb = rows - i0 > 16 ? 2 : 1;
-      amx_block_fn(rb, pb)(a_buf.data() + i0 * a_stride, a_stride, b, panel_bytes, steps, kw,
-                           stage ? last : nullptr, sums + (j & 1) * 32 * 32);
+      amx_block_fn(rb, pb)(
+          a_buf.data() + i0 * a_stride, a_stride, pk + p * panel_bytes, panel_bytes, steps, kw,
+          stage ? tails.data() + pair * 2 * kStepWords * 64 : nullptr, sums + (j & 1) * 32 * 32);
     };
     const auto finish = [&](int64_t j) {
-      const int64_t p = p_first + 2 * (j / nb), i0 = (j % nb) * 32;
+      const int64_t p = p_first + 2 * pair_of(j), i0 = row_of(j);
       const int64_t mr = rows - i0 < 32 ? rows - i0 : 32;
       (p_end - p >= 2 ? epi2 : epi1)(g, sums + (j & 1) * 32 * 32, mr, r0 + i0, rq_buf.data() + i0,
                                      p, scales, colsum);
