@@ -290,9 +290,15 @@ void amx_gemm(const GemmArgs& g, const void* packed) {
 // 1.26, 1.17, 1.14, 1.08, 1.19; m = 7: 0.87, 8: 0.76, 16: 0.70; m x 4608 x
 // 512 at m = 1, 4, 5, 6: 1.15, 1.10, 1.06, 0.99; m = 7: 0.79, 16: 0.68.
 constexpr int64_t kAmxMinRows = 7;
+// k below this many words (28 values) runs on AVX512-VNNI too: a tdpbusd
+// over K = 4 words costs what one over 16 does, while vpdpbusd's work scales
+// with k. Same bench, 3136 rows, AMX / VNNI time: k = 16 at n = 32, 96, 256:
+// 0.96, 1.13, 1.23; 12544x27x32 1.06; k = 32: 0.94, 1.10, 0.98; k = 64: 0.89,
+// 0.84, 0.98; k = 192: 0.92, 0.80, 0.70.
+constexpr int64_t kAmxMinWords = 8;
 
 void gemm_int8(const GemmArgs& g, const void* packed) {
-  if (g.m < kAmxMinRows) {
+  if (g.m < kAmxMinRows || (g.k + 3) / 4 < kAmxMinWords) {
     avx512vnni::gemm_int8(g, packed);
     return;
   }
