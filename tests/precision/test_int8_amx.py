@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -86,6 +89,26 @@ def test_default_on_this_cpu_and_the_switch() -> None:
         assert not T.int8_amx()
     with int8_amx(True):
         assert T.int8_amx()
+
+
+@pytest.mark.parametrize(
+    ("env", "want"),
+    [({}, True), ({"TFJS_INFER_INT8_AMX": "0"}, False), ({"TFJS_INFER_AMX": "0"}, False)],
+)
+def test_switches_in_fresh_processes(env: dict[str, str], want: bool) -> None:
+    """TFJS_INFER_INT8_AMX=0 (the blocking override) and TFJS_INFER_AMX=0 (no
+    tiles at all) put the int8 GEMM back on AVX512-VNNI, read at import."""
+    code = "from tfjs_infer import _core; print(int(_core._testing.int8_amx()))"
+    clean = {k: v for k, v in os.environ.items() if "AMX" not in k}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == str(int(want))
 
 
 @pytest.mark.parametrize("pairs_outer", [False, True])
