@@ -16,7 +16,8 @@ import math
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,7 +54,7 @@ def int8_amx(on: bool, l2_block: int | None = None) -> Iterator[None]:
         T.set_gemm_blocking(**saved)
 
 
-def both(fn, *args, **kwargs) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def both(fn: Callable[..., np.ndarray], *args: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
     """fn's result on AMX tiles and on AVX512-VNNI."""
     with int8_amx(True):
         amx = fn(*args, **kwargs)
@@ -62,7 +63,7 @@ def both(fn, *args, **kwargs) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[
     return amx, vnni
 
 
-def gemm(a: np.ndarray, b: np.ndarray, **kwargs) -> np.ndarray:  # type: ignore[no-untyped-def]
+def gemm(a: np.ndarray, b: np.ndarray, **kwargs: Any) -> np.ndarray:
     return np.asarray(T.gemm_lowp("avx512", "int8", a, b, **kwargs))
 
 
