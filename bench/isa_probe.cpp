@@ -9,8 +9,16 @@
 // loop, timed by this thread's CPU time (a shared machine's other processes
 // do not count); the median of `rounds` runs. Multiply-accumulates per
 // instruction: vfmadd231ps zmm 16, vdpbf16ps zmm 32 (16 lanes x 2 pairs),
-// vpdpbusd zmm 64 (16 lanes x 4 bytes); ymm halves of each.
+// vpdpbusd zmm 64 (16 lanes x 4 bytes); ymm halves of each. AMX-INT8
+// tdpbusd (16 x 16 int32 += 16 x 64 u8 by 64 x 16 s8: 16384) on six
+// accumulator tiles, where the CPU has it and Linux grants the tile state
+// (arch_prctl ARCH_REQ_XCOMP_PERM).
+#include <cpuid.h>
 #include <time.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -51,6 +59,39 @@ PROBE(dpbf16_zmm, "vdpbf16ps", "zmm", ZMM_CLOBBERS)
 PROBE(dpbusd_zmm, "vpdpbusd", "zmm", ZMM_CLOBBERS)
 PROBE(dpbusd_ymm_vex, "%{vex%} vpdpbusd", "ymm", ZMM_CLOBBERS)
 
+// 24 tdpbusd per iteration into tmm0-5 (four each), sources tmm6 and tmm7:
+// six independent chains, every tile 16 rows x 64 bytes (palette 1).
+void tdpbusd_tiles(int64_t iters) {
+  alignas(64) unsigned char cfg[64] = {};
+  cfg[0] = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg[16 + 2 * t] = 64;
+    cfg[48 + t] = 16;
+  }
+  asm volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
+  asm volatile("tilezero %%tmm6\n\ttilezero %%tmm7" ::);
+  for (int64_t i = 0; i < iters; ++i)
+    for (int j = 0; j < 4; ++j)
+      asm volatile(
+          "tdpbusd %%tmm7, %%tmm6, %%tmm0\n\ttdpbusd %%tmm7, %%tmm6, %%tmm1\n\t"
+          "tdpbusd %%tmm7, %%tmm6, %%tmm2\n\ttdpbusd %%tmm7, %%tmm6, %%tmm3\n\t"
+          "tdpbusd %%tmm7, %%tmm6, %%tmm4\n\ttdpbusd %%tmm7, %%tmm6, %%tmm5" ::);
+  asm volatile("tilerelease" ::);
+}
+
+// AMX-TILE and AMX-INT8 (cpuid 7.0 edx bits 24, 25) and the OS's tile state
+// granted to this process (Linux 5.16+: ARCH_REQ_XCOMP_PERM for XTILEDATA).
+bool amx_int8_granted() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1) || !((d >> 25) & 1))
+    return false;
+#if defined(__linux__)
+  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+  return false;
+#endif
+}
+
 struct Probe {
   const char* name;
   const char* isa;  // __builtin_cpu_supports name
@@ -82,6 +123,7 @@ int main(int argc, char** argv) {
       {"vpdpbusd zmm (AVX512-VNNI)", "avx512vnni", dpbusd_zmm, 64},
       {"vfmadd231ps ymm", "fma", fma_ymm, 8},
       {"vpdpbusd ymm (AVX-VNNI)", "avxvnni", dpbusd_ymm_vex, 32},
+      {"tdpbusd (AMX-INT8)", "amx-int8", tdpbusd_tiles, 16 * 16 * 64},
   };
   __builtin_cpu_init();
   double fma_rate = 0;
@@ -96,6 +138,7 @@ int main(int argc, char** argv) {
     if (isa == "avx512vnni") ok = __builtin_cpu_supports("avx512vnni");
     if (isa == "fma") ok = __builtin_cpu_supports("fma");
     if (isa == "avxvnni") ok = __builtin_cpu_supports("avxvnni");
+    if (isa == "amx-int8") ok = amx_int8_granted();
     if (!ok) {
       std::printf("%-28s %12s\n", p.name, "not on this CPU");
       continue;

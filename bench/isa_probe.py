@@ -1,9 +1,9 @@
-"""Per-core throughput of vfmadd231ps, vdpbf16ps and vpdpbusd on this CPU.
+"""Per-core throughput of vfmadd231ps, vdpbf16ps, vpdpbusd and tdpbusd on this CPU.
 
     python bench/isa_probe.py [--rounds 7] [--cxx c++]
 
 Compiles bench/isa_probe.cpp (a C++17 compiler whose assembler knows
-AVX512-BF16 and AVX-VNNI: GCC 11+ / binutils 2.36+) into a temporary folder and
+AVX512-BF16, AVX-VNNI and AMX: GCC 11+ / binutils 2.36+) into a temporary folder and
 runs it: for each instruction the CPU has, the median rate of 12 independent
 accumulator chains (throughput, not latency, bounds it), timed by the thread's
 CPU time, as instructions and multiply-accumulates per second, and the MAC rate

@@ -9,7 +9,7 @@
 
 Speed (batch --batch, --threads threads, interleaved round-robin with the order
 reversed each round, medians): tfjs-infer fp32 / bf16 / int8 on each of
---models, and for ResNet50 onnxruntime's float32 model.onnx and its own int8
+--models, and for ResNet50 and MobileNetV2 onnxruntime's float32 model.onnx and its own int8
 versions of it (onnxruntime.quantization.quantize_dynamic, and quantize_static
 with per-channel weights calibrated on 16 images of the bench input) when
 onnxruntime is installed. Ratios: throughput / tfjs-infer fp32, and tfjs-infer
@@ -19,14 +19,15 @@ Accuracy (every bench model, on its bench input input.npy: random normal
 images / rows / token ids, the models' weights are seeded, not trained): max
 |bf16 - fp32| and |int8 - fp32| over the outputs, the same relative to
 max |fp32|, and the share of rows whose top-1 class agrees with fp32; the
-same for onnxruntime's int8 ResNet50 against its float32 one; and the
+same for onnxruntime's int8 ResNet50 and MobileNetV2 against their float32 ones; and the
 bundled digits example's accuracy (360 real held-out digits) in each precision.
 
 Precision "int8-row" (--precisions fp32,int8,int8-row): int8 with every
 convolution quantizing per row after im2col (TFJS_INFER_INT8_PER_ROW=1, the
 scheme before per-sample KxK convolutions), timed beside int8; "int8-whole" /
 "bf16-whole": int8 / bf16 running a call's samples through the graph all at
-once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0); "int8-keras":
+once instead of in cache-sized slices (TFJS_INFER_LOWP_SLICE_BYTES=0); "int8-one":
+int8 one sample per slice (TFJS_INFER_LOWP_SLICE_BYTES=1); "int8-keras":
 int8 in Keras's op order (TFJS_INFER_INT8_HOIST=0) and bf16's slices, as before
 the projections ran first (compile/int8_order_pass.cpp). One thread is
 timed by thread CPU time (every engine computes on the calling thread), more
@@ -71,6 +72,8 @@ import tfjs_infer
 
 HERE = Path(__file__).resolve().parent
 ALL_MODELS = ["mlp", "mnist_cnn", "mobilenet_v2", "resnet50", "lstm", "text_cnn"]
+# Models whose model.onnx onnxruntime's int8 versions are timed and compared for.
+ORT_INT8_MODELS = ("resnet50", "mobilenet_v2")
 PRECISIONS = ["fp32", "bf16", "int8"]
 Run = Callable[[np.ndarray], np.ndarray]
 
@@ -85,6 +88,8 @@ VARIANTS = {
     # slices (compile/model.cpp)
     "int8-whole": ("TFJS_INFER_LOWP_SLICE_BYTES", "0"),
     "bf16-whole": ("TFJS_INFER_LOWP_SLICE_BYTES", "0"),
+    # one sample per slice (a slice holds at least one)
+    "int8-one": ("TFJS_INFER_LOWP_SLICE_BYTES", "1"),
     # convolutions with a fused residual writing their output to a buffer of
     # its own, not over the residual's (compile/model.cpp)
     "int8-apart": ("TFJS_INFER_RESIDUAL_IN_PLACE", "0"),
@@ -109,8 +114,9 @@ def load_ours(
         slices = tfjs_infer.build_info()["cpu"]["lowp_slice_bytes"]
         os.environ["TFJS_INFER_LOWP_SLICE_BYTES"] = str(slices)
     try:
+        tfjs = folder / "tfjs" / "model.json"  # else the Keras file it was converted from
         return tfjs_infer.load_model(
-            folder / "tfjs" / "model.json",
+            tfjs if tfjs.exists() else folder / "model.h5",
             precision=precision.split("-")[0],
             num_threads=threads,
             isa=isa,
@@ -192,7 +198,7 @@ def engine_specs(name: str, folder: Path, args: argparse.Namespace, tmp: Path) -
     (onnxruntime's int8 models are written into tmp)."""
     precisions = ["fp32", *[p for p in args.precisions.split(",") if p != "fp32"]]
     specs = {f"tfjs-infer {p}": f"tfjs-infer:{p}" for p in precisions}
-    if name == "resnet50" and not args.no_ort:
+    if name in ORT_INT8_MODELS and not args.no_ort:
         try:
             calib = np.load(folder / "input.npy")[:16]
             paths = {"onnxruntime fp32": folder / "model.onnx"}
@@ -281,6 +287,7 @@ def speed(args: argparse.Namespace) -> None:
         others = ("onnxruntime int8 dynamic", "onnxruntime int8 static", "tfjs-infer int8-row")
         variants = (
             "tfjs-infer int8-whole",
+            "tfjs-infer int8-one",
             "tfjs-infer int8-apart",
             "tfjs-infer int8-gather",
             "tfjs-infer int8-keras",
@@ -509,7 +516,7 @@ def accuracy(args: argparse.Namespace) -> None:
         outs = {p: ours(folder, p, args.threads)(x) for p in PRECISIONS}
         for p in PRECISIONS[1:]:
             print(f"  {name:13s} {p}: {agreement(outs['fp32'], outs[p])}")
-        if name == "resnet50" and not args.no_ort:
+        if name in ORT_INT8_MODELS and not args.no_ort:
             try:
                 ref = ort_run(ort_session(folder / "model.onnx", args.threads))(x)
                 with tempfile.TemporaryDirectory() as tmp:

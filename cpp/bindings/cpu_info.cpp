@@ -47,6 +47,7 @@ py::dict blocking_dict(const GemmBlocking& b) {
   d["gemv_prefetch_rows"] = b.gemv_prefetch_rows;
   d["res_prefetch"] = b.res_prefetch;
   d["int8_k_block_words"] = b.int8_k_block_words;
+  d["int8_amx"] = b.int8_amx;
   d["int8_huge_page_bytes"] = b.int8_huge_page_bytes;
   d["f32_huge_page_bytes"] = b.f32_huge_page_bytes;
   d["bf16_huge_page_bytes"] = b.bf16_huge_page_bytes;
@@ -129,7 +130,8 @@ void register_cpu_testing(py::module_& t) {
          int64_t next_prefetch, int64_t l1_block_bytes, int64_t gemv_prefetch_rows,
          int64_t res_prefetch, int64_t int8_k_block_words, int64_t narrow_tail,
          int64_t bf16_half_panel, int64_t bf16_mem_broadcast, int64_t int8_huge_page_bytes,
-         int64_t fixed_k, int64_t f32_huge_page_bytes, int64_t bf16_huge_page_bytes) {
+         int64_t fixed_k, int64_t f32_huge_page_bytes, int64_t bf16_huge_page_bytes,
+         int64_t int8_amx) {
         const GemmBlocking previous = gemm_blocking();
         GemmBlocking b;
         b.l2_block_bytes = l2_block_bytes;
@@ -143,6 +145,7 @@ void register_cpu_testing(py::module_& t) {
         b.res_prefetch = res_prefetch >= 0 ? res_prefetch : cpu_params().gemm.res_prefetch;
         b.int8_k_block_words =
             int8_k_block_words >= 0 ? int8_k_block_words : cpu_params().gemm.int8_k_block_words;
+        b.int8_amx = int8_amx >= 0 ? int8_amx : cpu_params().gemm.int8_amx;
         b.narrow_tail = narrow_tail >= 0 ? narrow_tail : cpu_params().gemm.narrow_tail;
         b.bf16_half_panel =
             bf16_half_panel >= 0 ? bf16_half_panel : cpu_params().gemm.bf16_half_panel;
@@ -165,10 +168,11 @@ void register_cpu_testing(py::module_& t) {
       py::arg("bf16_half_panel") = -1, py::arg("bf16_mem_broadcast") = -1,
       py::arg("int8_huge_page_bytes") = -1, py::arg("fixed_k") = -1,
       py::arg("f32_huge_page_bytes") = -1, py::arg("bf16_huge_page_bytes") = -1,
+      py::arg("int8_amx") = -1,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one. "
       "next_prefetch, l1_block_bytes, gemv_prefetch_rows, res_prefetch, int8_k_block_words "
       "narrow_tail, bf16_half_panel, bf16_mem_broadcast, int8_huge_page_bytes, fixed_k and "
-      "f32_huge_page_bytes, bf16_huge_page_bytes: -1 "
+      "f32_huge_page_bytes, bf16_huge_page_bytes, int8_amx: -1 "
       "keeps this CPU's (derived, overridden) values.");
   t.def(
       "set_gemm_tile_rows",

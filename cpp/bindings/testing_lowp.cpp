@@ -155,6 +155,8 @@ void register_testing_lowp(pybind11::module_& t) {
         return out;
       },
       py::arg("precision"));
+  t.def("int8_amx", &lowp_int8_amx,
+        "Whether the AVX-512 int8 GEMM runs on AMX tiles now (kernels/lowp.h lowp_int8_amx).");
   t.def("lowp_pack", &lowp_pack, py::arg("precision"), py::arg("b"));
   t.def("int8_quantize_sample", &int8_quantize_sample, py::arg("isa"), py::arg("x"),
         py::arg("reps") = 1);

@@ -4,6 +4,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "core/cpu_features.h"
+
 namespace tfjs_infer {
 
 namespace {
@@ -70,6 +72,15 @@ constexpr int64_t kZen4ResPrefetch = 1;
 // 0.95x, 98x2048x512 0.96x; 48-96 words were slower than 128 (1.01-1.10x).
 // Zen 5 (48 KiB L1D, not measured) keeps 128.
 constexpr int64_t kInt8KBlockWords = 128;
+// GemmBlocking::int8_amx: 1 wherever cpu_features() grants AMX-INT8 (cpuid,
+// XCR0's tile state and Linux's tile permission; core/cpu_features.h): the
+// int8 GEMM on tiles (kernels/x86/gemm_int8_amxint8.cpp), same bits. On a
+// Xeon family 6 model 167 (KVM, 2 vCPUs), 1 thread, thread CPU time,
+// interleaved, medians (bench/int8_amx_ab.py --models resnet50 mobilenet_v2
+// --batch 32 --rounds 5, load 3-5): ResNet50 int8 at batch 32 0.67x the
+// AVX512-VNNI kernel's time (379 against 564 ms), MobileNetV2 0.96x (111
+// against 115 ms); the kernel alone 0.54-0.87x on ResNet50's shapes but
+// 3136x64x256 (1.09x: C's stores bound it) and m < 7 rows (kept on VNNI).
 // GemmBlocking::int8_huge_page_bytes: int8 weights packed in at least this
 // many bytes go on 2 MiB transparent huge pages (core/huge_pages.h). An int8
 // model's 1-image slices (int8_slice_bytes) stream its 25 MB of ResNet50
@@ -301,6 +312,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.gemv_prefetch_rows = is_amd_zen4(t) ? 0 : kGemvPrefetchRows;
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
+  b.int8_amx = cpu_features().amx_int8 ? 1 : 0;
   b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
   b.f32_huge_page_bytes = is_amd_zen4(t) ? kZen4F32HugePageBytes : 0;
   b.bf16_huge_page_bytes = is_amd_zen4(t) ? kZen4Bf16HugePageBytes : 0;
@@ -323,7 +335,7 @@ const std::vector<std::string>& cpu_param_variables() {
       "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
       "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES",
       "TFJS_INFER_GEMM_FIXED_K",       "TFJS_INFER_F32_HUGE_PAGES",
-      "TFJS_INFER_BF16_HUGE_PAGES"};
+      "TFJS_INFER_BF16_HUGE_PAGES",    "TFJS_INFER_INT8_AMX"};
   return names;
 }
 
@@ -353,6 +365,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_GEMV_PREFETCH", &p.gemm.gemv_prefetch_rows, p);
   apply_override(env, "TFJS_INFER_GEMM_RES_PREFETCH", &p.gemm.res_prefetch, p);
   apply_override(env, "TFJS_INFER_INT8_K_BLOCK", &p.gemm.int8_k_block_words, p);
+  apply_override(env, "TFJS_INFER_INT8_AMX", &p.gemm.int8_amx, p);
   apply_override(env, "TFJS_INFER_INT8_HUGE_PAGES", &p.gemm.int8_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_F32_HUGE_PAGES", &p.gemm.f32_huge_page_bytes, p);
   apply_override(env, "TFJS_INFER_BF16_HUGE_PAGES", &p.gemm.bf16_huge_page_bytes, p);

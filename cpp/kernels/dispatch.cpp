@@ -5,6 +5,7 @@
 
 #include "core/cpu_features.h"
 #include "core/errors.h"
+#include "kernels/gemm_blocking.h"
 #include "kernels/isa_kernels.h"
 #include "kernels/kernels.h"
 #include "kernels/lowp.h"
@@ -58,6 +59,21 @@ namespace {
     return t;                                                    \
   }()
 
+#ifdef TFJS_INFER_HAVE_AVX512VNNI
+// The AVX-512 table's int8 GEMM: on AMX tiles where lowp_int8_amx() says,
+// else AVX512-VNNI. Read per call, so that a process can run both
+// (tests/precision/test_int8_amx.py). Same bits.
+void gemm_int8_avx512(const GemmArgs& g, const void* packed) {
+#ifdef TFJS_INFER_HAVE_AMXINT8
+  if (lowp_int8_amx()) {
+    kernels::amxint8::gemm_int8(g, packed);
+    return;
+  }
+#endif
+  kernels::avx512vnni::gemm_int8(g, packed);
+}
+#endif
+
 // The reduced-precision kernels an ISA's table gets on this CPU: the generic
 // table has the scalar references; the SIMD tables only what the CPU runs.
 void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
@@ -79,7 +95,7 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
 #endif
 #ifdef TFJS_INFER_HAVE_AVX512VNNI
       if (cpu.avx512_vnni) {
-        t.gemm_int8 = &kernels::avx512vnni::gemm_int8;
+        t.gemm_int8 = &gemm_int8_avx512;
         t.int8_range = &kernels::avx512vnni::int8_range;
         t.int8_quantize = &kernels::avx512vnni::int8_quantize;
       }
@@ -99,6 +115,20 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
   }
   (void)cpu;
 }
+
+}  // namespace
+
+// An override cannot ask for tiles that are not there: the CPU and the OS
+// must grant them too.
+bool lowp_int8_amx() {
+#if defined(TFJS_INFER_HAVE_AMXINT8)
+  return gemm_blocking().int8_amx > 0 && cpu_features().amx_int8;
+#else
+  return false;
+#endif
+}
+
+namespace {
 
 struct Tables {
   Tables() {

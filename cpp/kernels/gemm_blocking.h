@@ -33,6 +33,10 @@ struct GemmBlocking {
   // The AVX-512 int8 GEMM (kernels/x86/lowp_x86.h): k blocks of about this
   // many 4-byte words (4 panels' block: 64 x this bytes), 0: none.
   int64_t int8_k_block_words = 128;
+  // 1: the int8 GEMM runs on AMX tiles (kernels/x86/gemm_int8_amxint8.cpp),
+  // where cpu_features() grants AMX-INT8 (else it stays on AVX512-VNNI);
+  // 0: AVX512-VNNI (kernels/cpu_params.cpp). Same bits either way.
+  int64_t int8_amx = 0;
   // int8 weights packed (ops/gemm_driver.cpp) in at least this many bytes go
   // on transparent huge pages (core/huge_pages.h), read when a model is
   // loaded; 0: none (kernels/cpu_params.cpp).

@@ -66,6 +66,12 @@ bool lowp_bf16_half_panels();
 // TFJS_INFER_BF16_MEM_BROADCAST overrides). Same bits either way.
 bool lowp_bf16_mem_broadcast();
 
+// Whether the AVX-512 table's int8 GEMM runs on AMX tiles now
+// (x86/gemm_int8_amxint8.cpp): GemmBlocking::int8_amx set (kernels/
+// cpu_params.cpp; TFJS_INFER_INT8_AMX overrides) and AMX-INT8 granted by the
+// CPU and the OS (core/cpu_features.h), else AVX512-VNNI. Same bits either way.
+bool lowp_int8_amx();
+
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
 // max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
 // inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when
@@ -150,6 +156,10 @@ TFJS_INFER_DECLARE_LOWP_INT8(generic)
 TFJS_INFER_DECLARE_LOWP_BF16(avx512bf16)
 TFJS_INFER_DECLARE_LOWP_INT8(avx512vnni)
 TFJS_INFER_DECLARE_LOWP_INT8(avxvnni)
+// AMX-INT8: gemm_int8 only (A's range and quantization are AVX512-VNNI's).
+namespace amxint8 {
+void gemm_int8(const GemmArgs& g, const void* packed);
+}
 
 #undef TFJS_INFER_DECLARE_LOWP_BF16
 #undef TFJS_INFER_DECLARE_LOWP_INT8

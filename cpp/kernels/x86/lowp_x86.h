@@ -116,6 +116,37 @@ struct HasStepMem<T, std::void_t<decltype(&T::step_mem)>> : std::true_type {};
 // through a row buffer and the vectorized activation.
 enum class LowpEpi { kLinear, kRelu, kRelu6, kGeneral };
 
+// One output row over NP panels from column c0: y[p] (T::to_float's, before
+// the bias) + bias, + residual (valid lanes only), the activation, stored to
+// the valid lanes. res_row and c_row point at column c0 (res_row nullptr: no
+// residual); row_buf (kGeneral) holds NP * 16 floats; columns [lo, lo + cols)
+// of the panels are valid. Operand order of max/min keeps NaN, as the float
+// GEMM's epilogue. Shared by lowp_tile and the AMX-INT8 GEMM
+// (gemm_int8_amxint8.cpp): one epilogue, the same bits.
+template <int NP, LowpEpi E>
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+inline void lowp_finish_row(__m512 (&y)[NP], const __m512 (&bias)[NP], const __mmask16 (&masks)[NP],
+                            bool has_bias, const float* res_row, float* c_row, float* row_buf,
+                            const ActParams& act, int64_t lo, int64_t cols) {
+#pragma GCC unroll 4
+  for (int p = 0; p < NP; ++p) {
+    __m512 v = y[p];
+    if (has_bias) v = _mm512_add_ps(v, bias[p]);
+    if (res_row) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(masks[p], res_row + p * 16));
+    if constexpr (E == LowpEpi::kGeneral) {
+      _mm512_store_ps(row_buf + p * 16, v);
+      continue;
+    }
+    if constexpr (E == LowpEpi::kRelu || E == LowpEpi::kRelu6)
+      v = _mm512_max_ps(_mm512_setzero_ps(), v);
+    if constexpr (E == LowpEpi::kRelu6) v = _mm512_min_ps(_mm512_set1_ps(6.0f), v);
+    _mm512_mask_storeu_ps(c_row + p * 16, masks[p], v);
+  }
+  if constexpr (E == LowpEpi::kGeneral) act_apply<VecAvx512>(act, row_buf + lo, c_row + lo, cols);
+}
+
 // H (bf16 only, T::kHalfPanel): the last of the NP panels holds at most 8
 // valid columns and runs on 256-bit vectors (its lower half; the upper half
 // is the packing's zero columns). See lowp_gemm.
@@ -227,25 +258,12 @@ void lowp_tile(const LowpTile& t) {
   for (int i = 0; i < MR; ++i) {
     const int64_t r = row0 + i;
     const typename T::Row rowq = T::row(t.rq[i]);
+    __m512 y[NP];
 #pragma GCC unroll 4
-    for (int p = 0; p < NP; ++p) {
-      const int64_t pc = c0 + p * 16;
-      __m512 y =
-          H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
-      if (has_bias) y = _mm512_add_ps(y, bias[p]);
-      if (residual) y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(masks[p], residual + r * ldr + pc));
-      if constexpr (E == LowpEpi::kGeneral) {
-        _mm512_store_ps(row + p * 16, y);
-        continue;
-      }
-      if constexpr (E == LowpEpi::kRelu || E == LowpEpi::kRelu6)
-        y = _mm512_max_ps(_mm512_setzero_ps(), y);
-      if constexpr (E == LowpEpi::kRelu6) y = _mm512_min_ps(_mm512_set1_ps(6.0f), y);
-      _mm512_mask_storeu_ps(c + r * ldc + pc, masks[p], y);
-    }
-    if constexpr (E == LowpEpi::kGeneral)
-      act_apply<VecAvx512>(g.act, row + (t.col_lo - c0), c + r * ldc + t.col_lo,
-                           t.col_hi - t.col_lo);
+    for (int p = 0; p < NP; ++p)
+      y[p] = H && p == NF ? _mm512_zextps256_ps512(acch[i]) : T::to_float(acc[i][p], rowq, cols[p]);
+    lowp_finish_row<NP, E>(y, bias, masks, has_bias, residual ? residual + r * ldr + c0 : nullptr,
+                           c + r * ldc + c0, row, g.act, t.col_lo - c0, t.col_hi - t.col_lo);
   }
 }
 
