@@ -244,8 +244,8 @@ constexpr int64_t kZen4Bf16HalfPanel = 1;
 constexpr int64_t kZen4Bf16MemBroadcast = 1;
 // GemmBlocking::bf16_amx: 1 wherever cpu_features() grants AMX-BF16 (as
 // int8_amx: the running CPU and OS, not the recorded cpuid): tdpbf16ps ran
-// 1496 G MAC/s on one core of a Xeon family 6 model 167 (KVM, 2 vCPUs;
-// bench/isa_probe.py), 14.6x vfmadd231ps zmm, where vdpbf16ps runs at 0.50x
+// 1532 G MAC/s on one core of a Xeon family 6 model 167 (KVM, 2 vCPUs;
+// bench/isa_probe.py), 14.7x vfmadd231ps zmm, where vdpbf16ps runs at 0.50x
 // the FMA. bench/precision.py --models resnet50,mobilenet_v2 --batch 32
 // --speed-only --precisions fp32,bf16 --no-ort, 1 thread, thread CPU time,
 // interleaved, medians of 5 (load 3.4-4.4): ResNet50 bf16 3.08-3.29x fp32's
