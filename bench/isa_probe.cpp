@@ -12,7 +12,8 @@
 // vpdpbusd zmm 64 (16 lanes x 4 bytes); ymm halves of each. AMX-INT8
 // tdpbusd (16 x 16 int32 += 16 x 64 u8 by 64 x 16 s8: 16384) on six
 // accumulator tiles, where the CPU has it and Linux grants the tile state
-// (arch_prctl ARCH_REQ_XCOMP_PERM).
+// (arch_prctl ARCH_REQ_XCOMP_PERM); AMX-BF16 tdpbf16ps (16 x 16 float32 +=
+// 16 x 32 bf16 by 32 x 16: 8192) the same way.
 #include <cpuid.h>
 #include <time.h>
 #if defined(__linux__)
@@ -79,6 +80,38 @@ void tdpbusd_tiles(int64_t iters) {
   asm volatile("tilerelease" ::);
 }
 
+// The same with tdpbf16ps (AMX-BF16).
+void tdpbf16ps_tiles(int64_t iters) {
+  alignas(64) unsigned char cfg[64] = {};
+  cfg[0] = 1;
+  for (int t = 0; t < 8; ++t) {
+    cfg[16 + 2 * t] = 64;
+    cfg[48 + t] = 16;
+  }
+  asm volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
+  asm volatile("tilezero %%tmm6\n\ttilezero %%tmm7" ::);
+  for (int64_t i = 0; i < iters; ++i)
+    for (int j = 0; j < 4; ++j)
+      asm volatile(
+          "tdpbf16ps %%tmm7, %%tmm6, %%tmm0\n\ttdpbf16ps %%tmm7, %%tmm6, %%tmm1\n\t"
+          "tdpbf16ps %%tmm7, %%tmm6, %%tmm2\n\ttdpbf16ps %%tmm7, %%tmm6, %%tmm3\n\t"
+          "tdpbf16ps %%tmm7, %%tmm6, %%tmm4\n\ttdpbf16ps %%tmm7, %%tmm6, %%tmm5" ::);
+  asm volatile("tilerelease" ::);
+}
+
+// AMX-TILE and AMX-BF16 (cpuid 7.0 edx bits 24, 22) and the tile state
+// granted, as amx_int8_granted.
+bool amx_bf16_granted() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !((d >> 24) & 1) || !((d >> 22) & 1))
+    return false;
+#if defined(__linux__)
+  return syscall(SYS_arch_prctl, 0x1023, 18) == 0;
+#else
+  return false;
+#endif
+}
+
 // AMX-TILE and AMX-INT8 (cpuid 7.0 edx bits 24, 25) and the OS's tile state
 // granted to this process (Linux 5.16+: ARCH_REQ_XCOMP_PERM for XTILEDATA).
 bool amx_int8_granted() {
@@ -124,6 +157,7 @@ int main(int argc, char** argv) {
       {"vfmadd231ps ymm", "fma", fma_ymm, 8},
       {"vpdpbusd ymm (AVX-VNNI)", "avxvnni", dpbusd_ymm_vex, 32},
       {"tdpbusd (AMX-INT8)", "amx-int8", tdpbusd_tiles, 16 * 16 * 64},
+      {"tdpbf16ps (AMX-BF16)", "amx-bf16", tdpbf16ps_tiles, 16 * 16 * 32},
   };
   __builtin_cpu_init();
   double fma_rate = 0;
@@ -139,6 +173,7 @@ int main(int argc, char** argv) {
     if (isa == "fma") ok = __builtin_cpu_supports("fma");
     if (isa == "avxvnni") ok = __builtin_cpu_supports("avxvnni");
     if (isa == "amx-int8") ok = amx_int8_granted();
+    if (isa == "amx-bf16") ok = amx_bf16_granted();
     if (!ok) {
       std::printf("%-28s %12s\n", p.name, "not on this CPU");
       continue;

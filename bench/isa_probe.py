@@ -1,4 +1,4 @@
-"""Per-core throughput of vfmadd231ps, vdpbf16ps, vpdpbusd and tdpbusd on this CPU.
+"""Per-core throughput of vfmadd231ps, vdpbf16ps, vpdpbusd, tdpbusd and tdpbf16ps here.
 
     python bench/isa_probe.py [--rounds 7] [--cxx c++]
 

@@ -54,6 +54,7 @@ py::dict blocking_dict(const GemmBlocking& b) {
   d["narrow_tail"] = b.narrow_tail;
   d["bf16_half_panel"] = b.bf16_half_panel;
   d["bf16_mem_broadcast"] = b.bf16_mem_broadcast;
+  d["bf16_amx"] = b.bf16_amx;
   d["fixed_k"] = b.fixed_k;
   return d;
 }
@@ -131,7 +132,7 @@ void register_cpu_testing(py::module_& t) {
          int64_t res_prefetch, int64_t int8_k_block_words, int64_t narrow_tail,
          int64_t bf16_half_panel, int64_t bf16_mem_broadcast, int64_t int8_huge_page_bytes,
          int64_t fixed_k, int64_t f32_huge_page_bytes, int64_t bf16_huge_page_bytes,
-         int64_t int8_amx) {
+         int64_t int8_amx, int64_t bf16_amx) {
         const GemmBlocking previous = gemm_blocking();
         GemmBlocking b;
         b.l2_block_bytes = l2_block_bytes;
@@ -158,6 +159,7 @@ void register_cpu_testing(py::module_& t) {
             f32_huge_page_bytes >= 0 ? f32_huge_page_bytes : cpu_params().gemm.f32_huge_page_bytes;
         b.bf16_huge_page_bytes = bf16_huge_page_bytes >= 0 ? bf16_huge_page_bytes
                                                            : cpu_params().gemm.bf16_huge_page_bytes;
+        b.bf16_amx = bf16_amx >= 0 ? bf16_amx : cpu_params().gemm.bf16_amx;
         set_gemm_blocking(b);
         return blocking_dict(previous);
       },
@@ -168,11 +170,11 @@ void register_cpu_testing(py::module_& t) {
       py::arg("bf16_half_panel") = -1, py::arg("bf16_mem_broadcast") = -1,
       py::arg("int8_huge_page_bytes") = -1, py::arg("fixed_k") = -1,
       py::arg("f32_huge_page_bytes") = -1, py::arg("bf16_huge_page_bytes") = -1,
-      py::arg("int8_amx") = -1,
+      py::arg("int8_amx") = -1, py::arg("bf16_amx") = -1,
       "Replaces the GEMM blocking in effect (between runs only); returns the previous one. "
       "next_prefetch, l1_block_bytes, gemv_prefetch_rows, res_prefetch, int8_k_block_words "
       "narrow_tail, bf16_half_panel, bf16_mem_broadcast, int8_huge_page_bytes, fixed_k and "
-      "f32_huge_page_bytes, bf16_huge_page_bytes, int8_amx: -1 "
+      "f32_huge_page_bytes, bf16_huge_page_bytes, int8_amx, bf16_amx: -1 "
       "keeps this CPU's (derived, overridden) values.");
   t.def(
       "set_gemm_tile_rows",

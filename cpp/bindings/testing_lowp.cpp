@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bindings/testing.h"
+#include "core/tensor.h"
 #include "kernels/kernels.h"
 #include "kernels/lowp.h"
 #include "ops/activation.h"
@@ -90,6 +91,11 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
   p.alpha = alpha;
   const int64_t p0 = n_begin / kLowpNr, p1 = (n_end + kLowpNr - 1) / kLowpNr;
   float* c = out.mutable_data();
+  // The packed bytes where a model keeps them, 64-byte aligned (a Buffer):
+  // numpy's array may start 16 bytes into a line, which slowed the AMX
+  // tile loads of B (kernels/x86/gemm_bf16_amxbf16.cpp).
+  Buffer<uint8_t> aligned(want);
+  std::memcpy(aligned.data(), packed.data(), want);
   py::gil_scoped_release release;
   for (int64_t rep = 0; rep < reps; ++rep)
     for (int64_t mi = 0; mi < m_split; ++mi)
@@ -109,7 +115,7 @@ py::array_t<float> gemm_lowp(const std::string& isa, const std::string& precisio
         g.residual = residual ? residual->data() + r0 * n : nullptr;
         g.ldr = n;
         g.act = p;
-        if (g.m > 0 && g.n_end > g.n_begin) fn(g, packed.data());
+        if (g.m > 0 && g.n_end > g.n_begin) fn(g, aligned.data());
       }
   return out;
 }

@@ -242,6 +242,15 @@ constexpr int64_t kZen4Bf16HalfPanel = 1;
 // MobileNetV2 0.982x and 0.978x, ResNet50 0.993x (4 rounds), outputs equal.
 // Intel and Zen 5: unmeasured, 0.
 constexpr int64_t kZen4Bf16MemBroadcast = 1;
+// GemmBlocking::bf16_amx: 1 wherever cpu_features() grants AMX-BF16 (as
+// int8_amx: the running CPU and OS, not the recorded cpuid): tdpbf16ps ran
+// 1532 G MAC/s on one core of a Xeon family 6 model 167 (KVM, 2 vCPUs;
+// bench/isa_probe.py), 14.7x vfmadd231ps zmm, where vdpbf16ps runs at 0.50x
+// the FMA. bench/precision.py --models resnet50,mobilenet_v2 --batch 32
+// --speed-only --precisions fp32,bf16 --no-ort, 1 thread, thread CPU time,
+// interleaved, medians of 5 (load 3.4-4.4): ResNet50 bf16 3.08-3.29x fp32's
+// throughput (two runs), MobileNetV2 2.11-2.18x; on vdpbf16ps 0.6-0.7x.
+// Not the same bits as vdpbf16ps (kernels/x86/gemm_bf16_amxbf16.cpp).
 // GemmBlocking::fixed_k: 1 on AMD family 0x19. Thin products (k = 16, 24,
 // 32) spend much of a tile outside its FMAs: with k a run-time value the
 // 12-row tiles keep a pointer per A row and spill them (a vmovq back per row
@@ -313,6 +322,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.res_prefetch = is_amd_zen4(t) ? kZen4ResPrefetch : 0;
   b.int8_k_block_words = is_amd_zen4(t) ? 0 : kInt8KBlockWords;
   b.int8_amx = cpu_features().amx_int8 ? 1 : 0;
+  b.bf16_amx = cpu_features().amx_bf16 ? 1 : 0;
   b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
   b.f32_huge_page_bytes = is_amd_zen4(t) ? kZen4F32HugePageBytes : 0;
   b.bf16_huge_page_bytes = is_amd_zen4(t) ? kZen4Bf16HugePageBytes : 0;
@@ -324,18 +334,29 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
 }
 
 const std::vector<std::string>& cpu_param_variables() {
-  static const std::vector<std::string> names = {
-      "TFJS_INFER_L1D_BYTES",          "TFJS_INFER_L2_BYTES",
-      "TFJS_INFER_L3_BYTES",           "TFJS_INFER_GEMM_L2_BLOCK",
-      "TFJS_INFER_GEMM_K_BLOCK",       "TFJS_INFER_GEMM_ROW_CHUNK",
-      "TFJS_INFER_GEMM_PREFETCH_ROWS", "TFJS_INFER_GEMM_PANEL_GROUP",
-      "TFJS_INFER_GEMM_TILE_ROWS",     "TFJS_INFER_GEMM_NEXT_PREFETCH",
-      "TFJS_INFER_GEMM_L1_BLOCK",      "TFJS_INFER_GEMM_GEMV_PREFETCH",
-      "TFJS_INFER_GEMM_RES_PREFETCH",  "TFJS_INFER_INT8_K_BLOCK",
-      "TFJS_INFER_GEMM_NARROW_TAIL",   "TFJS_INFER_BF16_HALF_PANEL",
-      "TFJS_INFER_BF16_MEM_BROADCAST", "TFJS_INFER_INT8_HUGE_PAGES",
-      "TFJS_INFER_GEMM_FIXED_K",       "TFJS_INFER_F32_HUGE_PAGES",
-      "TFJS_INFER_BF16_HUGE_PAGES",    "TFJS_INFER_INT8_AMX"};
+  static const std::vector<std::string> names = {"TFJS_INFER_L1D_BYTES",
+                                                 "TFJS_INFER_L2_BYTES",
+                                                 "TFJS_INFER_L3_BYTES",
+                                                 "TFJS_INFER_GEMM_L2_BLOCK",
+                                                 "TFJS_INFER_GEMM_K_BLOCK",
+                                                 "TFJS_INFER_GEMM_ROW_CHUNK",
+                                                 "TFJS_INFER_GEMM_PREFETCH_ROWS",
+                                                 "TFJS_INFER_GEMM_PANEL_GROUP",
+                                                 "TFJS_INFER_GEMM_TILE_ROWS",
+                                                 "TFJS_INFER_GEMM_NEXT_PREFETCH",
+                                                 "TFJS_INFER_GEMM_L1_BLOCK",
+                                                 "TFJS_INFER_GEMM_GEMV_PREFETCH",
+                                                 "TFJS_INFER_GEMM_RES_PREFETCH",
+                                                 "TFJS_INFER_INT8_K_BLOCK",
+                                                 "TFJS_INFER_GEMM_NARROW_TAIL",
+                                                 "TFJS_INFER_BF16_HALF_PANEL",
+                                                 "TFJS_INFER_BF16_MEM_BROADCAST",
+                                                 "TFJS_INFER_INT8_HUGE_PAGES",
+                                                 "TFJS_INFER_GEMM_FIXED_K",
+                                                 "TFJS_INFER_F32_HUGE_PAGES",
+                                                 "TFJS_INFER_BF16_HUGE_PAGES",
+                                                 "TFJS_INFER_INT8_AMX",
+                                                 "TFJS_INFER_BF16_AMX"};
   return names;
 }
 
@@ -372,6 +393,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
   apply_override(env, "TFJS_INFER_GEMM_NARROW_TAIL", &p.gemm.narrow_tail, p);
   apply_override(env, "TFJS_INFER_BF16_HALF_PANEL", &p.gemm.bf16_half_panel, p);
   apply_override(env, "TFJS_INFER_BF16_MEM_BROADCAST", &p.gemm.bf16_mem_broadcast, p);
+  apply_override(env, "TFJS_INFER_BF16_AMX", &p.gemm.bf16_amx, p);
   apply_override(env, "TFJS_INFER_GEMM_FIXED_K", &p.gemm.fixed_k, p);
   p.panel_group =
       t.vendor == "GenuineIntel" || is_amd_zen4(t) ? kGroupOf2PanelGroup : kDefaultPanelGroup;

@@ -74,6 +74,18 @@ void gemm_int8_avx512(const GemmArgs& g, const void* packed) {
 }
 #endif
 
+#ifdef TFJS_INFER_HAVE_AMXBF16
+// The AVX-512 table's bf16 GEMM on a CPU with AMX-BF16: the tiles where
+// lowp_bf16_amx() says (GemmBlocking::bf16_amx, read on every call, so tests
+// and benchmarks switch it in one process), else vdpbf16ps.
+void gemm_bf16_amx_or_avx512(const GemmArgs& g, const void* packed) {
+  if (lowp_bf16_amx())
+    kernels::amxbf16::gemm_bf16(g, packed);
+  else
+    kernels::avx512bf16::gemm_bf16(g, packed);
+}
+#endif
+
 // The reduced-precision kernels an ISA's table gets on this CPU: the generic
 // table has the scalar references; the SIMD tables only what the CPU runs.
 void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
@@ -89,6 +101,9 @@ void add_lowp(KernelTable& t, const CpuFeatures& cpu) {
 #ifdef TFJS_INFER_HAVE_AVX512BF16
       if (cpu.avx512_bf16) {
         t.gemm_bf16 = &kernels::avx512bf16::gemm_bf16;
+#ifdef TFJS_INFER_HAVE_AMXBF16
+        if (cpu.amx_bf16) t.gemm_bf16 = &gemm_bf16_amx_or_avx512;
+#endif
         t.depthwise_bf16 = &kernels::avx512bf16::depthwise_bf16;
         t.conv_direct_bf16 = &kernels::avx512bf16::conv_direct_bf16;
       }

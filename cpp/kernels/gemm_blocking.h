@@ -63,6 +63,12 @@ struct GemmBlocking {
   // embedded broadcast ({1to16}) instead of a vpbroadcastd into a register
   // first; 0: the register broadcast (kernels/cpu_params.cpp).
   int64_t bf16_mem_broadcast = 0;
+  // 1: the bf16 GEMM runs on AMX tiles (kernels/x86/gemm_bf16_amxbf16.cpp)
+  // where the CPU and the OS give them (cpu_features().amx_bf16): its bits
+  // differ from the AVX512-BF16 kernel's by float32 summation error, and the
+  // bf16 direct convolution (whose bits are the AVX512-BF16 GEMM's) is not
+  // used; 0: the AVX512-BF16 kernels (kernels/cpu_params.cpp).
+  int64_t bf16_amx = 0;
   // 1: the fp32 GEMM's full row tiles over a thin A whose rows are k
   // contiguous floats with k = 16, 24 or 32 (MobileNetV2's 1x1 products at
   // 112x112 and 56x56) run a tile compiled for that k: its k loop unrolled

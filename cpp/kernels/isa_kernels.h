@@ -54,6 +54,12 @@ namespace tfjs_infer::kernels::avx512bf16 {
 void conv_direct_bf16(const ConvDirectArgs& args);
 }  // namespace tfjs_infer::kernels::avx512bf16
 
+// The bf16 GEMM on AMX tiles (x86/gemm_bf16_amxbf16.cpp): called by the
+// AVX512-BF16 GEMM where lowp_bf16_amx() says (kernels/lowp.h).
+namespace tfjs_infer::kernels::amxbf16 {
+void gemm_bf16(const GemmArgs& g, const void* packed);
+}  // namespace tfjs_infer::kernels::amxbf16
+
 TFJS_INFER_DECLARE_KERNELS(avx2)
 TFJS_INFER_DECLARE_KERNELS(avx512)
 TFJS_INFER_DECLARE_KERNELS(neon)

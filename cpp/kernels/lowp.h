@@ -72,6 +72,14 @@ bool lowp_bf16_mem_broadcast();
 // CPU and the OS (core/cpu_features.h), else AVX512-VNNI. Same bits either way.
 bool lowp_int8_amx();
 
+// Whether the bf16 GEMM runs on AMX tiles (x86/gemm_bf16_amxbf16.cpp):
+// GemmBlocking::bf16_amx in effect (kernels/cpu_params.cpp;
+// TFJS_INFER_BF16_AMX overrides) and the tiles usable (cpu_features().
+// amx_bf16: the CPU, the OS's tile permission, TFJS_INFER_AMX). Not the same
+// bits as the AVX512-BF16 kernel (float32 summation order, kernels/x86/
+// gemm_bf16_amxbf16.cpp); read on every call, so one process can compare.
+bool lowp_bf16_amx();
+
 // Quantization parameters of one A row (int8): lo = min(0, min x), hi =
 // max(0, max x), s = (hi - lo) / 255, inv = 1 / s, zp = clamp(rint(-lo *
 // inv), 0, 255); s = inv = 1 and zp = 0 (a flat row) when hi == lo or when

@@ -5,6 +5,7 @@
 
 #include "core/env_switch.h"
 #include "core/threading.h"
+#include "kernels/lowp.h"
 
 namespace tfjs_infer {
 
@@ -35,7 +36,10 @@ bool ConvDirect::takes(const Spec& spec, const char* env) {
 
 void ConvDirect::init(const OpNode& node, const KernelTable& k, const Spec& spec) {
   if (spec.bf16_w) {
-    if (k.conv_direct_bf16 && takes(spec, "TFJS_INFER_CONV_DIRECT_BF16")) {
+    // Not where the bf16 GEMM runs on AMX tiles (kernels/lowp.h
+    // lowp_bf16_amx): this kernel gives the AVX512-BF16 GEMM's bits, and the
+    // GEMM on tiles is the faster engine there.
+    if (k.conv_direct_bf16 && !lowp_bf16_amx() && takes(spec, "TFJS_INFER_CONV_DIRECT_BF16")) {
       spec_ = spec;
       bf16_w_ = static_cast<const uint8_t*>(spec.bf16_w);
     }

@@ -51,11 +51,13 @@ def blocking(
     f32_huge_pages: int = 0,
     bf16_huge_pages: int = 0,
     int8_amx: int | None = None,
+    bf16_amx: int | None = None,
 ) -> dict:
     """The gemm parameters as build_info() and derive_cpu_params report them
-    (l1_block: half of a 48 KiB L1D unless given; int8_amx: unless given,
-    whether this machine grants AMX-INT8, which the derivation reads from the
-    running CPU and OS rather than from recorded cpuid leaves)."""
+    (l1_block: half of a 48 KiB L1D unless given; int8_amx and bf16_amx:
+    unless given, whether this machine grants AMX-INT8 and AMX-BF16, which
+    the derivation reads from the running CPU and OS rather than from
+    recorded cpuid leaves)."""
     return {
         "l2_block_bytes": l2_block,
         "k_block": k_block,
@@ -74,6 +76,7 @@ def blocking(
         "f32_huge_page_bytes": f32_huge_pages,
         "bf16_huge_page_bytes": bf16_huge_pages,
         "int8_amx": int(tfjs_infer.build_info()["amx_int8"]) if int8_amx is None else int8_amx,
+        "bf16_amx": int(tfjs_infer.build_info()["amx_bf16"]) if bf16_amx is None else bf16_amx,
     }
 
 
@@ -254,10 +257,11 @@ def test_every_override_is_applied_and_documented() -> None:
         "TFJS_INFER_F32_HUGE_PAGES",
         "TFJS_INFER_BF16_HUGE_PAGES",
         "TFJS_INFER_INT8_AMX",
+        "TFJS_INFER_BF16_AMX",
     ]
     p = T.derive_cpu_params(cpuid_leaves("amd_ryzen9_9950x.txt"), dict.fromkeys(names, "8K"))
     assert sorted(p["overrides"]) == sorted(f"{n}=8K" for n in names)
-    assert p["gemm"] == blocking(*[8 * KIB] * 17)
+    assert p["gemm"] == blocking(*[8 * KIB] * 18)
     assert p["l3_bytes"] == 8 * KIB
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert [n for n in names if n not in readme] == []

@@ -17,6 +17,9 @@ import pytest
 import tfjs_infer
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 ENV = "TFJS_INFER_CHAIN_STEM"
 FP32_ISAS = tfjs_infer.available_isas()
 BF16_ISAS = _core._testing.lowp_isas("bf16")

@@ -22,6 +22,9 @@ import tfjs_infer
 from child_process import run_json_child
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 T = _core._testing
 HAS_SIMD_BF16 = "avx512" in T.lowp_isas("bf16")
 

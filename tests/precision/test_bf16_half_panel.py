@@ -17,6 +17,9 @@ import pytest
 from child_process import run_json_child
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 HAS_SIMD_BF16 = "avx512" in _core._testing.lowp_isas("bf16")
 
 CHILD = r"""

@@ -23,6 +23,9 @@ import tfjs_infer
 from huge_page_utils import huge_pages_from, weights
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 T = _core._testing
 ISAS = list(T.lowp_isas("bf16"))
 THREADS = (1, 2, 3)

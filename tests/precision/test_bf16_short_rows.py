@@ -21,6 +21,9 @@ from lowp_model import gemm_bf16
 from child_process import run_json_child
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 HAS_SIMD_BF16 = "avx512" in _core._testing.lowp_isas("bf16")
 ISAS = _core._testing.lowp_isas("bf16")
 

@@ -20,6 +20,9 @@ from lowp_model import gemm_bf16
 
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 ENV = "TFJS_INFER_DW_BF16"
 ISAS = _core._testing.lowp_isas("bf16")
 

@@ -19,6 +19,9 @@ from lowp_model import conv_pads, gemm_bf16
 from graph_utils import conv_case_graph, conv_case_input
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 ISAS = _core._testing.lowp_isas("bf16")
 HAS_KERNEL = "avx512" in ISAS
 ENV = "TFJS_INFER_CONV_DIRECT_BF16"

@@ -12,6 +12,9 @@ from lowp_model import MODELS, quantize_weights
 
 from tfjs_infer import _core
 
+# The AVX512-BF16 kernels, bit for bit: AMX off where the CPU has it (conftest.py).
+pytestmark = pytest.mark.usefixtures("bf16_without_amx")
+
 T = _core._testing
 CASES = [
     # (m, k, n): tile remainders (1..13 rows), 1..4 panels and partial ones,

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/generic/activation_scalar.h"
 #include "kernels/gemm_blocking.h"
 #include "kernels/isa_kernels.h"
@@ -42,6 +43,14 @@ size_t lowp_int8_packed_bytes(int64_t k, int64_t n) {
 bool lowp_bf16_half_panels() { return gemm_blocking().bf16_half_panel != 0; }
 
 bool lowp_bf16_mem_broadcast() { return gemm_blocking().bf16_mem_broadcast != 0; }
+
+bool lowp_bf16_amx() {
+#ifdef TFJS_INFER_HAVE_AMXBF16
+  return gemm_blocking().bf16_amx != 0 && cpu_features().amx_bf16;
+#else
+  return false;
+#endif
+}
 
 uint16_t lowp_bf16_round(float x) {
   uint32_t u = float_bits(x);
