@@ -93,6 +93,19 @@ CPUS = {
         (512 * KIB, 2048, 192),
         4,
     ),
+    "intel_xeon_amx_kvm.txt": (
+        "Intel(R) Xeon(R) Processor",
+        "GenuineIntel",
+        6,
+        167,
+        48 * KIB,
+        2 * MIB,
+        480 * MIB,
+        1,
+        2 * MIB,
+        (512 * KIB, 2048, 192),
+        4,
+    ),
     "amd_epyc_zen4_kvm.txt": (
         "AMD EPYC",
         "AuthenticAMD",
@@ -448,6 +461,7 @@ def test_tile_rows_never_change_a_bit(m: int, k: int, n: int) -> None:
 # name -> bf16/int8 slice bytes: half the L3, at most 24 MiB (kernels/cpu_params.cpp).
 SLICES = {
     "intel_xeon_emerald_rapids_kvm.txt": 24 * MIB,
+    "intel_xeon_amx_kvm.txt": 24 * MIB,
     "amd_epyc_zen4_kvm.txt": 16 * MIB,
     "amd_ryzen9_9950x.txt": 16 * MIB,
     "intel_core_i5_6600k.txt": 3 * MIB,
