@@ -140,7 +140,9 @@ constexpr int64_t kDefaultPanelGroup = 4;
 // bench/env_ab.py --var TFJS_INFER_GEMM_TILE_ROWS --values 7,6, 1 thread
 // (load 4-6): ResNet50 batch 1 0.972x its time, MLP batch 256 0.967x,
 // MobileNetV2 batch 32 0.971x, MNIST CNN batch 256 1.017x, MLP batch 32
-// 1.025x, text CNN 1.001x. Emerald Rapids with the phased loop: not measured.
+// 1.025x, text CNN 1.001x; --values 6,7 --batch 32 --rounds 4 --seconds 4
+// (load 3-4): ResNet50 7 rows 1.043x the time of 6 (every sample slower).
+// Emerald Rapids with the phased loop: not measured.
 // Zen 4 keeps 6: on an EPYC Genoa (panel group 2) 7 measured +0-4 % on the
 // bench/gemm.py shapes, but in whole models (bench/env_ab.py, 1 thread) MLP
 // batch 32 0.98x its time, batch 1 and 256 1.00x, ResNet50 batch 1 1.00x,
