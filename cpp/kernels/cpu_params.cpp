@@ -59,7 +59,10 @@ constexpr int64_t kGemvPrefetchRows = 4;
 // ResNet50 (batch 32 0.95x, batch 1 0.985x; 3136x64x256 without a residual
 // 0.84x) but cost the MNIST CNN 1.6 % at batch 1 and 32, so it stays an
 // option. Intel (a tile-ahead residual prefetch measured no gain on an
-// Emerald Rapids Xeon) and Zen 5 (not measured): 0.
+// Emerald Rapids Xeon; on a Xeon with AMX, family 6 model 167 as its KVM
+// guest reports it, bench/env_ab.py --var TFJS_INFER_GEMM_RES_PREFETCH
+// --values 0,1 --models resnet50 --batch 1 --rounds 6, 1 thread, load 6-7:
+// 1.000x) and Zen 5 (not measured): 0.
 constexpr int64_t kZen4ResPrefetch = 1;
 // GemmBlocking::int8_k_block_words: the AVX-512 int8 GEMM's k blocks. 128
 // words (a 4-panel block of 32 KiB kept in L1 while a chunk's row tiles
@@ -120,18 +123,31 @@ constexpr int64_t kMaxL2Block = 512 << 10;
 // 512-byte run per k row.
 constexpr int64_t kGroupOf2PanelGroup = 2;
 constexpr int64_t kDefaultPanelGroup = 4;
-// Rows of the AVX-512 two-panel tiles (7 x 64: 28 accumulators of 32 zmm
-// registers; single panels 14 x 32). Intel: 7. On an Emerald Rapids Xeon,
-// interleaved against 6 (bench/gemm.py --tile-rows 6 7): 49x4608x512 (ResNet50
-// conv5 3x3: 7 tiles of 7 rows instead of 4 of 6 and 5 of 5) +9-13 %,
-// 32x1024x1024 +5 %, 256x784x512 and 1024^3 +2-5 %, no shape slower.
-// Elsewhere (Zen 5, where the kernels were tuned, not measured with 7): 6.
+// Rows of the AVX-512 two-panel tiles: 6 x 64 (24 accumulators) on every
+// CPU; 7 x 64 (28 accumulators, which with the four B vectors and the
+// broadcast need 33 of the 32 zmm registers: one accumulator lives on the
+// stack) stays an option (TFJS_INFER_GEMM_TILE_ROWS=7).
+// Intel had 7: on an Emerald Rapids Xeon, interleaved against 6 (bench/gemm.py
+// --tile-rows 6 7), 49x4608x512 (ResNet50 conv5 3x3: 7 tiles of 7 rows
+// instead of 4 of 6 and 5 of 5) +9-13 %, 32x1024x1024 +5 %, 256x784x512 and
+// 1024^3 +2-5 %, when the tiles' k loop still tested its two prefetch
+// switches on every k row. Since the loop runs in phases without them
+// (kernels/simd/gemm_tile_simd.h), 6 leads on a Xeon with AMX (family 6 model
+// 167 as its KVM guest reports it; 48 KiB L1D, 2 MiB L2), bench/gemm.py --isa
+// avx512 --tile-rows 6 7, 1 thread (load 3-4): 256x784x512 164 against 154
+// GFLOP/s, 1024^3 157/150, 196x2304x256 154/149, 12544x147x64 163/151,
+// 12544x32x64 131/116, 49x4608x512 146/144, 32x1024x1024 145/146; in models,
+// bench/env_ab.py --var TFJS_INFER_GEMM_TILE_ROWS --values 7,6, 1 thread
+// (load 4-6): ResNet50 batch 1 0.972x its time, MLP batch 256 0.967x,
+// MobileNetV2 batch 32 0.971x, MNIST CNN batch 256 1.017x, MLP batch 32
+// 1.025x, text CNN 1.001x; --values 6,7 --batch 32 --rounds 4 --seconds 4
+// (load 3-4): ResNet50 7 rows 1.043x the time of 6 (every sample slower).
+// Emerald Rapids with the phased loop: not measured.
 // Zen 4 keeps 6: on an EPYC Genoa (panel group 2) 7 measured +0-4 % on the
 // bench/gemm.py shapes, but in whole models (bench/env_ab.py, 1 thread) MLP
 // batch 32 0.98x its time, batch 1 and 256 1.00x, ResNet50 batch 1 1.00x,
 // MNIST CNN batch 32 1.01x: no gain worth a per-CPU rule.
-constexpr int64_t kIntelTileRows = 7;
-constexpr int64_t kDefaultTileRows = 6;
+constexpr int64_t kAvx512TileRows = kTileRows;
 
 // bf16/int8 models run a call of many samples a slice at a time
 // (compile/model.cpp), each slice's arena at most half the L3, so that the
@@ -219,7 +235,9 @@ void apply_override(const std::map<std::string, std::string>& env, const std::st
 // 3136x96x56 0.89x; bench/env_ab.py, 1 thread, MobileNetV2 batch 1 0.984x
 // and 0.991x (two runs of 8, load 3-8), batch 32 0.983x.
 // Intel and Zen 5 (full 512-bit FMA pipes: three ymm FMAs cost more than two
-// zmm): 0.
+// zmm): 0. Measured on a Xeon with AMX (family 6 model 167 as its KVM guest
+// reports it): bench/env_ab.py --var TFJS_INFER_GEMM_NARROW_TAIL --values 0,1
+// --models mobilenet_v2 --batch 1 --rounds 6, 1 thread (load 6-7): 1.016x.
 constexpr int64_t kZen4NarrowTail = 1;
 // GemmBlocking::bf16_half_panel: 1 on AMD family 0x19 (Zen 4, AVX-512 as two
 // 256-bit halves: a 256-bit vdpbf16ps does a last panel's 8 valid columns in
@@ -269,7 +287,14 @@ constexpr int64_t kZen4Bf16MemBroadcast = 1;
 // --values 0,1 --models mobilenet_v2 --threads 1 --batch 32 --precision bf16
 // (load 4-5): 0.918x (8 rounds), 0.995x (8, noisy), 0.958x (10 rounds, on
 // faster in 9 of 10), outputs equal.
-// Intel and Zen 5: unmeasured, 0.
+// Intel: 0. On a Xeon with AMX (family 6 model 167 as its KVM guest reports
+// it), 6-row tiles (the fixed-k tiles exist for those only), the kernel alone
+// gains (bench/gemm_fixed_k.py --rounds 11, load ~5.7: 1904x32x16 0.93x,
+// 896-1008x16x96 0.96-0.97x, 392-504x24x144 0.98-0.99x, 364x32x192 1.00x,
+// 12544x16x96 0.90x) but the model does not: bench/env_ab.py --var
+// TFJS_INFER_GEMM_TILE_ROWS+TFJS_INFER_GEMM_FIXED_K --values 6+0,6+1 --models
+// mobilenet_v2 --batch 1, 1 thread: 1.047x (6 rounds, load 5-6) and 0.996x
+// (8 rounds, load 6-9). Zen 5: unmeasured, 0.
 constexpr int64_t kZen4FixedK = 1;
 // GemmBlocking::f32_huge_page_bytes: 1 (every fp32 packed weight) on AMD
 // family 0x19. Buffers of 2 MiB and more were on huge pages already
@@ -282,8 +307,12 @@ constexpr int64_t kZen4FixedK = 1;
 // mobilenet_v2 --batch 1 --rounds 10: 0.979x (load ~5) and 0.959x (load ~2);
 // its 7x7 products 0.92-0.98x (bench/op_profile_ab.py); batch 32 0.962x;
 // ResNet50, the MLP, the MNIST CNN 0.99-1.01x (noise). More in the README
-// (issue 15ga). Intel and Zen 5: unmeasured, 0.
-constexpr int64_t kZen4F32HugePageBytes = 1;
+// (issue 15ga). Intel too: a Xeon with AMX (family 6, model 167 as its KVM
+// guest reports it; 48 KiB L1D, 2 MiB L2), 1 thread, thread CPU time,
+// bench/env_ab.py --var TFJS_INFER_F32_HUGE_PAGES --values 0,1 --models
+// mobilenet_v2,resnet50 --batch 1 --rounds 6 (load 5-6): MobileNetV2 0.955x,
+// ResNet50 0.994x, outputs equal. Zen 5: unmeasured, 0.
+constexpr int64_t kF32HugePageBytes = 1;
 // GemmBlocking::bf16_huge_page_bytes: the same for bf16 packed weights (half
 // the bytes of fp32). EPYC family 25 model 17, 1 thread, thread CPU time,
 // bench/env_ab.py --var TFJS_INFER_BF16_HUGE_PAGES --values 0,1 --precision
@@ -324,7 +353,7 @@ GemmBlocking derive_gemm_blocking(const CpuTopology& t) {
   b.int8_amx = cpu_features().amx_int8 ? 1 : 0;
   b.bf16_amx = cpu_features().amx_bf16 ? 1 : 0;
   b.int8_huge_page_bytes = is_amd_zen4(t) ? kZen4Int8HugePageBytes : 0;
-  b.f32_huge_page_bytes = is_amd_zen4(t) ? kZen4F32HugePageBytes : 0;
+  b.f32_huge_page_bytes = is_amd_zen4(t) || t.vendor == "GenuineIntel" ? kF32HugePageBytes : 0;
   b.bf16_huge_page_bytes = is_amd_zen4(t) ? kZen4Bf16HugePageBytes : 0;
   b.narrow_tail = is_amd_zen4(t) ? kZen4NarrowTail : 0;
   b.bf16_half_panel = is_amd_zen4(t) ? kZen4Bf16HalfPanel : 0;
@@ -405,7 +434,7 @@ CpuParams derive_cpu_params(const CpuTopology& topology,
     p.overrides.pop_back();
     p.ignored.push_back("TFJS_INFER_GEMM_PANEL_GROUP=" + env.at("TFJS_INFER_GEMM_PANEL_GROUP"));
   }
-  p.tile_rows = t.vendor == "GenuineIntel" ? kIntelTileRows : kDefaultTileRows;
+  p.tile_rows = kAvx512TileRows;
   int64_t rows = p.tile_rows;
   apply_override(env, "TFJS_INFER_GEMM_TILE_ROWS", &rows, p);
   if (rows == 6 || rows == 7) {

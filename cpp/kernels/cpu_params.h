@@ -18,7 +18,7 @@ struct CpuParams {
   GemmBlocking derived;                // from the caches
   GemmBlocking gemm;                   // derived, then the TFJS_INFER_GEMM_* overrides
   int64_t panel_group = 4;             // gemm_panel_group(): 2 on Intel and Zen 4, 4 elsewhere
-  int64_t tile_rows = 6;               // gemm_tile_rows(): 7 on Intel, 6 elsewhere
+  int64_t tile_rows = 6;               // gemm_tile_rows(): 6 (7 by override)
   int64_t lowp_slice_bytes = 0;        // bf16/int8 models: a call's arena per slice of samples
   int64_t int8_slice_bytes = 0;        // int8 models' (lowp_slice_bytes but on Zen 4)
   std::vector<std::string> overrides;  // "NAME=value" of every override applied

@@ -96,6 +96,19 @@ CPUS = {
         (512 * KIB, 2048, 192),
         4,
     ),
+    "intel_xeon_amx_kvm.txt": (
+        "Intel(R) Xeon(R) Processor",
+        "GenuineIntel",
+        6,
+        167,
+        48 * KIB,
+        2 * MIB,
+        480 * MIB,
+        1,
+        2 * MIB,
+        (512 * KIB, 2048, 192),
+        4,
+    ),
     "amd_epyc_zen4_kvm.txt": (
         "AMD EPYC",
         "AuthenticAMD",
@@ -186,7 +199,7 @@ def test_blocking_follows_the_caches(name: str) -> None:
         bf16_mem_broadcast=1 if zen4 else 0,
         int8_huge_pages=1 if zen4 else 0,
         fixed_k=1 if zen4 else 0,
-        f32_huge_pages=1 if zen4 else 0,
+        f32_huge_pages=1 if zen4 or vendor == "GenuineIntel" else 0,
         bf16_huge_pages=1 if zen4 else 0,
     )
     assert p["gemm"] == expected
@@ -230,8 +243,8 @@ def test_blocking_overrides_win_and_bad_values_are_reported() -> None:
         "TFJS_INFER_GEMM_PREFETCH_ROWS": "0",
     }
     p = T.derive_cpu_params(cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt"), env)
-    assert p["gemm"] == blocking(256 * KIB, 1024, 192, prefetch=0)
-    assert p["gemm_derived"] == blocking(512 * KIB, 2048, 192)
+    assert p["gemm"] == blocking(256 * KIB, 1024, 192, prefetch=0, f32_huge_pages=1)
+    assert p["gemm_derived"] == blocking(512 * KIB, 2048, 192, f32_huge_pages=1)
     assert p["overrides_ignored"] == ["TFJS_INFER_GEMM_ROW_CHUNK=many"]
 
 
@@ -395,20 +408,21 @@ def test_panel_groups_give_the_same_bits(tmp_path: Path) -> None:
         np.testing.assert_allclose(two, np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-3)
 
 
-# The AVX-512 blocked path's tile rows: 7 on Intel, 6 elsewhere (Zen 5's).
+# The AVX-512 blocked path's tile rows: 6 on every CPU (Intel too since the
+# tiles' k loop runs in phases; 7 by override).
 @pytest.mark.parametrize("name", sorted(CPUS))
-def test_tile_rows_follow_the_vendor(name: str) -> None:
+def test_tile_rows_are_6_on_every_cpu(name: str) -> None:
     p = T.derive_cpu_params(cpuid_leaves(name))
-    assert p["gemm_tile_rows"] == (7 if CPUS[name][1] == "GenuineIntel" else 6)
+    assert p["gemm_tile_rows"] == 6
 
 
 def test_tile_rows_override_takes_6_or_7_only() -> None:
     intel = cpuid_leaves("intel_xeon_emerald_rapids_kvm.txt")
-    p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_TILE_ROWS": "6"})
-    assert p["gemm_tile_rows"] == 6 and p["overrides"] == ["TFJS_INFER_GEMM_TILE_ROWS=6"]
+    p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_TILE_ROWS": "7"})
+    assert p["gemm_tile_rows"] == 7 and p["overrides"] == ["TFJS_INFER_GEMM_TILE_ROWS=7"]
     for bad in ("5", "8", "seven"):
         p = T.derive_cpu_params(intel, {"TFJS_INFER_GEMM_TILE_ROWS": bad})
-        assert p["gemm_tile_rows"] == 7 and p["overrides"] == []
+        assert p["gemm_tile_rows"] == 6 and p["overrides"] == []
         assert p["overrides_ignored"] == [f"TFJS_INFER_GEMM_TILE_ROWS={bad}"]
     with pytest.raises(ValueError, match="6 or 7"):
         T.set_gemm_tile_rows(8)
@@ -451,6 +465,7 @@ def test_tile_rows_never_change_a_bit(m: int, k: int, n: int) -> None:
 # name -> bf16/int8 slice bytes: half the L3, at most 24 MiB (kernels/cpu_params.cpp).
 SLICES = {
     "intel_xeon_emerald_rapids_kvm.txt": 24 * MIB,
+    "intel_xeon_amx_kvm.txt": 24 * MIB,
     "amd_epyc_zen4_kvm.txt": 16 * MIB,
     "amd_ryzen9_9950x.txt": 16 * MIB,
     "intel_core_i5_6600k.txt": 3 * MIB,

@@ -133,7 +133,8 @@ def test_f32_weights_on_huge_pages_keep_the_bits(isa: str) -> None:
             )
 
 
-def test_zen4_default_puts_f32_weights_on_huge_pages() -> None:
+def test_zen4_and_intel_default_puts_f32_weights_on_huge_pages() -> None:
     cpu = tfjs_infer.build_info()["cpu"]
     zen4 = cpu["vendor"] == "AuthenticAMD" and cpu["family"] == 0x19
-    assert cpu["gemm_derived"]["f32_huge_page_bytes"] == (1 if zen4 else 0)
+    on = zen4 or cpu["vendor"] == "GenuineIntel"
+    assert cpu["gemm_derived"]["f32_huge_page_bytes"] == (1 if on else 0)

@@ -210,20 +210,15 @@ void gemm_tile(const TileArgs& t) {
       b += ks;
     }
   }
-  for (int64_t kk = 0; kk < (KF > 0 ? 0 : k_plain); ++kk) {
-    // The next block of B into L2 (TileArgs::pf_next): its memory traffic
-    // spread over this block's tiles instead of stalling its first one.
-    if (nl > 0) {
-      prefetch_next_line(nx, t.pf_next_l1);
-      nx += 64;
-      --nl;
-    }
+  // One k row of the plain loop; pf_on (a std::bool_constant): with the
+  // prefetch of B t.prefetch floats ahead.
+  auto k_row = [&](int64_t kk, auto pf_on) {
     // Small-m tiles (the batch-1 GEMV) are bound by the bandwidth of B:
     // prefetching the k row GemmBlocking::gemv_prefetch_rows ahead (t.prefetch
     // floats) keeps the stream full (4 rows, MLP batch 1 in bench/compare.py
     // on Zen 5: 27.5 -> 24 us, medians of 3 runs). A prefetch past the end of
     // B is harmless.
-    if (pf) {
+    if constexpr (decltype(pf_on)::value) {
 #pragma GCC unroll 16
       for (int p = 0; p < NP; ++p)
 #pragma GCC unroll 16
@@ -255,6 +250,39 @@ void gemm_tile(const TileArgs& t) {
       for (int j = 0; j < NC; ++j) acc[i][j] = V::fmadd(av, bv[j], acc[i][j]);
     }
     b += ks;
+  };
+  // The k loop in phases, so that the steady state carries no test per k
+  // row: first the rows that also prefetch a line of the next B block into
+  // L2 (TileArgs::pf_next: its memory traffic spread over this block's tiles
+  // instead of stalling its first one), then the rest with or without the B
+  // prefetch, unrolled by 2. Every phase runs the same FMAs in the same k
+  // order, so the same bits. The single loop with both tests in it (and the
+  // row pointers GCC then spilled) left integer and branch uops beside the
+  // FMAs, which on Intel share ports 0 and 5 with the 512-bit FMAs. On a Xeon
+  // with AMX (family 6 model 167 as its KVM guest reports it), 1 thread,
+  // thread CPU time: the AVX-512 tiles alone on L1-resident operands (k = 64,
+  // best of 7, two builds taking turns) 6 x 64 171-173 -> 176-182 GFLOP/s,
+  // 14 x 32 160-165 -> 166-171, 7 x 64 unchanged (165-170, its spilled
+  // accumulator bounds it); bench/gemm.py --isa avx512 --tile-rows 6 7, the
+  // two builds one after the other (load 3-5), 6-row tiles: 256x784x512
+  // 150 -> 161, 1024^3 144 -> 151, 196x2304x256 139 -> 150, 49x4608x512 131
+  // -> 131. Unrolled by 4: 0.94-0.97x the speed of 2 on the tile alone.
+  const int64_t k_end = KF > 0 ? 0 : k_plain;
+  const int64_t k_next = std::min(nl, k_end);
+  int64_t kk = 0;
+  for (; kk < k_next; ++kk) {
+    prefetch_next_line(nx + kk * 64, t.pf_next_l1);
+    if (pf) {
+      k_row(kk, std::true_type{});
+    } else {
+      k_row(kk, std::false_type{});
+    }
+  }
+  if (pf) {
+    for (; kk < k_end; ++kk) k_row(kk, std::true_type{});
+  } else {
+#pragma GCC unroll 2
+    for (; kk < k_end; ++kk) k_row(kk, std::false_type{});
   }
   if (t.acc_out) {
 #pragma GCC unroll 16

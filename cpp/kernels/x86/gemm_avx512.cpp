@@ -2,7 +2,7 @@
 // tiles (two panels, 4R accumulators), 2R x 32 for single panels, 2R x 16 for
 // a last panel of <= 16 columns, 8 x 24 (three ymm) for a last panel of 17-24
 // columns where GemmBlocking::narrow_tail is on (Zen 4), R = gemm_tile_rows()
-// (7 on Intel, 6 elsewhere); all-rows x several-panels tiles for m <= 4.
+// (6; 7 by TFJS_INFER_GEMM_TILE_ROWS); all-rows x several-panels tiles for m <= 4.
 // Algorithm and determinism contract: kernels/simd/gemm_simd.h.
 #include "kernels/isa_kernels.h"
 #include "kernels/simd/gemm_simd.h"
@@ -24,7 +24,8 @@ namespace {
 //     one 512-byte run per k row.
 // Small-m accumulators either way: 8, 16, 12, 16 for m = 1..4.
 // R: rows of the two-panel tiles (gemm_tile_rows(), kernels/cpu_params.cpp):
-// 7 x 64 uses 28 of the 32 zmm registers for accumulators.
+// 6 x 64 uses 24 of the 32 zmm registers for accumulators; 7 x 64 (by
+// override) 28, with one of them on the stack.
 template <int G, int R = 6>
 struct Cfg {
   using V = VecAvx512;
