@@ -60,9 +60,8 @@ PROBE(dpbf16_zmm, "vdpbf16ps", "zmm", ZMM_CLOBBERS)
 PROBE(dpbusd_zmm, "vpdpbusd", "zmm", ZMM_CLOBBERS)
 PROBE(dpbusd_ymm_vex, "%{vex%} vpdpbusd", "ymm", ZMM_CLOBBERS)
 
-// 24 tdpbusd per iteration into tmm0-5 (four each), sources tmm6 and tmm7:
-// six independent chains, every tile 16 rows x 64 bytes (palette 1).
-void tdpbusd_tiles(int64_t iters) {
+// Every tile 16 rows x 64 bytes (palette 1); the sources tmm6 and tmm7 zeroed.
+void configure_full_tiles() {
   alignas(64) unsigned char cfg[64] = {};
   cfg[0] = 1;
   for (int t = 0; t < 8; ++t) {
@@ -71,6 +70,12 @@ void tdpbusd_tiles(int64_t iters) {
   }
   asm volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
   asm volatile("tilezero %%tmm6\n\ttilezero %%tmm7" ::);
+}
+
+// 24 tdpbusd per iteration into tmm0-5 (four each), sources tmm6 and tmm7:
+// six independent chains, every tile 16 rows x 64 bytes (palette 1).
+void tdpbusd_tiles(int64_t iters) {
+  configure_full_tiles();
   for (int64_t i = 0; i < iters; ++i)
     for (int j = 0; j < 4; ++j)
       asm volatile(
@@ -82,14 +87,7 @@ void tdpbusd_tiles(int64_t iters) {
 
 // The same with tdpbf16ps (AMX-BF16).
 void tdpbf16ps_tiles(int64_t iters) {
-  alignas(64) unsigned char cfg[64] = {};
-  cfg[0] = 1;
-  for (int t = 0; t < 8; ++t) {
-    cfg[16 + 2 * t] = 64;
-    cfg[48 + t] = 16;
-  }
-  asm volatile("ldtilecfg %0" ::"m"(cfg) : "memory");
-  asm volatile("tilezero %%tmm6\n\ttilezero %%tmm7" ::);
+  configure_full_tiles();
   for (int64_t i = 0; i < iters; ++i)
     for (int j = 0; j < 4; ++j)
       asm volatile(

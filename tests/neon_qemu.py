@@ -26,9 +26,11 @@ def build_and_run(
         check_source,
         *sorted((cpp / "kernels" / "generic").glob("*.cpp")),
         *sorted((cpp / "kernels" / "arm").glob("*_neon.cpp")),
-        # gemm_blocking(): the cache blocking the GEMM kernels read.
+        # gemm_blocking(): the cache blocking the GEMM kernels read, derived
+        # from the topology and the features (AMX's grant on x86).
         cpp / "kernels" / "cpu_params.cpp",
         cpp / "core" / "cpu_topology.cpp",
+        cpp / "core" / "cpu_features.cpp",
     ]
     flags = ["-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-static"]
     build = subprocess.run(

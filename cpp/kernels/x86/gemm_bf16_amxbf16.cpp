@@ -27,19 +27,10 @@
 
 #include "core/env_switch.h"
 #include "kernels/isa_kernels.h"
+#include "kernels/x86/amx_tiles.h"
 
 namespace tfjs_infer::kernels::amxbf16 {
 namespace {
-
-// ldtilecfg's 64-byte operand (palette 1).
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
 
 // Tiles: 0-3 the 2 x 2 accumulators (row tile r, panel p: r * 2 + p), 4-5
 // the A tiles, 6-7 the B tiles; every one 16 rows of 64 bytes.
@@ -59,7 +50,7 @@ class TileScope {
       cfg.colsb[i] = 64;
       cfg.rows[i] = kTileRows;
     }
-    _tile_loadconfig(&cfg);
+    load_tile_config(cfg);
   }
   ~TileScope() { _tile_release(); }
   TileScope(const TileScope&) = delete;

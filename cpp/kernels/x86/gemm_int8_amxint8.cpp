@@ -19,23 +19,13 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/x86/amx_tiles.h"
 #include "kernels/x86/int8_avx512vnni.h"
 
 namespace tfjs_infer::kernels::amxint8 {
 namespace {
 
 using Int8 = Int8Vnni;
-
-// ldtilecfg's 64-byte operand, palette 1 (8 tiles of at most 16 rows x 64
-// bytes): bytes 16-47 each tile's bytes per row, 48-63 its rows.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t colsb[16] = {};
-  uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64, "ldtilecfg reads 64 bytes");
 
 // Words (4 k values) per tdpbusd: a 64-byte A tile row, 16 B quad rows.
 constexpr int64_t kStepWords = 16;
@@ -61,10 +51,7 @@ class TileScope {
       cfg.rows[t] = static_cast<uint8_t>(kw);
       cfg.colsb[t] = 64;
     }
-    // GCC's ldtilecfg asm names 8 of the 64 bytes as its input: a barrier
-    // so that every field is stored before it runs.
-    asm volatile("" ::"r"(&cfg) : "memory");
-    _tile_loadconfig(&cfg);
+    load_tile_config(cfg);
   }
   ~TileScope() { _tile_release(); }
   TileScope(const TileScope&) = delete;
