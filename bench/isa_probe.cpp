@@ -72,30 +72,23 @@ void configure_full_tiles() {
   asm volatile("tilezero %%tmm6\n\ttilezero %%tmm7" ::);
 }
 
-// 24 tdpbusd per iteration into tmm0-5 (four each), sources tmm6 and tmm7:
-// six independent chains, every tile 16 rows x 64 bytes (palette 1).
-void tdpbusd_tiles(int64_t iters) {
-  configure_full_tiles();
-  for (int64_t i = 0; i < iters; ++i)
-    for (int j = 0; j < 4; ++j)
-      asm volatile(
-          "tdpbusd %%tmm7, %%tmm6, %%tmm0\n\ttdpbusd %%tmm7, %%tmm6, %%tmm1\n\t"
-          "tdpbusd %%tmm7, %%tmm6, %%tmm2\n\ttdpbusd %%tmm7, %%tmm6, %%tmm3\n\t"
-          "tdpbusd %%tmm7, %%tmm6, %%tmm4\n\ttdpbusd %%tmm7, %%tmm6, %%tmm5" ::);
-  asm volatile("tilerelease" ::);
-}
+// 24 tile products per iteration into tmm0-5 (four each), sources tmm6 and
+// tmm7: six independent chains, every tile 16 rows x 64 bytes (palette 1).
+#define SIX_TILES(op)                                                  \
+  op " %%tmm7, %%tmm6, %%tmm0\n\t" op " %%tmm7, %%tmm6, %%tmm1\n\t" op \
+     " %%tmm7, %%tmm6, %%tmm2\n\t" op " %%tmm7, %%tmm6, %%tmm3\n\t" op \
+     " %%tmm7, %%tmm6, %%tmm4\n\t" op " %%tmm7, %%tmm6, %%tmm5"
 
-// The same with tdpbf16ps (AMX-BF16).
-void tdpbf16ps_tiles(int64_t iters) {
-  configure_full_tiles();
-  for (int64_t i = 0; i < iters; ++i)
-    for (int j = 0; j < 4; ++j)
-      asm volatile(
-          "tdpbf16ps %%tmm7, %%tmm6, %%tmm0\n\ttdpbf16ps %%tmm7, %%tmm6, %%tmm1\n\t"
-          "tdpbf16ps %%tmm7, %%tmm6, %%tmm2\n\ttdpbf16ps %%tmm7, %%tmm6, %%tmm3\n\t"
-          "tdpbf16ps %%tmm7, %%tmm6, %%tmm4\n\ttdpbf16ps %%tmm7, %%tmm6, %%tmm5" ::);
-  asm volatile("tilerelease" ::);
-}
+#define TILE_PROBE(name, op)                                     \
+  void name(int64_t iters) {                                     \
+    configure_full_tiles();                                      \
+    for (int64_t i = 0; i < iters; ++i)                          \
+      for (int j = 0; j < 4; ++j) asm volatile(SIX_TILES(op)::); \
+    asm volatile("tilerelease" ::);                              \
+  }
+
+TILE_PROBE(tdpbusd_tiles, "tdpbusd")      // AMX-INT8
+TILE_PROBE(tdpbf16ps_tiles, "tdpbf16ps")  // AMX-BF16
 
 // AMX-TILE and AMX-BF16 (cpuid 7.0 edx bits 24, 22) and the tile state
 // granted, as amx_int8_granted.
